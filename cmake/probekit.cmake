@@ -1,0 +1,43 @@
+# Helpers shared by the folders.
+
+# probekit_library(NAME SOURCES... DEPS ...): one layer = one static library.
+function(probekit_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(${name} PUBLIC probekit_flags ${ARG_DEPS})
+endfunction()
+
+# probekit_unit_test(NAME SOURCES... DEPS ...): a GoogleTest executable whose
+# tests ctest discovers one by one.
+function(probekit_unit_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE probekit_flags ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+endfunction()
+
+# probekit_target(NAME SOURCE [LANG c|cxx] [LIBS ...] [FLAGS ...]): a program
+# traced by the tests, built four ways: PIE and non-PIE, -O0 and -O2. The
+# executables land in ${CMAKE_BINARY_DIR}/targets/NAME-{pie,nopie}-{O0,O2}.
+# They never get probekit's sanitizer flags: they are the traced, not the tracer.
+function(probekit_target name source)
+  cmake_parse_arguments(ARG "" "" "LIBS;FLAGS" ${ARGN})
+  foreach(pie pie nopie)
+    foreach(opt O0 O2)
+      set(t ${name}-${pie}-${opt})
+      add_executable(${t} ${source})
+      set_target_properties(${t} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/targets
+        OUTPUT_NAME ${t})
+      target_compile_options(${t} PRIVATE -${opt} -g -fno-omit-frame-pointer ${ARG_FLAGS})
+      if(pie STREQUAL "pie")
+        target_compile_options(${t} PRIVATE -fPIE)
+        target_link_options(${t} PRIVATE -pie)
+      else()
+        target_compile_options(${t} PRIVATE -fno-pie)
+        target_link_options(${t} PRIVATE -no-pie)
+      endif()
+      target_link_libraries(${t} PRIVATE ${ARG_LIBS})
+      add_dependencies(probekit_targets ${t})
+    endforeach()
+  endforeach()
+endfunction()
