@@ -1,0 +1,117 @@
+// dwarf/debug_info.h — what DWARF says about the functions of one object:
+// parameter names, their C types, and where each one lives at function entry.
+//
+// DebugInfo reads every compile unit once (libdw) and keeps a small table of
+// concrete (out-of-line) function definitions keyed by name, linkage name and
+// entry address. The one idea: argument *locations* are not read from DWARF
+// location lists (which describe the body, after the prologue moved things)
+// but derived from the parameter types with the System V AMD64 calling
+// convention, which is exactly what holds at the first instruction, where
+// entry probes fire.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "util/result.h"
+
+namespace probekit::dwarf {
+
+enum class TypeClass {
+  signed_int,
+  unsigned_int,
+  boolean,
+  character,
+  pointer,
+  string,  // char* or const char*
+  floating,
+  enumeration,
+  structure,  // struct, class and union
+  other,
+  void_,
+};
+
+struct Type {
+  std::string name;  // C spelling: "const char *", "unsigned long", "double", "struct foo *"
+  TypeClass cls = TypeClass::other;
+  size_t size = 0;
+};
+
+// Where a parameter lives at function entry under the System V AMD64 ABI
+// (classified from its type: INTEGER class -> rdi,rsi,rdx,rcx,r8,r9 then
+// stack; SSE class (float/double) -> xmm0..xmm7 then stack; structs > 16 bytes
+// and long double -> memory (stack); a hidden struct-return pointer takes rdi first).
+struct ArgLocation {
+  enum class Kind { gpr, xmm, stack };
+  Kind kind = Kind::gpr;
+  // gpr: 0=rdi..5=r9; xmm: 0..7; stack: byte offset from rsp at entry (first
+  // stack arg at 8).
+  int index = 0;
+  // A 9..16-byte value passed in two registers (a small struct, __int128)
+  // has its second eightbyte here; index2 == -1 when there is none.
+  Kind kind2 = Kind::gpr;
+  int index2 = -1;
+};
+
+struct Parameter {
+  std::string name;  // "" for an unnamed parameter
+  Type type;
+  ArgLocation location;
+};
+
+struct Function {
+  std::string name;          // DW_AT_name ("f")
+  std::string linkage_name;  // DW_AT_linkage_name ("_ZN2ns1fEi"), "" for C
+  uint64_t low_pc = 0;       // link-time entry address
+  uint64_t high_pc = 0;      // end of the range that holds the entry
+  std::vector<Parameter> params;
+  Type return_type;
+  bool returns_in_memory = false;  // hidden struct-return pointer in rdi
+  bool varargs = false;
+  std::string decl_file;
+  int decl_line = 0;
+};
+
+class DebugInfo {
+public:
+  // Opens DWARF for the object at path (or its separate debug file via
+  // elf::find_debug_file). An object without DWARF is an Error with kind
+  // unsupported and a message saying names/types are unavailable.
+  static Result<std::unique_ptr<DebugInfo>> open(const std::string& path,
+                                                 const std::string& debug_root = "/usr/lib/debug");
+  ~DebugInfo();
+  DebugInfo(const DebugInfo&) = delete;
+  DebugInfo& operator=(const DebugInfo&) = delete;
+
+  // By DW_AT_name, linkage name, or demangled linkage name without its
+  // parameter list ("ns::f"). The first definition when several share the name.
+  const Function* function(std::string_view name) const;
+  // Every definition with that name (overloads, static functions of several
+  // files), in address order.
+  std::vector<const Function*> functions(std::string_view name) const;
+  const Function* function_at(uint64_t low_pc) const;  // by link-time entry address
+  const std::vector<Function>& all_functions() const { return functions_; }  // address order
+  std::optional<std::pair<std::string, int>> source_line(uint64_t vaddr) const;  // file, line
+  const std::string& dwarf_file() const { return dwarf_file_; }  // the file the DWARF came from
+
+private:
+  DebugInfo() = default;
+  friend class DwarfLoader;
+
+  std::string dwarf_file_;
+  std::vector<Function> functions_;
+  std::unordered_multimap<std::string, uint32_t> by_name_;
+  std::unordered_map<uint64_t, uint32_t> by_pc_;
+  // libdw handles kept open for source_line.
+  struct Handles;
+  std::unique_ptr<Handles> handles_;
+};
+
+}  // namespace probekit::dwarf
