@@ -1,0 +1,172 @@
+// d/aggregation.h — D aggregations: storage, the per-hit update, and the
+// operations and output DTrace defines on them.
+//
+// NOTE for the src/d CMake owner: add aggregation.cpp and format.cpp to the
+// pk_d library, and tests/unit/d/aggregation_test.cpp and format_test.cpp to
+// the d unit test (both owned by the aggregation/format engineer).
+//
+// An Aggregation is one `@name`: a hash map from a key tuple to the running
+// state of one aggregating function. The one idea: the state kept per key is
+// exactly what DTrace keeps (count/sum/sum of squares as a 128-bit integer,
+// quantize buckets as DTrace numbers them), so that what we print at exit is
+// byte-for-byte what dtrace(1) prints: same bucket edges, same rounding of
+// `@` bars, same integer division for avg, same integer sqrt for stddev.
+//
+// add() sits on the per-hit path. It takes the key as a span of Values and
+// looks it up without building a Key (heterogeneous lookup), so a hit on an
+// existing key never allocates; a new key allocates once.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "d/value.h"
+#include "util/result.h"
+
+namespace probekit::d {
+
+enum class AggFunc : uint8_t {
+  count,
+  sum,
+  avg,
+  min,
+  max,
+  stddev,
+  quantize,
+  lquantize,
+  llquantize,
+};
+
+const char* to_string(AggFunc f);  // "count", "lquantize", ...
+
+// Arguments fixed at the aggregation's first use: lquantize(v, lo, hi, step),
+// llquantize(v, factor, low, high, steps). Unused for the other functions.
+struct AggParams {
+  int64_t lo = 0;
+  int64_t hi = 0;
+  int64_t step = 1;
+  int64_t factor = 0;
+  int64_t low = 0;
+  int64_t high = 0;
+  int64_t steps = 0;
+};
+
+// DTrace's power-of-two quantize buckets: 127 of them, bucket 63 holds 0,
+// bucket 63+k holds [2^(k-1), 2^k), bucket 63-k holds (-2^k, -2^(k-1)].
+inline constexpr int kQuantizeBuckets = 127;
+inline constexpr int kQuantizeZeroBucket = 63;
+int64_t quantize_bucket_value(int i);  // lower edge printed for bucket i
+int quantize_bucket(int64_t v);
+
+// The running state for one key. Which fields matter depends on AggFunc.
+struct AggState {
+  int64_t count = 0;         // count(); number of values for avg/stddev
+  int64_t value = 0;         // sum/min/max; the sum for avg/stddev
+  uint64_t sumsq_lo = 0;     // stddev: 128-bit sum of squares
+  uint64_t sumsq_hi = 0;
+  std::vector<int64_t> buckets;  // quantize family
+};
+
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::span<const Value> k) const noexcept;
+  size_t operator()(const Key& k) const noexcept { return (*this)(std::span<const Value>(k)); }
+};
+struct KeyEqual {
+  using is_transparent = void;
+  bool operator()(std::span<const Value> a, std::span<const Value> b) const noexcept;
+  bool operator()(const Key& a, const Key& b) const noexcept {
+    return (*this)(std::span<const Value>(a), std::span<const Value>(b));
+  }
+  bool operator()(const Key& a, std::span<const Value> b) const noexcept {
+    return (*this)(std::span<const Value>(a), b);
+  }
+  bool operator()(std::span<const Value> a, const Key& b) const noexcept {
+    return (*this)(a, std::span<const Value>(b));
+  }
+};
+
+class Aggregation {
+public:
+  using Map = std::unordered_map<Key, AggState, KeyHash, KeyEqual>;
+  using Entry = Map::value_type;
+
+  // Validates lquantize/llquantize parameters the way dtrace(1) does (the
+  // compiler reports the message at the call's position).
+  static Result<Aggregation> make(std::string name, AggFunc func, AggParams params = {});
+
+  const std::string& name() const { return name_; }  // without '@'; "" for `@`
+  AggFunc func() const { return func_; }
+  const AggParams& params() const { return params_; }
+
+  // One hit: `@name[key] = func(value[, incr])`. count() ignores `value`;
+  // `incr` is the optional weight of quantize/lquantize/llquantize.
+  void add(std::span<const Value> key, int64_t value = 0, int64_t incr = 1);
+
+  // clear(@): zero every value, keep the keys.
+  void clear();
+  // trunc(@, n): keep the n entries with the largest values (n < 0: the |n|
+  // smallest), in DTrace's value order. trunc(@) == trunc_all().
+  void trunc(int64_t n);
+  void trunc_all() { map_.clear(); }
+  // normalize(@, n): printed values are divided by n. denormalize(@).
+  void normalize(int64_t n) { normal_ = n > 0 ? n : 1; }
+  void denormalize() { normal_ = 1; }
+  int64_t normal() const { return normal_; }
+
+  size_t size() const { return map_.size(); }
+  bool empty() const { return map_.empty(); }
+  const AggState* find(std::span<const Value> key) const;
+
+  // The scalar DTrace prints and sorts by for count/sum/avg/min/max/stddev,
+  // normalized. For the quantize family: the weighted sum DTrace sorts by,
+  // truncated to an integer.
+  int64_t scalar(const AggState& s) const;
+  // Bucket count of the quantize family for this aggregation's params.
+  int bucket_count() const;
+
+  // Entries in DTrace's print order: value ascending, ties by key ascending.
+  std::vector<const Entry*> sorted() const;
+  // DTrace's comparisons (negative, 0, positive).
+  int compare_values(const AggState& a, const AggState& b) const;
+  static int compare_keys(const Key& a, const Key& b);
+
+  // Printed as dtrace(1) prints an aggregation at exit or on printa(@name):
+  // one line per key (keys " %-50s"/" %16lld"-style, then the value), or the
+  // key line then the ASCII distribution for the quantize family. No leading
+  // blank line (the caller prints the "\n" DTrace puts before each one).
+  std::string print() const;
+  // One entry's value as printa's `%@` conversion and the default layout
+  // print it: " %16lld"-style for scalars, the distribution block (starting
+  // with "\n") for the quantize family.
+  std::string print_value(const AggState& s) const;
+
+  // bpftrace `-f json` shapes: {"type":"map"|"hist"|"stats","data":{"@name":...}}.
+  std::string json() const;
+
+  // The key as DTrace's default layout prints it: "  %-50s" for strings,
+  // " %16lld"/" %8d"/" %5d"/" %3d" by integer width, stacks one frame per line.
+  static std::string print_key(const Key& key);
+
+private:
+  Aggregation(std::string name, AggFunc func, AggParams params);
+  AggState fresh_state() const;
+
+  std::string name_;
+  AggFunc func_;
+  AggParams params_;
+  int64_t normal_ = 1;
+  int nbuckets_ = 0;
+  Map map_;
+};
+
+// Prints several aggregations joined on their keys, as `printa(@a, @b)`
+// without a format does: each key once, then every aggregation's value
+// (0 where a key is missing), sorted by the first aggregation.
+std::string print_joined(std::span<const Aggregation* const> aggs);
+
+}  // namespace probekit::d
