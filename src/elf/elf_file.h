@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace probekit::elf {
@@ -106,8 +107,10 @@ private:
   friend class ElfLoader;
 
   void build_indexes();
+  std::vector<const Symbol*> lookup(std::string_view key) const;
 
   std::string path_;
+  Fd fd_;  // kept open for read_vaddr: a file replaced on disk keeps reading the mapped inode
   bool is_dyn_ = false;
   bool is_exec_ = false;
   bool has_symtab_ = false;
