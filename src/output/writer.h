@@ -1,0 +1,50 @@
+// output/writer.h — where output lines go: stdout or a file (-o FILE).
+//
+// Line-buffered: text accumulates until a '\n', then every complete line is
+// written with write(2), so a reader following the file (or a pipe) sees each
+// hit as it happens and never half a line. flush() writes any partial line;
+// the destructor flushes too, so output survives a normal exit. A write error
+// (EPIPE, ENOSPC) is returned once and then sticks, so a front end can stop
+// tracing instead of losing lines silently.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace probekit::output {
+
+class Writer {
+public:
+  // stdout, not owned.
+  static Writer to_stdout();
+  // A file, created or truncated (mode 0644); "-" means stdout.
+  static Result<Writer> open(const std::string& path);
+  // An fd that the caller keeps owning (tests use a pipe).
+  static Writer to_fd(int fd);
+
+  Writer(Writer&& o) noexcept;
+  Writer& operator=(Writer&& o) noexcept;
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  ~Writer();
+
+  Status write(std::string_view text);
+  Status flush();
+  const std::string& path() const { return path_; }
+
+private:
+  Writer(int fd, Fd owned, std::string path) : fd_(fd), owned_(std::move(owned)), path_(std::move(path)) {}
+  Status write_out(std::string_view data);
+
+  int fd_ = -1;
+  Fd owned_;
+  std::string path_;
+  std::string pending_;  // an incomplete last line
+  bool failed_ = false;
+  std::string failure_;
+};
+
+}  // namespace probekit::output

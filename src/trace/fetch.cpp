@@ -1,0 +1,256 @@
+#include "trace/fetch.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "util/strings.h"
+
+namespace probekit::trace {
+
+namespace {
+
+uint64_t truncate(uint64_t v, uint8_t bytes) {
+  return bytes >= 8 ? v : v & ((uint64_t{1} << (bytes * 8)) - 1);
+}
+
+int64_t sign_extend(uint64_t v, uint8_t bytes) {
+  if (bytes >= 8) return static_cast<int64_t>(v);
+  unsigned shift = 64 - bytes * 8u;
+  return static_cast<int64_t>(v << shift) >> shift;
+}
+
+FetchedValue fault(std::string why) {
+  FetchedValue f;
+  f.kind = FetchedValue::Kind::fault;
+  f.str = std::move(why);
+  return f;
+}
+
+// Reads `len` (<= 8) bytes at addr, little-endian; nullopt when unmapped.
+std::optional<uint64_t> read_bytes(const HitContext& ctx, uint64_t addr, size_t len) {
+  uint64_t v = 0;
+  auto n = ctx.read(addr, &v, len);
+  if (!n || *n != len) return std::nullopt;
+  return v;
+}
+
+std::string fault_at(uint64_t addr) { return "cannot read memory at " + hex(addr); }
+
+FetchedValue number(const FetchType& type, uint64_t raw) {
+  FetchedValue v;
+  v.kind = FetchedValue::Kind::number;
+  v.type = type;
+  if (type.kind == TypeKind::bitfield) {
+    raw >>= type.bit_offset;
+    raw = type.bit_width >= 64 ? raw : raw & ((uint64_t{1} << type.bit_width) - 1);
+  } else {
+    raw = truncate(raw, type.bytes);
+  }
+  v.bits = raw;
+  return v;
+}
+
+}  // namespace
+
+std::string FetchedValue::text() const {
+  char buf[32];
+  switch (kind) {
+  case Kind::fault: return "(fault)";
+  case Kind::symbol: return str;
+  case Kind::string: {
+    std::string out = "\"";
+    for (unsigned char c : str) {
+      if (c == '\n') out += "\\n";
+      else if (c == '\t') out += "\\t";
+      else if (c == '\r') out += "\\r";
+      else if (c < 0x20 || c >= 0x7f) {
+        std::snprintf(buf, sizeof buf, "\\x%02x", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  }
+  case Kind::number:
+    switch (type.kind) {
+    case TypeKind::signed_int:
+      std::snprintf(buf, sizeof buf, "%" PRId64, sign_extend(bits, type.bytes));
+      return buf;
+    case TypeKind::hex:
+      std::snprintf(buf, sizeof buf, "0x%" PRIx64, bits);
+      return buf;
+    default:
+      std::snprintf(buf, sizeof buf, "%" PRIu64, bits);
+      return buf;
+    }
+  }
+  return "(fault)";
+}
+
+std::string FetchedValue::json() const {
+  switch (kind) {
+  case Kind::fault: return "null";
+  case Kind::symbol:
+  case Kind::string: return json_quote(str);
+  case Kind::number:
+    if (type.kind == TypeKind::signed_int) return std::to_string(sign_extend(bits, type.bytes));
+    return std::to_string(bits);
+  }
+  return "null";
+}
+
+std::optional<uint64_t> FetchedValue::number() const {
+  if (kind == Kind::symbol) return bits;
+  if (kind != Kind::number) return std::nullopt;
+  if (type.kind == TypeKind::signed_int) return static_cast<uint64_t>(sign_extend(bits, type.bytes));
+  return bits;
+}
+
+Result<FetchedValue> fetch(const FetchArg& arg, HitContext& ctx, SymbolCache* cache) {
+  uint64_t v = 0;
+  switch (arg.base) {
+  case FetchBase::comm: {
+    FetchedValue s;
+    s.kind = FetchedValue::Kind::string;
+    s.type = arg.type;
+    s.str = ctx.comm();
+    return s;
+  }
+  case FetchBase::immediate_string: {
+    FetchedValue s;
+    s.kind = FetchedValue::Kind::string;
+    s.type = arg.type;
+    s.str = arg.text;
+    return s;
+  }
+  case FetchBase::arg_name:
+    return Error("'$arg:" + arg.text + "' needs debug info: the parameter's location comes from DWARF; use $argN or a register",
+                 ErrorKind::unsupported);
+  case FetchBase::reg: v = read_register(ctx.regs(), arg.reg); break;
+  case FetchBase::immediate: v = arg.immediate; break;
+  case FetchBase::symbol_address: {
+    std::optional<uint64_t> addr;
+    if (cache) {
+      auto it = cache->find(arg.text);
+      if (it != cache->end()) {
+        addr = it->second;
+        if (!addr) return Error("no symbol '" + arg.text + "' in the target", ErrorKind::no_such_symbol);
+      }
+    }
+    if (!addr) {
+      auto r = ctx.lookup_symbol(arg.text);
+      if (cache) (*cache)[arg.text] = r ? std::optional<uint64_t>(*r) : std::nullopt;
+      if (!r) return Error("no symbol '" + arg.text + "' in the target: " + r.error().message(),
+                           ErrorKind::no_such_symbol);
+      addr = *r;
+    }
+    v = *addr;
+    break;
+  }
+  }
+
+  const FetchType& type = arg.type;
+  const size_t n = arg.derefs.size();
+  // Every dereference but the last reads a pointer.
+  for (size_t i = 0; i + 1 < n; ++i) {
+    uint64_t addr = v + static_cast<uint64_t>(arg.derefs[i]);
+    auto p = read_bytes(ctx, addr, 8);
+    if (!p) return fault(fault_at(addr));
+    v = *p;
+  }
+  // The last one reads the value itself, or, for strings, is the address.
+  bool memory = n > 0;
+  uint64_t addr = memory ? v + static_cast<uint64_t>(arg.derefs[n - 1]) : v;
+  switch (type.kind) {
+  case TypeKind::string: {
+    auto s = ctx.read_string(addr, kMaxStringSize);
+    if (!s) return fault(fault_at(addr));
+    FetchedValue out;
+    out.kind = FetchedValue::Kind::string;
+    out.type = type;
+    out.str = std::move(*s);
+    return out;
+  }
+  case TypeKind::symbol: {
+    if (memory) {
+      auto p = read_bytes(ctx, addr, 8);
+      if (!p) return fault(fault_at(addr));
+      v = *p;
+    }
+    FetchedValue out;
+    out.kind = FetchedValue::Kind::symbol;
+    out.type = type;
+    out.bits = v;
+    out.str = ctx.symbolize(v);
+    return out;
+  }
+  default:
+    if (memory) {
+      auto p = read_bytes(ctx, addr, type.bytes);
+      if (!p) return fault(fault_at(addr));
+      v = *p;
+    }
+    return number(type, v);
+  }
+}
+
+Result<std::string> evaluate(const FetchArg& arg, HitContext& ctx) {
+  auto v = fetch(arg, ctx);
+  if (!v) return v.error();
+  return v->text();
+}
+
+Result<uint64_t> evaluate_value(const FetchArg& arg, HitContext& ctx) {
+  auto v = fetch(arg, ctx);
+  if (!v) return v.error();
+  if (v->kind == FetchedValue::Kind::fault) return Error(v->str, ErrorKind::bad_address);
+  auto n = v->number();
+  if (!n) return Error("'" + arg.name + "' is a string, not a number", ErrorKind::usage);
+  return *n;
+}
+
+Status resolve_arg_names(Definition& def, const ArgResolver& resolver) {
+  for (auto& arg : def.args) {
+    if (arg.base != FetchBase::arg_name) continue;
+    auto range = SourceRange{"<command line>", 1, arg.column, static_cast<int>(arg.spelling.size())};
+    if (!resolver) {
+      Error e("'$arg:" + arg.text + "' needs debug info: no DWARF is available for '" +
+                  (def.symbol.empty() ? def.location_text() : def.symbol) + "'; use $argN or a register",
+              ErrorKind::unsupported);
+      return e.at(range);
+    }
+    auto loc = resolver(arg.text);
+    if (!loc) {
+      Error e = loc.error();
+      return e.at(range);
+    }
+    arg.base = FetchBase::reg;
+    arg.reg = loc->reg;
+    if (loc->kind == ArgLocationKind::in_memory) arg.derefs.insert(arg.derefs.begin(), loc->offset);
+    // DWARF's type applies to the parameter itself, not to what a
+    // dereference of it reads.
+    if (!arg.type_given && loc->type && arg.derefs.size() == (loc->kind == ArgLocationKind::in_memory ? 1u : 0u))
+      arg.type = *loc->type;
+  }
+  return {};
+}
+
+Result<EventFetcher> EventFetcher::make(Definition def, const ArgResolver& resolver) {
+  bool needs = false;
+  for (const auto& a : def.args) needs |= a.base == FetchBase::arg_name;
+  if (needs) PK_TRY(resolve_arg_names(def, resolver));
+  return EventFetcher(std::move(def));
+}
+
+std::vector<FetchedArg> EventFetcher::fetch_all(HitContext& ctx) {
+  std::vector<FetchedArg> out;
+  out.reserve(def_.args.size());
+  for (const auto& a : def_.args) {
+    auto v = fetch(a, ctx, &cache_);
+    out.push_back({a.name, v ? std::move(*v) : fault(v.error().message())});
+  }
+  return out;
+}
+
+}  // namespace probekit::trace
