@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -89,6 +90,16 @@ struct KeyEqual {
     return (*this)(a, std::span<const Value>(b));
   }
 };
+
+// A problem with lquantize/llquantize's constant arguments, in dtrace(1)'s
+// terms: id (D_LQUANT_LIMVAL, D_LLQUANT_STEPVAL, ...), the 0-based argument
+// index of the call that is wrong, and the message.
+struct AggParamIssue {
+  std::string id;
+  int arg = 0;
+  std::string message;
+};
+std::optional<AggParamIssue> check_params(AggFunc func, const AggParams& params);
 
 class Aggregation {
 public:
