@@ -1,0 +1,38 @@
+// Runs until killed, calling work() and printing a line every 20 ms, for
+// attach/detach tests. usage: pk_spin [THREADS]
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+__attribute__((noipa)) long work(long x) { return x + 1; }
+
+static void* spin(void* arg) {
+  (void)arg;
+  volatile long s = 0;
+  for (long i = 0;; i++) {
+    s += work(i);
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  int threads = argc > 1 ? atoi(argv[1]) : 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_t t;
+    pthread_create(&t, NULL, spin, NULL);
+  }
+  long s = 0;
+  for (long line = 0;; line++) {
+    for (int i = 0; i < 20; i++) {
+      s += work(i);
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+    printf("line %ld\n", line);
+    fflush(stdout);
+  }
+  return 0;
+}
