@@ -52,7 +52,7 @@ struct ArgLocation {
   enum class Kind { gpr, xmm, stack };
   Kind kind = Kind::gpr;
   // gpr: 0=rdi..5=r9; xmm: 0..7; stack: byte offset from rsp at entry (first
-  // stack arg at 8).
+  // stack arg at 8). stack with index -1: an empty class, passed nowhere.
   int index = 0;
   // A 9..16-byte value passed in two registers (a small struct, __int128)
   // has its second eightbyte here; index2 == -1 when there is none.
@@ -75,6 +75,10 @@ struct Function {
   Type return_type;
   bool returns_in_memory = false;  // hidden struct-return pointer in rdi
   bool varargs = false;
+  // An optimizer-made copy (its ELF symbol is "f.isra.0", "f.constprop.0",
+  // "f.part.0", ...): its real calling convention may differ from the
+  // declared parameters, so the locations above are not to be trusted.
+  bool clone = false;
   std::string decl_file;
   int decl_line = 0;
 };
