@@ -1,0 +1,551 @@
+// d/format.cpp — DTrace's printf/printa engine. See format.h for the
+// contract; what follows is how dtrace-utils' dt_printf.c behaves:
+//   * an integer is read at the width it has (or the width the length
+//     modifier names), sign-extended for %d/%i and zero-extended for
+//     %u/%o/%x/%X/%p, then printed as a 64-bit C integer, so "%x" of the
+//     int -1 is "ffffffff" and of the long long -1 "ffffffffffffffff";
+//   * the C format is rebuilt from the parsed flags in DTrace's order, and a
+//     precision is passed only when it is positive (DTrace cannot tell
+//     "%.0d" from "%d");
+//   * a negative `*` width left-justifies;
+//   * in printa, `%@` conversions past the number of aggregations repeat the
+//     last aggregation's value.
+#include "d/format.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdarg>
+#include <cstdio>
+
+#include "util/strings.h"
+
+namespace probekit::d {
+namespace {
+
+struct Conv {
+  size_t offset = 0;  // of '%'
+  size_t length = 0;  // of the whole conversion text
+  bool alt = false, zero = false, left = false, plus = false, space = false, group = false;
+  bool agg = false;
+  bool dyn_width = false;
+  bool dyn_prec = false;
+  int width = 0;
+  int prec = 0;
+  std::string lenmod;  // "", "hh", "h", "l", "ll", "z", "j", "t", "L"
+  char conv = 0;
+  std::string text;  // as written, for messages: "%-8s"
+};
+
+struct Piece {
+  std::string literal;  // printed before the conversion (or alone)
+  bool has_conv = false;
+  Conv conv;
+};
+
+struct Parsed {
+  std::vector<Piece> pieces;
+  std::optional<FormatIssue> error;
+};
+
+constexpr std::string_view kConversions = "diuoxXcspaASeEfgG";
+
+Parsed parse(std::string_view fmt) {
+  Parsed out;
+  std::string lit;
+  size_t i = 0;
+  while (i < fmt.size()) {
+    char c = fmt[i];
+    if (c != '%') {
+      lit += c;
+      i++;
+      continue;
+    }
+    if (i + 1 < fmt.size() && fmt[i + 1] == '%') {
+      lit += '%';
+      i += 2;
+      continue;
+    }
+    Conv cv;
+    cv.offset = i;
+    size_t j = i + 1;
+    for (; j < fmt.size(); j++) {
+      char f = fmt[j];
+      if (f == '#') cv.alt = true;
+      else if (f == '0') cv.zero = true;
+      else if (f == '-') cv.left = true;
+      else if (f == '+') cv.plus = true;
+      else if (f == ' ') cv.space = true;
+      else if (f == '\'') cv.group = true;
+      else if (f == '@') cv.agg = true;
+      else break;
+    }
+    if (j < fmt.size() && fmt[j] == '*') {
+      cv.dyn_width = true;
+      j++;
+    } else {
+      while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j]))) {
+        cv.width = std::min(cv.width * 10 + (fmt[j] - '0'), 1 << 20);
+        j++;
+      }
+    }
+    if (j < fmt.size() && fmt[j] == '.') {
+      j++;
+      if (j < fmt.size() && fmt[j] == '*') {
+        cv.dyn_prec = true;
+        j++;
+      } else {
+        while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j]))) {
+          cv.prec = std::min(cv.prec * 10 + (fmt[j] - '0'), 1 << 20);
+          j++;
+        }
+      }
+    }
+    for (std::string_view m : {"hh", "ll", "h", "l", "z", "j", "t", "L"}) {
+      if (fmt.substr(j, m.size()) == m) {
+        cv.lenmod = std::string(m);
+        j += m.size();
+        break;
+      }
+    }
+    if (j >= fmt.size()) {
+      out.error = FormatIssue{"D_PRINTF_ARG_FMT", i, fmt.size() - i, -1,
+                              "format string ends inside the conversion \"" +
+                                  std::string(fmt.substr(i)) + "\"; write \"%%\" for a literal '%'"};
+      return out;
+    }
+    cv.conv = fmt[j];
+    cv.length = j + 1 - i;
+    cv.text = std::string(fmt.substr(i, cv.length));
+    if (kConversions.find(cv.conv) == std::string_view::npos) {
+      out.error = FormatIssue{"D_PRINTF_ARG_FMT", i, cv.length, -1,
+                              "\"" + cv.text +
+                                  "\" is not a valid conversion; use one of %d %i %u %o %x %X "
+                                  "%c %s %p %a %A %S %e %E %f %g %G, or \"%%\" for '%'"};
+      return out;
+    }
+    out.pieces.push_back(Piece{std::move(lit), true, std::move(cv)});
+    lit.clear();
+    i = j + 1;
+  }
+  if (!lit.empty()) out.pieces.push_back(Piece{std::move(lit), false, {}});
+  return out;
+}
+
+std::string cfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string cfmt(const char* fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  std::string out;
+  if (n >= 0 && static_cast<size_t>(n) < sizeof buf) {
+    out.assign(buf, static_cast<size_t>(n));
+  } else if (n >= 0) {
+    out.resize(static_cast<size_t>(n));
+    std::vsnprintf(out.data(), static_cast<size_t>(n) + 1, fmt, ap2);
+  }
+  va_end(ap2);
+  return out;
+}
+
+// The C format for one conversion: "%" flags width .prec length conv.
+std::string c_spec(const Conv& cv, int width, int prec, std::string_view length, char conv) {
+  std::string f = "%";
+  if (cv.alt) f += '#';
+  if (cv.zero) f += '0';
+  if (width < 0 || cv.left) f += '-';
+  if (cv.plus) f += '+';
+  if (cv.space) f += ' ';
+  if (width != 0) f += std::to_string(width < 0 ? -width : width);
+  if (prec > 0) f += "." + std::to_string(prec);
+  f += length;
+  f += conv;
+  return f;
+}
+
+int lenmod_size(const std::string& m) {
+  if (m == "hh") return 1;
+  if (m == "h") return 2;
+  if (m.empty() || m == "L") return 0;
+  return 8;
+}
+
+int64_t sign_extend(int64_t v, int size) {
+  switch (size) {
+    case 1: return static_cast<int8_t>(v);
+    case 2: return static_cast<int16_t>(v);
+    case 4: return static_cast<int32_t>(v);
+    default: return v;
+  }
+}
+
+uint64_t zero_extend(int64_t v, int size) {
+  switch (size) {
+    case 1: return static_cast<uint8_t>(v);
+    case 2: return static_cast<uint16_t>(v);
+    case 4: return static_cast<uint32_t>(v);
+    default: return static_cast<uint64_t>(v);
+  }
+}
+
+const char* kind_name(Value::Kind k) {
+  switch (k) {
+    case Value::Kind::integer: return "an integer";
+    case Value::Kind::string: return "a string";
+    case Value::Kind::stack: return "a stack";
+    case Value::Kind::symbol: return "a symbol";
+  }
+  return "a value";
+}
+
+bool is_string_conv(char c) { return c == 's' || c == 'S'; }
+
+bool accepts(char conv, Value::Kind k) {
+  switch (conv) {
+    case 's':
+    case 'S': return k != Value::Kind::integer;
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'g':
+    case 'G': return k == Value::Kind::integer;
+    default: return k == Value::Kind::integer || k == Value::Kind::symbol;
+  }
+}
+
+std::string text_of(const Value& v) {
+  if (v.kind == Value::Kind::integer) return std::to_string(v.i);
+  if (v.kind == Value::Kind::symbol && v.s.empty()) return hex(v.u());
+  return v.s;
+}
+
+Result<std::string> format_one(const Conv& cv, int width, int prec, const Value& v) {
+  int size = lenmod_size(cv.lenmod);
+  if (size == 0) size = v.size;
+  switch (cv.conv) {
+    case 'd':
+    case 'i': {
+      long long x = sign_extend(v.i, size);
+      return cfmt(c_spec(cv, width, prec, "ll", 'd').c_str(), x);
+    }
+    case 'u':
+    case 'o':
+    case 'x':
+    case 'X':
+    case 'p': {
+      unsigned long long x = zero_extend(v.i, size);
+      char c = cv.conv == 'p' ? 'x' : cv.conv;
+      return cfmt(c_spec(cv, width, prec, "ll", c).c_str(), x);
+    }
+    case 'c': return cfmt(c_spec(cv, width, prec, "", 'c').c_str(), static_cast<int>(static_cast<char>(v.i)));
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'g':
+    case 'G': {
+      double d = v.is_signed ? static_cast<double>(sign_extend(v.i, size))
+                             : static_cast<double>(zero_extend(v.i, size));
+      return cfmt(c_spec(cv, width, prec, "", cv.conv).c_str(), d);
+    }
+    case 'a':
+    case 'A': {
+      std::string s = v.kind == Value::Kind::integer ? hex(v.u()) : text_of(v);
+      return cfmt(c_spec(cv, width, prec, "", 's').c_str(), s.c_str());
+    }
+    case 's':
+    case 'S': {
+      if (v.kind == Value::Kind::integer)
+        return Error("conversion \"" + cv.text + "\" needs a string but got an integer",
+                     ErrorKind::usage);
+      std::string s = cv.conv == 'S' ? escape_string(v.s) : text_of(v);
+      return cfmt(c_spec(cv, width, prec, "", 's').c_str(), s.c_str());
+    }
+  }
+  return Error("\"" + cv.text + "\" is not a valid conversion", ErrorKind::usage);
+}
+
+// Where a formatting pass gets its values: printf's arguments, or printa's
+// keys and aggregations.
+class Feed {
+public:
+  virtual ~Feed() = default;
+  virtual const Value* next_key() = 0;
+};
+
+class SpanFeed : public Feed {
+public:
+  explicit SpanFeed(std::span<const Value> v) : v_(v) {}
+  const Value* next_key() override { return pos_ < v_.size() ? &v_[pos_++] : nullptr; }
+  size_t used() const { return pos_; }
+
+private:
+  std::span<const Value> v_;
+  size_t pos_ = 0;
+};
+
+Result<int> dyn_int(Feed& feed, const Conv& cv) {
+  const Value* v = feed.next_key();
+  if (v == nullptr)
+    return Error("conversion \"" + cv.text + "\" needs an integer argument for '*'",
+                 ErrorKind::usage);
+  return static_cast<int>(sign_extend(v->i, v->size));
+}
+
+std::string describe_arg(int ai) { return "argument #" + std::to_string(ai + 2); }
+
+}  // namespace
+
+std::string escape_string(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '\a': out += "\\a"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      default:
+        if (std::isprint(c)) {
+          out += static_cast<char>(c);
+        } else {
+          out += cfmt("\\%03o", c);
+        }
+    }
+  }
+  return out;
+}
+
+std::vector<FormatIssue> check_format(std::string_view fmt, std::span<const ArgType> args) {
+  std::vector<FormatIssue> issues;
+  Parsed p = parse(fmt);
+  if (p.error) {
+    issues.push_back(*p.error);
+    return issues;
+  }
+  size_t ai = 0;
+  int nconv = 0;
+  for (const Piece& piece : p.pieces) {
+    if (!piece.has_conv) continue;
+    const Conv& cv = piece.conv;
+    nconv++;
+    auto add = [&](const char* id, int arg, std::string msg) {
+      issues.push_back(FormatIssue{id, cv.offset, cv.length, arg, std::move(msg)});
+    };
+    for (bool dyn : {cv.dyn_width, cv.dyn_prec}) {
+      if (!dyn) continue;
+      if (ai >= args.size()) {
+        add("D_PRINTF_DYN_PROTO", -1,
+            "conversion #" + std::to_string(nconv) + " \"" + cv.text +
+                "\" needs an integer argument for '*'; add one before its value");
+      } else if (args[ai].kind != Value::Kind::integer) {
+        add("D_PRINTF_DYN_TYPE", static_cast<int>(ai),
+            describe_arg(static_cast<int>(ai)) + " is " + kind_name(args[ai].kind) +
+                ", but the '*' of conversion \"" + cv.text + "\" needs an integer");
+      }
+      ai++;
+    }
+    if (cv.agg) {
+      add("D_PRINTF_AGG_CONV", -1,
+          "aggregation conversion \"" + cv.text +
+              "\" is only valid in printa(); use printa() to print an aggregation");
+      continue;
+    }
+    if (ai >= args.size()) {
+      add("D_PRINTF_ARG_PROTO", -1,
+          "conversion #" + std::to_string(nconv) + " \"" + cv.text +
+              "\" has no argument; add one or remove the conversion");
+      ai++;
+      continue;
+    }
+    if (!accepts(cv.conv, args[ai].kind)) {
+      std::string hint = is_string_conv(cv.conv)
+                             ? "; use \"%d\" for an integer"
+                             : (args[ai].kind == Value::Kind::integer ? "" : "; use \"%s\" for text");
+      add("D_PRINTF_ARG_TYPE", static_cast<int>(ai),
+          describe_arg(static_cast<int>(ai)) + " is " + kind_name(args[ai].kind) +
+              ", which conversion #" + std::to_string(nconv) + " \"" + cv.text +
+              "\" cannot print" + hint);
+    }
+    ai++;
+  }
+  if (ai < args.size()) {
+    issues.push_back(FormatIssue{
+        "D_PRINTF_ARG_EXTRA", 0, fmt.size(), static_cast<int>(ai),
+        "the format uses " + std::to_string(ai) + " argument" + (ai == 1 ? "" : "s") +
+            " but " + std::to_string(args.size()) +
+            " were given; remove the extra ones or add conversions for them"});
+  }
+  return issues;
+}
+
+std::vector<FormatIssue> check_printa_format(std::string_view fmt, std::span<const ArgType> keys,
+                                             size_t naggs) {
+  std::vector<FormatIssue> issues;
+  Parsed p = parse(fmt);
+  if (p.error) {
+    issues.push_back(*p.error);
+    return issues;
+  }
+  size_t ki = 0;
+  int nconv = 0;
+  for (const Piece& piece : p.pieces) {
+    if (!piece.has_conv) continue;
+    const Conv& cv = piece.conv;
+    nconv++;
+    auto add = [&](const char* id, int arg, std::string msg) {
+      issues.push_back(FormatIssue{id, cv.offset, cv.length, arg, std::move(msg)});
+    };
+    for (bool dyn : {cv.dyn_width, cv.dyn_prec}) {
+      if (!dyn) continue;
+      if (ki >= keys.size() || keys[ki].kind != Value::Kind::integer) {
+        add("D_PRINTF_DYN_TYPE", static_cast<int>(ki),
+            "the '*' of conversion \"" + cv.text + "\" needs an integer key at that position");
+      }
+      ki++;
+    }
+    if (cv.agg) {
+      if (naggs == 0) {
+        add("D_PRINTF_AGG_CONV", -1,
+            "aggregation conversion \"" + cv.text + "\" needs an aggregation argument");
+      } else if (is_string_conv(cv.conv) || cv.conv == 'a' || cv.conv == 'A') {
+        add("D_PRINTF_ARG_TYPE", -1,
+            "aggregation values are integers, which \"" + cv.text + "\" cannot print; use \"%@d\"");
+      }
+      continue;
+    }
+    if (ki >= keys.size()) {
+      add("D_PRINTF_ARG_PROTO", -1,
+          "conversion #" + std::to_string(nconv) + " \"" + cv.text +
+              "\" has no key left to print; the aggregation has " + std::to_string(keys.size()) +
+              " key" + (keys.size() == 1 ? "" : "s"));
+      ki++;
+      continue;
+    }
+    if (!accepts(cv.conv, keys[ki].kind)) {
+      add("D_PRINTF_ARG_TYPE", static_cast<int>(ki),
+          "key #" + std::to_string(ki + 1) + " is " + kind_name(keys[ki].kind) +
+              ", which conversion #" + std::to_string(nconv) + " \"" + cv.text + "\" cannot print" +
+              (is_string_conv(cv.conv) ? "; use \"%d\" for an integer" : "; use \"%s\" for text"));
+    }
+    ki++;
+  }
+  return issues;
+}
+
+Result<std::string> format(std::string_view fmt, std::span<const Value> args) {
+  Parsed p = parse(fmt);
+  if (p.error) return Error(p.error->message, ErrorKind::usage);
+  SpanFeed feed(args);
+  std::string out;
+  for (const Piece& piece : p.pieces) {
+    out += piece.literal;
+    if (!piece.has_conv) continue;
+    const Conv& cv = piece.conv;
+    int width = cv.width;
+    int prec = cv.prec;
+    if (cv.dyn_width) {
+      auto w = dyn_int(feed, cv);
+      if (!w) return w.error();
+      width = *w;
+    }
+    if (cv.dyn_prec) {
+      auto pr = dyn_int(feed, cv);
+      if (!pr) return pr.error();
+      prec = *pr;
+    }
+    if (cv.agg)
+      return Error("aggregation conversion \"" + cv.text + "\" is only valid in printa()",
+                   ErrorKind::usage);
+    const Value* v = feed.next_key();
+    if (v == nullptr)
+      return Error("conversion \"" + cv.text + "\" has no argument", ErrorKind::usage);
+    auto s = format_one(cv, width, prec, *v);
+    if (!s) return s.error();
+    out += *s;
+  }
+  return out;
+}
+
+Result<std::string> printa(std::string_view fmt, std::span<const Aggregation* const> aggs) {
+  if (aggs.empty()) return Error("printa() needs an aggregation", ErrorKind::usage);
+  Parsed p = parse(fmt);
+  if (p.error) return Error(p.error->message, ErrorKind::usage);
+
+  // The same key set and order as the default layout (print_joined).
+  std::vector<Key> keys;
+  std::unordered_map<Key, bool, KeyHash, KeyEqual> seen;
+  for (const Aggregation* a : aggs) {
+    for (const Aggregation::Entry* e : a->sorted()) {
+      if (seen.emplace(e->first, true).second) keys.push_back(e->first);
+    }
+  }
+  std::vector<AggState> zero(aggs.size());
+  for (size_t j = 0; j < aggs.size(); j++) {
+    if (aggs[j]->bucket_count() > 0)
+      zero[j].buckets.assign(static_cast<size_t>(aggs[j]->bucket_count()), 0);
+  }
+  auto state = [&](size_t j, const Key& k) -> const AggState& {
+    const AggState* s = aggs[j]->find(k);
+    return s ? *s : zero[j];
+  };
+  std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
+    for (size_t j = 0; j < aggs.size(); j++) {
+      if (int c = aggs[j]->compare_values(state(j, x), state(j, y))) return c < 0;
+    }
+    return Aggregation::compare_keys(x, y) < 0;
+  });
+
+  std::string out;
+  for (const Key& key : keys) {
+    SpanFeed feed(key);
+    size_t curagg = 0;
+    for (const Piece& piece : p.pieces) {
+      out += piece.literal;
+      if (!piece.has_conv) continue;
+      const Conv& cv = piece.conv;
+      int width = cv.width;
+      int prec = cv.prec;
+      if (cv.dyn_width) {
+        auto w = dyn_int(feed, cv);
+        if (!w) return w.error();
+        width = *w;
+      }
+      if (cv.dyn_prec) {
+        auto pr = dyn_int(feed, cv);
+        if (!pr) return pr.error();
+        prec = *pr;
+      }
+      if (cv.agg) {
+        const Aggregation& a = *aggs[curagg];
+        const AggState& s = state(curagg, key);
+        if (curagg + 1 < aggs.size()) curagg++;
+        if (a.bucket_count() > 0) {
+          out += a.print_value(s);  // the distribution ignores the conversion
+          continue;
+        }
+        Value v = a.func() == AggFunc::stddev ? Value::unsigned_integer(static_cast<uint64_t>(a.scalar(s)))
+                                              : Value::integer(a.scalar(s));
+        auto t = format_one(cv, width, prec, v);
+        if (!t) return t.error();
+        out += *t;
+        continue;
+      }
+      const Value* v = feed.next_key();
+      if (v == nullptr)
+        return Error("conversion \"" + cv.text + "\" has no key left to print", ErrorKind::usage);
+      auto t = format_one(cv, width, prec, *v);
+      if (!t) return t.error();
+      out += *t;
+    }
+  }
+  return out;
+}
+
+}  // namespace probekit::d
