@@ -50,6 +50,36 @@ FetchedValue number(const FetchType& type, uint64_t raw) {
   return v;
 }
 
+// Length of the valid UTF-8 sequence at s[i], or 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  return len;
+}
+
+// Target memory is arbitrary bytes; JSON must be UTF-8. Valid sequences pass
+// through, any other byte becomes \u00XX (its Latin-1 reading).
+std::string json_bytes(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    size_t len = utf8_length(s, i);
+    if (len == 0) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i]));
+      out += buf;
+      ++i;
+      continue;
+    }
+    std::string q = json_quote(s.substr(i, len));  // escapes quotes and control bytes
+    out.append(q, 1, q.size() - 2);
+    i += len;
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 std::string FetchedValue::text() const {
@@ -92,7 +122,7 @@ std::string FetchedValue::json() const {
   switch (kind) {
   case Kind::fault: return "null";
   case Kind::symbol:
-  case Kind::string: return json_quote(str);
+  case Kind::string: return json_bytes(str);
   case Kind::number:
     if (type.kind == TypeKind::signed_int) return std::to_string(sign_extend(bits, type.bytes));
     return std::to_string(bits);
@@ -141,8 +171,7 @@ Result<FetchedValue> fetch(const FetchArg& arg, HitContext& ctx, SymbolCache* ca
     if (!addr) {
       auto r = ctx.lookup_symbol(arg.text);
       if (cache) (*cache)[arg.text] = r ? std::optional<uint64_t>(*r) : std::nullopt;
-      if (!r) return Error("no symbol '" + arg.text + "' in the target: " + r.error().message(),
-                           ErrorKind::no_such_symbol);
+      if (!r) return Error("no symbol '" + arg.text + "' in the target", ErrorKind::no_such_symbol);
       addr = *r;
     }
     v = *addr;
