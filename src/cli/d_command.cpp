@@ -1,0 +1,511 @@
+// cli/d_command.cpp — D programs over the engine.
+//
+// The one idea: the D program never sees the engine. This file turns each
+// clause's probe descriptions into concrete probes the target has (pid
+// provider: the modules and functions the engine lists; dtrace:::BEGIN/END/
+// ERROR; profile:::tick-N), registers each with the program (which matches
+// its globs), arms one engine Probe per pid probe whose pre-handler fills a
+// d::FireContext and calls Program::fire, and drives ticks by running the
+// engine in slices between them.
+#include "cli/d_command.h"
+
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "cli/report.h"
+#include "cli/target.h"
+#include "d/program.h"
+#include "util/fd.h"
+#include "util/strings.h"
+
+namespace probekit::cli {
+
+namespace {
+
+struct DOptions {
+  TargetOptions target;
+  bool quiet = false;
+  bool destructive = false;
+  bool zero_ok = false;
+  bool flow = false;
+  bool verbose = false;
+  bool list = false;
+  std::string format = "text";
+  std::string output;
+  std::vector<std::string> xopts;
+  std::vector<std::string> programs;  // -n
+  std::vector<std::string> files;     // -s
+  std::vector<std::string> args;      // $1..$9
+};
+
+// A tick-N probe: period in nanoseconds.
+std::optional<uint64_t> tick_period_ns(const std::string& name) {
+  std::string rest;
+  if (starts_with(name, "tick-"))
+    rest = name.substr(5);
+  else
+    return std::nullopt;
+  size_t i = 0;
+  while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+  if (i == 0) return std::nullopt;
+  uint64_t n = std::stoull(rest.substr(0, i));
+  std::string unit = rest.substr(i);
+  static const std::map<std::string, double> units = {
+      {"ns", 1}, {"nsec", 1}, {"us", 1e3}, {"usec", 1e3}, {"ms", 1e6}, {"msec", 1e6},
+      {"s", 1e9}, {"sec", 1e9}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {"hour", 3600e9},
+      {"d", 86400e9}, {"day", 86400e9}};
+  if (n == 0) return std::nullopt;
+  if (unit.empty() || unit == "hz") return static_cast<uint64_t>(1e9 / static_cast<double>(n));
+  auto it = units.find(unit);
+  if (it == units.end()) return std::nullopt;
+  return static_cast<uint64_t>(static_cast<double>(n) * it->second);
+}
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Destructive actions and per-target facts for the D program.
+class EngineHost : public d::Host {
+public:
+  explicit EngineHost(Session* session) : session_(session) {}
+  Status stop(d::FireContext& ctx) override {
+    int pid = ctx.hit ? ctx.hit->pid() : (session_ ? session_->pid() : 0);
+    if (pid <= 0) return Error("stop(): no target process", ErrorKind::usage);
+    if (::kill(pid, SIGSTOP) != 0) return Error::from_errno("stop()", errno);
+    return {};
+  }
+  Status raise(d::FireContext& ctx, int sig) override {
+    if (!ctx.hit) return Error("raise(): no thread fired this probe", ErrorKind::usage);
+    if (::syscall(SYS_tgkill, ctx.hit->pid(), ctx.hit->tid(), sig) != 0)
+      return Error::from_errno("raise()", errno);
+    return {};
+  }
+  Status system(const std::string& command) override {
+    std::fflush(stdout);
+    int rc = std::system(command.c_str());
+    if (rc == -1) return Error::from_errno("system()", errno);
+    return {};
+  }
+
+private:
+  Session* session_;
+};
+
+class WriterSink : public d::OutputSink {
+public:
+  explicit WriterSink(std::FILE* out) : out_(out) {}
+  void out(std::string_view text) override { std::fwrite(text.data(), 1, text.size(), out_); }
+  void err(std::string_view text) override {
+    std::fflush(out_);
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+  void flush() override { std::fflush(out_); }
+
+private:
+  std::FILE* out_;
+};
+
+// Module name as D sees it: a.out for the main executable, else the basename.
+std::string d_module_name(const ModuleInfo& m) { return m.is_main_executable ? "a.out" : m.name; }
+
+// DTrace's module rules on top of the glob: "libc" and "libc.so" match
+// "libc.so.6"; a path matches the module's path.
+bool module_matches(const std::string& pattern, const ModuleInfo& m) {
+  if (pattern.empty()) return true;
+  std::string name = d_module_name(m);
+  if (glob_match(pattern, name) || glob_match(pattern, m.path)) return true;
+  if (m.is_main_executable && glob_match(pattern, m.name)) return true;
+  if (!has_glob(pattern) && starts_with(m.name, pattern + ".")) return true;
+  return false;
+}
+
+bool is_hex_offset(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// One concrete pid probe.
+struct PidProbe {
+  d::ProbeKey key;          // what D sees (module a.out / basename)
+  std::string module_path;  // what the engine arms
+  std::string raw_symbol;
+  uint64_t offset = 0;
+  bool is_return = false;
+};
+
+// Enumerates the pid probes one description names in the target.
+Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s) {
+  std::vector<PidProbe> out;
+  std::string provider = "pid" + std::to_string(s.pid());
+  if (!desc.provider.empty() && !glob_match(desc.provider, provider)) return out;
+  std::vector<std::string> names;
+  if (desc.name.empty() || has_glob(desc.name)) {
+    for (const char* n : {"entry", "return"})
+      if (desc.name.empty() || glob_match(desc.name, n)) names.emplace_back(n);
+  } else {
+    names.push_back(desc.name);
+  }
+  for (const auto& m : s.modules()) {
+    if (!module_matches(desc.module, m)) continue;
+    auto fns = s.functions(m.path);
+    if (!fns) return fns.error();
+    for (const auto& f : *fns) {
+      if (!desc.function.empty() && !glob_match(desc.function, f.name) &&
+          !glob_match(desc.function, f.raw_name))
+        continue;
+      for (const auto& n : names) {
+        PidProbe p;
+        p.key = {provider, d_module_name(m), f.name, n};
+        p.module_path = m.path;
+        p.raw_symbol = f.raw_name;
+        if (n == "entry") {
+          p.offset = 0;
+        } else if (n == "return") {
+          p.is_return = true;
+        } else if (is_hex_offset(n)) {
+          p.offset = std::stoull(n, nullptr, 16);
+          if (f.size && p.offset >= f.size) continue;
+        } else {
+          continue;
+        }
+        out.push_back(std::move(p));
+      }
+    }
+  }
+  return out;
+}
+
+// Fills arg0..arg9 at a function entry: rdi, rsi, rdx, rcx, r8, r9, then the
+// stack above the return address (System V AMD64).
+void fill_entry_args(HitContext& ctx, d::FireContext& fc) {
+  const auto& r = ctx.regs();
+  uint64_t regs[6] = {r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9};
+  for (int i = 0; i < 6; ++i) fc.args[i] = regs[i];
+  for (int i = 6; i < 10; ++i) {
+    auto v = ctx.read_value<uint64_t>(r.rsp + 8 * static_cast<uint64_t>(i - 5));
+    fc.args[i] = v ? *v : 0;
+  }
+}
+
+int parse_options(int argc, char** argv, DOptions& opt) {
+  CLI::App app{"probekit: dynamic tracing of Linux processes with the D language", "probekit"};
+  app.set_help_flag("-h,--help", "print this help");
+  std::optional<pid_t> pid;
+  app.add_option("-p", pid, "trace the running process PID ($target)");
+  app.add_option("-c", opt.target.command, "run CMD ARGS under tracing ($target)");
+  app.add_option("-n", opt.programs, "a D program (or a probe description with -l)");
+  app.add_option("-s", opt.files, "a D program file");
+  app.add_flag("-q", opt.quiet, "quiet: only what the program prints");
+  app.add_flag("-w", opt.destructive, "allow destructive actions");
+  app.add_flag("-Z", opt.zero_ok, "allow descriptions that match no probes");
+  app.add_flag("-F", opt.flow, "indent function entry/return flow");
+  app.add_flag("-v", opt.verbose, "verbose: with -l, show arguments and types");
+  app.add_flag("-l", opt.list, "list probes instead of enabling them");
+  app.add_option("-f", opt.format, "output format: text or json");
+  app.add_option("-o", opt.output, "write output to FILE");
+  app.add_option("-x", opt.xopts, "set option OPT[=VAL]");
+  app.add_option("args", opt.args, "macro arguments $1..$9");
+  app.allow_extras(false);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      app.exit(e);
+      return -1;
+    }
+    report_error("", e.what());
+    std::fprintf(stderr,
+                 "usage: probekit [-p PID | -c CMD] [-q] [-w] [-Z] [-F] [-f text|json] [-o FILE] "
+                 "[-x OPT[=VAL]] (-n PROG | -s FILE)... [ARGS]\n"
+                 "       probekit -l [-v] [-n DESC] [-p PID | -c CMD]\n"
+                 "       probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] DEFINITION...\n");
+    return exit_usage;
+  }
+  opt.target.pid = pid;
+  return exit_ok;
+}
+
+}  // namespace
+
+int list_main(DOptions& opt);
+
+namespace {
+// "pid$target" -> "pid1234" in -l descriptions (programs expand it in D).
+std::string normalize_target(std::string provider, pid_t pid) {
+  auto pos = provider.find("$target");
+  if (pos != std::string::npos) provider.replace(pos, 7, std::to_string(pid));
+  return provider;
+}
+}  // namespace
+
+int d_main(int argc, char** argv) {
+  DOptions opt;
+  int rc = parse_options(argc, argv, opt);
+  if (rc == -1) return exit_ok;
+  if (rc != exit_ok) return rc;
+  if (opt.list) return list_main(opt);
+  if (opt.programs.empty() && opt.files.empty()) {
+    report_error("", "no program: give -n 'PROGRAM' or -s FILE (see probekit -h)");
+    return exit_usage;
+  }
+  if (opt.format != "text" && opt.format != "json") {
+    report_error("", "unknown output format '" + opt.format + "'; use 'text' or 'json'");
+    return exit_usage;
+  }
+
+  // The source: every -s file, then every -n program, as one program.
+  std::string source, file_name = "<command line>";
+  for (const auto& f : opt.files) {
+    auto text = read_file(f);
+    if (!text) return report("", text.error());
+    source += *text;
+    if (!source.empty() && source.back() != '\n') source += '\n';
+    file_name = f;
+  }
+  for (const auto& p : opt.programs) {
+    source += p;
+    source += '\n';
+  }
+  if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
+
+  // The target comes first: $target must be known to compile.
+  std::unique_ptr<Session> session;
+  if (opt.target.has_target()) {
+    auto s = open_target(opt.target);
+    if (!s) return report("", s.error());
+    session = std::move(*s);
+  }
+
+  d::CompileOptions co;
+  co.macro_args = opt.args;
+  co.script_name = opt.files.empty() ? "probekit" : opt.files.front();
+  co.target_pid = session ? session->pid() : 0;
+  co.destructive = opt.destructive;
+  co.quiet = opt.quiet;
+  co.flow_indent = opt.flow;
+  co.format = opt.format == "json" ? d::OutputFormat::json : d::OutputFormat::text;
+  for (const auto& x : opt.xopts) {
+    auto eq = x.find('=');
+    co.options[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
+  }
+  auto compiled = d::compile(source, file_name, co);
+  if (!compiled.ok()) {
+    std::fputs(compiled.diagnostics.render().c_str(), stderr);
+    return exit_usage;
+  }
+  d::Program& program = *compiled.program;
+
+  std::FILE* out = stdout;
+  if (!opt.output.empty()) {
+    out = std::fopen(opt.output.c_str(), "w");
+    if (!out) return report("", Error::from_errno("cannot open '" + opt.output + "'", errno));
+  }
+  WriterSink sink(out);
+  program.set_output(&sink);
+  EngineHost host(session.get());
+  program.set_host(&host);
+
+  // Resolve every description to concrete probes.
+  struct Tick {
+    uint32_t id;
+    uint64_t period;
+    uint64_t next;
+  };
+  std::vector<Tick> ticks;
+  std::set<std::string> armed;  // keys already armed
+  int worst = exit_ok;
+  for (const auto& clause : program.clauses()) {
+    for (const auto& desc : clause.descriptions) {
+      size_t matched = 0;
+      bool is_dtrace = desc.provider == "dtrace" ||
+                       (desc.provider.empty() && (desc.name == "BEGIN" || desc.name == "END" ||
+                                                  desc.name == "ERROR"));
+      if (is_dtrace) {
+        matched = 1;  // BEGIN/END/ERROR are always there
+      } else if (desc.provider == "profile" || (desc.provider.empty() && starts_with(desc.name, "tick-"))) {
+        auto period = tick_period_ns(desc.name);
+        if (!period) {
+          Error e("probe description '" + desc.text + "': '" + desc.name +
+                      "' is not available; use tick-N with a unit (ns, us, ms, s, m, h, d, hz)",
+                  ErrorKind::unsupported);
+          worst = std::max(worst, report("", e));
+          continue;
+        }
+        auto reg = program.register_probe({"profile", "", "", desc.name});
+        if (reg.id && armed.insert("profile:::" + desc.name).second)
+          ticks.push_back({reg.id, *period, now_ns() + *period});
+        matched = 1;
+      } else if (starts_with(desc.provider, "pid") || desc.provider.empty()) {
+        if (!session) {
+          Error e("probe description '" + desc.text +
+                      "' needs a process: give -p PID or -c 'CMD ARGS'",
+                  ErrorKind::usage);
+          worst = std::max(worst, report("", e));
+          continue;
+        }
+        auto probes = expand_pid(desc, *session);
+        if (!probes) {
+          worst = std::max(worst, report("", probes.error()));
+          continue;
+        }
+        for (auto& p : *probes) {
+          auto reg = program.register_probe(p.key);
+          if (!reg.id) continue;
+          ++matched;
+          if (!armed.insert(p.key.str()).second) continue;
+          if (p.is_return) {
+            Error e("probe description '" + desc.text +
+                        "': return probes are not available yet (the engine arms entry and offset probes)",
+                    ErrorKind::unsupported);
+            worst = std::max(worst, report("", e));
+            break;
+          }
+          Probe probe;
+          probe.where.module = p.module_path;
+          probe.where.symbol = p.raw_symbol;
+          probe.where.offset = p.offset;
+          probe.name = p.key.str();
+          probe.destructive = program.destructive();
+          uint32_t id = reg.id;
+          bool entry = p.offset == 0;
+          Session* sp = session.get();
+          probe.pre_handler = [&program, id, entry, sp](HitContext& ctx) {
+            d::FireContext fc;
+            fc.hit = &ctx;
+            if (entry) fill_entry_args(ctx, fc);
+            if (program.fire(id, fc)) sp->stop();
+          };
+          auto added = session->add(std::move(probe));
+          if (!added) {
+            worst = std::max(worst, report("probe '" + p.key.str() + "'", added.error()));
+            break;
+          }
+        }
+      } else {
+        Error e("probe description '" + desc.text + "': provider '" + desc.provider +
+                    "' is not available; probekit has pid, profile (tick-N) and dtrace (BEGIN, END, ERROR)",
+                ErrorKind::unsupported);
+        worst = std::max(worst, report("", e));
+        continue;
+      }
+      if (matched == 0 && !opt.zero_ok) {
+        Error e("probe description '" + desc.expanded + "' does not match any probes", ErrorKind::no_such_symbol);
+        worst = std::max(worst, report("", e));
+      } else if (!opt.quiet && matched > 0 && !is_dtrace) {
+        std::fprintf(stderr, "probekit: description '%s' matched %zu probe%s\n", desc.text.c_str(), matched,
+                     matched == 1 ? "" : "s");
+      }
+    }
+  }
+  if (worst != exit_ok) return worst;
+
+  route_signals_to(session.get());
+  bool done = program.begin();
+  while (!done && !interrupted()) {
+    // Run the target (or sleep) until the next tick is due.
+    std::optional<double> slice;
+    if (!ticks.empty()) {
+      uint64_t next = ticks.front().next;
+      for (const auto& t : ticks) next = std::min(next, t.next);
+      uint64_t now = now_ns();
+      slice = next > now ? static_cast<double>(next - now) / 1e9 : 0.0;
+    }
+    if (session) {
+      auto r = session->run(slice);
+      if (!r) {
+        worst = report("", r.error());
+        break;
+      }
+      if (*r >= 0) break;  // the target exited
+      if (program.exit_requested()) break;
+    } else if (slice) {
+      timespec ts{static_cast<time_t>(*slice), static_cast<long>(std::fmod(*slice, 1.0) * 1e9)};
+      nanosleep(&ts, nullptr);
+    } else {
+      pause();  // BEGIN/END only: wait for Ctrl-C
+    }
+    uint64_t now = now_ns();
+    for (auto& t : ticks) {
+      while (t.next <= now && !done) {
+        d::FireContext fc;
+        done = program.fire(t.id, fc);
+        t.next += t.period;
+      }
+    }
+    done = done || program.exit_requested();
+  }
+  program.end();
+  sink.flush();
+  if (session) {
+    auto d = session->detach();
+    if (!d && worst == exit_ok) worst = report("", d.error());
+  }
+  route_signals_to(nullptr);
+  if (out != stdout) std::fclose(out);
+  if (worst != exit_ok) return worst;
+  return program.exit_requested() ? program.exit_status() : exit_ok;
+}
+
+// `probekit -l`: `   ID   PROVIDER            MODULE                          FUNCTION NAME`
+int list_main(DOptions& opt) {
+  std::unique_ptr<Session> session;
+  if (opt.target.has_target()) {
+    auto s = open_target(opt.target);
+    if (!s) return report("", s.error());
+    session = std::move(*s);
+  }
+  std::printf("%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
+  int id = 0;
+  auto row = [&](const std::string& prov, const std::string& mod, const std::string& fn, const std::string& name) {
+    std::printf("%5d %10s %17s %33s %s\n", ++id, prov.c_str(), mod.c_str(), fn.c_str(), name.c_str());
+  };
+  std::vector<std::string> descs = opt.programs;
+  if (descs.empty()) descs.push_back("");
+  for (const auto& text : descs) {
+    // A description: [[[provider:]module:]function:]name, missing leading fields as wildcards.
+    auto fields = split(text, ':');
+    while (fields.size() < 4) fields.insert(fields.begin(), "");
+    if (fields.size() > 4) {
+      report_error("", "invalid probe description '" + text + "'; use provider:module:function:name");
+      return exit_usage;
+    }
+    if (session && !fields[0].empty()) {
+      fields[0] = normalize_target(fields[0], session->pid());
+    }
+    d::ProbeDescription desc;
+    desc.provider = fields[0];
+    desc.module = fields[1];
+    desc.function = fields[2];
+    desc.name = fields[3];
+    desc.text = text;
+    for (const char* n : {"BEGIN", "END", "ERROR"})
+      if ((desc.provider.empty() || glob_match(desc.provider, "dtrace")) && desc.module.empty() &&
+          desc.function.empty() && (desc.name.empty() || glob_match(desc.name, n)))
+        row("dtrace", "", "", n);
+    if (session && (desc.provider.empty() || starts_with(desc.provider, "pid"))) {
+      if (desc.provider.empty() && desc.module.empty() && desc.function.empty() && desc.name.empty())
+        continue;  // as dtrace -l: no pid probes unless asked for
+      auto probes = expand_pid(desc, *session);
+      if (!probes) return report("", probes.error());
+      for (const auto& p : *probes) row(p.key.provider, p.key.module, p.key.function, p.key.name);
+    }
+  }
+  if (session) (void)session->detach();
+  return exit_ok;
+}
+
+}  // namespace probekit::cli

@@ -1,0 +1,29 @@
+// cli/report.h — how the probekit command talks to its user when things go
+// wrong: `probekit: <where>: error: <what>` on stderr, the offending text
+// with a caret under the column, and the exit codes of DESIGN.md
+// (0 success, 1 runtime failure, 2 usage or program error).
+#pragma once
+
+#include <string>
+
+#include "util/result.h"
+
+namespace probekit::cli {
+
+enum ExitCode { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
+
+// Prints `probekit: WHERE: error: MESSAGE` (WHERE omitted when empty).
+void report_error(const std::string& where, const std::string& message);
+// Prints the error; when it carries a source range into `text`, also the
+// text and a caret line under the range. Returns the exit code it implies.
+int report(const std::string& where, const Error& error, const std::string& text = "");
+void report_warning(const std::string& where, const std::string& message);
+void report_note(const std::string& message);
+
+// The exit code an error implies: 2 for the user's mistakes, 1 otherwise.
+int exit_code_for(const Error& error);
+
+// Splits a -c command line into argv with shell-like quoting ('..', "..", \).
+Result<std::vector<std::string>> split_command(const std::string& command);
+
+}  // namespace probekit::cli

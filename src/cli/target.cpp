@@ -1,0 +1,46 @@
+#include "cli/target.h"
+
+#include <signal.h>
+
+#include <atomic>
+
+#include "cli/report.h"
+
+namespace probekit::cli {
+
+namespace {
+std::atomic<Session*> g_session{nullptr};
+volatile sig_atomic_t g_interrupted = 0;
+
+void on_signal(int) {
+  g_interrupted = 1;
+  if (Session* s = g_session.load()) s->stop();
+}
+}  // namespace
+
+Result<std::unique_ptr<Session>> open_target(const TargetOptions& target) {
+  if (target.pid && !target.command.empty())
+    return Error("-p and -c cannot be used together; give one target", ErrorKind::usage);
+  if (target.pid) {
+    if (*target.pid <= 0)
+      return Error("invalid process id " + std::to_string(*target.pid), ErrorKind::usage);
+    return Session::attach(*target.pid);
+  }
+  auto argv = split_command(target.command);
+  if (!argv) return argv.error();
+  return Session::launch(*argv);
+}
+
+void route_signals_to(Session* session) {
+  g_session.store(session);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: blocking waits return EINTR
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+bool interrupted() { return g_interrupted != 0; }
+
+}  // namespace probekit::cli
