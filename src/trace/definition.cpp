@@ -92,6 +92,8 @@ public:
   Result<Definition> run(std::vector<Error>* all) {
     Definition def;
     def.text = std::string(text_);
+    def.source_file = options_.file;
+    def.source_line = options_.line;
     parse(def);
     if (all) *all = errors_;
     if (!errors_.empty()) return errors_.front();

@@ -111,6 +111,8 @@ struct Definition {
   int maxactive = 0;               // r only; 0: the engine's default
   std::vector<FetchArg> args;
   std::string text;                // the definition as given
+  std::string source_file = "<command line>";  // from ParseOptions, for errors found later
+  int source_line = 1;
 
   bool is_return() const { return kind == ProbeKind::ret; }
   // "GRP/EVENT", as ftrace and our JSON name events.

@@ -242,7 +242,7 @@ Result<uint64_t> evaluate_value(const FetchArg& arg, HitContext& ctx) {
 Status resolve_arg_names(Definition& def, const ArgResolver& resolver) {
   for (auto& arg : def.args) {
     if (arg.base != FetchBase::arg_name) continue;
-    auto range = SourceRange{"<command line>", 1, arg.column, static_cast<int>(arg.spelling.size())};
+    auto range = SourceRange{def.source_file, def.source_line, arg.column, static_cast<int>(arg.spelling.size())};
     if (!resolver) {
       Error e("'$arg:" + arg.text + "' needs debug info: no DWARF is available for '" +
                   (def.symbol.empty() ? def.location_text() : def.symbol) + "'; use $argN or a register",

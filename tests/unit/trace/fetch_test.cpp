@@ -224,6 +224,16 @@ TEST_F(FetchTest, ArgByNameNeedsAResolver) {
   EXPECT_EQ(none.error().message(),
             "'$arg:count' needs debug info: no DWARF is available for 'write'; use $argN or a register");
   EXPECT_EQ(none.error().range()->column, 19);
+  EXPECT_EQ(none.error().range()->length, 16);
+  ParseOptions opts;
+  opts.file = "<definition 3>";
+  opts.line = 3;
+  auto third = parse_definition("p write $arg:count", opts);
+  auto e3 = EventFetcher::make(*third);
+  ASSERT_FALSE(e3.ok());
+  EXPECT_EQ(e3.error().range()->file, "<definition 3>");
+  EXPECT_EQ(e3.error().range()->line, 3);
+  EXPECT_EQ(e3.error().range()->column, 9);
   auto direct = evaluate(d->args[0], ctx);
   ASSERT_FALSE(direct.ok());
   EXPECT_EQ(direct.error().kind(), ErrorKind::unsupported);
