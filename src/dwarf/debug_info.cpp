@@ -289,19 +289,107 @@ struct Classification {
   bool by_reference = false;  // C++ non-trivial type: a pointer to a copy is passed
 };
 
+bool is_aggregate_tag(int tag) {
+  return tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type;
+}
+
+// Itanium C++ ABI: a class with a non-trivial copy constructor, move
+// constructor or destructor (its own, a base's or a member's) is passed by
+// invisible reference. GCC 12 does not emit DW_AT_calling_convention, so this
+// is read from the member functions DWARF declares: trivial implicit ones
+// are never declared, user-provided ones are (and "= default" in the class
+// body is marked DW_AT_defaulted and decided by bases and members).
+class TrivialityCache {
+public:
+  bool non_trivial(Dwarf_Die* cls, int depth = 0) {
+    Dwarf_Off off = dwarf_dieoffset(cls);
+    auto it = cache_.find(off);
+    if (it != cache_.end()) return it->second;
+    cache_[off] = false;  // provisional, cuts recursion through odd DWARF
+    bool result = depth <= kMaxTypeDepth && compute(cls, depth);
+    cache_[off] = result;
+    return result;
+  }
+
+private:
+  bool compute(Dwarf_Die* cls, int depth) {
+    Dwarf_Word cc = 0;
+    if (attr_udata(cls, DW_AT_calling_convention, &cc)) return cc == DW_CC_pass_by_reference;
+    const char* cname = dwarf_diename(cls);
+    std::string_view class_name = cname != nullptr ? cname : "";
+    class_name = class_name.substr(0, class_name.find('<'));
+    Dwarf_Die child;
+    if (dwarf_child(cls, &child) != 0) return false;
+    do {
+      int tag = dwarf_tag(&child);
+      if (tag == DW_TAG_subprogram) {
+        if (special_member(&child, class_name)) return true;
+      } else if (tag == DW_TAG_inheritance || tag == DW_TAG_member) {
+        if (attr_flag(&child, DW_AT_external) || attr_flag(&child, DW_AT_declaration)) continue;
+        Dwarf_Die t;
+        Dwarf_Die p;
+        if (!type_of(&child, &t) || !peel(&t, &p)) continue;
+        while (dwarf_tag(&p) == DW_TAG_array_type) {
+          Dwarf_Die e;
+          if (!type_of(&p, &e) || !peel(&e, &p)) break;
+        }
+        if (is_aggregate_tag(dwarf_tag(&p)) && non_trivial(&p, depth + 1)) return true;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+  }
+
+  // A user-provided destructor, or copy/move constructor (first parameter
+  // after this: a reference to the class).
+  static bool special_member(Dwarf_Die* fn, std::string_view class_name) {
+    Dwarf_Word defaulted = 0;
+    if (attr_udata(fn, DW_AT_defaulted, &defaulted) && defaulted == DW_DEFAULTED_in_class) return false;
+    if (attr_flag(fn, DW_AT_deleted)) return false;
+    const char* n = dwarf_diename(fn);
+    if (n == nullptr || class_name.empty()) return false;
+    std::string_view name = n;
+    if (name.size() == class_name.size() + 1 && name[0] == '~' && name.substr(1) == class_name) return true;
+    if (name.substr(0, name.find('<')) != class_name) return false;
+    Dwarf_Die param;
+    if (dwarf_child(fn, &param) != 0) return false;
+    int index = 0;
+    do {
+      if (dwarf_tag(&param) != DW_TAG_formal_parameter) continue;
+      if (index++ == 0) continue;  // this
+      Dwarf_Die t;
+      Dwarf_Die p;
+      if (!type_of(&param, &t) || !peel(&t, &p)) return false;
+      int tag = dwarf_tag(&p);
+      if (tag != DW_TAG_reference_type && tag != DW_TAG_rvalue_reference_type) return false;
+      Dwarf_Die target;
+      Dwarf_Die pt;
+      if (!type_of(&p, &target) || !peel(&target, &pt) || !is_aggregate_tag(dwarf_tag(&pt))) return false;
+      const char* tn = dwarf_diename(&pt);
+      std::string_view target_name = tn != nullptr ? tn : "";
+      // Only a one-parameter constructor taking its own class is a copy or move.
+      Dwarf_Die next = param;
+      while (dwarf_siblingof(&next, &next) == 0) {
+        if (dwarf_tag(&next) == DW_TAG_formal_parameter) return false;
+      }
+      return target_name.substr(0, target_name.find('<')) == class_name;
+    } while (dwarf_siblingof(&param, &param) == 0);
+    return false;
+  }
+
+  std::unordered_map<Dwarf_Off, bool> cache_;
+};
+
 class Classifier {
 public:
-  // Classifies a whole argument of (unpeeled) type die.
-  static Classification classify(Dwarf_Die* die) {
+  // Classifies a whole argument of (unpeeled) type die. trivia is null for C.
+  static Classification classify(Dwarf_Die* die, TrivialityCache* trivia) {
     Classification c;
     Dwarf_Die p;
     if (die == nullptr || !peel(die, &p)) return c;
     c.size = TypeReader::size_of(&p);
     int tag = dwarf_tag(&p);
-    bool aggregate = tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type;
-    if (aggregate) {
-      Dwarf_Word cc = 0;
-      if (attr_udata(&p, DW_AT_calling_convention, &cc) && cc == DW_CC_pass_by_reference) {
+    if (is_aggregate_tag(tag)) {
+      if (trivia != nullptr && trivia->non_trivial(&p)) {
         c.by_reference = true;
         c.eb[0] = ArgClass::integer;
         c.size = 8;
@@ -581,7 +669,7 @@ private:
     bool has_ret = type_of(die, &ret);
     f.return_type = types.read(has_ret ? &ret : nullptr);
     Classification ret_class;
-    if (has_ret) ret_class = Classifier::classify(&ret);
+    if (has_ret) ret_class = Classifier::classify(&ret, cxx_ ? &trivia_ : nullptr);
     Dwarf_Die peeled_ret;
     bool ret_aggregate = has_ret && peel(&ret, &peeled_ret) &&
                          (dwarf_tag(&peeled_ret) == DW_TAG_structure_type ||
@@ -619,7 +707,7 @@ private:
         Dwarf_Die pt;
         bool has_type = type_of(&c, &pt);
         p.type = types.read(has_type ? &pt : nullptr);
-        p.location = alloc.place(Classifier::classify(has_type ? &pt : nullptr));
+        p.location = alloc.place(Classifier::classify(has_type ? &pt : nullptr, cxx_ ? &trivia_ : nullptr));
         f.params.push_back(std::move(p));
       } while (dwarf_siblingof(&c, &c) == 0);
     }
@@ -656,6 +744,7 @@ private:
   DebugInfo& info_;
   std::shared_ptr<const elf::ElfFile> elf_;
   bool cxx_ = false;
+  TrivialityCache trivia_;
 };
 
 Result<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, const std::string& debug_root) {

@@ -23,4 +23,8 @@ USED void many_doubles(double a0, double a1, double a2, double a3, double a4, do
 USED int stack_mix(long a, long b, long c, long d, long e, struct pair six, long g, struct pair h) { return (int)(a + b + c + d + e + six.lo + g + h.hi); }
 USED int fn_ptr(int (*cb)(int, const char *), void *opaque, const struct big *bp) { return cb(0, (const char *)opaque) + (int)bp->a; }
 
+// Called twice with the same constant: at -O2 GCC makes scale.constprop.0.
+static __attribute__((noinline)) int scale(int x, int k) { return x * k + 1; }
+USED int use_scale(int a, int b) { return scale(a, 7) + scale(b, 7); }
+
 int main(void) { return 0; }
