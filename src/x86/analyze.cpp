@@ -68,9 +68,18 @@ std::string deny_reason(const detail::Decoded& d) {
   const bool benign_segment = is_nop(i) || (attrs & ZYDIS_ATTRIB_HAS_NOTRACK) ||
                               (attrs & ZYDIS_ATTRIB_HAS_BRANCH_TAKEN) ||
                               (attrs & ZYDIS_ATTRIB_HAS_BRANCH_NOT_TAKEN);
-  if (!benign_segment && (attrs & (ZYDIS_ATTRIB_HAS_SEGMENT_ES | ZYDIS_ATTRIB_HAS_SEGMENT_CS |
-                                   ZYDIS_ATTRIB_HAS_SEGMENT_DS | ZYDIS_ATTRIB_HAS_SEGMENT_SS))) {
-    return "ES/CS/DS/SS segment-override prefixes are refused (uprobes' is_prefix_bad)";
+  // Zydis marks these prefixes "ignored" in 64-bit mode (no HAS_SEGMENT_*
+  // attribute), so look at the raw prefix bytes, as the kernel does.
+  for (int k = 0; k < i.raw.prefix_count && !benign_segment; ++k) {
+    switch (i.raw.prefixes[k].value) {
+      case 0x26:
+      case 0x2e:
+      case 0x36:
+      case 0x3e:
+        return "ES/CS/DS/SS segment-override prefixes are refused (uprobes' is_prefix_bad)";
+      default:
+        break;
+    }
   }
   if (is_branch(i) && (attrs & ZYDIS_ATTRIB_HAS_OPERANDSIZE)) {
     return "branches with a 0x66 operand-size prefix are refused (Intel and AMD CPUs disagree "

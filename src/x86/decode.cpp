@@ -33,6 +33,7 @@ const ZydisFormatter& formatter() {
     // Branch targets absolute (readable next to symbol addresses), rip-relative
     // operands relative ("[rip+0x2f3a]", as objdump prints them).
     ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_FORCE_RELATIVE_RIPREL, ZYAN_TRUE);
+    ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
     return fmt;
   }();
   return f;
