@@ -422,11 +422,15 @@ void ElfFile::build_indexes() {
     const Symbol& s = symbols_[i];
     if (s.kind != SymbolKind::function) continue;
     functions_.push_back(i);
+    base_names_.emplace_back();
     by_name_.emplace(s.name, i);
     if (s.demangled != s.name) {
       by_name_.emplace(s.demangled, i);
       std::string base = strip_parameters(s.demangled);
-      if (base != s.demangled) by_name_.emplace(std::move(base), i);
+      if (base != s.demangled) {
+        by_name_.emplace(base, i);
+        base_names_.back() = std::move(base);
+      }
     }
   }
 }
@@ -458,12 +462,11 @@ std::vector<const Symbol*> ElfFile::find(std::string_view name) const {
 
 std::vector<const Symbol*> ElfFile::match_glob(std::string_view pattern) const {
   std::vector<const Symbol*> out;
-  for (uint32_t i : functions_) {
-    const Symbol& s = symbols_[i];
+  for (size_t k = 0; k < functions_.size(); ++k) {
+    const Symbol& s = symbols_[functions_[k]];
     bool hit = glob_match(pattern, s.name);
-    if (!hit && s.demangled != s.name) {
-      hit = glob_match(pattern, s.demangled) || glob_match(pattern, strip_parameters(s.demangled));
-    }
+    if (!hit && s.demangled != s.name) hit = glob_match(pattern, s.demangled);
+    if (!hit && !base_names_[k].empty()) hit = glob_match(pattern, base_names_[k]);
     if (hit) out.push_back(&s);
   }
   return out;

@@ -128,6 +128,9 @@ private:
   std::unordered_multimap<std::string, uint32_t> by_name_;
   // Indexes of functions in symbols_, sorted by value (symbols_ is too).
   std::vector<uint32_t> functions_;
+  // strip_parameters(demangled) of functions_[i], "" when it equals the
+  // demangled name: computed once, matched by every glob.
+  std::vector<std::string> base_names_;
 };
 
 // abi::__cxa_demangle; returns name unchanged when it is not a mangled name.
