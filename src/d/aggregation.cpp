@@ -215,7 +215,10 @@ std::string print_quantize(const std::vector<int64_t>& b, int64_t normal) {
   int first = 0;
   int last = n - 1;
   while (first < n - 1 && b[first] == 0) first++;
-  if (first == n - 1) {
+  // dt_print_quantize() takes "reached the last bucket" for "no data" and
+  // prints an empty distribution when only the top bucket has counts; we
+  // look at that bucket too.
+  if (first == n - 1 && b[first] == 0) {
     first = kQuantizeZeroBucket - 1;
     last = kQuantizeZeroBucket + 1;
   } else {
