@@ -115,6 +115,7 @@ private:
       error(0, 1, "empty probe definition: expected 'p[:EVENT] SYMBOL [ARGS]' or 'r[:EVENT] SYMBOL [ARGS]'");
       return;
     }
+    split_shorthand(tokens);
     if (!parse_head(tokens[0], def)) return;
     if (tokens.size() < 2) {
       error(text_.size(), 1,
@@ -138,6 +139,27 @@ private:
       }
       def.args.push_back(std::move(*arg));
     }
+  }
+
+  // The shorthand "p:LOCATION [ARGS]" (issue 2's own example is
+  // 'p:libc.so.6:malloc size=%di:u64'): when what follows "p:X" is missing or
+  // is a fetch-arg, X cannot be an event name, so it is the location. A
+  // "GRP/" in X keeps the kernel's reading.
+  static void split_shorthand(std::vector<Token>& tokens) {
+    std::string_view t = tokens[0].text;
+    size_t colon = t.find(':');
+    if (colon == std::string_view::npos || colon + 1 == t.size() || (t[0] != 'p' && t[0] != 'r')) return;
+    std::string_view rest = t.substr(colon + 1);
+    if (rest.find('/') != std::string_view::npos) return;
+    if (tokens.size() >= 2) {
+      std::string_view next = tokens[1].text;
+      static constexpr std::string_view kStarts = "%@$\\+-";
+      if (kStarts.find(next[0]) == std::string_view::npos && next.find('=') == std::string_view::npos) return;
+    }
+    Token head{t.substr(0, colon), tokens[0].pos};
+    Token loc{rest, tokens[0].pos + colon + 1};
+    tokens[0] = head;
+    tokens.insert(tokens.begin() + 1, loc);
   }
 
   // p[:[GRP/]EVENT], r[MAXACTIVE][:[GRP/]EVENT]

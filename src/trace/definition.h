@@ -20,6 +20,9 @@
 //   rule: "p_0x401000", or "p_MODULE_0x1130" when a module is named. Any
 //   character outside [A-Za-z0-9_] becomes '_' (the kernel's
 //   sanitize_event_name): "p_ns__f_0" for "ns::f".
+// * Shorthand: "p:LOCATION [ARGS]" ("p:libc.so.6:malloc size=%di:u64", as
+//   issue 2 writes it) when the token after "p:X" is missing or a fetch-arg
+//   and X has no "GRP/": X is then the location, the event name the default.
 // * NAME defaults to "arg1", "arg2", ... by position, as the kernel does.
 // * TYPE defaults to x64 (the kernel's DEFAULT_FETCH_TYPE on 64-bit), and to
 //   `string` for `$comm` and `\"immediate strings"`; `$arg:NAME` takes the

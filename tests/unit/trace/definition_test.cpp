@@ -119,6 +119,31 @@ TEST(DefinitionHead, ReturnProbes) {
   EXPECT_EQ(ok("p:ev free%return").event, "ev");
 }
 
+TEST(DefinitionHead, LocationShorthand) {
+  auto d = ok("p:libc.so.6:malloc size=%di:u64");
+  EXPECT_EQ(d.module, "libc.so.6");
+  EXPECT_EQ(d.symbol, "malloc");
+  EXPECT_EQ(d.event, "p_malloc_0");
+  ASSERT_EQ(d.args.size(), 1u);
+  EXPECT_EQ(d.args[0].column, 20);
+  auto r = ok("r4:free");
+  EXPECT_EQ(r.symbol, "free");
+  EXPECT_EQ(r.maxactive, 4);
+  EXPECT_EQ(r.event, "r_free_0");
+  EXPECT_EQ(ok("p:work+8 %di").offset, 8u);
+  // The kernel's reading wins whenever it can apply.
+  auto k = ok("p:ev malloc %di");
+  EXPECT_EQ(k.event, "ev");
+  EXPECT_EQ(k.symbol, "malloc");
+  auto g = parse_definition("p:grp/ev");
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error().range()->column, 9);
+  // Errors inside the shorthand location point into the first token.
+  auto e = parse_definition("p:libc.so.6:f+zz");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().range()->column, 15);
+}
+
 TEST(DefinitionArgs, Registers) {
   struct Case {
     const char* text;
