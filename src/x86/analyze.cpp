@@ -198,6 +198,7 @@ const char* to_string(Plan plan) {
 }
 
 Result<Analysis> analyze(const Instruction& insn) {
+  if (!insn.decoded) return Error("analyze: instruction was not decoded", ErrorKind::internal);
   const detail::Decoded& d = detail::decoded_of(insn);
   const ZydisDecodedInstruction& i = d.insn;
 

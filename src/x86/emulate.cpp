@@ -65,6 +65,7 @@ const char* reg_name(int index) {
 }
 
 bool condition_taken(const Instruction& insn, const user_regs_struct& regs) {
+  if (!insn.decoded) return false;
   const ZydisDecodedInstruction& i = detail::decoded_of(insn).insn;
   const bool wide = i.address_width == 64;
   const uint64_t count = wide ? regs.rcx : (regs.rcx & 0xffffffffu);
@@ -88,6 +89,7 @@ bool condition_taken(const Instruction& insn, const user_regs_struct& regs) {
 
 Status emulate(const Instruction& insn, EmulationKind kind, user_regs_struct& regs,
                const StackAccess& mem) {
+  if (!insn.decoded) return Error("emulate: instruction was not decoded", ErrorKind::internal);
   const detail::Decoded& d = detail::decoded_of(insn);
   const ZydisDecodedInstruction& i = d.insn;
   const uint64_t next = insn.address + insn.length;

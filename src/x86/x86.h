@@ -106,6 +106,18 @@ const char* reg_name(int index);  // "rsi" for reg::rsi
 
 // Out-of-line copy for one probe site at a fixed slot address. The copy is
 // immutable once written, so every thread can run it concurrently.
+//
+// Running it at a hit (trap backend), after the handlers ran:
+//   boost (single_step == false): rip = slot; continue. The copy jumps back to
+//     insn.address + length itself (or leaves through its own ret/jmp).
+//   step: save the registers; if scratch_reg >= 0 set that register to
+//     scratch_value; rip = slot; PTRACE_SINGLESTEP the thread; then
+//     if fix_ip: rip += insn.address - slot (never for indirect jmp/call: rip
+//     already is the real target); if fix_call: write insn.address + length
+//     at [rsp]; restore the scratch register to its saved value (the
+//     instruction never names it). If the step faulted instead, put rip back
+//     to insn.address and restore the scratch register before delivering the
+//     signal (uprobes' arch_uprobe_abort_xol).
 struct XolCode {
   std::vector<uint8_t> code;    // bytes to write at slot_address
   bool single_step = false;     // true: run code[0..insn_len) with PTRACE_SINGLESTEP then fix up;

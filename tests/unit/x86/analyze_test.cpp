@@ -241,3 +241,22 @@ TEST(Analyze, Names) {
 
 }  // namespace
 }  // namespace probekit::x86
+
+namespace probekit::x86 {
+namespace {
+
+TEST(Analyze, UndecodedInstructionIsAnInternalError) {
+  Instruction none;
+  auto a = analyze(none);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().kind(), ErrorKind::internal);
+  auto r = relocate(none, 0x1000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::internal);
+  user_regs_struct regs{};
+  EXPECT_FALSE(emulate(none, EmulationKind::nop, regs, StackAccess{}).ok());
+  EXPECT_FALSE(condition_taken(none, regs));
+}
+
+}  // namespace
+}  // namespace probekit::x86
