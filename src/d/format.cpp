@@ -225,6 +225,9 @@ std::string text_of(const Value& v) {
 Result<std::string> format_one(const Conv& cv, int width, int prec, const Value& v) {
   int size = lenmod_size(cv.lenmod);
   if (size == 0) size = v.size;
+  if (!accepts(cv.conv, v.kind))
+    return Error("conversion \"" + cv.text + "\" cannot print " + kind_name(v.kind),
+                 ErrorKind::usage);
   switch (cv.conv) {
     case 'd':
     case 'i': {
@@ -257,9 +260,6 @@ Result<std::string> format_one(const Conv& cv, int width, int prec, const Value&
     }
     case 's':
     case 'S': {
-      if (v.kind == Value::Kind::integer)
-        return Error("conversion \"" + cv.text + "\" needs a string but got an integer",
-                     ErrorKind::usage);
       std::string s = cv.conv == 'S' ? escape_string(v.s) : text_of(v);
       return cfmt(c_spec(cv, width, prec, "", 's').c_str(), s.c_str());
     }
