@@ -750,7 +750,12 @@ private:
 Result<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, const std::string& debug_root) {
   auto elf = elf::ElfFile::open(path, debug_root);
   if (!elf) return elf.error();
+  return open(*elf, debug_root);
+}
 
+Result<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::shared_ptr<const elf::ElfFile>& elf,
+                                                   const std::string& debug_root) {
+  const std::string& path = elf->path();
   auto handles = std::make_unique<Handles>();
   std::string source = path;
   auto try_open = [&](const std::string& p) -> bool {
@@ -764,9 +769,9 @@ Result<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, cons
     return true;
   };
   if (!try_open(path)) {
-    auto debug = elf::find_debug_file(path, (*elf)->build_id(), (*elf)->debuglink(), debug_root,
-                                      (*elf)->debuglink().empty() ? std::nullopt
-                                                                  : std::optional<uint32_t>((*elf)->debuglink_crc()));
+    auto debug = elf::find_debug_file(path, elf->build_id(), elf->debuglink(), debug_root,
+                                      elf->debuglink().empty() ? std::nullopt
+                                                               : std::optional<uint32_t>(elf->debuglink_crc()));
     if (!debug || !try_open(*debug)) {
       return Error("'" + path +
                        "' has no debug information: parameter names and types are unavailable; "
@@ -776,7 +781,7 @@ Result<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::string& path, cons
   }
   std::unique_ptr<DebugInfo> info(new DebugInfo());
   info->dwarf_file_ = source;
-  DwarfLoader loader(*info, *elf);
+  DwarfLoader loader(*info, elf);
   loader.load(handles->dbg);
   info->handles_ = std::move(handles);
   return info;

@@ -22,6 +22,10 @@
 
 #include "util/result.h"
 
+namespace probekit::elf {
+class ElfFile;
+}  // namespace probekit::elf
+
 namespace probekit::dwarf {
 
 enum class TypeClass {
@@ -89,6 +93,10 @@ public:
   // elf::find_debug_file). An object without DWARF is an Error with kind
   // unsupported and a message saying names/types are unavailable.
   static Result<std::unique_ptr<DebugInfo>> open(const std::string& path,
+                                                 const std::string& debug_root = "/usr/lib/debug");
+  // The same for an object the caller has already indexed (its symbols mark
+  // optimizer clones; its build-id and debuglink find a separate debug file).
+  static Result<std::unique_ptr<DebugInfo>> open(const std::shared_ptr<const elf::ElfFile>& elf,
                                                  const std::string& debug_root = "/usr/lib/debug");
   ~DebugInfo();
   DebugInfo(const DebugInfo&) = delete;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "elf/elf_file.h"
+
 #include <string>
 #include <vector>
 
@@ -205,7 +207,8 @@ TEST_P(Params, FunctionAtAndSourceLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(OptLevels, Params,
-                         ::testing::Values("dwarf_fx_params", "dwarf_fx_params_o2", "dwarf_fx_params.stripped"));
+                         ::testing::Values("dwarf_fx_params", "dwarf_fx_params_o2", "dwarf_fx_params.stripped",
+                                           "dwarf_fx_params.zdebug"));
 
 TEST(DebugInfo, OptimizerClonesAreMarked) {
   auto d = open_ok("dwarf_fx_params_o2");
@@ -290,6 +293,20 @@ TEST(DebugInfo, ObjectWithoutDwarfIsUnsupported) {
   EXPECT_EQ(d.error().kind(), ErrorKind::unsupported);
   EXPECT_NE(d.error().message().find("has no debug information"), std::string::npos);
   EXPECT_NE(d.error().message().find("dwarf_fx_nodebug"), std::string::npos);
+}
+
+TEST(DebugInfo, OpensAnAlreadyIndexedElfFile) {
+  auto elf = elf::ElfFile::open(kFx + "/dwarf_fx_params_o2", kNoRoot);
+  ASSERT_TRUE(elf.ok());
+  auto d = DebugInfo::open(*elf, kNoRoot);
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  const Function* scale = (*d)->function("scale");
+  ASSERT_NE(scale, nullptr);
+  EXPECT_TRUE(scale->clone);
+  const elf::Symbol* sym = (*elf)->function_containing(scale->low_pc);
+  ASSERT_NE(sym, nullptr);
+  EXPECT_EQ(sym->name, "scale.constprop.0");
+  EXPECT_EQ(sym->value, scale->low_pc);
 }
 
 TEST(DebugInfo, MissingFileIsAnIoError) {
