@@ -650,6 +650,9 @@ private:
         }
       }
     }
+    // Functions the linker discarded (--gc-sections, COMDAT duplicates) keep
+    // their DWARF with a tombstone address.
+    if (low == 0 || low >= ~Dwarf_Addr{1}) return;
     Function f;
     const char* name = attr_string(die, DW_AT_name);
     const char* linkage = attr_string(die, DW_AT_linkage_name);
@@ -781,6 +784,7 @@ Result<std::unique_ptr<DebugInfo>> DebugInfo::open(const std::shared_ptr<const e
   }
   std::unique_ptr<DebugInfo> info(new DebugInfo());
   info->dwarf_file_ = source;
+  info->elf_ = elf;
   DwarfLoader loader(*info, elf);
   loader.load(handles->dbg);
   info->handles_ = std::move(handles);
@@ -791,6 +795,11 @@ std::vector<const Function*> DebugInfo::functions(std::string_view name) const {
   std::vector<const Function*> out;
   auto [lo, hi] = by_name_.equal_range(std::string(name));
   for (auto it = lo; it != hi; ++it) out.push_back(&functions_[it->second]);
+  if (out.empty() && elf_) {
+    for (const elf::Symbol* s : elf_->find(name)) {
+      if (const Function* f = function_at(s->value)) out.push_back(f);
+    }
+  }
   std::sort(out.begin(), out.end(), [](const Function* a, const Function* b) {
     if (a->clone != b->clone) return !a->clone;
     return a->low_pc < b->low_pc;

@@ -103,7 +103,9 @@ public:
   DebugInfo& operator=(const DebugInfo&) = delete;
 
   // By DW_AT_name, linkage name, or demangled linkage name without its
-  // parameter list ("ns::f"). The first definition when several share the name.
+  // parameter list ("ns::f"); failing that, by an ELF symbol of that name at
+  // a function's entry (aliases: libc's "malloc" is DWARF's __libc_malloc).
+  // The first definition when several share the name; optimizer clones last.
   const Function* function(std::string_view name) const;
   // Every definition with that name (overloads, static functions of several
   // files), in address order.
@@ -118,6 +120,7 @@ private:
   friend class DwarfLoader;
 
   std::string dwarf_file_;
+  std::shared_ptr<const elf::ElfFile> elf_;  // for aliases; may be null
   std::vector<Function> functions_;
   std::unordered_multimap<std::string, uint32_t> by_name_;
   std::unordered_map<uint64_t, uint32_t> by_pc_;

@@ -202,6 +202,8 @@ TEST_P(Params, FunctionAtAndSourceLine) {
   EXPECT_EQ(line->first, std::string(PK_DWARF_SOURCE_DIR) + "/data/params.c");
   EXPECT_EQ(line->second, 16);
   EXPECT_FALSE(d->source_line(0x7fff00000000).has_value());
+  // An ELF alias of greet, unknown to DWARF, resolves through the symbol table.
+  EXPECT_EQ(d->function("greet_alias"), greet);
   EXPECT_EQ(d->function("no_such_function"), nullptr);
   EXPECT_TRUE(d->functions("no_such_function").empty());
 }

@@ -28,3 +28,6 @@ static __attribute__((noinline)) int scale(int x, int k) { return x * k + 1; }
 USED int use_scale(int a, int b) { return scale(a, 7) + scale(b, 7); }
 
 int main(void) { return 0; }
+
+// An ELF alias with no DWARF of its own (glibc's malloc is __libc_malloc).
+extern int greet_alias(const char *name, double x, float y, double z) __attribute__((alias("greet")));
