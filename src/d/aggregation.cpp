@@ -783,10 +783,17 @@ std::string Aggregation::print() const {
   return out;
 }
 
-std::string print_joined(std::span<const Aggregation* const> aggs) {
-  if (aggs.empty()) return "";
-  if (aggs.size() == 1) return aggs[0]->print();
-  // Every key of every aggregation, each once.
+namespace {
+
+AggState zero_state(const Aggregation& a) {
+  AggState s;
+  if (a.bucket_count() > 0) s.buckets.assign(static_cast<size_t>(a.bucket_count()), 0);
+  return s;
+}
+
+}  // namespace
+
+std::vector<Key> joined_keys(std::span<const Aggregation* const> aggs) {
   std::vector<Key> keys;
   std::unordered_map<Key, bool, KeyHash, KeyEqual> seen;
   for (const Aggregation* a : aggs) {
@@ -794,28 +801,44 @@ std::string print_joined(std::span<const Aggregation* const> aggs) {
       if (seen.emplace(e->first, true).second) keys.push_back(e->first);
     }
   }
-  std::vector<AggState> zero(aggs.size());
-  for (size_t j = 0; j < aggs.size(); j++) {
-    if (aggs[j]->bucket_count() > 0)
-      zero[j].buckets.assign(static_cast<size_t>(aggs[j]->bucket_count()), 0);
-  }
+  std::vector<AggState> zero;
+  for (const Aggregation* a : aggs) zero.push_back(zero_state(*a));
   auto state = [&](size_t j, const Key& k) -> const AggState& {
     const AggState* s = aggs[j]->find(k);
     return s ? *s : zero[j];
   };
+  // dt_aggregate_bundlecmp: each aggregation's value in turn, then the key.
   std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
     for (size_t j = 0; j < aggs.size(); j++) {
       if (int c = aggs[j]->compare_values(state(j, x), state(j, y))) return c < 0;
     }
     return Aggregation::compare_keys(x, y) < 0;
   });
+  return keys;
+}
+
+std::string print_joined(std::span<const Aggregation* const> aggs) {
+  if (aggs.empty()) return "";
+  if (aggs.size() == 1) return aggs[0]->print();
   std::string out;
-  for (const Key& k : keys) {
+  for (const Key& k : joined_keys(aggs)) {
     out += Aggregation::print_key(k);
-    for (size_t j = 0; j < aggs.size(); j++) out += aggs[j]->print_value(state(j, k));
+    for (const Aggregation* a : aggs) {
+      const AggState* s = a->find(k);
+      out += a->print_value(s ? *s : zero_state(*a));
+    }
     out += "\n";
   }
   return out;
+}
+
+std::string printa_default(std::span<const Aggregation* const> aggs) {
+  return "\n" + print_joined(aggs);
+}
+
+std::string print_at_exit(const Aggregation& agg) {
+  if (agg.empty()) return "";
+  return "\n" + agg.print();
 }
 
 namespace {

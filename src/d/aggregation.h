@@ -180,4 +180,15 @@ private:
 // (0 where a key is missing), sorted by the first aggregation.
 std::string print_joined(std::span<const Aggregation* const> aggs);
 
+// The keys of several aggregations, each once, in print_joined's order
+// (shared with printa with a format).
+std::vector<Key> joined_keys(std::span<const Aggregation* const> aggs);
+
+// What the D statement `printa(@a[, @b...])` without a format prints: a
+// blank line (always, as dt_consume.c does), then print_joined().
+std::string printa_default(std::span<const Aggregation* const> aggs);
+// What is printed at exit for an aggregation no printa() has printed: a
+// blank line then print(); nothing for an empty aggregation.
+std::string print_at_exit(const Aggregation& agg);
+
 }  // namespace probekit::d

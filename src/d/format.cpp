@@ -479,13 +479,7 @@ Result<std::string> printa(std::string_view fmt, std::span<const Aggregation* co
   if (p.error) return Error(p.error->message, ErrorKind::usage);
 
   // The same key set and order as the default layout (print_joined).
-  std::vector<Key> keys;
-  std::unordered_map<Key, bool, KeyHash, KeyEqual> seen;
-  for (const Aggregation* a : aggs) {
-    for (const Aggregation::Entry* e : a->sorted()) {
-      if (seen.emplace(e->first, true).second) keys.push_back(e->first);
-    }
-  }
+  std::vector<Key> keys = joined_keys(aggs);
   std::vector<AggState> zero(aggs.size());
   for (size_t j = 0; j < aggs.size(); j++) {
     if (aggs[j]->bucket_count() > 0)
@@ -495,12 +489,6 @@ Result<std::string> printa(std::string_view fmt, std::span<const Aggregation* co
     const AggState* s = aggs[j]->find(k);
     return s ? *s : zero[j];
   };
-  std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
-    for (size_t j = 0; j < aggs.size(); j++) {
-      if (int c = aggs[j]->compare_values(state(j, x), state(j, y))) return c < 0;
-    }
-    return Aggregation::compare_keys(x, y) < 0;
-  });
 
   std::string out;
   for (const Key& key : keys) {

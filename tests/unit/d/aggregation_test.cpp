@@ -759,6 +759,33 @@ TEST(Joined, KeysFromEitherAggregationWithZeroForMissing) {
             "  a                                                                 2               50\n");
 }
 
+TEST(Joined, PrintaDefaultAndExitLeadWithABlankLine) {
+  // tst.llquantize_basic.r / tst.trunc-sum-neg5.r: "\n" then the entries.
+  Aggregation a = make(AggFunc::sum);
+  a.add(ikey(100, 4), 1000);
+  const Aggregation* one[] = {&a};
+  EXPECT_EQ(printa_default(one), "\n      100             1000\n");
+  EXPECT_EQ(print_at_exit(a), "\n      100             1000\n");
+  Aggregation empty = make(AggFunc::count);
+  EXPECT_EQ(print_at_exit(empty), "");
+  const Aggregation* none[] = {&empty};
+  EXPECT_EQ(printa_default(none), "\n");
+}
+
+TEST(Joined, KeysSortByEachAggregationThenKey) {
+  Aggregation c = make(AggFunc::count, {}, "c");
+  Aggregation s = make(AggFunc::sum, {}, "s");
+  for (const char* k : {"m", "n", "o"}) c.add(skey(k));
+  s.add(skey("o"), 1);
+  s.add(skey("m"), 2);
+  const Aggregation* both[] = {&c, &s};
+  std::vector<Key> keys = joined_keys(both);
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0][0].s, "n");  // counts tie at 1; sums 0 < 1 < 2
+  EXPECT_EQ(keys[1][0].s, "o");
+  EXPECT_EQ(keys[2][0].s, "m");
+}
+
 // --- stacks and symbols as keys --------------------------------------------------
 
 TEST(Keys, StackKeyPrintsFramesIndented) {
