@@ -522,6 +522,26 @@ TEST(ElfFile, Errors) {
   EXPECT_EQ(missing.error().kind(), ErrorKind::io);
   EXPECT_NE(missing.error().message().find("does-not-exist"), std::string::npos);
 
+  // The fixture with its e_machine patched to AArch64, and with EI_CLASS
+  // patched to 32-bit.
+  TempDir dir;
+  auto patched = [&](const std::string& name, size_t offset, uint8_t byte) {
+    std::string p = dir.path() + "/" + name;
+    fs::copy_file(fx("elf_fx_c_pie"), p);
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(static_cast<char>(byte));
+    return p;
+  };
+  auto arm = ElfFile::open(patched("arm", 18, 183));  // EM_AARCH64
+  ASSERT_FALSE(arm.ok());
+  EXPECT_EQ(arm.error().kind(), ErrorKind::unsupported);
+  EXPECT_NE(arm.error().message().find("is not an x86-64 object"), std::string::npos);
+  auto elf32 = ElfFile::open(patched("elf32", 4, 1));  // ELFCLASS32
+  ASSERT_FALSE(elf32.ok());
+  EXPECT_EQ(elf32.error().kind(), ErrorKind::unsupported);
+  EXPECT_NE(elf32.error().message().find("32-bit"), std::string::npos);
+
   auto text = ElfFile::open(fx("elf_fx_c_pie.nm"));
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.error().kind(), ErrorKind::unsupported);
