@@ -87,7 +87,12 @@ struct ProbeStats {
 
 struct LaunchOptions {
   std::string stdin_path;     // empty: inherit
+  std::string stdout_path;    // empty: inherit; else created/truncated (launch only)
   bool follow_forks = true;   // trace children; false: clean breakpoints from them
+  // Benchmark baseline: restore the byte, single-step in place, re-insert
+  // (wrong with threads: others run through the unprobed instruction).
+  // Also enabled by the environment variable PROBEKIT_NAIVE_BREAKPOINTS=1.
+  bool naive_breakpoints = false;
 };
 
 // Modules and functions for `-l` listings and globbing.
@@ -112,8 +117,8 @@ public:
   // Starts argv[0] (searched in PATH) stopped before its first instruction.
   static Result<std::unique_ptr<Session>> launch(const std::vector<std::string>& argv,
                                                  const LaunchOptions& opts = {});
-  // Seizes every thread of pid.
-  static Result<std::unique_ptr<Session>> attach(pid_t pid);
+  // Seizes every thread of pid (stdin_path/stdout_path are ignored).
+  static Result<std::unique_ptr<Session>> attach(pid_t pid, const LaunchOptions& opts = {});
 
   virtual pid_t pid() const = 0;
 

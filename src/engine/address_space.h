@@ -1,0 +1,152 @@
+// engine/address_space.h — one traced address space: its modules, its probe
+// sites, its XOL areas.
+//
+// Sites are per address space, not per process: threads share one, a vfork
+// child shares its parent's (same memory), a fork child gets a copy (its
+// memory is a copy, int3 bytes and XOL areas included). The site table keeps
+// the *original* byte of every int3 we wrote (the shadow), so every read the
+// engine does of its own code (boundary checks, decoding) sees the program's
+// bytes, never our patches.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elf/elf_file.h"
+#include "probekit/probekit.h"
+#include "proc/maps.h"
+#include "proc/memory.h"
+#include "util/result.h"
+#include "x86/x86.h"
+
+namespace probekit::engine {
+
+struct Module {
+  std::string path;   // as in /proc/PID/maps
+  std::string name;   // basename
+  uint64_t bias = 0;  // load bias: runtime address = link-time address + bias
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t inode = 0;
+  std::string dev;
+  bool is_main = false;
+  bool is_interp = false;
+  uint64_t order = 0;  // discovery order (the dynamic loader is ordered last)
+  std::shared_ptr<const elf::ElfFile> elf;  // null when the file cannot be read
+};
+
+// One patched address. Immutable once planned, except for the probe list
+// and the armed flag: the XOL copy never changes, so every thread can run
+// it at the same time without any per-hit write.
+struct ProbeSite {
+  uint64_t address = 0;
+  uint8_t original_byte = 0;
+  x86::Instruction insn;
+  x86::Analysis analysis;
+  x86::XolCode xol;
+  uint64_t slot = 0;            // XOL copy address; 0 when emulated
+  SiteInfo info;
+  std::vector<ProbeId> probes;  // every probe placed here, enabled or not
+  bool internal = false;        // the dynamic loader's r_brk breakpoint
+  bool armed = false;           // int3 written
+  bool gone = false;            // its module was unmapped: never write here again
+};
+
+// A region of the target mapped by us (remote mmap, PROT_READ|PROT_EXEC),
+// carved into fixed-size slots. Never unmapped while attached: a thread may
+// be running a copy in it.
+struct XolArea {
+  uint64_t start = 0;
+  uint64_t size = 0;
+  uint64_t used = 0;
+};
+
+struct ResolvedSite {
+  uint64_t address = 0;
+  SiteInfo info;
+  uint64_t func_start = 0;  // 0 when no symbol covers the address
+  uint64_t func_size = 0;
+};
+
+class AddressSpace {
+public:
+  static Result<std::shared_ptr<AddressSpace>> open(pid_t pid);
+  // A fork child's copy: same sites and XOL areas, the child's memory.
+  Result<std::shared_ptr<AddressSpace>> clone_for(pid_t child) const;
+
+  pid_t pid() const { return pid_; }
+  const proc::ProcessMemory& memory() const { return mem_; }
+
+  // Re-reads /proc/PID/maps. Returns true when the set of modules changed.
+  // Sites in modules that disappeared are marked gone.
+  Result<bool> refresh_modules();
+  const std::vector<Module>& modules() const { return modules_; }
+  const Module* module_at(uint64_t addr) const;
+  const Module* main_module() const;
+  const Module* interp_module() const;
+
+  // Location -> absolute addresses with their SiteInfo. Errors: no_such_module,
+  // no_such_symbol (with suggestions), not_instruction_boundary, usage.
+  Result<std::vector<ResolvedSite>> resolve(const Location& where) const;
+  std::string symbolize(uint64_t addr, bool qualify_module) const;
+  Result<uint64_t> lookup_symbol(const std::string& name) const;
+  Result<std::vector<FunctionInfo>> functions(const std::string& module) const;
+  SiteInfo site_info(uint64_t addr) const;
+
+  // Target memory as the program sees it: our int3 bytes replaced by the
+  // original bytes.
+  Status read_original(uint64_t addr, uint8_t* buf, size_t len) const;
+
+  std::map<uint64_t, std::unique_ptr<ProbeSite>>& sites() { return sites_; }
+  const std::map<uint64_t, std::unique_ptr<ProbeSite>>& sites() const { return sites_; }
+  ProbeSite* site_at(uint64_t addr) {
+    auto it = sites_.find(addr);
+    return it == sites_.end() ? nullptr : it->second.get();
+  }
+  // The site whose XOL copy contains addr, or nullptr.
+  ProbeSite* site_for_slot_address(uint64_t addr);
+  bool in_xol(uint64_t addr) const;
+
+  // A free slot within rel32 reach of near, or nullopt (the caller maps a
+  // new area with the address map_area_hint() proposes).
+  std::optional<uint64_t> take_slot(uint64_t near);
+  // Candidate addresses (best first) for a new XOL area near a module.
+  std::vector<uint64_t> area_candidates(uint64_t near) const;
+  void add_area(uint64_t start, uint64_t size) { xol_.push_back({start, size, 0}); }
+  void register_slot(uint64_t slot, ProbeSite* site) { slot_owner_[slot] = site; }
+
+  // Dynamic loader bookkeeping.
+  uint64_t syscall_insn = 0;
+  uint64_t r_debug = 0;         // address of _r_debug, 0 if unknown
+  bool startup_done = false;    // the initial libraries are loaded (before main)
+  bool launched = false;        // we saw this image from its exec
+
+  static constexpr uint64_t kSlotSize = 64;
+  static constexpr uint64_t kAreaSize = 64 * 1024;
+
+private:
+  AddressSpace(pid_t pid, proc::ProcessMemory mem) : pid_(pid), mem_(std::move(mem)) {}
+  std::vector<const Module*> modules_matching(const std::string& spec) const;
+  Result<std::vector<ResolvedSite>> resolve_in(const Module& m, const Location& where) const;
+
+  pid_t pid_;
+  proc::ProcessMemory mem_;
+  std::vector<Module> modules_;
+  std::vector<proc::MapEntry> maps_;
+  uint64_t next_order_ = 0;
+  std::map<uint64_t, std::unique_ptr<ProbeSite>> sites_;
+  std::vector<XolArea> xol_;
+  std::map<uint64_t, ProbeSite*> slot_owner_;
+};
+
+// Shared, process-wide cache of parsed ELF files (by path and inode).
+std::shared_ptr<const elf::ElfFile> load_elf(const std::string& path, uint64_t inode);
+bool module_matches(const std::string& spec, const Module& m);
+
+}  // namespace probekit::engine

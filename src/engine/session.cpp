@@ -1,0 +1,871 @@
+#include "engine/session.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/hit_context_impl.h"
+#include "util/strings.h"
+
+namespace probekit {
+
+namespace {
+
+bool env_naive() {
+  const char* v = std::getenv("PROBEKIT_NAIVE_BREAKPOINTS");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::launch(const std::vector<std::string>& argv,
+                                                 const LaunchOptions& opts) {
+  auto pid = proc::launch_stopped({argv, opts.stdin_path, opts.stdout_path});
+  if (!pid) return pid.error();
+  auto s = std::make_unique<engine::SessionImpl>(opts, opts.naive_breakpoints || env_naive());
+  auto st = s->start_launched(*pid);
+  if (!st) {
+    ::kill(*pid, SIGKILL);
+    return st.error();
+  }
+  return std::unique_ptr<Session>(std::move(s));
+}
+
+Result<std::unique_ptr<Session>> Session::attach(pid_t pid, const LaunchOptions& opts) {
+  auto tids = proc::seize_all(pid);
+  if (!tids) return tids.error();
+  auto s = std::make_unique<engine::SessionImpl>(opts, opts.naive_breakpoints || env_naive());
+  auto st = s->start_attached(*tids, pid);
+  if (!st) return st.error();  // the destructor detaches
+  return std::unique_ptr<Session>(std::move(s));
+}
+
+}  // namespace probekit
+
+namespace probekit::engine {
+
+namespace {
+
+int wake_signal() { return SIGRTMIN + 5; }
+void on_wake(int) {}
+
+// The wake signal interrupts waitpid (no SA_RESTART) so run() sees stop()
+// and deadlines; installed once and left in place (a late timer signal
+// must never meet the default action, which would kill us).
+void install_wake_handler() {
+  static bool done = false;
+  if (done) return;
+  struct sigaction sa {};
+  sa.sa_handler = on_wake;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  ::sigaction(wake_signal(), &sa, nullptr);
+  done = true;
+}
+
+uint64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int read_ppid(pid_t pid) {
+  auto v = proc::status_field(pid, "PPid");
+  if (!v) return -1;
+  auto n = parse_int(*v);
+  return n ? static_cast<int>(*n) : -1;
+}
+
+}  // namespace
+
+SessionImpl::SessionImpl(LaunchOptions opts, bool naive)
+    : opts_(std::move(opts)), naive_(naive), trap_(*this, *this, naive) {}
+
+SessionImpl::~SessionImpl() {
+  if (!detached_) (void)detach_all();
+}
+
+Status SessionImpl::start_launched(pid_t pid) {
+  pid_ = pid;
+  Thread t;
+  t.tid = pid;
+  t.tgid = pid;
+  t.stopped = true;
+  auto as = AddressSpace::open(pid);
+  if (!as) return as.error();
+  (*as)->launched = true;
+  t.as = *as;
+  threads_[pid] = t;
+  Process p;
+  p.pid = pid;
+  p.as = *as;
+  p.ppid = ::getpid();
+  procs_[pid] = p;
+  holding_ = true;  // nothing runs until run()
+  return setup_address_space(procs_[pid]);
+}
+
+Status SessionImpl::start_attached(const std::vector<pid_t>& tids, pid_t pid) {
+  pid_ = pid;
+  auto as = AddressSpace::open(pid);
+  if (!as) {
+    for (pid_t tid : tids) (void)proc::detach(tid);
+    detached_ = true;
+    return as.error();
+  }
+  for (pid_t tid : tids) {
+    Thread t;
+    t.tid = tid;
+    t.tgid = pid;
+    t.as = *as;
+    t.interrupt_sent = true;  // seize_all interrupted it
+    threads_[tid] = t;
+  }
+  Process p;
+  p.pid = pid;
+  p.as = *as;
+  p.ppid = read_ppid(pid);
+  procs_[pid] = p;
+  PK_TRY(hold_world());
+  if (threads_.empty()) return Error("process " + std::to_string(pid) + " exited while attaching", ErrorKind::target_exited);
+  (*as)->startup_done = true;
+  return setup_address_space(procs_[pid]);
+}
+
+Status SessionImpl::setup_address_space(Process& p) {
+  auto& as = p.as;
+  // The dynamic loader's r_brk (_dl_debug_state) tells us when objects are
+  // mapped or unmapped: at startup (before main) and at dlopen/dlclose.
+  const Module* ld = as->interp_module();
+  if (!ld || !ld->elf) {
+    as->startup_done = true;
+  } else {
+    for (const auto& s : ld->elf->symbols()) {
+      if (s.name == "_r_debug") as->r_debug = s.value + ld->bias;
+    }
+    auto syms = ld->elf->find("_dl_debug_state");
+    if (syms.empty()) {
+      as->startup_done = true;
+    } else {
+      ResolvedSite r;
+      r.address = syms.front()->value + ld->bias;
+      r.info = as->site_info(r.address);
+      ProbeSite* site = as->site_at(r.address);
+      if (!site) {
+        auto planned = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
+        if (planned) {
+          site = planned->get();
+          as->sites()[r.address] = std::move(*planned);
+        } else {
+          as->startup_done = true;  // cannot follow the loader: act as if everything is loaded
+        }
+      }
+      if (site) {
+        site->internal = true;
+        PK_TRY(trap_.arm(*as, *site));
+      }
+    }
+  }
+  for (auto& [id, rec] : probes_) (void)place(rec, as, true);
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Probes
+
+Result<uint64_t> SessionImpl::provide_slot(AddressSpace& as, uint64_t near) {
+  if (auto slot = as.take_slot(near)) return *slot;
+  std::shared_ptr<AddressSpace> shared;
+  for (const auto& [pid, p] : procs_) {
+    if (p.as.get() == &as) shared = p.as;
+  }
+  if (!shared) return Error("no process for this address space", ErrorKind::internal);
+  auto t = stopped_thread_in(shared);
+  if (!t) return t.error();
+  Thread* th = *t;
+  if (!as.syscall_insn) {
+    auto maps = proc::read_maps(as.pid());
+    if (!maps) return maps.error();
+    auto insn = proc::find_syscall_insn(as.memory(), *maps);
+    if (!insn) return insn.error();
+    as.syscall_insn = *insn;
+  }
+  Status result = Error("no room for an XOL area within 2GB of " + hex(near), ErrorKind::cannot_relocate);
+  for (uint64_t cand : as.area_candidates(near)) {
+    proc::SyscallArgs mm{SYS_mmap,
+                         {cand, AddressSpace::kAreaSize, PROT_READ | PROT_EXEC,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}};
+    auto r = proc::remote_syscall(th->tid, as.syscall_insn, mm, &th->held);
+    if (!r) {
+      result = r.error();
+      break;
+    }
+    if (*r == static_cast<int64_t>(cand)) {
+      as.add_area(cand, AddressSpace::kAreaSize);
+      result = Status{};
+      break;
+    }
+    if (*r > 0) {
+      proc::SyscallArgs un{SYS_munmap, {static_cast<uint64_t>(*r), AddressSpace::kAreaSize}};
+      (void)proc::remote_syscall(th->tid, as.syscall_insn, un, &th->held);
+    }
+  }
+  if (!result) return result.error();
+  (void)as.refresh_modules();
+  if (auto slot = as.take_slot(near)) return *slot;
+  return Error("XOL area exhausted", ErrorKind::internal);
+}
+
+Result<Thread*> SessionImpl::stopped_thread_in(const std::shared_ptr<AddressSpace>& as) {
+  if (current_ && current_->as == as) return current_;
+  for (auto& [tid, t] : threads_) {
+    if (t.as == as && t.stopped && t.mode == ThreadMode::normal) return &t;
+  }
+  if (current_) {
+    return Error("cannot map an XOL area in process " + std::to_string(as->pid()) + " from a handler",
+                 ErrorKind::internal);
+  }
+  // Outside run(): stop one thread of that address space (hold the world
+  // meanwhile so it stays stopped; run() or detach() releases it).
+  for (auto& [tid, t] : threads_) {
+    if (t.as != as) continue;
+    holding_ = true;
+    if (!t.interrupt_sent && !t.stopped && t.mode == ThreadMode::normal) {
+      (void)proc::interrupt(tid);
+      t.interrupt_sent = true;
+    }
+    pid_t want = tid;
+    for (;;) {
+      auto it = threads_.find(want);
+      if (it == threads_.end()) break;
+      if (it->second.stopped && it->second.mode == ThreadMode::normal) return &it->second;
+      PK_TRY(pump(true));
+    }
+  }
+  return Error("no thread of process " + std::to_string(as->pid()) + " can be stopped", ErrorKind::target_exited);
+}
+
+Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok) {
+  auto resolved = as->resolve(rec.probe.where);
+  if (!resolved) {
+    const Error& e = resolved.error();
+    bool missing = e.kind() == ErrorKind::no_such_module ||
+                   (e.kind() == ErrorKind::no_such_symbol && rec.probe.where.module.empty());
+    if (missing && (pending_ok || rec.probe.allow_pending || (as->launched && !as->startup_done))) return {};
+    return e;
+  }
+  // Plan every address before arming any (nothing is patched unless all pass).
+  std::vector<ProbeSite*> targets;
+  std::vector<std::unique_ptr<ProbeSite>> planned;
+  for (const auto& r : *resolved) {
+    ProbeSite* existing = as->site_at(r.address);
+    if (existing && !existing->gone) {
+      targets.push_back(existing);
+      continue;
+    }
+    auto site = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
+    if (!site) return site.error();
+    planned.push_back(std::move(*site));
+  }
+  for (auto& site : planned) {
+    ProbeSite* p = site.get();
+    as->sites()[p->address] = std::move(site);
+    targets.push_back(p);
+  }
+  for (ProbeSite* site : targets) {
+    if (std::find(site->probes.begin(), site->probes.end(), rec.id) == site->probes.end()) {
+      site->probes.push_back(rec.id);
+    }
+    if (rec.probe.enabled) PK_TRY(trap_.arm(*as, *site));
+  }
+  return {};
+}
+
+Result<ProbeId> SessionImpl::add(Probe probe) {
+  if (detached_) return Error("the session is detached", ErrorKind::usage);
+  if (probe.return_handler || probe.entry_handler) {
+    return Error("return probes are not implemented yet", ErrorKind::unsupported);
+  }
+  auto main = procs_.find(pid_);
+  if (main == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
+  ProbeRecord rec;
+  rec.id = next_id_++;
+  rec.probe = std::move(probe);
+  PK_TRY(place(rec, main->second.as, false));
+  for (const auto& as : address_spaces()) {
+    if (as != main->second.as) (void)place(rec, as, true);
+  }
+  ProbeId id = rec.id;
+  probes_[id] = std::move(rec);
+  return id;
+}
+
+std::vector<std::shared_ptr<AddressSpace>> SessionImpl::address_spaces() const {
+  std::vector<std::shared_ptr<AddressSpace>> out;
+  for (const auto& [pid, p] : procs_) {
+    if (p.as && std::find(out.begin(), out.end(), p.as) == out.end()) out.push_back(p.as);
+  }
+  return out;
+}
+
+Status SessionImpl::enable(ProbeId id) {
+  auto it = probes_.find(id);
+  if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
+  it->second.probe.enabled = true;
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, site] : as->sites()) {
+      if (std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) {
+        PK_TRY(trap_.arm(*as, *site));
+      }
+    }
+  }
+  return {};
+}
+
+Status SessionImpl::disable(ProbeId id) {
+  auto it = probes_.find(id);
+  if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
+  it->second.probe.enabled = false;
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, site] : as->sites()) {
+      if (site->internal) continue;
+      if (std::find(site->probes.begin(), site->probes.end(), id) == site->probes.end()) continue;
+      bool any = std::any_of(site->probes.begin(), site->probes.end(), [&](ProbeId p) {
+        auto r = probes_.find(p);
+        return r != probes_.end() && r->second.probe.enabled;
+      });
+      if (!any) PK_TRY(trap_.disarm(*as, *site));
+    }
+  }
+  return {};
+}
+
+Status SessionImpl::remove(ProbeId id) {
+  PK_TRY(disable(id));
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, site] : as->sites()) {
+      auto& v = site->probes;
+      v.erase(std::remove(v.begin(), v.end(), id), v.end());
+    }
+  }
+  probes_.erase(id);
+  return {};
+}
+
+ProbeStats SessionImpl::stats(ProbeId id) const {
+  ProbeStats st;
+  auto it = probes_.find(id);
+  if (it == probes_.end()) return st;
+  st.hits = it->second.hits;
+  st.missed = it->second.missed;
+  for (const auto& as : address_spaces()) {
+    for (const auto& [addr, site] : as->sites()) {
+      if (site->armed && std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) st.sites++;
+    }
+  }
+  return st;
+}
+
+std::vector<ModuleInfo> SessionImpl::modules() const {
+  std::vector<ModuleInfo> out;
+  auto it = procs_.find(pid_);
+  if (it == procs_.end()) return out;
+  for (const auto& m : it->second.as->modules()) out.push_back({m.name, m.path, m.bias, m.is_main});
+  return out;
+}
+
+Result<std::vector<FunctionInfo>> SessionImpl::functions(const std::string& module) const {
+  auto it = procs_.find(pid_);
+  if (it == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
+  return it->second.as->functions(module);
+}
+
+void SessionImpl::arm_pending(const std::shared_ptr<AddressSpace>& as) {
+  for (auto& [id, rec] : probes_) {
+    bool placed = false;
+    for (const auto& [addr, site] : as->sites()) {
+      if (!site->gone && std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) {
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) (void)place(rec, as, true);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+
+bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
+  if (site.probes.empty()) return false;
+  Thread* saved = current_;
+  current_ = &t;
+  auto proc_it = procs_.find(t.tgid);
+  int ppid = proc_it != procs_.end() ? proc_it->second.ppid : -1;
+  HitContextImpl ctx(t, site.info, regs, now_ns(), ppid);
+  const std::vector<ProbeId> ids = site.probes;  // handlers may add/remove probes
+  for (ProbeId id : ids) {
+    auto it = probes_.find(id);
+    if (it == probes_.end() || !it->second.probe.enabled) continue;
+    it->second.hits++;
+    if (!it->second.probe.pre_handler) continue;
+    ctx.set_destructive(it->second.probe.destructive);
+    PreHandler h = it->second.probe.pre_handler;
+    h(ctx);
+  }
+  current_ = saved;
+  return ctx.regs_changed();
+}
+
+void SessionImpl::run_post(Thread& t, ProbeSite& site, user_regs_struct& regs) {
+  Thread* saved = current_;
+  current_ = &t;
+  auto proc_it = procs_.find(t.tgid);
+  HitContextImpl ctx(t, site.info, regs, now_ns(), proc_it != procs_.end() ? proc_it->second.ppid : -1);
+  const std::vector<ProbeId> ids = site.probes;
+  for (ProbeId id : ids) {
+    auto it = probes_.find(id);
+    if (it == probes_.end() || !it->second.probe.enabled || !it->second.probe.post_handler) continue;
+    ctx.set_destructive(it->second.probe.destructive);
+    PostHandler h = it->second.probe.post_handler;
+    h(ctx);
+  }
+  current_ = saved;
+}
+
+void SessionImpl::run_fault(Thread& t, ProbeSite& site, user_regs_struct& regs, int signo) {
+  Thread* saved = current_;
+  current_ = &t;
+  auto proc_it = procs_.find(t.tgid);
+  HitContextImpl ctx(t, site.info, regs, now_ns(), proc_it != procs_.end() ? proc_it->second.ppid : -1);
+  const std::vector<ProbeId> ids = site.probes;
+  for (ProbeId id : ids) {
+    auto it = probes_.find(id);
+    if (it == probes_.end() || !it->second.probe.enabled || !it->second.probe.fault_handler) continue;
+    FaultHandler h = it->second.probe.fault_handler;
+    h(ctx, signo);
+  }
+  current_ = saved;
+}
+
+bool SessionImpl::has_post(const ProbeSite& site) const {
+  for (ProbeId id : site.probes) {
+    auto it = probes_.find(id);
+    if (it != probes_.end() && it->second.probe.enabled && it->second.probe.post_handler) return true;
+  }
+  return false;
+}
+
+bool SessionImpl::handlers_enabled(const Thread& t) const {
+  auto it = procs_.find(t.tgid);
+  return it == procs_.end() || it->second.followed;
+}
+
+void SessionImpl::on_loader_event(Thread& t) {
+  auto& as = t.as;
+  int state = 0;
+  if (as->r_debug) {
+    int v = 0;
+    if (as->memory().read_exact(as->r_debug + 24, &v, sizeof v)) state = v;
+  }
+  if (state != 0) return;  // RT_ADD / RT_DELETE: the map is not consistent yet
+  Thread* saved = current_;
+  current_ = &t;
+  auto changed = as->refresh_modules();
+  if (changed && *changed) arm_pending(as);
+  as->startup_done = true;
+  current_ = saved;
+}
+
+// ---------------------------------------------------------------------------
+// The wait loop
+
+void SessionImpl::resume(Thread& t, ResumeKind kind, int signo) {
+  t.resume = kind;
+  t.resume_signal = signo;
+  // Steps always go ahead (they end in a stop of their own, soon); everything
+  // else waits while the world is held.
+  if (holding_ && kind != ResumeKind::step) {
+    t.stopped = true;
+    return;
+  }
+  do_resume(t);
+}
+
+void SessionImpl::do_resume(Thread& t) {
+  int sig = t.resume_signal;
+  if (t.resume == ResumeKind::cont && sig == 0 && !t.held.empty() && t.mode == ThreadMode::normal) {
+    sig = t.held.front();
+    for (size_t i = 1; i < t.held.size(); ++i) ::syscall(SYS_tgkill, t.tgid, t.tid, t.held[i]);
+    t.held.clear();
+  }
+  t.resume_signal = 0;
+  t.stopped = false;
+  switch (t.resume) {
+    case ResumeKind::cont: (void)proc::cont(t.tid, sig); break;
+    case ResumeKind::step: (void)proc::single_step(t.tid, sig); break;
+    case ResumeKind::listen: (void)proc::listen(t.tid); break;
+  }
+  t.resume = ResumeKind::cont;
+}
+
+Status SessionImpl::pump(bool block) {
+  auto st = proc::wait_stop(block);
+  if (!st) return st.error();
+  if (!st->has_value()) return {};
+  dispatch(**st);
+  return {};
+}
+
+void SessionImpl::dispatch(const proc::Stop& s) {
+  using proc::StopKind;
+  auto it = threads_.find(s.tid);
+  if (it == threads_.end() && s.kind == StopKind::exec) {
+    // The exec'ing thread took over the leader's tid after the leader's
+    // record went away.
+    auto former = threads_.find(static_cast<pid_t>(s.event_msg));
+    if (former != threads_.end()) {
+      Thread t = former->second;
+      threads_.erase(former);
+      t.tid = s.tid;
+      it = threads_.emplace(s.tid, t).first;
+    }
+  }
+  if (it == threads_.end()) {
+    if (s.kind == StopKind::exited || s.kind == StopKind::killed) {
+      expected_.erase(s.tid);
+      early_.erase(s.tid);
+      procs_.erase(s.tid);
+      return;
+    }
+    if (expected_.count(s.tid)) {
+      adopt(s.tid);
+    } else {
+      early_.insert(s.tid);  // its parent's clone/fork event has not been seen yet
+    }
+    return;
+  }
+  Thread& t = it->second;
+  t.stopped = true;
+  switch (s.kind) {
+    case StopKind::exited:
+    case StopKind::killed:
+      on_exit(s);
+      return;
+    case StopKind::signal:
+      if (s.signo == SIGTRAP) {
+        on_sigtrap(t);
+      } else {
+        trap_.on_signal(t, s.signo);
+      }
+      return;
+    case StopKind::group_stop:
+      resume(t, ResumeKind::listen, 0);
+      return;
+    case StopKind::interrupt:
+      t.interrupt_sent = false;
+      resume(t, t.mode == ThreadMode::normal ? ResumeKind::cont : ResumeKind::step, 0);
+      return;
+    case StopKind::clone:
+    case StopKind::fork:
+    case StopKind::vfork:
+      on_new_task(t, s.kind, static_cast<pid_t>(s.event_msg));
+      if (threads_.count(s.tid)) resume(threads_[s.tid], ResumeKind::cont, 0);
+      return;
+    case StopKind::exec:
+      on_exec(t, static_cast<pid_t>(s.event_msg));
+      return;
+    default:
+      resume(t, ResumeKind::cont, 0);
+      return;
+  }
+}
+
+void SessionImpl::on_sigtrap(Thread& t) {
+  if (t.mode != ThreadMode::normal) {
+    trap_.on_step_trap(t);
+    return;
+  }
+  auto r = proc::get_regs(t.tid);
+  if (!r) {
+    resume(t, ResumeKind::cont, 0);
+    return;
+  }
+  user_regs_struct regs = *r;
+  ProbeSite* site = t.as ? t.as->site_at(regs.rip - 1) : nullptr;
+  if (site && site->armed) {
+    Thread* saved = current_;
+    current_ = &t;
+    trap_.on_breakpoint(t, *site, regs, holding_);
+    current_ = saved;
+    return;
+  }
+  if (site) {
+    // A hit on an int3 removed after it trapped: run the original instruction.
+    auto si = proc::get_siginfo(t.tid);
+    if (si && si->si_code == SI_KERNEL) {
+      regs.rip -= 1;
+      (void)proc::set_regs(t.tid, regs);
+      resume(t, ResumeKind::cont, 0);
+      return;
+    }
+  }
+  resume(t, ResumeKind::cont, SIGTRAP);  // the program's own SIGTRAP
+}
+
+void SessionImpl::on_new_task(Thread& parent, proc::StopKind kind, pid_t child) {
+  expected_[child] = {parent.tid, kind};
+  if (kind != proc::StopKind::clone) {
+    Process p;
+    p.pid = child;
+    p.ppid = parent.tgid;
+    p.vfork_child = kind == proc::StopKind::vfork;
+    p.followed = opts_.follow_forks;
+    if (kind == proc::StopKind::vfork) {
+      p.as = parent.as;  // same memory until it execs or exits
+    } else if (opts_.follow_forks) {
+      auto as = parent.as->clone_for(child);
+      if (as) {
+        p.as = *as;
+      } else {
+        p.followed = false;
+      }
+    }
+    if (kind == proc::StopKind::fork && !p.followed) {
+      // Its memory is a copy of ours, int3s included: put the original
+      // bytes back before it runs, then let it go (adopt() detaches it).
+      auto mem = proc::ProcessMemory::open(child);
+      if (mem) {
+        for (const auto& [addr, site] : parent.as->sites()) {
+          if (site->armed && !site->gone) (void)mem->write(addr, &site->original_byte, 1);
+        }
+      }
+    }
+    procs_[child] = p;
+  }
+  if (early_.count(child)) {
+    early_.erase(child);
+    adopt(child);
+  }
+}
+
+void SessionImpl::adopt(pid_t child) {
+  auto e = expected_.find(child);
+  if (e == expected_.end()) return;
+  auto [parent_tid, kind] = e->second;
+  expected_.erase(e);
+  Thread t;
+  t.tid = child;
+  t.stopped = true;
+  if (kind == proc::StopKind::clone) {
+    auto p = threads_.find(parent_tid);
+    if (p == threads_.end()) {
+      (void)proc::detach(child);
+      return;
+    }
+    t.tgid = p->second.tgid;
+    t.as = p->second.as;
+  } else {
+    auto pr = procs_.find(child);
+    if (pr == procs_.end()) {
+      (void)proc::detach(child);
+      return;
+    }
+    t.tgid = child;
+    t.as = pr->second.as;
+    if (kind == proc::StopKind::fork && !pr->second.followed) {
+      (void)proc::detach(child);
+      procs_.erase(pr);
+      return;
+    }
+  }
+  auto& ref = threads_[child] = t;
+  resume(ref, ResumeKind::cont, 0);
+}
+
+void SessionImpl::on_exec(Thread& t, pid_t former) {
+  pid_t tgid = t.tid;
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->second.tgid == tgid && it->first != tgid) {
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  (void)former;
+  t.tgid = tgid;
+  t.mode = ThreadMode::normal;
+  t.held.clear();
+  t.comm_loaded = false;
+  t.interrupt_sent = false;
+  auto pit = procs_.find(tgid);
+  if (pit == procs_.end()) {
+    resume(t, ResumeKind::cont, 0);
+    return;
+  }
+  Process& p = pit->second;
+  if (!p.followed) {
+    // An unfollowed vfork child left our memory: nothing of ours is in its image.
+    (void)proc::detach(t.tid);
+    threads_.erase(tgid);
+    procs_.erase(pit);
+    return;
+  }
+  auto as = AddressSpace::open(tgid);
+  if (!as) {
+    resume(t, ResumeKind::cont, 0);
+    return;
+  }
+  (*as)->launched = true;
+  p.as = *as;
+  p.vfork_child = false;
+  t.as = *as;
+  Thread* saved = current_;
+  current_ = &t;
+  (void)setup_address_space(p);
+  current_ = saved;
+  resume(t, ResumeKind::cont, 0);
+}
+
+void SessionImpl::on_exit(const proc::Stop& s) {
+  auto it = threads_.find(s.tid);
+  if (it == threads_.end()) return;
+  pid_t tgid = it->second.tgid;
+  if (current_ == &it->second) current_ = nullptr;
+  threads_.erase(it);
+  if (s.tid != tgid) return;
+  if (s.tid == pid_) {
+    main_exited_ = true;
+    main_status_ = s.kind == proc::StopKind::exited ? s.code : 128 + s.signo;
+  }
+  procs_.erase(tgid);
+}
+
+Status SessionImpl::hold_world() {
+  holding_ = true;
+  for (auto& [tid, t] : threads_) {
+    if (!t.stopped && !t.interrupt_sent && t.mode == ThreadMode::normal) {
+      if (proc::interrupt(tid)) t.interrupt_sent = true;
+    }
+  }
+  for (;;) {
+    bool all = expected_.empty() &&
+               std::all_of(threads_.begin(), threads_.end(), [](const auto& kv) { return kv.second.stopped; });
+    if (all) return {};
+    auto st = pump(true);
+    if (!st) {
+      if (st.error().kind() == ErrorKind::target_exited) {  // ECHILD: nobody left
+        threads_.clear();
+        procs_.clear();
+        expected_.clear();
+        return {};
+      }
+      return st;
+    }
+    // New threads (clone) appear stopped; interrupt any that got resumed.
+    for (auto& [tid, t] : threads_) {
+      if (!t.stopped && !t.interrupt_sent && t.mode == ThreadMode::normal) {
+        if (proc::interrupt(tid)) t.interrupt_sent = true;
+      }
+    }
+  }
+}
+
+void SessionImpl::release_world() {
+  holding_ = false;
+  for (auto& [tid, t] : threads_) {
+    if (t.stopped) do_resume(t);
+  }
+}
+
+Result<int> SessionImpl::run(std::optional<double> seconds) {
+  if (detached_) return Error("the session is detached", ErrorKind::usage);
+  if (main_exited_) return main_status_;
+  install_wake_handler();
+  sigset_t wake, old_mask;
+  sigemptyset(&wake);
+  sigaddset(&wake, wake_signal());
+  ::pthread_sigmask(SIG_UNBLOCK, &wake, &old_mask);
+  run_tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
+  // A periodic wake-up bounds how long a stop() racing with waitpid() (or a
+  // deadline) can wait.
+  timer_t timer{};
+  sigevent sev{};
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = wake_signal();
+  sev._sigev_un._tid = run_tid_;
+  bool have_timer = ::timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0;
+  if (have_timer) {
+    itimerspec its{};
+    its.it_interval.tv_nsec = 50 * 1000 * 1000;
+    its.it_value.tv_nsec = 50 * 1000 * 1000;
+    ::timer_settime(timer, 0, &its, nullptr);
+  }
+  const uint64_t deadline =
+      seconds ? now_ns() + static_cast<uint64_t>(std::max(0.0, *seconds) * 1e9) : UINT64_MAX;
+  Status status;
+  release_world();
+  while (!main_exited_ && !stop_requested_.load() && now_ns() < deadline) {
+    auto st = pump(true);
+    if (!st) {
+      if (st.error().kind() == ErrorKind::target_exited) {
+        main_exited_ = true;
+      } else {
+        status = st;
+      }
+      break;
+    }
+  }
+  if (have_timer) ::timer_delete(timer);
+  run_tid_ = 0;
+  stop_requested_ = false;
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (!status) return status.error();
+  return main_exited_ ? main_status_ : -1;
+}
+
+void SessionImpl::stop() {
+  stop_requested_.store(true);
+  pid_t t = run_tid_.load();
+  if (t) ::syscall(SYS_tgkill, ::getpid(), t, wake_signal());
+}
+
+Status SessionImpl::detach() { return detach_all(); }
+
+Status SessionImpl::detach_all() {
+  if (detached_) return {};
+  Status result = hold_world();
+  // Threads inside a copy finish it first: after detach nothing of ours runs.
+  for (auto& [tid, t] : threads_) {
+    auto st = trap_.leave_slot_now(t);
+    if (!st && result) result = st;
+  }
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, site] : as->sites()) {
+      auto st = trap_.disarm(*as, *site);
+      if (!st && result) result = st;
+    }
+  }
+  for (auto& [tid, t] : threads_) {
+    int sig = t.resume == ResumeKind::listen ? 0 : t.resume_signal;
+    if (!sig && !t.held.empty()) {
+      sig = t.held.front();
+      t.held.erase(t.held.begin());
+    }
+    (void)proc::detach(tid, sig);
+    for (int extra : t.held) ::syscall(SYS_tgkill, t.tgid, tid, extra);
+  }
+  threads_.clear();
+  procs_.clear();
+  detached_ = true;
+  return result;
+}
+
+}  // namespace probekit::engine

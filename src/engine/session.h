@@ -1,0 +1,110 @@
+// engine/session.h — SessionImpl: the probekit::Session of the trap backend.
+//
+// Owns every traced thread and process (the launched or attached one and
+// the fork/vfork children it follows), the probe table, and the one wait
+// loop: waitpid(-1, __WALL) → classify → dispatch. Dispatch is the only
+// place that decides what a stop means; the backend decides what a hit
+// does; handlers run through HandlerRunner. "Holding the world" (detach,
+// arming outside run()) is the same loop with resumes recorded instead of
+// performed, so no stop is ever lost or handled twice.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "engine/address_space.h"
+#include "engine/trap_backend.h"
+#include "probekit/probekit.h"
+#include "proc/ptrace.h"
+
+namespace probekit::engine {
+
+struct ProbeRecord {
+  ProbeId id = 0;
+  Probe probe;
+  uint64_t hits = 0;
+  uint64_t missed = 0;
+};
+
+struct Process {
+  pid_t pid = 0;
+  std::shared_ptr<AddressSpace> as;
+  bool followed = true;      // handlers run for it
+  bool vfork_child = false;  // shares its parent's memory until exec/exit
+  int ppid = -1;
+};
+
+class SessionImpl final : public Session, private HandlerRunner, private ThreadControl {
+public:
+  SessionImpl(LaunchOptions opts, bool naive);
+  ~SessionImpl() override;
+
+  Status start_launched(pid_t pid);
+  Status start_attached(const std::vector<pid_t>& tids, pid_t pid);
+
+  pid_t pid() const override { return pid_; }
+  Result<ProbeId> add(Probe probe) override;
+  Status enable(ProbeId id) override;
+  Status disable(ProbeId id) override;
+  Status remove(ProbeId id) override;
+  ProbeStats stats(ProbeId id) const override;
+  std::vector<ModuleInfo> modules() const override;
+  Result<std::vector<FunctionInfo>> functions(const std::string& module) const override;
+  Result<int> run(std::optional<double> seconds) override;
+  void stop() override;
+  Status detach() override;
+
+private:
+  // HandlerRunner
+  bool run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) override;
+  void run_post(Thread& t, ProbeSite& site, user_regs_struct& regs) override;
+  void run_fault(Thread& t, ProbeSite& site, user_regs_struct& regs, int signo) override;
+  bool has_post(const ProbeSite& site) const override;
+  void on_loader_event(Thread& t) override;
+  bool handlers_enabled(const Thread& t) const override;
+  // ThreadControl
+  void resume(Thread& t, ResumeKind kind, int signo) override;
+
+  void do_resume(Thread& t);
+  Status pump(bool block);
+  void dispatch(const proc::Stop& s);
+  void on_sigtrap(Thread& t);
+  void on_new_task(Thread& parent, proc::StopKind kind, pid_t child);
+  void adopt(pid_t child);
+  void on_exec(Thread& t, pid_t former);
+  void on_exit(const proc::Stop& s);
+  Status hold_world();
+  void release_world();
+  Status setup_address_space(Process& p);
+  Result<Thread*> stopped_thread_in(const std::shared_ptr<AddressSpace>& as);
+  Result<uint64_t> provide_slot(AddressSpace& as, uint64_t near);
+  Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);
+  void arm_pending(const std::shared_ptr<AddressSpace>& as);
+  std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
+  void clean_and_detach_child(pid_t child);
+  Status detach_all();
+
+  LaunchOptions opts_;
+  bool naive_ = false;
+  TrapBackend trap_;
+  pid_t pid_ = 0;
+  std::unordered_map<pid_t, Thread> threads_;
+  std::unordered_map<pid_t, Process> procs_;
+  // Children announced by an event whose first stop has not come yet, and
+  // first stops of children whose event has not come yet.
+  std::map<pid_t, std::pair<pid_t, proc::StopKind>> expected_;  // child -> (parent tid, kind)
+  std::set<pid_t> early_;
+  std::map<ProbeId, ProbeRecord> probes_;
+  ProbeId next_id_ = 1;
+  bool holding_ = false;
+  bool detached_ = false;
+  bool main_exited_ = false;
+  int main_status_ = -1;
+  Thread* current_ = nullptr;  // the thread whose hit is being handled
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<pid_t> run_tid_{0};
+};
+
+}  // namespace probekit::engine
