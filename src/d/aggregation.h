@@ -149,7 +149,7 @@ public:
   // Printed as dtrace(1) prints an aggregation at exit or on printa(@name):
   // one line per key (keys " %-50s"/" %16lld"-style, then the value), or the
   // key line then the ASCII distribution for the quantize family. No leading
-  // blank line (the caller prints the "\n" DTrace puts before each one).
+  // blank line: printa_default() and print_at_exit() add DTrace's.
   std::string print() const;
   // One entry's value as printa's `%@` conversion and the default layout
   // print it: " %16lld"-style for scalars, the distribution block (starting
