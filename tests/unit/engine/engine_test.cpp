@@ -118,5 +118,397 @@ TEST_P(Builds, ThreadedHitCountIsExact) {
   EXPECT_EQ(t.output(), expected);
 }
 
+// Probes on the first instruction of functions that start with each kind of
+// instruction, and at offsets inside them: stdout must not change and every
+// probe must fire once per call.
+TEST_P(Builds, EveryInstructionKindAtEntryAndInside) {
+  std::vector<std::string> argv = {target("pk_insns", GetParam()), "25"};
+  std::string expected = run_plain(argv);
+  ASSERT_NE(expected.find("riprel"), std::string::npos);
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  const char* wheres[] = {"f_riprel", "f_riprel+7", "f_lea", "f_lea+7", "f_cmp", "f_cmp+8", "f_jmp",
+                          "f_jmp+4",  "f_call",     "f_call+5", "f_push", "f_push+1", "f_push+4", "f_jcc",
+                          "f_sse",    "f_sse+8",    "f_ret",   "f_store", "f_store+7", "f_helper"};
+  std::map<std::string, std::atomic<uint64_t>> hits;
+  std::map<std::string, ProbeId> ids;
+  for (const char* w : wheres) {
+    auto id = t.session->add(counting(std::string("a.out:") + w, &hits[w]));
+    ASSERT_TRUE(id.ok()) << w << ": " << id.error().message();
+    ids[w] = *id;
+  }
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok()) << rc.error().message();
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), expected);
+  for (const char* w : wheres) {
+    const uint64_t want = 25;
+    EXPECT_EQ(hits[w].load(), want) << w;
+    EXPECT_EQ(t.session->stats(ids[w]).hits, want) << w;
+  }
+}
+
+TEST_P(Builds, PostHandlersSeeTheInstructionsEffect) {
+  std::vector<std::string> argv = {target("pk_insns", GetParam()), "5"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  // f_riprel: mov rax, [rip+g_value] (41); f_push: push rbx; f_call: call f_helper.
+  std::vector<uint64_t> rax_after, rsp_delta, rip_after;
+  Probe a;
+  a.where = Location::parse("a.out:f_riprel").value();
+  a.post_handler = [&](HitContext& ctx) {
+    rax_after.push_back(ctx.regs().rax);
+    rip_after.push_back(ctx.regs().rip - ctx.site().address);
+  };
+  ASSERT_TRUE(t.session->add(a).ok());
+  uint64_t rsp_before = 0;
+  Probe b;
+  b.where = Location::parse("a.out:f_push").value();
+  b.pre_handler = [&](HitContext& ctx) { rsp_before = ctx.regs().rsp; };
+  b.post_handler = [&](HitContext& ctx) { rsp_delta.push_back(rsp_before - ctx.regs().rsp); };
+  ASSERT_TRUE(t.session->add(b).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(rax_after, std::vector<uint64_t>(5, 41));
+  EXPECT_EQ(rip_after, std::vector<uint64_t>(5, 7));
+  EXPECT_EQ(rsp_delta, std::vector<uint64_t>(5, 8));
+}
+
+TEST_P(Builds, LibcProbeAtLaunchIsArmedBeforeMain) {
+  std::vector<std::string> argv = {target("pk_basic", GetParam()), "2", "3"};
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  // libc is not mapped yet at exec: the probe is pending until ld.so maps it.
+  std::atomic<uint64_t> creates{0};
+  auto id = t.session->add(counting("libc.so.6:pthread_create", &creates));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(t.session->stats(*id).sites, 0u);
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(creates.load(), 2u);
+  EXPECT_EQ(t.output(), "threads 2 calls 3 total 18\n");
+}
+
+TEST_P(Builds, OwnSigtrapAndSignalStormsAreDeliveredExactly) {
+  std::vector<std::string> argv = {target("pk_signals", GetParam()), "5", "3000"};
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> hits{0};
+  ASSERT_TRUE(t.session->add(counting("a.out:work", &hits)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), "traps 10 storm 3000/3000\n");
+  EXPECT_GE(hits.load(), 10u);
+}
+
+TEST_P(Builds, ForkChildIsFollowed) {
+  std::vector<std::string> argv = {target("pk_fork", GetParam()), "fork"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::map<int, int> by_pid;
+  Probe p;
+  p.where = Location::parse("a.out:work").value();
+  p.pre_handler = [&](HitContext& ctx) { by_pid[ctx.pid()]++; };
+  ASSERT_TRUE(t.session->add(p).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), expected);
+  ASSERT_EQ(by_pid.size(), 2u);
+  EXPECT_EQ(by_pid[t.session->pid()], 5);
+  for (auto [pid, n] : by_pid) {
+    if (pid != t.session->pid()) {
+      EXPECT_EQ(n, 5);
+    }
+  }
+}
+
+TEST_P(Builds, ForkChildIsCleanedWhenNotFollowed) {
+  std::vector<std::string> argv = {target("pk_fork", GetParam()), "fork"};
+  std::string expected = run_plain(argv);
+  LaunchOptions opts;
+  opts.follow_forks = false;
+  auto t = launch(argv, opts);
+  ASSERT_TRUE(t.session);
+  std::map<int, int> by_pid;
+  Probe p;
+  p.where = Location::parse("a.out:work").value();
+  p.pre_handler = [&](HitContext& ctx) { by_pid[ctx.pid()]++; };
+  ASSERT_TRUE(t.session->add(p).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);  // the child ran its 5 calls untraced and did not die
+  ASSERT_EQ(by_pid.size(), 1u);
+  EXPECT_EQ(by_pid[t.session->pid()], 5);
+}
+
+TEST_P(Builds, VforkExecChildIsReResolved) {
+  std::vector<std::string> argv = {target("pk_fork", GetParam()), "vfork"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "child 10\nparent 9 child-status 0\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::map<int, int> by_pid;
+  Probe p;
+  p.where = Location::parse("a.out:work").value();
+  p.pre_handler = [&](HitContext& ctx) { by_pid[ctx.pid()]++; };
+  ASSERT_TRUE(t.session->add(p).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(by_pid[t.session->pid()], 5);
+  int child_hits = 0;
+  for (auto [pid, n] : by_pid) {
+    if (pid != t.session->pid()) child_hits += n;
+  }
+  EXPECT_EQ(child_hits, 4);  // the exec'ed image's work() is probed again
+}
+
+TEST_P(Builds, VforkChildNotFollowedKeepsParentProbes) {
+  std::vector<std::string> argv = {target("pk_fork", GetParam()), "vfork"};
+  std::string expected = run_plain(argv);
+  LaunchOptions opts;
+  opts.follow_forks = false;
+  auto t = launch(argv, opts);
+  ASSERT_TRUE(t.session);
+  std::map<int, int> by_pid;
+  Probe p;
+  p.where = Location::parse("a.out:work").value();
+  p.pre_handler = [&](HitContext& ctx) { by_pid[ctx.pid()]++; };
+  ASSERT_TRUE(t.session->add(p).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  ASSERT_EQ(by_pid.size(), 1u);
+  EXPECT_EQ(by_pid[t.session->pid()], 5);
+}
+
+TEST_P(Builds, LateDlopenArmsPendingProbe) {
+  std::string lib = std::string(PK_TARGETS_DIR) + "/libpk_dltest.so";
+  std::vector<std::string> argv = {target("pk_dlopen", GetParam()), lib, "7"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "sum 727\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> hits{0};
+  Probe p = counting("libpk_dltest.so:dl_func", &hits);
+  p.allow_pending = true;
+  std::vector<uint64_t> args;
+  p.pre_handler = [&](HitContext& ctx) {
+    hits++;
+    args.push_back(ctx.regs().rdi);
+    EXPECT_EQ(ctx.site().module, "libpk_dltest.so");
+  };
+  auto id = t.session->add(p);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(t.session->stats(*id).sites, 0u);
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(hits.load(), 7u);
+  EXPECT_EQ(args, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6}));
+}
+
+// Text bytes of the executable's r-x mapping.
+std::vector<uint8_t> text_bytes(pid_t pid, const std::string& name) {
+  auto maps = proc::read_maps(pid);
+  auto mem = proc::ProcessMemory::open(pid);
+  std::vector<uint8_t> out;
+  if (!maps || !mem) return out;
+  for (const auto& m : *maps) {
+    if (m.executable() && m.path.find(name) != std::string::npos) {
+      std::vector<uint8_t> b(m.end - m.start);
+      if (mem->read_exact(m.start, b.data(), b.size())) out.insert(out.end(), b.begin(), b.end());
+    }
+  }
+  return out;
+}
+
+TEST_P(Builds, AttachTraceDetachRestoresBytes) {
+  std::string out = temp_path("spin");
+  std::string path = target("pk_spin", GetParam());
+  pid_t child = ::fork();
+  if (child == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::execl(path.c_str(), path.c_str(), "2", (char*)nullptr);
+    ::_exit(127);
+  }
+  for (int i = 0; i < 5000 && read_file(out).value_or("").size() < 7; ++i) ::usleep(1000);
+  auto before = text_bytes(child, "pk_spin");
+  auto libc_before = text_bytes(child, "libc.so.6");
+  ASSERT_FALSE(before.empty());
+  {
+    auto s = Session::attach(child);
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    std::atomic<uint64_t> hits{0}, sleeps{0};
+    ASSERT_TRUE((*s)->add(counting("work", &hits)).ok());
+    ASSERT_TRUE((*s)->add(counting("libc.so.6:nanosleep", &sleeps)).ok());
+    EXPECT_NE(text_bytes(child, "pk_spin"), before);  // the int3 is there
+    auto rc = (*s)->run(0.3);
+    ASSERT_TRUE(rc.ok()) << rc.error().message();
+    EXPECT_EQ(*rc, -1);
+    EXPECT_GT(hits.load(), 10u);
+    EXPECT_GT(sleeps.load(), 10u);
+    ASSERT_TRUE((*s)->detach().ok());
+  }
+  EXPECT_EQ(text_bytes(child, "pk_spin"), before);
+  EXPECT_EQ(text_bytes(child, "libc.so.6"), libc_before);
+  auto size = read_file(out).value_or("").size();
+  for (int i = 0; i < 5000 && read_file(out).value_or("").size() == size; ++i) ::usleep(1000);
+  EXPECT_GT(read_file(out).value_or("").size(), size);  // alive and printing
+  EXPECT_EQ(::kill(child, 0), 0);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
+TEST(Engine, StopFromAnotherThreadEndsRunAndDetaches) {
+  auto t = launch({target("pk_spin", "pie-O2"), "1"});
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> hits{0};
+  ASSERT_TRUE(t.session->add(counting("work", &hits)).ok());
+  Session* s = t.session.get();
+  std::thread stopper([&] {
+    while (hits.load() < 50) ::usleep(1000);
+    s->stop();
+  });
+  auto rc = s->run();
+  stopper.join();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, -1);
+  pid_t pid = s->pid();
+  ASSERT_TRUE(s->detach().ok());
+  EXPECT_EQ(::kill(pid, 0), 0);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+TEST(Engine, EnableDisableRemove) {
+  auto t = launch({target("pk_basic", "pie-O0"), "1", "100"});
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> a{0}, b{0};
+  auto ia = t.session->add(counting("work", &a));
+  auto ib = t.session->add(counting("work", &b));
+  ASSERT_TRUE(ia.ok() && ib.ok());
+  EXPECT_EQ(t.session->stats(*ia).sites, 1u);
+  ASSERT_TRUE(t.session->disable(*ib).ok());
+  Probe c;
+  c.where = Location::parse("work").value();
+  std::atomic<uint64_t> calls{0};
+  ProbeId ic = 0;
+  c.pre_handler = [&](HitContext&) {
+    if (++calls == 50) {
+      (void)t.session->remove(*ia);
+      (void)t.session->enable(*ib);
+    }
+  };
+  auto r = t.session->add(c);
+  ASSERT_TRUE(r.ok());
+  ic = *r;
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(a.load(), 50u);
+  EXPECT_EQ(b.load(), 50u);
+  EXPECT_EQ(calls.load(), 100u);
+  EXPECT_EQ(t.session->stats(ic).hits, 100u);
+  EXPECT_EQ(t.session->stats(*ia).hits, 0u);  // removed: no stats
+  EXPECT_EQ(t.output(), "threads 1 calls 100 total 10000\n");
+}
+
+TEST(Engine, NaiveBreakpointsCountTheSameSingleThreaded) {
+  LaunchOptions opts;
+  opts.naive_breakpoints = true;
+  auto t = launch({target("pk_insns", "pie-O2"), "10"}, opts);
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> h1{0}, h2{0}, h3{0};
+  ASSERT_TRUE(t.session->add(counting("f_riprel", &h1)).ok());
+  ASSERT_TRUE(t.session->add(counting("f_push+1", &h2)).ok());
+  ASSERT_TRUE(t.session->add(counting("f_call", &h3)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(h1.load(), 10u);
+  EXPECT_EQ(h2.load(), 10u);
+  EXPECT_EQ(h3.load(), 10u);
+  EXPECT_EQ(t.output(), run_plain({target("pk_insns", "pie-O2"), "10"}));
+}
+
+TEST(Engine, ResolutionErrors) {
+  auto t = launch({target("pk_basic", "pie-O0")});
+  ASSERT_TRUE(t.session);
+  Probe p;
+  p.where = Location::parse("a.out:wrok").value();
+  auto r = t.session->add(p);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::no_such_symbol);
+  EXPECT_NE(r.error().message().find("did you mean 'work'"), std::string::npos) << r.error().message();
+
+  p.where = Location::parse("libnothere.so:f").value();
+  r = t.session->add(p);
+  // Before main the libraries are not loaded: an unknown module is pending.
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(t.session->stats(*r).sites, 0u);
+
+  p.where = Location::parse("a.out:work+2").value();  // inside "mov rbp, rsp" (-O0)
+  r = t.session->add(p);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::not_instruction_boundary) << r.error().message();
+
+  p.where = Location::parse("a.out:work+100000").value();
+  r = t.session->add(p);
+  ASSERT_FALSE(r.ok());
+
+  Probe rp;
+  rp.where = Location::parse("a.out:work").value();
+  rp.return_handler = [](HitContext&, void*) {};
+  r = t.session->add(rp);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::unsupported);
+  EXPECT_EQ(r.error().message(), "return probes are not implemented yet");
+
+  auto mods = t.session->modules();
+  ASSERT_GE(mods.size(), 2u);
+  EXPECT_TRUE(mods[0].is_main_executable);
+  EXPECT_EQ(mods[0].name, "pk_basic-pie-O0");
+  auto funcs = t.session->functions("a.out");
+  ASSERT_TRUE(funcs.ok());
+  bool found = false;
+  for (const auto& f : *funcs) found |= f.name == "work";
+  EXPECT_TRUE(found);
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+}
+
+TEST(Engine, AfterStartupUnknownModuleIsAnError) {
+  auto t = launch({target("pk_spin", "pie-O0")});
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> hits{0};
+  ASSERT_TRUE(t.session->add(counting("work", &hits)).ok());
+  auto rc = t.session->run(0.2);
+  ASSERT_TRUE(rc.ok());
+  Probe p;
+  p.where = Location::parse("libnothere.so:f").value();
+  auto r = t.session->add(p);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::no_such_module);
+  EXPECT_NE(r.error().message().find("libc.so.6"), std::string::npos) << r.error().message();
+  p.allow_pending = true;
+  EXPECT_TRUE(t.session->add(p).ok());
+  p.where = Location::parse("libc.so.6:malloc").value();
+  p.allow_pending = false;
+  EXPECT_TRUE(t.session->add(p).ok());  // outside run(): stops a thread to arm it
+  rc = t.session->run(0.1);
+  ASSERT_TRUE(rc.ok());
+  pid_t pid = t.session->pid();
+  ASSERT_TRUE(t.session->detach().ok());
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
 }  // namespace
 }  // namespace probekit
