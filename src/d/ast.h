@@ -1,0 +1,166 @@
+// d/ast.h — the syntax tree of a D program, and the visitor passes walk it with.
+//
+// One node type for expressions, with a kind, as DTrace's dt_node_t: D has
+// no statements besides expressions (actions and aggregations are calls and
+// assignments), so a uniform node keeps the parser and the passes short.
+// Passes fill in the annotation fields (type, slot, id) in place; the
+// compiler reads them. Walk a tree with Visitor<Impl> (CRTP, as bpftrace's
+// ast/visitor.h): override visit_<kind> for the kinds a pass cares about and
+// call visit_children for the rest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "d/diagnostic.h"
+#include "d/types.h"
+
+namespace probekit::d {
+
+enum class ExprKind {
+  integer,     // ival, type
+  string,      // text
+  macro,       // text ("1", "target"); replaced by the macro pass
+  ident,       // text: builtin variable, global scalar or constant (R_PC)
+  self_var,    // text: self->NAME
+  this_var,    // text: this->NAME
+  index,       // text: NAME[kids...]: args[], uregs[], global associative array
+  call,        // text: function or action name, kids = arguments
+  agg_ref,     // text: aggregation name (printa(@a), clear(@a), ...)
+  agg_set,     // text: @NAME, kids[0] = call, kids[1..] = keys
+  unary,       // op, kids[0]
+  binary,      // op, kids[0], kids[1] (logical operators included)
+  ternary,     // kids[0] ? kids[1] : kids[2]
+  assign,      // op (assign or compound), kids[0] = lvalue, kids[1] = value
+  incdec,      // op (plus_plus/minus_minus), is_postfix, kids[0] = lvalue
+  cast,        // cast_type, kids[0]
+  sizeof_type, // cast_type
+  sizeof_expr, // kids[0]
+  stringof,    // kids[0]
+};
+
+// Operators reuse the token kinds of lexer.h (Tok::plus, Tok::amp_amp, ...).
+enum class Op : uint8_t {
+  none, add, sub, mul, div, mod, band, bor, bxor, shl, shr,
+  land, lor, lxor, eq, ne, lt, le, gt, ge,
+  neg, plus, lnot, bnot, deref, addr,
+  inc, dec,
+};
+
+const char* to_string(Op op);
+
+struct Expr {
+  ExprKind kind;
+  Loc loc;
+  std::string text;
+  uint64_t ival = 0;
+  Op op = Op::none;
+  bool is_postfix = false;
+  Type cast_type;
+  std::vector<std::unique_ptr<Expr>> kids;
+
+  // Filled by the semantic pass.
+  Type type;
+  int id = -1;    // builtin variable / function / register id
+  int slot = -1;  // variable or aggregation slot
+  int height = 1; // longest path to a leaf; the parser bounds it
+
+  Expr(ExprKind k, Loc l) : kind(k), loc(l) {}
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct ProbeDesc {
+  std::string text;  // as written, e.g. "pid$target::malloc:entry"
+  Loc loc;
+  // After macro expansion, missing leading fields filled with "" (= any).
+  std::string provider, module, function, name;
+  std::string expanded;  // "pid1234::malloc:entry"
+};
+
+struct Clause {
+  std::vector<ProbeDesc> descs;
+  ExprPtr predicate;  // may be null
+  std::vector<ExprPtr> body;
+  Loc loc;
+  int this_slots = 0;  // this-> variables, counted by sema
+};
+
+struct Pragma {
+  std::string name;   // "quiet", "bufsize", "nspec", ...
+  std::string value;  // "" when given without '='
+  Loc loc;
+};
+
+struct ProgramAst {
+  std::vector<Clause> clauses;
+  std::vector<Pragma> options;
+};
+
+template <typename Impl>
+class Visitor {
+public:
+  void visit(ProgramAst& p) {
+    for (auto& c : p.clauses) impl().visit_clause(c);
+  }
+  void visit_clause(Clause& c) {
+    if (c.predicate) visit(*c.predicate);
+    for (auto& s : c.body) visit(*s);
+  }
+  void visit(Expr& e) {
+    switch (e.kind) {
+    case ExprKind::integer: return impl().visit_integer(e);
+    case ExprKind::string: return impl().visit_string(e);
+    case ExprKind::macro: return impl().visit_macro(e);
+    case ExprKind::ident: return impl().visit_ident(e);
+    case ExprKind::self_var: return impl().visit_self_var(e);
+    case ExprKind::this_var: return impl().visit_this_var(e);
+    case ExprKind::index: return impl().visit_index(e);
+    case ExprKind::call: return impl().visit_call(e);
+    case ExprKind::agg_ref: return impl().visit_agg_ref(e);
+    case ExprKind::agg_set: return impl().visit_agg_set(e);
+    case ExprKind::unary: return impl().visit_unary(e);
+    case ExprKind::binary: return impl().visit_binary(e);
+    case ExprKind::ternary: return impl().visit_ternary(e);
+    case ExprKind::assign: return impl().visit_assign(e);
+    case ExprKind::incdec: return impl().visit_incdec(e);
+    case ExprKind::cast: return impl().visit_cast(e);
+    case ExprKind::sizeof_type: return impl().visit_sizeof_type(e);
+    case ExprKind::sizeof_expr: return impl().visit_sizeof_expr(e);
+    case ExprKind::stringof: return impl().visit_stringof(e);
+    }
+  }
+  void visit_children(Expr& e) {
+    for (auto& k : e.kids) visit(*k);
+  }
+  void visit_integer(Expr& e) { visit_children(e); }
+  void visit_string(Expr& e) { visit_children(e); }
+  void visit_macro(Expr& e) { visit_children(e); }
+  void visit_ident(Expr& e) { visit_children(e); }
+  void visit_self_var(Expr& e) { visit_children(e); }
+  void visit_this_var(Expr& e) { visit_children(e); }
+  void visit_index(Expr& e) { visit_children(e); }
+  void visit_call(Expr& e) { visit_children(e); }
+  void visit_agg_ref(Expr& e) { visit_children(e); }
+  void visit_agg_set(Expr& e) { visit_children(e); }
+  void visit_unary(Expr& e) { visit_children(e); }
+  void visit_binary(Expr& e) { visit_children(e); }
+  void visit_ternary(Expr& e) { visit_children(e); }
+  void visit_assign(Expr& e) { visit_children(e); }
+  void visit_incdec(Expr& e) { visit_children(e); }
+  void visit_cast(Expr& e) { visit_children(e); }
+  void visit_sizeof_type(Expr& e) { visit_children(e); }
+  void visit_sizeof_expr(Expr& e) { visit_children(e); }
+  void visit_stringof(Expr& e) { visit_children(e); }
+
+private:
+  Impl& impl() { return static_cast<Impl&>(*this); }
+};
+
+// The tree printed back as S-expressions, for parser tests:
+// "(binary + (ident a) (integer 1))".
+std::string dump(const Expr& e);
+std::string dump(const ProgramAst& p);
+
+}  // namespace probekit::d

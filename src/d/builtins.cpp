@@ -1,0 +1,160 @@
+#include "d/builtins.h"
+
+#include <string>
+
+namespace probekit::d {
+
+namespace {
+
+const std::vector<VarInfo>& vars() {
+  static const std::vector<VarInfo> table = {
+      {"timestamp", Var::timestamp, Type::integer(8, false)},
+      {"vtimestamp", Var::vtimestamp, Type::integer(8, false)},
+      {"walltimestamp", Var::walltimestamp, Type::integer(8, true)},
+      {"pid", Var::pid, Type::integer(4, true)},
+      {"ppid", Var::ppid, Type::integer(4, true)},
+      {"tid", Var::tid, Type::integer(4, true)},
+      {"uid", Var::uid, Type::integer(4, false)},
+      {"gid", Var::gid, Type::integer(4, false)},
+      {"execname", Var::execname, Type::string()},
+      {"probeprov", Var::probeprov, Type::string()},
+      {"probemod", Var::probemod, Type::string()},
+      {"probefunc", Var::probefunc, Type::string()},
+      {"probename", Var::probename, Type::string()},
+      {"arg0", Var::arg0, Type::integer(8, true)},
+      {"arg1", Var::arg1, Type::integer(8, true)},
+      {"arg2", Var::arg2, Type::integer(8, true)},
+      {"arg3", Var::arg3, Type::integer(8, true)},
+      {"arg4", Var::arg4, Type::integer(8, true)},
+      {"arg5", Var::arg5, Type::integer(8, true)},
+      {"arg6", Var::arg6, Type::integer(8, true)},
+      {"arg7", Var::arg7, Type::integer(8, true)},
+      {"arg8", Var::arg8, Type::integer(8, true)},
+      {"arg9", Var::arg9, Type::integer(8, true)},
+      {"errno", Var::errno_, Type::integer(4, true)},
+      {"curcpu", Var::curcpu, Type::integer(4, true)},
+      {"cpu", Var::cpu, Type::integer(4, true)},
+      {"retval", Var::retval, Type::integer(8, true)},
+      {"epid", Var::epid, Type::integer(4, false)},
+      {"id", Var::id, Type::integer(4, false)},
+      {"curthread", Var::curthread, Type::pointer()},
+  };
+  return table;
+}
+
+const std::vector<FnInfo>& fns() {
+  static const std::vector<FnInfo> table = {
+      {"trace", Fn::trace, 1, 1, true, false, true},
+      {"printf", Fn::printf, 1, -1, true, false, true},
+      {"printa", Fn::printa, 1, -1, true, false, true},
+      {"exit", Fn::exit, 1, 1, true, false, false},
+      {"clear", Fn::clear, 1, 1, true, false, false},
+      {"trunc", Fn::trunc, 1, 2, true, false, false},
+      {"normalize", Fn::normalize, 2, 2, true, false, false},
+      {"denormalize", Fn::denormalize, 1, 1, true, false, false},
+      {"setopt", Fn::setopt, 1, 2, true, false, false},
+      {"speculate", Fn::speculate, 1, 1, true, false, false},
+      {"commit", Fn::commit, 1, 1, true, false, false},
+      {"discard", Fn::discard, 1, 1, true, false, false},
+      {"stop", Fn::stop, 0, 0, true, true, false},
+      {"raise", Fn::raise, 1, 1, true, true, false},
+      {"system", Fn::system, 1, -1, true, true, false},
+      {"copyout", Fn::copyout, 3, 3, true, true, false},
+      {"copyoutstr", Fn::copyoutstr, 3, 3, true, true, false},
+      {"override", Fn::override, 1, 1, true, true, false},
+      {"ustack", Fn::ustack, 0, 2, false, false, true},
+      {"copyin", Fn::copyin, 2, 2, false, false, false},
+      {"copyinstr", Fn::copyinstr, 1, 2, false, false, false},
+      {"strlen", Fn::strlen, 1, 1, false, false, false},
+      {"strjoin", Fn::strjoin, 2, 2, false, false, false},
+      {"substr", Fn::substr, 2, 3, false, false, false},
+      {"index", Fn::index, 2, 3, false, false, false},
+      {"rindex", Fn::rindex, 2, 3, false, false, false},
+      {"strtok", Fn::strtok, 2, 2, false, false, false},
+      {"strstr", Fn::strstr, 2, 2, false, false, false},
+      {"basename", Fn::basename, 1, 1, false, false, false},
+      {"dirname", Fn::dirname, 1, 1, false, false, false},
+      {"ufunc", Fn::ufunc, 1, 1, false, false, false},
+      {"usym", Fn::usym, 1, 1, false, false, false},
+      {"umod", Fn::umod, 1, 1, false, false, false},
+      {"uaddr", Fn::uaddr, 1, 1, false, false, false},
+      {"speculation", Fn::speculation, 0, 0, false, false, false},
+      {"rand", Fn::rand, 0, 0, false, false, false},
+      {"lltostr", Fn::lltostr, 1, 2, false, false, false},
+      {"toupper", Fn::toupper, 1, 1, false, false, false},
+      {"tolower", Fn::tolower, 1, 1, false, false, false},
+      {"progenyof", Fn::progenyof, 1, 1, false, false, false},
+  };
+  return table;
+}
+
+const std::vector<AggFnInfo>& agg_fns() {
+  static const std::vector<AggFnInfo> table = {
+      {"count", AggFn::count, 0, 0},         {"sum", AggFn::sum, 1, 1},
+      {"avg", AggFn::avg, 1, 1},             {"min", AggFn::min, 1, 1},
+      {"max", AggFn::max, 1, 1},             {"stddev", AggFn::stddev, 1, 1},
+      {"quantize", AggFn::quantize, 1, 2},   {"lquantize", AggFn::lquantize, 3, 5},
+      {"llquantize", AggFn::llquantize, 5, 6},
+  };
+  return table;
+}
+
+struct Reg {
+  std::string_view name;
+  int index;
+};
+
+// user_regs_struct order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx
+// rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs.
+const std::vector<Reg>& regs() {
+  static const std::vector<Reg> table = {
+      {"R_R15", 0},  {"R_R14", 1},  {"R_R13", 2},  {"R_R12", 3},   {"R_RBP", 4},  {"R_FP", 4},
+      {"R_RBX", 5},  {"R_R11", 6},  {"R_R10", 7},  {"R_R9", 8},    {"R_R8", 9},   {"R_RAX", 10},
+      {"R_R0", 10},  {"R_RCX", 11}, {"R_RDX", 12}, {"R_R1", 12},   {"R_RSI", 13}, {"R_RDI", 14},
+      {"R_TRAPNO", 15}, {"R_RIP", 16}, {"R_PC", 16}, {"R_CS", 17},  {"R_RFL", 18}, {"R_PS", 18},
+      {"R_RSP", 19}, {"R_SP", 19},  {"R_SS", 20},  {"R_FSBASE", 21}, {"R_GSBASE", 22},
+      {"R_DS", 23},  {"R_ES", 24},  {"R_FS", 25},  {"R_GS", 26},
+  };
+  return table;
+}
+
+}  // namespace
+
+const VarInfo* find_var(std::string_view name) {
+  for (const auto& v : vars())
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+std::vector<std::string> var_names() {
+  std::vector<std::string> out;
+  for (const auto& v : vars()) out.emplace_back(v.name);
+  return out;
+}
+
+std::optional<int> find_register(std::string_view name) {
+  for (const auto& r : regs())
+    if (r.name == name) return r.index;
+  return std::nullopt;
+}
+
+const FnInfo* find_function(std::string_view name) {
+  for (const auto& f : fns())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::vector<std::string> function_names() {
+  std::vector<std::string> out;
+  for (const auto& f : fns()) out.emplace_back(f.name);
+  for (const auto& f : agg_fns()) out.emplace_back(f.name);
+  return out;
+}
+
+const AggFnInfo* find_agg_function(std::string_view name) {
+  for (const auto& f : agg_fns())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+}  // namespace probekit::d

@@ -1,0 +1,1202 @@
+#include "d/compiler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include "d/builtins.h"
+#include "d/format.h"
+#include "util/strings.h"
+
+namespace probekit::d {
+
+// --- Node defaults ------------------------------------------------------------
+
+int64_t Node::eval_int(Exec& x) const {
+  x.fault(FaultKind::illegal_op, 0, "internal: integer read of a " + type.name() + " node");
+}
+
+std::string_view Node::eval_str(Exec& x, std::string& scratch) const {
+  (void)scratch;
+  x.fault(FaultKind::illegal_op, 0, "internal: string read of a " + type.name() + " node");
+}
+
+Value Node::eval_value(Exec& x) const {
+  switch (type.kind) {
+  case Type::Kind::string: {
+    std::string s;
+    auto v = eval_str(x, s);
+    if (v.data() == s.data() && v.size() == s.size()) return Value::string(std::move(s));
+    return Value::string(std::string(v));
+  }
+  case Type::Kind::pointer: return Value::unsigned_integer(static_cast<uint64_t>(eval_int(x)), 8);
+  case Type::Kind::integer: return Value::integer(eval_int(x), type.size, type.is_signed);
+  default: x.fault(FaultKind::illegal_op, 0, "internal: value read of a " + type.name() + " node");
+  }
+}
+
+void Node::eval_into(Exec& x, Value& out) const {
+  switch (type.kind) {
+  case Type::Kind::string: {
+    out.kind = Value::Kind::string;
+    auto v = eval_str(x, out.s);
+    if (v.data() != out.s.data() || v.size() != out.s.size()) out.s.assign(v.data(), v.size());
+    out.i = 0;
+    return;
+  }
+  case Type::Kind::pointer:
+  case Type::Kind::integer:
+    out.kind = Value::Kind::integer;
+    out.i = eval_int(x);
+    out.size = type.size;
+    out.is_signed = type.is_signed && type.kind == Type::Kind::integer;
+    return;
+  default: out = eval_value(x);
+  }
+}
+
+void Node::exec(Exec& x) const {
+  switch (type.kind) {
+  case Type::Kind::none: return;
+  case Type::Kind::string: {
+    std::string s;
+    (void)eval_str(x, s);
+    return;
+  }
+  case Type::Kind::integer:
+  case Type::Kind::pointer: (void)eval_int(x); return;
+  default: (void)eval_value(x); return;
+  }
+}
+
+namespace {
+
+bool is_zero(const Value& v) {
+  return (v.kind == Value::Kind::integer && v.i == 0) ||
+         ((v.kind == Value::Kind::string || v.kind == Value::Kind::stack) && v.s.empty()) ||
+         (v.kind == Value::Kind::symbol && v.i == 0 && v.s.empty());
+}
+
+Value zero_of(const Type& t) {
+  switch (t.kind) {
+  case Type::Kind::string: return Value::string("");
+  case Type::Kind::stack: {
+    Value v;
+    v.kind = Value::Kind::stack;
+    return v;
+  }
+  case Type::Kind::symbol: {
+    Value v;
+    v.kind = Value::Kind::symbol;
+    return v;
+  }
+  default: return Value::integer(0, t.size ? t.size : 8, t.is_signed);
+  }
+}
+
+const std::string& empty_string() {
+  static const std::string s;
+  return s;
+}
+
+// --- constants and built-in variables -------------------------------------------
+
+class IntConst : public Node {
+public:
+  IntConst(Type t, int64_t v) : Node(t), v_(normalize_to(t, v)) {}
+  int64_t eval_int(Exec&) const override { return v_; }
+
+private:
+  int64_t v_;
+};
+
+class StrConst : public Node {
+public:
+  explicit StrConst(std::string s) : Node(Type::string()), s_(std::move(s)) {}
+  std::string_view eval_str(Exec&, std::string&) const override { return s_; }
+
+private:
+  std::string s_;
+};
+
+class BuiltinVar : public Node {
+public:
+  BuiltinVar(Type t, Var v) : Node(t), var_(v) {}
+
+  int64_t eval_int(Exec& x) const override {
+    HitContext* hit = x.ctx.hit;
+    int64_t v = 0;
+    switch (var_) {
+    case Var::timestamp:
+    case Var::vtimestamp: v = static_cast<int64_t>(x.now); break;
+    case Var::walltimestamp: v = static_cast<int64_t>(x.rt.host->walltime_ns()); break;
+    case Var::pid: v = hit ? hit->pid() : x.rt.host->tracer_pid(); break;
+    case Var::ppid: v = hit ? hit->ppid() : 0; break;
+    case Var::tid: v = hit ? hit->tid() : x.rt.host->tracer_pid(); break;
+    case Var::uid: v = x.rt.host->uid_of(hit ? hit->pid() : x.rt.host->tracer_pid()); break;
+    case Var::gid: v = x.rt.host->gid_of(hit ? hit->pid() : x.rt.host->tracer_pid()); break;
+    case Var::arg0:
+    case Var::arg1:
+    case Var::arg2:
+    case Var::arg3:
+    case Var::arg4:
+    case Var::arg5:
+    case Var::arg6:
+    case Var::arg7:
+    case Var::arg8:
+    case Var::arg9:
+      v = static_cast<int64_t>(x.ctx.args[static_cast<int>(var_) - static_cast<int>(Var::arg0)]);
+      break;
+    case Var::errno_: v = x.ctx.errno_value; break;
+    case Var::curcpu:
+    case Var::cpu: v = hit ? hit->cpu() : x.ctx.cpu; break;
+    case Var::retval: v = x.ctx.retval; break;
+    case Var::epid: v = x.epid; break;
+    case Var::id: v = x.probe.id; break;
+    case Var::curthread: v = hit ? hit->tid() : 0; break;
+    default: break;
+    }
+    return normalize_to(type, v);
+  }
+
+  std::string_view eval_str(Exec& x, std::string&) const override {
+    switch (var_) {
+    case Var::execname:
+      if (x.ctx.hit) return x.ctx.hit->comm();
+      return "probekit";
+    case Var::probeprov: return x.probe.key.provider;
+    case Var::probemod: return x.probe.key.module;
+    case Var::probefunc: return x.probe.key.function;
+    case Var::probename: return x.probe.key.name;
+    default: return empty_string();
+    }
+  }
+
+private:
+  Var var_;
+};
+
+class ArgsIndex : public Node {
+public:
+  explicit ArgsIndex(int i) : Node(Type::integer(8, true)), i_(i) {}
+  int64_t eval_int(Exec& x) const override { return static_cast<int64_t>(x.ctx.args[i_]); }
+
+private:
+  int i_;
+};
+
+class Uregs : public Node {
+public:
+  explicit Uregs(int i) : Node(Type::integer(8, false)), i_(i) {}
+  int64_t eval_int(Exec& x) const override {
+    if (!x.ctx.hit) return 0;
+    const auto& regs = x.ctx.hit->regs();
+    uint64_t words[sizeof(regs) / 8];
+    std::memcpy(words, &regs, sizeof words);
+    return static_cast<int64_t>(words[i_]);
+  }
+
+private:
+  int i_;
+};
+
+// --- variables ---------------------------------------------------------------------
+
+// Storage a statement can write: global scalar, self->, this->, array[keys].
+class LValue : public Node {
+public:
+  using Node::Node;
+  // The slot; null when reading something never written (reads as zero).
+  virtual Value* ref(Exec& x, bool create) const = 0;
+  // Called after storing a zero: arrays free the element, as DTrace does.
+  virtual void release(Exec&) const {}
+
+  int64_t eval_int(Exec& x) const override {
+    const Value* v = ref(x, false);
+    return v ? v->i : 0;
+  }
+  std::string_view eval_str(Exec& x, std::string&) const override {
+    const Value* v = ref(x, false);
+    return v ? std::string_view(v->s) : std::string_view();
+  }
+  Value eval_value(Exec& x) const override {
+    const Value* v = ref(x, false);
+    return v ? *v : zero_of(type);
+  }
+};
+
+class GlobalVar : public LValue {
+public:
+  GlobalVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
+  Value* ref(Exec& x, bool) const override { return &x.rt.globals[slot_]; }
+  int64_t eval_int(Exec& x) const override { return x.rt.globals[slot_].i; }
+
+private:
+  size_t slot_;
+};
+
+class SelfVar : public LValue {
+public:
+  SelfVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
+  Value* ref(Exec& x, bool create) const override {
+    auto* vars = x.thread_vars(create);
+    return vars ? &(*vars)[slot_] : nullptr;
+  }
+
+private:
+  size_t slot_;
+};
+
+class ThisVar : public LValue {
+public:
+  ThisVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
+  Value* ref(Exec& x, bool) const override { return &x.rt.clause_vars[slot_]; }
+
+private:
+  size_t slot_;
+};
+
+class ArrayElem : public LValue {
+public:
+  ArrayElem(Type t, int slot, std::vector<NodePtr> keys)
+      : LValue(t), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)), scratch_(keys_.size()) {}
+
+  Value* ref(Exec& x, bool create) const override {
+    for (size_t i = 0; i < keys_.size(); ++i) keys_[i]->eval_into(x, scratch_[i]);
+    ArrayMap& m = x.rt.arrays[slot_];
+    auto it = m.find(std::span<const Value>(scratch_));
+    if (it != m.end()) return &it->second;
+    if (!create) return nullptr;
+    return &m.emplace(Key(scratch_), zero_of(type)).first->second;
+  }
+  void release(Exec& x) const override {
+    ArrayMap& m = x.rt.arrays[slot_];
+    auto it = m.find(std::span<const Value>(scratch_));
+    if (it != m.end()) m.erase(it);
+  }
+
+private:
+  size_t slot_;
+  std::vector<NodePtr> keys_;
+  mutable std::vector<Value> scratch_;
+};
+
+// Shared arithmetic, on values normalized to their types.
+int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
+  uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
+  bool sign = t.is_signed && t.kind == Type::Kind::integer;
+  switch (op) {
+  case Op::add: return normalize_to(t, static_cast<int64_t>(ua + ub));
+  case Op::sub: return normalize_to(t, static_cast<int64_t>(ua - ub));
+  case Op::mul: return normalize_to(t, static_cast<int64_t>(ua * ub));
+  case Op::div:
+  case Op::mod:
+    if (b == 0) x.fault(FaultKind::div_zero, 0);
+    if (sign) {
+      if (a == INT64_MIN && b == -1) return op == Op::div ? a : 0;
+      return normalize_to(t, op == Op::div ? a / b : a % b);
+    }
+    return normalize_to(t, static_cast<int64_t>(op == Op::div ? ua / ub : ua % ub));
+  case Op::band: return normalize_to(t, a & b);
+  case Op::bor: return normalize_to(t, a | b);
+  case Op::bxor: return normalize_to(t, a ^ b);
+  case Op::shl: return normalize_to(t, static_cast<int64_t>(ua << (ub & 63)));
+  case Op::shr:
+    if (sign) return normalize_to(t, a >> (ub & 63));
+    return normalize_to(t, static_cast<int64_t>(ua >> (ub & 63)));
+  default: return 0;
+  }
+}
+
+class Assign : public Node {
+public:
+  Assign(Type t, Op op, std::unique_ptr<LValue> lhs, NodePtr rhs)
+      : Node(t), op_(op), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
+
+  int64_t eval_int(Exec& x) const override {
+    int64_t v = rhs_->eval_int(x);
+    if (op_ != Op::none) {
+      const Value* cur = lhs_->ref(x, false);
+      v = arith(x, op_, common_type(type, rhs_->type), cur ? cur->i : 0, v);
+    }
+    v = normalize_to(type, v);
+    Value* slot = lhs_->ref(x, true);
+    slot->kind = Value::Kind::integer;
+    slot->i = v;
+    slot->size = type.size;
+    slot->is_signed = type.is_signed && type.kind == Type::Kind::integer;
+    if (v == 0) lhs_->release(x);
+    return v;
+  }
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    Value v;
+    rhs_->eval_into(x, v);
+    Value* slot = lhs_->ref(x, true);
+    *slot = std::move(v);
+    scratch = slot->s;
+    if (slot->s.empty()) lhs_->release(x);
+    return scratch;
+  }
+  Value eval_value(Exec& x) const override {
+    if (type.is_scalar()) return Node::eval_value(x);
+    Value v = rhs_->eval_value(x);
+    Value* slot = lhs_->ref(x, true);
+    *slot = v;
+    if (is_zero(v)) lhs_->release(x);
+    return v;
+  }
+  void exec(Exec& x) const override {
+    if (type.is_scalar()) {
+      (void)eval_int(x);
+    } else if (type.is_string()) {
+      Value* slot = lhs_->ref(x, true);
+      // Evaluate into a temporary first: the right side may read the slot.
+      Value v;
+      rhs_->eval_into(x, v);
+      slot = lhs_->ref(x, true);
+      slot->kind = Value::Kind::string;
+      slot->s.swap(v.s);
+      if (slot->s.empty()) lhs_->release(x);
+    } else {
+      (void)eval_value(x);
+    }
+  }
+
+private:
+  Op op_;
+  std::unique_ptr<LValue> lhs_;
+  NodePtr rhs_;
+};
+
+class IncDec : public Node {
+public:
+  IncDec(Type t, bool inc, bool postfix, std::unique_ptr<LValue> lv)
+      : Node(t), inc_(inc), postfix_(postfix), lv_(std::move(lv)) {}
+  int64_t eval_int(Exec& x) const override {
+    Value* slot = lv_->ref(x, true);
+    int64_t old = slot->i;
+    int64_t nv = normalize_to(type, static_cast<int64_t>(static_cast<uint64_t>(old) + (inc_ ? 1ULL : ~0ULL)));
+    slot->kind = Value::Kind::integer;
+    slot->i = nv;
+    slot->size = type.size;
+    slot->is_signed = type.is_signed && type.kind == Type::Kind::integer;
+    if (nv == 0) lv_->release(x);
+    return postfix_ ? old : nv;
+  }
+
+private:
+  bool inc_, postfix_;
+  std::unique_ptr<LValue> lv_;
+};
+
+class UregsStore : public Node {
+public:
+  UregsStore(int reg, NodePtr rhs) : Node(Type::integer(8, false)), reg_(reg), rhs_(std::move(rhs)) {}
+  int64_t eval_int(Exec& x) const override {
+    int64_t v = rhs_->eval_int(x);
+    if (!x.ctx.hit) x.fault(FaultKind::illegal_op, 0, "no registers to modify in this probe");
+    auto regs = x.ctx.hit->mutable_regs();
+    if (!regs) x.fault(FaultKind::illegal_op, 0, regs.error().message());
+    uint64_t words[sizeof(user_regs_struct) / 8];
+    std::memcpy(words, *regs, sizeof words);
+    words[reg_] = static_cast<uint64_t>(v);
+    std::memcpy(*regs, words, sizeof words);
+    return v;
+  }
+
+private:
+  int reg_;
+  NodePtr rhs_;
+};
+
+// --- operators ---------------------------------------------------------------------
+
+class Unary : public Node {
+public:
+  Unary(Type t, Op op, NodePtr a) : Node(t), op_(op), a_(std::move(a)) {}
+  int64_t eval_int(Exec& x) const override {
+    int64_t v = a_->eval_int(x);
+    switch (op_) {
+    case Op::neg: return normalize_to(type, static_cast<int64_t>(0ULL - static_cast<uint64_t>(v)));
+    case Op::bnot: return normalize_to(type, ~v);
+    case Op::lnot: return v == 0;
+    default: return normalize_to(type, v);
+    }
+  }
+
+private:
+  Op op_;
+  NodePtr a_;
+};
+
+class Deref : public Node {
+public:
+  Deref(Type t, NodePtr p) : Node(t), p_(std::move(p)) {}
+  int64_t eval_int(Exec& x) const override {
+    uint64_t addr = static_cast<uint64_t>(p_->eval_int(x));
+    if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
+    uint64_t v = 0;
+    auto n = x.ctx.hit->read(addr, &v, type.size);
+    if (!n || *n != type.size) x.fault(FaultKind::bad_address, addr);
+    return normalize_to(type, static_cast<int64_t>(v));
+  }
+
+private:
+  NodePtr p_;
+};
+
+class Binary : public Node {
+public:
+  Binary(Type t, Op op, NodePtr a, NodePtr b, int64_t scale_a = 1, int64_t scale_b = 1)
+      : Node(t), op_(op), a_(std::move(a)), b_(std::move(b)), scale_a_(scale_a), scale_b_(scale_b) {}
+  int64_t eval_int(Exec& x) const override {
+    int64_t a = a_->eval_int(x);
+    int64_t b = b_->eval_int(x);
+    return arith(x, op_, type, a * scale_a_, b * scale_b_);
+  }
+
+private:
+  Op op_;
+  NodePtr a_, b_;
+  int64_t scale_a_, scale_b_;
+};
+
+class CompareInt : public Node {
+public:
+  CompareInt(Op op, bool is_signed, NodePtr a, NodePtr b)
+      : Node(Type::integer(4, true)), op_(op), signed_(is_signed), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    int64_t a = a_->eval_int(x);
+    int64_t b = b_->eval_int(x);
+    int c;
+    if (signed_) c = a < b ? -1 : a > b ? 1 : 0;
+    else {
+      uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
+      c = ua < ub ? -1 : ua > ub ? 1 : 0;
+    }
+    return result(op_, c);
+  }
+  static int64_t result(Op op, int c) {
+    switch (op) {
+    case Op::eq: return c == 0;
+    case Op::ne: return c != 0;
+    case Op::lt: return c < 0;
+    case Op::le: return c <= 0;
+    case Op::gt: return c > 0;
+    case Op::ge: return c >= 0;
+    default: return 0;
+    }
+  }
+
+private:
+  Op op_;
+  bool signed_;
+  NodePtr a_, b_;
+};
+
+class CompareStr : public Node {
+public:
+  CompareStr(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    std::string sa, sb;
+    std::string_view a = a_->eval_str(x, sa);
+    // Copy when the left view could be invalidated by evaluating the right.
+    if (a.data() != sa.data()) {
+      sa.assign(a.data(), a.size());
+      a = sa;
+    }
+    std::string_view b = b_->eval_str(x, sb);
+    int c = a.compare(b);
+    return CompareInt::result(op_, c < 0 ? -1 : c > 0 ? 1 : 0);
+  }
+
+private:
+  Op op_;
+  NodePtr a_, b_;
+};
+
+class CompareValue : public Node {
+public:
+  CompareValue(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    bool eq = a_->eval_value(x) == b_->eval_value(x);
+    return op_ == Op::eq ? eq : !eq;
+  }
+
+private:
+  Op op_;
+  NodePtr a_, b_;
+};
+
+class Logical : public Node {
+public:
+  Logical(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    bool a = a_->eval_int(x) != 0;
+    if (op_ == Op::land) return a && b_->eval_int(x) != 0;
+    if (op_ == Op::lor) return a || b_->eval_int(x) != 0;
+    return a != (b_->eval_int(x) != 0);
+  }
+
+private:
+  Op op_;
+  NodePtr a_, b_;
+};
+
+class Ternary : public Node {
+public:
+  Ternary(Type t, NodePtr c, NodePtr a, NodePtr b) : Node(t), c_(std::move(c)), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    return normalize_to(type, c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x));
+  }
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    return c_->eval_int(x) ? a_->eval_str(x, scratch) : b_->eval_str(x, scratch);
+  }
+  Value eval_value(Exec& x) const override {
+    if (type.is_scalar() || type.is_string()) return Node::eval_value(x);
+    return c_->eval_int(x) ? a_->eval_value(x) : b_->eval_value(x);
+  }
+
+private:
+  NodePtr c_, a_, b_;
+};
+
+class Cast : public Node {
+public:
+  Cast(Type t, NodePtr a) : Node(t), a_(std::move(a)) {}
+  int64_t eval_int(Exec& x) const override { return normalize_to(type, a_->eval_int(x)); }
+  std::string_view eval_str(Exec& x, std::string& scratch) const override { return a_->eval_str(x, scratch); }
+
+private:
+  NodePtr a_;
+};
+
+// --- strings and memory -------------------------------------------------------------
+
+std::string read_target_string(Exec& x, uint64_t addr, size_t max) {
+  if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
+  auto s = x.ctx.hit->read_string(addr, max);
+  if (!s) x.fault(FaultKind::bad_address, addr);
+  std::string out = std::move(*s);
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
+class Stringof : public Node {
+public:
+  explicit Stringof(NodePtr a) : Node(Type::string()), a_(std::move(a)) {}
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    if (a_->type.is_string()) return a_->eval_str(x, scratch);
+    if (a_->type.kind == Type::Kind::symbol) {
+      scratch = a_->eval_value(x).s;
+      return scratch;
+    }
+    scratch = read_target_string(x, static_cast<uint64_t>(a_->eval_int(x)), x.rt.strsize);
+    return scratch;
+  }
+
+private:
+  NodePtr a_;
+};
+
+std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
+  if (!x.ctx.hit) return hex(addr);
+  std::string s = x.ctx.hit->symbolize(addr, true);
+  // HitContext writes "module:func+0x10"; DTrace writes "module`func+0x10".
+  auto colon = s.find(':');
+  if (colon != std::string::npos && s.rfind("0x", 0) != 0) s[colon] = '`';
+  auto tick = s.find('`');
+  switch (which) {
+  case Fn::umod: return tick == std::string::npos ? s : s.substr(0, tick);
+  case Fn::ufunc:
+  case Fn::usym: {
+    auto plus = s.rfind('+');
+    if (plus != std::string::npos && tick != std::string::npos && plus > tick) s.resize(plus);
+    return s;
+  }
+  default: return s;
+  }
+}
+
+class Call : public Node {
+public:
+  Call(Type t, Fn fn, std::vector<NodePtr> args, int64_t extra = 0)
+      : Node(t), fn_(fn), args_(std::move(args)), extra_(extra) {}
+
+  int64_t eval_int(Exec& x) const override {
+    switch (fn_) {
+    case Fn::strlen: {
+      std::string s;
+      return static_cast<int64_t>(args_[0]->eval_str(x, s).size());
+    }
+    case Fn::index:
+    case Fn::rindex: {
+      std::string s1, s2;
+      std::string hay(args_[0]->eval_str(x, s1));
+      std::string_view needle = args_[1]->eval_str(x, s2);
+      int64_t start = args_.size() > 2 ? args_[2]->eval_int(x) : (fn_ == Fn::index ? 0 : static_cast<int64_t>(hay.size()));
+      if (start < 0) start = 0;
+      if (fn_ == Fn::index) {
+        if (static_cast<size_t>(start) > hay.size()) return -1;
+        auto p = hay.find(needle, static_cast<size_t>(start));
+        return p == std::string::npos ? -1 : static_cast<int64_t>(p);
+      }
+      auto p = hay.rfind(needle, static_cast<size_t>(start));
+      return p == std::string::npos ? -1 : static_cast<int64_t>(p);
+    }
+    case Fn::speculation: {
+      for (size_t i = 0; i < x.rt.specs.size(); ++i) {
+        if (!x.rt.specs[i].active) {
+          x.rt.specs[i] = Speculation{};
+          x.rt.specs[i].active = true;
+          return static_cast<int64_t>(i + 1);
+        }
+      }
+      return 0;
+    }
+    case Fn::rand: {
+      // xorshift64*: deterministic for a given seed (tests seed it).
+      uint64_t s = x.rt.rand_state;
+      s ^= s >> 12;
+      s ^= s << 25;
+      s ^= s >> 27;
+      x.rt.rand_state = s;
+      return normalize_to(type, static_cast<int64_t>((s * 2685821657736338717ULL) >> 33));
+    }
+    case Fn::copyin: {
+      uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
+      int64_t n = args_[1]->eval_int(x);
+      if (!x.ctx.hit || n < 0) x.fault(FaultKind::bad_address, addr);
+      std::vector<uint8_t> buf(static_cast<size_t>(std::min<int64_t>(n, 1 << 20)));
+      auto got = x.ctx.hit->read(addr, buf.data(), buf.size());
+      if (!got || *got != buf.size()) x.fault(FaultKind::bad_address, addr);
+      return static_cast<int64_t>(addr);
+    }
+    case Fn::progenyof: {
+      int64_t p = args_[0]->eval_int(x);
+      if (!x.ctx.hit) return 0;
+      return p == x.ctx.hit->pid() || p == x.ctx.hit->ppid();
+    }
+    default: return 0;
+    }
+  }
+
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    switch (fn_) {
+    case Fn::copyinstr: {
+      uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
+      size_t max = x.rt.strsize;
+      if (args_.size() > 1) {
+        int64_t n = args_[1]->eval_int(x);
+        if (n >= 0 && static_cast<size_t>(n) < max) max = static_cast<size_t>(n);
+      }
+      scratch = read_target_string(x, addr, max);
+      return scratch;
+    }
+    case Fn::strjoin: {
+      std::string a;
+      std::string_view va = args_[0]->eval_str(x, a);
+      std::string joined(va);
+      std::string b;
+      joined += args_[1]->eval_str(x, b);
+      if (joined.size() > x.rt.strsize) joined.resize(x.rt.strsize);
+      scratch = std::move(joined);
+      return scratch;
+    }
+    case Fn::substr: {
+      std::string s;
+      std::string str(args_[0]->eval_str(x, s));
+      int64_t len = static_cast<int64_t>(str.size());
+      int64_t idx = args_[1]->eval_int(x);
+      int64_t n = args_.size() > 2 ? args_[2]->eval_int(x) : len;
+      // DTrace: a negative index counts from the end; a negative length
+      // leaves that many characters off the end.
+      if (idx < 0) idx = std::max<int64_t>(0, len + idx);
+      if (idx > len) idx = len;
+      if (n < 0) n = std::max<int64_t>(0, len - idx + n);
+      n = std::min(n, len - idx);
+      scratch = str.substr(static_cast<size_t>(idx), static_cast<size_t>(n));
+      return scratch;
+    }
+    case Fn::strstr: {
+      std::string a, b;
+      std::string hay(args_[0]->eval_str(x, a));
+      std::string_view needle = args_[1]->eval_str(x, b);
+      auto p = hay.find(needle);
+      scratch = p == std::string::npos ? std::string() : hay.substr(p);
+      return scratch;
+    }
+    case Fn::strtok: {
+      if (args_[0]->type.is_string()) {
+        std::string a;
+        x.rt.strtok_buffer = std::string(args_[0]->eval_str(x, a));
+        x.rt.strtok_pos = 0;
+      } else if (args_[0]->eval_int(x) != 0) {
+        x.fault(FaultKind::illegal_op, 0, "strtok() takes a string or NULL");
+      }
+      std::string d;
+      std::string delims(args_[1]->eval_str(x, d));
+      const std::string& buf = x.rt.strtok_buffer;
+      size_t p = buf.find_first_not_of(delims, x.rt.strtok_pos);
+      if (p == std::string::npos) {
+        x.rt.strtok_pos = buf.size();
+        scratch.clear();
+        return scratch;
+      }
+      size_t e = buf.find_first_of(delims, p);
+      if (e == std::string::npos) e = buf.size();
+      scratch = buf.substr(p, e - p);
+      x.rt.strtok_pos = e < buf.size() ? e + 1 : e;
+      return scratch;
+    }
+    case Fn::basename:
+    case Fn::dirname: {
+      std::string a;
+      std::string s(args_[0]->eval_str(x, a));
+      // POSIX basename/dirname, as DTrace implements them.
+      while (s.size() > 1 && s.back() == '/') s.pop_back();
+      if (s.empty()) {
+        scratch = ".";
+        return scratch;
+      }
+      auto slash = s.rfind('/');
+      if (fn_ == Fn::basename) {
+        scratch = slash == std::string::npos || s == "/" ? s : s.substr(slash + 1);
+      } else if (slash == std::string::npos) {
+        scratch = ".";
+      } else {
+        std::string dir = s.substr(0, slash);
+        while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+        scratch = dir.empty() ? "/" : dir;
+      }
+      return scratch;
+    }
+    case Fn::toupper:
+    case Fn::tolower: {
+      std::string a;
+      std::string s(args_[0]->eval_str(x, a));
+      for (char& c : s)
+        c = static_cast<char>(fn_ == Fn::toupper ? std::toupper(static_cast<unsigned char>(c))
+                                                  : std::tolower(static_cast<unsigned char>(c)));
+      scratch = std::move(s);
+      return scratch;
+    }
+    case Fn::lltostr: {
+      int64_t v = args_[0]->eval_int(x);
+      int64_t base = args_.size() > 1 ? args_[1]->eval_int(x) : 10;
+      if (base < 2 || base > 36) x.fault(FaultKind::illegal_op, 0, "lltostr() base must be from 2 to 36");
+      bool neg = base == 10 && v < 0;
+      uint64_t u = neg ? 0ULL - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+      std::string out;
+      do {
+        int d = static_cast<int>(u % static_cast<uint64_t>(base));
+        out += static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+        u /= static_cast<uint64_t>(base);
+      } while (u);
+      if (base == 16) out += "x0";
+      else if (base == 8) out += "0";
+      if (neg) out += '-';
+      std::reverse(out.begin(), out.end());
+      scratch = std::move(out);
+      return scratch;
+    }
+    default: scratch.clear(); return scratch;
+    }
+  }
+
+  Value eval_value(Exec& x) const override {
+    switch (fn_) {
+    case Fn::ufunc:
+    case Fn::usym:
+    case Fn::umod:
+    case Fn::uaddr: {
+      uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
+      Value v;
+      v.kind = Value::Kind::symbol;
+      v.i = static_cast<int64_t>(addr);
+      v.s = symbol_text(x, addr, fn_);
+      return v;
+    }
+    case Fn::ustack: {
+      Value v;
+      v.kind = Value::Kind::stack;
+      if (!x.ctx.hit) return v;
+      int frames = extra_ > 0 ? static_cast<int>(extra_) : x.rt.ustackframes;
+      auto pcs = x.rt.host->user_stack(*x.ctx.hit, frames);
+      for (size_t i = 0; i < pcs.size(); ++i) {
+        if (i) v.s += '\n';
+        v.s += symbol_text(x, pcs[i], Fn::uaddr);
+      }
+      return v;
+    }
+    default: return Node::eval_value(x);
+    }
+  }
+
+  void exec(Exec& x) const override {
+    if (fn_ == Fn::ustack) {
+      // ustack() as a statement records the stack, as trace(ustack()) does.
+      x.rt.emit_prefix(x);
+      Value v = eval_value(x);
+      x.rt.emit(x, render_trace(v, x.rt.quiet()));
+      return;
+    }
+    Node::exec(x);
+  }
+
+private:
+  Fn fn_;
+  std::vector<NodePtr> args_;
+  int64_t extra_;
+};
+
+// --- actions ------------------------------------------------------------------------
+
+std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t from) {
+  std::vector<Value> out;
+  out.reserve(args.size() - from);
+  for (size_t i = from; i < args.size(); ++i) out.push_back(args[i]->eval_value(x));
+  return out;
+}
+
+class Action : public Node {
+public:
+  Action(Fn fn, std::vector<NodePtr> args, std::string text = {}, std::vector<int> aggs = {})
+      : Node(Type::none()), fn_(fn), args_(std::move(args)), text_(std::move(text)), aggs_(std::move(aggs)) {}
+
+  void exec(Exec& x) const override {
+    Runtime& rt = x.rt;
+    switch (fn_) {
+    case Fn::trace: {
+      Value v = args_[0]->eval_value(x);
+      rt.emit_prefix(x);
+      if (rt.json()) rt.emit(x, "{\"type\":\"value\",\"data\":" + json_value(v) + "}\n");
+      else rt.emit(x, render_trace(v, rt.quiet()));
+      return;
+    }
+    case Fn::printf: {
+      auto vals = eval_args(x, args_, 1);
+      auto s = format(text_, vals);
+      if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
+      rt.emit_prefix(x);
+      if (rt.json()) rt.emit(x, "{\"type\":\"printf\",\"data\":" + json_quote(*s) + "}\n");
+      else rt.emit(x, *s);
+      return;
+    }
+    case Fn::printa: {
+      std::vector<const Aggregation*> list;
+      for (int slot : aggs_) {
+        list.push_back(&rt.aggs[static_cast<size_t>(slot)]);
+        rt.agg_printed[static_cast<size_t>(slot)] = true;
+      }
+      rt.emit_prefix(x);
+      if (rt.json()) {
+        for (const auto* a : list) rt.emit(x, a->json() + "\n");
+        return;
+      }
+      if (!text_.empty() || has_format_) {
+        auto s = d::printa(text_, list);
+        if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
+        rt.emit(x, *s);
+      } else if (list.size() == 1) {
+        rt.emit(x, "\n" + list[0]->print());
+      } else {
+        rt.emit(x, "\n" + print_joined(list));
+      }
+      return;
+    }
+    case Fn::exit:
+      rt.exit_status = static_cast<int>(args_[0]->eval_int(x));
+      rt.exit_requested = true;
+      return;
+    case Fn::clear: rt.aggs[static_cast<size_t>(aggs_[0])].clear(); return;
+    case Fn::trunc:
+      if (args_.empty()) rt.aggs[static_cast<size_t>(aggs_[0])].trunc_all();
+      else rt.aggs[static_cast<size_t>(aggs_[0])].trunc(args_[0]->eval_int(x));
+      return;
+    case Fn::normalize: rt.aggs[static_cast<size_t>(aggs_[0])].normalize(args_[0]->eval_int(x)); return;
+    case Fn::denormalize: rt.aggs[static_cast<size_t>(aggs_[0])].denormalize(); return;
+    case Fn::setopt: {
+      std::string value;
+      if (!args_.empty()) {
+        std::string s;
+        value = std::string(args_[0]->eval_str(x, s));
+      }
+      if (text_ == "quiet") rt.quiet_ = value.empty() || value == "1" || value == "set";
+      else if (text_ == "strsize" && parse_uint(value)) rt.strsize = *parse_uint(value);
+      rt.symbols.options[text_] = value;
+      return;
+    }
+    case Fn::speculate: {
+      int64_t id = args_[0]->eval_int(x);
+      if (id <= 0 || static_cast<size_t>(id) > rt.specs.size() || !rt.specs[static_cast<size_t>(id - 1)].active) {
+        // DTrace drops the clause's data silently for a bad speculation.
+        x.spec = -1;
+        return;
+      }
+      x.spec = static_cast<int>(id);
+      return;
+    }
+    case Fn::commit:
+    case Fn::discard: {
+      int64_t id = args_[0]->eval_int(x);
+      if (id <= 0 || static_cast<size_t>(id) > rt.specs.size()) return;
+      Speculation& s = rt.specs[static_cast<size_t>(id - 1)];
+      if (!s.active) return;
+      if (fn_ == Fn::commit) rt.sink->out(s.buffer);
+      s = Speculation{};
+      return;
+    }
+    case Fn::stop: check(x, rt.host->stop(x.ctx)); return;
+    case Fn::raise: check(x, rt.host->raise(x.ctx, static_cast<int>(args_[0]->eval_int(x)))); return;
+    case Fn::system: {
+      auto vals = eval_args(x, args_, 1);
+      auto s = format(text_, vals);
+      if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
+      check(x, rt.host->system(*s));
+      return;
+    }
+    case Fn::override: check(x, rt.host->override_return(x.ctx, args_[0]->eval_int(x))); return;
+    case Fn::copyout:
+    case Fn::copyoutstr: {
+      Value src = args_[0]->eval_value(x);
+      uint64_t addr = static_cast<uint64_t>(args_[1]->eval_int(x));
+      int64_t n = args_[2]->eval_int(x);
+      if (!x.ctx.hit || n < 0) x.fault(FaultKind::bad_address, addr);
+      std::string bytes;
+      if (src.kind == Value::Kind::string) {
+        bytes = src.s;
+        if (fn_ == Fn::copyoutstr) bytes.push_back('\0');
+      } else {
+        bytes.assign(reinterpret_cast<const char*>(&src.i), sizeof src.i);
+      }
+      if (bytes.size() > static_cast<size_t>(n)) bytes.resize(static_cast<size_t>(n));
+      auto st = x.ctx.hit->write(addr, bytes.data(), bytes.size());
+      if (!st) x.fault(FaultKind::bad_address, addr);
+      return;
+    }
+    default: return;
+    }
+  }
+
+  void set_has_format() { has_format_ = true; }
+
+private:
+  static void check(Exec& x, const Status& s) {
+    if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
+  }
+  static std::string json_value(const Value& v) {
+    if (v.kind == Value::Kind::integer) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
+    return json_quote(v.s);
+  }
+
+  Fn fn_;
+  std::vector<NodePtr> args_;
+  std::string text_;
+  std::vector<int> aggs_;
+  bool has_format_ = false;
+};
+
+class AggSet : public Node {
+public:
+  AggSet(int slot, AggFn fn, std::vector<NodePtr> keys, NodePtr value, NodePtr incr)
+      : Node(Type::none()), slot_(static_cast<size_t>(slot)), fn_(fn), keys_(std::move(keys)),
+        value_(std::move(value)), incr_(std::move(incr)), scratch_(keys_.size()) {}
+
+  void exec(Exec& x) const override {
+    for (size_t i = 0; i < keys_.size(); ++i) keys_[i]->eval_into(x, scratch_[i]);
+    int64_t v = value_ ? value_->eval_int(x) : 0;
+    int64_t incr = incr_ ? incr_->eval_int(x) : 1;
+    x.rt.aggs[slot_].add(std::span<const Value>(scratch_), v, incr);
+  }
+
+private:
+  size_t slot_;
+  AggFn fn_;
+  std::vector<NodePtr> keys_;
+  NodePtr value_, incr_;
+  mutable std::vector<Value> scratch_;
+};
+
+// --- the compiler proper ----------------------------------------------------------------
+
+class Compiler {
+public:
+  explicit Compiler(Runtime& rt) : rt_(rt) {}
+
+  NodePtr expr(Expr& e) {
+    switch (e.kind) {
+    case ExprKind::integer: return std::make_unique<IntConst>(e.type, static_cast<int64_t>(e.ival));
+    case ExprKind::string: return std::make_unique<StrConst>(e.text);
+    case ExprKind::ident:
+      if (e.slot >= 0) return lvalue(e);
+      return std::make_unique<BuiltinVar>(e.type, static_cast<Var>(e.id));
+    case ExprKind::self_var:
+    case ExprKind::this_var: return lvalue(e);
+    case ExprKind::index:
+      if (e.id == static_cast<int>(IndexKind::args)) return std::make_unique<ArgsIndex>(static_cast<int>(e.ival));
+      if (e.id == static_cast<int>(IndexKind::uregs)) return std::make_unique<Uregs>(static_cast<int>(e.ival));
+      return lvalue(e);
+    case ExprKind::call: return call(e);
+    case ExprKind::agg_set: return agg_set(e);
+    case ExprKind::unary:
+      if (e.op == Op::deref) return std::make_unique<Deref>(e.type, expr(*e.kids[0]));
+      return std::make_unique<Unary>(e.type, e.op, expr(*e.kids[0]));
+    case ExprKind::binary: return binary(e);
+    case ExprKind::ternary:
+      return std::make_unique<Ternary>(e.type, expr(*e.kids[0]), expr(*e.kids[1]), expr(*e.kids[2]));
+    case ExprKind::assign: {
+      Expr& lhs = *e.kids[0];
+      if (lhs.kind == ExprKind::index && lhs.id == static_cast<int>(IndexKind::uregs))
+        return std::make_unique<UregsStore>(static_cast<int>(lhs.ival), expr(*e.kids[1]));
+      return std::make_unique<Assign>(e.type, e.op, lvalue(lhs), expr(*e.kids[1]));
+    }
+    case ExprKind::incdec:
+      return std::make_unique<IncDec>(e.type, e.op == Op::inc, e.is_postfix, lvalue(*e.kids[0]));
+    case ExprKind::cast: {
+      return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
+    }
+    case ExprKind::sizeof_type:
+    case ExprKind::sizeof_expr: return std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival));
+    case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]));
+    case ExprKind::macro:
+    case ExprKind::agg_ref: break;
+    }
+    return std::make_unique<IntConst>(Type::integer(), 0);
+  }
+
+private:
+  std::unique_ptr<LValue> lvalue(Expr& e) {
+    switch (e.kind) {
+    case ExprKind::ident: return std::make_unique<GlobalVar>(e.type, e.slot);
+    case ExprKind::self_var: return std::make_unique<SelfVar>(e.type, e.slot);
+    case ExprKind::this_var: return std::make_unique<ThisVar>(e.type, e.slot);
+    case ExprKind::index: {
+      std::vector<NodePtr> keys;
+      for (auto& k : e.kids) keys.push_back(expr(*k));
+      return std::make_unique<ArrayElem>(e.type, e.slot, std::move(keys));
+    }
+    default: assert(false && "not an lvalue"); return nullptr;
+    }
+  }
+
+  NodePtr binary(Expr& e) {
+    NodePtr a = expr(*e.kids[0]);
+    NodePtr b = expr(*e.kids[1]);
+    switch (e.op) {
+    case Op::land:
+    case Op::lor:
+    case Op::lxor: return std::make_unique<Logical>(e.op, std::move(a), std::move(b));
+    case Op::eq:
+    case Op::ne:
+    case Op::lt:
+    case Op::le:
+    case Op::gt:
+    case Op::ge:
+      if (e.cast_type.is_string()) return std::make_unique<CompareStr>(e.op, std::move(a), std::move(b));
+      if (!e.cast_type.is_scalar()) return std::make_unique<CompareValue>(e.op, std::move(a), std::move(b));
+      return std::make_unique<CompareInt>(e.op, e.cast_type.is_signed && e.cast_type.kind == Type::Kind::integer,
+                                          std::move(a), std::move(b));
+    default: break;
+    }
+    int64_t sa = 1, sb = 1;
+    const Type& ta = e.kids[0]->type;
+    const Type& tb = e.kids[1]->type;
+    if (e.type.kind == Type::Kind::pointer && e.type.pointee_size > 0) {
+      if (ta.kind == Type::Kind::pointer && tb.is_integer()) sb = e.type.pointee_size;
+      if (tb.kind == Type::Kind::pointer && ta.is_integer()) sa = e.type.pointee_size;
+    }
+    return std::make_unique<Binary>(e.type, e.op, std::move(a), std::move(b), sa, sb);
+  }
+
+  NodePtr call(Expr& e) {
+    Fn fn = static_cast<Fn>(e.id);
+    const FnInfo* info = find_function(e.text);
+    if (info && info->is_action) {
+      std::vector<NodePtr> args;
+      std::string text;
+      std::vector<int> aggs;
+      bool has_format = false;
+      switch (fn) {
+      case Fn::printf:
+      case Fn::system:
+        text = e.kids[0]->text;
+        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
+        // Keep argument 0's slot empty so indexes line up with the format's.
+        args.insert(args.begin(), std::make_unique<IntConst>(Type::integer(), 0));
+        break;
+      case Fn::printa:
+        for (auto& k : e.kids) {
+          if (k->kind == ExprKind::string) {
+            text = k->text;
+            has_format = true;
+          } else {
+            aggs.push_back(k->slot);
+          }
+        }
+        break;
+      case Fn::clear:
+      case Fn::trunc:
+      case Fn::normalize:
+      case Fn::denormalize:
+        aggs.push_back(e.kids[0]->slot);
+        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
+        break;
+      case Fn::setopt:
+        text = e.kids[0]->text;
+        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
+        break;
+      default:
+        for (auto& k : e.kids) args.push_back(expr(*k));
+      }
+      auto a = std::make_unique<Action>(fn, std::move(args), std::move(text), std::move(aggs));
+      if (has_format) a->set_has_format();
+      return a;
+    }
+    std::vector<NodePtr> args;
+    for (auto& k : e.kids) args.push_back(expr(*k));
+    return std::make_unique<Call>(e.type, fn, std::move(args), static_cast<int64_t>(e.ival));
+  }
+
+  NodePtr agg_set(Expr& e) {
+    Expr& call = *e.kids[0];
+    AggFn fn = static_cast<AggFn>(call.id);
+    std::vector<NodePtr> keys;
+    for (size_t i = 1; i < e.kids.size(); ++i) keys.push_back(expr(*e.kids[i]));
+    NodePtr value, incr;
+    if (!call.kids.empty()) value = expr(*call.kids[0]);
+    size_t incr_at = fn == AggFn::quantize ? 1 : fn == AggFn::lquantize ? 4 : fn == AggFn::llquantize ? 5 : 99;
+    if (call.kids.size() > incr_at) incr = expr(*call.kids[incr_at]);
+    return std::make_unique<AggSet>(e.slot, fn, std::move(keys), std::move(value), std::move(incr));
+  }
+
+  Runtime& rt_;
+};
+
+}  // namespace
+
+NodePtr compile_expr(Expr& e, Runtime& rt) {
+  Compiler c(rt);
+  return c.expr(e);
+}
+
+std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt) {
+  std::vector<CompiledClause> out;
+  Compiler c(rt);
+  for (auto& cl : ast.clauses) {
+    CompiledClause cc;
+    if (cl.predicate) cc.predicate = c.expr(*cl.predicate);
+    for (auto& s : cl.body) {
+      cc.body.push_back(c.expr(*s));
+      if (s->kind == ExprKind::call) {
+        const FnInfo* fn = find_function(s->text);
+        if (fn && fn->records_data) cc.records_data = true;
+      }
+    }
+    cc.empty = cl.body.empty();
+    out.push_back(std::move(cc));
+  }
+  return out;
+}
+
+}  // namespace probekit::d

@@ -1,0 +1,21 @@
+// d/compiler.h — from the checked AST to trees of typed nodes (runtime.h).
+//
+// The compiler trusts the semantic pass: every node it meets has a type and
+// its names are resolved. It picks a node class per (operation, type) pair
+// at compile time so that the VM never switches on types at run time, and
+// folds what is constant.
+#pragma once
+
+#include <vector>
+
+#include "d/ast.h"
+#include "d/runtime.h"
+
+namespace probekit::d {
+
+std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt);
+
+// Exposed for tests: one expression on its own.
+NodePtr compile_expr(Expr& e, Runtime& rt);
+
+}  // namespace probekit::d

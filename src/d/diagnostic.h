@@ -1,0 +1,66 @@
+// d/diagnostic.h — what the D front end says about a program it rejects.
+//
+// Every pass reports into one Diagnostics list instead of stopping at the
+// first problem (DTrace stops at the first error with a longjmp; Clang and
+// bpftrace collect). The pass manager stops after the first pass that
+// reported an error, so the user sees every error of that pass, and none of
+// the follow-on noise a later pass would produce from a broken tree.
+//
+// Each diagnostic carries a stable id — DTrace's D_* tag where one exists —
+// that the error corpus (tests/d/err.D_ID.*.d) and scripts can rely on while
+// the wording improves. Wording rule: lowercase, no trailing period, names in
+// quotes, say what to do.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace probekit::d {
+
+// A span in the program text: 1-based line and column, length in bytes.
+struct Loc {
+  int line = 1;
+  int column = 1;
+  int length = 1;
+};
+
+enum class Severity { error, warning };
+
+struct Diagnostic {
+  Severity severity = Severity::error;
+  std::string id;  // "D_SYNTAX", "D_IDENT_UNDEF", ...
+  std::string message;
+  Loc loc;
+};
+
+class Diagnostics {
+public:
+  Diagnostics() = default;
+  // file: the name printed before ":LINE:COL" ("<command line>" for -n);
+  // source: the whole text, to print the offending line under the message.
+  Diagnostics(std::string file, std::string source)
+      : file_(std::move(file)), source_(std::move(source)) {}
+
+  void error(std::string id, Loc loc, std::string message);
+  void warning(std::string id, Loc loc, std::string message);
+
+  bool has_errors() const { return errors_ > 0; }
+  int error_count() const { return errors_; }
+  const std::vector<Diagnostic>& all() const { return list_; }
+  const std::string& file() const { return file_; }
+  const std::string& source() const { return source_; }
+
+  // "FILE:LINE:COL: error: MESSAGE [D_ID]\n  <source line>\n  ^~~~\n" for
+  // each diagnostic, in the order reported.
+  std::string render() const;
+  std::string render(const Diagnostic& d) const;
+
+private:
+  std::string file_ = "<command line>";
+  std::string source_;
+  std::vector<Diagnostic> list_;
+  int errors_ = 0;
+};
+
+}  // namespace probekit::d

@@ -1,0 +1,1372 @@
+#include "d/passes.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <set>
+
+#include "d/format.h"
+#include "util/strings.h"
+
+namespace probekit::d {
+
+VarDecl* Symbols::find(std::vector<VarDecl>& in, const std::string& name) {
+  for (auto& v : in)
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+AggDecl* Symbols::find_agg(const std::string& name) {
+  for (auto& a : aggs)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+bool PassManager::run(PassContext& ctx) {
+  for (auto& p : passes_) {
+    int before = ctx.diags.error_count();
+    p->run(ctx);
+    if (ctx.diags.error_count() > before) {
+      failed_ = p->name();
+      return false;
+    }
+  }
+  return true;
+}
+
+bool split_probe_desc(const std::string& text, ProbeDesc& out) {
+  // Split on ':' not inside [...] and not escaped.
+  std::vector<std::string> fields(1);
+  int bracket = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\\' && i + 1 < text.size()) {
+      fields.back() += c;
+      fields.back() += text[++i];
+      continue;
+    }
+    if (c == '[') ++bracket;
+    if (c == ']' && bracket > 0) --bracket;
+    if (c == ':' && bracket == 0) {
+      fields.emplace_back();
+      continue;
+    }
+    fields.back() += c;
+  }
+  if (fields.size() > 4) return false;
+  while (fields.size() < 4) fields.insert(fields.begin(), "");
+  out.provider = fields[0];
+  out.module = fields[1];
+  out.function = fields[2];
+  out.name = fields[3];
+  return true;
+}
+
+bool is_known_option(const std::string& name, bool* takes_value) {
+  static const std::map<std::string, bool> known = {
+      {"quiet", false},       {"destructive", false},  {"flowindent", false},
+      {"zdefs", false},       {"defaultargs", false},  {"rawbytes", false},
+      {"aggsortkey", false},  {"aggsortrev", false},   {"aggsortkeypos", true},
+      {"aggsortpos", true},   {"nspec", true},         {"bufsize", true},
+      {"aggsize", true},      {"strsize", true},       {"specsize", true},
+      {"dynvarsize", true},   {"switchrate", true},    {"aggrate", true},
+      {"cleanrate", true},    {"statusrate", true},    {"stackframes", true},
+      {"ustackframes", true}, {"bufpolicy", true},     {"bufresize", true},
+      {"cpu", true},          {"grabanon", false},     {"jstackframes", true},
+      {"jstackstrsize", true}, {"aggpercpu", false},   {"stackindent", true},
+  };
+  auto it = known.find(name);
+  if (it == known.end()) return false;
+  if (takes_value) *takes_value = it->second;
+  return true;
+}
+
+namespace {
+
+// --- macros -----------------------------------------------------------------
+
+class MacroPass : public Pass, public Visitor<MacroPass> {
+public:
+  MacroPass() : Pass("macros") {}
+
+  void run(PassContext& ctx) override {
+    ctx_ = &ctx;
+    defaultargs_ = ctx.options.options.count("defaultargs") > 0;
+    for (const auto& p : ctx.ast.options)
+      if (p.name == "defaultargs") defaultargs_ = true;
+    for (auto& c : ctx.ast.clauses) {
+      for (auto& d : c.descs) expand_desc(d);
+      visit_clause(c);
+    }
+  }
+
+  void visit_macro(Expr& e) {
+    std::string value;
+    bool is_int = false;
+    int64_t ival = 0;
+    if (!lookup(e.text, e.loc, value, is_int, ival)) return;
+    if (is_int && e.ival == 0) {
+      e.kind = ExprKind::integer;
+      e.ival = static_cast<uint64_t>(ival);
+      e.type = Type::integer(ival >= INT32_MIN && ival <= INT32_MAX ? 4 : 8, true);
+      if (e.text == "target" || e.text == "pid") e.type = Type::integer(4, true);
+    } else {
+      e.kind = ExprKind::string;
+      e.text = value;
+      e.ival = 0;
+    }
+  }
+
+private:
+  // Resolves one macro name; false (and a diagnostic) when undefined.
+  bool lookup(const std::string& name, Loc loc, std::string& value, bool& is_int, int64_t& ival) {
+    const auto& o = ctx_->options;
+    if (name == "target" || name == "pid") {
+      if (o.target_pid <= 0) {
+        ctx_->diags.error("D_MACRO_UNDEF", loc,
+                          "macro '$" + name + "' needs a target process: run with '-p PID' or '-c CMD'");
+        return false;
+      }
+      is_int = true;
+      ival = o.target_pid;
+      value = std::to_string(ival);
+      return true;
+    }
+    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+      size_t n = std::stoul(name.size() > 6 ? "999999" : name);
+      if (n == 0) {
+        value = o.script_name;
+        is_int = false;
+        return true;
+      }
+      if (n > o.macro_args.size()) {
+        if (defaultargs_) {
+          value = "";
+          is_int = true;
+          ival = 0;
+          return true;
+        }
+        ctx_->diags.error("D_MACRO_UNDEF", loc,
+                          "macro argument '$" + name + "' is not defined: " +
+                              std::to_string(o.macro_args.size()) +
+                              " argument(s) given after the program; pass more or use '-x defaultargs'");
+        return false;
+      }
+      value = o.macro_args[n - 1];
+      auto parsed = parse_int(value);
+      is_int = parsed.has_value();
+      ival = parsed.value_or(0);
+      return true;
+    }
+    if (name == "uid" || name == "gid" || name == "ppid" || name == "pgid" || name == "sid") {
+      // The tracer's own ids, as dtrace(1) defines these macros.
+      is_int = true;
+      ival = 0;
+      value = "0";
+      return true;
+    }
+    ctx_->diags.error("D_MACRO_UNDEF", loc,
+                      "unknown macro '$" + name + "': use '$target', '$pid' or '$1'..'$9'");
+    return false;
+  }
+
+  void expand_desc(ProbeDesc& d) {
+    std::string out;
+    const std::string& t = d.text;
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (t[i] != '$') {
+        out += t[i];
+        continue;
+      }
+      size_t j = i + 1;
+      if (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) {
+        while (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) ++j;
+      } else {
+        while (j < t.size() && (std::isalnum(static_cast<unsigned char>(t[j])) || t[j] == '_')) ++j;
+      }
+      std::string name = t.substr(i + 1, j - i - 1);
+      Loc loc = d.loc;
+      loc.column += static_cast<int>(i);
+      loc.length = static_cast<int>(j - i);
+      if (name.empty()) {
+        ctx_->diags.error("D_PDESC_INVAL", loc, "'$' in probe description '" + t + "' must name a macro such as '$target'");
+        return;
+      }
+      std::string value;
+      bool is_int = false;
+      int64_t ival = 0;
+      if (!lookup(name, loc, value, is_int, ival)) return;
+      out += value;
+      i = j - 1;
+    }
+    d.expanded = out;
+    if (!split_probe_desc(out, d)) {
+      ctx_->diags.error("D_PDESC_INVAL", d.loc,
+                        "invalid probe description '" + d.text +
+                            "': more than four fields; write provider:module:function:name");
+      return;
+    }
+    // A '[' without its ']' would match nothing; say so now.
+    for (const std::string* f : {&d.provider, &d.module, &d.function, &d.name}) {
+      int depth = 0;
+      for (char c : *f) {
+        if (c == '[') ++depth;
+        if (c == ']') --depth;
+      }
+      if (depth != 0) {
+        ctx_->diags.error("D_PDESC_INVAL", d.loc,
+                          "invalid probe description '" + d.text + "': unbalanced '[' in '" + *f + "'");
+        return;
+      }
+    }
+  }
+
+  PassContext* ctx_ = nullptr;
+  bool defaultargs_ = false;
+};
+
+// --- options ----------------------------------------------------------------
+
+class OptionPass : public Pass {
+public:
+  OptionPass() : Pass("options") {}
+
+  void run(PassContext& ctx) override {
+    for (const auto& p : ctx.ast.options) {
+      if (check(ctx, p.name, p.value, p.loc)) ctx.symbols.options[p.name] = p.value;
+    }
+    for (const auto& [name, value] : ctx.options.options) {
+      if (check(ctx, name, value, Loc{0, 0, 1})) ctx.symbols.options[name] = value;
+    }
+    if (ctx.options.quiet) ctx.symbols.options["quiet"] = "";
+    if (ctx.options.destructive) ctx.symbols.options["destructive"] = "";
+    if (ctx.options.flow_indent) ctx.symbols.options["flowindent"] = "";
+  }
+
+private:
+  static bool check(PassContext& ctx, const std::string& name, const std::string& value, Loc loc) {
+    bool takes_value = false;
+    if (!is_known_option(name, &takes_value)) {
+      std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
+                                        "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
+                                        "specsize", "switchrate", "ustackframes", "stackframes"};
+      auto near = closest_matches(name, names);
+      ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                      "failed to set option '" + name + "': unknown option" +
+                          (near.empty() ? std::string() : "; did you mean '" + near[0] + "'?"));
+      return false;
+    }
+    if (takes_value) {
+      if (value.empty()) {
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option '" + name + "': it needs a value, e.g. '" + name + "=4'");
+        return false;
+      }
+      if (name == "bufpolicy") return true;
+      // Sizes and rates: a number with an optional k/m/g or time unit suffix.
+      std::string digits = value;
+      while (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) digits.pop_back();
+      if (digits.empty() || !parse_uint(digits)) {
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option '" + name + "': '" + value + "' is not a number");
+        return false;
+      }
+    } else if (!value.empty()) {
+      ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                      "failed to set option '" + name + "': it takes no value; write '" + name + "'");
+      return false;
+    }
+    return true;
+  }
+};
+
+// --- semantic analysis --------------------------------------------------------
+
+std::string quoted_fn(const std::string& name) { return "'" + name + "()'"; }
+
+std::optional<int64_t> const_int(const Expr& e) {
+  switch (e.kind) {
+  case ExprKind::integer: return static_cast<int64_t>(e.ival);
+  case ExprKind::sizeof_type:
+  case ExprKind::sizeof_expr: return static_cast<int64_t>(e.ival);
+  case ExprKind::cast: {
+    auto v = const_int(*e.kids[0]);
+    if (!v || !e.type.is_scalar()) return std::nullopt;
+    return normalize_to(e.type, *v);
+  }
+  case ExprKind::unary: {
+    auto v = const_int(*e.kids[0]);
+    if (!v) return std::nullopt;
+    switch (e.op) {
+    case Op::neg: return normalize_to(e.type, static_cast<int64_t>(0ULL - static_cast<uint64_t>(*v)));
+    case Op::plus: return *v;
+    case Op::bnot: return normalize_to(e.type, ~*v);
+    case Op::lnot: return *v == 0 ? 1 : 0;
+    default: return std::nullopt;
+    }
+  }
+  case ExprKind::binary: {
+    auto a = const_int(*e.kids[0]);
+    auto b = const_int(*e.kids[1]);
+    if (!a || !b) return std::nullopt;
+    uint64_t ua = static_cast<uint64_t>(*a), ub = static_cast<uint64_t>(*b);
+    switch (e.op) {
+    case Op::add: return normalize_to(e.type, static_cast<int64_t>(ua + ub));
+    case Op::sub: return normalize_to(e.type, static_cast<int64_t>(ua - ub));
+    case Op::mul: return normalize_to(e.type, static_cast<int64_t>(ua * ub));
+    case Op::band: return *a & *b;
+    case Op::bor: return *a | *b;
+    case Op::bxor: return *a ^ *b;
+    case Op::shl: return normalize_to(e.type, static_cast<int64_t>(ua << (ub & 63)));
+    default: return std::nullopt;
+    }
+  }
+  default: return std::nullopt;
+  }
+}
+
+ArgType arg_type_of(const Type& t) {
+  ArgType a;
+  switch (t.kind) {
+  case Type::Kind::string: a.kind = Value::Kind::string; break;
+  case Type::Kind::stack: a.kind = Value::Kind::stack; break;
+  case Type::Kind::symbol: a.kind = Value::Kind::symbol; break;
+  case Type::Kind::pointer:
+    a.kind = Value::Kind::integer;
+    a.size = 8;
+    a.is_signed = false;
+    break;
+  default:
+    a.kind = Value::Kind::integer;
+    a.size = t.size;
+    a.is_signed = t.is_signed;
+  }
+  return a;
+}
+
+bool compatible(const Type& var, const Type& value) {
+  if (var.is_scalar() && value.is_scalar()) return true;
+  return var.kind == value.kind;
+}
+
+class SemanticPass : public Pass, public Visitor<SemanticPass> {
+public:
+  SemanticPass() : Pass("semantic") {}
+
+  void run(PassContext& ctx) override {
+    ctx_ = &ctx;
+    syms_ = &ctx.symbols;
+    // Two quiet rounds declare variables from their assignments wherever
+    // they are in the program (a predicate may test self->ts before the
+    // clause that sets it), then one round reports.
+    for (int round = 0; round < 3; ++round) {
+      report_ = round == 2;
+      for (auto& c : ctx.ast.clauses) {
+        if (c.predicate) {
+          statement_top_ = false;
+          visit(*c.predicate);
+          if (report_ && !c.predicate->type.is_none() && !c.predicate->type.is_scalar())
+            error("D_PRED_SCALAR", c.predicate->loc,
+                  "predicate must be of integer or pointer type, not " + c.predicate->type.name() +
+                      (c.predicate->type.is_string() ? "; compare it, e.g. /execname == \"sh\"/" : ""));
+        }
+        for (auto& s : c.body) {
+          statement_top_ = true;
+          visit(*s);
+        }
+      }
+    }
+  }
+
+  void visit_integer(Expr& e) {
+    if (e.type.is_none()) e.type = Type::integer(4, true);
+  }
+  void visit_string(Expr& e) { e.type = Type::string(); }
+  void visit_macro(Expr& e) { e.type = Type::integer(); }
+
+  void visit_ident(Expr& e) {
+    if (const VarInfo* v = find_var(e.text)) {
+      e.id = static_cast<int>(v->var);
+      e.type = v->type;
+      return;
+    }
+    if (auto r = find_register(e.text)) {
+      // Register names are integer constants for uregs[].
+      e.kind = ExprKind::integer;
+      e.ival = static_cast<uint64_t>(*r);
+      e.type = Type::integer(4, true);
+      return;
+    }
+    if (e.text == "NULL") {
+      e.kind = ExprKind::integer;
+      e.ival = 0;
+      e.type = Type::pointer();
+      return;
+    }
+    if (VarDecl* g = syms_->find(syms_->globals, e.text)) {
+      if (g->is_array) {
+        error("D_ARR_BADREF", e.loc,
+              "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
+        return;
+      }
+      e.slot = g->slot;
+      e.type = g->type;
+      if (report_ && g->type.is_none()) undefined(e, "variable '" + e.text + "' is never assigned a value");
+      return;
+    }
+    undefined(e, "");
+  }
+
+  void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
+  void visit_this_var(Expr& e) { use_var(e, syms_->clause_vars, "this->"); }
+
+  void visit_index(Expr& e) {
+    visit_kids(e, 0);
+    if (e.text == "args") {
+      e.id = static_cast<int>(IndexKind::args);
+      e.type = Type::integer(8, true);
+      auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
+      if (!v || *v < 0 || *v > 9)
+        error("D_ARGS_IDX", e.loc, "index of 'args[]' must be an integer constant from 0 to 9");
+      else
+        e.ival = static_cast<uint64_t>(*v);
+      return;
+    }
+    if (e.text == "uregs") {
+      e.id = static_cast<int>(IndexKind::uregs);
+      e.type = Type::integer(8, false);
+      auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
+      if (!v || *v < 0 || *v >= kRegisterCount)
+        error("D_REGS_IDX", e.loc, "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
+      else
+        e.ival = static_cast<uint64_t>(*v);
+      return;
+    }
+    if (find_var(e.text) || find_function(e.text)) {
+      error("D_ARR_BADREF", e.loc, "'" + e.text + "' is not an array and cannot be indexed");
+      return;
+    }
+    e.id = static_cast<int>(IndexKind::array);
+    VarDecl* g = syms_->find(syms_->globals, e.text);
+    if (!g) {
+      undefined(e, "");
+      return;
+    }
+    if (!g->is_array) {
+      error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
+      return;
+    }
+    check_keys(e, g->keys, 0, "'" + e.text + "[]'");
+    e.slot = g->slot;
+    e.type = g->type;
+    if (report_ && g->type.is_none()) undefined(e, "array '" + e.text + "' is never assigned a value");
+  }
+
+  void visit_agg_ref(Expr& e) {
+    AggDecl* a = syms_->find_agg(e.text);
+    if (!a || !a->declared) {
+      if (report_)
+        error("D_AGG_UNDEF", e.loc,
+              "aggregation '@" + e.text + "' is not defined: assign it first, e.g. @" + e.text + " = count()");
+      return;
+    }
+    e.slot = a->slot;
+    e.type = Type::none();
+  }
+
+  void visit_agg_set(Expr& e) {
+    bool top = statement_top_;
+    statement_top_ = false;
+    if (!top) {
+      error("D_SYNTAX", e.loc, "an aggregation assignment must be a statement of its own");
+      return;
+    }
+    Expr& call = *e.kids[0];
+    visit_kids(e, 1);
+    for (auto& k : call.kids) visit(*k);
+    const AggFnInfo* fn = find_agg_function(call.text);
+    if (!fn) {
+      error("D_AGG_FUNC", call.loc,
+            quoted_fn(call.text) +
+                " is not an aggregating function: use count, sum, avg, min, max, stddev, quantize, lquantize or llquantize");
+      return;
+    }
+    call.id = static_cast<int>(fn->fn);
+    int n = static_cast<int>(call.kids.size());
+    if (n < fn->min_args || n > fn->max_args) {
+      error("D_PROTO_LEN", call.loc, arg_count_message(std::string(fn->name), fn->min_args, fn->max_args, n));
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      const Type& t = call.kids[static_cast<size_t>(i)]->type;
+      if (!t.is_none() && !t.is_scalar()) {
+        error("D_PROTO_ARG", call.kids[static_cast<size_t>(i)]->loc,
+              quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be an integer, not " + t.name());
+        return;
+      }
+    }
+    AggFunc func = static_cast<AggFunc>(fn->fn);  // same order as AggFunc
+    AggParams params;
+    if (fn->fn == AggFn::lquantize || fn->fn == AggFn::llquantize) {
+      std::vector<int64_t> consts;
+      int last = fn->fn == AggFn::lquantize ? std::min(n, 4) : 5;
+      for (int i = 1; i < last; ++i) {
+        auto v = const_int(*call.kids[static_cast<size_t>(i)]);
+        if (!v) {
+          error(fn->fn == AggFn::lquantize ? "D_LQUANT_BASETYPE" : "D_LLQUANT_FACTORTYPE",
+                call.kids[static_cast<size_t>(i)]->loc,
+                quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be an integer constant");
+          return;
+        }
+        consts.push_back(*v);
+      }
+      if (fn->fn == AggFn::lquantize) {
+        params.lo = consts[0];
+        params.hi = consts[1];
+        params.step = consts.size() > 2 ? consts[2] : 1;
+      } else {
+        params.factor = consts[0];
+        params.low = consts[1];
+        params.high = consts[2];
+        params.steps = consts[3];
+      }
+      if (report_) {
+        auto made = Aggregation::make(e.text, func, params);
+        if (!made) {
+          error(fn->fn == AggFn::lquantize ? "D_LQUANT_LIMVAL" : "D_LLQUANT_FACTORVAL", call.loc,
+                made.error().message());
+          return;
+        }
+      }
+    }
+    std::vector<Type> keys;
+    for (size_t i = 1; i < e.kids.size(); ++i) {
+      const Type& t = e.kids[i]->type;
+      if (e.kids[i]->kind == ExprKind::agg_ref) {
+        error("D_KEY_TYPE", e.kids[i]->loc, "an aggregation cannot be used as a key");
+        return;
+      }
+      if (t.is_none()) {
+        if (report_) error("D_KEY_TYPE", e.kids[i]->loc, "key #" + std::to_string(i) + " of '@" + e.text + "' has no value");
+        return;
+      }
+      keys.push_back(t);
+    }
+    AggDecl* a = syms_->find_agg(e.text);
+    if (!a) {
+      AggDecl d;
+      d.name = e.text;
+      d.func = func;
+      d.params = params;
+      d.keys = keys;
+      d.slot = static_cast<int>(syms_->aggs.size());
+      d.loc = e.loc;
+      d.declared = true;
+      syms_->aggs.push_back(d);
+      a = &syms_->aggs.back();
+    } else {
+      bool same_params = a->params.lo == params.lo && a->params.hi == params.hi &&
+                         a->params.step == params.step && a->params.factor == params.factor &&
+                         a->params.low == params.low && a->params.high == params.high &&
+                         a->params.steps == params.steps;
+      if (a->func != func || !same_params) {
+        error("D_AGG_REDEF", call.loc,
+              "'@" + e.text + "' is already an aggregation of " + to_string(a->func) +
+                  "() with other parameters; use another name for this " + call.text + "()");
+        return;
+      }
+      if (a->keys.size() != keys.size()) {
+        error("D_PROTO_LEN", e.loc,
+              "'@" + e.text + "' has " + std::to_string(a->keys.size()) + " key(s) elsewhere but " +
+                  std::to_string(keys.size()) + " here; use the same keys everywhere");
+        return;
+      }
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (!compatible(a->keys[i], keys[i])) {
+          error("D_PROTO_ARG", e.kids[i + 1]->loc,
+                "key #" + std::to_string(i + 1) + " of '@" + e.text + "' is " + keys[i].name() +
+                    " here but " + a->keys[i].name() + " elsewhere");
+          return;
+        }
+      }
+    }
+    e.slot = a->slot;
+    e.type = Type::none();
+  }
+
+  void visit_call(Expr& e) {
+    bool top = statement_top_;
+    statement_top_ = false;
+    const FnInfo* fn = find_function(e.text);
+    if (!fn) {
+      visit_kids(e, 0);
+      if (find_agg_function(e.text)) {
+        error("D_AGG_FUNC", e.loc,
+              quoted_fn(e.text) + " is an aggregating function: use it as '@name = " + e.text + "(...)'");
+        return;
+      }
+      auto near = closest_matches(e.text, function_names());
+      error("D_FUNC_UNDEF", e.loc,
+            "unknown function " + quoted_fn(e.text) +
+                (near.empty() ? std::string() : "; did you mean " + quoted_fn(near[0]) + "?"));
+      return;
+    }
+    e.id = static_cast<int>(fn->fn);
+    visit_kids(e, 0);
+    int n = static_cast<int>(e.kids.size());
+    if (n < fn->min_args || (fn->max_args >= 0 && n > fn->max_args)) {
+      error("D_PROTO_LEN", e.loc, arg_count_message(e.text, fn->min_args, fn->max_args, n));
+      return;
+    }
+    if (fn->is_action && !top) {
+      error("D_ACT_VALUE", e.loc, quoted_fn(e.text) + " is an action and has no value; call it as a statement");
+      return;
+    }
+    check_call(e, *fn, top);
+  }
+
+  void visit_unary(Expr& e) {
+    visit_kids(e, 0);
+    const Type& t = e.kids[0]->type;
+    if (t.is_none()) return;
+    switch (e.op) {
+    case Op::neg:
+    case Op::plus:
+    case Op::bnot:
+      if (!t.is_scalar()) {
+        error(e.op == Op::bnot ? "D_OP_INT" : "D_OP_ARITH", e.loc,
+              std::string("operator '") + to_string(e.op) + "' needs an integer operand, not " + t.name());
+        return;
+      }
+      e.type = common_type(t, Type::integer(4, true));
+      return;
+    case Op::lnot:
+      if (!t.is_scalar()) {
+        error("D_OP_SCALAR", e.loc, "operator '!' needs an integer or pointer operand, not " + t.name());
+        return;
+      }
+      e.type = Type::integer(4, true);
+      return;
+    case Op::deref:
+      if (t.kind != Type::Kind::pointer) {
+        error("D_DEREF_NONPTR", e.loc, "cannot dereference " + t.name() + ": cast it to a pointer type first, e.g. *(int *)arg0");
+        return;
+      }
+      if (t.pointee_size == 0) {
+        error("D_DEREF_VOID", e.loc, "cannot dereference 'void *': cast it to a typed pointer first, e.g. *(int *)p");
+        return;
+      }
+      e.type = Type::integer(t.pointee_size, t.pointee_signed);
+      return;
+    case Op::addr:
+      error("D_ADDROF_VAR", e.loc, "cannot take the address of a D expression");
+      return;
+    default: return;
+    }
+  }
+
+  void visit_binary(Expr& e) {
+    visit_kids(e, 0);
+    const Type& a = e.kids[0]->type;
+    const Type& b = e.kids[1]->type;
+    if (a.is_none() || b.is_none()) return;
+    std::string opname = std::string("'") + to_string(e.op) + "'";
+    switch (e.op) {
+    case Op::eq:
+    case Op::ne:
+    case Op::lt:
+    case Op::le:
+    case Op::gt:
+    case Op::ge:
+      if (a.is_scalar() && b.is_scalar()) {
+        e.type = Type::integer(4, true);
+        e.cast_type = common_type(a, b);
+        return;
+      }
+      if (a.is_string() && b.is_string()) {
+        e.type = Type::integer(4, true);
+        e.cast_type = Type::string();
+        return;
+      }
+      if ((a.kind == Type::Kind::symbol || a.kind == Type::Kind::stack) && a.kind == b.kind &&
+          (e.op == Op::eq || e.op == Op::ne)) {
+        e.type = Type::integer(4, true);
+        e.cast_type = a;
+        return;
+      }
+      error("D_OP_INCOMPAT", e.loc,
+            "operands of " + opname + " have incompatible types: " + a.name() + " and " + b.name());
+      return;
+    case Op::land:
+    case Op::lor:
+    case Op::lxor:
+      if (!a.is_scalar() || !b.is_scalar()) {
+        error("D_OP_SCALAR", e.loc,
+              "operator " + opname + " needs integer or pointer operands, not " + (a.is_scalar() ? b : a).name());
+        return;
+      }
+      e.type = Type::integer(4, true);
+      return;
+    case Op::add:
+    case Op::sub:
+    case Op::mul:
+    case Op::div:
+      if (!a.is_scalar() || !b.is_scalar()) {
+        error("D_OP_ARITH", e.loc,
+              "operator " + opname + " needs arithmetic operands, not " + (a.is_scalar() ? b : a).name() +
+                  (a.is_string() && b.is_string() && e.op == Op::add ? "; join strings with strjoin()" : ""));
+        return;
+      }
+      if (e.op == Op::div) {
+        auto v = const_int(*e.kids[1]);
+        if (v && *v == 0) {
+          error("D_DIV_ZERO", e.kids[1]->loc, "division by zero");
+          return;
+        }
+      }
+      if ((e.op == Op::add || e.op == Op::sub) && a.kind == Type::Kind::pointer && b.is_integer()) {
+        e.type = a;  // pointer arithmetic keeps the pointer type (scaled)
+        return;
+      }
+      if (e.op == Op::add && b.kind == Type::Kind::pointer && a.is_integer()) {
+        e.type = b;
+        return;
+      }
+      e.type = common_type(a, b);
+      return;
+    case Op::mod:
+    case Op::band:
+    case Op::bor:
+    case Op::bxor:
+    case Op::shl:
+    case Op::shr:
+      if (!a.is_scalar() || !b.is_scalar()) {
+        error("D_OP_INT", e.loc, "operator " + opname + " needs integer operands, not " + (a.is_scalar() ? b : a).name());
+        return;
+      }
+      if (e.op == Op::mod) {
+        auto v = const_int(*e.kids[1]);
+        if (v && *v == 0) {
+          error("D_DIV_ZERO", e.kids[1]->loc, "modulo by zero");
+          return;
+        }
+      }
+      e.type = (e.op == Op::shl || e.op == Op::shr) ? common_type(a, Type::integer(4, true)) : common_type(a, b);
+      return;
+    default: return;
+    }
+  }
+
+  void visit_ternary(Expr& e) {
+    visit_kids(e, 0);
+    const Type& c = e.kids[0]->type;
+    const Type& a = e.kids[1]->type;
+    const Type& b = e.kids[2]->type;
+    if (c.is_none() || a.is_none() || b.is_none()) return;
+    if (!c.is_scalar()) {
+      error("D_OP_SCALAR", e.kids[0]->loc, "the condition of '?:' must be an integer or pointer, not " + c.name());
+      return;
+    }
+    if (a.is_scalar() && b.is_scalar()) {
+      e.type = common_type(a, b);
+      if (a.kind == Type::Kind::pointer && a == b) e.type = a;
+      return;
+    }
+    if (a.kind == b.kind) {
+      e.type = a;
+      return;
+    }
+    error("D_OP_INCOMPAT", e.loc, "the branches of '?:' have incompatible types: " + a.name() + " and " + b.name());
+  }
+
+  void visit_assign(Expr& e) {
+    statement_top_ = false;
+    visit(*e.kids[1]);
+    const Type rhs = e.kids[1]->type;
+    Expr& lhs = *e.kids[0];
+    if (e.kids[1]->kind == ExprKind::agg_ref) {
+      error("D_OP_INCOMPAT", e.kids[1]->loc, "an aggregation cannot be assigned to a variable");
+      return;
+    }
+    if (rhs.is_none()) {
+      // Either an error already reported or a type not known yet.
+      visit_lvalue(lhs, Type::none(), e.op != Op::none);
+      return;
+    }
+    if (e.op != Op::none && !rhs.is_scalar()) {
+      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer value, not " + rhs.name());
+      return;
+    }
+    Type var = visit_lvalue(lhs, rhs, e.op != Op::none);
+    if (var.is_none()) return;
+    if (!compatible(var, rhs)) {
+      error("D_OP_INCOMPAT", e.loc,
+            "cannot assign " + rhs.name() + " to " + describe_lvalue(lhs) + " of type " + var.name());
+      return;
+    }
+    if (e.op != Op::none && !var.is_scalar()) {
+      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer variable, not " + var.name());
+      return;
+    }
+    e.type = var;
+  }
+
+  void visit_incdec(Expr& e) {
+    statement_top_ = false;
+    Type var = visit_lvalue(*e.kids[0], Type::integer(8, true), true);
+    if (var.is_none()) return;
+    if (!var.is_scalar()) {
+      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "' needs an integer variable, not " + var.name());
+      return;
+    }
+    e.type = var;
+  }
+
+  void visit_cast(Expr& e) {
+    visit_kids(e, 0);
+    const Type& t = e.kids[0]->type;
+    if (t.is_none()) return;
+    if (e.cast_type.is_none()) {
+      e.type = Type::none();
+      error("D_CAST_INVAL", e.loc, "cannot cast to void");
+      return;
+    }
+    if (e.cast_type.is_scalar() && t.is_scalar()) {
+      e.type = e.cast_type;
+      return;
+    }
+    if (e.cast_type.is_string() && t.is_string()) {
+      e.type = e.cast_type;
+      return;
+    }
+    error("D_CAST_INVAL", e.loc, "cannot cast " + t.name() + " to " + e.cast_type.name() +
+                                     (t.is_scalar() && e.cast_type.is_string() ? "; use stringof() or lltostr()" : ""));
+  }
+
+  void visit_sizeof_type(Expr& e) {
+    e.type = Type::integer(8, false);
+    if (e.cast_type.is_none()) {
+      error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to void");
+      return;
+    }
+    e.ival = e.cast_type.is_string() ? strsize() : e.cast_type.size;
+  }
+
+  void visit_sizeof_expr(Expr& e) {
+    visit_kids(e, 0);
+    e.type = Type::integer(8, false);
+    const Type& t = e.kids[0]->type;
+    if (t.is_none()) return;
+    if (!t.is_scalar() && !t.is_string()) {
+      error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to " + t.name());
+      return;
+    }
+    e.ival = t.is_string() ? strsize() : t.size;
+  }
+
+  void visit_stringof(Expr& e) {
+    visit_kids(e, 0);
+    const Type& t = e.kids[0]->type;
+    if (t.is_none()) return;
+    if (t.is_string() || t.kind == Type::Kind::pointer || t.kind == Type::Kind::symbol) {
+      e.type = Type::string();
+      return;
+    }
+    error("D_STRINGOF_TYPE", e.loc,
+          "stringof() needs a string or a pointer, not " + t.name() + "; use lltostr() to format an integer");
+  }
+
+private:
+  void error(const char* id, Loc loc, std::string message) {
+    if (report_) ctx_->diags.error(id, loc, std::move(message));
+  }
+
+  uint64_t strsize() const {
+    auto it = syms_->options.find("strsize");
+    if (it != syms_->options.end()) {
+      auto v = parse_uint(it->second);
+      if (v && *v > 0) return *v;
+    }
+    return 256;
+  }
+
+  void visit_kids(Expr& e, size_t from) {
+    for (size_t i = from; i < e.kids.size(); ++i) {
+      statement_top_ = false;
+      visit(*e.kids[i]);
+    }
+  }
+
+  static std::string arg_count_message(const std::string& name, int min, int max, int n) {
+    std::string want = min == max ? std::to_string(min)
+                       : max < 0  ? "at least " + std::to_string(min)
+                                  : std::to_string(min) + " to " + std::to_string(max);
+    return quoted_fn(name) + " takes " + want + " argument" + (want == "1" ? "" : "s") + " but " +
+           std::to_string(n) + (n == 1 ? " was" : " were") + " given";
+  }
+
+  void undefined(Expr& e, const std::string& why) {
+    if (!report_) return;
+    if (!why.empty()) {
+      error("D_IDENT_UNDEF", e.loc, why + ": assign it before using it");
+      return;
+    }
+    std::vector<std::string> names = var_names();
+    for (const auto& g : syms_->globals) names.push_back(g.name);
+    auto near = closest_matches(e.text, names);
+    error("D_IDENT_UNDEF", e.loc,
+          "unknown identifier '" + e.text + "'" +
+              (near.empty() ? std::string("; assign it before using it") : "; did you mean '" + near[0] + "'?"));
+  }
+
+  void use_var(Expr& e, std::vector<VarDecl>& table, const char* prefix) {
+    VarDecl* v = syms_->find(table, e.text);
+    if (!v || v->type.is_none()) {
+      if (report_)
+        error("D_IDENT_UNDEF", e.loc,
+              std::string("'") + prefix + e.text + "' is never assigned a value: assign it before using it");
+      return;
+    }
+    e.slot = v->slot;
+    e.type = v->type;
+  }
+
+  std::string describe_lvalue(const Expr& e) {
+    switch (e.kind) {
+    case ExprKind::self_var: return "'self->" + e.text + "'";
+    case ExprKind::this_var: return "'this->" + e.text + "'";
+    case ExprKind::index: return "'" + e.text + "[]'";
+    default: return "'" + e.text + "'";
+    }
+  }
+
+  // Declares or checks the variable an assignment writes; returns its type
+  // (none when undeclared yet or on error).
+  Type visit_lvalue(Expr& e, const Type& value, bool read_too) {
+    // Declaring a variable with an unknown (for now) value type does nothing.
+    auto declare = [&](std::vector<VarDecl>& table, bool is_array) -> VarDecl* {
+      VarDecl* v = syms_->find(table, e.text);
+      if (!v) {
+        VarDecl d;
+        d.name = e.text;
+        d.is_array = is_array;
+        d.slot = static_cast<int>(table.size());
+        d.loc = e.loc;
+        table.push_back(d);
+        v = &table.back();
+      }
+      if (v->type.is_none() && !value.is_none()) v->type = value;
+      return v;
+    };
+    switch (e.kind) {
+    case ExprKind::ident: {
+      if (find_var(e.text)) {
+        error("D_OP_WRITE", e.loc, "'" + e.text + "' is a built-in variable and cannot be modified");
+        return Type::none();
+      }
+      if (find_register(e.text) || e.text == "NULL") {
+        error("D_OP_LVAL", e.loc, "'" + e.text + "' is a constant and cannot be modified");
+        return Type::none();
+      }
+      VarDecl* existing = syms_->find(syms_->globals, e.text);
+      if (existing && existing->is_array) {
+        error("D_ARR_BADREF", e.loc, "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
+        return Type::none();
+      }
+      VarDecl* v = declare(syms_->globals, false);
+      e.slot = v->slot;
+      e.type = v->type;
+      return v->type;
+    }
+    case ExprKind::self_var: {
+      VarDecl* v = declare(syms_->thread_vars, false);
+      e.slot = v->slot;
+      e.type = v->type;
+      return v->type;
+    }
+    case ExprKind::this_var: {
+      VarDecl* v = declare(syms_->clause_vars, false);
+      e.slot = v->slot;
+      e.type = v->type;
+      return v->type;
+    }
+    case ExprKind::index: {
+      visit_kids(e, 0);
+      if (e.text == "args") {
+        error("D_OP_WRITE", e.loc, "'args[]' cannot be modified");
+        return Type::none();
+      }
+      if (e.text == "uregs") {
+        e.id = static_cast<int>(IndexKind::uregs);
+        auto idx = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
+        if (!idx || *idx < 0 || *idx >= kRegisterCount) {
+          error("D_REGS_IDX", e.loc, "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
+          return Type::none();
+        }
+        e.ival = static_cast<uint64_t>(*idx);
+        if (!destructive_allowed()) {
+          error("D_DESTRUCT", e.loc, "assigning to 'uregs[]' is destructive: run with '-w' to allow it");
+          return Type::none();
+        }
+        e.type = Type::integer(8, false);
+        return e.type;
+      }
+      if (find_var(e.text)) {
+        error("D_OP_WRITE", e.loc, "'" + e.text + "' is a built-in variable and cannot be modified");
+        return Type::none();
+      }
+      VarDecl* existing = syms_->find(syms_->globals, e.text);
+      if (existing && !existing->is_array) {
+        error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
+        return Type::none();
+      }
+      for (auto& k : e.kids) {
+        if (k->type.is_none()) return Type::none();
+        if (k->kind == ExprKind::agg_ref) {
+          error("D_KEY_TYPE", k->loc, "an aggregation cannot be used as a key");
+          return Type::none();
+        }
+      }
+      VarDecl* v = declare(syms_->globals, true);
+      if (v->keys.empty())
+        for (auto& k : e.kids) v->keys.push_back(k->type);
+      if (!check_keys(e, v->keys, 0, "'" + e.text + "[]'")) return Type::none();
+      e.id = static_cast<int>(IndexKind::array);
+      e.slot = v->slot;
+      e.type = v->type;
+      return v->type;
+    }
+    default:
+      if (read_too || true) visit(e);
+      error("D_OP_LVAL", e.loc, "the left side of an assignment must be a variable, 'self->name', 'this->name' or 'array[key]'");
+      return Type::none();
+    }
+  }
+
+  bool check_keys(Expr& e, const std::vector<Type>& keys, size_t from, const std::string& what) {
+    size_t n = e.kids.size() - from;
+    if (n != keys.size()) {
+      error("D_PROTO_LEN", e.loc,
+            what + " has " + std::to_string(keys.size()) + " key(s) elsewhere but " + std::to_string(n) +
+                " here; use the same keys everywhere");
+      return false;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const Type& t = e.kids[from + i]->type;
+      if (!t.is_none() && !compatible(keys[i], t)) {
+        error("D_PROTO_ARG", e.kids[from + i]->loc,
+              "key #" + std::to_string(i + 1) + " of " + what + " is " + t.name() + " here but " +
+                  keys[i].name() + " elsewhere");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool destructive_allowed() const {
+    return ctx_->options.destructive || syms_->options.count("destructive") > 0;
+  }
+
+  bool need(Expr& e, size_t i, bool want_string, const char* what = nullptr) {
+    if (i >= e.kids.size()) return true;
+    const Type& t = e.kids[i]->type;
+    if (t.is_none()) {
+      if (e.kids[i]->kind == ExprKind::agg_ref)
+        error("D_PROTO_ARG", e.kids[i]->loc,
+              quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " cannot be an aggregation");
+      return false;
+    }
+    bool ok = want_string ? t.is_string() : t.is_scalar();
+    if (!ok)
+      error("D_PROTO_ARG", e.kids[i]->loc,
+            quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " must be " +
+                (what ? what : want_string ? "a string" : "an integer") + ", not " + t.name());
+    return ok;
+  }
+
+  bool need_agg(Expr& e, size_t i) {
+    if (e.kids[i]->kind != ExprKind::agg_ref) {
+      error("D_PROTO_ARG", e.kids[i]->loc,
+            quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " must be an aggregation such as '@name'");
+      return false;
+    }
+    return e.kids[i]->slot >= 0;
+  }
+
+  void report_format_issues(Expr& fmt, const std::vector<FormatIssue>& issues, Expr& call) {
+    for (const auto& is : issues) {
+      Loc loc = fmt.loc;
+      // Point into the literal when it has no escapes before the offset.
+      if (fmt.loc.length == static_cast<int>(fmt.text.size()) + 2) {
+        loc.column += 1 + static_cast<int>(is.offset);
+        loc.length = static_cast<int>(is.length);
+      }
+      if (is.arg >= 0 && static_cast<size_t>(is.arg) + 1 < call.kids.size() &&
+          (is.id == "D_PRINTF_ARG_TYPE" || is.id == "D_PRINTF_ARG_EXTRA" || is.id == "D_PRINTF_DYN_TYPE"))
+        loc = call.kids[static_cast<size_t>(is.arg) + 1]->loc;
+      error(is.id.c_str(), loc, is.message);
+    }
+  }
+
+  void check_call(Expr& e, const FnInfo& fn, bool top) {
+    if (fn.destructive && !destructive_allowed()) {
+      error("D_DESTRUCT", e.loc, quoted_fn(e.text) + " is a destructive action: run with '-w' to allow it");
+      return;
+    }
+    (void)top;
+    e.type = Type::none();
+    switch (fn.fn) {
+    case Fn::trace:
+      if (e.kids[0]->kind == ExprKind::agg_ref) {
+        error("D_TRACE_AGG", e.kids[0]->loc, "'trace()' cannot print an aggregation: use printa(@" + e.kids[0]->text + ")");
+        return;
+      }
+      if (e.kids[0]->type.is_none()) {
+        if (e.kids[0]->kind == ExprKind::call && find_function(e.kids[0]->text))
+          error("D_TRACE_VOID", e.kids[0]->loc, "'trace()' needs a value, and this has none");
+      }
+      return;
+    case Fn::printf:
+    case Fn::system: {
+      Expr& fmt = *e.kids[0];
+      if (fmt.kind != ExprKind::string) {
+        error("D_PRINTF_ARG_FMT", fmt.loc, quoted_fn(e.text) + " format must be a string literal");
+        return;
+      }
+      std::vector<ArgType> args;
+      for (size_t i = 1; i < e.kids.size(); ++i) {
+        if (e.kids[i]->kind == ExprKind::agg_ref) {
+          error("D_PRINTF_AGG_CONV", e.kids[i]->loc, quoted_fn(e.text) + " cannot print an aggregation: use printa()");
+          return;
+        }
+        if (e.kids[i]->type.is_none()) return;
+        args.push_back(arg_type_of(e.kids[i]->type));
+      }
+      if (report_) report_format_issues(fmt, check_format(fmt.text, args), e);
+      return;
+    }
+    case Fn::printa: {
+      size_t first = 0;
+      Expr* fmt = nullptr;
+      if (e.kids[0]->kind == ExprKind::string) {
+        fmt = e.kids[0].get();
+        first = 1;
+        if (e.kids.size() < 2) {
+          error("D_PRINTA_PROTO", e.loc, "'printa()' needs an aggregation after the format, e.g. printa(\"%@d\", @a)");
+          return;
+        }
+      }
+      const AggDecl* base = nullptr;
+      for (size_t i = first; i < e.kids.size(); ++i) {
+        if (e.kids[i]->kind != ExprKind::agg_ref) {
+          error("D_PRINTA_AGGARG", e.kids[i]->loc,
+                "'printa()' argument #" + std::to_string(i + 1) + " must be an aggregation such as '@name'");
+          return;
+        }
+        if (e.kids[i]->slot < 0) return;
+        const AggDecl& a = syms_->aggs[static_cast<size_t>(e.kids[i]->slot)];
+        if (base && base->keys.size() != a.keys.size()) {
+          error("D_PRINTA_AGGKEY", e.kids[i]->loc,
+                "'@" + a.name + "' and '@" + base->name + "' have different keys and cannot be printed together");
+          return;
+        }
+        if (!base) base = &a;
+      }
+      if (fmt && base && report_) {
+        std::vector<ArgType> keys;
+        for (const auto& k : base->keys) keys.push_back(arg_type_of(k));
+        report_format_issues(*fmt, check_printa_format(fmt->text, keys, e.kids.size() - first), e);
+      }
+      return;
+    }
+    case Fn::exit:
+    case Fn::speculate:
+    case Fn::commit:
+    case Fn::discard:
+    case Fn::raise:
+    case Fn::override: need(e, 0, false); return;
+    case Fn::clear:
+    case Fn::denormalize: need_agg(e, 0); return;
+    case Fn::trunc:
+    case Fn::normalize:
+      if (need_agg(e, 0)) need(e, 1, false);
+      return;
+    case Fn::setopt: {
+      if (e.kids[0]->kind != ExprKind::string) {
+        error("D_PROTO_ARG", e.kids[0]->loc, "'setopt()' option name must be a string literal");
+        return;
+      }
+      if (!is_known_option(e.kids[0]->text))
+        error("D_PRAGMA_OPTSET", e.kids[0]->loc, "failed to set option '" + e.kids[0]->text + "': unknown option");
+      need(e, 1, true);
+      return;
+    }
+    case Fn::stop: return;
+    case Fn::copyout:
+      if (!e.kids[0]->type.is_none() && !e.kids[0]->type.is_scalar() && !e.kids[0]->type.is_string()) {
+        need(e, 0, false);
+        return;
+      }
+      need(e, 1, false);
+      need(e, 2, false);
+      return;
+    case Fn::copyoutstr:
+      need(e, 0, true);
+      need(e, 1, false);
+      need(e, 2, false);
+      return;
+    case Fn::ustack:
+      need(e, 0, false);
+      need(e, 1, false);
+      if (!e.kids.empty() && !const_int(*e.kids[0])) {
+        error("D_USTACK_FRAMES", e.kids[0]->loc, "'ustack()' frame count must be an integer constant");
+        return;
+      }
+      e.ival = e.kids.empty() ? 0 : static_cast<uint64_t>(*const_int(*e.kids[0]));
+      e.type = Type::stack();
+      return;
+    case Fn::copyin:
+      need(e, 0, false);
+      need(e, 1, false);
+      e.type = Type::pointer();
+      return;
+    case Fn::copyinstr:
+      need(e, 0, false);
+      need(e, 1, false);
+      e.type = Type::string();
+      return;
+    case Fn::strlen:
+      need(e, 0, true);
+      e.type = Type::integer(8, false);
+      return;
+    case Fn::strjoin:
+    case Fn::strstr:
+      need(e, 0, true);
+      need(e, 1, true);
+      e.type = Type::string();
+      return;
+    case Fn::substr:
+      need(e, 0, true);
+      need(e, 1, false);
+      need(e, 2, false);
+      e.type = Type::string();
+      return;
+    case Fn::index:
+    case Fn::rindex:
+      need(e, 0, true);
+      need(e, 1, true);
+      need(e, 2, false);
+      e.type = Type::integer(4, true);
+      return;
+    case Fn::strtok:
+      if (!e.kids[0]->type.is_string() && !(e.kids[0]->kind == ExprKind::integer && e.kids[0]->ival == 0) &&
+          !(e.kids[0]->type.kind == Type::Kind::pointer))
+        need(e, 0, true, "a string or NULL");
+      need(e, 1, true);
+      e.type = Type::string();
+      return;
+    case Fn::basename:
+    case Fn::dirname:
+    case Fn::toupper:
+    case Fn::tolower:
+      need(e, 0, true);
+      e.type = Type::string();
+      return;
+    case Fn::ufunc:
+    case Fn::usym:
+    case Fn::umod:
+    case Fn::uaddr:
+      need(e, 0, false);
+      e.type = Type::symbol();
+      return;
+    case Fn::speculation:
+    case Fn::rand:
+      e.type = Type::integer(4, true);
+      return;
+    case Fn::lltostr:
+      need(e, 0, false);
+      if (e.kids.size() > 1) {
+        need(e, 1, false);
+        auto b = const_int(*e.kids[1]);
+        if (b && (*b < 2 || *b > 36)) {
+          error("D_PROTO_ARG", e.kids[1]->loc, "'lltostr()' base must be from 2 to 36");
+          return;
+        }
+      }
+      e.type = Type::string();
+      return;
+    case Fn::progenyof:
+      need(e, 0, false);
+      e.type = Type::integer(4, true);
+      return;
+    }
+  }
+
+  PassContext* ctx_ = nullptr;
+  Symbols* syms_ = nullptr;
+  bool report_ = false;
+  bool statement_top_ = false;
+};
+
+// --- action rules -------------------------------------------------------------
+
+class ActionPass : public Pass {
+public:
+  ActionPass() : Pass("actions") {}
+
+  void run(PassContext& ctx) override {
+    for (auto& c : ctx.ast.clauses) {
+      bool spec = false, commit = false, recorded = false, aggregated = false;
+      for (auto& s : c.body) {
+        Expr& e = *s;
+        if (e.kind == ExprKind::agg_set) {
+          if (spec) ctx.diags.error("D_AGG_SPEC", e.loc, "aggregating actions may not follow 'speculate()' in a clause");
+          aggregated = true;
+          continue;
+        }
+        const FnInfo* fn = e.kind == ExprKind::call ? find_function(e.text) : nullptr;
+        bool records = fn && fn->records_data;
+        bool destructive = (fn && fn->destructive) ||
+                           (e.kind == ExprKind::assign && e.kids[0]->kind == ExprKind::index &&
+                            e.kids[0]->text == "uregs");
+        if (fn && fn->fn == Fn::speculate) {
+          if (spec) ctx.diags.error("D_SPEC_SPEC", e.loc, "'speculate()' may not follow another 'speculate()'");
+          else if (commit) ctx.diags.error("D_SPEC_COMM", e.loc, "'speculate()' may not follow 'commit()'");
+          else if (recorded) ctx.diags.error("D_SPEC_DREC", e.loc, "'speculate()' must come before any data-recording action in its clause");
+          else if (aggregated) ctx.diags.error("D_AGG_SPEC", e.loc, "'speculate()' may not follow an aggregating action");
+          spec = true;
+          continue;
+        }
+        if (fn && (fn->fn == Fn::commit || fn->fn == Fn::discard)) {
+          if (spec) ctx.diags.error("D_SPEC_COMM", e.loc, "'" + e.text + "()' may not follow 'speculate()' in a clause");
+          else if (commit) ctx.diags.error("D_COMM_COMM", e.loc, "'" + e.text + "()' may not follow another 'commit()' or 'discard()'");
+          else if (recorded) ctx.diags.error("D_COMM_DREC", e.loc, "'" + e.text + "()' may not follow a data-recording action");
+          commit = true;
+          continue;
+        }
+        if (records) {
+          if (commit) ctx.diags.error("D_DREC_COMM", e.loc, "data-recording actions may not follow 'commit()' or 'discard()'");
+          recorded = true;
+        }
+        if (spec && destructive) ctx.diags.error("D_ACT_SPEC", e.loc, "destructive actions may not follow 'speculate()'");
+        if (spec && fn && fn->fn == Fn::exit) ctx.diags.error("D_EXIT_SPEC", e.loc, "'exit()' may not follow 'speculate()'");
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> make_macro_pass() { return std::make_unique<MacroPass>(); }
+std::unique_ptr<Pass> make_option_pass() { return std::make_unique<OptionPass>(); }
+std::unique_ptr<Pass> make_semantic_pass() { return std::make_unique<SemanticPass>(); }
+std::unique_ptr<Pass> make_action_pass() { return std::make_unique<ActionPass>(); }
+
+void add_default_passes(PassManager& pm) {
+  pm.add(make_macro_pass());
+  pm.add(make_option_pass());
+  pm.add(make_semantic_pass());
+  pm.add(make_action_pass());
+}
+
+}  // namespace probekit::d

@@ -1,0 +1,111 @@
+// d/passes.h — the named passes between the parser and the compiler.
+//
+//   macros    $target, $pid, $1..$9, $$1 in descriptions and expressions;
+//             descriptions split into provider:module:function:name
+//   options   #pragma D option and -x: known names, valid values
+//   semantic  names resolved (builtins, registers, variables, functions),
+//             types inferred and checked, aggregations declared
+//   actions   per-clause rules: destructive actions need -w, the order of
+//             speculate/commit/discard against other actions
+//
+// The PassManager runs them in order and stops after the first pass that
+// reported an error (bpftrace's pass manager): every error of that pass is
+// reported, none of the noise later passes would make of a broken tree.
+// The semantic pass leaves its results in Symbols (variables, aggregations,
+// options) and in the annotation fields of the AST, which the compiler reads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "d/aggregation.h"
+#include "d/ast.h"
+#include "d/builtins.h"
+#include "d/diagnostic.h"
+#include "d/program.h"
+
+namespace probekit::d {
+
+// e.id of ExprKind::index nodes.
+enum class IndexKind { args = 0, uregs = 1, array = 2 };
+// e.id of ExprKind::call nodes inside agg_set: the AggFn; elsewhere the Fn.
+
+struct VarDecl {
+  std::string name;
+  Type type;            // value type (none until first assignment)
+  bool is_array = false;
+  std::vector<Type> keys;
+  int slot = 0;
+  Loc loc;              // first use
+};
+
+struct AggDecl {
+  std::string name;
+  AggFunc func = AggFunc::count;
+  AggParams params;
+  std::vector<Type> keys;
+  int slot = 0;
+  Loc loc;
+  bool declared = false;  // seen in an @name[...] = f() statement
+};
+
+struct Symbols {
+  std::vector<VarDecl> globals;
+  std::vector<VarDecl> thread_vars;  // self->
+  std::vector<VarDecl> clause_vars;  // this->
+  std::vector<AggDecl> aggs;
+  std::map<std::string, std::string> options;  // pragmas, then -x
+
+  VarDecl* find(std::vector<VarDecl>& in, const std::string& name);
+  AggDecl* find_agg(const std::string& name);
+};
+
+struct PassContext {
+  ProgramAst& ast;
+  Diagnostics& diags;
+  const CompileOptions& options;
+  Symbols& symbols;
+};
+
+class Pass {
+public:
+  explicit Pass(std::string name) : name_(std::move(name)) {}
+  virtual ~Pass() = default;
+  const std::string& name() const { return name_; }
+  virtual void run(PassContext& ctx) = 0;
+
+private:
+  std::string name_;
+};
+
+class PassManager {
+public:
+  void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
+  // True when every pass ran without errors; otherwise `failed_pass` names
+  // the pass that stopped the pipeline.
+  bool run(PassContext& ctx);
+  const std::string& failed_pass() const { return failed_; }
+
+private:
+  std::vector<std::unique_ptr<Pass>> passes_;
+  std::string failed_;
+};
+
+std::unique_ptr<Pass> make_macro_pass();
+std::unique_ptr<Pass> make_option_pass();
+std::unique_ptr<Pass> make_semantic_pass();
+std::unique_ptr<Pass> make_action_pass();
+// All four, in order.
+void add_default_passes(PassManager& pm);
+
+// Splits an expanded description into its four fields from the right
+// ("entry" -> name; "malloc:entry" -> function, name); false when it has
+// more than four fields.
+bool split_probe_desc(const std::string& text, ProbeDesc& out);
+
+// The options D knows, with whether each takes a value.
+bool is_known_option(const std::string& name, bool* takes_value = nullptr);
+
+}  // namespace probekit::d

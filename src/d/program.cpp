@@ -1,0 +1,444 @@
+// d/program.cpp — compile() and the firing protocol: which clauses run for a
+// probe, the probe-line prefix, speculation buffers, faults and ERROR.
+#include "d/program.h"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "d/compiler.h"
+#include "d/parser.h"
+#include "d/passes.h"
+#include "d/runtime.h"
+#include "util/strings.h"
+
+namespace probekit::d {
+
+// --- sinks and host defaults --------------------------------------------------------
+
+void FileSink::out(std::string_view text) { std::fwrite(text.data(), 1, text.size(), out_); }
+void FileSink::err(std::string_view text) { std::fwrite(text.data(), 1, text.size(), err_); }
+void FileSink::flush() {
+  std::fflush(out_);
+  std::fflush(err_);
+}
+
+namespace {
+
+uint64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint32_t proc_status_id(int pid, const char* field) {
+  static std::map<std::pair<int, std::string>, uint32_t> cache;
+  auto key = std::make_pair(pid, std::string(field));
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  uint32_t v = 0;
+  while (std::getline(in, line)) {
+    if (starts_with(line, field)) {
+      auto words = split_ws(line.substr(std::strlen(field)));
+      if (!words.empty()) v = static_cast<uint32_t>(parse_uint(words[0]).value_or(0));
+      break;
+    }
+  }
+  cache[key] = v;
+  return v;
+}
+
+}  // namespace
+
+uint64_t Host::monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t Host::walltime_ns() { return clock_ns(CLOCK_REALTIME); }
+int Host::tracer_pid() { return static_cast<int>(getpid()); }
+uint32_t Host::uid_of(int pid) { return proc_status_id(pid, "Uid:"); }
+uint32_t Host::gid_of(int pid) { return proc_status_id(pid, "Gid:"); }
+
+std::vector<uint64_t> Host::user_stack(const HitContext& hit, int max_frames) {
+  // Frame-pointer walk: good for code built with -fno-omit-frame-pointer;
+  // the engine may override with a DWARF unwinder.
+  std::vector<uint64_t> pcs;
+  const auto& regs = hit.regs();
+  pcs.push_back(regs.rip);
+  uint64_t fp = regs.rbp;
+  while (static_cast<int>(pcs.size()) < max_frames && fp != 0) {
+    auto ret = hit.read_value<uint64_t>(fp + 8);
+    auto next = hit.read_value<uint64_t>(fp);
+    if (!ret || !next || *ret == 0) break;
+    pcs.push_back(*ret);
+    if (*next <= fp) break;
+    fp = *next;
+  }
+  return pcs;
+}
+
+Status Host::stop(FireContext&) {
+  return Error("stop() needs the probe engine", ErrorKind::unsupported);
+}
+Status Host::raise(FireContext&, int) {
+  return Error("raise() needs the probe engine", ErrorKind::unsupported);
+}
+Status Host::system(const std::string&) {
+  return Error("system() needs the probe engine", ErrorKind::unsupported);
+}
+Status Host::override_return(FireContext&, int64_t) {
+  return Error("override() needs the probe engine", ErrorKind::unsupported);
+}
+uint64_t Host::random_seed() { return clock_ns(CLOCK_MONOTONIC) | 1; }
+
+bool ProbeDescription::matches(const ProbeKey& key) const {
+  auto field = [](const std::string& pattern, const std::string& value, bool is_module) {
+    if (pattern.empty()) return true;
+    if (glob_match(pattern, value)) return true;
+    // DTrace: a module may be named by its basename up to a '.' suffix
+    // ("libc" for "libc.so.6") or by its full path.
+    if (is_module && !has_glob(pattern)) {
+      if (starts_with(value, pattern + ".")) return true;
+      auto slash = pattern.rfind('/');
+      if (slash != std::string::npos && pattern.substr(slash + 1) == value) return true;
+    }
+    return false;
+  };
+  return field(provider, key.provider, false) && field(module, key.module, true) &&
+         field(function, key.function, false) && field(name, key.name, false);
+}
+
+// --- Exec ---------------------------------------------------------------------------------
+
+std::vector<Value>* Exec::thread_vars(bool create) {
+  if (self) return self;
+  auto& tv = rt.thread_vars;
+  auto it = tv.find(tid);
+  if (it == tv.end()) {
+    if (!create) return nullptr;
+    std::vector<Value> slots;
+    for (const auto& d : rt.symbols.thread_vars) {
+      Value v;
+      if (d.type.is_string()) v = Value::string("");
+      else if (d.type.kind == Type::Kind::stack) v.kind = Value::Kind::stack;
+      else if (d.type.kind == Type::Kind::symbol) v.kind = Value::Kind::symbol;
+      else v = Value::integer(0, d.type.size ? d.type.size : 8, d.type.is_signed);
+      slots.push_back(std::move(v));
+    }
+    it = tv.emplace(tid, std::move(slots)).first;
+  }
+  self = &it->second;
+  return self;
+}
+
+void Exec::fault(FaultKind kind, uint64_t address, std::string what) const {
+  throw Fault{kind, address, std::move(what)};
+}
+
+std::string render_trace(const Value& v, bool quiet) {
+  char buf[64];
+  switch (v.kind) {
+  case Value::Kind::integer: {
+    if (quiet) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
+    int width = v.size == 8 ? 16 : v.size == 4 ? 8 : v.size == 2 ? 5 : 3;
+    if (v.is_signed) std::snprintf(buf, sizeof buf, " %*lld", width, static_cast<long long>(v.i));
+    else std::snprintf(buf, sizeof buf, " %*llu", width, static_cast<unsigned long long>(v.u()));
+    return buf;
+  }
+  case Value::Kind::string:
+  case Value::Kind::symbol: return quiet ? v.s : "  " + v.s;
+  case Value::Kind::stack: {
+    std::string out = "\n";
+    for (const auto& frame : split(v.s, '\n'))
+      if (!frame.empty()) out += std::string(14, ' ') + frame + "\n";
+    return out;
+  }
+  }
+  return {};
+}
+
+// --- Runtime ------------------------------------------------------------------------------
+
+namespace {
+
+Value zero_value(const Type& t) {
+  Value v;
+  if (t.is_string()) v = Value::string("");
+  else if (t.kind == Type::Kind::stack) v.kind = Value::Kind::stack;
+  else if (t.kind == Type::Kind::symbol) v.kind = Value::Kind::symbol;
+  else v = Value::integer(0, t.size ? t.size : 8, t.is_signed && t.kind == Type::Kind::integer);
+  return v;
+}
+
+size_t option_size(const Symbols& s, const char* name, size_t fallback) {
+  auto it = s.options.find(name);
+  if (it == s.options.end()) return fallback;
+  std::string digits = it->second;
+  uint64_t mult = 1;
+  if (!digits.empty()) {
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(digits.back())));
+    if (c == 'k') mult = 1024;
+    if (c == 'm') mult = 1024 * 1024;
+    if (c == 'g') mult = 1024ULL * 1024 * 1024;
+    if (std::isalpha(static_cast<unsigned char>(digits.back()))) digits.pop_back();
+  }
+  auto v = parse_uint(digits);
+  return v ? static_cast<size_t>(*v * mult) : fallback;
+}
+
+}  // namespace
+
+Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::move(syms)) {
+  for (const auto& g : symbols.globals) globals.push_back(zero_value(g.type));
+  arrays.resize(symbols.globals.size());
+  for (const auto& c : symbols.clause_vars) clause_vars.push_back(zero_value(c.type));
+  for (const auto& a : symbols.aggs) {
+    auto made = Aggregation::make(a.name, a.func, a.params);
+    if (!made) made = Aggregation::make(a.name, AggFunc::count);  // sema validated already
+    aggs.push_back(std::move(*made));
+  }
+  agg_printed.assign(aggs.size(), false);
+  nspec = static_cast<int>(option_size(symbols, "nspec", 1));
+  specs.resize(static_cast<size_t>(std::max(nspec, 0)));
+  strsize = option_size(symbols, "strsize", 256);
+  ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
+  quiet_ = symbols.options.count("quiet") > 0;
+  format_ = options.format;
+  default_sink = std::make_unique<FileSink>(stdout, stderr);
+  sink = default_sink.get();
+  default_host = std::make_unique<Host>();
+  host = default_host.get();
+  rand_state = 0x9E3779B97F4A7C15ULL;
+}
+
+uint32_t Runtime::register_probe(const ProbeKey& key) {
+  std::string k = key.str();
+  auto it = probe_ids.find(k);
+  if (it != probe_ids.end()) return probes[it->second - 1].clauses.empty() ? 0 : it->second;
+  ProbeEntry e;
+  e.id = static_cast<uint32_t>(probes.size() + 1);
+  e.key = key;
+  e.probe_text = k;
+  for (uint32_t i = 0; i < clause_info.size(); ++i) {
+    for (const auto& d : clause_info[i].descriptions) {
+      if (d.matches(key)) {
+        e.clauses.push_back(i);
+        e.epids.push_back(next_epid++);
+        break;
+      }
+    }
+  }
+  probe_ids[k] = e.id;
+  probes.push_back(e);
+  return e.clauses.empty() ? 0 : e.id;
+}
+
+void Runtime::emit_prefix(Exec& x) {
+  if (x.prefix_done) return;
+  x.prefix_done = true;
+  if (quiet_ || json()) return;
+  char buf[160];
+  if (!header_done) {
+    header_done = true;
+    std::snprintf(buf, sizeof buf, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
+    *x.out += buf;
+  }
+  int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
+  std::string fn = x.probe.key.function + ":" + x.probe.key.name;
+  std::snprintf(buf, sizeof buf, "%3d %6u %32s ", cpu, x.probe.id, fn.c_str());
+  *x.out += buf;
+}
+
+void Runtime::emit(Exec& x, std::string_view text) { x.out->append(text); }
+
+bool Runtime::fire(uint32_t id, FireContext& ctx) {
+  if (id == 0 || id > probes.size()) return exit_requested;
+  const ProbeEntry& p = probes[id - 1];
+  if (p.clauses.empty()) return exit_requested;
+  for (size_t i = 0; i < clause_vars.size(); ++i) {
+    if (clause_vars[i].kind == Value::Kind::integer) clause_vars[i].i = 0;
+    else clause_vars[i].s.clear();
+  }
+  Exec x{*this, ctx, p};
+  x.now = ctx.hit ? ctx.hit->timestamp_ns() : host->monotonic_ns();
+  x.tid = ctx.hit ? ctx.hit->tid() : host->tracer_pid();
+  for (size_t i = 0; i < p.clauses.size(); ++i) {
+    x.epid = p.epids[i];
+    run_clause(x, p.clauses[i]);
+  }
+  return exit_requested;
+}
+
+void Runtime::run_clause(Exec& x, uint32_t ci) {
+  const CompiledClause& c = clauses[ci];
+  ++fires;
+  std::string out;
+  x.out = &out;
+  x.action = 0;
+  x.spec = 0;
+  x.prefix_done = false;
+  try {
+    if (c.predicate && c.predicate->eval_int(x) == 0) return;
+    if (c.empty) emit_prefix(x);
+    for (size_t i = 0; i < c.body.size(); ++i) {
+      x.action = static_cast<int>(i + 1);
+      c.body[i]->exec(x);
+    }
+  } catch (const Fault& f) {
+    report_fault(x.probe, x.epid, x.action, f, x.ctx);
+    return;
+  }
+  if (x.prefix_done && !quiet_ && !json()) out += "\n";
+  if (out.empty()) return;
+  if (x.spec > 0) specs[static_cast<size_t>(x.spec - 1)].buffer += out;
+  else if (x.spec == 0) sink->out(out);
+}
+
+void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext&) {
+  ++errors;
+  if (in_error) return;  // a fault in an ERROR clause is not reported again
+  const ProbeEntry& err = probes[2];
+  if (!err.clauses.empty()) {
+    FireContext ec;
+    ec.args[1] = epid;
+    ec.args[2] = static_cast<uint64_t>(action);
+    ec.args[3] = 0;
+    ec.args[4] = static_cast<uint64_t>(f.kind);
+    ec.args[5] = f.address;
+    in_error = true;
+    fire(err.id, ec);
+    in_error = false;
+    return;
+  }
+  std::string what;
+  switch (f.kind) {
+  case FaultKind::bad_address: what = "invalid address (" + hex(f.address) + ")"; break;
+  case FaultKind::div_zero: what = "divide-by-zero"; break;
+  case FaultKind::bad_align: what = "misaligned address (" + hex(f.address) + ")"; break;
+  default: what = f.what.empty() ? "illegal operation" : f.what; break;
+  }
+  std::string where = action == 0 ? "predicate" : "action #" + std::to_string(action);
+  std::string msg = "probekit: error on enabled probe ID " + std::to_string(epid) + " (ID " +
+                    std::to_string(p.id) + ": " + p.probe_text + "): " + what + " in " + where +
+                    " at DIF offset 0\n";
+  if (json()) sink->out("{\"type\":\"error\",\"msg\":" + json_quote(msg.substr(0, msg.size() - 1)) + "}\n");
+  else sink->err(msg);
+}
+
+void Runtime::print_remaining_aggregations() {
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    if (agg_printed[i]) continue;
+    agg_printed[i] = true;
+    if (json()) sink->out(aggs[i].json() + "\n");
+    else sink->out("\n" + aggs[i].print());
+  }
+}
+
+// --- compile and Program ------------------------------------------------------------------
+
+struct ProgramState {
+  explicit ProgramState(Symbols s, const CompileOptions& o) : rt(std::move(s), o) {}
+  Runtime rt;
+};
+
+CompileResult compile(std::string_view source, std::string file_name, const CompileOptions& options) {
+  CompileResult r;
+  r.diagnostics = Diagnostics(file_name, std::string(source));
+  Parser parser(source, r.diagnostics);
+  ProgramAst ast = parser.parse_program();
+  if (r.diagnostics.has_errors()) return r;
+  Symbols symbols;
+  PassManager pm;
+  add_default_passes(pm);
+  PassContext ctx{ast, r.diagnostics, options, symbols};
+  if (!pm.run(ctx)) return r;
+
+  auto state = std::make_unique<ProgramState>(std::move(symbols), options);
+  Runtime& rt = state->rt;
+  for (const auto& c : ast.clauses) {
+    ClauseInfo info;
+    info.has_predicate = c.predicate != nullptr;
+    for (const auto& d : c.descs) {
+      ProbeDescription pd;
+      pd.provider = d.provider;
+      pd.module = d.module;
+      pd.function = d.function;
+      pd.name = d.name;
+      pd.text = d.text;
+      pd.expanded = d.expanded;
+      pd.range = SourceRange{file_name, d.loc.line, d.loc.column, d.loc.length};
+      info.descriptions.push_back(std::move(pd));
+    }
+    rt.clause_info.push_back(std::move(info));
+  }
+  rt.clauses = compile_clauses(ast, rt);
+  // DTrace's fixed ids: BEGIN 1, END 2, ERROR 3.
+  rt.register_probe(ProbeKey{"dtrace", "", "", "BEGIN"});
+  rt.register_probe(ProbeKey{"dtrace", "", "", "END"});
+  rt.register_probe(ProbeKey{"dtrace", "", "", "ERROR"});
+  r.program.reset(new Program(std::move(state)));
+  return r;
+}
+
+Result<std::unique_ptr<Program>> compile_or_error(std::string_view source, std::string file_name,
+                                                  const CompileOptions& options) {
+  auto r = compile(source, std::move(file_name), options);
+  if (r.ok()) return std::move(r.program);
+  std::string text = r.diagnostics.render();
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return Error(text, ErrorKind::parse);
+}
+
+Program::Program(std::unique_ptr<ProgramState> state) : state_(std::move(state)) {}
+Program::~Program() = default;
+
+const std::vector<ClauseInfo>& Program::clauses() const { return state_->rt.clause_info; }
+
+RegisteredProbe Program::register_probe(const ProbeKey& key) {
+  RegisteredProbe r;
+  r.id = state_->rt.register_probe(key);
+  if (r.id) r.clauses = state_->rt.probes[r.id - 1].clauses;
+  return r;
+}
+
+bool Program::fire(uint32_t id, FireContext& ctx) { return state_->rt.fire(id, ctx); }
+
+bool Program::begin() {
+  FireContext ctx;
+  return state_->rt.fire(1, ctx);
+}
+
+void Program::end() {
+  FireContext ctx;
+  state_->rt.fire(2, ctx);
+  state_->rt.print_remaining_aggregations();
+  state_->rt.sink->flush();
+}
+
+void Program::set_output(OutputSink* sink) {
+  state_->rt.sink = sink ? sink : state_->rt.default_sink.get();
+}
+
+void Program::set_host(Host* host) {
+  state_->rt.host = host ? host : state_->rt.default_host.get();
+  state_->rt.rand_state = state_->rt.host->random_seed() | 1;
+}
+
+bool Program::exit_requested() const { return state_->rt.exit_requested; }
+int Program::exit_status() const { return state_->rt.exit_status; }
+
+std::string Program::option(const std::string& name) const {
+  auto it = state_->rt.symbols.options.find(name);
+  return it == state_->rt.symbols.options.end() ? std::string() : it->second;
+}
+
+bool Program::quiet() const { return state_->rt.quiet(); }
+bool Program::destructive() const { return state_->rt.symbols.options.count("destructive") > 0; }
+uint64_t Program::fires() const { return state_->rt.fires; }
+uint64_t Program::errors() const { return state_->rt.errors; }
+
+}  // namespace probekit::d

@@ -1,0 +1,201 @@
+// d/program.h — the D front end as the rest of probekit sees it: compile a
+// program, tell it which probes exist, fire them, end it.
+//
+// The binding, in the order the CLI uses it:
+//
+//   1. compile(source, file, options) -> CompileResult. On errors, .program
+//      is null and .diagnostics renders as "FILE:LINE:COL: error: ... [D_ID]"
+//      plus the source line and a caret. A program with errors never
+//      reaches the engine.
+//   2. program->clauses(): for each clause its probe descriptions (globs in
+//      any field, "" = any; macros such as $target already expanded) with the
+//      source position, to resolve against the target and to report a
+//      description that matches nothing (unless -Z).
+//   3. For each concrete probe found: program->register_probe(ProbeKey{
+//      provider, module, function, name}) -> RegisteredProbe {id, clauses}.
+//      The program matches the globs; id is 0 when no clause wants the
+//      probe. Conventions for keys: BEGIN/END/ERROR are {"dtrace", "", "",
+//      "BEGIN"} (ids 1, 2, 3 are reserved for them, as in DTrace); ticks
+//      {"profile", "", "", "tick-1s"}; pid probes {"pid1234", "a.out",
+//      "work", "entry"} (the main executable is "a.out"); system calls
+//      {"syscall", "", "read", "entry"}.
+//   4. At each hit: program->fire(id, ctx) with a FireContext (HitContext
+//      for process probes, null for BEGIN/tick; args, errno, return value).
+//      fire() returns true once exit() was called; the CLI then stops
+//      tracing and calls end().
+//   5. program->begin() fires BEGIN; program->end() fires END and prints
+//      every aggregation not yet printed (DTrace's order and layout).
+//
+// Output goes to an OutputSink (stdout-like and stderr-like streams) in
+// text (dtrace(1)'s layout) or JSON lines (bpftrace's -f json shapes).
+// Effects the language cannot perform itself — stop, raise, system,
+// override, the user's uid/gid, clocks, stack unwinding — go through a Host
+// the binding implements; the defaults are usable for tests.
+//
+// A Program is single-threaded: one fire() at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "d/diagnostic.h"
+#include "probekit/hit_context.h"
+#include "util/result.h"
+
+namespace probekit::d {
+
+enum class OutputFormat { text, json };
+
+struct CompileOptions {
+  std::vector<std::string> macro_args;  // $1, $2, ... ($0 is the script name)
+  std::string script_name = "probekit"; // $0
+  int target_pid = 0;                   // $target / $pid; 0 = no target
+  bool destructive = false;             // -w
+  bool quiet = false;                   // -q
+  bool flow_indent = false;             // -F
+  OutputFormat format = OutputFormat::text;
+  // -x name[=value] options (override the program's #pragma D option).
+  std::map<std::string, std::string> options;
+};
+
+struct ProbeKey {
+  std::string provider, module, function, name;
+  std::string str() const { return provider + ":" + module + ":" + function + ":" + name; }
+};
+
+struct ProbeDescription {
+  std::string provider, module, function, name;  // globs; "" = any
+  std::string text;    // as written ("pid$target::malloc:entry")
+  std::string expanded;  // after macros ("pid1234::malloc:entry")
+  SourceRange range;   // where it was written, for "matched no probes"
+  // True when the description matches `key` (DTrace's glob rules per field).
+  bool matches(const ProbeKey& key) const;
+};
+
+struct ClauseInfo {
+  std::vector<ProbeDescription> descriptions;
+  bool has_predicate = false;
+};
+
+struct RegisteredProbe {
+  uint32_t id = 0;                // 0: no clause matched
+  std::vector<uint32_t> clauses;  // indices into clauses()
+};
+
+// What the engine knows at a firing.
+struct FireContext {
+  HitContext* hit = nullptr;   // null for BEGIN, END, ERROR, tick/profile
+  uint64_t args[10] = {};      // arg0..arg9 (entry: the function's arguments)
+  int errno_value = 0;         // syscall return probes
+  int64_t retval = 0;          // return probes: the return value
+  int cpu = 0;                 // used when hit is null
+};
+
+class OutputSink {
+public:
+  virtual ~OutputSink() = default;
+  virtual void out(std::string_view text) = 0;  // stdout (or -o FILE)
+  virtual void err(std::string_view text) = 0;  // stderr
+  virtual void flush() {}
+};
+
+// Appends to two strings (tests, the corpus).
+class StringSink : public OutputSink {
+public:
+  void out(std::string_view text) override { out_.append(text); }
+  void err(std::string_view text) override { err_.append(text); }
+  const std::string& out_text() const { return out_; }
+  const std::string& err_text() const { return err_; }
+
+private:
+  std::string out_, err_;
+};
+
+// Writes to stdio streams.
+class FileSink : public OutputSink {
+public:
+  FileSink(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
+  void out(std::string_view text) override;
+  void err(std::string_view text) override;
+  void flush() override;
+
+private:
+  std::FILE* out_;
+  std::FILE* err_;
+};
+
+// Effects and facts outside the language. Every method has a default that
+// works without an engine (tests): clocks from CLOCK_MONOTONIC/REALTIME,
+// destructive actions refused with an error.
+class Host {
+public:
+  virtual ~Host() = default;
+  virtual uint64_t monotonic_ns();   // timestamp when there is no HitContext
+  virtual uint64_t walltime_ns();    // walltimestamp
+  virtual int tracer_pid();          // pid/tid for BEGIN/END/tick (DTrace's own)
+  virtual uint32_t uid_of(int pid);  // /proc/PID/status, cached
+  virtual uint32_t gid_of(int pid);
+  // Return addresses of the hitting thread, innermost first, at most
+  // max_frames (default: frame-pointer walk through hit.read()).
+  virtual std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames);
+  // Destructive actions (only reached when compiled with -w).
+  virtual Status stop(FireContext& ctx);
+  virtual Status raise(FireContext& ctx, int signal);
+  virtual Status system(const std::string& command);
+  virtual Status override_return(FireContext& ctx, int64_t value);
+  // rand() seed; tests return a constant.
+  virtual uint64_t random_seed();
+};
+
+class Program;
+
+struct CompileResult {
+  std::unique_ptr<Program> program;  // null when diagnostics has errors
+  Diagnostics diagnostics;
+  bool ok() const { return program != nullptr; }
+};
+
+CompileResult compile(std::string_view source, std::string file_name, const CompileOptions& options);
+// The same, with the rendered diagnostics in an Error (kind parse).
+Result<std::unique_ptr<Program>> compile_or_error(std::string_view source, std::string file_name,
+                                                  const CompileOptions& options);
+
+struct ProgramState;  // program.cpp
+struct CompiledProgram;  // compiler.h
+
+class Program {
+public:
+  ~Program();
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  const std::vector<ClauseInfo>& clauses() const;
+  RegisteredProbe register_probe(const ProbeKey& key);
+  // Fires probe `id` (from register_probe); true once exit() was requested.
+  bool fire(uint32_t id, FireContext& ctx);
+  bool begin();  // fires dtrace:::BEGIN
+  void end();    // fires dtrace:::END, prints the remaining aggregations
+
+  void set_output(OutputSink* sink);  // default: stdout/stderr
+  void set_host(Host* host);          // default: Host{}
+
+  bool exit_requested() const;
+  int exit_status() const;
+  // Effective option value (pragmas, then -x), "" when unset.
+  std::string option(const std::string& name) const;
+  bool quiet() const;
+  bool destructive() const;  // -w or #pragma D option destructive
+  uint64_t fires() const;    // clause executions so far
+  uint64_t errors() const;   // faults reported (ERROR firings)
+
+private:
+  friend CompileResult compile(std::string_view, std::string, const CompileOptions&);
+  explicit Program(std::unique_ptr<ProgramState> state);
+  std::unique_ptr<ProgramState> state_;
+};
+
+}  // namespace probekit::d

@@ -1,0 +1,168 @@
+// d/runtime.h — the state a compiled D program runs against, and the node
+// interface the compiler builds programs from.
+//
+// A compiled clause is a tree of nodes (closures, in effect), each typed at
+// compile time: integer nodes return int64_t already normalized to their D
+// type (so `(uint8_t)x` costs one mask and comparisons never re-check
+// widths), string nodes return a string_view into storage that outlives the
+// call or into a caller-supplied scratch string (so reading probefunc or a
+// string variable copies nothing). Only keys, stored values and printed
+// values become Value objects, and key tuples are filled in place in
+// per-node scratch so that a hit on an existing key does not allocate.
+//
+// A fault in an action (bad address, division by zero) is thrown as a
+// Fault from the node and caught where the clause started (Runtime::fire):
+// the clause is abandoned, its output discarded, ERROR fires. The exception
+// never leaves this layer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "d/aggregation.h"
+#include "d/passes.h"
+#include "d/program.h"
+#include "d/types.h"
+#include "d/value.h"
+
+namespace probekit::d {
+
+// DTrace's fault codes (DTRACEFLT_*), reported as arg4 of ERROR.
+enum class FaultKind : int { unknown = 0, bad_address = 1, bad_align = 2, illegal_op = 3, div_zero = 4 };
+
+struct Fault {
+  FaultKind kind = FaultKind::unknown;
+  uint64_t address = 0;  // arg5 of ERROR
+  std::string what;      // for illegal_op
+};
+
+class Runtime;
+struct ProbeEntry;
+
+// Per-firing state handed to every node.
+struct Exec {
+  Runtime& rt;
+  FireContext& ctx;
+  const ProbeEntry& probe;
+  uint32_t epid = 0;
+  int action = 0;            // 1-based statement index, for ERROR messages
+  int spec = 0;              // speculation this clause records into (0: none)
+  bool prefix_done = false;  // the "CPU ID FUNCTION:NAME" prefix is out
+  std::string* out = nullptr;  // this clause's output
+  int tid = 0;
+  std::vector<Value>* self = nullptr;  // this thread's self-> slots, when looked up
+  uint64_t now = 0;          // timestamp of this firing
+
+  std::vector<Value>* thread_vars(bool create);
+  [[noreturn]] void fault(FaultKind kind, uint64_t address, std::string what = {}) const;
+};
+
+class Node {
+public:
+  explicit Node(Type t) : type(t) {}
+  virtual ~Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  virtual int64_t eval_int(Exec& x) const;
+  // A view valid until the next evaluation that could change the storage it
+  // points into; computed strings go into `scratch`.
+  virtual std::string_view eval_str(Exec& x, std::string& scratch) const;
+  // Stack and symbol nodes override this; others are built from the above.
+  virtual Value eval_value(Exec& x) const;
+  // Fills `out` in place (reusing its string capacity).
+  virtual void eval_into(Exec& x, Value& out) const;
+  // As a statement: for side effects.
+  virtual void exec(Exec& x) const;
+
+  const Type type;
+};
+using NodePtr = std::unique_ptr<Node>;
+
+struct CompiledClause {
+  NodePtr predicate;            // null: always
+  std::vector<NodePtr> body;
+  bool records_data = false;    // prints the probe line before its output
+  bool empty = false;           // no statements: DTrace's default action
+};
+
+struct ProbeEntry {
+  uint32_t id = 0;
+  ProbeKey key;
+  std::string probe_text;  // "pid1234:a.out:work:entry"
+  std::vector<uint32_t> clauses;
+  std::vector<uint32_t> epids;  // one per clause, same order
+};
+
+struct Speculation {
+  bool active = false;    // allocated by speculation()
+  bool committed = false; // commit() called: flushed at the end of the firing
+  std::string buffer;
+};
+
+using ArrayMap = std::unordered_map<Key, Value, KeyHash, KeyEqual>;
+
+class Runtime {
+public:
+  Runtime(Symbols symbols, const CompileOptions& options);
+
+  // Output helpers used by nodes.
+  void emit_prefix(Exec& x);
+  void emit(Exec& x, std::string_view text);  // a record (text already rendered)
+  bool json() const { return format_ == OutputFormat::json; }
+  bool quiet() const { return quiet_; }
+
+  // The firing protocol (program.cpp uses these).
+  bool fire(uint32_t id, FireContext& ctx);
+  void print_remaining_aggregations();
+
+  Symbols symbols;
+  std::vector<CompiledClause> clauses;
+  std::vector<ClauseInfo> clause_info;
+  std::vector<ProbeEntry> probes;  // index = id - 1
+  std::unordered_map<std::string, uint32_t> probe_ids;  // key.str() -> id
+  uint32_t next_epid = 1;
+
+  std::vector<Value> globals;
+  std::vector<ArrayMap> arrays;  // by global slot (only array slots used)
+  std::unordered_map<int, std::vector<Value>> thread_vars;
+  std::vector<Value> clause_vars;
+  std::vector<Aggregation> aggs;
+  std::vector<bool> agg_printed;
+  std::vector<Speculation> specs;  // index = id - 1
+
+  OutputSink* sink = nullptr;
+  Host* host = nullptr;
+  std::unique_ptr<OutputSink> default_sink;
+  std::unique_ptr<Host> default_host;
+
+  bool exit_requested = false;
+  int exit_status = 0;
+  bool header_done = false;
+  uint64_t fires = 0;
+  uint64_t errors = 0;
+  uint64_t rand_state = 0;
+  std::string strtok_buffer;
+  size_t strtok_pos = 0;
+  bool in_error = false;
+  size_t strsize = 256;
+  int ustackframes = 100;
+  OutputFormat format_ = OutputFormat::text;
+  bool quiet_ = false;
+  int nspec = 1;
+
+  uint32_t register_probe(const ProbeKey& key);  // id (0: nothing matches)
+
+private:
+  void run_clause(Exec& x, uint32_t clause_index);
+  void report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext& ctx);
+};
+
+// Renders trace(value) as dtrace(1) does (quiet or not).
+std::string render_trace(const Value& v, bool quiet);
+
+}  // namespace probekit::d

@@ -1,0 +1,44 @@
+#include "d/types.h"
+
+namespace probekit::d {
+
+std::string Type::name() const {
+  switch (kind) {
+  case Kind::none: return "void";
+  case Kind::string: return "string";
+  case Kind::stack: return "stack";
+  case Kind::symbol: return "symbol";
+  case Kind::pointer:
+    switch (pointee_size) {
+    case 0: return "void *";
+    case 1: return pointee_signed ? "char *" : "uint8_t *";
+    case 2: return pointee_signed ? "int16_t *" : "uint16_t *";
+    case 4: return pointee_signed ? "int *" : "uint32_t *";
+    default: return pointee_signed ? "int64_t *" : "uint64_t *";
+    }
+  case Kind::integer:
+    switch (size) {
+    case 1: return is_signed ? "char" : "uint8_t";
+    case 2: return is_signed ? "short" : "uint16_t";
+    case 4: return is_signed ? "int" : "uint32_t";
+    default: return is_signed ? "int64_t" : "uint64_t";
+    }
+  }
+  return "void";
+}
+
+Type common_type(Type a, Type b) {
+  // Pointers behave as uint64_t in arithmetic.
+  if (a.kind == Type::Kind::pointer) a = Type::integer(8, false);
+  if (b.kind == Type::Kind::pointer) b = Type::integer(8, false);
+  // Integer promotion: anything narrower than int becomes int.
+  if (a.size < 4) a = Type::integer(4, true);
+  if (b.size < 4) b = Type::integer(4, true);
+  if (a.size != b.size) {
+    const Type& wide = a.size > b.size ? a : b;
+    return Type::integer(wide.size, wide.is_signed);
+  }
+  return Type::integer(a.size, a.is_signed && b.is_signed);
+}
+
+}  // namespace probekit::d

@@ -1,0 +1,68 @@
+// d/types.h — the static types of D expressions.
+//
+// D is typed like C, minus what a tracer does not need here (structs and
+// CTF). Integers keep their width and signedness because D follows C's
+// rules: `(uint8_t)300` is 44 and `(char)200 < 0`. Pointers are 64-bit
+// unsigned integers that print as addresses. Strings are values, compared by
+// content. `stack` and `symbol` come from ustack()/ufunc()/usym()/umod()/
+// uaddr() and are only stored, keyed on and printed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace probekit::d {
+
+struct Type {
+  enum class Kind : uint8_t { none, integer, pointer, string, stack, symbol };
+  Kind kind = Kind::none;
+  uint8_t size = 8;  // bytes, integers and pointers
+  bool is_signed = true;
+  // Pointers: what `*p` reads from the target (0 = void *, cannot be read).
+  uint8_t pointee_size = 0;
+  bool pointee_signed = false;
+
+  static Type none() { return Type{}; }
+  static Type integer(uint8_t size = 8, bool is_signed = true) {
+    return Type{Kind::integer, size, is_signed};
+  }
+  static Type pointer(uint8_t pointee_size = 0, bool pointee_signed = false) {
+    return Type{Kind::pointer, 8, false, pointee_size, pointee_signed};
+  }
+  static Type string() { return Type{Kind::string, 0, false}; }
+  static Type stack() { return Type{Kind::stack, 0, false}; }
+  static Type symbol() { return Type{Kind::symbol, 8, false}; }
+
+  bool is_none() const { return kind == Kind::none; }
+  bool is_integer() const { return kind == Kind::integer; }
+  // Integers and pointers: what arithmetic and predicates accept.
+  bool is_scalar() const { return kind == Kind::integer || kind == Kind::pointer; }
+  bool is_string() const { return kind == Kind::string; }
+  bool operator==(const Type& o) const {
+    return kind == o.kind && (!is_scalar() || (size == o.size && is_signed == o.is_signed));
+  }
+
+  // "int", "uint64_t", "char", "void *", "string", "stack", "symbol".
+  std::string name() const;
+};
+
+// C's usual arithmetic conversions on two scalar types: the common type
+// (at least int, 64 bits when either side is, unsigned when the wider side
+// or an equal-width side is unsigned).
+Type common_type(Type a, Type b);
+
+// The integer of `value` interpreted as `t` (truncated to t.size bytes, then
+// sign- or zero-extended back to 64 bits).
+inline int64_t normalize_to(Type t, int64_t value) {
+  switch (t.size) {
+  case 1: return t.is_signed ? static_cast<int64_t>(static_cast<int8_t>(value))
+                             : static_cast<int64_t>(static_cast<uint8_t>(value));
+  case 2: return t.is_signed ? static_cast<int64_t>(static_cast<int16_t>(value))
+                             : static_cast<int64_t>(static_cast<uint16_t>(value));
+  case 4: return t.is_signed ? static_cast<int64_t>(static_cast<int32_t>(value))
+                             : static_cast<int64_t>(static_cast<uint32_t>(value));
+  default: return value;
+  }
+}
+
+}  // namespace probekit::d
