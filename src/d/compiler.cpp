@@ -447,18 +447,20 @@ private:
 
 class Binary : public Node {
 public:
-  Binary(Type t, Op op, NodePtr a, NodePtr b, int64_t scale_a = 1, int64_t scale_b = 1)
-      : Node(t), op_(op), a_(std::move(a)), b_(std::move(b)), scale_a_(scale_a), scale_b_(scale_b) {}
+  Binary(Type t, Op op, NodePtr a, NodePtr b, int64_t scale_a = 1, int64_t scale_b = 1, int64_t divide = 1)
+      : Node(t), op_(op), a_(std::move(a)), b_(std::move(b)), scale_a_(scale_a), scale_b_(scale_b),
+        divide_(divide) {}
   int64_t eval_int(Exec& x) const override {
     int64_t a = a_->eval_int(x);
     int64_t b = b_->eval_int(x);
-    return arith(x, op_, type, a * scale_a_, b * scale_b_);
+    int64_t v = arith(x, op_, type, a * scale_a_, b * scale_b_);
+    return divide_ == 1 ? v : v / divide_;
   }
 
 private:
   Op op_;
   NodePtr a_, b_;
-  int64_t scale_a_, scale_b_;
+  int64_t scale_a_, scale_b_, divide_;
 };
 
 class CompareInt : public Node {
@@ -813,8 +815,17 @@ public:
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
       Value v;
       v.kind = Value::Kind::symbol;
-      v.i = static_cast<int64_t>(addr);
       v.s = symbol_text(x, addr, fn_);
+      // Keys compare symbols by `i`: make it the identity of what is shown —
+      // the function's start for ufunc/usym, the text for umod.
+      v.i = static_cast<int64_t>(addr);
+      if (fn_ == Fn::ufunc || fn_ == Fn::usym) {
+        std::string full = symbol_text(x, addr, Fn::uaddr);
+        auto plus = full.rfind("+0x");
+        if (plus != std::string::npos) v.i -= static_cast<int64_t>(parse_uint(full.substr(plus + 1)).value_or(0));
+      } else if (fn_ == Fn::umod) {
+        v.i = static_cast<int64_t>(std::hash<std::string>{}(v.s));
+      }
       return v;
     }
     case Fn::ustack: {
@@ -1106,7 +1117,10 @@ private:
       if (ta.kind == Type::Kind::pointer && tb.is_integer()) sb = e.type.pointee_size;
       if (tb.kind == Type::Kind::pointer && ta.is_integer()) sa = e.type.pointee_size;
     }
-    return std::make_unique<Binary>(e.type, e.op, std::move(a), std::move(b), sa, sb);
+    int64_t divide = 1;
+    if (e.op == Op::sub && ta.kind == Type::Kind::pointer && tb.kind == Type::Kind::pointer && ta.pointee_size > 0)
+      divide = ta.pointee_size;
+    return std::make_unique<Binary>(e.type, e.op, std::move(a), std::move(b), sa, sb, divide);
   }
 
   NodePtr call(Expr& e) {

@@ -732,6 +732,11 @@ public:
         e.type = b;
         return;
       }
+      if (e.op == Op::sub && a.kind == Type::Kind::pointer && b.kind == Type::Kind::pointer) {
+        e.type = Type::integer(8, true);  // C: the distance in elements
+        e.cast_type = a;
+        return;
+      }
       e.type = common_type(a, b);
       return;
     case Op::mod:

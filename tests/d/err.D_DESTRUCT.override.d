@@ -1,0 +1,1 @@
+BEGIN { override(0); }

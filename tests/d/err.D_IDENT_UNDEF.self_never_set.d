@@ -1,0 +1,1 @@
+BEGIN /self->never/ { exit(0); }

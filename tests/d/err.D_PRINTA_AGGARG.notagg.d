@@ -1,0 +1,1 @@
+BEGIN { @a = count(); printa("%@d", 5); }

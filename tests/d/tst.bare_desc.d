@@ -1,0 +1,2 @@
+/* fire: pid$target:a.out:work:entry */
+pid$target:a.out:work:entry

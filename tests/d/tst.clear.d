@@ -1,0 +1,2 @@
+/* flags: -q */
+BEGIN { @c["x"] = count(); @c["x"] = count(); clear(@c); @c["y"] = count(); exit(0); }

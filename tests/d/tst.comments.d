@@ -1,0 +1,4 @@
+/* flags: -q */
+// a line comment
+BEGIN /* inline */ { /* before */ printf("ok\n"); // after
+  exit(0); }

@@ -1,0 +1,3 @@
+/* flags: -q */
+BEGIN { printf("exiting\n"); exit(3); }
+END { printf("end ran\n"); }

@@ -1,0 +1,1 @@
+BEGIN { setopt("quiet"); printf("now quiet\n"); exit(0); }
