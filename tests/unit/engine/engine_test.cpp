@@ -510,5 +510,104 @@ TEST(Engine, AfterStartupUnknownModuleIsAnError) {
   ::waitpid(pid, nullptr, 0);
 }
 
+// Issue 2: every malloc of a busy multi-threaded program, the program unharmed.
+Probe malloc_sizes(std::map<uint64_t, uint64_t>* sizes) {
+  Probe p;
+  p.where = Location::parse("libc.so.6:malloc").value();
+  p.pre_handler = [sizes](HitContext& ctx) { (*sizes)[ctx.regs().rdi]++; };
+  return p;
+}
+
+TEST_P(Builds, EveryMallocOfAThreadedProgram) {
+  std::vector<std::string> argv = {target("pk_malloc", GetParam()), "4", "1500"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "threads 4 calls 1500 nonzero 5976\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::map<uint64_t, uint64_t> sizes;
+  ASSERT_TRUE(t.session->add(malloc_sizes(&sizes)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(sizes[777], 6000u);
+  EXPECT_EQ(t.output(), expected);
+}
+
+TEST_P(Builds, AttachedMallocProbeSeesEveryCall) {
+  std::string out = temp_path("mattach");
+  std::string path = target("pk_malloc", GetParam());
+  int in[2];
+  ASSERT_EQ(::pipe(in), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(in[0], 0);
+    ::close(in[1]);
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::execl(path.c_str(), path.c_str(), "4", "1000", "wait", (char*)nullptr);
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  // Wait until libc is mapped (it blocks in read() soon after).
+  for (int i = 0; i < 5000; ++i) {
+    auto maps = read_file("/proc/" + std::to_string(child) + "/maps").value_or("");
+    if (maps.find("libc.so.6") != std::string::npos) break;
+    ::usleep(1000);
+  }
+  auto s = Session::attach(child);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  std::map<uint64_t, uint64_t> sizes;
+  ASSERT_TRUE((*s)->add(malloc_sizes(&sizes)).ok());
+  ASSERT_EQ(::write(in[1], "g", 1), 1);
+  auto rc = (*s)->run();
+  ASSERT_TRUE(rc.ok()) << rc.error().message();
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(sizes[777], 4000u);
+  EXPECT_EQ(read_file(out).value_or(""), "threads 4 calls 1000 nonzero 3984\n");
+  ::close(in[1]);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
+TEST(Engine, JobControlStopAndContinueStillWork) {
+  auto t = launch({target("pk_spin", "pie-O2")});
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> hits{0};
+  ASSERT_TRUE(t.session->add(counting("work", &hits)).ok());
+  pid_t pid = t.session->pid();
+  // Runs on this thread (the tracer); a helper thread drives job control.
+  std::atomic<int> phase{0};
+  uint64_t hits_while_stopped = 0;
+  std::thread driver([&] {
+    while (hits.load() < 20) ::usleep(1000);
+    ::kill(pid, SIGSTOP);
+    // Wait until the stop took effect (state T or t).
+    for (int i = 0; i < 2000; ++i) {
+      auto stat = read_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
+      auto close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'T' || stat[close + 2] == 't')) break;
+      ::usleep(1000);
+    }
+    ::usleep(20000);
+    uint64_t a = hits.load();
+    ::usleep(50000);
+    hits_while_stopped = hits.load() - a;
+    ::kill(pid, SIGCONT);
+    uint64_t b = hits.load();
+    while (hits.load() < b + 20) ::usleep(1000);
+    phase = 1;
+    t.session->stop();
+  });
+  auto rc = t.session->run(20.0);
+  driver.join();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(phase.load(), 1);
+  EXPECT_EQ(hits_while_stopped, 0u);  // stopped means stopped
+  ASSERT_TRUE(t.session->detach().ok());
+  EXPECT_EQ(::kill(pid, 0), 0);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
 }  // namespace
 }  // namespace probekit
