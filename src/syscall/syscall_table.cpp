@@ -75,6 +75,17 @@ constexpr Annotation kAnnotations[] = {
     {"epoll_pwait", 6, ReturnKind::integer}, {"sched_yield", 0, ReturnKind::integer},
 };
 
+// A misspelt annotation would silently never apply: refuse to compile.
+constexpr bool annotations_name_real_calls() {
+  for (const Annotation& a : kAnnotations) {
+    bool found = false;
+    for (const SyscallEntry& e : kTable) found = found || e.name == a.name;
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(annotations_name_real_calls(), "an annotation names a call missing from unistd_64.h");
+
 const Annotation* annotation_of(int nr) {
   std::string_view name = syscall_name(nr);
   if (name.empty()) return nullptr;
