@@ -73,6 +73,13 @@ struct Probe {
 
   // Arm later: a module that is not loaded yet is armed when it loads
   // (dlopen), instead of failing with no_such_module.
+  // Pending rule: add() makes a probe pending instead of failing when its
+  // module is not mapped (or, without a module, its symbol is in no mapped
+  // object) and either allow_pending is set or the process was launched (or
+  // exec'ed) and the dynamic loader has not finished loading the initial
+  // libraries yet (before main). Such probes are armed the moment ld.so
+  // reports the objects mapped (r_brk), before their code runs. A probe that
+  // is still unresolved then stays pending with stats().sites == 0.
   bool allow_pending = false;
   std::string name;           // for listings and error messages
 };
@@ -110,6 +117,10 @@ struct FunctionInfo {
   uint64_t size = 0;
 };
 
+// Threads: ptrace binds a traced process to the one tracer *thread* that
+// attached it, so every method (add, run, detach, the destructor...) must be
+// called from the thread that called launch()/attach(); only stop() may be
+// called from anywhere (another thread or a signal handler).
 class Session {
 public:
   virtual ~Session() = default;
@@ -135,7 +146,11 @@ public:
   virtual Result<std::vector<FunctionInfo>> functions(const std::string& module) const = 0;
 
   // Runs the target until it exits, stop() is called, or the deadline passes.
-  // Returns the exit status of the main process when it exited (or -1).
+  // Returns the exit status of the main process when it exited (128+signal
+  // when a signal killed it), or -1 when it is still running (stop() or the
+  // deadline): the session stays attached and run() may be called again.
+  // Uses signal SIGRTMIN+5 on the calling thread to wake from waitpid (a
+  // no-op handler without SA_RESTART is installed once).
   virtual Result<int> run(std::optional<double> seconds = std::nullopt) = 0;
   // Async-signal-safe: makes run() return soon (SIGINT/SIGTERM handlers).
   virtual void stop() = 0;

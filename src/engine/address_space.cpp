@@ -360,6 +360,19 @@ Result<std::vector<FunctionInfo>> AddressSpace::functions(const std::string& mod
   return out;
 }
 
+void AddressSpace::replace_site(std::unique_ptr<ProbeSite> site) {
+  auto it = sites_.find(site->address);
+  if (it != sites_.end()) {
+    for (auto o = slot_owner_.begin(); o != slot_owner_.end();) {
+      o = o->second == it->second.get() ? slot_owner_.erase(o) : std::next(o);
+    }
+  }
+  uint64_t addr = site->address;
+  ProbeSite* raw = site.get();
+  sites_[addr] = std::move(site);
+  if (raw->slot) slot_owner_[raw->slot] = raw;
+}
+
 ProbeSite* AddressSpace::site_for_slot_address(uint64_t addr) {
   auto it = slot_owner_.upper_bound(addr);
   if (it == slot_owner_.begin()) return nullptr;

@@ -120,6 +120,9 @@ public:
   std::vector<uint64_t> area_candidates(uint64_t near) const;
   void add_area(uint64_t start, uint64_t size) { xol_.push_back({start, size, 0}); }
   void register_slot(uint64_t slot, ProbeSite* site) { slot_owner_[slot] = site; }
+  // Replaces a site (one whose module went away and came back): its old
+  // slot is abandoned, never reused (a thread might still be in it).
+  void replace_site(std::unique_ptr<ProbeSite> site);
 
   // Dynamic loader bookkeeping.
   uint64_t syscall_insn = 0;

@@ -162,7 +162,7 @@ Status SessionImpl::setup_address_space(Process& p) {
         auto planned = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
         if (planned) {
           site = planned->get();
-          as->sites()[r.address] = std::move(*planned);
+          as->replace_site(std::move(*planned));
         } else {
           as->startup_done = true;  // cannot follow the loader: act as if everything is loaded
         }
@@ -276,7 +276,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
   }
   for (auto& site : planned) {
     ProbeSite* p = site.get();
-    as->sites()[p->address] = std::move(site);
+    as->replace_site(std::move(site));
     targets.push_back(p);
   }
   for (ProbeSite* site : targets) {

@@ -3,8 +3,13 @@
 // engine tests probe them at their entry and at offsets inside them and
 // compare stdout with an untraced run.
 // usage: pk_insns ROUNDS
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
 
 long g_value = 41;
 double g_double = 2.5;
@@ -83,7 +88,12 @@ asm(".text\n"
     "  mov %rdi, g_store(%rip)\n"           // +0
     "  mov g_store(%rip), %rax\n"           // +7
     "  ret\n"
-    ".size f_store, .-f_store\n");
+    ".size f_store, .-f_store\n"
+    // a load through a pointer argument (faults on a bad pointer)
+    ".globl f_load\n.type f_load,@function\nf_load:\n"
+    "  mov (%rdi), %rax\n"                  // +0
+    "  ret\n"
+    ".size f_load, .-f_load\n");
 
 long f_riprel(long);
 long f_lea(long);
@@ -95,8 +105,37 @@ long f_jcc(long);
 long f_sse(long);
 void f_ret(void);
 long f_store(long);
+long f_load(long*);
+
+static sigjmp_buf recover;
+static volatile unsigned long fault_rip, fault_addr;
+
+static void on_segv(int sig, siginfo_t* si, void* uc) {
+  (void)sig;
+  fault_rip = (unsigned long)((ucontext_t*)uc)->uc_mcontext.gregs[REG_RIP];
+  fault_addr = (unsigned long)si->si_addr;
+  siglongjmp(recover, 1);
+}
+
+// usage: pk_insns fault — f_load(NULL) must fault at f_load itself, probed or not.
+static int fault_mode(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, NULL);
+  long v = 5;
+  long s = f_load(&v);
+  for (int i = 0; i < 3; i++) {
+    if (sigsetjmp(recover, 1) == 0) s += f_load((long*)16);
+    printf("fault %d at f_load%s addr %lu\n", i, fault_rip == (unsigned long)f_load ? "" : " (WRONG RIP)", fault_addr);
+  }
+  printf("sum %ld\n", s);
+  return 0;
+}
 
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "fault") == 0) return fault_mode();
   long rounds = argc > 1 ? atol(argv[1]) : 10;
   long s[10] = {0};
   for (long i = 0; i < rounds; i++) {

@@ -609,5 +609,30 @@ TEST(Engine, JobControlStopAndContinueStillWork) {
   ::waitpid(pid, nullptr, 0);
 }
 
+// The copied instruction faults: the program must see the fault at the
+// original address (its handler reads uc_mcontext's rip), and fault_handler
+// runs once per fault.
+TEST_P(Builds, FaultInTheCopyIsReportedAtTheSite) {
+  std::vector<std::string> argv = {target("pk_insns", GetParam()), "fault"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "fault 0 at f_load addr 16\nfault 1 at f_load addr 16\nfault 2 at f_load addr 16\nsum 5\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::vector<int> faults;
+  std::atomic<uint64_t> hits{0};
+  Probe p = counting("a.out:f_load", &hits);
+  p.fault_handler = [&](HitContext& ctx, int signo) {
+    faults.push_back(signo);
+    EXPECT_EQ(ctx.regs().rip, ctx.site().address);
+  };
+  ASSERT_TRUE(t.session->add(p).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(hits.load(), 4u);
+  EXPECT_EQ(faults, std::vector<int>(3, SIGSEGV));
+}
+
 }  // namespace
 }  // namespace probekit
