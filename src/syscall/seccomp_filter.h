@@ -128,11 +128,30 @@ Status install_in_self(const std::vector<int>& nrs);
 //
 // A filter can never be removed. After PTRACE_DETACH, SECCOMP_RET_TRACE with
 // no tracer makes every named call fail with ENOSYS while the process keeps
-// running (tests/unit/syscall asserts this). So the engine must not install
-// a filter in a process it will detach from while the process lives; see
-// the policy in this folder's report / docs: attach mode uses PTRACE_SYSCALL
-// stops instead, launch mode installs the filter and keeps tracing (passing
-// every stop through) until the process and its descendants exit.
+// running (tests/unit/syscall asserts this; the call in flight at the stop
+// where the tracer detached still runs). Nothing undoes it: filters stack
+// and the strictest verdict wins (KILL > TRAP > ERRNO > USER_NOTIF > TRACE >
+// LOG > ALLOW), so a later RET_ALLOW filter does not override RET_TRACE;
+// BPF cannot read target memory, so a "tracing enabled" flag word is
+// impossible; RET_USER_NOTIF also fails calls with ENOSYS once its listener
+// fd is closed, and would move the work into the target. Hence the policy
+// the engine follows:
+//
+//   * attach mode (-p PID): NEVER install a filter. The process outlives
+//     the session, so a filter would break it at detach. Use PTRACE_SYSCALL
+//     stops (every call costs an entry and an exit stop; filter by nr in the
+//     tracer) and say so in -v output. remote_image() exists for an explicit
+//     opt-in only (the user accepting that the process must keep a tracer
+//     until it exits, as in launch mode).
+//   * launch mode (-c CMD): install the filter between fork and exec
+//     (install_prepared), with PTRACE_O_EXITKILL and fork/vfork/clone
+//     following. The process was created for the session; the session lasts
+//     until it and every descendant exit. When the D program ends early
+//     (exit(), Ctrl-C, END), the engine disarms every probe, prints the
+//     results and keeps passing seccomp stops through (PTRACE_CONT at each,
+//     no other work) until the process tree exits — it does not detach and
+//     does not kill. A tracer that dies takes the target with it
+//     (EXITKILL), never leaving it running with ENOSYS.
 std::vector<uint8_t> remote_image(const PreparedFilter& filter, uint64_t remote_addr);
 
 }  // namespace probekit::syscalls

@@ -1,5 +1,10 @@
 #include "syscall/syscall_stop.h"
 
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <csignal>
+
 // The kernel returns -errno in rax for errors (-4095..-1, IS_ERR_VALUE);
 // -512..-516 are its restart codes, which never reach the process.
 
@@ -11,6 +16,15 @@ constexpr int64_t kErestartSys = 512;
 constexpr int64_t kErestartRestartBlock = 516;
 
 }  // namespace
+
+SyscallStopKind classify_stop(int wait_status) {
+  if (!WIFSTOPPED(wait_status)) return SyscallStopKind::other;
+  if ((wait_status >> 8) == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8))) {
+    return SyscallStopKind::seccomp_entry;
+  }
+  if (WSTOPSIG(wait_status) == (SIGTRAP | 0x80)) return SyscallStopKind::syscall_stop;
+  return SyscallStopKind::other;
+}
 
 SyscallEntryArgs entry_args(const user_regs_struct& regs) {
   SyscallEntryArgs out;

@@ -53,6 +53,16 @@
 
 namespace probekit::syscalls {
 
+// What a waitpid status of a traced thread says about system calls.
+enum class SyscallStopKind {
+  seccomp_entry,  // PTRACE_EVENT_SECCOMP: a named call is about to run
+  syscall_stop,   // SIGTRAP|0x80 (needs PTRACE_O_TRACESYSGOOD): entry or exit,
+                  // an exit when it follows a seccomp_entry resumed with PTRACE_SYSCALL
+  other,          // not a stop, or a stop of another kind (signal, event, group-stop)
+};
+
+SyscallStopKind classify_stop(int wait_status);
+
 struct SyscallEntryArgs {
   int nr = -1;                    // orig_rax
   std::array<uint64_t, 6> args{};  // arg0..arg5: rdi rsi rdx r10 r8 r9

@@ -233,6 +233,89 @@ TEST(SeccompPtrace, WithoutTraceSeccompOptionNamedCallsFailWithEnosys) {
   EXPECT_EQ(r.second_errno, ENOSYS);
 }
 
+// The filter is inherited across fork (and kept across execve): a
+// descendant the tracer does not follow gets ENOSYS from every named call.
+// Hence launch mode's PTRACE_O_TRACEFORK/VFORK/CLONE.
+TEST(SeccompPtrace, UnfollowedChildrenInheritTheFilterAndGetEnosys) {
+  auto filter = prepare({__NR_getppid});
+  ASSERT_TRUE(filter);
+  pid_t child = spawn_traced([&] {
+    if (install_prepared(*filter) != 0) return 100;
+    pid_t grandchild = fork();
+    if (grandchild == 0) {
+      errno = 0;
+      long r = syscall(__NR_getppid);
+      _exit(r == -1 && errno == ENOSYS ? 7 : 8);
+    }
+    int st = 0;
+    if (waitpid(grandchild, &st, 0) != grandchild || !WIFEXITED(st)) return 103;
+    return WEXITSTATUS(st);
+  });
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(WSTOPSIG(wait_stop(child)), SIGSTOP);
+  ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, child, nullptr, kOptions), 0);  // no TRACEFORK
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
+  int status = wait_stop(child);
+  // The only stop: SIGCHLD when the grandchild exits, delivered on.
+  ASSERT_TRUE(WIFSTOPPED(status));
+  ASSERT_EQ(status >> 8, SIGCHLD);
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, SIGCHLD), 0);
+  status = wait_stop(child);
+  ASSERT_TRUE(WIFEXITED(status)) << "unexpected stop, status 0x" << std::hex << status;
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+}
+
+// With PTRACE_O_TRACEFORK the new child is traced from birth with the same
+// options, and its named calls stop like the parent's.
+TEST(SeccompPtrace, FollowedChildrenStop) {
+  auto filter = prepare({__NR_getppid});
+  ASSERT_TRUE(filter);
+  pid_t child = spawn_traced([&] {
+    if (install_prepared(*filter) != 0) return 100;
+    pid_t grandchild = fork();
+    if (grandchild == 0) _exit(syscall(__NR_getppid) == getppid() ? 0 : 9);
+    int st = 0;
+    if (waitpid(grandchild, &st, 0) != grandchild || !WIFEXITED(st)) return 103;
+    return WEXITSTATUS(st);
+  });
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(WSTOPSIG(wait_stop(child)), SIGSTOP);
+  ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, child, nullptr, kOptions | PTRACE_O_TRACEFORK), 0);
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
+  pid_t grandchild = 0;
+  int grandchild_seccomp_stops = 0;
+  bool child_exited = false;
+  while (!child_exited) {
+    int status = 0;
+    pid_t who = waitpid(-1, &status, __WALL);
+    ASSERT_GT(who, 0);
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      if (who == child) {
+        child_exited = true;
+        ASSERT_TRUE(WIFEXITED(status));
+        EXPECT_EQ(WEXITSTATUS(status), 0);
+      }
+      continue;
+    }
+    if ((status >> 8) == (SIGTRAP | (PTRACE_EVENT_FORK << 8))) {
+      unsigned long msg = 0;
+      ASSERT_EQ(ptrace(PTRACE_GETEVENTMSG, who, nullptr, &msg), 0);
+      grandchild = static_cast<pid_t>(msg);
+    } else if ((status >> 8) == kSeccompStop) {
+      EXPECT_EQ(entry_args(regs_of(who)).nr, __NR_getppid);
+      EXPECT_NE(who, child);
+      ++grandchild_seccomp_stops;
+    }
+    // Deliver plain signals (SIGCHLD); suppress the new child's initial
+    // SIGSTOP and the event stops.
+    int sig = WSTOPSIG(status);
+    bool deliver = (status >> 16) == 0 && sig != SIGSTOP && sig != SIGTRAP;
+    ASSERT_EQ(ptrace(PTRACE_CONT, who, nullptr, deliver ? sig : 0), 0);
+  }
+  EXPECT_GT(grandchild, 0);
+  EXPECT_EQ(grandchild_seccomp_stops, 2);  // getppid() through libc is a real call too
+}
+
 // Attach mode: a running process gets the filter through its own system
 // calls, made by the tracer. Here the tracer turns two getpid calls of the
 // child into prctl(NO_NEW_PRIVS) and seccomp(SET_MODE_FILTER, TSYNC, addr)

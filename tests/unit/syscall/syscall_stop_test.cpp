@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
 #include <cerrno>
+#include <csignal>
 
 namespace probekit::syscalls {
 namespace {
@@ -76,6 +80,21 @@ TEST(SyscallStop, RestartCodes) {
   EXPECT_FALSE(exit_result(regs).restarting);
   regs.rax = static_cast<uint64_t>(-517);
   EXPECT_FALSE(exit_result(regs).restarting);
+}
+
+// Wait statuses as the kernel encodes them: (sig | event << 8) << 8 | 0x7f.
+constexpr int stopped(int sig, int event = 0) { return ((sig | (event << 8)) << 8) | 0x7f; }
+
+TEST(SyscallStop, ClassifyWaitStatus) {
+  EXPECT_EQ(stopped(SIGTRAP, PTRACE_EVENT_SECCOMP), 0x7057f);
+  EXPECT_EQ(classify_stop(stopped(SIGTRAP, PTRACE_EVENT_SECCOMP)), SyscallStopKind::seccomp_entry);
+  EXPECT_EQ(classify_stop(stopped(SIGTRAP | 0x80)), SyscallStopKind::syscall_stop);
+  EXPECT_EQ(classify_stop(stopped(SIGTRAP)), SyscallStopKind::other);  // int3, single step
+  EXPECT_EQ(classify_stop(stopped(SIGTRAP, PTRACE_EVENT_EXEC)), SyscallStopKind::other);
+  EXPECT_EQ(classify_stop(stopped(SIGSTOP)), SyscallStopKind::other);
+  EXPECT_EQ(classify_stop(0), SyscallStopKind::other);       // exited with 0
+  EXPECT_EQ(classify_stop(SIGKILL), SyscallStopKind::other);  // killed
+  ASSERT_TRUE(WIFSTOPPED(stopped(SIGTRAP | 0x80)));
 }
 
 }  // namespace
