@@ -818,7 +818,16 @@ public:
 
   void visit_incdec(Expr& e) {
     statement_top_ = false;
-    Type var = visit_lvalue(*e.kids[0], Type::integer(8, true), true);
+    // An existing variable keeps its type; `n++` on a new one declares int64_t.
+    Expr& lv = *e.kids[0];
+    Type var = visit_lvalue(lv, Type::none(), true);
+    if (var.is_none()) {
+      VarDecl* fresh = nullptr;
+      if (lv.kind == ExprKind::ident) fresh = syms_->find(syms_->globals, lv.text);
+      if (lv.kind == ExprKind::self_var) fresh = syms_->find(syms_->thread_vars, lv.text);
+      if (lv.kind == ExprKind::this_var) fresh = syms_->find(syms_->clause_vars, lv.text);
+      if (fresh && fresh->type.is_none() && !fresh->is_array) var = visit_lvalue(lv, Type::integer(8, true), true);
+    }
     if (var.is_none()) return;
     if (!var.is_scalar()) {
       error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "' needs an integer variable, not " + var.name());
@@ -961,6 +970,9 @@ private:
         v = &table.back();
       }
       if (v->type.is_none() && !value.is_none()) v->type = value;
+      // Integers widen to the widest integer ever assigned, so that
+      // `self->ts = 0` before `self->ts = timestamp` does not truncate.
+      if (v->type.is_integer() && value.is_integer() && value.size > v->type.size) v->type = value;
       return v;
     };
     switch (e.kind) {

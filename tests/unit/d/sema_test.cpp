@@ -1,1 +1,135 @@
+// The passes, through compile(): which pass stops the pipeline, ids, and
+// what the semantic pass infers.
+#include "d/passes.h"
+
 #include <gtest/gtest.h>
+
+#include "d/parser.h"
+
+namespace probekit::d {
+namespace {
+
+struct Run {
+  Diagnostics diags;
+  Symbols symbols;
+  ProgramAst ast;
+  std::string failed;
+};
+
+Run analyse(const std::string& src, CompileOptions opts = {}) {
+  Run r;
+  r.diags = Diagnostics("t.d", src);
+  Parser p(src, r.diags);
+  r.ast = p.parse_program();
+  PassManager pm;
+  add_default_passes(pm);
+  PassContext ctx{r.ast, r.diags, opts, r.symbols};
+  if (!pm.run(ctx)) r.failed = pm.failed_pass();
+  return r;
+}
+
+std::vector<std::string> ids(const Run& r) {
+  std::vector<std::string> out;
+  for (const auto& d : r.diags.all()) out.push_back(d.id);
+  return out;
+}
+
+TEST(Passes, MacroPassExpandsDescriptionsAndSplitsFields) {
+  CompileOptions o;
+  o.target_pid = 42;
+  o.macro_args = {"work"};
+  auto r = analyse("pid$target::$1:entry {} entry {} malloc:entry {} libc.so.6:free:return {}", o);
+  ASSERT_EQ(r.failed, "") << r.diags.render();
+  const auto& d0 = r.ast.clauses[0].descs[0];
+  EXPECT_EQ(d0.expanded, "pid42::work:entry");
+  EXPECT_EQ(d0.provider, "pid42");
+  EXPECT_EQ(d0.module, "");
+  EXPECT_EQ(d0.function, "work");
+  EXPECT_EQ(r.ast.clauses[1].descs[0].name, "entry");
+  EXPECT_EQ(r.ast.clauses[1].descs[0].provider, "");
+  EXPECT_EQ(r.ast.clauses[2].descs[0].function, "malloc");
+  EXPECT_EQ(r.ast.clauses[3].descs[0].module, "libc.so.6");
+}
+
+TEST(Passes, StopAfterFirstFailingPassKeepingAllItsErrors) {
+  // Two macro errors: both reported; the semantic error after them is not.
+  auto r = analyse("BEGIN { x = $1 + $2; y = nosuch; }");
+  EXPECT_EQ(r.failed, "macros");
+  EXPECT_EQ(ids(r), (std::vector<std::string>{"D_MACRO_UNDEF", "D_MACRO_UNDEF"}));
+}
+
+TEST(Passes, SemanticCollectsEveryError) {
+  auto r = analyse("BEGIN { a = nosuch; b = strlen(1); c = \"s\" * 2; }");
+  EXPECT_EQ(r.failed, "semantic");
+  EXPECT_EQ(ids(r), (std::vector<std::string>{"D_IDENT_UNDEF", "D_PROTO_ARG", "D_OP_ARITH"}));
+}
+
+TEST(Passes, VariableTypesFromFirstAssignmentAnywhere) {
+  // The predicate reads self->ts before the clause that assigns it; the
+  // integer type widens to the widest integer assigned (0 is an int,
+  // timestamp a uint64_t), so nothing is truncated.
+  auto r = analyse("tick-1s /self->ts/ { self->ts = 0; } BEGIN { self->ts = timestamp; g = \"x\"; c = (char)1; }");
+  ASSERT_EQ(r.failed, "") << r.diags.render();
+  ASSERT_EQ(r.symbols.thread_vars.size(), 1u);
+  EXPECT_EQ(r.symbols.thread_vars[0].type.name(), "uint64_t");
+  auto* g = r.symbols.find(r.symbols.globals, "g");
+  ASSERT_NE(g, nullptr);
+  EXPECT_TRUE(g->type.is_string());
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "c")->type.name(), "char");
+}
+
+TEST(Passes, UsualArithmeticConversions) {
+  auto r = analyse("BEGIN { a = (uint8_t)1 + (uint8_t)2; b = 1 + 2LL; c = 1U + -1; d = (uint64_t)1 + (int64_t)1; }");
+  ASSERT_EQ(r.failed, "") << r.diags.render();
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "a")->type.name(), "int");
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "b")->type.name(), "int64_t");
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "c")->type.name(), "uint32_t");
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "d")->type.name(), "uint64_t");
+}
+
+TEST(Passes, AggregationsDeclaredWithKeysAndParams) {
+  auto r = analyse("BEGIN { @l[execname, 1] = lquantize(arg0, 0, 100, 10); @ = count(); }");
+  ASSERT_EQ(r.failed, "") << r.diags.render();
+  ASSERT_EQ(r.symbols.aggs.size(), 2u);
+  EXPECT_EQ(r.symbols.aggs[0].func, AggFunc::lquantize);
+  EXPECT_EQ(r.symbols.aggs[0].params.hi, 100);
+  EXPECT_EQ(r.symbols.aggs[0].params.step, 10);
+  ASSERT_EQ(r.symbols.aggs[0].keys.size(), 2u);
+  EXPECT_TRUE(r.symbols.aggs[0].keys[0].is_string());
+  EXPECT_EQ(r.symbols.aggs[1].name, "");
+}
+
+TEST(Passes, DestructiveNeedsW) {
+  EXPECT_EQ(ids(analyse("BEGIN { raise(9); }")), std::vector<std::string>{"D_DESTRUCT"});
+  CompileOptions w;
+  w.destructive = true;
+  EXPECT_EQ(analyse("BEGIN { raise(9); }", w).failed, "");
+  EXPECT_EQ(analyse("#pragma D option destructive\nBEGIN { raise(9); }").failed, "");
+}
+
+TEST(Passes, ActionOrderingRules) {
+  auto r = analyse("BEGIN { speculate(1); @a = count(); } END { commit(1); trace(1); }");
+  EXPECT_EQ(r.failed, "actions");
+  EXPECT_EQ(ids(r), (std::vector<std::string>{"D_AGG_SPEC", "D_DREC_COMM"}));
+}
+
+TEST(Passes, OptionsFromPragmaAndCommandLine) {
+  CompileOptions o;
+  o.options["nspec"] = "4";
+  auto r = analyse("#pragma D option strsize=64\nBEGIN {}", o);
+  ASSERT_EQ(r.failed, "");
+  EXPECT_EQ(r.symbols.options.at("strsize"), "64");
+  EXPECT_EQ(r.symbols.options.at("nspec"), "4");
+  o.options["bogus"] = "";
+  EXPECT_EQ(analyse("BEGIN {}", o).failed, "options");
+}
+
+TEST(Passes, RegisterNamesAreConstants) {
+  auto r = analyse("BEGIN { x = uregs[R_SP]; }");
+  ASSERT_EQ(r.failed, "");
+  const Expr& idx = *r.ast.clauses[0].body[0]->kids[1];
+  EXPECT_EQ(idx.ival, 19u);  // rsp in user_regs_struct
+}
+
+}  // namespace
+}  // namespace probekit::d

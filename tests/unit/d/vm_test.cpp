@@ -1,1 +1,179 @@
+// The compiled program through the binding: probe registration and glob
+// matching, firing, variables, faults, speculations, output modes.
+#include "d/program.h"
+
 #include <gtest/gtest.h>
+
+#include "fake_hit.h"
+
+namespace probekit::d {
+namespace {
+
+struct Harness {
+  std::unique_ptr<Program> prog;
+  StringSink sink;
+  testing::FakeHost host;
+  testing::FakeHit hit;
+
+  explicit Harness(const std::string& src, CompileOptions o = {}) {
+    o.target_pid = 1234;
+    auto r = compile(src, "t.d", o);
+    EXPECT_TRUE(r.ok()) << r.diagnostics.render();
+    prog = std::move(r.program);
+    if (prog) {
+      prog->set_output(&sink);
+      prog->set_host(&host);
+    }
+  }
+  bool fire(const ProbeKey& k, uint64_t arg0 = 0, int tid = 1234) {
+    auto reg = prog->register_probe(k);
+    FireContext ctx;
+    ctx.hit = &hit;
+    hit.tid_ = tid;
+    ctx.args[0] = arg0;
+    return prog->fire(reg.id, ctx);
+  }
+};
+
+const ProbeKey work_entry{"pid1234", "a.out", "work", "entry"};
+const ProbeKey work_return{"pid1234", "a.out", "work", "return"};
+
+TEST(Vm, RegisterProbeMatchesGlobsAndReservesDtraceIds) {
+  Harness h("pid$target:a.out:w*:entry { } pid$target::work:return, BEGIN { } syscall::read:entry { }");
+  auto a = h.prog->register_probe(work_entry);
+  EXPECT_EQ(a.id, 4u);
+  EXPECT_EQ(a.clauses, (std::vector<uint32_t>{0}));
+  auto b = h.prog->register_probe(work_return);
+  EXPECT_EQ(b.clauses, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(h.prog->register_probe(ProbeKey{"dtrace", "", "", "BEGIN"}).id, 1u);
+  EXPECT_EQ(h.prog->register_probe(ProbeKey{"pid1234", "a.out", "other", "entry"}).id, 0u);
+  EXPECT_EQ(h.prog->register_probe(work_entry).id, 4u);  // stable
+  ASSERT_EQ(h.prog->clauses().size(), 3u);
+  EXPECT_EQ(h.prog->clauses()[1].descriptions[1].name, "BEGIN");
+  EXPECT_EQ(h.prog->clauses()[0].descriptions[0].range.column, 1);
+}
+
+TEST(Vm, TypicalClauseCountsPerFunctionAndFreesSelf) {
+  Harness h("pid$target:a.out:work:entry { self->ts = timestamp; }\n"
+            "pid$target:a.out:work:return /self->ts/ { @[probefunc] = count(); self->ts = 0; }",
+            [] { CompileOptions o; o.quiet = true; return o; }());
+  h.hit.ts_ = 100;
+  for (int i = 0; i < 3; ++i) {
+    h.fire(work_entry);
+    h.fire(work_return);
+    h.fire(work_return);  // self->ts is 0 again: predicate false
+  }
+  h.prog->end();
+  EXPECT_EQ(h.sink.out_text(), "\n  work                                                              3\n");
+  EXPECT_EQ(h.prog->fires(), 9u);  // 1 entry clause + 2 return clauses, 3 times
+}
+
+TEST(Vm, SelfVariablesArePerThread) {
+  Harness h("pid$target:a.out:work:entry { self->n++; printf(\"%d:%d \", tid, self->n); }",
+            [] { CompileOptions o; o.quiet = true; return o; }());
+  h.fire(work_entry, 0, 1);
+  h.fire(work_entry, 0, 2);
+  h.fire(work_entry, 0, 1);
+  EXPECT_EQ(h.sink.out_text(), "1:1 2:1 1:2 ");
+}
+
+TEST(Vm, ExitIsReportedByFire) {
+  Harness h("pid$target:a.out:work:entry /arg0 == 2/ { exit(7); }");
+  EXPECT_FALSE(h.fire(work_entry, 1));
+  EXPECT_TRUE(h.fire(work_entry, 2));
+  EXPECT_EQ(h.prog->exit_status(), 7);
+}
+
+TEST(Vm, FaultWithoutErrorClausePrintsDtraceMessageAndGoesOn) {
+  Harness h("pid$target:a.out:work:entry { trace(copyinstr(arg0)); }\n"
+            "pid$target:a.out:work:entry { printf(\"after\\n\"); }",
+            [] { CompileOptions o; o.quiet = true; return o; }());
+  h.fire(work_entry, 0x10);
+  EXPECT_EQ(h.sink.err_text(),
+            "probekit: error on enabled probe ID 1 (ID 4: pid1234:a.out:work:entry): invalid address (0x10) "
+            "in action #1 at DIF offset 0\n");
+  EXPECT_EQ(h.sink.out_text(), "after\n");
+  EXPECT_EQ(h.prog->errors(), 1u);
+}
+
+TEST(Vm, ErrorClauseGetsDtraceArguments) {
+  Harness h("pid$target:a.out:work:entry { x = 1; y = 10 / arg0; }\n"
+            "ERROR { printf(\"%d %d %d %d\", arg1, arg2, arg4, arg5); }",
+            [] { CompileOptions o; o.quiet = true; return o; }());
+  h.fire(work_entry, 0);
+  EXPECT_EQ(h.sink.out_text(), "2 2 4 0");
+  EXPECT_EQ(h.sink.err_text(), "");
+}
+
+TEST(Vm, NotQuietPrintsHeaderOnceAndProbeLines) {
+  Harness h("pid$target:a.out:work:entry { printf(\"x=%d\", arg0); }");
+  h.hit.cpu_ = 2;
+  h.fire(work_entry, 5);
+  h.fire(work_entry, 6);
+  EXPECT_EQ(h.sink.out_text(),
+            "CPU     ID                    FUNCTION:NAME\n"
+            "  2      4                       work:entry x=5\n"
+            "  2      4                       work:entry x=6\n");
+}
+
+TEST(Vm, JsonOutput) {
+  CompileOptions o;
+  o.quiet = true;
+  o.format = OutputFormat::json;
+  Harness h("pid$target:a.out:work:entry { printf(\"a\\\"b\\n\"); trace(arg0); @[probefunc] = sum(arg0); }", o);
+  h.fire(work_entry, 9);
+  h.prog->end();
+  EXPECT_EQ(h.sink.out_text(),
+            "{\"type\":\"printf\",\"data\":\"a\\\"b\\n\"}\n"
+            "{\"type\":\"value\",\"data\":9}\n"
+            "{\"type\":\"map\",\"data\":{\"@\":{\"work\":9}}}\n");
+}
+
+TEST(Vm, SpeculationCommitKeepsOrderDiscardDrops) {
+  CompileOptions o;
+  o.quiet = true;
+  o.options["nspec"] = "2";
+  Harness h("pid$target:a.out:work:entry /arg0 == 1/ { s = speculation(); }\n"
+            "pid$target:a.out:work:entry /s/ { speculate(s); printf(\"[%d]\", arg0); }\n"
+            "pid$target:a.out:work:return /arg0 == 1/ { commit(s); s = 0; }\n"
+            "pid$target:a.out:work:return /arg0 == 0/ { discard(s); s = 0; }\n",
+            o);
+  h.fire(work_entry, 1);
+  h.fire(work_entry, 2);
+  EXPECT_EQ(h.sink.out_text(), "");
+  h.fire(work_return, 1);
+  EXPECT_EQ(h.sink.out_text(), "[1][2]");
+  h.fire(work_entry, 1);
+  h.fire(work_return, 0);
+  EXPECT_EQ(h.sink.out_text(), "[1][2]");
+}
+
+TEST(Vm, DestructiveActionsGoThroughHost) {
+  CompileOptions o;
+  o.destructive = true;
+  Harness h("pid$target:a.out:work:entry { raise(10); system(\"kill %d\", pid); }", o);
+  h.fire(work_entry);
+  EXPECT_EQ(h.host.log, (std::vector<std::string>{"raise 10", "system kill 1234"}));
+}
+
+TEST(Vm, EndPrintsAggregationsNotPrintedYet) {
+  CompileOptions o;
+  o.quiet = true;
+  Harness h("BEGIN { @a = count(); @b = sum(3); printa(\"a=%@d\\n\", @a); }", o);
+  h.prog->begin();
+  h.prog->end();
+  EXPECT_EQ(h.sink.out_text(), "a=1\n\n                3\n");
+}
+
+TEST(Vm, CompileOrErrorCarriesRenderedDiagnostics) {
+  auto r = compile_or_error("BEGIN { x = ; }", "p.d", {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::parse);
+  EXPECT_EQ(r.error().message(),
+            "p.d:1:13: error: syntax error near ';': expected an expression [D_SYNTAX]\n"
+            "  BEGIN { x = ; }\n"
+            "              ^");
+}
+
+}  // namespace
+}  // namespace probekit::d
