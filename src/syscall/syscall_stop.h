@@ -29,17 +29,24 @@
 //   * execve/execveat that succeed: with PTRACE_O_TRACEEXEC the
 //     PTRACE_EVENT_EXEC stop comes first, then the syscall-exit-stop (rax 0);
 //   * rt_sigreturn: the exit-stop shows the restored rax, not a result;
-//   * a call interrupted by a signal exits with rax -ERESTARTSYS (512),
-//     -ERESTARTNOINTR (513), -ERESTARTNOHAND (514) or -ERESTART_RESTARTBLOCK
-//     (516) — kernel-internal values a process never sees; a
-//     signal-delivery-stop follows, and when the kernel restarts the call it
-//     goes through the filter again: a second entry (nr restart_syscall for
-//     516). exit_result() flags these as `restarting`;
-//   * a signal-delivery-stop may also arrive instead of the seccomp stop
-//     being followed immediately; the engine keeps per-thread state
-//     ("in named syscall nr") and treats the next SIGTRAP|0x80 as its exit.
-//   * Changing orig_rax to -1 at step 1 skips the call (rax then returns as
-//     set by the tracer); the filter is re-run on the new number.
+//   * a call interrupted by a signal — or by the engine's own
+//     PTRACE_INTERRUPT while it blocks — exits with rax -ERESTARTSYS (512),
+//     -ERESTARTNOINTR (513), -ERESTARTNOHAND (514) or
+//     -ERESTART_RESTARTBLOCK (516), kernel-internal values the process never
+//     sees. The signal-delivery-stop (or PTRACE_EVENT_STOP) follows that
+//     exit stop, and when the kernel restarts the call it passes the filter
+//     again: a second seccomp entry for the same call. exit_result() flags
+//     these as `restarting`; the provider should fire neither :return for
+//     them nor :entry again for the restart (tests/unit/syscall:
+//     InterruptedCallExitsRestartingAndEntersAgain). Per-thread state
+//     "inside named call nr, restarting" covers both.
+//     516 is different: the call resumes as restart_syscall (nr 219), which
+//     the filter lets through unless it is named, so the final return of a
+//     restarted nanosleep/clock_nanosleep/poll/futex wait would go unseen.
+//     When any such call is named, the engine should add restart_syscall to
+//     the filter and map its stop back to the thread's remembered nr.
+//   * Setting orig_rax to -1 at step 1 skips the call (rax returns as the
+//     tracer set it); setting another number re-runs the filter on it.
 //
 // Without a filter (attach mode, PTRACE_SYSCALL for every call) entry and
 // exit stops both read SIGTRAP|0x80; tell them apart by per-thread toggling

@@ -154,6 +154,68 @@ TEST(SeccompPtrace, ErrorsReadBackAsErrno) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+void on_usr1(int) {}
+
+// A blocking named call interrupted by a signal: the exit stop shows the
+// kernel's -ERESTARTSYS (a "return" the process never sees), the signal is
+// delivered, and the restarted call passes the filter again: a second entry.
+// The engine's own PTRACE_INTERRUPT of a blocked thread does the same.
+TEST(SeccompPtrace, InterruptedCallExitsRestartingAndEntersAgain) {
+  auto filter = prepare({__NR_read});
+  ASSERT_TRUE(filter);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = spawn_traced([&] {
+    struct sigaction sa {};
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGUSR1, &sa, nullptr) != 0) return 104;
+    if (install_prepared(*filter) != 0) return 100;
+    char c = 0;
+    long n = syscall(__NR_read, fds[0], &c, 1);
+    return n == 1 && c == 'x' ? 0 : 105;
+  });
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(WSTOPSIG(wait_stop(child)), SIGSTOP);
+  ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, child, nullptr, kOptions), 0);
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
+
+  int status = wait_stop(child);
+  ASSERT_EQ(classify_stop(status), SyscallStopKind::seccomp_entry);
+  EXPECT_EQ(entry_args(regs_of(child)).args[0], static_cast<uint64_t>(fds[0]));
+  ASSERT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
+  ASSERT_EQ(kill(child, SIGUSR1), 0);  // blocked in read, or about to be
+
+  status = wait_stop(child);
+  ASSERT_EQ(classify_stop(status), SyscallStopKind::syscall_stop);
+  SyscallResult r = exit_result(regs_of(child));
+  EXPECT_EQ(r.errno_value, 512);  // ERESTARTSYS
+  EXPECT_TRUE(r.restarting);
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
+
+  status = wait_stop(child);
+  ASSERT_TRUE(WIFSTOPPED(status));
+  ASSERT_EQ(status >> 8, SIGUSR1);  // signal-delivery-stop
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, SIGUSR1), 0);
+
+  status = wait_stop(child);
+  ASSERT_EQ(classify_stop(status), SyscallStopKind::seccomp_entry);  // the restart
+  EXPECT_EQ(entry_args(regs_of(child)).nr, __NR_read);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  ASSERT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
+  status = wait_stop(child);
+  ASSERT_EQ(classify_stop(status), SyscallStopKind::syscall_stop);
+  r = exit_result(regs_of(child));
+  EXPECT_EQ(r.retval, 1);
+  EXPECT_FALSE(r.restarting);
+  ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
+  status = wait_stop(child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  close(fds[0]);
+  close(fds[1]);
+}
+
 // Results a child reports through a pipe.
 struct Report {
   long first = 0, second = 0, second_errno = 0, unnamed = 0;
