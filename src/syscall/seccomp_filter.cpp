@@ -28,7 +28,9 @@ namespace {
 constexpr uint32_t kX32Bit = __X32_SYSCALL_BIT;
 constexpr size_t kMaxShortJump = 255;
 
-sock_filter stmt(uint16_t code, uint32_t k) { return sock_filter{code, 0, 0, k}; }
+sock_filter stmt(uint16_t code, uint32_t k) {
+  return sock_filter{code, 0, 0, k};
+}
 sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
   return sock_filter{code, jt, jf, k};
 }
@@ -76,10 +78,11 @@ std::vector<int> normalise(const std::vector<int>& nrs) {
 }
 
 void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
-}  // namespace
+} // namespace
 
 std::vector<sock_filter> build_trace_filter(const std::vector<int>& nrs) {
   std::vector<int> sorted = normalise(nrs);
@@ -119,9 +122,10 @@ Result<PreparedFilter> prepare(const std::vector<int>& nrs) {
   }
   for (int nr : nrs) {
     if (syscall_name(nr).empty()) {
-      return Error("'" + std::to_string(nr) +
-                       "' is not an x86-64 system call number: use a name from 'probekit -l -n syscall:::'",
-                   ErrorKind::usage);
+      return Error(
+          "'" + std::to_string(nr) +
+              "' is not an x86-64 system call number: use a name from 'probekit -l -n syscall:::'",
+          ErrorKind::usage);
     }
   }
   PreparedFilter f;
@@ -165,4 +169,4 @@ std::vector<uint8_t> remote_image(const PreparedFilter& filter, uint64_t remote_
   return out;
 }
 
-}  // namespace probekit::syscalls
+} // namespace probekit::syscalls

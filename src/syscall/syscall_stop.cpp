@@ -15,7 +15,7 @@ constexpr int64_t kMaxErrno = 4095;
 constexpr int64_t kErestartSys = 512;
 constexpr int64_t kErestartRestartBlock = 516;
 
-}  // namespace
+} // namespace
 
 SyscallStopKind classify_stop(int wait_status) {
   if (!WIFSTOPPED(wait_status)) return SyscallStopKind::other;
@@ -46,4 +46,4 @@ SyscallResult exit_result(const user_regs_struct& regs) {
   return out;
 }
 
-}  // namespace probekit::syscalls
+} // namespace probekit::syscalls

@@ -62,23 +62,23 @@ namespace probekit::syscalls {
 
 // What a waitpid status of a traced thread says about system calls.
 enum class SyscallStopKind {
-  seccomp_entry,  // PTRACE_EVENT_SECCOMP: a named call is about to run
-  syscall_stop,   // SIGTRAP|0x80 (needs PTRACE_O_TRACESYSGOOD): entry or exit,
-                  // an exit when it follows a seccomp_entry resumed with PTRACE_SYSCALL
-  other,          // not a stop, or a stop of another kind (signal, event, group-stop)
+  seccomp_entry, // PTRACE_EVENT_SECCOMP: a named call is about to run
+  syscall_stop,  // SIGTRAP|0x80 (needs PTRACE_O_TRACESYSGOOD): entry or exit,
+                 // an exit when it follows a seccomp_entry resumed with PTRACE_SYSCALL
+  other,         // not a stop, or a stop of another kind (signal, event, group-stop)
 };
 
 SyscallStopKind classify_stop(int wait_status);
 
 struct SyscallEntryArgs {
   int nr = -1;                    // orig_rax
-  std::array<uint64_t, 6> args{};  // arg0..arg5: rdi rsi rdx r10 r8 r9
+  std::array<uint64_t, 6> args{}; // arg0..arg5: rdi rsi rdx r10 r8 r9
 };
 
 struct SyscallResult {
-  int64_t retval = 0;     // rax as a signed value: -1 on error, as libc returns
-  int errno_value = 0;    // 1..4095 when rax was -errno, else 0
-  bool restarting = false;  // rax was -ERESTART*: the call will be restarted, not returned
+  int64_t retval = 0;      // rax as a signed value: -1 on error, as libc returns
+  int errno_value = 0;     // 1..4095 when rax was -errno, else 0
+  bool restarting = false; // rax was -ERESTART*: the call will be restarted, not returned
 };
 
 // At a PTRACE_EVENT_SECCOMP stop or a syscall-entry-stop.
@@ -91,6 +91,8 @@ SyscallEntryArgs entry_args(const user_regs_struct& regs);
 SyscallResult exit_result(const user_regs_struct& regs);
 
 // The raw return register, for printing what the kernel returned.
-inline int64_t raw_return(const user_regs_struct& regs) { return static_cast<int64_t>(regs.rax); }
+inline int64_t raw_return(const user_regs_struct& regs) {
+  return static_cast<int64_t>(regs.rax);
+}
 
-}  // namespace probekit::syscalls
+} // namespace probekit::syscalls

@@ -35,51 +35,90 @@ struct Annotation {
 // Argument counts from the kernel's SYSCALL_DEFINEn for the calls people
 // trace most often.
 constexpr Annotation kAnnotations[] = {
-    {"read", 3, ReturnKind::integer},       {"write", 3, ReturnKind::integer},
-    {"open", 3, ReturnKind::fd},            {"close", 1, ReturnKind::integer},
-    {"stat", 2, ReturnKind::integer},       {"fstat", 2, ReturnKind::integer},
-    {"lstat", 2, ReturnKind::integer},      {"poll", 3, ReturnKind::integer},
-    {"lseek", 3, ReturnKind::integer},      {"mmap", 6, ReturnKind::pointer},
-    {"mprotect", 3, ReturnKind::integer},   {"munmap", 2, ReturnKind::integer},
-    {"brk", 1, ReturnKind::pointer},        {"rt_sigaction", 4, ReturnKind::integer},
-    {"rt_sigprocmask", 4, ReturnKind::integer}, {"ioctl", 3, ReturnKind::integer},
-    {"pread64", 4, ReturnKind::integer},    {"pwrite64", 4, ReturnKind::integer},
-    {"readv", 3, ReturnKind::integer},      {"writev", 3, ReturnKind::integer},
-    {"access", 2, ReturnKind::integer},     {"pipe", 1, ReturnKind::integer},
-    {"mremap", 5, ReturnKind::pointer},     {"dup", 1, ReturnKind::fd},
-    {"dup2", 2, ReturnKind::fd},            {"nanosleep", 2, ReturnKind::integer},
-    {"getpid", 0, ReturnKind::integer},     {"socket", 3, ReturnKind::fd},
-    {"connect", 3, ReturnKind::integer},    {"accept", 3, ReturnKind::fd},
-    {"sendto", 6, ReturnKind::integer},     {"recvfrom", 6, ReturnKind::integer},
-    {"sendmsg", 3, ReturnKind::integer},    {"recvmsg", 3, ReturnKind::integer},
-    {"bind", 3, ReturnKind::integer},       {"listen", 2, ReturnKind::integer},
-    {"clone", 5, ReturnKind::integer},      {"fork", 0, ReturnKind::integer},
-    {"vfork", 0, ReturnKind::integer},      {"execve", 3, ReturnKind::integer},
-    {"exit", 1, ReturnKind::integer},       {"wait4", 4, ReturnKind::integer},
-    {"kill", 2, ReturnKind::integer},       {"fcntl", 3, ReturnKind::integer},
-    {"fsync", 1, ReturnKind::integer},      {"getcwd", 2, ReturnKind::integer},
-    {"chdir", 1, ReturnKind::integer},      {"rename", 2, ReturnKind::integer},
-    {"mkdir", 2, ReturnKind::integer},      {"unlink", 1, ReturnKind::integer},
-    {"getuid", 0, ReturnKind::integer},     {"getppid", 0, ReturnKind::integer},
-    {"shmat", 3, ReturnKind::pointer},      {"gettid", 0, ReturnKind::integer},
-    {"futex", 6, ReturnKind::integer},      {"epoll_wait", 4, ReturnKind::integer},
-    {"clock_gettime", 2, ReturnKind::integer}, {"exit_group", 1, ReturnKind::integer},
-    {"tgkill", 3, ReturnKind::integer},     {"openat", 4, ReturnKind::fd},
-    {"newfstatat", 4, ReturnKind::integer}, {"unlinkat", 3, ReturnKind::integer},
-    {"ppoll", 5, ReturnKind::integer},      {"accept4", 4, ReturnKind::fd},
-    {"epoll_create1", 1, ReturnKind::fd},   {"dup3", 3, ReturnKind::fd},
-    {"pipe2", 2, ReturnKind::integer},      {"eventfd2", 2, ReturnKind::fd},
-    {"getrandom", 3, ReturnKind::integer},  {"memfd_create", 2, ReturnKind::fd},
-    {"statx", 5, ReturnKind::integer},      {"clone3", 2, ReturnKind::integer},
-    {"pidfd_open", 2, ReturnKind::fd},      {"openat2", 4, ReturnKind::fd},
-    {"epoll_pwait", 6, ReturnKind::integer}, {"sched_yield", 0, ReturnKind::integer},
+    {"read", 3, ReturnKind::integer},
+    {"write", 3, ReturnKind::integer},
+    {"open", 3, ReturnKind::fd},
+    {"close", 1, ReturnKind::integer},
+    {"stat", 2, ReturnKind::integer},
+    {"fstat", 2, ReturnKind::integer},
+    {"lstat", 2, ReturnKind::integer},
+    {"poll", 3, ReturnKind::integer},
+    {"lseek", 3, ReturnKind::integer},
+    {"mmap", 6, ReturnKind::pointer},
+    {"mprotect", 3, ReturnKind::integer},
+    {"munmap", 2, ReturnKind::integer},
+    {"brk", 1, ReturnKind::pointer},
+    {"rt_sigaction", 4, ReturnKind::integer},
+    {"rt_sigprocmask", 4, ReturnKind::integer},
+    {"ioctl", 3, ReturnKind::integer},
+    {"pread64", 4, ReturnKind::integer},
+    {"pwrite64", 4, ReturnKind::integer},
+    {"readv", 3, ReturnKind::integer},
+    {"writev", 3, ReturnKind::integer},
+    {"access", 2, ReturnKind::integer},
+    {"pipe", 1, ReturnKind::integer},
+    {"mremap", 5, ReturnKind::pointer},
+    {"dup", 1, ReturnKind::fd},
+    {"dup2", 2, ReturnKind::fd},
+    {"nanosleep", 2, ReturnKind::integer},
+    {"getpid", 0, ReturnKind::integer},
+    {"socket", 3, ReturnKind::fd},
+    {"connect", 3, ReturnKind::integer},
+    {"accept", 3, ReturnKind::fd},
+    {"sendto", 6, ReturnKind::integer},
+    {"recvfrom", 6, ReturnKind::integer},
+    {"sendmsg", 3, ReturnKind::integer},
+    {"recvmsg", 3, ReturnKind::integer},
+    {"bind", 3, ReturnKind::integer},
+    {"listen", 2, ReturnKind::integer},
+    {"clone", 5, ReturnKind::integer},
+    {"fork", 0, ReturnKind::integer},
+    {"vfork", 0, ReturnKind::integer},
+    {"execve", 3, ReturnKind::integer},
+    {"exit", 1, ReturnKind::integer},
+    {"wait4", 4, ReturnKind::integer},
+    {"kill", 2, ReturnKind::integer},
+    {"fcntl", 3, ReturnKind::integer},
+    {"fsync", 1, ReturnKind::integer},
+    {"getcwd", 2, ReturnKind::integer},
+    {"chdir", 1, ReturnKind::integer},
+    {"rename", 2, ReturnKind::integer},
+    {"mkdir", 2, ReturnKind::integer},
+    {"unlink", 1, ReturnKind::integer},
+    {"getuid", 0, ReturnKind::integer},
+    {"getppid", 0, ReturnKind::integer},
+    {"shmat", 3, ReturnKind::pointer},
+    {"gettid", 0, ReturnKind::integer},
+    {"futex", 6, ReturnKind::integer},
+    {"epoll_wait", 4, ReturnKind::integer},
+    {"clock_gettime", 2, ReturnKind::integer},
+    {"exit_group", 1, ReturnKind::integer},
+    {"tgkill", 3, ReturnKind::integer},
+    {"openat", 4, ReturnKind::fd},
+    {"newfstatat", 4, ReturnKind::integer},
+    {"unlinkat", 3, ReturnKind::integer},
+    {"ppoll", 5, ReturnKind::integer},
+    {"accept4", 4, ReturnKind::fd},
+    {"epoll_create1", 1, ReturnKind::fd},
+    {"dup3", 3, ReturnKind::fd},
+    {"pipe2", 2, ReturnKind::integer},
+    {"eventfd2", 2, ReturnKind::fd},
+    {"getrandom", 3, ReturnKind::integer},
+    {"memfd_create", 2, ReturnKind::fd},
+    {"statx", 5, ReturnKind::integer},
+    {"clone3", 2, ReturnKind::integer},
+    {"pidfd_open", 2, ReturnKind::fd},
+    {"openat2", 4, ReturnKind::fd},
+    {"epoll_pwait", 6, ReturnKind::integer},
+    {"sched_yield", 0, ReturnKind::integer},
 };
 
 // A misspelt annotation would silently never apply: refuse to compile.
 constexpr bool annotations_name_real_calls() {
   for (const Annotation& a : kAnnotations) {
     bool found = false;
-    for (const SyscallEntry& e : kTable) found = found || e.name == a.name;
+    for (const SyscallEntry& e : kTable)
+      found = found || e.name == a.name;
     if (!found) return false;
   }
   return true;
@@ -95,9 +134,11 @@ const Annotation* annotation_of(int nr) {
   return nullptr;
 }
 
-}  // namespace
+} // namespace
 
-std::span<const SyscallEntry> all_syscalls() { return kTable; }
+std::span<const SyscallEntry> all_syscalls() {
+  return kTable;
+}
 
 std::optional<int> syscall_number(std::string_view name) {
   for (const SyscallEntry& e : kTable) {
@@ -132,4 +173,4 @@ ReturnKind syscall_return_kind(int nr) {
   return a ? a->ret : ReturnKind::integer;
 }
 
-}  // namespace probekit::syscalls
+} // namespace probekit::syscalls

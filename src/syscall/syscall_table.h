@@ -24,13 +24,13 @@ namespace probekit::syscalls {
 // How a system call's return value reads, for printing it well. Only the
 // common calls are annotated; the rest are `integer`.
 enum class ReturnKind {
-  integer,  // a count, a flag or 0: print in decimal
-  fd,       // a new file descriptor
-  pointer,  // an address (mmap, brk, shmat, mremap)
+  integer, // a count, a flag or 0: print in decimal
+  fd,      // a new file descriptor
+  pointer, // an address (mmap, brk, shmat, mremap)
 };
 
 struct SyscallEntry {
-  std::string_view name;  // without the __NR_ prefix: "read", "openat"
+  std::string_view name; // without the __NR_ prefix: "read", "openat"
   int nr = -1;
 };
 
@@ -54,4 +54,4 @@ std::optional<int> syscall_arg_count(int nr);
 // How `nr`'s return value reads (integer when not annotated).
 ReturnKind syscall_return_kind(int nr);
 
-}  // namespace probekit::syscalls
+} // namespace probekit::syscalls

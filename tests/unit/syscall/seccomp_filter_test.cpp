@@ -36,8 +36,8 @@ std::string show(const sock_filter& f) {
 void expect_program(const std::vector<sock_filter>& got, const std::vector<sock_filter>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_TRUE(same(got[i], want[i])) << "instruction " << i << ": " << show(got[i])
-                                       << " != " << show(want[i]);
+    EXPECT_TRUE(same(got[i], want[i]))
+        << "instruction " << i << ": " << show(got[i]) << " != " << show(want[i]);
   }
 }
 
@@ -65,7 +65,8 @@ std::vector<sock_filter> leaf(const std::vector<uint32_t>& nrs) {
 
 std::vector<sock_filter> concat(std::vector<std::vector<sock_filter>> parts) {
   std::vector<sock_filter> out;
-  for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  for (auto& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
   return out;
 }
 
@@ -91,16 +92,28 @@ RunResult run(const std::vector<sock_filter>& prog, uint32_t arch, uint32_t nr) 
     const sock_filter& f = prog[pc];
     ++r.executed;
     switch (f.code) {
-      case BPF_LD | BPF_W | BPF_ABS:
-        std::memcpy(&a, reinterpret_cast<const char*>(&data) + f.k, 4);
-        pc += 1;
-        break;
-      case BPF_JMP | BPF_JEQ | BPF_K: pc += 1 + (a == f.k ? f.jt : f.jf); break;
-      case BPF_JMP | BPF_JGE | BPF_K: pc += 1 + (a >= f.k ? f.jt : f.jf); break;
-      case BPF_JMP | BPF_JSET | BPF_K: pc += 1 + ((a & f.k) ? f.jt : f.jf); break;
-      case BPF_JMP | BPF_JA: pc += 1 + f.k; break;
-      case BPF_RET | BPF_K: r.action = f.k; return r;
-      default: ADD_FAILURE() << "unexpected instruction " << show(f); return r;
+    case BPF_LD | BPF_W | BPF_ABS:
+      std::memcpy(&a, reinterpret_cast<const char*>(&data) + f.k, 4);
+      pc += 1;
+      break;
+    case BPF_JMP | BPF_JEQ | BPF_K:
+      pc += 1 + (a == f.k ? f.jt : f.jf);
+      break;
+    case BPF_JMP | BPF_JGE | BPF_K:
+      pc += 1 + (a >= f.k ? f.jt : f.jf);
+      break;
+    case BPF_JMP | BPF_JSET | BPF_K:
+      pc += 1 + ((a & f.k) ? f.jt : f.jf);
+      break;
+    case BPF_JMP | BPF_JA:
+      pc += 1 + f.k;
+      break;
+    case BPF_RET | BPF_K:
+      r.action = f.k;
+      return r;
+    default:
+      ADD_FAILURE() << "unexpected instruction " << show(f);
+      return r;
     }
   }
 }
@@ -122,11 +135,9 @@ TEST(SeccompFilter, DropsNumbersThatCannotReachTheTree) {
 
 TEST(SeccompFilter, FiveCallsSplitAtTheMedian) {
   // [1 2 | 3 4 5]: jge #3 falls into the upper leaf (7 instructions) or skips it.
-  expect_program(build_trace_filter({5, 4, 3, 2, 1}),
-                 concat({prologue(),
-                         {{BPF_JMP | BPF_JGE | BPF_K, 0, 7, 3}},
-                         leaf({3, 4, 5}),
-                         leaf({1, 2})}));
+  expect_program(
+      build_trace_filter({5, 4, 3, 2, 1}),
+      concat({prologue(), {{BPF_JMP | BPF_JGE | BPF_K, 0, 7, 3}}, leaf({3, 4, 5}), leaf({1, 2})}));
 }
 
 TEST(SeccompFilter, EmptyListAllowsEverything) {
@@ -136,15 +147,15 @@ TEST(SeccompFilter, EmptyListAllowsEverything) {
 
 TEST(SeccompFilter, BytesAreTheKernelLayout) {
   std::vector<uint8_t> want = {
-      0x20, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,  // ld [4]          (arch)
-      0x15, 0x00, 0x01, 0x00, 0x3e, 0x00, 0x00, 0xc0,  // jeq #0xc000003e, 1, 0
-      0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f,  // ret #ALLOW
-      0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // ld [0]          (nr)
-      0x45, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x40,  // jset #0x40000000, 0, 1
-      0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f,  // ret #ALLOW
-      0x15, 0x00, 0x00, 0x01, 0x6e, 0x00, 0x00, 0x00,  // jeq #110, 0, 1
-      0x06, 0x00, 0x00, 0x00, 0x6e, 0x00, 0xf0, 0x7f,  // ret #TRACE|110
-      0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f,  // ret #ALLOW
+      0x20, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, // ld [4]          (arch)
+      0x15, 0x00, 0x01, 0x00, 0x3e, 0x00, 0x00, 0xc0, // jeq #0xc000003e, 1, 0
+      0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f, // ret #ALLOW
+      0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // ld [0]          (nr)
+      0x45, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x40, // jset #0x40000000, 0, 1
+      0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f, // ret #ALLOW
+      0x15, 0x00, 0x00, 0x01, 0x6e, 0x00, 0x00, 0x00, // jeq #110, 0, 1
+      0x06, 0x00, 0x00, 0x00, 0x6e, 0x00, 0xf0, 0x7f, // ret #TRACE|110
+      0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f, // ret #ALLOW
   };
   EXPECT_EQ(filter_bytes(build_trace_filter({__NR_getppid})), want);
 }
@@ -152,10 +163,12 @@ TEST(SeccompFilter, BytesAreTheKernelLayout) {
 TEST(SeccompFilter, EveryNumberGetsTheRightVerdict) {
   std::vector<std::vector<int>> lists = {{0}, {1, 2, 3, 4, 5}, {7, 9, 11, 500, 1000, 65535}};
   std::vector<int> many;
-  for (int i = 0; i < 460; i += 3) many.push_back(i);
+  for (int i = 0; i < 460; i += 3)
+    many.push_back(i);
   lists.push_back(many);
   std::vector<int> all;
-  for (const SyscallEntry& e : all_syscalls()) all.push_back(e.nr);
+  for (const SyscallEntry& e : all_syscalls())
+    all.push_back(e.nr);
   lists.push_back(all);
 
   for (const auto& list : lists) {
@@ -171,18 +184,19 @@ TEST(SeccompFilter, EveryNumberGetsTheRightVerdict) {
     EXPECT_EQ(run(prog, AUDIT_ARCH_I386, static_cast<uint32_t>(list[0])).action, kAllow);
     EXPECT_EQ(run(prog, AUDIT_ARCH_X86_64, 0x40000000u | static_cast<uint32_t>(list[0])).action,
               kAllow);
-    EXPECT_EQ(run(prog, AUDIT_ARCH_X86_64, 0xffffffffu).action, kAllow);  // syscall(-1)
+    EXPECT_EQ(run(prog, AUDIT_ARCH_X86_64, 0xffffffffu).action, kAllow); // syscall(-1)
   }
 }
 
 TEST(SeccompFilter, LongListsStayCheapAndUseLongJumps) {
   std::vector<int> all;
-  for (const SyscallEntry& e : all_syscalls()) all.push_back(e.nr);
+  for (const SyscallEntry& e : all_syscalls())
+    all.push_back(e.nr);
   auto prog = build_trace_filter(all);
   EXPECT_LT(prog.size(), 1400u);
-  EXPECT_TRUE(std::any_of(prog.begin(), prog.end(),
-                          [](const sock_filter& f) { return f.code == (BPF_JMP | BPF_JA); }))
-      << "the root's upper half exceeds 255 instructions: expected a `ja`";
+  EXPECT_TRUE(std::any_of(prog.begin(), prog.end(), [](const sock_filter& f) {
+    return f.code == (BPF_JMP | BPF_JA);
+  })) << "the root's upper half exceeds 255 instructions: expected a `ja`";
   // A linear list would execute ~2 * 370 instructions for the last number;
   // the tree executes prologue (5) + depth (<= 2 per level, 7 levels) + leaf.
   int worst = 0;
@@ -201,8 +215,9 @@ TEST(SeccompFilter, PrepareValidates) {
   auto bad = prepare({__NR_read, 400});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind(), ErrorKind::usage);
-  EXPECT_EQ(bad.error().message(),
-            "'400' is not an x86-64 system call number: use a name from 'probekit -l -n syscall:::'");
+  EXPECT_EQ(
+      bad.error().message(),
+      "'400' is not an x86-64 system call number: use a name from 'probekit -l -n syscall:::'");
 
   auto ok = prepare({__NR_write, __NR_read, __NR_write});
   ASSERT_TRUE(ok);
@@ -216,9 +231,9 @@ TEST(SeccompFilter, RemoteImageLayout) {
   const uint64_t addr = 0x7f1234560000;
   std::vector<uint8_t> image = remote_image(*f, addr);
   std::vector<uint8_t> want = {
-      0x09, 0x00,                                      // len = 9 instructions
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00,              // padding
-      0x10, 0x00, 0x56, 0x34, 0x12, 0x7f, 0x00, 0x00,  // filter = addr + 16
+      0x09, 0x00,                                     // len = 9 instructions
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00,             // padding
+      0x10, 0x00, 0x56, 0x34, 0x12, 0x7f, 0x00, 0x00, // filter = addr + 16
   };
   std::vector<uint8_t> body = filter_bytes(f->program());
   want.insert(want.end(), body.begin(), body.end());
@@ -231,14 +246,13 @@ TEST(SeccompFilter, RemoteImageLayout) {
 TEST(SeccompFilter, KernelAppliesALargeTreeWithoutTracer) {
   // Left unnamed: what the child itself needs (and what a sanitizer runtime
   // may call when it reports), plus getegid as an unnamed probe.
-  const std::set<int> keep = {__NR_getpid, __NR_write, __NR_exit_group, __NR_exit,
-                              __NR_rt_sigreturn, __NR_getegid, __NR_mmap, __NR_munmap,
-                              __NR_mprotect, __NR_madvise, __NR_mremap, __NR_brk,
-                              __NR_rt_sigaction, __NR_rt_sigprocmask, __NR_sigaltstack,
-                              __NR_gettid, __NR_tgkill, __NR_futex, __NR_sched_yield,
-                              __NR_prctl, __NR_prlimit64, __NR_getrlimit, __NR_openat,
-                              __NR_close, __NR_read, __NR_pread64, __NR_readlink,
-                              __NR_fstat, __NR_newfstatat};
+  const std::set<int> keep = {
+      __NR_getpid,    __NR_write,     __NR_exit_group,   __NR_exit,           __NR_rt_sigreturn,
+      __NR_getegid,   __NR_mmap,      __NR_munmap,       __NR_mprotect,       __NR_madvise,
+      __NR_mremap,    __NR_brk,       __NR_rt_sigaction, __NR_rt_sigprocmask, __NR_sigaltstack,
+      __NR_gettid,    __NR_tgkill,    __NR_futex,        __NR_sched_yield,    __NR_prctl,
+      __NR_prlimit64, __NR_getrlimit, __NR_openat,       __NR_close,          __NR_read,
+      __NR_pread64,   __NR_readlink,  __NR_fstat,        __NR_newfstatat};
   std::vector<int> nrs;
   for (const SyscallEntry& e : all_syscalls()) {
     if (!keep.count(e.nr)) nrs.push_back(e.nr);
@@ -286,5 +300,5 @@ TEST(SeccompFilter, KernelAppliesALargeTreeWithoutTracer) {
   EXPECT_EQ(tail[1], child);
 }
 
-}  // namespace
-}  // namespace probekit::syscalls
+} // namespace
+} // namespace probekit::syscalls

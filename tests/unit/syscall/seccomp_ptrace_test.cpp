@@ -31,8 +31,7 @@ constexpr int kSyscallStop = SIGTRAP | 0x80;
 // Forks a child that asks to be traced and stops itself; `body` runs after
 // the tracer resumes it and its return value is the exit code. The parent
 // gets the pid with the child in its initial SIGSTOP stop.
-template <typename Body>
-pid_t spawn_traced(Body body) {
+template <typename Body> pid_t spawn_traced(Body body) {
   pid_t pid = fork();
   if (pid == 0) {
     if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) _exit(120);
@@ -74,7 +73,8 @@ TEST(SeccompPtrace, OnlyTheNamedCallStops) {
   const pid_t me = getpid();
   pid_t child = spawn_traced([&] {
     if (install_prepared(*filter) != 0) return 100;
-    for (int i = 0; i < 1000; ++i) syscall(__NR_getpid);
+    for (int i = 0; i < 1000; ++i)
+      syscall(__NR_getpid);
     for (int i = 0; i < 7; ++i) {
       if (syscall(__NR_getppid, 11, 22, 33, 44, 55, 66) != me) return 101;
     }
@@ -106,7 +106,7 @@ TEST(SeccompPtrace, OnlyTheNamedCallStops) {
     SyscallEntryArgs entry = entry_args(regs);
     EXPECT_EQ(entry.nr, __NR_getppid);
     EXPECT_EQ(entry.args, (std::array<uint64_t, 6>{11, 22, 33, 44, 55, 66}));
-    EXPECT_EQ(static_cast<int64_t>(regs.rax), -ENOSYS);  // nothing ran yet
+    EXPECT_EQ(static_cast<int64_t>(regs.rax), -ENOSYS); // nothing ran yet
 
     // One PTRACE_SYSCALL to see this call's exit, then back to PTRACE_CONT.
     ASSERT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
@@ -184,22 +184,22 @@ TEST(SeccompPtrace, InterruptedCallExitsRestartingAndEntersAgain) {
   ASSERT_EQ(classify_stop(status), SyscallStopKind::seccomp_entry);
   EXPECT_EQ(entry_args(regs_of(child)).args[0], static_cast<uint64_t>(fds[0]));
   ASSERT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
-  ASSERT_EQ(kill(child, SIGUSR1), 0);  // blocked in read, or about to be
+  ASSERT_EQ(kill(child, SIGUSR1), 0); // blocked in read, or about to be
 
   status = wait_stop(child);
   ASSERT_EQ(classify_stop(status), SyscallStopKind::syscall_stop);
   SyscallResult r = exit_result(regs_of(child));
-  EXPECT_EQ(r.errno_value, 512);  // ERESTARTSYS
+  EXPECT_EQ(r.errno_value, 512); // ERESTARTSYS
   EXPECT_TRUE(r.restarting);
   ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
 
   status = wait_stop(child);
   ASSERT_TRUE(WIFSTOPPED(status));
-  ASSERT_EQ(status >> 8, SIGUSR1);  // signal-delivery-stop
+  ASSERT_EQ(status >> 8, SIGUSR1); // signal-delivery-stop
   ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, SIGUSR1), 0);
 
   status = wait_stop(child);
-  ASSERT_EQ(classify_stop(status), SyscallStopKind::seccomp_entry);  // the restart
+  ASSERT_EQ(classify_stop(status), SyscallStopKind::seccomp_entry); // the restart
   EXPECT_EQ(entry_args(regs_of(child)).nr, __NR_read);
   ASSERT_EQ(write(fds[1], "x", 1), 1);
   ASSERT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
@@ -234,7 +234,7 @@ TEST(SeccompPtrace, AfterDetachNamedCallsFailWithEnosys) {
   pid_t child = spawn_traced([&] {
     if (install_prepared(*filter) != 0) return 100;
     Report r;
-    r.first = syscall(__NR_getppid);  // the tracer detaches at this stop
+    r.first = syscall(__NR_getppid); // the tracer detaches at this stop
     errno = 0;
     r.second = syscall(__NR_getppid);
     r.second_errno = errno;
@@ -315,7 +315,7 @@ TEST(SeccompPtrace, UnfollowedChildrenInheritTheFilterAndGetEnosys) {
   });
   ASSERT_GT(child, 0);
   ASSERT_EQ(WSTOPSIG(wait_stop(child)), SIGSTOP);
-  ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, child, nullptr, kOptions), 0);  // no TRACEFORK
+  ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, child, nullptr, kOptions), 0); // no TRACEFORK
   ASSERT_EQ(ptrace(PTRACE_CONT, child, nullptr, nullptr), 0);
   int status = wait_stop(child);
   // The only stop: SIGCHLD when the grandchild exits, delivered on.
@@ -375,7 +375,7 @@ TEST(SeccompPtrace, FollowedChildrenStop) {
     ASSERT_EQ(ptrace(PTRACE_CONT, who, nullptr, deliver ? sig : 0), 0);
   }
   EXPECT_GT(grandchild, 0);
-  EXPECT_EQ(grandchild_seccomp_stops, 2);  // getppid() through libc is a real call too
+  EXPECT_EQ(grandchild_seccomp_stops, 2); // getppid() through libc is a real call too
 }
 
 // Attach mode: a running process gets the filter through its own system
@@ -391,8 +391,8 @@ TEST(SeccompPtrace, RemoteImageInstallsInARunningProcess) {
   const uint64_t addr = reinterpret_cast<uint64_t>(scratch);
   const pid_t me = getpid();
   pid_t child = spawn_traced([&] {
-    syscall(__NR_getpid);  // becomes prctl
-    syscall(__NR_getpid);  // becomes seccomp
+    syscall(__NR_getpid); // becomes prctl
+    syscall(__NR_getpid); // becomes seccomp
     for (int i = 0; i < 3; ++i) {
       if (syscall(__NR_getppid) != me) return 101;
     }
@@ -407,13 +407,12 @@ TEST(SeccompPtrace, RemoteImageInstallsInARunningProcess) {
   ASSERT_LE(image.size(), sizeof scratch);
   iovec local{image.data(), image.size()};
   iovec remote{scratch, image.size()};
-  ASSERT_EQ(process_vm_writev(child, &local, 1, &remote, 1, 0),
-            static_cast<ssize_t>(image.size()));
+  ASSERT_EQ(process_vm_writev(child, &local, 1, &remote, 1, 0), static_cast<ssize_t>(image.size()));
 
   auto remote_call = [&](long nr, uint64_t a0, uint64_t a1, uint64_t a2) -> int64_t {
     EXPECT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
     int st = wait_stop(child);
-    EXPECT_EQ(WSTOPSIG(st), kSyscallStop);  // entry of the child's getpid
+    EXPECT_EQ(WSTOPSIG(st), kSyscallStop); // entry of the child's getpid
     user_regs_struct regs = regs_of(child);
     EXPECT_EQ(static_cast<long>(regs.orig_rax), __NR_getpid);
     regs.orig_rax = static_cast<uint64_t>(nr);
@@ -424,7 +423,7 @@ TEST(SeccompPtrace, RemoteImageInstallsInARunningProcess) {
     EXPECT_EQ(ptrace(PTRACE_SETREGS, child, nullptr, &regs), 0);
     EXPECT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
     st = wait_stop(child);
-    EXPECT_EQ(WSTOPSIG(st), kSyscallStop);  // exit
+    EXPECT_EQ(WSTOPSIG(st), kSyscallStop); // exit
     return static_cast<int64_t>(regs_of(child).rax);
   };
   EXPECT_EQ(remote_call(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0), 0);
@@ -449,5 +448,5 @@ TEST(SeccompPtrace, RemoteImageInstallsInARunningProcess) {
   EXPECT_EQ(seccomp_stops, 3);
 }
 
-}  // namespace
-}  // namespace probekit::syscalls
+} // namespace
+} // namespace probekit::syscalls

@@ -20,7 +20,7 @@ TEST(SyscallStop, EntryArgsUseOrigRaxAndR10) {
   regs.rdi = 1;
   regs.rsi = 2;
   regs.rdx = 3;
-  regs.rcx = 99;  // clobbered by the syscall instruction: never an argument
+  regs.rcx = 99; // clobbered by the syscall instruction: never an argument
   regs.r10 = 4;
   regs.r8 = 5;
   regs.r9 = 6;
@@ -83,19 +83,21 @@ TEST(SyscallStop, RestartCodes) {
 }
 
 // Wait statuses as the kernel encodes them: (sig | event << 8) << 8 | 0x7f.
-constexpr int stopped(int sig, int event = 0) { return ((sig | (event << 8)) << 8) | 0x7f; }
+constexpr int stopped(int sig, int event = 0) {
+  return ((sig | (event << 8)) << 8) | 0x7f;
+}
 
 TEST(SyscallStop, ClassifyWaitStatus) {
   EXPECT_EQ(stopped(SIGTRAP, PTRACE_EVENT_SECCOMP), 0x7057f);
   EXPECT_EQ(classify_stop(stopped(SIGTRAP, PTRACE_EVENT_SECCOMP)), SyscallStopKind::seccomp_entry);
   EXPECT_EQ(classify_stop(stopped(SIGTRAP | 0x80)), SyscallStopKind::syscall_stop);
-  EXPECT_EQ(classify_stop(stopped(SIGTRAP)), SyscallStopKind::other);  // int3, single step
+  EXPECT_EQ(classify_stop(stopped(SIGTRAP)), SyscallStopKind::other); // int3, single step
   EXPECT_EQ(classify_stop(stopped(SIGTRAP, PTRACE_EVENT_EXEC)), SyscallStopKind::other);
   EXPECT_EQ(classify_stop(stopped(SIGSTOP)), SyscallStopKind::other);
   EXPECT_EQ(classify_stop(0), SyscallStopKind::other);       // exited with 0
-  EXPECT_EQ(classify_stop(SIGKILL), SyscallStopKind::other);  // killed
+  EXPECT_EQ(classify_stop(SIGKILL), SyscallStopKind::other); // killed
   ASSERT_TRUE(WIFSTOPPED(stopped(SIGTRAP | 0x80)));
 }
 
-}  // namespace
-}  // namespace probekit::syscalls
+} // namespace
+} // namespace probekit::syscalls

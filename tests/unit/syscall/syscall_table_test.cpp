@@ -31,9 +31,9 @@ TEST(SyscallTable, NamesOfNumbers) {
 TEST(SyscallTable, UnknownNamesAndNumbers) {
   EXPECT_EQ(syscall_number("no_such_call"), std::nullopt);
   EXPECT_EQ(syscall_number(""), std::nullopt);
-  EXPECT_EQ(syscall_number("__NR_read"), std::nullopt);  // names carry no prefix
+  EXPECT_EQ(syscall_number("__NR_read"), std::nullopt); // names carry no prefix
   EXPECT_EQ(syscall_name(-1), "");
-  EXPECT_EQ(syscall_name(400), "");  // the hole between 334 (rseq) and 424
+  EXPECT_EQ(syscall_name(400), ""); // the hole between 334 (rseq) and 424
   EXPECT_EQ(syscall_name(100000), "");
 }
 
@@ -82,5 +82,5 @@ TEST(SyscallTable, Annotations) {
   EXPECT_EQ(syscall_return_kind(__NR_kexec_load), ReturnKind::integer);
 }
 
-}  // namespace
-}  // namespace probekit::syscalls
+} // namespace
+} // namespace probekit::syscalls
