@@ -1010,8 +1010,8 @@ private:
 
 class AggSet : public Node {
 public:
-  AggSet(int slot, AggFn fn, std::vector<NodePtr> keys, NodePtr value, NodePtr incr)
-      : Node(Type::none()), slot_(static_cast<size_t>(slot)), fn_(fn), keys_(std::move(keys)),
+  AggSet(int slot, std::vector<NodePtr> keys, NodePtr value, NodePtr incr)
+      : Node(Type::none()), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)),
         value_(std::move(value)), incr_(std::move(incr)), scratch_(keys_.size()) {}
 
   void exec(Exec& x) const override {
@@ -1023,7 +1023,6 @@ public:
 
 private:
   size_t slot_;
-  AggFn fn_;
   std::vector<NodePtr> keys_;
   NodePtr value_, incr_;
   mutable std::vector<Value> scratch_;
@@ -1033,7 +1032,6 @@ private:
 
 class Compiler {
 public:
-  explicit Compiler(Runtime& rt) : rt_(rt) {}
 
   NodePtr expr(Expr& e) {
     switch (e.kind) {
@@ -1181,22 +1179,20 @@ private:
     if (!call.kids.empty()) value = expr(*call.kids[0]);
     size_t incr_at = fn == AggFn::quantize ? 1 : fn == AggFn::lquantize ? 4 : fn == AggFn::llquantize ? 5 : 99;
     if (call.kids.size() > incr_at) incr = expr(*call.kids[incr_at]);
-    return std::make_unique<AggSet>(e.slot, fn, std::move(keys), std::move(value), std::move(incr));
+    return std::make_unique<AggSet>(e.slot, std::move(keys), std::move(value), std::move(incr));
   }
-
-  Runtime& rt_;
 };
 
 }  // namespace
 
-NodePtr compile_expr(Expr& e, Runtime& rt) {
-  Compiler c(rt);
+NodePtr compile_expr(Expr& e, Runtime&) {
+  Compiler c;
   return c.expr(e);
 }
 
-std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt) {
+std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime&) {
   std::vector<CompiledClause> out;
-  Compiler c(rt);
+  Compiler c;
   for (auto& cl : ast.clauses) {
     CompiledClause cc;
     if (cl.predicate) cc.predicate = c.expr(*cl.predicate);
