@@ -122,10 +122,9 @@ Result<PreparedFilter> prepare(const std::vector<int>& nrs) {
   }
   for (int nr : nrs) {
     if (syscall_name(nr).empty()) {
-      return Error(
-          "'" + std::to_string(nr) +
-              "' is not an x86-64 system call number: use a name from 'probekit -l -n syscall:::'",
-          ErrorKind::usage);
+      return Error("'" + std::to_string(nr) +
+                       "' is not an x86-64 system call number: use a number from asm/unistd_64.h",
+                   ErrorKind::usage);
     }
   }
   PreparedFilter f;

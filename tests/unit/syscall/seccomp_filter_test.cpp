@@ -215,9 +215,8 @@ TEST(SeccompFilter, PrepareValidates) {
   auto bad = prepare({__NR_read, 400});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind(), ErrorKind::usage);
-  EXPECT_EQ(
-      bad.error().message(),
-      "'400' is not an x86-64 system call number: use a name from 'probekit -l -n syscall:::'");
+  EXPECT_EQ(bad.error().message(),
+            "'400' is not an x86-64 system call number: use a number from asm/unistd_64.h");
 
   auto ok = prepare({__NR_write, __NR_read, __NR_write});
   ASSERT_TRUE(ok);
