@@ -14,9 +14,11 @@ void Diagnostics::warning(std::string id, Loc loc, std::string message) {
 }
 
 std::string Diagnostics::render(const Diagnostic& d) const {
-  std::string out = file_ + ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column) +
-                    ": " + (d.severity == Severity::error ? "error: " : "warning: ") + d.message +
-                    " [" + d.id + "]\n";
+  // Line 0: not from the program text (a -x option); no position, no caret.
+  std::string where = d.loc.line > 0 ? ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column) : "";
+  std::string out = file_ + where + ": " + (d.severity == Severity::error ? "error: " : "warning: ") +
+                    d.message + " [" + d.id + "]\n";
+  if (d.loc.line <= 0) return out;
   // Find the source line; tabs are kept so the caret lines up in a terminal.
   size_t pos = 0;
   for (int line = 1; line < d.loc.line && pos != std::string::npos; ++line) {

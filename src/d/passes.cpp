@@ -571,8 +571,9 @@ public:
                          a->params.steps == params.steps;
       if (a->func != func || !same_params) {
         error("D_AGG_REDEF", call.loc,
-              "'@" + e.text + "' is already an aggregation of " + to_string(a->func) +
-                  "() with other parameters; use another name for this " + call.text + "()");
+              "'@" + e.text + "' is already an aggregation of " + to_string(a->func) + "()" +
+                  (a->func == func ? " with other parameters" : "") + "; use another name for this " +
+                  call.text + "()");
         return;
       }
       if (a->keys.size() != keys.size()) {

@@ -121,7 +121,9 @@ TEST(Passes, OptionsFromPragmaAndCommandLine) {
   EXPECT_EQ(r.symbols.options.at("strsize"), "64");
   EXPECT_EQ(r.symbols.options.at("nspec"), "4");
   o.options["bogus"] = "";
-  EXPECT_EQ(analyse("BEGIN {}", o).failed, "options");
+  auto bad = analyse("BEGIN {}", o);
+  EXPECT_EQ(bad.failed, "options");
+  EXPECT_EQ(bad.diags.render(), "t.d: error: failed to set option 'bogus': unknown option [D_PRAGMA_OPTSET]\n");
 }
 
 TEST(Passes, RegisterNamesAreConstants) {
