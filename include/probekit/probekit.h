@@ -142,6 +142,13 @@ public:
   virtual Status remove(ProbeId id) = 0;
   virtual ProbeStats stats(ProbeId id) const = 0;
 
+  // Launched sessions stop at exec, when only the executable and ld.so are
+  // mapped. This runs the target until the dynamic loader has mapped the
+  // initial libraries (before their initializers and before main) and stops
+  // it again, so modules()/functions() list them (`-l -c`). A no-op when
+  // that point has passed or for attached sessions.
+  virtual Status load_libraries() = 0;
+
   virtual std::vector<ModuleInfo> modules() const = 0;
   virtual Result<std::vector<FunctionInfo>> functions(const std::string& module) const = 0;
 

@@ -480,8 +480,29 @@ void SessionImpl::on_loader_event(Thread& t) {
   current_ = &t;
   auto changed = as->refresh_modules();
   if (changed && *changed) arm_pending(as);
+  if (!as->startup_done && stop_at_startup_ && t.tgid == pid_) {
+    // load_libraries(): keep this thread where it is (resumes are recorded,
+    // not performed) and make run() return.
+    holding_ = true;
+    stop_requested_ = true;
+  }
   as->startup_done = true;
   current_ = saved;
+}
+
+Status SessionImpl::load_libraries() {
+  if (detached_) return Error("the session is detached", ErrorKind::usage);
+  auto it = procs_.find(pid_);
+  if (it == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
+  if (it->second.as->startup_done) return {};
+  stop_at_startup_ = true;
+  auto r = run(std::nullopt);
+  stop_at_startup_ = false;
+  if (!r) return r.error();
+  if (main_exited_) {
+    return Error("process " + std::to_string(pid_) + " exited before loading its libraries", ErrorKind::target_exited);
+  }
+  return hold_world();
 }
 
 // ---------------------------------------------------------------------------

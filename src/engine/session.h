@@ -50,6 +50,7 @@ public:
   Status disable(ProbeId id) override;
   Status remove(ProbeId id) override;
   ProbeStats stats(ProbeId id) const override;
+  Status load_libraries() override;
   std::vector<ModuleInfo> modules() const override;
   Result<std::vector<FunctionInfo>> functions(const std::string& module) const override;
   Result<int> run(std::optional<double> seconds) override;
@@ -101,6 +102,7 @@ private:
   bool holding_ = false;
   bool detached_ = false;
   bool main_exited_ = false;
+  bool stop_at_startup_ = false;
   int main_status_ = -1;
   Thread* current_ = nullptr;  // the thread whose hit is being handled
   std::atomic<bool> stop_requested_{false};

@@ -634,5 +634,30 @@ TEST_P(Builds, FaultInTheCopyIsReportedAtTheSite) {
   EXPECT_EQ(faults, std::vector<int>(3, SIGSEGV));
 }
 
+TEST(Engine, LoadLibrariesListsLibcBeforeMainRuns) {
+  auto t = launch({target("pk_basic", "nopie-O2"), "1", "10"});
+  ASSERT_TRUE(t.session);
+  auto has = [&](const std::string& name) {
+    for (const auto& m : t.session->modules()) {
+      if (m.name == name) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(has("libc.so.6"));
+  ASSERT_TRUE(t.session->load_libraries().ok());
+  EXPECT_TRUE(has("libc.so.6"));
+  auto funcs = t.session->functions("libc.so.6");
+  ASSERT_TRUE(funcs.ok());
+  EXPECT_TRUE(std::any_of(funcs->begin(), funcs->end(), [](const FunctionInfo& f) { return f.name == "malloc"; }));
+  // main has not run: a probe on work() added now sees every call.
+  std::atomic<uint64_t> hits{0};
+  ASSERT_TRUE(t.session->add(counting("a.out:work", &hits)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(hits.load(), 10u);
+  EXPECT_EQ(t.output(), "threads 1 calls 10 total 100\n");
+}
+
 }  // namespace
 }  // namespace probekit
