@@ -55,6 +55,12 @@ TEST(Format, IntegersAreReadAtTheirOwnWidth) {
   EXPECT_EQ(fmt("%d", {Value::unsigned_integer(0xffffffffu, 8)}), "4294967295");
   EXPECT_EQ(fmt("%u", {Value::integer(-1, 1)}), "255");
   EXPECT_EQ(fmt("%d", {Value::integer(-1, 2)}), "-1");
+  // Narrow unsigned values promote to a non-negative int, as in C and DTrace.
+  EXPECT_EQ(fmt("%d", {Value::unsigned_integer(255, 1)}), "255");
+  EXPECT_EQ(fmt("%i", {Value::unsigned_integer(0xffff, 2)}), "65535");
+  EXPECT_EQ(fmt("[%5d]", {Value::unsigned_integer(200, 1)}), "[  200]");
+  // With a length modifier the value is read at that width, signed.
+  EXPECT_EQ(fmt("%hhd", {Value::unsigned_integer(255, 1)}), "-1");
 }
 
 TEST(Format, LengthModifiersNarrowTheValue) {
