@@ -48,7 +48,7 @@ std::string did_you_mean(std::string_view name, const std::vector<std::string>& 
 const std::vector<std::string>& type_names() {
   static const std::vector<std::string> names = {
       "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "x8", "x16", "x32", "x64",
-      "string", "ustring", "symbol"};
+      "f32", "f64", "string", "ustring", "symbol"};
   return names;
 }
 
@@ -80,6 +80,7 @@ std::vector<Token> tokenize(std::string_view s) {
 struct Body {
   FetchBase base = FetchBase::immediate;
   RegisterRef reg;
+  uint8_t xmm = 0;
   uint64_t immediate = 0;
   std::string text;
   std::vector<int64_t> derefs;
@@ -352,6 +353,7 @@ private:
     if (!body) return std::nullopt;
     arg.base = body->base;
     arg.reg = body->reg;
+    arg.xmm = body->xmm;
     arg.immediate = body->immediate;
     arg.text = std::move(body->text);
     arg.derefs = std::move(body->derefs);
@@ -367,7 +369,7 @@ private:
       std::string_view tname = t.substr(i + 1);
       size_t tpos = tok.pos + i + 1;
       if (tname.empty()) {
-        error(tpos, 1, "missing type after ':': use u8..u64, s8..s64, x8..x64, string or symbol");
+        error(tpos, 1, "missing type after ':': use u8..u64, s8..s64, x8..x64, f32, f64, string or symbol");
         return std::nullopt;
       }
       if (tname.find('[') != std::string_view::npos) {
@@ -410,6 +412,12 @@ private:
     if (c == '%') {
       size_t end = scan_word(t, i + 1);
       std::string_view name = t.substr(i + 1, end - i - 1);
+      if (auto x = find_xmm_register(name)) {
+        b.base = FetchBase::xmm;
+        b.xmm = *x;
+        i = end;
+        return b;
+      }
       auto reg = find_register(name);
       if (!reg) {
         error(at, end - i,
@@ -660,6 +668,7 @@ std::string FetchType::name() const {
   case TypeKind::hex: return "x" + std::to_string(bytes * 8);
   case TypeKind::string: return "string";
   case TypeKind::symbol: return "symbol";
+  case TypeKind::floating: return "f" + std::to_string(bytes * 8);
   case TypeKind::bitfield:
     return "b" + std::to_string(bit_width) + "@" + std::to_string(bit_offset) + "/" + std::to_string(bytes * 8);
   }
@@ -669,6 +678,8 @@ std::string FetchType::name() const {
 std::optional<FetchType> FetchType::parse(std::string_view n) {
   if (n == "string" || n == "ustring") return FetchType{TypeKind::string, 0};
   if (n == "symbol") return FetchType{TypeKind::symbol, 8};
+  if (n == "f32") return FetchType{TypeKind::floating, 4};
+  if (n == "f64") return FetchType{TypeKind::floating, 8};
   auto bytes_of = [](std::string_view bits) -> uint8_t {
     if (bits == "8") return 1;
     if (bits == "16") return 2;

@@ -33,6 +33,10 @@
 // * `$argN` is refused in return probes and at a non-zero offset (the
 //   registers no longer hold the arguments there), like the kernel.
 // * `%ax`, `%di`... are the full 64-bit registers (trace/registers.h).
+// * Beyond the kernel: `%xmm0`..`%xmm15` (the low 64 bits, read from the
+//   thread's FP state) and the types f32/f64 (the low 4/8 bytes as an IEEE
+//   float/double), so floating-point arguments can be fetched; `$arg:NAME`
+//   of a double parameter lowers to `%xmmN:f64`.
 // * The module is separated from the symbol by the first single ':' (so
 //   C++ names such as "ns::f" stay whole): "libc.so.6:malloc", "a.out:ns::f".
 // * Not supported, with an error saying so: `-:EVENT` (removal), `@+OFFSET`
@@ -64,6 +68,7 @@ enum class TypeKind {
   string,        // string, ustring: "..."
   symbol,        // symbol: sym+0xoff
   bitfield,      // b<width>@<offset>/<container bits>: decimal
+  floating,      // f32, f64: the IEEE value, shortest round-trip text ("2.5")
 };
 
 struct FetchType {
@@ -86,12 +91,14 @@ enum class FetchBase {
   comm,              // `$comm`: the thread's name, a string
   immediate_string,  // `\"text"`
   arg_name,          // `$arg:NAME`: unresolved until a resolver is given
+  xmm,               // `%xmm0`..`%xmm15`: the low 64 bits of an SSE register
 };
 
 struct FetchArg {
   std::string name;                // NAME, or "argN" by position
   FetchBase base = FetchBase::immediate;
   RegisterRef reg;                 // reg
+  uint8_t xmm = 0;                 // xmm: the register number
   uint64_t immediate = 0;          // immediate
   std::string text;                // symbol name, parameter name, or the immediate string
   std::vector<int64_t> derefs;     // innermost first: v = read(v + derefs[i])

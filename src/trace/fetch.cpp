@@ -1,7 +1,10 @@
 #include "trace/fetch.h"
 
+#include <charconv>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "util/strings.h"
 
@@ -35,6 +38,31 @@ std::optional<uint64_t> read_bytes(const HitContext& ctx, uint64_t addr, size_t 
 }
 
 std::string fault_at(uint64_t addr) { return "cannot read memory at " + hex(addr); }
+
+// The IEEE value of the low 4 or 8 bytes.
+double float_value(uint64_t bits, uint8_t bytes) {
+  if (bytes == 4) {
+    auto b32 = static_cast<uint32_t>(bits);
+    float f = 0;
+    std::memcpy(&f, &b32, sizeof f);
+    return f;
+  }
+  double d = 0;
+  std::memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+// Shortest round-trip text of the value at its own precision: a float
+// prints as the float it is ("0.1"), not as the double it widens to.
+std::string float_text(uint64_t bits, uint8_t bytes) {
+  char buf[64];
+  std::to_chars_result r;
+  if (bytes == 4)
+    r = std::to_chars(buf, buf + sizeof buf, static_cast<float>(float_value(bits, 4)));
+  else
+    r = std::to_chars(buf, buf + sizeof buf, float_value(bits, 8));
+  return std::string(buf, r.ptr);
+}
 
 FetchedValue number(const FetchType& type, uint64_t raw) {
   FetchedValue v;
@@ -110,6 +138,7 @@ std::string FetchedValue::text() const {
     case TypeKind::hex:
       std::snprintf(buf, sizeof buf, "0x%" PRIx64, bits);
       return buf;
+    case TypeKind::floating: return float_text(bits, type.bytes);
     default:
       std::snprintf(buf, sizeof buf, "%" PRIu64, bits);
       return buf;
@@ -125,6 +154,8 @@ std::string FetchedValue::json() const {
   case Kind::string: return json_bytes(str);
   case Kind::number:
     if (type.kind == TypeKind::signed_int) return std::to_string(sign_extend(bits, type.bytes));
+    if (type.kind == TypeKind::floating)
+      return std::isfinite(float_value(bits, type.bytes)) ? float_text(bits, type.bytes) : "null";
     return std::to_string(bits);
   }
   return "null";
@@ -158,6 +189,12 @@ Result<FetchedValue> fetch(const FetchArg& arg, HitContext& ctx, SymbolCache* ca
     return Error("'$arg:" + arg.text + "' needs debug info: the parameter's location comes from DWARF; use $argN or a register",
                  ErrorKind::unsupported);
   case FetchBase::reg: v = read_register(ctx.regs(), arg.reg); break;
+  case FetchBase::xmm: {
+    auto fp = ctx.fpregs();
+    if (!fp) return fault("cannot read the SSE registers: " + fp.error().message());
+    v = read_xmm_register(*fp, arg.xmm);
+    break;
+  }
   case FetchBase::immediate: v = arg.immediate; break;
   case FetchBase::symbol_address: {
     std::optional<uint64_t> addr;
@@ -254,8 +291,13 @@ Status resolve_arg_names(Definition& def, const ArgResolver& resolver) {
       Error e = loc.error();
       return e.at(range);
     }
-    arg.base = FetchBase::reg;
-    arg.reg = loc->reg;
+    if (loc->kind == ArgLocationKind::in_xmm) {
+      arg.base = FetchBase::xmm;
+      arg.xmm = loc->xmm;
+    } else {
+      arg.base = FetchBase::reg;
+      arg.reg = loc->reg;
+    }
     if (loc->kind == ArgLocationKind::in_memory) arg.derefs.insert(arg.derefs.begin(), loc->offset);
     // DWARF's type applies to the parameter itself, not to what a
     // dereference of it reads.

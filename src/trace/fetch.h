@@ -8,6 +8,9 @@
 //
 // Text follows the kernel's print_type_* functions: u* "%llu", s* "%lld",
 // x* "0x%llx" of the value truncated to the type's size, string as "\"%s\""
+// (f32/f64, which ftrace lacks: the shortest text that reads back as the
+// same float/double, "%g"-like: "2.5", "1e+100", "-0", "inf", "nan"; JSON
+// a number, null for inf and nan, which JSON cannot spell)
 // (we additionally escape control characters and bytes >= 0x7f as \n, \t,
 // \xNN so that one hit stays one line), symbol via HitContext::symbolize
 // ("func+0x10"), bitfields in decimal. JSON: numbers are JSON numbers,
@@ -40,15 +43,17 @@ namespace probekit::trace {
 inline constexpr size_t kMaxStringSize = 4096;
 
 // Where a named parameter lives at the function's entry, as the DWARF layer
-// reports it: in a register, or in memory at [register + offset] (a
-// DW_OP_fbreg location resolved against the CFA, which is rsp + 8 at entry).
-enum class ArgLocationKind { in_register, in_memory };
+// reports it: in a register, in memory at [register + offset] (a stack
+// argument: rsp + 8 for the first at entry), or in an SSE register (a
+// float/double: its low 4/8 bytes).
+enum class ArgLocationKind { in_register, in_memory, in_xmm };
 
 struct ArgLocation {
   ArgLocationKind kind = ArgLocationKind::in_register;
   RegisterRef reg;                  // register_from_dwarf() maps DWARF numbers
   int64_t offset = 0;               // in_memory only
   std::optional<FetchType> type;    // from the parameter's DWARF type (char* -> string)
+  uint8_t xmm = 0;                  // in_xmm only: 0..15
 };
 
 using ArgResolver = std::function<Result<ArgLocation>(const std::string& name)>;

@@ -65,6 +65,7 @@ const std::vector<std::string>& register_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
     for (const auto& r : table()) out.push_back(r.name);
+    for (int i = 0; i < 16; ++i) out.push_back("xmm" + std::to_string(i));
     return out;
   }();
   return names;
@@ -137,6 +138,28 @@ uint64_t read_register(const user_regs_struct& r, RegisterRef ref) {
   v >>= ref.shift;
   if (ref.bits < 64) v &= (uint64_t{1} << ref.bits) - 1;
   return v;
+}
+
+std::optional<uint8_t> find_xmm_register(std::string_view name) {
+  if (name.size() < 4 || name.size() > 5 || name.substr(0, 3) != "xmm") return std::nullopt;
+  int n = 0;
+  for (char c : name.substr(3)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n > 15 || (name.size() == 5 && name[3] == '0')) return std::nullopt;
+  return static_cast<uint8_t>(n);
+}
+
+uint64_t read_xmm_register(const user_fpregs_struct& fp, uint8_t index) {
+  if (index > 15) return 0;
+  return static_cast<uint64_t>(fp.xmm_space[4 * index]) |
+         static_cast<uint64_t>(fp.xmm_space[4 * index + 1]) << 32;
+}
+
+std::optional<uint8_t> xmm_from_dwarf(int regno) {
+  if (regno < 17 || regno > 32) return std::nullopt;
+  return static_cast<uint8_t>(regno - 17);
 }
 
 std::optional<RegisterRef> register_from_dwarf(int regno) {

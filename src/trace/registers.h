@@ -38,6 +38,12 @@ struct RegisterRef {
 std::optional<RegisterRef> find_register(std::string_view name);
 // Every accepted name, for "did you mean" suggestions.
 const std::vector<std::string>& register_names();
+// `xmm0`..`xmm15` -> 0..15 (the SSE registers, read through the FP state).
+std::optional<uint8_t> find_xmm_register(std::string_view name);
+// The low 64 bits of xmm`index` from user_fpregs_struct.xmm_space (four
+// 32-bit words per register, least significant first).
+uint64_t read_xmm_register(const user_fpregs_struct& fp, uint8_t index);
+
 // The canonical name of the full register ("rdi"), for messages and tests.
 const char* gpr_name(Gpr reg);
 
@@ -45,7 +51,9 @@ uint64_t read_register(const user_regs_struct& regs, RegisterRef ref);
 
 // DWARF register numbers of the x86-64 psABI (0 rax, 1 rdx, 2 rcx, 3 rbx,
 // 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15, 16 the return address column,
-// mapped to rip). Vector registers have no GPR view: nullopt.
+// mapped to rip). Vector registers have no GPR view: nullopt (17-32 are
+// xmm0-15: find them with xmm_from_dwarf).
 std::optional<RegisterRef> register_from_dwarf(int regno);
+std::optional<uint8_t> xmm_from_dwarf(int regno);
 
 }  // namespace probekit::trace

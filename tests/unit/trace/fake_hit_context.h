@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,17 @@ public:
   const SiteInfo& site() const override { return site_; }
   const user_regs_struct& regs() const override { return regs_; }
   Result<user_regs_struct*> mutable_regs() override { return Error("not destructive", ErrorKind::permission); }
-  Result<user_fpregs_struct> fpregs() const override { return Error("no fpregs", ErrorKind::unsupported); }
+  std::optional<user_fpregs_struct> fpregs_;  // unset: reading fails
+  Result<user_fpregs_struct> fpregs() const override {
+    if (!fpregs_) return Error("no fpregs", ErrorKind::unsupported);
+    return *fpregs_;
+  }
+  // Puts `bits` in the low 64 bits of xmm`n` (the upper half stays as is).
+  void set_xmm(int n, uint64_t bits) {
+    if (!fpregs_) fpregs_.emplace();
+    fpregs_->xmm_space[4 * n] = static_cast<uint32_t>(bits);
+    fpregs_->xmm_space[4 * n + 1] = static_cast<uint32_t>(bits >> 32);
+  }
 
   bool byte_at(uint64_t addr, uint8_t& out) const {
     auto it = memory.upper_bound(addr);

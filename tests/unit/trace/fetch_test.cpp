@@ -279,3 +279,93 @@ TEST(Registers, DwarfNumbers) {
   EXPECT_FALSE(register_from_dwarf(17));
   EXPECT_FALSE(register_from_dwarf(-1));
 }
+
+namespace {
+uint64_t double_bits(double d) {
+  uint64_t b = 0;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+uint64_t float_bits(float f) {
+  uint32_t b = 0;
+  std::memcpy(&b, &f, sizeof b);
+  return 0xdeadbeef00000000ull | b;  // the upper half of a float's register is not the float's
+}
+}  // namespace
+
+TEST(Registers, XmmNamesAndDwarfNumbers) {
+  EXPECT_EQ(find_xmm_register("xmm0"), uint8_t{0});
+  EXPECT_EQ(find_xmm_register("xmm15"), uint8_t{15});
+  EXPECT_FALSE(find_xmm_register("xmm16"));
+  EXPECT_FALSE(find_xmm_register("xmm01"));
+  EXPECT_FALSE(find_xmm_register("xmm"));
+  EXPECT_FALSE(find_xmm_register("ymm0"));
+  EXPECT_EQ(xmm_from_dwarf(17), uint8_t{0});
+  EXPECT_EQ(xmm_from_dwarf(32), uint8_t{15});
+  EXPECT_FALSE(xmm_from_dwarf(33));
+  EXPECT_FALSE(xmm_from_dwarf(16));
+  user_fpregs_struct fp{};
+  fp.xmm_space[4 * 3] = 0x89abcdef;
+  fp.xmm_space[4 * 3 + 1] = 0x01234567;
+  fp.xmm_space[4 * 3 + 2] = 0xffffffff;  // the upper 64 bits are not read
+  EXPECT_EQ(read_xmm_register(fp, 3), 0x0123456789abcdefull);
+}
+
+TEST_F(FetchTest, FloatTypesAndXmmRegisters) {
+  ctx.set_xmm(0, double_bits(2.5));
+  ctx.set_xmm(1, double_bits(-0.1));
+  ctx.set_xmm(2, float_bits(0.1f));
+  ctx.set_xmm(15, double_bits(1e100));
+  ctx.set_xmm(3, double_bits(1.0 / 0.0));
+  EXPECT_EQ(eval("%xmm0:f64"), "2.5");
+  EXPECT_EQ(eval("%xmm1:f64"), "-0.1");
+  EXPECT_EQ(eval("%xmm2:f32"), "0.1");  // the float's own shortest text, not 0.10000000149011612
+  EXPECT_EQ(eval("%xmm15:f64"), "1e+100");
+  EXPECT_EQ(eval("%xmm3:f64"), "inf");
+  EXPECT_EQ(eval("%xmm0"), "0x4004000000000000");  // the bits, as x64 by default
+  EXPECT_EQ(eval("%xmm2:x32"), "0x3dcccccd");
+  EXPECT_EQ(json("%xmm0:f64"), "2.5");
+  EXPECT_EQ(json("%xmm1:f64"), "-0.1");
+  EXPECT_EQ(json("%xmm3:f64"), "null");  // JSON has no infinity
+  // A double in memory: 77 at rsp+8 is an integer, so write one.
+  ctx.map_u64(0x8000, double_bits(-3.75));
+  EXPECT_EQ(eval("@0x8000:f64"), "-3.75");
+  EXPECT_EQ(eval("%sp:f64"), "1.4166e-319");  // f64 of a register: its bits (0x7000), a denormal
+  auto d = parse_definition("p f %xmm0:f32");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->args[0].base, FetchBase::xmm);
+  EXPECT_EQ(d->args[0].type.name(), "f32");
+  EXPECT_EQ(FetchType::parse("f64")->name(), "f64");
+  EXPECT_FALSE(FetchType::parse("f16"));
+}
+
+TEST_F(FetchTest, XmmWithoutFpStateIsAFault) {
+  auto d = parse_definition("p f x=%xmm0:f64 y=%di");
+  ASSERT_TRUE(d.ok());
+  auto f = EventFetcher::make(*d);
+  ASSERT_TRUE(f.ok());
+  auto vals = f->fetch_all(ctx);
+  ASSERT_EQ(vals.size(), 2u);
+  EXPECT_EQ(vals[0].value.kind, FetchedValue::Kind::fault);
+  EXPECT_EQ(vals[0].value.text(), "(fault)");
+  EXPECT_EQ(vals[0].value.str, "cannot read the SSE registers: no fpregs");
+  EXPECT_EQ(vals[1].value.text(), "0x1000");
+}
+
+TEST_F(FetchTest, ArgByNameInAnXmmRegister) {
+  ctx.set_xmm(1, double_bits(6.25));
+  auto d = parse_definition("p f d=$arg:d bits=$arg:d:x64");
+  ASSERT_TRUE(d.ok());
+  ArgResolver resolver = [](const std::string&) -> Result<ArgLocation> {
+    ArgLocation loc{ArgLocationKind::in_xmm, RegisterRef{}, 0, FetchType{TypeKind::floating, 8}};
+    loc.xmm = 1;
+    return loc;
+  };
+  auto f = EventFetcher::make(*d, resolver);
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  auto vals = f->fetch_all(ctx);
+  EXPECT_EQ(vals[0].value.text(), "6.25");
+  EXPECT_EQ(vals[1].value.text(), "0x4019000000000000");
+  EXPECT_EQ(f->definition().args[0].base, FetchBase::xmm);
+  EXPECT_EQ(f->definition().args[0].xmm, 1);
+}
