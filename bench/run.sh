@@ -1,53 +1,65 @@
 #!/usr/bin/env bash
 # bench/run.sh — overhead per probe hit, in nanoseconds.
 #
-# For each probed function: (median wall time of the probed run - median of
-# the unprobed run) / hits, over RUNS runs each. Compared in the same run
-# against probekit's naive breakpoint (PROBEKIT_NAIVE_BREAKPOINTS=1: put the
-# byte back, single-step, re-insert) and, where installed and permitted,
-# bpftrace uprobes and uftrace on the same program.
+# Each configuration runs the hot loop at two call counts, SMALL and CALLS,
+# RUNS times each; the overhead per hit is the slope of the median wall time
+# minus the slope of the unprobed program:
+#     ((T(CALLS) - T(SMALL)) - (B(CALLS) - B(SMALL))) / (CALLS - SMALL)
+# so fixed costs — probekit attaching, bpftrace loading its BPF program —
+# cancel out and only the per-hit cost remains, for every tool alike.
+#
+# Compared in the same run: probekit's trap backend on three first
+# instructions (emulated, out-of-line copy, rip-relative copy), probekit's
+# naive breakpoint (PROBEKIT_NAIVE_BREAKPOINTS=1: put the byte back,
+# single-step, re-insert), and bpftrace uprobes where bpftrace works.
+#
+# PIN=1 (default) runs everything on one CPU (taskset -c 0): on a VM a
+# ptrace stop whose tracer sleeps on another CPU pays a cross-CPU wake-up
+# that dwarfs the probe's own cost, and varies run to run.
 set -uo pipefail
 build=${1:-build}
 calls=${CALLS:-200000}
+small=${SMALL:-$((calls / 10))}
 runs=${RUNS:-5}
+pin=${PIN:-1}
 pk="$build/probekit"
 hot="$build/bench/hot"
+pre=()
+[ "$pin" = 1 ] && command -v taskset >/dev/null && pre=(taskset -c 0)
 
 now_ns() { date +%s%N; }
-
-# median of the arguments
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# time_runs CMD...: prints the median wall time in ns of RUNS runs.
-time_runs() {
-  local t=() s e
+# median_ns N CMD... — "@N" in CMD is replaced by N.
+median_ns() {
+  local n=$1; shift
+  local t=() s e args=()
+  for a in "$@"; do args+=("${a//@N/$n}"); done
   for _ in $(seq "$runs"); do
     s=$(now_ns)
-    "$@" >/dev/null 2>&1
+    "${pre[@]}" "${args[@]}" >/dev/null 2>&1
     e=$(now_ns)
     t+=($((e - s)))
   done
   median "${t[@]}"
 }
 
-printf 'probekit per-hit overhead: %d calls per run, median of %d runs\n' "$calls" "$runs"
-printf '%-10s %-22s %12s\n' "function" "mechanism" "ns/hit"
-for fn in emulated boosted riprel; do
-  base=$(time_runs "$hot" "$fn" "$calls")
-  probed=$(time_runs "$pk" trace -C -c "$hot $fn $calls" "p:a.out:hot_$fn")
-  naive=$(PROBEKIT_NAIVE_BREAKPOINTS=1 time_runs "$pk" trace -C -c "$hot $fn $calls" "p:a.out:hot_$fn")
-  printf '%-10s %-22s %12d\n' "$fn" "probekit (trap)" $(((probed - base) / calls))
-  printf '%-10s %-22s %12d\n' "$fn" "naive breakpoint" $(((naive - base) / calls))
-done
+# slope CMD... — median ns per call between SMALL and CALLS.
+slope() { echo $(( ($(median_ns "$calls" "$@") - $(median_ns "$small" "$@")) / (calls - small) )); }
 
-if command -v bpftrace >/dev/null 2>&1; then
-  if bpftrace -e "uprobe:$hot:hot_boosted { @ = count(); }" -c "$hot boosted 10" >/dev/null 2>&1; then
-    b=$(time_runs bpftrace -e "uprobe:$hot:hot_boosted { @ = count(); }" -c "$hot boosted $calls")
-    base=$(time_runs "$hot" boosted "$calls")
-    printf '%-10s %-22s %12d\n' boosted "bpftrace uprobe" $(((b - base) / calls))
-  else
-    echo "bpftrace: installed but cannot attach uprobes on this kernel (not measured)"
+printf 'per-hit overhead (ns): slope between %d and %d calls, median of %d runs%s\n' \
+  "$small" "$calls" "$runs" "$([ ${#pre[@]} -gt 0 ] && echo ', pinned to CPU 0')"
+printf '%-10s %-22s %10s\n' "function" "mechanism" "ns/hit"
+for fn in emulated boosted riprel; do
+  base=$(slope "$hot" "$fn" @N)
+  trap_ns=$(slope "$pk" trace -C -c "$hot $fn @N" "p:a.out:hot_$fn")
+  naive_ns=$(PROBEKIT_NAIVE_BREAKPOINTS=1 slope "$pk" trace -C -c "$hot $fn @N" "p:a.out:hot_$fn")
+  printf '%-10s %-22s %10d\n' "$fn" "probekit trap" $((trap_ns - base))
+  printf '%-10s %-22s %10d\n' "$fn" "naive breakpoint" $((naive_ns - base))
+  if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1 &&
+     bpftrace -e "uprobe:$hot:hot_$fn { @ = count(); }" -c "$hot $fn 10" >/dev/null 2>&1; then
+    b=$(slope bpftrace -e "uprobe:$hot:hot_$fn { @ = count(); }" -c "$hot $fn @N")
+    printf '%-10s %-22s %10d\n' "$fn" "bpftrace uprobe" $((b - base))
   fi
-else
-  echo "bpftrace: not installed (not measured)"
-fi
+done
+command -v bpftrace >/dev/null 2>&1 || echo "(bpftrace not installed: not measured)"
