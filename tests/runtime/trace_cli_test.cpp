@@ -168,3 +168,26 @@ TEST(TraceCli, SigintDetachesCleanly) {
   kill(pid, SIGKILL);
   wait_exit(pid);
 }
+
+TEST(TraceCli, AlreadyTracedSaysByWhomAndExits1) {
+  std::string out1 = ::testing::TempDir() + "/pk_first_tracer.txt";
+  std::string spin_out = ::testing::TempDir() + "/pk_spin_traced.txt";
+  // The first tracer launches the target; the second tries to attach to it.
+  pid_t first = spawn({probekit_path(), "trace", "-C", "-d", "3", "-o", out1, "-c",
+                       target_path("pk_spin-pie-O2"), "p:a.out:work"},
+                      spin_out);
+  pid_t target = -1;
+  for (int i = 0; i < 100 && target <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::string children = read_file("/proc/" + std::to_string(first) + "/task/" +
+                                     std::to_string(first) + "/children");
+    if (!children.empty()) target = std::stoi(children);
+  }
+  ASSERT_GT(target, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto r = run({probekit_path(), "trace", "-d", "1", "-p", std::to_string(target), "p:a.out:work"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("already traced by process " + std::to_string(first)), std::string::npos) << r.err;
+  EXPECT_EQ(wait_exit(first, 20), 0);
+  kill(target, SIGKILL);
+}
