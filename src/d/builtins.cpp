@@ -114,6 +114,10 @@ const std::vector<Reg>& regs() {
       {"R_TRAPNO", 15}, {"R_RIP", 16}, {"R_PC", 16}, {"R_CS", 17},  {"R_RFL", 18}, {"R_PS", 18},
       {"R_RSP", 19}, {"R_SP", 19},  {"R_SS", 20},  {"R_FSBASE", 21}, {"R_GSBASE", 22},
       {"R_DS", 23},  {"R_ES", 24},  {"R_FS", 25},  {"R_GS", 26},
+      {"R_XMM0", 27},  {"R_XMM1", 28},  {"R_XMM2", 29},  {"R_XMM3", 30},  {"R_XMM4", 31},
+      {"R_XMM5", 32},  {"R_XMM6", 33},  {"R_XMM7", 34},  {"R_XMM8", 35},  {"R_XMM9", 36},
+      {"R_XMM10", 37}, {"R_XMM11", 38}, {"R_XMM12", 39}, {"R_XMM13", 40}, {"R_XMM14", 41},
+      {"R_XMM15", 42},
   };
   return table;
 }

@@ -31,9 +31,13 @@ const VarInfo* find_var(std::string_view name);
 std::vector<std::string> var_names();
 
 // uregs[] indices: the position of the register in user_regs_struct, read as
-// an array of 64-bit words (x86-64).
+// an array of 64-bit words (x86-64); then R_XMM0..R_XMM15 (the low 64 bits
+// of each SSE register, from the FP state), which can be read but not
+// assigned.
 std::optional<int> find_register(std::string_view name);
-inline constexpr int kRegisterCount = 27;
+inline constexpr int kRegisterCount = 27;       // writable: user_regs_struct words
+inline constexpr int kXmmRegisterBase = kRegisterCount;
+inline constexpr int kReadableRegisterCount = kRegisterCount + 16;
 
 enum class Fn : uint8_t {
   // actions (void)

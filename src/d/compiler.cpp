@@ -176,12 +176,27 @@ private:
   Var var_;
 };
 
+// args[N]: arg N as the probe's parameter type says (ProbeArg, from DWARF at
+// registration): an int is read at 32 bits and sign-extended, so -1 prints
+// -1; without a type it is the 64-bit argN.
 class ArgsIndex : public Node {
 public:
   explicit ArgsIndex(int i) : Node(Type::integer(8, true)), i_(i) {}
-  int64_t eval_int(Exec& x) const override { return static_cast<int64_t>(x.ctx.args[i_]); }
+  int64_t eval_int(Exec& x) const override { return value(x).i; }
+  Value eval_value(Exec& x) const override { return value(x); }
+  void eval_into(Exec& x, Value& out) const override { out = value(x); }
 
 private:
+  Value value(Exec& x) const {
+    const auto& args = x.probe.args;
+    if (args.empty()) return Value::integer(static_cast<int64_t>(x.ctx.args[i_]));
+    auto raw = static_cast<int64_t>(x.ctx.params[i_]);
+    if (static_cast<size_t>(i_) >= args.size()) return Value::integer(static_cast<int64_t>(x.ctx.args[i_]));
+    const ProbeArg& a = args[static_cast<size_t>(i_)];
+    if (a.kind != ProbeArg::Kind::integer) return Value::unsigned_integer(static_cast<uint64_t>(raw), 8);
+    Type t = Type::integer(a.size == 1 || a.size == 2 || a.size == 4 ? a.size : 8, a.is_signed);
+    return Value::integer(normalize_to(t, raw), t.size, t.is_signed);
+  }
   int i_;
 };
 
@@ -190,6 +205,13 @@ public:
   explicit Uregs(int i) : Node(Type::integer(8, false)), i_(i) {}
   int64_t eval_int(Exec& x) const override {
     if (!x.ctx.hit) return 0;
+    if (i_ >= kXmmRegisterBase) {
+      auto fp = x.ctx.hit->fpregs();
+      if (!fp) x.fault(FaultKind::illegal_op, 0, "cannot read the SSE registers: " + fp.error().message());
+      auto n = static_cast<size_t>(4 * (i_ - kXmmRegisterBase));
+      return static_cast<int64_t>(static_cast<uint64_t>(fp->xmm_space[n]) |
+                                  static_cast<uint64_t>(fp->xmm_space[n + 1]) << 32);
+    }
     const auto& regs = x.ctx.hit->regs();
     uint64_t words[sizeof(regs) / 8];
     std::memcpy(words, &regs, sizeof words);

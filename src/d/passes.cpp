@@ -436,7 +436,7 @@ public:
       e.id = static_cast<int>(IndexKind::uregs);
       e.type = Type::integer(8, false);
       auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
-      if (!v || *v < 0 || *v >= kRegisterCount)
+      if (!v || *v < 0 || *v >= kReadableRegisterCount)
         error("D_REGS_IDX", e.loc, "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
       else
         e.ival = static_cast<uint64_t>(*v);
@@ -887,6 +887,14 @@ public:
       e.type = Type::string();
       return;
     }
+    // args[N] has the C type of the probed function's parameter, known only
+    // per probe (from DWARF, at registration): a `char *` is a pointer here,
+    // as DTrace allows stringof() on any scalar.
+    const Expr& k = *e.kids[0];
+    if (k.kind == ExprKind::index && k.id == static_cast<int>(IndexKind::args)) {
+      e.type = Type::string();
+      return;
+    }
     error("D_STRINGOF_TYPE", e.loc,
           "stringof() needs a string or a pointer, not " + t.name() + "; use lltostr() to format an integer");
   }
@@ -1018,7 +1026,10 @@ private:
         e.id = static_cast<int>(IndexKind::uregs);
         auto idx = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
         if (!idx || *idx < 0 || *idx >= kRegisterCount) {
-          error("D_REGS_IDX", e.loc, "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
+          error("D_REGS_IDX", e.loc,
+                idx && *idx >= kXmmRegisterBase && *idx < kReadableRegisterCount
+                    ? "the SSE registers (R_XMM0..R_XMM15) can be read but not assigned"
+                    : "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
           return Type::none();
         }
         e.ival = static_cast<uint64_t>(*idx);

@@ -207,6 +207,7 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   strsize = option_size(symbols, "strsize", 256);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   quiet_ = symbols.options.count("quiet") > 0;
+  flow_indent = symbols.options.count("flowindent") > 0;
   format_ = options.format;
   default_sink = std::make_unique<FileSink>(stdout, stderr);
   sink = default_sink.get();
@@ -215,7 +216,22 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   rand_state = 0x9E3779B97F4A7C15ULL;
 }
 
-uint32_t Runtime::register_probe(const ProbeKey& key) {
+namespace {
+// DTrace's dt_flowindent rule: "entry" or a name ending in "-entry" enters,
+// "return" or "-return" returns ("carpentry" does neither).
+ProbeEntry::Flow flow_of(const std::string& name) {
+  auto is = [&](std::string_view word) {
+    if (name == word) return true;
+    return name.size() > word.size() + 1 && name.compare(name.size() - word.size(), word.size(), word) == 0 &&
+           name[name.size() - word.size() - 1] == '-';
+  };
+  if (is("entry")) return ProbeEntry::Flow::entry;
+  if (is("return")) return ProbeEntry::Flow::ret;
+  return ProbeEntry::Flow::none;
+}
+}  // namespace
+
+uint32_t Runtime::register_probe(const ProbeKey& key, std::vector<ProbeArg> args) {
   std::string k = key.str();
   auto it = probe_ids.find(k);
   if (it != probe_ids.end()) return probes[it->second - 1].clauses.empty() ? 0 : it->second;
@@ -223,6 +239,8 @@ uint32_t Runtime::register_probe(const ProbeKey& key) {
   e.id = static_cast<uint32_t>(probes.size() + 1);
   e.key = key;
   e.probe_text = k;
+  e.args = std::move(args);
+  e.flow = flow_of(key.name);
   for (uint32_t i = 0; i < clause_info.size(); ++i) {
     for (const auto& d : clause_info[i].descriptions) {
       if (d.matches(key)) {
@@ -240,6 +258,10 @@ uint32_t Runtime::register_probe(const ProbeKey& key) {
 void Runtime::emit_prefix(Exec& x) {
   if (x.prefix_done) return;
   x.prefix_done = true;
+  if (flow_indent && !json()) {
+    emit_flow_prefix(x);
+    return;
+  }
   if (quiet_ || json()) return;
   char buf[160];
   if (!header_done) {
@@ -250,6 +272,36 @@ void Runtime::emit_prefix(Exec& x) {
   int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
   std::string fn = x.probe.key.function + ":" + x.probe.key.name;
   std::snprintf(buf, sizeof buf, "%3d %6u %32s ", cpu, x.probe.id, fn.c_str());
+  *x.out += buf;
+}
+
+// -F, as dtrace(1)'s chew() with dt_flowindent(): a "CPU FUNCTION" header,
+// then "-> func" at an entry and "<- func" at a return, indented two columns
+// per level of the thread's depth; other probes "| func:name". The depth is
+// per thread (DTrace keeps it per CPU buffer, which for one traced thread is
+// the same). A probe firing several clauses moves the depth once, at its
+// first printing clause; the others print "| func:name" at the new depth.
+// Printed even with -q, as dtrace does.
+void Runtime::emit_flow_prefix(Exec& x) {
+  char buf[160];
+  if (!header_done) {
+    header_done = true;
+    std::snprintf(buf, sizeof buf, "%3s %-41s\n", "CPU", "FUNCTION");
+    *x.out += buf;
+  }
+  int& depth = flow_depth[x.tid];
+  auto flow = flow_applied ? ProbeEntry::Flow::none : x.probe.flow;
+  if (flow == ProbeEntry::Flow::ret && depth > 0) depth -= 2;
+  std::string name(static_cast<size_t>(depth), ' ');
+  switch (flow) {
+  case ProbeEntry::Flow::entry: name += " -> " + x.probe.key.function; break;
+  case ProbeEntry::Flow::ret: name += " <- " + x.probe.key.function; break;
+  case ProbeEntry::Flow::none: name += "| " + x.probe.key.function + ":" + x.probe.key.name; break;
+  }
+  if (flow == ProbeEntry::Flow::entry) depth += 2;
+  flow_applied = true;
+  int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
+  std::snprintf(buf, sizeof buf, "%3d %-41s ", cpu, name.c_str());
   *x.out += buf;
 }
 
@@ -264,6 +316,7 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
     else clause_vars[i].s.clear();
   }
   Exec x{*this, ctx, p};
+  flow_applied = false;
   x.now = ctx.hit ? ctx.hit->timestamp_ns() : host->monotonic_ns();
   x.tid = ctx.hit ? ctx.hit->tid() : host->tracer_pid();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
@@ -398,9 +451,9 @@ Program::~Program() = default;
 
 const std::vector<ClauseInfo>& Program::clauses() const { return state_->rt.clause_info; }
 
-RegisteredProbe Program::register_probe(const ProbeKey& key) {
+RegisteredProbe Program::register_probe(const ProbeKey& key, std::vector<ProbeArg> args) {
   RegisteredProbe r;
-  r.id = state_->rt.register_probe(key);
+  r.id = state_->rt.register_probe(key, std::move(args));
   if (r.id) r.clauses = state_->rt.probes[r.id - 1].clauses;
   return r;
 }

@@ -81,6 +81,28 @@ struct ClauseInfo {
   bool has_predicate = false;
 };
 
+// One argument of a pid probe as the probed function's DWARF declares it,
+// handed to register_probe() so that args[N] has the parameter's type:
+//   integer  read at `size` bytes, sign-extended when is_signed (an int -1
+//            is -1, not 4294967295); bool, char and enums are integers too
+//   pointer  64-bit unsigned
+//   string   a char pointer: 64-bit unsigned, for copyinstr(args[N]) and
+//            stringof(args[N])
+//   floating a float/double: D has no floating type, so args[N] holds the
+//            raw bits of the SSE register (low 4 or 8 bytes)
+// The caller fills FireContext::params[N] from the right place (register,
+// stack slot or SSE register) at each hit; the program only interprets the
+// bits. name and c_type are for listings (`-l -v`). A probe registered
+// without args keeps DTrace's untyped 64-bit args[N] == argN.
+struct ProbeArg {
+  enum class Kind { integer, pointer, string, floating };
+  std::string name;    // "" for an unnamed parameter
+  std::string c_type;  // "const char *", "int", "double"
+  Kind kind = Kind::integer;
+  uint8_t size = 8;
+  bool is_signed = true;
+};
+
 struct RegisteredProbe {
   uint32_t id = 0;                // 0: no clause matched
   std::vector<uint32_t> clauses;  // indices into clauses()
@@ -89,7 +111,12 @@ struct RegisteredProbe {
 // What the engine knows at a firing.
 struct FireContext {
   HitContext* hit = nullptr;   // null for BEGIN, END, ERROR, tick/profile
-  uint64_t args[10] = {};      // arg0..arg9 (entry: the function's arguments)
+  uint64_t args[10] = {};      // arg0..arg9 (entry: rdi..r9, then the stack)
+  // D's args[N] of a probe registered with ProbeArgs: the bits of parameter
+  // N from wherever the ABI put it (an SSE register for a double, the stack
+  // after six integer parameters), so params[1] of f(double, int) is edi
+  // while arg1 stays rsi, as DTrace's argN are the raw integer slots.
+  uint64_t params[10] = {};
   int errno_value = 0;         // syscall return probes
   int64_t retval = 0;          // return probes: the return value
   int cpu = 0;                 // used when hit is null
@@ -174,7 +201,8 @@ public:
   Program& operator=(const Program&) = delete;
 
   const std::vector<ClauseInfo>& clauses() const;
-  RegisteredProbe register_probe(const ProbeKey& key);
+  // `args`: the probed function's parameters, when known (see ProbeArg).
+  RegisteredProbe register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {});
   // Fires probe `id` (from register_probe); true once exit() was requested.
   bool fire(uint32_t id, FireContext& ctx);
   bool begin();  // fires dtrace:::BEGIN

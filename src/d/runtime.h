@@ -96,6 +96,9 @@ struct ProbeEntry {
   std::string probe_text;  // "pid1234:a.out:work:entry"
   std::vector<uint32_t> clauses;
   std::vector<uint32_t> epids;  // one per clause, same order
+  std::vector<ProbeArg> args;   // the parameters' types, when known
+  enum class Flow : uint8_t { none, entry, ret };
+  Flow flow = Flow::none;       // for -F: "entry"/"*-entry", "return"/"*-return"
 };
 
 struct Speculation {
@@ -155,10 +158,14 @@ public:
   bool quiet_ = false;
   int nspec = 1;
 
-  uint32_t register_probe(const ProbeKey& key);  // id (0: nothing matches)
+  uint32_t register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {});  // id (0: nothing matches)
+  bool flow_indent = false;                   // -F / #pragma D option flowindent
+  std::unordered_map<int, int> flow_depth;    // -F: indent per thread, in columns
+  bool flow_applied = false;                  // this firing already moved the indent
 
 private:
   void run_clause(Exec& x, uint32_t clause_index);
+  void emit_flow_prefix(Exec& x);
   void report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext& ctx);
 };
 

@@ -14,6 +14,10 @@
 //   mem: ADDR "text"         a NUL-terminated string in the fake target
 //   sym: ADDR SIZE NAME [MODULE]   a symbol for ufunc()/usym()/ustack()
 //   stack: ADDR...           what the host's unwinder returns
+//   argtypes: PROBE TYPE...  register PROBE with typed args[] (ProbeArg), each
+//         TYPE one of s1 s2 s4 s8 u1 u2 u4 u8 (integers), ptr, str (char *),
+//         f4 f8 (float, double); a firing's argN=V then also sets params[N]
+//   a firing's xmmN=BITS sets the low 64 bits of SSE register N (uregs[R_XMMn])
 // BEGIN fires first and END last, as with dtrace(1); the target pid is 1234,
 // the clock starts at 1s and advances 1000ns per firing, rand() is seeded
 // with 42 — so outputs are exact without normalisation.
@@ -52,6 +56,18 @@ std::vector<std::string> corpus_files() {
   return out;
 }
 
+ProbeArg probe_arg(const std::string& t) {
+  ProbeArg a;
+  a.c_type = t;
+  if (t == "ptr") a.kind = ProbeArg::Kind::pointer;
+  else if (t == "str") a.kind = ProbeArg::Kind::string;
+  else if (t[0] == 'f') a.kind = ProbeArg::Kind::floating;
+  if (a.kind != ProbeArg::Kind::pointer && a.kind != ProbeArg::Kind::string)
+    a.size = static_cast<uint8_t>(t[1] - '0');
+  a.is_signed = t[0] == 's';
+  return a;
+}
+
 struct Fire {
   ProbeKey key;
   std::map<std::string, std::string> fields;
@@ -78,6 +94,7 @@ std::string run_tst(const std::string& name, const std::string& source) {
   std::vector<Fire> fires;
   testing::FakeHit hit;
   testing::FakeHost host;
+  std::map<std::string, std::vector<ProbeArg>> arg_types;  // by key.str()
   for (auto line : split(source, '\n')) {
     std::string_view l = trim(line);
     while (starts_with(l, "/*") || starts_with(l, "//") || starts_with(l, "*")) l = trim(l.substr(l[0] == '*' ? 1 : 2));
@@ -95,6 +112,10 @@ std::string run_tst(const std::string& name, const std::string& source) {
         f.fields[words[i].substr(0, eq)] = eq == std::string::npos ? "" : words[i].substr(eq + 1);
       }
       fires.push_back(f);
+    } else if (key == "argtypes") {
+      auto words = split_ws(rest);
+      auto& types = arg_types[key_from_spec(words[0]).str()];
+      for (size_t i = 1; i < words.size(); ++i) types.push_back(probe_arg(words[i]));
     } else if (key == "args") {
       opts.macro_args = split_ws(rest);
     } else if (key == "flags") {
@@ -131,7 +152,10 @@ std::string run_tst(const std::string& name, const std::string& source) {
   prog.set_output(&sink);
   prog.set_host(&host);
   std::vector<uint32_t> ids;
-  for (const auto& f : fires) ids.push_back(prog.register_probe(f.key).id);
+  for (const auto& f : fires) {
+    auto t = arg_types.find(f.key.str());
+    ids.push_back(prog.register_probe(f.key, t == arg_types.end() ? std::vector<ProbeArg>{} : t->second).id);
+  }
   host.clock += 1000;
   prog.begin();
   for (size_t i = 0; i < fires.size() && !prog.exit_requested(); ++i) {
@@ -153,7 +177,14 @@ std::string run_tst(const std::string& name, const std::string& source) {
       }
       for (int a = 0; a < 10; ++a) {
         std::string k = "arg" + std::to_string(a);
-        if (f.fields.count(k)) ctx.args[a] = num(f.fields.at(k));
+        if (f.fields.count(k)) ctx.args[a] = ctx.params[a] = num(f.fields.at(k));
+      }
+      for (int reg = 0; reg < 16; ++reg) {
+        std::string k = "xmm" + std::to_string(reg);
+        if (!f.fields.count(k)) continue;
+        uint64_t bits = num(f.fields.at(k));
+        hit.fp_.xmm_space[4 * reg] = static_cast<uint32_t>(bits);
+        hit.fp_.xmm_space[4 * reg + 1] = static_cast<uint32_t>(bits >> 32);
       }
       if (f.fields.count("errno")) ctx.errno_value = static_cast<int>(num(f.fields.at("errno")));
       if (f.fields.count("retval")) ctx.retval = static_cast<int64_t>(num(f.fields.at("retval")));

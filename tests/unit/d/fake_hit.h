@@ -44,7 +44,8 @@ public:
     if (!destructive) return Error("registers are read-only", ErrorKind::permission);
     return &regs_;
   }
-  Result<user_fpregs_struct> fpregs() const override { return user_fpregs_struct{}; }
+  user_fpregs_struct fp_{};
+  Result<user_fpregs_struct> fpregs() const override { return fp_; }
 
   Result<size_t> read(uint64_t addr, void* buf, size_t len) const override {
     for (const auto& [start, bytes] : memory) {
