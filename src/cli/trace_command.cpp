@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "cli/debug_args.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "output/event.h"
@@ -117,8 +118,9 @@ int trace_main(int argc, char** argv) {
   route_signals_to(&s);
 
   std::vector<std::unique_ptr<TracedEvent>> events;
+  DebugArgs debug;  // DWARF per module, opened only for `$arg:NAME`
   for (auto& def : defs) {
-    auto fetcher = trace::EventFetcher::make(def);
+    auto fetcher = trace::EventFetcher::make(def, make_arg_resolver(debug, s, def));
     if (!fetcher) {
       route_signals_to(nullptr);
       return report("definition '" + def.text + "'", fetcher.error());

@@ -298,11 +298,14 @@ Status resolve_arg_names(Definition& def, const ArgResolver& resolver) {
       arg.base = FetchBase::reg;
       arg.reg = loc->reg;
     }
+    bool whole = arg.derefs.empty();  // the parameter itself, not something it points to
     if (loc->kind == ArgLocationKind::in_memory) arg.derefs.insert(arg.derefs.begin(), loc->offset);
     // DWARF's type applies to the parameter itself, not to what a
     // dereference of it reads.
-    if (!arg.type_given && loc->type && arg.derefs.size() == (loc->kind == ArgLocationKind::in_memory ? 1u : 0u))
-      arg.type = *loc->type;
+    if (!arg.type_given && loc->type && whole) arg.type = *loc->type;
+    // A string parameter passed on the stack: the slot holds the pointer,
+    // and the string is where it points (the last dereference's address).
+    if (whole && loc->kind == ArgLocationKind::in_memory && arg.type.kind == TypeKind::string) arg.derefs.push_back(0);
   }
   return {};
 }

@@ -369,3 +369,19 @@ TEST_F(FetchTest, ArgByNameInAnXmmRegister) {
   EXPECT_EQ(f->definition().args[0].base, FetchBase::xmm);
   EXPECT_EQ(f->definition().args[0].xmm, 1);
 }
+
+TEST_F(FetchTest, StringParameterOnTheStackIsFollowed) {
+  // The 7th argument slot (rsp+8) holds a pointer to "hello".
+  ctx.map_u64(0x7008, 0x2000);
+  auto d = parse_definition("p f s=$arg:s raw=$arg:s:x64");
+  ASSERT_TRUE(d.ok());
+  ArgResolver resolver = [](const std::string&) -> Result<ArgLocation> {
+    return ArgLocation{ArgLocationKind::in_memory, RegisterRef{Gpr::rsp}, 8, FetchType{TypeKind::string, 0}};
+  };
+  auto f = EventFetcher::make(*d, resolver);
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  auto vals = f->fetch_all(ctx);
+  EXPECT_EQ(vals[0].value.text(), "\"hello\"");
+  EXPECT_EQ(vals[1].value.text(), "0x2000");
+  EXPECT_EQ(f->definition().args[0].derefs, (std::vector<int64_t>{8, 0}));
+}
