@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,6 +93,35 @@ struct ProbeStats {
   size_t sites = 0;           // addresses armed now (0 while pending)
 };
 
+// System call probes (D's syscall::NAME:entry/return). The handler gets
+// the HitContext of the calling thread (regs() as at the stop: rip just past
+// the `syscall` instruction; site().symbol = site().raw_symbol = the call's
+// name, site().module empty, site().address = rip) and the call:
+struct SyscallEvent {
+  int nr = -1;                          // x86-64 number (syscalls::syscall_name(nr))
+  std::array<uint64_t, 6> args{};       // arg0..arg5 at entry (rdi rsi rdx r10 r8 r9);
+                                        // at return: the same entry values, remembered
+  bool is_return = false;
+  // Return only, as DTrace's syscall provider reports them: retval is what
+  // the program sees through libc (-1 on error, else rax unchanged: a count,
+  // an fd, an mmap address) and errno_value is the error (ENOENT...) or 0.
+  int64_t retval = 0;
+  int errno_value = 0;
+};
+using SyscallHandler = std::function<void(HitContext&, const SyscallEvent&)>;
+
+// A named call always takes its exit stop too (also without a
+// return_handler): it is how an interrupted, restarted call is recognised
+// and reported once. stats().hits counts entries and returns fired.
+struct SyscallProbe {
+  std::vector<int> numbers;             // x86-64 system call numbers (not empty)
+  SyscallHandler entry_handler;         // may be empty
+  SyscallHandler return_handler;        // may be empty
+  bool destructive = false;             // handlers may write registers (e.g. skip a call) and memory
+  bool enabled = true;
+  std::string name;
+};
+
 struct LaunchOptions {
   std::string stdin_path;     // empty: inherit
   std::string stdout_path;    // empty: inherit; else created/truncated (launch only)
@@ -100,6 +130,21 @@ struct LaunchOptions {
   // (wrong with threads: others run through the unprobed instruction).
   // Also enabled by the environment variable PROBEKIT_NAIVE_BREAKPOINTS=1.
   bool naive_breakpoints = false;
+  // Launch only: the system call numbers syscall probes may name. The child
+  // installs a seccomp filter returning SECCOMP_RET_TRACE for exactly these
+  // (plus restart_syscall when a call that restarts through it is named)
+  // between fork and exec, so only these calls ever stop at the tracer
+  // (PTRACE_EVENT_SECCOMP at entry, one more stop at exit when a probe
+  // names the call); every other call costs nothing. Consequences
+  // (src/syscall/seccomp_filter.h): a filter can never be removed, and
+  // without a tracer every named call would fail with ENOSYS, so such a
+  // session never detaches: detach() and the destructor disarm every probe
+  // and keep passing the stops through until the whole process tree exits
+  // (the target is killed if the tracer dies: PTRACE_O_EXITKILL), and fork
+  // children are always followed (follow_forks is forced on).
+  // Empty: no filter; syscall probes then use PTRACE_SYSCALL stops, as for
+  // attached processes.
+  std::vector<int> trace_syscalls;
 };
 
 // Modules and functions for `-l` listings and globbing.
@@ -142,6 +187,41 @@ public:
   virtual Status remove(ProbeId id) = 0;
   virtual ProbeStats stats(ProbeId id) const = 0;
 
+  // System call probes share the ProbeId space, enable/disable/remove and
+  // stats() (sites = the number of system calls probed) with add().
+  // Launched with LaunchOptions::trace_syscalls: every number must be in
+  // that list (an error says so otherwise); only those calls stop.
+  // Attached (or launched without trace_syscalls): every thread is resumed
+  // with PTRACE_SYSCALL while any syscall probe is enabled, so EVERY system
+  // call of the target costs two stops (entry and exit) and the numbers are
+  // filtered in the tracer; this is the honest price of never leaving a
+  // seccomp filter behind in a process that outlives the session. The
+  // threads go back to PTRACE_CONT when the last syscall probe is disabled
+  // or removed, and at detach.
+  // A call interrupted by a signal and restarted by the kernel (also through
+  // restart_syscall) fires entry and return once, for the final outcome. A
+  // call that fails with EINTR instead of restarting and is immediately
+  // issued again from the same instruction is reported as one call.
+  virtual Result<ProbeId> add_syscall_probe(SyscallProbe probe) = 0;
+  // How many syscall stops (seccomp entry, syscall entry and exit) the
+  // session has handled: the cost of the syscall probes, for tests and -v.
+  virtual uint64_t syscall_stop_count() const = 0;
+
+  // Profile sampling (D's profile-N): about `hz` times a second, every
+  // running thread of every traced process is interrupted (PTRACE_INTERRUPT,
+  // one stop and one GETREGS per thread), `handler` runs with a HitContext
+  // whose regs() are the thread's registers and whose site() describes
+  // regs().rip (module, symbol and offset resolved: D's ufunc(uregs[R_PC])),
+  // and the thread continues. A thread blocked in a system call samples in
+  // its libc wrapper; the call is restarted by the kernel, unseen by the
+  // program. Threads already stopped by the tracer at that moment (a probe
+  // hit in progress, a held world) are not sampled. Sampling happens inside
+  // run(); hz must be in (0, 10000].
+  virtual Result<ProbeId> add_sampler(double hz, PreHandler handler) = 0;
+  // A callback on the tracer thread (inside run(), between stops) every
+  // `seconds` (D's tick-N). remove() cancels it; stats().hits counts calls.
+  virtual Result<ProbeId> add_timer(double seconds, std::function<void()> callback) = 0;
+
   // Launched sessions stop at exec, when only the executable and ld.so are
   // mapped. This runs the target until the dynamic loader has mapped the
   // initial libraries (before their initializers and before main) and stops
@@ -162,6 +242,12 @@ public:
   // Async-signal-safe: makes run() return soon (SIGINT/SIGTERM handlers).
   virtual void stop() = 0;
   // Restores every byte and detaches, leaving the target running.
+  // A launched session with LaunchOptions::trace_syscalls cannot detach (the
+  // seccomp filter would make the named calls fail): detach() disarms every
+  // probe and keeps serving the target, handlers off, until its whole
+  // process tree exits, then returns. stop() during that wait makes detach()
+  // return an error instead; the target keeps its tracer (and is killed by
+  // PTRACE_O_EXITKILL when the tracing process exits).
   virtual Status detach() = 0;
 };
 

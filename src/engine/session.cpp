@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "engine/hit_context_impl.h"
+#include "syscall/seccomp_filter.h"
 #include "util/strings.h"
 
 namespace probekit {
@@ -27,9 +29,28 @@ bool env_naive() {
 
 Result<std::unique_ptr<Session>> Session::launch(const std::vector<std::string>& argv,
                                                  const LaunchOptions& opts) {
-  auto pid = proc::launch_stopped({argv, opts.stdin_path, opts.stdout_path});
+  proc::LaunchSpec spec{argv, opts.stdin_path, opts.stdout_path};
+  LaunchOptions o = opts;
+  syscalls::PreparedFilter filter;
+  if (!opts.trace_syscalls.empty()) {
+    // Syscall probes of a launched target: a seccomp filter stops only the
+    // named calls (engine/syscall_provider.h). An untraced descendant would
+    // get ENOSYS from them, so every fork is followed.
+    auto prepared = syscalls::prepare(engine::launch_filter_numbers(opts.trace_syscalls));
+    if (!prepared) return prepared.error();
+    filter = std::move(*prepared);
+    o.follow_forks = true;
+    spec.extra_options = PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
+    spec.before_exec = [](const void* arg) {
+      return syscalls::install_prepared(*static_cast<const syscalls::PreparedFilter*>(arg));
+    };
+    spec.before_exec_arg = &filter;
+    spec.before_exec_what = "cannot install the seccomp filter";
+  }
+  auto pid = proc::launch_stopped(spec);
   if (!pid) return pid.error();
-  auto s = std::make_unique<engine::SessionImpl>(opts, opts.naive_breakpoints || env_naive());
+  auto s = std::make_unique<engine::SessionImpl>(o, opts.naive_breakpoints || env_naive());
+  s->set_syscall_filter(filter.nrs());
   auto st = s->start_launched(*pid);
   if (!st) {
     ::kill(*pid, SIGKILL);
@@ -86,7 +107,13 @@ int read_ppid(pid_t pid) {
 }  // namespace
 
 SessionImpl::SessionImpl(LaunchOptions opts, bool naive)
-    : opts_(std::move(opts)), naive_(naive), trap_(*this, *this, naive) {}
+    : opts_(std::move(opts)),
+      naive_(naive),
+      trap_(*this, *this, naive),
+      syscalls_(*this, *this, [this](pid_t tgid) {
+        auto it = procs_.find(tgid);
+        return it != procs_.end() ? it->second.ppid : -1;
+      }) {}
 
 SessionImpl::~SessionImpl() {
   if (!detached_) (void)detach_all();
@@ -316,6 +343,17 @@ std::vector<std::shared_ptr<AddressSpace>> SessionImpl::address_spaces() const {
 }
 
 Status SessionImpl::enable(ProbeId id) {
+  if (syscalls_.owns(id)) {
+    bool was = syscalls_.tracing_all();
+    PK_TRY(syscalls_.set_enabled(id, true));
+    if (!was && syscalls_.tracing_all()) kick_running_threads();
+    return {};
+  }
+  if (ticker_.owns(id)) {
+    PK_TRY(ticker_.set_enabled(id, true, now_ns()));
+    retune_wake_timer();
+    return {};
+  }
   auto it = probes_.find(id);
   if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
   it->second.probe.enabled = true;
@@ -330,6 +368,12 @@ Status SessionImpl::enable(ProbeId id) {
 }
 
 Status SessionImpl::disable(ProbeId id) {
+  if (syscalls_.owns(id)) return syscalls_.set_enabled(id, false);
+  if (ticker_.owns(id)) {
+    PK_TRY(ticker_.set_enabled(id, false, now_ns()));
+    retune_wake_timer();
+    return {};
+  }
   auto it = probes_.find(id);
   if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
   it->second.probe.enabled = false;
@@ -348,6 +392,15 @@ Status SessionImpl::disable(ProbeId id) {
 }
 
 Status SessionImpl::remove(ProbeId id) {
+  if (syscalls_.owns(id)) {
+    syscalls_.remove(id);
+    return {};
+  }
+  if (ticker_.owns(id)) {
+    ticker_.remove(id);
+    retune_wake_timer();
+    return {};
+  }
   PK_TRY(disable(id));
   for (const auto& as : address_spaces()) {
     for (auto& [addr, site] : as->sites()) {
@@ -360,6 +413,8 @@ Status SessionImpl::remove(ProbeId id) {
 }
 
 ProbeStats SessionImpl::stats(ProbeId id) const {
+  if (syscalls_.owns(id)) return syscalls_.stats(id);
+  if (ticker_.owns(id)) return ticker_.stats(id);
   ProbeStats st;
   auto it = probes_.find(id);
   if (it == probes_.end()) return st;
@@ -530,7 +585,14 @@ void SessionImpl::do_resume(Thread& t) {
   t.resume_signal = 0;
   t.stopped = false;
   switch (t.resume) {
-    case ResumeKind::cont: (void)proc::cont(t.tid, sig); break;
+    case ResumeKind::cont:
+      // Syscall probes decide whether the thread stops at its next syscall.
+      if (syscalls_.wants_syscall_stops(t.tid)) {
+        (void)proc::resume_syscall(t.tid, sig);
+      } else {
+        (void)proc::cont(t.tid, sig);
+      }
+      break;
     case ResumeKind::step: (void)proc::single_step(t.tid, sig); break;
     case ResumeKind::listen: (void)proc::listen(t.tid); break;
   }
@@ -575,6 +637,13 @@ void SessionImpl::dispatch(const proc::Stop& s) {
   }
   Thread& t = it->second;
   t.stopped = true;
+  if (s.kind != StopKind::exited && s.kind != StopKind::killed) {
+    // Any ptrace stop consumes a pending PTRACE_INTERRUPT (the kernel clears
+    // the STOP trap at every trap: a syscall stop, a hit, a signal), so the
+    // interrupt is done, and a sample is taken at whatever stop came first.
+    t.interrupt_sent = false;
+    if (ticker_.take(t.tid) && t.mode == ThreadMode::normal && s.kind != StopKind::exec) take_sample(t);
+  }
   switch (s.kind) {
     case StopKind::exited:
     case StopKind::killed:
@@ -594,6 +663,14 @@ void SessionImpl::dispatch(const proc::Stop& s) {
       t.interrupt_sent = false;
       resume(t, t.mode == ThreadMode::normal ? ResumeKind::cont : ResumeKind::step, 0);
       return;
+    case StopKind::syscall:
+    case StopKind::seccomp: {
+      Thread* saved = current_;
+      current_ = &t;
+      syscalls_.on_stop(t, s);
+      current_ = saved;
+      return;
+    }
     case StopKind::clone:
     case StopKind::fork:
     case StopKind::vfork:
@@ -713,6 +790,7 @@ void SessionImpl::adopt(pid_t child) {
 
 void SessionImpl::on_exec(Thread& t, pid_t former) {
   pid_t tgid = t.tid;
+  syscalls_.rename(former, t.tid);  // a thread other than the leader exec'ed
   for (auto it = threads_.begin(); it != threads_.end();) {
     if (it->second.tgid == tgid && it->first != tgid) {
       it = threads_.erase(it);
@@ -761,6 +839,8 @@ void SessionImpl::on_exit(const proc::Stop& s) {
   pid_t tgid = it->second.tgid;
   if (current_ == &it->second) current_ = nullptr;
   threads_.erase(it);
+  syscalls_.forget(s.tid);
+  ticker_.forget(s.tid);
   if (s.tid != tgid) return;
   if (s.tid == pid_) {
     main_exited_ = true;
@@ -808,7 +888,7 @@ void SessionImpl::release_world() {
 
 Result<int> SessionImpl::run(std::optional<double> seconds) {
   if (detached_) return Error("the session is detached", ErrorKind::usage);
-  if (main_exited_) return main_status_;
+  if (main_exited_ && !until_tree_exits_) return main_status_;
   install_wake_handler();
   sigset_t wake, old_mask;
   sigemptyset(&wake);
@@ -824,16 +904,17 @@ Result<int> SessionImpl::run(std::optional<double> seconds) {
   sev._sigev_un._tid = run_tid_;
   bool have_timer = ::timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0;
   if (have_timer) {
-    itimerspec its{};
-    its.it_interval.tv_nsec = 50 * 1000 * 1000;
-    its.it_value.tv_nsec = 50 * 1000 * 1000;
-    ::timer_settime(timer, 0, &its, nullptr);
+    wake_timer_ = timer;
+    have_wake_timer_ = true;
+    retune_wake_timer();  // 50 ms, or the shortest sampler/timer period
   }
   const uint64_t deadline =
       seconds ? now_ns() + static_cast<uint64_t>(std::max(0.0, *seconds) * 1e9) : UINT64_MAX;
   Status status;
   release_world();
-  while (!main_exited_ && !stop_requested_.load() && now_ns() < deadline) {
+  auto going = [this] { return until_tree_exits_ ? !(threads_.empty() && expected_.empty()) : !main_exited_; };
+  while (going() && !stop_requested_.load() && now_ns() < deadline) {
+    service_ticks();
     auto st = pump(true);
     if (!st) {
       if (st.error().kind() == ErrorKind::target_exited) {
@@ -845,6 +926,7 @@ Result<int> SessionImpl::run(std::optional<double> seconds) {
     }
   }
   if (have_timer) ::timer_delete(timer);
+  have_wake_timer_ = false;
   run_tid_ = 0;
   stop_requested_ = false;
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
@@ -862,6 +944,14 @@ Status SessionImpl::detach() { return detach_all(); }
 
 Status SessionImpl::detach_all() {
   if (detached_) return {};
+  if (syscalls_.has_filter() && !threads_.empty()) {
+    // A seccomp filter never goes away: the target cannot live untraced.
+    if (drain_abandoned_) {
+      kill_tree();
+    } else {
+      PK_TRY(drain());
+    }
+  }
   Status result = hold_world();
   // Threads inside a copy finish it first: after detach nothing of ours runs.
   for (auto& [tid, t] : threads_) {
@@ -887,6 +977,147 @@ Status SessionImpl::detach_all() {
   procs_.clear();
   detached_ = true;
   return result;
+}
+
+}  // namespace probekit::engine
+
+namespace probekit::engine {
+
+// ---------------------------------------------------------------------------
+// Providers: syscall probes, samplers, timers
+
+Result<ProbeId> SessionImpl::add_syscall_probe(SyscallProbe probe) {
+  if (detached_) return Error("the session is detached", ErrorKind::usage);
+  if (procs_.find(pid_) == procs_.end()) {
+    return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
+  }
+  PK_TRY(syscalls_.check(probe));
+  bool was = syscalls_.tracing_all();
+  ProbeId id = next_id_++;
+  syscalls_.add(id, std::move(probe));
+  if (!was && syscalls_.tracing_all()) kick_running_threads();
+  return id;
+}
+
+// Running threads were resumed with PTRACE_CONT; an interrupt stop makes
+// each resume again, this time as wants_syscall_stops() says.
+void SessionImpl::kick_running_threads() {
+  for (auto& [tid, t] : threads_) {
+    if (!t.stopped && !t.interrupt_sent && t.mode == ThreadMode::normal) {
+      if (proc::interrupt(tid)) t.interrupt_sent = true;
+    }
+  }
+}
+
+Result<ProbeId> SessionImpl::add_sampler(double hz, PreHandler handler) {
+  if (detached_) return Error("the session is detached", ErrorKind::usage);
+  if (!(hz > 0 && hz <= 10000)) {
+    return Error("sampling rate " + std::to_string(hz) + " Hz is out of range; give 0 < hz <= 10000",
+                 ErrorKind::usage);
+  }
+  if (!handler) return Error("a sampler needs a handler", ErrorKind::usage);
+  ProbeId id = next_id_++;
+  ticker_.add_sampler(id, static_cast<uint64_t>(1e9 / hz), std::move(handler), now_ns());
+  retune_wake_timer();
+  return id;
+}
+
+Result<ProbeId> SessionImpl::add_timer(double seconds, std::function<void()> callback) {
+  if (detached_) return Error("the session is detached", ErrorKind::usage);
+  if (!(seconds >= 1e-4 && seconds <= 1e6)) {
+    return Error("timer interval " + std::to_string(seconds) + " s is out of range; give 0.0001 to 1000000 seconds",
+                 ErrorKind::usage);
+  }
+  if (!callback) return Error("a timer needs a callback", ErrorKind::usage);
+  ProbeId id = next_id_++;
+  ticker_.add_timer(id, static_cast<uint64_t>(seconds * 1e9), std::move(callback), now_ns());
+  retune_wake_timer();
+  return id;
+}
+
+void SessionImpl::retune_wake_timer() {
+  if (!have_wake_timer_) return;
+  uint64_t period = 50ull * 1000 * 1000;
+  uint64_t tick = ticker_.min_period_ns();
+  if (tick != 0 && tick < period) period = tick;
+  itimerspec its{};
+  its.it_interval.tv_sec = static_cast<time_t>(period / 1000000000ull);
+  its.it_interval.tv_nsec = static_cast<long>(period % 1000000000ull);
+  its.it_value = its.it_interval;
+  ::timer_settime(wake_timer_, 0, &its, nullptr);
+}
+
+// After every stop and wake-up of the wait loop.
+void SessionImpl::service_ticks() {
+  if (!ticker_.poll(now_ns())) return;
+  for (auto& [tid, t] : threads_) {
+    if (t.stopped || t.interrupt_sent || t.mode != ThreadMode::normal || !handlers_enabled(t)) continue;
+    if (proc::interrupt(tid)) {
+      t.interrupt_sent = true;
+      ticker_.mark(tid);
+    }
+  }
+}
+
+void SessionImpl::take_sample(Thread& t) {
+  auto r = proc::get_regs(t.tid);
+  if (!r || !t.as) return;
+  user_regs_struct regs = *r;
+  uint64_t pc = regs.rip;
+  // Inside an XOL copy: the program is at the probed instruction.
+  if (t.as->in_xol(pc)) {
+    if (ProbeSite* site = t.as->site_for_slot_address(pc)) pc = site->address;
+  }
+  SiteInfo info = t.as->site_info(pc);
+  auto proc_it = procs_.find(t.tgid);
+  Thread* saved = current_;
+  current_ = &t;
+  HitContextImpl ctx(t, info, regs, now_ns(), proc_it != procs_.end() ? proc_it->second.ppid : -1);
+  ticker_.sample(ctx);
+  current_ = saved;
+}
+
+// Launched with a seccomp filter: serve the target, handlers off, until its
+// process tree is gone (seccomp_filter.h policy).
+Status SessionImpl::drain() {
+  PK_TRY(hold_world());
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, site] : as->sites()) (void)trap_.disarm(*as, *site);
+  }
+  probes_.clear();
+  syscalls_.clear();
+  ticker_.clear();
+  until_tree_exits_ = true;
+  auto r = run(std::nullopt);
+  until_tree_exits_ = false;
+  if (!r) return r.error();
+  if (!threads_.empty() || !expected_.empty()) {
+    drain_abandoned_ = true;
+    return Error("process " + std::to_string(pid_) +
+                     " runs under a seccomp filter and cannot be detached; it stays traced and is killed "
+                     "when this process exits (or when the session is destroyed)",
+                 ErrorKind::usage);
+  }
+  return {};
+}
+
+void SessionImpl::kill_tree() {
+  for (const auto& [pid, p] : procs_) ::kill(pid, SIGKILL);
+  for (;;) {
+    if (threads_.empty() && expected_.empty()) break;
+    auto st = proc::wait_stop(true);
+    if (!st) break;
+    if (!st->has_value()) continue;
+    const proc::Stop& s = **st;
+    if (s.kind == proc::StopKind::exited || s.kind == proc::StopKind::killed) {
+      threads_.erase(s.tid);
+      expected_.erase(s.tid);
+      procs_.erase(s.tid);
+    }
+  }
+  threads_.clear();
+  procs_.clear();
+  expected_.clear();
 }
 
 }  // namespace probekit::engine

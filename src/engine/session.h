@@ -9,12 +9,16 @@
 // performed, so no stop is ever lost or handled twice.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include "engine/address_space.h"
+#include "engine/sampler.h"
+#include "engine/syscall_provider.h"
 #include "engine/trap_backend.h"
 #include "probekit/probekit.h"
 #include "proc/ptrace.h"
@@ -50,6 +54,12 @@ public:
   Status disable(ProbeId id) override;
   Status remove(ProbeId id) override;
   ProbeStats stats(ProbeId id) const override;
+  Result<ProbeId> add_syscall_probe(SyscallProbe probe) override;
+  uint64_t syscall_stop_count() const override { return syscalls_.stop_count(); }
+  Result<ProbeId> add_sampler(double hz, PreHandler handler) override;
+  Result<ProbeId> add_timer(double seconds, std::function<void()> callback) override;
+  // Launch: the numbers of the seccomp filter the child installed.
+  void set_syscall_filter(std::vector<int> nrs) { syscalls_.set_filter(std::move(nrs)); }
   Status load_libraries() override;
   std::vector<ModuleInfo> modules() const override;
   Result<std::vector<FunctionInfo>> functions(const std::string& module) const override;
@@ -86,6 +96,13 @@ private:
   std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
   void clean_and_detach_child(pid_t child);
   Status detach_all();
+  // Providers (syscall_provider.h, sampler.h).
+  void kick_running_threads();
+  void service_ticks();
+  void take_sample(Thread& t);
+  void retune_wake_timer();
+  Status drain();
+  void kill_tree();
 
   LaunchOptions opts_;
   bool naive_ = false;
@@ -107,6 +124,12 @@ private:
   Thread* current_ = nullptr;  // the thread whose hit is being handled
   std::atomic<bool> stop_requested_{false};
   std::atomic<pid_t> run_tid_{0};
+  SyscallProvider syscalls_;
+  Ticker ticker_;
+  timer_t wake_timer_{};
+  bool have_wake_timer_ = false;
+  bool until_tree_exits_ = false;  // run() waits for every traced process (drain)
+  bool drain_abandoned_ = false;
 };
 
 }  // namespace probekit::engine

@@ -37,6 +37,7 @@ const char* to_string(StopKind kind) {
     case StopKind::exec: return "exec";
     case StopKind::exit_event: return "exit-event";
     case StopKind::syscall: return "syscall";
+    case StopKind::seccomp: return "seccomp";
     case StopKind::other: return "other";
   }
   return "?";
@@ -79,6 +80,7 @@ Stop classify(pid_t tid, int status) {
     case PTRACE_EVENT_VFORK_DONE: s.kind = StopKind::vfork_done; break;
     case PTRACE_EVENT_EXEC: s.kind = StopKind::exec; s.event_msg = msg(); break;
     case PTRACE_EVENT_EXIT: s.kind = StopKind::exit_event; s.event_msg = msg(); break;
+    case PTRACE_EVENT_SECCOMP: s.kind = StopKind::seccomp; s.event_msg = msg(); break;
     default: s.kind = StopKind::other; break;
   }
   return s;
@@ -127,6 +129,9 @@ Status cont(pid_t tid, int signo) { return request(PTRACE_CONT, "PTRACE_CONT", t
 Status single_step(pid_t tid, int signo) {
   return request(PTRACE_SINGLESTEP, "PTRACE_SINGLESTEP", tid, nullptr, sig_data(signo));
 }
+Status resume_syscall(pid_t tid, int signo) {
+  return request(PTRACE_SYSCALL, "PTRACE_SYSCALL", tid, nullptr, sig_data(signo));
+}
 Status listen(pid_t tid) { return request(PTRACE_LISTEN, "PTRACE_LISTEN", tid, nullptr, nullptr); }
 Status interrupt(pid_t tid) { return request(PTRACE_INTERRUPT, "PTRACE_INTERRUPT", tid, nullptr, nullptr); }
 Status detach(pid_t tid, int signo) { return request(PTRACE_DETACH, "PTRACE_DETACH", tid, nullptr, sig_data(signo)); }
@@ -145,6 +150,36 @@ Result<user_fpregs_struct> get_fpregs(pid_t tid) {
   user_fpregs_struct fp{};
   PK_TRY(request(PTRACE_GETFPREGS, "PTRACE_GETFPREGS", tid, nullptr, &fp));
   return fp;
+}
+
+Result<SyscallInfo> get_syscall_info(pid_t tid) {
+  __ptrace_syscall_info raw{};
+  if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof raw), &raw) == -1) {
+    int e = errno;
+    return Error::from_errno("PTRACE_GET_SYSCALL_INFO of thread " + std::to_string(tid), e,
+                             e == ESRCH ? ErrorKind::no_such_process : ErrorKind::io);
+  }
+  SyscallInfo info;
+  info.ip = raw.instruction_pointer;
+  switch (raw.op) {
+    case PTRACE_SYSCALL_INFO_ENTRY:
+      info.op = SyscallInfo::Op::entry;
+      info.nr = static_cast<int>(raw.entry.nr);
+      for (int i = 0; i < 6; ++i) info.args[i] = raw.entry.args[i];
+      break;
+    case PTRACE_SYSCALL_INFO_SECCOMP:
+      info.op = SyscallInfo::Op::seccomp;
+      info.nr = static_cast<int>(raw.seccomp.nr);
+      for (int i = 0; i < 6; ++i) info.args[i] = raw.seccomp.args[i];
+      break;
+    case PTRACE_SYSCALL_INFO_EXIT:
+      info.op = SyscallInfo::Op::exit;
+      info.rval = raw.exit.rval;
+      info.is_error = raw.exit.is_error != 0;
+      break;
+    default: break;
+  }
+  return info;
 }
 
 Result<siginfo_t> get_siginfo(pid_t tid) {
@@ -199,8 +234,8 @@ std::string explain_eperm(pid_t tid) {
 
 }  // namespace
 
-Status seize(pid_t tid) {
-  if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(trace_options())) == -1) {
+Status seize(pid_t tid, unsigned long extra_options) {
+  if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(trace_options() | extra_options)) == -1) {
     int e = errno;
     if (e == ESRCH) {
       return Error::from_errno("cannot attach to process " + std::to_string(tid) + ": no such process", e,
@@ -295,11 +330,17 @@ Result<pid_t> launch_stopped(const LaunchSpec& spec) {
       int fd = ::open(spec.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd < 0 || ::dup2(fd, 1) < 0) e = errno;
     }
+    int stage = 0;  // 0: redirection or exec, 1: before_exec
+    if (e == 0 && spec.before_exec) {
+      e = spec.before_exec(spec.before_exec_arg);
+      if (e != 0) stage = 1;
+    }
     if (e == 0) {
       ::execvp(argv[0], argv.data());
       e = errno;
     }
-    ssize_t w = ::write(err[1], &e, sizeof e);
+    int report[2] = {e, stage};
+    ssize_t w = ::write(err[1], report, sizeof report);
     (void)w;
     ::_exit(127);
   }
@@ -307,7 +348,7 @@ Result<pid_t> launch_stopped(const LaunchSpec& spec) {
   ::close(err[1]);
   Fd go_w(go[1]);
   Fd err_r(err[0]);
-  auto seized = seize(pid);
+  auto seized = seize(pid, spec.extra_options);
   if (!seized) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
@@ -321,9 +362,14 @@ Result<pid_t> launch_stopped(const LaunchSpec& spec) {
     if (!stop) return stop.error();
     if (stop->kind == StopKind::exec) return pid;
     if (stop->kind == StopKind::exited || stop->kind == StopKind::killed) {
-      int e = 0;
-      ssize_t n = ::read(err_r.get(), &e, sizeof e);
-      if (n == sizeof e && e != 0) {
+      int report[2] = {0, 0};
+      ssize_t n = ::read(err_r.get(), report, sizeof report);
+      int e = report[0];
+      if (n == sizeof report && e != 0 && report[1] == 1) {
+        return Error(std::string(spec.before_exec_what) + " for '" + spec.argv[0] + "': " + std::strerror(e),
+                     ErrorKind::io, e);
+      }
+      if (n == sizeof report && e != 0) {
         return Error("cannot run '" + spec.argv[0] + "': " + std::strerror(e) +
                          (spec.stdin_path.empty() && spec.stdout_path.empty()
                               ? ""

@@ -41,6 +41,7 @@ enum class StopKind {
   exec,         // event_msg = the exec'ing thread's former tid
   exit_event,   // PTRACE_EVENT_EXIT (not requested by default)
   syscall,      // syscall-stop (TRACESYSGOOD)
+  seccomp,      // PTRACE_EVENT_SECCOMP (needs PTRACE_O_TRACESECCOMP); event_msg = filter data
   other,
 };
 
@@ -68,6 +69,9 @@ Stop classify(pid_t tid, int status);
 Status cont(pid_t tid, int signo = 0);
 Status single_step(pid_t tid, int signo = 0);
 Status listen(pid_t tid);
+// PTRACE_SYSCALL: like cont, but the thread also stops at the next syscall
+// entry or exit.
+Status resume_syscall(pid_t tid, int signo = 0);
 Status interrupt(pid_t tid);
 Status detach(pid_t tid, int signo = 0);
 
@@ -76,9 +80,21 @@ Status set_regs(pid_t tid, const user_regs_struct& regs);
 Result<user_fpregs_struct> get_fpregs(pid_t tid);
 Result<siginfo_t> get_siginfo(pid_t tid);
 
-// Seizes one thread with trace_options(). The error explains EPERM (other
-// tracer, Yama, dumpability) and ESRCH.
-Status seize(pid_t tid);
+// Seizes one thread with trace_options() | extra_options. The error explains
+// EPERM (other tracer, Yama, dumpability) and ESRCH.
+Status seize(pid_t tid, unsigned long extra_options = 0);
+
+// PTRACE_GET_SYSCALL_INFO at a syscall stop (kernel 5.3+): which side of the
+// call the stop is (entry/exit/seccomp), without reading every register.
+struct SyscallInfo {
+  enum class Op { none, entry, exit, seccomp } op = Op::none;
+  uint64_t ip = 0;            // rip: just past the syscall instruction
+  int nr = -1;                // entry and seccomp
+  uint64_t args[6] = {};      // entry and seccomp
+  int64_t rval = 0;           // exit: raw rax
+  bool is_error = false;      // exit
+};
+Result<SyscallInfo> get_syscall_info(pid_t tid);
 // Seizes and interrupts every thread of pid, re-reading /proc/PID/task until
 // no new thread appears. Returns the tids seized (each will report a stop).
 Result<std::vector<pid_t>> seize_all(pid_t pid);
@@ -91,6 +107,16 @@ struct LaunchSpec {
   std::vector<std::string> argv;
   std::string stdin_path;   // empty: inherit
   std::string stdout_path;  // empty: inherit (created/truncated otherwise)
+  // Added to trace_options() when seizing the child (e.g. TRACESECCOMP |
+  // EXITKILL); set before the child runs before_exec.
+  unsigned long extra_options = 0;
+  // Runs in the child after it is seized and its stdin/stdout are set up,
+  // right before exec: async-signal-safe code only (no allocation). Returns
+  // 0 or an errno, which fails the launch. Used to install a seccomp filter
+  // (syscall/seccomp_filter.h install_prepared).
+  int (*before_exec)(const void* arg) = nullptr;
+  const void* before_exec_arg = nullptr;
+  const char* before_exec_what = "";  // for the error: "cannot install the seccomp filter"
 };
 Result<pid_t> launch_stopped(const LaunchSpec& spec);
 
