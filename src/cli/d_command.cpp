@@ -21,6 +21,7 @@
 #include <map>
 #include <set>
 
+#include "cli/debug_args.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "d/program.h"
@@ -328,6 +329,9 @@ int d_main(int argc, char** argv) {
   std::vector<Tick> ticks;
   std::set<std::string> armed;  // keys already armed
   int worst = exit_ok;
+  // args[N] typed from DWARF; opened only when the program reads args[].
+  DebugArgs debug;
+  bool typed_args = source.find("args[") != std::string::npos;
   for (const auto& clause : program.clauses()) {
     for (const auto& desc : clause.descriptions) {
       size_t matched = 0;
@@ -363,7 +367,10 @@ int d_main(int argc, char** argv) {
           continue;
         }
         for (auto& p : *probes) {
-          auto reg = program.register_probe(p.key);
+          std::shared_ptr<const ProbeParams> params;
+          if (typed_args && p.offset == 0 && !p.is_return)
+            params = lookup_probe_params(debug, p.module_path, p.raw_symbol);
+          auto reg = program.register_probe(p.key, params ? params->types : std::vector<d::ProbeArg>{});
           if (!reg.id) continue;
           ++matched;
           if (!armed.insert(p.key.str()).second) continue;
@@ -383,10 +390,11 @@ int d_main(int argc, char** argv) {
           uint32_t id = reg.id;
           bool entry = p.offset == 0;
           Session* sp = session.get();
-          probe.pre_handler = [&program, id, entry, sp](HitContext& ctx) {
+          probe.pre_handler = [&program, id, entry, sp, params](HitContext& ctx) {
             d::FireContext fc;
             fc.hit = &ctx;
             if (entry) fill_entry_args(ctx, fc);
+            if (entry && params) fill_params(ctx, *params, fc);
             if (program.fire(id, fc)) sp->stop();
           };
           auto added = session->add(std::move(probe));
@@ -461,7 +469,20 @@ int d_main(int argc, char** argv) {
 }
 
 // `probekit -l`: `   ID   PROVIDER            MODULE                          FUNCTION NAME`
+// With -v, each pid probe is followed by its arguments, after the
+// "Argument Types" section of dtrace -lv (a blank line, the heading after
+// one tab, one line per argument after two, a blank line):
+//
+//       4    pid1234             a.out                          process entry
+//
+//   	Argument Types
+//   		args[0]: int id
+//   		args[1]: const char * name
+//
+// "None" for a function without parameters; "unavailable (no debug
+// information in 'PATH')" when the object has no DWARF.
 int list_main(DOptions& opt) {
+  DebugArgs debug;
   std::unique_ptr<Session> session;
   if (opt.target.has_target()) {
     auto s = open_target(opt.target);
@@ -501,7 +522,14 @@ int list_main(DOptions& opt) {
         continue;  // as dtrace -l: no pid probes unless asked for
       auto probes = expand_pid(desc, *session);
       if (!probes) return report("", probes.error());
-      for (const auto& p : *probes) row(p.key.provider, p.key.module, p.key.function, p.key.name);
+      for (const auto& p : *probes) {
+        row(p.key.provider, p.key.module, p.key.function, p.key.name);
+        if (!opt.verbose) continue;
+        std::printf("\n\tArgument Types\n");
+        for (const auto& l : describe_args(debug, p.module_path, p.raw_symbol, p.is_return))
+          std::printf("\t\t%s\n", l.c_str());
+        std::printf("\n");
+      }
     }
   }
   if (session) (void)session->detach();
