@@ -196,6 +196,13 @@ ProbeParams probe_params(const dwarf::Function& fn) {
   return out;
 }
 
+std::shared_ptr<const ProbeParams> lookup_probe_params(DebugArgs& debug, const std::string& path,
+                                                       const std::string& symbol) {
+  auto fn = debug.function(path, symbol);
+  if (!fn || (*fn)->clone) return nullptr;
+  return std::make_shared<const ProbeParams>(probe_params(**fn));
+}
+
 void fill_params(HitContext& ctx, const ProbeParams& params, d::FireContext& fc) {
   const auto& r = ctx.regs();
   const uint64_t gprs[6] = {r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9};

@@ -72,6 +72,11 @@ struct ProbeParams {
   std::vector<dwarf::ArgLocation> where;  // same order; at most ten
 };
 ProbeParams probe_params(const dwarf::Function& fn);
+// The params of `symbol` in the object at path, or null when there is no
+// usable DWARF for it (no debug information, an optimizer clone): args[N]
+// then stays the untyped argN.
+std::shared_ptr<const ProbeParams> lookup_probe_params(DebugArgs& debug, const std::string& path,
+                                                       const std::string& symbol);
 // Fills fc.params from the registers, the SSE state and the stack.
 void fill_params(HitContext& ctx, const ProbeParams& params, d::FireContext& fc);
 
