@@ -10,6 +10,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "probekit/result.h"
@@ -63,6 +64,44 @@ public:
   // Resolves a symbol in the target (any module, or "module:symbol") to an
   // absolute address, for fetch-args like @SYMBOL.
   virtual Result<uint64_t> lookup_symbol(const std::string& name) const = 0;
+
+  // --- Return probes (Probe::return_handler) and error injection ---------
+  // A return hit runs the return handler with site() describing the
+  // *function* (symbol, symbol_address, address == the function's start,
+  // offset 0) and regs() as follows:
+  //   ret-site: at the returning instruction before it runs: rax = return
+  //     value, [rsp] = return address, rip = the ret (or tail-call jmp).
+  //   hijack: after the function returned: rip = return_address(), rsp as
+  //     the caller sees it, rax = return value.
+  // Other hits (entry, offsets) answer false / nullopt.
+  virtual bool is_return() const { return false; }
+  // Where the function returns to (the caller's next instruction). For a
+  // tail call it is the return address of the frame being reused.
+  virtual std::optional<uint64_t> return_address() const { return std::nullopt; }
+  // ret-site only: the absolute address of the returning instruction (a
+  // `ret`, or the `jmp` of a tail call) ...
+  virtual std::optional<uint64_t> return_site() const { return std::nullopt; }
+  // ... and its offset from the function's start: DTrace's arg0 for
+  // pid:::return. Negative for a `FUNC.cold` part placed before the function.
+  // nullopt under hijack (the returning instruction is not known).
+  virtual std::optional<int64_t> return_offset() const { return std::nullopt; }
+  // True at a ret-site return that is a tail call: the return value is
+  // computed by the called function, so rax means nothing yet.
+  virtual bool is_tail_call() const { return false; }
+
+  // Error injection (destructive probes only). At a function's entry (offset
+  // 0, or just after its endbr64): the caller sees `value` as the return
+  // value and the function body does not run (rax = value, then `ret` is
+  // emulated; the probed instruction is not executed). At a return hit: the
+  // return value (rax) is replaced. Refused anywhere else, at a tail call,
+  // and without `destructive`. The engine cannot know a function's return
+  // type: for a function that returns a struct in memory or a floating-point
+  // value (xmm0), the caller of override_return must not use it (front ends
+  // check DWARF or document the rule).
+  virtual Status override_return(uint64_t value) {
+    (void)value;
+    return Error("override is not supported by this hit context", ErrorKind::unsupported);
+  }
 
   // Convenience: read a T at addr.
   template <typename T>

@@ -66,10 +66,20 @@ struct Probe {
   bool enabled = true;
 
   // Return probes (kretprobe): set return_handler to make this a return probe.
+  // `where` must name a function's entry (offset 0, or 4 after endbr64).
+  // Mechanisms: ret_site puts an internal probe on every `ret` and tail-call
+  // jmp of the function (and of its FUNC.cold parts) and rewrites no stack;
+  // it is refused (with the reason) when an indirect jmp means the exits
+  // cannot all be found. hijack replaces the return address at entry with a
+  // trampoline (uretprobes), refused on a CET shadow stack. automatic:
+  // ret_site where possible, else hijack (Session::describe says which).
+  // pre_handler, when also set, runs at the entry. hits counts return
+  // handler calls; missed counts calls not reported (maxactive reached,
+  // instances dropped by longjmp or by a C++ exception unwinding them).
   ReturnHandler return_handler;
   EntryHandler entry_handler;
   size_t data_size = 0;
-  int maxactive = 0;          // 0: default (64 per thread)
+  int maxactive = 0;          // 0: default: 64 outstanding calls per thread
   ReturnMechanism mechanism = ReturnMechanism::automatic;
 
   // Arm later: a module that is not loaded yet is armed when it loads
@@ -249,6 +259,13 @@ public:
   // return an error instead; the target keeps its tracer (and is killed by
   // PTRACE_O_EXITKILL when the tracing process exits).
   virtual Status detach() = 0;
+
+  // How a probe was armed, one line per function or site (for `-v`), e.g.
+  //   "work: ret-site, 3 returns (+0x1c, +0x2f, +0x40)"
+  //   "malloc: hijack (indirect jmp at +0x55)"
+  //   "site work+0x4: emulate (push rbp)"
+  // Empty for an unknown id or a probe that is still pending.
+  virtual std::vector<std::string> describe(ProbeId id) const = 0;
 };
 
 }  // namespace probekit

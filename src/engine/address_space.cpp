@@ -82,6 +82,7 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::clone_for(pid_t child) const
     as->sites_[addr] = std::move(copy);
   }
   as->syscall_insn = syscall_insn;
+  as->return_trampoline = return_trampoline;  // the child's stack may point at it
   as->r_debug = r_debug;
   as->startup_done = startup_done;
   as->launched = launched;

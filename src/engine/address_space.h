@@ -126,6 +126,7 @@ public:
 
   // Dynamic loader bookkeeping.
   uint64_t syscall_insn = 0;
+  uint64_t return_trampoline = 0;  // return probes' int3 in an XOL slot (engine/return_probes.h)
   uint64_t r_debug = 0;         // address of _r_debug, 0 if unknown
   bool startup_done = false;    // the initial libraries are loaded (before main)
   bool launched = false;        // we saw this image from its exec

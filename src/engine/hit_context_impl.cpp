@@ -1,5 +1,7 @@
 #include "engine/hit_context_impl.h"
 
+#include <cstring>
+
 #include "proc/ptrace.h"
 #include "util/fd.h"
 #include "util/strings.h"
@@ -75,6 +77,34 @@ std::string HitContextImpl::symbolize(uint64_t addr, bool qualify_module) const 
 
 Result<uint64_t> HitContextImpl::lookup_symbol(const std::string& name) const {
   return t_.as->lookup_symbol(name);
+}
+
+Status HitContextImpl::override_return(uint64_t value) {
+  if (!destructive_) {
+    return Error("override_return changes the program: register the probe with destructive = true (-w)",
+                 ErrorKind::permission);
+  }
+  // Only where the callee has done nothing yet: [rsp] is the return address
+  // and no callee-saved register or stack slot has been touched.
+  bool entry = site_.symbol_address != 0 && regs_.rip == site_.address && site_.offset == 0;
+  if (!entry && site_.symbol_address && regs_.rip == site_.address && site_.offset == 4) {
+    uint8_t head[4] = {};
+    static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+    entry = t_.as->read_original(site_.symbol_address, head, 4) && std::memcmp(head, kEndbr64, 4) == 0;
+  }
+  if (!entry) {
+    std::string where = site_.symbol.empty() ? hex(site_.address)
+                                             : "'" + site_.symbol + "+" + hex(site_.offset) + "'";
+    return Error("override is only possible at a function's entry or return; " + where + " is neither",
+                 ErrorKind::usage);
+  }
+  uint64_t ret = 0;
+  PK_TRY(t_.as->memory().read_exact(regs_.rsp, &ret, sizeof ret));
+  regs_.rax = value;
+  regs_.rip = ret;  // emulate `ret`: the probed instruction never runs
+  regs_.rsp += 8;
+  regs_changed_ = true;
+  return {};
 }
 
 }  // namespace probekit::engine

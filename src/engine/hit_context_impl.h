@@ -38,6 +38,9 @@ public:
   Status write(uint64_t addr, const void* buf, size_t len) override;
   std::string symbolize(uint64_t addr, bool qualify_module) const override;
   Result<uint64_t> lookup_symbol(const std::string& name) const override;
+  // Only at a function's entry (offset 0, or 4 after endbr64), before the
+  // instruction ran: rax = value, `ret` emulated, the instruction skipped.
+  Status override_return(uint64_t value) override;
 
 private:
   Thread& t_;

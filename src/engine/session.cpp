@@ -280,6 +280,8 @@ Result<Thread*> SessionImpl::stopped_thread_in(const std::shared_ptr<AddressSpac
 }
 
 Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok) {
+  if (ReturnProbes::is_return_probe(rec.probe)) return returns_.place(rec, as, pending_ok);
+  if (rec.owner) return {};  // an internal record of a return probe: placed with it
   auto resolved = as->resolve(rec.probe.where);
   if (!resolved) {
     const Error& e = resolved.error();
@@ -317,9 +319,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
 
 Result<ProbeId> SessionImpl::add(Probe probe) {
   if (detached_) return Error("the session is detached", ErrorKind::usage);
-  if (probe.return_handler || probe.entry_handler) {
-    return Error("return probes are not implemented yet", ErrorKind::unsupported);
-  }
+  if (probe.return_handler || probe.entry_handler) PK_TRY(returns_.validate(probe));
   auto main = procs_.find(pid_);
   if (main == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
   ProbeRecord rec;
@@ -357,6 +357,7 @@ Status SessionImpl::enable(ProbeId id) {
   auto it = probes_.find(id);
   if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
   it->second.probe.enabled = true;
+  for (ProbeId sub : returns_.internal_ids(id)) PK_TRY(enable(sub));
   for (const auto& as : address_spaces()) {
     for (auto& [addr, site] : as->sites()) {
       if (std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) {
@@ -377,6 +378,7 @@ Status SessionImpl::disable(ProbeId id) {
   auto it = probes_.find(id);
   if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
   it->second.probe.enabled = false;
+  for (ProbeId sub : returns_.internal_ids(id)) PK_TRY(disable(sub));
   for (const auto& as : address_spaces()) {
     for (auto& [addr, site] : as->sites()) {
       if (site->internal) continue;
@@ -402,6 +404,8 @@ Status SessionImpl::remove(ProbeId id) {
     return {};
   }
   PK_TRY(disable(id));
+  for (ProbeId sub : returns_.internal_ids(id)) PK_TRY(remove(sub));
+  returns_.forget(id);
   for (const auto& as : address_spaces()) {
     for (auto& [addr, site] : as->sites()) {
       auto& v = site->probes;
@@ -420,12 +424,32 @@ ProbeStats SessionImpl::stats(ProbeId id) const {
   if (it == probes_.end()) return st;
   st.hits = it->second.hits;
   st.missed = it->second.missed;
+  if (ReturnProbes::is_return_probe(it->second.probe)) {
+    st.sites = returns_.armed_sites(id);
+    return st;
+  }
   for (const auto& as : address_spaces()) {
     for (const auto& [addr, site] : as->sites()) {
       if (site->armed && std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) st.sites++;
     }
   }
   return st;
+}
+
+std::vector<std::string> SessionImpl::describe(ProbeId id) const {
+  auto it = probes_.find(id);
+  if (it == probes_.end()) return {};
+  if (ReturnProbes::is_return_probe(it->second.probe)) return returns_.describe(id);
+  std::vector<std::string> out;
+  for (const auto& as : address_spaces()) {
+    for (const auto& [addr, site] : as->sites()) {
+      if (site->gone || std::find(site->probes.begin(), site->probes.end(), id) == site->probes.end()) continue;
+      const SiteInfo& i = site->info;
+      std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
+      out.push_back("site " + where + ": " + x86::to_string(site->analysis.plan) + " (" + site->insn.text() + ")");
+    }
+  }
+  return out;
 }
 
 std::vector<ModuleInfo> SessionImpl::modules() const {
@@ -697,6 +721,7 @@ void SessionImpl::on_sigtrap(Thread& t) {
     return;
   }
   user_regs_struct regs = *r;
+  if (returns_.on_trap(t, regs, holding_)) return;  // the return-probe trampoline
   ProbeSite* site = t.as ? t.as->site_at(regs.rip - 1) : nullptr;
   if (site && site->armed) {
     Thread* saved = current_;
@@ -736,6 +761,7 @@ void SessionImpl::on_new_task(Thread& parent, proc::StopKind kind, pid_t child) 
         p.followed = false;
       }
     }
+    returns_.on_fork(parent.tid, child, p.followed, kind == proc::StopKind::vfork);
     if (kind == proc::StopKind::fork && !p.followed) {
       // Its memory is a copy of ours, int3s included: put the original
       // bytes back before it runs, then let it go (adopt() detaches it).
@@ -790,6 +816,7 @@ void SessionImpl::adopt(pid_t child) {
 
 void SessionImpl::on_exec(Thread& t, pid_t former) {
   pid_t tgid = t.tid;
+  returns_.on_exec(tgid);
   syscalls_.rename(former, t.tid);  // a thread other than the leader exec'ed
   for (auto it = threads_.begin(); it != threads_.end();) {
     if (it->second.tgid == tgid && it->first != tgid) {
@@ -839,6 +866,7 @@ void SessionImpl::on_exit(const proc::Stop& s) {
   pid_t tgid = it->second.tgid;
   if (current_ == &it->second) current_ = nullptr;
   threads_.erase(it);
+  returns_.on_thread_exit(s.tid);
   syscalls_.forget(s.tid);
   ticker_.forget(s.tid);
   if (s.tid != tgid) return;
@@ -956,6 +984,11 @@ Status SessionImpl::detach_all() {
   // Threads inside a copy finish it first: after detach nothing of ours runs.
   for (auto& [tid, t] : threads_) {
     auto st = trap_.leave_slot_now(t);
+    if (!st && result) result = st;
+  }
+  {
+    // Hijacked return addresses back on every thread's stack.
+    auto st = returns_.restore_all();
     if (!st && result) result = st;
   }
   for (const auto& as : address_spaces()) {

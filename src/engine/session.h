@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "engine/address_space.h"
+#include "engine/return_probes.h"
 #include "engine/sampler.h"
 #include "engine/syscall_provider.h"
 #include "engine/trap_backend.h"
@@ -30,6 +31,7 @@ struct ProbeRecord {
   Probe probe;
   uint64_t hits = 0;
   uint64_t missed = 0;
+  ProbeId owner = 0;  // internal record of return probe `owner` (ReturnProbes places it)
 };
 
 struct Process {
@@ -54,6 +56,7 @@ public:
   Status disable(ProbeId id) override;
   Status remove(ProbeId id) override;
   ProbeStats stats(ProbeId id) const override;
+  std::vector<std::string> describe(ProbeId id) const override;
   Result<ProbeId> add_syscall_probe(SyscallProbe probe) override;
   uint64_t syscall_stop_count() const override { return syscalls_.stop_count(); }
   Result<ProbeId> add_sampler(double hz, PreHandler handler) override;
@@ -68,6 +71,8 @@ public:
   Status detach() override;
 
 private:
+  friend class ReturnProbes;  // return probes place internal records and drive threads
+
   // HandlerRunner
   bool run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) override;
   void run_post(Thread& t, ProbeSite& site, user_regs_struct& regs) override;
@@ -124,6 +129,7 @@ private:
   Thread* current_ = nullptr;  // the thread whose hit is being handled
   std::atomic<bool> stop_requested_{false};
   std::atomic<pid_t> run_tid_{0};
+  ReturnProbes returns_{*this};
   SyscallProvider syscalls_;
   Ticker ticker_;
   timer_t wake_timer_{};

@@ -1,0 +1,713 @@
+#include "engine/return_probes.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/hit_context_impl.h"
+#include "engine/session.h"
+#include "proc/ptrace.h"
+#include "util/strings.h"
+
+namespace probekit::engine {
+
+namespace {
+
+constexpr int kDefaultMaxActive = 64;
+constexpr size_t kMaxDataSize = 4096;
+// The trampoline: int3 (the return hit), then ud2 so that a hit whose
+// instance was lost faults visibly here instead of running garbage.
+constexpr uint8_t kTrampolineCode[] = {0xcc, 0x0f, 0x0b};
+constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+
+uint64_t clock_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string offset_text(int64_t off) { return off < 0 ? "-" + hex(static_cast<uint64_t>(-off)) : "+" + hex(static_cast<uint64_t>(off)); }
+
+bool uses_shadow_stack(pid_t pid) {
+  auto v = proc::status_field(pid, "x86_Thread_features");
+  return v && v->find("shstk") != std::string::npos;
+}
+
+// What a user's handler sees: the engine's context (internal records are
+// destructive) with the user's probe's permissions, and for return hits the
+// function as site() plus the return facts.
+class UserHitContext final : public HitContext {
+public:
+  UserHitContext(HitContext& inner, bool destructive) : inner_(inner), destructive_(destructive) {}
+
+  void set_return(const SiteInfo& func, std::optional<uint64_t> ret_addr, std::optional<uint64_t> ret_site,
+                  bool tail) {
+    func_ = &func;
+    is_return_ = true;
+    ret_addr_ = ret_addr;
+    ret_site_ = ret_site;
+    tail_ = tail;
+  }
+
+  int pid() const override { return inner_.pid(); }
+  int tid() const override { return inner_.tid(); }
+  int ppid() const override { return inner_.ppid(); }
+  const std::string& comm() const override { return inner_.comm(); }
+  int cpu() const override { return inner_.cpu(); }
+  uint64_t timestamp_ns() const override { return inner_.timestamp_ns(); }
+  const SiteInfo& site() const override { return func_ ? *func_ : inner_.site(); }
+  const user_regs_struct& regs() const override { return inner_.regs(); }
+  Result<user_regs_struct*> mutable_regs() override {
+    if (!destructive_) {
+      return Error("registers are read-only; register the probe with destructive = true to change them",
+                   ErrorKind::permission);
+    }
+    return inner_.mutable_regs();
+  }
+  Result<user_fpregs_struct> fpregs() const override { return inner_.fpregs(); }
+  Result<size_t> read(uint64_t addr, void* buf, size_t len) const override { return inner_.read(addr, buf, len); }
+  Result<std::string> read_string(uint64_t addr, size_t max) const override {
+    return inner_.read_string(addr, max);
+  }
+  Status write(uint64_t addr, const void* buf, size_t len) override {
+    if (!destructive_) {
+      return Error("memory is read-only; register the probe with destructive = true to write it",
+                   ErrorKind::permission);
+    }
+    return inner_.write(addr, buf, len);
+  }
+  std::string symbolize(uint64_t addr, bool qualify_module) const override {
+    return inner_.symbolize(addr, qualify_module);
+  }
+  Result<uint64_t> lookup_symbol(const std::string& name) const override { return inner_.lookup_symbol(name); }
+
+  bool is_return() const override { return is_return_; }
+  std::optional<uint64_t> return_address() const override { return ret_addr_; }
+  std::optional<uint64_t> return_site() const override { return ret_site_; }
+  std::optional<int64_t> return_offset() const override {
+    if (!ret_site_ || !func_) return std::nullopt;
+    return static_cast<int64_t>(*ret_site_ - func_->address);
+  }
+  bool is_tail_call() const override { return tail_; }
+
+  Status override_return(uint64_t value) override {
+    if (!destructive_) {
+      return Error("override_return changes the program: register the probe with destructive = true (-w)",
+                   ErrorKind::permission);
+    }
+    if (!is_return_) return inner_.override_return(value);
+    if (tail_) {
+      return Error("cannot override the return value at a tail call: the called function computes it",
+                   ErrorKind::unsupported);
+    }
+    auto regs = inner_.mutable_regs();
+    if (!regs) return regs.error();
+    (*regs)->rax = value;
+    return {};
+  }
+
+private:
+  HitContext& inner_;
+  bool destructive_;
+  const SiteInfo* func_ = nullptr;
+  bool is_return_ = false;
+  std::optional<uint64_t> ret_addr_;
+  std::optional<uint64_t> ret_site_;
+  bool tail_ = false;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Planning
+
+Status ReturnProbes::validate(const Probe& p) const {
+  if (!p.return_handler) {
+    return Error("an entry_handler needs a return_handler (set return_handler to make a return probe)",
+                 ErrorKind::usage);
+  }
+  if (p.post_handler || p.fault_handler) {
+    return Error("a return probe cannot have a post_handler or fault_handler", ErrorKind::usage);
+  }
+  if (p.data_size > kMaxDataSize) {
+    return Error("data_size " + std::to_string(p.data_size) + " is too large (at most " +
+                     std::to_string(kMaxDataSize) + " bytes)",
+                 ErrorKind::usage);
+  }
+  if (p.maxactive < 0) return Error("maxactive must not be negative", ErrorKind::usage);
+  return {};
+}
+
+size_t ReturnProbes::max_active(const ProbeRecord& rec) const {
+  return static_cast<size_t>(rec.probe.maxactive > 0 ? rec.probe.maxactive : kDefaultMaxActive);
+}
+
+ProbeRecord* ReturnProbes::owner_record(ProbeId id) {
+  auto it = s_.probes_.find(id);
+  return it == s_.probes_.end() ? nullptr : &it->second;
+}
+
+Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok) {
+  auto resolved = as->resolve(rec.probe.where);
+  if (!resolved) {
+    const Error& e = resolved.error();
+    bool missing = e.kind() == ErrorKind::no_such_module ||
+                   (e.kind() == ErrorKind::no_such_symbol && rec.probe.where.module.empty());
+    if (missing && (pending_ok || rec.probe.allow_pending || (as->launched && !as->startup_done))) return {};
+    return e;
+  }
+  auto& existing = plans_[rec.id];
+  std::vector<std::shared_ptr<ReturnPlan>> fresh;
+  for (const auto& r : *resolved) {
+    // "f" also matches its split-off "f.cold" part: that is not a function
+    // of its own (its returns are f's), unless the user named it.
+    if (r.info.raw_symbol.find(".cold") != std::string::npos &&
+        rec.probe.where.symbol.find(".cold") == std::string::npos) {
+      continue;
+    }
+    bool done = std::any_of(existing.begin(), existing.end(), [&](const auto& p) {
+      return p->as == as && p->func.address == r.func_start;
+    });
+    if (done) continue;
+    auto plan = plan_function(rec, *as, r);
+    if (!plan) return plan.error();
+    (*plan)->as = as;
+    fresh.push_back(*plan);
+  }
+  for (auto& plan : fresh) {
+    PK_TRY(arm_plan(rec, as, plan));
+    existing.push_back(plan);
+  }
+  return {};
+}
+
+Result<std::shared_ptr<ReturnPlan>> ReturnProbes::plan_function(const ProbeRecord& rec, AddressSpace& as,
+                                                                  const ResolvedSite& r) {
+  const std::string name = r.info.symbol.empty() ? hex(r.address) : r.info.symbol;
+  if (!r.func_start) {
+    return Error("a return probe needs a function: no symbol covers " + hex(r.address), ErrorKind::usage);
+  }
+  if (r.address != r.func_start) {
+    uint8_t head[4] = {};
+    bool endbr = r.address == r.func_start + 4 && as.read_original(r.func_start, head, 4) &&
+                 std::memcmp(head, kEndbr64, 4) == 0;
+    if (!endbr) {
+      return Error("a return probe goes on a function's entry: '" + name + "+" + hex(r.address - r.func_start) +
+                       "' is not one; name the function without an offset",
+                   ErrorKind::usage);
+    }
+  }
+  auto plan = std::make_shared<ReturnPlan>();
+  plan->owner = rec.id;
+  plan->func = r.info;
+  plan->func.address = r.func_start;
+  plan->func.offset = 0;
+  plan->func.symbol_address = r.func_start;
+  plan->entry = r.address;
+
+  // ret-site: every exit of the body and of its FUNC.cold parts.
+  std::string why;
+  if (rec.probe.mechanism != ReturnMechanism::hijack) {
+    const Module* m = as.module_at(r.func_start);
+    struct Part {
+      uint64_t start, size;
+      std::string name;
+    };
+    std::vector<Part> parts;
+    if (!r.func_size) {
+      why = "its size is unknown";
+    } else {
+      parts.push_back({r.func_start, r.func_size, name});
+      if (m && m->elf && !r.info.raw_symbol.empty()) {
+        const std::string cold = r.info.raw_symbol + ".cold";
+        for (const auto& s : m->elf->symbols()) {
+          if (s.kind == elf::SymbolKind::function && s.size && starts_with(s.name, cold)) {
+            parts.push_back({s.value + m->bias, s.size, s.demangled});
+          }
+        }
+      }
+    }
+    auto own = [&parts](uint64_t a) {
+      return std::any_of(parts.begin(), parts.end(), [a](const Part& p) { return a >= p.start && a < p.start + p.size; });
+    };
+    for (const auto& part : parts) {
+      if (!why.empty()) break;
+      std::vector<uint8_t> bytes(part.size);
+      auto st = as.read_original(part.start, bytes.data(), bytes.size());
+      if (!st) {
+        why = "its code cannot be read";
+        break;
+      }
+      auto exits = x86::find_exits(bytes, part.start, own);
+      if (!exits) {
+        why = "it cannot be decoded (" + exits.error().message() + ")";
+        break;
+      }
+      for (const auto& e : *exits) {
+        if (e.kind == x86::ExitSite::Kind::indirect_jmp) {
+          std::string where = part.start == r.func_start ? offset_text(static_cast<int64_t>(e.address - part.start))
+                                                         : part.name + "+" + hex(e.address - part.start);
+          why = "indirect jmp at " + where;
+          break;
+        }
+        plan->exits[e.address] = e;
+      }
+    }
+    if (why.empty()) {
+      plan->mechanism = ReturnMechanism::ret_site;
+      plan->tracks_entries = static_cast<bool>(rec.probe.entry_handler) || rec.probe.data_size > 0;
+      return plan;
+    }
+    plan->exits.clear();
+    if (rec.probe.mechanism == ReturnMechanism::ret_site) {
+      return Error("cannot probe the returns of '" + name + "' at their ret sites: " + why +
+                       "; use the hijack mechanism",
+                   ErrorKind::unsupported);
+    }
+  }
+  plan->mechanism = ReturnMechanism::hijack;
+  plan->reason = why.empty() ? "forced" : why;
+  if (uses_shadow_stack(as.pid())) {
+    return Error("cannot probe the returns of '" + name + "' by return-address hijack: process " +
+                     std::to_string(as.pid()) + " uses a CET shadow stack" + (why.empty() ? "" : " (and " + why + ")"),
+                 ErrorKind::unsupported);
+  }
+  return plan;
+}
+
+ProbeRecord& ReturnProbes::new_internal(ProbeId owner, bool enabled, const std::string& name) {
+  ProbeRecord rec;
+  rec.id = s_.next_id_++;
+  rec.owner = owner;
+  rec.probe.destructive = true;  // the engine's own handlers write registers and stacks
+  rec.probe.name = name;
+  rec.probe.enabled = enabled;
+  ProbeId id = rec.id;
+  return s_.probes_[id] = std::move(rec);
+}
+
+Status ReturnProbes::arm_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
+                              const std::shared_ptr<ReturnPlan>& shared) {
+  ReturnPlan& plan = *shared;
+  // Plan every site before any int3 is written (same rule as SessionImpl::place).
+  std::vector<uint64_t> addrs;
+  bool need_entry = plan.mechanism == ReturnMechanism::hijack || plan.tracks_entries ||
+                    static_cast<bool>(rec.probe.pre_handler);
+  if (need_entry) addrs.push_back(plan.entry);
+  for (const auto& [a, e] : plan.exits) addrs.push_back(a);
+  if (plan.mechanism == ReturnMechanism::hijack) {
+    auto tr = trampoline(as);
+    if (!tr) return tr.error();
+  }
+  std::vector<std::unique_ptr<ProbeSite>> planned;
+  for (uint64_t a : addrs) {
+    ProbeSite* site = as->site_at(a);
+    if (site && !site->gone) continue;
+    if (std::any_of(planned.begin(), planned.end(), [a](const auto& p) { return p->address == a; })) continue;
+    Location l;
+    l.address = a;
+    auto rs = as->resolve(l);
+    if (!rs) return rs.error();
+    auto p = s_.trap_.plan(*as, rs->front(), [this](AddressSpace& x, uint64_t near) { return s_.provide_slot(x, near); });
+    if (!p) return p.error();
+    planned.push_back(std::move(*p));
+  }
+  for (auto& p : planned) as->replace_site(std::move(p));
+
+  const std::string fname = plan.func.symbol.empty() ? hex(plan.func.address) : plan.func.symbol;
+  if (need_entry) {
+    ProbeRecord& e = new_internal(rec.id, rec.probe.enabled, fname + ":return-entry");
+    std::shared_ptr<ReturnPlan> keep = shared;
+    e.probe.pre_handler = [this, keep](HitContext& ctx) { on_entry(ctx, keep); };
+    plan.entry_id = e.id;
+    PK_TRY(place_internal(e.id, as, plan.entry));
+  }
+  if (!plan.exits.empty()) {
+    ProbeRecord& x = new_internal(rec.id, rec.probe.enabled, fname + ":return");
+    std::shared_ptr<ReturnPlan> keep = shared;
+    x.probe.pre_handler = [this, keep](HitContext& ctx) { on_exit(ctx, keep); };
+    plan.exit_id = x.id;
+    for (const auto& [a, e] : plan.exits) PK_TRY(place_internal(x.id, as, a));
+  }
+  if (plan.mechanism == ReturnMechanism::hijack) PK_TRY(ensure_exception_hooks());
+  return {};
+}
+
+Status ReturnProbes::place_internal(ProbeId id, const std::shared_ptr<AddressSpace>& as, uint64_t address) {
+  ProbeSite* site = as->site_at(address);
+  if (!site || site->gone) return Error("no site planned at " + hex(address), ErrorKind::internal);
+  if (std::find(site->probes.begin(), site->probes.end(), id) == site->probes.end()) site->probes.push_back(id);
+  auto it = s_.probes_.find(id);
+  if (it != s_.probes_.end() && it->second.probe.enabled) PK_TRY(s_.trap_.arm(*as, *site));
+  return {};
+}
+
+Result<uint64_t> ReturnProbes::trampoline(const std::shared_ptr<AddressSpace>& as) {
+  if (as->return_trampoline) return as->return_trampoline;
+  const Module* m = as->main_module();
+  auto slot = s_.provide_slot(*as, m ? m->start : 0);
+  if (!slot) return slot.error();
+  PK_TRY(as->memory().write(*slot, kTrampolineCode, sizeof kTrampolineCode));
+  as->return_trampoline = *slot;
+  return *slot;
+}
+
+Status ReturnProbes::ensure_exception_hooks() {
+  if (hooks_added_) return {};
+  hooks_added_ = true;
+  // _Unwind_RaiseException: __cxa_throw and __cxa_rethrow end in it (and
+  // std::rethrow_exception); _Unwind_Resume continues after a cleanup pad;
+  // _Unwind_ForcedUnwind is pthread_cancel/pthread_exit.
+  for (const char* fn : {"_Unwind_RaiseException", "_Unwind_Resume", "_Unwind_ForcedUnwind",
+                         "_Unwind_Resume_or_Rethrow"}) {
+    ProbeRecord rec;
+    rec.id = s_.next_id_++;
+    rec.probe.where.module = "libgcc_s.so.1";
+    rec.probe.where.symbol = fn;
+    rec.probe.allow_pending = true;
+    rec.probe.destructive = true;
+    rec.probe.name = std::string("return-probe unwind hook ") + fn;
+    rec.probe.pre_handler = [this](HitContext& ctx) { on_unwind(ctx); };
+    ProbeId id = rec.id;
+    ProbeRecord& stored = s_.probes_[id] = std::move(rec);
+    for (const auto& as : s_.address_spaces()) (void)s_.place(stored, as, true);
+  }
+  return {};
+}
+
+std::vector<ProbeId> ReturnProbes::internal_ids(ProbeId owner) const {
+  std::vector<ProbeId> out;
+  auto it = plans_.find(owner);
+  if (it == plans_.end()) return out;
+  for (const auto& p : it->second) {
+    if (p->entry_id) out.push_back(p->entry_id);
+    if (p->exit_id) out.push_back(p->exit_id);
+  }
+  return out;
+}
+
+void ReturnProbes::forget(ProbeId owner) { plans_.erase(owner); }
+
+std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
+  std::vector<std::string> out;
+  auto it = plans_.find(owner);
+  if (it == plans_.end()) return out;
+  for (const auto& p : it->second) {
+    std::string name = p->func.symbol.empty() ? hex(p->func.address) : p->func.symbol;
+    if (p->mechanism == ReturnMechanism::hijack) {
+      out.push_back(name + ": hijack (" + p->reason + ")");
+      continue;
+    }
+    std::vector<std::string> where;
+    for (const auto& [a, e] : p->exits) {
+      std::string w = offset_text(static_cast<int64_t>(a - p->func.address));
+      if (e.kind == x86::ExitSite::Kind::tail_call) w += " tail call";
+      where.push_back(w);
+    }
+    size_t n = p->exits.size();
+    out.push_back(name + ": ret-site, " + std::to_string(n) + (n == 1 ? " return" : " returns") +
+                  (where.empty() ? "" : " (" + join(where, ", ") + ")"));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Hits
+
+void ReturnProbes::on_entry(HitContext& ctx, const std::shared_ptr<ReturnPlan>& plan) {
+  Thread* t = s_.current_;
+  ProbeRecord* rec = owner_record(plan->owner);
+  if (!t || !rec || !rec->probe.enabled) return;
+  // Another probe at this entry already overrode the call: the body will
+  // not run, there is no return to wait for.
+  if (ctx.regs().rip != plan->entry) return;
+  if (rec->probe.pre_handler) {
+    UserHitContext uc(ctx, rec->probe.destructive);
+    PreHandler h = rec->probe.pre_handler;
+    h(uc);
+    if (ctx.regs().rip != plan->entry) return;
+  }
+  const bool hijack = plan->mechanism == ReturnMechanism::hijack;
+  if (!hijack && !plan->tracks_entries) return;
+  const uint64_t sp = ctx.regs().rsp;
+  ThreadReturns& tr = threads_[t->tid];
+  tr.tgid = t->tgid;
+  auto& stack = hijack ? tr.hijacked : tr.entries;
+
+  uint64_t orig = 0;
+  bool chained = false;
+  const uint64_t tramp = t->as->return_trampoline;
+  if (hijack) {
+    auto ret = ctx.read_value<uint64_t>(sp);
+    if (!ret) return;
+    orig = *ret;
+    chained = tramp && orig == tramp;
+  }
+  // Frames at or below this one that never returned (longjmp, exceptions
+  // under ret-site) are gone: drop them without handlers. A chained entry
+  // (tail call into another hijacked function) reuses the frame at sp.
+  while (!stack.empty() && (stack.back().sp < sp || (stack.back().sp == sp && !chained))) {
+    if (ProbeRecord* o = owner_record(stack.back().plan->owner)) o->missed++;
+    stack.pop_back();
+  }
+  if (chained) {
+    if (stack.empty() || stack.back().sp != sp) return;  // not ours: leave it alone
+    orig = stack.back().orig_ret;
+  }
+  size_t active = static_cast<size_t>(
+      std::count_if(stack.begin(), stack.end(), [&](const ReturnInstance& i) { return i.plan->owner == plan->owner; }));
+  if (active >= max_active(*rec)) {
+    rec->missed++;
+    return;
+  }
+  ReturnInstance inst;
+  inst.sp = sp;
+  inst.orig_ret = orig;
+  inst.plan = plan;
+  inst.chained = chained;
+  inst.data.assign(rec->probe.data_size, 0);
+  if (rec->probe.entry_handler) {
+    UserHitContext uc(ctx, rec->probe.destructive);
+    EntryHandler h = rec->probe.entry_handler;
+    bool keep = h(uc, inst.data.empty() ? nullptr : inst.data.data());
+    if (!keep || ctx.regs().rip != plan->entry) return;
+  }
+  if (hijack && !chained) {
+    if (!tramp) return;
+    if (!t->as->memory().write(sp, &tramp, sizeof tramp)) return;
+  }
+  // The handler may have run anything (even a nested add()): look up again.
+  threads_[t->tid].tgid = t->tgid;
+  (hijack ? threads_[t->tid].hijacked : threads_[t->tid].entries).push_back(std::move(inst));
+}
+
+void ReturnProbes::on_exit(HitContext& ctx, const std::shared_ptr<ReturnPlan>& plan) {
+  Thread* t = s_.current_;
+  ProbeRecord* rec = owner_record(plan->owner);
+  if (!t || !rec || !rec->probe.enabled) return;
+  const user_regs_struct& regs = ctx.regs();
+  auto ex = plan->exits.find(regs.rip);
+  if (ex == plan->exits.end()) return;
+  const bool tail = ex->second.kind == x86::ExitSite::Kind::tail_call;
+  if (tail) {
+    // A conditional tail call returns only when taken.
+    ProbeSite* site = t->as->site_at(regs.rip);
+    if (site && site->analysis.emulation == x86::EmulationKind::jcc && !x86::condition_taken(site->insn, regs)) return;
+  }
+  const uint64_t sp = regs.rsp;
+  std::optional<uint64_t> ret_addr;
+  if (auto v = ctx.read_value<uint64_t>(sp)) {
+    ret_addr = *v;
+    // The frame may also be hijacked (another probe): report the real caller.
+    const uint64_t tramp = t->as->return_trampoline;
+    if (tramp && *v == tramp) {
+      auto it = threads_.find(t->tid);
+      if (it != threads_.end()) {
+        for (auto i = it->second.hijacked.rbegin(); i != it->second.hijacked.rend(); ++i) {
+          if (i->sp == sp) {
+            ret_addr = i->orig_ret;
+            break;
+          }
+        }
+      }
+    }
+  }
+  std::vector<uint8_t> data;
+  if (plan->tracks_entries) {
+    auto it = threads_.find(t->tid);
+    if (it == threads_.end()) return;
+    auto& stack = it->second.entries;
+    while (!stack.empty() && stack.back().sp < sp) {
+      if (ProbeRecord* o = owner_record(stack.back().plan->owner)) o->missed++;
+      stack.pop_back();
+    }
+    auto match = std::find_if(stack.rbegin(), stack.rend(), [&](const ReturnInstance& i) {
+      return i.sp == sp && i.plan->owner == plan->owner;
+    });
+    // No entry: the call began before the probe was armed, was skipped by
+    // its entry_handler, or missed (maxactive). Not reported.
+    if (match == stack.rend() || match->sp != sp) return;
+    data = std::move(match->data);
+    stack.erase(std::next(match).base());
+  }
+  rec->hits++;
+  UserHitContext uc(ctx, rec->probe.destructive);
+  uc.set_return(plan->func, ret_addr, regs.rip, tail);
+  ReturnHandler h = rec->probe.return_handler;
+  h(uc, data.empty() ? nullptr : data.data());
+}
+
+uint64_t ReturnProbes::fire_trampoline(Thread& t, HitContext* ctx, user_regs_struct& regs) {
+  auto it = threads_.find(t.tid);
+  if (it == threads_.end()) return 0;
+  auto& stack = it->second.hijacked;
+  // rsp after the `ret` that popped the trampoline address.
+  const uint64_t sp = regs.rsp - 8;
+  while (!stack.empty() && stack.back().sp < sp) {
+    if (ProbeRecord* o = owner_record(stack.back().plan->owner)) o->missed++;
+    stack.pop_back();
+  }
+  if (stack.empty() || stack.back().sp != sp) return 0;
+  const uint64_t orig = stack.back().orig_ret;
+  regs.rip = orig;
+  // The top instance and the chained ones under it (tail calls) all return now.
+  std::vector<ReturnInstance> done;
+  while (!stack.empty() && stack.back().sp == sp) {
+    bool chained = stack.back().chained;
+    done.push_back(std::move(stack.back()));
+    stack.pop_back();
+    if (!chained) break;
+  }
+  for (auto& inst : done) {
+    ProbeRecord* rec = owner_record(inst.plan->owner);
+    if (!ctx || !rec || !rec->probe.enabled) continue;
+    rec->hits++;
+    UserHitContext uc(*ctx, rec->probe.destructive);
+    uc.set_return(inst.plan->func, orig, std::nullopt, false);
+    ReturnHandler h = rec->probe.return_handler;
+    h(uc, inst.data.empty() ? nullptr : inst.data.data());
+  }
+  return orig;
+}
+
+bool ReturnProbes::on_trap(Thread& t, user_regs_struct& regs, bool hold) {
+  const uint64_t tramp = t.as ? t.as->return_trampoline : 0;
+  if (!tramp || regs.rip - 1 != tramp) return false;
+  regs.rip = tramp;
+  if (hold) {
+    // Stopping the world: come back to the int3 later (or restore_all()
+    // moves the thread to its real return address).
+    (void)proc::set_regs(t.tid, regs);
+    s_.resume(t, ResumeKind::cont, 0);
+    return true;
+  }
+  Thread* saved = s_.current_;
+  s_.current_ = &t;
+  uint64_t orig = 0;
+  if (s_.handlers_enabled(t)) {
+    auto pit = s_.procs_.find(t.tgid);
+    int ppid = pit != s_.procs_.end() ? pit->second.ppid : -1;
+    // site() is replaced per instance by the function; this one is the trampoline's.
+    SiteInfo tramp_info;
+    tramp_info.address = tramp;
+    HitContextImpl ctx(t, tramp_info, regs, clock_ns(), ppid);
+    ctx.set_destructive(true);
+    orig = fire_trampoline(t, &ctx, regs);
+  } else {
+    orig = fire_trampoline(t, nullptr, regs);
+  }
+  s_.current_ = saved;
+  if (!orig) regs.rip = tramp + 1;  // lost instance: ud2 raises SIGILL here, visibly
+  (void)proc::set_regs(t.tid, regs);
+  s_.resume(t, ResumeKind::cont, 0);
+  return true;
+}
+
+void ReturnProbes::on_unwind(HitContext& ctx) {
+  Thread* t = s_.current_;
+  if (!t || !t->as) return;
+  restore_thread(t->tid, t->as->memory(), ctx.regs().rsp, t->as->return_trampoline, true);
+}
+
+namespace {
+
+// Writes the real return address back into every live hijacked frame
+// (at or above rsp, still holding the trampoline).
+void write_back(const std::vector<ReturnInstance>& stack, const proc::ProcessMemory& mem, uint64_t rsp,
+                uint64_t tramp) {
+  for (const auto& inst : stack) {
+    if (inst.sp < rsp) continue;
+    uint64_t v = 0;
+    if (!mem.read_exact(inst.sp, &v, sizeof v) || v != tramp) continue;
+    (void)mem.write(inst.sp, &inst.orig_ret, sizeof inst.orig_ret);
+  }
+}
+
+}  // namespace
+
+void ReturnProbes::restore_thread(pid_t tid, const proc::ProcessMemory& mem, uint64_t rsp, uint64_t tramp,
+                                  bool count_missed) {
+  auto it = threads_.find(tid);
+  if (it == threads_.end() || !tramp) return;
+  auto& stack = it->second.hijacked;
+  write_back(stack, mem, rsp, tramp);
+  if (count_missed) {
+    for (const auto& inst : stack) {
+      if (ProbeRecord* o = owner_record(inst.plan->owner)) o->missed++;
+    }
+  }
+  stack.clear();
+}
+
+void ReturnProbes::on_fork(pid_t parent_tid, pid_t child, bool followed, bool vfork) {
+  auto it = threads_.find(parent_tid);
+  if (it == threads_.end()) return;
+  if (followed || vfork) {
+    ThreadReturns copy = it->second;
+    copy.tgid = child;
+    threads_[child] = std::move(copy);
+    return;
+  }
+  // Not followed: the child runs untraced with our trampoline on its copied
+  // stack. Put the real return addresses back through its own memory.
+  auto pt = s_.threads_.find(parent_tid);
+  if (pt == s_.threads_.end() || !pt->second.as) return;
+  auto regs = proc::get_regs(parent_tid);
+  auto mem = proc::ProcessMemory::open(child);
+  if (!regs || !mem) return;
+  write_back(it->second.hijacked, *mem, regs->rsp, pt->second.as->return_trampoline);
+}
+
+void ReturnProbes::on_exec(pid_t tgid) {
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->second.tgid == tgid) {
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Status ReturnProbes::restore_all() {
+  Status result;
+  for (auto& [tid, tr] : threads_) {
+    auto tt = s_.threads_.find(tid);
+    if (tt == s_.threads_.end() || !tt->second.as) continue;
+    Thread& t = tt->second;
+    const uint64_t tramp = t.as->return_trampoline;
+    if (!tramp || tr.hijacked.empty()) continue;
+    auto regs = proc::get_regs(tid);
+    if (!regs) continue;
+    user_regs_struct r = *regs;
+    if (r.rip == tramp) {
+      // Parked at the trampoline while the world was held: finish the return.
+      uint64_t orig = fire_trampoline(t, nullptr, r);
+      if (orig) {
+        auto st = proc::set_regs(tid, r);
+        if (!st && result) result = st;
+      }
+    }
+    write_back(tr.hijacked, t.as->memory(), r.rsp, tramp);
+    tr.hijacked.clear();
+  }
+  threads_.clear();
+  return result;
+}
+
+size_t ReturnProbes::armed_sites(ProbeId owner) const {
+  auto ids = internal_ids(owner);
+  size_t n = 0;
+  for (const auto& as : s_.address_spaces()) {
+    for (const auto& [addr, site] : as->sites()) {
+      if (!site->armed) continue;
+      if (std::any_of(site->probes.begin(), site->probes.end(),
+                      [&](ProbeId p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); })) {
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace probekit::engine

@@ -1,0 +1,140 @@
+// engine/return_probes.h — return probes (kretprobes / DTrace pid:::return),
+// entry/return pairing and the return half of error injection.
+//
+// A user's return probe is never placed on a site itself. For every
+// function it resolves to, ReturnProbes picks a mechanism and places
+// *internal* probe records (ProbeRecord::owner = the user's id) on ordinary
+// trap sites, so hits go through the one dispatch path every probe uses:
+//
+//   ret-site  one record on every `ret`/`ret imm16` and tail-call `jmp`
+//             (jcc too, when taken) of the function and its `FUNC.cold`
+//             parts, found by decoding the whole body (x86::find_exits);
+//             plus an entry record only when the probe needs pairing
+//             (entry_handler or data_size). Nothing on the stack changes.
+//   hijack    one entry record that saves [rsp] in a per-thread instance
+//             and writes the address of the trampoline (one int3 in an XOL
+//             slot) there. The trampoline is not a site: on_trap() claims
+//             its SIGTRAPs before the site table is consulted.
+//
+// The one idea for pairing: a call is identified by (tid, sp) where sp is
+// rsp at the entry (the address of the return address). At a `ret` rsp is
+// that sp again; at the trampoline it is sp + 8. Anything recorded deeper
+// than the current sp is a frame that was left without returning (longjmp,
+// an exception) and is dropped without calling its handler.
+//
+// C++ exceptions and hijack: the unwinder reads return addresses, and finds
+// no unwind info for the trampoline. Internal probes on _Unwind_RaiseException
+// (__cxa_throw and __cxa_rethrow call it), _Unwind_Resume and
+// _Unwind_ForcedUnwind put every live hijacked return address of the
+// throwing thread back before unwinding starts; those calls are then not
+// reported (counted as missed).
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/address_space.h"
+#include "probekit/probekit.h"
+#include "x86/x86.h"
+
+namespace probekit::engine {
+
+class SessionImpl;
+struct ProbeRecord;
+struct Thread;
+
+// How one function of one return probe is armed.
+struct ReturnPlan {
+  ProbeId owner = 0;                    // the user's probe
+  std::shared_ptr<AddressSpace> as;     // where it was planned (fork children share it)
+  SiteInfo func;                        // the function (address = start, offset 0)
+  uint64_t entry = 0;                   // entry site (start, or after endbr64)
+  ReturnMechanism mechanism = ReturnMechanism::ret_site;
+  std::map<uint64_t, x86::ExitSite> exits;  // ret-site: address -> exit
+  std::string reason;                   // why hijack was chosen (for describe)
+  bool tracks_entries = false;          // ret-site with entry_handler or data_size
+  ProbeId entry_id = 0;                 // internal records
+  ProbeId exit_id = 0;
+};
+
+// One call in flight: pushed at entry, popped at its return.
+struct ReturnInstance {
+  uint64_t sp = 0;        // rsp at entry: where the return address lives
+  uint64_t orig_ret = 0;  // hijack: the real return address
+  std::shared_ptr<ReturnPlan> plan;
+  std::vector<uint8_t> data;  // Probe::data_size bytes
+  bool chained = false;   // hijack: [sp] already held the trampoline (tail call)
+};
+
+struct ThreadReturns {
+  pid_t tgid = 0;
+  std::vector<ReturnInstance> hijacked;  // bottom (outermost) first
+  std::vector<ReturnInstance> entries;   // ret-site pairing, bottom first
+};
+
+class ReturnProbes {
+public:
+  explicit ReturnProbes(SessionImpl& s) : s_(s) {}
+
+  static bool is_return_probe(const Probe& p) { return static_cast<bool>(p.return_handler); }
+  // Checks a return probe before anything is placed (entry offset, handlers).
+  Status validate(const Probe& p) const;
+  // SessionImpl::place for a return probe: plans every function it names in
+  // as (once per address space) and arms the internal records.
+  Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);
+  // The internal records of a user probe (enable/disable/remove follow it).
+  std::vector<ProbeId> internal_ids(ProbeId owner) const;
+  void forget(ProbeId owner);
+  std::vector<std::string> describe(ProbeId owner) const;
+  // True when the probe's functions are planned somewhere (for stats().sites).
+  size_t armed_sites(ProbeId owner) const;
+
+  // A SIGTRAP at rip-1 == the trampoline of t's address space: handled.
+  bool on_trap(Thread& t, user_regs_struct& regs, bool hold);
+  void on_thread_exit(pid_t tid) { threads_.erase(tid); }
+  // A fork/vfork event of parent: the child's copied stack holds the
+  // trampoline wherever parent's does. Followed: copy the instances. Not
+  // followed (fork only): write the real return addresses into the child.
+  void on_fork(pid_t parent_tid, pid_t child, bool followed, bool vfork);
+  void on_exec(pid_t tgid);
+  // Detach: every live hijacked return address back, threads parked at the
+  // trampoline moved to their real return address. The world is held.
+  Status restore_all();
+
+private:
+  Result<std::shared_ptr<ReturnPlan>> plan_function(const ProbeRecord& rec, AddressSpace& as,
+                                                    const ResolvedSite& r);
+  Status arm_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
+                  const std::shared_ptr<ReturnPlan>& plan);
+  Status place_internal(ProbeId id, const std::shared_ptr<AddressSpace>& as, uint64_t address);
+  Result<uint64_t> trampoline(const std::shared_ptr<AddressSpace>& as);
+  Status ensure_exception_hooks();
+  ProbeRecord& new_internal(ProbeId owner, bool enabled, const std::string& name);
+
+  void on_entry(HitContext& ctx, const std::shared_ptr<ReturnPlan>& plan);
+  void on_exit(HitContext& ctx, const std::shared_ptr<ReturnPlan>& plan);
+  void on_unwind(HitContext& ctx);
+  // Pops the instances matching a trampoline hit; returns the real return
+  // address (0 when none matches). Runs handlers unless quiet.
+  uint64_t fire_trampoline(Thread& t, HitContext* ctx, user_regs_struct& regs);
+  // Writes back the real return address of every live instance of t, into
+  // memory mem (t's own, or a fork child's); drops them when drop.
+  void restore_thread(pid_t tid, const proc::ProcessMemory& mem, uint64_t rsp, uint64_t tramp,
+                      bool count_missed);
+  ProbeRecord* owner_record(ProbeId id);
+  size_t max_active(const ProbeRecord& rec) const;
+
+  SessionImpl& s_;
+  std::map<ProbeId, std::vector<std::shared_ptr<ReturnPlan>>> plans_;  // by owner
+  std::unordered_map<pid_t, ThreadReturns> threads_;
+  bool hooks_added_ = false;
+};
+
+}  // namespace probekit::engine

@@ -1,0 +1,137 @@
+// Return probes: recursion, several return paths, tail calls, longjmp,
+// threads, fork inside a probed function, error injection, a jump table.
+// usage: pk_ret MODE [N]
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+__attribute__((noipa)) long fib(long n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+
+// Several return paths with distinct values.
+__attribute__((noipa)) long classify(long x) {
+  if (x < 0) return -1;
+  if (x == 0) return 100;
+  if (x % 2) return 200 + x;
+  return 300 + x;
+}
+
+// Tail calls: at -O2 tail_a and tail_b end in `jmp leaf`.
+__attribute__((noipa)) long leaf(long x) { return x * 10; }
+__attribute__((noipa)) long tail_b(long x) { return leaf(x + 2); }
+__attribute__((noipa)) long tail_a(long x) { return tail_b(x + 1); }
+
+// longjmp out of several probed frames.
+static jmp_buf jb;
+__attribute__((noipa)) long dive(long n) {
+  if (n == 0) longjmp(jb, 1);
+  long r = dive(n - 1);
+  __asm__ volatile("" ::: "memory");  // not a tail call
+  return r + n;
+}
+
+// A switch dense enough for a jump table (an indirect jmp); the volatile
+// read keeps GCC from folding it into a table of constants.
+static volatile long bias = 1;
+__attribute__((noipa)) long sw(long x) {
+  switch (x) {
+    case 0: return bias + 11;
+    case 1: return bias * 7;
+    case 2: return bias ^ 0x55;
+    case 3: return bias - 4;
+    case 4: return bias << 3;
+    case 5: return bias / 3 + 9;
+    case 6: return ~bias;
+    case 7: return bias * bias + x;
+    default: return 0;
+  }
+}
+
+// Error injection target: returns 0 unless told otherwise.
+__attribute__((noipa)) int open_config(const char* path) { return path[0] == '/' ? 0 : -2; }
+
+__attribute__((noipa)) long forker(long x) {
+  pid_t p = fork();
+  return p == 0 ? 1000 + x : x;
+}
+
+__attribute__((noipa)) long slow(long x) {
+  usleep(1000);
+  return x * 2;
+}
+
+static long iterations = 1;
+static void* thread_main(void* arg) {
+  long id = (long)arg, s = 0;
+  for (long i = 0; i < iterations; i++) s += fib(10 + id);
+  return (void*)s;
+}
+
+static void* slow_main(void* arg) {
+  long s = 0;
+  for (long i = 0; i < iterations; i++) s += slow(i + (long)arg);
+  return (void*)s;
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "fib";
+  long n = argc > 2 ? atol(argv[2]) : 10;
+  if (strcmp(mode, "fib") == 0) {
+    printf("fib %ld = %ld\n", n, fib(n));
+  } else if (strcmp(mode, "paths") == 0) {
+    long s = 0;
+    for (long x = -1; x < 5; x++) s += classify(x);
+    printf("paths %ld\n", s);
+  } else if (strcmp(mode, "tail") == 0) {
+    long s = 0;
+    for (long i = 0; i < n; i++) s += tail_a(i);
+    printf("tail %ld\n", s);
+  } else if (strcmp(mode, "longjmp") == 0) {
+    int jumps = 0;
+    for (long i = 0; i < n; i++) {
+      if (setjmp(jb) == 0) {
+        dive(4);
+      } else {
+        jumps++;
+      }
+    }
+    printf("jumps %d fib %ld\n", jumps, fib(6));
+  } else if (strcmp(mode, "switch") == 0) {
+    long s = 0;
+    for (long i = 0; i < 9; i++) s += sw(i);
+    printf("switch %ld\n", s);
+  } else if (strcmp(mode, "override") == 0) {
+    int rc = open_config("/etc/app.conf");
+    if (rc != 0) {
+      printf("error path: open_config returned %d\n", rc);
+      return 3;
+    }
+    printf("config ok\n");
+  } else if (strcmp(mode, "fork") == 0) {
+    long r = forker(3);
+    if (r >= 1000) {
+      printf("child %ld fib %ld\n", r, fib(8));
+      fflush(stdout);
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(-1, &st, 0);
+    printf("parent %ld fib %ld status %d\n", r, fib(8), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  } else if (strcmp(mode, "threads") == 0 || strcmp(mode, "slow") == 0) {
+    iterations = n;
+    pthread_t th[4];
+    int is_slow = strcmp(mode, "slow") == 0;
+    for (long i = 0; i < 4; i++) pthread_create(&th[i], NULL, is_slow ? slow_main : thread_main, (void*)i);
+    long total = 0;
+    for (int i = 0; i < 4; i++) {
+      void* r;
+      pthread_join(th[i], &r);
+      total += (long)r;
+    }
+    printf("%s total %ld\n", mode, total);
+  }
+  return 0;
+}
