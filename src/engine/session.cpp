@@ -818,6 +818,12 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
   pid_t tgid = t.tid;
   returns_.on_exec(tgid);
   syscalls_.rename(former, t.tid);  // a thread other than the leader exec'ed
+  {
+    Thread* saved = current_;
+    current_ = &t;
+    syscalls_.on_exec(t);
+    current_ = saved;
+  }
   for (auto it = threads_.begin(); it != threads_.end();) {
     if (it->second.tgid == tgid && it->first != tgid) {
       it = threads_.erase(it);

@@ -124,7 +124,13 @@ void SyscallProvider::on_stop(Thread& t, const proc::Stop& s) {
         on_entry(t, tc, info->nr, args, info->ip, true);
         break;
       case proc::SyscallInfo::Op::entry:
-        on_entry(t, tc, info->nr, args, info->ip, false);
+        if (has_filter()) {
+          // Resumed with PTRACE_SYSCALL but no named call in flight (its exit
+          // was consumed elsewhere): named calls get their seccomp stop next.
+          tc.await_exit = false;
+        } else {
+          on_entry(t, tc, info->nr, args, info->ip, false);
+        }
         break;
       case proc::SyscallInfo::Op::exit:
         tc.await_exit = false;
@@ -136,6 +142,29 @@ void SyscallProvider::on_stop(Thread& t, const proc::Stop& s) {
   }
   (void)s;
   control_.resume(t, ResumeKind::cont, 0);
+}
+
+void SyscallProvider::on_exec(Thread& t) {
+  auto it = calls_.find(t.tid);
+  if (it == calls_.end()) return;
+  ThreadCalls& tc = it->second;
+  tc.restarting.reset();
+  tc.await_exit = false;
+  if (!tc.current || (tc.current->nr != SYS_execve && tc.current->nr != SYS_execveat)) {
+    tc.current.reset();
+    return;
+  }
+  // A successful execve returns 0, and this is the last moment we are sure
+  // to see it: setting up the new image may step the thread past its exit.
+  Call c = *tc.current;
+  tc.current.reset();
+  auto regs = proc::get_regs(t.tid);
+  if (!regs || !runner_.handlers_enabled(t)) return;
+  SyscallEvent ev;
+  ev.nr = c.nr;
+  ev.args = c.args;
+  ev.is_return = true;
+  fire(t, *regs, ev);
 }
 
 void SyscallProvider::on_entry(Thread& t, ThreadCalls& tc, int nr, const std::array<uint64_t, 6>& args,

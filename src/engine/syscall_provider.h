@@ -75,6 +75,10 @@ public:
   // A StopKind::syscall or StopKind::seccomp stop of t: fires handlers and
   // resumes t (through ThreadControl, so a held world records it).
   void on_stop(Thread& t, const proc::Stop& s);
+  // PTRACE_EVENT_EXEC of t (after rename): fires the return of its execve
+  // (0) there, as the exit stop may be stepped over while the new image is
+  // set up.
+  void on_exec(Thread& t);
   void forget(pid_t tid) { calls_.erase(tid); }
   void rename(pid_t from, pid_t to);
 

@@ -5,6 +5,7 @@
 //   stdin: for each line "N" read from stdin: getppid and work() N times,
 //          then prints "done N ok K" (K = calls that returned the real ppid)
 //   sleep: N nanosleeps of 10 ms
+//   exec:  an execve that fails (ENOENT), then execs itself as "sleep 1"
 //   busy:  two threads run busy(ITERATIONS); main joins them
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +82,11 @@ int main(int argc, char** argv) {
       fflush(stdout);
     }
     return 0;
+  }
+  if (strcmp(mode, "exec") == 0) {
+    execl("/nonexistent-pk-dir/missing-program", "missing-program", (char*)NULL);
+    execl("/proc/self/exe", argv[0], "sleep", "1", (char*)NULL);
+    return 3;
   }
   if (strcmp(mode, "sleep") == 0) {
     long n = argc > 2 ? atol(argv[2]) : 10;

@@ -251,6 +251,38 @@ TEST_P(Builds, ForkedChildsCallsAreSeen) {
   EXPECT_EQ(t.output(), "child ok 3\nparent child-status 0\n");
 }
 
+// execve returns 0 at the exec event (the new image's setup may step past
+// the exit stop) or -1 with errno through the normal exit stop.
+void execs(const std::string& build, bool filter) {
+  LaunchOptions opts;
+  if (filter) opts.trace_syscalls = {SYS_execve};
+  auto t = launch({target(build), "exec"}, opts);
+  ASSERT_TRUE(t.session);
+  Seen seen;
+  std::vector<std::pair<int64_t, int>> results;
+  SyscallProbe p = recording({SYS_execve}, &seen);
+  p.return_handler = [&, inner = p.return_handler](HitContext& ctx, const SyscallEvent& ev) {
+    results.push_back({ev.retval, ev.errno_value});
+    inner(ctx, ev);
+  };
+  ASSERT_TRUE(t.session->add_syscall_probe(p).ok());
+  int sleeps = 0;
+  Probe nanosleep_probe;
+  nanosleep_probe.where = Location::parse("libc.so.6:nanosleep").value();
+  nanosleep_probe.pre_handler = [&](HitContext&) { sleeps++; };
+  ASSERT_TRUE(t.session->add(nanosleep_probe).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok()) << rc.error().message();
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(seen.entries, 2);
+  EXPECT_EQ(results, (std::vector<std::pair<int64_t, int>>{{-1, ENOENT}, {0, 0}}));
+  EXPECT_EQ(sleeps, 1);  // the probe was re-armed in the new image
+  EXPECT_EQ(t.output(), "slept 1\n");
+}
+
+TEST_P(Builds, ExecveReturnsWithFilter) { execs(GetParam(), true); }
+TEST_P(Builds, ExecveReturnsWithoutFilter) { execs(GetParam(), false); }
+
 // Reads from fd until `want` is in the accumulated text (or 10 s pass),
 // running the session (if any) meanwhile.
 bool wait_for(int fd, std::string& acc, const std::string& want, Session* s) {
