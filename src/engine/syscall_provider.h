@@ -22,6 +22,13 @@
 // restart_syscall) from the same instruction continues it, so the program's
 // one call is one entry and one return, whatever signals or PTRACE_INTERRUPTs
 // (sampling, holding the world) cut into it.
+//
+// Known limitation: a remote system call (mapping an XOL area for a probe
+// added while the world is held) run on a thread that sits at a syscall
+// entry or seccomp stop skips that thread's call (remote_syscall sets
+// orig_rax = -1). Adding breakpoint probes before run(), as the front ends
+// do, never meets it; a fix would rewind such a thread to its syscall
+// instruction (rip -= 2, rax = nr) and mark the call restarting.
 #pragma once
 
 #include <sys/types.h>
