@@ -463,12 +463,13 @@ TEST(Engine, ResolutionErrors) {
   ASSERT_FALSE(r.ok());
 
   Probe rp;
-  rp.where = Location::parse("a.out:work").value();
+  rp.where = Location::parse("a.out:work+1").value();
   rp.return_handler = [](HitContext&, void*) {};
   r = t.session->add(rp);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind(), ErrorKind::unsupported);
-  EXPECT_EQ(r.error().message(), "return probes are not implemented yet");
+  EXPECT_EQ(r.error().kind(), ErrorKind::usage);
+  EXPECT_EQ(r.error().message(),
+            "a return probe goes on a function's entry: 'work+0x1' is not one; name the function without an offset");
 
   auto mods = t.session->modules();
   ASSERT_GE(mods.size(), 2u);

@@ -286,6 +286,30 @@ TEST_P(Returns, CxxExceptionsThroughProbedFrames) {
     EXPECT_EQ(p->returns, 6u);  // n = 1 2 4 5 7 8
     EXPECT_EQ(p->wrong, 0u);
   }
+  if (mech() == ReturnMechanism::hijack) {
+    // Each throw (n = 0 3 6 9) put back and dropped the three frames' instances.
+    for (auto id : {*id1, *id2, *id3}) EXPECT_EQ(t.session->stats(id).missed, 4u);
+  }
+}
+
+TEST_P(Returns, MaxActiveCountsMisses) {
+  auto t = launch({target("pk_ret", build()), "fib", "12"});
+  ASSERT_TRUE(t.session);
+  Pairing p;
+  Probe probe = pairing_probe("a.out:fib", mech(), &p, [](long n) { return fib(n); });
+  probe.maxactive = 3;
+  auto id = t.session->add(std::move(probe));
+  ASSERT_TRUE(id.ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), "fib 12 = 144\n");
+  EXPECT_GT(p.entries, 0u);
+  EXPECT_EQ(p.entries, p.returns);  // every call that got an instance returned, with the right value
+  EXPECT_EQ(p.wrong, 0u);
+  EXPECT_GT(t.session->stats(*id).missed, 0u);
+  if (build().ends_with("O0")) {
+    EXPECT_EQ(p.entries + t.session->stats(*id).missed, 465u);
+  }
 }
 
 TEST_P(Returns, FourThreads) {
