@@ -289,6 +289,10 @@ int d_main(int argc, char** argv) {
     auto s = open_target(opt.target);
     if (!s) return report("", s.error());
     session = std::move(*s);
+    // A launched target stops at exec, before ld.so maps its libraries:
+    // let it map them (and stop before their initializers and main) so
+    // descriptions such as pid$target:libc.so.6::entry find their functions.
+    if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
   }
 
   d::CompileOptions co;
@@ -488,6 +492,7 @@ int list_main(DOptions& opt) {
     auto s = open_target(opt.target);
     if (!s) return report("", s.error());
     session = std::move(*s);
+    if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
   }
   std::printf("%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
   int id = 0;
