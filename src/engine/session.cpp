@@ -987,14 +987,38 @@ Status SessionImpl::detach_all() {
     }
   }
   Status result = hold_world();
+  // A thread can be interrupted right after its int3 executed: the SIGTRAP
+  // stays pending behind the interrupt stop (the kernel reports job-control
+  // traps before dequeuing signals) and would kill it once the int3 is gone.
+  // Take that SIGTRAP now and put rip back on the instruction.
+  for (auto& [tid, t] : threads_) {
+    if (t.mode != ThreadMode::normal || !t.as) continue;
+    auto pend = proc::status_field(tid, "SigPnd");
+    auto mask = pend ? parse_uint(*pend, 16) : std::nullopt;
+    if (!mask || !(*mask & (1ull << (SIGTRAP - 1)))) continue;
+    auto r = proc::get_regs(tid);
+    if (!r) continue;
+    ProbeSite* site = t.as->site_at(r->rip - 1);
+    bool ours = (site && site->armed) || (t.as->return_trampoline && r->rip - 1 == t.as->return_trampoline);
+    if (!ours) continue;
+    if (!proc::cont(tid, 0)) continue;
+    auto st = proc::wait_thread(tid);
+    if (!st) continue;
+    if (st->kind == proc::StopKind::signal && st->signo != SIGTRAP) t.held.push_back(st->signo);
+    user_regs_struct regs = *r;
+    regs.rip -= 1;
+    (void)proc::set_regs(tid, regs);
+  }
+  {
+    // Hijacked return addresses back on every thread's stack; threads parked
+    // at the trampoline (it lives in an XOL area) move to their real return
+    // address first, so the XOL check below does not step them through it.
+    auto st = returns_.restore_all();
+    if (!st && result) result = st;
+  }
   // Threads inside a copy finish it first: after detach nothing of ours runs.
   for (auto& [tid, t] : threads_) {
     auto st = trap_.leave_slot_now(t);
-    if (!st && result) result = st;
-  }
-  {
-    // Hijacked return addresses back on every thread's stack.
-    auto st = returns_.restore_all();
     if (!st && result) result = st;
   }
   for (const auto& as : address_spaces()) {

@@ -50,6 +50,17 @@ __attribute__((noipa)) long sw(long x) {
   }
 }
 
+// At -O2 the x < 0 path goes to coldret.cold (a separate symbol) and
+// returns from there.
+__attribute__((cold, noinline)) void report_negative(long x) { printf("negative %ld\n", x); }
+__attribute__((noipa)) long coldret(long x) {
+  if (x < 0) {
+    report_negative(x);
+    return -7;
+  }
+  return x + 1;
+}
+
 // Error injection target: returns 0 unless told otherwise.
 __attribute__((noipa)) int open_config(const char* path) { return path[0] == '/' ? 0 : -2; }
 
@@ -99,6 +110,9 @@ int main(int argc, char** argv) {
       }
     }
     printf("jumps %d fib %ld\n", jumps, fib(6));
+  } else if (strcmp(mode, "cold") == 0) {
+    long s = coldret(-2) + coldret(3) + coldret(-1) + coldret(5);
+    printf("cold %ld\n", s);
   } else if (strcmp(mode, "switch") == 0) {
     long s = 0;
     for (long i = 0; i < 9; i++) s += sw(i);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -421,7 +422,8 @@ TEST_P(Returns, DetachWithOutstandingReturnsOnSeveralThreads) {
   ASSERT_EQ(*rc, -1);
   EXPECT_GT(returns, 0u);
   EXPECT_EQ(wrong, 0);
-  ASSERT_TRUE(t.session->detach().ok());
+  auto det = t.session->detach();
+  ASSERT_TRUE(det.ok()) << det.error().message();
   int st = 0;
   ASSERT_EQ(::waitpid(pid, &st, 0), pid);
   ASSERT_TRUE(WIFEXITED(st)) << st;
@@ -459,6 +461,37 @@ TEST_P(ReturnBuilds, JumpTableFallsBackToHijack) {
   EXPECT_EQ(p.returns, 9u);
   // bias = 1: 12, 7, 0x54, -3, 8, 9, -2, 8, 0
   EXPECT_EQ(p.values, (std::multiset<long>{12, 7, 0x54, -3, 8, 9, -2, 8, 0}));
+}
+
+TEST_P(ReturnBuilds, ReturnsFromTheColdPartCount) {
+  auto t = launch({target("pk_ret", GetParam()), "cold"});
+  ASSERT_TRUE(t.session);
+  std::multiset<long> values;
+  std::set<int64_t> negative_offsets;
+  Probe probe;
+  probe.where = Location::parse("a.out:coldret").value();
+  probe.mechanism = ReturnMechanism::ret_site;
+  probe.return_handler = [&](HitContext& ctx, void*) {
+    values.insert(static_cast<long>(ctx.regs().rax));
+    auto off = ctx.return_offset();
+    if (off && *off < 0) negative_offsets.insert(*off);
+  };
+  auto id = t.session->add(std::move(probe));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto d = t.session->describe(*id);
+  ASSERT_EQ(d.size(), 1u);
+  auto fns = t.session->functions("a.out");
+  ASSERT_TRUE(fns.ok());
+  bool split = std::any_of(fns->begin(), fns->end(), [](const FunctionInfo& f) { return f.raw_name == "coldret.cold"; });
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), "negative -2\nnegative -1\ncold -4\n");
+  // The jump into coldret.cold is not a return; the ret inside it is.
+  EXPECT_EQ(values, (std::multiset<long>{-7, -7, 4, 6}));
+  if (split) {
+    EXPECT_EQ(negative_offsets.size(), 1u);  // .text.unlikely is placed before .text
+    EXPECT_EQ(d[0].rfind("coldret: ret-site, 2 returns (-0x", 0), 0u) << d[0];
+  }
 }
 
 TEST_P(ReturnBuilds, OverrideAtEntrySkipsTheFunction) {
