@@ -21,10 +21,12 @@
 #include <map>
 #include <set>
 
+#include "cli/d_probes.h"
 #include "cli/debug_args.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "d/program.h"
+#include "syscall/syscall_table.h"
 #include "util/fd.h"
 #include "util/strings.h"
 
@@ -47,29 +49,6 @@ struct DOptions {
   std::vector<std::string> files;     // -s
   std::vector<std::string> args;      // $1..$9
 };
-
-// A tick-N probe: period in nanoseconds.
-std::optional<uint64_t> tick_period_ns(const std::string& name) {
-  std::string rest;
-  if (starts_with(name, "tick-"))
-    rest = name.substr(5);
-  else
-    return std::nullopt;
-  size_t i = 0;
-  while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
-  if (i == 0) return std::nullopt;
-  uint64_t n = std::stoull(rest.substr(0, i));
-  std::string unit = rest.substr(i);
-  static const std::map<std::string, double> units = {
-      {"ns", 1}, {"nsec", 1}, {"us", 1e3}, {"usec", 1e3}, {"ms", 1e6}, {"msec", 1e6},
-      {"s", 1e9}, {"sec", 1e9}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {"hour", 3600e9},
-      {"d", 86400e9}, {"day", 86400e9}};
-  if (n == 0) return std::nullopt;
-  if (unit.empty() || unit == "hz") return static_cast<uint64_t>(1e9 / static_cast<double>(n));
-  auto it = units.find(unit);
-  if (it == units.end()) return std::nullopt;
-  return static_cast<uint64_t>(static_cast<double>(n) * it->second);
-}
 
 uint64_t now_ns() {
   timespec ts{};
@@ -99,6 +78,10 @@ public:
     if (rc == -1) return Error::from_errno("system()", errno);
     return {};
   }
+  Status override_return(d::FireContext& ctx, int64_t value) override {
+    if (!ctx.hit) return Error("override(): no function fired this probe", ErrorKind::usage);
+    return ctx.hit->override_return(static_cast<uint64_t>(value));
+  }
 
 private:
   Session* session_;
@@ -117,90 +100,6 @@ public:
 private:
   std::FILE* out_;
 };
-
-// Module name as D sees it: a.out for the main executable, else the basename.
-std::string d_module_name(const ModuleInfo& m) { return m.is_main_executable ? "a.out" : m.name; }
-
-// DTrace's module rules on top of the glob: "libc" and "libc.so" match
-// "libc.so.6"; a path matches the module's path.
-bool module_matches(const std::string& pattern, const ModuleInfo& m) {
-  if (pattern.empty()) return true;
-  std::string name = d_module_name(m);
-  if (glob_match(pattern, name) || glob_match(pattern, m.path)) return true;
-  if (m.is_main_executable && glob_match(pattern, m.name)) return true;
-  if (!has_glob(pattern) && starts_with(m.name, pattern + ".")) return true;
-  return false;
-}
-
-bool is_hex_offset(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
-// One concrete pid probe.
-struct PidProbe {
-  d::ProbeKey key;          // what D sees (module a.out / basename)
-  std::string module_path;  // what the engine arms
-  std::string raw_symbol;
-  uint64_t offset = 0;
-  bool is_return = false;
-};
-
-// Enumerates the pid probes one description names in the target.
-Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s) {
-  std::vector<PidProbe> out;
-  std::string provider = "pid" + std::to_string(s.pid());
-  if (!desc.provider.empty() && !glob_match(desc.provider, provider)) return out;
-  std::vector<std::string> names;
-  if (desc.name.empty() || has_glob(desc.name)) {
-    for (const char* n : {"entry", "return"})
-      if (desc.name.empty() || glob_match(desc.name, n)) names.emplace_back(n);
-  } else {
-    names.push_back(desc.name);
-  }
-  for (const auto& m : s.modules()) {
-    if (!module_matches(desc.module, m)) continue;
-    auto fns = s.functions(m.path);
-    if (!fns) return fns.error();
-    for (const auto& f : *fns) {
-      if (!desc.function.empty() && !glob_match(desc.function, f.name) &&
-          !glob_match(desc.function, f.raw_name))
-        continue;
-      for (const auto& n : names) {
-        PidProbe p;
-        p.key = {provider, d_module_name(m), f.name, n};
-        p.module_path = m.path;
-        p.raw_symbol = f.raw_name;
-        if (n == "entry") {
-          p.offset = 0;
-        } else if (n == "return") {
-          p.is_return = true;
-        } else if (is_hex_offset(n)) {
-          p.offset = std::stoull(n, nullptr, 16);
-          if (f.size && p.offset >= f.size) continue;
-        } else {
-          continue;
-        }
-        out.push_back(std::move(p));
-      }
-    }
-  }
-  return out;
-}
-
-// Fills arg0..arg9 at a function entry: rdi, rsi, rdx, rcx, r8, r9, then the
-// stack above the return address (System V AMD64).
-void fill_entry_args(HitContext& ctx, d::FireContext& fc) {
-  const auto& r = ctx.regs();
-  uint64_t regs[6] = {r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9};
-  for (int i = 0; i < 6; ++i) fc.args[i] = regs[i];
-  for (int i = 6; i < 10; ++i) {
-    auto v = ctx.read_value<uint64_t>(r.rsp + 8 * static_cast<uint64_t>(i - 5));
-    fc.args[i] = v ? *v : 0;
-  }
-}
 
 int parse_options(int argc, char** argv, DOptions& opt) {
   CLI::App app{"probekit: dynamic tracing of Linux processes with the D language", "probekit"};
@@ -283,22 +182,9 @@ int d_main(int argc, char** argv) {
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
 
-  // The target comes first: $target must be known to compile.
-  std::unique_ptr<Session> session;
-  if (opt.target.has_target()) {
-    auto s = open_target(opt.target);
-    if (!s) return report("", s.error());
-    session = std::move(*s);
-    // A launched target stops at exec, before ld.so maps its libraries:
-    // let it map them (and stop before their initializers and main) so
-    // descriptions such as pid$target:libc.so.6::entry find their functions.
-    if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
-  }
-
   d::CompileOptions co;
   co.macro_args = opt.args;
   co.script_name = opt.files.empty() ? "probekit" : opt.files.front();
-  co.target_pid = session ? session->pid() : 0;
   co.destructive = opt.destructive;
   co.quiet = opt.quiet;
   co.flow_indent = opt.flow;
@@ -307,6 +193,34 @@ int d_main(int argc, char** argv) {
     auto eq = x.find('=');
     co.options[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
   }
+
+  // A launched target's seccomp filter must name its system calls before
+  // it starts, but $target needs its pid to compile: compile once with a
+  // stand-in pid to learn the syscall descriptions (a program with errors
+  // stops here, before anything starts), then again for real.
+  LaunchOptions launch;
+  if (!opt.target.command.empty()) {
+    d::CompileOptions first = co;
+    first.target_pid = 1;
+    auto probe_pass = d::compile(source, file_name, first);
+    if (!probe_pass.ok()) {
+      std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
+      return exit_usage;
+    }
+    launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
+  }
+
+  std::unique_ptr<Session> session;
+  if (opt.target.has_target()) {
+    auto s = open_target(opt.target, launch);
+    if (!s) return report("", s.error());
+    session = std::move(*s);
+    // A launched target stops at exec, before ld.so maps its libraries:
+    // let it map them (and stop before their initializers and main) so
+    // descriptions such as pid$target:libc.so.6::entry find their functions.
+    if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
+  }
+  co.target_pid = session ? session->pid() : 0;
   auto compiled = d::compile(source, file_name, co);
   if (!compiled.ok()) {
     std::fputs(compiled.diagnostics.render().c_str(), stderr);
@@ -324,115 +238,27 @@ int d_main(int argc, char** argv) {
   EngineHost host(session.get());
   program.set_host(&host);
 
-  // Resolve every description to concrete probes.
-  struct Tick {
-    uint32_t id;
-    uint64_t period;
-    uint64_t next;
-  };
-  std::vector<Tick> ticks;
-  std::set<std::string> armed;  // keys already armed
-  int worst = exit_ok;
-  // args[N] typed from DWARF; opened only when the program reads args[].
+  // args[N] is typed from DWARF, opened only when the program reads args[].
   DebugArgs debug;
-  bool typed_args = source.find("args[") != std::string::npos;
-  for (const auto& clause : program.clauses()) {
-    for (const auto& desc : clause.descriptions) {
-      size_t matched = 0;
-      bool is_dtrace = desc.provider == "dtrace" ||
-                       (desc.provider.empty() && (desc.name == "BEGIN" || desc.name == "END" ||
-                                                  desc.name == "ERROR"));
-      if (is_dtrace) {
-        matched = 1;  // BEGIN/END/ERROR are always there
-      } else if (desc.provider == "profile" || (desc.provider.empty() && starts_with(desc.name, "tick-"))) {
-        auto period = tick_period_ns(desc.name);
-        if (!period) {
-          Error e("probe description '" + desc.text + "': '" + desc.name +
-                      "' is not available; use tick-N with a unit (ns, us, ms, s, m, h, d, hz)",
-                  ErrorKind::unsupported);
-          worst = std::max(worst, report("", e));
-          continue;
-        }
-        auto reg = program.register_probe({"profile", "", "", desc.name});
-        if (reg.id && armed.insert("profile:::" + desc.name).second)
-          ticks.push_back({reg.id, *period, now_ns() + *period});
-        matched = 1;
-      } else if (starts_with(desc.provider, "pid") || desc.provider.empty()) {
-        if (!session) {
-          Error e("probe description '" + desc.text +
-                      "' needs a process: give -p PID or -c 'CMD ARGS'",
-                  ErrorKind::usage);
-          worst = std::max(worst, report("", e));
-          continue;
-        }
-        auto probes = expand_pid(desc, *session);
-        if (!probes) {
-          worst = std::max(worst, report("", probes.error()));
-          continue;
-        }
-        for (auto& p : *probes) {
-          std::shared_ptr<const ProbeParams> params;
-          if (typed_args && p.offset == 0 && !p.is_return)
-            params = lookup_probe_params(debug, p.module_path, p.raw_symbol);
-          auto reg = program.register_probe(p.key, params ? params->types : std::vector<d::ProbeArg>{});
-          if (!reg.id) continue;
-          ++matched;
-          if (!armed.insert(p.key.str()).second) continue;
-          if (p.is_return) {
-            Error e("probe description '" + desc.text +
-                        "': return probes are not available yet (the engine arms entry and offset probes)",
-                    ErrorKind::unsupported);
-            worst = std::max(worst, report("", e));
-            break;
-          }
-          Probe probe;
-          probe.where.module = p.module_path;
-          probe.where.symbol = p.raw_symbol;
-          probe.where.offset = p.offset;
-          probe.name = p.key.str();
-          probe.destructive = program.destructive();
-          uint32_t id = reg.id;
-          bool entry = p.offset == 0;
-          Session* sp = session.get();
-          probe.pre_handler = [&program, id, entry, sp, params](HitContext& ctx) {
-            d::FireContext fc;
-            fc.hit = &ctx;
-            if (entry) fill_entry_args(ctx, fc);
-            if (entry && params) fill_params(ctx, *params, fc);
-            if (program.fire(id, fc)) sp->stop();
-          };
-          auto added = session->add(std::move(probe));
-          if (!added) {
-            worst = std::max(worst, report("probe '" + p.key.str() + "'", added.error()));
-            break;
-          }
-        }
-      } else {
-        Error e("probe description '" + desc.text + "': provider '" + desc.provider +
-                    "' is not available; probekit has pid, profile (tick-N) and dtrace (BEGIN, END, ERROR)",
-                ErrorKind::unsupported);
-        worst = std::max(worst, report("", e));
-        continue;
-      }
-      if (matched == 0 && !opt.zero_ok) {
-        Error e("probe description '" + desc.expanded + "' does not match any probes", ErrorKind::no_such_symbol);
-        worst = std::max(worst, report("", e));
-      } else if (!opt.quiet && matched > 0 && !is_dtrace) {
-        std::fprintf(stderr, "probekit: description '%s' matched %zu probe%s\n", desc.text.c_str(), matched,
-                     matched == 1 ? "" : "s");
-      }
-    }
-  }
+  BindOptions bind;
+  bind.zero_ok = opt.zero_ok;
+  bind.quiet = opt.quiet;
+  bind.verbose = opt.verbose;
+  bind.typed_args = source.find("args[") != std::string::npos;
+  ProbeBinder binder(program, session.get(), debug, bind);
+  int worst = binder.bind_all();
   if (worst != exit_ok) return worst;
+  auto& ticks = binder.ticks();
 
   route_signals_to(session.get());
   bool done = program.begin();
+  bool target_exited = false;
   while (!done && !interrupted()) {
     // Run the target (or sleep) until the next tick is due.
     std::optional<double> slice;
     if (!ticks.empty()) {
-      uint64_t next = ticks.front().next;
-      for (const auto& t : ticks) next = std::min(next, t.next);
+      uint64_t next = ticks.front().next_ns;
+      for (const auto& t : ticks) next = std::min(next, t.next_ns);
       uint64_t now = now_ns();
       slice = next > now ? static_cast<double>(next - now) / 1e9 : 0.0;
     }
@@ -442,7 +268,10 @@ int d_main(int argc, char** argv) {
         worst = report("", r.error());
         break;
       }
-      if (*r >= 0) break;  // the target exited
+      if (*r >= 0) {
+        target_exited = true;
+        break;
+      }
       if (program.exit_requested()) break;
     } else if (slice) {
       timespec ts{static_cast<time_t>(*slice), static_cast<long>(std::fmod(*slice, 1.0) * 1e9)};
@@ -452,14 +281,17 @@ int d_main(int argc, char** argv) {
     }
     uint64_t now = now_ns();
     for (auto& t : ticks) {
-      while (t.next <= now && !done) {
+      while (t.next_ns <= now && !done) {
         d::FireContext fc;
         done = program.fire(t.id, fc);
-        t.next += t.period;
+        t.next_ns += t.period_ns;
       }
     }
     done = done || program.exit_requested();
   }
+  if (session && !target_exited && !launch.trace_syscalls.empty())
+    report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
+                "cannot be removed (Ctrl-C again kills it)");
   program.end();
   sink.flush();
   if (session) {
@@ -522,6 +354,14 @@ int list_main(DOptions& opt) {
       if ((desc.provider.empty() || glob_match(desc.provider, "dtrace")) && desc.module.empty() &&
           desc.function.empty() && (desc.name.empty() || glob_match(desc.name, n)))
         row("dtrace", "", "", n);
+    if ((desc.provider.empty() || glob_match(desc.provider, "syscall")) && desc.module.empty()) {
+      for (const auto& e : syscalls::all_syscalls()) {
+        std::string fn(e.name);
+        if (!desc.function.empty() && !glob_match(desc.function, fn)) continue;
+        for (const char* n : {"entry", "return"})
+          if (desc.name.empty() || glob_match(desc.name, n)) row("syscall", "", fn, n);
+      }
+    }
     if (session && (desc.provider.empty() || starts_with(desc.provider, "pid"))) {
       if (desc.provider.empty() && desc.module.empty() && desc.function.empty() && desc.name.empty())
         continue;  // as dtrace -l: no pid probes unless asked for

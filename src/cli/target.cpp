@@ -18,7 +18,7 @@ void on_signal(int) {
 }
 }  // namespace
 
-Result<std::unique_ptr<Session>> open_target(const TargetOptions& target) {
+Result<std::unique_ptr<Session>> open_target(const TargetOptions& target, const LaunchOptions& launch) {
   if (target.pid && !target.command.empty())
     return Error("-p and -c cannot be used together; give one target", ErrorKind::usage);
   if (target.pid) {
@@ -28,7 +28,7 @@ Result<std::unique_ptr<Session>> open_target(const TargetOptions& target) {
   }
   auto argv = split_command(target.command);
   if (!argv) return argv.error();
-  return Session::launch(*argv);
+  return Session::launch(*argv, launch);
 }
 
 void route_signals_to(Session* session) {

@@ -20,8 +20,9 @@ struct TargetOptions {
   bool has_target() const { return pid.has_value() || !command.empty(); }
 };
 
-// Checks -p/-c (both given is a usage error) and opens the session.
-Result<std::unique_ptr<Session>> open_target(const TargetOptions& target);
+// Checks -p/-c (both given is a usage error) and opens the session;
+// `launch` applies to -c only.
+Result<std::unique_ptr<Session>> open_target(const TargetOptions& target, const LaunchOptions& launch = {});
 
 // While a session runs: SIGINT/SIGTERM/SIGHUP call session->stop(). Passing
 // nullptr restores the default dispositions.

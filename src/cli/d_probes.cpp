@@ -1,0 +1,356 @@
+#include "cli/d_probes.h"
+
+#include <time.h>
+
+#include <cctype>
+#include <cstdio>
+#include <map>
+
+#include "cli/report.h"
+#include "syscall/syscall_table.h"
+#include "util/strings.h"
+
+namespace probekit::cli {
+
+namespace {
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// "N[unit]" after a prefix: {N, unit}.
+std::optional<std::pair<uint64_t, std::string>> count_and_unit(const std::string& name,
+                                                               const std::string& prefix) {
+  if (!starts_with(name, prefix)) return std::nullopt;
+  std::string rest = name.substr(prefix.size());
+  size_t i = 0;
+  while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  uint64_t n = std::stoull(rest.substr(0, i));
+  if (n == 0) return std::nullopt;
+  return std::make_pair(n, rest.substr(i));
+}
+
+// Nanoseconds per unit of DTrace's profile provider; "hz" and "" are rates.
+std::optional<double> unit_ns(const std::string& unit) {
+  static const std::map<std::string, double> units = {
+      {"ns", 1},     {"nsec", 1},    {"us", 1e3},    {"usec", 1e3},    {"ms", 1e6},
+      {"msec", 1e6}, {"s", 1e9},     {"sec", 1e9},   {"m", 60e9},      {"min", 60e9},
+      {"h", 3600e9}, {"hour", 3600e9}, {"d", 86400e9}, {"day", 86400e9}};
+  auto it = units.find(unit);
+  if (it == units.end()) return std::nullopt;
+  return it->second;
+}
+
+bool provider_is(const d::ProbeDescription& desc, const char* provider) {
+  return !desc.provider.empty() && glob_match(desc.provider, provider);
+}
+
+// DTrace's module rules on top of the glob: "libc" and "libc.so" match
+// "libc.so.6"; a path matches the module's path.
+bool module_matches(const std::string& pattern, const ModuleInfo& m) {
+  if (pattern.empty()) return true;
+  std::string name = d_module_name(m);
+  if (glob_match(pattern, name) || glob_match(pattern, m.path)) return true;
+  if (m.is_main_executable && glob_match(pattern, m.name)) return true;
+  if (!has_glob(pattern) && starts_with(m.name, pattern + ".")) return true;
+  return false;
+}
+
+bool is_hex_offset(const std::string& s) {
+  if (s.empty() || s.size() > 16) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// Names a description's name field selects among `candidates`.
+std::vector<std::string> select_names(const std::string& pattern, std::initializer_list<const char*> candidates) {
+  std::vector<std::string> out;
+  for (const char* n : candidates)
+    if (pattern.empty() || glob_match(pattern, n)) out.emplace_back(n);
+  return out;
+}
+
+// Fills arg0..arg9 at a function entry: rdi, rsi, rdx, rcx, r8, r9, then the
+// stack above the return address (System V AMD64).
+void fill_entry_args(HitContext& ctx, d::FireContext& fc) {
+  const auto& r = ctx.regs();
+  uint64_t regs[6] = {r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9};
+  for (int i = 0; i < 6; ++i) fc.args[i] = regs[i];
+  for (int i = 6; i < 10; ++i) {
+    auto v = ctx.read_value<uint64_t>(r.rsp + 8 * static_cast<uint64_t>(i - 5));
+    fc.args[i] = v ? *v : 0;
+  }
+}
+
+}  // namespace
+
+std::optional<uint64_t> tick_period_ns(const std::string& name) {
+  auto nu = count_and_unit(name, "tick-");
+  if (!nu) return std::nullopt;
+  auto [n, unit] = *nu;
+  if (unit.empty() || unit == "hz") return static_cast<uint64_t>(1e9 / static_cast<double>(n));
+  auto ns = unit_ns(unit);
+  if (!ns) return std::nullopt;
+  return static_cast<uint64_t>(static_cast<double>(n) * *ns);
+}
+
+std::optional<double> profile_rate_hz(const std::string& name) {
+  auto nu = count_and_unit(name, "profile-");
+  if (!nu) return std::nullopt;
+  auto [n, unit] = *nu;
+  if (unit.empty() || unit == "hz") return static_cast<double>(n);
+  auto ns = unit_ns(unit);
+  if (!ns) return std::nullopt;
+  return 1e9 / (static_cast<double>(n) * *ns);
+}
+
+std::vector<int> launch_syscalls(const std::vector<d::ClauseInfo>& clauses) {
+  std::set<int> nrs;
+  for (const auto& c : clauses)
+    for (const auto& d : c.descriptions)
+      if (provider_is(d, "syscall") && (d.module.empty() || glob_match(d.module, "")))
+        for (int nr : syscalls::match_syscalls(d.function.empty() ? "*" : d.function)) nrs.insert(nr);
+  return {nrs.begin(), nrs.end()};
+}
+
+std::string d_module_name(const ModuleInfo& m) { return m.is_main_executable ? "a.out" : m.name; }
+
+Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s) {
+  std::vector<PidProbe> out;
+  std::string provider = "pid" + std::to_string(s.pid());
+  if (!desc.provider.empty() && !glob_match(desc.provider, provider)) return out;
+  std::vector<std::string> names;
+  if (desc.name.empty() || has_glob(desc.name))
+    names = select_names(desc.name, {"entry", "return"});
+  else
+    names.push_back(desc.name);
+  for (const auto& m : s.modules()) {
+    if (!module_matches(desc.module, m)) continue;
+    auto fns = s.functions(m.path);
+    if (!fns) return fns.error();
+    for (const auto& f : *fns) {
+      if (!desc.function.empty() && !glob_match(desc.function, f.name) &&
+          !glob_match(desc.function, f.raw_name))
+        continue;
+      for (const auto& n : names) {
+        PidProbe p;
+        p.key = {provider, d_module_name(m), f.name, n};
+        p.module_path = m.path;
+        p.raw_symbol = f.raw_name;
+        if (n == "return") {
+          p.is_return = true;
+        } else if (n != "entry") {
+          if (!is_hex_offset(n)) continue;
+          p.offset = std::stoull(n, nullptr, 16);
+          if (f.size && p.offset >= f.size) continue;
+        }
+        out.push_back(std::move(p));
+      }
+    }
+  }
+  return out;
+}
+
+ProbeBinder::ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options)
+    : program_(program), session_(session), debug_(debug), options_(options) {}
+
+int ProbeBinder::bind_all() {
+  int worst = exit_ok;
+  for (const auto& clause : program_.clauses()) {
+    for (const auto& desc : clause.descriptions) {
+      bool is_dtrace = provider_is(desc, "dtrace") ||
+                       (desc.provider.empty() && (desc.name == "BEGIN" || desc.name == "END" ||
+                                                  desc.name == "ERROR"));
+      if (is_dtrace) continue;  // the program fires BEGIN/END/ERROR itself
+
+      Result<size_t> matched = size_t{0};
+      if (provider_is(desc, "profile") || (desc.provider.empty() && (starts_with(desc.name, "tick-") ||
+                                                                     starts_with(desc.name, "profile-")))) {
+        matched = starts_with(desc.name, "profile-") ? bind_profile(desc) : bind_tick(desc);
+      } else if (provider_is(desc, "syscall")) {
+        matched = bind_syscall(desc);
+      } else if (desc.provider.empty() || starts_with(desc.provider, "pid")) {
+        matched = bind_pid(desc);
+      } else {
+        matched = Error("probe description '" + desc.text + "': provider '" + desc.provider +
+                            "' is not available; probekit has pid, syscall, profile and dtrace",
+                        ErrorKind::unsupported);
+      }
+      if (!matched) {
+        worst = std::max(worst, report("", matched.error()));
+        continue;
+      }
+      if (*matched == 0 && !options_.zero_ok) {
+        Error e("probe description '" + desc.expanded + "' does not match any probes", ErrorKind::no_such_symbol);
+        worst = std::max(worst, report("", e));
+      } else if (!options_.quiet && *matched > 0) {
+        std::fprintf(stderr, "probekit: description '%s' matched %zu probe%s\n", desc.text.c_str(), *matched,
+                     *matched == 1 ? "" : "s");
+      }
+    }
+  }
+  return worst;
+}
+
+Result<size_t> ProbeBinder::bind_tick(const d::ProbeDescription& desc) {
+  auto period = tick_period_ns(desc.name);
+  if (!period)
+    return Error("probe description '" + desc.text + "': '" + desc.name +
+                     "' is not a tick; use tick-N with a unit (ns, us, ms, s, m, h, d, hz)",
+                 ErrorKind::unsupported);
+  auto reg = program_.register_probe({"profile", "", "", desc.name});
+  if (reg.id && armed_.insert("profile:::" + desc.name).second)
+    ticks_.push_back({reg.id, *period, now_ns() + *period});
+  return size_t{1};
+}
+
+Result<size_t> ProbeBinder::bind_profile(const d::ProbeDescription& desc) {
+  auto hz = profile_rate_hz(desc.name);
+  if (!hz)
+    return Error("probe description '" + desc.text + "': '" + desc.name +
+                     "' is not a profile rate; use profile-N (Hz) or profile-N with a unit (ms, us, s)",
+                 ErrorKind::unsupported);
+  if (!session_)
+    return Error("probe description '" + desc.text + "' samples a process: give -p PID or -c 'CMD ARGS'",
+                 ErrorKind::usage);
+  auto reg = program_.register_probe({"profile", "", "", desc.name});
+  if (!reg.id || !armed_.insert("profile:::" + desc.name).second) return size_t{1};
+  d::Program* program = &program_;
+  Session* session = session_;
+  uint32_t id = reg.id;
+  auto added = session_->add_sampler(*hz, [program, session, id](HitContext& ctx) {
+    d::FireContext fc;
+    fc.hit = &ctx;
+    fc.args[0] = 0;               // DTrace: the kernel PC (never: a process is sampled)
+    fc.args[1] = ctx.regs().rip;  // the user PC
+    if (program->fire(id, fc)) session->stop();
+  });
+  if (!added) return std::move(added).error().context("probe description '" + desc.text + "'");
+  return size_t{1};
+}
+
+Result<size_t> ProbeBinder::bind_syscall(const d::ProbeDescription& desc) {
+  if (!session_)
+    return Error("probe description '" + desc.text + "' needs a process: give -p PID or -c 'CMD ARGS'",
+                 ErrorKind::usage);
+  size_t matched = 0;
+  auto names = select_names(desc.name, {"entry", "return"});
+  for (int nr : syscalls::match_syscalls(desc.function.empty() ? "*" : desc.function)) {
+    std::string fn(syscalls::syscall_name(nr));
+    uint32_t ids[2] = {0, 0};  // entry, return
+    for (const auto& n : names) {
+      d::ProbeKey key{"syscall", "", fn, n};
+      auto reg = program_.register_probe(key);
+      if (!reg.id) continue;
+      ++matched;
+      if (armed_.insert(key.str()).second) ids[n == "return"] = reg.id;
+    }
+    if (!ids[0] && !ids[1]) continue;
+    SyscallProbe probe;
+    probe.numbers = {nr};
+    probe.name = "syscall::" + fn;
+    probe.destructive = program_.destructive();
+    d::Program* program = &program_;
+    Session* session = session_;
+    if (uint32_t id = ids[0]) {
+      probe.entry_handler = [program, session, id](HitContext& ctx, const SyscallEvent& ev) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        for (size_t i = 0; i < ev.args.size(); ++i) fc.args[i] = ev.args[i];
+        if (program->fire(id, fc)) session->stop();
+      };
+    }
+    if (uint32_t id = ids[1]) {
+      probe.return_handler = [program, session, id](HitContext& ctx, const SyscallEvent& ev) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        fc.args[0] = fc.args[1] = static_cast<uint64_t>(ev.retval);  // DTrace: both the return value
+        fc.retval = ev.retval;
+        fc.errno_value = ev.errno_value;
+        if (program->fire(id, fc)) session->stop();
+      };
+    }
+    auto added = session_->add_syscall_probe(std::move(probe));
+    if (!added) return std::move(added).error().context("probe description '" + desc.text + "'");
+  }
+  return matched;
+}
+
+Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
+  if (!session_)
+    return Error("probe description '" + desc.text + "' needs a process: give -p PID or -c 'CMD ARGS'",
+                 ErrorKind::usage);
+  auto probes = expand_pid(desc, *session_);
+  if (!probes) return probes.error();
+  // A glob arms what can be armed (DTrace's pid provider skips what it
+  // cannot instrument); a named function must be armed or it is an error.
+  bool globbed = desc.function.empty() || has_glob(desc.function);
+  size_t matched = 0, skipped = 0;
+  for (const auto& p : *probes) {
+    std::shared_ptr<const ProbeParams> params;
+    if (options_.typed_args && p.offset == 0 && !p.is_return)
+      params = lookup_probe_params(debug_, p.module_path, p.raw_symbol);
+    auto reg = program_.register_probe(p.key, params ? params->types : std::vector<d::ProbeArg>{});
+    if (!reg.id) continue;
+    if (!armed_.insert(p.key.str()).second) {
+      ++matched;
+      continue;
+    }
+    Probe probe;
+    probe.where.module = p.module_path;
+    probe.where.symbol = p.raw_symbol;
+    probe.where.offset = p.offset;
+    probe.name = p.key.str();
+    probe.destructive = program_.destructive();
+    d::Program* program = &program_;
+    Session* session = session_;
+    uint32_t id = reg.id;
+    if (p.is_return) {
+      // DTrace's return probe: arg0 is the offset of the returning
+      // instruction (0 when the engine hijacked the return address and
+      // cannot know it), arg1 and retval the return value.
+      probe.return_handler = [program, session, id](HitContext& ctx, void*) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        fc.args[0] = static_cast<uint64_t>(ctx.return_offset().value_or(0));
+        fc.args[1] = ctx.regs().rax;
+        fc.retval = static_cast<int64_t>(ctx.regs().rax);
+        if (program->fire(id, fc)) session->stop();
+      };
+    } else {
+      bool entry = p.offset == 0;
+      probe.pre_handler = [program, session, id, entry, params](HitContext& ctx) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        if (entry) fill_entry_args(ctx, fc);
+        if (entry && params) fill_params(ctx, *params, fc);
+        if (program->fire(id, fc)) session->stop();
+      };
+    }
+    Status armed = Status{};
+    auto added = session_->add(std::move(probe));
+    if (!added) armed = std::move(added).error();
+    if (added && options_.verbose)
+      for (const auto& line : session_->describe(*added)) report_note(p.key.str() + ": " + line);
+    if (armed) {
+      ++matched;
+      continue;
+    }
+    if (globbed && armed.error().is_usage()) {
+      ++skipped;
+      if (options_.verbose) report_note("skipped " + p.key.str() + ": " + armed.error().message());
+      continue;
+    }
+    return std::move(armed).error().context("probe '" + p.key.str() + "'");
+  }
+  if (skipped && !options_.quiet)
+    report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
+                (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");
+  return matched;
+}
+
+}  // namespace probekit::cli

@@ -1,0 +1,93 @@
+// cli/d_probes.h — from a D program's probe descriptions to the probes the
+// target has, armed.
+//
+// The one idea: the D program matches globs (Program::register_probe), the
+// engine arms sites; this file enumerates the candidate probes each
+// provider offers and connects the two, one method per provider:
+//
+//   dtrace:::BEGIN/END/ERROR   always there; fired by the program itself
+//   profile:::tick-N           timers on the tracer (run loop slices)
+//   profile:::profile-N        Session::add_sampler: every thread, N Hz
+//   syscall::NAME:entry|return Session::add_syscall_probe; for a launched
+//                              target the numbers go into its seccomp
+//                              filter before it starts (launch_syscalls)
+//   pidPID:MOD:FUNC:entry|return|OFFSET
+//                              Session::add per function of each module
+//
+// A description whose function field is a glob arms what can be armed and
+// skips functions whose instruction cannot be probed safely (as DTrace's pid
+// provider skips what it cannot instrument); a named function that cannot
+// be probed is an error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/debug_args.h"
+#include "d/program.h"
+#include "probekit/probekit.h"
+
+namespace probekit::cli {
+
+// tick-N[unit]: the period in nanoseconds (a bare N or "hz" is a rate).
+std::optional<uint64_t> tick_period_ns(const std::string& name);
+// profile-N[unit]: the sampling rate in Hz.
+std::optional<double> profile_rate_hz(const std::string& name);
+
+// The system call numbers a program's syscall descriptions name, for a
+// launched target's seccomp filter.
+std::vector<int> launch_syscalls(const std::vector<d::ClauseInfo>& clauses);
+
+// Module name as D sees it: a.out for the main executable, else the file name.
+std::string d_module_name(const ModuleInfo& m);
+
+// One concrete pid probe.
+struct PidProbe {
+  d::ProbeKey key;          // what D sees (module "a.out" or the file name)
+  std::string module_path;  // what the engine arms
+  std::string raw_symbol;
+  uint64_t offset = 0;
+  bool is_return = false;
+};
+Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s);
+
+struct BindOptions {
+  bool zero_ok = false;  // -Z
+  bool quiet = false;    // -q: no "matched N probes" notes
+  bool verbose = false;  // -v: name each skipped function
+  bool typed_args = false;  // the program reads args[]: look up DWARF types
+};
+
+struct Tick {
+  uint32_t id = 0;
+  uint64_t period_ns = 0;
+  uint64_t next_ns = 0;
+};
+
+class ProbeBinder {
+public:
+  ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options);
+  // Binds every description of every clause, reporting each problem.
+  // Returns the worst exit code (0 when everything bound).
+  int bind_all();
+  std::vector<Tick>& ticks() { return ticks_; }
+
+private:
+  Result<size_t> bind_tick(const d::ProbeDescription& desc);
+  Result<size_t> bind_profile(const d::ProbeDescription& desc);
+  Result<size_t> bind_syscall(const d::ProbeDescription& desc);
+  Result<size_t> bind_pid(const d::ProbeDescription& desc);
+  Status arm_pid(const PidProbe& p, uint32_t id);
+
+  d::Program& program_;
+  Session* session_;
+  DebugArgs& debug_;
+  BindOptions options_;
+  std::set<std::string> armed_;
+  std::vector<Tick> ticks_;
+};
+
+}  // namespace probekit::cli
