@@ -233,6 +233,10 @@ int d_main(int argc, char** argv) {
     out = std::fopen(opt.output.c_str(), "w");
     if (!out) return report("", Error::from_errno("cannot open '" + opt.output + "'", errno));
   }
+  // Line-buffered: each printf shows up as its probe fires, also in a pipe
+  // or a file someone is following (a write per line costs far less than
+  // the ptrace stop that produced it).
+  std::setvbuf(out, nullptr, _IOLBF, 0);
   WriterSink sink(out);
   program.set_output(&sink);
   EngineHost host(session.get());

@@ -267,3 +267,29 @@ std::vector<std::string> describe_args(DebugArgs& debug, const std::string& path
 }
 
 }  // namespace probekit::cli
+
+namespace probekit::cli {
+
+Status check_override(DebugArgs& debug, const std::string& path, const std::string& symbol) {
+  auto fn = debug.function(path, symbol);
+  if (!fn) return {};  // no DWARF: the caller's responsibility, as documented
+  const dwarf::Function& f = **fn;
+  if (f.returns_in_memory)
+    return Error("cannot override the return of '" + symbol + "': it returns '" + f.return_type.name +
+                     "' in memory through a hidden pointer, which a faked return cannot fill",
+                 ErrorKind::unsupported);
+  switch (f.return_type.cls) {
+  case dwarf::TypeClass::floating:
+    return Error("cannot override the return of '" + symbol + "': it returns '" + f.return_type.name +
+                     "' in xmm0; override sets the integer return register only",
+                 ErrorKind::unsupported);
+  case dwarf::TypeClass::structure:
+    return Error("cannot override the return of '" + symbol + "': it returns the struct '" +
+                     f.return_type.name + "' in registers; override sets rax only",
+                 ErrorKind::unsupported);
+  default:
+    return {};
+  }
+}
+
+}  // namespace probekit::cli

@@ -88,3 +88,14 @@ std::vector<std::string> describe_args(DebugArgs& debug, const std::string& path
                                        bool is_return);
 
 }  // namespace probekit::cli
+
+namespace probekit::cli {
+
+// Whether faking a return of `symbol` (override(), --fail) follows its
+// calling convention: refused, with the reason, when DWARF shows a struct
+// returned in memory or through registers, or a floating-point return
+// (xmm0, which override_return does not set). Without DWARF the engine's
+// rule applies (integer or pointer in rax, the caller's responsibility).
+Status check_override(DebugArgs& debug, const std::string& path, const std::string& symbol);
+
+}  // namespace probekit::cli

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "cli/debug_args.h"
@@ -20,6 +21,7 @@
 #include "output/writer.h"
 #include "trace/definition.h"
 #include "trace/fetch.h"
+#include "util/strings.h"
 
 namespace probekit::cli {
 
@@ -32,8 +34,40 @@ struct TraceOptions {
   std::string format = "text";
   std::string output = "-";
   bool verbose = false;
+  bool destructive = false;
+  std::vector<std::string> fail;
   std::vector<std::string> definitions;
 };
+
+// --fail [MODULE:]SYMBOL=VALUE[@PERCENT]
+struct FailSpec {
+  std::string location;
+  int64_t value = 0;
+  uint64_t per_million = 1000000;
+  ProbeId id = 0;
+};
+
+Result<FailSpec> parse_fail(const std::string& text) {
+  FailSpec f;
+  auto eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    return Error("expected SYMBOL=VALUE[@PERCENT], e.g. --fail malloc=0@10", ErrorKind::usage);
+  f.location = text.substr(0, eq);
+  std::string rest = text.substr(eq + 1);
+  auto at = rest.find('@');
+  auto value = parse_int(rest.substr(0, at));
+  if (!value) return Error("'" + rest.substr(0, at) + "' is not an integer return value", ErrorKind::usage);
+  f.value = *value;
+  if (at != std::string::npos) {
+    std::string pct = rest.substr(at + 1);
+    char* end = nullptr;
+    double p = std::strtod(pct.c_str(), &end);
+    if (pct.empty() || *end != '\0' || !(p > 0) || p > 100)
+      return Error("'" + pct + "' is not a percentage in (0, 100]", ErrorKind::usage);
+    f.per_million = static_cast<uint64_t>(p * 10000.0 + 0.5);
+  }
+  return f;
+}
 
 struct TracedEvent {
   trace::EventFetcher fetcher;
@@ -54,16 +88,18 @@ int trace_main(int argc, char** argv) {
   app.add_option("-f,--format", opt.format, "output format: text or json");
   app.add_option("-o,--output", opt.output, "write output to FILE");
   app.add_flag("-v,--verbose", opt.verbose, "say how each probe is armed");
+  app.add_flag("-w,--destructive", opt.destructive, "allow destructive actions (--fail)");
+  app.add_option("--fail", opt.fail,
+                 "SYMBOL=VALUE[@PERCENT]: make SYMBOL return VALUE without running (needs -w)");
   app.add_option("definition", opt.definitions,
-                 "p[:[GRP/]EVENT] [MODULE:]SYMBOL[+OFFS]|[MODULE:]0xADDR [NAME=]FETCHARG[:TYPE] ...")
-      ->required();
+                 "p[:[GRP/]EVENT] [MODULE:]SYMBOL[+OFFS]|[MODULE:]0xADDR [NAME=]FETCHARG[:TYPE] ...");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     report_error("trace", e.what());
     std::fprintf(stderr, "usage: probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] [-f text|json] "
-                         "[-o FILE] DEFINITION...\n");
+                         "[-o FILE] [-w --fail SYMBOL=VALUE[@PERCENT]]... DEFINITION...\n");
     return exit_usage;
   }
   opt.target.pid = pid;
@@ -75,6 +111,10 @@ int trace_main(int argc, char** argv) {
   }
   if (!opt.target.has_target()) {
     report_error("trace", "no target: give -p PID or -c 'CMD ARGS'");
+    return exit_usage;
+  }
+  if (opt.definitions.empty() && opt.fail.empty()) {
+    report_error("trace", "nothing to trace: give at least one DEFINITION (or --fail)");
     return exit_usage;
   }
   if (opt.duration && *opt.duration <= 0) {
@@ -118,49 +158,83 @@ int trace_main(int argc, char** argv) {
   route_signals_to(&s);
 
   std::vector<std::unique_ptr<TracedEvent>> events;
-  DebugArgs debug;  // DWARF per module, opened only for `$arg:NAME`
+  DebugArgs debug;  // DWARF per module, opened only for `$arg:NAME` and --fail checks
+  auto fail = [&](const std::string& where, const Error& e) {
+    route_signals_to(nullptr);
+    return report(where, e);
+  };
   for (auto& def : defs) {
     auto fetcher = trace::EventFetcher::make(def, make_arg_resolver(debug, s, def));
-    if (!fetcher) {
-      route_signals_to(nullptr);
-      return report("definition '" + def.text + "'", fetcher.error());
-    }
+    if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
     auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0});
-    Probe probe;
     auto where = Location::parse(def.location_text());
-    if (!where) {
-      route_signals_to(nullptr);
-      return report("definition '" + def.text + "'", where.error());
-    }
+    if (!where) return fail("definition '" + def.text + "'", where.error());
+    Probe probe;
     probe.where = *where;
     probe.name = def.full_name();
-    probe.allow_pending = false;
+    probe.maxactive = def.maxactive;
+    // One line per hit: at the instruction for 'p:', when the function
+    // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
+    std::function<void(HitContext&)> emit = [](HitContext&) {};
     if (!opt.count_only) {
       TracedEvent* raw = ev.get();
       output::Writer* out = &*writer;
-      probe.pre_handler = [raw, out, &formatter](HitContext& ctx) {
+      bool is_return = def.is_return();
+      emit = [raw, out, &formatter, is_return](HitContext& ctx) {
         const auto& d = raw->fetcher.definition();
-        output::Event e = output::make_event(ctx, d.group, d.event);
-        for (auto& a : raw->fetcher.fetch_all(ctx))
-          e.args.push_back({a.name, a.value.text(), a.value.json()});
+        output::Event e = output::make_event(ctx, d.group, d.event, is_return, ctx.return_address());
+        for (auto& a : raw->fetcher.fetch_all(ctx)) e.args.push_back({a.name, a.value.text(), a.value.json()});
         (void)out->write(formatter.event(e));
       };
-    } else {
-      probe.pre_handler = [](HitContext&) {};
     }
-    if (def.is_return()) {
-      route_signals_to(nullptr);
-      report_error("definition '" + def.text + "'",
-                   "return probes ('r:') are not available yet; use 'p:' at the function entry");
-      return exit_usage;
-    }
+    if (def.is_return())
+      probe.return_handler = [emit](HitContext& ctx, void*) { emit(ctx); };
+    else
+      probe.pre_handler = emit;
     auto id = s.add(std::move(probe));
-    if (!id) {
-      route_signals_to(nullptr);
-      return report("definition '" + def.text + "'", id.error());
-    }
+    if (!id) return fail("definition '" + def.text + "'", id.error());
+    if (opt.verbose)
+      for (const auto& line : s.describe(*id)) report_note(def.full_name() + ": " + line);
     ev->id = *id;
     events.push_back(std::move(ev));
+  }
+
+  // --fail SYMBOL=VALUE[@PERCENT]: the kernel's fail_function for a
+  // process. At the function's entry, in PERCENT of the calls, the body is
+  // skipped and the caller sees VALUE returned.
+  std::mt19937_64 rng{std::random_device{}()};
+  std::vector<FailSpec> fails;
+  for (const auto& text : opt.fail) {
+    auto spec = parse_fail(text);
+    if (!spec) return fail("--fail '" + text + "'", spec.error());
+    if (!opt.destructive)
+      return fail("--fail '" + text + "'", Error("--fail changes what the program sees: add -w to allow "
+                                                 "destructive actions",
+                                                 ErrorKind::usage));
+    auto where = Location::parse(spec->location);
+    if (!where) return fail("--fail '" + text + "'", where.error());
+    if (auto path = module_path_for(s, where->module, where->symbol)) {
+      if (auto ok = check_override(debug, *path, where->symbol); !ok) return fail("--fail '" + text + "'", ok.error());
+    }
+    Probe probe;
+    probe.where = *where;
+    probe.destructive = true;
+    probe.name = "probekit/fail_" + where->symbol;
+    output::Writer* out = &*writer;
+    bool quiet = opt.count_only;
+    FailSpec f = *spec;
+    probe.pre_handler = [f, out, &formatter, &rng, quiet](HitContext& ctx) {
+      if (f.per_million < 1000000 && rng() % 1000000 >= f.per_million) return;
+      if (!ctx.override_return(static_cast<uint64_t>(f.value))) return;
+      if (quiet) return;
+      output::Event e = output::make_event(ctx, "probekit", "fail_" + ctx.site().symbol);
+      e.args.push_back({"retval", std::to_string(f.value), std::to_string(f.value)});
+      (void)out->write(formatter.event(e));
+    };
+    auto id = s.add(std::move(probe));
+    if (!id) return fail("--fail '" + text + "'", id.error());
+    f.id = *id;
+    fails.push_back(f);
   }
 
   auto status = s.run(opt.duration);
@@ -173,6 +247,10 @@ int trace_main(int argc, char** argv) {
     for (const auto& ev : events) {
       auto st = s.stats(ev->id);
       counts.push_back({ev->fetcher.definition().full_name(), st.hits, st.missed});
+    }
+    for (const auto& f : fails) {
+      auto st = s.stats(f.id);
+      counts.push_back({"probekit/fail_" + f.location, st.hits, st.missed});
     }
     (void)writer->write(formatter.counts(counts));
   }

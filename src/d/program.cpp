@@ -345,7 +345,8 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
     report_fault(x.probe, x.epid, x.action, f, x.ctx);
     return;
   }
-  if (x.prefix_done && !quiet_ && !json()) out += "\n";
+  // An empty clause under -F -q prints only the flow prefix: end its line.
+  if (x.prefix_done && (!quiet_ || (flow_indent && c.empty)) && !json()) out += "\n";
   if (out.empty()) return;
   if (x.spec > 0) specs[static_cast<size_t>(x.spec - 1)].buffer += out;
   else if (x.spec == 0) sink->out(out);

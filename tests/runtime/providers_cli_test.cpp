@@ -1,0 +1,130 @@
+// End-to-end: return probes, error injection, syscall and profile providers
+// and flow indent, through the probekit command as a user runs them.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "harness.h"
+
+using namespace probekit::testing;
+
+namespace {
+
+class RetBuilds : public ::testing::TestWithParam<std::string> {
+protected:
+  std::string ret_target() const { return target_path("pk_ret-" + GetParam()); }
+};
+
+std::string untraced(const std::vector<std::string>& argv) { return run(argv).out; }
+
+}  // namespace
+
+TEST_P(RetBuilds, TraceReturnProbeReportsEachReturnValueAndCaller) {
+  std::string expected = untraced({ret_target(), "paths"});
+  auto r = run({probekit_path(), "trace", "-c", ret_target() + " paths", "r:a.out:classify ret=$retval:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(expected), std::string::npos) << r.out;
+  std::regex line(R"(r_classify_0: \(main\+0x[0-9a-f]+ <- classify\) ret=(-?\d+))");
+  std::vector<std::string> rets;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), line); it != std::sregex_iterator(); ++it)
+    rets.push_back((*it)[1]);
+  EXPECT_EQ(rets.size(), 6u) << r.out;
+  EXPECT_EQ(rets.front(), "-1") << r.out;
+}
+
+TEST_P(RetBuilds, DEntryAndReturnCountsAgreeOnRecursion) {
+  auto r = run({probekit_path(), "-q", "-n",
+                "pid$target:a.out:fib:entry { @n[\"entry\"] = count(); } "
+                "pid$target:a.out:fib:return { @n[\"return\"] = count(); @top = max(arg1); }",
+                "-c", ret_target() + " fib 10"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("fib 10 = 55"), std::string::npos) << r.out;
+  // -O0 makes 177 calls; -O2 turns one of the two recursive calls into a
+  // loop (89 calls). Either way every entry has its return.
+  std::smatch e, ret;
+  ASSERT_TRUE(std::regex_search(r.out, e, std::regex(R"(entry\s+(\d+)\n)"))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, ret, std::regex(R"(return\s+(\d+)\n)"))) << r.out;
+  EXPECT_EQ(e[1], ret[1]) << r.out;
+  EXPECT_TRUE(e[1] == "177" || e[1] == "89") << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+55\n)"))) << r.out;
+}
+
+TEST_P(RetBuilds, FailInjectionRunsTheErrorPathOnlyWithW) {
+  auto refused = run({probekit_path(), "trace", "--fail", "open_config=-5", "-c", ret_target() + " override"});
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.err.find("add -w"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.out.find("config ok"), std::string::npos) << refused.out;  // the program ran unharmed
+
+  auto r = run({probekit_path(), "trace", "-w", "--fail", "open_config=-5", "-c", ret_target() + " override"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("error path: open_config returned -5"), std::string::npos) << r.out;
+  EXPECT_EQ(count_lines(r.out, "fail_open_config: (open_config+0x0) retval=-5"), 1u) << r.out;
+}
+
+TEST_P(RetBuilds, DOverrideNeedsW) {
+  std::string prog = "pid$target:a.out:open_config:entry { override(-7); }";
+  auto refused = run({probekit_path(), "-q", "-n", prog, "-c", ret_target() + " override"});
+  EXPECT_EQ(refused.status, 2) << refused.err;
+  auto r = run({probekit_path(), "-q", "-w", "-n", prog, "-c", ret_target() + " override"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("error path: open_config returned -7"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Builds, RetBuilds, ::testing::Values("pie-O0", "pie-O2", "nopie-O0", "nopie-O2"));
+
+TEST(ProvidersCli, VerboseSaysHowEachProbeIsArmed) {
+  auto r = run({probekit_path(), "trace", "-v", "-C", "-c", target_path("pk_ret-pie-O2") + " paths",
+                "r:a.out:classify", "p:a.out:classify"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("classify: ret-site, 2 returns"), std::string::npos) << r.err;
+}
+
+TEST(ProvidersCli, SyscallEntryReturnAndErrno) {
+  std::string t = target_path("pk_syscalls-pie-O2");
+  std::string expected = untraced({t, "count"});
+  auto r = run({probekit_path(), "-q", "-n",
+                "syscall::getppid:entry { @e = count(); } "
+                "syscall::openat:return /errno != 0/ { printf(\"openat %d errno %d\\n\", arg0, errno); }",
+                "-c", t + " count"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(expected), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("openat -1 errno 2\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+7\n)"))) << r.out;
+}
+
+TEST(ProvidersCli, ProfileSamplesTheBusyFunction) {
+  auto r = run({probekit_path(), "-q", "-n", "profile-199 { @[ufunc(uregs[R_PC])] = count(); }", "-c",
+                target_path("pk_syscalls-pie-O2") + " busy 300000000"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(`busy\s+(\d+))"))) << r.out;
+  EXPECT_GT(std::stoi(m[1]), 5);
+}
+
+TEST(ProvidersCli, ListSyscalls) {
+  auto r = run({probekit_path(), "-l", "-n", "syscall::getpp*:"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+1\s+syscall\s+getppid entry\n\s+2\s+syscall\s+getppid return\n)")))
+      << r.out;
+}
+
+TEST(ProvidersCli, FlowIndentQuietEmptyClauses) {
+  auto r = run({probekit_path(), "-q", "-F", "-n", "pid$target:a.out:fib:entry,pid$target:a.out:fib:return {}", "-c",
+                target_path("pk_ret-nopie-O0") + " fib 2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string flow = normalize(r.out, R"(fib 2 = 1\n)", "");
+  EXPECT_NE(flow.find("  -> fib"), std::string::npos) << r.out;
+  EXPECT_EQ(count_lines(flow, "-> fib"), count_lines(flow, "<- fib")) << r.out;
+  EXPECT_EQ(count_lines(flow, "-> fib"), 3u) << r.out;
+}
+
+TEST(ProvidersCli, GlobSkipsWhatCannotBeProbedAndArmsTheRest) {
+  auto r = run({probekit_path(), "-n", "pid$target:libc.so.6::entry { @c = count(); }", "-c", "/bin/echo hi"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("hi\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("skipped: they cannot be probed safely"), std::string::npos) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(matched (\d+) probes)"))) << r.err;
+  EXPECT_GT(std::stoi(m[1]), 1000);
+}
