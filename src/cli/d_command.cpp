@@ -80,11 +80,20 @@ public:
   }
   Status override_return(d::FireContext& ctx, int64_t value) override {
     if (!ctx.hit) return Error("override(): no function fired this probe", ErrorKind::usage);
+    // Once per function: does faking its return follow its calling convention?
+    const SiteInfo& site = ctx.hit->site();
+    std::string key = site.module_path + ":" + site.raw_symbol;
+    auto checked = override_checked_.find(key);
+    if (checked == override_checked_.end())
+      checked = override_checked_.emplace(key, check_override(debug_, site.module_path, site.raw_symbol)).first;
+    if (!checked->second) return checked->second;
     return ctx.hit->override_return(static_cast<uint64_t>(value));
   }
 
 private:
   Session* session_;
+  DebugArgs debug_;
+  std::map<std::string, Status> override_checked_;
 };
 
 class WriterSink : public d::OutputSink {

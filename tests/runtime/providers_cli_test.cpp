@@ -128,3 +128,16 @@ TEST(ProvidersCli, GlobSkipsWhatCannotBeProbedAndArmsTheRest) {
   ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(matched (\d+) probes)"))) << r.err;
   EXPECT_GT(std::stoi(m[1]), 1000);
 }
+
+TEST(ProvidersCli, OverrideRefusedWhereTheReturnCannotBeFaked) {
+  // mix() returns a double (xmm0): faking rax would not be what the caller reads.
+  std::string t = target_path("pk_args-pie-O2");
+  std::string expected = untraced({t});
+  auto r = run({probekit_path(), "trace", "-w", "--fail", "mix=1", "-c", t});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("returns 'double' in xmm0"), std::string::npos) << r.err;
+  auto d = run({probekit_path(), "-q", "-w", "-n", "pid$target:a.out:mix:entry { override(1); }", "-c", t});
+  EXPECT_EQ(d.status, 0);
+  EXPECT_NE(d.err.find("returns 'double' in xmm0"), std::string::npos) << d.err;
+  EXPECT_EQ(d.out, expected);  // the program is untouched
+}
