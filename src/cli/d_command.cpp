@@ -258,6 +258,9 @@ int d_main(int argc, char** argv) {
   bind.quiet = opt.quiet;
   bind.verbose = opt.verbose;
   bind.typed_args = source.find("args[") != std::string::npos;
+  auto mechanism = parse_return_mechanism(program.option("retprobe"));
+  if (!mechanism) return report("-x retprobe", mechanism.error());
+  bind.return_mechanism = *mechanism;
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = binder.bind_all();
   if (worst != exit_ok) return worst;

@@ -117,6 +117,13 @@ std::vector<int> launch_syscalls(const std::vector<d::ClauseInfo>& clauses) {
   return {nrs.begin(), nrs.end()};
 }
 
+Result<ReturnMechanism> parse_return_mechanism(const std::string& text) {
+  if (text.empty() || text == "auto") return ReturnMechanism::automatic;
+  if (text == "ret-site" || text == "retsite") return ReturnMechanism::ret_site;
+  if (text == "hijack") return ReturnMechanism::hijack;
+  return Error("unknown return probe mechanism '" + text + "'; use auto, ret-site or hijack", ErrorKind::usage);
+}
+
 std::string d_module_name(const ModuleInfo& m) { return m.is_main_executable ? "a.out" : m.name; }
 
 Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s) {
@@ -310,6 +317,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     Session* session = session_;
     uint32_t id = reg.id;
     if (p.is_return) {
+      probe.mechanism = options_.return_mechanism;
       // DTrace's return probe: arg0 is the offset of the returning
       // instruction (0 when the engine hijacked the return address and
       // cannot know it), arg1 and retval the return value.

@@ -59,7 +59,11 @@ struct BindOptions {
   bool quiet = false;    // -q: no "matched N probes" notes
   bool verbose = false;  // -v: name each skipped function
   bool typed_args = false;  // the program reads args[]: look up DWARF types
+  ReturnMechanism return_mechanism = ReturnMechanism::automatic;  // -x retprobe=
 };
+
+// "auto", "ret-site" or "hijack" (-x retprobe=, trace --return-mechanism).
+Result<ReturnMechanism> parse_return_mechanism(const std::string& text);
 
 struct Tick {
   uint32_t id = 0;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/debug_args.h"
+#include "cli/d_probes.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "output/event.h"
@@ -35,6 +36,7 @@ struct TraceOptions {
   std::string output = "-";
   bool verbose = false;
   bool destructive = false;
+  std::string return_mechanism = "auto";
   std::vector<std::string> fail;
   std::vector<std::string> definitions;
 };
@@ -89,6 +91,8 @@ int trace_main(int argc, char** argv) {
   app.add_option("-o,--output", opt.output, "write output to FILE");
   app.add_flag("-v,--verbose", opt.verbose, "say how each probe is armed");
   app.add_flag("-w,--destructive", opt.destructive, "allow destructive actions (--fail)");
+  app.add_option("--return-mechanism", opt.return_mechanism,
+                 "how r: probes catch returns: auto (ret-site where every return is found), ret-site, hijack");
   app.add_option("--fail", opt.fail,
                  "SYMBOL=VALUE[@PERCENT]: make SYMBOL return VALUE without running (needs -w)");
   app.add_option("definition", opt.definitions,
@@ -148,6 +152,9 @@ int trace_main(int argc, char** argv) {
   }
   if (worst != exit_ok) return worst;
 
+  auto mechanism = parse_return_mechanism(opt.return_mechanism);
+  if (!mechanism) return report("trace", mechanism.error());
+
   auto writer = output::Writer::open(opt.output);
   if (!writer) return report("trace", writer.error());
   output::Formatter formatter(*format);
@@ -173,6 +180,7 @@ int trace_main(int argc, char** argv) {
     probe.where = *where;
     probe.name = def.full_name();
     probe.maxactive = def.maxactive;
+    probe.mechanism = *mechanism;
     // One line per hit: at the instruction for 'p:', when the function
     // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
     std::function<void(HitContext&)> emit = [](HitContext&) {};

@@ -74,6 +74,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"ustackframes", true}, {"bufpolicy", true},     {"bufresize", true},
       {"cpu", true},          {"grabanon", false},     {"jstackframes", true},
       {"jstackstrsize", true}, {"aggpercpu", false},   {"stackindent", true},
+      {"retprobe", true},  // probekit: return probe mechanism (auto, ret-site, hijack)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -249,7 +250,7 @@ private:
     if (!is_known_option(name, &takes_value)) {
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
-                                        "specsize", "switchrate", "ustackframes", "stackframes"};
+                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +
@@ -263,6 +264,13 @@ private:
         return false;
       }
       if (name == "bufpolicy") return true;
+      if (name == "retprobe") {
+        if (value == "auto" || value == "ret-site" || value == "retsite" || value == "hijack") return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'retprobe': '" + value + "' is not a mechanism; use auto, "
+                        "ret-site or hijack");
+        return false;
+      }
       // Sizes and rates: a number with an optional k/m/g or time unit suffix.
       std::string digits = value;
       while (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) digits.pop_back();

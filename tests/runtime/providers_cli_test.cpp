@@ -141,3 +141,24 @@ TEST(ProvidersCli, OverrideRefusedWhereTheReturnCannotBeFaked) {
   EXPECT_NE(d.err.find("returns 'double' in xmm0"), std::string::npos) << d.err;
   EXPECT_EQ(d.out, expected);  // the program is untouched
 }
+
+TEST(ProvidersCli, ReturnMechanismCanBeForcedAndBothPairTheSame) {
+  std::string t = target_path("pk_ret-nopie-O2");
+  std::vector<std::string> sums;
+  for (const char* mech : {"ret-site", "hijack"}) {
+    auto r = run({probekit_path(), "trace", "-v", "--return-mechanism", mech, "-c", t + " paths",
+                  "r:a.out:classify ret=$retval:s64"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find(std::string("classify: ") + mech), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.out, "<- classify) ret="), 6u) << mech << "\n" << r.out;
+    auto d = run({probekit_path(), "-q", "-x", std::string("retprobe=") + mech, "-n",
+                  "pid$target:a.out:classify:return { @r = sum(arg1); }", "-c", t + " paths"});
+    ASSERT_EQ(d.status, 0) << d.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(d.out, m, std::regex(R"(\n\s+(-?\d+)\n)"))) << d.out;
+    sums.push_back(m[1]);
+  }
+  EXPECT_EQ(sums[0], sums[1]);
+  auto bad = run({probekit_path(), "trace", "--return-mechanism", "sometimes", "-c", t, "r:a.out:classify"});
+  EXPECT_EQ(bad.status, 2);
+}
