@@ -355,10 +355,72 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     return std::move(armed).error().context("probe '" + p.key.str() + "'");
   }
+  // -Z: a description naming one function of a module that is not loaded
+  // yet arms when the module is loaded (dlopen), as DTrace's -Z does.
+  if (matched == 0 && options_.zero_ok && !desc.module.empty() && !has_glob(desc.module) &&
+      !desc.function.empty() && !has_glob(desc.function)) {
+    auto pending = bind_pending(desc);
+    if (!pending) return pending.error();
+    matched = *pending;
+  }
   if (skipped && !options_.quiet)
     report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
                 (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");
   return matched;
+}
+
+Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
+  std::string provider = "pid" + std::to_string(session_->pid());
+  for (const auto& m : session_->modules())
+    if (module_matches(desc.module, m)) return size_t{0};  // loaded: the function is not there
+  std::vector<std::string> names;
+  if (desc.name.empty() || has_glob(desc.name))
+    names = select_names(desc.name, {"entry", "return"});
+  else if (desc.name == "entry" || desc.name == "return" || is_hex_offset(desc.name))
+    names.push_back(desc.name);
+  size_t armed = 0;
+  for (const auto& n : names) {
+    // Until it loads, the module is known only by the name the user gave.
+    d::ProbeKey key{provider, desc.module, desc.function, n};
+    auto reg = program_.register_probe(key);
+    if (!reg.id || !armed_.insert(key.str()).second) continue;
+    Probe probe;
+    probe.where.module = desc.module;
+    probe.where.symbol = desc.function;
+    probe.where.offset = n == "entry" || n == "return" ? 0 : std::stoull(n, nullptr, 16);
+    probe.allow_pending = true;
+    probe.name = key.str();
+    probe.destructive = program_.destructive();
+    d::Program* program = &program_;
+    Session* session = session_;
+    uint32_t id = reg.id;
+    if (n == "return") {
+      probe.mechanism = options_.return_mechanism;
+      probe.return_handler = [program, session, id](HitContext& ctx, void*) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        fc.args[0] = static_cast<uint64_t>(ctx.return_offset().value_or(0));
+        fc.args[1] = ctx.regs().rax;
+        fc.retval = static_cast<int64_t>(ctx.regs().rax);
+        if (program->fire(id, fc)) session->stop();
+      };
+    } else {
+      bool entry = n == "entry";
+      probe.pre_handler = [program, session, id, entry](HitContext& ctx) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        if (entry) fill_entry_args(ctx, fc);
+        if (program->fire(id, fc)) session->stop();
+      };
+    }
+    auto added = session_->add(std::move(probe));
+    if (!added) return std::move(added).error().context("probe '" + key.str() + "'");
+    ++armed;
+  }
+  if (armed && !options_.quiet)
+    report_note("description '" + desc.text + "': module '" + desc.module +
+                "' is not loaded; its probes arm when it is (-Z)");
+  return armed;
 }
 
 }  // namespace probekit::cli

@@ -84,7 +84,7 @@ private:
   Result<size_t> bind_profile(const d::ProbeDescription& desc);
   Result<size_t> bind_syscall(const d::ProbeDescription& desc);
   Result<size_t> bind_pid(const d::ProbeDescription& desc);
-  Status arm_pid(const PidProbe& p, uint32_t id);
+  Result<size_t> bind_pending(const d::ProbeDescription& desc);
 
   d::Program& program_;
   Session* session_;

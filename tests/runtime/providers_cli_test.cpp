@@ -162,3 +162,19 @@ TEST(ProvidersCli, ReturnMechanismCanBeForcedAndBothPairTheSame) {
   auto bad = run({probekit_path(), "trace", "--return-mechanism", "sometimes", "-c", t, "r:a.out:classify"});
   EXPECT_EQ(bad.status, 2);
 }
+
+TEST(ProvidersCli, ZeroMatchesArmWhenTheLibraryIsLoaded) {
+  std::string t = target_path("pk_dlopen-pie-O2");
+  std::string lib = target_path("libpk_dltest.so");
+  std::string prog =
+      "pid$target:libpk_dltest.so:dl_func:entry { @s = sum(arg0); } "
+      "pid$target:libpk_dltest.so:dl_func:return { @r = sum(arg1); }";
+  auto without = run({probekit_path(), "-q", "-n", prog, "-c", t + " " + lib + " 5"});
+  EXPECT_EQ(without.status, 2);
+  EXPECT_NE(without.err.find("does not match any probes"), std::string::npos) << without.err;
+  auto r = run({probekit_path(), "-q", "-Z", "-n", prog, "-c", t + " " + lib + " 5"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("sum 516\n"), std::string::npos) << r.out;
+  // dl_func(0..4): arguments sum to 10, returns (x + 100) to 510.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+10\n\n\s+510\n)"))) << r.out;
+}
