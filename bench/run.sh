@@ -62,4 +62,20 @@ for fn in emulated boosted riprel; do
     printf '%-10s %-22s %10d\n' "$fn" "bpftrace uprobe" $((b - base))
   fi
 done
+# Return probes on hot_boosted (lea; ret): the return alone and entry +
+# return, for both mechanisms, beside the entry-only figure above.
+base=$(slope "$hot" boosted @N)
+for mech in ret-site hijack; do
+  r_ns=$(slope "$pk" trace -C --return-mechanism "$mech" -c "$hot boosted @N" "r:a.out:hot_boosted")
+  pr_ns=$(slope "$pk" trace -C --return-mechanism "$mech" -c "$hot boosted @N" "p:a.out:hot_boosted" "r:a.out:hot_boosted")
+  printf '%-10s %-22s %10d\n' boosted "return ($mech)" $((r_ns - base))
+  printf '%-10s %-22s %10d\n' boosted "entry+return ($mech)" $((pr_ns - base))
+done
+if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1 &&
+   bpftrace -e "uretprobe:$hot:hot_boosted { @ = count(); }" -c "$hot boosted 10" >/dev/null 2>&1; then
+  b=$(slope bpftrace -e "uretprobe:$hot:hot_boosted { @ = count(); }" -c "$hot boosted @N")
+  printf '%-10s %-22s %10d\n' boosted "bpftrace uretprobe" $((b - base))
+  b=$(slope bpftrace -e "uprobe:$hot:hot_boosted { @a = count(); } uretprobe:$hot:hot_boosted { @b = count(); }" -c "$hot boosted @N")
+  printf '%-10s %-22s %10d\n' boosted "bpftrace uprobe+uretprobe" $((b - base))
+fi
 command -v bpftrace >/dev/null 2>&1 || echo "(bpftrace not installed: not measured)"

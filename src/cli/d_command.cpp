@@ -393,6 +393,12 @@ int list_main(DOptions& opt) {
       }
     }
   }
+  std::fflush(stdout);
+  if (session && !opt.target.command.empty()) {
+    // A command started only to list its probes never ran its main: end it
+    // rather than let it run (it may be a server) once we let go.
+    ::kill(session->pid(), SIGKILL);
+  }
   if (session) (void)session->detach();
   return exit_ok;
 }
