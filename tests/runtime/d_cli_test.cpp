@@ -1,7 +1,11 @@
 // End-to-end: the D front end over the engine, as a user runs it.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include "harness.h"
 
@@ -56,4 +60,48 @@ TEST(DCli, ListPidProbes) {
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')),
             "   ID   PROVIDER            MODULE                          FUNCTION NAME");
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+1\s+pid\d+\s+a\.out\s+work entry\n)"))) << r.out;
+}
+
+TEST(DCli, ErrorProbeFiresOnAFaultAndTracingGoesOn) {
+  auto r = run({probekit_path(), "-q", "-n",
+                "pid$target:a.out:work:entry { trace(copyinstr(arg0)); } "
+                "ERROR { printf(\"fault %d at %x\\n\", arg4, arg5); }",
+                "-c", target_path("pk_basic-pie-O2") + " 1 3"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // work(0), work(1), work(2): copyinstr of a tiny address faults each time.
+  EXPECT_NE(r.out.find("fault 1 at 0\nfault 1 at 1\nfault 1 at 2\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("threads 1 calls 3 total 9"), std::string::npos) << r.out;
+}
+
+TEST(DCli, JsonLinesInBpftraceShapes) {
+  auto r = run({probekit_path(), "-q", "-f", "json", "-n",
+                "pid$target:a.out:work:entry { @c[probefunc] = count(); printf(\"x=%d\\n\", arg0); }", "-c",
+                target_path("pk_basic-pie-O2") + " 1 2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("{\"type\":\"printf\",\"data\":\"x=0\\n\"}\n{\"type\":\"printf\",\"data\":\"x=1\\n\"}\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("{\"type\":\"map\",\"data\":{\"@c\":{\"work\":2}}}\n"), std::string::npos) << r.out;
+}
+
+TEST(DCli, CtrlCPrintsAggregationsAndDetachesCleanly) {
+  std::string spin_out = ::testing::TempDir() + "/pk_d_spin.txt";
+  pid_t pid = spawn({target_path("pk_spin-pie-O2"), "1"}, spin_out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string before = text_snapshot(pid);
+  std::string out = ::testing::TempDir() + "/pk_d_ctrlc.txt";
+  pid_t tracer = spawn({probekit_path(), "-q", "-p", std::to_string(pid), "-n",
+                        "pid$target:a.out:work:entry { @calls = count(); }"},
+                       out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  kill(tracer, SIGINT);
+  EXPECT_EQ(wait_exit(tracer, 20), 0);
+  std::smatch m;
+  std::string text = read_file(out);
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\n\s+(\d+)\n)"))) << text;
+  EXPECT_GT(std::stoull(m[1]), 10u);
+  EXPECT_TRUE(alive(pid));
+  EXPECT_EQ(text_snapshot(pid), before);
+  kill(pid, SIGKILL);
+  wait_exit(pid);
 }
