@@ -34,6 +34,8 @@ test-asan: deps
 
 bench: build
 	@bash bench/run.sh $(BUILD)
+	@bash bench/arm.sh $(BUILD)
+	@$(BUILD)/bench/d_vm_bench --benchmark_min_time=0.5
 
 format:
 	find src include tests bench demo -name '*.cpp' -o -name '*.h' -o -name '*.c' | xargs clang-format -i
