@@ -14,60 +14,17 @@
 #include <set>
 #include <string>
 
+#include "launch_support.h"
 #include "probekit/probekit.h"
 #include "util/fd.h"
 
 namespace probekit {
 namespace {
 
-std::string target(const std::string& build) { return std::string(PK_TARGETS_DIR) + "/pk_syscalls-" + build; }
+using namespace probekit::testing;
 
-std::string temp_path(const std::string& tag) {
-  static int n = 0;
-  return "/tmp/pk_providers_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
-}
+std::string target(const std::string& build) { return probekit::testing::target("pk_syscalls", build); }
 
-// Runs argv without probekit; returns its stdout.
-std::string run_plain(const std::vector<std::string>& argv) {
-  std::string out = temp_path("plain");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    std::vector<char*> a;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  auto text = read_file(out);
-  ::unlink(out.c_str());
-  return text ? *text : "";
-}
-
-struct Traced {
-  std::unique_ptr<Session> session;
-  std::string out_path;
-  std::string output() const { return read_file(out_path).value_or(""); }
-  Traced() = default;
-  Traced(Traced&&) = default;
-  ~Traced() {
-    session.reset();
-    if (!out_path.empty()) ::unlink(out_path.c_str());
-  }
-};
-
-Traced launch(const std::vector<std::string>& argv, LaunchOptions opts = {}) {
-  Traced t;
-  t.out_path = temp_path("out");
-  opts.stdout_path = t.out_path;
-  auto s = Session::launch(argv, opts);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message());
-  if (s) t.session = std::move(*s);
-  return t;
-}
 
 // Entries and returns of one probe, with what the tests look at.
 struct Seen {

@@ -1,0 +1,77 @@
+// engine/launch_support.h — what the engine tests share: where the traced
+// programs are, running one untraced for its expected output, and launching
+// one under a Session with its stdout captured in a file.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "probekit/probekit.h"
+#include "util/fd.h"
+
+namespace probekit::testing {
+
+// ${build}/targets/NAME-BUILD, e.g. target("pk_basic", "pie-O2").
+inline std::string target(const std::string& name, const std::string& build) {
+  return std::string(PK_TARGETS_DIR) + "/" + name + "-" + build;
+}
+
+inline std::string temp_path(const std::string& tag) {
+  static int n = 0;
+  return "/tmp/pk_engine_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+
+// Runs argv without probekit; returns its stdout (and its exit status).
+inline std::string run_plain(const std::vector<std::string>& argv, int* status = nullptr) {
+  std::string out = temp_path("plain");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  auto text = read_file(out);
+  ::unlink(out.c_str());
+  return text ? *text : "";
+}
+
+// A launched target and the file its stdout goes to.
+struct Traced {
+  std::unique_ptr<Session> session;
+  std::string out_path;
+  std::string output() const {
+    auto t = read_file(out_path);
+    return t ? *t : "";
+  }
+  Traced() = default;
+  Traced(Traced&&) = default;
+  ~Traced() {
+    session.reset();
+    if (!out_path.empty()) ::unlink(out_path.c_str());
+  }
+};
+
+inline Traced launch(const std::vector<std::string>& argv, LaunchOptions opts = {}) {
+  Traced t;
+  t.out_path = temp_path("out");
+  opts.stdout_path = t.out_path;
+  auto s = Session::launch(argv, opts);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message());
+  if (s) t.session = std::move(*s);
+  return t;
+}
+
+}  // namespace probekit::testing
