@@ -287,6 +287,43 @@ Result<size_t> ProbeBinder::bind_syscall(const d::ProbeDescription& desc) {
   return matched;
 }
 
+// The engine probe for one pid probe: handlers fill a d::FireContext as
+// DTrace's pid provider defines its arguments and fire the program.
+Probe ProbeBinder::pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<const ProbeParams> params) {
+  Probe probe;
+  probe.where.module = p.module_path;
+  probe.where.symbol = p.raw_symbol;
+  probe.where.offset = p.offset;
+  probe.name = p.key.str();
+  probe.destructive = program_.destructive();
+  d::Program* program = &program_;
+  Session* session = session_;
+  if (p.is_return) {
+    probe.mechanism = options_.return_mechanism;
+    // arg0 is the offset of the returning instruction (0 when the engine
+    // hijacked the return address and cannot know it), arg1 and retval the
+    // return value.
+    probe.return_handler = [program, session, id](HitContext& ctx, void*) {
+      d::FireContext fc;
+      fc.hit = &ctx;
+      fc.args[0] = static_cast<uint64_t>(ctx.return_offset().value_or(0));
+      fc.args[1] = ctx.regs().rax;
+      fc.retval = static_cast<int64_t>(ctx.regs().rax);
+      if (program->fire(id, fc)) session->stop();
+    };
+  } else {
+    bool entry = p.offset == 0;
+    probe.pre_handler = [program, session, id, entry, params](HitContext& ctx) {
+      d::FireContext fc;
+      fc.hit = &ctx;
+      if (entry) fill_entry_args(ctx, fc);
+      if (entry && params) fill_params(ctx, *params, fc);
+      if (program->fire(id, fc)) session->stop();
+    };
+  }
+  return probe;
+}
+
 Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
   if (!session_)
     return Error("probe description '" + desc.text + "' needs a process: give -p PID or -c 'CMD ARGS'",
@@ -307,53 +344,19 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       ++matched;
       continue;
     }
-    Probe probe;
-    probe.where.module = p.module_path;
-    probe.where.symbol = p.raw_symbol;
-    probe.where.offset = p.offset;
-    probe.name = p.key.str();
-    probe.destructive = program_.destructive();
-    d::Program* program = &program_;
-    Session* session = session_;
-    uint32_t id = reg.id;
-    if (p.is_return) {
-      probe.mechanism = options_.return_mechanism;
-      // DTrace's return probe: arg0 is the offset of the returning
-      // instruction (0 when the engine hijacked the return address and
-      // cannot know it), arg1 and retval the return value.
-      probe.return_handler = [program, session, id](HitContext& ctx, void*) {
-        d::FireContext fc;
-        fc.hit = &ctx;
-        fc.args[0] = static_cast<uint64_t>(ctx.return_offset().value_or(0));
-        fc.args[1] = ctx.regs().rax;
-        fc.retval = static_cast<int64_t>(ctx.regs().rax);
-        if (program->fire(id, fc)) session->stop();
-      };
-    } else {
-      bool entry = p.offset == 0;
-      probe.pre_handler = [program, session, id, entry, params](HitContext& ctx) {
-        d::FireContext fc;
-        fc.hit = &ctx;
-        if (entry) fill_entry_args(ctx, fc);
-        if (entry && params) fill_params(ctx, *params, fc);
-        if (program->fire(id, fc)) session->stop();
-      };
-    }
-    Status armed = Status{};
-    auto added = session_->add(std::move(probe));
-    if (!added) armed = std::move(added).error();
-    if (added && options_.verbose)
-      for (const auto& line : session_->describe(*added)) report_note(p.key.str() + ": " + line);
-    if (armed) {
+    auto added = session_->add(pid_probe(p, reg.id, params));
+    if (added) {
       ++matched;
+      if (options_.verbose)
+        for (const auto& line : session_->describe(*added)) report_note(p.key.str() + ": " + line);
       continue;
     }
-    if (globbed && armed.error().is_usage()) {
+    if (globbed && added.error().is_usage()) {
       ++skipped;
-      if (options_.verbose) report_note("skipped " + p.key.str() + ": " + armed.error().message());
+      if (options_.verbose) report_note("skipped " + p.key.str() + ": " + added.error().message());
       continue;
     }
-    return std::move(armed).error().context("probe '" + p.key.str() + "'");
+    return std::move(added).error().context("probe '" + p.key.str() + "'");
   }
   // -Z: a description naming one function of a module that is not loaded
   // yet arms when the module is loaded (dlopen), as DTrace's -Z does.
@@ -380,39 +383,14 @@ Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
     names.push_back(desc.name);
   size_t armed = 0;
   for (const auto& n : names) {
-    // Until it loads, the module is known only by the name the user gave.
     d::ProbeKey key{provider, desc.module, desc.function, n};
     auto reg = program_.register_probe(key);
     if (!reg.id || !armed_.insert(key.str()).second) continue;
-    Probe probe;
-    probe.where.module = desc.module;
-    probe.where.symbol = desc.function;
-    probe.where.offset = n == "entry" || n == "return" ? 0 : std::stoull(n, nullptr, 16);
+    // Until it loads, the module is known only by the name the user gave.
+    PidProbe p{key, desc.module, desc.function, 0, n == "return"};
+    if (n != "entry" && n != "return") p.offset = std::stoull(n, nullptr, 16);
+    Probe probe = pid_probe(p, reg.id, nullptr);
     probe.allow_pending = true;
-    probe.name = key.str();
-    probe.destructive = program_.destructive();
-    d::Program* program = &program_;
-    Session* session = session_;
-    uint32_t id = reg.id;
-    if (n == "return") {
-      probe.mechanism = options_.return_mechanism;
-      probe.return_handler = [program, session, id](HitContext& ctx, void*) {
-        d::FireContext fc;
-        fc.hit = &ctx;
-        fc.args[0] = static_cast<uint64_t>(ctx.return_offset().value_or(0));
-        fc.args[1] = ctx.regs().rax;
-        fc.retval = static_cast<int64_t>(ctx.regs().rax);
-        if (program->fire(id, fc)) session->stop();
-      };
-    } else {
-      bool entry = n == "entry";
-      probe.pre_handler = [program, session, id, entry](HitContext& ctx) {
-        d::FireContext fc;
-        fc.hit = &ctx;
-        if (entry) fill_entry_args(ctx, fc);
-        if (program->fire(id, fc)) session->stop();
-      };
-    }
     auto added = session_->add(std::move(probe));
     if (!added) return std::move(added).error().context("probe '" + key.str() + "'");
     ++armed;

@@ -85,6 +85,7 @@ private:
   Result<size_t> bind_syscall(const d::ProbeDescription& desc);
   Result<size_t> bind_pid(const d::ProbeDescription& desc);
   Result<size_t> bind_pending(const d::ProbeDescription& desc);
+  Probe pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<const ProbeParams> params);
 
   d::Program& program_;
   Session* session_;
