@@ -26,6 +26,7 @@
 #include "cli/report.h"
 #include "cli/target.h"
 #include "d/program.h"
+#include "output/writer.h"
 #include "syscall/syscall_table.h"
 #include "util/fd.h"
 #include "util/strings.h"
@@ -96,18 +97,21 @@ private:
   std::map<std::string, Status> override_checked_;
 };
 
+// The program's output through output::Writer, as `probekit trace` writes:
+// stdout or -o FILE, whole lines as they are produced (a write per line
+// costs far less than the ptrace stop that produced it).
 class WriterSink : public d::OutputSink {
 public:
-  explicit WriterSink(std::FILE* out) : out_(out) {}
-  void out(std::string_view text) override { std::fwrite(text.data(), 1, text.size(), out_); }
+  explicit WriterSink(output::Writer& writer) : writer_(writer) {}
+  void out(std::string_view text) override { (void)writer_.write(text); }
   void err(std::string_view text) override {
-    std::fflush(out_);
+    (void)writer_.flush();
     std::fwrite(text.data(), 1, text.size(), stderr);
   }
-  void flush() override { std::fflush(out_); }
+  void flush() override { (void)writer_.flush(); }
 
 private:
-  std::FILE* out_;
+  output::Writer& writer_;
 };
 
 int parse_options(int argc, char** argv, DOptions& opt) {
@@ -122,7 +126,7 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-w", opt.destructive, "allow destructive actions");
   app.add_flag("-Z", opt.zero_ok, "allow descriptions that match no probes");
   app.add_flag("-F", opt.flow, "indent function entry/return flow");
-  app.add_flag("-v", opt.verbose, "verbose: with -l, show arguments and types");
+  app.add_flag("-v", opt.verbose, "verbose: how each probe is armed; with -l, arguments and types");
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
   app.add_option("-f", opt.format, "output format: text or json");
   app.add_option("-o", opt.output, "write output to FILE");
@@ -237,16 +241,9 @@ int d_main(int argc, char** argv) {
   }
   d::Program& program = *compiled.program;
 
-  std::FILE* out = stdout;
-  if (!opt.output.empty()) {
-    out = std::fopen(opt.output.c_str(), "w");
-    if (!out) return report("", Error::from_errno("cannot open '" + opt.output + "'", errno));
-  }
-  // Line-buffered: each printf shows up as its probe fires, also in a pipe
-  // or a file someone is following (a write per line costs far less than
-  // the ptrace stop that produced it).
-  std::setvbuf(out, nullptr, _IOLBF, 0);
-  WriterSink sink(out);
+  auto writer = output::Writer::open(opt.output.empty() ? "-" : opt.output);
+  if (!writer) return report("", writer.error());
+  WriterSink sink(*writer);
   program.set_output(&sink);
   EngineHost host(session.get());
   program.set_host(&host);
@@ -315,7 +312,6 @@ int d_main(int argc, char** argv) {
     if (!d && worst == exit_ok) worst = report("", d.error());
   }
   route_signals_to(nullptr);
-  if (out != stdout) std::fclose(out);
   if (worst != exit_ok) return worst;
   return program.exit_requested() ? program.exit_status() : exit_ok;
 }

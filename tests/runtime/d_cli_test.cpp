@@ -105,3 +105,13 @@ TEST(DCli, CtrlCPrintsAggregationsAndDetachesCleanly) {
   kill(pid, SIGKILL);
   wait_exit(pid);
 }
+
+TEST(DCli, OutputFile) {
+  std::string path = ::testing::TempDir() + "/pk_d_out.txt";
+  auto r = run({probekit_path(), "-q", "-o", path, "-n",
+                "pid$target:a.out:work:entry { printf(\"w%d\\n\", arg0); }", "-c",
+                target_path("pk_basic-pie-O2") + " 1 3"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(path), "w0\nw1\nw2\n");
+  EXPECT_EQ(r.out, "threads 1 calls 3 total 9\n");  // only the program's own output
+}
