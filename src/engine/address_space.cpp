@@ -427,4 +427,10 @@ std::vector<uint64_t> AddressSpace::area_candidates(uint64_t near) const {
   return out;
 }
 
+bool AddressSpace::can_wait_for(const Error& resolution, const Probe& probe, bool pending_ok) const {
+  bool missing = resolution.kind() == ErrorKind::no_such_module ||
+                 (resolution.kind() == ErrorKind::no_such_symbol && probe.where.module.empty());
+  return missing && (pending_ok || probe.allow_pending || (launched && !startup_done));
+}
+
 }  // namespace probekit::engine

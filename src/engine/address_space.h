@@ -124,6 +124,12 @@ public:
   // slot is abandoned, never reused (a thread might still be in it).
   void replace_site(std::unique_ptr<ProbeSite> site);
 
+  // The pending rule: a probe whose resolution failed only because its
+  // module (or, with no module named, its symbol) is not mapped yet waits
+  // for the loader when `pending_ok` (re-arming), when it allows pending,
+  // or while a launched image has not reached main.
+  bool can_wait_for(const Error& resolution, const Probe& probe, bool pending_ok) const;
+
   // Dynamic loader bookkeeping.
   uint64_t syscall_insn = 0;
   uint64_t return_trampoline = 0;  // return probes' int3 in an XOL slot (engine/return_probes.h)

@@ -151,11 +151,8 @@ ProbeRecord* ReturnProbes::owner_record(ProbeId id) {
 Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok) {
   auto resolved = as->resolve(rec.probe.where);
   if (!resolved) {
-    const Error& e = resolved.error();
-    bool missing = e.kind() == ErrorKind::no_such_module ||
-                   (e.kind() == ErrorKind::no_such_symbol && rec.probe.where.module.empty());
-    if (missing && (pending_ok || rec.probe.allow_pending || (as->launched && !as->startup_done))) return {};
-    return e;
+    if (as->can_wait_for(resolved.error(), rec.probe, pending_ok)) return {};
+    return resolved.error();
   }
   auto& existing = plans_[rec.id];
   std::vector<std::shared_ptr<ReturnPlan>> fresh;

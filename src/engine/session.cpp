@@ -284,11 +284,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
   if (rec.owner) return {};  // an internal record of a return probe: placed with it
   auto resolved = as->resolve(rec.probe.where);
   if (!resolved) {
-    const Error& e = resolved.error();
-    bool missing = e.kind() == ErrorKind::no_such_module ||
-                   (e.kind() == ErrorKind::no_such_symbol && rec.probe.where.module.empty());
-    if (missing && (pending_ok || rec.probe.allow_pending || (as->launched && !as->startup_done))) return {};
-    return e;
+    if (as->can_wait_for(resolved.error(), rec.probe, pending_ok)) return {};
+    return resolved.error();
   }
   // Plan every address before arming any (nothing is patched unless all pass).
   std::vector<ProbeSite*> targets;
