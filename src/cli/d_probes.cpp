@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cli/report.h"
+#include "elf/elf_file.h"
 #include "syscall/syscall_table.h"
 #include "util/strings.h"
 
@@ -140,12 +141,23 @@ Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Sessio
     auto fns = s.functions(m.path);
     if (!fns) return fns.error();
     for (const auto& f : *fns) {
-      if (!desc.function.empty() && !glob_match(desc.function, f.name) &&
-          !glob_match(desc.function, f.raw_name))
-        continue;
+      // A C++ function answers to its demangled name ("ns::f(int)"), that
+      // name without parameters ("ns::f"), or its mangled one; the probe
+      // takes the form the description used, so the program's glob matches
+      // it and probefunc reads as the user wrote it.
+      std::string function = f.name;
+      if (!desc.function.empty() && !glob_match(desc.function, f.name)) {
+        std::string bare = elf::strip_parameters(f.name);
+        if (glob_match(desc.function, bare))
+          function = bare;
+        else if (glob_match(desc.function, f.raw_name))
+          function = f.raw_name;
+        else
+          continue;
+      }
       for (const auto& n : names) {
         PidProbe p;
-        p.key = {provider, d_module_name(m), f.name, n};
+        p.key = {provider, d_module_name(m), function, n};
         p.module_path = m.path;
         p.raw_symbol = f.raw_name;
         if (n == "return") {

@@ -115,3 +115,18 @@ TEST(DCli, OutputFile) {
   EXPECT_EQ(read_file(path), "w0\nw1\nw2\n");
   EXPECT_EQ(r.out, "threads 1 calls 3 total 9\n");  // only the program's own output
 }
+
+TEST(DCli, CxxFunctionsByBareDemangledOrMangledName) {
+  std::string t = target_path("pk_ret_cxx-pie-O2");
+  auto r = run({probekit_path(), "-q", "-n",
+                "pid$target:a.out:middle:entry, pid$target:a.out:_Z5relayi:entry, "
+                "pid$target:a.out:thrower*:entry { @[probefunc] = count(); }",
+                "-c", t});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n  middle\s+10\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n  _Z5relayi\s+10\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n  thrower\(int\)\s+\d+\n)"))) << r.out;
+  auto tr = run({probekit_path(), "trace", "-C", "-c", t, "p:a.out:middle", "p:a.out:_Z5relayi"});
+  ASSERT_EQ(tr.status, 0) << tr.err;
+  EXPECT_TRUE(std::regex_search(tr.out, std::regex(R"(p_middle_0\s+10\s)"))) << tr.out;
+}
