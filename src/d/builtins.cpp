@@ -1,5 +1,8 @@
 #include "d/builtins.h"
 
+#include <cerrno>
+#include <csignal>
+
 #include <string>
 
 namespace probekit::d {
@@ -134,6 +137,31 @@ std::vector<std::string> var_names() {
   std::vector<std::string> out;
   for (const auto& v : vars()) out.emplace_back(v.name);
   return out;
+}
+
+std::optional<int> find_constant(std::string_view name) {
+#define PK_C(x) {#x, x}
+  static const std::vector<std::pair<std::string_view, int>> table = {
+      PK_C(SIGHUP),  PK_C(SIGINT),    PK_C(SIGQUIT),  PK_C(SIGILL),    PK_C(SIGTRAP),   PK_C(SIGABRT),
+      PK_C(SIGBUS),  PK_C(SIGFPE),    PK_C(SIGKILL),  PK_C(SIGUSR1),   PK_C(SIGSEGV),   PK_C(SIGUSR2),
+      PK_C(SIGPIPE), PK_C(SIGALRM),   PK_C(SIGTERM),  PK_C(SIGSTKFLT), PK_C(SIGCHLD),   PK_C(SIGCONT),
+      PK_C(SIGSTOP), PK_C(SIGTSTP),   PK_C(SIGTTIN),  PK_C(SIGTTOU),   PK_C(SIGURG),    PK_C(SIGXCPU),
+      PK_C(SIGXFSZ), PK_C(SIGVTALRM), PK_C(SIGPROF),  PK_C(SIGWINCH),  PK_C(SIGIO),     PK_C(SIGPOLL),
+      PK_C(SIGPWR),  PK_C(SIGSYS),    {"SIGRTMIN", 34}, {"SIGRTMAX", 64},
+      PK_C(EPERM),   PK_C(ENOENT),    PK_C(ESRCH),    PK_C(EINTR),     PK_C(EIO),       PK_C(ENXIO),
+      PK_C(E2BIG),   PK_C(ENOEXEC),   PK_C(EBADF),    PK_C(ECHILD),    PK_C(EAGAIN),    PK_C(ENOMEM),
+      PK_C(EACCES),  PK_C(EFAULT),    PK_C(EBUSY),    PK_C(EEXIST),    PK_C(EXDEV),     PK_C(ENODEV),
+      PK_C(ENOTDIR), PK_C(EISDIR),    PK_C(EINVAL),   PK_C(ENFILE),    PK_C(EMFILE),    PK_C(ENOTTY),
+      PK_C(EFBIG),   PK_C(ENOSPC),    PK_C(ESPIPE),   PK_C(EROFS),     PK_C(EMLINK),    PK_C(EPIPE),
+      PK_C(EDOM),    PK_C(ERANGE),    PK_C(EDEADLK),  PK_C(ENAMETOOLONG), PK_C(ENOSYS), PK_C(ENOTEMPTY),
+      PK_C(ELOOP),   PK_C(EWOULDBLOCK), PK_C(ENOTSOCK), PK_C(EADDRINUSE), PK_C(ECONNREFUSED),
+      PK_C(ECONNRESET), PK_C(ETIMEDOUT), PK_C(EINPROGRESS), PK_C(EALREADY), PK_C(ENOTCONN),
+      PK_C(EOVERFLOW), PK_C(ECANCELED), PK_C(EOPNOTSUPP), PK_C(EHWPOISON),
+  };
+#undef PK_C
+  for (const auto& [n, v] : table)
+    if (n == name) return v;
+  return std::nullopt;
 }
 
 std::optional<int> find_register(std::string_view name) {

@@ -34,6 +34,9 @@ std::vector<std::string> var_names();
 // an array of 64-bit words (x86-64); then R_XMM0..R_XMM15 (the low 64 bits
 // of each SSE register, from the FP state), which can be read but not
 // assigned.
+// DTrace's signal.d and errno.d: SIGHUP..SIGSYS (and SIGRTMIN/SIGRTMAX) and
+// EPERM..EHWPOISON as integer constants, with Linux's values.
+std::optional<int> find_constant(std::string_view name);
 std::optional<int> find_register(std::string_view name);
 inline constexpr int kRegisterCount = 27;       // writable: user_regs_struct words
 inline constexpr int kXmmRegisterBase = kRegisterCount;

@@ -405,6 +405,12 @@ public:
       e.type = Type::integer(4, true);
       return;
     }
+    if (auto c = find_constant(e.text)) {
+      e.kind = ExprKind::integer;
+      e.ival = static_cast<uint64_t>(*c);
+      e.type = Type::integer(4, true);
+      return;
+    }
     if (e.text == "NULL") {
       e.kind = ExprKind::integer;
       e.ival = 0;
@@ -998,7 +1004,7 @@ private:
         error("D_OP_WRITE", e.loc, "'" + e.text + "' is a built-in variable and cannot be modified");
         return Type::none();
       }
-      if (find_register(e.text) || e.text == "NULL") {
+      if (find_register(e.text) || find_constant(e.text) || e.text == "NULL") {
         error("D_OP_LVAL", e.loc, "'" + e.text + "' is a constant and cannot be modified");
         return Type::none();
       }

@@ -1,0 +1,2 @@
+/* a signal name is a constant */
+BEGIN { SIGUSR1 = 3; }
