@@ -44,6 +44,7 @@ struct TraceOptions {
 // --fail [MODULE:]SYMBOL=VALUE[@PERCENT]
 struct FailSpec {
   std::string location;
+  std::string event;  // "fail_SYMBOL", in hit lines and the -C table alike
   int64_t value = 0;
   uint64_t per_million = 1000000;
   ProbeId id = 0;
@@ -227,7 +228,8 @@ int trace_main(int argc, char** argv) {
     Probe probe;
     probe.where = *where;
     probe.destructive = true;
-    probe.name = "probekit/fail_" + where->symbol;
+    spec->event = "fail_" + where->symbol;
+    probe.name = "probekit/" + spec->event;
     output::Writer* out = &*writer;
     bool quiet = opt.count_only;
     FailSpec f = *spec;
@@ -235,7 +237,7 @@ int trace_main(int argc, char** argv) {
       if (f.per_million < 1000000 && rng() % 1000000 >= f.per_million) return;
       if (!ctx.override_return(static_cast<uint64_t>(f.value))) return;
       if (quiet) return;
-      output::Event e = output::make_event(ctx, "probekit", "fail_" + ctx.site().symbol);
+      output::Event e = output::make_event(ctx, "probekit", f.event);
       e.args.push_back({"retval", std::to_string(f.value), std::to_string(f.value)});
       (void)out->write(formatter.event(e));
     };
@@ -258,7 +260,7 @@ int trace_main(int argc, char** argv) {
     }
     for (const auto& f : fails) {
       auto st = s.stats(f.id);
-      counts.push_back({"probekit/fail_" + f.location, st.hits, st.missed});
+      counts.push_back({"probekit/" + f.event, st.hits, st.missed});
     }
     (void)writer->write(formatter.counts(counts));
   }
