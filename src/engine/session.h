@@ -85,6 +85,8 @@ private:
 
   void do_resume(Thread& t);
   Status pump(bool block);
+  Status pump_polling();  // run()'s wait: poll kPollWindowNs, then block
+  static constexpr uint64_t kPollWindowNs = 50'000;
   void dispatch(const proc::Stop& s);
   void on_sigtrap(Thread& t);
   void on_new_task(Thread& parent, proc::StopKind kind, pid_t child);
