@@ -313,11 +313,8 @@ ExprPtr Parser::parse_statement() {
 ExprPtr Parser::parse_expr() { return parse_assignment(); }
 
 ExprPtr Parser::parse_assignment() {
-  if (++depth_ > kMaxDepth) {
-    error_here("expression is nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
-    --depth_;
-    return nullptr;
-  }
+  Nesting nesting(*this);
+  if (!nesting.ok()) return nullptr;
   auto lhs = parse_ternary();
   if (lhs) {
     Op op = assign_op(tok_.kind);
@@ -325,37 +322,28 @@ ExprPtr Parser::parse_assignment() {
       Loc loc = tok_.loc;
       advance();
       auto rhs = parse_assignment();
-      if (!rhs) {
-        --depth_;
-        return nullptr;
-      }
+      if (!rhs) return nullptr;
       auto a = make(ExprKind::assign, loc);
       a->op = op;
       a->kids.push_back(std::move(lhs));
       a->kids.push_back(std::move(rhs));
-      if (!check_height(*a)) {
-        --depth_;
-        return nullptr;
-      }
+      if (!check_height(*a)) return nullptr;
       lhs = std::move(a);
     }
   }
-  --depth_;
   return lhs;
+}
+
+Parser::Nesting::Nesting(Parser& p) : p_(p), ok_(++p.depth_ <= kMaxDepth) {
+  if (!ok_)
+    p_.error_here("expression is nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
 }
 
 ExprPtr Parser::parse_ternary() {
   auto cond = parse_binary(0);
   if (!cond || tok_.kind != Tok::question) return cond;
-  if (++depth_ > kMaxDepth) {
-    error_here("expression is nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
-    --depth_;
-    return nullptr;
-  }
-  struct DepthGuard {
-    int& d;
-    ~DepthGuard() { --d; }
-  } guard{depth_};
+  Nesting nesting(*this);
+  if (!nesting.ok()) return nullptr;
   Loc loc = tok_.loc;
   advance();
   auto a = parse_assignment();
@@ -418,15 +406,8 @@ std::optional<Type> Parser::parse_type_name() {
 }
 
 ExprPtr Parser::parse_unary() {
-  if (++depth_ > kMaxDepth) {
-    error_here("expression is nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
-    --depth_;
-    return nullptr;
-  }
-  struct DepthGuard {
-    int& d;
-    ~DepthGuard() { --d; }
-  } guard{depth_};
+  Nesting nesting(*this);
+  if (!nesting.ok()) return nullptr;
   Loc loc = tok_.loc;
   Op op = Op::none;
   switch (tok_.kind) {

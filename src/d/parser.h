@@ -55,6 +55,22 @@ private:
   // Sets e.height from its kids; false (and a diagnostic) when too tall.
   bool check_height(Expr& e);
 
+  // One level of expression nesting in the recursive descent: past
+  // kMaxDepth it reports and ok() is false; leaving the scope gives the
+  // level back on every path.
+  class Nesting {
+  public:
+    explicit Nesting(Parser& p);
+    ~Nesting() { --p_.depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+    bool ok() const { return ok_; }
+
+  private:
+    Parser& p_;
+    bool ok_;
+  };
+
   Lexer lexer_;
   Diagnostics& diags_;
   Token tok_;
