@@ -163,6 +163,11 @@ struct ModuleInfo {
   std::string path;
   uint64_t base = 0;          // load bias
   bool is_main_executable = false;
+
+  // Whether `spec` names this module by Location's rule: "a.out" for the
+  // main executable, its file name, a file-name prefix up to a '.'
+  // ("libc", "libc.so" for "libc.so.6"), or its path; "" names any.
+  bool named_by(const std::string& spec) const;
 };
 
 struct FunctionInfo {

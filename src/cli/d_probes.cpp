@@ -49,15 +49,11 @@ bool provider_is(const d::ProbeDescription& desc, const char* provider) {
   return !desc.provider.empty() && glob_match(desc.provider, provider);
 }
 
-// DTrace's module rules on top of the glob: "libc" and "libc.so" match
-// "libc.so.6"; a path matches the module's path.
+// A description's module field: a glob over "a.out"/the file name/the path,
+// else the engine's naming rule ("a.out", "libc" for "libc.so.6", a path).
 bool module_matches(const std::string& pattern, const ModuleInfo& m) {
-  if (pattern.empty()) return true;
-  std::string name = d_module_name(m);
-  if (glob_match(pattern, name) || glob_match(pattern, m.path)) return true;
-  if (m.is_main_executable && glob_match(pattern, m.name)) return true;
-  if (!has_glob(pattern) && starts_with(m.name, pattern + ".")) return true;
-  return false;
+  if (!has_glob(pattern)) return m.named_by(pattern);
+  return glob_match(pattern, d_module_name(m)) || glob_match(pattern, m.name) || glob_match(pattern, m.path);
 }
 
 bool is_hex_offset(const std::string& s) {

@@ -50,14 +50,33 @@ std::shared_ptr<const elf::ElfFile> load_elf(const std::string& path, uint64_t i
   return v;
 }
 
-bool module_matches(const std::string& spec, const Module& m) {
+namespace {
+
+// The one module-naming rule, for the engine's Module and the API's ModuleInfo.
+bool spec_names(const std::string& spec, const std::string& name, const std::string& path, bool is_main) {
   if (spec.empty()) return true;
-  if (spec == "a.out") return m.is_main;
-  if (spec.find('/') != std::string::npos) return m.path == spec || m.path == real_path(spec);
-  if (m.name == spec) return true;
+  if (spec == "a.out") return is_main;
+  if (spec.find('/') != std::string::npos) return path == spec || path == real_path(spec);
+  if (name == spec) return true;
   // DTrace's convenience: "libc" and "libc.so" name "libc.so.6".
-  return starts_with(m.name, spec + ".");
+  return starts_with(name, spec + ".");
 }
+
+}  // namespace
+
+bool module_matches(const std::string& spec, const Module& m) { return spec_names(spec, m.name, m.path, m.is_main); }
+
+}  // namespace probekit::engine
+
+namespace probekit {
+
+bool ModuleInfo::named_by(const std::string& spec) const {
+  return engine::spec_names(spec, name, path, is_main_executable);
+}
+
+}  // namespace probekit
+
+namespace probekit::engine {
 
 Result<std::shared_ptr<AddressSpace>> AddressSpace::open(pid_t pid) {
   auto mem = proc::ProcessMemory::open(pid);
