@@ -51,12 +51,6 @@ struct DOptions {
   std::vector<std::string> args;      // $1..$9
 };
 
-uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 // Destructive actions and per-target facts for the D program.
 class EngineHost : public d::Host {
 public:

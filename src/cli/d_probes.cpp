@@ -13,13 +13,13 @@
 
 namespace probekit::cli {
 
-namespace {
-
 uint64_t now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
+
+namespace {
 
 // "N[unit]" after a prefix: {N, unit}.
 std::optional<std::pair<uint64_t, std::string>> count_and_unit(const std::string& name,

@@ -65,10 +65,13 @@ struct BindOptions {
 // "auto", "ret-site" or "hijack" (-x retprobe=, trace --return-mechanism).
 Result<ReturnMechanism> parse_return_mechanism(const std::string& text);
 
+// CLOCK_MONOTONIC in nanoseconds: the clock Tick::next_ns is on.
+uint64_t now_ns();
+
 struct Tick {
   uint32_t id = 0;
   uint64_t period_ns = 0;
-  uint64_t next_ns = 0;
+  uint64_t next_ns = 0;  // now_ns() when it fires next
 };
 
 class ProbeBinder {
