@@ -15,11 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 
 #include "cli/d_probes.h"
 #include "cli/debug_args.h"
