@@ -165,3 +165,45 @@ Result<std::vector<ExitSite>> find_exits(std::span<const uint8_t> bytes, uint64_
                                          const std::function<bool(uint64_t)>& is_own_part);
 
 }  // namespace probekit::x86
+
+namespace probekit::x86 {
+
+// Jump probes (the kernel's optprobes, done for a process): the instructions
+// covering at least 5 bytes from a site are replaced by `jmp rel32` to a
+// trampoline, and run from a relocated copy there. "Can I?" first:
+// plan_jump() decides eligibility as optprobes' can_optimize() does, from
+// the whole function's code (original bytes):
+//   * the function decodes completely;
+//   * the 5 bytes end inside the function at an instruction boundary;
+//   * no relative branch anywhere in the function, or in its other parts
+//     (`others`: FUNC.cold code), lands strictly inside the patched range
+//     (a thread would land in the middle of the jmp);
+//   * the function has no indirect jmp (a jump table could land there);
+//   * no displaced instruction is a call (its return address would point
+//     into the trampoline), a syscall/int/int3, on the uprobes deny-list, or
+//     an indirect branch; a relative jmp/jcc or a ret may only come last.
+// Errors are ErrorKind::cannot_relocate with the reason, for `-v`.
+struct JumpPlan {
+  uint64_t address = 0;
+  size_t length = 0;                      // bytes replaced (>= 5)
+  std::vector<Instruction> displaced;     // the instructions covering them
+};
+struct CodeRange {
+  std::span<const uint8_t> bytes;
+  uint64_t start = 0;
+};
+Result<JumpPlan> plan_jump(const CodeRange& function, uint64_t address,
+                           std::span<const CodeRange> others = {});
+
+// The displaced instructions relocated to run at `at`, followed by a jump
+// back to address + length: byte-patched copies (rip-relative disp32
+// adjusted), branches written by hand; every copy re-decoded and checked.
+// copy_of maps each displaced instruction's address to its copy's, so a
+// thread stopped inside the patched range can be moved into the copy.
+struct RelocatedBlock {
+  std::vector<uint8_t> code;
+  std::vector<std::pair<uint64_t, uint64_t>> copy_of;  // original -> copy
+};
+Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at);
+
+}  // namespace probekit::x86

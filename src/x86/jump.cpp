@@ -1,0 +1,137 @@
+// x86/jump.cpp — eligibility and relocation for jump probes.
+//
+// The one idea, from the kernel's optprobes (arch/x86/kernel/kprobes/opt.c,
+// can_optimize / copy_optimized_instructions): a 5-byte jmp replaces more
+// than one instruction, so it is safe only where no thread can ever arrive
+// in the middle of those bytes other than from the instruction before them.
+// Threads already stopped there are the engine's business (it moves them
+// into the copy); branches are ours: the whole function is decoded and any
+// branch into the range, or any indirect jump that could be one, refuses.
+#include <cstdio>
+
+#include "x86/decoded.h"
+#include "x86/x86.h"
+
+namespace probekit::x86 {
+
+namespace {
+
+constexpr size_t kJmpLength = 5;
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+Error refuse(const std::string& why) { return Error(why, ErrorKind::cannot_relocate); }
+
+bool is_branch(const ZydisDecodedInstruction& i) {
+  switch (i.meta.category) {
+    case ZYDIS_CATEGORY_UNCOND_BR:
+    case ZYDIS_CATEGORY_COND_BR:
+    case ZYDIS_CATEGORY_CALL:
+    case ZYDIS_CATEGORY_RET:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Any relative branch in `code` landing in (lo, hi): the first one found.
+Status check_branches_into(const CodeRange& code, uint64_t func_start, uint64_t lo, uint64_t hi,
+                           bool refuse_indirect_jmp) {
+  auto insns = decode_all(code.bytes, code.start);
+  if (!insns) return refuse("the function does not decode: " + insns.error().message());
+  for (const Instruction& insn : *insns) {
+    const detail::Decoded& d = detail::decoded_of(insn);
+    if (detail::relative_branch_operand(d)) {
+      const uint64_t t = insn.target();
+      if (t > lo && t < hi) {
+        return refuse("'" + insn.text() + "' at +" + hex(insn.address - func_start) +
+                      " jumps into the patched bytes");
+      }
+    } else if (refuse_indirect_jmp && d.insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR) {
+      return refuse("indirect '" + insn.text() + "' at +" + hex(insn.address - func_start) +
+                    " (a jump table could land in the patched bytes)");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<JumpPlan> plan_jump(const CodeRange& function, uint64_t address,
+                           std::span<const CodeRange> others) {
+  const uint64_t start = function.start;
+  const uint64_t end = start + function.bytes.size();
+  PK_TRY(check_boundary(function.bytes, start, address));
+  auto insns = decode_all(function.bytes, start);
+  if (!insns) return refuse("the function does not decode: " + insns.error().message());
+
+  JumpPlan plan;
+  plan.address = address;
+  for (const Instruction& insn : *insns) {
+    if (insn.address < address) continue;
+    if (plan.length >= kJmpLength) break;
+    const ZydisDecodedInstruction& i = detail::decoded_of(insn).insn;
+    auto analysis = analyze(insn);
+    if (!analysis) return refuse(analysis.error().message());
+    const std::string at = "'" + insn.text() + "' at +" + hex(insn.address - start);
+    if (i.meta.category == ZYDIS_CATEGORY_CALL) return refuse(at + " is a call");
+    if (i.meta.category == ZYDIS_CATEGORY_SYSCALL || i.meta.category == ZYDIS_CATEGORY_INTERRUPT ||
+        i.meta.category == ZYDIS_CATEGORY_SYSTEM) {
+      return refuse(at + " enters the kernel");
+    }
+    if (is_branch(i)) {
+      const bool relative_or_ret = detail::relative_branch_operand(detail::decoded_of(insn)) ||
+                                   i.meta.category == ZYDIS_CATEGORY_RET;
+      if (!relative_or_ret) return refuse(at + " is an indirect branch");
+      if (plan.length + insn.length < kJmpLength) {
+        return refuse(at + " leaves before the 5 patched bytes end");
+      }
+    }
+    plan.displaced.push_back(insn);
+    plan.length += insn.length;
+  }
+  if (plan.length < kJmpLength || address + plan.length > end) {
+    return refuse("fewer than 5 bytes of whole instructions to the end of the function");
+  }
+  PK_TRY(check_branches_into(function, start, address, address + plan.length, true));
+  for (const CodeRange& other : others) {
+    PK_TRY(check_branches_into(other, start, address, address + plan.length, false));
+  }
+  return plan;
+}
+
+Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at) {
+  RelocatedBlock block;
+  for (size_t k = 0; k < plan.displaced.size(); ++k) {
+    const Instruction& insn = plan.displaced[k];
+    const uint64_t here = at + block.code.size();
+    auto x = relocate(insn, here);
+    if (!x) return std::move(x).error();
+    if (x->single_step) {
+      return refuse("'" + insn.text() + "' cannot run out of line without a single-step");
+    }
+    block.copy_of.emplace_back(insn.address, here);
+    const bool last = k + 1 == plan.displaced.size();
+    const ZydisDecodedInstruction& i = detail::decoded_of(insn).insn;
+    if (is_branch(i)) {
+      // plan_jump allows a branch only last; relocate() wrote its whole
+      // effect (taken target and fall-through to the original next).
+      block.code.insert(block.code.end(), x->code.begin(), x->code.end());
+      continue;
+    }
+    // A plain copy: relocate() appended a jump back to the original next
+    // instruction; keep the instruction and let the next copy follow it.
+    block.code.insert(block.code.end(), x->code.begin(), x->code.begin() + insn.length);
+    if (last) {
+      const std::vector<uint8_t> back = jmp_to(at + block.code.size(), plan.address + plan.length);
+      block.code.insert(block.code.end(), back.begin(), back.end());
+    }
+  }
+  return block;
+}
+
+}  // namespace probekit::x86
