@@ -93,6 +93,12 @@ struct Probe {
   // is still unresolved then stays pending with stats().sites == 0.
   bool allow_pending = false;
   std::string name;           // for listings and error messages
+
+  // A counting probe: no handler at all, only stats().hits (trace -C, D's
+  // count() with a constant key). Such a probe can be a jump probe, counted
+  // inside the target by the agent without any ptrace stop
+  // (LaunchOptions::backend); handlers must be empty.
+  bool count_only = false;
 };
 
 using ProbeId = uint32_t;
@@ -132,7 +138,17 @@ struct SyscallProbe {
   std::string name;
 };
 
+// Which mechanism arms a probe (`--backend`, `-x backend=`):
+//   trap: int3 + out-of-line execution, handlers in the tracer (a stop per hit);
+//   jump: `jmp` to a trampoline calling the in-process agent (no stop per
+//     hit); only counting probes (Probe::count_only) at eligible sites, and
+//     add() fails, with the reason, where that does not hold;
+//   automatic: jump wherever eligible, trap elsewhere (describe() says which
+//     mechanism each site got and why).
+enum class BackendChoice { automatic, trap, jump };
+
 struct LaunchOptions {
+  BackendChoice backend = BackendChoice::automatic;
   std::string stdin_path;     // empty: inherit
   std::string stdout_path;    // empty: inherit; else created/truncated (launch only)
   bool follow_forks = true;   // trace children; false: clean breakpoints from them

@@ -100,6 +100,7 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::clone_for(pid_t child) const
     if (copy->slot) as->slot_owner_[copy->slot] = copy.get();
     as->sites_[addr] = std::move(copy);
   }
+  for (const auto& [addr, site] : jump_sites_) as->jump_sites_[addr] = std::make_unique<JumpSite>(*site);
   as->syscall_insn = syscall_insn;
   as->return_trampoline = return_trampoline;  // the child's stack may point at it
   as->r_debug = r_debug;
@@ -121,6 +122,7 @@ Result<bool> AddressSpace::refresh_modules() {
   std::vector<Module> found;
   for (const auto& m : maps_) {
     if (m.path.empty() || m.path[0] == '[' || m.inode == 0) continue;
+    if (m.path.rfind("/memfd:", 0) == 0) continue;  // the agent's areas (engine/agent.h)
     auto it = std::find_if(found.begin(), found.end(), [&](const Module& x) { return x.path == m.path; });
     if (it == found.end()) {
       Module mod;
@@ -179,6 +181,15 @@ Result<bool> AddressSpace::refresh_modules() {
       changed = true;
     }
   }
+  for (auto& [addr, site] : jump_sites_) {  // the trampoline stays: a thread may be in it
+    bool mapped = std::any_of(found.begin(), found.end(),
+                              [&](const Module& m) { return addr >= m.start && addr < m.end; });
+    if (!mapped && !site->gone) {
+      site->gone = true;
+      site->armed = false;
+      changed = true;
+    }
+  }
   modules_ = std::move(found);
   return changed;
 }
@@ -217,7 +228,23 @@ Status AddressSpace::read_original(uint64_t addr, uint8_t* buf, size_t len) cons
   for (auto it = sites_.lower_bound(addr); it != sites_.end() && it->first < addr + len; ++it) {
     if (it->second->armed) buf[it->first - addr] = it->second->original_byte;
   }
+  const uint64_t from = addr >= 5 ? addr - 4 : 0;
+  for (auto it = jump_sites_.lower_bound(from); it != jump_sites_.end() && it->first < addr + len; ++it) {
+    if (!it->second->armed) continue;
+    for (size_t k = 0; k < it->second->original.size(); ++k) {
+      const uint64_t a = it->first + k;
+      if (a >= addr && a < addr + len) buf[a - addr] = it->second->original[k];
+    }
+  }
   return {};
+}
+
+JumpSite* AddressSpace::jump_site_covering(uint64_t addr) {
+  auto it = jump_sites_.upper_bound(addr);
+  if (it == jump_sites_.begin()) return nullptr;
+  --it;
+  JumpSite* j = it->second.get();
+  return addr < j->address + j->length && !j->gone ? j : nullptr;
 }
 
 SiteInfo AddressSpace::site_info(uint64_t addr) const {
@@ -382,6 +409,16 @@ Result<std::vector<FunctionInfo>> AddressSpace::functions(const std::string& mod
 
 void AddressSpace::replace_site(std::unique_ptr<ProbeSite> site) {
   auto it = sites_.find(site->address);
+  if (it != sites_.end() && !it->second->gone) {
+    // The same live address planned again (a jump probe just turned into
+    // this trap site): the new plan serves the old site's probes too, and
+    // the int3 already written stays.
+    for (ProbeId p : it->second->probes) {
+      if (std::find(site->probes.begin(), site->probes.end(), p) == site->probes.end()) site->probes.push_back(p);
+    }
+    site->armed = it->second->armed;
+    if (site->jump_refused.empty()) site->jump_refused = it->second->jump_refused;
+  }
   if (it != sites_.end()) {
     for (auto o = slot_owner_.begin(); o != slot_owner_.end();) {
       o = o->second == it->second.get() ? slot_owner_.erase(o) : std::next(o);
@@ -420,11 +457,10 @@ std::optional<uint64_t> AddressSpace::take_slot(uint64_t near) {
   return std::nullopt;
 }
 
-std::vector<uint64_t> AddressSpace::area_candidates(uint64_t near) const {
+std::vector<uint64_t> AddressSpace::area_candidates(uint64_t near, uint64_t size) const {
   // Gaps between mappings; prefer the end of the nearest gap *below* near
   // (above the executable sits the brk heap, which must stay free to grow).
   std::vector<std::pair<uint64_t, uint64_t>> cands;  // (distance, address)
-  const uint64_t size = kAreaSize;
   const uint64_t reach = (uint64_t{1} << 31) - (uint64_t{64} << 20);
   uint64_t prev_end = 0x100000;
   auto consider = [&](uint64_t gap_start, uint64_t gap_end) {

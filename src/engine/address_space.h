@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,6 +57,7 @@ struct ProbeSite {
   bool internal = false;        // the dynamic loader's r_brk breakpoint
   bool armed = false;           // int3 written
   bool gone = false;            // its module was unmapped: never write here again
+  std::string jump_refused;     // why a counting probe here is not a jump probe (-v)
 };
 
 // A region of the target mapped by us (remote mmap, PROT_READ|PROT_EXEC),
@@ -65,6 +67,29 @@ struct XolArea {
   uint64_t start = 0;
   uint64_t size = 0;
   uint64_t used = 0;
+};
+
+class Agent;
+
+// One jump-probed address (engine/jump_backend.h): `jmp rel32` over the
+// first `length` bytes of whole instructions, to a trampoline that calls
+// the agent and then runs the relocated instructions. Immutable once
+// planned except for the probe list and the armed flag.
+struct JumpSite {
+  uint64_t address = 0;
+  size_t length = 0;                   // bytes of displaced instructions (>= 5)
+  std::array<uint8_t, 5> original{};   // what the jmp replaced
+  std::array<uint8_t, 5> patch{};      // e9 + rel32
+  uint64_t trampoline = 0;
+  uint64_t copy = 0;                   // the relocated instructions, inside the trampoline
+  std::vector<std::pair<uint64_t, uint64_t>> copy_of;  // displaced insn -> its copy
+  std::shared_ptr<Agent> agent;        // whose site table holds its counter
+  uint32_t agent_index = 0;
+  SiteInfo info;
+  std::string note;                    // for -v: what was displaced
+  std::vector<ProbeId> probes;
+  bool armed = false;
+  bool gone = false;
 };
 
 struct ResolvedSite {
@@ -117,12 +142,22 @@ public:
   // new area with the address map_area_hint() proposes).
   std::optional<uint64_t> take_slot(uint64_t near);
   // Candidate addresses (best first) for a new XOL area near a module.
-  std::vector<uint64_t> area_candidates(uint64_t near) const;
+  std::vector<uint64_t> area_candidates(uint64_t near, uint64_t size = kAreaSize) const;
   void add_area(uint64_t start, uint64_t size) { xol_.push_back({start, size, 0}); }
   void register_slot(uint64_t slot, ProbeSite* site) { slot_owner_[slot] = site; }
-  // Replaces a site (one whose module went away and came back): its old
-  // slot is abandoned, never reused (a thread might still be in it).
+  // Replaces a site (one whose module went away and came back, or a live
+  // one planned again, whose probes and armed int3 the new plan keeps): its
+  // old slot is abandoned, never reused (a thread might still be in it).
   void replace_site(std::unique_ptr<ProbeSite> site);
+
+  // Jump probes: their sites, and the agent that serves new ones (null until
+  // the first jump probe; a fork child starts without one, as areas mapped
+  // later in the parent are not in the child).
+  std::map<uint64_t, std::unique_ptr<JumpSite>>& jump_sites() { return jump_sites_; }
+  const std::map<uint64_t, std::unique_ptr<JumpSite>>& jump_sites() const { return jump_sites_; }
+  // The jump site whose patched bytes contain addr, or nullptr.
+  JumpSite* jump_site_covering(uint64_t addr);
+  std::shared_ptr<Agent> agent;
 
   // The pending rule: a probe whose resolution failed only because its
   // module (or, with no module named, its symbol) is not mapped yet waits
@@ -153,6 +188,7 @@ private:
   std::map<uint64_t, std::unique_ptr<ProbeSite>> sites_;
   std::vector<XolArea> xol_;
   std::map<uint64_t, ProbeSite*> slot_owner_;
+  std::map<uint64_t, std::unique_ptr<JumpSite>> jump_sites_;
 };
 
 // Shared, process-wide cache of parsed ELF files (by path and inode).

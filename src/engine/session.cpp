@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -113,7 +114,14 @@ SessionImpl::SessionImpl(LaunchOptions opts, bool naive)
       syscalls_(*this, *this, [this](pid_t tgid) {
         auto it = procs_.find(tgid);
         return it != procs_.end() ? it->second.ppid : -1;
-      }) {}
+      }) {
+  trap_.before_plan = [this](AddressSpace& as, uint64_t address) -> Status {
+    if (!as.jump_site_covering(address)) return {};
+    auto shared = shared_as(as);
+    if (!shared) return Error("no process for this address space", ErrorKind::internal);
+    return demote(shared, as.jump_site_covering(address)->address);
+  };
+}
 
 SessionImpl::~SessionImpl() {
   if (!detached_) (void)detach_all();
@@ -207,29 +215,38 @@ Status SessionImpl::setup_address_space(Process& p) {
 // ---------------------------------------------------------------------------
 // Probes
 
+std::shared_ptr<AddressSpace> SessionImpl::shared_as(const AddressSpace& as) const {
+  for (const auto& [pid, p] : procs_) {
+    if (p.as.get() == &as) return p.as;
+  }
+  return nullptr;
+}
+
+Result<RemoteThread> SessionImpl::remote_thread(const std::shared_ptr<AddressSpace>& as) {
+  auto t = stopped_thread_in(as);
+  if (!t) return t.error();
+  if (!as->syscall_insn) {
+    auto maps = proc::read_maps(as->pid());
+    if (!maps) return maps.error();
+    auto insn = proc::find_syscall_insn(as->memory(), *maps);
+    if (!insn) return insn.error();
+    as->syscall_insn = *insn;
+  }
+  return RemoteThread{(*t)->tid, as->syscall_insn, &(*t)->held};
+}
+
 Result<uint64_t> SessionImpl::provide_slot(AddressSpace& as, uint64_t near) {
   if (auto slot = as.take_slot(near)) return *slot;
-  std::shared_ptr<AddressSpace> shared;
-  for (const auto& [pid, p] : procs_) {
-    if (p.as.get() == &as) shared = p.as;
-  }
+  std::shared_ptr<AddressSpace> shared = shared_as(as);
   if (!shared) return Error("no process for this address space", ErrorKind::internal);
-  auto t = stopped_thread_in(shared);
-  if (!t) return t.error();
-  Thread* th = *t;
-  if (!as.syscall_insn) {
-    auto maps = proc::read_maps(as.pid());
-    if (!maps) return maps.error();
-    auto insn = proc::find_syscall_insn(as.memory(), *maps);
-    if (!insn) return insn.error();
-    as.syscall_insn = *insn;
-  }
+  auto remote = remote_thread(shared);
+  if (!remote) return remote.error();
   Status result = Error("no room for an XOL area within 2GB of " + hex(near), ErrorKind::cannot_relocate);
   for (uint64_t cand : as.area_candidates(near)) {
     proc::SyscallArgs mm{SYS_mmap,
                          {cand, AddressSpace::kAreaSize, PROT_READ | PROT_EXEC,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}};
-    auto r = proc::remote_syscall(th->tid, as.syscall_insn, mm, &th->held);
+    auto r = proc::remote_syscall(remote->tid, as.syscall_insn, mm, remote->held);
     if (!r) {
       result = r.error();
       break;
@@ -241,7 +258,7 @@ Result<uint64_t> SessionImpl::provide_slot(AddressSpace& as, uint64_t near) {
     }
     if (*r > 0) {
       proc::SyscallArgs un{SYS_munmap, {static_cast<uint64_t>(*r), AddressSpace::kAreaSize}};
-      (void)proc::remote_syscall(th->tid, as.syscall_insn, un, &th->held);
+      (void)proc::remote_syscall(remote->tid, as.syscall_insn, un, remote->held);
     }
   }
   if (!result) return result.error();
@@ -290,15 +307,50 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
   // Plan every address before arming any (nothing is patched unless all pass).
   std::vector<ProbeSite*> targets;
   std::vector<std::unique_ptr<ProbeSite>> planned;
+  std::vector<JumpSite*> jump_targets;
+  std::vector<std::unique_ptr<JumpSite>> jump_planned;
+  const bool jump = wants_jump(rec);
   for (const auto& r : *resolved) {
     ProbeSite* existing = as->site_at(r.address);
     if (existing && !existing->gone) {
       targets.push_back(existing);
       continue;
     }
+    std::string refused;
+    if (jump) {
+      auto it = as->jump_sites().find(r.address);
+      if (it != as->jump_sites().end() && !it->second->gone) {
+        jump_targets.push_back(it->second.get());
+        continue;
+      }
+      auto remote = remote_thread(as);
+      auto js = remote ? jump_.plan(*as, r, *remote) : Result<std::unique_ptr<JumpSite>>(remote.error());
+      if (js) {
+        jump_planned.push_back(std::move(*js));
+        continue;
+      }
+      refused = js.error().message();
+      if (opts_.backend == BackendChoice::jump) {
+        std::string where = r.info.symbol.empty() ? hex(r.address)
+                                                  : r.info.symbol + (r.info.offset ? "+" + hex(r.info.offset) : "");
+        return Error("cannot place a jump probe at '" + where + "': " + refused, ErrorKind::cannot_relocate);
+      }
+    }
     auto site = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
     if (!site) return site.error();
+    (*site)->jump_refused = refused;
     planned.push_back(std::move(*site));
+  }
+  for (auto& js : jump_planned) {
+    JumpSite* p = js.get();
+    as->jump_sites()[p->address] = std::move(js);
+    jump_targets.push_back(p);
+  }
+  for (JumpSite* js : jump_targets) {
+    if (std::find(js->probes.begin(), js->probes.end(), rec.id) != js->probes.end()) continue;
+    credit(*js);  // hits before this probe joined are not its hits
+    js->probes.push_back(rec.id);
+    if (rec.probe.enabled) PK_TRY(arm_jump(as, *js));
   }
   for (auto& site : planned) {
     ProbeSite* p = site.get();
@@ -317,6 +369,10 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
 Result<ProbeId> SessionImpl::add(Probe probe) {
   if (detached_) return Error("the session is detached", ErrorKind::usage);
   if (probe.return_handler || probe.entry_handler) PK_TRY(returns_.validate(probe));
+  if (probe.count_only && (probe.pre_handler || probe.post_handler || probe.fault_handler ||
+                           probe.return_handler || probe.entry_handler || probe.destructive)) {
+    return Error("a counting probe (count_only) has no handlers", ErrorKind::usage);
+  }
   auto main = procs_.find(pid_);
   if (main == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
   ProbeRecord rec;
@@ -353,9 +409,17 @@ Status SessionImpl::enable(ProbeId id) {
   }
   auto it = probes_.find(id);
   if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, js] : as->jump_sites()) {
+      if (std::find(js->probes.begin(), js->probes.end(), id) != js->probes.end()) credit(*js);
+    }
+  }
   it->second.probe.enabled = true;
   for (ProbeId sub : returns_.internal_ids(id)) PK_TRY(enable(sub));
   for (const auto& as : address_spaces()) {
+    for (auto& [addr, js] : as->jump_sites()) {
+      if (std::find(js->probes.begin(), js->probes.end(), id) != js->probes.end()) PK_TRY(arm_jump(as, *js));
+    }
     for (auto& [addr, site] : as->sites()) {
       if (std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) {
         PK_TRY(trap_.arm(*as, *site));
@@ -374,9 +438,18 @@ Status SessionImpl::disable(ProbeId id) {
   }
   auto it = probes_.find(id);
   if (it == probes_.end()) return Error("no probe " + std::to_string(id), ErrorKind::usage);
+  for (const auto& as : address_spaces()) {
+    for (auto& [addr, js] : as->jump_sites()) {
+      if (std::find(js->probes.begin(), js->probes.end(), id) != js->probes.end()) credit(*js);
+    }
+  }
   it->second.probe.enabled = false;
   for (ProbeId sub : returns_.internal_ids(id)) PK_TRY(disable(sub));
   for (const auto& as : address_spaces()) {
+    for (auto& [addr, js] : as->jump_sites()) {
+      if (std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
+      if (!jump_site_enabled(*js)) PK_TRY(disarm_jump(as, *js));
+    }
     for (auto& [addr, site] : as->sites()) {
       if (site->internal) continue;
       if (std::find(site->probes.begin(), site->probes.end(), id) == site->probes.end()) continue;
@@ -408,6 +481,10 @@ Status SessionImpl::remove(ProbeId id) {
       auto& v = site->probes;
       v.erase(std::remove(v.begin(), v.end(), id), v.end());
     }
+    for (auto& [addr, js] : as->jump_sites()) {
+      auto& v = js->probes;
+      v.erase(std::remove(v.begin(), v.end(), id), v.end());
+    }
   }
   probes_.erase(id);
   return {};
@@ -425,9 +502,18 @@ ProbeStats SessionImpl::stats(ProbeId id) const {
     st.sites = returns_.armed_sites(id);
     return st;
   }
+  // Jump sites: the agent's count since it was last credited. A fork
+  // child's copy of a site shares the parent's counter: count it once.
+  std::set<std::pair<const Agent*, uint32_t>> counted;
   for (const auto& as : address_spaces()) {
     for (const auto& [addr, site] : as->sites()) {
       if (site->armed && std::find(site->probes.begin(), site->probes.end(), id) != site->probes.end()) st.sites++;
+    }
+    for (const auto& [addr, js] : as->jump_sites()) {
+      if (std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
+      if (js->armed) st.sites++;
+      if (!it->second.probe.enabled || !counted.insert({js->agent.get(), js->agent_index}).second) continue;
+      st.hits += js->agent->hits(js->agent_index) - js->agent->credited(js->agent_index);
     }
   }
   return st;
@@ -443,7 +529,15 @@ std::vector<std::string> SessionImpl::describe(ProbeId id) const {
       if (site->gone || std::find(site->probes.begin(), site->probes.end(), id) == site->probes.end()) continue;
       const SiteInfo& i = site->info;
       std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
-      out.push_back("site " + where + ": " + x86::to_string(site->analysis.plan) + " (" + site->insn.text() + ")");
+      std::string line = "site " + where + ": " + x86::to_string(site->analysis.plan) + " (" + site->insn.text() + ")";
+      if (!site->jump_refused.empty()) line += "; not a jump probe: " + site->jump_refused;
+      out.push_back(line);
+    }
+    for (const auto& [addr, js] : as->jump_sites()) {
+      if (js->gone || std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
+      const SiteInfo& i = js->info;
+      std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
+      out.push_back("site " + where + ": jump, counted in the agent (" + js->note + ")");
     }
   }
   return out;
@@ -787,6 +881,9 @@ void SessionImpl::on_new_task(Thread& parent, proc::StopKind kind, pid_t child) 
         for (const auto& [addr, site] : parent.as->sites()) {
           if (site->armed && !site->gone) (void)mem->write(addr, &site->original_byte, 1);
         }
+        for (const auto& [addr, js] : parent.as->jump_sites()) {
+          if (js->armed && !js->gone) (void)mem->write(addr, js->original.data(), js->original.size());
+        }
       }
     }
     procs_[child] = p;
@@ -873,6 +970,9 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
     return;
   }
   (*as)->launched = true;
+  if (p.as && !p.vfork_child) {
+    for (auto& [addr, js] : p.as->jump_sites()) credit(*js);  // its counters go with the old image
+  }
   p.as = *as;
   p.vfork_child = false;
   t.as = *as;
@@ -896,6 +996,10 @@ void SessionImpl::on_exit(const proc::Stop& s) {
   if (s.tid == pid_) {
     main_exited_ = true;
     main_status_ = s.kind == proc::StopKind::exited ? s.code : 128 + s.signo;
+  }
+  auto pit = procs_.find(tgid);
+  if (pit != procs_.end() && pit->second.as) {
+    for (auto& [addr, js] : pit->second.as->jump_sites()) credit(*js);
   }
   procs_.erase(tgid);
 }
@@ -1041,6 +1145,11 @@ Status SessionImpl::detach_all() {
   for (const auto& as : address_spaces()) {
     for (auto& [addr, site] : as->sites()) {
       auto st = trap_.disarm(*as, *site);
+      if (!st && result) result = st;
+    }
+    for (auto& [addr, js] : as->jump_sites()) {
+      credit(*js);
+      auto st = jump_.disarm(*as, *js);
       if (!st && result) result = st;
     }
   }
@@ -1198,6 +1307,95 @@ void SessionImpl::kill_tree() {
   threads_.clear();
   procs_.clear();
   expected_.clear();
+}
+
+}  // namespace probekit::engine
+
+namespace probekit::engine {
+
+// ---------------------------------------------------------------------------
+// Jump probes: counting probes armed as `jmp` to an agent trampoline.
+
+bool SessionImpl::wants_jump(const ProbeRecord& rec) const {
+  return rec.probe.count_only && !rec.owner && opts_.backend != BackendChoice::trap && !naive_;
+}
+
+// Patching more than one byte needs every thread of the address space
+// stopped (none may be half-way through the bytes we replace).
+Status SessionImpl::stop_all_in(const std::shared_ptr<AddressSpace>& as) {
+  bool all = std::all_of(threads_.begin(), threads_.end(),
+                         [&](const auto& kv) { return kv.second.as != as || kv.second.stopped; });
+  if (all && expected_.empty()) return {};
+  return hold_world();
+}
+
+bool SessionImpl::jump_site_enabled(const JumpSite& site) const {
+  return std::any_of(site.probes.begin(), site.probes.end(), [&](ProbeId p) {
+    auto r = probes_.find(p);
+    return r != probes_.end() && r->second.probe.enabled;
+  });
+}
+
+// Moves the agent's count into the records of the probes enabled at the
+// site, so that each probe counts only the hits while it was enabled.
+void SessionImpl::credit(JumpSite& site) {
+  const uint64_t now = site.agent->hits(site.agent_index);
+  uint64_t& done = site.agent->credited(site.agent_index);
+  if (now == done) return;
+  for (ProbeId p : site.probes) {
+    auto r = probes_.find(p);
+    if (r != probes_.end() && r->second.probe.enabled) r->second.hits += now - done;
+  }
+  done = now;
+}
+
+Status SessionImpl::arm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site) {
+  if (site.armed || site.gone) return {};
+  PK_TRY(stop_all_in(as));
+  for (auto& [tid, t] : threads_) {
+    if (t.as != as || !t.stopped) continue;
+    auto regs = proc::get_regs(tid);
+    if (!regs) continue;
+    const uint64_t to = JumpBackend::moved_rip(site, regs->rip);
+    if (to == regs->rip) continue;
+    regs->rip = to;
+    PK_TRY(proc::set_regs(tid, *regs));
+  }
+  credit(site);
+  return jump_.arm(*as, site);
+}
+
+Status SessionImpl::disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site) {
+  if (!site.armed || site.gone) return {};
+  PK_TRY(stop_all_in(as));
+  credit(site);
+  // A thread inside the trampoline runs out of it and jumps back past the
+  // displaced bytes: the trampoline stays mapped, so nothing moves.
+  return jump_.disarm(*as, site);
+}
+
+// A probe that needs the tracer (a handler, a breakpoint inside the
+// patched bytes) arrives where a jump probe is: the jump site becomes a
+// trap site carrying the same probes, with their counts kept.
+Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
+  auto it = as->jump_sites().find(address);
+  if (it == as->jump_sites().end()) return {};
+  std::unique_ptr<JumpSite> js = std::move(it->second);
+  PK_TRY(disarm_jump(as, *js));
+  credit(*js);
+  as->jump_sites().erase(it);
+  if (js->gone || js->probes.empty()) return {};
+  ResolvedSite r;
+  r.address = js->address;
+  r.info = js->info;
+  auto site = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
+  if (!site) return site.error();
+  (*site)->probes = js->probes;
+  (*site)->jump_refused = "another probe here needs the tracer";
+  ProbeSite* p = site->get();
+  as->replace_site(std::move(*site));
+  if (jump_site_enabled(*js)) PK_TRY(trap_.arm(*as, *p));
+  return {};
 }
 
 }  // namespace probekit::engine

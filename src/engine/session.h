@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "engine/address_space.h"
+#include "engine/jump_backend.h"
 #include "engine/return_probes.h"
 #include "engine/sampler.h"
 #include "engine/syscall_provider.h"
@@ -98,6 +99,16 @@ private:
   Status setup_address_space(Process& p);
   Result<Thread*> stopped_thread_in(const std::shared_ptr<AddressSpace>& as);
   Result<uint64_t> provide_slot(AddressSpace& as, uint64_t near);
+  std::shared_ptr<AddressSpace> shared_as(const AddressSpace& as) const;
+  Result<RemoteThread> remote_thread(const std::shared_ptr<AddressSpace>& as);
+  // Jump probes (engine/jump_backend.h).
+  bool wants_jump(const ProbeRecord& rec) const;
+  Status stop_all_in(const std::shared_ptr<AddressSpace>& as);
+  Status arm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
+  Status disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
+  void credit(JumpSite& site);
+  bool jump_site_enabled(const JumpSite& site) const;
+  Status demote(const std::shared_ptr<AddressSpace>& as, uint64_t address);
   Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);
   void arm_pending(const std::shared_ptr<AddressSpace>& as);
   std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
@@ -114,6 +125,7 @@ private:
   LaunchOptions opts_;
   bool naive_ = false;
   TrapBackend trap_;
+  JumpBackend jump_;
   pid_t pid_ = 0;
   std::unordered_map<pid_t, Thread> threads_;
   std::unordered_map<pid_t, Process> procs_;

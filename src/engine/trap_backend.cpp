@@ -30,6 +30,7 @@ bool is_synchronous_fault(pid_t tid, int signo) {
 
 Result<std::unique_ptr<ProbeSite>> TrapBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                      const SlotProvider& slots) {
+  if (before_plan) PK_TRY(before_plan(as, r.address));
   auto site = std::make_unique<ProbeSite>();
   site->address = r.address;
   site->info = r.info;

@@ -55,6 +55,9 @@ public:
   TrapBackend(HandlerRunner& runner, ThreadControl& control, bool naive)
       : runner_(runner), control_(control), naive_(naive) {}
   const char* name() const override { return naive_ ? "trap-naive" : "trap"; }
+  // Runs before any site is planned (the session turns a jump probe whose
+  // patched bytes contain the address back into a trap probe).
+  std::function<Status(AddressSpace&, uint64_t address)> before_plan;
   Result<std::unique_ptr<ProbeSite>> plan(AddressSpace& as, const ResolvedSite& r,
                                           const SlotProvider& slots) override;
   Status arm(AddressSpace& as, ProbeSite& site) override;

@@ -1,0 +1,262 @@
+#include "engine/agent.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "agent/agent_image.h"
+#include "engine/address_space.h"
+#include "util/strings.h"
+
+namespace probekit::engine {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+Error image_error(const std::string& what) {
+  return Error("the embedded agent image is malformed: " + what, ErrorKind::internal);
+}
+
+template <typename T>
+Result<const T*> at(std::span<const uint8_t> file, uint64_t off, uint64_t count = 1) {
+  if (off > file.size() || count > (file.size() - off) / sizeof(T)) return image_error("truncated");
+  return reinterpret_cast<const T*>(file.data() + off);
+}
+
+Result<int64_t> call(const RemoteThread& r, long nr, std::initializer_list<uint64_t> args) {
+  proc::SyscallArgs a{nr, {}};
+  size_t k = 0;
+  for (uint64_t v : args) a.args[k++] = v;
+  return proc::remote_syscall(r.tid, r.syscall_insn, a, r.held);
+}
+
+Error remote_failed(const char* what, int64_t rv) {
+  return Error(std::string("injecting the agent: ") + what + " in the target failed: " +
+                   std::strerror(static_cast<int>(-rv)),
+               ErrorKind::io, static_cast<int>(-rv));
+}
+
+// A memfd of `size` bytes mapped in the target with `prot` (at the first of
+// `candidates` that is free; anywhere when empty) and read-write here.
+Result<std::unique_ptr<SharedArea>> map_shared(AddressSpace& as, const RemoteThread& r, size_t size,
+                                               int prot, const std::vector<uint64_t>& candidates) {
+  // The memfd's name goes on the thread's stack, below its red zone: dead
+  // memory while the thread is stopped.
+  auto regs = proc::get_regs(r.tid);
+  if (!regs) return regs.error();
+  const uint64_t name_at = ((regs->rsp - 1024) & ~uint64_t{15});
+  static constexpr char kName[] = "probekit-agent";
+  PK_TRY(as.memory().write(name_at, kName, sizeof kName));
+  auto fd = call(r, SYS_memfd_create, {name_at, MFD_CLOEXEC});
+  if (!fd) return fd.error();
+  if (*fd < 0) return remote_failed("memfd_create", *fd);
+  const uint64_t remote_fd = static_cast<uint64_t>(*fd);
+  auto close_remote = [&] { (void)call(r, SYS_close, {remote_fd}); };
+
+  auto area = std::make_unique<SharedArea>();
+  auto local = Fd::open("/proc/" + std::to_string(as.pid()) + "/fd/" + std::to_string(*fd), O_RDWR);
+  if (!local) {
+    close_remote();
+    return local.error();
+  }
+  area->fd = std::move(*local);
+  area->size = size;
+  if (::ftruncate(area->fd.get(), static_cast<off_t>(size)) != 0) {
+    close_remote();
+    return Error::from_errno("ftruncate of the agent's memfd", errno);
+  }
+  std::vector<uint64_t> where = candidates.empty() ? std::vector<uint64_t>{0} : candidates;
+  for (uint64_t cand : where) {
+    const uint64_t flags = MAP_SHARED | (cand ? MAP_FIXED_NOREPLACE : 0);
+    auto m = call(r, SYS_mmap, {cand, size, static_cast<uint64_t>(prot), flags, remote_fd, 0});
+    if (!m) {
+      close_remote();
+      return m.error();
+    }
+    if (*m < 0 && *m > -4096) continue;
+    if (cand && static_cast<uint64_t>(*m) != cand) {  // an old kernel ignored NOREPLACE
+      (void)call(r, SYS_munmap, {static_cast<uint64_t>(*m), size});
+      continue;
+    }
+    area->remote = static_cast<uint64_t>(*m);
+    break;
+  }
+  close_remote();
+  if (!area->remote) {
+    return Error("no room to map " + std::to_string(size >> 10) + " KiB for the agent within 2GB of the probed code",
+                 ErrorKind::cannot_relocate);
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, area->fd.get(), 0);
+  if (p == MAP_FAILED) return Error::from_errno("mapping the agent's memfd", errno);
+  area->local = static_cast<uint8_t*>(p);
+  return area;
+}
+
+}  // namespace
+
+SharedArea::~SharedArea() {
+  if (local) ::munmap(local, size);
+}
+
+Result<AgentImage> load_agent_image() {
+  std::span<const uint8_t> file = agent::image();
+  auto eh = at<Elf64_Ehdr>(file, 0);
+  if (!eh) return eh.error();
+  const Elf64_Ehdr& h = **eh;
+  if (std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0 || h.e_ident[EI_CLASS] != ELFCLASS64 ||
+      h.e_machine != EM_X86_64 || h.e_type != ET_DYN) {
+    return image_error("not an x86-64 shared object");
+  }
+  auto ph = at<Elf64_Phdr>(file, h.e_phoff, h.e_phnum);
+  if (!ph) return ph.error();
+  AgentImage img;
+  uint64_t span = 0;
+  const Elf64_Phdr* dynamic = nullptr;
+  for (int i = 0; i < h.e_phnum; ++i) {
+    const Elf64_Phdr& p = (*ph)[i];
+    if (p.p_type == PT_LOAD) span = std::max(span, p.p_vaddr + p.p_memsz);
+    if (p.p_type == PT_DYNAMIC) dynamic = &p;
+  }
+  if (span == 0 || span > (16u << 20)) return image_error("no loadable segment");
+  img.bytes.assign(page_up(span), 0);
+  for (int i = 0; i < h.e_phnum; ++i) {
+    const Elf64_Phdr& p = (*ph)[i];
+    if (p.p_type != PT_LOAD) continue;
+    auto src = at<uint8_t>(file, p.p_offset, p.p_filesz);
+    if (!src || p.p_filesz > p.p_memsz) return image_error("segment outside the file");
+    std::memcpy(img.bytes.data() + p.p_vaddr, *src, p.p_filesz);
+  }
+  if (!dynamic) return image_error("no PT_DYNAMIC");
+  auto dyn = at<Elf64_Dyn>(img.bytes, dynamic->p_vaddr, dynamic->p_memsz / sizeof(Elf64_Dyn));
+  if (!dyn) return dyn.error();
+  uint64_t rela = 0, relasz = 0, symtab = 0, strtab = 0, hash = 0;
+  for (size_t i = 0; i < dynamic->p_memsz / sizeof(Elf64_Dyn) && (*dyn)[i].d_tag != DT_NULL; ++i) {
+    const Elf64_Dyn& d = (*dyn)[i];
+    switch (d.d_tag) {
+      case DT_RELA: rela = d.d_un.d_ptr; break;
+      case DT_RELASZ: relasz = d.d_un.d_val; break;
+      case DT_SYMTAB: symtab = d.d_un.d_ptr; break;
+      case DT_STRTAB: strtab = d.d_un.d_ptr; break;
+      case DT_HASH: hash = d.d_un.d_ptr; break;
+      case DT_NEEDED: return image_error("it needs a shared library");
+      case DT_REL:
+      case DT_JMPREL: return image_error("it has relocations other than RELA RELATIVE");
+      default: break;
+    }
+  }
+  if (rela) {
+    auto rs = at<Elf64_Rela>(img.bytes, rela, relasz / sizeof(Elf64_Rela));
+    if (!rs) return rs.error();
+    for (size_t i = 0; i < relasz / sizeof(Elf64_Rela); ++i) {
+      const Elf64_Rela& r = (*rs)[i];
+      if (ELF64_R_TYPE(r.r_info) != R_X86_64_RELATIVE) return image_error("a relocation is not RELATIVE");
+      if (r.r_offset + 8 > img.bytes.size()) return image_error("a relocation outside the image");
+      img.relative_relocs.push_back(r.r_offset);
+      img.relative_addends.push_back(r.r_addend);
+    }
+  }
+  if (!hash || !symtab || !strtab) return image_error("no dynamic symbol table");
+  auto nchain = at<uint32_t>(img.bytes, hash + 4);
+  if (!nchain) return nchain.error();
+  auto syms = at<Elf64_Sym>(img.bytes, symtab, **nchain);
+  if (!syms) return syms.error();
+  for (uint32_t i = 0; i < **nchain; ++i) {
+    const Elf64_Sym& s = (*syms)[i];
+    if (strtab + s.st_name >= img.bytes.size()) return image_error("a symbol name outside the image");
+    const char* name = reinterpret_cast<const char*>(img.bytes.data() + strtab + s.st_name);
+    if (s.st_shndx == SHN_UNDEF && s.st_name) return image_error(std::string("it imports '") + name + "'");
+    if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
+  }
+  if (!img.hit_offset) return image_error("no pk_agent_hit");
+  return img;
+}
+
+Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThread& remote, uint64_t near) {
+  auto image = load_agent_image();
+  if (!image) return image.error();
+  std::shared_ptr<Agent> agent(new Agent());
+
+  const size_t data_size = page_up(sizeof(pk_control) + sizeof(pk_site_rt) * kMaxSites);
+  auto data = map_shared(as, remote, data_size, PROT_READ | PROT_WRITE, {});
+  if (!data) return data.error();
+  agent->data_ = std::move(*data);
+  auto* ctl = reinterpret_cast<pk_control*>(agent->data_->local);
+  ctl->magic = PK_AGENT_MAGIC;
+  ctl->version = PK_AGENT_ABI_VERSION;
+  ctl->nsites_max = kMaxSites;
+  ctl->sites_offset = page_up(sizeof(pk_control));
+  ctl->tracer_pid = static_cast<uint64_t>(::getpid());
+
+  auto code = map_shared(as, remote, kCodeAreaSize, PROT_READ | PROT_EXEC, as.area_candidates(near, kCodeAreaSize));
+  if (!code) return code.error();
+  SharedArea& area = **code;
+  if (image->bytes.size() > area.size / 2) return image_error("too large");
+  std::memcpy(area.local, image->bytes.data(), image->bytes.size());
+  for (size_t i = 0; i < image->relative_relocs.size(); ++i) {
+    const uint64_t v = area.remote + static_cast<uint64_t>(image->relative_addends[i]);
+    std::memcpy(area.local + image->relative_relocs[i], &v, 8);
+  }
+  area.used = image->bytes.size();
+  agent->hit_entry_ = area.remote + image->hit_offset;
+  agent->code_.push_back(std::move(*code));
+  (void)as.refresh_modules();
+  return agent;
+}
+
+pk_site_rt* Agent::site(uint32_t index) const {
+  auto* ctl = reinterpret_cast<pk_control*>(data_->local);
+  return reinterpret_cast<pk_site_rt*>(data_->local + ctl->sites_offset) + index;
+}
+
+Result<uint32_t> Agent::add_site(uint64_t address, uint32_t action) {
+  if (nsites_ >= kMaxSites) {
+    return Error("the agent's site table is full (" + std::to_string(kMaxSites) + " jump probes)",
+                 ErrorKind::cannot_relocate);
+  }
+  uint32_t i = nsites_++;
+  pk_site_rt* s = site(i);
+  std::memset(s, 0, sizeof *s);
+  s->address = address;
+  s->action = action;
+  credited_.push_back(0);
+  return i;
+}
+
+uint64_t Agent::site_remote(uint32_t index) const {
+  return data_->remote + (reinterpret_cast<uint8_t*>(site(index)) - data_->local);
+}
+
+uint64_t Agent::hits(uint32_t index) const {
+  return std::atomic_ref<uint64_t>(site(index)->hits).load(std::memory_order_relaxed);
+}
+
+Result<Agent::CodeSpace> Agent::code_near(AddressSpace& as, const RemoteThread& remote, uint64_t near, size_t n) {
+  n = (n + 15) & ~size_t{15};
+  auto reaches = [&](const SharedArea& a) {
+    return x86::fits_rel32(near + 5, a.remote) && x86::fits_rel32(near + 5, a.remote + a.size) && x86::fits_rel32(a.remote + a.size, near) && a.used + n <= a.size;
+  };
+  for (auto& a : code_) {
+    if (reaches(*a)) {
+      CodeSpace c{a->remote + a->used, a->local + a->used};
+      a->used += n;
+      return c;
+    }
+  }
+  auto area = map_shared(as, remote, kCodeAreaSize, PROT_READ | PROT_EXEC, as.area_candidates(near, kCodeAreaSize));
+  if (!area) return area.error();
+  (void)as.refresh_modules();
+  code_.push_back(std::move(*area));
+  SharedArea& a = *code_.back();
+  CodeSpace c{a.remote, a.local};
+  a.used = n;
+  return c;
+}
+
+}  // namespace probekit::engine

@@ -1,0 +1,114 @@
+// engine/agent.h — the in-process agent of one traced address space.
+//
+// The one idea: probekit injects its agent without the target's help and
+// without libc (mechanism.md §8(d)). Every step is a system call run in a
+// stopped thread of the target (proc::remote_syscall through an existing
+// `syscall` instruction): memfd_create, then probekit opens the same file
+// through /proc/PID/fd, sizes it and fills it, the target maps it
+// (MAP_SHARED) and closes its descriptor. Each area is thus one file mapped
+// twice: r-x (code) or rw- (data) in the target, rw- in probekit, so
+// probekit writes trampolines and reads counters with plain loads and
+// stores, no ptrace call per access.
+//
+//   * the data area: pk_control + the site table (agent/agent_abi.h);
+//   * code areas: the agent image (its PT_LOAD segments, R_X86_64_RELATIVE
+//     relocations applied for the address the target chose) and
+//     trampolines, one area per ±2 GB neighbourhood of probed code, since
+//     a jump probe reaches its trampoline with a rel32.
+//
+// Areas are never unmapped in the target: a thread may be inside a
+// trampoline at any moment, also after probekit is gone. A fork child
+// shares every area (MAP_SHARED), so its hits land in the same counters.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "agent/agent_abi.h"
+#include "proc/ptrace.h"
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace probekit::engine {
+
+class AddressSpace;
+
+// Where remote system calls run: a thread of the target stopped by us, the
+// `syscall` instruction to run, and scratch memory of the target (below the
+// thread's red zone) for the memfd name.
+struct RemoteThread {
+  pid_t tid = 0;
+  uint64_t syscall_insn = 0;
+  std::vector<int>* held = nullptr;  // signals taken off the thread meanwhile
+};
+
+// One memfd mapped in the target and in probekit.
+struct SharedArea {
+  Fd fd;
+  uint8_t* local = nullptr;  // probekit's rw mapping
+  uint64_t remote = 0;       // the target's mapping
+  size_t size = 0;
+  size_t used = 0;
+  SharedArea() = default;
+  SharedArea(const SharedArea&) = delete;
+  SharedArea& operator=(const SharedArea&) = delete;
+  ~SharedArea();
+};
+
+class Agent {
+public:
+  // Maps the data area and the agent image into the target (near `near`,
+  // so the first trampolines share the image's area).
+  static Result<std::shared_ptr<Agent>> inject(AddressSpace& as, const RemoteThread& remote,
+                                               uint64_t near);
+
+  uint64_t hit_entry() const { return hit_entry_; }  // pk_agent_hit in the target
+  uint64_t data_remote() const { return data_->remote; }
+  uint64_t code_remote() const { return code_.front()->remote; }
+
+  // A new entry of the site table; its address in the target.
+  Result<uint32_t> add_site(uint64_t address, uint32_t action);
+  uint64_t site_remote(uint32_t index) const;
+  uint64_t hits(uint32_t index) const;
+  // Hits of the site already credited to probes (the session's ledger, kept
+  // here so that a fork child's copy of a site shares it with the parent's).
+  uint64_t& credited(uint32_t index) { return credited_[index]; }
+
+  // n bytes of executable code space within rel32 reach of near (a new
+  // area is mapped when none reaches): the target's address and probekit's
+  // writable view of the same bytes.
+  struct CodeSpace {
+    uint64_t remote = 0;
+    uint8_t* local = nullptr;
+  };
+  Result<CodeSpace> code_near(AddressSpace& as, const RemoteThread& remote, uint64_t near, size_t n);
+
+  static constexpr size_t kCodeAreaSize = 1 << 20;
+  static constexpr uint32_t kMaxSites = 1 << 16;
+
+private:
+  Agent() = default;
+  pk_site_rt* site(uint32_t index) const;
+
+  std::unique_ptr<SharedArea> data_;
+  std::vector<std::unique_ptr<SharedArea>> code_;
+  uint64_t hit_entry_ = 0;
+  uint32_t nsites_ = 0;
+  std::vector<uint64_t> credited_;
+};
+
+// The agent image's facts, checked without a target (tests): its PT_LOAD
+// span, its relocations (only R_X86_64_RELATIVE is accepted) and the
+// offset of pk_agent_hit.
+struct AgentImage {
+  std::vector<uint8_t> bytes;  // the loaded image at base 0 (relocations not applied)
+  std::vector<uint64_t> relative_relocs;  // offsets of R_X86_64_RELATIVE slots
+  std::vector<int64_t> relative_addends;
+  uint64_t hit_offset = 0;
+};
+Result<AgentImage> load_agent_image();
+
+}  // namespace probekit::engine

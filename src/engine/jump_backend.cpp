@@ -1,0 +1,143 @@
+#include "engine/jump_backend.h"
+
+#include <asmjit/x86.h>
+
+#include <cstring>
+
+#include "util/strings.h"
+
+namespace probekit::engine {
+
+namespace {
+
+// The trampoline up to the displaced instructions (see the header).
+Result<std::vector<uint8_t>> assemble_call(uint64_t site_remote, uint64_t entry) {
+  namespace ax = asmjit::x86;
+  using asmjit::imm;
+  asmjit::CodeHolder code;
+  code.init(asmjit::Environment(asmjit::Arch::kX64));
+  ax::Assembler a(&code);
+  const ax::Gp saved[] = {ax::rax, ax::rcx, ax::rdx, ax::rbx, ax::rbp, ax::rsi, ax::rdi, ax::r8,
+                           ax::r9,  ax::r10, ax::r11, ax::r12, ax::r13, ax::r14, ax::r15};
+  a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
+  a.pushfq();
+  for (const auto& r : saved) a.push(r);
+  a.cld();
+  a.mov(ax::rbx, ax::rsp);
+  a.and_(ax::rsp, -16);
+  a.mov(ax::rdi, imm(site_remote));
+  a.mov(ax::rsi, ax::rbx);
+  a.mov(ax::rax, imm(entry));
+  a.call(ax::rax);
+  a.mov(ax::rsp, ax::rbx);
+  for (auto it = std::rbegin(saved); it != std::rend(saved); ++it) a.pop(*it);
+  a.popfq();
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
+  if (code.flatten() != asmjit::kErrorOk) return Error("assembling a trampoline failed", ErrorKind::internal);
+  const asmjit::CodeBuffer& buf = code.textSection()->buffer();
+  return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
+}
+
+// The function's other parts (gcc's FUNC.cold), whose jumps back into the
+// body count as branches into the patched bytes.
+std::vector<std::pair<uint64_t, uint64_t>> cold_parts(const AddressSpace& as, const ResolvedSite& r) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  const Module* m = as.module_at(r.func_start);
+  if (!m || !m->elf || r.info.raw_symbol.empty()) return out;
+  const std::string cold = r.info.raw_symbol + ".cold";
+  for (const auto& s : m->elf->symbols()) {
+    if (s.kind == elf::SymbolKind::function && s.size && starts_with(s.name, cold)) {
+      out.emplace_back(s.value + m->bias, s.size);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
+                                                    const RemoteThread& remote) {
+  if (!r.func_start || !r.func_size) {
+    return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
+  }
+  std::vector<uint8_t> func(r.func_size);
+  PK_TRY(as.read_original(r.func_start, func.data(), func.size()));
+  std::vector<std::vector<uint8_t>> cold_bytes;
+  std::vector<x86::CodeRange> others;
+  for (const auto& [start, size] : cold_parts(as, r)) {
+    cold_bytes.emplace_back(size);
+    if (!as.read_original(start, cold_bytes.back().data(), size)) return Error("cannot read " + hex(start));
+    others.push_back({cold_bytes.back(), start});
+  }
+  auto jp = x86::plan_jump({func, r.func_start}, r.address, others);
+  if (!jp) return jp.error();
+  for (uint64_t a = r.address; a < r.address + jp->length; ++a) {
+    if (as.site_at(a) && !as.site_at(a)->gone) {
+      return Error("a breakpoint at " + hex(a) + " is inside the patched bytes", ErrorKind::cannot_relocate);
+    }
+  }
+  if (as.jump_site_covering(r.address + jp->length - 1) || as.jump_site_covering(r.address)) {
+    return Error("another jump probe overlaps the patched bytes", ErrorKind::cannot_relocate);
+  }
+
+  if (!as.agent) {
+    auto agent = Agent::inject(as, remote, r.address);
+    if (!agent) return agent.error();
+    as.agent = *agent;
+  }
+  auto site = std::make_unique<JumpSite>();
+  site->address = r.address;
+  site->length = jp->length;
+  site->info = r.info;
+  site->agent = as.agent;
+  auto index = as.agent->add_site(r.address, PK_ACTION_COUNT);
+  if (!index) return index.error();
+  site->agent_index = *index;
+
+  auto head = assemble_call(as.agent->site_remote(*index), as.agent->hit_entry());
+  if (!head) return head.error();
+  constexpr size_t kMaxBlock = 5 * 15 + 64;
+  auto space = as.agent->code_near(as, remote, r.address, head->size() + kMaxBlock);
+  if (!space) return space.error();
+  auto block = x86::relocate_block(*jp, space->remote + head->size());
+  if (!block) return block.error();
+  if (block->code.size() > kMaxBlock) return Error("relocated block too large", ErrorKind::internal);
+  std::memcpy(space->local, head->data(), head->size());
+  std::memcpy(space->local + head->size(), block->code.data(), block->code.size());
+
+  site->trampoline = space->remote;
+  site->copy = space->remote + head->size();
+  site->copy_of = std::move(block->copy_of);
+  PK_TRY(as.read_original(r.address, site->original.data(), site->original.size()));
+  const std::vector<uint8_t> jmp = x86::jmp_rel32(r.address, site->trampoline);
+  std::copy(jmp.begin(), jmp.end(), site->patch.begin());
+  for (const auto& insn : jp->displaced) site->note += (site->note.empty() ? "" : "; ") + insn.text();
+  return site;
+}
+
+Status JumpBackend::arm(AddressSpace& as, JumpSite& site) {
+  if (site.armed || site.gone) return {};
+  PK_TRY(as.memory().write(site.address, site.patch.data(), site.patch.size()));
+  site.armed = true;
+  return {};
+}
+
+Status JumpBackend::disarm(AddressSpace& as, JumpSite& site) {
+  if (!site.armed || site.gone) {
+    site.armed = false;
+    return {};
+  }
+  PK_TRY(as.memory().write(site.address, site.original.data(), site.original.size()));
+  site.armed = false;
+  return {};
+}
+
+uint64_t JumpBackend::moved_rip(const JumpSite& site, uint64_t rip) {
+  if (rip <= site.address || rip >= site.address + site.length) return rip;
+  for (const auto& [orig, copy] : site.copy_of) {
+    if (orig == rip) return copy;
+  }
+  return rip;  // not an instruction boundary: no thread can be there
+}
+
+}  // namespace probekit::engine

@@ -1,0 +1,237 @@
+// Jump probes (engine/jump_backend.h): counting probes patched with a jmp
+// into the in-process agent. Counts must be exact, output unchanged, and
+// every byte back after detach; ineligible sites stay trap probes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "launch_support.h"
+#include "proc/maps.h"
+#include "proc/memory.h"
+#include "util/fd.h"
+
+namespace probekit {
+namespace {
+
+using namespace probekit::testing;
+
+Probe count_only(const std::string& where) {
+  Probe p;
+  p.where = Location::parse(where).value();
+  p.count_only = true;
+  return p;
+}
+
+LaunchOptions backend(BackendChoice b) {
+  LaunchOptions o;
+  o.backend = b;
+  return o;
+}
+
+bool described_as_jump(Session& s, ProbeId id) {
+  auto d = s.describe(id);
+  return d.size() == 1 && d[0].find(": jump") != std::string::npos;
+}
+
+class JumpBuilds : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Jump, JumpBuilds, ::testing::Values("pie-O0", "pie-O2", "nopie-O0", "nopie-O2"));
+
+TEST_P(JumpBuilds, ThreadedCountIsExactWithoutStops) {
+  std::vector<std::string> argv = {target("pk_basic", GetParam()), "4", "50000"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto id = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_TRUE(described_as_jump(*t.session, *id)) << t.session->describe(*id).front();
+  EXPECT_EQ(t.session->stats(*id).sites, 1u);
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok()) << rc.error().message();
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.session->stats(*id).hits, 200000u);
+  EXPECT_EQ(t.output(), expected);
+}
+
+// Every kind of first instruction: eligible ones become jump probes (the
+// copy of a rip-relative load, store, cmp, SSE load still reads the same
+// address), the others stay trap probes and say why; counts are exact and
+// the program's output is unchanged either way.
+TEST_P(JumpBuilds, EveryInstructionKindCountsExactly) {
+  std::vector<std::string> argv = {target("pk_insns", GetParam()), "300"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv);  // automatic
+  ASSERT_TRUE(t.session);
+  const std::map<std::string, bool> jump = {
+      {"f_riprel", true}, {"f_lea", true},  {"f_cmp", true},  {"f_sse", true},  {"f_store", true},
+      {"f_push", true},   {"f_call", false}, {"f_jmp", false}, {"f_jcc", false}, {"f_ret", false}};
+  std::map<std::string, ProbeId> ids;
+  for (const auto& [fn, want_jump] : jump) {
+    auto id = t.session->add(count_only("a.out:" + fn));
+    ASSERT_TRUE(id.ok()) << fn << ": " << id.error().message();
+    ids[fn] = *id;
+    auto d = t.session->describe(*id);
+    ASSERT_EQ(d.size(), 1u) << fn;
+    EXPECT_EQ(described_as_jump(*t.session, *id), want_jump) << d[0];
+    if (!want_jump) {
+      EXPECT_NE(d[0].find("not a jump probe: "), std::string::npos) << d[0];
+    }
+  }
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok()) << rc.error().message();
+  EXPECT_EQ(t.output(), expected);
+  for (const auto& [fn, id] : ids) EXPECT_EQ(t.session->stats(id).hits, 300u) << fn;
+}
+
+TEST(Jump, ForcedJumpRefusesAnIneligibleSiteWithTheReason) {
+  auto t = launch({target("pk_insns", "pie-O2"), "1"}, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto id = t.session->add(count_only("a.out:f_call"));
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().kind(), ErrorKind::cannot_relocate);
+  EXPECT_NE(id.error().message().find("is a call"), std::string::npos) << id.error().message();
+}
+
+TEST(Jump, TrapBackendNeverPatchesAJump) {
+  auto t = launch({target("pk_basic", "pie-O2"), "1", "10"}, backend(BackendChoice::trap));
+  ASSERT_TRUE(t.session);
+  auto id = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(id.ok());
+  EXPECT_FALSE(described_as_jump(*t.session, *id));
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.session->stats(*id).hits, 10u);
+}
+
+TEST(Jump, LibcCountsEqualTheTrapBackends) {
+  std::vector<std::string> argv = {target("pk_malloc", "pie-O2"), "4", "2000"};
+  std::string expected = run_plain(argv);
+  std::map<BackendChoice, std::pair<uint64_t, uint64_t>> counts;
+  for (BackendChoice b : {BackendChoice::trap, BackendChoice::jump}) {
+    auto t = launch(argv, backend(b));
+    ASSERT_TRUE(t.session);
+    auto m = t.session->add(count_only("libc.so.6:malloc"));
+    auto f = t.session->add(count_only("libc.so.6:free"));
+    ASSERT_TRUE(m.ok() && f.ok());
+    ASSERT_TRUE(t.session->run().ok());
+    EXPECT_EQ(t.output(), expected);
+    counts[b] = {t.session->stats(*m).hits, t.session->stats(*f).hits};
+  }
+  EXPECT_GE(counts[BackendChoice::jump].first, 8000u);
+  EXPECT_EQ(counts[BackendChoice::jump], counts[BackendChoice::trap]);
+}
+
+// A handler probe arriving where a jump probe is turns the site back into
+// a trap site; the counting probe keeps its count across the change.
+TEST(Jump, AHandlerProbeDemotesTheJumpSiteAndCountsCarryOver) {
+  auto t = launch({target("pk_basic", "pie-O2"), "2", "500"});
+  ASSERT_TRUE(t.session);
+  auto c = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(described_as_jump(*t.session, *c));
+  uint64_t seen = 0;
+  Probe h;
+  h.where = Location::parse("a.out:work").value();
+  h.pre_handler = [&](HitContext&) { ++seen; };
+  auto hid = t.session->add(std::move(h));
+  ASSERT_TRUE(hid.ok()) << hid.error().message();
+  EXPECT_FALSE(described_as_jump(*t.session, *c));
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(seen, 1000u);
+  EXPECT_EQ(t.session->stats(*c).hits, 1000u);
+}
+
+TEST(Jump, DisabledProbeCountsNothingAndReEnabledCountsAgain) {
+  auto t = launch({target("pk_basic", "pie-O2"), "1", "100"}, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto c = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(t.session->disable(*c).ok());
+  EXPECT_EQ(t.session->stats(*c).sites, 0u);
+  ASSERT_TRUE(t.session->enable(*c).ok());
+  EXPECT_EQ(t.session->stats(*c).sites, 1u);
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.session->stats(*c).hits, 100u);
+}
+
+TEST(Jump, FollowedForkChildCountsOnceInTheSharedCounter) {
+  std::vector<std::string> argv = {target("pk_fork", "pie-O2"), "fork"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto c = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(t.session->stats(*c).hits, 10u);  // 5 in the parent, 5 in the child
+}
+
+TEST(Jump, UnfollowedForkChildIsCleanedAndNotCounted) {
+  std::vector<std::string> argv = {target("pk_fork", "pie-O2"), "fork"};
+  std::string expected = run_plain(argv);
+  LaunchOptions o = backend(BackendChoice::jump);
+  o.follow_forks = false;
+  auto t = launch(argv, o);
+  ASSERT_TRUE(t.session);
+  auto c = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(t.session->stats(*c).hits, 5u);
+}
+
+std::vector<uint8_t> text_of(pid_t pid, const std::string& name) {
+  auto maps = proc::read_maps(pid);
+  auto mem = proc::ProcessMemory::open(pid);
+  std::vector<uint8_t> out;
+  if (!maps || !mem) return out;
+  for (const auto& m : *maps) {
+    if (m.executable() && m.path.find(name) != std::string::npos) {
+      std::vector<uint8_t> b(m.end - m.start);
+      if (mem->read_exact(m.start, b.data(), b.size())) out.insert(out.end(), b.begin(), b.end());
+    }
+  }
+  return out;
+}
+
+TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
+  std::string out = temp_path("jspin");
+  std::string path = target("pk_spin", GetParam());
+  pid_t child = ::fork();
+  if (child == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::execl(path.c_str(), path.c_str(), "2", (char*)nullptr);
+    ::_exit(127);
+  }
+  for (int i = 0; i < 5000 && read_file(out).value_or("").size() < 7; ++i) ::usleep(1000);
+  auto before = text_of(child, "pk_spin");
+  auto libc_before = text_of(child, "libc.so.6");
+  ASSERT_FALSE(before.empty());
+  {
+    auto s = Session::attach(child, backend(BackendChoice::jump));
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    auto w = (*s)->add(count_only("work"));
+    ASSERT_TRUE(w.ok()) << w.error().message();
+    EXPECT_NE(text_of(child, "pk_spin"), before);  // the jmp is there
+    EXPECT_NE(read_file("/proc/" + std::to_string(child) + "/maps").value_or("").find("memfd:probekit-agent"),
+              std::string::npos);
+    auto rc = (*s)->run(0.3);
+    ASSERT_TRUE(rc.ok()) << rc.error().message();
+    EXPECT_GT((*s)->stats(*w).hits, 10u);
+    ASSERT_TRUE((*s)->detach().ok());
+  }
+  EXPECT_EQ(text_of(child, "pk_spin"), before);
+  EXPECT_EQ(text_of(child, "libc.so.6"), libc_before);
+  auto size = read_file(out).value_or("").size();
+  for (int i = 0; i < 5000 && read_file(out).value_or("").size() == size; ++i) ::usleep(1000);
+  EXPECT_GT(read_file(out).value_or("").size(), size);  // alive and printing
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
+}  // namespace
+}  // namespace probekit
