@@ -121,6 +121,13 @@ Result<ReturnMechanism> parse_return_mechanism(const std::string& text) {
   return Error("unknown return probe mechanism '" + text + "'; use auto, ret-site or hijack", ErrorKind::usage);
 }
 
+Result<BackendChoice> parse_backend(const std::string& text) {
+  if (text.empty() || text == "auto") return BackendChoice::automatic;
+  if (text == "trap") return BackendChoice::trap;
+  if (text == "jump") return BackendChoice::jump;
+  return Error("unknown backend '" + text + "'; use auto, jump or trap", ErrorKind::usage);
+}
+
 std::string d_module_name(const ModuleInfo& m) { return m.is_main_executable ? "a.out" : m.name; }
 
 Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s) {

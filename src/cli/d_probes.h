@@ -64,6 +64,8 @@ struct BindOptions {
 
 // "auto", "ret-site" or "hijack" (-x retprobe=, trace --return-mechanism).
 Result<ReturnMechanism> parse_return_mechanism(const std::string& text);
+// --backend / -x backend=: auto (jump where eligible), jump or trap.
+Result<BackendChoice> parse_backend(const std::string& text);
 
 // CLOCK_MONOTONIC in nanoseconds: the clock Tick::next_ns is on.
 uint64_t now_ns();

@@ -24,7 +24,7 @@ Result<std::unique_ptr<Session>> open_target(const TargetOptions& target, const 
   if (target.pid) {
     if (*target.pid <= 0)
       return Error("invalid process id " + std::to_string(*target.pid), ErrorKind::usage);
-    return Session::attach(*target.pid);
+    return Session::attach(*target.pid, launch);
   }
   auto argv = split_command(target.command);
   if (!argv) return argv.error();

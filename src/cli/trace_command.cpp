@@ -37,6 +37,7 @@ struct TraceOptions {
   bool verbose = false;
   bool destructive = false;
   std::string return_mechanism = "auto";
+  std::string backend = "auto";
   std::vector<std::string> fail;
   std::vector<std::string> definitions;
 };
@@ -94,6 +95,9 @@ int trace_main(int argc, char** argv) {
   app.add_flag("-w,--destructive", opt.destructive, "allow destructive actions (--fail)");
   app.add_option("--return-mechanism", opt.return_mechanism,
                  "how r: probes catch returns: auto (ret-site where every return is found), ret-site, hijack");
+  app.add_option("--backend", opt.backend,
+                 "how probes are armed: auto (jump where eligible), jump (counting probes patched with a jmp "
+                 "into the in-process agent: no stop per hit), trap (int3, a stop per hit)");
   app.add_option("--fail", opt.fail,
                  "SYMBOL=VALUE[@PERCENT]: make SYMBOL return VALUE without running (needs -w)");
   app.add_option("definition", opt.definitions,
@@ -160,7 +164,11 @@ int trace_main(int argc, char** argv) {
   if (!writer) return report("trace", writer.error());
   output::Formatter formatter(*format);
 
-  auto session = open_target(opt.target);
+  auto backend = parse_backend(opt.backend);
+  if (!backend) return report("trace", backend.error());
+  LaunchOptions launch;
+  launch.backend = *backend;
+  auto session = open_target(opt.target, launch);
   if (!session) return report("trace", session.error());
   Session& s = **session;
   route_signals_to(&s);
@@ -198,6 +206,8 @@ int trace_main(int argc, char** argv) {
     }
     if (def.is_return())
       probe.return_handler = [emit](HitContext& ctx, void*) { emit(ctx); };
+    else if (opt.count_only)
+      probe.count_only = true;  // counted in the target where it can be a jump probe
     else
       probe.pre_handler = emit;
     auto id = s.add(std::move(probe));
