@@ -42,13 +42,44 @@ struct pk_site_rt {
 
 #define PK_ACTION_COUNT 1u /* count the hit; nothing else */
 
-/* The head of the data area; the site table follows at sites_offset. */
+/* A patch probekit wrote into the program's code (an int3 or a jmp), as
+ * the agent must undo it if probekit disappears. probekit fills an entry
+ * before it writes the patch and marks it disarmed after removing it. */
+struct pk_patch {
+  uint64_t address;
+  uint64_t resume;      /* jmp: where a thread trapping at address goes while
+                           the jmp is being taken out (the relocated copy) */
+  uint8_t original[8];  /* the bytes the patch replaced */
+  uint32_t length;      /* 1 (int3) or 5 (jmp); 0: unused entry */
+  uint32_t armed;       /* the patch is in the program's code */
+};
+
+/* The kernel's struct sigaction for rt_sigaction(2) on x86-64. */
+struct pk_kernel_sigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+/* The head of the data area; the site table follows at sites_offset, the
+ * patch table at patches_offset. */
 struct pk_control {
   uint64_t magic;       /* PK_AGENT_MAGIC */
   uint32_t version;     /* PK_AGENT_ABI_VERSION */
   uint32_t nsites_max;  /* capacity of the site table */
   uint64_t sites_offset;
-  uint64_t tracer_pid;  /* probekit's pid (for the agent's watchdog) */
+  uint64_t tracer_pid;  /* probekit's pid */
+  uint64_t patches_offset;
+  uint32_t npatches_max;
+  uint32_t npatches;    /* entries in use (high-water mark) */
+  /* The orphan guard (agent.c): the program's SIGTRAP action before the
+   * agent's, and the read end of a pipe whose only writer is probekit: when
+   * probekit dies, the kernel sends SIGTRAP (F_SETSIG) with si_fd =
+   * death_fd, and a read of it returns end of file. */
+  struct pk_kernel_sigaction previous;
+  int32_t death_fd;
+  uint32_t restoring;   /* 0, 1 while a thread restores, 2 when restored */
   uint64_t reserved[4];
 };
 

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@ namespace probekit::engine {
 namespace {
 
 constexpr uint64_t kPage = 4096;
+constexpr int kSaRestorer = 0x04000000;  // SA_RESTORER: the kernel ABI flag glibc hides
 uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 
 Error image_error(const std::string& what) {
@@ -173,8 +175,14 @@ Result<AgentImage> load_agent_image() {
     const char* name = reinterpret_cast<const char*>(img.bytes.data() + strtab + s.st_name);
     if (s.st_shndx == SHN_UNDEF && s.st_name) return image_error(std::string("it imports '") + name + "'");
     if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_sigtrap") == 0) img.sigtrap_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_restorer") == 0) img.restorer_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_data") == 0) img.data_ptr_offset = s.st_value;
   }
-  if (!img.hit_offset) return image_error("no pk_agent_hit");
+  if (!img.hit_offset || !img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset) {
+    return image_error("an entry point is missing");
+  }
+  if (img.data_ptr_offset + 8 > img.bytes.size()) return image_error("pk_agent_data outside the image");
   return img;
 }
 
@@ -183,7 +191,8 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   if (!image) return image.error();
   std::shared_ptr<Agent> agent(new Agent());
 
-  const size_t data_size = page_up(sizeof(pk_control) + sizeof(pk_site_rt) * kMaxSites);
+  const size_t data_size =
+      page_up(sizeof(pk_control)) + page_up(sizeof(pk_site_rt) * kMaxSites) + page_up(sizeof(pk_patch) * kMaxPatches);
   auto data = map_shared(as, remote, data_size, PROT_READ | PROT_WRITE, {});
   if (!data) return data.error();
   agent->data_ = std::move(*data);
@@ -192,6 +201,9 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   ctl->version = PK_AGENT_ABI_VERSION;
   ctl->nsites_max = kMaxSites;
   ctl->sites_offset = page_up(sizeof(pk_control));
+  ctl->patches_offset = ctl->sites_offset + page_up(sizeof(pk_site_rt) * kMaxSites);
+  ctl->npatches_max = kMaxPatches;
+  ctl->death_fd = -1;
   ctl->tracer_pid = static_cast<uint64_t>(::getpid());
 
   auto code = map_shared(as, remote, kCodeAreaSize, PROT_READ | PROT_EXEC, as.area_candidates(near, kCodeAreaSize));
@@ -203,11 +215,113 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
     const uint64_t v = area.remote + static_cast<uint64_t>(image->relative_addends[i]);
     std::memcpy(area.local + image->relative_relocs[i], &v, 8);
   }
+  {
+    const uint64_t data_at = agent->data_->remote;
+    std::memcpy(area.local + image->data_ptr_offset, &data_at, 8);
+  }
   area.used = image->bytes.size();
   agent->hit_entry_ = area.remote + image->hit_offset;
+  agent->sigtrap_entry_ = area.remote + image->sigtrap_offset;
+  const uint64_t restorer = area.remote + image->restorer_offset;
   agent->code_.push_back(std::move(*code));
   (void)as.refresh_modules();
+  // The orphan guard is best effort: without it the agent still counts.
+  agent->control()->previous.restorer = restorer;
+  if (agent->install_guard(as, remote)) agent->guard_installed_ = true;
   return agent;
+}
+
+// The death pipe and the SIGTRAP action (agent.c). The pipe is created in
+// the target; probekit opens its write end through /proc and the target
+// keeps only the read end, moved to a high descriptor number so that the
+// program's own numbering does not change, with O_ASYNC: when the last
+// writer (probekit) goes away, the kernel sends the owner SIGTRAP with
+// si_code POLL_HUP.
+Status Agent::install_guard(AddressSpace& as, const RemoteThread& remote) {
+  pk_control* c = control();
+  const uint64_t restorer = c->previous.restorer;
+  // Scratch: the reserved words of the control block.
+  auto* fds = reinterpret_cast<int32_t*>(&c->reserved[0]);
+  auto pr = call(remote, SYS_pipe2, {data_remote_of(fds), O_CLOEXEC});
+  if (!pr) return pr.error();
+  if (*pr < 0) return remote_failed("pipe2", *pr);
+  const uint64_t rfd = static_cast<uint64_t>(fds[0]), wfd = static_cast<uint64_t>(fds[1]);
+  auto writer = Fd::open("/proc/" + std::to_string(as.pid()) + "/fd/" + std::to_string(wfd), O_WRONLY);
+  auto high = call(remote, SYS_fcntl, {rfd, F_DUPFD_CLOEXEC, 900});
+  (void)call(remote, SYS_close, {rfd});
+  (void)call(remote, SYS_close, {wfd});
+  if (!writer) return writer.error();
+  if (!high) return high.error();
+  if (*high < 0) return remote_failed("fcntl(F_DUPFD_CLOEXEC)", *high);
+  const uint64_t fd = static_cast<uint64_t>(*high);
+  for (auto [cmd, arg] : {std::pair<uint64_t, uint64_t>{F_SETOWN, static_cast<uint64_t>(as.pid())},
+                          {F_SETSIG, SIGTRAP},
+                          {F_SETFL, O_ASYNC | O_NONBLOCK}}) {
+    auto r = call(remote, SYS_fcntl, {fd, cmd, arg});
+    if (!r || *r < 0) {
+      (void)call(remote, SYS_close, {fd});
+      return r ? remote_failed("fcntl", *r) : r.error();
+    }
+  }
+  // Our action, with the program's previous one saved where the agent
+  // reads it.
+  auto* act = reinterpret_cast<pk_kernel_sigaction*>(&c->reserved[0]);
+  static_assert(sizeof(c->reserved) >= sizeof(pk_kernel_sigaction));
+  *act = {sigtrap_entry_, static_cast<uint64_t>(SA_SIGINFO | kSaRestorer | SA_ONSTACK), restorer, ~uint64_t{0}};
+  auto sa = call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(act), data_remote_of(&c->previous), 8});
+  if (!sa || *sa < 0) {
+    (void)call(remote, SYS_close, {fd});
+    return sa ? remote_failed("rt_sigaction", *sa) : sa.error();
+  }
+  std::memset(act, 0, sizeof *act);
+  c->death_fd = static_cast<int32_t>(fd);
+  death_writer_ = std::move(*writer);
+  return {};
+}
+
+Status Agent::retire(const RemoteThread& remote) {
+  if (!guard_installed_) return {};
+  guard_installed_ = false;
+  pk_control* c = control();
+  auto* cur = reinterpret_cast<pk_kernel_sigaction*>(&c->reserved[0]);
+  auto r = call(remote, SYS_rt_sigaction, {SIGTRAP, 0, data_remote_of(cur), 8});
+  if (r && *r == 0 && cur->handler == sigtrap_entry_) {
+    (void)call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(&c->previous), 0, 8});
+  }
+  if (c->death_fd >= 0) (void)call(remote, SYS_close, {static_cast<uint64_t>(c->death_fd)});
+  c->death_fd = -1;
+  death_writer_.reset();
+  return r ? Status{} : Status(r.error());
+}
+
+void Agent::arming(uint64_t address, const uint8_t* original, uint32_t length, uint64_t resume) {
+  pk_control* c = control();
+  auto* table = reinterpret_cast<pk_patch*>(data_->local + c->patches_offset);
+  uint32_t i;
+  auto it = patch_index_.find(address);
+  if (it != patch_index_.end()) {
+    i = it->second;
+  } else {
+    if (c->npatches >= kMaxPatches) return;  // unguarded beyond the table: still correct while we live
+    i = c->npatches;
+    patch_index_[address] = i;
+  }
+  pk_patch& p = table[i];
+  std::atomic_ref<uint32_t>(p.armed).store(0, std::memory_order_release);
+  p.address = address;
+  p.resume = resume;
+  std::memset(p.original, 0, sizeof p.original);
+  std::memcpy(p.original, original, std::min<uint32_t>(length, sizeof p.original));
+  p.length = length;
+  std::atomic_ref<uint32_t>(p.armed).store(1, std::memory_order_release);
+  if (i == c->npatches) std::atomic_ref<uint32_t>(c->npatches).store(i + 1, std::memory_order_release);
+}
+
+void Agent::disarmed(uint64_t address) {
+  auto it = patch_index_.find(address);
+  if (it == patch_index_.end()) return;
+  auto* table = reinterpret_cast<pk_patch*>(data_->local + control()->patches_offset);
+  std::atomic_ref<uint32_t>(table[it->second].armed).store(0, std::memory_order_release);
 }
 
 pk_site_rt* Agent::site(uint32_t index) const {

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -77,6 +78,16 @@ public:
   // here so that a fork child's copy of a site shares it with the parent's).
   uint64_t& credited(uint32_t index) { return credited_[index]; }
 
+  // The orphan guard's patch table (agent/agent_abi.h pk_patch): call
+  // arming() before writing a patch and disarmed() after taking it out, so
+  // that the agent can undo exactly what is in place if probekit dies.
+  void arming(uint64_t address, const uint8_t* original, uint32_t length, uint64_t resume);
+  void disarmed(uint64_t address);
+  // At detach: the program's SIGTRAP action back (unless it installed one
+  // of its own meanwhile) and the death pipe closed in the target.
+  Status retire(const RemoteThread& remote);
+  bool guarding() const { return guard_installed_; }
+
   // n bytes of executable code space within rel32 reach of near (a new
   // area is mapped when none reaches): the target's address and probekit's
   // writable view of the same bytes.
@@ -88,16 +99,26 @@ public:
 
   static constexpr size_t kCodeAreaSize = 1 << 20;
   static constexpr uint32_t kMaxSites = 1 << 16;
+  static constexpr uint32_t kMaxPatches = 1 << 17;
 
 private:
   Agent() = default;
   pk_site_rt* site(uint32_t index) const;
+  pk_control* control() const { return reinterpret_cast<pk_control*>(data_->local); }
+  Status install_guard(AddressSpace& as, const RemoteThread& remote);
+  uint64_t data_remote_of(const void* local) const {
+    return data_->remote + (static_cast<const uint8_t*>(local) - data_->local);
+  }
 
   std::unique_ptr<SharedArea> data_;
   std::vector<std::unique_ptr<SharedArea>> code_;
   uint64_t hit_entry_ = 0;
   uint32_t nsites_ = 0;
   std::vector<uint64_t> credited_;
+  std::map<uint64_t, uint32_t> patch_index_;  // address -> pk_patch entry
+  uint64_t sigtrap_entry_ = 0;
+  Fd death_writer_;  // probekit's end of the death pipe (agent.c)
+  bool guard_installed_ = false;
 };
 
 // The agent image's facts, checked without a target (tests): its PT_LOAD
@@ -108,6 +129,9 @@ struct AgentImage {
   std::vector<uint64_t> relative_relocs;  // offsets of R_X86_64_RELATIVE slots
   std::vector<int64_t> relative_addends;
   uint64_t hit_offset = 0;
+  uint64_t sigtrap_offset = 0;   // pk_agent_sigtrap
+  uint64_t restorer_offset = 0;  // pk_agent_restorer
+  uint64_t data_ptr_offset = 0;  // pk_agent_data
 };
 Result<AgentImage> load_agent_image();
 

@@ -117,6 +117,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
 
 Status JumpBackend::arm(AddressSpace& as, JumpSite& site) {
   if (site.armed || site.gone) return {};
+  if (as.agent) as.agent->arming(site.address, site.original.data(), site.original.size(), site.copy);
   PK_TRY(as.memory().write(site.address, site.patch.data(), site.patch.size()));
   site.armed = true;
   return {};
@@ -129,6 +130,7 @@ Status JumpBackend::disarm(AddressSpace& as, JumpSite& site) {
   }
   PK_TRY(as.memory().write(site.address, site.original.data(), site.original.size()));
   site.armed = false;
+  if (as.agent) as.agent->disarmed(site.address);
   return {};
 }
 

@@ -176,6 +176,14 @@ Status SessionImpl::start_attached(const std::vector<pid_t>& tids, pid_t pid) {
 
 Status SessionImpl::setup_address_space(Process& p) {
   auto& as = p.as;
+  // The agent first: its orphan guard must know of every patch, the
+  // loader's breakpoint included, in case probekit is killed (agent.c).
+  if (!as->agent && !naive_) {
+    const Module* m = as->main_module() ? as->main_module() : as->interp_module();
+    auto remote = remote_thread(as);
+    auto agent = remote ? Agent::inject(*as, *remote, m ? m->start : 0) : Result<std::shared_ptr<Agent>>(remote.error());
+    if (agent) as->agent = *agent;
+  }
   // The dynamic loader's r_brk (_dl_debug_state) tells us when objects are
   // mapped or unmapped: at startup (before main) and at dlopen/dlclose.
   const Module* ld = as->interp_module();
@@ -1151,6 +1159,10 @@ Status SessionImpl::detach_all() {
       credit(*js);
       auto st = jump_.disarm(*as, *js);
       if (!st && result) result = st;
+    }
+    if (as->agent && as->agent->guarding()) {  // the program's SIGTRAP action back
+      auto remote = remote_thread(as);
+      if (remote) (void)as->agent->retire(*remote);
     }
   }
   for (auto& [tid, t] : threads_) {

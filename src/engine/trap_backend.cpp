@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "engine/agent.h"
 #include "proc/ptrace.h"
 #include "util/strings.h"
 
@@ -88,6 +89,7 @@ Result<std::unique_ptr<ProbeSite>> TrapBackend::plan(AddressSpace& as, const Res
 
 Status TrapBackend::arm(AddressSpace& as, ProbeSite& site) {
   if (site.armed || site.gone) return {};
+  if (as.agent) as.agent->arming(site.address, &site.original_byte, 1, 0);  // the orphan guard
   PK_TRY(as.memory().write(site.address, &kInt3, 1));
   site.armed = true;
   return {};
@@ -100,6 +102,7 @@ Status TrapBackend::disarm(AddressSpace& as, ProbeSite& site) {
   }
   PK_TRY(as.memory().write(site.address, &site.original_byte, 1));
   site.armed = false;
+  if (as.agent) as.agent->disarmed(site.address);
   return {};
 }
 
