@@ -8,8 +8,11 @@
 # so fixed costs — probekit attaching, bpftrace loading its BPF program —
 # cancel out and only the per-hit cost remains, for every tool alike.
 #
-# Compared in the same run: probekit's trap backend on three first
-# instructions (emulated, out-of-line copy, rip-relative copy), probekit's
+# Compared in the same run: probekit's jump backend (a counting probe
+# patched with a jmp into the in-process agent: no stop per hit; measured
+# between JUMP_SMALL and JUMP_CALLS calls, since a hit costs nanoseconds),
+# probekit's trap backend on three first instructions (emulated,
+# out-of-line copy, rip-relative copy), probekit's
 # naive breakpoint (PROBEKIT_NAIVE_BREAKPOINTS=1: put the byte back,
 # single-step, re-insert), and bpftrace uprobes where bpftrace works.
 #
@@ -46,14 +49,27 @@ median_ns() {
 
 # slope CMD... — median ns per call between SMALL and CALLS.
 slope() { echo $(( ($(median_ns "$calls" "$@") - $(median_ns "$small" "$@")) / (calls - small) )); }
+# jslope CMD... — the same between JUMP_SMALL and JUMP_CALLS, in tenths of a ns.
+jcalls=${JUMP_CALLS:-50000000}
+jsmall=${JUMP_SMALL:-$((jcalls / 10))}
+jslope() { echo $(( 10 * ($(median_ns "$jcalls" "$@") - $(median_ns "$jsmall" "$@")) / (jcalls - jsmall) )); }
+tenths() { awk -v t="$1" 'BEGIN { printf "%.1f", t / 10 }'; }
 
 printf 'per-hit overhead (ns): slope between %d and %d calls, median of %d runs%s\n' \
   "$small" "$calls" "$runs" "$([ ${#pre[@]} -gt 0 ] && echo ', pinned to CPU 0')"
 printf '%-10s %-22s %10s\n' "function" "mechanism" "ns/hit"
 for fn in emulated boosted riprel; do
+  jbase=$(jslope "$hot" "$fn" @N)
+  jump_t=$(jslope "$pk" trace -C --backend jump -c "$hot $fn @N" "p:a.out:hot_$fn")
+  printf '%-10s %-22s %10s\n' "$fn" "probekit jump" "$(tenths $((jump_t - jbase)))"
+  if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ]; then
+    # uftrace's dynamic patching records an entry and an exit per call.
+    u=$(jslope uftrace record -d /tmp/pk-bench-uftrace -P "hot_$fn" --no-libcall "$hot" "$fn" @N)
+    printf '%-10s %-22s %10s\n' "$fn" "uftrace -P (entry+exit)" "$(tenths $((u - jbase)))"
+  fi
   base=$(slope "$hot" "$fn" @N)
-  trap_ns=$(slope "$pk" trace -C -c "$hot $fn @N" "p:a.out:hot_$fn")
-  naive_ns=$(PROBEKIT_NAIVE_BREAKPOINTS=1 slope "$pk" trace -C -c "$hot $fn @N" "p:a.out:hot_$fn")
+  trap_ns=$(slope "$pk" trace -C --backend trap -c "$hot $fn @N" "p:a.out:hot_$fn")
+  naive_ns=$(PROBEKIT_NAIVE_BREAKPOINTS=1 slope "$pk" trace -C --backend trap -c "$hot $fn @N" "p:a.out:hot_$fn")
   printf '%-10s %-22s %10d\n' "$fn" "probekit trap" $((trap_ns - base))
   printf '%-10s %-22s %10d\n' "$fn" "naive breakpoint" $((naive_ns - base))
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1 &&
