@@ -3,15 +3,13 @@
  * Freestanding: no libc, no TLS, no allocation, no relocations other than
  * R_X86_64_RELATIVE, no imported symbol (tests/unit/agent checks the built
  * object). It is built -mgeneral-regs-only, so it never touches a vector
- * register: trampolines save only the general registers and flags, whatever
- * the probed site, and the program's xmm/ymm/zmm state (argument registers
- * at a function entry, live values mid-function) passes through untouched.
+ * register: the program's xmm/ymm/zmm state is never saved or disturbed,
+ * in a signal handler or, later, in handlers called from trampolines.
  *
- * Two entry points:
- *   pk_agent_hit       from trampolines, on the thread that hit the site,
- *                      stack 16-byte aligned, direction flag clear; never
- *                      blocks, never calls anything the program could probe.
- *   pk_agent_sigtrap   the process's SIGTRAP handler (the orphan guard).
+ * Counting needs no code here: a counting trampoline adds 1 to its
+ * site's counter in the data area itself (engine/jump_backend.cpp). The
+ * agent's code is the orphan guard:
+ *   pk_agent_sigtrap   the process's SIGTRAP handler.
  *                      While probekit lives, every SIGTRAP of an int3 it
  *                      wrote stops in probekit and never reaches a handler;
  *                      the program's own SIGTRAPs are passed on to the
@@ -33,14 +31,6 @@ PK_EXPORT volatile uint64_t pk_agent_data = 0;
 
 /* The ABI version this image was built for (probekit refuses a mismatch). */
 PK_EXPORT const uint32_t pk_agent_abi_version = PK_AGENT_ABI_VERSION;
-
-/* The hit of a site whose only action is counting: one relaxed atomic add
- * (exact under any number of threads; no ordering is needed because
- * probekit only ever reads the total). */
-PK_EXPORT void pk_agent_hit(struct pk_site_rt *site, struct pk_regs *regs) {
-  (void)regs;
-  __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED);
-}
 
 /* ---- raw system calls ---- */
 

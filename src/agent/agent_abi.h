@@ -4,9 +4,9 @@
  * memory (two memfds per traced address space, mapped in both processes):
  *   code area  agent image + trampolines, r-x in the target, rw in probekit
  *   data area  pk_control + the site table, rw in both
- * A trampoline passes the agent a pointer to its site's pk_site_rt (in the
- * data area) and to the registers it saved (pk_regs). Everything the agent
- * does at a hit is a write into the data area; probekit reads it.
+ * A counting trampoline adds to its site's pk_site_rt (in the data area);
+ * the agent's orphan guard reads the patch table. probekit reads the
+ * counters and writes the tables.
  *
  * This header is C (the agent is freestanding C) and C++ (the engine)
  * alike: fixed-width types only, no pointers stored across processes (the
@@ -20,20 +20,10 @@
 #define PK_AGENT_MAGIC 0x70726f62656b6974ull /* "probekit" */
 #define PK_AGENT_ABI_VERSION 1u
 
-/* The registers a trampoline saves, in memory order from the stack pointer
- * it passes: it pushes flags first, then rax, rcx, rdx, rbx, rbp, rsi, rdi,
- * r8..r15, after stepping over the 128-byte red zone. The thread's rsp at
- * the site is (uint64_t)(regs + 1) + 128; its rip is the site's address. */
-struct pk_regs {
-  uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-  uint64_t rdi, rsi, rbp, rbx, rdx, rcx, rax;
-  uint64_t flags;
-};
-
 /* One jump-probed address. 64 bytes: sites never share a cache line, so a
  * hot site's counter does not slow its neighbours. */
 struct pk_site_rt {
-  uint64_t hits;      /* handler entries: the agent adds 1 at every hit */
+  uint64_t hits;      /* the trampoline adds 1 at every hit (lock add) */
   uint64_t address;   /* the probed address (for -v and sanity checks) */
   uint32_t action;    /* PK_ACTION_* */
   uint32_t reserved0;

@@ -174,12 +174,11 @@ Result<AgentImage> load_agent_image() {
     if (strtab + s.st_name >= img.bytes.size()) return image_error("a symbol name outside the image");
     const char* name = reinterpret_cast<const char*>(img.bytes.data() + strtab + s.st_name);
     if (s.st_shndx == SHN_UNDEF && s.st_name) return image_error(std::string("it imports '") + name + "'");
-    if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_sigtrap") == 0) img.sigtrap_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_restorer") == 0) img.restorer_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_data") == 0) img.data_ptr_offset = s.st_value;
   }
-  if (!img.hit_offset || !img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset) {
+  if (!img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset) {
     return image_error("an entry point is missing");
   }
   if (img.data_ptr_offset + 8 > img.bytes.size()) return image_error("pk_agent_data outside the image");
@@ -220,7 +219,6 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
     std::memcpy(area.local + image->data_ptr_offset, &data_at, 8);
   }
   area.used = image->bytes.size();
-  agent->hit_entry_ = area.remote + image->hit_offset;
   agent->sigtrap_entry_ = area.remote + image->sigtrap_offset;
   const uint64_t restorer = area.remote + image->restorer_offset;
   agent->code_.push_back(std::move(*code));

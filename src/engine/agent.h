@@ -66,7 +66,6 @@ public:
   static Result<std::shared_ptr<Agent>> inject(AddressSpace& as, const RemoteThread& remote,
                                                uint64_t near);
 
-  uint64_t hit_entry() const { return hit_entry_; }  // pk_agent_hit in the target
   uint64_t data_remote() const { return data_->remote; }
   uint64_t code_remote() const { return code_.front()->remote; }
 
@@ -112,7 +111,6 @@ private:
 
   std::unique_ptr<SharedArea> data_;
   std::vector<std::unique_ptr<SharedArea>> code_;
-  uint64_t hit_entry_ = 0;
   uint32_t nsites_ = 0;
   std::vector<uint64_t> credited_;
   std::map<uint64_t, uint32_t> patch_index_;  // address -> pk_patch entry
@@ -123,12 +121,11 @@ private:
 
 // The agent image's facts, checked without a target (tests): its PT_LOAD
 // span, its relocations (only R_X86_64_RELATIVE is accepted) and the
-// offset of pk_agent_hit.
+// offsets of its entry points.
 struct AgentImage {
   std::vector<uint8_t> bytes;  // the loaded image at base 0 (relocations not applied)
   std::vector<uint64_t> relative_relocs;  // offsets of R_X86_64_RELATIVE slots
   std::vector<int64_t> relative_addends;
-  uint64_t hit_offset = 0;
   uint64_t sigtrap_offset = 0;   // pk_agent_sigtrap
   uint64_t restorer_offset = 0;  // pk_agent_restorer
   uint64_t data_ptr_offset = 0;  // pk_agent_data

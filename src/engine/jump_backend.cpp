@@ -2,6 +2,7 @@
 
 #include <asmjit/x86.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "util/strings.h"
@@ -10,28 +11,25 @@ namespace probekit::engine {
 
 namespace {
 
-// The trampoline up to the displaced instructions (see the header).
-Result<std::vector<uint8_t>> assemble_call(uint64_t site_remote, uint64_t entry) {
+// The trampoline up to the displaced instructions (see the header): a
+// counted hit. The flags are kept with lahf/seto and sahf (DynamoRIO's
+// idiom) instead of pushfq/popfq, whose popfq costs more than the count.
+Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
   namespace ax = asmjit::x86;
-  using asmjit::imm;
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
   ax::Assembler a(&code);
-  const ax::Gp saved[] = {ax::rax, ax::rcx, ax::rdx, ax::rbx, ax::rbp, ax::rsi, ax::rdi, ax::r8,
-                           ax::r9,  ax::r10, ax::r11, ax::r12, ax::r13, ax::r14, ax::r15};
-  a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
-  a.pushfq();
-  for (const auto& r : saved) a.push(r);
-  a.cld();
-  a.mov(ax::rbx, ax::rsp);
-  a.and_(ax::rsp, -16);
-  a.mov(ax::rdi, imm(site_remote));
-  a.mov(ax::rsi, ax::rbx);
-  a.mov(ax::rax, imm(entry));
-  a.call(ax::rax);
-  a.mov(ax::rsp, ax::rbx);
-  for (auto it = std::rbegin(saved); it != std::rend(saved); ++it) a.pop(*it);
-  a.popfq();
+  a.lea(ax::rsp, ax::ptr(ax::rsp, -128));  // the red zone
+  a.push(ax::rax);
+  a.push(ax::rcx);
+  a.seto(ax::al);
+  a.lahf();
+  a.mov(ax::rcx, asmjit::imm(counter));
+  a.lock().add(ax::qword_ptr(ax::rcx), 1);
+  a.add(ax::al, 0x7f);  // OF back: 1 + 0x7f overflows, 0 + 0x7f does not
+  a.sahf();             // SF ZF AF PF CF back
+  a.pop(ax::rcx);
+  a.pop(ax::rax);
   a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
   if (code.flatten() != asmjit::kErrorOk) return Error("assembling a trampoline failed", ErrorKind::internal);
   const asmjit::CodeBuffer& buf = code.textSection()->buffer();
@@ -94,7 +92,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   if (!index) return index.error();
   site->agent_index = *index;
 
-  auto head = assemble_call(as.agent->site_remote(*index), as.agent->hit_entry());
+  auto head = assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;
   auto space = as.agent->code_near(as, remote, r.address, head->size() + kMaxBlock);
