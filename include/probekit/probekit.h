@@ -170,11 +170,26 @@ struct ModuleInfo {
   bool named_by(const std::string& spec) const;
 };
 
+// One function *address*: several symbols may name it (glibc's free is also
+// cfree, __free, __libc_free and __GI___libc_free); name and raw_name are
+// the one a user would pick (elf::preferred_alias: global before local,
+// fewer leading underscores, shorter), the others are aliases, in the same
+// order of preference. A probe description that names an alias explicitly
+// still selects the address.
+struct FunctionAlias {
+  std::string name;      // demangled
+  std::string raw_name;  // as in the symbol table
+};
+
 struct FunctionInfo {
   std::string name;           // demangled
   std::string raw_name;       // as in the symbol table
   uint64_t address = 0;       // absolute
   uint64_t size = 0;
+  std::vector<FunctionAlias> aliases;  // the other symbols at address
+  // A part GCC split off another function ("f.cold"): entered by a jump
+  // from f, never called. Globs skip it; its exits are f's returns.
+  bool cold_part = false;
 };
 
 // Threads: ptrace binds a traced process to the one tracer *thread* that

@@ -371,9 +371,12 @@ Result<std::vector<FunctionInfo>> AddressSpace::functions(const std::string& mod
   std::vector<FunctionInfo> out;
   for (const Module* m : mods) {
     if (!m->elf) continue;
-    for (const auto& s : m->elf->symbols()) {
-      if (s.kind != elf::SymbolKind::function || s.value == 0) continue;
-      out.push_back({s.demangled, s.name, s.value + m->bias, s.size});
+    for (const auto& group : m->elf->functions_by_address()) {
+      const elf::Symbol& best = *group.front();
+      if (best.value == 0) continue;
+      FunctionInfo f{best.demangled, best.name, best.value + m->bias, best.size, {}, elf::is_cold_part(best)};
+      for (size_t i = 1; i < group.size(); ++i) f.aliases.push_back({group[i]->demangled, group[i]->name});
+      out.push_back(std::move(f));
     }
     if (!module.empty()) break;
   }
