@@ -92,6 +92,9 @@ struct Probe {
   // reports the objects mapped (r_brk), before their code runs. A probe that
   // is still unresolved then stays pending with stats().sites == 0.
   bool allow_pending = false;
+  // Called on the tracer thread (inside run()) when a pending probe arms in
+  // a module that was mapped after add(); describe(id) then says how.
+  std::function<void(uint32_t id)> armed_handler;
   std::string name;           // for listings and error messages
 };
 
@@ -261,6 +264,10 @@ public:
 
   virtual std::vector<ModuleInfo> modules() const = 0;
   virtual Result<std::vector<FunctionInfo>> functions(const std::string& module) const = 0;
+  // The address of a function or data symbol ("total", "libc.so.6:environ"),
+  // as HitContext::lookup_symbol resolves `@SYMBOL` at a hit; an unknown
+  // name is no_such_symbol with the closest names.
+  virtual Result<uint64_t> lookup_symbol(const std::string& name) const = 0;
 
   // Runs the target until it exits, stop() is called, or the deadline passes.
   // Returns the exit status of the main process when it exited (128+signal

@@ -1,6 +1,13 @@
-// End-to-end: how descriptions and definitions name functions (one probe
-// per address, cold parts).
+// End-to-end: how descriptions and definitions name functions and symbols
+// (one probe per address, cold parts, unknown `@SYMBOL`), and what probekit
+// says about targets it cannot trace.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
 #include <regex>
 
 #include "harness.h"
@@ -81,4 +88,86 @@ TEST(SymbolsCli, GlobsSkipColdParts) {
     ASSERT_EQ(e.status, 0) << e.err;
     EXPECT_EQ(listed(e.out, "coldret.cold"), 1u) << e.out;
   }
+}
+
+TEST(SymbolsCli, ListingTargetWithoutAProcessIsAnError) {
+  auto r = run({probekit_path(), "-l", "-n", "pid$target:a.out::entry"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("$target needs a process: give -p PID or -c"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(SymbolsCli, UnknownAtSymbolIsAnErrorWithSuggestions) {
+  std::string t = target_path("pk_basic-pie-O0");
+  auto r = run({probekit_path(), "trace", "-c", t + " 1 3", "p:a.out:work x=@totl"});
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.err.find("no symbol 'totl'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'total'"), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.out, "(fault)"), 0u) << r.out;
+  // A symbol that exists is read at each hit.
+  auto ok = run({probekit_path(), "trace", "-c", t + " 1 3", "p:a.out:work x=@total:s64"});
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(count_lines(ok.out, "x=0"), 3u) << ok.out;
+}
+
+TEST(SymbolsCli, VerboseDescribesProbesArmedLater) {
+  std::string lib = target_path("libpk_dltest.so");
+  auto r = run({probekit_path(), "trace", "-v", "-C", "-c", target_path("pk_dlopen-pie-O2") + " " + lib + " 3",
+                "p:a/dl libpk_dltest.so:dl_func", "p:a/w a.out:work"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_lines(r.err, "a/w: site work"), 1u) << r.err;
+  EXPECT_EQ(count_lines(r.err, "a/dl: site dl_func"), 1u) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(a/dl\s+3\s)"))) << r.out;
+}
+
+TEST(SymbolsCli, OwnProcessIsRefusedWithTheReason) {
+  // exec keeps the shell's pid: probekit is asked to trace itself.
+  auto r = run({"/bin/sh", "-c", "exec \"$0\" trace -d 1 -p $$ p:a.out:main", probekit_path()});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("probekit cannot trace itself"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("non-dumpable"), std::string::npos) << r.err;
+}
+
+TEST(SymbolsCli, ZombieIsRefusedWithTheReason) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  // Not reaped yet: a zombie.
+  std::string state;
+  for (int i = 0; i < 200 && state.find("State:\tZ") == std::string::npos; ++i) {
+    usleep(10000);
+    state = read_file("/proc/" + std::to_string(child) + "/status");
+  }
+  ASSERT_NE(state.find("State:\tZ"), std::string::npos);
+  auto r = run({probekit_path(), "trace", "-d", "1", "-p", std::to_string(child), "p:a.out:main"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("it is a zombie"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("non-dumpable"), std::string::npos) << r.err;
+  waitpid(child, nullptr, 0);
+}
+
+TEST(SymbolsCli, ThirtyTwoBitTargetIsNotSupported) {
+  // A minimal i386 program: exit(3) through int 0x80.
+  const uint8_t code[] = {0xb8, 1, 0, 0, 0, 0xbb, 3, 0, 0, 0, 0xcd, 0x80};
+  const uint32_t base = 0x08048000, ehsize = 52, phsize = 32, total = ehsize + phsize + sizeof code;
+  std::string elf = std::string("\x7f" "ELF\x01\x01\x01", 7) + std::string(9, '\0');
+  auto put = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) elf += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  put(2, 2), put(3, 2), put(1, 4), put(base + ehsize + phsize, 4), put(ehsize, 4), put(0, 4), put(0, 4);
+  put(ehsize, 2), put(phsize, 2), put(1, 2), put(0, 2), put(0, 2), put(0, 2);
+  put(1, 4), put(0, 4), put(base, 4), put(base, 4), put(total, 4), put(total, 4), put(5, 4), put(0x1000, 4);
+  elf.append(reinterpret_cast<const char*>(code), sizeof code);
+  std::string path = ::testing::TempDir() + "/pk_i386_exit3";
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << elf;
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0755), 0);
+  auto plain = run({path});
+  if (plain.status != 3) GTEST_SKIP() << "this kernel does not run i386 programs";
+  auto r = run({probekit_path(), "trace", "-c", path, "p:a.out:main"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("32-bit targets are not supported"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("cannot read the symbols"), std::string::npos) << r.err;
 }
