@@ -86,7 +86,9 @@ std::optional<std::pair<std::string, std::string>> function_spelling(const std::
   if (pattern.empty()) return std::make_pair(f.name, f.raw_name);
   auto spell = [&](const std::string& name, const std::string& raw) -> std::optional<std::string> {
     if (glob_match(pattern, name)) return name;
-    std::string bare = elf::strip_parameters(name);
+    // A cold part's name without parameters is its parent's ("f" for
+    // "f(int) [clone .cold]"): it never answers to it.
+    std::string bare = f.cold_part ? name : elf::strip_parameters(name);
     if (glob_match(pattern, bare)) return bare;
     if (glob_match(pattern, raw)) return raw;
     return std::nullopt;

@@ -414,7 +414,9 @@ void ElfFile::build_indexes() {
     by_name_.emplace(s.name, i);
     if (s.demangled != s.name) {
       by_name_.emplace(s.demangled, i);
-      std::string base = strip_parameters(s.demangled);
+      // "f(int) [clone .cold]" without parameters is "f": a cold part
+      // answers only to its own names, never to its parent's.
+      std::string base = is_cold_part(s) ? s.demangled : strip_parameters(s.demangled);
       if (base != s.demangled) {
         by_name_.emplace(base, i);
         base_names_[i] = std::move(base);

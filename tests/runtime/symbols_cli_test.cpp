@@ -90,6 +90,19 @@ TEST(SymbolsCli, GlobsSkipColdParts) {
   }
 }
 
+// relay(int) has a cold part at -O2, "relay(int) [clone .cold]", entered
+// for each of the 4 exceptions of 10 calls: naming relay is not naming it.
+TEST(SymbolsCli, NamingAFunctionDoesNotNameItsColdPart) {
+  std::string t = target_path("pk_ret_cxx-pie-O2");
+  auto l = run({probekit_path(), "-l", "-n", "pid$target:a.out:relay:entry", "-c", t});
+  ASSERT_EQ(l.status, 0) << l.err;
+  EXPECT_EQ(listed(l.out, "relay"), 1u) << l.out;
+  auto r = run({probekit_path(), "trace", "-C", "-c", t, "p:a.out:relay"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("sum 60 caught 4 last bad 9\n"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(p_relay_0\s+10\s+0\n)"))) << r.out;
+}
+
 TEST(SymbolsCli, ListingTargetWithoutAProcessIsAnError) {
   auto r = run({probekit_path(), "-l", "-n", "pid$target:a.out::entry"});
   EXPECT_EQ(r.status, 2);
