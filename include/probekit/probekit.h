@@ -92,6 +92,9 @@ struct Probe {
   // reports the objects mapped (r_brk), before their code runs. A probe that
   // is still unresolved then stays pending with stats().sites == 0.
   bool allow_pending = false;
+  // Called on the tracer thread (inside run()) when a pending probe arms in
+  // a module that was mapped after add(); describe(id) then says how.
+  std::function<void(uint32_t id)> armed_handler;
   std::string name;           // for listings and error messages
 
   // A counting probe: no handler at all, only stats().hits (trace -C, D's
@@ -186,11 +189,26 @@ struct ModuleInfo {
   bool named_by(const std::string& spec) const;
 };
 
+// One function *address*: several symbols may name it (glibc's free is also
+// cfree, __free, __libc_free and __GI___libc_free); name and raw_name are
+// the one a user would pick (elf::preferred_alias: global before local,
+// fewer leading underscores, shorter), the others are aliases, in the same
+// order of preference. A probe description that names an alias explicitly
+// still selects the address.
+struct FunctionAlias {
+  std::string name;      // demangled
+  std::string raw_name;  // as in the symbol table
+};
+
 struct FunctionInfo {
   std::string name;           // demangled
   std::string raw_name;       // as in the symbol table
   uint64_t address = 0;       // absolute
   uint64_t size = 0;
+  std::vector<FunctionAlias> aliases;  // the other symbols at address
+  // A part GCC split off another function ("f.cold"): entered by a jump
+  // from f, never called. Globs skip it; its exits are f's returns.
+  bool cold_part = false;
 };
 
 // Threads: ptrace binds a traced process to the one tracer *thread* that
@@ -262,6 +280,10 @@ public:
 
   virtual std::vector<ModuleInfo> modules() const = 0;
   virtual Result<std::vector<FunctionInfo>> functions(const std::string& module) const = 0;
+  // The address of a function or data symbol ("total", "libc.so.6:environ"),
+  // as HitContext::lookup_symbol resolves `@SYMBOL` at a hit; an unknown
+  // name is no_such_symbol with the closest names.
+  virtual Result<uint64_t> lookup_symbol(const std::string& name) const = 0;
 
   // Runs the target until it exits, stop() is called, or the deadline passes.
   // Returns the exit status of the main process when it exited (128+signal

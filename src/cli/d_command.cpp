@@ -330,6 +330,12 @@ int list_main(DOptions& opt) {
     session = std::move(*s);
     if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
   }
+  for (const auto& text : opt.programs) {
+    if (!session && text.find("$target") != std::string::npos) {
+      report_error("-l", "probe description '" + text + "': $target needs a process: give -p PID or -c 'CMD ARGS'");
+      return exit_usage;
+    }
+  }
   std::printf("%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
   int id = 0;
   auto row = [&](const std::string& prov, const std::string& mod, const std::string& fn, const std::string& name) {

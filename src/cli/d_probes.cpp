@@ -71,6 +71,34 @@ std::vector<std::string> select_names(const std::string& pattern, std::initializ
   return out;
 }
 
+// The name a pid probe on function `f` takes for a description's function
+// field, with the raw symbol it resolves through, or nullopt when the field
+// selects none of f's names. The names are tried in preference order (the
+// preferred one, then the aliases), so a glob matching several aliases of
+// one address gives one probe, named as DTrace names it (the first name in
+// libproc's order that matches), and an alias named explicitly selects the
+// address under that name. A C++ function answers to its demangled name
+// ("ns::f(int)"), that name without parameters ("ns::f"), or its mangled
+// one; the probe takes the form the description used, so the program's
+// glob matches it and probefunc reads as the user wrote it.
+std::optional<std::pair<std::string, std::string>> function_spelling(const std::string& pattern,
+                                                                     const FunctionInfo& f) {
+  if (pattern.empty()) return std::make_pair(f.name, f.raw_name);
+  auto spell = [&](const std::string& name, const std::string& raw) -> std::optional<std::string> {
+    if (glob_match(pattern, name)) return name;
+    // A cold part's name without parameters is its parent's ("f" for
+    // "f(int) [clone .cold]"): it never answers to it.
+    std::string bare = f.cold_part ? name : elf::strip_parameters(name);
+    if (glob_match(pattern, bare)) return bare;
+    if (glob_match(pattern, raw)) return raw;
+    return std::nullopt;
+  };
+  if (auto s = spell(f.name, f.raw_name)) return std::make_pair(*s, f.raw_name);
+  for (const auto& a : f.aliases)
+    if (auto s = spell(a.name, a.raw_name)) return std::make_pair(*s, a.raw_name);
+  return std::nullopt;
+}
+
 // Fills arg0..arg9 at a function entry: rdi, rsi, rdx, rcx, r8, r9, then the
 // stack above the return address (System V AMD64).
 void fill_entry_args(HitContext& ctx, d::FireContext& fc) {
@@ -144,25 +172,18 @@ Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Sessio
     auto fns = s.functions(m.path);
     if (!fns) return fns.error();
     for (const auto& f : *fns) {
-      // A C++ function answers to its demangled name ("ns::f(int)"), that
-      // name without parameters ("ns::f"), or its mangled one; the probe
-      // takes the form the description used, so the program's glob matches
-      // it and probefunc reads as the user wrote it.
-      std::string function = f.name;
-      if (!desc.function.empty() && !glob_match(desc.function, f.name)) {
-        std::string bare = elf::strip_parameters(f.name);
-        if (glob_match(desc.function, bare))
-          function = bare;
-        else if (glob_match(desc.function, f.raw_name))
-          function = f.raw_name;
-        else
-          continue;
-      }
+      // One probe per address. A glob never selects a cold part (entered by
+      // a jump, never called); a description naming one still does.
+      bool named = !desc.function.empty() && !has_glob(desc.function);
+      if (f.cold_part && !named) continue;
+      auto spelling = function_spelling(desc.function, f);
+      if (!spelling) continue;
+      const auto& [function, raw_symbol] = *spelling;
       for (const auto& n : names) {
         PidProbe p;
         p.key = {provider, d_module_name(m), function, n};
         p.module_path = m.path;
-        p.raw_symbol = f.raw_name;
+        p.raw_symbol = raw_symbol;
         if (n == "return") {
           p.is_return = true;
         } else if (n != "entry") {

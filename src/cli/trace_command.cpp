@@ -73,6 +73,19 @@ Result<FailSpec> parse_fail(const std::string& text) {
   return f;
 }
 
+// `@SYMBOL` is resolved at each hit: a name the target does not have would
+// print (fault) at every hit, so it is refused now, as an unknown probe
+// symbol is. A launched target is held at exec: its libraries are mapped
+// first (as for `$arg:NAME`).
+Status check_symbol_args(Session& s, const trace::Definition& def) {
+  for (const auto& a : def.args) {
+    if (a.base != trace::FetchBase::symbol_address || s.lookup_symbol(a.text)) continue;
+    (void)s.load_libraries();
+    if (auto r = s.lookup_symbol(a.text); !r) return r.error();
+  }
+  return {};
+}
+
 struct TracedEvent {
   trace::EventFetcher fetcher;
   ProbeId id = 0;
@@ -182,6 +195,7 @@ int trace_main(int argc, char** argv) {
   for (auto& def : defs) {
     auto fetcher = trace::EventFetcher::make(def, make_arg_resolver(debug, s, def));
     if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
+    if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
     auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0});
     auto where = Location::parse(def.location_text());
     if (!where) return fail("definition '" + def.text + "'", where.error());
@@ -202,6 +216,13 @@ int trace_main(int argc, char** argv) {
         output::Event e = output::make_event(ctx, d.group, d.event, is_return, ctx.return_address());
         for (auto& a : raw->fetcher.fetch_all(ctx)) e.args.push_back({a.name, a.value.text(), a.value.json()});
         (void)out->write(formatter.event(e));
+      };
+    }
+    // -v: a probe armed later (a library mapped after this point) is
+    // described when it arms.
+    if (opt.verbose) {
+      probe.armed_handler = [&s, name = def.full_name()](ProbeId armed) {
+        for (const auto& line : s.describe(armed)) report_note(name + ": " + line);
       };
     }
     if (def.is_return())

@@ -564,9 +564,51 @@ AggState Aggregation::fresh_state() const {
   return s;
 }
 
+uint64_t SpaceBudget::key_bytes(std::span<const Value> key, bool by_length) const {
+  uint64_t n = 0;
+  for (const Value& v : key) {
+    switch (v.kind) {
+    case Value::Kind::integer:
+    case Value::Kind::symbol: n += 8; break;
+    case Value::Kind::string: n += by_length ? (v.s.size() + 1 + 7) / 8 * 8 : strsize; break;
+    case Value::Kind::stack: n += stack_bytes; break;
+    }
+  }
+  return n;
+}
+
+std::string drop_report(const SpaceBudget& aggregations, const SpaceBudget& dynamic_variables) {
+  std::string out;
+  auto line = [&](uint64_t n, const char* what, const char* tail) {
+    if (n == 0) return;
+    out += "probekit: " + std::to_string(n) + " " + what + (n > 1 ? "s" : "") + tail + "\n";
+  };
+  line(dynamic_variables.drops, "dynamic variable drop", "");
+  line(aggregations.drops, "aggregation drop", " on CPU 0");
+  return out;
+}
+
+uint64_t Aggregation::entry_bytes(std::span<const Value> key) const {
+  uint64_t value = 8;
+  if (func_ == AggFunc::avg) value = 16;
+  if (func_ == AggFunc::stddev) value = 32;
+  if (nbuckets_ > 0) value = 8 * static_cast<uint64_t>(nbuckets_);
+  uint64_t key_bytes = budget_ ? budget_->key_bytes(key, false) : 8 * key.size();
+  return 32 + 8 + key_bytes + value;
+}
+
+void Aggregation::trunc_all() {
+  if (budget_)
+    for (const auto& e : map_) budget_->refund(entry_bytes(e.first));
+  map_.clear();
+}
+
 void Aggregation::add(std::span<const Value> key, int64_t value, int64_t incr) {
   auto it = map_.find(key);
-  if (it == map_.end()) it = map_.emplace(Key(key.begin(), key.end()), fresh_state()).first;
+  if (it == map_.end()) {
+    if (budget_ && !budget_->charge(entry_bytes(key))) return;  // DTrace's aggregation drop
+    it = map_.emplace(Key(key.begin(), key.end()), fresh_state()).first;
+  }
   AggState& s = it->second;
   switch (func_) {
     case AggFunc::count: s.count++; break;
@@ -625,7 +667,10 @@ void Aggregation::trunc(int64_t n) {
   } else {
     for (size_t i = keep; i < order.size(); i++) doomed.push_back(order[i]->first);
   }
-  for (const Key& k : doomed) map_.erase(k);
+  for (const Key& k : doomed) {
+    if (budget_) budget_->refund(entry_bytes(k));
+    map_.erase(k);
+  }
 }
 
 const AggState* Aggregation::find(std::span<const Value> key) const {

@@ -101,6 +101,53 @@ struct AggParamIssue {
 };
 std::optional<AggParamIssue> check_params(AggFunc func, const AggParams& params);
 
+// DTrace's space limits, aggsize and dynvarsize: a byte budget that every
+// new aggregation key (aggsize, shared by all aggregations, as the per-CPU
+// aggregation buffer is) or dynamic variable (dynvarsize: associative array
+// elements and self-> variables) is charged against. An entry that does not
+// fit is dropped and counted; entries already stored keep updating, and
+// freeing one (trunc(), storing 0 in an array element) gives its bytes back.
+// The bytes are DTrace's record sizes, so the same program drops at about
+// the same number of entries:
+//   aggregation key  32 (dtrace_aggkey_t) + 8 (aggregation id) + the key
+//                    + the value: 8 for count/sum/min/max, 16 avg, 32
+//                    stddev, 8 per bucket for the quantize family
+//   dynamic variable 32 (dtrace_dynvar_t) + 16 per key (dtrace_key_t; a
+//                    self-> variable has two: the variable and the thread)
+//                    + the key's by-reference data + the value (8, or
+//                    strsize for a string)
+//   key elements     8 for an integer; strsize for a string in an
+//                    aggregation key (DTrace's fixed-size records), its
+//                    length + 1 rounded up to 8 in a dynamic variable key;
+//                    8 per frame (ustackframes) + 8 for a stack
+// Unlike DTrace, no buffer is switched and drained by the consumer every
+// aggrate, so aggsize bounds everything the program aggregates at once.
+struct SpaceBudget {
+  uint64_t limit = 0;  // bytes; 0: unlimited
+  uint64_t used = 0;
+  uint64_t drops = 0;
+  uint64_t strsize = 256;
+  uint64_t stack_bytes = 808;  // 8 * (ustackframes + 1)
+
+  // Takes `bytes` from the budget, or counts a drop and returns false.
+  bool charge(uint64_t bytes) {
+    if (limit != 0 && (bytes > limit || used > limit - bytes)) {
+      ++drops;
+      return false;
+    }
+    used += bytes;
+    return true;
+  }
+  void refund(uint64_t bytes) { used -= bytes < used ? bytes : used; }
+  // Bytes of a key tuple: strings at strsize (aggregations) or at their
+  // length (dynamic variables, by_length).
+  uint64_t key_bytes(std::span<const Value> key, bool by_length) const;
+};
+
+// "dtrace: 3 aggregation drops on CPU 0" and "... 2 dynamic variable drops",
+// dt_drop.c's wording after the "probekit: " prefix; "" when there were none.
+std::string drop_report(const SpaceBudget& aggregations, const SpaceBudget& dynamic_variables);
+
 class Aggregation {
 public:
   using Map = std::unordered_map<Key, AggState, KeyHash, KeyEqual>;
@@ -123,7 +170,11 @@ public:
   // trunc(@, n): keep the n entries with the largest values (n < 0: the |n|
   // smallest), in DTrace's value order. trunc(@) == trunc_all().
   void trunc(int64_t n);
-  void trunc_all() { map_.clear(); }
+  void trunc_all();
+  // Charges each new key against `budget` (DTrace's aggsize); null: none.
+  void set_budget(SpaceBudget* budget) { budget_ = budget; }
+  // What a new key costs, by SpaceBudget's rule.
+  uint64_t entry_bytes(std::span<const Value> key) const;
   // normalize(@, n): printed values are divided by n. denormalize(@).
   void normalize(int64_t n) { normal_ = n > 0 ? n : 1; }
   void denormalize() { normal_ = 1; }
@@ -173,6 +224,7 @@ private:
   int64_t normal_ = 1;
   int nbuckets_ = 0;
   Map map_;
+  SpaceBudget* budget_ = nullptr;
 };
 
 // Prints several aggregations joined on their keys, as `printa(@a, @b)`

@@ -262,7 +262,9 @@ public:
   SelfVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool create) const override {
     auto* vars = x.thread_vars(create);
-    return vars ? &(*vars)[slot_] : nullptr;
+    if (vars) return &(*vars)[slot_];
+    // Out of dynvarsize: the store goes nowhere (a dynamic variable drop).
+    return create ? &(x.rt.dropped_store = zero_of(type)) : nullptr;
   }
 
 private:
@@ -289,15 +291,26 @@ public:
     auto it = m.find(std::span<const Value>(scratch_));
     if (it != m.end()) return &it->second;
     if (!create) return nullptr;
+    // A new element is a dynamic variable: out of dynvarsize, the store
+    // goes nowhere and counts as a drop.
+    if (!x.rt.dyn_budget.charge(bytes(x))) return &(x.rt.dropped_store = zero_of(type));
     return &m.emplace(Key(scratch_), zero_of(type)).first->second;
   }
   void release(Exec& x) const override {
     ArrayMap& m = x.rt.arrays[slot_];
     auto it = m.find(std::span<const Value>(scratch_));
-    if (it != m.end()) m.erase(it);
+    if (it == m.end()) return;
+    x.rt.dyn_budget.refund(bytes(x));
+    m.erase(it);
   }
 
 private:
+  // The element scratch_ names, as a dynamic variable (SpaceBudget's rule).
+  uint64_t bytes(const Exec& x) const {
+    const SpaceBudget& b = x.rt.dyn_budget;
+    return 32 + 16 * scratch_.size() + b.key_bytes(scratch_, true) + (type.is_string() ? b.strsize : 8);
+  }
+
   size_t slot_;
   std::vector<NodePtr> keys_;
   mutable std::vector<Value> scratch_;

@@ -120,6 +120,12 @@ std::vector<Value>* Exec::thread_vars(bool create) {
   auto it = tv.find(tid);
   if (it == tv.end()) {
     if (!create) return nullptr;
+    // Each self-> variable of the thread is a dynamic variable keyed by
+    // (variable, thread): charged together when the thread first stores one.
+    uint64_t bytes = 0;
+    for (const auto& d : rt.symbols.thread_vars)
+      bytes += 32 + 2 * 16 + (d.type.is_string() ? rt.dyn_budget.strsize : 8);
+    if (!rt.dyn_budget.charge(bytes)) return nullptr;
     std::vector<Value> slots;
     for (const auto& d : rt.symbols.thread_vars) {
       Value v;
@@ -206,6 +212,14 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   specs.resize(static_cast<size_t>(std::max(nspec, 0)));
   strsize = option_size(symbols, "strsize", 256);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
+  // DTrace's defaults: aggsize 4m, dynvarsize 1m (SpaceBudget's rule).
+  for (SpaceBudget* b : {&agg_budget, &dyn_budget}) {
+    b->strsize = strsize;
+    b->stack_bytes = 8 * (static_cast<uint64_t>(std::max(ustackframes, 0)) + 1);
+  }
+  agg_budget.limit = option_size(symbols, "aggsize", 4 << 20);
+  dyn_budget.limit = option_size(symbols, "dynvarsize", 1 << 20);
+  for (auto& a : aggs) a.set_budget(&agg_budget);
   quiet_ = symbols.options.count("quiet") > 0;
   flow_indent = symbols.options.count("flowindent") > 0;
   format_ = options.format;
@@ -469,6 +483,9 @@ bool Program::begin() {
 void Program::end() {
   FireContext ctx;
   state_->rt.fire(2, ctx);
+  // As dtrace(1) reports drops: on stderr, before the aggregations.
+  std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget);
+  if (!drops.empty()) state_->rt.sink->err(drops);
   state_->rt.print_remaining_aggregations();
   state_->rt.sink->flush();
 }

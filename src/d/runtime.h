@@ -136,6 +136,9 @@ public:
   std::vector<Value> clause_vars;
   std::vector<Aggregation> aggs;
   std::vector<bool> agg_printed;
+  SpaceBudget agg_budget;  // aggsize: every aggregation's keys
+  SpaceBudget dyn_budget;  // dynvarsize: array elements and self-> variables
+  Value dropped_store;     // where a store that did not fit goes
   std::vector<Speculation> specs;  // index = id - 1
 
   OutputSink* sink = nullptr;

@@ -174,18 +174,6 @@ size_t leading_underscores(const std::string& s) {
   return n;
 }
 
-// Prefer global, sized, then fewer leading underscores, then shorter name:
-// "malloc" over "__libc_malloc", "memcpy" over "__memcpy".
-bool better_alias(const Symbol& a, const Symbol& b) {
-  if (a.global != b.global) return a.global;
-  if ((a.size != 0) != (b.size != 0)) return a.size != 0;
-  size_t ua = leading_underscores(a.name);
-  size_t ub = leading_underscores(b.name);
-  if (ua != ub) return ua < ub;
-  if (a.name.size() != b.name.size()) return a.name.size() < b.name.size();
-  return a.name < b.name;
-}
-
 }  // namespace
 
 // Builds an ElfFile; a friend so that ElfFile's fields stay private.
@@ -418,18 +406,20 @@ Result<std::shared_ptr<const ElfFile>> ElfFile::open(const std::string& path, co
 }
 
 void ElfFile::build_indexes() {
+  base_names_.resize(symbols_.size());
   for (uint32_t i = 0; i < symbols_.size(); ++i) {
     const Symbol& s = symbols_[i];
     if (s.kind != SymbolKind::function) continue;
     functions_.push_back(i);
-    base_names_.emplace_back();
     by_name_.emplace(s.name, i);
     if (s.demangled != s.name) {
       by_name_.emplace(s.demangled, i);
-      std::string base = strip_parameters(s.demangled);
+      // "f(int) [clone .cold]" without parameters is "f": a cold part
+      // answers only to its own names, never to its parent's.
+      std::string base = is_cold_part(s) ? s.demangled : strip_parameters(s.demangled);
       if (base != s.demangled) {
         by_name_.emplace(base, i);
-        base_names_.back() = std::move(base);
+        base_names_[i] = std::move(base);
       }
     }
   }
@@ -460,14 +450,34 @@ std::vector<const Symbol*> ElfFile::find(std::string_view name) const {
   return out;
 }
 
+std::vector<std::vector<const Symbol*>> ElfFile::functions_by_address() const {
+  std::vector<std::vector<const Symbol*>> out;
+  for (uint32_t i : functions_) {
+    const Symbol& s = symbols_[i];
+    if (out.empty() || out.back().front()->value != s.value) out.emplace_back();
+    out.back().push_back(&s);
+  }
+  for (auto& group : out) {
+    std::sort(group.begin(), group.end(), [](const Symbol* a, const Symbol* b) { return preferred_alias(*a, *b); });
+  }
+  return out;
+}
+
 std::vector<const Symbol*> ElfFile::match_glob(std::string_view pattern) const {
+  auto matches = [&](const Symbol& s) {
+    if (glob_match(pattern, s.name)) return true;
+    if (s.demangled != s.name && glob_match(pattern, s.demangled)) return true;
+    const std::string& base = base_names_[static_cast<size_t>(&s - symbols_.data())];
+    return !base.empty() && glob_match(pattern, base);
+  };
   std::vector<const Symbol*> out;
-  for (size_t k = 0; k < functions_.size(); ++k) {
-    const Symbol& s = symbols_[functions_[k]];
-    bool hit = glob_match(pattern, s.name);
-    if (!hit && s.demangled != s.name) hit = glob_match(pattern, s.demangled);
-    if (!hit && !base_names_[k].empty()) hit = glob_match(pattern, base_names_[k]);
-    if (hit) out.push_back(&s);
+  for (const auto& group : functions_by_address()) {
+    for (const Symbol* s : group) {
+      if (!is_cold_part(*s) && matches(*s)) {
+        out.push_back(s);
+        break;
+      }
+    }
   }
   return out;
 }
@@ -485,7 +495,7 @@ const Symbol* ElfFile::function_containing(uint64_t vaddr) const {
     const Symbol& s = symbols_[*it];
     if (best != nullptr && s.value != best->value) break;
     bool covers = s.size == 0 ? s.value == vaddr : vaddr - s.value < s.size;
-    if (covers && (best == nullptr || better_alias(s, *best))) best = &s;
+    if (covers && (best == nullptr || preferred_alias(s, *best))) best = &s;
   }
   return best;
 }
@@ -540,6 +550,26 @@ Result<std::vector<uint8_t>> ElfFile::read_vaddr(uint64_t vaddr, size_t len) con
     done += chunk;
   }
   return out;
+}
+
+bool preferred_alias(const Symbol& a, const Symbol& b) {
+  if (a.global != b.global) return a.global;
+  if ((a.size != 0) != (b.size != 0)) return a.size != 0;
+  size_t ua = leading_underscores(a.name);
+  size_t ub = leading_underscores(b.name);
+  if (ua != ub) return ua < ub;
+  if (a.name.size() != b.name.size()) return a.name.size() < b.name.size();
+  return a.name < b.name;
+}
+
+bool is_cold_part(const Symbol& s) {
+  std::string_view n = s.name;
+  size_t dot = n.rfind(".cold");
+  if (dot == std::string_view::npos || dot == 0) return false;
+  std::string_view rest = n.substr(dot + 5);  // "" or ".N"
+  if (rest.empty()) return true;
+  if (rest.size() < 2 || rest[0] != '.') return false;
+  return std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string demangle(const std::string& name) {

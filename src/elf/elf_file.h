@@ -84,9 +84,15 @@ public:
   // name, or demangled name without the parameter list ("ns::f" for
   // "ns::f(int)") equals name. Several for C++ overloads. Sorted by value.
   std::vector<const Symbol*> find(std::string_view name) const;
-  // Functions whose raw, demangled, or parameterless demangled name matches
-  // the util/strings.h glob. Sorted by value, each symbol once.
+  // Functions a glob selects, one per address (as DTrace's pid provider):
+  // at each address, the first of its symbols in preferred_alias order whose
+  // raw, demangled, or parameterless demangled name matches the
+  // util/strings.h glob. Cold parts (is_cold_part) are never selected by a
+  // glob; find() still names them. Sorted by value.
   std::vector<const Symbol*> match_glob(std::string_view pattern) const;
+  // Every function address once, with all its symbols, the preferred name
+  // first (preferred_alias order). Sorted by value.
+  std::vector<std::vector<const Symbol*>> functions_by_address() const;
   // The function whose [value, value+size) covers vaddr; a size-0 symbol only
   // covers its own address. Among aliases, prefers global, sized, then the
   // name with fewer leading underscores. nullptr when none.
@@ -128,10 +134,24 @@ private:
   std::unordered_multimap<std::string, uint32_t> by_name_;
   // Indexes of functions in symbols_, sorted by value (symbols_ is too).
   std::vector<uint32_t> functions_;
-  // strip_parameters(demangled) of functions_[i], "" when it equals the
-  // demangled name: computed once, matched by every glob.
+  // strip_parameters(demangled) of symbols_[i] (functions only), "" when it
+  // equals the demangled name: computed once, matched by every glob.
   std::vector<std::string> base_names_;
 };
+
+// The one naming rule for an address several function symbols share (glibc's
+// free is also cfree, __free, __libc_free and __GI___libc_free): true when a
+// is the name to show and select rather than b. A global or weak symbol
+// before a local one, a sized one before a size-0 label, fewer leading
+// underscores, the shorter name, then byte order. It is libproc's order,
+// which DTrace's pid provider names its probes by ("free", not
+// "__libc_free"); listings, globs and symbolization all use it.
+bool preferred_alias(const Symbol& a, const Symbol& b);
+
+// A part of a function GCC split off (hot/cold partitioning): "f.cold",
+// "f.cold.3", "f.part.0.cold". It is entered by a jump from f's body, never
+// called, so it has no entry of its own; its exits are f's.
+bool is_cold_part(const Symbol& s);
 
 // abi::__cxa_demangle; returns name unchanged when it is not a mangled name.
 std::string demangle(const std::string& name);

@@ -1,12 +1,16 @@
 #include "engine/address_space.h"
 
+#include <elf.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace probekit::engine {
@@ -78,7 +82,30 @@ bool ModuleInfo::named_by(const std::string& spec) const {
 
 namespace probekit::engine {
 
+namespace {
+
+// A 32-bit (i386 or x32) program runs under a 64-bit kernel and can be
+// ptraced, but nothing here knows its ABI: say so before anything is read.
+Status check_64bit(pid_t pid) {
+  std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  auto fd = Fd::open(exe, O_RDONLY);
+  if (!fd) return {};  // unreadable: the module scan reports what it can
+  uint8_t ident[EI_NIDENT] = {};
+  auto n = pread_full(fd->get(), ident, sizeof ident, 0);
+  if (!n || *n != sizeof ident || std::memcmp(ident, ELFMAG, SELFMAG) != 0) return {};
+  if (ident[EI_CLASS] == ELFCLASS64) return {};
+  char path[PATH_MAX];
+  ssize_t len = ::readlink(exe.c_str(), path, sizeof path - 1);
+  std::string shown = len > 0 ? std::string(path, static_cast<size_t>(len)) : exe;
+  return Error("process " + std::to_string(pid) + " runs a 32-bit program ('" + shown +
+                   "'); 32-bit targets are not supported: probekit traces x86-64 programs",
+               ErrorKind::unsupported);
+}
+
+}  // namespace
+
 Result<std::shared_ptr<AddressSpace>> AddressSpace::open(pid_t pid) {
+  PK_TRY(check_64bit(pid));
   auto mem = proc::ProcessMemory::open(pid);
   if (!mem) return mem.error();
   std::shared_ptr<AddressSpace> as(new AddressSpace(pid, std::move(*mem)));
@@ -381,13 +408,22 @@ Result<uint64_t> AddressSpace::lookup_symbol(const std::string& name) const {
     mod = name.substr(0, colon);
     sym = name.substr(colon + 1);
   }
+  std::vector<std::string> names;
   for (const auto& m : modules_) {
     if (!module_matches(mod, m) || !m.elf) continue;
     for (const auto& s : m.elf->symbols()) {
       if (s.name == sym || s.demangled == sym) return s.value + m.bias;
+      names.push_back(s.demangled);
     }
   }
-  return Error("no symbol '" + name + "' in process " + std::to_string(pid_), ErrorKind::no_such_symbol);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string msg = "no symbol '" + name + "' in process " + std::to_string(pid_);
+  auto near = closest_matches(sym, names);
+  for (size_t i = 0; i < near.size(); ++i)
+    msg += (i == 0 ? "; did you mean '" : i + 1 == near.size() ? " or '" : ", '") + near[i] + "'";
+  if (!near.empty()) msg += "?";
+  return Error(msg, ErrorKind::no_such_symbol);
 }
 
 Result<std::vector<FunctionInfo>> AddressSpace::functions(const std::string& module) const {
@@ -398,9 +434,12 @@ Result<std::vector<FunctionInfo>> AddressSpace::functions(const std::string& mod
   std::vector<FunctionInfo> out;
   for (const Module* m : mods) {
     if (!m->elf) continue;
-    for (const auto& s : m->elf->symbols()) {
-      if (s.kind != elf::SymbolKind::function || s.value == 0) continue;
-      out.push_back({s.demangled, s.name, s.value + m->bias, s.size});
+    for (const auto& group : m->elf->functions_by_address()) {
+      const elf::Symbol& best = *group.front();
+      if (best.value == 0) continue;
+      FunctionInfo f{best.demangled, best.name, best.value + m->bias, best.size, {}, elf::is_cold_part(best)};
+      for (size_t i = 1; i < group.size(); ++i) f.aliases.push_back({group[i]->demangled, group[i]->name});
+      out.push_back(std::move(f));
     }
     if (!module.empty()) break;
   }

@@ -121,6 +121,8 @@ public:
   Result<std::vector<ResolvedSite>> resolve(const Location& where) const;
   std::string symbolize(uint64_t addr, bool qualify_module) const;
   Result<uint64_t> lookup_symbol(const std::string& name) const;
+  // One entry per function address, named by elf::preferred_alias, with its
+  // aliases and cold parts marked (FunctionInfo).
   Result<std::vector<FunctionInfo>> functions(const std::string& module) const;
   SiteInfo site_info(uint64_t addr) const;
 

@@ -565,6 +565,12 @@ Result<std::vector<FunctionInfo>> SessionImpl::functions(const std::string& modu
   return it->second.as->functions(module);
 }
 
+Result<uint64_t> SessionImpl::lookup_symbol(const std::string& name) const {
+  auto it = procs_.find(pid_);
+  if (it == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
+  return it->second.as->lookup_symbol(name);
+}
+
 void SessionImpl::arm_pending(const std::shared_ptr<AddressSpace>& as) {
   for (auto& [id, rec] : probes_) {
     bool placed = false;
@@ -574,7 +580,8 @@ void SessionImpl::arm_pending(const std::shared_ptr<AddressSpace>& as) {
         break;
       }
     }
-    if (!placed) (void)place(rec, as, true);
+    if (placed) continue;
+    if (place(rec, as, true) && rec.probe.armed_handler && !describe(id).empty()) rec.probe.armed_handler(id);
   }
 }
 

@@ -67,6 +67,7 @@ public:
   Status load_libraries() override;
   std::vector<ModuleInfo> modules() const override;
   Result<std::vector<FunctionInfo>> functions(const std::string& module) const override;
+  Result<uint64_t> lookup_symbol(const std::string& name) const override;
   Result<int> run(std::optional<double> seconds) override;
   void stop() override;
   Status detach() override;

@@ -201,6 +201,14 @@ namespace {
 
 // Why PTRACE_SEIZE said EPERM, in words a user can act on.
 std::string explain_eperm(pid_t tid) {
+  // Reasons that are certain come alone: the guesses below do not apply.
+  auto tgid = status_field(tid, "Tgid");
+  if (tgid && *tgid == std::to_string(::getpid())) return "it is probekit itself; probekit cannot trace itself";
+  auto state = status_field(tid, "State");
+  auto threads = status_field(tid, "Threads");
+  if (state && starts_with(*state, "Z") && (!threads || *threads == "1")) {
+    return "it is a zombie: it has exited and waits for its parent to reap it";
+  }
   std::vector<std::string> why;
   auto tracer = status_field(tid, "TracerPid");
   if (tracer && *tracer != "0") {

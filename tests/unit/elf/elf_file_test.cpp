@@ -267,9 +267,69 @@ TEST(ElfFile, MatchGlobOnRawAndDemangledNames) {
   std::vector<std::string> names;
   for (const Symbol* s : c->match_glob("fixture_*")) names.push_back(s->name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"fixture_add", "fixture_ifunc", "fixture_known_bytes",
-                                             "fixture_usdt", "fixture_weak"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"fixture_add", "fixture_alias", "fixture_ifunc",
+                                             "fixture_known_bytes", "fixture_usdt", "fixture_weak"}));
   EXPECT_TRUE(c->match_glob("fixture_[xyz]*").empty());
+}
+
+// fixture_alias has five names at one address and a cold part (data/fixture.c).
+TEST(ElfFile, GlobsSelectEachAddressOnceByThePreferredName) {
+  for (const char* name : {"elf_fx_c_pie", "elf_fx_c_nopie"}) {
+    auto f = open_ok(fx(name));
+    ASSERT_TRUE(f);
+    const Symbol* best = only(f->find("fixture_alias"));
+    ASSERT_NE(best, nullptr);
+    // Every glob over the aliases gives the address once, under the first
+    // name in preference order that it matches.
+    auto names = [&](const char* glob) {
+      std::vector<std::string> out;
+      for (const Symbol* s : f->match_glob(glob))
+        if (s->value == best->value) out.push_back(s->name);
+      return out;
+    };
+    EXPECT_EQ(names("*fixture_alias*"), std::vector<std::string>{"fixture_alias"});
+    EXPECT_EQ(names("*"), std::vector<std::string>{"fixture_alias"});
+    EXPECT_EQ(names("*_global"), std::vector<std::string>{"__fixture_alias_global"});
+    EXPECT_EQ(names("__*"), std::vector<std::string>{"__fixture_alias_global"});
+    EXPECT_EQ(names("*_local"), std::vector<std::string>{"__fixture_alias_local"});
+    // Named explicitly, every alias still resolves to the address.
+    for (const char* alias : {"fixture_alias_longer", "__fixture_alias_global", "__fixture_alias_local",
+                              "__GI___fixture_alias_global"}) {
+      const Symbol* s = only(f->find(alias));
+      ASSERT_NE(s, nullptr) << alias;
+      EXPECT_EQ(s->value, best->value) << alias;
+    }
+    // The listing: the address once, the preferred name first, then the
+    // aliases in the same order.
+    std::vector<std::string> group;
+    for (const auto& g : f->functions_by_address())
+      if (g.front()->value == best->value)
+        for (const Symbol* s : g) group.push_back(s->name);
+    EXPECT_EQ(group, (std::vector<std::string>{"fixture_alias", "fixture_alias_longer", "__fixture_alias_global",
+                                               "__fixture_alias_local", "__GI___fixture_alias_global"}));
+    EXPECT_EQ(f->function_containing(best->value), best);
+    // The cold part: never selected by a glob, still found by name.
+    const Symbol* cold = only(f->find("fixture_alias.cold"));
+    ASSERT_NE(cold, nullptr);
+    EXPECT_TRUE(is_cold_part(*cold));
+    EXPECT_FALSE(is_cold_part(*best));
+    for (const char* glob : {"*fixture_alias*", "*.cold", "*"}) {
+      auto all = f->match_glob(glob);
+      EXPECT_EQ(std::count(all.begin(), all.end(), cold), 0) << glob;
+    }
+  }
+}
+
+TEST(ElfFile, ColdPartsByName) {
+  auto sym = [](const char* name) {
+    Symbol s;
+    s.name = name;
+    return s;
+  };
+  for (const char* cold : {"f.cold", "f.cold.3", "f.part.0.cold", "_Z5outerl.cold"})
+    EXPECT_TRUE(is_cold_part(sym(cold))) << cold;
+  for (const char* not_cold : {"cold", ".cold", "f.coldness", "f.cold.x", "f.part.0", "f.constprop.0", "f.cold."})
+    EXPECT_FALSE(is_cold_part(sym(not_cold))) << not_cold;
 }
 
 TEST(ElfFile, FunctionContaining) {

@@ -15,6 +15,35 @@ __asm__(".text\n"
         ".size fixture_known_bytes, 7\n");
 void fixture_known_bytes(void);
 
+// One function under five names, as glibc's free is also cfree, __free,
+// __libc_free and __GI___libc_free: a weak global, a global, two locals;
+// and a cold part split off it, which no caller ever calls.
+__asm__(".text\n"
+        ".weak fixture_alias\n"
+        ".globl __fixture_alias_global\n"
+        ".type fixture_alias, @function\n"
+        ".type fixture_alias_longer, @function\n"
+        ".type __fixture_alias_global, @function\n"
+        ".type __fixture_alias_local, @function\n"
+        ".type __GI___fixture_alias_global, @function\n"
+        ".weak fixture_alias_longer\n"
+        "fixture_alias:\n"
+        "fixture_alias_longer:\n"
+        "__fixture_alias_global:\n"
+        "__fixture_alias_local:\n"
+        "__GI___fixture_alias_global:\n"
+        ".byte 0x31, 0xc0, 0xc3\n"
+        ".size fixture_alias, 3\n"
+        ".size fixture_alias_longer, 3\n"
+        ".size __fixture_alias_global, 3\n"
+        ".size __fixture_alias_local, 3\n"
+        ".size __GI___fixture_alias_global, 3\n"
+        ".type fixture_alias.cold, @function\n"
+        "fixture_alias.cold:\n"
+        ".byte 0xc3\n"
+        ".size fixture_alias.cold, 1\n");
+int fixture_alias(void);
+
 static int __attribute__((noinline)) static_helper(int x) { return x * 3 + fixture_magic[x & 3]; }
 
 int __attribute__((noinline)) fixture_add(int a, int b) { return a + b + static_helper(a); }
@@ -57,6 +86,7 @@ int __attribute__((noinline)) fixture_usdt(int v) {
 int main(int argc, char** argv) {
   (void)argv;
   fixture_known_bytes();
+  (void)fixture_alias();
   printf("%d\n", fixture_add(argc, 2) + fixture_weak(argc) + fixture_ifunc(argc) + fixture_usdt(argc) +
                      fixture_zeros[argc]);
   return 0;
