@@ -213,6 +213,13 @@ int d_main(int argc, char** argv) {
       return exit_usage;
     }
     launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
+    auto backend = parse_backend(probe_pass.program->option("backend"));
+    if (!backend) return report("-x backend", backend.error());
+    launch.backend = *backend;
+  } else if (auto x = co.options.find("backend"); x != co.options.end()) {
+    auto backend = parse_backend(x->second);  // -p: only -x is known before attaching
+    if (!backend) return report("-x backend", backend.error());
+    launch.backend = *backend;
   }
 
   std::unique_ptr<Session> session;
@@ -285,6 +292,7 @@ int d_main(int argc, char** argv) {
       pause();  // BEGIN/END only: wait for Ctrl-C
     }
     uint64_t now = now_ns();
+    if (!ticks.empty()) binder.flush_counts();
     for (auto& t : ticks) {
       while (t.next_ns <= now && !done) {
         d::FireContext fc;
@@ -297,6 +305,7 @@ int d_main(int argc, char** argv) {
   if (session && !target_exited && !launch.trace_syscalls.empty())
     report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
                 "cannot be removed (Ctrl-C again kills it)");
+  if (session) binder.flush_counts();
   program.end();
   sink.flush();
   if (session) {

@@ -380,8 +380,16 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       ++matched;
       continue;
     }
-    auto added = session_->add(pid_probe(p, reg.id, params));
+    Probe probe = pid_probe(p, reg.id, params);
+    const bool counting = !p.is_return && program_.countable(reg.id);
+    if (counting) {  // no handler: the engine counts, the program gets the total
+      probe.pre_handler = nullptr;
+      probe.destructive = false;
+      probe.count_only = true;
+    }
+    auto added = session_->add(std::move(probe));
     if (added) {
+      if (counting) counted_.push_back({*added, reg.id, 0});
       ++matched;
       if (options_.verbose)
         for (const auto& line : session_->describe(*added)) report_note(p.key.str() + ": " + line);
@@ -406,6 +414,14 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
                 (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");
   return matched;
+}
+
+void ProbeBinder::flush_counts() {
+  for (auto& c : counted_) {
+    const uint64_t hits = session_->stats(c.engine_id).hits;
+    if (hits > c.flushed) program_.fire_counted(c.d_id, hits - c.flushed);
+    c.flushed = std::max(c.flushed, hits);
+  }
 }
 
 Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {

@@ -83,6 +83,11 @@ public:
   // Returns the worst exit code (0 when everything bound).
   int bind_all();
   std::vector<Tick>& ticks() { return ticks_; }
+  // Probes whose clauses only count (d::Program::countable) are counting
+  // probes in the engine: jump probes where eligible, counted in the
+  // target. This hands the program the hits counted since the last call;
+  // call it before anything that prints aggregations (ticks, END).
+  void flush_counts();
 
 private:
   Result<size_t> bind_tick(const d::ProbeDescription& desc);
@@ -98,6 +103,12 @@ private:
   BindOptions options_;
   std::set<std::string> armed_;
   std::vector<Tick> ticks_;
+  struct Counted {
+    ProbeId engine_id = 0;
+    uint32_t d_id = 0;
+    uint64_t flushed = 0;  // hits already handed to the program
+  };
+  std::vector<Counted> counted_;
 };
 
 }  // namespace probekit::cli

@@ -19,6 +19,7 @@
 #include "d/aggregation.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -601,6 +602,16 @@ void Aggregation::trunc_all() {
   if (budget_)
     for (const auto& e : map_) budget_->refund(entry_bytes(e.first));
   map_.clear();
+}
+
+void Aggregation::add_count(std::span<const Value> key, uint64_t n) {
+  assert(func_ == AggFunc::count);
+  auto it = map_.find(key);
+  if (it == map_.end()) {
+    if (budget_ && !budget_->charge(entry_bytes(key))) return;  // DTrace's aggregation drop
+    it = map_.emplace(Key(key.begin(), key.end()), fresh_state()).first;
+  }
+  it->second.count += n;
 }
 
 void Aggregation::add(std::span<const Value> key, int64_t value, int64_t incr) {

@@ -164,6 +164,8 @@ public:
   // One hit: `@name[key] = func(value[, incr])`. count() ignores `value`;
   // `incr` is the optional weight of quantize/lquantize/llquantize.
   void add(std::span<const Value> key, int64_t value = 0, int64_t incr = 1);
+  // n hits of a count() at once (hits counted in the target by a jump probe).
+  void add_count(std::span<const Value> key, uint64_t n);
 
   // clear(@): zero every value, keep the keys.
   void clear();

@@ -55,6 +55,12 @@ void Node::eval_into(Exec& x, Value& out) const {
   }
 }
 
+void Node::exec_counted(Exec& x, uint64_t n) const {
+  assert(false && "exec_counted on a statement that does not only count");
+  (void)x;
+  (void)n;
+}
+
 void Node::exec(Exec& x) const {
   switch (type.kind) {
   case Type::Kind::none: return;
@@ -105,6 +111,7 @@ class IntConst : public Node {
 public:
   IntConst(Type t, int64_t v) : Node(t), v_(normalize_to(t, v)) {}
   int64_t eval_int(Exec&) const override { return v_; }
+  bool probe_constant() const override { return true; }
 
 private:
   int64_t v_;
@@ -114,6 +121,7 @@ class StrConst : public Node {
 public:
   explicit StrConst(std::string s) : Node(Type::string()), s_(std::move(s)) {}
   std::string_view eval_str(Exec&, std::string&) const override { return s_; }
+  bool probe_constant() const override { return true; }
 
 private:
   std::string s_;
@@ -122,6 +130,9 @@ private:
 class BuiltinVar : public Node {
 public:
   BuiltinVar(Type t, Var v) : Node(t), var_(v) {}
+  bool probe_constant() const override {
+    return var_ == Var::probeprov || var_ == Var::probemod || var_ == Var::probefunc || var_ == Var::probename;
+  }
 
   int64_t eval_int(Exec& x) const override {
     HitContext* hit = x.ctx.hit;
@@ -1054,6 +1065,15 @@ public:
     int64_t v = value_ ? value_->eval_int(x) : 0;
     int64_t incr = incr_ ? incr_->eval_int(x) : 1;
     x.rt.aggs[slot_].add(std::span<const Value>(scratch_), v, incr);
+  }
+
+  bool counts_only(const Runtime& rt) const override {
+    return rt.aggs[slot_].func() == AggFunc::count && !value_ && !incr_ &&
+           std::all_of(keys_.begin(), keys_.end(), [](const NodePtr& k) { return k->probe_constant(); });
+  }
+  void exec_counted(Exec& x, uint64_t n) const override {
+    for (size_t i = 0; i < keys_.size(); ++i) keys_[i]->eval_into(x, scratch_[i]);
+    x.rt.aggs[slot_].add_count(std::span<const Value>(scratch_), n);
   }
 
 private:

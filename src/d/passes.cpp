@@ -75,6 +75,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"cpu", true},          {"grabanon", false},     {"jstackframes", true},
       {"jstackstrsize", true}, {"aggpercpu", false},   {"stackindent", true},
       {"retprobe", true},  // probekit: return probe mechanism (auto, ret-site, hijack)
+      {"backend", true},   // probekit: how pid probes are armed (auto, jump, trap)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -250,7 +251,7 @@ private:
     if (!is_known_option(name, &takes_value)) {
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
-                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe"};
+                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe", "backend"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +
@@ -264,6 +265,12 @@ private:
         return false;
       }
       if (name == "bufpolicy") return true;
+      if (name == "backend") {
+        if (value == "auto" || value == "jump" || value == "trap") return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'backend': '" + value + "' is not a backend; use auto, jump or trap");
+        return false;
+      }
       if (name == "retprobe") {
         if (value == "auto" || value == "ret-site" || value == "retsite" || value == "hijack") return true;
         ctx.diags.error("D_PRAGMA_OPTSET", loc,

@@ -475,6 +475,34 @@ RegisteredProbe Program::register_probe(const ProbeKey& key, std::vector<ProbeAr
 
 bool Program::fire(uint32_t id, FireContext& ctx) { return state_->rt.fire(id, ctx); }
 
+bool Program::countable(uint32_t id) const {
+  const Runtime& rt = state_->rt;
+  if (id == 0 || id > rt.probes.size() || rt.flow_indent) return false;
+  const ProbeEntry& p = rt.probes[id - 1];
+  if (p.clauses.empty()) return false;
+  for (uint32_t ci : p.clauses) {
+    const CompiledClause& c = rt.clauses[ci];
+    if (c.predicate || c.empty || c.body.empty()) return false;
+    for (const auto& st : c.body) {
+      if (!st->counts_only(rt)) return false;
+    }
+  }
+  return true;
+}
+
+void Program::fire_counted(uint32_t id, uint64_t n) {
+  Runtime& rt = state_->rt;
+  if (n == 0 || !countable(id)) return;
+  const ProbeEntry& p = rt.probes[id - 1];
+  FireContext ctx;
+  Exec x{rt, ctx, p};
+  for (size_t i = 0; i < p.clauses.size(); ++i) {
+    x.epid = p.epids[i];
+    rt.fires += n;
+    for (const auto& st : rt.clauses[p.clauses[i]].body) st->exec_counted(x, n);
+  }
+}
+
 bool Program::begin() {
   FireContext ctx;
   return state_->rt.fire(1, ctx);

@@ -205,6 +205,12 @@ public:
   RegisteredProbe register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {});
   // Fires probe `id` (from register_probe); true once exit() was requested.
   bool fire(uint32_t id, FireContext& ctx);
+  // A probe whose every clause has no predicate and only counts (`@[k] =
+  // count()` with keys that are the same at every firing: literals,
+  // probefunc, probemod, probename, probeprov): its hits need not reach the
+  // program one by one. fire_counted() applies n firings at once.
+  bool countable(uint32_t id) const;
+  void fire_counted(uint32_t id, uint64_t n);
   bool begin();  // fires dtrace:::BEGIN
   void end();    // fires dtrace:::END, prints the remaining aggregations
 

@@ -78,6 +78,13 @@ public:
   virtual void eval_into(Exec& x, Value& out) const;
   // As a statement: for side effects.
   virtual void exec(Exec& x) const;
+  // Counting probes (Program::countable): an expression whose value is the
+  // same at every firing of a probe (literals, probefunc and its kin); a
+  // statement that only counts with such keys, and that statement applied
+  // n times at once.
+  virtual bool probe_constant() const { return false; }
+  virtual bool counts_only(const Runtime&) const { return false; }
+  virtual void exec_counted(Exec& x, uint64_t n) const;
 
   const Type type;
 };

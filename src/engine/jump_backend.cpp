@@ -2,7 +2,10 @@
 
 #include <asmjit/x86.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <map>
+#include <mutex>
 #include <cstring>
 
 #include "util/strings.h"
@@ -51,6 +54,32 @@ std::vector<std::pair<uint64_t, uint64_t>> cold_parts(const AddressSpace& as, co
   return out;
 }
 
+// Every relative branch of a module's functions, by target (link-time
+// addresses, so one scan serves every process mapping the same file).
+// Decoded once per file from the process's memory (original bytes).
+struct ModuleBranches {
+  std::vector<std::pair<uint64_t, uint64_t>> by_target;  // sorted (target, source)
+};
+
+const ModuleBranches& module_branches(const AddressSpace& as, const Module& m) {
+  static std::mutex mu;
+  static std::map<const elf::ElfFile*, std::shared_ptr<ModuleBranches>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[m.elf.get()];
+  if (slot) return *slot;
+  slot = std::make_shared<ModuleBranches>();
+  std::vector<uint8_t> bytes;
+  for (const auto& s : m.elf->symbols()) {
+    if (s.kind != elf::SymbolKind::function || !s.size || s.size > (64u << 20)) continue;
+    bytes.resize(s.size);
+    if (!as.read_original(s.value + m.bias, bytes.data(), bytes.size())) continue;
+    for (auto [target, source] : x86::relative_branches(bytes, s.value)) slot->by_target.emplace_back(target, source);
+  }
+  std::sort(slot->by_target.begin(), slot->by_target.end());
+  slot->by_target.erase(std::unique(slot->by_target.begin(), slot->by_target.end()), slot->by_target.end());
+  return *slot;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
@@ -69,6 +98,16 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   }
   auto jp = x86::plan_jump({func, r.func_start}, r.address, others);
   if (!jp) return jp.error();
+  // Branches from anywhere in the module, not only the function itself.
+  if (const Module* m = as.module_at(r.address); m && m->elf) {
+    const auto& all = module_branches(as, *m).by_target;
+    const uint64_t lo = r.address - m->bias, hi = lo + jp->length;
+    auto it = std::upper_bound(all.begin(), all.end(), std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
+    if (it != all.end() && it->first < hi) {
+      return Error("a branch at " + as.symbolize(it->second + m->bias, false) + " jumps into the patched bytes",
+                   ErrorKind::cannot_relocate);
+    }
+  }
   for (uint64_t a = r.address; a < r.address + jp->length; ++a) {
     if (as.site_at(a) && !as.site_at(a)->gone) {
       return Error("a breakpoint at " + hex(a) + " is inside the patched bytes", ErrorKind::cannot_relocate);

@@ -580,6 +580,12 @@ void SessionImpl::arm_pending(const std::shared_ptr<AddressSpace>& as) {
         break;
       }
     }
+    for (const auto& [addr, js] : as->jump_sites()) {
+      if (!js->gone && std::find(js->probes.begin(), js->probes.end(), id) != js->probes.end()) {
+        placed = true;
+        break;
+      }
+    }
     if (placed) continue;
     if (place(rec, as, true) && rec.probe.armed_handler && !describe(id).empty()) rec.probe.armed_handler(id);
   }

@@ -104,6 +104,18 @@ Result<JumpPlan> plan_jump(const CodeRange& function, uint64_t address,
   return plan;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> relative_branches(std::span<const uint8_t> code, uint64_t start) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  size_t off = 0;
+  while (off < code.size()) {
+    auto insn = decode(code.data() + off, code.size() - off, start + off);
+    if (!insn) break;
+    if (detail::relative_branch_operand(detail::decoded_of(*insn))) out.emplace_back(insn->target(), insn->address);
+    off += insn->length;
+  }
+  return out;
+}
+
 Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at) {
   RelocatedBlock block;
   for (size_t k = 0; k < plan.displaced.size(); ++k) {

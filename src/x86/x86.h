@@ -206,4 +206,12 @@ struct RelocatedBlock {
 };
 Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at);
 
+// Every relative branch (jmp, jcc, call, loop, jrcxz) in code: (target,
+// source) pairs. Decodes linearly and stops at the first undecodable byte
+// (returning what it found before). For a module-wide check that no other
+// function jumps into a jump probe's bytes (hand-written code such as
+// glibc's string functions enters its neighbours past their first
+// instruction: __mempcpy_* jumps to __memmove_*+3).
+std::vector<std::pair<uint64_t, uint64_t>> relative_branches(std::span<const uint8_t> code, uint64_t start);
+
 }  // namespace probekit::x86

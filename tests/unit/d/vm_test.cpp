@@ -177,3 +177,44 @@ TEST(Vm, CompileOrErrorCarriesRenderedDiagnostics) {
 
 }  // namespace
 }  // namespace probekit::d
+
+namespace probekit::d {
+namespace {
+
+// Counting probes: a probe whose clauses only count with probe-constant
+// keys takes its hits in bulk (fire_counted) and prints exactly what as
+// many single firings print.
+TEST(Vm, CountableClausesTakeHitsInBulkWithTheSameOutput) {
+  const std::string src =
+      "pid$target:a.out:work:entry { @[probefunc] = count(); @n = count(); @k[\"x\", 3] = count(); }";
+  CompileOptions q;
+  q.quiet = true;
+  Harness bulk(src, q), single(src, q);
+  auto id = bulk.prog->register_probe(work_entry).id;
+  ASSERT_TRUE(bulk.prog->countable(id));
+  bulk.prog->fire_counted(id, 5);
+  bulk.prog->fire_counted(id, 2);
+  for (int i = 0; i < 7; ++i) single.fire(work_entry);
+  bulk.prog->end();
+  single.prog->end();
+  EXPECT_EQ(bulk.sink.out_text(), single.sink.out_text());
+  EXPECT_NE(bulk.sink.out_text().find("work"), std::string::npos);
+  EXPECT_EQ(bulk.prog->fires(), single.prog->fires());
+}
+
+TEST(Vm, ClausesThatNeedEachHitAreNotCountable) {
+  for (const char* src : {
+           "pid$target:a.out:work:entry /arg0 == 1/ { @ = count(); }",   // predicate
+           "pid$target:a.out:work:entry { @[tid] = count(); }",          // per-hit key
+           "pid$target:a.out:work:entry { @ = sum(arg0); }",             // not a count
+           "pid$target:a.out:work:entry { @ = count(); trace(1); }",     // another action
+           "pid$target:a.out:work:entry { }",                            // default action
+           "pid$target:a.out:work:entry { @ = count(); } pid$target:a.out:w*:entry { self->x = 1; }",
+       }) {
+    Harness h(src);
+    EXPECT_FALSE(h.prog->countable(h.prog->register_probe(work_entry).id)) << src;
+  }
+}
+
+}  // namespace
+}  // namespace probekit::d
