@@ -615,7 +615,14 @@ void SessionImpl::do_resume(Thread& t) {
       }
       break;
     case ResumeKind::step: (void)proc::single_step(t.tid, sig); break;
-    case ResumeKind::listen: (void)proc::listen(t.tid); break;
+    case ResumeKind::listen:
+      // PTRACE_LISTEN works from a group-stop only. A thread found stopped
+      // (SIGSTOP) that then ran a remote system call for us (the mmap of an
+      // XOL area) is in a trap stop instead: it takes a SIGSTOP to go back
+      // to the stop it was found in (the stop is reported, passed through,
+      // and ends in a group-stop that is listened to again).
+      if (!proc::listen(t.tid)) (void)proc::cont(t.tid, SIGSTOP);
+      break;
   }
   t.resume = ResumeKind::cont;
 }
