@@ -903,6 +903,7 @@ void SessionImpl::on_exit(const proc::Stop& s) {
   if (s.tid == pid_) {
     main_exited_ = true;
     main_status_ = s.kind == proc::StopKind::exited ? s.code : 128 + s.signo;
+    main_signal_ = s.kind == proc::StopKind::exited ? 0 : s.signo;
   }
   procs_.erase(tgid);
 }
