@@ -75,6 +75,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"cpu", true},          {"grabanon", false},     {"jstackframes", true},
       {"jstackstrsize", true}, {"aggpercpu", false},   {"stackindent", true},
       {"retprobe", true},  // probekit: return probe mechanism (auto, ret-site, hijack)
+      {"exitcode", false},  // probekit: exit with the -c command's status
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -250,7 +251,8 @@ private:
     if (!is_known_option(name, &takes_value)) {
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
-                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe"};
+                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe",
+                                        "exitcode"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +
