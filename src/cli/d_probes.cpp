@@ -381,7 +381,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     if (!pending) return pending.error();
     matched = *pending;
   }
-  if (skipped && !options_.quiet)
+  if (skipped && !options_.quiet && !interrupted())  // interrupted: a partial count says nothing
     report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
                 (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");
   return matched;
