@@ -292,6 +292,9 @@ public:
   // Uses signal SIGRTMIN+5 on the calling thread to wake from waitpid (a
   // no-op handler without SA_RESTART is installed once).
   virtual Result<int> run(std::optional<double> seconds = std::nullopt) = 0;
+  // Once run() has returned the main process's status: the signal that
+  // killed it, 0 when it exited (tells exit code 137 from SIGKILL).
+  virtual int exit_signal() const = 0;
   // Async-signal-safe: makes run() return soon (SIGINT/SIGTERM handlers).
   virtual void stop() = 0;
   // Restores every byte and detaches, leaving the target running.

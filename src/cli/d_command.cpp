@@ -10,6 +10,7 @@
 #include "cli/d_command.h"
 
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -157,6 +158,34 @@ std::string normalize_target(std::string provider, pid_t pid) {
 }
 }  // namespace
 
+namespace {
+
+// A D program file is text a person wrote: read at most this much, so a
+// wrong path (/dev/zero, a binary) is an error instead of a read for ever.
+constexpr size_t kMaxProgramBytes = 1 << 20;
+
+Result<std::string> read_program_file(const std::string& path) {
+  auto fd = Fd::open(path, O_RDONLY);
+  if (!fd) return fd.error();
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("cannot read '" + path + "'", errno);
+    }
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxProgramBytes)
+      return Error("'" + path + "' is not a D program: it is larger than " +
+                       std::to_string(kMaxProgramBytes >> 20) + " MiB (or never ends)",
+                   ErrorKind::usage);
+  }
+}
+
+}  // namespace
+
 int d_main(int argc, char** argv) {
   DOptions opt;
   int rc = parse_options(argc, argv, opt);
@@ -175,8 +204,8 @@ int d_main(int argc, char** argv) {
   // The source: every -s file, then every -n program, as one program.
   std::string source, file_name = "<command line>";
   for (const auto& f : opt.files) {
-    auto text = read_file(f);
-    if (!text) return report("", text.error());
+    auto text = read_program_file(f);
+    if (!text) return report("-s " + f, text.error());
     source += *text;
     if (!source.empty() && source.back() != '\n') source += '\n';
     file_name = f;
@@ -199,49 +228,58 @@ int d_main(int argc, char** argv) {
     co.options[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
   }
 
-  // A launched target's seccomp filter must name its system calls before
-  // it starts, but $target needs its pid to compile: compile once with a
-  // stand-in pid to learn the syscall descriptions (a program with errors
-  // stops here, before anything starts), then again for real.
+  // Everything that can be checked is checked before a command starts: the
+  // program compiles with a stand-in pid ($target needs the real one, so
+  // it is compiled again once the target exists), which also names the
+  // system calls a launched target's seccomp filter must trap before it
+  // starts; the output file is opened (not truncated) and the options read.
   LaunchOptions launch;
-  if (!opt.target.command.empty()) {
+  {
     d::CompileOptions first = co;
-    first.target_pid = 1;
+    first.target_pid = opt.target.has_target() ? 1 : 0;
     auto probe_pass = d::compile(source, file_name, first);
     if (!probe_pass.ok()) {
       std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
       return exit_usage;
     }
-    launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
+    if (!opt.target.command.empty()) launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
+    auto mechanism = parse_return_mechanism(probe_pass.program->option("retprobe"));
+    if (!mechanism) return report("-x retprobe", mechanism.error());
     auto backend = parse_backend(probe_pass.program->option("backend"));
     if (!backend) return report("-x backend", backend.error());
     launch.backend = *backend;
-  } else if (auto x = co.options.find("backend"); x != co.options.end()) {
-    auto backend = parse_backend(x->second);  // -p: only -x is known before attaching
-    if (!backend) return report("-x backend", backend.error());
-    launch.backend = *backend;
   }
+  auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output);
+  if (!writer) return report("", writer.error());
 
+  route_signals_to(nullptr);  // from here on a signal stops set-up cleanly
   std::unique_ptr<Session> session;
+  const bool launched = !opt.target.command.empty();
+  // A set-up error once the target exists ends the command launched (and
+  // detaches from an attached process: the session's destructor).
+  auto fail = [&](int code) {
+    if (session && launched) end_launched(*session);
+    route_signals_to(nullptr);
+    return code;
+  };
   if (opt.target.has_target()) {
     auto s = open_target(opt.target, launch);
     if (!s) return report("", s.error());
     session = std::move(*s);
+    route_signals_to(session.get());
     // A launched target stops at exec, before ld.so maps its libraries:
     // let it map them (and stop before their initializers and main) so
     // descriptions such as pid$target:libc.so.6::entry find their functions.
-    if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
+    if (auto loaded = session->load_libraries(); !loaded && !interrupted()) return fail(report("", loaded.error()));
   }
   co.target_pid = session ? session->pid() : 0;
   auto compiled = d::compile(source, file_name, co);
   if (!compiled.ok()) {
     std::fputs(compiled.diagnostics.render().c_str(), stderr);
-    return exit_usage;
+    return fail(exit_usage);
   }
   d::Program& program = *compiled.program;
 
-  auto writer = output::Writer::open(opt.output.empty() ? "-" : opt.output);
-  if (!writer) return report("", writer.error());
   WriterSink sink(*writer);
   program.set_output(&sink);
   EngineHost host(session.get());
@@ -251,20 +289,23 @@ int d_main(int argc, char** argv) {
   DebugArgs debug;
   BindOptions bind;
   bind.zero_ok = opt.zero_ok;
+  bind.launched = launched;
   bind.quiet = opt.quiet;
   bind.verbose = opt.verbose;
   bind.typed_args = source.find("args[") != std::string::npos;
-  auto mechanism = parse_return_mechanism(program.option("retprobe"));
-  if (!mechanism) return report("-x retprobe", mechanism.error());
-  bind.return_mechanism = *mechanism;
+  bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
   ProbeBinder binder(program, session.get(), debug, bind);
-  int worst = binder.bind_all();
-  if (worst != exit_ok) return worst;
+  int worst = interrupted() ? exit_ok : binder.bind_all();
+  if (worst != exit_ok) return fail(worst);
   auto& ticks = binder.ticks();
 
-  route_signals_to(session.get());
-  bool done = program.begin();
+  // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause
+  // fires, every byte is restored at the detach below.
+  bool stopped_early = interrupted();
+  if (auto st = writer->start(); !st) return fail(report("", st.error()));
+  bool done = stopped_early || program.begin();
   bool target_exited = false;
+  int target_status = -1;
   while (!done && !interrupted()) {
     // Run the target (or sleep) until the next tick is due.
     std::optional<double> slice;
@@ -282,6 +323,7 @@ int d_main(int argc, char** argv) {
       }
       if (*r >= 0) {
         target_exited = true;
+        target_status = *r;
         break;
       }
       if (program.exit_requested()) break;
@@ -305,16 +347,19 @@ int d_main(int argc, char** argv) {
   if (session && !target_exited && !launch.trace_syscalls.empty())
     report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
                 "cannot be removed (Ctrl-C again kills it)");
-  if (session) binder.flush_counts();
-  program.end();
+  if (session && !stopped_early) binder.flush_counts();
+  if (!stopped_early) program.end();
   sink.flush();
   if (session) {
     auto d = session->detach();
     if (!d && worst == exit_ok) worst = report("", d.error());
   }
   route_signals_to(nullptr);
-  if (worst != exit_ok) return worst;
-  return program.exit_requested() ? program.exit_status() : exit_ok;
+  if (worst == exit_ok && program.exit_requested()) worst = program.exit_status();
+  if (launched && target_exited)
+    return command_ended(session->pid(), target_status, session->exit_signal(), worst,
+                         program.has_option("exitcode") && !program.exit_requested(), program.quiet());
+  return worst;
 }
 
 // `probekit -l`: `   ID   PROVIDER            MODULE                          FUNCTION NAME`

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cli/report.h"
+#include "cli/target.h"
 #include "elf/elf_file.h"
 #include "syscall/syscall_table.h"
 #include "util/strings.h"
@@ -205,6 +206,7 @@ int ProbeBinder::bind_all() {
   int worst = exit_ok;
   for (const auto& clause : program_.clauses()) {
     for (const auto& desc : clause.descriptions) {
+      if (interrupted()) return worst;
       bool is_dtrace = provider_is(desc, "dtrace") ||
                        (desc.provider.empty() && (desc.name == "BEGIN" || desc.name == "END" ||
                                                   desc.name == "ERROR"));
@@ -223,6 +225,7 @@ int ProbeBinder::bind_all() {
                             "' is not available; probekit has pid, syscall, profile and dtrace",
                         ErrorKind::unsupported);
       }
+      if (interrupted()) return worst;
       if (!matched) {
         worst = std::max(worst, report("", matched.error()));
         continue;
@@ -371,6 +374,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
   bool globbed = desc.function.empty() || has_glob(desc.function);
   size_t matched = 0, skipped = 0;
   for (const auto& p : *probes) {
+    if (interrupted()) break;  // a stop request: what is armed is restored at detach
     std::shared_ptr<const ProbeParams> params;
     if (options_.typed_args && p.offset == 0 && !p.is_return)
       params = lookup_probe_params(debug_, p.module_path, p.raw_symbol);
@@ -402,15 +406,18 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     return std::move(added).error().context("probe '" + p.key.str() + "'");
   }
-  // -Z: a description naming one function of a module that is not loaded
-  // yet arms when the module is loaded (dlopen), as DTrace's -Z does.
-  if (matched == 0 && options_.zero_ok && !desc.module.empty() && !has_glob(desc.module) &&
+  // A description naming one function of a module that is not loaded yet
+  // arms when the module is loaded (dlopen): with -Z quietly, as DTrace's -Z
+  // does; for a launched command (whose start-up libraries are all mapped
+  // by now) with a warning naming the module.
+  if (matched == 0 && (options_.zero_ok || options_.launched) && !interrupted() && !desc.module.empty() &&
+      !has_glob(desc.module) &&
       !desc.function.empty() && !has_glob(desc.function)) {
     auto pending = bind_pending(desc);
     if (!pending) return pending.error();
     matched = *pending;
   }
-  if (skipped && !options_.quiet)
+  if (skipped && !options_.quiet && !interrupted())  // interrupted: a partial count says nothing
     report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
                 (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");
   return matched;
@@ -447,9 +454,9 @@ Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
     if (!added) return std::move(added).error().context("probe '" + key.str() + "'");
     ++armed;
   }
-  if (armed && !options_.quiet)
-    report_note("description '" + desc.text + "': module '" + desc.module +
-                "' is not loaded; its probes arm when it is (-Z)");
+  if (armed && !options_.zero_ok)
+    report_warning("", "description '" + desc.text + "': module '" + desc.module +
+                           "' is not loaded; its probes arm if the program loads it (-Z: no warning)");
   return armed;
 }
 

@@ -56,6 +56,7 @@ Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Sessio
 
 struct BindOptions {
   bool zero_ok = false;  // -Z
+  bool launched = false; // -c: a module not loaded at start-up may be loaded later (dlopen)
   bool quiet = false;    // -q: no "matched N probes" notes
   bool verbose = false;  // -v: name each skipped function
   bool typed_args = false;  // the program reads args[]: look up DWARF types
@@ -82,6 +83,8 @@ public:
   // Binds every description of every clause, reporting each problem.
   // Returns the worst exit code (0 when everything bound).
   int bind_all();
+  // Stops early (returning 0) once interrupted() is set: a stop request
+  // during arming leaves what is armed to the session's detach.
   std::vector<Tick>& ticks() { return ticks_; }
   // Probes whose clauses only count (d::Program::countable) are counting
   // probes in the engine: jump probes where eligible, counted in the

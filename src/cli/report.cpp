@@ -1,25 +1,47 @@
 #include "cli/report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
 namespace probekit::cli {
 
+namespace {
+
+// Messages quote what the user typed (definitions, paths, symbols): a
+// control byte in them is shown as \xNN, as D's diagnostics show an invalid
+// character, so it cannot drive the terminal. Tabs are kept.
+std::string shown(unsigned char c) {
+  if (c == '\t' || (c >= 0x20 && c != 0x7f)) return std::string(1, static_cast<char>(c));
+  static const char digits[] = "0123456789abcdef";
+  return std::string("\\x") + digits[c >> 4] + digits[c & 15];
+}
+
+std::string escaped(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) out += shown(c);
+  return out;
+}
+
+}  // namespace
+
 void report_error(const std::string& where, const std::string& message) {
   if (where.empty())
-    std::fprintf(stderr, "probekit: error: %s\n", message.c_str());
+    std::fprintf(stderr, "probekit: error: %s\n", escaped(message).c_str());
   else
-    std::fprintf(stderr, "probekit: %s: error: %s\n", where.c_str(), message.c_str());
+    std::fprintf(stderr, "probekit: %s: error: %s\n", escaped(where).c_str(), escaped(message).c_str());
 }
 
 void report_warning(const std::string& where, const std::string& message) {
   if (where.empty())
-    std::fprintf(stderr, "probekit: warning: %s\n", message.c_str());
+    std::fprintf(stderr, "probekit: warning: %s\n", escaped(message).c_str());
   else
-    std::fprintf(stderr, "probekit: %s: warning: %s\n", where.c_str(), message.c_str());
+    std::fprintf(stderr, "probekit: %s: warning: %s\n", escaped(where).c_str(), escaped(message).c_str());
 }
 
-void report_note(const std::string& message) { std::fprintf(stderr, "probekit: note: %s\n", message.c_str()); }
+void report_note(const std::string& message) {
+  std::fprintf(stderr, "probekit: note: %s\n", escaped(message).c_str());
+}
 
 int exit_code_for(const Error& error) { return error.is_usage() ? exit_usage : exit_runtime; }
 
@@ -39,11 +61,20 @@ int report(const std::string& where, const Error& error, const std::string& text
     }
     size_t end = text.find('\n', start);
     line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    std::fprintf(stderr, "    %s\n    ", line.c_str());
-    for (int i = 1; i < range->column; ++i) std::fputc(line[i - 1] == '\t' ? '\t' : ' ', stderr);
-    std::fputc('^', stderr);
-    for (int i = 1; i < range->length; ++i) std::fputc('~', stderr);
-    std::fputc('\n', stderr);
+    // The caret goes under the shown form of each byte.
+    std::string pad, marks;
+    for (size_t i = 0; i < line.size(); ++i) {
+      std::string s = shown(static_cast<unsigned char>(line[i]));
+      size_t at = i + 1;
+      if (at < static_cast<size_t>(range->column))
+        pad += line[i] == '\t' ? std::string("\t") : std::string(s.size(), ' ');
+      else if (at < static_cast<size_t>(range->column + std::max(1, range->length)))
+        marks.append(1, at == static_cast<size_t>(range->column) ? '^' : '~').append(s.size() - 1, '~');
+    }
+    size_t column = static_cast<size_t>(range->column);
+    if (column > line.size()) pad.append(column - 1 - line.size(), ' ');
+    if (marks.empty()) marks.assign(1, '^');
+    std::fprintf(stderr, "    %s\n    %s%s\n", escaped(line).c_str(), pad.c_str(), marks.c_str());
   }
   return exit_code_for(error);
 }

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cstdio>
+#include <cstring>
 #include <atomic>
 
 #include "cli/report.h"
@@ -42,5 +44,29 @@ void route_signals_to(Session* session) {
 }
 
 bool interrupted() { return g_interrupted != 0; }
+
+void end_launched(Session& session) {
+  if (::kill(session.pid(), SIGKILL) != 0) return;
+  // The session is its tracer: running it collects the exit (a few rounds
+  // at most: SIGKILL cannot be caught or held).
+  for (int i = 0; i < 50; ++i) {
+    auto r = session.run(0.1);
+    if (!r || *r >= 0) return;
+  }
+}
+
+int command_ended(pid_t pid, int status, int signal, int code, bool use_status, bool quiet) {
+  if (!quiet) {
+    if (signal > 0) {
+      const char* name = sigabbrev_np(signal);
+      std::fprintf(stderr, "probekit: pid %d was killed by %s%s\n", static_cast<int>(pid), name ? "SIG" : "signal ",
+                   name ? name : std::to_string(signal).c_str());
+    } else {
+      std::fprintf(stderr, "probekit: pid %d exited with status %d\n", static_cast<int>(pid), status);
+    }
+  }
+  if (code != exit_ok || !use_status) return code;
+  return status;
+}
 
 }  // namespace probekit::cli

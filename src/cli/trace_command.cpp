@@ -36,6 +36,8 @@ struct TraceOptions {
   std::string output = "-";
   bool verbose = false;
   bool destructive = false;
+  bool zero_ok = false;    // -Z: a module that is not loaded is no warning
+  bool exit_code = false;  // --exit-code: exit with the -c command's status
   std::string return_mechanism = "auto";
   std::string backend = "auto";
   std::vector<std::string> fail;
@@ -106,6 +108,8 @@ int trace_main(int argc, char** argv) {
   app.add_option("-o,--output", opt.output, "write output to FILE");
   app.add_flag("-v,--verbose", opt.verbose, "say how each probe is armed");
   app.add_flag("-w,--destructive", opt.destructive, "allow destructive actions (--fail)");
+  app.add_flag("-Z", opt.zero_ok, "accept quietly a definition whose module is not loaded (it arms if loaded)");
+  app.add_flag("--exit-code", opt.exit_code, "exit with the -c command's exit status (128+N for signal N)");
   app.add_option("--return-mechanism", opt.return_mechanism,
                  "how r: probes catch returns: auto (ret-site where every return is found), ret-site, hijack");
   app.add_option("--backend", opt.backend,
@@ -172,38 +176,80 @@ int trace_main(int argc, char** argv) {
 
   auto mechanism = parse_return_mechanism(opt.return_mechanism);
   if (!mechanism) return report("trace", mechanism.error());
-
-  auto writer = output::Writer::open(opt.output);
-  if (!writer) return report("trace", writer.error());
-  output::Formatter formatter(*format);
-
   auto backend = parse_backend(opt.backend);
   if (!backend) return report("trace", backend.error());
   LaunchOptions launch;
   launch.backend = *backend;
+
+  // --fail needs the target only to find the function: the rest is checked
+  // before anything starts.
+  std::vector<FailSpec> fails;
+  std::vector<Location> fail_where;
+  for (const auto& text : opt.fail) {
+    auto spec = parse_fail(text);
+    if (!spec) return report("--fail '" + text + "'", spec.error());
+    if (!opt.destructive)
+      return report("--fail '" + text + "'", Error("--fail changes what the program sees: add -w to allow "
+                                                   "destructive actions",
+                                                   ErrorKind::usage));
+    auto where = Location::parse(spec->location);
+    if (!where) return report("--fail '" + text + "'", where.error());
+    spec->event = "fail_" + where->symbol;
+    fails.push_back(*spec);
+    fail_where.push_back(*where);
+  }
+  std::vector<Location> def_where;
+  for (const auto& def : defs) {
+    auto where = Location::parse(def.location_text());
+    if (!where) return report("definition '" + def.text + "'", where.error());
+    def_where.push_back(*where);
+  }
+
+  // Opened (never truncated) before the target is touched; truncated when
+  // tracing starts.
+  auto writer = output::Writer::prepare(opt.output);
+  if (!writer) return report("trace", writer.error());
+  output::Formatter formatter(*format);
+
+  route_signals_to(nullptr);  // from here on a signal stops set-up cleanly
   auto session = open_target(opt.target, launch);
   if (!session) return report("trace", session.error());
   Session& s = **session;
   route_signals_to(&s);
+  const bool launched = !opt.target.command.empty();
+
+  // A set-up error after launch ends the command launched (nothing is
+  // left running behind an error); an attached process is detached.
+  auto fail = [&](const std::string& where, const Error& e) {
+    int code = report(where, e);
+    if (launched) end_launched(s);
+    (void)s.detach();
+    route_signals_to(nullptr);
+    return code;
+  };
+
+  // Each probe added, with what is needed to add it again (see below).
+  struct Added {
+    ProbeId* id;
+    Probe probe;
+    std::string where;  // for messages
+  };
+  std::vector<Added> added;
 
   std::vector<std::unique_ptr<TracedEvent>> events;
   DebugArgs debug;  // DWARF per module, opened only for `$arg:NAME` and --fail checks
-  auto fail = [&](const std::string& where, const Error& e) {
-    route_signals_to(nullptr);
-    return report(where, e);
-  };
-  for (auto& def : defs) {
+  for (size_t i = 0; i < defs.size() && !interrupted(); ++i) {
+    auto& def = defs[i];
     auto fetcher = trace::EventFetcher::make(def, make_arg_resolver(debug, s, def));
     if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
     if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
     auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0});
-    auto where = Location::parse(def.location_text());
-    if (!where) return fail("definition '" + def.text + "'", where.error());
     Probe probe;
-    probe.where = *where;
+    probe.where = def_where[i];
     probe.name = def.full_name();
     probe.maxactive = def.maxactive;
     probe.mechanism = *mechanism;
+    probe.allow_pending = opt.zero_ok && !probe.where.module.empty();  // -Z: may be loaded later
     // One line per hit: at the instruction for 'p:', when the function
     // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
     std::function<void(HitContext&)> emit = [](HitContext&) {};
@@ -231,39 +277,31 @@ int trace_main(int argc, char** argv) {
       probe.count_only = true;  // counted in the target where it can be a jump probe
     else
       probe.pre_handler = emit;
-    auto id = s.add(std::move(probe));
+    auto id = s.add(probe);
     if (!id) return fail("definition '" + def.text + "'", id.error());
-    if (opt.verbose)
-      for (const auto& line : s.describe(*id)) report_note(def.full_name() + ": " + line);
     ev->id = *id;
     events.push_back(std::move(ev));
+    added.push_back({&events.back()->id, std::move(probe), "definition '" + def.text + "'"});
   }
 
   // --fail SYMBOL=VALUE[@PERCENT]: the kernel's fail_function for a
   // process. At the function's entry, in PERCENT of the calls, the body is
   // skipped and the caller sees VALUE returned.
   std::mt19937_64 rng{std::random_device{}()};
-  std::vector<FailSpec> fails;
-  for (const auto& text : opt.fail) {
-    auto spec = parse_fail(text);
-    if (!spec) return fail("--fail '" + text + "'", spec.error());
-    if (!opt.destructive)
-      return fail("--fail '" + text + "'", Error("--fail changes what the program sees: add -w to allow "
-                                                 "destructive actions",
-                                                 ErrorKind::usage));
-    auto where = Location::parse(spec->location);
-    if (!where) return fail("--fail '" + text + "'", where.error());
-    if (auto path = module_path_for(s, where->module, where->symbol)) {
-      if (auto ok = check_override(debug, *path, where->symbol); !ok) return fail("--fail '" + text + "'", ok.error());
+  for (size_t i = 0; i < fails.size() && !interrupted(); ++i) {
+    FailSpec& f = fails[i];
+    const Location& where = fail_where[i];
+    std::string what = "--fail '" + opt.fail[i] + "'";
+    if (auto path = module_path_for(s, where.module, where.symbol)) {
+      if (auto ok = check_override(debug, *path, where.symbol); !ok) return fail(what, ok.error());
     }
     Probe probe;
-    probe.where = *where;
+    probe.where = where;
     probe.destructive = true;
-    spec->event = "fail_" + where->symbol;
-    probe.name = "probekit/" + spec->event;
+    probe.allow_pending = opt.zero_ok && !probe.where.module.empty();
+    probe.name = "probekit/" + f.event;
     output::Writer* out = &*writer;
     bool quiet = opt.count_only;
-    FailSpec f = *spec;
     probe.pre_handler = [f, out, &formatter, &rng, quiet](HitContext& ctx) {
       if (f.per_million < 1000000 && rng() % 1000000 >= f.per_million) return;
       if (!ctx.override_return(static_cast<uint64_t>(f.value))) return;
@@ -272,13 +310,46 @@ int trace_main(int argc, char** argv) {
       e.args.push_back({"retval", std::to_string(f.value), std::to_string(f.value)});
       (void)out->write(formatter.event(e));
     };
-    auto id = s.add(std::move(probe));
-    if (!id) return fail("--fail '" + text + "'", id.error());
+    auto id = s.add(probe);
+    if (!id) return fail(what, id.error());
     f.id = *id;
-    fails.push_back(f);
+    added.push_back({&f.id, std::move(probe), what});
   }
 
-  auto status = s.run(opt.duration);
+  // A launched command stops before ld.so has mapped its libraries, so a
+  // probe on a library waits for it. Once the start-up libraries are
+  // mapped, a probe that still has no site names nothing: added again now,
+  // it fails as it would with -p ("did you mean"). One whose module is not
+  // loaded may be loaded later (dlopen): a warning names the module (none
+  // with -Z) and the probe stays pending.
+  if (launched && !interrupted()) {
+    if (auto loaded = s.load_libraries(); !loaded && !interrupted()) return fail("trace", loaded.error());
+  }
+  for (auto& a : added) {
+    if (interrupted()) break;
+    if (s.stats(*a.id).sites > 0) continue;
+    (void)s.remove(*a.id);
+    auto id = s.add(a.probe);
+    if (!id && id.error().kind() == ErrorKind::no_such_module && !a.probe.where.module.empty()) {
+      if (!opt.zero_ok)
+        report_warning(a.where, "module '" + a.probe.where.module +
+                                    "' is not loaded; the probe arms if the program loads it (-Z: no warning)");
+      a.probe.allow_pending = true;
+      id = s.add(a.probe);
+    }
+    if (!id) return fail(a.where, id.error());
+    *a.id = *id;
+  }
+  if (opt.verbose)
+    for (const auto& a : added)
+      for (const auto& line : s.describe(*a.id)) report_note(a.probe.name + ": " + line);
+
+  // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: nothing
+  // runs, every byte is restored at the detach below.
+  bool stopped_early = interrupted();
+  if (auto st = writer->start(); !st) return fail("trace", st.error());
+  Result<int> status = -1;
+  if (!stopped_early) status = s.run(opt.duration);
   (void)writer->flush();
   int code = exit_ok;
   if (!status) code = report("trace", status.error());
@@ -299,6 +370,7 @@ int trace_main(int argc, char** argv) {
   auto detached = s.detach();
   route_signals_to(nullptr);
   if (!detached && code == exit_ok) code = report("trace", detached.error());
+  if (launched && status && *status >= 0) return command_ended(s.pid(), *status, s.exit_signal(), code, opt.exit_code);
   return code;
 }
 

@@ -10,6 +10,12 @@
 // that the error corpus (tests/d/err.D_ID.*.d) and scripts can rely on while
 // the wording improves. Wording rule: lowercase, no trailing period, names in
 // quotes, say what to do.
+//
+// Bounded, as compilers are: after kMaxErrors errors the rest are only
+// counted ("too many errors"), and a long source line is shown as a window
+// of about kMaxLineWidth columns around the caret, control bytes escaped
+// (\x1b) so the text cannot drive the terminal. A file of garbage then costs
+// a screenful, not a rendering of the whole line per error.
 #pragma once
 
 #include <string>
@@ -42,11 +48,16 @@ public:
   Diagnostics(std::string file, std::string source)
       : file_(std::move(file)), source_(std::move(source)) {}
 
+  static constexpr int kMaxErrors = 20;
+  static constexpr size_t kMaxLineWidth = 100;
+
   void error(std::string id, Loc loc, std::string message);
   void warning(std::string id, Loc loc, std::string message);
 
   bool has_errors() const { return errors_ > 0; }
   int error_count() const { return errors_; }
+  // Errors reported beyond kMaxErrors: counted, not kept.
+  int dropped() const { return dropped_; }
   const std::vector<Diagnostic>& all() const { return list_; }
   const std::string& file() const { return file_; }
   const std::string& source() const { return source_; }
@@ -61,6 +72,7 @@ private:
   std::string source_;
   std::vector<Diagnostic> list_;
   int errors_ = 0;
+  int dropped_ = 0;
 };
 
 }  // namespace probekit::d

@@ -76,6 +76,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"jstackstrsize", true}, {"aggpercpu", false},   {"stackindent", true},
       {"retprobe", true},  // probekit: return probe mechanism (auto, ret-site, hijack)
       {"backend", true},   // probekit: how pid probes are armed (auto, jump, trap)
+      {"exitcode", false},  // probekit: exit with the -c command's status
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -251,7 +252,8 @@ private:
     if (!is_known_option(name, &takes_value)) {
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
-                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe", "backend"};
+                                        "specsize", "switchrate", "ustackframes", "stackframes", "retprobe",
+                                        "backend", "exitcode"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +

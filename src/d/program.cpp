@@ -419,6 +419,11 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
   Parser parser(source, r.diagnostics);
   ProgramAst ast = parser.parse_program();
   if (r.diagnostics.has_errors()) return r;
+  if (ast.clauses.empty()) {
+    // Nothing to trace would wait for ever: DTrace's D_EMPTY.
+    r.diagnostics.error("D_EMPTY", Loc{0, 0, 1}, "empty D program translation unit");
+    return r;
+  }
   Symbols symbols;
   PassManager pm;
   add_default_passes(pm);
@@ -529,6 +534,8 @@ void Program::set_host(Host* host) {
 
 bool Program::exit_requested() const { return state_->rt.exit_requested; }
 int Program::exit_status() const { return state_->rt.exit_status; }
+
+bool Program::has_option(const std::string& name) const { return state_->rt.symbols.options.count(name) > 0; }
 
 std::string Program::option(const std::string& name) const {
   auto it = state_->rt.symbols.options.find(name);

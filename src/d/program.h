@@ -221,6 +221,7 @@ public:
   int exit_status() const;
   // Effective option value (pragmas, then -x), "" when unset.
   std::string option(const std::string& name) const;
+  bool has_option(const std::string& name) const;  // set, with or without a value
   bool quiet() const;
   bool destructive() const;  // -w or #pragma D option destructive
   uint64_t fires() const;    // clause executions so far

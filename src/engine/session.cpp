@@ -730,7 +730,14 @@ void SessionImpl::do_resume(Thread& t) {
       }
       break;
     case ResumeKind::step: (void)proc::single_step(t.tid, sig); break;
-    case ResumeKind::listen: (void)proc::listen(t.tid); break;
+    case ResumeKind::listen:
+      // PTRACE_LISTEN works from a group-stop only. A thread found stopped
+      // (SIGSTOP) that then ran a remote system call for us (the mmap of an
+      // XOL area) is in a trap stop instead: it takes a SIGSTOP to go back
+      // to the stop it was found in (the stop is reported, passed through,
+      // and ends in a group-stop that is listened to again).
+      if (!proc::listen(t.tid)) (void)proc::cont(t.tid, SIGSTOP);
+      break;
   }
   t.resume = ResumeKind::cont;
 }
@@ -1017,6 +1024,7 @@ void SessionImpl::on_exit(const proc::Stop& s) {
   if (s.tid == pid_) {
     main_exited_ = true;
     main_status_ = s.kind == proc::StopKind::exited ? s.code : 128 + s.signo;
+    main_signal_ = s.kind == proc::StopKind::exited ? 0 : s.signo;
   }
   auto pit = procs_.find(tgid);
   if (pit != procs_.end() && pit->second.as) {

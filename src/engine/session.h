@@ -69,6 +69,7 @@ public:
   Result<std::vector<FunctionInfo>> functions(const std::string& module) const override;
   Result<uint64_t> lookup_symbol(const std::string& name) const override;
   Result<int> run(std::optional<double> seconds) override;
+  int exit_signal() const override { return main_signal_; }
   void stop() override;
   Status detach() override;
 
@@ -141,6 +142,7 @@ private:
   bool main_exited_ = false;
   bool stop_at_startup_ = false;
   int main_status_ = -1;
+  int main_signal_ = 0;
   Thread* current_ = nullptr;  // the thread whose hit is being handled
   std::atomic<bool> stop_requested_{false};
   std::atomic<pid_t> run_tid_{0};

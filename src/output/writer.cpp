@@ -1,6 +1,7 @@
 #include "output/writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,14 +14,46 @@ Writer Writer::to_stdout() { return Writer(STDOUT_FILENO, Fd(), "<stdout>"); }
 Writer Writer::to_fd(int fd) { return Writer(fd, Fd(), "<fd " + std::to_string(fd) + ">"); }
 
 Result<Writer> Writer::open(const std::string& path) {
-  if (path == "-") return to_stdout();
-  auto fd = Fd::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (!fd) {
-    Error e = fd.error();
-    return e.context("cannot open output file '" + path + "'");
+  auto w = prepare(path);
+  if (!w) return w;
+  if (auto st = w->start(); !st) return st.error();
+  return w;
+}
+
+Result<Writer> Writer::prepare(const std::string& path) {
+  if (path == "-" || path == "/dev/stdout") return to_stdout();
+  if (path == "/dev/stderr") return Writer(STDERR_FILENO, Fd(), "<stderr>");
+  auto fail = [&](int err) -> Result<Writer> {
+    std::string why = "cannot open output file '" + path + "'";
+    if (err == ELOOP) {
+      char target[4096];
+      ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+      std::string to = n > 0 ? " to '" + std::string(target, static_cast<size_t>(n)) + "'" : "";
+      return Error(why + ": it is a symbolic link" + to + "; name the file itself", ErrorKind::usage, err);
+    }
+    return Error::from_errno(why, err);
+  };
+  // O_NOFOLLOW: a symbolic link as the last component is refused (ELOOP).
+  bool created = false;
+  int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    created = fd >= 0;
   }
-  int raw = fd->get();
-  return Writer(raw, std::move(*fd), path);
+  if (fd < 0) return fail(errno);
+  Writer w(fd, Fd(fd), path);
+  struct stat st {};
+  // Only a regular file is truncated (a FIFO, a terminal or /dev/null is written as it is).
+  w.started_ = ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+  w.created_ = created;
+  return w;
+}
+
+Status Writer::start() {
+  if (started_) return {};
+  started_ = true;
+  if (::ftruncate(fd_, 0) != 0) return Error::from_errno("cannot truncate output file '" + path_ + "'", errno);
+  return {};
 }
 
 Writer::Writer(Writer&& o) noexcept
@@ -29,7 +62,9 @@ Writer::Writer(Writer&& o) noexcept
       path_(std::move(o.path_)),
       pending_(std::move(o.pending_)),
       failed_(o.failed_),
-      failure_(std::move(o.failure_)) {}
+      failure_(std::move(o.failure_)),
+      started_(std::exchange(o.started_, true)),
+      created_(std::exchange(o.created_, false)) {}
 
 Writer& Writer::operator=(Writer&& o) noexcept {
   if (this != &o) {
@@ -40,12 +75,15 @@ Writer& Writer::operator=(Writer&& o) noexcept {
     pending_ = std::move(o.pending_);
     failed_ = o.failed_;
     failure_ = std::move(o.failure_);
+    started_ = std::exchange(o.started_, true);
+    created_ = std::exchange(o.created_, false);
   }
   return *this;
 }
 
 Writer::~Writer() {
-  if (fd_ >= 0) (void)flush();
+  if (fd_ >= 0 && started_) (void)flush();
+  if (created_ && !started_) ::unlink(path_.c_str());  // set-up failed: leave no trace
 }
 
 Status Writer::write_out(std::string_view data) {
@@ -65,6 +103,7 @@ Status Writer::write_out(std::string_view data) {
 
 Status Writer::write(std::string_view text) {
   if (failed_) return Error(failure_, ErrorKind::io);
+  PK_TRY(start());
   size_t last = text.rfind('\n');
   if (last == std::string_view::npos) {
     pending_.append(text);
@@ -84,6 +123,7 @@ Status Writer::write(std::string_view text) {
 
 Status Writer::flush() {
   if (failed_) return Error(failure_, ErrorKind::io);
+  PK_TRY(start());
   if (pending_.empty()) return {};
   std::string data = std::move(pending_);
   pending_.clear();

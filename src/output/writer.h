@@ -6,6 +6,13 @@
 // the destructor flushes too, so output survives a normal exit. A write error
 // (EPIPE, ENOSPC) is returned once and then sticks, so a front end can stop
 // tracing instead of losing lines silently.
+//
+// A file is prepared before the target is touched (so a bad path is an
+// error before anything starts) and truncated only when output starts: a
+// run that fails during set-up leaves an existing file as it was and
+// removes one it created. The last component is never followed when it is a
+// symbolic link (a link planted at the output path must not redirect a
+// root tracer's writes); /dev/stdout and /dev/stderr name the streams.
 #pragma once
 
 #include <string>
@@ -22,6 +29,11 @@ public:
   static Writer to_stdout();
   // A file, created or truncated (mode 0644); "-" means stdout.
   static Result<Writer> open(const std::string& path);
+  // The file opened (or created, mode 0644) but not truncated yet; start()
+  // or the first write truncates it. Destroyed before that, a file it
+  // created is removed.
+  static Result<Writer> prepare(const std::string& path);
+  Status start();
   // An fd that the caller keeps owning (tests use a pipe).
   static Writer to_fd(int fd);
 
@@ -45,6 +57,8 @@ private:
   std::string pending_;  // an incomplete last line
   bool failed_ = false;
   std::string failure_;
+  bool started_ = true;   // truncated (or nothing to truncate)
+  bool created_ = false;  // prepare() created the file
 };
 
 }  // namespace probekit::output

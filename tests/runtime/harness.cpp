@@ -74,6 +74,7 @@ RunResult run(const std::vector<std::string>& argv, double timeout_s) {
     }
     int n = poll(fds, 2, left);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0 && killed) break;  // a process it left behind holds the pipes open
     for (auto& f : fds) {
       if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[65536];

@@ -113,3 +113,38 @@ TEST(Diagnostics, RenderHasCaretUnderSpan) {
 
 }  // namespace
 }  // namespace probekit::d
+
+namespace probekit::d {
+
+// Garbage input costs a screenful: at most Diagnostics::kMaxErrors errors
+// are kept, and a long line is shown as a window around the caret with its
+// control bytes escaped.
+TEST(Diagnostics, ErrorCountAndLineWidthAreCapped) {
+  std::string source(30000, '\0');
+  Diagnostics diags("nul.d", source);
+  tokenize(source, diags);
+  EXPECT_EQ(diags.error_count(), 30000);
+  EXPECT_EQ(diags.all().size(), static_cast<size_t>(Diagnostics::kMaxErrors));
+  EXPECT_EQ(diags.dropped(), 30000 - Diagnostics::kMaxErrors);
+  std::string text = diags.render();
+  EXPECT_LT(text.size(), 10000u);
+  EXPECT_EQ(text.find('\0'), std::string::npos);
+  EXPECT_NE(text.find("nul.d: error: too many errors; 29980 more not shown [D_TOO_MANY]\n"), std::string::npos);
+
+  // A long line: the caret stays under the error, "..." marks the cuts.
+  std::string line = std::string(300, 'a') + " $ " + std::string(300, 'b');
+  Diagnostics one("long.d", line);
+  one.error("D_SYNTAX", Loc{1, 302, 1}, "invalid character '$'");
+  std::string r = one.render(one.all().front());
+  auto nl = r.find('\n');
+  auto nl2 = r.find('\n', nl + 1);
+  std::string shown = r.substr(nl + 1, nl2 - nl - 1);
+  std::string caret = r.substr(nl2 + 1, r.size() - nl2 - 2);
+  EXPECT_LE(shown.size(), 2 + 3 + Diagnostics::kMaxLineWidth + 3);
+  EXPECT_EQ(shown.substr(0, 5), "  ...");
+  EXPECT_EQ(shown.substr(shown.size() - 3), "...");
+  ASSERT_EQ(caret.back(), '^');
+  EXPECT_EQ(shown[caret.size() - 1], '$');
+}
+
+}  // namespace probekit::d

@@ -74,6 +74,45 @@ TEST(Writer, FileIsCreatedAndTruncated) {
   ::rmdir(dir);
 }
 
+TEST(Writer, PreparedFileIsTruncatedOnlyWhenOutputStarts) {
+  char dir[] = "/tmp/pk_writer_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/out.txt";
+  {
+    auto w = Writer::open(path);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write("old contents\n").ok());
+  }
+  {
+    auto w = Writer::prepare(path);  // set-up fails after this: the file stays as it was
+    ASSERT_TRUE(w.ok()) << w.error().message();
+  }
+  EXPECT_EQ(*read_file(path), "old contents\n");
+  {
+    auto w = Writer::prepare(path);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->start().ok());
+    EXPECT_EQ(*read_file(path), "");
+    ASSERT_TRUE(w->write("new\n").ok());
+  }
+  EXPECT_EQ(*read_file(path), "new\n");
+  // A file prepare() created is removed when output never started.
+  std::string fresh = std::string(dir) + "/fresh.txt";
+  { ASSERT_TRUE(Writer::prepare(fresh).ok()); }
+  EXPECT_NE(::access(fresh.c_str(), F_OK), 0);
+  // A symbolic link is not followed.
+  std::string link = std::string(dir) + "/link.txt";
+  ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+  auto l = Writer::prepare(link);
+  ASSERT_FALSE(l.ok());
+  EXPECT_NE(l.error().message().find("is a symbolic link to '" + path + "'"), std::string::npos)
+      << l.error().message();
+  EXPECT_EQ(*read_file(path), "new\n");
+  ::unlink(link.c_str());
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+}
+
 TEST(Writer, OpenErrorsNameTheFile) {
   auto w = Writer::open("/nonexistent-dir/x.txt");
   ASSERT_FALSE(w.ok());

@@ -1,0 +1,1 @@
+/* a program with no clause has nothing to trace */
