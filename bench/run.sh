@@ -62,9 +62,14 @@ for fn in emulated boosted riprel; do
   jbase=$(jslope "$hot" "$fn" @N)
   jump_t=$(jslope "$pk" trace -C --backend jump -c "$hot $fn @N" "p:a.out:hot_$fn")
   printf '%-10s %-22s %10s\n' "$fn" "probekit jump" "$(tenths $((jump_t - jbase)))"
-  if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ]; then
-    # uftrace's dynamic patching records an entry and an exit per call.
-    u=$(jslope uftrace record -d /tmp/pk-bench-uftrace -P "hot_$fn" --no-libcall "$hot" "$fn" @N)
+  # uftrace's dynamic patching records an entry and an exit per call, where
+  # it can patch the function at all (it reports nothing for some of these
+  # five-byte functions: then no row).
+  ufdir=/tmp/pk-bench-uftrace
+  if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ] &&
+     uftrace record -d "$ufdir" -P "hot_$fn" "$hot" "$fn" 10 >/dev/null 2>&1 &&
+     uftrace report -d "$ufdir" 2>/dev/null | grep -q "hot_$fn"; then
+    u=$(jslope uftrace record -d "$ufdir" -P "hot_$fn" "$hot" "$fn" @N)
     printf '%-10s %-22s %10s\n' "$fn" "uftrace -P (entry+exit)" "$(tenths $((u - jbase)))"
   fi
   base=$(slope "$hot" "$fn" @N)
@@ -82,8 +87,8 @@ done
 # return, for both mechanisms, beside the entry-only figure above.
 base=$(slope "$hot" boosted @N)
 for mech in ret-site hijack; do
-  r_ns=$(slope "$pk" trace -C --return-mechanism "$mech" -c "$hot boosted @N" "r:a.out:hot_boosted")
-  pr_ns=$(slope "$pk" trace -C --return-mechanism "$mech" -c "$hot boosted @N" "p:a.out:hot_boosted" "r:a.out:hot_boosted")
+  r_ns=$(slope "$pk" trace -C --backend trap --return-mechanism "$mech" -c "$hot boosted @N" "r:a.out:hot_boosted")
+  pr_ns=$(slope "$pk" trace -C --backend trap --return-mechanism "$mech" -c "$hot boosted @N" "p:a.out:hot_boosted" "r:a.out:hot_boosted")
   printf '%-10s %-22s %10d\n' boosted "return ($mech)" $((r_ns - base))
   printf '%-10s %-22s %10d\n' boosted "entry+return ($mech)" $((pr_ns - base))
 done

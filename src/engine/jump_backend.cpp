@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <set>
 #include <cstring>
 
 #include "util/strings.h"
@@ -39,26 +40,15 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
   return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
 }
 
-// The function's other parts (gcc's FUNC.cold), whose jumps back into the
-// body count as branches into the patched bytes.
-std::vector<std::pair<uint64_t, uint64_t>> cold_parts(const AddressSpace& as, const ResolvedSite& r) {
-  std::vector<std::pair<uint64_t, uint64_t>> out;
-  const Module* m = as.module_at(r.func_start);
-  if (!m || !m->elf || r.info.raw_symbol.empty()) return out;
-  const std::string cold = r.info.raw_symbol + ".cold";
-  for (const auto& s : m->elf->symbols()) {
-    if (s.kind == elf::SymbolKind::function && s.size && starts_with(s.name, cold)) {
-      out.emplace_back(s.value + m->bias, s.size);
-    }
-  }
-  return out;
-}
-
-// Every relative branch of a module's functions, by target (link-time
-// addresses, so one scan serves every process mapping the same file).
-// Decoded once per file from the process's memory (original bytes).
+// Every branch of a module's functions (its FUNC.cold parts included),
+// in link-time addresses so that one scan serves every process mapping the
+// same file; decoded once per file from the process's memory (original
+// bytes). A jump probe must not replace bytes that any of them can reach
+// other than through the first one.
 struct ModuleBranches {
-  std::vector<std::pair<uint64_t, uint64_t>> by_target;  // sorted (target, source)
+  std::vector<std::pair<uint64_t, uint64_t>> by_target;  // sorted (target, source) of relative branches
+  std::vector<uint64_t> indirect_jmps;                   // sorted
+  std::vector<uint64_t> undecodable;                     // sorted starts of functions that did not decode
 };
 
 const ModuleBranches& module_branches(const AddressSpace& as, const Module& m) {
@@ -69,15 +59,29 @@ const ModuleBranches& module_branches(const AddressSpace& as, const Module& m) {
   if (slot) return *slot;
   slot = std::make_shared<ModuleBranches>();
   std::vector<uint8_t> bytes;
+  std::set<std::pair<uint64_t, uint64_t>> scanned;  // aliases share their code
   for (const auto& s : m.elf->symbols()) {
     if (s.kind != elf::SymbolKind::function || !s.size || s.size > (64u << 20)) continue;
+    if (!scanned.insert({s.value, s.size}).second) continue;
     bytes.resize(s.size);
     if (!as.read_original(s.value + m.bias, bytes.data(), bytes.size())) continue;
-    for (auto [target, source] : x86::relative_branches(bytes, s.value)) slot->by_target.emplace_back(target, source);
+    x86::BranchScan scan = x86::scan_branches(bytes, s.value);
+    slot->by_target.insert(slot->by_target.end(), scan.relative.begin(), scan.relative.end());
+    slot->indirect_jmps.insert(slot->indirect_jmps.end(), scan.indirect_jmps.begin(), scan.indirect_jmps.end());
+    if (!scan.complete) slot->undecodable.push_back(s.value);
+  }
+  for (auto* v : {&slot->indirect_jmps, &slot->undecodable}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
   }
   std::sort(slot->by_target.begin(), slot->by_target.end());
   slot->by_target.erase(std::unique(slot->by_target.begin(), slot->by_target.end()), slot->by_target.end());
   return *slot;
+}
+
+bool any_in(const std::vector<uint64_t>& sorted, uint64_t lo, uint64_t hi) {
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), lo);
+  return it != sorted.end() && *it < hi;
 }
 
 }  // namespace
@@ -87,26 +91,30 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
+  const Module* m = as.module_at(r.address);
+  if (!m || !m->elf) return Error("no module covers the address", ErrorKind::cannot_relocate);
   std::vector<uint8_t> func(r.func_size);
   PK_TRY(as.read_original(r.func_start, func.data(), func.size()));
-  std::vector<std::vector<uint8_t>> cold_bytes;
-  std::vector<x86::CodeRange> others;
-  for (const auto& [start, size] : cold_parts(as, r)) {
-    cold_bytes.emplace_back(size);
-    if (!as.read_original(start, cold_bytes.back().data(), size)) return Error("cannot read " + hex(start));
-    others.push_back({cold_bytes.back(), start});
-  }
-  auto jp = x86::plan_jump({func, r.func_start}, r.address, others);
+  if (r.address != r.func_start) PK_TRY(x86::check_boundary(func, r.func_start, r.address));
+  auto jp = x86::plan_displaced({func, r.func_start}, r.address);
   if (!jp) return jp.error();
-  // Branches from anywhere in the module, not only the function itself.
-  if (const Module* m = as.module_at(r.address); m && m->elf) {
-    const auto& all = module_branches(as, *m).by_target;
-    const uint64_t lo = r.address - m->bias, hi = lo + jp->length;
-    auto it = std::upper_bound(all.begin(), all.end(), std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
-    if (it != all.end() && it->first < hi) {
-      return Error("a branch at " + as.symbolize(it->second + m->bias, false) + " jumps into the patched bytes",
-                   ErrorKind::cannot_relocate);
-    }
+  // Branches: from anywhere in the module, not only the function itself.
+  const ModuleBranches& branches = module_branches(as, *m);
+  const uint64_t lo = r.address - m->bias, hi = lo + jp->length;
+  const uint64_t flo = r.func_start - m->bias, fhi = flo + r.func_size;
+  if (any_in(branches.undecodable, flo, fhi)) {
+    return Error("the function does not decode", ErrorKind::cannot_relocate);
+  }
+  if (any_in(branches.indirect_jmps, flo, fhi)) {
+    auto at = *std::lower_bound(branches.indirect_jmps.begin(), branches.indirect_jmps.end(), flo);
+    return Error("indirect jmp at +" + hex(at - flo) + " (a jump table could land in the patched bytes)",
+                 ErrorKind::cannot_relocate);
+  }
+  auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
+                             std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
+  if (it != branches.by_target.end() && it->first < hi) {
+    return Error("a branch at " + as.symbolize(it->second + m->bias, false) + " jumps into the patched bytes",
+                 ErrorKind::cannot_relocate);
   }
   for (uint64_t a = r.address; a < r.address + jp->length; ++a) {
     if (as.site_at(a) && !as.site_at(a)->gone) {

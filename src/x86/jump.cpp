@@ -38,12 +38,11 @@ bool is_branch(const ZydisDecodedInstruction& i) {
   }
 }
 
-// Any relative branch in `code` landing in (lo, hi): the first one found.
-Status check_branches_into(const CodeRange& code, uint64_t func_start, uint64_t lo, uint64_t hi,
+// Any relative branch among insns landing in (lo, hi) (and, when asked, any
+// indirect jmp): the first one found.
+Status check_branches_into(const std::vector<Instruction>& insns, uint64_t func_start, uint64_t lo, uint64_t hi,
                            bool refuse_indirect_jmp) {
-  auto insns = decode_all(code.bytes, code.start);
-  if (!insns) return refuse("the function does not decode: " + insns.error().message());
-  for (const Instruction& insn : *insns) {
+  for (const Instruction& insn : insns) {
     const detail::Decoded& d = detail::decoded_of(insn);
     if (detail::relative_branch_operand(d)) {
       const uint64_t t = insn.target();
@@ -61,56 +60,72 @@ Status check_branches_into(const CodeRange& code, uint64_t func_start, uint64_t 
 
 }  // namespace
 
-Result<JumpPlan> plan_jump(const CodeRange& function, uint64_t address,
-                           std::span<const CodeRange> others) {
+Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address) {
   const uint64_t start = function.start;
   const uint64_t end = start + function.bytes.size();
-  PK_TRY(check_boundary(function.bytes, start, address));
-  auto insns = decode_all(function.bytes, start);
-  if (!insns) return refuse("the function does not decode: " + insns.error().message());
-
+  if (address < start || address >= end) return refuse("the address is outside the function");
   JumpPlan plan;
   plan.address = address;
-  for (const Instruction& insn : *insns) {
-    if (insn.address < address) continue;
-    if (plan.length >= kJmpLength) break;
-    const ZydisDecodedInstruction& i = detail::decoded_of(insn).insn;
-    auto analysis = analyze(insn);
+  while (plan.length < kJmpLength) {
+    const uint64_t at_addr = address + plan.length;
+    if (at_addr >= end) break;
+    auto insn = decode(function.bytes.data() + (at_addr - start), end - at_addr, at_addr);
+    if (!insn) return refuse("the function does not decode at +" + hex(at_addr - start));
+    const ZydisDecodedInstruction& i = detail::decoded_of(*insn).insn;
+    auto analysis = analyze(*insn);
     if (!analysis) return refuse(analysis.error().message());
-    const std::string at = "'" + insn.text() + "' at +" + hex(insn.address - start);
+    const std::string at = "'" + insn->text() + "' at +" + hex(insn->address - start);
     if (i.meta.category == ZYDIS_CATEGORY_CALL) return refuse(at + " is a call");
     if (i.meta.category == ZYDIS_CATEGORY_SYSCALL || i.meta.category == ZYDIS_CATEGORY_INTERRUPT ||
         i.meta.category == ZYDIS_CATEGORY_SYSTEM) {
       return refuse(at + " enters the kernel");
     }
     if (is_branch(i)) {
-      const bool relative_or_ret = detail::relative_branch_operand(detail::decoded_of(insn)) ||
+      const bool relative_or_ret = detail::relative_branch_operand(detail::decoded_of(*insn)) ||
                                    i.meta.category == ZYDIS_CATEGORY_RET;
       if (!relative_or_ret) return refuse(at + " is an indirect branch");
-      if (plan.length + insn.length < kJmpLength) {
-        return refuse(at + " leaves before the 5 patched bytes end");
-      }
+      if (plan.length + insn->length < kJmpLength) return refuse(at + " leaves before the 5 patched bytes end");
     }
-    plan.displaced.push_back(insn);
-    plan.length += insn.length;
+    plan.length += insn->length;
+    plan.displaced.push_back(std::move(*insn));
   }
   if (plan.length < kJmpLength || address + plan.length > end) {
     return refuse("fewer than 5 bytes of whole instructions to the end of the function");
   }
-  PK_TRY(check_branches_into(function, start, address, address + plan.length, true));
+  return plan;
+}
+
+Result<JumpPlan> plan_jump(const CodeRange& function, uint64_t address, std::span<const CodeRange> others) {
+  const uint64_t start = function.start;
+  if (address != start) PK_TRY(check_boundary(function.bytes, start, address));
+  auto insns = decode_all(function.bytes, start);
+  if (!insns) return refuse("the function does not decode: " + insns.error().message());
+  auto plan = plan_displaced(function, address);
+  if (!plan) return plan;
+  PK_TRY(check_branches_into(*insns, start, address, address + plan->length, true));
   for (const CodeRange& other : others) {
-    PK_TRY(check_branches_into(other, start, address, address + plan.length, false));
+    auto theirs = decode_all(other.bytes, other.start);
+    if (!theirs) return refuse("a part of the function does not decode: " + theirs.error().message());
+    PK_TRY(check_branches_into(*theirs, start, address, address + plan->length, false));
   }
   return plan;
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> relative_branches(std::span<const uint8_t> code, uint64_t start) {
-  std::vector<std::pair<uint64_t, uint64_t>> out;
+BranchScan scan_branches(std::span<const uint8_t> code, uint64_t start) {
+  BranchScan out;
   size_t off = 0;
   while (off < code.size()) {
     auto insn = decode(code.data() + off, code.size() - off, start + off);
-    if (!insn) break;
-    if (detail::relative_branch_operand(detail::decoded_of(*insn))) out.emplace_back(insn->target(), insn->address);
+    if (!insn) {
+      out.complete = false;
+      break;
+    }
+    const detail::Decoded& d = detail::decoded_of(*insn);
+    if (detail::relative_branch_operand(d)) {
+      out.relative.emplace_back(insn->target(), insn->address);
+    } else if (d.insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR) {
+      out.indirect_jmps.push_back(insn->address);
+    }
     off += insn->length;
   }
   return out;

@@ -206,12 +206,23 @@ struct RelocatedBlock {
 };
 Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at);
 
-// Every relative branch (jmp, jcc, call, loop, jrcxz) in code: (target,
-// source) pairs. Decodes linearly and stops at the first undecodable byte
-// (returning what it found before). For a module-wide check that no other
-// function jumps into a jump probe's bytes (hand-written code such as
-// glibc's string functions enters its neighbours past their first
-// instruction: __mempcpy_* jumps to __memmove_*+3).
-std::vector<std::pair<uint64_t, uint64_t>> relative_branches(std::span<const uint8_t> code, uint64_t start);
+// plan_jump() without the whole-function part: only the displaced
+// instructions are decoded and checked. For a caller that checked the
+// branches of the whole module itself with scan_branches() (the engine:
+// hand-written code such as glibc's string functions enters its neighbours
+// past their first instruction, __mempcpy_* jumps to __memmove_*+3, which
+// a check of one function cannot see). `address` must be an instruction
+// boundary.
+Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address);
+
+// Every branch in code, decoded linearly: relative ones (jmp, jcc, call,
+// loop, jrcxz) as (target, source), indirect jmps by address; complete is
+// false when an undecodable byte stopped the scan.
+struct BranchScan {
+  std::vector<std::pair<uint64_t, uint64_t>> relative;
+  std::vector<uint64_t> indirect_jmps;
+  bool complete = true;
+};
+BranchScan scan_branches(std::span<const uint8_t> code, uint64_t start);
 
 }  // namespace probekit::x86

@@ -182,6 +182,39 @@ TEST(Jump, UnfollowedForkChildIsCleanedAndNotCounted) {
   EXPECT_EQ(t.session->stats(*c).hits, 5u);
 }
 
+// exec: the new image gets an agent of its own and the probe is re-armed
+// there as a jump probe; the parent's and the child's counts add up.
+TEST(Jump, VforkExecChildIsReArmedInTheNewImage) {
+  std::vector<std::string> argv = {target("pk_fork", "pie-O2"), "vfork"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "child 10\nparent 9 child-status 0\n");
+  auto t = launch(argv, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto c = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(t.session->stats(*c).hits, 9u);  // 5 in the parent, 4 in the exec'ed child
+}
+
+// dlopen: a pending counting probe arms as a jump probe when the library
+// is mapped.
+TEST(Jump, LateDlopenArmsAJumpProbe) {
+  std::string lib = std::string(PK_TARGETS_DIR) + "/libpk_dltest.so";
+  std::vector<std::string> argv = {target("pk_dlopen", "pie-O2"), lib, "7"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  Probe p = count_only("libpk_dltest.so:dl_func");
+  p.allow_pending = true;
+  auto c = t.session->add(p);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(t.session->stats(*c).sites, 0u);
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(t.session->stats(*c).hits, 7u);
+}
+
 std::vector<uint8_t> text_of(pid_t pid, const std::string& name) {
   auto maps = proc::read_maps(pid);
   auto mem = proc::ProcessMemory::open(pid);

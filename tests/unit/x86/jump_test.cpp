@@ -142,3 +142,30 @@ TEST(RelocateBlock, ATrailingConditionalBranchKeepsBothPaths) {
 
 }  // namespace
 }  // namespace probekit::x86
+
+namespace probekit::x86 {
+namespace {
+
+TEST(ScanBranches, RelativeIndirectAndIncomplete) {
+  // jmp +2 (to 0x401004); call +0 (to 0x40100b); jmp rax; ret; then a byte
+  // that does not decode as the start of an instruction (0x0f 0xff)
+  std::vector<uint8_t> code{0xeb, 0x02, 0x90, 0x90, 0xe8, 0x02, 0, 0, 0, 0xff, 0xe0, 0xc3, 0x0f, 0xff};
+  BranchScan s = scan_branches(code, 0x401000);
+  ASSERT_EQ(s.relative.size(), 2u);
+  EXPECT_EQ(s.relative[0], (std::pair<uint64_t, uint64_t>{0x401004, 0x401000}));
+  EXPECT_EQ(s.relative[1], (std::pair<uint64_t, uint64_t>{0x40100b, 0x401004}));
+  EXPECT_EQ(s.indirect_jmps, (std::vector<uint64_t>{0x401009}));
+  EXPECT_FALSE(s.complete);
+}
+
+TEST(PlanDisplaced, DecodesOnlyTheDisplacedInstructions) {
+  // push rbp; mov rbp,rsp; sub rsp,0x10; then bytes that do not decode
+  std::vector<uint8_t> f{0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x10, 0x0f, 0xff};
+  auto p = plan_displaced({f, 0x401000}, 0x401000);
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->length, 8u);
+  EXPECT_FALSE(plan_jump({f, 0x401000}, 0x401000).ok());  // the whole function must decode
+}
+
+}  // namespace
+}  // namespace probekit::x86
