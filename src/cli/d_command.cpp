@@ -165,23 +165,13 @@ namespace {
 constexpr size_t kMaxProgramBytes = 1 << 20;
 
 Result<std::string> read_program_file(const std::string& path) {
-  auto fd = Fd::open(path, O_RDONLY);
-  if (!fd) return fd.error();
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd->get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("cannot read '" + path + "'", errno);
-    }
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > kMaxProgramBytes)
-      return Error("'" + path + "' is not a D program: it is larger than " +
-                       std::to_string(kMaxProgramBytes >> 20) + " MiB (or never ends)",
-                   ErrorKind::usage);
+  auto text = read_file(path, kMaxProgramBytes);
+  if (!text && text.error().kind() == ErrorKind::usage) {
+    return Error("'" + path + "' is not a D program: it is larger than " + std::to_string(kMaxProgramBytes >> 20) +
+                     " MiB (or never ends)",
+                 ErrorKind::usage);
   }
+  return text;
 }
 
 }  // namespace

@@ -198,25 +198,21 @@ Result<bool> AddressSpace::refresh_modules() {
     if (rank(a) != rank(b)) return rank(a) < rank(b);
     return a.order < b.order;
   });
-  // Sites whose module went away (dlclose): the memory is gone, forget them.
-  for (auto& [addr, site] : sites_) {
-    bool mapped = std::any_of(found.begin(), found.end(),
-                              [&](const Module& m) { return addr >= m.start && addr < m.end; });
-    if (!mapped && !site->gone) {
-      site->gone = true;
-      site->armed = false;
-      changed = true;
+  // Sites whose module went away (dlclose): the memory is gone, forget them
+  // (a jump site's trampoline stays mapped: a thread may be in it).
+  auto forget_unmapped = [&](auto& table) {
+    for (auto& [addr, site] : table) {
+      bool mapped = std::any_of(found.begin(), found.end(),
+                                [&, a = addr](const Module& m) { return a >= m.start && a < m.end; });
+      if (!mapped && !site->gone) {
+        site->gone = true;
+        site->armed = false;
+        changed = true;
+      }
     }
-  }
-  for (auto& [addr, site] : jump_sites_) {  // the trampoline stays: a thread may be in it
-    bool mapped = std::any_of(found.begin(), found.end(),
-                              [&](const Module& m) { return addr >= m.start && addr < m.end; });
-    if (!mapped && !site->gone) {
-      site->gone = true;
-      site->armed = false;
-      changed = true;
-    }
-  }
+  };
+  forget_unmapped(sites_);
+  forget_unmapped(jump_sites_);
   modules_ = std::move(found);
   return changed;
 }

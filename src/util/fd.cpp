@@ -22,7 +22,7 @@ Result<Fd> Fd::open(const std::string& path, int flags, int mode) {
   return Fd(fd);
 }
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   auto fd = Fd::open(path, O_RDONLY);
   if (!fd) return fd.error();
   std::string out;
@@ -35,6 +35,10 @@ Result<std::string> read_file(const std::string& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return Error("'" + path + "' is larger than " + std::to_string(max_bytes) + " bytes (or never ends)",
+                   ErrorKind::usage);
+    }
   }
   return out;
 }

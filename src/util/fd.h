@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -39,7 +40,9 @@ private:
 };
 
 // Whole-file read (for /proc files and small text files).
-Result<std::string> read_file(const std::string& path);
+// With max_bytes, a file that grows past it (/dev/zero, a pipe that never
+// ends) is an error of kind `usage` saying so, after max_bytes + 1 bytes.
+Result<std::string> read_file(const std::string& path, size_t max_bytes = SIZE_MAX);
 
 // pread/pwrite that loop until done; a short count means the rest is unmapped.
 Result<size_t> pread_full(int fd, void* buf, size_t len, uint64_t offset);

@@ -263,21 +263,6 @@ TEST_P(Builds, LateDlopenArmsPendingProbe) {
   EXPECT_EQ(args, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6}));
 }
 
-// Text bytes of the executable's r-x mapping.
-std::vector<uint8_t> text_bytes(pid_t pid, const std::string& name) {
-  auto maps = proc::read_maps(pid);
-  auto mem = proc::ProcessMemory::open(pid);
-  std::vector<uint8_t> out;
-  if (!maps || !mem) return out;
-  for (const auto& m : *maps) {
-    if (m.executable() && m.path.find(name) != std::string::npos) {
-      std::vector<uint8_t> b(m.end - m.start);
-      if (mem->read_exact(m.start, b.data(), b.size())) out.insert(out.end(), b.begin(), b.end());
-    }
-  }
-  return out;
-}
-
 TEST_P(Builds, AttachTraceDetachRestoresBytes) {
   std::string out = temp_path("spin");
   std::string path = target("pk_spin", GetParam());

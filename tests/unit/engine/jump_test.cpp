@@ -215,20 +215,6 @@ TEST(Jump, LateDlopenArmsAJumpProbe) {
   EXPECT_EQ(t.session->stats(*c).hits, 7u);
 }
 
-std::vector<uint8_t> text_of(pid_t pid, const std::string& name) {
-  auto maps = proc::read_maps(pid);
-  auto mem = proc::ProcessMemory::open(pid);
-  std::vector<uint8_t> out;
-  if (!maps || !mem) return out;
-  for (const auto& m : *maps) {
-    if (m.executable() && m.path.find(name) != std::string::npos) {
-      std::vector<uint8_t> b(m.end - m.start);
-      if (mem->read_exact(m.start, b.data(), b.size())) out.insert(out.end(), b.begin(), b.end());
-    }
-  }
-  return out;
-}
-
 TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
   std::string out = temp_path("jspin");
   std::string path = target("pk_spin", GetParam());
@@ -240,15 +226,15 @@ TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
     ::_exit(127);
   }
   for (int i = 0; i < 5000 && read_file(out).value_or("").size() < 7; ++i) ::usleep(1000);
-  auto before = text_of(child, "pk_spin");
-  auto libc_before = text_of(child, "libc.so.6");
+  auto before = text_bytes(child, "pk_spin");
+  auto libc_before = text_bytes(child, "libc.so.6");
   ASSERT_FALSE(before.empty());
   {
     auto s = Session::attach(child, backend(BackendChoice::jump));
     ASSERT_TRUE(s.ok()) << s.error().message();
     auto w = (*s)->add(count_only("work"));
     ASSERT_TRUE(w.ok()) << w.error().message();
-    EXPECT_NE(text_of(child, "pk_spin"), before);  // the jmp is there
+    EXPECT_NE(text_bytes(child, "pk_spin"), before);  // the jmp is there
     EXPECT_NE(read_file("/proc/" + std::to_string(child) + "/maps").value_or("").find("memfd:probekit-agent"),
               std::string::npos);
     auto rc = (*s)->run(0.3);
@@ -256,8 +242,8 @@ TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
     EXPECT_GT((*s)->stats(*w).hits, 10u);
     ASSERT_TRUE((*s)->detach().ok());
   }
-  EXPECT_EQ(text_of(child, "pk_spin"), before);
-  EXPECT_EQ(text_of(child, "libc.so.6"), libc_before);
+  EXPECT_EQ(text_bytes(child, "pk_spin"), before);
+  EXPECT_EQ(text_bytes(child, "libc.so.6"), libc_before);
   auto size = read_file(out).value_or("").size();
   for (int i = 0; i < 5000 && read_file(out).value_or("").size() == size; ++i) ::usleep(1000);
   EXPECT_GT(read_file(out).value_or("").size(), size);  // alive and printing

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "probekit/probekit.h"
+#include "proc/maps.h"
+#include "proc/memory.h"
 #include "util/fd.h"
 
 namespace probekit::testing {
@@ -72,6 +74,21 @@ inline Traced launch(const std::vector<std::string>& argv, LaunchOptions opts = 
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message());
   if (s) t.session = std::move(*s);
   return t;
+}
+
+// The bytes of every executable mapping whose path contains `name`.
+inline std::vector<uint8_t> text_bytes(pid_t pid, const std::string& name) {
+  auto maps = proc::read_maps(pid);
+  auto mem = proc::ProcessMemory::open(pid);
+  std::vector<uint8_t> out;
+  if (!maps || !mem) return out;
+  for (const auto& m : *maps) {
+    if (m.executable() && m.path.find(name) != std::string::npos) {
+      std::vector<uint8_t> b(m.end - m.start);
+      if (mem->read_exact(m.start, b.data(), b.size())) out.insert(out.end(), b.begin(), b.end());
+    }
+  }
+  return out;
 }
 
 }  // namespace probekit::testing
