@@ -551,7 +551,19 @@ void SessionImpl::on_loader_event(Thread& t) {
     int v = 0;
     if (as->memory().read_exact(as->r_debug + 24, &v, sizeof v)) state = v;
   }
-  if (state != 0) return;  // RT_ADD / RT_DELETE: the map is not consistent yet
+  // r_state: RT_CONSISTENT 0, RT_ADD 1, RT_DELETE 2. At startup ld.so says
+  // RT_ADD before mapping the needed libraries and RT_CONSISTENT only after
+  // relocating them and running __libc_early_init: arming then would miss
+  // every IFUNC resolver and early initializer. So from RT_ADD on, the
+  // thread's system calls are followed and each library is armed the moment
+  // its code is mapped (on_loader_syscall), as kernel uprobes arm at mmap.
+  if (state == 1) {
+    t.following_loader = true;
+    return;
+  }
+  if (state != 0) return;  // RT_DELETE: the map is not consistent yet
+  t.following_loader = false;
+  t.loader_exec_map = false;
   Thread* saved = current_;
   current_ = &t;
   auto changed = as->refresh_modules();
@@ -563,6 +575,26 @@ void SessionImpl::on_loader_event(Thread& t) {
     stop_requested_ = true;
   }
   as->startup_done = true;
+  current_ = saved;
+}
+
+void SessionImpl::on_loader_syscall(Thread& t) {
+  auto info = proc::get_syscall_info(t.tid);
+  if (!info) return;
+  if (info->op == proc::SyscallInfo::Op::entry) {
+    // ld.so maps each segment with its final protection (mmap MAP_FIXED):
+    // once the executable one is in place, the library's code will not move.
+    const bool maps_code = (info->nr == SYS_mmap || info->nr == SYS_mprotect) && (info->args[2] & PROT_EXEC);
+    t.loader_exec_map = maps_code;
+    return;
+  }
+  if (info->op != proc::SyscallInfo::Op::exit || !t.loader_exec_map) return;
+  t.loader_exec_map = false;
+  if (info->is_error) return;
+  Thread* saved = current_;
+  current_ = &t;
+  auto changed = t.as->refresh_modules();
+  if (changed && *changed) arm_pending(t.as);
   current_ = saved;
 }
 
@@ -607,8 +639,9 @@ void SessionImpl::do_resume(Thread& t) {
   t.stopped = false;
   switch (t.resume) {
     case ResumeKind::cont:
-      // Syscall probes decide whether the thread stops at its next syscall.
-      if (syscalls_.wants_syscall_stops(t.tid)) {
+      // Syscall probes (and the loader, while it maps libraries) decide
+      // whether the thread stops at its next syscall.
+      if (syscalls_.wants_syscall_stops(t.tid) || t.following_loader) {
         (void)proc::resume_syscall(t.tid, sig);
       } else {
         (void)proc::cont(t.tid, sig);
@@ -706,6 +739,13 @@ void SessionImpl::dispatch(const proc::Stop& s) {
       return;
     case StopKind::syscall:
     case StopKind::seccomp: {
+      if (s.kind == StopKind::syscall && t.following_loader) {
+        on_loader_syscall(t);
+        if (!syscalls_.wants_syscall_stops(t.tid)) {
+          resume(t, ResumeKind::cont, 0);
+          return;
+        }
+      }
       Thread* saved = current_;
       current_ = &t;
       syscalls_.on_stop(t, s);
@@ -854,6 +894,8 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
   t.held.clear();
   t.comm_loaded = false;
   t.interrupt_sent = false;
+  t.following_loader = false;  // the new image's ld.so says RT_ADD again
+  t.loader_exec_map = false;
   auto pit = procs_.find(tgid);
   if (pit == procs_.end()) {
     resume(t, ResumeKind::cont, 0);

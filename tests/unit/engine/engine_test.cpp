@@ -141,6 +141,37 @@ TEST_P(Builds, LibcProbeAtLaunchIsArmedBeforeMain) {
   EXPECT_EQ(t.output(), "threads 2 calls 3 total 18\n");
 }
 
+// Issue 9: ld.so relocates libc (calling its IFUNC resolvers) and runs
+// __libc_early_init before it says RT_CONSISTENT. A probe added at launch
+// arms when libc's code is mapped, so it sees those calls too.
+TEST_P(Builds, LibcEarlyInitAndIfuncResolversFireAtLaunch) {
+  std::vector<std::string> argv = {target("pk_basic", GetParam()), "1", "2"};
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> early{0}, strlen_resolver{0}, memset_resolver{0};
+  uint64_t resolved_before_early = 0;
+  Probe early_probe = counting("libc.so.6:__libc_early_init", &early);
+  early_probe.pre_handler = [&](HitContext&) {
+    early++;
+    resolved_before_early = strlen_resolver.load() + memset_resolver.load();
+  };
+  auto id1 = t.session->add(std::move(early_probe));
+  auto id2 = t.session->add(counting("libc.so.6:strlen", &strlen_resolver));
+  auto id3 = t.session->add(counting("libc.so.6:memset", &memset_resolver));
+  ASSERT_TRUE(id1.ok() && id2.ok() && id3.ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), "threads 1 calls 2 total 4\n");
+  EXPECT_EQ(early.load(), 1u);  // once per process, from ld.so's dl_main
+  // strlen and memset are STT_GNU_IFUNC: the symbol is the resolver, which
+  // ld.so calls while it relocates libc (its IRELATIVE relocations), before
+  // __libc_early_init; later calls come only from lazy PLT binding.
+  EXPECT_GE(strlen_resolver.load(), 1u);
+  EXPECT_GE(memset_resolver.load(), 1u);
+  EXPECT_GE(resolved_before_early, 2u);
+}
+
 TEST_P(Builds, OwnSigtrapAndSignalStormsAreDeliveredExactly) {
   std::vector<std::string> argv = {target("pk_signals", GetParam()), "5", "3000"};
   auto t = launch(argv);
