@@ -241,8 +241,9 @@ public:
 
   // Launched sessions stop at exec, when only the executable and ld.so are
   // mapped. This runs the target until the dynamic loader has mapped the
-  // initial libraries (before their initializers and before main) and stops
-  // it again, so modules()/functions() list them (`-l -c`). A no-op when
+  // initial libraries (before it relocates them, so before IFUNC resolvers,
+  // __libc_early_init, initializers and main) and stops it again, so
+  // modules()/functions() list them (`-l -c`). A no-op when
   // that point has passed or for attached sessions.
   virtual Status load_libraries() = 0;
 

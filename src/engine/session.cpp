@@ -578,6 +578,33 @@ void SessionImpl::on_loader_event(Thread& t) {
   current_ = saved;
 }
 
+namespace {
+
+// Every DT_NEEDED of every mapped object is mapped (by file name or
+// soname): ld.so has mapped the start-up set and relocates it next. Only
+// asked right after a library's code was mapped, when no other library is
+// half-mapped (ld.so maps them one at a time).
+bool needed_closure_mapped(const AddressSpace& as) {
+  std::set<std::string> have;
+  bool main_seen = false;
+  for (const auto& m : as.modules()) {
+    have.insert(m.name);
+    if (m.elf && !m.elf->soname().empty()) have.insert(m.elf->soname());
+    main_seen = main_seen || m.is_main;
+  }
+  if (!main_seen) return false;
+  for (const auto& m : as.modules()) {
+    if (!m.elf) continue;  // not an ELF object (ld.so maps /etc/ld.so.cache)
+    for (const auto& lib : m.elf->needed()) {
+      auto slash = lib.rfind('/');
+      if (!have.count(slash == std::string::npos ? lib : lib.substr(slash + 1))) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void SessionImpl::on_loader_syscall(Thread& t) {
   auto info = proc::get_syscall_info(t.tid);
   if (!info) return;
@@ -595,6 +622,14 @@ void SessionImpl::on_loader_syscall(Thread& t) {
   current_ = &t;
   auto changed = t.as->refresh_modules();
   if (changed && *changed) arm_pending(t.as);
+  if (!t.as->startup_done && stop_at_startup_ && t.tgid == pid_ && needed_closure_mapped(*t.as)) {
+    // load_libraries(): every start-up library is mapped and none is
+    // relocated yet, so probes added now see IFUNC resolvers and
+    // __libc_early_init too. Keep this thread here and make run() return.
+    t.as->startup_done = true;
+    holding_ = true;
+    stop_requested_ = true;
+  }
   current_ = saved;
 }
 

@@ -91,6 +91,15 @@ TEST(TraceCli, LibcEarlyInitAndIfuncResolverFireForACommand) {
   EXPECT_LT(first_resolver, r.out.find(" early: (__libc_early_init+0x0)")) << r.out;
 }
 
+TEST(TraceCli, DProbeOnLibcEarlyInitFiresOnce) {
+  // D expands its descriptions once the libraries are mapped, before ld.so
+  // relocates them and calls __libc_early_init.
+  auto r = run({probekit_path(), "-q", "-n", "pid$target:libc.so.6:__libc_early_init:entry { @n = count(); }",
+                "-c", std::string(PROBEKIT_DEMO) + " 1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(reply bytes\n\n\s+1\n$)"))) << r.out;
+}
+
 TEST(TraceCli, OutputFile) {
   std::string path = ::testing::TempDir() + "/pk_trace_out.txt";
   auto r = run({probekit_path(), "trace", "-o", path, "-c", target_path("pk_basic-pie-O2") + " 1 4",

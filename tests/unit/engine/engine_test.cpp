@@ -616,6 +616,26 @@ TEST_P(Builds, FaultInTheCopyIsReportedAtTheSite) {
   EXPECT_EQ(faults, std::vector<int>(3, SIGSEGV));
 }
 
+// load_libraries() returns once ld.so has mapped the start-up libraries and
+// before it relocates them: a probe added then still sees ld.so call libc's
+// IFUNC resolvers and __libc_early_init (D adds its probes there).
+TEST(Engine, LoadLibrariesReturnsBeforeRelocation) {
+  auto t = launch({target("pk_basic", "pie-O2"), "1", "3"});
+  ASSERT_TRUE(t.session);
+  ASSERT_TRUE(t.session->load_libraries().ok());
+  auto funcs = t.session->functions("libc.so.6");
+  ASSERT_TRUE(funcs.ok()) << funcs.error().message();
+  std::atomic<uint64_t> early{0}, resolver{0};
+  ASSERT_TRUE(t.session->add(counting("libc.so.6:__libc_early_init", &early)).ok());
+  ASSERT_TRUE(t.session->add(counting("libc.so.6:memset", &resolver)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(early.load(), 1u);
+  EXPECT_GE(resolver.load(), 1u);
+  EXPECT_EQ(t.output(), "threads 1 calls 3 total 9\n");
+}
+
 TEST(Engine, LoadLibrariesListsLibcBeforeMainRuns) {
   auto t = launch({target("pk_basic", "nopie-O2"), "1", "10"});
   ASSERT_TRUE(t.session);
