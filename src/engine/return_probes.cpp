@@ -604,9 +604,9 @@ void ReturnProbes::defer_to_landing(Thread& t, const std::shared_ptr<ReturnPlan>
       if (p) planned = std::move(*p);
     }
     if (!planned) {
-      // Not probeable (no module there, a denied instruction): the return
-      // cannot be observed without touching the stack. Counted, not guessed.
-      rec->missed++;
+      // Not probeable (no module there, a denied instruction): hijack the
+      // return address of this one call, as the hijack mechanism would.
+      if (!hijack_tail_call(t, plan, sp, ret_addr, data)) rec->missed++;
       return;
     }
     site = planned.get();
@@ -627,6 +627,30 @@ void ReturnProbes::defer_to_landing(Thread& t, const std::shared_ptr<ReturnPlan>
   inst.exit_site = exit_site;
   inst.data = std::move(data);
   threads_[t.tid].landings.push_back(std::move(inst));
+}
+
+bool ReturnProbes::hijack_tail_call(Thread& t, const std::shared_ptr<ReturnPlan>& plan, uint64_t sp,
+                                    uint64_t ret_addr, std::vector<uint8_t>& data) {
+  if (uses_shadow_stack(t.as->pid())) return false;
+  auto tramp = trampoline(t.as);
+  if (!tramp) return false;
+  uint64_t current = 0;
+  if (!t.as->memory().read_exact(sp, &current, sizeof current)) return false;
+  // [sp] already the trampoline: another probe hijacked this frame, and its
+  // instance (under ours) holds ret_addr; both fire at the one return.
+  const bool chained = current == *tramp;
+  if (!chained && !t.as->memory().write(sp, &*tramp, sizeof *tramp)) return false;
+  ReturnInstance inst;
+  inst.sp = sp;
+  inst.orig_ret = ret_addr;
+  inst.plan = plan;
+  inst.chained = chained;
+  inst.data = std::move(data);
+  ThreadReturns& tr = threads_[t.tid];
+  tr.tgid = t.tgid;
+  drop_below(tr.hijacked, sp, false);
+  tr.hijacked.push_back(std::move(inst));
+  return true;
 }
 
 void ReturnProbes::on_landing(HitContext& ctx) {

@@ -17,7 +17,9 @@
 //             address [sp]) and puts a landing record on the caller's
 //             return address; the return fires there, after the callee's
 //             own `ret`, when rsp == sp + 8 (DTrace fires at the jmp, with
-//             no return value; kretprobes would rewrite the stack).
+//             no return value; kretprobes would rewrite the stack). Only a
+//             return address that cannot take a site is hijacked instead,
+//             for that one call.
 //   hijack    one entry record that saves [rsp] in a per-thread instance
 //             and writes the address of the trampoline (one int3 in an XOL
 //             slot) there. The trampoline is not a site: on_trap() claims
@@ -141,6 +143,10 @@ private:
   void defer_to_landing(Thread& t, const std::shared_ptr<ReturnPlan>& plan, uint64_t sp,
                         uint64_t ret_addr, uint64_t exit_site, std::vector<uint8_t> data);
   void on_landing(HitContext& ctx);
+  // A tail call whose return address cannot hold a landing site: the
+  // trampoline goes into [sp] for this call only. False when it cannot.
+  bool hijack_tail_call(Thread& t, const std::shared_ptr<ReturnPlan>& plan, uint64_t sp, uint64_t ret_addr,
+                        std::vector<uint8_t>& data);
   // Drops t's instances (of every kind) whose frames are below sp: they were
   // left without returning. Counted as missed.
   void drop_below(std::vector<ReturnInstance>& stack, uint64_t sp, bool inclusive);

@@ -232,6 +232,34 @@ TEST_P(Returns, TailCallWrapperReportsTheValueTheCallerReceives) {
   EXPECT_EQ(saw_tail, mech() == ReturnMechanism::ret_site && build().ends_with("O2"));
 }
 
+// The return address after the tail call cannot take a probe (a `lock`
+// prefix): that call is hijacked instead, and still reports the value.
+TEST_P(Returns, TailCallToAnUnprobeableReturnAddressIsHijacked) {
+  std::vector<std::string> argv = {target("pk_ret", build()), "wraplock", "5"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "wraplock -275\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::vector<long> values;
+  int bad = 0;
+  Probe probe;
+  probe.where = Location::parse("a.out:wrapper").value();
+  probe.mechanism = mech();
+  probe.return_handler = [&](HitContext& ctx, void*) {
+    values.push_back(static_cast<long>(ctx.regs().rax));
+    auto ra = ctx.return_address();
+    if (!ra || ctx.symbolize(*ra).rfind("locked_caller+", 0) != 0) bad++;
+  };
+  auto id = t.session->add(std::move(probe));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(values, (std::vector<long>{-97, -76, -55, -34, -13}));
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(t.session->stats(*id).missed, 0u);
+}
+
 // libc's strtol is `jmp` into ____strtol_l_internal: the return must carry
 // the parsed number (issue 9 saw -144 for every call).
 TEST_P(Returns, LibcStrtolReturnsTheParsedNumber) {
