@@ -69,8 +69,10 @@ public:
   // A return hit runs the return handler with site() describing the
   // *function* (symbol, symbol_address, address == the function's start,
   // offset 0) and regs() as follows:
-  //   ret-site: at the returning instruction before it runs: rax = return
-  //     value, [rsp] = return address, rip = the ret (or tail-call jmp).
+  //   ret-site: at the returning `ret` before it runs: rax = return
+  //     value, [rsp] = return address, rip = the ret. Through a tail call:
+  //     after the called function returned, as under hijack (rip =
+  //     return_address(), rax = the value the caller receives).
   //   hijack: after the function returned: rip = return_address(), rsp as
   //     the caller sees it, rax = return value.
   // Other hits (entry, offsets) answer false / nullopt.
@@ -85,16 +87,16 @@ public:
   // pid:::return. Negative for a `FUNC.cold` part placed before the function.
   // nullopt under hijack (the returning instruction is not known).
   virtual std::optional<int64_t> return_offset() const { return std::nullopt; }
-  // True at a ret-site return that is a tail call: the return value is
-  // computed by the called function, so rax means nothing yet.
+  // True at a ret-site return through a tail call (return_site() is the
+  // `jmp`); it fires when the called function has returned.
   virtual bool is_tail_call() const { return false; }
 
   // Error injection (destructive probes only). At a function's entry (offset
   // 0, or just after its endbr64): the caller sees `value` as the return
   // value and the function body does not run (rax = value, then `ret` is
   // emulated; the probed instruction is not executed). At a return hit: the
-  // return value (rax) is replaced. Refused anywhere else, at a tail call,
-  // and without `destructive`. The engine cannot know a function's return
+  // return value (rax) is replaced. Refused anywhere else and without
+  // `destructive`. The engine cannot know a function's return
   // type: for a function that returns a struct in memory or a floating-point
   // value (xmm0), the caller of override_return must not use it (front ends
   // check DWARF or document the rule).

@@ -68,7 +68,9 @@ struct Probe {
   // Return probes (kretprobe): set return_handler to make this a return probe.
   // `where` must name a function's entry (offset 0, or 4 after endbr64).
   // Mechanisms: ret_site puts an internal probe on every `ret` and tail-call
-  // jmp of the function (and of its FUNC.cold parts) and rewrites no stack;
+  // jmp of the function (and of its FUNC.cold parts) and rewrites no stack
+  // (a tail call's return fires at the caller's return address, once the
+  // function jumped to has returned);
   // it is refused (with the reason) when an indirect jmp means the exits
   // cannot all be found. hijack replaces the return address at entry with a
   // trampoline (uretprobes), refused on a CET shadow stack. automatic:
@@ -273,8 +275,9 @@ public:
 
   // Launched sessions stop at exec, when only the executable and ld.so are
   // mapped. This runs the target until the dynamic loader has mapped the
-  // initial libraries (before their initializers and before main) and stops
-  // it again, so modules()/functions() list them (`-l -c`). A no-op when
+  // initial libraries (before it relocates them, so before IFUNC resolvers,
+  // __libc_early_init, initializers and main) and stops it again, so
+  // modules()/functions() list them (`-l -c`). A no-op when
   // that point has passed or for attached sessions.
   virtual Status load_libraries() = 0;
 

@@ -319,6 +319,9 @@ Status ElfLoader::read_sections(ElfFile& f, Elf* e, bool symbols_only) {
         if (dyn.d_tag == DT_SONAME) {
           const char* so = elf_strptr(e, shdr.sh_link, dyn.d_un.d_val);
           if (so != nullptr) f.soname_ = so;
+        } else if (dyn.d_tag == DT_NEEDED) {
+          const char* lib = elf_strptr(e, shdr.sh_link, dyn.d_un.d_val);
+          if (lib != nullptr) f.needed_.emplace_back(lib);
         }
       }
     }

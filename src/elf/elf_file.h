@@ -59,7 +59,7 @@ class ElfFile {
 public:
   // Opens and indexes path. Reads .symtab and .dynsym (merged, deduplicated by
   // (value,name)), build-id, .gnu_debuglink, PT_LOAD segments, PT_INTERP,
-  // DT_SONAME, e_entry, e_type. When the file has no .symtab, also loads the
+  // DT_SONAME, DT_NEEDED, e_entry, e_type. When the file has no .symtab, also loads the
   // symbols of its separate debug file (find_debug_file) if one exists.
   // Errors: io when the file cannot be read, unsupported when it is not a
   // 64-bit x86-64 ELF object.
@@ -74,6 +74,7 @@ public:
   const std::string& debuglink() const { return debuglink_; }  // "" if none
   uint32_t debuglink_crc() const { return debuglink_crc_; }    // CRC32 stored with the debuglink
   const std::string& soname() const { return soname_; }
+  const std::vector<std::string>& needed() const { return needed_; }  // DT_NEEDED, in order
   const std::string& interp() const { return interp_; }          // PT_INTERP path, "" if none
   const std::string& debug_file() const { return debug_file_; }  // separate debug file used, "" if none
   bool has_symtab() const { return has_symtab_; }                // the file itself has a .symtab
@@ -125,6 +126,7 @@ private:
   std::string debuglink_;
   uint32_t debuglink_crc_ = 0;
   std::string soname_;
+  std::vector<std::string> needed_;
   std::string interp_;
   std::string debug_file_;
   std::vector<LoadSegment> segments_;

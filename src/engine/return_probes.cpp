@@ -97,10 +97,8 @@ public:
                    ErrorKind::permission);
     }
     if (!is_return_) return inner_.override_return(value);
-    if (tail_) {
-      return Error("cannot override the return value at a tail call: the called function computes it",
-                   ErrorKind::unsupported);
-    }
+    // Every return hit (a tail call's too: it fires at the landing, after
+    // the called function returned) is where the caller receives rax.
     auto regs = inner_.mutable_regs();
     if (!regs) return regs.error();
     (*regs)->rax = value;
@@ -320,6 +318,15 @@ Status ReturnProbes::arm_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpa
     plan.entry_id = e.id;
     PK_TRY(place_internal(e.id, as, plan.entry));
   }
+  const bool tail_calls = std::any_of(plan.exits.begin(), plan.exits.end(), [](const auto& e) {
+    return e.second.kind == x86::ExitSite::Kind::tail_call;
+  });
+  if (tail_calls) {
+    // Its sites are the callers' return addresses, placed as tail calls are seen.
+    ProbeRecord& l = new_internal(rec.id, rec.probe.enabled, fname + ":return-landing");
+    l.probe.pre_handler = [this](HitContext& ctx) { on_landing(ctx); };
+    plan.landing_id = l.id;
+  }
   if (!plan.exits.empty()) {
     ProbeRecord& x = new_internal(rec.id, rec.probe.enabled, fname + ":return");
     std::shared_ptr<ReturnPlan> keep = shared;
@@ -327,7 +334,9 @@ Status ReturnProbes::arm_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpa
     plan.exit_id = x.id;
     for (const auto& [a, e] : plan.exits) PK_TRY(place_internal(x.id, as, a));
   }
-  if (plan.mechanism == ReturnMechanism::hijack) PK_TRY(ensure_exception_hooks());
+  // Hijack rewrites return addresses; landings wait at callers' return
+  // addresses, and a catch says which of them will never be reached.
+  if (plan.mechanism == ReturnMechanism::hijack || plan.landing_id) PK_TRY(ensure_exception_hooks());
   return {};
 }
 
@@ -355,17 +364,32 @@ Status ReturnProbes::ensure_exception_hooks() {
   hooks_added_ = true;
   // _Unwind_RaiseException: __cxa_throw and __cxa_rethrow end in it (and
   // std::rethrow_exception); _Unwind_Resume continues after a cleanup pad;
-  // _Unwind_ForcedUnwind is pthread_cancel/pthread_exit.
-  for (const char* fn : {"_Unwind_RaiseException", "_Unwind_Resume", "_Unwind_ForcedUnwind",
-                         "_Unwind_Resume_or_Rethrow"}) {
+  // _Unwind_ForcedUnwind is pthread_cancel/pthread_exit. At each, the real
+  // return addresses go back (the unwinder reads them). __cxa_begin_catch
+  // runs in the frame that caught: the frames above it are alive again and
+  // are hooked again; those below it are gone (uftrace does the same).
+  struct Hook {
+    const char* module;
+    const char* fn;
+    bool is_catch;
+  };
+  for (const Hook& hook : {Hook{"libgcc_s.so.1", "_Unwind_RaiseException", false},
+                           Hook{"libgcc_s.so.1", "_Unwind_Resume", false},
+                           Hook{"libgcc_s.so.1", "_Unwind_ForcedUnwind", false},
+                           Hook{"libgcc_s.so.1", "_Unwind_Resume_or_Rethrow", false},
+                           Hook{"libstdc++.so.6", "__cxa_begin_catch", true}}) {
     ProbeRecord rec;
     rec.id = s_.next_id_++;
-    rec.probe.where.module = "libgcc_s.so.1";
-    rec.probe.where.symbol = fn;
+    rec.probe.where.module = hook.module;
+    rec.probe.where.symbol = hook.fn;
     rec.probe.allow_pending = true;
     rec.probe.destructive = true;
-    rec.probe.name = std::string("return-probe unwind hook ") + fn;
-    rec.probe.pre_handler = [this](HitContext& ctx) { on_unwind(ctx); };
+    rec.probe.name = std::string("return-probe unwind hook ") + hook.fn;
+    if (hook.is_catch) {
+      rec.probe.pre_handler = [this](HitContext& ctx) { on_catch(ctx); };
+    } else {
+      rec.probe.pre_handler = [this](HitContext& ctx) { on_unwind(ctx); };
+    }
     ProbeId id = rec.id;
     ProbeRecord& stored = s_.probes_[id] = std::move(rec);
     for (const auto& as : s_.address_spaces()) (void)s_.place(stored, as, true);
@@ -380,6 +404,7 @@ std::vector<ProbeId> ReturnProbes::internal_ids(ProbeId owner) const {
   for (const auto& p : it->second) {
     if (p->entry_id) out.push_back(p->entry_id);
     if (p->exit_id) out.push_back(p->exit_id);
+    if (p->landing_id) out.push_back(p->landing_id);
   }
   return out;
 }
@@ -515,10 +540,7 @@ void ReturnProbes::on_exit(HitContext& ctx, const std::shared_ptr<ReturnPlan>& p
     auto it = threads_.find(t->tid);
     if (it == threads_.end()) return;
     auto& stack = it->second.entries;
-    while (!stack.empty() && stack.back().sp < sp) {
-      if (ProbeRecord* o = owner_record(stack.back().plan->owner)) o->missed++;
-      stack.pop_back();
-    }
+    drop_below(stack, sp, false);
     auto match = std::find_if(stack.rbegin(), stack.rend(), [&](const ReturnInstance& i) {
       return i.sp == sp && i.plan->owner == plan->owner;
     });
@@ -528,11 +550,134 @@ void ReturnProbes::on_exit(HitContext& ctx, const std::shared_ptr<ReturnPlan>& p
     data = std::move(match->data);
     stack.erase(std::next(match).base());
   }
+  if (tail) {
+    if (!ret_addr) {
+      rec->missed++;
+      return;
+    }
+    defer_to_landing(*t, plan, sp, *ret_addr, regs.rip, std::move(data));
+    return;
+  }
   rec->hits++;
   UserHitContext uc(ctx, rec->probe.destructive);
   uc.set_return(plan->func, ret_addr, regs.rip, tail);
   ReturnHandler h = rec->probe.return_handler;
   h(uc, data.empty() ? nullptr : data.data());
+}
+
+void ReturnProbes::drop_below(std::vector<ReturnInstance>& stack, uint64_t sp, bool inclusive) {
+  while (!stack.empty() && (stack.back().sp < sp || (inclusive && stack.back().sp == sp))) {
+    if (ProbeRecord* o = owner_record(stack.back().plan->owner)) o->missed++;
+    stack.pop_back();
+  }
+}
+
+void ReturnProbes::defer_to_landing(Thread& t, const std::shared_ptr<ReturnPlan>& plan,
+                                    uint64_t sp, uint64_t ret_addr, uint64_t exit_site,
+                                    std::vector<uint8_t> data) {
+  ProbeRecord* rec = owner_record(plan->owner);
+  if (!rec) return;
+  ThreadReturns& tr = threads_[t.tid];
+  tr.tgid = t.tgid;
+  // Landings deeper than this frame were left without returning (longjmp,
+  // an exception). Equal ones stay: a chain of tail calls (a jmp b jmp c)
+  // reuses one frame, and every function in it returns when c does.
+  drop_below(tr.landings, sp, false);
+  size_t active = static_cast<size_t>(std::count_if(tr.landings.begin(), tr.landings.end(), [&](const auto& i) {
+    return i.plan->owner == plan->owner;
+  }));
+  if (active >= max_active(*rec) || !plan->landing_id) {
+    rec->missed++;
+    return;
+  }
+  // The landing site: an ordinary site at the return address, shared by
+  // every call that returns there (placed once, kept while the probe lives).
+  auto as = t.as;
+  ProbeSite* site = as->site_at(ret_addr);
+  if (!site || site->gone) {
+    Location l;
+    l.address = ret_addr;
+    auto rs = as->resolve(l);
+    std::unique_ptr<ProbeSite> planned;
+    if (rs && !rs->empty()) {
+      auto p = s_.trap_.plan(*as, rs->front(), [this](AddressSpace& x, uint64_t near) { return s_.provide_slot(x, near); });
+      if (p) planned = std::move(*p);
+    }
+    if (!planned) {
+      // Not probeable (no module there, a denied instruction): hijack the
+      // return address of this one call, as the hijack mechanism would.
+      if (!hijack_tail_call(t, plan, sp, ret_addr, data)) rec->missed++;
+      return;
+    }
+    site = planned.get();
+    as->replace_site(std::move(planned));
+  }
+  // First on its site: when the return address is itself an exit of a
+  // probed caller (`call f; ret`), the callee's return is reported first.
+  auto& ids = site->probes;
+  if (std::find(ids.begin(), ids.end(), plan->landing_id) == ids.end()) ids.insert(ids.begin(), plan->landing_id);
+  if (!site->armed && !s_.trap_.arm(*as, *site)) {
+    rec->missed++;
+    return;
+  }
+  ReturnInstance inst;
+  inst.sp = sp;
+  inst.orig_ret = ret_addr;
+  inst.plan = plan;
+  inst.exit_site = exit_site;
+  inst.data = std::move(data);
+  threads_[t.tid].landings.push_back(std::move(inst));
+}
+
+bool ReturnProbes::hijack_tail_call(Thread& t, const std::shared_ptr<ReturnPlan>& plan, uint64_t sp,
+                                    uint64_t ret_addr, std::vector<uint8_t>& data) {
+  if (uses_shadow_stack(t.as->pid())) return false;
+  auto tramp = trampoline(t.as);
+  if (!tramp) return false;
+  uint64_t current = 0;
+  if (!t.as->memory().read_exact(sp, &current, sizeof current)) return false;
+  // [sp] already the trampoline: another probe hijacked this frame, and its
+  // instance (under ours) holds ret_addr; both fire at the one return.
+  const bool chained = current == *tramp;
+  if (!chained && !t.as->memory().write(sp, &*tramp, sizeof *tramp)) return false;
+  ReturnInstance inst;
+  inst.sp = sp;
+  inst.orig_ret = ret_addr;
+  inst.plan = plan;
+  inst.chained = chained;
+  inst.data = std::move(data);
+  ThreadReturns& tr = threads_[t.tid];
+  tr.tgid = t.tgid;
+  drop_below(tr.hijacked, sp, false);
+  tr.hijacked.push_back(std::move(inst));
+  return true;
+}
+
+void ReturnProbes::on_landing(HitContext& ctx) {
+  Thread* t = s_.current_;
+  if (!t) return;
+  auto it = threads_.find(t->tid);
+  if (it == threads_.end()) return;
+  auto& stack = it->second.landings;
+  const uint64_t rip = ctx.regs().rip;
+  // rsp after the callee's `ret` popped the return address.
+  const uint64_t sp = ctx.regs().rsp - 8;
+  drop_below(stack, sp, false);
+  // Innermost first: in a chain a jmp b, b returns (to the caller) before a.
+  std::vector<ReturnInstance> done;
+  while (!stack.empty() && stack.back().sp == sp && stack.back().orig_ret == rip) {
+    done.push_back(std::move(stack.back()));
+    stack.pop_back();
+  }
+  for (auto& inst : done) {
+    ProbeRecord* rec = owner_record(inst.plan->owner);
+    if (!rec || !rec->probe.enabled) continue;
+    rec->hits++;
+    UserHitContext uc(ctx, rec->probe.destructive);
+    uc.set_return(inst.plan->func, rip, inst.exit_site, true);
+    ReturnHandler h = rec->probe.return_handler;
+    h(uc, inst.data.empty() ? nullptr : inst.data.data());
+  }
 }
 
 uint64_t ReturnProbes::fire_trampoline(Thread& t, HitContext* ctx, user_regs_struct& regs) {
@@ -604,7 +749,44 @@ bool ReturnProbes::on_trap(Thread& t, user_regs_struct& regs, bool hold) {
 void ReturnProbes::on_unwind(HitContext& ctx) {
   Thread* t = s_.current_;
   if (!t || !t->as) return;
-  restore_thread(t->tid, t->as->memory(), ctx.regs().rsp, t->as->return_trampoline, true);
+  auto it = threads_.find(t->tid);
+  const uint64_t tramp = t->as->return_trampoline;
+  if (it == threads_.end() || !tramp) return;
+  // Every live frame may be unwound: give the unwinder the real addresses,
+  // keep the instances until the catch says which frames survived.
+  const uint64_t rsp = ctx.regs().rsp;
+  const auto& mem = t->as->memory();
+  for (auto& inst : it->second.hijacked) {
+    if (inst.sp < rsp || inst.unhooked) continue;
+    uint64_t v = 0;
+    if (mem.read_exact(inst.sp, &v, sizeof v) && v == tramp) (void)mem.write(inst.sp, &inst.orig_ret, sizeof inst.orig_ret);
+    inst.unhooked = true;
+  }
+}
+
+void ReturnProbes::on_catch(HitContext& ctx) {
+  Thread* t = s_.current_;
+  if (!t || !t->as) return;
+  auto it = threads_.find(t->tid);
+  if (it == threads_.end()) return;
+  // rsp: __cxa_begin_catch's return address, pushed by the catching frame.
+  // Every frame whose return address lies at or below it was unwound.
+  const uint64_t rsp = ctx.regs().rsp;
+  ThreadReturns& tr = it->second;
+  drop_below(tr.hijacked, rsp, true);
+  drop_below(tr.landings, rsp, true);
+  drop_below(tr.entries, rsp, true);
+  const uint64_t tramp = t->as->return_trampoline;
+  if (!tramp) return;
+  const auto& mem = t->as->memory();
+  for (auto& inst : tr.hijacked) {
+    if (!inst.unhooked) continue;
+    uint64_t v = 0;
+    if (!mem.read_exact(inst.sp, &v, sizeof v)) continue;
+    // The catching frame and its callers: still there, hook them again.
+    if (v == inst.orig_ret) (void)mem.write(inst.sp, &tramp, sizeof tramp);
+    if (v == inst.orig_ret || v == tramp) inst.unhooked = false;
+  }
 }
 
 namespace {
@@ -622,20 +804,6 @@ void write_back(const std::vector<ReturnInstance>& stack, const proc::ProcessMem
 }
 
 }  // namespace
-
-void ReturnProbes::restore_thread(pid_t tid, const proc::ProcessMemory& mem, uint64_t rsp, uint64_t tramp,
-                                  bool count_missed) {
-  auto it = threads_.find(tid);
-  if (it == threads_.end() || !tramp) return;
-  auto& stack = it->second.hijacked;
-  write_back(stack, mem, rsp, tramp);
-  if (count_missed) {
-    for (const auto& inst : stack) {
-      if (ProbeRecord* o = owner_record(inst.plan->owner)) o->missed++;
-    }
-  }
-  stack.clear();
-}
 
 void ReturnProbes::on_fork(pid_t parent_tid, pid_t child, bool followed, bool vfork) {
   auto it = threads_.find(parent_tid);

@@ -11,6 +11,15 @@
 //             parts, found by decoding the whole body (x86::find_exits);
 //             plus an entry record only when the probe needs pairing
 //             (entry_handler or data_size). Nothing on the stack changes.
+//             A `ret` fires at once. A tail call does not: the value the
+//             caller receives is computed by the function jumped to, so the
+//             hit at the `jmp` records a *landing* (tid, sp, the return
+//             address [sp]) and puts a landing record on the caller's
+//             return address; the return fires there, after the callee's
+//             own `ret`, when rsp == sp + 8 (DTrace fires at the jmp, with
+//             no return value; kretprobes would rewrite the stack). Only a
+//             return address that cannot take a site is hijacked instead,
+//             for that one call.
 //   hijack    one entry record that saves [rsp] in a per-thread instance
 //             and writes the address of the trampoline (one int3 in an XOL
 //             slot) there. The trampoline is not a site: on_trap() claims
@@ -24,10 +33,16 @@
 //
 // C++ exceptions and hijack: the unwinder reads return addresses, and finds
 // no unwind info for the trampoline. Internal probes on _Unwind_RaiseException
-// (__cxa_throw and __cxa_rethrow call it), _Unwind_Resume and
-// _Unwind_ForcedUnwind put every live hijacked return address of the
-// throwing thread back before unwinding starts; those calls are then not
-// reported (counted as missed).
+// (__cxa_throw and __cxa_rethrow call it), _Unwind_Resume,
+// _Unwind_Resume_or_Rethrow and _Unwind_ForcedUnwind put every live hijacked
+// return address of the throwing thread back before unwinding goes on, and
+// keep the instances ("unhooked"). One on __cxa_begin_catch, which the
+// catching frame calls, drops the instances of the frames that were unwound
+// (at or below its rsp: counted as missed, their calls never returned) and
+// writes the trampoline back into the frames above, which are alive and
+// will return normally (uftrace re-hooks there too). An exception nobody
+// catches with __cxa_begin_catch leaves unhooked instances, dropped as stale
+// by the stack-pointer rule like those of longjmp.
 #pragma once
 
 #include <sys/user.h>
@@ -62,6 +77,7 @@ struct ReturnPlan {
   bool tracks_entries = false;          // ret-site with entry_handler or data_size
   ProbeId entry_id = 0;                 // internal records
   ProbeId exit_id = 0;
+  ProbeId landing_id = 0;               // ret-site with tail calls: at callers' return addresses
 };
 
 // One call in flight: pushed at entry, popped at its return.
@@ -71,12 +87,15 @@ struct ReturnInstance {
   std::shared_ptr<ReturnPlan> plan;
   std::vector<uint8_t> data;  // Probe::data_size bytes
   bool chained = false;   // hijack: [sp] already held the trampoline (tail call)
+  uint64_t exit_site = 0; // landing: the tail-call jmp the function left by
+  bool unhooked = false;  // hijack: real address put back for an unwinder, until the catch
 };
 
 struct ThreadReturns {
   pid_t tgid = 0;
   std::vector<ReturnInstance> hijacked;  // bottom (outermost) first
   std::vector<ReturnInstance> entries;   // ret-site pairing, bottom first
+  std::vector<ReturnInstance> landings;  // ret-site tail calls in flight, bottom first
 };
 
 class ReturnProbes {
@@ -120,14 +139,22 @@ private:
 
   void on_entry(HitContext& ctx, const std::shared_ptr<ReturnPlan>& plan);
   void on_exit(HitContext& ctx, const std::shared_ptr<ReturnPlan>& plan);
-  void on_unwind(HitContext& ctx);
+  // A tail-call exit: wait for the return at the caller's return address.
+  void defer_to_landing(Thread& t, const std::shared_ptr<ReturnPlan>& plan, uint64_t sp,
+                        uint64_t ret_addr, uint64_t exit_site, std::vector<uint8_t> data);
+  void on_landing(HitContext& ctx);
+  // A tail call whose return address cannot hold a landing site: the
+  // trampoline goes into [sp] for this call only. False when it cannot.
+  bool hijack_tail_call(Thread& t, const std::shared_ptr<ReturnPlan>& plan, uint64_t sp, uint64_t ret_addr,
+                        std::vector<uint8_t>& data);
+  // Drops t's instances (of every kind) whose frames are below sp: they were
+  // left without returning. Counted as missed.
+  void drop_below(std::vector<ReturnInstance>& stack, uint64_t sp, bool inclusive);
+  void on_unwind(HitContext& ctx);  // unwinding starts or resumes: real return addresses back
+  void on_catch(HitContext& ctx);   // __cxa_begin_catch: drop unwound frames, hook the rest again
   // Pops the instances matching a trampoline hit; returns the real return
   // address (0 when none matches). Runs handlers unless quiet.
   uint64_t fire_trampoline(Thread& t, HitContext* ctx, user_regs_struct& regs);
-  // Writes back the real return address of every live instance of t, into
-  // memory mem (t's own, or a fork child's); drops them when drop.
-  void restore_thread(pid_t tid, const proc::ProcessMemory& mem, uint64_t rsp, uint64_t tramp,
-                      bool count_missed);
   ProbeRecord* owner_record(ProbeId id);
   size_t max_active(const ProbeRecord& rec) const;
 

@@ -666,7 +666,19 @@ void SessionImpl::on_loader_event(Thread& t) {
     int v = 0;
     if (as->memory().read_exact(as->r_debug + 24, &v, sizeof v)) state = v;
   }
-  if (state != 0) return;  // RT_ADD / RT_DELETE: the map is not consistent yet
+  // r_state: RT_CONSISTENT 0, RT_ADD 1, RT_DELETE 2. At startup ld.so says
+  // RT_ADD before mapping the needed libraries and RT_CONSISTENT only after
+  // relocating them and running __libc_early_init: arming then would miss
+  // every IFUNC resolver and early initializer. So from RT_ADD on, the
+  // thread's system calls are followed and each library is armed the moment
+  // its code is mapped (on_loader_syscall), as kernel uprobes arm at mmap.
+  if (state == 1) {
+    t.following_loader = true;
+    return;
+  }
+  if (state != 0) return;  // RT_DELETE: the map is not consistent yet
+  t.following_loader = false;
+  t.loader_exec_map = false;
   Thread* saved = current_;
   current_ = &t;
   auto changed = as->refresh_modules();
@@ -678,6 +690,61 @@ void SessionImpl::on_loader_event(Thread& t) {
     stop_requested_ = true;
   }
   as->startup_done = true;
+  current_ = saved;
+}
+
+namespace {
+
+// Every DT_NEEDED of every mapped object is mapped (by file name or
+// soname): ld.so has mapped the start-up set and relocates it next. Only
+// asked right after a library's code was mapped, when no other library is
+// half-mapped (ld.so maps them one at a time).
+bool needed_closure_mapped(const AddressSpace& as) {
+  std::set<std::string> have;
+  bool main_seen = false;
+  for (const auto& m : as.modules()) {
+    have.insert(m.name);
+    if (m.elf && !m.elf->soname().empty()) have.insert(m.elf->soname());
+    main_seen = main_seen || m.is_main;
+  }
+  if (!main_seen) return false;
+  for (const auto& m : as.modules()) {
+    if (!m.elf) continue;  // not an ELF object (ld.so maps /etc/ld.so.cache)
+    for (const auto& lib : m.elf->needed()) {
+      auto slash = lib.rfind('/');
+      if (!have.count(slash == std::string::npos ? lib : lib.substr(slash + 1))) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void SessionImpl::on_loader_syscall(Thread& t) {
+  auto info = proc::get_syscall_info(t.tid);
+  if (!info) return;
+  if (info->op == proc::SyscallInfo::Op::entry) {
+    // ld.so maps each segment with its final protection (mmap MAP_FIXED):
+    // once the executable one is in place, the library's code will not move.
+    const bool maps_code = (info->nr == SYS_mmap || info->nr == SYS_mprotect) && (info->args[2] & PROT_EXEC);
+    t.loader_exec_map = maps_code;
+    return;
+  }
+  if (info->op != proc::SyscallInfo::Op::exit || !t.loader_exec_map) return;
+  t.loader_exec_map = false;
+  if (info->is_error) return;
+  Thread* saved = current_;
+  current_ = &t;
+  auto changed = t.as->refresh_modules();
+  if (changed && *changed) arm_pending(t.as);
+  if (!t.as->startup_done && stop_at_startup_ && t.tgid == pid_ && needed_closure_mapped(*t.as)) {
+    // load_libraries(): every start-up library is mapped and none is
+    // relocated yet, so probes added now see IFUNC resolvers and
+    // __libc_early_init too. Keep this thread here and make run() return.
+    t.as->startup_done = true;
+    holding_ = true;
+    stop_requested_ = true;
+  }
   current_ = saved;
 }
 
@@ -722,8 +789,9 @@ void SessionImpl::do_resume(Thread& t) {
   t.stopped = false;
   switch (t.resume) {
     case ResumeKind::cont:
-      // Syscall probes decide whether the thread stops at its next syscall.
-      if (syscalls_.wants_syscall_stops(t.tid)) {
+      // Syscall probes (and the loader, while it maps libraries) decide
+      // whether the thread stops at its next syscall.
+      if (syscalls_.wants_syscall_stops(t.tid) || t.following_loader) {
         (void)proc::resume_syscall(t.tid, sig);
       } else {
         (void)proc::cont(t.tid, sig);
@@ -828,6 +896,13 @@ void SessionImpl::dispatch(const proc::Stop& s) {
       return;
     case StopKind::syscall:
     case StopKind::seccomp: {
+      if (s.kind == StopKind::syscall && t.following_loader) {
+        on_loader_syscall(t);
+        if (!syscalls_.wants_syscall_stops(t.tid)) {
+          resume(t, ResumeKind::cont, 0);
+          return;
+        }
+      }
       Thread* saved = current_;
       current_ = &t;
       syscalls_.on_stop(t, s);
@@ -979,6 +1054,8 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
   t.held.clear();
   t.comm_loaded = false;
   t.interrupt_sent = false;
+  t.following_loader = false;  // the new image's ld.so says RT_ADD again
+  t.loader_exec_map = false;
   auto pit = procs_.find(tgid);
   if (pit == procs_.end()) {
     resume(t, ResumeKind::cont, 0);

@@ -92,6 +92,7 @@ private:
   static constexpr uint64_t kPollWindowNs = 50'000;
   void dispatch(const proc::Stop& s);
   void on_sigtrap(Thread& t);
+  void on_loader_syscall(Thread& t);
   void on_new_task(Thread& parent, proc::StopKind kind, pid_t child);
   void adopt(pid_t child);
   void on_exec(Thread& t, pid_t former);

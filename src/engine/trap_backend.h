@@ -41,6 +41,11 @@ struct Thread {
   int leave_steps = 0;
   std::string comm;
   bool comm_loaded = false;
+  // Between ld.so's RT_ADD and RT_CONSISTENT notifications: the loading
+  // thread runs under PTRACE_SYSCALL so that each library's probes arm when
+  // its code is mapped, before relocation runs IFUNC resolvers.
+  bool following_loader = false;
+  bool loader_exec_map = false;   // its syscall in flight maps code
 };
 
 class ThreadControl {

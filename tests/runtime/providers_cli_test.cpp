@@ -33,6 +33,27 @@ TEST_P(RetBuilds, TraceReturnProbeReportsEachReturnValueAndCaller) {
   EXPECT_EQ(rets.front(), "-1") << r.out;
 }
 
+// Issue 9: a return through a tail call reports what the caller receives.
+TEST_P(RetBuilds, TraceReturnThroughTailCallsReportsTheRealValue) {
+  auto r = run({probekit_path(), "trace", "-c", ret_target() + " wrap 3", "r:a.out:wrapper ret=$retval:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("wrap -228\n"), std::string::npos) << r.out;
+  std::regex line(R"(r_wrapper_0: \(main\+0x[0-9a-f]+ <- wrapper\) ret=(-?\d+))");
+  std::vector<std::string> rets;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), line); it != std::sregex_iterator(); ++it)
+    rets.push_back((*it)[1]);
+  EXPECT_EQ(rets, (std::vector<std::string>{"-97", "-76", "-55"})) << r.out;
+
+  auto s = run({probekit_path(), "trace", "-c", ret_target() + " strtol", "r:libc.so.6:strtol ret=$retval:s64"});
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_NE(s.out.find("strtol 1032792\n"), std::string::npos) << s.out;
+  std::regex sline(R"(<- strtol\) ret=(-?\d+))");
+  std::vector<std::string> svals;
+  for (auto it = std::sregex_iterator(s.out.begin(), s.out.end(), sline); it != std::sregex_iterator(); ++it)
+    svals.push_back((*it)[1]);
+  EXPECT_EQ(svals, (std::vector<std::string>{"42", "-17", "32767", "1000000", "0"})) << s.out;
+}
+
 TEST_P(RetBuilds, DEntryAndReturnCountsAgreeOnRecursion) {
   auto r = run({probekit_path(), "-q", "-n",
                 "pid$target:a.out:fib:entry { @n[\"entry\"] = count(); } "

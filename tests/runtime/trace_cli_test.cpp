@@ -78,6 +78,28 @@ TEST(TraceCli, LibraryProbeBeforeMainLosesNoHit) {
   EXPECT_GE(count_lines(r.out, "size=64"), 8u) << r.out;
 }
 
+TEST(TraceCli, LibcEarlyInitAndIfuncResolverFireForACommand) {
+  // Both run inside ld.so, before it reports the libraries consistent:
+  // libc's probes arm when its code is mapped (bpftrace sees these too).
+  auto r = run({probekit_path(), "trace", "-c", std::string(PROBEKIT_DEMO) + " 1",
+                "p:early libc.so.6:__libc_early_init", "p:resolver libc.so.6:strlen"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_lines(r.out, " early: ("), 1u) << r.out;
+  // The resolver runs while ld.so relocates libc, before __libc_early_init.
+  auto first_resolver = r.out.find(" resolver: (strlen+0x0)");
+  ASSERT_NE(first_resolver, std::string::npos) << r.out;
+  EXPECT_LT(first_resolver, r.out.find(" early: (__libc_early_init+0x0)")) << r.out;
+}
+
+TEST(TraceCli, DProbeOnLibcEarlyInitFiresOnce) {
+  // D expands its descriptions once the libraries are mapped, before ld.so
+  // relocates them and calls __libc_early_init.
+  auto r = run({probekit_path(), "-q", "-n", "pid$target:libc.so.6:__libc_early_init:entry { @n = count(); }",
+                "-c", std::string(PROBEKIT_DEMO) + " 1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(reply bytes\n\n\s+1\n$)"))) << r.out;
+}
+
 TEST(TraceCli, OutputFile) {
   std::string path = ::testing::TempDir() + "/pk_trace_out.txt";
   auto r = run({probekit_path(), "trace", "-o", path, "-c", target_path("pk_basic-pie-O2") + " 1 4",

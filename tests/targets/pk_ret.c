@@ -24,6 +24,23 @@ __attribute__((noipa)) long leaf(long x) { return x * 10; }
 __attribute__((noipa)) long tail_b(long x) { return leaf(x + 2); }
 __attribute__((noipa)) long tail_a(long x) { return tail_b(x + 1); }
 
+// The wrapper of issue 9: at -O2 `lea 1(%rdi),%rdi; jmp impl`, so a return
+// probe on wrapper must wait for impl's ret to see the value.
+__attribute__((noipa)) long impl(long x) { return x * 3 - 100; }
+__attribute__((noipa)) long wrapper(long x) { return impl(x + 1); }
+
+// Calls wrapper with a `lock`-prefixed instruction at the return address:
+// no probe can go there (uprobes refuses lock prefixes), so a return through
+// wrapper's tail call cannot land there and hijacks that one call instead.
+__attribute__((noipa)) long locked_caller(long x) {
+  long r;
+  __asm__ volatile("call wrapper\n\tlock orq $0, (%%rsp)"
+                   : "=a"(r), "+D"(x)
+                   :
+                   : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory", "cc");
+  return r;
+}
+
 // longjmp out of several probed frames.
 static jmp_buf jb;
 __attribute__((noipa)) long dive(long n) {
@@ -100,6 +117,20 @@ int main(int argc, char** argv) {
     long s = 0;
     for (long i = 0; i < n; i++) s += tail_a(i);
     printf("tail %ld\n", s);
+  } else if (strcmp(mode, "wrap") == 0) {
+    long s = 0;
+    for (long i = 0; i < n; i++) s += wrapper(i * 7);
+    printf("wrap %ld\n", s);
+  } else if (strcmp(mode, "wraplock") == 0) {
+    long s = 0;
+    for (long i = 0; i < n; i++) s += locked_caller(i * 7);
+    printf("wraplock %ld\n", s);
+  } else if (strcmp(mode, "strtol") == 0) {
+    // libc's strtol is `jmp` into its internal worker (a tail call).
+    static const char* const inputs[] = {"42", "-17", "0x7fff", "1000000", "0"};
+    long s = 0;
+    for (int i = 0; i < 5; i++) s += strtol(inputs[i], NULL, 0);
+    printf("strtol %ld\n", s);
   } else if (strcmp(mode, "longjmp") == 0) {
     int jumps = 0;
     for (long i = 0; i < n; i++) {

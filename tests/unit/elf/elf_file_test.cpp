@@ -544,6 +544,8 @@ TEST(ElfFile, LibcFromDynsym) {
   auto f = open_ok(PK_LIBC);
   ASSERT_TRUE(f);
   EXPECT_EQ(f->soname(), "libc.so.6");
+  // DT_NEEDED, as `readelf -d` lists it: libc needs only the dynamic loader.
+  EXPECT_EQ(f->needed(), std::vector<std::string>{"ld-linux-x86-64.so.2"});
   EXPECT_TRUE(f->is_pie());
   auto nm = read_nm(fx("libc.nm"));
   auto nm_malloc = nm.find("malloc@@GLIBC_2.2.5");

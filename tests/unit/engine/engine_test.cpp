@@ -141,6 +141,37 @@ TEST_P(Builds, LibcProbeAtLaunchIsArmedBeforeMain) {
   EXPECT_EQ(t.output(), "threads 2 calls 3 total 18\n");
 }
 
+// Issue 9: ld.so relocates libc (calling its IFUNC resolvers) and runs
+// __libc_early_init before it says RT_CONSISTENT. A probe added at launch
+// arms when libc's code is mapped, so it sees those calls too.
+TEST_P(Builds, LibcEarlyInitAndIfuncResolversFireAtLaunch) {
+  std::vector<std::string> argv = {target("pk_basic", GetParam()), "1", "2"};
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::atomic<uint64_t> early{0}, strlen_resolver{0}, memset_resolver{0};
+  uint64_t resolved_before_early = 0;
+  Probe early_probe = counting("libc.so.6:__libc_early_init", &early);
+  early_probe.pre_handler = [&](HitContext&) {
+    early++;
+    resolved_before_early = strlen_resolver.load() + memset_resolver.load();
+  };
+  auto id1 = t.session->add(std::move(early_probe));
+  auto id2 = t.session->add(counting("libc.so.6:strlen", &strlen_resolver));
+  auto id3 = t.session->add(counting("libc.so.6:memset", &memset_resolver));
+  ASSERT_TRUE(id1.ok() && id2.ok() && id3.ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), "threads 1 calls 2 total 4\n");
+  EXPECT_EQ(early.load(), 1u);  // once per process, from ld.so's dl_main
+  // strlen and memset are STT_GNU_IFUNC: the symbol is the resolver, which
+  // ld.so calls while it relocates libc (its IRELATIVE relocations), before
+  // __libc_early_init; later calls come only from lazy PLT binding.
+  EXPECT_GE(strlen_resolver.load(), 1u);
+  EXPECT_GE(memset_resolver.load(), 1u);
+  EXPECT_GE(resolved_before_early, 2u);
+}
+
 TEST_P(Builds, OwnSigtrapAndSignalStormsAreDeliveredExactly) {
   std::vector<std::string> argv = {target("pk_signals", GetParam()), "5", "3000"};
   auto t = launch(argv);
@@ -425,8 +456,9 @@ TEST(Engine, AfterStartupUnknownModuleIsAnError) {
   ASSERT_TRUE(t.session);
   std::atomic<uint64_t> hits{0};
   ASSERT_TRUE(t.session->add(counting("work", &hits)).ok());
-  auto rc = t.session->run(0.2);
-  ASSERT_TRUE(rc.ok());
+  // Past start-up: every library it needs is mapped (a timed run could end
+  // before ld.so got there on a slow machine).
+  ASSERT_TRUE(t.session->load_libraries().ok());
   Probe p;
   p.where = Location::parse("libnothere.so:f").value();
   auto r = t.session->add(p);
@@ -438,7 +470,7 @@ TEST(Engine, AfterStartupUnknownModuleIsAnError) {
   p.where = Location::parse("libc.so.6:malloc").value();
   p.allow_pending = false;
   EXPECT_TRUE(t.session->add(p).ok());  // outside run(): stops a thread to arm it
-  rc = t.session->run(0.1);
+  auto rc = t.session->run(0.1);
   ASSERT_TRUE(rc.ok());
   pid_t pid = t.session->pid();
   ASSERT_TRUE(t.session->detach().ok());
@@ -568,6 +600,26 @@ TEST_P(Builds, FaultInTheCopyIsReportedAtTheSite) {
   EXPECT_EQ(t.output(), expected);
   EXPECT_EQ(hits.load(), 4u);
   EXPECT_EQ(faults, std::vector<int>(3, SIGSEGV));
+}
+
+// load_libraries() returns once ld.so has mapped the start-up libraries and
+// before it relocates them: a probe added then still sees ld.so call libc's
+// IFUNC resolvers and __libc_early_init (D adds its probes there).
+TEST(Engine, LoadLibrariesReturnsBeforeRelocation) {
+  auto t = launch({target("pk_basic", "pie-O2"), "1", "3"});
+  ASSERT_TRUE(t.session);
+  ASSERT_TRUE(t.session->load_libraries().ok());
+  auto funcs = t.session->functions("libc.so.6");
+  ASSERT_TRUE(funcs.ok()) << funcs.error().message();
+  std::atomic<uint64_t> early{0}, resolver{0};
+  ASSERT_TRUE(t.session->add(counting("libc.so.6:__libc_early_init", &early)).ok());
+  ASSERT_TRUE(t.session->add(counting("libc.so.6:memset", &resolver)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(early.load(), 1u);
+  EXPECT_GE(resolver.load(), 1u);
+  EXPECT_EQ(t.output(), "threads 1 calls 3 total 9\n");
 }
 
 TEST(Engine, LoadLibrariesListsLibcBeforeMainRuns) {

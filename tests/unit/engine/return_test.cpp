@@ -182,17 +182,123 @@ TEST_P(Returns, TailCallsReturnOnce) {
   EXPECT_EQ(l.wrong, 0u);
   const std::multiset<long> results{30, 40, 50, 60, 70};
   EXPECT_EQ(l.values, results);
+  // Whatever the mechanism, a return fires after the real return: rax is
+  // the value the caller receives, for every frame of the chain.
+  EXPECT_EQ(a.values, results);
+  EXPECT_EQ(b.values, results);
+  EXPECT_EQ(a.wrong + b.wrong, 0u);
+  for (auto id : {*ida, *idb, *idl}) EXPECT_EQ(t.session->stats(id).missed, 0u);
   bool tail_calls = build().ends_with("O2");
-  if (mech() == ReturnMechanism::hijack || !tail_calls) {
-    // After the real return: rax is the final result for every frame.
-    EXPECT_EQ(a.values, results);
-    EXPECT_EQ(b.values, results);
-  }
   if (mech() == ReturnMechanism::ret_site && tail_calls) {
     auto d = t.session->describe(*ida);
     ASSERT_EQ(d.size(), 1u);
     EXPECT_NE(d[0].find("tail call"), std::string::npos) << d[0];
   }
+}
+
+// Issue 9: `long wrapper(long x) { return impl(x + 1); }` is `jmp impl` at
+// -O2. Its return reports impl's value, the caller, and (ret-site) the jmp.
+TEST_P(Returns, TailCallWrapperReportsTheValueTheCallerReceives) {
+  std::vector<std::string> argv = {target("pk_ret", build()), "wrap", "5"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "wrap -275\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::vector<long> values;
+  int bad = 0;
+  bool saw_tail = false;
+  Probe probe;
+  probe.where = Location::parse("a.out:wrapper").value();
+  probe.mechanism = mech();
+  probe.return_handler = [&](HitContext& ctx, void*) {
+    values.push_back(static_cast<long>(ctx.regs().rax));
+    auto ra = ctx.return_address();
+    if (!ra || ctx.symbolize(*ra).rfind("main+", 0) != 0) bad++;
+    if (ctx.is_tail_call()) {
+      saw_tail = true;
+      // After impl's ret: rip is the caller's next instruction, the frame popped.
+      if (ctx.regs().rip != *ra || !ctx.return_offset() || *ctx.return_offset() <= 0) bad++;
+    }
+  };
+  auto id = t.session->add(std::move(probe));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(values, (std::vector<long>{-97, -76, -55, -34, -13}));
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(t.session->stats(*id).hits, 5u);
+  EXPECT_EQ(t.session->stats(*id).missed, 0u);
+  EXPECT_EQ(saw_tail, mech() == ReturnMechanism::ret_site && build().ends_with("O2"));
+}
+
+// The return address after the tail call cannot take a probe (a `lock`
+// prefix): that call is hijacked instead, and still reports the value.
+TEST_P(Returns, TailCallToAnUnprobeableReturnAddressIsHijacked) {
+  std::vector<std::string> argv = {target("pk_ret", build()), "wraplock", "5"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "wraplock -275\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::vector<long> values;
+  int bad = 0;
+  Probe probe;
+  probe.where = Location::parse("a.out:wrapper").value();
+  probe.mechanism = mech();
+  probe.return_handler = [&](HitContext& ctx, void*) {
+    values.push_back(static_cast<long>(ctx.regs().rax));
+    auto ra = ctx.return_address();
+    if (!ra || ctx.symbolize(*ra).rfind("locked_caller+", 0) != 0) bad++;
+  };
+  auto id = t.session->add(std::move(probe));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(values, (std::vector<long>{-97, -76, -55, -34, -13}));
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(t.session->stats(*id).missed, 0u);
+}
+
+// libc's strtol is `jmp` into ____strtol_l_internal: the return must carry
+// the parsed number (issue 9 saw -144 for every call).
+TEST_P(Returns, LibcStrtolReturnsTheParsedNumber) {
+  std::vector<std::string> argv = {target("pk_ret", build()), "strtol"};
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  ASSERT_TRUE(t.session->load_libraries().ok());
+  std::vector<long> values;
+  Probe probe;
+  probe.where = Location::parse("libc.so.6:strtol").value();
+  probe.mechanism = mech();
+  probe.return_handler = [&](HitContext& ctx, void*) { values.push_back(static_cast<long>(ctx.regs().rax)); };
+  auto id = t.session->add(std::move(probe));
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(t.output(), "strtol 1032792\n");
+  EXPECT_EQ(values, (std::vector<long>{42, -17, 0x7fff, 1000000, 0}));
+  EXPECT_EQ(t.session->stats(*id).missed, 0u);
+}
+
+TEST_P(Returns, OverrideAtATailCallReturnReplacesTheValue) {
+  std::vector<std::string> argv = {target("pk_ret", build()), "wrap", "2"};
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::string err;
+  Probe probe;
+  probe.where = Location::parse("a.out:wrapper").value();
+  probe.mechanism = mech();
+  probe.destructive = true;
+  probe.return_handler = [&](HitContext& ctx, void*) {
+    auto st = ctx.override_return(1000);
+    if (!st) err = st.error().message();
+  };
+  ASSERT_TRUE(t.session->add(std::move(probe)).ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(t.output(), "wrap 2000\n");
 }
 
 TEST_P(Returns, LongjmpAcrossProbedFrames) {
@@ -240,6 +346,42 @@ TEST_P(Returns, CxxExceptionsThroughProbedFrames) {
   if (mech() == ReturnMechanism::hijack) {
     // Each throw (n = 0 3 6 9) put back and dropped the three frames' instances.
     for (auto id : {*id1, *id2, *id3}) EXPECT_EQ(t.session->stats(id).missed, 4u);
+  }
+}
+
+// Issue 9: the frame that catches (guarded) returns normally afterwards;
+// under hijack its instance is put back for the unwinder and hooked again at
+// __cxa_begin_catch, so every one of its returns is reported.
+TEST_P(Returns, FrameThatCatchesStillReportsItsReturn) {
+  std::vector<std::string> argv = {target("pk_ret_cxx", build()), "10", "guarded"};
+  std::string expected = run_plain(argv);
+  ASSERT_EQ(expected, "guarded sum 60 caught 4\n");
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  Pairing g, rel, th;
+  // guarded returns int: -1 is eax = 0xffffffff, the upper half of rax zero.
+  auto idg = t.session->add(pairing_probe("a.out:guarded", mech(), &g, [](long n) { return n % 3 ? 2 * n + 1 : 0xffffffffL; }));
+  auto idr = t.session->add(pairing_probe("a.out:relay", mech(), &rel, [](long n) { return 2 * n + 1; }));
+  auto idt = t.session->add(pairing_probe("a.out:thrower", mech(), &th, [](long n) { return 2 * n; }));
+  ASSERT_TRUE(idg.ok() && idr.ok() && idt.ok());
+  auto rc = t.session->run();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(t.output(), expected);
+  EXPECT_EQ(g.entries, 10u);
+  EXPECT_EQ(g.returns, 10u);
+  EXPECT_EQ(g.wrong, 0u);
+  EXPECT_EQ(t.session->stats(*idg).hits, 10u);
+  EXPECT_EQ(t.session->stats(*idg).missed, 0u);
+  for (Pairing* p : {&rel, &th}) {
+    EXPECT_EQ(p->entries, 10u);
+    EXPECT_EQ(p->returns, 6u);
+    EXPECT_EQ(p->wrong, 0u);
+  }
+  if (mech() == ReturnMechanism::hijack) {
+    // The four throws unwound relay and thrower: those calls never returned.
+    EXPECT_EQ(t.session->stats(*idr).missed, 4u);
+    EXPECT_EQ(t.session->stats(*idt).missed, 4u);
   }
 }
 
