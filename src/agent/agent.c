@@ -141,6 +141,13 @@ PK_EXPORT void pk_agent_sigtrap(int sig, void *info, void *uc) {
     *rip = was_jump && __atomic_load_n(&c->restoring, __ATOMIC_ACQUIRE) != 2 ? p->resume : p->address;
     return;
   }
+  if (code == SI_KERNEL_ && *(const volatile uint8_t *)(uintptr_t)(*rip - 1) != 0xcc) {
+    /* An int3 trap whose int3 is no longer before rip: probekit served the
+     * hit (rip moved to the copy, or past an emulated instruction) and died
+     * before resuming the thread, which got the trap back. Go on from there. */
+    restore_all(c);
+    return;
+  }
   /* The program's own SIGTRAP: its own action, as if we were not here. */
   const uint64_t h = c->previous.handler;
   if (h == SIG_IGN_) return;

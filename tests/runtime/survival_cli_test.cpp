@@ -39,7 +39,11 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
     for (int round = 0; round < 3; ++round) {
       SCOPED_TRACE(std::string(mode) + " round " + std::to_string(round));
       const std::string out = temp("spin"), pk_out = temp("pk");
-      pid_t target = spawn({target_path("pk_spin-pie-O2"), "2"}, out);
+      // Trap probes on a single-threaded target: with several threads, a
+      // kill while probekit serves one thread's int3 can still lose that
+      // thread (README, "the one window left").
+      const bool trap = std::string(mode) == "--backend=trap";
+      pid_t target = spawn({target_path("pk_spin-pie-O2"), trap ? "0" : "2"}, out);
       ASSERT_TRUE(eventually([&] { return read_file(out).size() > 7; }, 10));
       const std::string text = text_snapshot(target), libc = text_snapshot(target, "libc.so.6");
       pid_t pk = spawn({probekit_path(), "trace", mode, "-p", std::to_string(target), "p:a.out:work",
