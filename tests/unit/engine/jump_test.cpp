@@ -218,14 +218,7 @@ TEST(Jump, LateDlopenArmsAJumpProbe) {
 TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
   std::string out = temp_path("jspin");
   std::string path = target("pk_spin", GetParam());
-  pid_t child = ::fork();
-  if (child == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::execl(path.c_str(), path.c_str(), "2", (char*)nullptr);
-    ::_exit(127);
-  }
-  for (int i = 0; i < 5000 && read_file(out).value_or("").size() < 7; ++i) ::usleep(1000);
+  pid_t child = start_printing({path, "2"}, out, 7);
   auto before = text_bytes(child, "pk_spin");
   auto libc_before = text_bytes(child, "libc.so.6");
   ASSERT_FALSE(before.empty());

@@ -76,6 +76,23 @@ inline Traced launch(const std::vector<std::string>& argv, LaunchOptions opts = 
   return t;
 }
 
+// Starts argv untraced with its stdout in out_path (for attach tests) and
+// waits until it has printed at least min_bytes.
+inline pid_t start_printing(const std::vector<std::string>& argv, const std::string& out_path, size_t min_bytes) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 5000 && read_file(out_path).value_or("").size() < min_bytes; ++i) ::usleep(1000);
+  return child;
+}
+
 // The bytes of every executable mapping whose path contains `name`.
 inline std::vector<uint8_t> text_bytes(pid_t pid, const std::string& name) {
   auto maps = proc::read_maps(pid);
