@@ -317,7 +317,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
   std::vector<std::unique_ptr<ProbeSite>> planned;
   std::vector<JumpSite*> jump_targets;
   std::vector<std::unique_ptr<JumpSite>> jump_planned;
-  const bool jump = wants_jump(rec);
+  const bool wants = wants_jump(rec);
+  const bool jump = wants && (run_tid_.load() == 0 || all_stopped_in(as));
   for (const auto& r : *resolved) {
     ProbeSite* existing = as->site_at(r.address);
     if (existing && !existing->gone) {
@@ -325,19 +326,23 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       continue;
     }
     std::string refused;
-    if (jump) {
+    if (wants) {
       auto it = as->jump_sites().find(r.address);
       if (it != as->jump_sites().end() && !it->second->gone) {
         jump_targets.push_back(it->second.get());
         continue;
       }
-      auto remote = remote_thread(as);
-      auto js = remote ? jump_.plan(*as, r, *remote) : Result<std::unique_ptr<JumpSite>>(remote.error());
-      if (js) {
-        jump_planned.push_back(std::move(*js));
-        continue;
+      if (jump) {
+        auto remote = remote_thread(as);
+        auto js = remote ? jump_.plan(*as, r, *remote) : Result<std::unique_ptr<JumpSite>>(remote.error());
+        if (js) {
+          jump_planned.push_back(std::move(*js));
+          continue;
+        }
+        refused = js.error().message();
+      } else {
+        refused = "armed while other threads of the program were running";
       }
-      refused = js.error().message();
       if (opts_.backend == BackendChoice::jump) {
         std::string where = r.info.symbol.empty() ? hex(r.address)
                                                   : r.info.symbol + (r.info.offset ? "+" + hex(r.info.offset) : "");
@@ -1432,10 +1437,22 @@ bool SessionImpl::wants_jump(const ProbeRecord& rec) const {
 
 // Patching more than one byte needs every thread of the address space
 // stopped (none may be half-way through the bytes we replace).
+bool SessionImpl::all_stopped_in(const std::shared_ptr<AddressSpace>& as) const {
+  return expected_.empty() && std::all_of(threads_.begin(), threads_.end(), [&](const auto& kv) {
+           return kv.second.as != as || kv.second.stopped;
+         });
+}
+
+// Outside run() the world can be held for the patch; inside it (a loader
+// event, a handler) holding it would leave every other thread's resume
+// recorded until run() returns, so a jump site is patched only when the
+// address space's threads are all stopped already (a launched program at
+// start-up), and stays a trap site otherwise.
 Status SessionImpl::stop_all_in(const std::shared_ptr<AddressSpace>& as) {
-  bool all = std::all_of(threads_.begin(), threads_.end(),
-                         [&](const auto& kv) { return kv.second.as != as || kv.second.stopped; });
-  if (all && expected_.empty()) return {};
+  if (all_stopped_in(as)) return {};
+  if (run_tid_.load() != 0) {
+    return Error("other threads of the program are running", ErrorKind::cannot_relocate);
+  }
   return hold_world();
 }
 

@@ -106,6 +106,7 @@ private:
   Result<RemoteThread> remote_thread(const std::shared_ptr<AddressSpace>& as);
   // Jump probes (engine/jump_backend.h).
   bool wants_jump(const ProbeRecord& rec) const;
+  bool all_stopped_in(const std::shared_ptr<AddressSpace>& as) const;
   Status stop_all_in(const std::shared_ptr<AddressSpace>& as);
   Status arm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
   Status disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 
 #include "launch_support.h"
 #include "proc/maps.h"
@@ -213,6 +214,35 @@ TEST(Jump, LateDlopenArmsAJumpProbe) {
   ASSERT_TRUE(t.session->run().ok());
   EXPECT_EQ(t.output(), expected);
   EXPECT_EQ(t.session->stats(*c).hits, 7u);
+}
+
+// A counting probe added while the program's threads run (here from a
+// handler; a dlopen in a threaded program is the same): no jmp can be
+// patched without stopping them all, so it is a trap probe, and says why.
+TEST(Jump, ACountingProbeAddedWhileThreadsRunIsATrapProbe) {
+  std::vector<std::string> argv = {target("pk_malloc", "pie-O2"), "4", "2000"};
+  std::string expected = run_plain(argv);
+  auto t = launch(argv);
+  ASSERT_TRUE(t.session);
+  std::optional<ProbeId> late;
+  std::string why;
+  Probe first;
+  first.where = Location::parse("libc.so.6:malloc").value();
+  Session* s = t.session.get();
+  first.pre_handler = [&](HitContext& ctx) {
+    if (late || ctx.tid() == s->pid()) return;  // a worker thread is running: the others may be too
+    auto id = s->add(count_only("libc.so.6:free"));
+    ASSERT_TRUE(id.ok()) << id.error().message();
+    late = *id;
+    auto d = s->describe(*id);
+    if (!d.empty()) why = d[0];
+  };
+  ASSERT_TRUE(t.session->add(std::move(first)).ok());
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.output(), expected);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_GT(t.session->stats(*late).hits, 0u);
+  EXPECT_NE(why.find("not a jump probe: armed while other threads"), std::string::npos) << why;
 }
 
 TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
