@@ -286,7 +286,13 @@ Status Agent::retire(const RemoteThread& remote) {
   if (r && *r == 0 && cur->handler == sigtrap_entry_) {
     (void)call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(&c->previous), 0, 8});
   }
-  if (c->death_fd >= 0) (void)call(remote, SYS_close, {static_cast<uint64_t>(c->death_fd)});
+  if (c->death_fd >= 0) {
+    // O_ASYNC off first: a fork child holding the same open pipe would
+    // otherwise have the kernel signal this process when our end closes.
+    const uint64_t fd = static_cast<uint64_t>(c->death_fd);
+    (void)call(remote, SYS_fcntl, {fd, F_SETFL, O_NONBLOCK});
+    (void)call(remote, SYS_close, {fd});
+  }
   c->death_fd = -1;
   death_writer_.reset();
   return r ? Status{} : Status(r.error());

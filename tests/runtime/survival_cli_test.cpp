@@ -95,5 +95,19 @@ TEST(Survival, LaunchedCommandFinishesWithItsOwnOutput) {
   ::unlink(out.c_str());
 }
 
+// A fork child (no exec) shares the agent's death pipe with its parent:
+// detaching must not make the kernel signal the parent when probekit's end
+// of the pipe closes.
+TEST(Survival, DetachLeavesAParentWithAForkedChildRunning) {
+  const std::string out = temp("fork");
+  pid_t pk = spawn({probekit_path(), "trace", "-d", "0.5", "-c",
+                    "sh -c 'sleep 0.2; (sleep 1.5; echo sub) & sleep 1; echo done; wait'", "p:libc.so.6:malloc"},
+                   out);
+  EXPECT_EQ(wait_exit(pk), 0);
+  EXPECT_TRUE(eventually([&] { return read_file(out).find("sub") != std::string::npos; }, 10));
+  EXPECT_NE(read_file(out).find("done\n"), std::string::npos) << "the parent shell did not survive the detach";
+  ::unlink(out.c_str());
+}
+
 }  // namespace
 }  // namespace probekit::testing
