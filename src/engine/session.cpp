@@ -1081,7 +1081,7 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
   }
   (*as)->launched = true;
   if (p.as && !p.vfork_child) {
-    for (auto& [addr, js] : p.as->jump_sites()) credit(*js);  // its counters go with the old image
+    credit_all(*p.as);  // its counters go with the old image
   }
   p.as = *as;
   p.vfork_child = false;
@@ -1110,7 +1110,7 @@ void SessionImpl::on_exit(const proc::Stop& s) {
   }
   auto pit = procs_.find(tgid);
   if (pit != procs_.end() && pit->second.as) {
-    for (auto& [addr, js] : pit->second.as->jump_sites()) credit(*js);
+    credit_all(*pit->second.as);
   }
   procs_.erase(tgid);
 }
@@ -1476,6 +1476,10 @@ void SessionImpl::credit(JumpSite& site) {
   done = now;
 }
 
+void SessionImpl::credit_all(AddressSpace& as) {
+  for (auto& [addr, js] : as.jump_sites()) credit(*js);
+}
+
 Status SessionImpl::arm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site) {
   if (site.armed || site.gone) return {};
   PK_TRY(stop_all_in(as));
@@ -1509,7 +1513,7 @@ Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t add
   if (it == as->jump_sites().end()) return {};
   std::unique_ptr<JumpSite> js = std::move(it->second);
   PK_TRY(disarm_jump(as, *js));
-  credit(*js);
+  credit(*js);  // also for a site that was not armed (its module gone)
   as->jump_sites().erase(it);
   if (js->gone || js->probes.empty()) return {};
   ResolvedSite r;

@@ -111,6 +111,7 @@ private:
   Status arm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
   Status disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
   void credit(JumpSite& site);
+  void credit_all(AddressSpace& as);
   bool jump_site_enabled(const JumpSite& site) const;
   Status demote(const std::shared_ptr<AddressSpace>& as, uint64_t address);
   Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);

@@ -509,10 +509,11 @@ TEST_P(Builds, AttachedMallocProbeSeesEveryCall) {
     ::_exit(127);
   }
   ::close(in[0]);
-  // Wait until libc is mapped (it blocks in read() soon after).
+  // Wait until it blocks in read() on stdin (start-up done: libc mapped and
+  // relocated); libc merely appearing in its maps raced with ld.so.
   for (int i = 0; i < 5000; ++i) {
-    auto maps = read_file("/proc/" + std::to_string(child) + "/maps").value_or("");
-    if (maps.find("libc.so.6") != std::string::npos) break;
+    auto sc = read_file("/proc/" + std::to_string(child) + "/syscall").value_or("");
+    if (sc.rfind("0 0x0 ", 0) == 0) break;  // read(0, ...)
     ::usleep(1000);
   }
   auto s = Session::attach(child);

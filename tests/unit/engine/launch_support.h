@@ -29,12 +29,11 @@ inline std::string temp_path(const std::string& tag) {
   return "/tmp/pk_engine_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
 }
 
-// Runs argv without probekit; returns its stdout (and its exit status).
-inline std::string run_plain(const std::vector<std::string>& argv, int* status = nullptr) {
-  std::string out = temp_path("plain");
+// Starts argv untraced (execv, no PATH search) with its stdout in out_path.
+inline pid_t spawn_with_stdout(const std::vector<std::string>& argv, const std::string& out_path) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     std::vector<char*> a;
     for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
@@ -42,6 +41,13 @@ inline std::string run_plain(const std::vector<std::string>& argv, int* status =
     ::execv(a[0], a.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+// Runs argv without probekit; returns its stdout (and its exit status).
+inline std::string run_plain(const std::vector<std::string>& argv, int* status = nullptr) {
+  std::string out = temp_path("plain");
+  pid_t pid = spawn_with_stdout(argv, out);
   int st = 0;
   ::waitpid(pid, &st, 0);
   if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -79,16 +85,7 @@ inline Traced launch(const std::vector<std::string>& argv, LaunchOptions opts = 
 // Starts argv untraced with its stdout in out_path (for attach tests) and
 // waits until it has printed at least min_bytes.
 inline pid_t start_printing(const std::vector<std::string>& argv, const std::string& out_path, size_t min_bytes) {
-  pid_t child = ::fork();
-  if (child == 0) {
-    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    std::vector<char*> a;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
+  pid_t child = spawn_with_stdout(argv, out_path);
   for (int i = 0; i < 5000 && read_file(out_path).value_or("").size() < min_bytes; ++i) ::usleep(1000);
   return child;
 }
