@@ -104,6 +104,37 @@ struct Probe {
   // inside the target by the agent without any ptrace stop
   // (LaunchOptions::backend); handlers must be empty.
   bool count_only = false;
+
+  // A recorded probe: pre_handler runs later, in the tracer, on a record
+  // the agent wrote at the hit, without any ptrace stop (a jump probe;
+  // LaunchOptions::backend). Where the site cannot be a jump probe it is a
+  // trap probe and pre_handler runs at the hit as usual. From a record the
+  // handler sees regs() (the general registers, rip, eflags, rsp and
+  // fs_base at the probed instruction), pid/tid/ppid/comm, cpu() (the CPU
+  // the hit ran on), timestamp_ns() (the hit's time), site(), symbolize()
+  // and lookup_symbol(), and it reads memory only as `capture` lists it:
+  // read() and read_string() return what the agent read at the hit (a
+  // fault where it could not), anything else is a bad_address error, as
+  // are fpregs(), writes and override_return(). Handlers run in the
+  // order of the hits' timestamps, at most about 50 ms after them (before
+  // run() returns and before detach). A hit whose record cannot be written
+  // (its thread's buffer is full) is counted in stats().missed and in
+  // Session::dropped_records(). pre_handler only: no post, fault or return
+  // handler, not destructive.
+  struct CaptureRead {
+    int reg = -1;                  // base: offsetof(user_regs_struct, R) / 8; -1: immediate
+    uint64_t immediate = 0;
+    std::vector<int64_t> derefs;   // at most 8, innermost first: every one but the
+                                   // last reads 8 bytes at v + d (v = that value)
+    uint8_t size = 8;              // bytes read at the last dereference (1..8)
+    bool string = false;           // instead: a NUL-terminated string of at most
+                                   // 4096 bytes there (at the base value itself
+                                   // when derefs is empty)
+  };
+  struct Capture {
+    std::vector<CaptureRead> reads;
+  };
+  std::optional<Capture> capture;
 };
 
 using ProbeId = uint32_t;
@@ -315,6 +346,14 @@ public:
   //   "site work+0x4: emulate (push rbp)"
   // Empty for an unknown id or a probe that is still pending.
   virtual std::vector<std::string> describe(ProbeId id) const = 0;
+
+  // Records lost so far because a thread's buffer was full (recorded
+  // probes), by the CPU the hit ran on: DTrace's "N drops on CPU C".
+  struct Drops {
+    int cpu = 0;
+    uint64_t count = 0;
+  };
+  virtual std::vector<Drops> dropped_records() const = 0;
 };
 
 }  // namespace probekit

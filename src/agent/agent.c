@@ -7,8 +7,18 @@
  * in a signal handler or, later, in handlers called from trampolines.
  *
  * Counting needs no code here: a counting trampoline adds 1 to its
- * site's counter in the data area itself (engine/jump_backend.cpp). The
- * agent's code is the orphan guard:
+ * site's counter in the data area itself (engine/jump_backend.cpp).
+ *   pk_agent_hit       called by a record site's trampoline with the saved
+ *                      registers: runs the site's capture program and
+ *                      appends one pk_record to the thread's ring
+ *                      (agent_abi.h). Memory is read directly only where it
+ *                      is certainly mapped (the stack between the
+ *                      trampoline's frame and the end of the page holding
+ *                      the probed rsp); anything else goes through
+ *                      process_vm_readv on the process itself, which fails
+ *                      instead of faulting: a bad pointer in a fetch-arg
+ *                      costs a system call, never the program.
+ * The rest is the orphan guard:
  *   pk_agent_sigtrap   the process's SIGTRAP handler.
  *                      While probekit lives, every SIGTRAP of an int3 it
  *                      wrote stops in probekit and never reaches a handler;
@@ -39,6 +49,17 @@ static long sys3(long nr, long a, long b, long c) {
   __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
   return ret;
 }
+static long sys6(long nr, long a, long b, long c, long d, long e, long f) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
 static long sys4(long nr, long a, long b, long c, long d) {
   long ret;
   register long r10 __asm__("r10") = d;
@@ -48,7 +69,8 @@ static long sys4(long nr, long a, long b, long c, long d) {
 
 enum {
   NR_read = 0, NR_rt_sigaction = 13, NR_sched_yield = 24, NR_getpid = 39, NR_close = 3, NR_gettid = 186,
-  NR_tgkill = 234, NR_openat = 257, NR_pwrite64 = 18,
+  NR_tgkill = 234, NR_openat = 257, NR_pwrite64 = 18, NR_arch_prctl = 158, NR_process_vm_readv = 310,
+  ARCH_GET_FS_ = 0x1003, NR_prctl = 157, PR_GET_NAME_ = 16, NR_madvise = 28, MADV_POPULATE_WRITE_ = 23,
   AT_FDCWD_ = -100, O_RDWR_ = 2, O_CLOEXEC_ = 02000000,
   SIGTRAP_ = 5, SI_KERNEL_ = 0x80, SI_SIGIO_ = -5, POLL_HUP_ = 6,
   SA_SIGINFO_ = 4, SA_RESTORER_ = 0x04000000,
@@ -162,4 +184,263 @@ PK_EXPORT void pk_agent_sigtrap(int sig, void *info, void *uc) {
   } else {
     ((pk_handler_fn)(uintptr_t)h)(sig);
   }
+}
+
+/* ---- records ---- */
+
+struct pk_iovec {
+  uint64_t base;
+  uint64_t len;
+};
+
+struct hit {
+  struct pk_control *c;
+  uint64_t *frame;   /* the trampoline's saves: r15..rdi, rflags */
+  uint64_t rsp;      /* rsp at the probed instruction */
+  uint64_t rip;
+  uint64_t fsbase;
+  uint64_t direct_lo, direct_hi; /* memory certainly mapped: read without a system call */
+  uint32_t pid;
+};
+
+enum { FRAME_FLAGS = 15, FRAME_WORDS = 16, RED_ZONE = 128 };
+
+static void copy_bytes(uint8_t *dst, const uint8_t *src, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+/* Reads up to len bytes at addr into dst; returns how many could be read
+ * from the start (the remote side is split at page boundaries, so a
+ * partial read ends exactly where the mapping does). */
+static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len) {
+  if (addr >= h->direct_lo && addr + len <= h->direct_hi && addr + len >= addr) {
+    copy_bytes(dst, (const uint8_t *)(uintptr_t)addr, len);
+    return len;
+  }
+  struct pk_iovec local = {(uint64_t)(uintptr_t)dst, len};
+  struct pk_iovec remote[3];
+  uint32_t n = 0;
+  uint64_t a = addr, left = len;
+  while (left && n < 3) {
+    uint64_t in_page = 4096 - (a & 4095);
+    uint64_t k = left < in_page ? left : in_page;
+    remote[n].base = a;
+    remote[n].len = k;
+    ++n;
+    a += k;
+    left -= k;
+  }
+  long r = sys6(NR_process_vm_readv, h->pid, (long)&local, 1, (long)remote, n, 0);
+  return r > 0 ? (uint32_t)r : 0;
+}
+
+static uint64_t reg_value(const struct hit *h, int32_t reg) {
+  /* struct user_regs_struct's words: 0..14 r15..rdi, 15 orig_rax, 16 rip,
+   * 17 cs, 18 eflags, 19 rsp, 20 ss, 21 fs_base (engine/record_context.cpp
+   * rebuilds the same struct from a record). */
+  if (reg >= 0 && reg < 15) return h->frame[reg];
+  switch (reg) {
+    case 15: return ~0ull;
+    case 16: return h->rip;
+    case 17: return 0x33;
+    case 18: return h->frame[FRAME_FLAGS];
+    case 19: return h->rsp;
+    case 20: return 0x2b;
+    case 21: return h->fsbase;
+    default: return 0;
+  }
+}
+
+/* Appends one item (header + bytes) at *at; returns the value read (for a
+ * dereference) through *value, and whether the read succeeded. */
+static int capture(const struct hit *h, uint8_t **at, uint64_t addr, uint32_t len, int string, uint64_t *value) {
+  struct pk_item *item = (struct pk_item *)*at;
+  uint8_t *bytes = *at + sizeof *item;
+  item->address = addr;
+  item->flags = 0;
+  uint32_t got = safe_read(h, addr, bytes, len);
+  if (string) {
+    uint32_t n = 0;
+    while (n < got && bytes[n]) ++n;
+    if (n == 0 && got == 0) {
+      item->flags = PK_ITEM_FAULT | PK_ITEM_STRING;
+      item->length = 0;
+      *at += sizeof *item;
+      return 0;
+    }
+    item->flags = PK_ITEM_STRING;
+    item->length = n < got ? n + 1 : got; /* the NUL kept when found */
+  } else {
+    if (got != len) {
+      item->flags = PK_ITEM_FAULT;
+      item->length = 0;
+      *at += sizeof *item;
+      return 0;
+    }
+    item->length = len;
+    uint64_t v = 0;
+    copy_bytes((uint8_t *)&v, bytes, len);
+    if (value) *value = v;
+  }
+  *at += sizeof *item + ((item->length + 7u) & ~7u);
+  return 1;
+}
+
+static uint64_t read_fsbase(const struct pk_control *c) {
+  uint64_t fs = 0;
+  if (c->fsgsbase) {
+    __asm__ volatile("rdfsbase %0" : "=r"(fs));
+  } else {
+    sys3(NR_arch_prctl, ARCH_GET_FS_, (long)&fs, 0);
+  }
+  return fs;
+}
+
+static uint64_t slot_hash(uint64_t fs, uint32_t pid) {
+  uint64_t x = fs ^ ((uint64_t)pid << 32);
+  x ^= x >> 29;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 32;
+  return x;
+}
+
+/* The hitting thread's slot: found by (fs base, pid), or claimed. */
+static struct pk_thread *thread_slot(struct pk_control *c, uint64_t fs, uint32_t pid) {
+  struct pk_thread *tab = (struct pk_thread *)(uintptr_t)c->threads_remote;
+  const uint32_t n = c->nthreads_max, mask = n - 1;
+  if (!fs) fs = 1; /* a thread without TLS still needs a non-zero key */
+  uint32_t i = (uint32_t)slot_hash(fs, pid) & mask;
+  for (uint32_t k = 0; k < n; ++k, i = (i + 1) & mask) {
+    struct pk_thread *t = &tab[i];
+    uint64_t key = __atomic_load_n(&t->key, __ATOMIC_ACQUIRE);
+    if (key == 0) {
+      uint64_t expected = 0;
+      if (__atomic_compare_exchange_n(&t->key, &expected, fs, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        t->pid = pid;
+        t->busy = 0;
+        sys3(NR_prctl, PR_GET_NAME_, (long)t->comm, 0);
+        /* Its ring's pages now, not one fault per page at later hits. */
+        uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - tab) * c->ring_size;
+        sys3(NR_madvise, (long)ring, c->ring_size, MADV_POPULATE_WRITE_);
+        __atomic_store_n(&t->tid, (uint32_t)sys3(NR_gettid, 0, 0, 0), __ATOMIC_RELEASE);
+        return t;
+      }
+      key = expected;
+    }
+    if (key != fs) continue;
+    /* Another process's thread (a fork child's) may be claiming this key. */
+    uint32_t tid = 0;
+    for (int spin = 0; spin < 100000 && !(tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE)); ++spin) {
+      __asm__ volatile("pause");
+    }
+    if (tid && t->pid == pid) return t;
+  }
+  return 0;
+}
+
+/* The CPU: the thread's rseq cpu_id (a load) where glibc registered rseq,
+ * else the limit of the kernel's per-CPU GDT entry (what the vDSO's getcpu
+ * reads); rdtscp costs more than both here. */
+static uint32_t current_cpu(const struct pk_control *c, uint64_t fs) {
+  if (c->rseq && fs) {
+    int32_t id = *(const volatile int32_t *)(uintptr_t)(fs + (uint64_t)c->rseq_offset + 4);
+    if (id >= 0) return (uint32_t)id;
+  }
+  uint32_t p;
+  __asm__ volatile("lsl %1, %0" : "=r"(p) : "r"(0x7bu));
+  return p & 0xfff;
+}
+
+PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
+  struct pk_control *c = control();
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  const uint64_t tsc = ((uint64_t)hi << 32) | lo;
+  const uint64_t fsbase = read_fsbase(c);
+  const uint32_t cpu = current_cpu(c, fsbase);
+  if (!c->threads_remote || c->restoring) goto lost;
+  {
+    struct hit h;
+    h.c = c;
+    h.frame = frame;
+    h.rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
+    h.rip = site->address;
+    h.fsbase = fsbase;
+    h.pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
+    h.direct_lo = (uint64_t)(uintptr_t)frame;
+    h.direct_hi = (h.rsp | 4095) + 1;
+    struct pk_thread *t = thread_slot(c, h.fsbase, h.pid);
+    if (!t) goto lost;
+    if (t->busy) {
+      __atomic_fetch_add(&site->nested, 1, __ATOMIC_RELAXED);
+      __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED); /* no record will count it */
+      return;
+    }
+    t->busy = 1;
+    __asm__ volatile("" ::: "memory");
+    const struct pk_program *prog = (const struct pk_program *)((const uint8_t *)c + site->program);
+    const uint64_t size = c->ring_size;
+    uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - (struct pk_thread *)(uintptr_t)c->threads_remote) * size;
+    uint64_t head = t->head;
+    const uint64_t tail = __atomic_load_n(&t->tail, __ATOMIC_ACQUIRE);
+    uint64_t off = head & (size - 1);
+    const uint64_t need = prog->max_record;
+    if (size - off < need) { /* the record must be contiguous: a filler to the end first */
+      if (size - (head - tail) < (size - off) + need) goto full;
+      struct pk_record *pad = (struct pk_record *)(ring + off);
+      pad->size = (uint32_t)(size - off);
+      pad->site = PK_RECORD_PAD;
+      head += size - off;
+      off = 0;
+    } else if (size - (head - tail) < need) {
+      goto full;
+    }
+    {
+      struct pk_record *r = (struct pk_record *)(ring + off);
+      r->site = (uint32_t)(site - (struct pk_site_rt *)((uint8_t *)c + c->sites_offset));
+      r->tsc = tsc;
+      r->pid = t->pid;
+      r->tid = t->tid;
+      r->cpu = cpu;
+      r->nitems = 0;
+      __builtin_memcpy(r->comm, t->comm, sizeof r->comm); /* inlined: two moves */
+#pragma GCC unroll 15
+      for (int i = 0; i < 15; ++i) r->regs[i] = frame[i];
+      r->regs[15] = h.rip;
+      r->regs[16] = frame[FRAME_FLAGS];
+      r->regs[17] = h.rsp;
+      r->regs[18] = h.fsbase;
+      uint8_t *at = (uint8_t *)(r + 1);
+      uint32_t items = 0;
+      for (uint32_t k = 0; k < prog->nreads; ++k) {
+        const struct pk_read *rd = (const struct pk_read *)(prog + 1) + k;
+        uint64_t v = rd->reg >= 0 ? reg_value(&h, rd->reg) : rd->immediate;
+        const uint32_t n = rd->nderefs;
+        int ok = 1;
+        for (uint32_t d = 0; ok && d + 1 < n; ++d, ++items) ok = capture(&h, &at, v + (uint64_t)rd->derefs[d], 8, 0, &v);
+        if (!ok) continue;
+        const uint64_t addr = n ? v + (uint64_t)rd->derefs[n - 1] : v;
+        if (rd->string) {
+          capture(&h, &at, addr, PK_STRING_MAX, 1, 0);
+          ++items;
+        } else if (n) {
+          capture(&h, &at, addr, rd->size, 0, 0);
+          ++items;
+        }
+      }
+      r->nitems = items;
+      r->size = (uint32_t)(at - (uint8_t *)r);
+      __atomic_store_n(&t->head, head + r->size, __ATOMIC_RELEASE);
+    }
+    __asm__ volatile("" ::: "memory");
+    t->busy = 0;
+    return;
+  full:
+    __asm__ volatile("" ::: "memory");
+    t->busy = 0;
+  }
+lost:
+  __atomic_fetch_add(&site->dropped, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED); /* no record will count it */
+  __atomic_fetch_add(&c->cpu_drops[cpu & 63], 1, __ATOMIC_RELAXED);
 }

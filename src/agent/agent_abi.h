@@ -18,19 +18,97 @@
 #include <stdint.h>
 
 #define PK_AGENT_MAGIC 0x70726f62656b6974ull /* "probekit" */
-#define PK_AGENT_ABI_VERSION 1u
+#define PK_AGENT_ABI_VERSION 2u
 
 /* One jump-probed address. 64 bytes: sites never share a cache line, so a
  * hot site's counter does not slow its neighbours. */
 struct pk_site_rt {
-  uint64_t hits;      /* the trampoline adds 1 at every hit (lock add) */
+  uint64_t hits;      /* COUNT: 1 more at every hit (lock add); RECORD: hits that wrote no
+                         record (probekit counts the records it drains) */
   uint64_t address;   /* the probed address (for -v and sanity checks) */
   uint32_t action;    /* PK_ACTION_* */
-  uint32_t reserved0;
-  uint64_t reserved[5];
+  uint32_t program;   /* RECORD: offset of the site's pk_program in the data area */
+  uint64_t dropped;   /* RECORD: hits whose record was lost (buffer full, no thread slot) */
+  uint64_t nested;    /* RECORD: hits inside a hit of the same thread (a signal handler's): no record */
+  uint64_t reserved[3];
 };
 
-#define PK_ACTION_COUNT 1u /* count the hit; nothing else */
+#define PK_ACTION_COUNT 1u  /* count the hit; nothing else (no call into the agent) */
+#define PK_ACTION_RECORD 2u /* count it, and pk_agent_hit writes a record */
+
+/* ---- Records (PK_ACTION_RECORD) ----
+ * A record site's trampoline saves every general register and calls
+ * pk_agent_hit, which runs the site's capture program and appends one
+ * pk_record to the hitting thread's ring. probekit drains the rings and
+ * runs the probe's handler on each record, in the tracer, as if the thread
+ * had stopped there (engine/record_context.h). */
+
+#define PK_MAX_DEREFS 8
+#define PK_STRING_MAX 4096 /* bytes of a captured string, NUL included (the kernel's MAX_STRING_SIZE) */
+
+/* One value the handler will read: a base (a register of the hit, or an
+ * immediate), dereferenced nderefs times: every dereference but the last
+ * reads 8 bytes at v + derefs[i]; the last reads `size` bytes, or with
+ * `string` a NUL-terminated string (at v itself when nderefs is 0). Each
+ * memory access becomes one pk_item of the record, faulted or not. */
+struct pk_read {
+  int32_t reg; /* word index in struct user_regs_struct; -1: immediate */
+  uint8_t string;
+  uint8_t size;
+  uint8_t nderefs;
+  uint8_t pad;
+  uint64_t immediate;
+  int64_t derefs[PK_MAX_DEREFS];
+};
+
+struct pk_program { /* followed by nreads pk_read */
+  uint32_t nreads;
+  uint32_t max_record; /* bytes: the largest record a hit can write */
+};
+
+/* The registers a record keeps, in this order: r15..rdi (the first 15
+ * words of struct user_regs_struct), then rip, eflags, rsp, fs_base. */
+#define PK_RECORD_REGS 19
+#define PK_RECORD_PAD 0xffffffffu /* pk_record.site of a filler: the ring goes on at its start */
+
+struct pk_record {
+  uint32_t size; /* bytes, this header included, a multiple of 8 */
+  uint32_t site; /* the site's index, or PK_RECORD_PAD */
+  uint64_t tsc;  /* rdtsc at the hit */
+  uint32_t pid, tid;
+  uint32_t cpu;  /* the CPU the hit ran on (rseq's cpu_id, or the kernel's CPUNODE segment limit) */
+  uint32_t nitems;
+  char comm[16]; /* the thread's name when it first hit (prctl PR_GET_NAME) */
+  uint64_t regs[PK_RECORD_REGS];
+  /* nitems times: a pk_item, then its bytes, padded to 8 */
+};
+
+#define PK_ITEM_FAULT 1u  /* the memory could not be read: no bytes follow */
+#define PK_ITEM_STRING 2u /* a string read (length: bytes kept, NUL included when found) */
+
+struct pk_item {
+  uint64_t address;
+  uint32_t length;
+  uint32_t flags;
+};
+
+/* One thread's ring. A slot belongs to one (fs base, pid): the agent finds
+ * the hitting thread's slot by its fs base (rdfsbase) and its process's
+ * identity word, and claims a free one at the thread's first record
+ * (asking the kernel its tid once). probekit hands a slot to a new thread
+ * that reuses an exited thread's fs base (glibc reuses thread stacks) at
+ * the new thread's clone event, before it runs. */
+struct pk_thread {
+  uint64_t key;  /* fs base; 0: free */
+  uint32_t pid;
+  uint32_t tid;  /* 0 while the slot is being claimed */
+  uint32_t busy; /* the thread is inside pk_agent_hit (recursion guard) */
+  uint32_t pad;
+  uint64_t head; /* bytes ever written (the agent) */
+  uint64_t tail; /* bytes ever consumed (probekit) */
+  char comm[16]; /* the thread's name, read when the slot is claimed */
+  uint64_t reserved[1];
+};
 
 /* A patch probekit wrote into the program's code (an int3 or a jmp), as
  * the agent must undo it if probekit disappears. probekit fills an entry
@@ -70,7 +148,18 @@ struct pk_control {
   struct pk_kernel_sigaction previous;
   int32_t death_fd;
   uint32_t restoring;   /* 0, 1 while a thread restores, 2 when restored */
-  uint64_t reserved[4];
+  uint64_t reserved[4]; /* probekit's scratch for remote system calls */
+  /* Records: addresses in the target (only the agent dereferences them);
+   * threads_remote is 0 until the first record site. */
+  uint64_t threads_remote; /* pk_thread[nthreads_max] */
+  uint64_t rings_remote;   /* nthreads_max rings of ring_size bytes */
+  uint32_t nthreads_max;   /* a power of two */
+  uint32_t ring_size;      /* a power of two */
+  uint64_t identity;       /* a private page of the process: its pid (a fork child gets its own) */
+  uint32_t fsgsbase;       /* rdfsbase is enabled (AT_HWCAP2); else arch_prctl */
+  uint32_t rseq;           /* rseq_offset is known: the CPU is the thread's rseq cpu_id */
+  int64_t rseq_offset;     /* glibc's __rseq_offset: struct rseq at fs base + this */
+  uint64_t cpu_drops[64];  /* records lost, by CPU (cpu & 63) */
 };
 
 #endif

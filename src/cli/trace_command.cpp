@@ -277,6 +277,11 @@ int trace_main(int argc, char** argv) {
       probe.count_only = true;  // counted in the target where it can be a jump probe
     else
       probe.pre_handler = emit;
+    // Recorded in the target where the site can be a jump probe: the
+    // agent reads what the arguments need, the same emit formats it.
+    if (!opt.count_only && !def.is_return()) {
+      if (auto cap = trace::capture_of(ev->fetcher.definition())) probe.capture = std::move(*cap);
+    }
     auto id = s.add(probe);
     if (!id) return fail("definition '" + def.text + "'", id.error());
     ev->id = *id;
@@ -367,6 +372,11 @@ int trace_main(int argc, char** argv) {
     (void)writer->write(formatter.counts(counts));
   }
   (void)writer->flush();
+  // Records lost to full buffers, as dtrace(1) reports them.
+  for (const auto& d : s.dropped_records()) {
+    std::fprintf(stderr, "probekit: %llu drop%s on CPU %d\n", static_cast<unsigned long long>(d.count),
+                 d.count == 1 ? "" : "s", d.cpu);
+  }
   auto detached = s.detach();
   route_signals_to(nullptr);
   if (!detached && code == exit_ok) code = report("trace", detached.error());

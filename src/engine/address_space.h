@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_abi.h"
 #include "elf/elf_file.h"
 #include "probekit/probekit.h"
 #include "proc/maps.h"
@@ -85,6 +86,8 @@ struct JumpSite {
   std::vector<std::pair<uint64_t, uint64_t>> copy_of;  // displaced insn -> its copy
   std::shared_ptr<Agent> agent;        // whose site table holds its counter
   uint32_t agent_index = 0;
+  bool records = false;                // PK_ACTION_RECORD: the trampoline calls the agent
+  std::vector<pk_read> program;        // records: what the agent captures at a hit
   SiteInfo info;
   std::string note;                    // for -v: what was displaced
   std::vector<ProbeId> probes;

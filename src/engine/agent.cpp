@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cstring>
 
 #include "agent/agent_image.h"
 #include "engine/address_space.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace probekit::engine {
@@ -177,8 +179,9 @@ Result<AgentImage> load_agent_image() {
     if (std::strcmp(name, "pk_agent_sigtrap") == 0) img.sigtrap_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_restorer") == 0) img.restorer_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_data") == 0) img.data_ptr_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
   }
-  if (!img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset) {
+  if (!img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset || !img.hit_offset) {
     return image_error("an entry point is missing");
   }
   if (img.data_ptr_offset + 8 > img.bytes.size()) return image_error("pk_agent_data outside the image");
@@ -190,8 +193,8 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   if (!image) return image.error();
   std::shared_ptr<Agent> agent(new Agent());
 
-  const size_t data_size =
-      page_up(sizeof(pk_control)) + page_up(sizeof(pk_site_rt) * kMaxSites) + page_up(sizeof(pk_patch) * kMaxPatches);
+  const size_t data_size = page_up(sizeof(pk_control)) + page_up(sizeof(pk_site_rt) * kMaxSites) +
+                           page_up(sizeof(pk_patch) * kMaxPatches) + kProgramSpace;
   auto data = map_shared(as, remote, data_size, PROT_READ | PROT_WRITE, {});
   if (!data) return data.error();
   agent->data_ = std::move(*data);
@@ -220,6 +223,7 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   }
   area.used = image->bytes.size();
   agent->sigtrap_entry_ = area.remote + image->sigtrap_offset;
+  agent->hit_entry_ = area.remote + image->hit_offset;
   const uint64_t restorer = area.remote + image->restorer_offset;
   agent->code_.push_back(std::move(*code));
   (void)as.refresh_modules();
@@ -333,7 +337,7 @@ pk_site_rt* Agent::site(uint32_t index) const {
   return reinterpret_cast<pk_site_rt*>(data_->local + ctl->sites_offset) + index;
 }
 
-Result<uint32_t> Agent::add_site(uint64_t address, uint32_t action) {
+Result<uint32_t> Agent::add_site(uint64_t address, uint32_t action, uint32_t program) {
   if (nsites_ >= kMaxSites) {
     return Error("the agent's site table is full (" + std::to_string(kMaxSites) + " jump probes)",
                  ErrorKind::cannot_relocate);
@@ -343,8 +347,169 @@ Result<uint32_t> Agent::add_site(uint64_t address, uint32_t action) {
   std::memset(s, 0, sizeof *s);
   s->address = address;
   s->action = action;
+  s->program = program;
   credited_.push_back(0);
+  delivered_.push_back(0);
   return i;
+}
+
+uint64_t Agent::dropped(uint32_t index) const {
+  return std::atomic_ref<uint64_t>(site(index)->dropped).load(std::memory_order_relaxed);
+}
+
+uint64_t Agent::nested(uint32_t index) const {
+  return std::atomic_ref<uint64_t>(site(index)->nested).load(std::memory_order_relaxed);
+}
+
+uint64_t Agent::site_address(uint32_t index) const { return index < nsites_ ? site(index)->address : 0; }
+
+namespace {
+
+// AT_HWCAP2's HWCAP2_FSGSBASE: the kernel lets user code run rdfsbase.
+bool fsgsbase_enabled(pid_t pid) {
+  auto auxv = read_file("/proc/" + std::to_string(pid) + "/auxv");
+  if (!auxv) return false;
+  for (size_t i = 0; i + 16 <= auxv->size(); i += 16) {
+    uint64_t key = 0, value = 0;
+    std::memcpy(&key, auxv->data() + i, 8);
+    std::memcpy(&value, auxv->data() + i + 8, 8);
+    if (key == 26 /* AT_HWCAP2 */) return (value & 2) != 0;
+    if (key == 0) break;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
+  if (rings_) return {};
+  const size_t table = page_up(sizeof(pk_thread) * kThreads);
+  auto rings = map_shared(as, remote, table + size_t{kThreads} * kRingSize, PROT_READ | PROT_WRITE, {});
+  if (!rings) return rings.error();
+  auto page = call(remote, SYS_mmap, {0, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~uint64_t{0}, 0});
+  if (!page) return page.error();
+  if (*page < 0 && *page > -4096) return remote_failed("mmap", *page);
+  const uint32_t pid = static_cast<uint32_t>(as.pid());
+  PK_TRY(as.memory().write(static_cast<uint64_t>(*page), &pid, sizeof pid));
+  identity_ = static_cast<uint64_t>(*page);
+  rings_ = std::move(*rings);
+  pk_control* c = control();
+  c->identity = identity_;
+  c->fsgsbase = fsgsbase_enabled(as.pid()) ? 1 : 0;
+  c->nthreads_max = kThreads;
+  c->ring_size = kRingSize;
+  c->rings_remote = rings_->remote + table;
+  std::atomic_ref<uint64_t>(c->threads_remote).store(rings_->remote, std::memory_order_release);
+  (void)as.refresh_modules();
+  return {};
+}
+
+Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads) {
+  const size_t bytes = (sizeof(pk_program) + sizeof(pk_read) * reads.size() + 15) & ~size_t{15};
+  if (programs_used_ + bytes > kProgramSpace) {
+    return Error("the agent's program space is full", ErrorKind::cannot_relocate);
+  }
+  pk_control* c = control();
+  const size_t at = c->patches_offset + page_up(sizeof(pk_patch) * kMaxPatches) + programs_used_;
+  auto* prog = reinterpret_cast<pk_program*>(data_->local + at);
+  prog->nreads = static_cast<uint32_t>(reads.size());
+  uint64_t max = sizeof(pk_record);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    const pk_read& r = reads[i];
+    if (r.nderefs > PK_MAX_DEREFS || r.size == 0 || r.size > 8) {
+      return Error("a capture read the agent cannot run", ErrorKind::internal);
+    }
+    std::memcpy(reinterpret_cast<uint8_t*>(prog + 1) + i * sizeof(pk_read), &r, sizeof r);
+    max += (sizeof(pk_item) + 8) * (r.nderefs ? r.nderefs - 1u : 0u);
+    if (r.string) max += sizeof(pk_item) + PK_STRING_MAX;
+    else if (r.nderefs) max += sizeof(pk_item) + 8;
+  }
+  prog->max_record = static_cast<uint32_t>((max + 7) & ~uint64_t{7});
+  programs_used_ += bytes;
+  return static_cast<uint32_t>(at);
+}
+
+void Agent::learn_rseq(const AddressSpace& as) {
+  pk_control* c = control();
+  if (!rings_ || c->rseq) return;
+  if (!rseq_offset_at_ && as.modules().size() != rseq_modules_seen_) {
+    rseq_modules_seen_ = as.modules().size();
+    auto offset_at = as.lookup_symbol("ld-linux-x86-64.so.2:__rseq_offset");
+    auto size_at = as.lookup_symbol("ld-linux-x86-64.so.2:__rseq_size");
+    if (offset_at && size_at) {
+      rseq_offset_at_ = *offset_at;
+      rseq_size_at_ = *size_at;
+    }
+  }
+  if (!rseq_offset_at_) return;
+  // Both are set by ld.so while it sets up TLS: zero until then, and a
+  // size of zero afterwards when rseq is not registered (a tunable).
+  int64_t offset = 0;
+  uint32_t size = 0;
+  if (!as.memory().read_exact(rseq_offset_at_, &offset, sizeof offset) ||
+      !as.memory().read_exact(rseq_size_at_, &size, sizeof size) || size < 8) {
+    return;
+  }
+  c->rseq_offset = offset;
+  std::atomic_ref<uint32_t>(c->rseq).store(1, std::memory_order_release);
+}
+
+void Agent::thread_started(pid_t pid, pid_t tid, uint64_t fs_base, const std::string& comm) {
+  if (!rings_) return;
+  auto* tab = reinterpret_cast<pk_thread*>(rings_->local);
+  const uint64_t key = fs_base ? fs_base : 1;
+  for (uint32_t i = 0; i < kThreads; ++i) {
+    pk_thread& t = tab[i];
+    if (std::atomic_ref<uint64_t>(t.key).load(std::memory_order_acquire) != key) continue;
+    if (t.pid != static_cast<uint32_t>(pid)) continue;
+    std::memset(t.comm, 0, sizeof t.comm);
+    std::memcpy(t.comm, comm.data(), std::min(comm.size(), sizeof t.comm - 1));
+    std::atomic_ref<uint32_t>(t.tid).store(static_cast<uint32_t>(tid), std::memory_order_release);
+  }
+}
+
+size_t Agent::drain(const std::function<void(const pk_record&)>& each) {
+  if (!rings_) return 0;
+  auto* tab = reinterpret_cast<pk_thread*>(rings_->local);
+  uint8_t* rings = rings_->local + page_up(sizeof(pk_thread) * kThreads);
+  struct Pending {
+    uint64_t tsc;
+    const pk_record* rec;
+  };
+  std::vector<Pending> pending;
+  std::vector<std::pair<pk_thread*, uint64_t>> consumed;
+  for (uint32_t i = 0; i < kThreads; ++i) {
+    pk_thread& t = tab[i];
+    if (!std::atomic_ref<uint64_t>(t.key).load(std::memory_order_acquire)) continue;
+    const uint64_t head = std::atomic_ref<uint64_t>(t.head).load(std::memory_order_acquire);
+    uint64_t tail = t.tail;
+    if (head == tail) continue;
+    uint8_t* ring = rings + size_t{i} * kRingSize;
+    while (tail < head) {
+      const auto* r = reinterpret_cast<const pk_record*>(ring + (tail & (kRingSize - 1)));
+      if (r->size < 8 || r->size > kRingSize) break;  // never written so: stop reading this ring
+      if (r->site != PK_RECORD_PAD) pending.push_back({r->tsc, r});
+      tail += r->size;
+    }
+    consumed.push_back({&t, tail});
+  }
+  std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.tsc < b.tsc; });
+  for (const Pending& p : pending) {
+    if (p.rec->site < nsites_) delivered_[p.rec->site]++;
+    each(*p.rec);
+  }
+  for (auto [t, tail] : consumed) std::atomic_ref<uint64_t>(t->tail).store(tail, std::memory_order_release);
+  return pending.size();
+}
+
+std::vector<std::pair<int, uint64_t>> Agent::cpu_drops() const {
+  std::vector<std::pair<int, uint64_t>> out;
+  pk_control* c = control();
+  for (int i = 0; i < 64; ++i) {
+    uint64_t n = std::atomic_ref<uint64_t>(c->cpu_drops[i]).load(std::memory_order_relaxed);
+    if (n) out.push_back({i, n});
+  }
+  return out;
 }
 
 uint64_t Agent::site_remote(uint32_t index) const {
@@ -352,7 +517,7 @@ uint64_t Agent::site_remote(uint32_t index) const {
 }
 
 uint64_t Agent::hits(uint32_t index) const {
-  return std::atomic_ref<uint64_t>(site(index)->hits).load(std::memory_order_relaxed);
+  return std::atomic_ref<uint64_t>(site(index)->hits).load(std::memory_order_relaxed) + delivered_[index];
 }
 
 Result<Agent::CodeSpace> Agent::code_near(AddressSpace& as, const RemoteThread& remote, uint64_t near, size_t n) {

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -69,10 +70,42 @@ public:
   uint64_t data_remote() const { return data_->remote; }
   uint64_t code_remote() const { return code_.front()->remote; }
 
-  // A new entry of the site table; its address in the target.
-  Result<uint32_t> add_site(uint64_t address, uint32_t action);
+  // A new entry of the site table; its address in the target. A record
+  // site (PK_ACTION_RECORD) names its capture program (add_program()).
+  Result<uint32_t> add_site(uint64_t address, uint32_t action, uint32_t program = 0);
   uint64_t site_remote(uint32_t index) const;
   uint64_t hits(uint32_t index) const;
+  // Record sites: hits whose record was lost (a full ring, no thread slot)
+  // and hits nested in another hit of the same thread (no record).
+  uint64_t dropped(uint32_t index) const;
+  uint64_t nested(uint32_t index) const;
+  uint64_t site_address(uint32_t index) const;
+
+  // ---- Records (agent/agent_abi.h) ----
+  // Maps the rings (a third memfd: the thread table and one ring per
+  // thread) and the process's identity page (private: a fork child's copy
+  // is its own), once, before the first record site.
+  Status enable_records(AddressSpace& as, const RemoteThread& remote);
+  bool records_enabled() const { return rings_ != nullptr; }
+  // A capture program copied into the data area; its offset for add_site().
+  Result<uint32_t> add_program(const std::vector<pk_read>& reads);
+  // pk_agent_hit, for record trampolines.
+  uint64_t hit_entry() const { return hit_entry_; }
+  // Where a process's pid is kept (its identity page): a followed fork
+  // child gets its own pid written there before it runs.
+  uint64_t identity_remote() const { return identity_; }
+  // Where glibc keeps each thread's struct rseq (its __rseq_offset), once
+  // libc is mapped: the agent then reads the CPU from rseq's cpu_id.
+  void learn_rseq(const AddressSpace& as);
+  // A new thread (clone event, not yet running): a slot left by an exited
+  // thread with the same fs base (glibc reuses stacks) is handed to it, so
+  // that its records carry its own tid.
+  void thread_started(pid_t pid, pid_t tid, uint64_t fs_base, const std::string& comm);
+  // Every record written so far, oldest first across threads (by TSC),
+  // then consumed. A record points into the ring until drain returns.
+  size_t drain(const std::function<void(const pk_record&)>& each);
+  // Records lost, by CPU (nonzero entries only).
+  std::vector<std::pair<int, uint64_t>> cpu_drops() const;
   // Hits of the site already credited to probes (the session's ledger, kept
   // here so that a fork child's copy of a site shares it with the parent's).
   uint64_t& credited(uint32_t index) { return credited_[index]; }
@@ -99,6 +132,9 @@ public:
   static constexpr size_t kCodeAreaSize = 1 << 20;
   static constexpr uint32_t kMaxSites = 1 << 16;
   static constexpr uint32_t kMaxPatches = 1 << 17;
+  static constexpr uint32_t kThreads = 256;         // ring slots (a power of two)
+  static constexpr uint32_t kRingSize = 1 << 20;  // bytes per thread (a power of two)
+  static constexpr size_t kProgramSpace = 256 << 10;
 
 private:
   Agent() = default;
@@ -110,9 +146,19 @@ private:
   }
 
   std::unique_ptr<SharedArea> data_;
+  std::unique_ptr<SharedArea> rings_;
+  uint64_t identity_ = 0;
+  uint64_t hit_entry_ = 0;
+  size_t programs_used_ = 0;
+  size_t rseq_modules_seen_ = 0;
+  uint64_t rseq_offset_at_ = 0, rseq_size_at_ = 0;  // ld.so's __rseq_offset and __rseq_size
   std::vector<std::unique_ptr<SharedArea>> code_;
   uint32_t nsites_ = 0;
   std::vector<uint64_t> credited_;
+  // Records drained, by site: a record site's hits are its records plus
+  // the hits that wrote none (pk_site_rt.hits), counted here so that the
+  // agent never shares a written cache line with probekit.
+  std::vector<uint64_t> delivered_;
   std::map<uint64_t, uint32_t> patch_index_;  // address -> pk_patch entry
   uint64_t sigtrap_entry_ = 0;
   Fd death_writer_;  // probekit's end of the death pipe (agent.c)
@@ -129,6 +175,7 @@ struct AgentImage {
   uint64_t sigtrap_offset = 0;   // pk_agent_sigtrap
   uint64_t restorer_offset = 0;  // pk_agent_restorer
   uint64_t data_ptr_offset = 0;  // pk_agent_data
+  uint64_t hit_offset = 0;       // pk_agent_hit
 };
 Result<AgentImage> load_agent_image();
 

@@ -40,6 +40,33 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
   return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
 }
 
+// The record trampoline's head (see the header).
+Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit) {
+  namespace ax = asmjit::x86;
+  asmjit::CodeHolder code;
+  code.init(asmjit::Environment(asmjit::Arch::kX64));
+  ax::Assembler a(&code);
+  static const ax::Gp kSaved[] = {ax::rdi, ax::rsi, ax::rdx, ax::rcx, ax::rax, ax::r8,  ax::r9, ax::r10,
+                                  ax::r11, ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
+  a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
+  a.pushfq();
+  for (const auto& r : kSaved) a.push(r);
+  a.cld();
+  a.mov(ax::rdi, ax::rsp);
+  a.mov(ax::rsi, asmjit::imm(site));
+  a.mov(ax::rbx, ax::rsp);
+  a.and_(ax::rsp, -16);
+  a.mov(ax::rax, asmjit::imm(hit));
+  a.call(ax::rax);
+  a.mov(ax::rsp, ax::rbx);
+  for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
+  a.popfq();
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
+  if (code.flatten() != asmjit::kErrorOk) return Error("assembling a trampoline failed", ErrorKind::internal);
+  const asmjit::CodeBuffer& buf = code.textSection()->buffer();
+  return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
+}
+
 // Every branch of a module's functions (its FUNC.cold parts included),
 // in link-time addresses so that one scan serves every process mapping the
 // same file; decoded once per file from the process's memory (original
@@ -86,8 +113,32 @@ bool any_in(const std::vector<uint64_t>& sorted, uint64_t lo, uint64_t hi) {
 
 }  // namespace
 
+Result<std::vector<pk_read>> JumpBackend::program_of(const Probe::Capture& capture) {
+  std::vector<pk_read> out;
+  for (const auto& c : capture.reads) {
+    pk_read r{};
+    if (c.reg < -1 || c.reg >= static_cast<int>(sizeof(user_regs_struct) / 8)) {
+      return Error("a capture names register word " + std::to_string(c.reg), ErrorKind::usage);
+    }
+    if (c.derefs.size() > PK_MAX_DEREFS) {
+      return Error("more than " + std::to_string(PK_MAX_DEREFS) + " dereferences", ErrorKind::cannot_relocate);
+    }
+    if (!c.string && (c.size == 0 || c.size > 8)) {
+      return Error("a capture reads " + std::to_string(c.size) + " bytes (1 to 8)", ErrorKind::usage);
+    }
+    r.reg = c.reg;
+    r.immediate = c.immediate;
+    r.string = c.string ? 1 : 0;
+    r.size = c.string ? 8 : c.size;
+    r.nderefs = static_cast<uint8_t>(c.derefs.size());
+    for (size_t i = 0; i < c.derefs.size(); ++i) r.derefs[i] = c.derefs[i];
+    out.push_back(r);
+  }
+  return out;
+}
+
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
-                                                    const RemoteThread& remote) {
+                                                    const RemoteThread& remote, const std::vector<pk_read>* program) {
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -135,11 +186,21 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   site->length = jp->length;
   site->info = r.info;
   site->agent = as.agent;
-  auto index = as.agent->add_site(r.address, PK_ACTION_COUNT);
+  uint32_t prog = 0;
+  if (program) {
+    PK_TRY(as.agent->enable_records(as, remote));
+    auto p = as.agent->add_program(*program);
+    if (!p) return p.error();
+    prog = *p;
+    site->records = true;
+    site->program = *program;
+  }
+  auto index = as.agent->add_site(r.address, program ? PK_ACTION_RECORD : PK_ACTION_COUNT, prog);
   if (!index) return index.error();
   site->agent_index = *index;
 
-  auto head = assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
+  auto head = program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry())
+                      : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;
   auto space = as.agent->code_near(as, remote, r.address, head->size() + kMaxBlock);

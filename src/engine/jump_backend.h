@@ -20,15 +20,23 @@
 //   <displaced instructions, relocated>; jmp back
 // About 7 ns a hit here (bench/run.sh). No vector register is touched, so
 // none is saved; no recursion guard is needed: an atomic add is correct
-// when a signal handler's hit nests inside another. Handlers with
-// arguments (records, D clauses) will call into the agent from a
-// trampoline that saves every register; counting does not need one.
+// when a signal handler's hit nests inside another.
+//
+// A record trampoline (Probe::capture) calls the agent:
+//   lea rsp,[rsp-128]; pushfq; push rdi rsi rdx rcx rax r8-r11 rbx rbp r12-r15
+//   cld; mov rdi,rsp (the saves: user_regs_struct's first 15 words, flags)
+//   mov rsi,&site; mov rbx,rsp; and rsp,-16; mov rax,pk_agent_hit; call rax
+//   mov rsp,rbx; pop ...; popfq; lea rsp,[rsp+128]; <displaced>; jmp back
+// The agent is built -mgeneral-regs-only: no vector state needs saving,
+// at a function's entry or anywhere else. Its per-thread recursion guard
+// (pk_thread.busy) drops a hit nested in another (a signal handler's).
 #pragma once
 
 #include <memory>
 
 #include "engine/address_space.h"
 #include "engine/agent.h"
+#include "probekit/probekit.h"
 
 namespace probekit::engine {
 
@@ -37,7 +45,12 @@ public:
   // Checks eligibility and writes the trampoline (injecting the agent into
   // `as` on first use); nothing is patched. Errors (cannot_relocate) carry
   // the reason the site stays a trap probe.
-  Result<std::unique_ptr<JumpSite>> plan(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote);
+  // With a program, a record site (the agent's records enabled first).
+  Result<std::unique_ptr<JumpSite>> plan(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote,
+                                         const std::vector<pk_read>* program = nullptr);
+  // A probe's capture as the agent's program; an error says what the agent
+  // cannot capture (the probe is then a trap probe).
+  static Result<std::vector<pk_read>> program_of(const Probe::Capture& capture);
   // Every thread of the address space must be stopped, none inside the
   // displaced bytes (see moved_rip()).
   Status arm(AddressSpace& as, JumpSite& site);

@@ -15,6 +15,7 @@
 
 #include "engine/hit_context_impl.h"
 #include "syscall/seccomp_filter.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace probekit {
@@ -326,16 +327,39 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       continue;
     }
     std::string refused;
+    std::optional<std::vector<pk_read>> program;
+    if (wants && !rec.probe.count_only) {
+      auto p = JumpBackend::program_of(*rec.probe.capture);
+      if (!p) return p.error();
+      program = std::move(*p);
+    }
+    auto same_program = [&](const JumpSite& js) {
+      if (!program) return true;  // a count joins any jump site
+      return js.records && js.program.size() == program->size() &&
+             std::memcmp(js.program.data(), program->data(), program->size() * sizeof(pk_read)) == 0;
+    };
     if (wants) {
       auto it = as->jump_sites().find(r.address);
-      if (it != as->jump_sites().end() && !it->second->gone) {
+      if (it != as->jump_sites().end() && !it->second->gone && same_program(*it->second)) {
         jump_targets.push_back(it->second.get());
         continue;
       }
-      if (jump) {
+      if (it != as->jump_sites().end() && !it->second->gone) {
+        refused = "a jump probe capturing other values is at the same address";
+      } else if (jump) {
         auto remote = remote_thread(as);
-        auto js = remote ? jump_.plan(*as, r, *remote) : Result<std::unique_ptr<JumpSite>>(remote.error());
+        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr)
+                         : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
+          if ((*js)->records) {
+            if (std::find(record_agents_.begin(), record_agents_.end(), (*js)->agent) == record_agents_.end()) {
+              record_agents_.push_back((*js)->agent);
+            }
+            if (!records_) {
+              records_ = true;
+              retune_wake_timer();
+            }
+          }
           jump_planned.push_back(std::move(*js));
           continue;
         }
@@ -527,6 +551,9 @@ ProbeStats SessionImpl::stats(ProbeId id) const {
       if (js->armed) st.sites++;
       if (!it->second.probe.enabled || !counted.insert({js->agent.get(), js->agent_index}).second) continue;
       st.hits += js->agent->hits(js->agent_index) - js->agent->credited(js->agent_index);
+      if (js->records && it->second.probe.capture) {
+        st.missed += js->agent->dropped(js->agent_index) + js->agent->nested(js->agent_index);
+      }
     }
   }
   return st;
@@ -550,7 +577,8 @@ std::vector<std::string> SessionImpl::describe(ProbeId id) const {
       if (js->gone || std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
       const SiteInfo& i = js->info;
       std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
-      out.push_back("site " + where + ": jump, counted in the agent (" + js->note + ")");
+      out.push_back("site " + where + ": jump, " + (js->records ? "recorded" : "counted") + " in the agent (" +
+                    js->note + ")");
     }
   }
   return out;
@@ -845,6 +873,9 @@ Status SessionImpl::pump(bool block) {
 
 void SessionImpl::dispatch(const proc::Stop& s) {
   using proc::StopKind;
+  // Handlers run in the order of the hits: records written before this
+  // stop first.
+  if (records_) drain_records();
   auto it = threads_.find(s.tid);
   if (it == threads_.end() && s.kind == StopKind::exec) {
     // The exec'ing thread took over the leader's tid after the leader's
@@ -976,6 +1007,12 @@ void SessionImpl::on_new_task(Thread& parent, proc::StopKind kind, pid_t child) 
       auto as = parent.as->clone_for(child);
       if (as) {
         p.as = *as;
+        // The child's records carry its own pid: its private identity page
+        // (a copy of the parent's) gets it before the child runs.
+        for (const auto& agent : record_agents()) {
+          const uint32_t id = static_cast<uint32_t>(child);
+          if (agent->identity_remote()) (void)p.as->memory().write(agent->identity_remote(), &id, sizeof id);
+        }
       } else {
         p.followed = false;
       }
@@ -1018,6 +1055,15 @@ void SessionImpl::adopt(pid_t child) {
     }
     t.tgid = p->second.tgid;
     t.as = p->second.as;
+    if (records_ && t.as) {
+      // A new thread may reuse an exited one's stack and fs base: its
+      // ring slot is handed over before it runs (Agent::thread_started).
+      if (auto regs = proc::get_regs(child)) {
+        auto name = read_file("/proc/" + std::to_string(child) + "/comm");
+        const std::string comm = name ? std::string(trim(*name)) : std::string();
+        for (const auto& agent : record_agents()) agent->thread_started(t.tgid, child, regs->fs_base, comm);
+      }
+    }
   } else {
     auto pr = procs_.find(child);
     if (pr == procs_.end()) {
@@ -1037,6 +1083,7 @@ void SessionImpl::adopt(pid_t child) {
 }
 
 void SessionImpl::on_exec(Thread& t, pid_t former) {
+  if (records_) drain_records();  // records of the old image, with its symbols
   pid_t tgid = t.tid;
   returns_.on_exec(tgid);
   syscalls_.rename(former, t.tid);  // a thread other than the leader exec'ed
@@ -1094,6 +1141,7 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
 }
 
 void SessionImpl::on_exit(const proc::Stop& s) {
+  if (records_) drain_records();  // while the thread and its process are known
   auto it = threads_.find(s.tid);
   if (it == threads_.end()) return;
   pid_t tgid = it->second.tgid;
@@ -1180,6 +1228,7 @@ Result<int> SessionImpl::run(std::optional<double> seconds) {
   release_world();
   auto going = [this] { return until_tree_exits_ ? !(threads_.empty() && expected_.empty()) : !main_exited_; };
   while (going() && !stop_requested_.load() && now_ns() < deadline) {
+    if (records_) drain_records();
     service_ticks();
     auto st = pump_polling();
     if (!st) {
@@ -1193,6 +1242,7 @@ Result<int> SessionImpl::run(std::optional<double> seconds) {
   }
   if (have_timer) ::timer_delete(timer);
   have_wake_timer_ = false;
+  if (records_) drain_records();
   run_tid_ = 0;
   stop_requested_ = false;
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
@@ -1210,6 +1260,7 @@ Status SessionImpl::detach() { return detach_all(); }
 
 Status SessionImpl::detach_all() {
   if (detached_) return {};
+  if (records_) drain_records();
   if (syscalls_.has_filter() && !threads_.empty()) {
     // A seccomp filter never goes away: the target cannot live untraced.
     if (drain_abandoned_) {
@@ -1341,7 +1392,9 @@ Result<ProbeId> SessionImpl::add_timer(double seconds, std::function<void()> cal
 
 void SessionImpl::retune_wake_timer() {
   if (!have_wake_timer_) return;
-  uint64_t period = 50ull * 1000 * 1000;
+  // Records are drained at every wake-up: 10 ms keeps a thread's ring
+  // (Agent::kRingSize) from filling below about 25 MB/s of records.
+  uint64_t period = (records_ ? 10ull : 50ull) * 1000 * 1000;
   uint64_t tick = ticker_.min_period_ns();
   if (tick != 0 && tick < period) period = tick;
   itimerspec its{};
@@ -1431,8 +1484,19 @@ namespace probekit::engine {
 // ---------------------------------------------------------------------------
 // Jump probes: counting probes armed as `jmp` to an agent trampoline.
 
+namespace {
+
+// A probe whose handler can run on a record (Probe::capture).
+bool recordable(const Probe& p) {
+  return p.capture && p.pre_handler && !p.post_handler && !p.fault_handler && !p.return_handler &&
+         !p.entry_handler && !p.destructive;
+}
+
+}  // namespace
+
 bool SessionImpl::wants_jump(const ProbeRecord& rec) const {
-  return rec.probe.count_only && !rec.owner && opts_.backend != BackendChoice::trap && !naive_;
+  return (rec.probe.count_only || recordable(rec.probe)) && !rec.owner && opts_.backend != BackendChoice::trap &&
+         !naive_;
 }
 
 // Patching more than one byte needs every thread of the address space
@@ -1505,12 +1569,65 @@ Status SessionImpl::disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSit
   return jump_.disarm(*as, site);
 }
 
+// ---------------------------------------------------------------------------
+// Records (Probe::capture)
+
+void SessionImpl::drain_records() {
+  clock_.mark();
+  for (const auto& agent : record_agents()) {
+    std::shared_ptr<AddressSpace> owner;
+    for (const auto& as : address_spaces()) {
+      if (as->agent == agent) owner = as;
+    }
+    if (owner) agent->learn_rseq(*owner);
+    agent->drain([&](const pk_record& rec) { deliver(*agent, owner, rec); });
+  }
+}
+
+void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec) {
+  auto proc_it = procs_.find(static_cast<pid_t>(rec.pid));
+  std::shared_ptr<AddressSpace> as = proc_it != procs_.end() && proc_it->second.as ? proc_it->second.as : owner;
+  if (!as) return;
+  auto js_it = as->jump_sites().find(agent.site_address(rec.site));
+  if (js_it == as->jump_sites().end() || js_it->second->agent.get() != &agent ||
+      js_it->second->agent_index != rec.site) {
+    return;  // a site taken out since (its probes removed)
+  }
+  const JumpSite& js = *js_it->second;
+  // The thread's name when it first hit, as a trap hit reads it once.
+  const std::string comm(rec.comm, ::strnlen(rec.comm, sizeof rec.comm));
+  const int ppid = proc_it != procs_.end() ? proc_it->second.ppid : -1;
+  RecordHitContext ctx(rec, js.info, *as, comm, ppid, clock_.to_ns(rec.tsc));
+  const std::vector<ProbeId> ids = js.probes;  // handlers may add/remove probes
+  for (ProbeId id : ids) {
+    auto it = probes_.find(id);
+    if (it == probes_.end() || !it->second.probe.enabled || !it->second.probe.capture) continue;
+    PreHandler h = it->second.probe.pre_handler;
+    if (h) h(ctx);
+  }
+}
+
+std::vector<Session::Drops> SessionImpl::dropped_records() const {
+  std::map<int, uint64_t> by_cpu;
+  for (const auto& agent : record_agents()) {
+    for (auto [cpu, n] : agent->cpu_drops()) by_cpu[cpu] += n;
+  }
+  std::vector<Drops> out;
+  for (auto [cpu, n] : by_cpu) out.push_back({cpu, n});
+  return out;
+}
+
 // A probe that needs the tracer (a handler, a breakpoint inside the
 // patched bytes) arrives where a jump probe is: the jump site becomes a
 // trap site carrying the same probes, with their counts kept.
 Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
   auto it = as->jump_sites().find(address);
   if (it == as->jump_sites().end()) return {};
+  if (it->second->records) {
+    drain_records();  // the site's records, while its probes are its own
+    it = as->jump_sites().find(address);
+    if (it == as->jump_sites().end()) return {};
+  }
   std::unique_ptr<JumpSite> js = std::move(it->second);
   PK_TRY(disarm_jump(as, *js));
   credit(*js);  // also for a site that was not armed (its module gone)

@@ -18,6 +18,7 @@
 
 #include "engine/address_space.h"
 #include "engine/jump_backend.h"
+#include "engine/record_context.h"
 #include "engine/return_probes.h"
 #include "engine/sampler.h"
 #include "engine/syscall_provider.h"
@@ -58,6 +59,7 @@ public:
   Status remove(ProbeId id) override;
   ProbeStats stats(ProbeId id) const override;
   std::vector<std::string> describe(ProbeId id) const override;
+  std::vector<Drops> dropped_records() const override;
   Result<ProbeId> add_syscall_probe(SyscallProbe probe) override;
   uint64_t syscall_stop_count() const override { return syscalls_.stop_count(); }
   Result<ProbeId> add_sampler(double hz, PreHandler handler) override;
@@ -114,6 +116,11 @@ private:
   void credit_all(AddressSpace& as);
   bool jump_site_enabled(const JumpSite& site) const;
   Status demote(const std::shared_ptr<AddressSpace>& as, uint64_t address);
+  // Records (Probe::capture): every agent's rings drained, each record's
+  // handlers run (record_context.h).
+  void drain_records();
+  void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
+  const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }
   Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);
   void arm_pending(const std::shared_ptr<AddressSpace>& as);
   std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
@@ -156,6 +163,9 @@ private:
   bool have_wake_timer_ = false;
   bool until_tree_exits_ = false;  // run() waits for every traced process (drain)
   bool drain_abandoned_ = false;
+  bool records_ = false;           // some jump site writes records: drain them at every wake-up
+  std::vector<std::shared_ptr<Agent>> record_agents_;  // every agent with records (also of processes gone)
+  TscClock clock_;
 };
 
 }  // namespace probekit::engine

@@ -168,6 +168,75 @@ std::optional<uint64_t> FetchedValue::number() const {
   return bits;
 }
 
+namespace {
+
+// user_regs_struct's word index of a register a record keeps exactly
+// (engine/record_context.h), or -1.
+int record_word(Gpr g) {
+  switch (g) {
+    case Gpr::r15: return 0;
+    case Gpr::r14: return 1;
+    case Gpr::r13: return 2;
+    case Gpr::r12: return 3;
+    case Gpr::rbp: return 4;
+    case Gpr::rbx: return 5;
+    case Gpr::r11: return 6;
+    case Gpr::r10: return 7;
+    case Gpr::r9: return 8;
+    case Gpr::r8: return 9;
+    case Gpr::rax: return 10;
+    case Gpr::rcx: return 11;
+    case Gpr::rdx: return 12;
+    case Gpr::rsi: return 13;
+    case Gpr::rdi: return 14;
+    case Gpr::orig_rax: return 15;
+    case Gpr::rip: return 16;
+    case Gpr::cs: return 17;
+    case Gpr::eflags: return 18;
+    case Gpr::rsp: return 19;
+    case Gpr::ss: return 20;
+    case Gpr::fs_base: return 21;
+    default: return -1;  // gs_base and the segment selectors: read by the tracer only
+  }
+}
+
+}  // namespace
+
+Result<Probe::Capture> capture_of(const Definition& def) {
+  Probe::Capture cap;
+  for (const FetchArg& arg : def.args) {
+    const bool memory = !arg.derefs.empty() || arg.type.kind == TypeKind::string;
+    switch (arg.base) {
+      case FetchBase::comm:
+      case FetchBase::immediate_string: continue;
+      case FetchBase::arg_name: return Error("'$arg:" + arg.text + "' is not resolved", ErrorKind::unsupported);
+      case FetchBase::xmm: return Error("SSE registers are read by the tracer", ErrorKind::unsupported);
+      case FetchBase::symbol_address: return Error("@SYMBOL is resolved by the tracer", ErrorKind::unsupported);
+      case FetchBase::reg:
+      case FetchBase::immediate: break;
+    }
+    Probe::CaptureRead r;
+    if (arg.base == FetchBase::reg) {
+      r.reg = record_word(arg.reg.reg);
+      if (r.reg < 0) return Error("'" + arg.spelling + "' names a register records do not keep", ErrorKind::unsupported);
+      if (!memory) continue;  // the record's registers are enough
+      if (arg.reg.bits != 64 || arg.reg.shift != 0) {
+        return Error("'" + arg.spelling + "' dereferences part of a register", ErrorKind::unsupported);
+      }
+    } else {
+      if (!memory) continue;
+      r.reg = -1;
+      r.immediate = arg.immediate;
+    }
+    if (arg.derefs.size() > 8) return Error("'" + arg.spelling + "' has more than 8 dereferences", ErrorKind::unsupported);
+    r.derefs = arg.derefs;
+    r.string = arg.type.kind == TypeKind::string;
+    r.size = arg.type.kind == TypeKind::symbol ? 8 : arg.type.bytes;
+    cap.reads.push_back(std::move(r));
+  }
+  return cap;
+}
+
 Result<FetchedValue> fetch(const FetchArg& arg, HitContext& ctx, SymbolCache* cache) {
   uint64_t v = 0;
   switch (arg.base) {

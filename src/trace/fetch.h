@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "probekit/hit_context.h"
+#include "probekit/probekit.h"
 #include "trace/definition.h"
 #include "util/result.h"
 
@@ -89,6 +90,13 @@ Result<uint64_t> evaluate_value(const FetchArg& arg, HitContext& ctx);
 // Lowers `$arg:NAME` to a register or a dereference using the resolver.
 // Without a resolver this is the "needs debug info" error.
 Status resolve_arg_names(Definition& def, const ArgResolver& resolver);
+
+// What the in-process agent must read at a hit so that fetch() can run
+// later on the record (Probe::capture, the jump backend): one read per
+// argument that touches memory; registers, $comm and immediates need none.
+// An error says why the definition cannot be recorded (SSE registers and
+// @SYMBOL are read in the tracer only); its probe is then a trap probe.
+Result<Probe::Capture> capture_of(const Definition& def);
 
 struct FetchedArg {
   std::string name;

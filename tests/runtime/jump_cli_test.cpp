@@ -3,6 +3,10 @@
 // the trap backend.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <regex>
+#include <sstream>
+
 #include "harness.h"
 
 namespace probekit::testing {
@@ -22,6 +26,79 @@ TEST(JumpCli, TraceCountTableIsTheSameWithEitherBackend) {
   EXPECT_NE(out[0].out.find("threads 4 calls 3000"), std::string::npos);
   EXPECT_GE(count_lines(out[0].err, ": jump, counted in the agent"), 2u) << out[0].err;
   EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
+}
+
+// Records: `probekit trace` definitions become jump probes whose arguments
+// the agent captures at the hit; the same formatting code prints them.
+// Only what cannot be the same differs: pids, CPUs and times.
+std::string without_run_facts(std::string s) {
+  s = normalize(s, R"(-[0-9]+ +\[[0-9]+\] [0-9]+\.[0-9]+:)", "-PID [CPU] TIME:");
+  s = normalize(s, R"re("(pid|tid|cpu|timestamp)":[0-9]+)re", "\"$1\":N");
+  return s;
+}
+
+TEST(JumpCli, RecordedTraceOutputIsTheSameWithEitherBackend) {
+  const std::string def =
+      "p:a.out:process id=%di:s32 name=+0(%si):string c=+0(%si):u8 bad=+0(%dx):u64 sp=+0(%sp):symbol "
+      "cm=$comm s=%si:string";
+  for (const char* format : {"text", "json"}) {
+    std::string out[2];
+    int i = 0;
+    for (const char* b : {"--backend=jump", "--backend=trap"}) {
+      const std::string file = ::testing::TempDir() + "/rec_" + format + b + ".txt";
+      auto r = run({probekit_path(), "trace", "-v", b, "-f", format, "-o", file, "-c",
+                    target_path("pk_args-pie-O2") + " 5", def});
+      ASSERT_EQ(r.status, 0) << r.err;
+      EXPECT_EQ(r.out, "sum 40000001350 total 50000000006.875\n");
+      EXPECT_EQ(count_lines(r.err, ": jump, recorded in the agent"), i == 0 ? 1u : 0u) << r.err;
+      out[i++] = without_run_facts(read_file(file));
+    }
+    EXPECT_EQ(count_lines(out[0], "p_process_0"), 5u) << out[0];
+    EXPECT_EQ(out[0], out[1]);
+    if (std::string(format) == "text") {
+      EXPECT_NE(out[0].find("id=44 name=\"widget\" c=119 bad=(fault) sp=main+0x"), std::string::npos) << out[0];
+    }
+  }
+}
+
+TEST(JumpCli, ThreadedRecordsAreExactAndInOrderPerThread) {
+  const std::string file = ::testing::TempDir() + "/rec_threads.txt";
+  auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 4 2000",
+                "p:a.out:work x=%di:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("drop"), std::string::npos) << r.err;
+  // Every thread's calls, each once, in its own order; times never go back.
+  std::map<std::string, long> next;
+  std::string last_time;
+  std::istringstream in(read_file(file));
+  size_t lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] ([0-9]+\.[0-9]+): p_work_0: \(work\+0x0\) x=([0-9]+)$)")))
+        << line;
+    EXPECT_EQ(std::stol(m[3]), next[m[1]]++) << line;
+    ASSERT_GE(std::stod(m[2]), last_time.empty() ? 0.0 : std::stod(last_time)) << line;
+    last_time = m[2];
+  }
+  EXPECT_EQ(lines, 8000u);
+  EXPECT_EQ(next.size(), 4u);
+}
+
+TEST(JumpCli, LostRecordsAreCountedAndReportedAsDTraceDoes) {
+  // Far more records than the tracer can format while the program runs:
+  // whatever is not printed is reported as dropped, to the record.
+  const std::string file = ::testing::TempDir() + "/rec_drops.txt";
+  auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 2 400000",
+                "p:a.out:work x=%di:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  uint64_t dropped = 0;
+  std::smatch m;
+  std::string err = r.err;
+  while (std::regex_search(err, m, std::regex(R"(probekit: ([0-9]+) drops? on CPU [0-9]+\n)"))) {
+    dropped += std::stoull(m[1]);
+    err = m.suffix();
+  }
+  EXPECT_EQ(count_lines(read_file(file), "p_work_0") + dropped, 800000u) << r.err;
 }
 
 TEST(JumpCli, ForcedJumpSaysWhyAProbeCannotBeOne) {

@@ -1,0 +1,124 @@
+#include "engine/record_context.h"
+
+#include <x86intrin.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "engine/address_space.h"
+#include "util/strings.h"
+
+namespace probekit::engine {
+
+namespace {
+
+Error not_captured(uint64_t addr) {
+  return Error("cannot read memory at " + hex(addr) + ": the agent did not capture it at the hit",
+               ErrorKind::bad_address);
+}
+
+}  // namespace
+
+std::pair<uint64_t, uint64_t> TscClock::sample() {
+  timespec ts{};
+  const uint64_t before = __rdtsc();
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t after = __rdtsc();
+  return {before + (after - before) / 2,
+          static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec)};
+}
+
+TscClock::TscClock() {
+  std::tie(tsc0_, ns0_) = sample();
+  tsc1_ = tsc0_;
+  ns1_ = ns0_;
+}
+
+void TscClock::mark() {
+  auto [t, n] = sample();
+  if (t > tsc0_ && n > ns0_) {
+    tsc1_ = t;
+    ns1_ = n;
+  }
+}
+
+uint64_t TscClock::to_ns(uint64_t tsc) const {
+  if (tsc1_ <= tsc0_ + 1000) return ns1_;  // not calibrated yet: the latest mark
+  const long double rate = static_cast<long double>(ns1_ - ns0_) / static_cast<long double>(tsc1_ - tsc0_);
+  const long double d = (static_cast<long double>(tsc) - static_cast<long double>(tsc0_)) * rate;
+  const long double ns = static_cast<long double>(ns0_) + d;
+  return ns <= 0 ? 0 : static_cast<uint64_t>(ns);
+}
+
+user_regs_struct RecordHitContext::regs_of(const pk_record& rec) {
+  user_regs_struct r{};
+  uint64_t words[sizeof(user_regs_struct) / 8] = {};
+  for (int i = 0; i < 15; ++i) words[i] = rec.regs[i];
+  words[15] = ~uint64_t{0};  // orig_rax: no system call
+  words[16] = rec.regs[15];  // rip
+  words[17] = 0x33;          // cs
+  words[18] = rec.regs[16];  // eflags
+  words[19] = rec.regs[17];  // rsp
+  words[20] = 0x2b;          // ss
+  words[21] = rec.regs[18];  // fs_base
+  static_assert(sizeof words == sizeof r);
+  std::memcpy(&r, words, sizeof r);
+  return r;
+}
+
+RecordHitContext::RecordHitContext(const pk_record& rec, const SiteInfo& site, const AddressSpace& as,
+                                   const std::string& comm, int ppid, uint64_t timestamp_ns)
+    : rec_(rec), site_(site), as_(as), comm_(comm), ppid_(ppid), ts_(timestamp_ns), regs_(regs_of(rec)) {
+  const auto* at = reinterpret_cast<const uint8_t*>(&rec + 1);
+  const auto* end = reinterpret_cast<const uint8_t*>(&rec) + rec.size;
+  for (uint32_t i = 0; i < rec.nitems && at + sizeof(pk_item) <= end; ++i) {
+    const auto* item = reinterpret_cast<const pk_item*>(at);
+    const uint8_t* bytes = at + sizeof(pk_item);
+    const size_t padded = (item->length + 7u) & ~size_t{7};
+    if (bytes + padded > end) break;
+    items_.push_back({item, bytes});
+    at = bytes + padded;
+  }
+}
+
+Result<user_regs_struct*> RecordHitContext::mutable_regs() {
+  return Error("a recorded hit cannot change registers: the thread went on long ago", ErrorKind::permission);
+}
+
+Result<user_fpregs_struct> RecordHitContext::fpregs() const {
+  return Error("a recorded hit keeps no SSE registers", ErrorKind::unsupported);
+}
+
+Result<size_t> RecordHitContext::read(uint64_t addr, void* buf, size_t len) const {
+  for (const Item& it : items_) {
+    if (it.head->address != addr || (it.head->flags & PK_ITEM_STRING)) continue;
+    if (it.head->flags & PK_ITEM_FAULT) return Error("cannot read memory at " + hex(addr), ErrorKind::bad_address);
+    if (len > it.head->length) continue;
+    std::memcpy(buf, it.bytes, len);
+    return len;
+  }
+  return not_captured(addr);
+}
+
+Result<std::string> RecordHitContext::read_string(uint64_t addr, size_t max) const {
+  for (const Item& it : items_) {
+    if (it.head->address != addr || !(it.head->flags & PK_ITEM_STRING)) continue;
+    if (it.head->flags & PK_ITEM_FAULT) return Error("cannot read string at " + hex(addr), ErrorKind::bad_address);
+    const char* s = reinterpret_cast<const char*>(it.bytes);
+    size_t n = ::strnlen(s, it.head->length);
+    return std::string(s, std::min(n, max));
+  }
+  return not_captured(addr);
+}
+
+Status RecordHitContext::write(uint64_t, const void*, size_t) {
+  return Error("a recorded hit cannot write memory", ErrorKind::permission);
+}
+
+std::string RecordHitContext::symbolize(uint64_t addr, bool qualify_module) const {
+  return as_.symbolize(addr, qualify_module);
+}
+
+Result<uint64_t> RecordHitContext::lookup_symbol(const std::string& name) const { return as_.lookup_symbol(name); }
+
+}  // namespace probekit::engine
