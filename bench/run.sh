@@ -100,3 +100,29 @@ if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1 &&
   printf '%-10s %-22s %10d\n' boosted "bpftrace uprobe+uretprobe" $((b - base))
 fi
 command -v bpftrace >/dev/null 2>&1 || echo "(bpftrace not installed: not measured)"
+
+# A hit that writes a record with two integer arguments (bench/paced.c:
+# the calls alone are timed inside the program, PACED_GAP_NS apart so that
+# each tool's consumer keeps up and every hit really writes its record).
+paced="$build/bench/paced"
+pn=${PACED_CALLS:-50000}
+gap=${PACED_GAP_NS:-20000}
+# pmean CMD... — the median over RUNS of the program's own ns/call.
+pmean() {
+  local v=()
+  for _ in $(seq "$runs"); do
+    v+=("$("$@" 2>/dev/null | sed -n 's/^\([0-9.]*\) ns\/call.*/\1/p' | head -1)")
+  done
+  printf '%s\n' "${v[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+pbase=$(pmean "$paced" "$pn" "$gap")
+prow() { awk -v t="$2" -v b="$pbase" -v n="$1" 'BEGIN { if (t == "") print n, "(failed)"; else printf "%-10s %-22s %10.1f\n", "paced_hit", n, t - b }'; }
+printf '\nrecorded hit, a=%%di b=%%si (ns/hit, timed in the program, %d calls %d ns apart)\n' "$pn" "$gap"
+prow "probekit jump" "$(pmean "$pk" trace --backend jump -o /dev/null -c "$paced $pn $gap" 'p:a.out:paced_hit a=%di:s64 b=%si:s64')"
+prow "probekit trap" "$(pmean "$pk" trace --backend trap -o /dev/null -c "$paced $pn $gap" 'p:a.out:paced_hit a=%di:s64 b=%si:s64')"
+if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ]; then
+  prow "uftrace -A (entry+exit)" "$(pmean uftrace record -d /tmp/pk-bench-uftrace -P paced_hit -A 'paced_hit@arg1,arg2' "$paced" "$pn" "$gap")"
+fi
+if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then
+  prow "bpftrace printf" "$(pmean bpftrace -e "uprobe:$paced:paced_hit { printf(\"%d %d\\n\", arg0, arg1); }" -c "$paced $pn $gap")"
+fi

@@ -3,14 +3,17 @@
  * The one idea: the agent and the tracer never call each other. They share
  * memory (two memfds per traced address space, mapped in both processes):
  *   code area  agent image + trampolines, r-x in the target, rw in probekit
- *   data area  pk_control + the site table, rw in both
+ *   data area  pk_control + the site table + the patch table + capture
+ *              programs, rw in both
+ *   rings      (records only) the thread table and one ring per thread
  * A counting trampoline adds to its site's pk_site_rt (in the data area);
  * the agent's orphan guard reads the patch table. probekit reads the
  * counters and writes the tables.
  *
  * This header is C (the agent is freestanding C) and C++ (the engine)
- * alike: fixed-width types only, no pointers stored across processes (the
- * two mappings have different addresses; offsets only).
+ * alike: fixed-width types only. The two processes map each area at
+ * different addresses: what both use is an offset; an address is stored
+ * only for the agent's own use (in the target's terms).
  */
 #ifndef PROBEKIT_AGENT_ABI_H
 #define PROBEKIT_AGENT_ABI_H

@@ -11,6 +11,8 @@
 // stores, no ptrace call per access.
 //
 //   * the data area: pk_control + the site table (agent/agent_abi.h);
+//   * with records, the rings (the thread table and a ring per thread)
+//     and a private identity page holding the process's pid;
 //   * code areas: the agent image (its PT_LOAD segments, R_X86_64_RELATIVE
 //     relocations applied for the address the target chose) and
 //     trampolines, one area per ±2 GB neighbourhood of probed code, since
