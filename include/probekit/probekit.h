@@ -133,6 +133,11 @@ struct Probe {
   };
   struct Capture {
     std::vector<CaptureRead> reads;
+    // The registers regs() holds, as a mask of user_regs_struct word
+    // indexes (offsetof / 8); the others read as 0 (cs and ss as
+    // 0x33/0x2b, orig_rax as -1). Fewer registers, smaller records.
+    // gs_base and the segment selectors are never kept.
+    uint32_t registers = ~0u;
   };
   std::optional<Capture> capture;
 };

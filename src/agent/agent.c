@@ -353,9 +353,6 @@ static uint32_t current_cpu(const struct pk_control *c, uint64_t fs) {
 
 PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
   struct pk_control *c = control();
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  const uint64_t tsc = ((uint64_t)hi << 32) | lo;
   const uint64_t fsbase = read_fsbase(c);
   const uint32_t cpu = current_cpu(c, fsbase);
   if (!c->threads_remote || c->restoring) goto lost;
@@ -376,7 +373,17 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
       __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED); /* no record will count it */
       return;
     }
-    t->busy = 1;
+    /* busy, then the time, then the time where probekit sees it: a drain
+     * that finds the slot busy delivers nothing younger than pending_tsc
+     * (stale or not, no later than this record's), one that finds it idle
+     * took its own time before this record's: either way no record is
+     * delivered before an older one (Agent::drain). */
+    __atomic_store_n(&t->busy, 1, __ATOMIC_RELAXED);
+    __asm__ volatile("" ::: "memory");
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    const uint64_t tsc = ((uint64_t)hi << 32) | lo;
+    __atomic_store_n(&t->pending_tsc, tsc, __ATOMIC_RELAXED);
     __asm__ volatile("" ::: "memory");
     const struct pk_program *prog = (const struct pk_program *)((const uint8_t *)c + site->program);
     const uint64_t size = c->ring_size;
@@ -404,13 +411,15 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
       r->cpu = cpu;
       r->nitems = 0;
       __builtin_memcpy(r->comm, t->comm, sizeof r->comm); /* inlined: two moves */
-#pragma GCC unroll 15
-      for (int i = 0; i < 15; ++i) r->regs[i] = frame[i];
-      r->regs[15] = h.rip;
-      r->regs[16] = frame[FRAME_FLAGS];
-      r->regs[17] = h.rsp;
-      r->regs[18] = h.fsbase;
-      uint8_t *at = (uint8_t *)(r + 1);
+      const uint32_t mask = prog->regs_mask;
+      r->regs_mask = mask;
+      uint64_t *w = (uint64_t *)(r + 1);
+      for (uint32_t m = mask & 0x7fffu; m; m &= m - 1) *w++ = frame[__builtin_ctz(m)];
+      if (mask & (1u << 15)) *w++ = h.rip;
+      if (mask & (1u << 16)) *w++ = frame[FRAME_FLAGS];
+      if (mask & (1u << 17)) *w++ = h.rsp;
+      if (mask & (1u << 18)) *w++ = h.fsbase;
+      uint8_t *at = (uint8_t *)w;
       uint32_t items = 0;
       for (uint32_t k = 0; k < prog->nreads; ++k) {
         const struct pk_read *rd = (const struct pk_read *)(prog + 1) + k;
@@ -433,11 +442,11 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
       __atomic_store_n(&t->head, head + r->size, __ATOMIC_RELEASE);
     }
     __asm__ volatile("" ::: "memory");
-    t->busy = 0;
+    __atomic_store_n(&t->busy, 0, __ATOMIC_RELEASE);
     return;
   full:
     __asm__ volatile("" ::: "memory");
-    t->busy = 0;
+    __atomic_store_n(&t->busy, 0, __ATOMIC_RELEASE);
   }
 lost:
   __atomic_fetch_add(&site->dropped, 1, __ATOMIC_RELAXED);

@@ -67,10 +67,13 @@ struct pk_read {
 struct pk_program { /* followed by nreads pk_read */
   uint32_t nreads;
   uint32_t max_record; /* bytes: the largest record a hit can write */
+  uint32_t regs_mask;  /* the registers records keep (bit i: PK_RECORD_REGS order) */
+  uint32_t pad;
 };
 
-/* The registers a record keeps, in this order: r15..rdi (the first 15
- * words of struct user_regs_struct), then rip, eflags, rsp, fs_base. */
+/* The registers a record can keep, in this order: r15..rdi (the first 15
+ * words of struct user_regs_struct), then rip, eflags, rsp, fs_base; a
+ * record keeps those of its program's regs_mask, in this order. */
 #define PK_RECORD_REGS 19
 #define PK_RECORD_PAD 0xffffffffu /* pk_record.site of a filler: the ring goes on at its start */
 
@@ -82,8 +85,10 @@ struct pk_record {
   uint32_t cpu;  /* the CPU the hit ran on (rseq's cpu_id, or the kernel's CPUNODE segment limit) */
   uint32_t nitems;
   char comm[16]; /* the thread's name when it first hit (prctl PR_GET_NAME) */
-  uint64_t regs[PK_RECORD_REGS];
-  /* nitems times: a pk_item, then its bytes, padded to 8 */
+  uint32_t regs_mask; /* the registers kept, PK_RECORD_REGS order */
+  uint32_t pad;
+  /* popcount(regs_mask) register words, then nitems times: a pk_item,
+   * then its bytes, padded to 8 */
 };
 
 #define PK_ITEM_FAULT 1u  /* the memory could not be read: no bytes follow */
@@ -110,7 +115,7 @@ struct pk_thread {
   uint64_t head; /* bytes ever written (the agent) */
   uint64_t tail; /* bytes ever consumed (probekit) */
   char comm[16]; /* the thread's name, read when the slot is claimed */
-  uint64_t reserved[1];
+  uint64_t pending_tsc; /* the TSC of the record being written (or of the last) */
 };
 
 /* A patch probekit wrote into the program's code (an int3 or a jmp), as

@@ -88,6 +88,7 @@ struct JumpSite {
   uint32_t agent_index = 0;
   bool records = false;                // PK_ACTION_RECORD: the trampoline calls the agent
   std::vector<pk_read> program;        // records: what the agent captures at a hit
+  uint32_t regs_mask = 0;              // records: the registers they keep
   SiteInfo info;
   std::string note;                    // for -v: what was displaced
   std::vector<ProbeId> probes;

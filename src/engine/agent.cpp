@@ -1,6 +1,7 @@
 #include "engine/agent.h"
 
 #include <elf.h>
+#include <x86intrin.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -404,7 +405,7 @@ Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
   return {};
 }
 
-Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads) {
+Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads, uint32_t regs_mask) {
   const size_t bytes = (sizeof(pk_program) + sizeof(pk_read) * reads.size() + 15) & ~size_t{15};
   if (programs_used_ + bytes > kProgramSpace) {
     return Error("the agent's program space is full", ErrorKind::cannot_relocate);
@@ -413,7 +414,8 @@ Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads) {
   const size_t at = c->patches_offset + page_up(sizeof(pk_patch) * kMaxPatches) + programs_used_;
   auto* prog = reinterpret_cast<pk_program*>(data_->local + at);
   prog->nreads = static_cast<uint32_t>(reads.size());
-  uint64_t max = sizeof(pk_record);
+  prog->regs_mask = regs_mask & ((1u << PK_RECORD_REGS) - 1);
+  uint64_t max = sizeof(pk_record) + 8u * static_cast<uint64_t>(__builtin_popcount(prog->regs_mask));
   for (size_t i = 0; i < reads.size(); ++i) {
     const pk_read& r = reads[i];
     if (r.nderefs > PK_MAX_DEREFS || r.size == 0 || r.size > 8) {
@@ -468,9 +470,18 @@ void Agent::thread_started(pid_t pid, pid_t tid, uint64_t fs_base, const std::st
   }
 }
 
-size_t Agent::drain(const std::function<void(const pk_record&)>& each) {
+size_t Agent::drain(const std::function<void(const pk_record&)>& each, bool all) {
   if (!rings_) return 0;
   auto* tab = reinterpret_cast<pk_thread*>(rings_->local);
+  // The watermark (agent.c pk_agent_hit): our own time, then the oldest
+  // time of a record in progress.
+  uint64_t watermark = all ? UINT64_MAX : __rdtsc();
+  for (uint32_t i = 0; i < kThreads && !all; ++i) {
+    pk_thread& t = tab[i];
+    if (!std::atomic_ref<uint64_t>(t.key).load(std::memory_order_acquire)) continue;
+    if (!std::atomic_ref<uint32_t>(t.busy).load(std::memory_order_acquire)) continue;
+    watermark = std::min(watermark, std::atomic_ref<uint64_t>(t.pending_tsc).load(std::memory_order_acquire));
+  }
   uint8_t* rings = rings_->local + page_up(sizeof(pk_thread) * kThreads);
   struct Pending {
     uint64_t tsc;
@@ -488,6 +499,7 @@ size_t Agent::drain(const std::function<void(const pk_record&)>& each) {
     while (tail < head) {
       const auto* r = reinterpret_cast<const pk_record*>(ring + (tail & (kRingSize - 1)));
       if (r->size < 8 || r->size > kRingSize) break;  // never written so: stop reading this ring
+      if (r->site != PK_RECORD_PAD && r->tsc >= watermark) break;  // the next drain's
       if (r->site != PK_RECORD_PAD) pending.push_back({r->tsc, r});
       tail += r->size;
     }

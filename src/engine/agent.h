@@ -90,7 +90,7 @@ public:
   Status enable_records(AddressSpace& as, const RemoteThread& remote);
   bool records_enabled() const { return rings_ != nullptr; }
   // A capture program copied into the data area; its offset for add_site().
-  Result<uint32_t> add_program(const std::vector<pk_read>& reads);
+  Result<uint32_t> add_program(const std::vector<pk_read>& reads, uint32_t regs_mask);
   // pk_agent_hit, for record trampolines.
   uint64_t hit_entry() const { return hit_entry_; }
   // Where a process's pid is kept (its identity page): a followed fork
@@ -103,9 +103,12 @@ public:
   // thread with the same fs base (glibc reuses stacks) is handed to it, so
   // that its records carry its own tid.
   void thread_started(pid_t pid, pid_t tid, uint64_t fs_base, const std::string& comm);
-  // Every record written so far, oldest first across threads (by TSC),
+  // The records written so far, oldest first across threads (by TSC),
   // then consumed. A record points into the ring until drain returns.
-  size_t drain(const std::function<void(const pk_record&)>& each);
+  // Unless `all` (the last drain: the threads are stopped or gone), a
+  // record younger than one still being written stays for the next drain,
+  // so that no drain delivers a record before an older one.
+  size_t drain(const std::function<void(const pk_record&)>& each, bool all = false);
   // Records lost, by CPU (nonzero entries only).
   std::vector<std::pair<int, uint64_t>> cpu_drops() const;
   // Hits of the site already credited to probes (the session's ledger, kept

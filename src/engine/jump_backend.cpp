@@ -41,7 +41,11 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
 }
 
 // The record trampoline's head (see the header).
-Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit) {
+// At a function's entry the flags are dead (the ABI keeps none across a
+// call or a tail jump, and DF is 0): they are still pushed, for the
+// record's eflags, but not restored, which saves popfq, the costliest
+// instruction of the trampoline.
+Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry) {
   namespace ax = asmjit::x86;
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
@@ -60,8 +64,12 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit) {
   a.call(ax::rax);
   a.mov(ax::rsp, ax::rbx);
   for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
-  a.popfq();
-  a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
+  if (entry) {
+    a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128));
+  } else {
+    a.popfq();
+    a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
+  }
   if (code.flatten() != asmjit::kErrorOk) return Error("assembling a trampoline failed", ErrorKind::internal);
   const asmjit::CodeBuffer& buf = code.textSection()->buffer();
   return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
@@ -137,8 +145,19 @@ Result<std::vector<pk_read>> JumpBackend::program_of(const Probe::Capture& captu
   return out;
 }
 
+uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
+  // user_regs_struct words -> the record's order (agent_abi.h PK_RECORD_REGS)
+  static constexpr int kWord[PK_RECORD_REGS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21};
+  uint32_t mask = 0;
+  for (int i = 0; i < PK_RECORD_REGS; ++i) {
+    if (capture.registers & (1u << kWord[i])) mask |= 1u << i;
+  }
+  return mask;
+}
+
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
-                                                    const RemoteThread& remote, const std::vector<pk_read>* program) {
+                                                    const RemoteThread& remote, const std::vector<pk_read>* program,
+                                                    uint32_t regs_mask) {
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -189,17 +208,23 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   uint32_t prog = 0;
   if (program) {
     PK_TRY(as.agent->enable_records(as, remote));
-    auto p = as.agent->add_program(*program);
+    auto p = as.agent->add_program(*program, regs_mask);
     if (!p) return p.error();
     prog = *p;
     site->records = true;
     site->program = *program;
+    site->regs_mask = regs_mask;
   }
   auto index = as.agent->add_site(r.address, program ? PK_ACTION_RECORD : PK_ACTION_COUNT, prog);
   if (!index) return index.error();
   site->agent_index = *index;
 
-  auto head = program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry())
+  bool entry = r.address == r.func_start;
+  if (r.address == r.func_start + 4) {
+    static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+    entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
+  }
+  auto head = program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

@@ -47,10 +47,12 @@ public:
   // the reason the site stays a trap probe.
   // With a program, a record site (the agent's records enabled first).
   Result<std::unique_ptr<JumpSite>> plan(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote,
-                                         const std::vector<pk_read>* program = nullptr);
+                                         const std::vector<pk_read>* program = nullptr, uint32_t regs_mask = 0);
   // A probe's capture as the agent's program; an error says what the agent
   // cannot capture (the probe is then a trap probe).
+  // The registers it keeps are pk_program::regs_mask (regs_mask_of()).
   static Result<std::vector<pk_read>> program_of(const Probe::Capture& capture);
+  static uint32_t regs_mask_of(const Probe::Capture& capture);
   // Every thread of the address space must be stopped, none inside the
   // displaced bytes (see moved_rip()).
   Status arm(AddressSpace& as, JumpSite& site);

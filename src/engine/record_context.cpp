@@ -51,16 +51,17 @@ uint64_t TscClock::to_ns(uint64_t tsc) const {
 }
 
 user_regs_struct RecordHitContext::regs_of(const pk_record& rec) {
-  user_regs_struct r{};
+  // The record's order (agent_abi.h PK_RECORD_REGS) -> user_regs_struct words.
+  static constexpr int kWord[PK_RECORD_REGS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21};
   uint64_t words[sizeof(user_regs_struct) / 8] = {};
-  for (int i = 0; i < 15; ++i) words[i] = rec.regs[i];
   words[15] = ~uint64_t{0};  // orig_rax: no system call
-  words[16] = rec.regs[15];  // rip
   words[17] = 0x33;          // cs
-  words[18] = rec.regs[16];  // eflags
-  words[19] = rec.regs[17];  // rsp
   words[20] = 0x2b;          // ss
-  words[21] = rec.regs[18];  // fs_base
+  const auto* kept = reinterpret_cast<const uint64_t*>(&rec + 1);
+  for (int i = 0; i < PK_RECORD_REGS; ++i) {
+    if (rec.regs_mask & (1u << i)) words[kWord[i]] = *kept++;
+  }
+  user_regs_struct r{};
   static_assert(sizeof words == sizeof r);
   std::memcpy(&r, words, sizeof r);
   return r;
@@ -69,7 +70,7 @@ user_regs_struct RecordHitContext::regs_of(const pk_record& rec) {
 RecordHitContext::RecordHitContext(const pk_record& rec, const SiteInfo& site, const AddressSpace& as,
                                    const std::string& comm, int ppid, uint64_t timestamp_ns)
     : rec_(rec), site_(site), as_(as), comm_(comm), ppid_(ppid), ts_(timestamp_ns), regs_(regs_of(rec)) {
-  const auto* at = reinterpret_cast<const uint8_t*>(&rec + 1);
+  const auto* at = reinterpret_cast<const uint8_t*>(&rec + 1) + 8u * static_cast<unsigned>(__builtin_popcount(rec.regs_mask));
   const auto* end = reinterpret_cast<const uint8_t*>(&rec) + rec.size;
   for (uint32_t i = 0; i < rec.nitems && at + sizeof(pk_item) <= end; ++i) {
     const auto* item = reinterpret_cast<const pk_item*>(at);

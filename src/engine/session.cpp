@@ -333,9 +333,10 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       if (!p) return p.error();
       program = std::move(*p);
     }
+    const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
     auto same_program = [&](const JumpSite& js) {
       if (!program) return true;  // a count joins any jump site
-      return js.records && js.program.size() == program->size() &&
+      return js.records && js.regs_mask == regs_mask && js.program.size() == program->size() &&
              std::memcmp(js.program.data(), program->data(), program->size() * sizeof(pk_read)) == 0;
     };
     if (wants) {
@@ -348,7 +349,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
         refused = "a jump probe capturing other values is at the same address";
       } else if (jump) {
         auto remote = remote_thread(as);
-        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr)
+        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask)
                          : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
           if ((*js)->records) {
@@ -1083,7 +1084,7 @@ void SessionImpl::adopt(pid_t child) {
 }
 
 void SessionImpl::on_exec(Thread& t, pid_t former) {
-  if (records_) drain_records();  // records of the old image, with its symbols
+  if (records_) drain_records(true);  // records of the old image, with its symbols
   pid_t tgid = t.tid;
   returns_.on_exec(tgid);
   syscalls_.rename(former, t.tid);  // a thread other than the leader exec'ed
@@ -1141,8 +1142,10 @@ void SessionImpl::on_exec(Thread& t, pid_t former) {
 }
 
 void SessionImpl::on_exit(const proc::Stop& s) {
-  if (records_) drain_records();  // while the thread and its process are known
   auto it = threads_.find(s.tid);
+  // While the thread and its process are known; all of them when the
+  // process is gone (its leader exits last).
+  if (records_) drain_records(it != threads_.end() && it->second.tgid == s.tid);
   if (it == threads_.end()) return;
   pid_t tgid = it->second.tgid;
   if (current_ == &it->second) current_ = nullptr;
@@ -1260,7 +1263,6 @@ Status SessionImpl::detach() { return detach_all(); }
 
 Status SessionImpl::detach_all() {
   if (detached_) return {};
-  if (records_) drain_records();
   if (syscalls_.has_filter() && !threads_.empty()) {
     // A seccomp filter never goes away: the target cannot live untraced.
     if (drain_abandoned_) {
@@ -1270,6 +1272,7 @@ Status SessionImpl::detach_all() {
     }
   }
   Status result = hold_world();
+  if (records_) drain_records(true);  // every thread is stopped: the last records
   // A thread can be interrupted right after its int3 executed: the SIGTRAP
   // stays pending behind the interrupt stop (the kernel reports job-control
   // traps before dequeuing signals) and would kill it once the int3 is gone.
@@ -1572,7 +1575,7 @@ Status SessionImpl::disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSit
 // ---------------------------------------------------------------------------
 // Records (Probe::capture)
 
-void SessionImpl::drain_records() {
+void SessionImpl::drain_records(bool all) {
   clock_.mark();
   for (const auto& agent : record_agents()) {
     std::shared_ptr<AddressSpace> owner;
@@ -1580,7 +1583,7 @@ void SessionImpl::drain_records() {
       if (as->agent == agent) owner = as;
     }
     if (owner) agent->learn_rseq(*owner);
-    agent->drain([&](const pk_record& rec) { deliver(*agent, owner, rec); });
+    agent->drain([&](const pk_record& rec) { deliver(*agent, owner, rec); }, all);
   }
 }
 
@@ -1624,7 +1627,7 @@ Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t add
   auto it = as->jump_sites().find(address);
   if (it == as->jump_sites().end()) return {};
   if (it->second->records) {
-    drain_records();  // the site's records, while its probes are its own
+    drain_records(true);  // the site's records, while its probes are its own
     it = as->jump_sites().find(address);
     if (it == as->jump_sites().end()) return {};
   }

@@ -118,7 +118,9 @@ private:
   Status demote(const std::shared_ptr<AddressSpace>& as, uint64_t address);
   // Records (Probe::capture): every agent's rings drained, each record's
   // handlers run (record_context.h).
-  void drain_records();
+  // all: also records younger than one still being written (the threads
+  // that could write them are stopped or gone).
+  void drain_records(bool all = false);
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
   const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }
   Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);

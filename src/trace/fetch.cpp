@@ -204,6 +204,7 @@ int record_word(Gpr g) {
 
 Result<Probe::Capture> capture_of(const Definition& def) {
   Probe::Capture cap;
+  cap.registers = 0;  // only those the arguments name
   for (const FetchArg& arg : def.args) {
     const bool memory = !arg.derefs.empty() || arg.type.kind == TypeKind::string;
     switch (arg.base) {
@@ -219,6 +220,7 @@ Result<Probe::Capture> capture_of(const Definition& def) {
     if (arg.base == FetchBase::reg) {
       r.reg = record_word(arg.reg.reg);
       if (r.reg < 0) return Error("'" + arg.spelling + "' names a register records do not keep", ErrorKind::unsupported);
+      cap.registers |= 1u << r.reg;
       if (!memory) continue;  // the record's registers are enough
       if (arg.reg.bits != 64 || arg.reg.shift != 0) {
         return Error("'" + arg.spelling + "' dereferences part of a register", ErrorKind::unsupported);
