@@ -35,7 +35,7 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
   const unsigned seed = std::random_device{}();
   std::mt19937 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
-  for (const char* mode : {"--backend=trap", "-C"}) {
+  for (const char* mode : {"--backend=trap", "-C", "--backend=jump"}) {
     for (int round = 0; round < 3; ++round) {
       SCOPED_TRACE(std::string(mode) + " round " + std::to_string(round));
       const std::string out = temp("spin"), pk_out = temp("pk");
@@ -50,9 +50,12 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
       std::vector<std::string> argv = {probekit_path(), "trace", mode, "-p", std::to_string(target)};
       if (trap) {
         argv.push_back("p:libc.so.6:fflush");
-      } else {
+      } else if (std::string(mode) == "-C") {
         argv.push_back("p:a.out:work");
         argv.push_back("p:libc.so.6:nanosleep");
+      } else {  // records: the agent writes a line's arguments at each hit
+        argv.push_back("p:a.out:work x=%di:s64");
+        argv.push_back("p:libc.so.6:nanosleep req=%di:x64 sec=+0(%di):s64");
       }
       pid_t pk = spawn(argv, pk_out);
       // Armed: the probes are in (after this, probekit runs no system call
