@@ -3,7 +3,9 @@
 // the trap backend.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <regex>
 #include <sstream>
 
@@ -82,6 +84,34 @@ TEST(JumpCli, ThreadedRecordsAreExactAndInOrderPerThread) {
   }
   EXPECT_EQ(lines, 8000u);
   EXPECT_EQ(next.size(), 4u);
+}
+
+TEST(JumpCli, RecordsFollowForkAndVforkExecChildrenWithTheirOwnPids) {
+  // A fork child writes its records with its own pid (its identity page);
+  // a vfork child that execs gets a fresh agent in its new image.
+  for (const char* mode : {"fork", "vfork"}) {
+    std::vector<std::string> lines[2];
+    std::set<std::string> pids[2];
+    int i = 0;
+    for (const char* b : {"--backend=jump", "--backend=trap"}) {
+      const std::string file = ::testing::TempDir() + "/rec_fork_" + mode + b + ".txt";
+      auto r = run({probekit_path(), "trace", b, "-o", file, "-c", target_path("pk_fork-pie-O2") + " " + mode,
+                    "p:a.out:work x=%di:s64"});
+      ASSERT_EQ(r.status, 0) << r.err;
+      std::istringstream in(read_file(file));
+      for (std::string line; std::getline(in, line);) {
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] [0-9.]+: (.*)$)"))) << line;
+        pids[i].insert(m[1]);
+        lines[i].push_back(m[2]);
+      }
+      std::sort(lines[i].begin(), lines[i].end());
+      ++i;
+    }
+    EXPECT_EQ(lines[0], lines[1]) << mode;
+    EXPECT_EQ(pids[0].size(), 2u) << mode;
+    EXPECT_GE(lines[0].size(), 9u) << mode;
+  }
 }
 
 TEST(JumpCli, LostRecordsAreCountedAndReportedAsDTraceDoes) {
