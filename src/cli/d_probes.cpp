@@ -1,5 +1,7 @@
 #include "cli/d_probes.h"
 
+#include <cstddef>
+
 #include <time.h>
 
 #include <cctype>
@@ -390,6 +392,19 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       probe.pre_handler = nullptr;
       probe.destructive = false;
       probe.count_only = true;
+    }
+    if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id)) {
+      // The clauses run in the tracer on a record the agent writes at the
+      // hit (a jump probe where eligible): the registers and the four
+      // stack words fill_entry_args reads for arg6..arg9.
+      Probe::Capture cap;
+      for (int64_t k = 1; k <= 4; ++k) {
+        Probe::CaptureRead r;
+        r.reg = static_cast<int>(offsetof(user_regs_struct, rsp) / 8);
+        r.derefs = {8 * k};
+        cap.reads.push_back(std::move(r));
+      }
+      probe.capture = std::move(cap);
     }
     auto added = session_->add(std::move(probe));
     if (added) {

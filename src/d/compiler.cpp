@@ -105,10 +105,15 @@ const std::string& empty_string() {
   return s;
 }
 
+bool all_record_safe(const std::vector<NodePtr>& nodes) {
+  return std::all_of(nodes.begin(), nodes.end(), [](const NodePtr& n) { return n->record_safe(); });
+}
+
 // --- constants and built-in variables -------------------------------------------
 
 class IntConst : public Node {
 public:
+  bool record_safe() const override { return true; }
   IntConst(Type t, int64_t v) : Node(t), v_(normalize_to(t, v)) {}
   int64_t eval_int(Exec&) const override { return v_; }
   bool probe_constant() const override { return true; }
@@ -119,6 +124,7 @@ private:
 
 class StrConst : public Node {
 public:
+  bool record_safe() const override { return true; }
   explicit StrConst(std::string s) : Node(Type::string()), s_(std::move(s)) {}
   std::string_view eval_str(Exec&, std::string&) const override { return s_; }
   bool probe_constant() const override { return true; }
@@ -129,6 +135,7 @@ private:
 
 class BuiltinVar : public Node {
 public:
+  bool record_safe() const override { return true; }
   BuiltinVar(Type t, Var v) : Node(t), var_(v) {}
   bool probe_constant() const override {
     return var_ == Var::probeprov || var_ == Var::probemod || var_ == Var::probefunc || var_ == Var::probename;
@@ -192,6 +199,7 @@ private:
 // -1; without a type it is the 64-bit argN.
 class ArgsIndex : public Node {
 public:
+  bool record_safe() const override { return true; }  // typed args (DWARF) are never recorded
   explicit ArgsIndex(int i) : Node(Type::integer(8, true)), i_(i) {}
   int64_t eval_int(Exec& x) const override { return value(x).i; }
   Value eval_value(Exec& x) const override { return value(x); }
@@ -213,6 +221,7 @@ private:
 
 class Uregs : public Node {
 public:
+  bool record_safe() const override { return i_ < kXmmRegisterBase; }
   explicit Uregs(int i) : Node(Type::integer(8, false)), i_(i) {}
   int64_t eval_int(Exec& x) const override {
     if (!x.ctx.hit) return 0;
@@ -260,6 +269,7 @@ public:
 
 class GlobalVar : public LValue {
 public:
+  bool record_safe() const override { return true; }
   GlobalVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool) const override { return &x.rt.globals[slot_]; }
   int64_t eval_int(Exec& x) const override { return x.rt.globals[slot_].i; }
@@ -270,6 +280,7 @@ private:
 
 class SelfVar : public LValue {
 public:
+  bool record_safe() const override { return true; }
   SelfVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool create) const override {
     auto* vars = x.thread_vars(create);
@@ -284,6 +295,7 @@ private:
 
 class ThisVar : public LValue {
 public:
+  bool record_safe() const override { return true; }
   ThisVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool) const override { return &x.rt.clause_vars[slot_]; }
 
@@ -293,6 +305,7 @@ private:
 
 class ArrayElem : public LValue {
 public:
+  bool record_safe() const override { return all_record_safe(keys_); }
   ArrayElem(Type t, int slot, std::vector<NodePtr> keys)
       : LValue(t), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)), scratch_(keys_.size()) {}
 
@@ -356,6 +369,7 @@ int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
 
 class Assign : public Node {
 public:
+  bool record_safe() const override { return lhs_->record_safe() && rhs_->record_safe(); }
   Assign(Type t, Op op, std::unique_ptr<LValue> lhs, NodePtr rhs)
       : Node(t), op_(op), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
 
@@ -416,6 +430,7 @@ private:
 
 class IncDec : public Node {
 public:
+  bool record_safe() const override { return lv_->record_safe(); }
   IncDec(Type t, bool inc, bool postfix, std::unique_ptr<LValue> lv)
       : Node(t), inc_(inc), postfix_(postfix), lv_(std::move(lv)) {}
   int64_t eval_int(Exec& x) const override {
@@ -459,6 +474,7 @@ private:
 
 class Unary : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe(); }
   Unary(Type t, Op op, NodePtr a) : Node(t), op_(op), a_(std::move(a)) {}
   int64_t eval_int(Exec& x) const override {
     int64_t v = a_->eval_int(x);
@@ -493,6 +509,7 @@ private:
 
 class Binary : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
   Binary(Type t, Op op, NodePtr a, NodePtr b, int64_t scale_a = 1, int64_t scale_b = 1, int64_t divide = 1)
       : Node(t), op_(op), a_(std::move(a)), b_(std::move(b)), scale_a_(scale_a), scale_b_(scale_b),
         divide_(divide) {}
@@ -511,6 +528,7 @@ private:
 
 class CompareInt : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
   CompareInt(Op op, bool is_signed, NodePtr a, NodePtr b)
       : Node(Type::integer(4, true)), op_(op), signed_(is_signed), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
@@ -544,6 +562,7 @@ private:
 
 class CompareStr : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
   CompareStr(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     std::string sa, sb;
@@ -565,6 +584,7 @@ private:
 
 class CompareValue : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
   CompareValue(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     bool eq = a_->eval_value(x) == b_->eval_value(x);
@@ -578,6 +598,7 @@ private:
 
 class Logical : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
   Logical(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     bool a = a_->eval_int(x) != 0;
@@ -593,6 +614,7 @@ private:
 
 class Ternary : public Node {
 public:
+  bool record_safe() const override { return c_->record_safe() && a_->record_safe() && b_->record_safe(); }
   Ternary(Type t, NodePtr c, NodePtr a, NodePtr b) : Node(t), c_(std::move(c)), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     return normalize_to(type, c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x));
@@ -611,6 +633,7 @@ private:
 
 class Cast : public Node {
 public:
+  bool record_safe() const override { return a_->record_safe(); }
   Cast(Type t, NodePtr a) : Node(t), a_(std::move(a)) {}
   int64_t eval_int(Exec& x) const override { return normalize_to(type, a_->eval_int(x)); }
   std::string_view eval_str(Exec& x, std::string& scratch) const override { return a_->eval_str(x, scratch); }
@@ -632,6 +655,9 @@ std::string read_target_string(Exec& x, uint64_t addr, size_t max) {
 
 class Stringof : public Node {
 public:
+  bool record_safe() const override {
+    return (a_->type.is_string() || a_->type.kind == Type::Kind::symbol) && a_->record_safe();
+  }
   explicit Stringof(NodePtr a) : Node(Type::string()), a_(std::move(a)) {}
   std::string_view eval_str(Exec& x, std::string& scratch) const override {
     if (a_->type.is_string()) return a_->eval_str(x, scratch);
@@ -668,6 +694,14 @@ std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
 
 class Call : public Node {
 public:
+  bool record_safe() const override {
+    switch (fn_) {
+    case Fn::ustack:
+    case Fn::copyin:
+    case Fn::copyinstr: return false;  // target memory
+    default: return all_record_safe(args_);
+    }
+  }
   Call(Type t, Fn fn, std::vector<NodePtr> args, int64_t extra = 0)
       : Node(t), fn_(fn), args_(std::move(args)), extra_(extra) {}
 
@@ -918,6 +952,17 @@ std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t f
 
 class Action : public Node {
 public:
+  bool record_safe() const override {
+    switch (fn_) {
+    case Fn::stop:
+    case Fn::raise:
+    case Fn::system:
+    case Fn::copyout:
+    case Fn::copyoutstr:
+    case Fn::override: return false;  // they act on the thread at its hit
+    default: return all_record_safe(args_);
+    }
+  }
   Action(Fn fn, std::vector<NodePtr> args, std::string text = {}, std::vector<int> aggs = {})
       : Node(Type::none()), fn_(fn), args_(std::move(args)), text_(std::move(text)), aggs_(std::move(aggs)) {}
 
@@ -1056,6 +1101,9 @@ private:
 
 class AggSet : public Node {
 public:
+  bool record_safe() const override {
+    return all_record_safe(keys_) && (!value_ || value_->record_safe()) && (!incr_ || incr_->record_safe());
+  }
   AggSet(int slot, std::vector<NodePtr> keys, NodePtr value, NodePtr incr)
       : Node(Type::none()), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)),
         value_(std::move(value)), incr_(std::move(incr)), scratch_(keys_.size()) {}

@@ -495,6 +495,20 @@ bool Program::countable(uint32_t id) const {
   return true;
 }
 
+bool Program::recordable(uint32_t id) const {
+  const Runtime& rt = state_->rt;
+  if (id == 0 || id > rt.probes.size() || rt.flow_indent) return false;
+  const ProbeEntry& p = rt.probes[id - 1];
+  for (uint32_t ci : p.clauses) {
+    const CompiledClause& c = rt.clauses[ci];
+    if (c.predicate && !c.predicate->record_safe()) return false;
+    for (const auto& st : c.body) {
+      if (!st->record_safe()) return false;
+    }
+  }
+  return true;
+}
+
 void Program::fire_counted(uint32_t id, uint64_t n) {
   Runtime& rt = state_->rt;
   if (n == 0 || !countable(id)) return;

@@ -211,6 +211,11 @@ public:
   // program one by one. fire_counted() applies n firings at once.
   bool countable(uint32_t id) const;
   void fire_counted(uint32_t id, uint64_t n);
+  // Whether every clause of a probe can run later, in the tracer, on a
+  // recorded hit (Node::record_safe: no target memory read, no action on
+  // the thread; not under -F): the engine may then record its hits in the
+  // target (Probe::capture) instead of stopping the thread for each.
+  bool recordable(uint32_t id) const;
   bool begin();  // fires dtrace:::BEGIN
   void end();    // fires dtrace:::END, prints the remaining aggregations
 

@@ -83,6 +83,11 @@ public:
   // statement that only counts with such keys, and that statement applied
   // n times at once.
   virtual bool probe_constant() const { return false; }
+  // Records (Program::recordable): whether the node can run later, in the
+  // tracer, on what a recorded hit keeps (registers, the stack words of
+  // arg6..arg9, the thread, the time): no target memory read, nothing
+  // that acts on the stopped thread.
+  virtual bool record_safe() const { return false; }
   virtual bool counts_only(const Runtime&) const { return false; }
   virtual void exec_counted(Exec& x, uint64_t n) const;
 

@@ -475,11 +475,16 @@ size_t Agent::drain(const std::function<void(const pk_record&)>& each, bool all)
   auto* tab = reinterpret_cast<pk_thread*>(rings_->local);
   // The watermark (agent.c pk_agent_hit): our own time, then the oldest
   // time of a record in progress.
+  // A record takes nanoseconds to write: a busy thread is given up to
+  // about 50 µs to finish (it may be stopped or descheduled), so that the
+  // watermark rarely holds back a record of a thread that is not busy.
   uint64_t watermark = all ? UINT64_MAX : __rdtsc();
   for (uint32_t i = 0; i < kThreads && !all; ++i) {
     pk_thread& t = tab[i];
     if (!std::atomic_ref<uint64_t>(t.key).load(std::memory_order_acquire)) continue;
-    if (!std::atomic_ref<uint32_t>(t.busy).load(std::memory_order_acquire)) continue;
+    std::atomic_ref<uint32_t> busy(t.busy);
+    for (int spin = 0; spin < 2000 && busy.load(std::memory_order_acquire); ++spin) _mm_pause();
+    if (!busy.load(std::memory_order_acquire)) continue;
     watermark = std::min(watermark, std::atomic_ref<uint64_t>(t.pending_tsc).load(std::memory_order_acquire));
   }
   uint8_t* rings = rings_->local + page_up(sizeof(pk_thread) * kThreads);

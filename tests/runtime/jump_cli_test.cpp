@@ -155,8 +155,33 @@ TEST(JumpCli, DCountingClausesRunAsJumpProbesWithExactCounts) {
   EXPECT_EQ(count_lines(out[0].err, ": jump, counted in the agent"), 1u) << out[0].err;
 }
 
-TEST(JumpCli, DClauseWithAPredicateStaysATrapProbe) {
-  auto r = run({probekit_path(), "-q", "-v", "-n", "pid$target:a.out:work:entry /arg0 < 10/ { @ = count(); }", "-c",
+TEST(JumpCli, DClausesThatReadNoMemoryRunOnRecordsWithTheSameOutput) {
+  // Predicates, aggregations, self-> and printf of registers and probe
+  // builtins run in the tracer on records: the same output as trap hits.
+  const std::string prog =
+      "pid$target:a.out:work:entry /arg0 % 3 == 0/ { @[tid == pid ? \"main\" : \"thread\"] = count(); "
+      "@s = sum(arg0); @q = quantize(arg0); self->n++; }\n"
+      "pid$target:a.out:work:entry /arg0 == 7/ { printf(\"%s %d %d\\n\", execname, arg0, self->n); }\n"
+      "END { printa(@s); printa(@q); }";
+  RunResult out[2];
+  int i = 0;
+  for (const char* b : {"backend=jump", "backend=trap"}) {
+    const std::string file = ::testing::TempDir() + "/d_rec_" + b + ".txt";
+    out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-o", file, "-n", prog, "-c",
+                  target_path("pk_basic-pie-O2") + " 2 3000"});
+    ASSERT_EQ(out[i].status, 0) << out[i].err;
+    out[i].out = read_file(file);
+    ++i;
+  }
+  EXPECT_EQ(out[0].out, out[1].out);
+  EXPECT_NE(out[0].out.find("pk_basic-pie-O2 7 3\n"), std::string::npos) << out[0].out;
+  EXPECT_EQ(count_lines(out[0].err, ": jump, recorded in the agent"), 1u) << out[0].err;
+  EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
+}
+
+TEST(JumpCli, DClauseThatReadsTargetMemoryStaysATrapProbe) {
+  // ustack() walks the thread's stack: only a stopped thread has one.
+  auto r = run({probekit_path(), "-q", "-v", "-n", "pid$target:a.out:work:entry /arg0 < 10/ { @ = count(); @s[ustack()] = count(); }", "-c",
                 target_path("pk_basic-pie-O2") + " 2 100"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(count_lines(r.err, ": jump"), 0u) << r.err;
