@@ -315,6 +315,10 @@ public:
   //   "site work+0x4: emulate (push rbp)"
   // Empty for an unknown id or a probe that is still pending.
   virtual std::vector<std::string> describe(ProbeId id) const = 0;
+  // What detach() left in the target and why, one line each (for `-v`),
+  // e.g. "pid 123: probekit's areas stay mapped: a word of thread 124's
+  // stack points into one". Empty when it left nothing.
+  virtual std::vector<std::string> detach_notes() const = 0;
 };
 
 }  // namespace probekit

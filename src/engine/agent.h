@@ -16,9 +16,11 @@
 //     trampolines, one area per ±2 GB neighbourhood of probed code, since
 //     a jump probe reaches its trampoline with a rel32.
 //
-// Areas are never unmapped in the target: a thread may be inside a
-// trampoline at any moment, also after probekit is gone. A fork child
-// shares every area (MAP_SHARED), so its hits land in the same counters.
+// Areas stay mapped in the target while probekit is attached, and after
+// it is gone unless it detached normally: a thread may be inside a
+// trampoline at any moment. A normal detach unmaps them where no thread can
+// still be inside one (engine/area_release.h). A fork child shares every
+// area (MAP_SHARED), so its hits land in the same counters.
 #pragma once
 
 #include <sys/types.h>
@@ -86,6 +88,20 @@ public:
   // of its own meanwhile) and the death pipe closed in the target.
   Status retire(const RemoteThread& remote);
   bool guarding() const { return guard_installed_; }
+  // The program's SIGTRAP action back in the process `remote` runs in (a
+  // fork child inherited ours), if ours is installed there. false when the
+  // action there is neither ours nor the one we replaced: the program set
+  // its own since, which may chain to ours, so the agent's code must stay.
+  Result<bool> give_back_sigtrap(const RemoteThread& remote);
+  // Whether retire() found the program's SIGTRAP action referring to the
+  // agent's code (see give_back_sigtrap): then the areas must stay mapped.
+  bool sigtrap_needs_code() const { return sigtrap_needs_code_; }
+
+  // The target's ranges of every area (data first), and the mark that they
+  // are unmapped there: no more code space is handed out afterwards.
+  std::vector<std::pair<uint64_t, size_t>> areas() const;
+  void mark_unmapped() { unmapped_ = true; }
+  bool unmapped() const { return unmapped_; }
 
   // n bytes of executable code space within rel32 reach of near (a new
   // area is mapped when none reaches): the target's address and probekit's
@@ -117,6 +133,8 @@ private:
   uint64_t sigtrap_entry_ = 0;
   Fd death_writer_;  // probekit's end of the death pipe (agent.c)
   bool guard_installed_ = false;
+  bool sigtrap_needs_code_ = false;
+  bool unmapped_ = false;
 };
 
 // The agent image's facts, checked without a target (tests): its PT_LOAD

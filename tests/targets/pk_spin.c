@@ -1,5 +1,7 @@
 // Runs until killed, calling work() and printing a line every 20 ms, for
-// attach/detach tests. usage: pk_spin [THREADS]
+// attach/detach tests. usage: pk_spin [THREADS [hot]]; hot: the THREADS
+// call work() without sleeping (a jump probe's trampoline is then where
+// detach often finds them).
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +10,11 @@
 __attribute__((noipa)) long work(long x) { return x + 1; }
 
 static void* spin(void* arg) {
-  (void)arg;
+  const int hot = arg != NULL;
   volatile long s = 0;
   for (long i = 0;; i++) {
     s += work(i);
+    if (hot) continue;
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
   }
@@ -20,9 +23,10 @@ static void* spin(void* arg) {
 
 int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 0;
+  static int hot;
   for (int i = 0; i < threads; i++) {
     pthread_t t;
-    pthread_create(&t, NULL, spin, NULL);
+    pthread_create(&t, NULL, spin, argc > 2 ? &hot : NULL);
   }
   long s = 0;
   for (long line = 0;; line++) {
