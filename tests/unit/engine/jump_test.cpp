@@ -33,19 +33,6 @@ LaunchOptions backend(BackendChoice b) {
   return o;
 }
 
-// The target's mappings, one "start-end perms path" line each (the main
-// stack by its end only: it may grow at any time).
-std::vector<std::string> mappings(pid_t pid) {
-  std::vector<std::string> out;
-  auto maps = proc::read_maps(pid);
-  if (!maps) return out;
-  for (const auto& m : *maps) {
-    std::string start = m.path == "[stack]" ? "" : std::to_string(m.start);
-    out.push_back(start + "-" + std::to_string(m.end) + " " + m.perms + " " + m.path);
-  }
-  return out;
-}
-
 bool has_agent_mapping(pid_t pid) {
   return read_file("/proc/" + std::to_string(pid) + "/maps").value_or("").find("memfd:probekit-agent") !=
          std::string::npos;
