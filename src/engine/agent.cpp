@@ -277,16 +277,19 @@ Status Agent::install_guard(AddressSpace& as, const RemoteThread& remote) {
   return {};
 }
 
-Result<bool> Agent::give_back_sigtrap(const RemoteThread& remote) {
-  pk_control* c = control();
-  auto* cur = reinterpret_cast<pk_kernel_sigaction*>(&c->reserved[0]);
+Result<uint64_t> Agent::sigtrap_handler(const RemoteThread& remote) {
+  auto* cur = reinterpret_cast<pk_kernel_sigaction*>(&control()->reserved[0]);
   auto r = call(remote, SYS_rt_sigaction, {SIGTRAP, 0, data_remote_of(cur), 8});
   if (!r) return r.error();
   if (*r != 0) return remote_failed("rt_sigaction", *r);
-  if (cur->handler != sigtrap_entry_) return cur->handler == c->previous.handler;
-  auto w = call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(&c->previous), 0, 8});
+  return cur->handler;
+}
+
+Status Agent::give_back_sigtrap(const RemoteThread& remote) {
+  auto w = call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(&control()->previous), 0, 8});
   if (!w) return w.error();
-  return *w == 0;
+  if (*w != 0) return remote_failed("rt_sigaction", *w);
+  return {};
 }
 
 std::vector<std::pair<uint64_t, size_t>> Agent::areas() const {
@@ -299,8 +302,8 @@ Status Agent::retire(const RemoteThread& remote) {
   if (!guard_installed_) return {};
   guard_installed_ = false;
   pk_control* c = control();
-  auto r = give_back_sigtrap(remote);
-  sigtrap_needs_code_ = !r || !*r;
+  auto r = sigtrap_handler(remote);
+  if (r && *r == sigtrap_entry_) (void)give_back_sigtrap(remote);
   if (c->death_fd >= 0) {
     // O_ASYNC off first: a fork child holding the same open pipe would
     // otherwise have the kernel signal this process when our end closes.

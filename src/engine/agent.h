@@ -88,14 +88,14 @@ public:
   // of its own meanwhile) and the death pipe closed in the target.
   Status retire(const RemoteThread& remote);
   bool guarding() const { return guard_installed_; }
-  // The program's SIGTRAP action back in the process `remote` runs in (a
-  // fork child inherited ours), if ours is installed there. false when the
-  // action there is neither ours nor the one we replaced: the program set
-  // its own since, which may chain to ours, so the agent's code must stay.
-  Result<bool> give_back_sigtrap(const RemoteThread& remote);
-  // Whether retire() found the program's SIGTRAP action referring to the
-  // agent's code (see give_back_sigtrap): then the areas must stay mapped.
-  bool sigtrap_needs_code() const { return sigtrap_needs_code_; }
+  // The SIGTRAP handler installed in the process `remote` runs in (a fork
+  // child inherited its parent's), and, where it is ours (sigtrap_entry()),
+  // the action we replaced put back (its handler: replaced_sigtrap()).
+  // The agent's data area must be mapped there.
+  Result<uint64_t> sigtrap_handler(const RemoteThread& remote);
+  Status give_back_sigtrap(const RemoteThread& remote);
+  uint64_t sigtrap_entry() const { return sigtrap_entry_; }
+  uint64_t replaced_sigtrap() const { return control()->previous.handler; }
 
   // The target's ranges of every area (data first), and the mark that they
   // are unmapped there: no more code space is handed out afterwards.
@@ -133,7 +133,6 @@ private:
   uint64_t sigtrap_entry_ = 0;
   Fd death_writer_;  // probekit's end of the death pipe (agent.c)
   bool guard_installed_ = false;
-  bool sigtrap_needs_code_ = false;
   bool unmapped_ = false;
 };
 

@@ -50,6 +50,19 @@ uint64_t original_of_copy(const AddressSpace& as, uint64_t rip) {
   return 0;
 }
 
+// The agents whose areas `as` may hold: its own, the one it inherited at
+// a fork, and those of its jump sites (copied from a parent).
+std::vector<Agent*> agents_of(const AddressSpace& as) {
+  std::vector<Agent*> out;
+  auto add = [&](Agent* a) {
+    if (a && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  };
+  add(as.agent.get());
+  add(as.inherited.get());
+  for (const auto& [addr, js] : as.jump_sites()) add(js->agent.get());
+  return out;
+}
+
 }  // namespace
 
 std::vector<AreaRange> mapped_areas(const AddressSpace& as, const std::vector<proc::MapEntry>& maps) {
@@ -60,16 +73,30 @@ std::vector<AreaRange> mapped_areas(const AddressSpace& as, const std::vector<pr
     if (covered(maps, r.start, r.end, ours)) out.push_back(r);
   };
   for (const XolArea& a : as.xol_areas()) add(a.start, a.size, is_anonymous);
-  std::vector<const Agent*> agents;
-  if (as.agent) agents.push_back(as.agent.get());
-  if (as.inherited) agents.push_back(as.inherited.get());
-  for (const auto& [addr, js] : as.jump_sites()) {
-    if (js->agent) agents.push_back(js->agent.get());
-  }
-  for (const Agent* agent : agents) {
+  for (const Agent* agent : agents_of(as)) {
     for (auto [start, size] : agent->areas()) add(start, size, is_agent_memfd);
   }
   return out;
+}
+
+Result<bool> give_back_sigtrap(const AddressSpace& as, const RemoteThread& remote,
+                               const std::vector<AreaRange>& areas) {
+  std::vector<Agent*> agents;  // those whose data area is mapped there
+  for (Agent* a : agents_of(as)) {
+    if (inside(areas, a->areas().front().first)) agents.push_back(a);
+  }
+  if (agents.empty()) return true;
+  auto handler = agents.front()->sigtrap_handler(remote);
+  if (!handler) return handler.error();
+  for (size_t round = 0; round < agents.size(); ++round) {
+    auto owner = std::find_if(agents.begin(), agents.end(), [&](Agent* a) { return a->sigtrap_entry() == *handler; });
+    if (owner == agents.end()) break;
+    PK_TRY((*owner)->give_back_sigtrap(remote));
+    handler = (*owner)->sigtrap_handler(remote);
+    if (!handler) return handler.error();
+  }
+  if (inside(areas, *handler)) return false;
+  return std::any_of(agents.begin(), agents.end(), [&](Agent* a) { return a->replaced_sigtrap() == *handler; });
 }
 
 Result<bool> leave_areas(Thread& t, const AddressSpace& as, const std::vector<AreaRange>& areas) {

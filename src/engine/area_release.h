@@ -49,6 +49,16 @@ Result<bool> leave_areas(Thread& t, const AddressSpace& as, const std::vector<Ar
 Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
                                const std::vector<AreaRange>& areas);
 
+// The SIGTRAP action of the process `remote` runs in, given back through
+// every agent of `as` mapped there (areas) that installed it: a fork
+// child's action may be its parent's agent's, whose replaced action may be
+// a grandparent's agent's. true when it ends as an action an agent
+// replaced, pointing into no area; false when the program installed its
+// own over an agent's (it may chain to the agent's handler: the code must
+// stay).
+Result<bool> give_back_sigtrap(const AddressSpace& as, const RemoteThread& remote,
+                               const std::vector<AreaRange>& areas);
+
 // munmap of every area, run in the target's stopped thread `remote`.
 Status unmap_areas(const RemoteThread& remote, const std::vector<AreaRange>& areas);
 

@@ -1316,16 +1316,11 @@ void SessionImpl::release_areas(const std::shared_ptr<AddressSpace>& as) {
     if (!refers) return keep(refers.error().message());
     if (*refers) return keep("a word of thread " + std::to_string(t->tid) + "'s stack points into one");
   }
-  if (as->agent && as->agent->sigtrap_needs_code()) {
-    return keep("the program's SIGTRAP action may call the agent");
-  }
   auto remote = remote_thread(as);
   if (!remote) return keep(remote.error().message());
-  if (!as->agent && as->inherited) {  // a fork child: the action it inherited
-    auto back = as->inherited->give_back_sigtrap(*remote);
-    if (!back) return keep(back.error().message());
-    if (!*back) return keep("the program's SIGTRAP action may call the agent");
-  }
+  auto back = give_back_sigtrap(*as, *remote, areas);
+  if (!back) return keep(back.error().message());
+  if (!*back) return keep("the program's SIGTRAP action may call the agent's");
   if (auto st = unmap_areas(*remote, areas); !st) return keep(st.error().message());
   if (as->agent) as->agent->mark_unmapped();
   as->forget_xol_areas();
@@ -1359,10 +1354,8 @@ void SessionImpl::release_child_areas(pid_t child, const std::shared_ptr<Address
     insn = *found;
   }
   RemoteThread remote{child, insn, &t.held};
-  if (Agent* agent = parent_as->agent ? parent_as->agent.get() : parent_as->inherited.get()) {
-    auto back = agent->give_back_sigtrap(remote);
-    if (!back || !*back) return done();
-  }
+  auto back = give_back_sigtrap(*parent_as, remote, areas);
+  if (!back || !*back) return done();
   (void)unmap_areas(remote, areas);
   done();
 }

@@ -417,6 +417,46 @@ TEST(Jump, AStackWordPointingIntoAnAreaKeepsEveryArea) {
   ::unlink(out.c_str());
 }
 
+// Whether the process has a handler for SIGTRAP (the agent's, after detach).
+bool catches_sigtrap(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status").value_or("");
+  auto at = status.find("SigCgt:\t");
+  if (at == std::string::npos) return true;
+  return (std::stoull(status.substr(at + 8, 16), nullptr, 16) >> (SIGTRAP - 1)) & 1;
+}
+
+// A followed fork child inherited the agent's areas and its SIGTRAP action:
+// detach gives it the program's action back and takes the areas out, as in
+// the parent, and both run on.
+TEST(Jump, FollowedForkChildLosesTheInheritedAreasAtDetach) {
+  auto t = launch({target("pk_spin", "pie-O2"), "0", "fork"}, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto w = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  const pid_t pid = t.session->pid();
+  ASSERT_TRUE(t.session->run(0.3).ok());
+  auto children = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  ASSERT_TRUE(children.ok() && !children->empty());
+  const pid_t child = static_cast<pid_t>(std::stol(*children));
+  EXPECT_GT(t.session->stats(*w).hits, 20u);  // both count
+  EXPECT_TRUE(has_agent_mapping(child));
+  EXPECT_TRUE(catches_sigtrap(child));
+  ASSERT_TRUE(t.session->detach().ok());
+  EXPECT_EQ(t.session->detach_notes(), std::vector<std::string>{});
+  for (pid_t p : {pid, child}) {
+    EXPECT_FALSE(has_agent_mapping(p)) << p;
+    EXPECT_FALSE(catches_sigtrap(p)) << p;
+  }
+  EXPECT_EQ(text_bytes(child, "pk_spin"), text_bytes(pid, "pk_spin"));
+  EXPECT_TRUE(keeps_printing(t.out_path));
+  ::usleep(100000);
+  EXPECT_EQ(::kill(child, 0), 0);
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), 0);
+  ::kill(child, SIGKILL);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
 // An unfollowed fork child is cleaned of our bytes and of our areas.
 TEST(Jump, UnfollowedForkChildKeepsNoArea) {
   std::vector<std::string> argv = {target("pk_fork", "pie-O2"), "fork-maps"};
