@@ -32,7 +32,7 @@ bool covered(const std::vector<proc::MapEntry>& maps, uint64_t start, uint64_t e
 }
 
 bool is_agent_memfd(const proc::MapEntry& m) { return m.path.rfind("/memfd:probekit-agent", 0) == 0; }
-bool is_anonymous(const proc::MapEntry& m) { return m.path.empty() && m.inode == 0; }
+bool is_xol(const proc::MapEntry& m) { return m.path.empty() && m.inode == 0 && m.executable(); }
 
 bool inside(const std::vector<AreaRange>& areas, uint64_t a) {
   return std::any_of(areas.begin(), areas.end(), [&](const AreaRange& r) { return r.contains(a); });
@@ -72,7 +72,7 @@ std::vector<AreaRange> mapped_areas(const AddressSpace& as, const std::vector<pr
     if (!size || std::any_of(out.begin(), out.end(), [&](const AreaRange& o) { return o.start == r.start; })) return;
     if (covered(maps, r.start, r.end, ours)) out.push_back(r);
   };
-  for (const XolArea& a : as.xol_areas()) add(a.start, a.size, is_anonymous);
+  for (const XolArea& a : as.xol_areas()) add(a.start, a.size, is_xol);
   for (const Agent* agent : agents_of(as)) {
     for (auto [start, size] : agent->areas()) add(start, size, is_agent_memfd);
   }

@@ -33,7 +33,7 @@ struct AreaRange {
 
 // The areas of `as` that `maps` (of the process to clean: as's own, or a
 // fork child's copy of it) still shows as probekit's: XOL areas as
-// anonymous mappings, the areas of as's agent, of the agent it inherited
+// anonymous executable mappings, the areas of as's agent, of the agent it inherited
 // and of the agents its jump sites use as "/memfd:probekit-agent" mappings.
 // Anything the program mapped over them since is left alone.
 std::vector<AreaRange> mapped_areas(const AddressSpace& as, const std::vector<proc::MapEntry>& maps);
