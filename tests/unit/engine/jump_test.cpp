@@ -45,6 +45,16 @@ bool keeps_printing(const std::string& out) {
   return read_file(out).value_or("").size() > size;
 }
 
+// pk_spin's output is "line 0", "line 1", ... in order: what it prints
+// untraced, whatever was attached and detached meanwhile.
+bool printed_in_order(const std::string& out) {
+  std::string text = read_file(out).value_or("");
+  text = text.substr(0, text.rfind('\n') + 1);  // whole lines only
+  std::string want;
+  for (int i = 0; want.size() < text.size(); ++i) want += "line " + std::to_string(i) + "\n";
+  return !text.empty() && text == want;
+}
+
 bool described_as_jump(Session& s, ProbeId id) {
   auto d = s.describe(id);
   return d.size() == 1 && d[0].find(": jump") != std::string::npos;
@@ -284,6 +294,7 @@ TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
   EXPECT_FALSE(has_agent_mapping(child));  // the agent's areas are gone
   EXPECT_EQ(mappings(child), maps_before);  // and nothing else of ours is left
   EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::unlink(out.c_str());
@@ -322,6 +333,7 @@ TEST(Jump, TrapProbesDetachLeavesNoMapping) {
   EXPECT_FALSE(has_agent_mapping(child));
   EXPECT_EQ(mappings(child), maps_before);
   EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::unlink(out.c_str());
@@ -362,6 +374,7 @@ TEST(Jump, DetachWithThreadsInsideTrampolinesUnmapsOrKeepsAndSurvives) {
   }
   int status = 0;
   EXPECT_EQ(::waitpid(child, &status, WNOHANG), 0);  // never crashed
+  EXPECT_TRUE(printed_in_order(out));
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::unlink(out.c_str());
@@ -412,6 +425,7 @@ TEST(Jump, AStackWordPointingIntoAnAreaKeepsEveryArea) {
   EXPECT_EQ(text_bytes(child, "pk_spin"), before);  // the bytes are back all the same
   EXPECT_TRUE(has_agent_mapping(child));
   EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::unlink(out.c_str());
