@@ -7,13 +7,21 @@ function(probekit_library name)
   target_link_libraries(${name} PUBLIC probekit_flags ${ARG_DEPS})
 endfunction()
 
-# probekit_unit_test(NAME SOURCES... DEPS ...): a GoogleTest executable whose
-# tests ctest discovers one by one.
+# probekit_unit_test(NAME SOURCES... DEPS ... [BOTH_BACKENDS]): a GoogleTest
+# executable whose tests ctest discovers one by one. BOTH_BACKENDS: each
+# test is registered twice, as it is (the automatic backend) and, suffixed
+# `.trap`, with every session it makes forced to the trap backend
+# (PK_TEST_BACKEND=trap, read by tests/unit/engine/launch_support.h; the
+# product itself has no such variable).
 function(probekit_unit_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "BOTH_BACKENDS" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE probekit_flags ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+  if(ARG_BOTH_BACKENDS)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_SUFFIX .trap
+      PROPERTIES TIMEOUT 300 ENVIRONMENT PK_TEST_BACKEND=trap)
+  endif()
 endfunction()
 
 # probekit_target(NAME SOURCE [LANG c|cxx] [LIBS ...] [FLAGS ...]): a program

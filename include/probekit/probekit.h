@@ -359,6 +359,11 @@ public:
     uint64_t count = 0;
   };
   virtual std::vector<Drops> dropped_records() const = 0;
+
+  // What detach() left in the target and why, one line each (for `-v`),
+  // e.g. "pid 123: probekit's areas stay mapped: a word of thread 124's
+  // stack points into one". Empty when it left nothing.
+  virtual std::vector<std::string> detach_notes() const = 0;
 };
 
 }  // namespace probekit

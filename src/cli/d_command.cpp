@@ -343,6 +343,8 @@ int d_main(int argc, char** argv) {
   if (session) {
     auto d = session->detach();
     if (!d && worst == exit_ok) worst = report("", d.error());
+    if (opt.verbose)
+      for (const auto& line : session->detach_notes()) report_note(line);
   }
   route_signals_to(nullptr);
   if (worst == exit_ok && program.exit_requested()) worst = program.exit_status();

@@ -378,6 +378,8 @@ int trace_main(int argc, char** argv) {
                  d.count == 1 ? "" : "s", d.cpu);
   }
   auto detached = s.detach();
+  if (opt.verbose)
+    for (const auto& line : s.detach_notes()) report_note(line);
   route_signals_to(nullptr);
   if (!detached && code == exit_ok) code = report("trace", detached.error());
   if (launched && status && *status >= 0) return command_ended(s.pid(), *status, s.exit_signal(), code, opt.exit_code);

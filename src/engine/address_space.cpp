@@ -128,6 +128,7 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::clone_for(pid_t child) const
     as->sites_[addr] = std::move(copy);
   }
   for (const auto& [addr, site] : jump_sites_) as->jump_sites_[addr] = std::make_unique<JumpSite>(*site);
+  as->inherited = agent ? agent : inherited;
   as->syscall_insn = syscall_insn;
   as->return_trampoline = return_trampoline;  // the child's stack may point at it
   as->r_debug = r_debug;

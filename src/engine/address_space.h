@@ -63,7 +63,8 @@ struct ProbeSite {
 
 // A region of the target mapped by us (remote mmap, PROT_READ|PROT_EXEC),
 // carved into fixed-size slots. Never unmapped while attached: a thread may
-// be running a copy in it.
+// be running a copy in it (detach unmaps it where none can be:
+// engine/area_release.h).
 struct XolArea {
   uint64_t start = 0;
   uint64_t size = 0;
@@ -164,6 +165,14 @@ public:
   // The jump site whose patched bytes contain addr, or nullptr.
   JumpSite* jump_site_covering(uint64_t addr);
   std::shared_ptr<Agent> agent;
+  // A fork child's: the agent of the parent at the fork, whose areas (and
+  // SIGTRAP action) the child inherited; detach takes them out of it too.
+  std::shared_ptr<Agent> inherited;
+
+  // The XOL areas (detach unmaps them where no thread can be inside one,
+  // then forgets them).
+  const std::vector<XolArea>& xol_areas() const { return xol_; }
+  void forget_xol_areas() { xol_.clear(); }
 
   // The pending rule: a probe whose resolution failed only because its
   // module (or, with no module named, its symbol) is not mapped yet waits

@@ -282,15 +282,39 @@ Status Agent::install_guard(AddressSpace& as, const RemoteThread& remote) {
   return {};
 }
 
+Result<uint64_t> Agent::sigtrap_handler(const RemoteThread& remote) {
+  auto* cur = reinterpret_cast<pk_kernel_sigaction*>(&control()->reserved[0]);
+  auto r = call(remote, SYS_rt_sigaction, {SIGTRAP, 0, data_remote_of(cur), 8});
+  if (!r) return r.error();
+  if (*r != 0) return remote_failed("rt_sigaction", *r);
+  return cur->handler;
+}
+
+Status Agent::give_back_sigtrap(const RemoteThread& remote) {
+  auto w = call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(&control()->previous), 0, 8});
+  if (!w) return w.error();
+  if (*w != 0) return remote_failed("rt_sigaction", *w);
+  return {};
+}
+
+std::vector<std::pair<uint64_t, size_t>> Agent::areas() const {
+  std::vector<std::pair<uint64_t, size_t>> out{{data_->remote, data_->size}};
+  for (const auto& a : code_) out.emplace_back(a->remote, a->size);
+  if (rings_) out.emplace_back(rings_->remote, rings_->size);
+  return out;
+}
+
+std::vector<std::pair<uint64_t, size_t>> Agent::private_areas() const {
+  if (!identity_) return {};
+  return {{identity_, 4096}};
+}
+
 Status Agent::retire(const RemoteThread& remote) {
   if (!guard_installed_) return {};
   guard_installed_ = false;
   pk_control* c = control();
-  auto* cur = reinterpret_cast<pk_kernel_sigaction*>(&c->reserved[0]);
-  auto r = call(remote, SYS_rt_sigaction, {SIGTRAP, 0, data_remote_of(cur), 8});
-  if (r && *r == 0 && cur->handler == sigtrap_entry_) {
-    (void)call(remote, SYS_rt_sigaction, {SIGTRAP, data_remote_of(&c->previous), 0, 8});
-  }
+  auto r = sigtrap_handler(remote);
+  if (r && *r == sigtrap_entry_) (void)give_back_sigtrap(remote);
   if (c->death_fd >= 0) {
     // O_ASYNC off first: a fork child holding the same open pipe would
     // otherwise have the kernel signal this process when our end closes.
@@ -538,6 +562,7 @@ uint64_t Agent::hits(uint32_t index) const {
 }
 
 Result<Agent::CodeSpace> Agent::code_near(AddressSpace& as, const RemoteThread& remote, uint64_t near, size_t n) {
+  if (unmapped_) return Error("the agent's areas are unmapped", ErrorKind::internal);
   n = (n + 15) & ~size_t{15};
   auto reaches = [&](const SharedArea& a) {
     return x86::fits_rel32(near + 5, a.remote) && x86::fits_rel32(near + 5, a.remote + a.size) && x86::fits_rel32(a.remote + a.size, near) && a.used + n <= a.size;

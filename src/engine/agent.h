@@ -18,9 +18,11 @@
 //     trampolines, one area per ±2 GB neighbourhood of probed code, since
 //     a jump probe reaches its trampoline with a rel32.
 //
-// Areas are never unmapped in the target: a thread may be inside a
-// trampoline at any moment, also after probekit is gone. A fork child
-// shares every area (MAP_SHARED), so its hits land in the same counters.
+// Areas stay mapped in the target while probekit is attached, and after
+// it is gone unless it detached normally: a thread may be inside a
+// trampoline at any moment. A normal detach unmaps them where no thread can
+// still be inside one (engine/area_release.h). A fork child shares every
+// area (MAP_SHARED), so its hits land in the same counters.
 #pragma once
 
 #include <sys/types.h>
@@ -124,6 +126,22 @@ public:
   // of its own meanwhile) and the death pipe closed in the target.
   Status retire(const RemoteThread& remote);
   bool guarding() const { return guard_installed_; }
+  // The SIGTRAP handler installed in the process `remote` runs in (a fork
+  // child inherited its parent's), and, where it is ours (sigtrap_entry()),
+  // the action we replaced put back (its handler: replaced_sigtrap()).
+  // The agent's data area must be mapped there.
+  Result<uint64_t> sigtrap_handler(const RemoteThread& remote);
+  Status give_back_sigtrap(const RemoteThread& remote);
+  uint64_t sigtrap_entry() const { return sigtrap_entry_; }
+  uint64_t replaced_sigtrap() const { return control()->previous.handler; }
+
+  // The target's ranges of every area (data first), and the mark that they
+  // are unmapped there: no more code space is handed out afterwards.
+  std::vector<std::pair<uint64_t, size_t>> areas() const;
+  // The anonymous private pages it mapped (the identity page).
+  std::vector<std::pair<uint64_t, size_t>> private_areas() const;
+  void mark_unmapped() { unmapped_ = true; }
+  bool unmapped() const { return unmapped_; }
 
   // n bytes of executable code space within rel32 reach of near (a new
   // area is mapped when none reaches): the target's address and probekit's
@@ -168,6 +186,7 @@ private:
   uint64_t sigtrap_entry_ = 0;
   Fd death_writer_;  // probekit's end of the death pipe (agent.c)
   bool guard_installed_ = false;
+  bool unmapped_ = false;
 };
 
 // The agent image's facts, checked without a target (tests): its PT_LOAD

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/area_release.h"
 #include "engine/hit_context_impl.h"
 #include "syscall/seccomp_filter.h"
 #include "util/fd.h"
@@ -1074,7 +1075,8 @@ void SessionImpl::adopt(pid_t child) {
     t.tgid = child;
     t.as = pr->second.as;
     if (kind == proc::StopKind::fork && !pr->second.followed) {
-      (void)proc::detach(child);
+      auto p = threads_.find(parent_tid);
+      release_child_areas(child, p == threads_.end() ? nullptr : p->second.as);
       procs_.erase(pr);
       return;
     }
@@ -1322,6 +1324,8 @@ Status SessionImpl::detach_all() {
       if (remote) (void)as->agent->retire(*remote);
     }
   }
+  // Then our areas go, where no thread can still be inside one.
+  for (const auto& as : address_spaces()) release_areas(as);
   for (auto& [tid, t] : threads_) {
     int sig = t.resume == ResumeKind::listen ? 0 : t.resume_signal;
     if (!sig && !t.held.empty()) {
@@ -1335,6 +1339,79 @@ Status SessionImpl::detach_all() {
   procs_.clear();
   detached_ = true;
   return result;
+}
+
+// Detach, every patch out and every thread of `as` stopped: probekit's
+// areas are unmapped unless a thread could still be inside one
+// (engine/area_release.h); then they all stay, as before, and
+// detach_notes() says why.
+void SessionImpl::release_areas(const std::shared_ptr<AddressSpace>& as) {
+  auto maps = proc::read_maps(as->pid());
+  if (!maps) return;
+  const std::vector<AreaRange> areas = mapped_areas(*as, *maps);
+  if (areas.empty()) return;
+  auto keep = [&](const std::string& why) {
+    detach_notes_.push_back("pid " + std::to_string(as->pid()) + ": probekit's areas stay mapped: " + why);
+  };
+  std::vector<Thread*> in;
+  for (auto& [tid, t] : threads_) {
+    if (t.as != as) continue;
+    if (!t.stopped) return keep("thread " + std::to_string(tid) + " is running");
+    in.push_back(&t);
+  }
+  for (Thread* t : in) {
+    auto out = leave_areas(*t, *as, areas);
+    if (!out) return keep(out.error().message());
+    if (!*out) return keep("thread " + std::to_string(t->tid) + " did not leave them");
+  }
+  credit_all(*as);  // hits of threads stepped through a trampoline
+  for (Thread* t : in) {
+    auto refers = stack_points_into(as->pid(), t->tid, *maps, areas);
+    if (!refers) return keep(refers.error().message());
+    if (*refers) return keep("a word of thread " + std::to_string(t->tid) + "'s stack points into one");
+  }
+  auto remote = remote_thread(as);
+  if (!remote) return keep(remote.error().message());
+  auto back = give_back_sigtrap(*as, *remote, areas);
+  if (!back) return keep(back.error().message());
+  if (!*back) return keep("the program's SIGTRAP action may call the agent's");
+  if (auto st = unmap_areas(*remote, areas); !st) return keep(st.error().message());
+  if (as->agent) as->agent->mark_unmapped();
+  as->forget_xol_areas();
+}
+
+// An unfollowed fork child, stopped at its first stop with our bytes
+// already restored (on_new_task): its copies of our areas go by the same
+// rule, then it is detached with any signal taken meanwhile.
+void SessionImpl::release_child_areas(pid_t child, const std::shared_ptr<AddressSpace>& parent_as) {
+  Thread t;
+  t.tid = child;
+  t.tgid = child;
+  t.stopped = true;
+  auto done = [&] {
+    int sig = t.held.empty() ? 0 : t.held.front();
+    (void)proc::detach(child, sig);
+    for (size_t i = 1; i < t.held.size(); ++i) ::syscall(SYS_tgkill, child, child, t.held[i]);
+  };
+  if (!parent_as) return done();
+  auto maps = proc::read_maps(child);
+  if (!maps) return done();
+  const std::vector<AreaRange> areas = mapped_areas(*parent_as, *maps);
+  if (areas.empty()) return done();
+  auto out = leave_areas(t, *parent_as, areas);
+  auto refers = out && *out ? stack_points_into(child, child, *maps, areas) : Result<bool>(true);
+  if (!refers || *refers) return done();
+  uint64_t insn = parent_as->syscall_insn;
+  if (!insn) {
+    auto found = proc::find_syscall_insn(parent_as->memory(), *maps);
+    if (!found) return done();
+    insn = *found;
+  }
+  RemoteThread remote{child, insn, &t.held};
+  auto back = give_back_sigtrap(*parent_as, remote, areas);
+  if (!back || !*back) return done();
+  (void)unmap_areas(remote, areas);
+  done();
 }
 
 }  // namespace probekit::engine

@@ -60,6 +60,7 @@ public:
   ProbeStats stats(ProbeId id) const override;
   std::vector<std::string> describe(ProbeId id) const override;
   std::vector<Drops> dropped_records() const override;
+  std::vector<std::string> detach_notes() const override { return detach_notes_; }
   Result<ProbeId> add_syscall_probe(SyscallProbe probe) override;
   uint64_t syscall_stop_count() const override { return syscalls_.stop_count(); }
   Result<ProbeId> add_sampler(double hz, PreHandler handler) override;
@@ -128,6 +129,8 @@ private:
   std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
   void clean_and_detach_child(pid_t child);
   Status detach_all();
+  void release_areas(const std::shared_ptr<AddressSpace>& as);
+  void release_child_areas(pid_t child, const std::shared_ptr<AddressSpace>& parent_as);
   // Providers (syscall_provider.h, sampler.h).
   void kick_running_threads();
   void service_ticks();
@@ -151,6 +154,7 @@ private:
   ProbeId next_id_ = 1;
   bool holding_ = false;
   bool detached_ = false;
+  std::vector<std::string> detach_notes_;  // detach_notes()
   bool main_exited_ = false;
   bool stop_at_startup_ = false;
   int main_status_ = -1;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -110,6 +111,51 @@ TEST(Survival, DetachLeavesAParentWithAForkedChildRunning) {
   EXPECT_TRUE(eventually([&] { return read_file(out).find("sub") != std::string::npos; }, 10));
   EXPECT_NE(read_file(out).find("done\n"), std::string::npos) << "the parent shell did not survive the detach";
   ::unlink(out.c_str());
+}
+
+// The target's mappings without the main stack's start (it may grow).
+std::string mappings(pid_t pid) {
+  std::istringstream maps(read_file("/proc/" + std::to_string(pid) + "/maps"));
+  std::string out, line;
+  while (std::getline(maps, line)) {
+    if (line.find("[stack]") != std::string::npos) line = line.substr(line.find('-'));
+    out += line + "\n";
+  }
+  return out;
+}
+
+// A normal detach (-d) leaves the target as it found it: text, and no
+// mapping of probekit's (the agent's memfd areas, out-of-line slots).
+TEST(Survival, DetachLeavesNoMappingBehind) {
+  // Trap probes, counting jump probes, recording jump probes (their rings
+  // and identity page go too).
+  for (const char* mode : {"--backend=trap", "-C", "--backend=jump"}) {
+    SCOPED_TRACE(mode);
+    const std::string out = temp("maps");
+    pid_t target = spawn({target_path("pk_spin-pie-O2"), "2"}, out);
+    ASSERT_TRUE(eventually([&] { return read_file(out).size() > 7; }, 10));
+    const std::string text = text_snapshot(target), libc = text_snapshot(target, "libc.so.6");
+    const std::string maps = mappings(target);
+    const bool records = std::string(mode) == "--backend=jump";
+    const RunResult pk = run({probekit_path(), "trace", mode, "-v", "-d", "0.3", "-p", std::to_string(target),
+                              records ? "p:a.out:work x=%di:s64" : "p:a.out:work",
+                              records ? "p:libc.so.6:nanosleep req=+0(%di):s64" : "p:libc.so.6:nanosleep"});
+    if (records) {
+      EXPECT_NE(pk.err.find("jump, recorded in the agent"), std::string::npos) << pk.err;
+    }
+    EXPECT_EQ(pk.status, 0) << pk.err;
+    EXPECT_NE(pk.err.find("p_work_0: site work"), std::string::npos) << pk.err;  // -v notes are on
+    EXPECT_EQ(pk.err.find("stay mapped"), std::string::npos) << pk.err;
+    EXPECT_EQ(text_snapshot(target), text);
+    EXPECT_EQ(text_snapshot(target, "libc.so.6"), libc);
+    EXPECT_EQ(mappings(target), maps);
+    EXPECT_EQ(mappings(target).find("probekit"), std::string::npos);
+    const size_t size = read_file(out).size();
+    EXPECT_TRUE(eventually([&] { return read_file(out).size() > size; }, 10)) << "not running";
+    ::kill(target, SIGTERM);
+    EXPECT_EQ(wait_exit(target), 128 + SIGTERM);
+    ::unlink(out.c_str());
+  }
 }
 
 }  // namespace

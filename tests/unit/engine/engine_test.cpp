@@ -80,12 +80,11 @@ TEST_P(Builds, EveryInstructionKindAtEntryAndInside) {
   const char* wheres[] = {"f_riprel", "f_riprel+7", "f_lea", "f_lea+7", "f_cmp", "f_cmp+8", "f_jmp",
                           "f_jmp+4",  "f_call",     "f_call+5", "f_push", "f_push+1", "f_push+4", "f_jcc",
                           "f_sse",    "f_sse+8",    "f_ret",   "f_store", "f_store+7", "f_helper"};
-  std::map<std::string, std::atomic<uint64_t>> hits;
-  std::map<std::string, ProbeId> ids;
+  std::map<std::string, Counter> hits;
   for (const char* w : wheres) {
-    auto id = t.session->add(counting(std::string("a.out:") + w, &hits[w]));
-    ASSERT_TRUE(id.ok()) << w << ": " << id.error().message();
-    ids[w] = *id;
+    auto c = add_counter(*t.session, std::string("a.out:") + w);
+    ASSERT_TRUE(c.ok()) << w << ": " << c.error().message();
+    hits[w] = *c;
   }
   auto rc = t.session->run();
   ASSERT_TRUE(rc.ok()) << rc.error().message();
@@ -94,7 +93,6 @@ TEST_P(Builds, EveryInstructionKindAtEntryAndInside) {
   for (const char* w : wheres) {
     const uint64_t want = 25;
     EXPECT_EQ(hits[w].load(), want) << w;
-    EXPECT_EQ(t.session->stats(ids[w]).hits, want) << w;
   }
 }
 
@@ -131,13 +129,12 @@ TEST_P(Builds, LibcProbeAtLaunchIsArmedBeforeMain) {
   auto t = launch(argv);
   ASSERT_TRUE(t.session);
   // libc is not mapped yet at exec: the probe is pending until ld.so maps it.
-  std::atomic<uint64_t> creates{0};
-  auto id = t.session->add(counting("libc.so.6:pthread_create", &creates));
-  ASSERT_TRUE(id.ok()) << id.error().message();
-  EXPECT_EQ(t.session->stats(*id).sites, 0u);
+  auto creates = add_counter(*t.session, "libc.so.6:pthread_create");
+  ASSERT_TRUE(creates.ok()) << creates.error().message();
+  EXPECT_EQ(t.session->stats(creates->id).sites, 0u);
   auto rc = t.session->run();
   ASSERT_TRUE(rc.ok());
-  EXPECT_EQ(creates.load(), 2u);
+  EXPECT_EQ(creates->load(), 2u);
   EXPECT_EQ(t.output(), "threads 2 calls 3 total 18\n");
 }
 
@@ -176,13 +173,13 @@ TEST_P(Builds, OwnSigtrapAndSignalStormsAreDeliveredExactly) {
   std::vector<std::string> argv = {target("pk_signals", GetParam()), "5", "3000"};
   auto t = launch(argv);
   ASSERT_TRUE(t.session);
-  std::atomic<uint64_t> hits{0};
-  ASSERT_TRUE(t.session->add(counting("a.out:work", &hits)).ok());
+  auto hits = add_counter(*t.session, "a.out:work");
+  ASSERT_TRUE(hits.ok());
   auto rc = t.session->run();
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0);
   EXPECT_EQ(t.output(), "traps 10 storm 3000/3000\n");
-  EXPECT_GE(hits.load(), 10u);
+  EXPECT_GE(hits->load(), 10u);
 }
 
 TEST_P(Builds, ForkChildIsFollowed) {
@@ -300,23 +297,29 @@ TEST_P(Builds, AttachTraceDetachRestoresBytes) {
   pid_t child = start_printing({path, "2"}, out, 7);
   auto before = text_bytes(child, "pk_spin");
   auto libc_before = text_bytes(child, "libc.so.6");
+  auto maps_before = mappings(child);
   ASSERT_FALSE(before.empty());
   {
-    auto s = Session::attach(child);
+    auto s = Session::attach(child, test_options());
     ASSERT_TRUE(s.ok()) << s.error().message();
-    std::atomic<uint64_t> hits{0}, sleeps{0};
-    ASSERT_TRUE((*s)->add(counting("work", &hits)).ok());
-    ASSERT_TRUE((*s)->add(counting("libc.so.6:nanosleep", &sleeps)).ok());
-    EXPECT_NE(text_bytes(child, "pk_spin"), before);  // the int3 is there
+    auto hits = add_counter(**s, "work");
+    auto sleeps = add_counter(**s, "libc.so.6:nanosleep");
+    ASSERT_TRUE(hits.ok() && sleeps.ok());
+    auto how = (*s)->describe(hits->id);
+    ASSERT_EQ(how.size(), 1u);
+    EXPECT_EQ(how[0].find(": jump") != std::string::npos, !trap_run()) << how[0];
+    EXPECT_NE(text_bytes(child, "pk_spin"), before);  // the int3 or jmp is there
     auto rc = (*s)->run(0.3);
     ASSERT_TRUE(rc.ok()) << rc.error().message();
     EXPECT_EQ(*rc, -1);
-    EXPECT_GT(hits.load(), 10u);
-    EXPECT_GT(sleeps.load(), 10u);
+    EXPECT_GT(hits->load(), 10u);
+    EXPECT_GT(sleeps->load(), 10u);
     ASSERT_TRUE((*s)->detach().ok());
+    EXPECT_EQ((*s)->detach_notes(), std::vector<std::string>{});
   }
   EXPECT_EQ(text_bytes(child, "pk_spin"), before);
   EXPECT_EQ(text_bytes(child, "libc.so.6"), libc_before);
+  EXPECT_EQ(mappings(child), maps_before);  // nothing of ours left mapped
   auto size = read_file(out).value_or("").size();
   for (int i = 0; i < 5000 && read_file(out).value_or("").size() == size; ++i) ::usleep(1000);
   EXPECT_GT(read_file(out).value_or("").size(), size);  // alive and printing
@@ -516,7 +519,7 @@ TEST_P(Builds, AttachedMallocProbeSeesEveryCall) {
     if (sc.rfind("0 0x0 ", 0) == 0) break;  // read(0, ...)
     ::usleep(1000);
   }
-  auto s = Session::attach(child);
+  auto s = Session::attach(child, test_options());
   ASSERT_TRUE(s.ok()) << s.error().message();
   std::map<uint64_t, uint64_t> sizes;
   ASSERT_TRUE((*s)->add(malloc_sizes(&sizes)).ok());
@@ -632,12 +635,12 @@ TEST(Engine, LoadLibrariesListsLibcBeforeMainRuns) {
   ASSERT_TRUE(funcs.ok());
   EXPECT_TRUE(std::any_of(funcs->begin(), funcs->end(), [](const FunctionInfo& f) { return f.name == "malloc"; }));
   // main has not run: a probe on work() added now sees every call.
-  std::atomic<uint64_t> hits{0};
-  ASSERT_TRUE(t.session->add(counting("a.out:work", &hits)).ok());
+  auto hits = add_counter(*t.session, "a.out:work");
+  ASSERT_TRUE(hits.ok());
   auto rc = t.session->run();
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ(*rc, 0);
-  EXPECT_EQ(hits.load(), 10u);
+  EXPECT_EQ(hits->load(), 10u);
   EXPECT_EQ(t.output(), "threads 1 calls 10 total 100\n");
 }
 

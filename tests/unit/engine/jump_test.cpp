@@ -33,6 +33,28 @@ LaunchOptions backend(BackendChoice b) {
   return o;
 }
 
+bool has_agent_mapping(pid_t pid) {
+  return read_file("/proc/" + std::to_string(pid) + "/maps").value_or("").find("memfd:probekit-agent") !=
+         std::string::npos;
+}
+
+// Waits until the target's output grows (it is alive and printing).
+bool keeps_printing(const std::string& out) {
+  auto size = read_file(out).value_or("").size();
+  for (int i = 0; i < 5000 && read_file(out).value_or("").size() == size; ++i) ::usleep(1000);
+  return read_file(out).value_or("").size() > size;
+}
+
+// pk_spin's output is "line 0", "line 1", ... in order: what it prints
+// untraced, whatever was attached and detached meanwhile.
+bool printed_in_order(const std::string& out) {
+  std::string text = read_file(out).value_or("");
+  text = text.substr(0, text.rfind('\n') + 1);  // whole lines only
+  std::string want;
+  for (int i = 0; want.size() < text.size(); ++i) want += "line " + std::to_string(i) + "\n";
+  return !text.empty() && text == want;
+}
+
 bool described_as_jump(Session& s, ProbeId id) {
   auto d = s.describe(id);
   return d.size() == 1 && d[0].find(": jump") != std::string::npos;
@@ -251,6 +273,7 @@ TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
   pid_t child = start_printing({path, "2"}, out, 7);
   auto before = text_bytes(child, "pk_spin");
   auto libc_before = text_bytes(child, "libc.so.6");
+  auto maps_before = mappings(child);
   ASSERT_FALSE(before.empty());
   {
     auto s = Session::attach(child, backend(BackendChoice::jump));
@@ -264,15 +287,204 @@ TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
     ASSERT_TRUE(rc.ok()) << rc.error().message();
     EXPECT_GT((*s)->stats(*w).hits, 10u);
     ASSERT_TRUE((*s)->detach().ok());
+    EXPECT_EQ((*s)->detach_notes(), std::vector<std::string>{});
   }
   EXPECT_EQ(text_bytes(child, "pk_spin"), before);
   EXPECT_EQ(text_bytes(child, "libc.so.6"), libc_before);
-  auto size = read_file(out).value_or("").size();
-  for (int i = 0; i < 5000 && read_file(out).value_or("").size() == size; ++i) ::usleep(1000);
-  EXPECT_GT(read_file(out).value_or("").size(), size);  // alive and printing
+  EXPECT_FALSE(has_agent_mapping(child));  // the agent's areas are gone
+  EXPECT_EQ(mappings(child), maps_before);  // and nothing else of ours is left
+  EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::unlink(out.c_str());
+}
+
+// Trap probes (the agent is injected for its orphan guard; XOL slots are
+// mapped for the copies): detach takes every area out too.
+TEST(Jump, TrapProbesDetachLeavesNoMapping) {
+  std::string out = temp_path("tspin");
+  pid_t child = start_printing({target("pk_spin", "pie-O2"), "2"}, out, 7);
+  auto before = text_bytes(child, "pk_spin");
+  auto libc_before = text_bytes(child, "libc.so.6");
+  auto maps_before = mappings(child);
+  {
+    auto s = Session::attach(child, backend(BackendChoice::trap));
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    uint64_t works = 0, sleeps = 0;
+    Probe w;
+    w.where = Location::parse("work").value();
+    w.pre_handler = [&](HitContext&) { ++works; };
+    Probe n;
+    n.where = Location::parse("libc.so.6:nanosleep").value();
+    n.pre_handler = [&](HitContext&) { ++sleeps; };
+    ASSERT_TRUE((*s)->add(std::move(w)).ok());
+    ASSERT_TRUE((*s)->add(std::move(n)).ok());
+    EXPECT_TRUE(has_agent_mapping(child));
+    EXPECT_NE(mappings(child), maps_before);
+    ASSERT_TRUE((*s)->run(0.3).ok());
+    EXPECT_GT(works, 10u);
+    EXPECT_GT(sleeps, 10u);
+    ASSERT_TRUE((*s)->detach().ok());
+    EXPECT_EQ((*s)->detach_notes(), std::vector<std::string>{});
+  }
+  EXPECT_EQ(text_bytes(child, "pk_spin"), before);
+  EXPECT_EQ(text_bytes(child, "libc.so.6"), libc_before);
+  EXPECT_FALSE(has_agent_mapping(child));
+  EXPECT_EQ(mappings(child), maps_before);
+  EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
+// Threads calling a jump-probed function without pause: detach often finds
+// one inside the trampoline. It is moved out (back to the original
+// instruction, or stepped) before the areas go; when a stack word still
+// points into one, they stay and detach_notes() says why. Either way the
+// target lives on, unchanged, and can be attached again.
+TEST(Jump, DetachWithThreadsInsideTrampolinesUnmapsOrKeepsAndSurvives) {
+  std::string out = temp_path("hspin");
+  pid_t child = start_printing({target("pk_spin", "pie-O2"), "3", "hot"}, out, 7);
+  auto before = text_bytes(child, "pk_spin");
+  auto maps_before = mappings(child);
+  for (int round = 0; round < 8; ++round) {
+    std::vector<std::string> notes;
+    {
+      auto s = Session::attach(child, backend(BackendChoice::jump));
+      ASSERT_TRUE(s.ok()) << s.error().message();
+      auto w = (*s)->add(count_only("work"));
+      ASSERT_TRUE(w.ok()) << w.error().message();
+      ASSERT_TRUE(described_as_jump(**s, *w));
+      ASSERT_TRUE((*s)->run(0.05).ok());
+      ASSERT_TRUE((*s)->detach().ok());
+      EXPECT_GT((*s)->stats(*w).hits, 1000u);
+      notes = (*s)->detach_notes();
+    }
+    EXPECT_EQ(text_bytes(child, "pk_spin"), before) << "round " << round;
+    if (notes.empty()) {
+      EXPECT_FALSE(has_agent_mapping(child)) << "round " << round;
+      EXPECT_EQ(mappings(child), maps_before) << "round " << round;
+    } else {
+      EXPECT_NE(notes[0].find("stay mapped"), std::string::npos) << notes[0];
+      maps_before = mappings(child);  // kept, as it must be
+    }
+    ASSERT_TRUE(keeps_printing(out)) << "round " << round;
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(child, &status, WNOHANG), 0);  // never crashed
+  EXPECT_TRUE(printed_in_order(out));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
+// A word on a thread's stack that points into an agent area (here written
+// there by the test, into the environment strings at the top of the main
+// stack, which the program never reads) is what a signal frame taken in a
+// trampoline looks like: every area stays, detach says why, and the
+// target runs on.
+TEST(Jump, AStackWordPointingIntoAnAreaKeepsEveryArea) {
+  std::string out = temp_path("kspin");
+  ::setenv("PK_TEST_PAD", "................................................................", 1);
+  pid_t child = start_printing({target("pk_spin", "pie-O2"), "1"}, out, 7);
+  ::unsetenv("PK_TEST_PAD");
+  auto before = text_bytes(child, "pk_spin");
+  {
+    auto s = Session::attach(child, backend(BackendChoice::jump));
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    auto w = (*s)->add(count_only("work"));
+    ASSERT_TRUE(w.ok()) << w.error().message();
+    ASSERT_TRUE((*s)->run(0.1).ok());
+    auto maps = proc::read_maps(child);
+    ASSERT_TRUE(maps.ok());
+    uint64_t area = 0, pad = 0;
+    auto mem = proc::ProcessMemory::open(child);
+    ASSERT_TRUE(mem.ok());
+    for (const auto& m : *maps) {
+      if (!area && m.path.find("memfd:probekit-agent") != std::string::npos && m.executable()) area = m.start;
+      if (m.path != "[stack]") continue;
+      std::string bytes(m.end - m.start, '\0');
+      ASSERT_TRUE(mem->read_exact(m.start, bytes.data(), bytes.size()).ok());
+      auto at = bytes.find("PK_TEST_PAD=");
+      ASSERT_NE(at, std::string::npos);
+      pad = (m.start + at + 12 + 7) & ~uint64_t{7};
+    }
+    ASSERT_NE(area, 0u);
+    ASSERT_NE(pad, 0u);
+    uint64_t word = area + 16;
+    ASSERT_TRUE(mem->write(pad, &word, sizeof word).ok());
+    ASSERT_TRUE((*s)->detach().ok());
+    auto notes = (*s)->detach_notes();
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_NE(notes[0].find("probekit's areas stay mapped: a word of thread " + std::to_string(child) + "'s stack"),
+              std::string::npos)
+        << notes[0];
+  }
+  EXPECT_EQ(text_bytes(child, "pk_spin"), before);  // the bytes are back all the same
+  EXPECT_TRUE(has_agent_mapping(child));
+  EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
+// Whether the process has a handler for SIGTRAP (the agent's, after detach).
+bool catches_sigtrap(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status").value_or("");
+  auto at = status.find("SigCgt:\t");
+  if (at == std::string::npos) return true;
+  return (std::stoull(status.substr(at + 8, 16), nullptr, 16) >> (SIGTRAP - 1)) & 1;
+}
+
+// A followed fork child inherited the agent's areas and its SIGTRAP action:
+// detach gives it the program's action back and takes the areas out, as in
+// the parent, and both run on.
+TEST(Jump, FollowedForkChildLosesTheInheritedAreasAtDetach) {
+  auto t = launch({target("pk_spin", "pie-O2"), "0", "fork"}, backend(BackendChoice::jump));
+  ASSERT_TRUE(t.session);
+  auto w = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  const pid_t pid = t.session->pid();
+  ASSERT_TRUE(t.session->run(0.3).ok());
+  auto children = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  ASSERT_TRUE(children.ok() && !children->empty());
+  const pid_t child = static_cast<pid_t>(std::stol(*children));
+  EXPECT_GT(t.session->stats(*w).hits, 20u);  // both count
+  EXPECT_TRUE(has_agent_mapping(child));
+  EXPECT_TRUE(catches_sigtrap(child));
+  ASSERT_TRUE(t.session->detach().ok());
+  EXPECT_EQ(t.session->detach_notes(), std::vector<std::string>{});
+  for (pid_t p : {pid, child}) {
+    EXPECT_FALSE(has_agent_mapping(p)) << p;
+    EXPECT_FALSE(catches_sigtrap(p)) << p;
+  }
+  EXPECT_EQ(text_bytes(child, "pk_spin"), text_bytes(pid, "pk_spin"));
+  EXPECT_TRUE(keeps_printing(t.out_path));
+  ::usleep(100000);
+  EXPECT_EQ(::kill(child, 0), 0);
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), 0);
+  ::kill(child, SIGKILL);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+// An unfollowed fork child is cleaned of our bytes and of our areas.
+TEST(Jump, UnfollowedForkChildKeepsNoArea) {
+  std::vector<std::string> argv = {target("pk_fork", "pie-O2"), "fork-maps"};
+  std::string expected = run_plain(argv);
+  ASSERT_NE(expected.find("child areas 0\n"), std::string::npos) << expected;
+  LaunchOptions o = backend(BackendChoice::jump);
+  o.follow_forks = false;
+  auto t = launch(argv, o);
+  ASSERT_TRUE(t.session);
+  auto c = t.session->add(count_only("a.out:work"));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(t.session->run().ok());
+  EXPECT_EQ(t.output(), expected);  // "child areas 0" included
+  EXPECT_EQ(t.session->stats(*c).hits, 5u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,9 +73,53 @@ struct Traced {
   }
 };
 
+// The options every session of a test gets: PK_TEST_BACKEND=trap (set by
+// ctest for the `.trap` copy of each test, cmake/probekit.cmake) forces the
+// trap backend where the test did not choose one, so that every engine test
+// runs in both backends.
+inline bool trap_run() {
+  const char* b = ::getenv("PK_TEST_BACKEND");
+  return b && std::string(b) == "trap";
+}
+inline LaunchOptions test_options(LaunchOptions opts = {}) {
+  if (trap_run() && opts.backend == BackendChoice::automatic) opts.backend = BackendChoice::trap;
+  return opts;
+}
+
+// A probe that only counts (Probe::count_only): a jump probe where eligible
+// in the default run, a trap probe in the `.trap` run. Its hits are the
+// session's (read them while the session is not running).
+struct Counter {
+  Session* session = nullptr;
+  ProbeId id = 0;
+  uint64_t load() const { return session->stats(id).hits; }
+};
+inline Result<Counter> add_counter(Session& s, const std::string& where) {
+  Probe p;
+  p.where = Location::parse(where).value();
+  p.count_only = true;
+  auto id = s.add(std::move(p));
+  if (!id) return id.error();
+  return Counter{&s, *id};
+}
+
+// The target's mappings, one "start-end perms path" line each (the main
+// stack by its end only: it may grow at any time).
+inline std::vector<std::string> mappings(pid_t pid) {
+  std::vector<std::string> out;
+  auto maps = proc::read_maps(pid);
+  if (!maps) return out;
+  for (const auto& m : *maps) {
+    std::string start = m.path == "[stack]" ? "" : std::to_string(m.start);
+    out.push_back(start + "-" + std::to_string(m.end) + " " + m.perms + " " + m.path);
+  }
+  return out;
+}
+
 inline Traced launch(const std::vector<std::string>& argv, LaunchOptions opts = {}) {
   Traced t;
   t.out_path = temp_path("out");
+  opts = test_options(std::move(opts));
   opts.stdout_path = t.out_path;
   auto s = Session::launch(argv, opts);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message());

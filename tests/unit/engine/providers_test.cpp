@@ -57,13 +57,6 @@ SyscallProbe recording(std::vector<int> nrs, Seen* seen) {
   return p;
 }
 
-Probe counting(const std::string& where, int* counter) {
-  Probe p;
-  p.where = Location::parse(where).value();
-  p.pre_handler = [counter](HitContext&) { (*counter)++; };
-  return p;
-}
-
 const std::string kCountOutput = "getppid same 6 getpid same 1000 open -1 errno ENOENT work 28\n";
 
 class Builds : public ::testing::TestWithParam<std::string> {};
@@ -152,16 +145,16 @@ void syscall_and_breakpoint(const std::string& build, bool filter) {
   auto t = launch({target(build), "stdin"}, opts);
   ASSERT_TRUE(t.session);
   Seen seen;
-  int works = 0;
   ASSERT_TRUE(t.session->add_syscall_probe(recording({SYS_getppid}, &seen)).ok());
-  ASSERT_TRUE(t.session->add(counting("a.out:work", &works)).ok());
+  auto works = add_counter(*t.session, "a.out:work");
+  ASSERT_TRUE(works.ok());
   auto rc = t.session->run();
   ASSERT_TRUE(rc.ok()) << rc.error().message();
   EXPECT_EQ(*rc, 0);
   EXPECT_EQ(seen.entries, 9);  // 1 + 5 + 3
   EXPECT_EQ(seen.returns, 9);
   EXPECT_EQ(seen.retvals, (std::map<int64_t, int>{{::getpid(), 9}}));
-  EXPECT_EQ(works, 8);
+  EXPECT_EQ(works->load(), 8u);
   if (filter) {
     EXPECT_EQ(t.session->syscall_stop_count(), 18u);
   } else {
@@ -278,19 +271,19 @@ TEST_P(Builds, AttachedProcessExactCountsThenDetachLeavesNoEnosys) {
   ASSERT_EQ(::write(in[1], "1\n", 2), 2);
   ASSERT_TRUE(wait_for(out[0], acc, "done 1 ok 1\n", nullptr)) << acc;  // started, blocked in read()
   Seen seen;
-  int works = 0;
   {
-    auto s = Session::attach(child);
+    auto s = Session::attach(child, test_options());
     ASSERT_TRUE(s.ok()) << s.error().message();
     auto id = (*s)->add_syscall_probe(recording({SYS_getppid}, &seen));
     ASSERT_TRUE(id.ok()) << id.error().message();
-    ASSERT_TRUE((*s)->add(counting("a.out:work", &works)).ok());
+    auto works = add_counter(**s, "a.out:work");
+    ASSERT_TRUE(works.ok());
     ASSERT_EQ(::write(in[1], "5\n", 2), 2);
     ASSERT_TRUE(wait_for(out[0], acc, "done 5 ok 5\n", s->get())) << acc;
     EXPECT_EQ(seen.entries, 5);
     EXPECT_EQ(seen.returns, 5);
     EXPECT_EQ(seen.retvals, (std::map<int64_t, int>{{::getpid(), 5}}));
-    EXPECT_EQ(works, 5);
+    EXPECT_EQ(works->load(), 5u);
     // Tracer mode: the read/write calls stopped too (two stops each).
     EXPECT_GE((*s)->syscall_stop_count(), 10u + 2 * 2u);
     ASSERT_TRUE((*s)->detach().ok());
@@ -393,7 +386,7 @@ TEST(Providers, DetachWithFilterDrainsUntilExit) {
     return o;
   }());
   ASSERT_TRUE(t.session);
-  int entries = 0, works = 0;
+  int entries = 0;
   SyscallProbe p;
   p.numbers = {SYS_getppid};
   Session* s = t.session.get();
@@ -402,7 +395,8 @@ TEST(Providers, DetachWithFilterDrainsUntilExit) {
     s->stop();
   };
   ASSERT_TRUE(s->add_syscall_probe(p).ok());
-  ASSERT_TRUE(s->add(counting("a.out:work", &works)).ok());
+  auto works = add_counter(*s, "a.out:work");
+  ASSERT_TRUE(works.ok());
   auto rc = s->run();
   ASSERT_TRUE(rc.ok()) << rc.error().message();
   EXPECT_EQ(*rc, -1);
@@ -410,7 +404,7 @@ TEST(Providers, DetachWithFilterDrainsUntilExit) {
   auto st = s->detach();
   ASSERT_TRUE(st.ok()) << st.error().message();
   EXPECT_EQ(entries, 1);
-  EXPECT_EQ(works, 0);  // disarmed before main's loop reached work()
+  EXPECT_EQ(works->load(), 0u);  // disarmed before main's loop reached work()
   EXPECT_EQ(t.output(), kCountOutput);
 }
 
@@ -438,7 +432,7 @@ TEST(Providers, Errors) {
 
   LaunchOptions bad;
   bad.trace_syscalls = {-5};
-  auto s = Session::launch({target("pie-O2"), "count"}, bad);
+  auto s = Session::launch({target("pie-O2"), "count"}, test_options(bad));
   EXPECT_FALSE(s.ok());
   ASSERT_TRUE(t.session->run().ok());
 }
