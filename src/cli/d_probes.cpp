@@ -393,7 +393,8 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       probe.destructive = false;
       probe.count_only = true;
     }
-    if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id)) {
+    d::RecordNeeds needs;
+    if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id, &needs)) {
       // The clauses run in the tracer on a record the agent writes at the
       // hit (a jump probe where eligible): the registers and the four
       // stack words fill_entry_args reads for arg6..arg9.
@@ -402,6 +403,12 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
         Probe::CaptureRead r;
         r.reg = static_cast<int>(offsetof(user_regs_struct, rsp) / 8);
         r.derefs = {8 * k};
+        cap.reads.push_back(std::move(r));
+      }
+      for (int w : needs.string_regs) {  // copyinstr(arg0) and the like
+        Probe::CaptureRead r;
+        r.reg = w;
+        r.string = true;
         cap.reads.push_back(std::move(r));
       }
       probe.capture = std::move(cap);

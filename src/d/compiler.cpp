@@ -105,15 +105,15 @@ const std::string& empty_string() {
   return s;
 }
 
-bool all_record_safe(const std::vector<NodePtr>& nodes) {
-  return std::all_of(nodes.begin(), nodes.end(), [](const NodePtr& n) { return n->record_safe(); });
+bool all_record_safe(const std::vector<NodePtr>& nodes, RecordNeeds& needs) {
+  return std::all_of(nodes.begin(), nodes.end(), [&](const NodePtr& n) { return n->record_safe(needs); });
 }
 
 // --- constants and built-in variables -------------------------------------------
 
 class IntConst : public Node {
 public:
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
   IntConst(Type t, int64_t v) : Node(t), v_(normalize_to(t, v)) {}
   int64_t eval_int(Exec&) const override { return v_; }
   bool probe_constant() const override { return true; }
@@ -124,7 +124,7 @@ private:
 
 class StrConst : public Node {
 public:
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
   explicit StrConst(std::string s) : Node(Type::string()), s_(std::move(s)) {}
   std::string_view eval_str(Exec&, std::string&) const override { return s_; }
   bool probe_constant() const override { return true; }
@@ -135,7 +135,13 @@ private:
 
 class BuiltinVar : public Node {
 public:
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
+  int register_word() const override {
+    // arg0..arg5 at an entry: rdi rsi rdx rcx r8 r9 (fill_entry_args)
+    static constexpr int kWord[] = {14, 13, 12, 11, 9, 8};
+    const int i = static_cast<int>(var_) - static_cast<int>(Var::arg0);
+    return i >= 0 && i < 6 ? kWord[i] : -1;
+  }
   BuiltinVar(Type t, Var v) : Node(t), var_(v) {}
   bool probe_constant() const override {
     return var_ == Var::probeprov || var_ == Var::probemod || var_ == Var::probefunc || var_ == Var::probename;
@@ -199,7 +205,7 @@ private:
 // -1; without a type it is the 64-bit argN.
 class ArgsIndex : public Node {
 public:
-  bool record_safe() const override { return true; }  // typed args (DWARF) are never recorded
+  bool record_safe(RecordNeeds&) const override { return true; }  // typed args (DWARF) are never recorded
   explicit ArgsIndex(int i) : Node(Type::integer(8, true)), i_(i) {}
   int64_t eval_int(Exec& x) const override { return value(x).i; }
   Value eval_value(Exec& x) const override { return value(x); }
@@ -221,7 +227,8 @@ private:
 
 class Uregs : public Node {
 public:
-  bool record_safe() const override { return i_ < kXmmRegisterBase; }
+  bool record_safe(RecordNeeds&) const override { return i_ < kXmmRegisterBase; }
+  int register_word() const override { return i_ < kRegisterCount ? i_ : -1; }
   explicit Uregs(int i) : Node(Type::integer(8, false)), i_(i) {}
   int64_t eval_int(Exec& x) const override {
     if (!x.ctx.hit) return 0;
@@ -269,7 +276,7 @@ public:
 
 class GlobalVar : public LValue {
 public:
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
   GlobalVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool) const override { return &x.rt.globals[slot_]; }
   int64_t eval_int(Exec& x) const override { return x.rt.globals[slot_].i; }
@@ -280,7 +287,7 @@ private:
 
 class SelfVar : public LValue {
 public:
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
   SelfVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool create) const override {
     auto* vars = x.thread_vars(create);
@@ -295,7 +302,7 @@ private:
 
 class ThisVar : public LValue {
 public:
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
   ThisVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
   Value* ref(Exec& x, bool) const override { return &x.rt.clause_vars[slot_]; }
 
@@ -305,7 +312,7 @@ private:
 
 class ArrayElem : public LValue {
 public:
-  bool record_safe() const override { return all_record_safe(keys_); }
+  bool record_safe(RecordNeeds& n) const override { return all_record_safe(keys_, n); }
   ArrayElem(Type t, int slot, std::vector<NodePtr> keys)
       : LValue(t), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)), scratch_(keys_.size()) {}
 
@@ -369,7 +376,7 @@ int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
 
 class Assign : public Node {
 public:
-  bool record_safe() const override { return lhs_->record_safe() && rhs_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return lhs_->record_safe(n) && rhs_->record_safe(n); }
   Assign(Type t, Op op, std::unique_ptr<LValue> lhs, NodePtr rhs)
       : Node(t), op_(op), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
 
@@ -430,7 +437,7 @@ private:
 
 class IncDec : public Node {
 public:
-  bool record_safe() const override { return lv_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return lv_->record_safe(n); }
   IncDec(Type t, bool inc, bool postfix, std::unique_ptr<LValue> lv)
       : Node(t), inc_(inc), postfix_(postfix), lv_(std::move(lv)) {}
   int64_t eval_int(Exec& x) const override {
@@ -474,7 +481,7 @@ private:
 
 class Unary : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n); }
   Unary(Type t, Op op, NodePtr a) : Node(t), op_(op), a_(std::move(a)) {}
   int64_t eval_int(Exec& x) const override {
     int64_t v = a_->eval_int(x);
@@ -509,7 +516,7 @@ private:
 
 class Binary : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n) && b_->record_safe(n); }
   Binary(Type t, Op op, NodePtr a, NodePtr b, int64_t scale_a = 1, int64_t scale_b = 1, int64_t divide = 1)
       : Node(t), op_(op), a_(std::move(a)), b_(std::move(b)), scale_a_(scale_a), scale_b_(scale_b),
         divide_(divide) {}
@@ -528,7 +535,7 @@ private:
 
 class CompareInt : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n) && b_->record_safe(n); }
   CompareInt(Op op, bool is_signed, NodePtr a, NodePtr b)
       : Node(Type::integer(4, true)), op_(op), signed_(is_signed), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
@@ -562,7 +569,7 @@ private:
 
 class CompareStr : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n) && b_->record_safe(n); }
   CompareStr(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     std::string sa, sb;
@@ -584,7 +591,7 @@ private:
 
 class CompareValue : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n) && b_->record_safe(n); }
   CompareValue(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     bool eq = a_->eval_value(x) == b_->eval_value(x);
@@ -598,7 +605,7 @@ private:
 
 class Logical : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe() && b_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n) && b_->record_safe(n); }
   Logical(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     bool a = a_->eval_int(x) != 0;
@@ -614,7 +621,7 @@ private:
 
 class Ternary : public Node {
 public:
-  bool record_safe() const override { return c_->record_safe() && a_->record_safe() && b_->record_safe(); }
+  bool record_safe(RecordNeeds& n) const override { return c_->record_safe(n) && a_->record_safe(n) && b_->record_safe(n); }
   Ternary(Type t, NodePtr c, NodePtr a, NodePtr b) : Node(t), c_(std::move(c)), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
     return normalize_to(type, c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x));
@@ -633,7 +640,8 @@ private:
 
 class Cast : public Node {
 public:
-  bool record_safe() const override { return a_->record_safe(); }
+  int register_word() const override { return a_->register_word(); }
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n); }
   Cast(Type t, NodePtr a) : Node(t), a_(std::move(a)) {}
   int64_t eval_int(Exec& x) const override { return normalize_to(type, a_->eval_int(x)); }
   std::string_view eval_str(Exec& x, std::string& scratch) const override { return a_->eval_str(x, scratch); }
@@ -655,8 +663,12 @@ std::string read_target_string(Exec& x, uint64_t addr, size_t max) {
 
 class Stringof : public Node {
 public:
-  bool record_safe() const override {
-    return (a_->type.is_string() || a_->type.kind == Type::Kind::symbol) && a_->record_safe();
+  bool record_safe(RecordNeeds& n) const override {
+    if (a_->type.is_string() || a_->type.kind == Type::Kind::symbol) return a_->record_safe(n);
+    const int reg = a_->register_word();  // the string at a register's value
+    if (reg < 0 || !a_->record_safe(n)) return false;
+    n.string_regs.push_back(reg);
+    return true;
   }
   explicit Stringof(NodePtr a) : Node(Type::string()), a_(std::move(a)) {}
   std::string_view eval_str(Exec& x, std::string& scratch) const override {
@@ -694,12 +706,18 @@ std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
 
 class Call : public Node {
 public:
-  bool record_safe() const override {
+  bool record_safe(RecordNeeds& n) const override {
     switch (fn_) {
     case Fn::ustack:
-    case Fn::copyin:
-    case Fn::copyinstr: return false;  // target memory
-    default: return all_record_safe(args_);
+    case Fn::copyin: return false;  // target memory
+    case Fn::copyinstr: {
+      // A string at a register's value: the agent reads it at the hit.
+      const int reg = args_[0]->register_word();
+      if (reg < 0 || !all_record_safe(args_, n)) return false;
+      n.string_regs.push_back(reg);
+      return true;
+    }
+    default: return all_record_safe(args_, n);
     }
   }
   Call(Type t, Fn fn, std::vector<NodePtr> args, int64_t extra = 0)
@@ -952,7 +970,7 @@ std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t f
 
 class Action : public Node {
 public:
-  bool record_safe() const override {
+  bool record_safe(RecordNeeds& n) const override {
     switch (fn_) {
     case Fn::stop:
     case Fn::raise:
@@ -960,7 +978,7 @@ public:
     case Fn::copyout:
     case Fn::copyoutstr:
     case Fn::override: return false;  // they act on the thread at its hit
-    default: return all_record_safe(args_);
+    default: return all_record_safe(args_, n);
     }
   }
   Action(Fn fn, std::vector<NodePtr> args, std::string text = {}, std::vector<int> aggs = {})
@@ -1101,8 +1119,8 @@ private:
 
 class AggSet : public Node {
 public:
-  bool record_safe() const override {
-    return all_record_safe(keys_) && (!value_ || value_->record_safe()) && (!incr_ || incr_->record_safe());
+  bool record_safe(RecordNeeds& n) const override {
+    return all_record_safe(keys_, n) && (!value_ || value_->record_safe(n)) && (!incr_ || incr_->record_safe(n));
   }
   AggSet(int slot, std::vector<NodePtr> keys, NodePtr value, NodePtr incr)
       : Node(Type::none()), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)),

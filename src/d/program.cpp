@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -495,17 +496,21 @@ bool Program::countable(uint32_t id) const {
   return true;
 }
 
-bool Program::recordable(uint32_t id) const {
+bool Program::recordable(uint32_t id, RecordNeeds* needs) const {
   const Runtime& rt = state_->rt;
   if (id == 0 || id > rt.probes.size() || rt.flow_indent) return false;
   const ProbeEntry& p = rt.probes[id - 1];
+  RecordNeeds n;
   for (uint32_t ci : p.clauses) {
     const CompiledClause& c = rt.clauses[ci];
-    if (c.predicate && !c.predicate->record_safe()) return false;
+    if (c.predicate && !c.predicate->record_safe(n)) return false;
     for (const auto& st : c.body) {
-      if (!st->record_safe()) return false;
+      if (!st->record_safe(n)) return false;
     }
   }
+  std::sort(n.string_regs.begin(), n.string_regs.end());
+  n.string_regs.erase(std::unique(n.string_regs.begin(), n.string_regs.end()), n.string_regs.end());
+  if (needs) *needs = std::move(n);
   return true;
 }
 

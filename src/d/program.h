@@ -178,6 +178,13 @@ public:
   virtual uint64_t random_seed();
 };
 
+// What a recorded hit must keep for a probe's clauses beyond the
+// registers (Node::record_safe): the strings at the addresses these
+// registers (user_regs_struct words) hold.
+struct RecordNeeds {
+  std::vector<int> string_regs;
+};
+
 class Program;
 
 struct CompileResult {
@@ -215,7 +222,8 @@ public:
   // recorded hit (Node::record_safe: no target memory read, no action on
   // the thread; not under -F): the engine may then record its hits in the
   // target (Probe::capture) instead of stopping the thread for each.
-  bool recordable(uint32_t id) const;
+  // `needs` gets the strings the record must keep (RecordNeeds).
+  bool recordable(uint32_t id, RecordNeeds* needs = nullptr) const;
   bool begin();  // fires dtrace:::BEGIN
   void end();    // fires dtrace:::END, prints the remaining aggregations
 

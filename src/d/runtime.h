@@ -85,9 +85,16 @@ public:
   virtual bool probe_constant() const { return false; }
   // Records (Program::recordable): whether the node can run later, in the
   // tracer, on what a recorded hit keeps (registers, the stack words of
-  // arg6..arg9, the thread, the time): no target memory read, nothing
-  // that acts on the stopped thread.
-  virtual bool record_safe() const { return false; }
+  // arg6..arg9, the thread, the time): nothing that acts on the stopped
+  // thread, and no target memory read other than a string at an address
+  // held in a register at the hit (copyinstr(arg0)), which `needs` gets.
+  virtual bool record_safe(RecordNeeds& needs) const {
+    (void)needs;
+    return false;
+  }
+  // The user_regs_struct word whose value at the hit this node is (argN at
+  // an entry, uregs[R]), or -1.
+  virtual int register_word() const { return -1; }
   virtual bool counts_only(const Runtime&) const { return false; }
   virtual void exec_counted(Exec& x, uint64_t n) const;
 

@@ -179,6 +179,26 @@ TEST(JumpCli, DClausesThatReadNoMemoryRunOnRecordsWithTheSameOutput) {
   EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
 }
 
+TEST(JumpCli, DCopyinstrOfAnArgumentIsReadByTheAgent) {
+  // copyinstr(arg1): the agent reads the string rsi points to at the hit.
+  const std::string prog =
+      "pid$target:a.out:process:entry { @[copyinstr(arg1)] = count(); printf(\"%d %s\\n\", arg0, copyinstr(arg1)); }";
+  RunResult out[2];
+  int i = 0;
+  for (const char* b : {"backend=jump", "backend=trap"}) {
+    const std::string file = ::testing::TempDir() + "/d_str_" + b + ".txt";
+    out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-o", file, "-n", prog, "-c", target_path("pk_args-pie-O2") + " 3"});
+    ASSERT_EQ(out[i].status, 0) << out[i].err;
+    out[i].out = read_file(file);
+    ++i;
+  }
+  EXPECT_EQ(out[0].out, out[1].out);
+  EXPECT_NE(out[0].out.find("43 widget\n"), std::string::npos) << out[0].out;
+  EXPECT_NE(out[0].out.find("widget                                                            3"), std::string::npos)
+      << out[0].out;
+  EXPECT_EQ(count_lines(out[0].err, ": jump, recorded in the agent"), 1u) << out[0].err;
+}
+
 TEST(JumpCli, DClauseThatReadsTargetMemoryStaysATrapProbe) {
   // ustack() walks the thread's stack: only a stopped thread has one.
   auto r = run({probekit_path(), "-q", "-v", "-n", "pid$target:a.out:work:entry /arg0 < 10/ { @ = count(); @s[ustack()] = count(); }", "-c",
