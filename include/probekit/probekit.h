@@ -190,6 +190,19 @@ enum class BackendChoice { automatic, trap, jump };
 
 struct LaunchOptions {
   BackendChoice backend = BackendChoice::automatic;
+  // Hands-off: while run() waits and every probe of the (single) process
+  // is a jump probe (no trap site, return probe, syscall probe, sampler or
+  // probe waiting for a library), its threads are detached: the program
+  // runs with no ptrace stop at all (signals included) and no tracer; run()
+  // seizes them again before it returns. What is given up meanwhile: a
+  // child it forks keeps the probes and counts into the same totals (its
+  // records carry its own pid), a program it execs and a library it
+  // dlopens are not probed, and another tracer may attach (then probekit
+  // cannot take it back: the agent restores every byte itself when
+  // probekit lets go of its death pipe). Needs glibc's thread layout
+  // (its tid at fs:0x2d0), checked on every thread; otherwise the
+  // session stays attached.
+  bool hands_off = false;
   std::string stdin_path;     // empty: inherit
   std::string stdout_path;    // empty: inherit; else created/truncated (launch only)
   bool follow_forks = true;   // trace children; false: clean breakpoints from them

@@ -305,35 +305,68 @@ static uint64_t slot_hash(uint64_t fs, uint32_t pid) {
 }
 
 /* The hitting thread's slot: found by (fs base, pid), or claimed. */
+static void claimed(struct pk_control *c, struct pk_thread *tab, struct pk_thread *t, uint32_t pid, uint32_t tid) {
+  t->pid = pid;
+  t->busy = 0;
+  sys3(NR_prctl, PR_GET_NAME_, (long)t->comm, 0);
+  /* Its ring's pages now, not one fault per page at later hits. */
+  uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - tab) * c->ring_size;
+  sys3(NR_madvise, (long)ring, c->ring_size, MADV_POPULATE_WRITE_);
+  __atomic_store_n(&t->tid, tid, __ATOMIC_RELEASE);
+}
+
+/* The hitting thread's slot, or claimed. Where probekit found glibc's
+ * thread id in the TCB (tid_offset), a slot is (fs base, that tid): a
+ * thread that reuses an exited one's stack, or a fork child's thread with
+ * its parent's fs base, tells itself apart with one load, also while
+ * probekit is not attached; the first takes over the dead thread's slot
+ * (same process), the second claims its own. Otherwise a slot is (fs
+ * base, the identity page's pid) and probekit hands slots over at clone
+ * events. */
 static struct pk_thread *thread_slot(struct pk_control *c, uint64_t fs, uint32_t pid) {
   struct pk_thread *tab = (struct pk_thread *)(uintptr_t)c->threads_remote;
   const uint32_t n = c->nthreads_max, mask = n - 1;
+  const int by_tid = c->tid_offset && fs;
+  const uint32_t self = by_tid ? *(const volatile uint32_t *)(uintptr_t)(fs + c->tid_offset) : 0;
   if (!fs) fs = 1; /* a thread without TLS still needs a non-zero key */
-  uint32_t i = (uint32_t)slot_hash(fs, pid) & mask;
+  const uint32_t start = (uint32_t)slot_hash(fs, by_tid ? 0 : pid) & mask;
+  uint32_t i = start;
   for (uint32_t k = 0; k < n; ++k, i = (i + 1) & mask) {
     struct pk_thread *t = &tab[i];
     uint64_t key = __atomic_load_n(&t->key, __ATOMIC_ACQUIRE);
-    if (key == 0) {
-      uint64_t expected = 0;
-      if (__atomic_compare_exchange_n(&t->key, &expected, fs, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        t->pid = pid;
-        t->busy = 0;
-        sys3(NR_prctl, PR_GET_NAME_, (long)t->comm, 0);
-        /* Its ring's pages now, not one fault per page at later hits. */
-        uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - tab) * c->ring_size;
-        sys3(NR_madvise, (long)ring, c->ring_size, MADV_POPULATE_WRITE_);
-        __atomic_store_n(&t->tid, (uint32_t)sys3(NR_gettid, 0, 0, 0), __ATOMIC_RELEASE);
-        return t;
-      }
-      key = expected;
-    }
+    if (key == 0) break;
     if (key != fs) continue;
-    /* Another process's thread (a fork child's) may be claiming this key. */
+    /* Another thread with this key may be claiming the slot. */
     uint32_t tid = 0;
     for (int spin = 0; spin < 100000 && !(tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE)); ++spin) {
       __asm__ volatile("pause");
     }
-    if (tid && t->pid == pid) return t;
+    if (by_tid ? tid == self : (tid && t->pid == pid)) return t;
+  }
+  /* Not found: a new thread (the slow path, once per thread). */
+  if (by_tid) {
+    pid = (uint32_t)sys3(NR_getpid, 0, 0, 0);
+    i = start;
+    for (uint32_t k = 0; k < n; ++k, i = (i + 1) & mask) {
+      struct pk_thread *t = &tab[i];
+      uint64_t key = __atomic_load_n(&t->key, __ATOMIC_ACQUIRE);
+      if (key == 0) break;
+      if (key == fs && t->pid == pid) { /* its stack was an exited thread's */
+        __atomic_store_n(&t->tid, 0, __ATOMIC_RELAXED);
+        claimed(c, tab, t, pid, self);
+        return t;
+      }
+    }
+  }
+  i = start;
+  for (uint32_t k = 0; k < n; ++k, i = (i + 1) & mask) {
+    struct pk_thread *t = &tab[i];
+    uint64_t expected = 0;
+    if (__atomic_load_n(&t->key, __ATOMIC_ACQUIRE) == 0 &&
+        __atomic_compare_exchange_n(&t->key, &expected, fs, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      claimed(c, tab, t, pid, by_tid ? self : (uint32_t)sys3(NR_gettid, 0, 0, 0));
+      return t;
+    }
   }
   return 0;
 }

@@ -168,6 +168,7 @@ struct pk_control {
   uint32_t rseq;           /* rseq_offset is known: the CPU is the thread's rseq cpu_id */
   int64_t rseq_offset;     /* glibc's __rseq_offset: struct rseq at fs base + this */
   uint64_t cpu_drops[64];  /* records lost, by CPU (cpu & 63) */
+  uint64_t tid_offset;     /* where glibc keeps a thread's tid from its fs base (0: unknown) */
 };
 
 #endif

@@ -238,6 +238,7 @@ int d_main(int argc, char** argv) {
     auto backend = parse_backend(probe_pass.program->option("backend"));
     if (!backend) return report("-x backend", backend.error());
     launch.backend = *backend;
+    launch.hands_off = probe_pass.program->has_option("handsoff");
   }
   auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output);
   if (!writer) return report("", writer.error());

@@ -40,6 +40,7 @@ struct TraceOptions {
   bool exit_code = false;  // --exit-code: exit with the -c command's status
   std::string return_mechanism = "auto";
   std::string backend = "auto";
+  bool hands_off = false;
   std::vector<std::string> fail;
   std::vector<std::string> definitions;
 };
@@ -115,6 +116,9 @@ int trace_main(int argc, char** argv) {
   app.add_option("--backend", opt.backend,
                  "how probes are armed: auto (jump where eligible), jump (counting probes patched with a jmp "
                  "into the in-process agent: no stop per hit), trap (int3, a stop per hit)");
+  app.add_flag("--hands-off", opt.hands_off,
+               "while every probe is a jump probe, detach from the program's threads (no ptrace stop at all); "
+               "forked children then count too and exec'ed programs are not probed");
   app.add_option("--fail", opt.fail,
                  "SYMBOL=VALUE[@PERCENT]: make SYMBOL return VALUE without running (needs -w)");
   app.add_option("definition", opt.definitions,
@@ -180,6 +184,7 @@ int trace_main(int argc, char** argv) {
   if (!backend) return report("trace", backend.error());
   LaunchOptions launch;
   launch.backend = *backend;
+  launch.hands_off = opt.hands_off;
 
   // --fail needs the target only to find the function: the rest is checked
   // before anything starts.

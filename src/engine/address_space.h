@@ -56,6 +56,7 @@ struct ProbeSite {
   SiteInfo info;
   std::vector<ProbeId> probes;  // every probe placed here, enabled or not
   bool internal = false;        // the dynamic loader's r_brk breakpoint
+  bool rearm_after_hands_off = false;  // taken out while the threads run untraced
   bool armed = false;           // int3 written
   bool gone = false;            // its module was unmapped: never write here again
   std::string jump_refused;     // why a counting probe here is not a jump probe (-v)

@@ -455,6 +455,10 @@ Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads, uint32_t 
   return static_cast<uint32_t>(at);
 }
 
+void Agent::set_tid_offset(uint64_t offset) {
+  std::atomic_ref<uint64_t>(control()->tid_offset).store(offset, std::memory_order_release);
+}
+
 void Agent::learn_rseq(const AddressSpace& as) {
   pk_control* c = control();
   if (!rings_ || c->rseq) return;

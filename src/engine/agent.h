@@ -101,6 +101,9 @@ public:
   // Where glibc keeps each thread's struct rseq (its __rseq_offset), once
   // libc is mapped: the agent then reads the CPU from rseq's cpu_id.
   void learn_rseq(const AddressSpace& as);
+  // Where glibc keeps a thread's tid from its fs base: records then tell
+  // threads (and fork children) apart without probekit (agent.c).
+  void set_tid_offset(uint64_t offset);
   // A new thread (clone event, not yet running): a slot left by an exited
   // thread with the same fs base (glibc reuses stacks) is handed to it, so
   // that its records carry its own tid.
@@ -126,6 +129,9 @@ public:
   // of its own meanwhile) and the death pipe closed in the target.
   Status retire(const RemoteThread& remote);
   bool guarding() const { return guard_installed_; }
+  // Closes probekit's end of the death pipe without retiring the guard:
+  // the agent restores every patch itself, as when probekit dies.
+  void let_go() { death_writer_.reset(); }
   // The SIGTRAP handler installed in the process `remote` runs in (a fork
   // child inherited its parent's), and, where it is ours (sigtrap_entry()),
   // the action we replaced put back (its handler: replaced_sigtrap()).

@@ -28,6 +28,11 @@ public:
   void add_sampler(ProbeId id, uint64_t period_ns, PreHandler handler, uint64_t now);
   void add_timer(ProbeId id, uint64_t period_ns, std::function<void()> callback, uint64_t now);
   bool owns(ProbeId id) const { return entries_.count(id) != 0; }
+  bool has_samplers() const {
+    for (const auto& [id, e] : entries_)
+      if (e.handler) return true;
+    return false;
+  }
   Status set_enabled(ProbeId id, bool enabled, uint64_t now);
   void remove(ProbeId id) { entries_.erase(id); }
   ProbeStats stats(ProbeId id) const;

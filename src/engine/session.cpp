@@ -1,6 +1,8 @@
 #include "engine/session.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -131,6 +133,7 @@ SessionImpl::~SessionImpl() {
 
 Status SessionImpl::start_launched(pid_t pid) {
   pid_ = pid;
+  launched_ = true;
   Thread t;
   t.tid = pid;
   t.tgid = pid;
@@ -1235,6 +1238,16 @@ Result<int> SessionImpl::run(std::optional<double> seconds) {
   while (going() && !stop_requested_.load() && now_ns() < deadline) {
     if (records_) drain_records();
     service_ticks();
+    if (!hands_off_ && can_hand_off()) {
+      if (auto st = hand_off(); !st) {
+        status = st;
+        break;
+      }
+    }
+    if (hands_off_) {
+      wait_hands_off(deadline);
+      continue;
+    }
     auto st = pump_polling();
     if (!st) {
       if (st.error().kind() == ErrorKind::target_exited) {
@@ -1244,6 +1257,10 @@ Result<int> SessionImpl::run(std::optional<double> seconds) {
       }
       break;
     }
+  }
+  if (hands_off_) {
+    auto st = take_back();
+    if (!st && status) status = st;
   }
   if (have_timer) ::timer_delete(timer);
   have_wake_timer_ = false;
@@ -1647,6 +1664,182 @@ Status SessionImpl::disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSit
   // A thread inside the trampoline runs out of it and jumps back past the
   // displaced bytes: the trampoline stays mapped, so nothing moves.
   return jump_.disarm(*as, site);
+}
+
+// ---------------------------------------------------------------------------
+// Hands-off: a program whose probes are all jump probes runs untraced.
+
+namespace {
+
+constexpr uint64_t kGlibcTidOffset = 0x2d0;  // struct pthread's tid (glibc 2.26 and later, x86-64)
+
+}  // namespace
+
+// Nothing may need a stop: no trap site but the loader's breakpoint (taken
+// out meanwhile), no return probe, syscall probe or sampler, no probe
+// waiting for a library, one process, every thread plain, the agent's
+// guard in place (if probekit dies, the agent restores the code).
+bool SessionImpl::can_hand_off() const {
+  if (!opts_.hands_off || hand_off_refused_ || naive_ || current_ || syscalls_.has_filter() || !syscalls_.empty() || ticker_.has_samplers() ||
+      procs_.size() != 1 || !expected_.empty() || !early_.empty() || main_exited_) {
+    return false;
+  }
+  const auto& as = procs_.begin()->second.as;
+  if (!as || !as->agent || !as->agent->guarding() || !as->startup_done || as->return_trampoline) return false;
+  bool any_jump = false;
+  for (const auto& [addr, js] : as->jump_sites()) any_jump |= js->armed;
+  if (!any_jump) return false;
+  for (const auto& [addr, site] : as->sites()) {
+    if (site->armed && !site->internal) return false;
+  }
+  for (const auto& [id, rec] : probes_) {
+    if (!rec.probe.enabled) continue;
+    if (rec.probe.return_handler || rec.probe.entry_handler || rec.owner) return false;
+    if (stats(id).sites == 0) return false;  // waits for a library: the loader's breakpoint is needed
+  }
+  for (const auto& [tid, t] : threads_) {
+    if (t.mode != ThreadMode::normal || !t.held.empty() || t.resume_signal || t.following_loader ||
+        t.resume != ResumeKind::cont) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status SessionImpl::hand_off() {
+  auto as = procs_.begin()->second.as;
+  PK_TRY(hold_world());
+  if (!can_hand_off()) {  // holding the world ran stops: look again
+    release_world();
+    return {};
+  }
+  // Records tell threads apart by glibc's tid in the TCB (agent.c
+  // thread_slot): a thread or fork child created meanwhile is seen by no
+  // one. Every thread must show its tid there.
+  for (const auto& [tid, t] : threads_) {
+    auto regs = proc::get_regs(tid);
+    uint32_t v = 0;
+    if (!regs || !regs->fs_base || !as->memory().read_exact(regs->fs_base + kGlibcTidOffset, &v, sizeof v) ||
+        v != static_cast<uint32_t>(tid)) {
+      release_world();
+      hand_off_refused_ = true;
+      return {};
+    }
+  }
+  for (const auto& agent : record_agents()) agent->set_tid_offset(kGlibcTidOffset);
+  if (records_) drain_records(true);
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (fd < 0) {
+    release_world();
+    hand_off_refused_ = true;
+    return {};
+  }
+  for (auto& [addr, site] : as->sites()) {
+    if (site->internal && site->armed) {
+      if (auto st = trap_.disarm(*as, *site); !st) {
+        ::close(fd);
+        release_world();
+        return st;
+      }
+      site->rearm_after_hands_off = true;
+    }
+  }
+  for (auto& [tid, t] : threads_) (void)proc::detach(tid, 0);
+  threads_.clear();
+  holding_ = false;
+  hands_off_ = true;
+  hands_off_pidfd_ = fd;
+  return {};
+}
+
+// Waits for the program to exit, a timer, a stop request or the deadline.
+void SessionImpl::wait_hands_off(uint64_t deadline) {
+  pollfd p{hands_off_pidfd_, POLLIN, 0};
+  const uint64_t now = now_ns();
+  const uint64_t left_ms = deadline > now ? (deadline - now) / 1000000 : 0;
+  const int timeout = static_cast<int>(std::min<uint64_t>(left_ms, records_ ? 10 : 50));
+  if (::poll(&p, 1, timeout) <= 0 || !(p.revents & POLLIN)) return;
+  // Gone: its last records, its status (ours to reap when we launched it).
+  if (records_) drain_records(true);
+  auto pit = procs_.find(pid_);
+  if (pit != procs_.end() && pit->second.as) credit_all(*pit->second.as);
+  main_status_ = 0;
+  main_signal_ = 0;
+  int status = 0;
+  if (launched_ && ::waitpid(pid_, &status, __WALL) == pid_) {
+    main_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    main_signal_ = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  }
+  procs_.erase(pid_);
+  main_exited_ = true;
+  hands_off_ = false;
+  ::close(hands_off_pidfd_);
+  hands_off_pidfd_ = -1;
+}
+
+// The threads back under ptrace, stopped, then running as run() leaves
+// them; the loader's breakpoint back. A program that exec'ed meanwhile
+// lost our code with its old image: it is set up again as at attach.
+Status SessionImpl::take_back() {
+  hands_off_ = false;
+  ::close(hands_off_pidfd_);
+  hands_off_pidfd_ = -1;
+  auto tids = proc::seize_all(pid_);
+  if (!tids) {
+    auto pit = procs_.find(pid_);
+    if (tids.error().kind() != ErrorKind::no_such_process && pit != procs_.end() && pit->second.as &&
+        pit->second.as->agent) {
+      // Someone else traces it now: the agent takes every patch out itself
+      // once our end of its death pipe closes (agent.c), as if we died.
+      pit->second.as->agent->let_go();
+    }
+    if (records_) drain_records(true);
+    procs_.clear();
+    detached_ = true;
+    if (tids.error().kind() == ErrorKind::no_such_process) {
+      main_exited_ = true;
+      return {};
+    }
+    return std::move(tids).error().context("taking process " + std::to_string(pid_) + " back after running hands-off");
+  }
+  auto pit = procs_.find(pid_);
+  if (pit == procs_.end()) return Error("process " + std::to_string(pid_) + " is not known", ErrorKind::internal);
+  auto as = pit->second.as;
+  for (pid_t tid : *tids) {
+    Thread t;
+    t.tid = tid;
+    t.tgid = pid_;
+    t.as = as;
+    t.interrupt_sent = true;  // seize_all interrupted it
+    threads_[tid] = t;
+  }
+  PK_TRY(hold_world());
+  if (procs_.find(pid_) == procs_.end()) return {};  // it exited meanwhile
+  if (records_) drain_records(true);
+  const uint64_t data = as->agent ? as->agent->data_remote() : 0;
+  auto maps = proc::read_maps(pid_);
+  const bool same_image = maps && std::any_of(maps->begin(), maps->end(), [&](const proc::MapEntry& m) {
+    return m.start == data && m.path.rfind("/memfd:probekit-agent", 0) == 0;
+  });
+  if (!same_image) {
+    credit_all(*as);
+    for (auto& [addr, site] : as->sites()) site->gone = true;
+    for (auto& [addr, js] : as->jump_sites()) js->gone = true;
+    auto fresh = AddressSpace::open(pid_);
+    if (!fresh) return fresh.error();
+    (*fresh)->startup_done = true;
+    pit->second.as = *fresh;
+    for (auto& [tid, t] : threads_) t.as = *fresh;
+    PK_TRY(setup_address_space(pit->second));
+  } else {
+    for (auto& [addr, site] : as->sites()) {
+      if (!site->rearm_after_hands_off) continue;
+      site->rearm_after_hands_off = false;
+      PK_TRY(trap_.arm(*as, *site));
+    }
+  }
+  release_world();
+  return {};
 }
 
 // ---------------------------------------------------------------------------

@@ -124,6 +124,13 @@ private:
   void drain_records(bool all = false);
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
   const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }
+  // Hands-off (inside run()): where every probe is a jump probe, the
+  // threads are detached and the program runs without any ptrace stop;
+  // run() takes them back (seize) before it returns.
+  bool can_hand_off() const;
+  Status hand_off();
+  Status take_back();
+  void wait_hands_off(uint64_t deadline);
   Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);
   void arm_pending(const std::shared_ptr<AddressSpace>& as);
   std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
@@ -170,6 +177,10 @@ private:
   bool until_tree_exits_ = false;  // run() waits for every traced process (drain)
   bool drain_abandoned_ = false;
   bool records_ = false;           // some jump site writes records: drain them at every wake-up
+  bool hands_off_ = false;         // the threads are detached while run() waits (can_hand_off)
+  int hands_off_pidfd_ = -1;
+  bool hand_off_refused_ = false;  // tried once and could not: not again
+  bool launched_ = false;          // our child: its status is ours to reap
   std::vector<std::shared_ptr<Agent>> record_agents_;  // every agent with records (also of processes gone)
   TscClock clock_;
 };

@@ -69,6 +69,7 @@ public:
   Status check(const SyscallProbe& probe) const;
   void add(ProbeId id, SyscallProbe probe);
   bool owns(ProbeId id) const { return probes_.count(id) != 0; }
+  bool empty() const { return probes_.empty(); }
   Status set_enabled(ProbeId id, bool enabled);
   void remove(ProbeId id);
   ProbeStats stats(ProbeId id) const;

@@ -180,6 +180,18 @@ size_t count_lines(const std::string& s, const std::string& needle) {
   return count;
 }
 
+std::string status_field(pid_t pid, const std::string& field) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(field + ":", 0) == 0) {
+      std::string v = line.substr(field.size() + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    }
+  return "";
+}
+
 std::string normalize(std::string s, const std::string& pattern, const std::string& replacement) {
   return std::regex_replace(s, std::regex(pattern), replacement);
 }

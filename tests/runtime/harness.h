@@ -41,5 +41,7 @@ std::string read_file(const std::string& path);
 size_t count_lines(const std::string& s, const std::string& needle);
 // Replaces every match of regex `pattern` in s with `replacement`.
 std::string normalize(std::string s, const std::string& pattern, const std::string& replacement);
+// A field of /proc/PID/status ("TracerPid", "State"), "" when absent.
+std::string status_field(pid_t pid, const std::string& field);
 
 }  // namespace probekit::testing

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
+#include <signal.h>
+#include <unistd.h>
 #include <map>
 #include <set>
 #include <regex>
@@ -129,6 +133,55 @@ TEST(JumpCli, LostRecordsAreCountedAndReportedAsDTraceDoes) {
     err = m.suffix();
   }
   EXPECT_EQ(count_lines(read_file(file), "p_work_0") + dropped, 800000u) << r.err;
+}
+
+// --hands-off: with only jump probes the program runs untraced (no ptrace
+// stop at all); run() takes it back before detaching.
+TEST(JumpCli, HandsOffCountsAndRecordsExactlyWithoutATracer) {
+  auto r = run({probekit_path(), "trace", "-C", "--hands-off", "-c", target_path("pk_basic-pie-O2") + " 4 100000",
+                "p:a.out:work"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("probekit/p_work_0                                     400000               0"),
+            std::string::npos)
+      << r.out;
+  // Records of threads created after the hand-off, each in its own order.
+  const std::string file = ::testing::TempDir() + "/handsoff_records.txt";
+  r = run({probekit_path(), "trace", "--hands-off", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 4 2000",
+           "p:a.out:work x=%di:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, long> next;
+  std::istringstream in(read_file(file));
+  size_t lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] [0-9.]+: p_work_0: \(work\+0x0\) x=([0-9]+)$)")))
+        << line;
+    EXPECT_EQ(std::stol(m[2]), next[m[1]]++) << line;
+  }
+  EXPECT_EQ(lines, 8000u);
+  EXPECT_EQ(next.size(), 4u);
+}
+
+TEST(JumpCli, HandsOffLeavesTheProgramUntracedWhileItRuns) {
+  const std::string out = ::testing::TempDir() + "/handsoff_spin.txt";
+  const std::string spin_out = ::testing::TempDir() + "/handsoff_spin_target.txt";
+  ::unlink(out.c_str());
+  ::unlink(spin_out.c_str());  // a previous run's output would pass for this one's
+  pid_t target = spawn({target_path("pk_spin-pie-O2"), "2"}, spin_out);
+  for (int i = 0; i < 100 && read_file(spin_out).size() < 8; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::string text = text_snapshot(target);
+  pid_t pk = spawn({probekit_path(), "trace", "--hands-off", "-d", "1.5", "-p", std::to_string(target),
+                    "p:a.out:work x=%di:s64"},
+                   out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(status_field(target, "TracerPid"), "0");  // running hands-off
+  EXPECT_NE(text_snapshot(target), text);             // with its jmp in place
+  EXPECT_EQ(wait_exit(pk, 30), 0);
+  EXPECT_EQ(text_snapshot(target), text);  // taken back, restored, detached
+  EXPECT_EQ(status_field(target, "TracerPid"), "0");
+  EXPECT_GT(count_lines(read_file(out), "p_work_0"), 10u);
+  ::kill(target, SIGKILL);
+  wait_exit(target);
 }
 
 TEST(JumpCli, ForcedJumpSaysWhyAProbeCannotBeOne) {

@@ -45,18 +45,6 @@ std::string unique_marker(const std::string& what) {
   return "pk-marker-" + what + "-" + std::to_string(getpid());
 }
 
-std::string status_field(pid_t pid, const std::string& field) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      return v;
-    }
-  return "";
-}
-
 void stop_and_reap(pid_t pid) {
   kill(pid, SIGKILL);
   wait_exit(pid);

@@ -36,7 +36,7 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
   const unsigned seed = std::random_device{}();
   std::mt19937 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
-  for (const char* mode : {"--backend=trap", "-C", "--backend=jump"}) {
+  for (const char* mode : {"--backend=trap", "-C", "--backend=jump", "--hands-off"}) {
     for (int round = 0; round < 3; ++round) {
       SCOPED_TRACE(std::string(mode) + " round " + std::to_string(round));
       const std::string out = temp("spin"), pk_out = temp("pk");
