@@ -120,7 +120,10 @@ prow() { awk -v t="$2" -v b="$pbase" -v n="$1" 'BEGIN { if (t == "") print n, "(
 printf '\nrecorded hit, a=%%di b=%%si (ns/hit, timed in the program, %d calls %d ns apart)\n' "$pn" "$gap"
 prow "probekit jump" "$(pmean "$pk" trace --backend jump -o /dev/null -c "$paced $pn $gap" 'p:a.out:paced_hit a=%di:s64 b=%si:s64')"
 prow "probekit trap" "$(pmean "$pk" trace --backend trap -o /dev/null -c "$paced $pn $gap" 'p:a.out:paced_hit a=%di:s64 b=%si:s64')"
-if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ]; then
+# uftrace only where its dynamic patching really patched the function.
+if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ] &&
+   uftrace record -d /tmp/pk-bench-uftrace -P paced_hit -A 'paced_hit@arg1,arg2' "$paced" 10 0 >/dev/null 2>&1 &&
+   uftrace report -d /tmp/pk-bench-uftrace 2>/dev/null | grep -q paced_hit; then
   prow "uftrace -A (entry+exit)" "$(pmean uftrace record -d /tmp/pk-bench-uftrace -P paced_hit -A 'paced_hit@arg1,arg2' "$paced" "$pn" "$gap")"
 fi
 if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then
