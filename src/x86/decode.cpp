@@ -152,6 +152,17 @@ uint64_t Instruction::target() const {
   return abs;
 }
 
+bool detail::decode_into(Decoded& d, const uint8_t* code, size_t len) {
+  const size_t n = len < ZYDIS_MAX_INSTRUCTION_LENGTH ? len : ZYDIS_MAX_INSTRUCTION_LENGTH;
+  return len && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder(), code, n, &d.insn, d.ops));
+}
+
+bool detail::decode_insn_into(Decoded& d, const uint8_t* code, size_t len) {
+  const size_t n = len < ZYDIS_MAX_INSTRUCTION_LENGTH ? len : ZYDIS_MAX_INSTRUCTION_LENGTH;
+  ZydisDecoderContext ctx;
+  return len && ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder(), &ctx, code, n, &d.insn));
+}
+
 Result<Instruction> decode(const uint8_t* code, size_t len, uint64_t address) {
   if (len == 0) return Error("no bytes to decode at " + hex(address), ErrorKind::unsupported);
   auto d = std::make_shared<detail::Decoded>();

@@ -17,6 +17,12 @@ struct Decoded {
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT]{};
 };
 
+// Decodes one instruction into d, without an Instruction (no allocation:
+// for scans over whole modules); false when the bytes do not decode.
+bool decode_into(Decoded& d, const uint8_t* code, size_t len);
+// The same without operands (about half the cost): d.insn only.
+bool decode_insn_into(Decoded& d, const uint8_t* code, size_t len);
+
 // The decoded form of insn; asserts that insn came from decode().
 const Decoded& decoded_of(const Instruction& insn);
 

@@ -114,19 +114,22 @@ Result<JumpPlan> plan_jump(const CodeRange& function, uint64_t address, std::spa
 BranchScan scan_branches(std::span<const uint8_t> code, uint64_t start) {
   BranchScan out;
   size_t off = 0;
+  detail::Decoded d;  // one, reused: a module is hundreds of thousands of instructions
   while (off < code.size()) {
-    auto insn = decode(code.data() + off, code.size() - off, start + off);
-    if (!insn) {
+    if (!detail::decode_insn_into(d, code.data() + off, code.size() - off)) {
       out.complete = false;
       break;
     }
-    const detail::Decoded& d = detail::decoded_of(*insn);
-    if (detail::relative_branch_operand(d)) {
-      out.relative.emplace_back(insn->target(), insn->address);
+    const uint64_t address = start + off;
+    // A relative branch (jmp, jcc, call, loop, jrcxz) has its target as a
+    // relative immediate: no operand decoding needed.
+    const auto& imm = d.insn.raw.imm[0];
+    if (imm.is_relative && imm.size) {
+      out.relative.emplace_back(address + d.insn.length + static_cast<uint64_t>(imm.value.s), address);
     } else if (d.insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR) {
-      out.indirect_jmps.push_back(insn->address);
+      out.indirect_jmps.push_back(address);
     }
-    off += insn->length;
+    off += d.insn.length;
   }
   return out;
 }
