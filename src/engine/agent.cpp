@@ -471,13 +471,15 @@ void Agent::learn_rseq(const AddressSpace& as) {
       rseq_size_at_ = *size_at;
     }
   }
-  if (!rseq_offset_at_) return;
+  if (!rseq_offset_at_ || rseq_given_up_) return;
   // Both are set by ld.so while it sets up TLS: zero until then, and a
-  // size of zero afterwards when rseq is not registered (a tunable).
+  // size of zero afterwards when rseq is not registered (a tunable): then
+  // the CPU comes from the segment limit for good.
   int64_t offset = 0;
   uint32_t size = 0;
   if (!as.memory().read_exact(rseq_offset_at_, &offset, sizeof offset) ||
       !as.memory().read_exact(rseq_size_at_, &size, sizeof size) || size < 8) {
+    rseq_given_up_ = as.startup_done && offset != 0;
     return;
   }
   c->rseq_offset = offset;

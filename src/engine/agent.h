@@ -181,6 +181,7 @@ private:
   size_t programs_used_ = 0;
   size_t rseq_modules_seen_ = 0;
   uint64_t rseq_offset_at_ = 0, rseq_size_at_ = 0;  // ld.so's __rseq_offset and __rseq_size
+  bool rseq_given_up_ = false;                      // TLS set up, rseq not registered
   std::vector<std::unique_ptr<SharedArea>> code_;
   uint32_t nsites_ = 0;
   std::vector<uint64_t> credited_;
