@@ -285,7 +285,8 @@ int trace_main(int argc, char** argv) {
     // Recorded in the target where the site can be a jump probe: the
     // agent reads what the arguments need, the same emit formats it.
     if (!opt.count_only && !def.is_return()) {
-      if (auto cap = trace::capture_of(ev->fetcher.definition())) probe.capture = std::move(*cap);
+      auto lookup = [&s](const std::string& name) { return s.lookup_symbol(name); };
+      if (auto cap = trace::capture_of(ev->fetcher.definition(), lookup)) probe.capture = std::move(*cap);
     }
     auto id = s.add(probe);
     if (!id) return fail("definition '" + def.text + "'", id.error());

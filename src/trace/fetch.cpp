@@ -202,7 +202,7 @@ int record_word(Gpr g) {
 
 }  // namespace
 
-Result<Probe::Capture> capture_of(const Definition& def) {
+Result<Probe::Capture> capture_of(const Definition& def, const SymbolLookup& lookup) {
   Probe::Capture cap;
   cap.registers = 0;  // only those the arguments name
   for (const FetchArg& arg : def.args) {
@@ -212,9 +212,9 @@ Result<Probe::Capture> capture_of(const Definition& def) {
       case FetchBase::immediate_string: continue;
       case FetchBase::arg_name: return Error("'$arg:" + arg.text + "' is not resolved", ErrorKind::unsupported);
       case FetchBase::xmm: return Error("SSE registers are read by the tracer", ErrorKind::unsupported);
-      case FetchBase::symbol_address: return Error("@SYMBOL is resolved by the tracer", ErrorKind::unsupported);
       case FetchBase::reg:
-      case FetchBase::immediate: break;
+      case FetchBase::immediate:
+      case FetchBase::symbol_address: break;
     }
     Probe::CaptureRead r;
     if (arg.base == FetchBase::reg) {
@@ -229,6 +229,11 @@ Result<Probe::Capture> capture_of(const Definition& def) {
       if (!memory) continue;
       r.reg = -1;
       r.immediate = arg.immediate;
+      if (arg.base == FetchBase::symbol_address) {
+        auto at = lookup ? lookup(arg.text) : Result<uint64_t>(Error("no symbol lookup", ErrorKind::unsupported));
+        if (!at) return Error("@" + arg.text + " is not resolvable yet", ErrorKind::unsupported);
+        r.immediate = *at;
+      }
     }
     if (arg.derefs.size() > 8) return Error("'" + arg.spelling + "' has more than 8 dereferences", ErrorKind::unsupported);
     r.derefs = arg.derefs;

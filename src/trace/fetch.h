@@ -94,9 +94,12 @@ Status resolve_arg_names(Definition& def, const ArgResolver& resolver);
 // What the in-process agent must read at a hit so that fetch() can run
 // later on the record (Probe::capture, the jump backend): one read per
 // argument that touches memory; registers, $comm and immediates need none.
-// An error says why the definition cannot be recorded (SSE registers and
-// @SYMBOL are read in the tracer only); its probe is then a trap probe.
-Result<Probe::Capture> capture_of(const Definition& def);
+// `@SYMBOL` takes its address from `lookup` now (the target's, as a hit
+// would resolve it). An error says why the definition cannot be recorded
+// (SSE registers are read in the tracer only; a symbol not resolvable
+// yet); its probe is then a trap probe.
+using SymbolLookup = std::function<Result<uint64_t>(const std::string& name)>;
+Result<Probe::Capture> capture_of(const Definition& def, const SymbolLookup& lookup = nullptr);
 
 struct FetchedArg {
   std::string name;

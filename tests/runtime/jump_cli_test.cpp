@@ -67,6 +67,22 @@ TEST(JumpCli, RecordedTraceOutputIsTheSameWithEitherBackend) {
   }
 }
 
+TEST(JumpCli, RecordsReadAtSymbolArgumentsAsTrapHitsDo) {
+  // @SYMBOL is resolved when the probe is added; the agent reads it.
+  std::string out[2];
+  int i = 0;
+  for (const char* b : {"--backend=jump", "--backend=trap"}) {
+    const std::string file = ::testing::TempDir() + "/rec_sym" + b + ".txt";
+    auto r = run({probekit_path(), "trace", "-v", b, "-o", file, "-c", target_path("pk_basic-pie-O2") + " 1 3",
+                  "p:a.out:work x=@total:s64 c=@calls:s64 p=@calls:symbol"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count_lines(r.err, ": jump, recorded in the agent"), i == 0 ? 1u : 0u) << r.err;
+    out[i++] = without_run_facts(read_file(file));
+  }
+  EXPECT_EQ(count_lines(out[0], "x=0 c=3 p="), 3u) << out[0];
+  EXPECT_EQ(out[0], out[1]);
+}
+
 TEST(JumpCli, ThreadedRecordsAreExactAndInOrderPerThread) {
   const std::string file = ::testing::TempDir() + "/rec_threads.txt";
   auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 4 2000",
