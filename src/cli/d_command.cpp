@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -175,6 +176,19 @@ Result<std::string> read_program_file(const std::string& path) {
   return text;
 }
 
+// "4m", "512k", "65536": DTrace's size options, in bytes.
+Result<size_t> parse_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  uint64_t scale = unit.empty() ? 1 : unit == "k" || unit == "K" ? 1ull << 10 : unit == "m" || unit == "M" ? 1ull << 20
+                 : unit == "g" || unit == "G" ? 1ull << 30 : 0;
+  auto n = digits ? parse_uint(text.substr(0, digits), 10) : std::nullopt;
+  if (!n || !scale || *n == 0 || *n > (1ull << 34) / scale)
+    return Error("'" + text + "' is not a size; use bytes with an optional k, m or g suffix (4m)", ErrorKind::usage);
+  return static_cast<size_t>(*n * scale);
+}
+
 }  // namespace
 
 int d_main(int argc, char** argv) {
@@ -238,7 +252,14 @@ int d_main(int argc, char** argv) {
       std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
       return exit_usage;
     }
-    if (auto opened = kernel.open(probe_pass.program->clauses()); !opened) return report("", opened.error());
+    size_t ring_bytes = KernelProbes::kDefaultRingBytes;
+    if (std::string b = probe_pass.program->option("bufsize"); !b.empty()) {
+      auto n = parse_size(b);
+      if (!n) return report("-x bufsize", n.error());
+      ring_bytes = *n;
+    }
+    if (auto opened = kernel.open(probe_pass.program->clauses(), ring_bytes); !opened)
+      return report("", opened.error());
     if (!opt.target.command.empty()) launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
     auto mechanism = parse_return_mechanism(probe_pass.program->option("retprobe"));
     if (!mechanism) return report("-x retprobe", mechanism.error());

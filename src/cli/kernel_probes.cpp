@@ -143,6 +143,26 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     if (!empty_or_matches_empty(desc.module)) return out;
     bool entry = desc.name.empty() || glob_match(desc.name, "entry");
     bool ret = desc.name.empty() || glob_match(desc.name, "return");
+    // A few named calls: their own tracepoints, so that no other call
+    // costs a sample (and a busy machine's other calls cannot fill the
+    // rings). Many, or a kernel without them: raw_syscalls, filtered here.
+    auto nrs = syscalls::match_syscalls(desc.function.empty() ? "*" : desc.function);
+    bool named = !nrs.empty() && nrs.size() <= 64;
+    for (int nr : nrs) {
+      std::string n(syscalls::syscall_name(nr));
+      if (!(*fs)->has_event("syscalls", "sys_enter_" + n) || !(*fs)->has_event("syscalls", "sys_exit_" + n)) {
+        named = false;
+        break;
+      }
+    }
+    if (named) {
+      for (int nr : nrs) {
+        std::string n(syscalls::syscall_name(nr));
+        if (entry) out.push_back({"syscalls", "sys_enter_" + n, Role::sys_enter, {"syscall", "", n, "entry"}, nr});
+        if (ret) out.push_back({"syscalls", "sys_exit_" + n, Role::sys_exit, {"syscall", "", n, "return"}, nr});
+      }
+      return out;
+    }
     if (entry) out.push_back({"raw_syscalls", "sys_enter", Role::sys_enter, {}});
     if (ret) out.push_back({"raw_syscalls", "sys_exit", Role::sys_exit, {}});
     return out;
@@ -179,7 +199,7 @@ d::ProbeFieldsAnswer KernelProbes::fields_for(const d::ProbeDescription& desc) {
   return a;
 }
 
-Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses) {
+Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring_bytes) {
   std::vector<uint32_t> ids;
   for (const auto& c : clauses) {
     for (const auto& desc : c.descriptions) {
@@ -194,7 +214,10 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses) {
     }
   }
   if (ids.empty()) return {};
-  auto events = kernel::PerfEvents::open(ids);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t pages = 1;
+  while (pages * page < ring_bytes && pages < (size_t{1} << 20)) pages <<= 1;
+  auto events = kernel::PerfEvents::open(ids, pages);
   if (!events) return events.error();
   events_ = std::move(*events);
   return {};
@@ -215,6 +238,13 @@ Result<size_t> KernelProbes::bind(d::Program& program, const d::ProbeDescription
       tp.targets.push_back({role, 0, {}, fields});
       return tp.targets.back();
     };
+    if (n.nr >= 0) {  // one call's own tracepoint
+      auto reg = program.register_probe(n.key, {}, fields);
+      if (!reg.id) continue;
+      ++matched;
+      target_for(n.role).syscall_probes[static_cast<uint32_t>(n.nr)] = reg.id;
+      continue;
+    }
     if (n.role == Role::sys_enter || n.role == Role::sys_exit) {
       const char* name = n.role == Role::sys_enter ? "entry" : "return";
       Target& t = target_for(n.role);
@@ -284,13 +314,21 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
   case Role::sys_enter:
   case Role::sys_exit: {
     if (pid == static_cast<int>(::getpid())) return;  // probekit's own calls (its output would feed itself)
-    auto nr = integer("id");
+    // raw_syscalls: `id` and `args[6]`; syscalls:sys_enter_NAME:
+    // `__syscall_nr` and one 8-byte field per argument.
+    auto nr = fmt.field("id") ? integer("id") : integer("__syscall_nr");
     if (!nr || *nr < 0) return;
     auto it = t.syscall_probes.find(static_cast<uint32_t>(*nr));
     if (it == t.syscall_probes.end()) return;
     id = it->second;
-    if (t.role == Role::sys_enter) {
+    if (t.role == Role::sys_enter && fmt.field("args")) {
       for (uint32_t i = 0; i < 6; ++i) fc.args[i] = static_cast<uint64_t>(integer("args", i).value_or(0));
+    } else if (t.role == Role::sys_enter) {
+      size_t i = 0;
+      for (const auto& f : fmt.fields) {
+        if (f.common || f.name == "__syscall_nr" || i >= 6) continue;
+        fc.args[i++] = static_cast<uint64_t>(kernel::read_integer(f, ev.data, ev.size).value_or(0));
+      }
     } else {
       int64_t ret = integer("ret").value_or(0);
       fc.args[0] = fc.args[1] = static_cast<uint64_t>(ret);

@@ -8,8 +8,10 @@
 //   proc:::create                   sched:sched_process_fork
 //   sched:::off-cpu / on-cpu        sched:sched_switch (on-cpu: the next
 //                                   thread's pid and name from the fields)
-//   syscall::NAME:entry|return      raw_syscalls:sys_enter/sys_exit, when
-//                                   there is no -c/-p: every process
+//   syscall::NAME:entry|return      when there is no -c/-p: every process;
+//                                   syscalls:sys_enter_NAME/sys_exit_NAME
+//                                   for up to 64 named calls (only they
+//                                   cost anything), else raw_syscalls
 //   kprobe:FUNC, fbt::FUNC:entry    an error naming the missing kernel
 //                                   support (CONFIG_KPROBES) where absent
 //
@@ -49,7 +51,10 @@ public:
   // Opens tracefs (mounting it as root when needed), checks every kernel
   // description of the program names something, and opens the perf events
   // of the tracepoints they need: before a -c command starts.
-  Status open(const std::vector<d::ClauseInfo>& clauses);
+  // ring_bytes: each CPU's ring (DTrace's bufsize, per CPU as there),
+  // rounded up to a power of two of pages.
+  Status open(const std::vector<d::ClauseInfo>& clauses, size_t ring_bytes = kDefaultRingBytes);
+  static constexpr size_t kDefaultRingBytes = 1 << 20;
   bool active() const { return events_ != nullptr; }
 
   // Registers the probes a description names with the program (after the
@@ -93,6 +98,7 @@ private:
     std::string subsystem, event;
     Role role;
     d::ProbeKey key;
+    int nr = -1;  // syscalls:sys_enter_NAME/sys_exit_NAME: the call's number
   };
   Result<std::vector<Named>> resolve(const d::ProbeDescription& desc);
   Result<Tracepoint*> tracepoint(const std::string& subsystem, const std::string& event);
