@@ -120,16 +120,7 @@ Result<KernelProbes::Tracepoint*> KernelProbes::tracepoint(const std::string& su
 Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDescription& desc) {
   std::vector<Named> out;
   const std::string& p = desc.provider;
-  if (p == "kprobe" || p == "kretprobe" || p == "fbt") {
-    std::string root = tracefs_ ? tracefs_->root() : "/sys/kernel/tracing";
-    if (auto missing = kernel::kprobes_missing(root))
-      return Error("probe description '" + desc.text + "': " + *missing + "; use tracepoint:SUBSYSTEM:EVENT "
-                   "(probekit -l -n 'tracepoint:*:*' lists them)",
-                   ErrorKind::unsupported);
-    return Error("probe description '" + desc.text + "': this kernel has kprobes, but probekit does not attach "
-                 "them yet; use tracepoint:SUBSYSTEM:EVENT",
-                 ErrorKind::unsupported);
-  }
+  if (p == "kprobe" || p == "kretprobe" || p == "fbt") return resolve_kprobe(desc, true);
   auto fs = tracefs();
   if (!fs) return fs.error();
   if (p == "tracepoint") {
@@ -172,6 +163,64 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     if (p != m.provider) continue;
     if (!desc.name.empty() && !glob_match(desc.name, m.name)) continue;
     out.push_back({m.subsystem, m.event, m.role, {m.provider, "", "", m.name}});
+  }
+  return out;
+}
+
+KernelProbes::~KernelProbes() {
+  events_.reset();  // a kprobe in use by a perf event cannot be removed
+  if (tracefs_)
+    for (const auto& e : kprobes_) tracefs_->remove_kprobe(kprobe_group(), e);
+}
+
+std::string KernelProbes::kprobe_group() const { return "probekit_" + std::to_string(::getpid()); }
+
+// kprobe:FUNC / kretprobe:FUNC (bpftrace) and fbt::FUNC:entry|return
+// (DTrace): one kprobe_events event per function, named FUNC (entry) or
+// FUNC__return, in this process's own group; `create` false only lists.
+Result<std::vector<KernelProbes::Named>> KernelProbes::resolve_kprobe(const d::ProbeDescription& desc, bool create) {
+  std::vector<Named> out;
+  const std::string& p = desc.provider;
+  std::string root = tracefs_ ? tracefs_->root() : "/sys/kernel/tracing";
+  if (auto missing = kernel::kprobes_missing(root))
+    return Error("probe description '" + desc.text + "': " + *missing + "; use tracepoint:SUBSYSTEM:EVENT "
+                 "(probekit -l -n 'tracepoint:*:*' lists them)",
+                 ErrorKind::unsupported);
+  auto fs = tracefs();
+  if (!fs) return fs.error();
+  if (!empty_or_matches_empty(desc.module)) return out;
+  std::vector<std::pair<bool, std::string>> kinds;  // (is_return, probe name)
+  if (p == "fbt") {
+    if (desc.name.empty() || glob_match(desc.name, "entry")) kinds.emplace_back(false, "entry");
+    if (desc.name.empty() || glob_match(desc.name, "return")) kinds.emplace_back(true, "return");
+  } else if (empty_or_matches_empty(desc.name)) {
+    kinds.emplace_back(p == "kretprobe", "");
+  }
+  std::vector<std::string> functions;
+  if (has_glob(desc.function) || desc.function.empty()) {
+    auto fns = (*fs)->kernel_functions(desc.function);
+    if (!fns) return fns.error();
+    functions = std::move(*fns);
+    // Each is an event of its own: a glob over thousands of functions is
+    // refused rather than registered one write at a time.
+    if (create && functions.size() * kinds.size() > 64)
+      return Error("probe description '" + desc.text + "' selects " + std::to_string(functions.size()) +
+                       " kernel functions; name at most 64 (kprobes are created one by one)",
+                   ErrorKind::usage);
+  } else {
+    functions.push_back(desc.function);
+  }
+  for (const auto& fn : functions) {
+    for (const auto& [is_return, name] : kinds) {
+      std::string event = is_return ? fn + "__return" : fn;
+      d::ProbeKey key{p, "", fn, name};
+      if (create && !(*fs)->has_event(kprobe_group(), event)) {
+        if (auto st = (*fs)->add_kprobe(kprobe_group(), event, fn, is_return); !st)
+          return std::move(st).error().context("probe description '" + desc.text + "'");
+        kprobes_.push_back(event);
+      }
+      out.push_back({kprobe_group(), event, Role::plain, key});
+    }
   }
   return out;
 }
@@ -367,7 +416,9 @@ void KernelProbes::report_drops() const {
 Result<std::vector<d::ProbeKey>> KernelProbes::list(const d::ProbeDescription& desc) {
   std::vector<d::ProbeKey> out;
   if (desc.provider == "syscall") return out;  // listed from the system call table
-  auto named = resolve(desc);
+  auto named = desc.provider == "kprobe" || desc.provider == "kretprobe" || desc.provider == "fbt"
+                   ? resolve_kprobe(desc, false)
+                   : resolve(desc);
   if (!named) return named.error();
   for (auto& n : *named) out.push_back(std::move(n.key));
   return out;

@@ -12,7 +12,9 @@
 //                                   syscalls:sys_enter_NAME/sys_exit_NAME
 //                                   for up to 64 named calls (only they
 //                                   cost anything), else raw_syscalls
-//   kprobe:FUNC, fbt::FUNC:entry    an error naming the missing kernel
+//   kprobe:FUNC, kretprobe:FUNC,    a kprobe_events event per function
+//   fbt::FUNC:entry|return          (group probekit_PID), removed at exit;
+//                                   an error naming the missing kernel
 //                                   support (CONFIG_KPROBES) where absent
 //
 // The one idea: the D program sees a kernel event as any other firing: a
@@ -43,6 +45,10 @@ class KernelProbes {
 public:
   // has_target: -c or -p given (syscall::: then means the target's calls).
   explicit KernelProbes(bool has_target) : has_target_(has_target) {}
+  // Closes the perf events, then removes the kprobes it created.
+  ~KernelProbes();
+  KernelProbes(const KernelProbes&) = delete;
+  KernelProbes& operator=(const KernelProbes&) = delete;
 
   // Whether a description is one of the kernel providers above.
   bool is_kernel(const d::ProbeDescription& desc) const;
@@ -111,6 +117,9 @@ private:
   std::map<uint32_t, Tracepoint*> by_id_;
   std::unique_ptr<kernel::PerfEvents> events_;
   bool exit_requested_ = false;
+  std::vector<std::string> kprobes_;  // events created in group kprobe_group()
+  std::string kprobe_group() const;
+  Result<std::vector<Named>> resolve_kprobe(const d::ProbeDescription& desc, bool create);
 };
 
 }  // namespace probekit::cli

@@ -1,6 +1,7 @@
 #include "kernel/tracefs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -227,6 +228,42 @@ Result<TracepointFormat> Tracefs::format(const std::string& subsystem, const std
   f->subsystem = subsystem;
   f->event = event;
   return f;
+}
+
+Status Tracefs::add_kprobe(const std::string& group, const std::string& event, const std::string& function,
+                           bool is_return) const {
+  std::string path = root_ + "/kprobe_events";
+  auto fd = Fd::open(path, O_WRONLY | O_APPEND);
+  if (!fd) return fd.error();
+  std::string line = std::string(is_return ? "r:" : "p:") + group + "/" + event + " " + function + "\n";
+  if (::write(fd->get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    int err = errno;
+    return Error("cannot put a kprobe on kernel function '" + function + "' (" + path + " refused '" +
+                     std::string(trim(line)) + "': " + std::strerror(err) +
+                     "); is it a kernel function that may be probed (available_filter_functions)?",
+                 err == ENOENT || err == EINVAL ? ErrorKind::no_such_symbol : ErrorKind::io, err);
+  }
+  return {};
+}
+
+void Tracefs::remove_kprobe(const std::string& group, const std::string& event) const {
+  auto fd = Fd::open(root_ + "/kprobe_events", O_WRONLY | O_APPEND);
+  if (!fd) return;
+  std::string line = "-:" + group + "/" + event + "\n";
+  (void)!::write(fd->get(), line.data(), line.size());
+}
+
+Result<std::vector<std::string>> Tracefs::kernel_functions(std::string_view glob) const {
+  auto text = read_file(root_ + "/available_filter_functions", size_t{256} << 20);
+  if (!text) return text.error();
+  std::vector<std::string> out;
+  for (const auto& line : split(*text, '\n')) {
+    auto name = std::string(trim(line.substr(0, line.find_first_of(" \t"))));
+    if (!name.empty() && (glob.empty() || glob_match(glob, name))) out.push_back(std::move(name));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::optional<std::string> kprobes_missing(const std::string& tracefs_root) {

@@ -72,6 +72,16 @@ public:
   Result<TracepointFormat> format(const std::string& subsystem, const std::string& event) const;
   bool has_event(const std::string& subsystem, const std::string& event) const;
 
+  // Kprobes through kprobe_events: "p:GROUP/EVENT FUNCTION" (entry) or
+  // "r:GROUP/EVENT FUNCTION" (return) creates a dynamic event that is then
+  // a tracepoint like any other (events/GROUP/EVENT/format). The caller
+  // removes what it created (remove_kprobe) once its perf events are closed.
+  Status add_kprobe(const std::string& group, const std::string& event, const std::string& function,
+                    bool is_return) const;
+  void remove_kprobe(const std::string& group, const std::string& event) const;
+  // Kernel functions a glob selects (available_filter_functions), sorted.
+  Result<std::vector<std::string>> kernel_functions(std::string_view glob) const;
+
 private:
   explicit Tracefs(std::string root) : root_(std::move(root)) {}
   std::string root_;
