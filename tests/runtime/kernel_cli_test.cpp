@@ -119,6 +119,23 @@ TEST(KernelCli, ExecSuccessSeesTheCommandsOwnExec) {
   EXPECT_EQ(r.out, "true /bin/true 1\n");
 }
 
+// proc:::create and proc:::exit of a known command (the shell forks once
+// for /bin/true, then exits 3), and sched:::off-cpu for it: the fields and
+// execname of each, in the order they happened.
+TEST(KernelCli, ProcCreateExitAndOffCpuOfACommand) {
+  if (!is_root()) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
+  auto r = run({probekit_path(), "-q", "-n",
+                "proc:::create /args->parent_pid == $target/ { printf(\"create %s %d\\n\", args->child_comm, "
+                "args->child_pid != $target); } "
+                "proc:::exit /pid == $target/ { printf(\"exit %s %d\\n\", execname, args->pid == $target); } "
+                "sched:::off-cpu /pid == $target/ { @off = count(); } "
+                "END { printa(\"off %@d\\n\", @off); }",
+                "-c", "/bin/sh -c '/bin/true; exit 3'"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The shell waits for its child: it leaves the CPU at least once.
+  EXPECT_TRUE(std::regex_match(r.out, std::regex("create sh 1\nexit sh 1\noff [1-9][0-9]*\n"))) << r.out;
+}
+
 // syscall::: without -c/-p: every process (named calls from their own
 // syscalls:sys_enter_NAME tracepoints), and raw_syscalls for a glob. A child
 // makes exactly 1000 getppid calls after probekit is ready; the counts by
