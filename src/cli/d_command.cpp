@@ -463,7 +463,15 @@ int list_main(DOptions& opt) {
     if (kernel.is_kernel(desc) && desc.provider != "syscall") {
       auto keys = kernel.list(desc);
       if (!keys) return report("-l", keys.error());
-      for (const auto& k : *keys) row(k.provider, k.module, k.function, k.name);
+      for (const auto& l : *keys) {
+        row(l.key.provider, l.key.module, l.key.function, l.key.name);
+        if (!opt.verbose) continue;
+        // dtrace -lv's section, with the tracepoint's fields as args->.
+        std::printf("\n\tArgument Types\n");
+        if (l.fields.empty()) std::printf("\t\tNone\n");
+        for (const auto& f : l.fields) std::printf("\t\targs->%s: %s\n", f.name.c_str(), f.c_type.c_str());
+        std::printf("\n");
+      }
       continue;
     }
     if (session && (desc.provider.empty() || starts_with(desc.provider, "pid"))) {

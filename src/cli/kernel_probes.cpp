@@ -413,14 +413,18 @@ void KernelProbes::report_drops() const {
                    lost[i] == 1 ? "" : "s", i);
 }
 
-Result<std::vector<d::ProbeKey>> KernelProbes::list(const d::ProbeDescription& desc) {
-  std::vector<d::ProbeKey> out;
+Result<std::vector<KernelProbes::Listed>> KernelProbes::list(const d::ProbeDescription& desc) {
+  std::vector<Listed> out;
   if (desc.provider == "syscall") return out;  // listed from the system call table
   auto named = desc.provider == "kprobe" || desc.provider == "kretprobe" || desc.provider == "fbt"
                    ? resolve_kprobe(desc, false)
                    : resolve(desc);
   if (!named) return named.error();
-  for (auto& n : *named) out.push_back(std::move(n.key));
+  for (auto& n : *named) {
+    Listed l{std::move(n.key), {}};
+    if (auto tp = tracepoint(n.subsystem, n.event)) l.fields = probe_fields((*tp)->format);
+    out.push_back(std::move(l));
+  }
   return out;
 }
 

@@ -74,8 +74,14 @@ public:
   // "probekit: N drops on CPU C" for each CPU whose ring lost events.
   void report_drops() const;
 
-  // -l: rows (provider, module, function, name) for a description, or an error.
-  Result<std::vector<d::ProbeKey>> list(const d::ProbeDescription& desc);
+  // -l: rows (provider, module, function, name) for a description, each
+  // with its tracepoint's fields (for -l -v; empty where not known), or an
+  // error.
+  struct Listed {
+    d::ProbeKey key;
+    std::vector<d::ProbeField> fields;
+  };
+  Result<std::vector<Listed>> list(const d::ProbeDescription& desc);
 
 private:
   enum class Role : uint8_t { plain, exec_success, exit, create, on_cpu, off_cpu, sys_enter, sys_exit };

@@ -241,6 +241,12 @@ TEST(KernelCli, ListsTracepointsAndStableNames) {
   EXPECT_TRUE(std::regex_search(r.out, exec)) << r.out;
   EXPECT_EQ(count_lines(r.out, " tracepoint "), count_lines(r.out, " sched "));
   EXPECT_EQ(r.out.find("raw_syscalls"), std::string::npos);
+  auto v = run({probekit_path(), "-l", "-v", "-n", "tracepoint:sched:sched_process_exec"});
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_NE(v.out.find("\n\tArgument Types\n\t\targs->filename: __data_loc char[]\n\t\targs->pid: pid_t\n"
+                       "\t\targs->old_pid: pid_t\n\n"),
+            std::string::npos)
+      << v.out;
   auto p = run({probekit_path(), "-l", "-n", "proc:::"});
   ASSERT_EQ(p.status, 0) << p.err;
   EXPECT_EQ(count_lines(p.out, " proc "), 3u) << p.out;
