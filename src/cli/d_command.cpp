@@ -16,12 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
 
 #include "cli/d_probes.h"
 #include "cli/debug_args.h"
+#include "cli/kernel_probes.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "d/program.h"
@@ -174,6 +176,19 @@ Result<std::string> read_program_file(const std::string& path) {
   return text;
 }
 
+// "4m", "512k", "65536": DTrace's size options, in bytes.
+Result<size_t> parse_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  uint64_t scale = unit.empty() ? 1 : unit == "k" || unit == "K" ? 1ull << 10 : unit == "m" || unit == "M" ? 1ull << 20
+                 : unit == "g" || unit == "G" ? 1ull << 30 : 0;
+  auto n = digits ? parse_uint(text.substr(0, digits), 10) : std::nullopt;
+  if (!n || !scale || *n == 0 || *n > (1ull << 34) / scale)
+    return Error("'" + text + "' is not a size; use bytes with an optional k, m or g suffix (4m)", ErrorKind::usage);
+  return static_cast<size_t>(*n * scale);
+}
+
 }  // namespace
 
 int d_main(int argc, char** argv) {
@@ -224,6 +239,11 @@ int d_main(int argc, char** argv) {
   // system calls a launched target's seccomp filter must trap before it
   // starts; the output file is opened (not truncated) and the options read.
   LaunchOptions launch;
+  // Kernel tracepoints (tracepoint:, proc:, sched:, syscall::: without a
+  // target) type args->FIELD from tracefs, and their perf events open
+  // before a -c command starts so that its own exec is seen.
+  KernelProbes kernel(opt.target.has_target());
+  co.probe_fields = [&kernel](const d::ProbeDescription& desc) { return kernel.fields_for(desc); };
   {
     d::CompileOptions first = co;
     first.target_pid = opt.target.has_target() ? 1 : 0;
@@ -232,6 +252,14 @@ int d_main(int argc, char** argv) {
       std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
       return exit_usage;
     }
+    size_t ring_bytes = KernelProbes::kDefaultRingBytes;
+    if (std::string b = probe_pass.program->option("bufsize"); !b.empty()) {
+      auto n = parse_size(b);
+      if (!n) return report("-x bufsize", n.error());
+      ring_bytes = *n;
+    }
+    if (auto opened = kernel.open(probe_pass.program->clauses(), ring_bytes); !opened)
+      return report("", opened.error());
     if (!opt.target.command.empty()) launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
     auto mechanism = parse_return_mechanism(probe_pass.program->option("retprobe"));
     if (!mechanism) return report("-x retprobe", mechanism.error());
@@ -285,6 +313,7 @@ int d_main(int argc, char** argv) {
   bind.verbose = opt.verbose;
   bind.typed_args = source.find("args[") != std::string::npos;
   bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
+  bind.kernel = &kernel;
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(worst);
@@ -306,6 +335,10 @@ int d_main(int argc, char** argv) {
       uint64_t now = now_ns();
       slice = next > now ? static_cast<double>(next - now) / 1e9 : 0.0;
     }
+    // Kernel events are drained at least every 50 ms (and when a ring is
+    // a quarter full).
+    constexpr double kKernelDrain = 0.05;
+    if (kernel.active()) slice = std::min(slice.value_or(kKernelDrain), kKernelDrain);
     if (session) {
       auto r = session->run(slice);
       if (!r) {
@@ -317,7 +350,10 @@ int d_main(int argc, char** argv) {
         target_status = *r;
         break;
       }
-      if (program.exit_requested()) break;
+      if (program.exit_requested() || kernel.drain(program)) break;
+    } else if (kernel.active()) {
+      kernel.wait(static_cast<int>(*slice * 1000));
+      if (kernel.drain(program)) break;
     } else if (slice) {
       timespec ts{static_cast<time_t>(*slice), static_cast<long>(std::fmod(*slice, 1.0) * 1e9)};
       nanosleep(&ts, nullptr);
@@ -339,8 +375,10 @@ int d_main(int argc, char** argv) {
     report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
                 "cannot be removed (Ctrl-C again kills it)");
   if (session && !stopped_early) binder.flush_counts();
+  if (!stopped_early && !program.exit_requested()) (void)kernel.drain(program);  // what the rings still hold
   if (!stopped_early) program.end();
   sink.flush();
+  kernel.report_drops();
   if (session) {
     auto d = session->detach();
     if (!d && worst == exit_ok) worst = report("", d.error());
@@ -390,9 +428,15 @@ int list_main(DOptions& opt) {
   };
   std::vector<std::string> descs = opt.programs;
   if (descs.empty()) descs.push_back("");
+  KernelProbes kernel(session != nullptr);
   for (const auto& text : descs) {
     // A description: [[[provider:]module:]function:]name, missing leading fields as wildcards.
     auto fields = split(text, ':');
+    if (fields.size() == 3 && fields[0] == "tracepoint") fields.emplace_back();  // bpftrace's spelling
+    if (fields.size() == 2 && (fields[0] == "kprobe" || fields[0] == "kretprobe")) {
+      fields.insert(fields.begin() + 1, "");
+      fields.emplace_back();
+    }
     while (fields.size() < 4) fields.insert(fields.begin(), "");
     if (fields.size() > 4) {
       report_error("", "invalid probe description '" + text + "'; use provider:module:function:name");
@@ -418,6 +462,20 @@ int list_main(DOptions& opt) {
         for (const char* n : {"entry", "return"})
           if (desc.name.empty() || glob_match(desc.name, n)) row("syscall", "", fn, n);
       }
+    }
+    if (kernel.is_kernel(desc) && desc.provider != "syscall") {
+      auto keys = kernel.list(desc);
+      if (!keys) return report("-l", keys.error());
+      for (const auto& l : *keys) {
+        row(l.key.provider, l.key.module, l.key.function, l.key.name);
+        if (!opt.verbose) continue;
+        // dtrace -lv's section, with the tracepoint's fields as args->.
+        std::printf("\n\tArgument Types\n");
+        if (l.fields.empty()) std::printf("\t\tNone\n");
+        for (const auto& f : l.fields) std::printf("\t\targs->%s: %s\n", f.name.c_str(), f.c_type.c_str());
+        std::printf("\n");
+      }
+      continue;
     }
     if (session && (desc.provider.empty() || starts_with(desc.provider, "pid"))) {
       if (desc.provider.empty() && desc.module.empty() && desc.function.empty() && desc.name.empty())

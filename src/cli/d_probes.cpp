@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 
+#include "cli/kernel_probes.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "elf/elf_file.h"
@@ -215,7 +216,9 @@ int ProbeBinder::bind_all() {
       if (is_dtrace) continue;  // the program fires BEGIN/END/ERROR itself
 
       Result<size_t> matched = size_t{0};
-      if (provider_is(desc, "profile") || (desc.provider.empty() && (starts_with(desc.name, "tick-") ||
+      if (options_.kernel && options_.kernel->is_kernel(desc)) {
+        matched = options_.kernel->bind(program_, desc);
+      } else if (provider_is(desc, "profile") || (desc.provider.empty() && (starts_with(desc.name, "tick-") ||
                                                                      starts_with(desc.name, "profile-")))) {
         matched = starts_with(desc.name, "profile-") ? bind_profile(desc) : bind_tick(desc);
       } else if (provider_is(desc, "syscall")) {
@@ -224,7 +227,7 @@ int ProbeBinder::bind_all() {
         matched = bind_pid(desc);
       } else {
         matched = Error("probe description '" + desc.text + "': provider '" + desc.provider +
-                            "' is not available; probekit has pid, syscall, profile and dtrace",
+                            "' is not available; probekit has pid, syscall, profile, dtrace, tracepoint, proc and sched",
                         ErrorKind::unsupported);
       }
       if (interrupted()) return worst;

@@ -32,6 +32,8 @@
 
 namespace probekit::cli {
 
+class KernelProbes;
+
 // tick-N[unit]: the period in nanoseconds (a bare N or "hz" is a rate).
 std::optional<uint64_t> tick_period_ns(const std::string& name);
 // profile-N[unit]: the sampling rate in Hz.
@@ -61,6 +63,7 @@ struct BindOptions {
   bool verbose = false;  // -v: name each skipped function
   bool typed_args = false;  // the program reads args[]: look up DWARF types
   ReturnMechanism return_mechanism = ReturnMechanism::automatic;  // -x retprobe=
+  KernelProbes* kernel = nullptr;  // kernel tracepoint providers (cli/kernel_probes.h)
 };
 
 // "auto", "ret-site" or "hijack" (-x retprobe=, trace --return-mechanism).

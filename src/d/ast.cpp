@@ -59,6 +59,7 @@ const char* kind_name(ExprKind k) {
   case ExprKind::sizeof_type: return "sizeof";
   case ExprKind::sizeof_expr: return "sizeof";
   case ExprKind::stringof: return "stringof";
+  case ExprKind::member: return "member";
   }
   return "?";
 }
@@ -76,6 +77,7 @@ std::string dump(const Expr& e) {
   case ExprKind::self_var:
   case ExprKind::this_var:
   case ExprKind::index:
+  case ExprKind::member:
   case ExprKind::call: out += " " + e.text; break;
   case ExprKind::agg_ref:
   case ExprKind::agg_set: out += " @" + e.text; break;

@@ -39,6 +39,7 @@ enum class ExprKind {
   sizeof_type, // cast_type
   sizeof_expr, // kids[0]
   stringof,    // kids[0]
+  member,      // text: FIELD of args->FIELD (a kernel tracepoint's field)
 };
 
 // Operators reuse the token kinds of lexer.h (Tok::plus, Tok::amp_amp, ...).
@@ -129,6 +130,7 @@ public:
     case ExprKind::sizeof_type: return impl().visit_sizeof_type(e);
     case ExprKind::sizeof_expr: return impl().visit_sizeof_expr(e);
     case ExprKind::stringof: return impl().visit_stringof(e);
+    case ExprKind::member: return impl().visit_member(e);
     }
   }
   void visit_children(Expr& e) {
@@ -153,6 +155,7 @@ public:
   void visit_sizeof_type(Expr& e) { visit_children(e); }
   void visit_sizeof_expr(Expr& e) { visit_children(e); }
   void visit_stringof(Expr& e) { visit_children(e); }
+  void visit_member(Expr& e) { visit_children(e); }
 
 private:
   Impl& impl() { return static_cast<Impl&>(*this); }

@@ -225,6 +225,59 @@ private:
   int i_;
 };
 
+// args->FIELD: a field of a kernel tracepoint's raw record, located by the
+// probe's ProbeFields (a glob over several tracepoints finds the field at
+// each one's own offset). A probe without the field, or a record too short
+// for it, is an illegal operation (ERROR fires), not a zero.
+class MemberField : public Node {
+public:
+  MemberField(Type t, std::string name) : Node(t), name_(std::move(name)) {}
+  bool record_safe() const override { return true; }
+  int64_t eval_int(Exec& x) const override {
+    const ProbeField& f = field(x);
+    if (f.is_string()) return 0;
+    if (uint64_t{f.offset} + f.size > x.ctx.record_size || f.size == 0 || f.size > 8) bad(x);
+    uint64_t v = 0;
+    std::memcpy(&v, x.ctx.record + f.offset, f.size);
+    return normalize_to(type.is_scalar() ? type : Type::integer(static_cast<uint8_t>(f.size), f.is_signed),
+                        static_cast<int64_t>(v));
+  }
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    const ProbeField& f = field(x);
+    if (!f.is_string()) {
+      scratch = std::to_string(eval_int(x));
+      return scratch;
+    }
+    uint64_t start = f.offset, len = f.size;
+    if (f.kind != ProbeField::Kind::char_array) {
+      if (uint64_t{f.offset} + 4 > x.ctx.record_size) bad(x);
+      uint32_t loc = 0;
+      std::memcpy(&loc, x.ctx.record + f.offset, 4);
+      start = loc & 0xffff;
+      len = loc >> 16;
+      if (f.kind == ProbeField::Kind::rel_loc) start += uint64_t{f.offset} + 4;
+    }
+    if (start > x.ctx.record_size) bad(x);
+    len = std::min<uint64_t>(len, x.ctx.record_size - start);
+    const char* p = reinterpret_cast<const char*>(x.ctx.record + start);
+    return std::string_view(p, strnlen(p, len));
+  }
+
+private:
+  const ProbeField& field(Exec& x) const {
+    for (const auto& f : x.probe.fields)
+      if (f.name == name_) {
+        if (!x.ctx.record) bad(x);
+        return f;
+      }
+    x.fault(FaultKind::illegal_op, 0, "probe " + x.probe.probe_text + " has no field '" + name_ + "'");
+  }
+  [[noreturn]] void bad(Exec& x) const {
+    x.fault(FaultKind::illegal_op, 0, "field '" + name_ + "' lies outside the event's record");
+  }
+  std::string name_;
+};
+
 class Uregs : public Node {
 public:
   bool record_safe(RecordNeeds&) const override { return i_ < kXmmRegisterBase; }
@@ -1189,6 +1242,7 @@ public:
     case ExprKind::sizeof_type:
     case ExprKind::sizeof_expr: return std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival));
     case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]));
+    case ExprKind::member: return std::make_unique<MemberField>(e.type, e.text);
     case ExprKind::macro:
     case ExprKind::agg_ref: break;
     }

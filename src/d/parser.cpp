@@ -562,6 +562,19 @@ ExprPtr Parser::parse_postfix() {
       n->kids.push_back(std::move(e));
       if (!check_height(*n)) return nullptr;
       e = std::move(n);
+    } else if (tok_.kind == Tok::arrow && e->kind == ExprKind::ident && e->text == "args") {
+      // args->FIELD: a field of a kernel tracepoint's record (typed by sema
+      // from the event's format).
+      advance();
+      if (tok_.kind != Tok::identifier) {
+        error_here("expected a field name after 'args->'");
+        return nullptr;
+      }
+      auto m = make(ExprKind::member, e->loc);
+      m->text = tok_.text;
+      m->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
+      advance();
+      e = std::move(m);
     } else if (tok_.kind == Tok::arrow || tok_.kind == Tok::dot) {
       diags_.error("D_SYNTAX", tok_.loc,
                    "member access with '" + tok_.text +

@@ -54,6 +54,14 @@ bool split_probe_desc(const std::string& text, ProbeDesc& out) {
     fields.back() += c;
   }
   if (fields.size() > 4) return false;
+  // bpftrace's spellings of kernel probes: tracepoint:SUBSYSTEM:EVENT is
+  // provider, module, function (name empty); kprobe:FUNCTION is provider
+  // and function.
+  if (fields.size() == 3 && fields[0] == "tracepoint") fields.emplace_back();
+  if (fields.size() == 2 && (fields[0] == "kprobe" || fields[0] == "kretprobe")) {
+    fields.insert(fields.begin() + 1, "");
+    fields.emplace_back();
+  }
   while (fields.size() < 4) fields.insert(fields.begin(), "");
   out.provider = fields[0];
   out.module = fields[1];
@@ -380,6 +388,7 @@ public:
     for (int round = 0; round < 3; ++round) {
       report_ = round == 2;
       for (auto& c : ctx.ast.clauses) {
+        clause_ = &c;
         if (c.predicate) {
           statement_top_ = false;
           visit(*c.predicate);
@@ -439,6 +448,48 @@ public:
       return;
     }
     undefined(e, "");
+  }
+
+  // args->FIELD: a field of the kernel tracepoints the clause's
+  // descriptions name, typed from their formats (CompileOptions::
+  // probe_fields): an integer of the field's size and sign, or a string.
+  void visit_member(Expr& e) {
+    bool applies = false, unknown = false;
+    std::optional<ProbeField> found;
+    std::vector<std::string> names, where;
+    if (ctx_->options.probe_fields && clause_) {
+      for (const auto& d : clause_->descs) {
+        ProbeDescription pd;
+        pd.provider = d.provider;
+        pd.module = d.module;
+        pd.function = d.function;
+        pd.name = d.name;
+        pd.text = d.text;
+        pd.expanded = d.expanded;
+        auto answer = ctx_->options.probe_fields(pd);
+        if (!answer.applies) continue;
+        applies = true;
+        unknown = unknown || answer.unknown;
+        where.push_back(answer.what.empty() ? d.text : answer.what);
+        for (const auto& f : answer.fields) {
+          if (f.name == e.text && !found) found = f;
+          if (std::find(names.begin(), names.end(), f.name) == names.end()) names.push_back(f.name);
+        }
+      }
+    }
+    if (found) {
+      e.type = found->is_string() ? Type::string() : Type::integer(static_cast<uint8_t>(found->size), found->is_signed);
+      return;
+    }
+    if (unknown) return;  // untyped; the CLI says why it cannot read the formats
+    if (!applies) {
+      error("D_ARGS_MEMBER", e.loc,
+            "'args->" + e.text + "' needs a kernel tracepoint probe (tracepoint:SUBSYSTEM:EVENT, proc:::, "
+            "sched:::, syscall::: without -c/-p); use args[N] or argN for other probes");
+      return;
+    }
+    error("D_ARGS_MEMBER", e.loc,
+          "no field '" + e.text + "' in " + join(where, ", ") + (names.empty() ? "" : "; its fields: " + join(names, ", ")));
   }
 
   void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
@@ -1356,6 +1407,7 @@ private:
   }
 
   PassContext* ctx_ = nullptr;
+  const Clause* clause_ = nullptr;  // the clause being checked (args-> looks at its descriptions)
   Symbols* syms_ = nullptr;
   bool report_ = false;
   bool statement_top_ = false;

@@ -246,7 +246,7 @@ ProbeEntry::Flow flow_of(const std::string& name) {
 }
 }  // namespace
 
-uint32_t Runtime::register_probe(const ProbeKey& key, std::vector<ProbeArg> args) {
+uint32_t Runtime::register_probe(const ProbeKey& key, std::vector<ProbeArg> args, std::vector<ProbeField> fields) {
   std::string k = key.str();
   auto it = probe_ids.find(k);
   if (it != probe_ids.end()) return probes[it->second - 1].clauses.empty() ? 0 : it->second;
@@ -255,6 +255,7 @@ uint32_t Runtime::register_probe(const ProbeKey& key, std::vector<ProbeArg> args
   e.key = key;
   e.probe_text = k;
   e.args = std::move(args);
+  e.fields = std::move(fields);
   e.flow = flow_of(key.name);
   for (uint32_t i = 0; i < clause_info.size(); ++i) {
     for (const auto& d : clause_info[i].descriptions) {
@@ -472,9 +473,10 @@ Program::~Program() = default;
 
 const std::vector<ClauseInfo>& Program::clauses() const { return state_->rt.clause_info; }
 
-RegisteredProbe Program::register_probe(const ProbeKey& key, std::vector<ProbeArg> args) {
+RegisteredProbe Program::register_probe(const ProbeKey& key, std::vector<ProbeArg> args,
+                                        std::vector<ProbeField> fields) {
   RegisteredProbe r;
-  r.id = state_->rt.register_probe(key, std::move(args));
+  r.id = state_->rt.register_probe(key, std::move(args), std::move(fields));
   if (r.id) r.clauses = state_->rt.probes[r.id - 1].clauses;
   return r;
 }

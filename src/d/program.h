@@ -36,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,36 @@ namespace probekit::d {
 
 enum class OutputFormat { text, json };
 
+struct ProbeDescription;
+
+// One field of a kernel tracepoint's record, handed to register_probe() so
+// that args->NAME reads it from FireContext::record (the event's format in
+// tracefs gives offsets and sizes; the CLI translates it):
+//   integer   size 1, 2, 4 or 8 bytes at offset, sign-extended when is_signed
+//   data_loc  a u32 at offset: low 16 bits the string's offset in the
+//             record, high 16 bits its length (__data_loc char[])
+//   rel_loc   the same, the offset counted from the end of the u32
+//   char_array a NUL-padded string of `size` bytes at offset
+struct ProbeField {
+  enum class Kind { integer, data_loc, rel_loc, char_array };
+  std::string name;
+  std::string c_type;
+  Kind kind = Kind::integer;
+  uint32_t offset = 0;
+  uint32_t size = 8;
+  bool is_signed = false;
+  bool is_string() const { return kind != Kind::integer; }
+};
+
+// What CompileOptions::probe_fields answers for one probe description.
+struct ProbeFieldsAnswer {
+  bool applies = false;   // the description names probes with fields (kernel tracepoints)
+  bool unknown = false;   // they have fields, but they cannot be read now (no tracefs, no rights):
+                          // args-> is accepted untyped; the caller reports why before running
+  std::string what;       // "tracepoint:sched:sched_process_exec", for messages
+  std::vector<ProbeField> fields;
+};
+
 struct CompileOptions {
   std::vector<std::string> macro_args;  // $1, $2, ... ($0 is the script name)
   std::string script_name = "probekit"; // $0
@@ -60,6 +91,9 @@ struct CompileOptions {
   OutputFormat format = OutputFormat::text;
   // -x name[=value] options (override the program's #pragma D option).
   std::map<std::string, std::string> options;
+  // Types args->FIELD: the fields of the probes a description names (the
+  // CLI reads them from tracefs); null: args-> is an error.
+  std::function<ProbeFieldsAnswer(const ProbeDescription&)> probe_fields;
 };
 
 struct ProbeKey {
@@ -120,6 +154,10 @@ struct FireContext {
   int errno_value = 0;         // syscall return probes
   int64_t retval = 0;          // return probes: the return value
   int cpu = 0;                 // used when hit is null
+  // Kernel tracepoints: the event's raw record, read by args->FIELD
+  // through the probe's ProbeFields.
+  const uint8_t* record = nullptr;
+  size_t record_size = 0;
 };
 
 class OutputSink {
@@ -209,7 +247,8 @@ public:
 
   const std::vector<ClauseInfo>& clauses() const;
   // `args`: the probed function's parameters, when known (see ProbeArg).
-  RegisteredProbe register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {});
+  RegisteredProbe register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {},
+                                 std::vector<ProbeField> fields = {});
   // Fires probe `id` (from register_probe); true once exit() was requested.
   bool fire(uint32_t id, FireContext& ctx);
   // A probe whose every clause has no predicate and only counts (`@[k] =

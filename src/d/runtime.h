@@ -116,6 +116,7 @@ struct ProbeEntry {
   std::vector<uint32_t> clauses;
   std::vector<uint32_t> epids;  // one per clause, same order
   std::vector<ProbeArg> args;   // the parameters' types, when known
+  std::vector<ProbeField> fields;  // kernel tracepoints: args->FIELD
   enum class Flow : uint8_t { none, entry, ret };
   Flow flow = Flow::none;       // for -F: "entry"/"*-entry", "return"/"*-return"
 };
@@ -180,7 +181,8 @@ public:
   bool quiet_ = false;
   int nspec = 1;
 
-  uint32_t register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {});  // id (0: nothing matches)
+  uint32_t register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {},
+                          std::vector<ProbeField> fields = {});  // id (0: nothing matches)
   bool flow_indent = false;                   // -F / #pragma D option flowindent
   std::unordered_map<int, int> flow_depth;    // -F: indent per thread, in columns
   bool flow_applied = false;                  // this firing already moved the indent

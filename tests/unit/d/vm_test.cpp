@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "fake_hit.h"
 
 namespace probekit::d {
@@ -214,6 +216,89 @@ TEST(Vm, ClausesThatNeedEachHitAreNotCountable) {
     Harness h(src);
     EXPECT_FALSE(h.prog->countable(h.prog->register_probe(work_entry).id)) << src;
   }
+}
+
+// args->FIELD of kernel tracepoints: typed from the fields the binding
+// reports for a description, read from the record at each probe's own
+// offsets (a glob over two tracepoints finds the field in both).
+CompileOptions tracepoint_options() {
+  CompileOptions o;
+  o.quiet = true;
+  o.probe_fields = [](const ProbeDescription& d) {
+    ProbeFieldsAnswer a;
+    if (d.provider != "tracepoint" && d.provider != "proc") return a;
+    a.applies = true;
+    a.what = "tracepoint sched:sched_process_exec";
+    a.fields = {{"filename", "__data_loc char[]", ProbeField::Kind::data_loc, 8, 4, false},
+                {"pid", "pid_t", ProbeField::Kind::integer, 12, 4, true},
+                {"comm", "char[16]", ProbeField::Kind::char_array, 16, 16, false},
+                {"prio", "short", ProbeField::Kind::integer, 32, 2, true},
+                {"flags", "unsigned char", ProbeField::Kind::integer, 34, 1, false}};
+    return a;
+  };
+  return o;
+}
+
+TEST(Vm, TracepointFieldsAreTypedAndReadFromTheRecord) {
+  Harness h(R"(tracepoint:sched:sched_process_exec /args->pid > 0/ {
+                 printf("%s %d %s %d %d %d\n", args->filename, args->pid, args->comm, args->prio, args->flags,
+                        args->prio < 0);
+               })",
+            tracepoint_options());
+  ASSERT_TRUE(h.prog);
+  std::vector<ProbeField> fields = {{"filename", "", ProbeField::Kind::data_loc, 8, 4, false},
+                                    {"pid", "", ProbeField::Kind::integer, 12, 4, true},
+                                    {"comm", "", ProbeField::Kind::char_array, 16, 16, false},
+                                    {"prio", "", ProbeField::Kind::integer, 32, 2, true},
+                                    {"flags", "", ProbeField::Kind::integer, 34, 1, false}};
+  auto reg = h.prog->register_probe({"tracepoint", "sched", "sched_process_exec", ""}, {}, fields);
+  ASSERT_NE(reg.id, 0u);
+  uint8_t rec[48] = {};
+  uint32_t loc = (10u << 16) | 36;
+  std::memcpy(rec + 8, &loc, 4);
+  int32_t pid = 4321;
+  std::memcpy(rec + 12, &pid, 4);
+  std::memcpy(rec + 16, "true", 5);
+  int16_t prio = -20;
+  std::memcpy(rec + 32, &prio, 2);
+  rec[34] = 0xf0;
+  std::memcpy(rec + 36, "/bin/true", 10);
+  FireContext ctx;
+  ctx.hit = &h.hit;
+  ctx.record = rec;
+  ctx.record_size = sizeof rec;
+  h.prog->fire(reg.id, ctx);
+  pid = -1;  // the predicate reads a signed 32-bit pid: -1 does not pass
+  std::memcpy(rec + 12, &pid, 4);
+  h.prog->fire(reg.id, ctx);
+  EXPECT_EQ(h.sink.out_text(), "/bin/true 4321 true -20 240 1\n");
+}
+
+TEST(Vm, TracepointFieldErrorsNameTheFields) {
+  auto r = compile("tracepoint:sched:sched_process_exec { trace(args->nope); }", "t.d", tracepoint_options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.diagnostics.render().find("no field 'nope' in tracepoint sched:sched_process_exec; its fields: "
+                                        "filename, pid, comm, prio, flags"),
+            std::string::npos)
+      << r.diagnostics.render();
+  auto p = compile("pid123::f:entry { trace(args->pid); }", "t.d", tracepoint_options());
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.diagnostics.render().find("[D_ARGS_MEMBER]"), std::string::npos) << p.diagnostics.render();
+  EXPECT_NE(p.diagnostics.render().find("'args->pid' needs a kernel tracepoint probe"), std::string::npos);
+}
+
+TEST(Vm, TracepointFieldMissingFromAProbeIsAnError) {
+  Harness h("tracepoint:sched:* { trace(args->pid); }", tracepoint_options());
+  ASSERT_TRUE(h.prog);
+  auto reg = h.prog->register_probe({"tracepoint", "sched", "sched_switch", ""}, {}, {});
+  uint8_t rec[16] = {};
+  FireContext ctx;
+  ctx.hit = &h.hit;
+  ctx.record = rec;
+  ctx.record_size = sizeof rec;
+  h.prog->fire(reg.id, ctx);
+  EXPECT_EQ(h.sink.out_text(), "");
+  EXPECT_NE(h.sink.err_text().find("has no field 'pid'"), std::string::npos) << h.sink.err_text();
 }
 
 }  // namespace

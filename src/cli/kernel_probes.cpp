@@ -1,0 +1,431 @@
+#include "cli/kernel_probes.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "syscall/syscall_table.h"
+#include "util/strings.h"
+
+namespace probekit::cli {
+
+namespace {
+
+// A kernel event as the D program sees a firing: who and when, nothing to
+// read (no registers, no user memory: the thread is not stopped).
+class KernelHitContext : public HitContext {
+public:
+  KernelHitContext(int pid, int tid, std::string comm, int cpu, uint64_t time)
+      : pid_(pid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {}
+  int pid() const override { return pid_; }
+  int tid() const override { return tid_; }
+  int ppid() const override { return 0; }
+  const std::string& comm() const override { return comm_; }
+  int cpu() const override { return cpu_; }
+  uint64_t timestamp_ns() const override { return time_; }
+  const SiteInfo& site() const override { return site_; }
+  const user_regs_struct& regs() const override { return regs_; }
+  Result<user_regs_struct*> mutable_regs() override { return unsupported(); }
+  Result<user_fpregs_struct> fpregs() const override { return unsupported(); }
+  Result<size_t> read(uint64_t, void*, size_t) const override { return unsupported(); }
+  Result<std::string> read_string(uint64_t, size_t) const override { return unsupported(); }
+  Status write(uint64_t, const void*, size_t) override { return unsupported(); }
+  std::string symbolize(uint64_t addr, bool) const override { return hex(addr); }
+  Result<uint64_t> lookup_symbol(const std::string&) const override { return unsupported(); }
+
+private:
+  static Error unsupported() {
+    return Error("a kernel tracepoint event has no user registers or memory to read", ErrorKind::unsupported);
+  }
+  int pid_, tid_;
+  std::string comm_;
+  int cpu_;
+  uint64_t time_;
+  SiteInfo site_;
+  user_regs_struct regs_{};
+};
+
+std::vector<d::ProbeField> probe_fields(const kernel::TracepointFormat& f) {
+  std::vector<d::ProbeField> out;
+  for (const auto& k : f.fields) {
+    if (k.common) continue;  // common_pid and friends: pid, tid and the rest say it (as bpftrace hides them)
+    d::ProbeField p;
+    p.name = k.name;
+    p.c_type = k.c_type;
+    p.offset = k.offset;
+    p.size = k.size;
+    p.is_signed = k.is_signed;
+    switch (k.kind) {
+    case kernel::TracepointField::Kind::integer: p.kind = d::ProbeField::Kind::integer; break;
+    case kernel::TracepointField::Kind::data_loc: p.kind = d::ProbeField::Kind::data_loc; break;
+    case kernel::TracepointField::Kind::rel_loc: p.kind = d::ProbeField::Kind::rel_loc; break;
+    case kernel::TracepointField::Kind::char_array: p.kind = d::ProbeField::Kind::char_array; break;
+    default: continue;  // arrays of integers, structs: not readable as args->FIELD
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+bool empty_or_matches_empty(const std::string& field) { return field.empty() || glob_match(field, ""); }
+
+}  // namespace
+
+const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
+  static const std::vector<Mapping> m = {
+      {"proc", "exec-success", "sched", "sched_process_exec", Role::exec_success},
+      {"proc", "exit", "sched", "sched_process_exit", Role::exit},
+      {"proc", "create", "sched", "sched_process_fork", Role::create},
+      {"sched", "on-cpu", "sched", "sched_switch", Role::on_cpu},
+      {"sched", "off-cpu", "sched", "sched_switch", Role::off_cpu},
+  };
+  return m;
+}
+
+bool KernelProbes::is_kernel(const d::ProbeDescription& desc) const {
+  const std::string& p = desc.provider;
+  if (p == "tracepoint" || p == "proc" || p == "sched" || p == "kprobe" || p == "kretprobe" || p == "fbt")
+    return true;
+  return p == "syscall" && !has_target_;
+}
+
+Result<const kernel::Tracefs*> KernelProbes::tracefs() {
+  if (tracefs_) return &*tracefs_;
+  if (tracefs_error_) return *tracefs_error_;
+  auto t = kernel::Tracefs::open();
+  if (!t) {
+    tracefs_error_ = t.error();
+    return t.error();
+  }
+  tracefs_ = std::move(*t);
+  return &*tracefs_;
+}
+
+Result<KernelProbes::Tracepoint*> KernelProbes::tracepoint(const std::string& subsystem, const std::string& event) {
+  std::string key = subsystem + ":" + event;
+  auto it = tracepoints_.find(key);
+  if (it != tracepoints_.end()) return &it->second;
+  auto fs = tracefs();
+  if (!fs) return fs.error();
+  auto format = (*fs)->format(subsystem, event);
+  if (!format) return format.error();
+  Tracepoint tp;
+  tp.format = std::move(*format);
+  auto& slot = tracepoints_[key] = std::move(tp);
+  by_id_[slot.format.id] = &slot;
+  return &slot;
+}
+
+Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDescription& desc) {
+  std::vector<Named> out;
+  const std::string& p = desc.provider;
+  if (p == "kprobe" || p == "kretprobe" || p == "fbt") return resolve_kprobe(desc, true);
+  auto fs = tracefs();
+  if (!fs) return fs.error();
+  if (p == "tracepoint") {
+    if (!empty_or_matches_empty(desc.name)) return out;
+    auto events = (*fs)->list(desc.module, desc.function);
+    if (!events) return events.error();
+    for (auto& [s, e] : *events) out.push_back({s, e, Role::plain, {"tracepoint", s, e, ""}});
+    return out;
+  }
+  if (p == "syscall") {
+    if (!empty_or_matches_empty(desc.module)) return out;
+    bool entry = desc.name.empty() || glob_match(desc.name, "entry");
+    bool ret = desc.name.empty() || glob_match(desc.name, "return");
+    // A few named calls: their own tracepoints, so that no other call
+    // costs a sample (and a busy machine's other calls cannot fill the
+    // rings). Many, or a kernel without them: raw_syscalls, filtered here.
+    auto nrs = syscalls::match_syscalls(desc.function.empty() ? "*" : desc.function);
+    bool named = !nrs.empty() && nrs.size() <= 64;
+    for (int nr : nrs) {
+      std::string n(syscalls::syscall_name(nr));
+      if (!(*fs)->has_event("syscalls", "sys_enter_" + n) || !(*fs)->has_event("syscalls", "sys_exit_" + n)) {
+        named = false;
+        break;
+      }
+    }
+    if (named) {
+      for (int nr : nrs) {
+        std::string n(syscalls::syscall_name(nr));
+        if (entry) out.push_back({"syscalls", "sys_enter_" + n, Role::sys_enter, {"syscall", "", n, "entry"}, nr});
+        if (ret) out.push_back({"syscalls", "sys_exit_" + n, Role::sys_exit, {"syscall", "", n, "return"}, nr});
+      }
+      return out;
+    }
+    if (entry) out.push_back({"raw_syscalls", "sys_enter", Role::sys_enter, {}});
+    if (ret) out.push_back({"raw_syscalls", "sys_exit", Role::sys_exit, {}});
+    return out;
+  }
+  if (!empty_or_matches_empty(desc.module) || !empty_or_matches_empty(desc.function)) return out;
+  for (const auto& m : mappings()) {
+    if (p != m.provider) continue;
+    if (!desc.name.empty() && !glob_match(desc.name, m.name)) continue;
+    out.push_back({m.subsystem, m.event, m.role, {m.provider, "", "", m.name}});
+  }
+  return out;
+}
+
+KernelProbes::~KernelProbes() {
+  events_.reset();  // a kprobe in use by a perf event cannot be removed
+  if (tracefs_)
+    for (const auto& e : kprobes_) tracefs_->remove_kprobe(kprobe_group(), e);
+}
+
+std::string KernelProbes::kprobe_group() const { return "probekit_" + std::to_string(::getpid()); }
+
+// kprobe:FUNC / kretprobe:FUNC (bpftrace) and fbt::FUNC:entry|return
+// (DTrace): one kprobe_events event per function, named FUNC (entry) or
+// FUNC__return, in this process's own group; `create` false only lists.
+Result<std::vector<KernelProbes::Named>> KernelProbes::resolve_kprobe(const d::ProbeDescription& desc, bool create) {
+  std::vector<Named> out;
+  const std::string& p = desc.provider;
+  std::string root = tracefs_ ? tracefs_->root() : "/sys/kernel/tracing";
+  if (auto missing = kernel::kprobes_missing(root))
+    return Error("probe description '" + desc.text + "': " + *missing + "; use tracepoint:SUBSYSTEM:EVENT "
+                 "(probekit -l -n 'tracepoint:*:*' lists them)",
+                 ErrorKind::unsupported);
+  auto fs = tracefs();
+  if (!fs) return fs.error();
+  if (!empty_or_matches_empty(desc.module)) return out;
+  std::vector<std::pair<bool, std::string>> kinds;  // (is_return, probe name)
+  if (p == "fbt") {
+    if (desc.name.empty() || glob_match(desc.name, "entry")) kinds.emplace_back(false, "entry");
+    if (desc.name.empty() || glob_match(desc.name, "return")) kinds.emplace_back(true, "return");
+  } else if (empty_or_matches_empty(desc.name)) {
+    kinds.emplace_back(p == "kretprobe", "");
+  }
+  std::vector<std::string> functions;
+  if (has_glob(desc.function) || desc.function.empty()) {
+    auto fns = (*fs)->kernel_functions(desc.function);
+    if (!fns) return fns.error();
+    functions = std::move(*fns);
+    // Each is an event of its own: a glob over thousands of functions is
+    // refused rather than registered one write at a time.
+    if (create && functions.size() * kinds.size() > 64)
+      return Error("probe description '" + desc.text + "' selects " + std::to_string(functions.size()) +
+                       " kernel functions; name at most 64 (kprobes are created one by one)",
+                   ErrorKind::usage);
+  } else {
+    functions.push_back(desc.function);
+  }
+  for (const auto& fn : functions) {
+    for (const auto& [is_return, name] : kinds) {
+      std::string event = is_return ? fn + "__return" : fn;
+      d::ProbeKey key{p, "", fn, name};
+      if (create && !(*fs)->has_event(kprobe_group(), event)) {
+        if (auto st = (*fs)->add_kprobe(kprobe_group(), event, fn, is_return); !st)
+          return std::move(st).error().context("probe description '" + desc.text + "'");
+        kprobes_.push_back(event);
+      }
+      out.push_back({kprobe_group(), event, Role::plain, key});
+    }
+  }
+  return out;
+}
+
+d::ProbeFieldsAnswer KernelProbes::fields_for(const d::ProbeDescription& desc) {
+  d::ProbeFieldsAnswer a;
+  if (!is_kernel(desc)) return a;
+  a.applies = true;
+  auto named = resolve(desc);
+  if (!named) {
+    a.unknown = true;  // open() reports why
+    return a;
+  }
+  for (const auto& n : *named) {
+    auto tp = tracepoint(n.subsystem, n.event);
+    if (!tp) {
+      a.unknown = true;
+      return a;
+    }
+    if (!a.what.empty()) a.what += ", ";
+    a.what += "tracepoint " + n.subsystem + ":" + n.event;
+    for (auto& f : probe_fields((*tp)->format)) a.fields.push_back(std::move(f));
+  }
+  if (a.what.empty()) a.what = "'" + desc.text + "' (it matches no tracepoint)";
+  return a;
+}
+
+Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring_bytes) {
+  std::vector<uint32_t> ids;
+  for (const auto& c : clauses) {
+    for (const auto& desc : c.descriptions) {
+      if (!is_kernel(desc)) continue;
+      auto named = resolve(desc);
+      if (!named) return named.error();
+      for (const auto& n : *named) {
+        auto tp = tracepoint(n.subsystem, n.event);
+        if (!tp) return std::move(tp).error().context("probe description '" + desc.text + "'");
+        if (std::find(ids.begin(), ids.end(), (*tp)->format.id) == ids.end()) ids.push_back((*tp)->format.id);
+      }
+    }
+  }
+  if (ids.empty()) return {};
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t pages = 1;
+  while (pages * page < ring_bytes && pages < (size_t{1} << 20)) pages <<= 1;
+  auto events = kernel::PerfEvents::open(ids, pages);
+  if (!events) return events.error();
+  events_ = std::move(*events);
+  return {};
+}
+
+Result<size_t> KernelProbes::bind(d::Program& program, const d::ProbeDescription& desc) {
+  auto named = resolve(desc);
+  if (!named) return named.error();
+  size_t matched = 0;
+  for (const auto& n : *named) {
+    auto tpr = tracepoint(n.subsystem, n.event);
+    if (!tpr) return tpr.error();
+    Tracepoint& tp = **tpr;
+    auto fields = probe_fields(tp.format);
+    auto target_for = [&](Role role) -> Target& {
+      for (auto& t : tp.targets)
+        if (t.role == role) return t;
+      tp.targets.push_back({role, 0, {}, fields});
+      return tp.targets.back();
+    };
+    if (n.nr >= 0) {  // one call's own tracepoint
+      auto reg = program.register_probe(n.key, {}, fields);
+      if (!reg.id) continue;
+      ++matched;
+      target_for(n.role).syscall_probes[static_cast<uint32_t>(n.nr)] = reg.id;
+      continue;
+    }
+    if (n.role == Role::sys_enter || n.role == Role::sys_exit) {
+      const char* name = n.role == Role::sys_enter ? "entry" : "return";
+      Target& t = target_for(n.role);
+      for (int nr : syscalls::match_syscalls(desc.function.empty() ? "*" : desc.function)) {
+        d::ProbeKey key{"syscall", "", std::string(syscalls::syscall_name(nr)), name};
+        auto reg = program.register_probe(key, {}, fields);
+        if (!reg.id) continue;
+        ++matched;
+        t.syscall_probes[static_cast<uint32_t>(nr)] = reg.id;
+      }
+      continue;
+    }
+    auto reg = program.register_probe(n.key, {}, fields);
+    if (!reg.id) continue;
+    ++matched;
+    target_for(n.role).probe_id = reg.id;
+  }
+  return matched;
+}
+
+void KernelProbes::wait(int timeout_ms) {
+  if (events_) events_->wait(timeout_ms);
+}
+
+void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, const Tracepoint& tp, const Target& t) {
+  const auto& fmt = tp.format;
+  auto integer = [&](const char* name, uint32_t index = 0) -> std::optional<int64_t> {
+    const auto* f = fmt.field(name);
+    return f ? kernel::read_integer(*f, ev.data, ev.size, index) : std::nullopt;
+  };
+  auto string = [&](const char* name) -> std::optional<std::string> {
+    const auto* f = fmt.field(name);
+    return f ? kernel::read_string(*f, ev.data, ev.size) : std::nullopt;
+  };
+  int pid = ev.pid, tid = ev.tid;
+  std::string comm(ev.comm);
+  d::FireContext fc;
+  fc.record = ev.data;
+  fc.record_size = ev.size;
+  fc.cpu = static_cast<int>(ev.cpu);
+  uint32_t id = t.probe_id;
+  switch (t.role) {
+  case Role::plain:
+  case Role::exec_success:
+  case Role::create: break;
+  case Role::exit:
+    // Every thread's exit passes this tracepoint; the process exits with
+    // its last thread (group_dead where the kernel says so).
+    if (auto dead = integer("group_dead")) {
+      if (*dead == 0) return;
+    } else if (pid != tid) {
+      return;
+    }
+    break;
+  case Role::off_cpu:
+    if (auto c = string("prev_comm")) comm = *c;
+    break;
+  case Role::on_cpu: {
+    // The sample is taken in the outgoing thread; the incoming one is in
+    // the fields (its thread id: the tracepoint has no tgid).
+    auto next = integer("next_pid");
+    if (!next) return;
+    pid = tid = static_cast<int>(*next);
+    if (auto c = string("next_comm")) comm = *c;
+    break;
+  }
+  case Role::sys_enter:
+  case Role::sys_exit: {
+    if (pid == static_cast<int>(::getpid())) return;  // probekit's own calls (its output would feed itself)
+    // raw_syscalls: `id` and `args[6]`; syscalls:sys_enter_NAME:
+    // `__syscall_nr` and one 8-byte field per argument.
+    auto nr = fmt.field("id") ? integer("id") : integer("__syscall_nr");
+    if (!nr || *nr < 0) return;
+    auto it = t.syscall_probes.find(static_cast<uint32_t>(*nr));
+    if (it == t.syscall_probes.end()) return;
+    id = it->second;
+    if (t.role == Role::sys_enter && fmt.field("args")) {
+      for (uint32_t i = 0; i < 6; ++i) fc.args[i] = static_cast<uint64_t>(integer("args", i).value_or(0));
+    } else if (t.role == Role::sys_enter) {
+      size_t i = 0;
+      for (const auto& f : fmt.fields) {
+        if (f.common || f.name == "__syscall_nr" || i >= 6) continue;
+        fc.args[i++] = static_cast<uint64_t>(kernel::read_integer(f, ev.data, ev.size).value_or(0));
+      }
+    } else {
+      int64_t ret = integer("ret").value_or(0);
+      fc.args[0] = fc.args[1] = static_cast<uint64_t>(ret);
+      fc.retval = ret;
+      if (ret < 0 && ret >= -4095) fc.errno_value = static_cast<int>(-ret);
+    }
+    break;
+  }
+  }
+  if (!id) return;
+  KernelHitContext hit(pid, tid, std::move(comm), static_cast<int>(ev.cpu), ev.time_ns);
+  fc.hit = &hit;
+  if (program.fire(id, fc)) exit_requested_ = true;
+}
+
+bool KernelProbes::drain(d::Program& program) {
+  if (!events_ || exit_requested_) return exit_requested_;
+  events_->drain([&](const kernel::KernelEvent& ev) {
+    if (exit_requested_) return;  // exit(): nothing after it fires
+    auto it = by_id_.find(ev.tracepoint);
+    if (it == by_id_.end()) return;
+    for (const auto& t : it->second->targets) fire(program, ev, *it->second, t);
+  });
+  return exit_requested_;
+}
+
+void KernelProbes::report_drops() const {
+  if (!events_) return;
+  const auto& lost = events_->lost();
+  for (size_t i = 0; i < lost.size(); ++i)
+    if (lost[i])
+      std::fprintf(stderr, "probekit: %llu drop%s on CPU %zu\n", static_cast<unsigned long long>(lost[i]),
+                   lost[i] == 1 ? "" : "s", i);
+}
+
+Result<std::vector<KernelProbes::Listed>> KernelProbes::list(const d::ProbeDescription& desc) {
+  std::vector<Listed> out;
+  if (desc.provider == "syscall") return out;  // listed from the system call table
+  auto named = desc.provider == "kprobe" || desc.provider == "kretprobe" || desc.provider == "fbt"
+                   ? resolve_kprobe(desc, false)
+                   : resolve(desc);
+  if (!named) return named.error();
+  for (auto& n : *named) {
+    Listed l{std::move(n.key), {}};
+    if (auto tp = tracepoint(n.subsystem, n.event)) l.fields = probe_fields((*tp)->format);
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+}  // namespace probekit::cli

@@ -1,0 +1,236 @@
+#include "kernel/perf_events.h"
+
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "kernel/tracefs.h"
+#include "util/strings.h"
+
+namespace probekit::kernel {
+
+namespace {
+
+constexpr uint64_t kSampleType = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+// sample_id_all's trailer for kSampleType: {pid, tid}, time, {cpu, res}.
+constexpr size_t kSampleIdSize = 24;
+
+int perf_event_open(perf_event_attr* attr, int cpu, int group_fd) {
+  return static_cast<int>(::syscall(SYS_perf_event_open, attr, -1, cpu, group_fd, PERF_FLAG_FD_CLOEXEC));
+}
+
+}  // namespace
+
+std::vector<uint32_t> online_cpus() {
+  std::vector<uint32_t> cpus;
+  auto text = read_file("/sys/devices/system/cpu/online", 4096);
+  if (text) {
+    for (const auto& range : split(trim(*text), ',')) {
+      auto parts = split(range, '-');
+      auto lo = parse_uint(parts[0], 10);
+      auto hi = parts.size() > 1 ? parse_uint(parts[1], 10) : lo;
+      if (!lo || !hi) continue;
+      for (uint64_t c = *lo; c <= *hi && c < 4096; ++c) cpus.push_back(static_cast<uint32_t>(c));
+    }
+  }
+  if (cpus.empty()) {
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < std::max(1L, n); ++c) cpus.push_back(static_cast<uint32_t>(c));
+  }
+  return cpus;
+}
+
+Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const std::vector<uint32_t>& tracepoint_ids,
+                                                     size_t pages_per_cpu) {
+  std::unique_ptr<PerfEvents> pe(new PerfEvents());
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  for (uint32_t cpu : online_cpus()) {
+    // In the table before anything is mapped: an error return unmaps it.
+    Ring& ring = pe->rings_.emplace_back();
+    ring.cpu = cpu;
+    for (size_t i = 0; i < tracepoint_ids.size(); ++i) {
+      perf_event_attr attr{};
+      attr.size = sizeof attr;
+      attr.type = PERF_TYPE_TRACEPOINT;
+      attr.config = tracepoint_ids[i];
+      attr.sample_period = 1;
+      attr.sample_type = kSampleType;
+      attr.disabled = 1;
+      attr.sample_id_all = 1;
+      attr.use_clockid = 1;
+      attr.clockid = CLOCK_MONOTONIC;
+      attr.watermark = 1;
+      attr.wakeup_watermark = static_cast<uint32_t>(pages_per_cpu * page / 4);
+      if (i == 0) {  // the names of threads: COMM, FORK, EXIT records
+        attr.comm = 1;
+        attr.comm_exec = 1;
+        attr.task = 1;
+      }
+      int fd = perf_event_open(&attr, static_cast<int>(cpu), -1);
+      if (fd < 0) {
+        int err = errno;
+        if (err == EACCES || err == EPERM)
+          return Error("kernel tracepoints need root or CAP_PERFMON: perf_event_open refused (" +
+                           std::string(std::strerror(err)) + ")",
+                       ErrorKind::permission, err);
+        if (err == ENODEV && cpu != 0) continue;  // a CPU gone offline meanwhile
+        return Error::from_errno("perf_event_open of tracepoint id " + std::to_string(tracepoint_ids[i]) +
+                                     " on CPU " + std::to_string(cpu),
+                                 err);
+      }
+      ring.fds.emplace_back(fd);
+      if (i == 0) {
+        // The ring exists once mapped; only then can other events send to it.
+        ring.data_size = pages_per_cpu * page;
+        ring.map_size = ring.data_size + page;
+        void* base = ::mmap(nullptr, ring.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (base == MAP_FAILED) {
+          int err = errno;
+          return Error::from_errno("mapping the perf ring of CPU " + std::to_string(cpu) +
+                                       (err == EPERM ? " (perf_event_mlock_kb too small?)" : ""),
+                                   err);
+        }
+        ring.base = base;
+      }
+      if (i > 0 && ::ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0].get()) != 0)
+        return Error::from_errno("PERF_EVENT_IOC_SET_OUTPUT on CPU " + std::to_string(cpu), errno);
+    }
+    if (ring.fds.empty()) pe->rings_.pop_back();
+  }
+  pe->lost_.assign(pe->rings_.size(), 0);
+  for (auto& r : pe->rings_)
+    for (auto& fd : r.fds)
+      if (::ioctl(fd.get(), PERF_EVENT_IOC_ENABLE, 0) != 0)
+        return Error::from_errno("enabling a perf event on CPU " + std::to_string(r.cpu), errno);
+  return pe;
+}
+
+PerfEvents::~PerfEvents() {
+  for (auto& r : rings_) {
+    for (auto& fd : r.fds) (void)::ioctl(fd.get(), PERF_EVENT_IOC_DISABLE, 0);
+    if (r.base) ::munmap(r.base, r.map_size);
+  }
+}
+
+void PerfEvents::wait(int timeout_ms) {
+  std::vector<pollfd> fds;
+  for (auto& r : rings_) fds.push_back({r.fds[0].get(), POLLIN, 0});
+  (void)::poll(fds.data(), fds.size(), timeout_ms);
+}
+
+void PerfEvents::read_ring(Ring& r, std::vector<Pending>& out) {
+  auto* meta = static_cast<perf_event_mmap_page*>(r.base);
+  const auto* data = static_cast<const uint8_t*>(r.base) + meta->data_offset;
+  const uint64_t size = meta->data_size ? meta->data_size : r.data_size;
+  uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+  uint64_t tail = meta->data_tail;
+  auto copy = [&](uint64_t at, void* dst, size_t len) {
+    auto* d = static_cast<uint8_t*>(dst);
+    for (size_t done = 0; done < len;) {
+      uint64_t off = (at + done) % size;
+      size_t n = std::min<uint64_t>(len - done, size - off);
+      std::memcpy(d + done, data + off, n);
+      done += n;
+    }
+  };
+  const size_t ring_index = static_cast<size_t>(&r - rings_.data());
+  while (tail + sizeof(perf_event_header) <= head) {
+    perf_event_header h{};
+    copy(tail, &h, sizeof h);
+    if (h.size < sizeof h || tail + h.size > head) break;
+    std::vector<uint8_t> rec(h.size);
+    copy(tail, rec.data(), h.size);
+    tail += h.size;
+    const uint8_t* body = rec.data() + sizeof h;
+    const size_t body_size = h.size - sizeof h;
+    Pending p;
+    p.cpu = r.cpu;
+    p.type = h.type;
+    if (h.type == PERF_RECORD_SAMPLE) {
+      if (body_size < 8 + 8 + 8 + 4) continue;
+      std::memcpy(&p.time, body + 8, 8);
+    } else if (h.type == PERF_RECORD_LOST) {
+      uint64_t lost = 0;
+      if (body_size >= 16) std::memcpy(&lost, body + 8, 8);
+      lost_[ring_index] += lost;
+      continue;
+    } else if (h.type == PERF_RECORD_COMM || h.type == PERF_RECORD_FORK || h.type == PERF_RECORD_EXIT) {
+      if (body_size < kSampleIdSize + 8) continue;
+      std::memcpy(&p.time, body + body_size - kSampleIdSize + 8, 8);
+    } else {
+      continue;
+    }
+    p.bytes.assign(body, body + body_size);
+    out.push_back(std::move(p));
+  }
+  __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+std::string_view PerfEvents::comm_of(int tid) {
+  auto it = comms_.find(tid);
+  if (it != comms_.end()) return it->second;
+  std::string name;
+  if (auto text = read_file("/proc/" + std::to_string(tid) + "/comm", 64)) name = std::string(trim(*text));
+  if (name.empty()) name = tid == 0 ? "swapper" : "<unknown>";
+  return comms_.emplace(tid, std::move(name)).first->second;
+}
+
+size_t PerfEvents::drain(const std::function<void(const KernelEvent&)>& fn) {
+  std::vector<Pending> records;
+  for (auto& r : rings_) read_ring(r, records);
+  std::stable_sort(records.begin(), records.end(), [](const Pending& a, const Pending& b) { return a.time < b.time; });
+  size_t samples = 0;
+  for (const auto& p : records) {
+    const uint8_t* b = p.bytes.data();
+    uint32_t pid = 0, tid = 0;
+    std::memcpy(&pid, b, 4);
+    std::memcpy(&tid, b + 4, 4);
+    if (p.type == PERF_RECORD_COMM) {
+      const char* name = reinterpret_cast<const char*>(b + 8);
+      size_t max = p.bytes.size() - kSampleIdSize - 8;
+      comms_[static_cast<int>(tid)] = std::string(name, strnlen(name, max));
+      continue;
+    }
+    if (p.type == PERF_RECORD_FORK || p.type == PERF_RECORD_EXIT) {
+      // {pid, ppid, tid, ptid, time}
+      uint32_t child_tid = 0, parent_tid = 0;
+      std::memcpy(&child_tid, b + 8, 4);
+      std::memcpy(&parent_tid, b + 12, 4);
+      if (p.type == PERF_RECORD_FORK) {
+        std::string parent(comm_of(static_cast<int>(parent_tid)));
+        comms_[static_cast<int>(child_tid)] = std::move(parent);
+      } else {
+        comms_.erase(static_cast<int>(child_tid));
+      }
+      continue;
+    }
+    KernelEvent ev;
+    ev.pid = static_cast<int>(pid);
+    ev.tid = static_cast<int>(tid);
+    std::memcpy(&ev.time_ns, b + 8, 8);
+    std::memcpy(&ev.cpu, b + 16, 4);
+    uint32_t raw_size = 0;
+    std::memcpy(&raw_size, b + 24, 4);
+    if (28 + uint64_t{raw_size} > p.bytes.size() || raw_size < 2) continue;
+    ev.data = b + 28;
+    ev.size = raw_size;
+    uint16_t type = 0;
+    std::memcpy(&type, ev.data, 2);
+    ev.tracepoint = type;
+    ev.comm = comm_of(ev.tid);
+    ++samples;
+    fn(ev);
+  }
+  return samples;
+}
+
+}  // namespace probekit::kernel
