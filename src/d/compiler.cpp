@@ -232,7 +232,7 @@ private:
 class MemberField : public Node {
 public:
   MemberField(Type t, std::string name) : Node(t), name_(std::move(name)) {}
-  bool record_safe() const override { return true; }
+  bool record_safe(RecordNeeds&) const override { return true; }
   int64_t eval_int(Exec& x) const override {
     const ProbeField& f = field(x);
     if (f.is_string()) return 0;
