@@ -448,8 +448,14 @@ TEST(Jump, FollowedForkChildLosesTheInheritedAreasAtDetach) {
   auto w = t.session->add(count_only("a.out:work"));
   ASSERT_TRUE(w.ok()) << w.error().message();
   const pid_t pid = t.session->pid();
-  ASSERT_TRUE(t.session->run(0.3).ok());
-  auto children = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  // Until the child is there and both have counted (slow under sanitizers
+  // on a loaded machine).
+  Result<std::string> children = std::string();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(t.session->run(0.1).ok());
+    children = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+    if (children.ok() && !children->empty() && t.session->stats(*w).hits > 20) break;
+  }
   ASSERT_TRUE(children.ok() && !children->empty());
   const pid_t child = static_cast<pid_t>(std::stol(*children));
   EXPECT_GT(t.session->stats(*w).hits, 20u);  // both count
