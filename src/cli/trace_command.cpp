@@ -18,6 +18,7 @@
 #include "cli/d_probes.h"
 #include "cli/report.h"
 #include "cli/target.h"
+#include "cli/usdt.h"
 #include "output/event.h"
 #include "output/writer.h"
 #include "trace/definition.h"
@@ -91,6 +92,7 @@ Status check_symbol_args(Session& s, const trace::Definition& def) {
 struct TracedEvent {
   trace::EventFetcher fetcher;
   ProbeId id = 0;
+  size_t def_index = 0;  // a u: definition has one event per USDT site: -C sums them
 };
 
 }  // namespace
@@ -200,6 +202,10 @@ int trace_main(int argc, char** argv) {
   }
   std::vector<Location> def_where;
   for (const auto& def : defs) {
+    if (def.usdt) {  // resolved against the target's notes (cli/usdt.h)
+      def_where.emplace_back();
+      continue;
+    }
     auto where = Location::parse(def.location_text());
     if (!where) return report("definition '" + def.text + "'", where.error());
     def_where.push_back(*where);
@@ -240,16 +246,31 @@ int trace_main(int argc, char** argv) {
   DebugArgs debug;  // DWARF per module, opened only for `$arg:NAME` and --fail checks
   for (size_t i = 0; i < defs.size() && !interrupted(); ++i) {
     auto& def = defs[i];
-    auto fetcher = trace::EventFetcher::make(def, make_arg_resolver(debug, s, def));
+    // A u: definition is a probe at each site of its USDT probe (one, or
+    // several where the compiler copied the site), with $argN from each
+    // site's note; any other definition is one probe.
+    std::vector<std::optional<UsdtProbe>> sites{std::nullopt};
+    bool usdt_pending = false;
+    if (def.usdt) {
+      auto found = resolve_usdt_definition(s, def.module, def.usdt_provider, def.usdt_name, launched || opt.zero_ok);
+      if (!found) return fail("definition '" + def.text + "'", found.error());
+      usdt_pending = found->pending;
+      if (usdt_pending && !opt.zero_ok)
+        report_warning("definition '" + def.text + "'",
+                       "module '" + def.module + "' is not loaded; the probe arms if the program loads it (-Z: no warning)");
+      sites.assign(found->probes.begin(), found->probes.end());
+    }
+    for (const auto& site : sites) {
+    auto fetcher = trace::EventFetcher::make(def, site ? usdt_arg_resolver(*site) : make_arg_resolver(debug, s, def));
     if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
     if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
-    auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0});
-    Probe probe;
-    probe.where = def_where[i];
+    auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0, i});
+    Probe probe = site ? usdt_engine_probe(*site) : Probe{};
+    if (!site) probe.where = def_where[i];
     probe.name = def.full_name();
     probe.maxactive = def.maxactive;
     probe.mechanism = *mechanism;
-    probe.allow_pending = opt.zero_ok && !probe.where.module.empty();  // -Z: may be loaded later
+    probe.allow_pending = usdt_pending || (opt.zero_ok && !probe.where.module.empty());  // -Z: may be loaded later
     // One line per hit: at the instruction for 'p:', when the function
     // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
     std::function<void(HitContext&)> emit = [](HitContext&) {};
@@ -287,6 +308,7 @@ int trace_main(int argc, char** argv) {
     ev->id = *id;
     events.push_back(std::move(ev));
     added.push_back({&events.back()->id, std::move(probe), "definition '" + def.text + "'"});
+    }
   }
 
   // --fail SYMBOL=VALUE[@PERCENT]: the kernel's fail_function for a
@@ -361,8 +383,14 @@ int trace_main(int argc, char** argv) {
 
   if (opt.count_only) {
     std::vector<output::EventCount> counts;
-    for (const auto& ev : events) {
+    for (size_t k = 0; k < events.size(); ++k) {
+      const auto& ev = events[k];
       auto st = s.stats(ev->id);
+      if (k > 0 && events[k - 1]->def_index == ev->def_index) {  // another site of the same u: definition
+        counts.back().hits += st.hits;
+        counts.back().missed += st.missed;
+        continue;
+      }
       counts.push_back({ev->fetcher.definition().full_name(), st.hits, st.missed});
     }
     for (const auto& f : fails) {

@@ -1,0 +1,179 @@
+// USDT probes through the command line, against tests/targets/pk_usdt (an
+// executable with <sys/sdt.h> probes, one behind a semaphore, a linked
+// library and a dlopen'ed one with a probe each) and the system's python3.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "harness.h"
+
+namespace probekit::testing {
+namespace {
+
+const char* const kBuilds[] = {"pie-O0", "pie-O2", "nopie-O0", "nopie-O2"};
+
+std::string dl_lib() { return target_path("pk_usdtdl.so"); }
+std::string command(const std::string& build, int n = 4) {
+  return target_path("pk_usdt-" + build) + " " + dl_lib() + " " + std::to_string(n);
+}
+// What pk_usdt prints for N=4 when its guarded probe fired `guarded` times.
+// Skips a test when the target was not built (no <sys/sdt.h>).
+#define PK_NEED_USDT_TARGET()                                                                            \
+  if (::access(target_path("pk_usdt-pie-O2").c_str(), X_OK) != 0)                                        \
+  GTEST_SKIP() << "tests/targets/pk_usdt was not built: <sys/sdt.h> is missing (Debian: systemtap-sdt-dev)"
+
+std::string program_output(int guarded) { return "sum 66 guarded " + std::to_string(guarded) + "\n"; }
+
+TEST(UsdtCli, DArgumentsIntegersStringsAndConstantsFromTheNote) {
+  PK_NEED_USDT_TARGET();
+  for (const char* build : kBuilds) {
+    SCOPED_TRACE(build);
+    auto r = run({probekit_path(), "-q", "-n",
+                  "pkapp$target:a.out::tick { printf(\"%d %s %d\\n\", arg0, copyinstr(arg1), arg2); }"
+                  "pkapp$target:::neg { printf(\"%d %d %d\\n\", arg0, arg1, args[0]); }",
+                  "-c", command(build)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "0 name-0 5\n0 0 0\n1 name-1 5\n-1 1000000000000 -1\n2 name-2 5\n-2 2000000000000 -2\n"
+              "3 name-0 5\n-3 3000000000000 -3\n" + program_output(0));
+  }
+}
+
+TEST(UsdtCli, SemaphoreIsRaisedWhileTheGuardedProbeIsArmed) {
+  PK_NEED_USDT_TARGET();
+  for (const char* build : kBuilds) {
+    SCOPED_TRACE(build);
+    auto plain = run({"/bin/sh", "-c", command(build)});
+    EXPECT_EQ(plain.out, program_output(0));
+    auto r = run({probekit_path(), "-q", "-n", "pkapp$target:::guarded { @ = sum(arg0); }", "-c", command(build)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, program_output(4) + "\n               60\n\n");
+  }
+}
+
+TEST(UsdtCli, ProbesInALinkedAndADlopenedLibrary) {
+  PK_NEED_USDT_TARGET();
+  auto r = run({probekit_path(), "-q", "-n",
+                "pklib$target:::work { @[probemod, copyinstr(arg1)] = sum(arg0); }"
+                "pklib$target:" + dl_lib() + "::work { @[probemod, copyinstr(arg1)] = sum(arg0 + 100); }",
+                "-c", command("pie-O2")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, program_output(0) +
+                       "\n  libpk_usdtlib.so                                    lib                        6"
+                       "\n  pk_usdtdl.so                                        lib                      406\n\n");
+}
+
+TEST(UsdtCli, CountingProbesAreTheSameWithEitherBackend) {
+  PK_NEED_USDT_TARGET();
+  RunResult out[2];
+  int i = 0;
+  for (const char* b : {"backend=jump", "backend=trap"}) {
+    out[i] = run({probekit_path(), "-v", "-x", b, "-n",
+                  "pkapp$target:::tick, pkapp$target:::guarded, pklib$target:::work { @[probeprov, probename] = count(); }",
+                  "-c", command("pie-O2")});
+    ASSERT_EQ(out[i].status, 0) << out[i].err;
+    ++i;
+  }
+  std::string norm0 = normalize(out[0].out, "pkapp[0-9]+", "pkappPID");
+  norm0 = normalize(norm0, "pklib[0-9]+", "pklibPID");
+  EXPECT_EQ(norm0, program_output(4) +
+                       "\n  pkappPID                                            guarded                           4"
+                       "\n  pkappPID                                            tick                              4"
+                       "\n  pklibPID                                            work                              4\n\n");
+  EXPECT_EQ(out[0].out, normalize(out[1].out, "pk", "pk"));
+  EXPECT_GE(count_lines(out[0].err, ": jump, counted in the agent"), 1u) << out[0].err;
+  EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
+}
+
+TEST(UsdtCli, ListsProbesWithTheirArguments) {
+  PK_NEED_USDT_TARGET();
+  auto r = run({probekit_path(), "-l", "-v", "-n", "pkapp$target:::", "-c", command("pie-O0")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string out = normalize(r.out, "pkapp[0-9]+", "pkappPID");
+  EXPECT_EQ(count_lines(out, "pkappPID"), 3u) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(pkappPID +a\.out +app_tick tick)"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(pkappPID +a\.out +pk_usdt_guarded guarded)"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(args\[0\]: int32_t \(-4@)"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(args\[2\]: int32_t \(-4@\$5\))"))) << out;
+  EXPECT_EQ(count_lines(out, "semaphore: 0x"), 1u) << out;
+}
+
+TEST(UsdtCli, TraceDefinitionsReadTheNotesArguments) {
+  PK_NEED_USDT_TARGET();
+  for (const char* build : kBuilds) {
+    SCOPED_TRACE(build);
+    auto r = run({probekit_path(), "trace", "-c", command(build),
+                  "u:a.out:pkapp:tick i=$arg1 name=$arg2:string c=$arg3", "u:a.out:pkapp:neg $arg1 $arg2",
+                  "u:a.out:pkapp:guarded v=$arg1"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string out = normalize(r.out, R"(^ *\S+-[0-9]+ +\[[0-9]+\] [0-9.]+: )", "");
+    out = normalize(out, R"(\(([a-z_]+)\+0x[0-9a-f]+\))", "($1)");
+    out = normalize(out, R"(\n *\S+-[0-9]+ +\[[0-9]+\] [0-9.]+: )", "\n");
+    EXPECT_EQ(out,
+              "tick: (app_tick) i=0 name=\"name-0\" c=5\nneg: (app_neg) arg1=0 arg2=0\nguarded: (pk_usdt_guarded) v=0\n"
+              "tick: (app_tick) i=1 name=\"name-1\" c=5\nneg: (app_neg) arg1=-1 arg2=1000000000000\nguarded: (pk_usdt_guarded) v=10\n"
+              "tick: (app_tick) i=2 name=\"name-2\" c=5\nneg: (app_neg) arg1=-2 arg2=2000000000000\nguarded: (pk_usdt_guarded) v=20\n"
+              "tick: (app_tick) i=3 name=\"name-0\" c=5\nneg: (app_neg) arg1=-3 arg2=3000000000000\nguarded: (pk_usdt_guarded) v=30\n" +
+                  program_output(4));
+  }
+}
+
+TEST(UsdtCli, TraceCountsLibrarySitesLoadedAtStartAndByDlopen) {
+  PK_NEED_USDT_TARGET();
+  for (const char* b : {"--backend=jump", "--backend=trap"}) {
+    auto r = run({probekit_path(), "trace", "-C", b, "-c", command("pie-O2"), "u:libpk_usdtlib.so:pklib:work",
+                  "u:" + dl_lib() + ":pklib:work", "u:a.out:pkapp:function-missing-is-not-here"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("no USDT probe 'pkapp:function-missing-is-not-here' in 'a.out'; it has pkapp:tick, "
+                         "pkapp:neg, pkapp:guarded"),
+              std::string::npos)
+        << r.err;
+    r = run({probekit_path(), "trace", "-C", b, "-c", command("pie-O2"), "u:libpk_usdtlib.so:pklib:work",
+             "u:" + dl_lib() + ":pklib:work"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find(program_output(0)), std::string::npos);
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(sdt_pklib/work +4 +0\n.*sdt_pklib/work +4 +0\n)"))) << r.out;
+  }
+}
+
+TEST(UsdtCli, UnknownProviderAndBadDefinitionsAreClearErrors) {
+  PK_NEED_USDT_TARGET();
+  auto r = run({probekit_path(), "-n", "nosuch$target:::x { }", "-c", command("pie-O2")});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("provider 'nosuch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("USDT providers"), std::string::npos) << r.err;
+  r = run({probekit_path(), "trace", "-c", command("pie-O2"), "u:a.out:pkapp"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("a USDT probe is named MODULE:PROVIDER:NAME"), std::string::npos) << r.err;
+  r = run({probekit_path(), "trace", "-c", command("pie-O2"), "u:a.out:pkapp:tick $arg4"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("has 3 arguments"), std::string::npos) << r.err;
+}
+
+// python3 built with --with-dtrace (Debian's is) has function__entry with
+// (filename, function name, line number) and a semaphore it tests first.
+TEST(UsdtCli, PythonFunctionEntriesAreCounted) {
+  auto probe = run({probekit_path(), "-l", "-n", "python$target:::function-entry", "-c", "python3 -c pass"});
+  if (probe.status != 0 || count_lines(probe.out, "function-entry") == 0)
+    GTEST_SKIP() << "python3 has no USDT function-entry probe (built without --with-dtrace): " << probe.err;
+  const std::string script = ::testing::TempDir() + "/pk_usdt_script.py";
+  {
+    std::ofstream f(script);
+    f << "def pk_alpha():\n    return 1\n\ndef pk_beta(n):\n    return pk_alpha() + n\n\n"
+         "total = 0\nfor i in range(7):\n    total += pk_beta(i)\nfor i in range(3):\n    pk_alpha()\nprint(total)\n";
+  }
+  auto r = run({probekit_path(), "-q", "-n",
+                "python$target:::function-entry /copyinstr(arg0) == \"" + script +
+                    "\"/ { @[copyinstr(arg1)] = count(); }",
+                "-c", "python3 " + script});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "28\n\n  <module>                                                          1\n"
+                   "  pk_beta                                                           7\n"
+                   "  pk_alpha                                                         10\n\n");
+  ::unlink(script.c_str());
+}
+
+}  // namespace
+}  // namespace probekit::testing
