@@ -465,13 +465,17 @@ Result<size_t> ProbeBinder::bind_usdt(const d::ProbeDescription& desc) {
     provider_known = provider_known || glob_match(desc.provider, p.provider + std::to_string(session_->pid())) ||
                      glob_match(desc.provider, p.provider);
   }
-  // A module named by its path that is not loaded yet (dlopen): its notes
-  // are read from the file and its probes arm when it is loaded.
-  const bool unloaded_path = desc.module.find('/') != std::string::npos && !has_glob(desc.module) &&
-                             std::none_of(session_->modules().begin(), session_->modules().end(),
-                                          [&](const ModuleInfo& m) { return m.named_by(desc.module); });
-  if (unloaded_path && (options_.zero_ok || options_.launched)) {
-    auto later = usdt_probes_of(desc.module, desc.module.substr(desc.module.rfind('/') + 1));
+  // A module named (by file name or path) that is not loaded yet (dlopen):
+  // its notes are read from the file it will be loaded from and its probes
+  // arm when it is loaded.
+  const std::vector<ModuleInfo> mapped = session_->modules();
+  const bool unloaded = !desc.module.empty() && !has_glob(desc.module) &&
+                        std::none_of(mapped.begin(), mapped.end(),
+                                     [&](const ModuleInfo& m) { return m.named_by(desc.module); });
+  std::optional<std::string> file;
+  if (unloaded && (options_.zero_ok || options_.launched)) file = find_unloaded_module(*session_, desc.module);
+  if (file) {
+    auto later = usdt_probes_of(*file, file->substr(file->rfind('/') + 1));
     if (!later) return std::move(later).error().context("probe description '" + desc.text + "'");
     auto n = bind_usdt_probes(desc, *later, true);
     if (n && *n && !options_.zero_ok)
@@ -483,7 +487,7 @@ Result<size_t> ProbeBinder::bind_usdt(const d::ProbeDescription& desc) {
     return Error("probe description '" + desc.text + "': provider '" + desc.provider +
                      "' is not available; probekit has pid, syscall, profile, dtrace and the USDT providers of "
                      "the process's objects (probekit -l -n '" + desc.provider + ":::' lists them; a library "
-                     "loaded later by dlopen is named by its path in the module field)",
+                     "loaded later by dlopen is named by its file name in the module field)",
                  ErrorKind::unsupported);
   }
   return bind_usdt_probes(desc, *all, false);

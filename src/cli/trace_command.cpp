@@ -261,53 +261,53 @@ int trace_main(int argc, char** argv) {
       sites.assign(found->probes.begin(), found->probes.end());
     }
     for (const auto& site : sites) {
-    auto fetcher = trace::EventFetcher::make(def, site ? usdt_arg_resolver(*site) : make_arg_resolver(debug, s, def));
-    if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
-    if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
-    auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0, i});
-    Probe probe = site ? usdt_engine_probe(*site) : Probe{};
-    if (!site) probe.where = def_where[i];
-    probe.name = def.full_name();
-    probe.maxactive = def.maxactive;
-    probe.mechanism = *mechanism;
-    probe.allow_pending = usdt_pending || (opt.zero_ok && !probe.where.module.empty());  // -Z: may be loaded later
-    // One line per hit: at the instruction for 'p:', when the function
-    // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
-    std::function<void(HitContext&)> emit = [](HitContext&) {};
-    if (!opt.count_only) {
-      TracedEvent* raw = ev.get();
-      output::Writer* out = &*writer;
-      bool is_return = def.is_return();
-      emit = [raw, out, &formatter, is_return](HitContext& ctx) {
-        const auto& d = raw->fetcher.definition();
-        output::Event e = output::make_event(ctx, d.group, d.event, is_return, ctx.return_address());
-        for (auto& a : raw->fetcher.fetch_all(ctx)) e.args.push_back({a.name, a.value.text(), a.value.json()});
-        (void)out->write(formatter.event(e));
-      };
-    }
-    // -v: a probe armed later (a library mapped after this point) is
-    // described when it arms.
-    if (opt.verbose) {
-      probe.armed_handler = [&s, name = def.full_name()](ProbeId armed) {
-        for (const auto& line : s.describe(armed)) report_note(name + ": " + line);
-      };
-    }
-    if (def.is_return())
-      probe.return_handler = [emit](HitContext& ctx, void*) { emit(ctx); };
-    else if (opt.count_only)
-      probe.count_only = true;  // counted in the target where it can be a jump probe
-    else
-      probe.pre_handler = emit;
-    // Recorded in the target where the site can be a jump probe: the
-    // agent reads what the arguments need, the same emit formats it.
-    if (!opt.count_only && !def.is_return()) {
-      if (auto cap = trace::capture_of(ev->fetcher.definition())) probe.capture = std::move(*cap);
-    }
-    auto id = s.add(probe);
-    if (!id) return fail("definition '" + def.text + "'", id.error());
-    ev->id = *id;
-    events.push_back(std::move(ev));
-    added.push_back({&events.back()->id, std::move(probe), "definition '" + def.text + "'"});
+      auto fetcher = trace::EventFetcher::make(def, site ? usdt_arg_resolver(*site) : make_arg_resolver(debug, s, def));
+      if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
+      if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
+      auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0, i});
+      Probe probe = site ? usdt_engine_probe(*site) : Probe{};
+      if (!site) probe.where = def_where[i];
+      probe.name = def.full_name();
+      probe.maxactive = def.maxactive;
+      probe.mechanism = *mechanism;
+      probe.allow_pending = usdt_pending || (opt.zero_ok && !probe.where.module.empty());  // -Z: may be loaded later
+      // One line per hit: at the instruction for 'p:', when the function
+      // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
+      std::function<void(HitContext&)> emit = [](HitContext&) {};
+      if (!opt.count_only) {
+        TracedEvent* raw = ev.get();
+        output::Writer* out = &*writer;
+        bool is_return = def.is_return();
+        emit = [raw, out, &formatter, is_return](HitContext& ctx) {
+          const auto& d = raw->fetcher.definition();
+          output::Event e = output::make_event(ctx, d.group, d.event, is_return, ctx.return_address());
+          for (auto& a : raw->fetcher.fetch_all(ctx)) e.args.push_back({a.name, a.value.text(), a.value.json()});
+          (void)out->write(formatter.event(e));
+        };
+      }
+      // -v: a probe armed later (a library mapped after this point) is
+      // described when it arms.
+      if (opt.verbose) {
+        probe.armed_handler = [&s, name = def.full_name()](ProbeId armed) {
+          for (const auto& line : s.describe(armed)) report_note(name + ": " + line);
+        };
+      }
+      if (def.is_return())
+        probe.return_handler = [emit](HitContext& ctx, void*) { emit(ctx); };
+      else if (opt.count_only)
+        probe.count_only = true;  // counted in the target where it can be a jump probe
+      else
+        probe.pre_handler = emit;
+      // Recorded in the target where the site can be a jump probe: the
+      // agent reads what the arguments need, the same emit formats it.
+      if (!opt.count_only && !def.is_return()) {
+        if (auto cap = trace::capture_of(ev->fetcher.definition())) probe.capture = std::move(*cap);
+      }
+      auto id = s.add(probe);
+      if (!id) return fail("definition '" + def.text + "'", id.error());
+      ev->id = *id;
+      events.push_back(std::move(ev));
+      added.push_back({&events.back()->id, std::move(probe), "definition '" + def.text + "'"});
     }
   }
 

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -137,6 +139,31 @@ Result<UsdtSites> select(std::vector<UsdtProbe> all, const std::string& module, 
 
 }  // namespace
 
+std::optional<std::string> find_unloaded_module(Session& s, const std::string& module) {
+  if (module.find('/') != std::string::npos) {
+    if (::access(module.c_str(), R_OK) == 0) return module;
+    return std::nullopt;
+  }
+  if (module == "a.out" || module.empty() || has_glob(module)) return std::nullopt;
+  std::vector<std::string> dirs;
+  for (const auto& m : s.modules()) {
+    auto slash = m.path.rfind('/');
+    if (slash != std::string::npos) dirs.push_back(m.path.substr(0, slash));
+  }
+  if (const char* lp = std::getenv("LD_LIBRARY_PATH")) {
+    for (const auto& d : split(lp, ':'))
+      if (!d.empty()) dirs.push_back(d);
+  }
+  for (const char* d : {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+                        "/usr/local/lib"})
+    dirs.emplace_back(d);
+  for (const auto& d : dirs) {
+    std::string path = d + "/" + module;
+    if (::access(path.c_str(), R_OK) == 0) return path;
+  }
+  return std::nullopt;
+}
+
 Result<UsdtSites> resolve_usdt_definition(Session& s, const std::string& module, const std::string& provider,
                                           const std::string& name, bool may_wait) {
   auto find = [&]() -> std::optional<ModuleInfo> {
@@ -154,20 +181,22 @@ Result<UsdtSites> resolve_usdt_definition(Session& s, const std::string& module,
     if (!all) return all.error();
     return select(std::move(*all), module, provider, name, false);
   }
-  if (module.find('/') != std::string::npos && ::access(module.c_str(), R_OK) == 0) {
+  if (auto file = find_unloaded_module(s, module)) {
     if (!may_wait) {
       return Error("module '" + module + "' is not loaded in process " + std::to_string(s.pid()) +
                        "; with -Z (or -c) its probes arm if the program loads it",
                    ErrorKind::no_such_module);
     }
-    auto all = usdt_probes_of(module, module.substr(module.rfind('/') + 1));
+    auto all = usdt_probes_of(*file, file->substr(file->rfind('/') + 1));
     if (!all) return all.error();
     return select(std::move(*all), module, provider, name, true);
   }
   std::vector<std::string> names;
   for (const auto& mi : s.modules()) names.push_back(mi.is_main_executable ? "a.out (" + mi.name + ")" : mi.name);
   return Error("no module '" + module + "' in process " + std::to_string(s.pid()) + "; mapped: " + join(names, ", ") +
-                   (may_wait ? "; a library loaded later by dlopen is named by its path" : ""),
+                   (may_wait ? "; a library loaded later by dlopen must be found by name (next to a loaded "
+                               "object, in LD_LIBRARY_PATH or the system's directories) or named by its path"
+                             : ""),
                ErrorKind::no_such_module);
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,12 @@ Probe usdt_engine_probe(const UsdtProbe& p);
 // bad_address when it is in memory that cannot be read, usage when p has no
 // argument i.
 Result<uint64_t> usdt_arg(const UsdtProbe& p, size_t i, const HitContext& ctx);
+
+// The file a module that is not mapped yet will be loaded from, for its
+// notes: a path as given; a file name searched in the directories of the
+// mapped objects, LD_LIBRARY_PATH and the system's library directories
+// (where dlopen would find it). nullopt when none is readable.
+std::optional<std::string> find_unloaded_module(Session& s, const std::string& module);
 
 // The sites a `probekit trace` u:MODULE:PROVIDER:NAME definition names (NAME
 // as in the note or with '-' for "__"; globs allowed in PROVIDER and NAME).

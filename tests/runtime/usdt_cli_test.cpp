@@ -49,7 +49,7 @@ TEST(UsdtCli, SemaphoreIsRaisedWhileTheGuardedProbeIsArmed) {
     EXPECT_EQ(plain.out, program_output(0));
     auto r = run({probekit_path(), "-q", "-n", "pkapp$target:::guarded { @ = sum(arg0); }", "-c", command(build)});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, program_output(4) + "\n               60\n\n");
+    EXPECT_EQ(r.out, program_output(4) + "\n               60\n");
   }
 }
 
@@ -57,33 +57,42 @@ TEST(UsdtCli, ProbesInALinkedAndADlopenedLibrary) {
   PK_NEED_USDT_TARGET();
   auto r = run({probekit_path(), "-q", "-n",
                 "pklib$target:::work { @[probemod, copyinstr(arg1)] = sum(arg0); }"
-                "pklib$target:" + dl_lib() + "::work { @[probemod, copyinstr(arg1)] = sum(arg0 + 100); }",
+                "pklib$target:pk_usdtdl.so::work { @[probemod, copyinstr(arg1)] = sum(arg0 + 100); }",
                 "-c", command("pie-O2")});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, program_output(0) +
-                       "\n  libpk_usdtlib.so                                    lib                        6"
-                       "\n  pk_usdtdl.so                                        lib                      406\n\n");
+                       "\n  libpk_usdtlib.so                                    lib                                                               6"
+                       // both clauses match the dlopen'ed library's probe: 406 + 6
+                       "\n  pk_usdtdl.so                                        lib                                                             412\n");
 }
 
 TEST(UsdtCli, CountingProbesAreTheSameWithEitherBackend) {
   PK_NEED_USDT_TARGET();
   RunResult out[2];
   int i = 0;
+  // pie-O2's guarded site (nop; mov eax, 1) can be a jump; tick's and
+  // work's are followed by a call, so -x backend=jump refuses them.
+  auto refused = run({probekit_path(), "-x", "backend=jump", "-n", "pkapp$target:::tick { @ = count(); }", "-c",
+                      command("pie-O2")});
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.err.find("cannot place a jump probe at 'app_tick+0x"), std::string::npos) << refused.err;
   for (const char* b : {"backend=jump", "backend=trap"}) {
-    out[i] = run({probekit_path(), "-v", "-x", b, "-n",
-                  "pkapp$target:::tick, pkapp$target:::guarded, pklib$target:::work { @[probeprov, probename] = count(); }",
+    out[i] = run({probekit_path(), "-v", "-x", b, "-n", "pkapp$target:::guarded { @[probeprov, probename] = count(); }",
                   "-c", command("pie-O2")});
     ASSERT_EQ(out[i].status, 0) << out[i].err;
     ++i;
   }
   std::string norm0 = normalize(out[0].out, "pkapp[0-9]+", "pkappPID");
   norm0 = normalize(norm0, "pklib[0-9]+", "pklibPID");
-  EXPECT_EQ(norm0, program_output(4) +
-                       "\n  pkappPID                                            guarded                           4"
-                       "\n  pkappPID                                            tick                              4"
-                       "\n  pklibPID                                            work                              4\n\n");
-  EXPECT_EQ(out[0].out, normalize(out[1].out, "pk", "pk"));
-  EXPECT_GE(count_lines(out[0].err, ": jump, counted in the agent"), 1u) << out[0].err;
+  EXPECT_TRUE(std::regex_match(norm0, std::regex(program_output(4) + "\n  pkappPID +guarded +4\n"))) << norm0;
+  EXPECT_EQ(norm0, normalize(out[1].out, "pkapp[0-9]+", "pkappPID"));
+  EXPECT_EQ(count_lines(out[0].err, ": jump, counted in the agent"), 1u) << out[0].err;
+  // auto: the same counts, each site as it can be.
+  auto mixed = run({probekit_path(), "-n",
+                    "pkapp$target:::tick, pkapp$target:::guarded, pklib$target:::work { @[probename] = count(); }", "-c",
+                    command("pie-O2")});
+  ASSERT_EQ(mixed.status, 0) << mixed.err;
+  EXPECT_TRUE(std::regex_search(mixed.out, std::regex(R"(guarded +4\n +tick +4\n +work +4\n)"))) << mixed.out;
   EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
 }
 
@@ -122,14 +131,14 @@ TEST(UsdtCli, TraceDefinitionsReadTheNotesArguments) {
 
 TEST(UsdtCli, TraceCountsLibrarySitesLoadedAtStartAndByDlopen) {
   PK_NEED_USDT_TARGET();
-  for (const char* b : {"--backend=jump", "--backend=trap"}) {
+  // (--backend=jump refuses these sites: a call follows each nop.)
+  for (const char* b : {"--backend=auto", "--backend=trap"}) {
     auto r = run({probekit_path(), "trace", "-C", b, "-c", command("pie-O2"), "u:libpk_usdtlib.so:pklib:work",
                   "u:" + dl_lib() + ":pklib:work", "u:a.out:pkapp:function-missing-is-not-here"});
     EXPECT_EQ(r.status, 2) << r.err;
-    EXPECT_NE(r.err.find("no USDT probe 'pkapp:function-missing-is-not-here' in 'a.out'; it has pkapp:tick, "
-                         "pkapp:neg, pkapp:guarded"),
-              std::string::npos)
+    EXPECT_NE(r.err.find("no USDT probe 'pkapp:function-missing-is-not-here' in 'a.out'; it has "), std::string::npos)
         << r.err;
+    for (const char* n : {"pkapp:tick", "pkapp:neg", "pkapp:guarded"}) EXPECT_NE(r.err.find(n), std::string::npos) << n;
     r = run({probekit_path(), "trace", "-C", b, "-c", command("pie-O2"), "u:libpk_usdtlib.so:pklib:work",
              "u:" + dl_lib() + ":pklib:work"});
     ASSERT_EQ(r.status, 0) << r.err;
@@ -152,26 +161,33 @@ TEST(UsdtCli, UnknownProviderAndBadDefinitionsAreClearErrors) {
   EXPECT_NE(r.err.find("has 3 arguments"), std::string::npos) << r.err;
 }
 
-// python3 built with --with-dtrace (Debian's is) has function__entry with
-// (filename, function name, line number) and a semaphore it tests first.
+// python3 built with --with-dtrace (Debian's /usr/bin/python3 is) has
+// function__entry with (filename, function name, line number) and a
+// semaphore it tests first. CPython 3.11 reaches its function__entry site
+// only while a trace or profile function is set (function__return fires
+// regardless; measured: 0 entries and 107 returns for a plain script), so
+// the script sets a no-op profiler around the calls it counts.
 TEST(UsdtCli, PythonFunctionEntriesAreCounted) {
-  auto probe = run({probekit_path(), "-l", "-n", "python$target:::function-entry", "-c", "python3 -c pass"});
+  const std::string python = "/usr/bin/python3";
+  if (::access(python.c_str(), X_OK) != 0) GTEST_SKIP() << python << " is not installed";
+  auto probe = run({probekit_path(), "-l", "-n", "python$target:::function-entry", "-c", python + " -c pass"});
   if (probe.status != 0 || count_lines(probe.out, "function-entry") == 0)
-    GTEST_SKIP() << "python3 has no USDT function-entry probe (built without --with-dtrace): " << probe.err;
+    GTEST_SKIP() << python << " has no USDT function-entry probe (built without --with-dtrace): " << probe.err;
   const std::string script = ::testing::TempDir() + "/pk_usdt_script.py";
   {
     std::ofstream f(script);
-    f << "def pk_alpha():\n    return 1\n\ndef pk_beta(n):\n    return pk_alpha() + n\n\n"
-         "total = 0\nfor i in range(7):\n    total += pk_beta(i)\nfor i in range(3):\n    pk_alpha()\nprint(total)\n";
+    f << "import sys\n\ndef pk_alpha(x):\n    return x + 1\n\ndef pk_beta(x):\n    return pk_alpha(x) * 2\n\n"
+         "sys.setprofile(lambda *a: None)\ntotal = 0\nfor i in range(7):\n    total += pk_beta(i)\n"
+         "for i in range(3):\n    total += pk_alpha(i)\nsys.setprofile(None)\nprint(total)\n";
   }
-  auto r = run({probekit_path(), "-q", "-n",
-                "python$target:::function-entry /copyinstr(arg0) == \"" + script +
-                    "\"/ { @[copyinstr(arg1)] = count(); }",
-                "-c", "python3 " + script});
+  const std::string prog = "python$target:::function-entry /copyinstr(arg0) == \"" + script +
+                           "\"/ { @[copyinstr(arg1)] = count(); }";
+  auto plain = run({python, script});
+  ASSERT_EQ(plain.out, "62\n");
+  auto r = run({probekit_path(), "-q", "-n", prog, "-c", python + " " + script});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "28\n\n  <module>                                                          1\n"
-                   "  pk_beta                                                           7\n"
-                   "  pk_alpha                                                         10\n\n");
+  EXPECT_EQ(r.out, "62\n\n  pk_beta                                                           7\n"
+                   "  pk_alpha                                                         10\n");
   ::unlink(script.c_str());
 }
 
