@@ -316,7 +316,7 @@ TEST(DefinitionErrors, ExactMessagesAndColumns) {
       {"p f $retval", 5, "'$retval' is only available in return probes ('r:')"},
       {"p f %di:u7", 9, "unknown type 'u7'"},
       {"p f %xyz", 5, "unknown register '%xyz'"},
-      {"q f", 1, "unknown probe type 'q': use 'p' for an entry/offset probe or 'r' for a return probe"},
+      {"q f", 1, "unknown probe type 'q': use 'p' for an entry/offset probe, 'r' for a return probe or 'u' for a USDT probe"},
       {"p", 2, "missing probe location: expected [MODULE:]SYMBOL[+OFFS] or [MODULE:]0xADDR"},
       {"", 1, "empty probe definition"},
       {"p:1ev f", 3, "bad event name '1ev': use letters, digits and '_', not starting with a digit"},
