@@ -28,12 +28,12 @@ endfunction()
 # traced by the tests, built four ways: PIE and non-PIE, -O0 and -O2. The
 # executables land in ${CMAKE_BINARY_DIR}/targets/NAME-{pie,nopie}-{O0,O2}.
 # They never get probekit's sanitizer flags: they are the traced, not the tracer.
-function(probekit_target name source)
+function(probekit_target name source)  # [more sources...] [LIBS ...] [FLAGS ...]
   cmake_parse_arguments(ARG "" "" "LIBS;FLAGS" ${ARGN})
   foreach(pie pie nopie)
     foreach(opt O0 O2)
       set(t ${name}-${pie}-${opt})
-      add_executable(${t} ${source})
+      add_executable(${t} ${source} ${ARG_UNPARSED_ARGUMENTS})
       set_target_properties(${t} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/targets
         OUTPUT_NAME ${t})
       target_compile_options(${t} PRIVATE -${opt} -g -fno-omit-frame-pointer ${ARG_FLAGS})

@@ -140,6 +140,18 @@ struct Probe {
     uint32_t registers = ~0u;
   };
   std::optional<Capture> capture;
+
+  // An is-enabled semaphore (USDT; kernel uprobes' ref_ctr_offset): the
+  // link-time address, in the module `where` resolves in, of a 16-bit
+  // counter the program tests before it reaches the probe (python calls
+  // its probes only while it is non-zero). The session adds 1 to it in
+  // every address space where the probe is placed (as soon as the word is
+  // mapped writable: ld.so maps a library's data after its code, and the
+  // loader's next event applies it, before the library's initializers run)
+  // and takes that 1 back when the probe is removed and at detach, so a
+  // process left behind has the counter as it was found. Not for return
+  // probes.
+  std::optional<uint64_t> semaphore;
 };
 
 using ProbeId = uint32_t;

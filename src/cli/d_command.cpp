@@ -491,6 +491,27 @@ int list_main(DOptions& opt) {
         std::printf("\n");
       }
     }
+    // USDT probes: the notes of every mapped object (the provider field is
+    // the note's provider with the pid, python1234, or without it).
+    const bool other_provider = !desc.provider.empty() && !starts_with(desc.provider, "pid") &&
+                                !glob_match(desc.provider, "syscall") && !glob_match(desc.provider, "dtrace") &&
+                                !glob_match(desc.provider, "profile");
+    if (session && (desc.provider.empty() || other_provider)) {
+      auto all = usdt_probes(*session);
+      if (!all) return report("", all.error());
+      for (const auto& m : match_usdt(desc, *all, session->pid())) {
+        row(m.key.provider, m.key.module, m.key.function, m.key.name);
+        if (!opt.verbose) continue;
+        std::printf("\n\tArgument Types\n");
+        if (!m.probe.args_error.empty()) std::printf("\t\t%s\n", m.probe.args_error.c_str());
+        for (size_t i = 0; i < m.probe.args.size(); ++i) {
+          const auto& a = m.probe.args[i];
+          std::printf("\t\targs[%zu]: %s%d_t (%s)\n", i, a.is_signed ? "int" : "uint", a.size * 8, a.text.c_str());
+        }
+        if (m.probe.semaphore) std::printf("\t\tsemaphore: 0x%llx\n", static_cast<unsigned long long>(m.probe.semaphore));
+        std::printf("\n");
+      }
+    }
   }
   std::fflush(stdout);
   if (session && !opt.target.command.empty()) {

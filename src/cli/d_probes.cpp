@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <map>
@@ -226,9 +227,7 @@ int ProbeBinder::bind_all() {
       } else if (desc.provider.empty() || starts_with(desc.provider, "pid")) {
         matched = bind_pid(desc);
       } else {
-        matched = Error("probe description '" + desc.text + "': provider '" + desc.provider +
-                            "' is not available; probekit has pid, syscall, profile, dtrace, tracepoint, proc and sched",
-                        ErrorKind::unsupported);
+        matched = bind_usdt(desc);
       }
       if (interrupted()) return worst;
       if (!matched) {
@@ -445,6 +444,117 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
   if (skipped && !options_.quiet && !interrupted())  // interrupted: a partial count says nothing
     report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
                 (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");
+  return matched;
+}
+
+std::vector<UsdtMatch> match_usdt(const d::ProbeDescription& desc, const std::vector<UsdtProbe>& probes, pid_t pid) {
+  std::vector<UsdtMatch> out;
+  for (const auto& p : probes) {
+    std::string provider = p.provider + std::to_string(pid);
+    if (!desc.provider.empty() && !glob_match(desc.provider, provider)) {
+      if (!glob_match(desc.provider, p.provider)) continue;
+      provider = p.provider;
+    }
+    d::ProbeKey key{provider, p.module, p.function, usdt_d_name(p.name)};
+    d::ProbeDescription any = desc;
+    any.provider = "";
+    if (!any.matches(key)) continue;
+    out.push_back({std::move(key), p});
+  }
+  return out;
+}
+
+Result<size_t> ProbeBinder::bind_usdt(const d::ProbeDescription& desc) {
+  if (!session_)
+    return Error("probe description '" + desc.text + "' needs a process: give -p PID or -c 'CMD ARGS'",
+                 ErrorKind::usage);
+  auto all = usdt_probes(*session_);
+  if (!all) return all.error();
+  bool provider_known = false;
+  for (const auto& p : *all) {
+    provider_known = provider_known || glob_match(desc.provider, p.provider + std::to_string(session_->pid())) ||
+                     glob_match(desc.provider, p.provider);
+  }
+  // A module named (by file name or path) that is not loaded yet (dlopen):
+  // its notes are read from the file it will be loaded from and its probes
+  // arm when it is loaded.
+  const std::vector<ModuleInfo> mapped = session_->modules();
+  const bool unloaded = !desc.module.empty() && !has_glob(desc.module) &&
+                        std::none_of(mapped.begin(), mapped.end(),
+                                     [&](const ModuleInfo& m) { return m.named_by(desc.module); });
+  std::optional<std::string> file;
+  if (unloaded && (options_.zero_ok || options_.launched)) file = find_unloaded_module(*session_, desc.module);
+  if (file) {
+    auto later = usdt_probes_of(*file, file->substr(file->rfind('/') + 1));
+    if (!later) return std::move(later).error().context("probe description '" + desc.text + "'");
+    auto n = bind_usdt_probes(desc, *later, true);
+    if (n && *n && !options_.zero_ok)
+      report_warning("", "description '" + desc.text + "': module '" + desc.module +
+                             "' is not loaded; its probes arm if the program loads it (-Z: no warning)");
+    return n;
+  }
+  if (!provider_known) {
+    return Error("probe description '" + desc.text + "': provider '" + desc.provider +
+                     "' is not available; probekit has pid, syscall, profile, dtrace, tracepoint, proc, sched and the USDT providers of "
+                     "the process's objects (probekit -l -n '" + desc.provider + ":::' lists them; a library "
+                     "loaded later by dlopen is named by its file name in the module field)",
+                 ErrorKind::unsupported);
+  }
+  return bind_usdt_probes(desc, *all, false);
+}
+
+Result<size_t> ProbeBinder::bind_usdt_probes(const d::ProbeDescription& desc, const std::vector<UsdtProbe>& probes,
+                                             bool pending) {
+  size_t matched = 0;
+  for (auto& [key, p] : match_usdt(desc, probes, session_->pid())) {
+    if (interrupted()) break;
+    if (!p.args_error.empty()) {
+      return Error("probe '" + key.str() + "': " + p.args_error, ErrorKind::unsupported);
+    }
+    std::vector<d::ProbeArg> types;
+    for (const auto& a : p.args) {
+      d::ProbeArg t;
+      t.c_type = std::string(a.is_signed ? "int" : "uint") + std::to_string(a.size * 8) + "_t";
+      t.size = a.size;
+      t.is_signed = a.is_signed;
+      types.push_back(std::move(t));
+    }
+    auto reg = program_.register_probe(key, types);
+    if (!reg.id) continue;
+    if (!armed_.insert(key.str() + "@" + std::to_string(p.pc) + p.module_path).second) {
+      ++matched;
+      continue;
+    }
+    Probe probe = usdt_engine_probe(p);
+    probe.name = key.str();
+    probe.allow_pending = pending;
+    probe.destructive = program_.destructive();
+    if (program_.countable(reg.id)) {
+      probe.count_only = true;  // the engine counts (a jump probe where eligible)
+      probe.destructive = false;
+    } else {
+      d::Program* program = &program_;
+      Session* session = session_;
+      auto shared = std::make_shared<const UsdtProbe>(std::move(p));
+      uint32_t id = reg.id;
+      probe.pre_handler = [program, session, id, shared](HitContext& ctx) {
+        d::FireContext fc;
+        fc.hit = &ctx;
+        for (size_t i = 0; i < shared->args.size() && i < 10; ++i) {
+          auto v = usdt_arg(*shared, i, ctx);
+          fc.args[i] = fc.params[i] = v ? *v : 0;
+        }
+        if (program->fire(id, fc)) session->stop();
+      };
+    }
+    const bool counting = probe.count_only;
+    auto added = session_->add(std::move(probe));
+    if (!added) return std::move(added).error().context("probe '" + key.str() + "'");
+    if (counting) counted_.push_back({*added, reg.id, 0});
+    ++matched;
+    if (options_.verbose)
+      for (const auto& line : session_->describe(*added)) report_note(key.str() + ": " + line);
+  }
   return matched;
 }
 

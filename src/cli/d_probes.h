@@ -13,6 +13,9 @@
 //                              filter before it starts (launch_syscalls)
 //   pidPID:MOD:FUNC:entry|return|OFFSET
 //                              Session::add per function of each module
+//   PROVIDERPID:MOD:FUNC:NAME  USDT (cli/usdt.h): Session::add at each
+//                              .note.stapsdt site, with its semaphore;
+//                              argN from the note's argument operands
 //
 // A description whose function field is a glob arms what can be armed and
 // skips functions whose instruction cannot be probed safely (as DTrace's pid
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "cli/debug_args.h"
+#include "cli/usdt.h"
 #include "d/program.h"
 #include "probekit/probekit.h"
 
@@ -55,6 +59,17 @@ struct PidProbe {
   bool is_return = false;
 };
 Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Session& s);
+
+// USDT probes a description selects: the provider field matches the note's
+// provider with the pid ("python1234", as python$target expands) or without
+// it; module, function (the one the site is in) and name (DTrace's
+// spelling, "function-entry") as for pid probes. key.provider is the
+// spelling the description matched.
+struct UsdtMatch {
+  d::ProbeKey key;
+  UsdtProbe probe;
+};
+std::vector<UsdtMatch> match_usdt(const d::ProbeDescription& desc, const std::vector<UsdtProbe>& probes, pid_t pid);
 
 struct BindOptions {
   bool zero_ok = false;  // -Z
@@ -101,6 +116,9 @@ private:
   Result<size_t> bind_syscall(const d::ProbeDescription& desc);
   Result<size_t> bind_pid(const d::ProbeDescription& desc);
   Result<size_t> bind_pending(const d::ProbeDescription& desc);
+  Result<size_t> bind_usdt(const d::ProbeDescription& desc);
+  Result<size_t> bind_usdt_probes(const d::ProbeDescription& desc, const std::vector<UsdtProbe>& probes,
+                                  bool pending);
   Probe pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<const ProbeParams> params);
 
   d::Program& program_;

@@ -18,6 +18,7 @@
 #include "cli/d_probes.h"
 #include "cli/report.h"
 #include "cli/target.h"
+#include "cli/usdt.h"
 #include "output/event.h"
 #include "output/writer.h"
 #include "trace/definition.h"
@@ -92,6 +93,7 @@ Status check_symbol_args(Session& s, const trace::Definition& def) {
 struct TracedEvent {
   trace::EventFetcher fetcher;
   ProbeId id = 0;
+  size_t def_index = 0;  // a u: definition has one event per USDT site: -C sums them
 };
 
 }  // namespace
@@ -205,6 +207,10 @@ int trace_main(int argc, char** argv) {
   }
   std::vector<Location> def_where;
   for (const auto& def : defs) {
+    if (def.usdt) {  // resolved against the target's notes (cli/usdt.h)
+      def_where.emplace_back();
+      continue;
+    }
     auto where = Location::parse(def.location_text());
     if (!where) return report("definition '" + def.text + "'", where.error());
     def_where.push_back(*where);
@@ -245,54 +251,70 @@ int trace_main(int argc, char** argv) {
   DebugArgs debug;  // DWARF per module, opened only for `$arg:NAME` and --fail checks
   for (size_t i = 0; i < defs.size() && !interrupted(); ++i) {
     auto& def = defs[i];
-    auto fetcher = trace::EventFetcher::make(def, make_arg_resolver(debug, s, def));
-    if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
-    if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
-    auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0});
-    Probe probe;
-    probe.where = def_where[i];
-    probe.name = def.full_name();
-    probe.maxactive = def.maxactive;
-    probe.mechanism = *mechanism;
-    probe.allow_pending = opt.zero_ok && !probe.where.module.empty();  // -Z: may be loaded later
-    // One line per hit: at the instruction for 'p:', when the function
-    // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
-    std::function<void(HitContext&)> emit = [](HitContext&) {};
-    if (!opt.count_only) {
-      TracedEvent* raw = ev.get();
-      output::Writer* out = &*writer;
-      bool is_return = def.is_return();
-      emit = [raw, out, &formatter, is_return](HitContext& ctx) {
-        const auto& d = raw->fetcher.definition();
-        output::Event e = output::make_event(ctx, d.group, d.event, is_return, ctx.return_address());
-        for (auto& a : raw->fetcher.fetch_all(ctx)) e.args.push_back({a.name, a.value.text(), a.value.json()});
-        (void)out->write(formatter.event(e));
-      };
+    // A u: definition is a probe at each site of its USDT probe (one, or
+    // several where the compiler copied the site), with $argN from each
+    // site's note; any other definition is one probe.
+    std::vector<std::optional<UsdtProbe>> sites{std::nullopt};
+    bool usdt_pending = false;
+    if (def.usdt) {
+      auto found = resolve_usdt_definition(s, def.module, def.usdt_provider, def.usdt_name, launched || opt.zero_ok);
+      if (!found) return fail("definition '" + def.text + "'", found.error());
+      usdt_pending = found->pending;
+      if (usdt_pending && !opt.zero_ok)
+        report_warning("definition '" + def.text + "'",
+                       "module '" + def.module + "' is not loaded; the probe arms if the program loads it (-Z: no warning)");
+      sites.assign(found->probes.begin(), found->probes.end());
     }
-    // -v: a probe armed later (a library mapped after this point) is
-    // described when it arms.
-    if (opt.verbose) {
-      probe.armed_handler = [&s, name = def.full_name()](ProbeId armed) {
-        for (const auto& line : s.describe(armed)) report_note(name + ": " + line);
-      };
+    for (const auto& site : sites) {
+      auto fetcher = trace::EventFetcher::make(def, site ? usdt_arg_resolver(*site) : make_arg_resolver(debug, s, def));
+      if (!fetcher) return fail("definition '" + def.text + "'", fetcher.error());
+      if (auto st = check_symbol_args(s, def); !st) return fail("definition '" + def.text + "'", st.error());
+      auto ev = std::make_unique<TracedEvent>(TracedEvent{std::move(*fetcher), 0, i});
+      Probe probe = site ? usdt_engine_probe(*site) : Probe{};
+      if (!site) probe.where = def_where[i];
+      probe.name = def.full_name();
+      probe.maxactive = def.maxactive;
+      probe.mechanism = *mechanism;
+      probe.allow_pending = usdt_pending || (opt.zero_ok && !probe.where.module.empty());  // -Z: may be loaded later
+      // One line per hit: at the instruction for 'p:', when the function
+      // returns for 'r:' ("(caller+0x1e <- function)", $retval in rax).
+      std::function<void(HitContext&)> emit = [](HitContext&) {};
+      if (!opt.count_only) {
+        TracedEvent* raw = ev.get();
+        output::Writer* out = &*writer;
+        bool is_return = def.is_return();
+        emit = [raw, out, &formatter, is_return](HitContext& ctx) {
+          const auto& d = raw->fetcher.definition();
+          output::Event e = output::make_event(ctx, d.group, d.event, is_return, ctx.return_address());
+          for (auto& a : raw->fetcher.fetch_all(ctx)) e.args.push_back({a.name, a.value.text(), a.value.json()});
+          (void)out->write(formatter.event(e));
+        };
+      }
+      // -v: a probe armed later (a library mapped after this point) is
+      // described when it arms.
+      if (opt.verbose) {
+        probe.armed_handler = [&s, name = def.full_name()](ProbeId armed) {
+          for (const auto& line : s.describe(armed)) report_note(name + ": " + line);
+        };
+      }
+      if (def.is_return())
+        probe.return_handler = [emit](HitContext& ctx, void*) { emit(ctx); };
+      else if (opt.count_only)
+        probe.count_only = true;  // counted in the target where it can be a jump probe
+      else
+        probe.pre_handler = emit;
+      // Recorded in the target where the site can be a jump probe: the
+      // agent reads what the arguments need, the same emit formats it.
+      if (!opt.count_only && !def.is_return()) {
+        auto lookup = [&s](const std::string& name) { return s.lookup_symbol(name); };
+        if (auto cap = trace::capture_of(ev->fetcher.definition(), lookup)) probe.capture = std::move(*cap);
+      }
+      auto id = s.add(probe);
+      if (!id) return fail("definition '" + def.text + "'", id.error());
+      ev->id = *id;
+      events.push_back(std::move(ev));
+      added.push_back({&events.back()->id, std::move(probe), "definition '" + def.text + "'"});
     }
-    if (def.is_return())
-      probe.return_handler = [emit](HitContext& ctx, void*) { emit(ctx); };
-    else if (opt.count_only)
-      probe.count_only = true;  // counted in the target where it can be a jump probe
-    else
-      probe.pre_handler = emit;
-    // Recorded in the target where the site can be a jump probe: the
-    // agent reads what the arguments need, the same emit formats it.
-    if (!opt.count_only && !def.is_return()) {
-      auto lookup = [&s](const std::string& name) { return s.lookup_symbol(name); };
-      if (auto cap = trace::capture_of(ev->fetcher.definition(), lookup)) probe.capture = std::move(*cap);
-    }
-    auto id = s.add(probe);
-    if (!id) return fail("definition '" + def.text + "'", id.error());
-    ev->id = *id;
-    events.push_back(std::move(ev));
-    added.push_back({&events.back()->id, std::move(probe), "definition '" + def.text + "'"});
   }
 
   // --fail SYMBOL=VALUE[@PERCENT]: the kernel's fail_function for a
@@ -367,8 +389,14 @@ int trace_main(int argc, char** argv) {
 
   if (opt.count_only) {
     std::vector<output::EventCount> counts;
-    for (const auto& ev : events) {
+    for (size_t k = 0; k < events.size(); ++k) {
+      const auto& ev = events[k];
       auto st = s.stats(ev->id);
+      if (k > 0 && events[k - 1]->def_index == ev->def_index) {  // another site of the same u: definition
+        counts.back().hits += st.hits;
+        counts.back().missed += st.missed;
+        continue;
+      }
       counts.push_back({ev->fetcher.definition().full_name(), st.hits, st.missed});
     }
     for (const auto& f : fails) {

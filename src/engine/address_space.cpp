@@ -129,6 +129,7 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::clone_for(pid_t child) const
   }
   for (const auto& [addr, site] : jump_sites_) as->jump_sites_[addr] = std::make_unique<JumpSite>(*site);
   as->inherited = agent ? agent : inherited;
+  as->semaphores = semaphores;  // the child's memory has our increments too
   as->syscall_insn = syscall_insn;
   as->return_trampoline = return_trampoline;  // the child's stack may point at it
   as->r_debug = r_debug;
@@ -288,6 +289,17 @@ SiteInfo AddressSpace::site_info(uint64_t addr) const {
     }
   }
   return info;
+}
+
+bool AddressSpace::writable(uint64_t addr, size_t len) const {
+  for (const auto& m : maps_) {
+    if (m.contains(addr)) return m.writable() && addr + len <= m.end;
+  }
+  return false;
+}
+
+bool AddressSpace::mapped(uint64_t addr) const {
+  return std::any_of(maps_.begin(), maps_.end(), [&](const proc::MapEntry& m) { return m.contains(addr); });
 }
 
 Result<std::vector<ResolvedSite>> AddressSpace::resolve_in(const Module& m, const Location& where) const {

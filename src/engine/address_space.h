@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -174,6 +175,19 @@ public:
   // then forgets them).
   const std::vector<XolArea>& xol_areas() const { return xol_; }
   void forget_xol_areas() { xol_.clear(); }
+
+  // Probe::semaphore words, by runtime address: the probes placed here that
+  // want the word raised, and how much this session has added to it
+  // (SessionImpl::sync_semaphores makes the second follow the first).
+  struct SemaphoreUse {
+    std::set<ProbeId> users;
+    uint16_t applied = 0;
+  };
+  std::map<uint64_t, SemaphoreUse> semaphores;
+  // From the last refresh_modules(): [addr, addr+len) lies in one mapping
+  // that is writable / that exists at all.
+  bool writable(uint64_t addr, size_t len) const;
+  bool mapped(uint64_t addr) const;
 
   // The pending rule: a probe whose resolution failed only because its
   // module (or, with no module named, its symbol) is not mapped yet waits

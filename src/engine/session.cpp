@@ -405,7 +405,41 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
     }
     if (rec.probe.enabled) PK_TRY(trap_.arm(*as, *site));
   }
+  if (rec.probe.semaphore && !resolved->empty()) {
+    if (const Module* m = as->module_at(resolved->front().address)) {
+      as->semaphores[m->bias + *rec.probe.semaphore].users.insert(rec.id);
+      PK_TRY(sync_semaphores(*as, true));
+    }
+  }
   return {};
+}
+
+Status SessionImpl::sync_semaphores(AddressSpace& as, bool refresh) {
+  bool pending = false;
+  for (const auto& [addr, use] : as.semaphores) pending = pending || use.users.size() != use.applied;
+  if (!pending) return {};
+  if (refresh) (void)as.refresh_modules();
+  Status result;
+  for (auto& [addr, use] : as.semaphores) {
+    const auto want = static_cast<uint16_t>(use.users.size());
+    if (want == use.applied) continue;
+    if (!as.writable(addr, sizeof(uint16_t))) {
+      if (!as.mapped(addr)) use.applied = 0;  // unmapped (dlclose): nothing of ours is left there
+      continue;                               // not mapped writable yet: the loader's next event
+    }
+    uint16_t v = 0;
+    Status st = as.memory().read_exact(addr, &v, sizeof v);
+    if (st) {
+      v = static_cast<uint16_t>(v + want - use.applied);
+      st = as.memory().write(addr, &v, sizeof v);
+    }
+    if (!st) {
+      if (result) result = Error("cannot update the semaphore at " + hex(addr) + ": " + st.error().message(), st.error().kind());
+      continue;
+    }
+    use.applied = want;
+  }
+  return result;
 }
 
 Result<ProbeId> SessionImpl::add(Probe probe) {
@@ -527,6 +561,8 @@ Status SessionImpl::remove(ProbeId id) {
       auto& v = js->probes;
       v.erase(std::remove(v.begin(), v.end(), id), v.end());
     }
+    for (auto& [addr, use] : as->semaphores) use.users.erase(id);
+    PK_TRY(sync_semaphores(*as, true));
   }
   probes_.erase(id);
   return {};
@@ -721,6 +757,7 @@ void SessionImpl::on_loader_event(Thread& t) {
   current_ = &t;
   auto changed = as->refresh_modules();
   if (changed && *changed) arm_pending(as);
+  (void)sync_semaphores(*as, false);
   if (!as->startup_done && stop_at_startup_ && t.tgid == pid_) {
     // load_libraries(): keep this thread where it is (resumes are recorded,
     // not performed) and make run() return.
@@ -775,6 +812,7 @@ void SessionImpl::on_loader_syscall(Thread& t) {
   current_ = &t;
   auto changed = t.as->refresh_modules();
   if (changed && *changed) arm_pending(t.as);
+  (void)sync_semaphores(*t.as, false);
   if (!t.as->startup_done && stop_at_startup_ && t.tgid == pid_ && needed_closure_mapped(*t.as)) {
     // load_libraries(): every start-up library is mapped and none is
     // relocated yet, so probes added now see IFUNC resolvers and
@@ -1327,6 +1365,8 @@ Status SessionImpl::detach_all() {
     if (!st && result) result = st;
   }
   for (const auto& as : address_spaces()) {
+    for (auto& [addr, use] : as->semaphores) use.users.clear();  // every semaphore as found
+    if (auto st = sync_semaphores(*as, true); !st && result) result = st;
     for (auto& [addr, site] : as->sites()) {
       auto st = trap_.disarm(*as, *site);
       if (!st && result) result = st;

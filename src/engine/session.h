@@ -133,6 +133,9 @@ private:
   void wait_hands_off(uint64_t deadline);
   Status place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as, bool pending_ok);
   void arm_pending(const std::shared_ptr<AddressSpace>& as);
+  // Probe::semaphore: each word's count follows its users where the word is
+  // mapped writable (refresh: re-read the maps first).
+  Status sync_semaphores(AddressSpace& as, bool refresh);
   std::vector<std::shared_ptr<AddressSpace>> address_spaces() const;
   void clean_and_detach_child(pid_t child);
   Status detach_all();

@@ -149,8 +149,17 @@ private:
   static void split_shorthand(std::vector<Token>& tokens) {
     std::string_view t = tokens[0].text;
     size_t colon = t.find(':');
-    if (colon == std::string_view::npos || colon + 1 == t.size() || (t[0] != 'p' && t[0] != 'r')) return;
+    if (colon == std::string_view::npos || colon + 1 == t.size() || (t[0] != 'p' && t[0] != 'r' && t[0] != 'u'))
+      return;
     std::string_view rest = t.substr(colon + 1);
+    if (t[0] == 'u' && colon == 1 && rest.find(':') != std::string_view::npos) {
+      // u:MODULE:PROVIDER:NAME: an event name has no ':'.
+      Token head{t.substr(0, colon), tokens[0].pos};
+      Token loc{rest, tokens[0].pos + colon + 1};
+      tokens[0] = head;
+      tokens.insert(tokens.begin() + 1, loc);
+      return;
+    }
     if (rest.find('/') != std::string_view::npos) return;
     if (tokens.size() >= 2) {
       std::string_view next = tokens[1].text;
@@ -171,14 +180,19 @@ private:
       error(tok.pos, 1, "removing events ('-:EVENT') is not supported: probes go away when probekit exits");
       return false;
     }
-    if (k != 'p' && k != 'r') {
+    if (k != 'p' && k != 'r' && k != 'u') {
       size_t len = t.find(':');
       error(tok.pos, len == std::string_view::npos ? t.size() : len,
             "unknown probe type " + quoted(t.substr(0, len)) +
-                ": use 'p' for an entry/offset probe or 'r' for a return probe");
+                ": use 'p' for an entry/offset probe, 'r' for a return probe or 'u' for a USDT probe");
       return false;
     }
-    def.kind = k == 'p' ? ProbeKind::entry : ProbeKind::ret;
+    def.kind = k == 'r' ? ProbeKind::ret : ProbeKind::entry;
+    def.usdt = k == 'u';
+    if (def.usdt && t.size() > 1 && std::isdigit(static_cast<unsigned char>(t[1]))) {
+      error(tok.pos + 1, 1, "MAXACTIVE is only for return probes: write 'u' or 'u:EVENT'");
+      return false;
+    }
     size_t i = 1;
     while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
     if (i > 1) {
@@ -214,6 +228,7 @@ private:
         return false;
       }
       def.group = std::string(group);
+      group_given_ = true;
       i += slash + 1;
     } else if (rest.empty()) {
       error(tok.pos + i, 1, "missing event name after ':'");
@@ -230,8 +245,28 @@ private:
     return true;
   }
 
+  // MODULE:PROVIDER:NAME
+  bool parse_usdt_location(const Token& tok, Definition& def) {
+    std::string_view t = tok.text;
+    size_t c1 = t.find(':');
+    size_t c2 = c1 == std::string_view::npos ? c1 : t.find(':', c1 + 1);
+    if (c2 == std::string_view::npos || t.find(':', c2 + 1) != std::string_view::npos || c1 == 0 ||
+        c2 == c1 + 1 || c2 + 1 == t.size()) {
+      error(tok.pos, t.size(),
+            "a USDT probe is named MODULE:PROVIDER:NAME ('a.out:python:function__entry'), not " + quoted(t));
+      return false;
+    }
+    def.module = std::string(t.substr(0, c1));
+    def.usdt_provider = std::string(t.substr(c1 + 1, c2 - c1 - 1));
+    def.usdt_name = std::string(t.substr(c2 + 1));
+    if (!group_given_) def.group = sanitize_event_name("sdt_" + def.usdt_provider);
+    if (def.event.empty()) def.event = sanitize_event_name(def.usdt_name);
+    return true;
+  }
+
   // [MODULE:]SYMBOL[+OFFS][%return] | [MODULE:]0xADDR[%return]
   bool parse_location(const Token& tok, Definition& def) {
+    if (def.usdt) return parse_usdt_location(tok, def);
     std::string_view t = tok.text;
     size_t base = tok.pos;
     constexpr std::string_view kReturn = "%return";
@@ -543,6 +578,12 @@ private:
           return std::nullopt;
         }
         if (!entry_check(def, at, end - i, spelled)) return std::nullopt;
+        if (def.usdt) {  // the note says where: lowered by the CLI (resolve_arg_names)
+          b.base = FetchBase::arg_name;
+          b.text = std::to_string(*n);
+          i = end;
+          return b;
+        }
         static constexpr Gpr kArgRegs[] = {Gpr::rdi, Gpr::rsi, Gpr::rdx, Gpr::rcx, Gpr::r8, Gpr::r9};
         b.base = FetchBase::reg;
         if (*n <= 6) {
@@ -656,6 +697,7 @@ private:
   std::string_view text_;
   const ParseOptions& options_;
   std::vector<Error> errors_;
+  bool group_given_ = false;
   size_t arg_start_ = 0;  // offset of the argument being parsed in text_
 };
 
@@ -707,6 +749,7 @@ std::optional<FetchType> FetchType::parse(std::string_view n) {
 }
 
 std::string Definition::location_text() const {
+  if (usdt) return module + ":" + usdt_provider + ":" + usdt_name;
   std::string out = module.empty() ? "" : module + ":";
   if (address) return out + hex(*address);
   out += symbol;

@@ -3,6 +3,8 @@
 //   p[:[GRP/]EVENT] [MODULE:]SYMBOL[+OFFS]|[MODULE:]0xADDR [NAME=]FETCHARG[:TYPE] ...
 //   r[MAXACTIVE][:[GRP/]EVENT] [MODULE:]SYMBOL[+0] [NAME=]FETCHARG[:TYPE] ...
 //   p[:[GRP/]EVENT] [MODULE:]SYMBOL%return ...            (same as r)
+//   u[:[GRP/]EVENT] MODULE:PROVIDER:NAME [NAME=]FETCHARG[:TYPE] ...   (USDT)
+//   u:MODULE:PROVIDER:NAME [ARGS]                          (the same, shorter)
 //
 // The one idea: a fetch-arg is lowered at parse time to the kernel's own
 // model, a *base value* followed by a chain of dereferences. `@ADDR` is the
@@ -39,6 +41,13 @@
 //   of a double parameter lowers to `%xmmN:f64`.
 // * The module is separated from the symbol by the first single ':' (so
 //   C++ names such as "ns::f" stay whole): "libc.so.6:malloc", "a.out:ns::f".
+// * `u` probes a USDT (<sys/sdt.h>) site: MODULE ("a.out", a file name or a
+//   path) is required, NAME may be written as in the note
+//   ("function__entry") or as DTrace shows it ("function-entry"). GRP
+//   defaults to "sdt_PROVIDER" and EVENT to NAME with '-' as '_' (perf's
+//   sdt_ events). `$argN` (N from 1) is the note's Nth argument, lowered
+//   later by the CLI from the note (FetchBase::arg_name, text "N", usdt set)
+//   with the note's size and sign as its default type.
 // * Not supported, with an error saying so: `-:EVENT` (removal), `@+OFFSET`
 //   (file offsets), array types `TYPE[N]`, `@MODULE:SYMBOL`.
 //
@@ -119,6 +128,9 @@ struct Definition {
   uint64_t offset = 0;
   std::optional<uint64_t> address;
   int maxactive = 0;               // r only; 0: the engine's default
+  bool usdt = false;               // u: a USDT site, named by the three below
+  std::string usdt_provider;       // u only
+  std::string usdt_name;           // u only, as written
   std::vector<FetchArg> args;
   std::string text;                // the definition as given
   std::string source_file = "<command line>";  // from ParseOptions, for errors found later

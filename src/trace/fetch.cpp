@@ -370,6 +370,9 @@ Status resolve_arg_names(Definition& def, const ArgResolver& resolver) {
     if (loc->kind == ArgLocationKind::in_xmm) {
       arg.base = FetchBase::xmm;
       arg.xmm = loc->xmm;
+    } else if (loc->kind == ArgLocationKind::immediate) {
+      arg.base = FetchBase::immediate;
+      arg.immediate = loc->value;
     } else {
       arg.base = FetchBase::reg;
       arg.reg = loc->reg;

@@ -47,7 +47,8 @@ inline constexpr size_t kMaxStringSize = 4096;
 // reports it: in a register, in memory at [register + offset] (a stack
 // argument: rsp + 8 for the first at entry), or in an SSE register (a
 // float/double: its low 4/8 bytes).
-enum class ArgLocationKind { in_register, in_memory, in_xmm };
+// A USDT argument may also be a constant (immediate: "4@$5").
+enum class ArgLocationKind { in_register, in_memory, in_xmm, immediate };
 
 struct ArgLocation {
   ArgLocationKind kind = ArgLocationKind::in_register;
@@ -55,6 +56,7 @@ struct ArgLocation {
   int64_t offset = 0;               // in_memory only
   std::optional<FetchType> type;    // from the parameter's DWARF type (char* -> string)
   uint8_t xmm = 0;                  // in_xmm only: 0..15
+  uint64_t value = 0;               // immediate only
 };
 
 using ArgResolver = std::function<Result<ArgLocation>(const std::string& name)>;

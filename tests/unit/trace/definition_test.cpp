@@ -316,7 +316,7 @@ TEST(DefinitionErrors, ExactMessagesAndColumns) {
       {"p f $retval", 5, "'$retval' is only available in return probes ('r:')"},
       {"p f %di:u7", 9, "unknown type 'u7'"},
       {"p f %xyz", 5, "unknown register '%xyz'"},
-      {"q f", 1, "unknown probe type 'q': use 'p' for an entry/offset probe or 'r' for a return probe"},
+      {"q f", 1, "unknown probe type 'q': use 'p' for an entry/offset probe, 'r' for a return probe or 'u' for a USDT probe"},
       {"p", 2, "missing probe location: expected [MODULE:]SYMBOL[+OFFS] or [MODULE:]0xADDR"},
       {"", 1, "empty probe definition"},
       {"p:1ev f", 3, "bad event name '1ev': use letters, digits and '_', not starting with a digit"},
@@ -425,4 +425,36 @@ TEST(DefinitionErrors, TooManyArguments) {
   Error e = err(text);
   EXPECT_EQ(col(e), 4 + 128 * 4 + 1);
   EXPECT_EQ(e.message(), "too many fetch arguments: at most 128");
+}
+
+TEST(DefinitionUsdt, ShortAndLongFormsNameTheNotesProbe) {
+  auto d = ok("u:a.out:python:function__entry file=$arg1:string $arg3");
+  EXPECT_TRUE(d.usdt);
+  EXPECT_EQ(d.kind, ProbeKind::entry);
+  EXPECT_EQ(d.module, "a.out");
+  EXPECT_EQ(d.usdt_provider, "python");
+  EXPECT_EQ(d.usdt_name, "function__entry");
+  EXPECT_EQ(d.full_name(), "sdt_python/function__entry");
+  EXPECT_EQ(d.location_text(), "a.out:python:function__entry");
+  ASSERT_EQ(d.args.size(), 2u);
+  EXPECT_EQ(d.args[0].base, FetchBase::arg_name);  // lowered from the note by the CLI
+  EXPECT_EQ(d.args[0].text, "1");
+  EXPECT_EQ(d.args[0].type.kind, TypeKind::string);
+  EXPECT_EQ(d.args[1].text, "3");
+  EXPECT_EQ(d.args[1].name, "arg2");
+
+  auto named = ok("u:app/entries /usr/lib/libx.so.1:pklib:function-entry");
+  EXPECT_EQ(named.full_name(), "app/entries");
+  EXPECT_EQ(named.module, "/usr/lib/libx.so.1");
+  EXPECT_EQ(named.usdt_name, "function-entry");
+  EXPECT_EQ(ok("u:ev a.out:p:n").full_name(), "sdt_p/ev");
+  EXPECT_EQ(ok("u a.out:p:n-x").full_name(), "sdt_p/n_x");
+}
+
+TEST(DefinitionUsdt, MalformedLocationsAreRefusedWithTheSpelling) {
+  EXPECT_THAT(err("u:a.out:python").message(),
+              HasSubstr("a USDT probe is named MODULE:PROVIDER:NAME ('a.out:python:function__entry'), not 'a.out:python'"));
+  EXPECT_THAT(err("u a.out::n").message(), HasSubstr("MODULE:PROVIDER:NAME"));
+  EXPECT_THAT(err("u2:a.out:p:n").message(), HasSubstr("MAXACTIVE is only for return probes"));
+  EXPECT_THAT(err("x:a.out:p:n").message(), HasSubstr("'u' for a USDT probe"));
 }
