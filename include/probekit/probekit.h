@@ -41,6 +41,12 @@ struct Location {
   uint64_t offset = 0;                 // bytes from the symbol's start
   std::optional<uint64_t> address;     // absolute, or relative to module's load base
                                        // when module is set (DTrace pid$t:mod:-:ADDR)
+  // An address must lie inside a function whose symbol has a size, so
+  // that the engine can check it starts an instruction (a probe in the
+  // middle of one would break the program); add() refuses it otherwise.
+  // Set only for addresses the program itself vouches for (a USDT note's
+  // probe site).
+  bool trusted_address = false;
   static Result<Location> parse(const std::string& text);
   std::string to_string() const;
 };

@@ -87,6 +87,7 @@ Probe usdt_engine_probe(const UsdtProbe& p) {
   Probe probe;
   probe.where.module = p.module_path;
   probe.where.address = p.pc;
+  probe.where.trusted_address = true;  // the program's own note says a probe site is there
   if (p.semaphore) probe.semaphore = p.semaphore;
   probe.name = p.provider + ":" + p.name;
   return probe;

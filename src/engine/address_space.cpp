@@ -315,6 +315,13 @@ Result<std::vector<ResolvedSite>> AddressSpace::resolve_in(const Module& m, cons
         if (const auto* s = m.elf->function_containing(r.func_start - m.bias)) r.func_size = s->size;
       }
     }
+    if (!r.func_start && !where.trusted_address) {
+      return Error("cannot check that " + hex(r.address) + " in '" + m.name +
+                       "' starts an instruction: no function symbol with a size covers it, and a probe in the "
+                       "middle of an instruction would break the program; name it as FUNCTION+OFFSET, or give "
+                       "an address inside a function probekit lists (-l)",
+                   ErrorKind::not_instruction_boundary);
+    }
     out.push_back(std::move(r));
     return out;
   }

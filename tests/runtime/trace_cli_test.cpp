@@ -146,6 +146,15 @@ TEST(TraceCli, NotAnInstructionBoundaryExits2) {
   EXPECT_NE(r.err.find("boundar"), std::string::npos) << r.err;
 }
 
+TEST(TraceCli, AnAddressNoSizedFunctionCoversIsRefused) {
+  // Nothing can tell whether it starts an instruction: refused, the
+  // program untouched (it prints what it prints untraced).
+  auto r = run({probekit_path(), "trace", "-c", target_path("pk_basic-pie-O2") + " 1 1", "p:a.out:0x1"});
+  EXPECT_EQ(r.status, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot check that"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("FUNCTION+OFFSET"), std::string::npos) << r.err;
+}
+
 TEST(TraceCli, UsageErrorsExit2) {
   EXPECT_EQ(run({probekit_path(), "trace", "p:a.out:work"}).status, 2);  // no target
   EXPECT_EQ(run({probekit_path(), "trace", "-f", "xml", "-c", "/bin/true", "p:a.out:work"}).status, 2);
