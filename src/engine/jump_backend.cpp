@@ -9,6 +9,7 @@
 #include <set>
 #include <cstring>
 
+#include "engine/record_context.h"
 #include "util/strings.h"
 
 namespace probekit::engine {
@@ -146,11 +147,9 @@ Result<std::vector<pk_read>> JumpBackend::program_of(const Probe::Capture& captu
 }
 
 uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
-  // user_regs_struct words -> the record's order (agent_abi.h PK_RECORD_REGS)
-  static constexpr int kWord[PK_RECORD_REGS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21};
   uint32_t mask = 0;
   for (int i = 0; i < PK_RECORD_REGS; ++i) {
-    if (capture.registers & (1u << kWord[i])) mask |= 1u << i;
+    if (capture.registers & (1u << RecordHitContext::kRecordWord[i])) mask |= 1u << i;
   }
   return mask;
 }

@@ -51,15 +51,13 @@ uint64_t TscClock::to_ns(uint64_t tsc) const {
 }
 
 user_regs_struct RecordHitContext::regs_of(const pk_record& rec) {
-  // The record's order (agent_abi.h PK_RECORD_REGS) -> user_regs_struct words.
-  static constexpr int kWord[PK_RECORD_REGS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21};
   uint64_t words[sizeof(user_regs_struct) / 8] = {};
   words[15] = ~uint64_t{0};  // orig_rax: no system call
   words[17] = 0x33;          // cs
   words[20] = 0x2b;          // ss
   const auto* kept = reinterpret_cast<const uint64_t*>(&rec + 1);
   for (int i = 0; i < PK_RECORD_REGS; ++i) {
-    if (rec.regs_mask & (1u << i)) words[kWord[i]] = *kept++;
+    if (rec.regs_mask & (1u << i)) words[kRecordWord[i]] = *kept++;
   }
   user_regs_struct r{};
   static_assert(sizeof words == sizeof r);

@@ -63,6 +63,9 @@ public:
   // The registers a record keeps, as a user_regs_struct (the agent's
   // reg_value() gives the same words for the same record).
   static user_regs_struct regs_of(const pk_record& rec);
+  // The user_regs_struct word of each register a record can keep, in the
+  // record's order (agent_abi.h PK_RECORD_REGS).
+  static constexpr int kRecordWord[PK_RECORD_REGS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21};
 
 private:
   struct Item {
