@@ -1886,6 +1886,10 @@ Status SessionImpl::take_back() {
 // Records (Probe::capture)
 
 void SessionImpl::drain_records(bool all) {
+  // Not again from a handler run by this drain (one adding a probe where a
+  // record site is): the rings' tails move only when it returns.
+  if (draining_) return;
+  draining_ = true;
   clock_.mark();
   for (const auto& agent : record_agents()) {
     std::shared_ptr<AddressSpace> owner;
@@ -1895,6 +1899,7 @@ void SessionImpl::drain_records(bool all) {
     if (owner) agent->learn_rseq(*owner);
     agent->drain([&](const pk_record& rec) { deliver(*agent, owner, rec); }, all);
   }
+  draining_ = false;
 }
 
 void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec) {

@@ -180,6 +180,7 @@ private:
   bool until_tree_exits_ = false;  // run() waits for every traced process (drain)
   bool drain_abandoned_ = false;
   bool records_ = false;           // some jump site writes records: drain them at every wake-up
+  bool draining_ = false;          // inside drain_records (handlers run from it)
   bool hands_off_ = false;         // the threads are detached while run() waits (can_hand_off)
   int hands_off_pidfd_ = -1;
   bool hand_off_refused_ = false;  // tried once and could not: not again
