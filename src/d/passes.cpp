@@ -10,6 +10,17 @@
 
 namespace probekit::d {
 
+ProbeDescription description_of(const ProbeDesc& d) {
+  ProbeDescription pd;
+  pd.provider = d.provider;
+  pd.module = d.module;
+  pd.function = d.function;
+  pd.name = d.name;
+  pd.text = d.text;
+  pd.expanded = d.expanded;
+  return pd;
+}
+
 VarDecl* Symbols::find(std::vector<VarDecl>& in, const std::string& name) {
   for (auto& v : in)
     if (v.name == name) return &v;
@@ -459,14 +470,7 @@ public:
     std::vector<std::string> names, where;
     if (ctx_->options.probe_fields && clause_) {
       for (const auto& d : clause_->descs) {
-        ProbeDescription pd;
-        pd.provider = d.provider;
-        pd.module = d.module;
-        pd.function = d.function;
-        pd.name = d.name;
-        pd.text = d.text;
-        pd.expanded = d.expanded;
-        auto answer = ctx_->options.probe_fields(pd);
+        auto answer = ctx_->options.probe_fields(description_of(d));
         if (!answer.applies) continue;
         applies = true;
         unknown = unknown || answer.unknown;

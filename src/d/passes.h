@@ -28,6 +28,10 @@
 
 namespace probekit::d {
 
+// A clause's probe description as the program and the front ends see it
+// (range left to the caller, who knows the file).
+ProbeDescription description_of(const ProbeDesc& d);
+
 // e.id of ExprKind::index nodes.
 enum class IndexKind { args = 0, uregs = 1, array = 2 };
 // e.id of ExprKind::call nodes inside agg_set: the AggFn; elsewhere the Fn.

@@ -438,13 +438,7 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     ClauseInfo info;
     info.has_predicate = c.predicate != nullptr;
     for (const auto& d : c.descs) {
-      ProbeDescription pd;
-      pd.provider = d.provider;
-      pd.module = d.module;
-      pd.function = d.function;
-      pd.name = d.name;
-      pd.text = d.text;
-      pd.expanded = d.expanded;
+      ProbeDescription pd = description_of(d);
       pd.range = SourceRange{file_name, d.loc.line, d.loc.column, d.loc.length};
       info.descriptions.push_back(std::move(pd));
     }
