@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <regex>
 #include <thread>
 
@@ -63,6 +64,36 @@ RunResult run_as_nobody(const std::vector<std::string>& argv) {
   return r;
 }
 
+// A child that exists, blocked, before probekit starts (so its pid is
+// known), and runs `body` then exits once released.
+struct HeldChild {
+  pid_t pid = -1;
+  int go = -1;
+  explicit HeldChild(const std::function<void()>& body) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid = fork();
+    if (pid == 0) {
+      close(fds[1]);
+      char c;
+      if (read(fds[0], &c, 1) != 1) _exit(1);
+      body();
+      _exit(0);
+    }
+    close(fds[0]);
+    go = fds[1];
+  }
+  bool release() {
+    const bool ok = write(go, "x", 1) == 1;
+    close(go);
+    go = -1;
+    return ok;
+  }
+  ~HeldChild() {
+    if (go >= 0) close(go);
+  }
+};
+
 }  // namespace
 
 // The seed's do_execve kprobe, as tracepoint-backed DTrace: every exec on
@@ -72,19 +103,14 @@ TEST(KernelCli, ExecSuccessPrintsEveryExecOnTheMachine) {
   if (!is_root()) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON; this test runs as uid " << geteuid();
   // The child exists (blocked) before probekit starts, so the program can
   // end at its exec whatever else runs on the machine meanwhile.
-  int go[2];
-  ASSERT_EQ(pipe(go), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    close(go[1]);
-    char c;
-    if (read(go[0], &c, 1) != 1) _exit(1);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    execl("/bin/echo", "echo", "hello", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(go[0]);
+  HeldChild held([&] {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      execl("/bin/echo", "echo", "hello", static_cast<char*>(nullptr));
+      _exit(127);
+  });
+  ASSERT_GT(held.pid, 0);
+  const pid_t child = held.pid;
   std::string out = temp_path("exec");
   pid_t pk = spawn({probekit_path(), "-q", "-n",
                     "BEGIN { printf(\"ready\\n\"); } "
@@ -93,8 +119,7 @@ TEST(KernelCli, ExecSuccessPrintsEveryExecOnTheMachine) {
                     "proc:::exec-success /pid == " + std::to_string(child) + "/ { exit(0); }"},
                    out);
   bool ready = wait_for_text(out, "ready\n", pk);
-  ASSERT_EQ(write(go[1], "x", 1), 1);
-  close(go[1]);
+  ASSERT_TRUE(held.release());
   int st = 0;
   waitpid(child, &st, 0);
   ASSERT_TRUE(ready) << read_file(out);
@@ -142,17 +167,12 @@ TEST(KernelCli, ProcCreateExitAndOffCpuOfACommand) {
 // probefunc for its pid are exact, entries and returns.
 TEST(KernelCli, SystemWideSyscallsCountAKnownChildsCalls) {
   if (!is_root()) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
-  int go[2];
-  ASSERT_EQ(pipe(go), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    close(go[1]);
-    char c;
-    if (read(go[0], &c, 1) != 1) _exit(1);
-    for (int i = 0; i < 1000; ++i) syscall(SYS_getppid);
-    _exit(0);
-  }
-  close(go[0]);
+  HeldChild held([&] {
+      for (int i = 0; i < 1000; ++i) syscall(SYS_getppid);
+      _exit(0);
+  });
+  ASSERT_GT(held.pid, 0);
+  const pid_t child = held.pid;
   std::string out = temp_path("sys");
   std::string p = std::to_string(child);
   pid_t pk = spawn({probekit_path(), "-q", "-n",
@@ -163,8 +183,7 @@ TEST(KernelCli, SystemWideSyscallsCountAKnownChildsCalls) {
                     "syscall::exit_group:entry /pid == " + p + "/ { exit(0); }"},
                    out);
   bool ready = wait_for_text(out, "ready\n", pk);
-  ASSERT_EQ(write(go[1], "x", 1), 1);
-  close(go[1]);
+  ASSERT_TRUE(held.release());
   int st = 0;
   waitpid(child, &st, 0);
   ASSERT_TRUE(ready) << read_file(out);
@@ -183,17 +202,12 @@ TEST(KernelCli, SystemWideSyscallsCountAKnownChildsCalls) {
 TEST(KernelCli, LostEventsAreReportedAsDrops) {
   if (!is_root()) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
   constexpr int kCalls = 200000;
-  int go[2];
-  ASSERT_EQ(pipe(go), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    close(go[1]);
-    char c;
-    if (read(go[0], &c, 1) != 1) _exit(1);
-    for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
-    _exit(0);
-  }
-  close(go[0]);
+  HeldChild held([&] {
+      for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
+      _exit(0);
+  });
+  ASSERT_GT(held.pid, 0);
+  const pid_t child = held.pid;
   std::string out = temp_path("drops"), err = temp_path("drops_err");
   std::string p = std::to_string(child);
   pid_t pk = fork();
@@ -210,8 +224,7 @@ TEST(KernelCli, LostEventsAreReportedAsDrops) {
     _exit(127);
   }
   bool ready = wait_for_text(out, "ready\n", pk);
-  ASSERT_EQ(write(go[1], "x", 1), 1);
-  close(go[1]);
+  ASSERT_TRUE(held.release());
   int st = 0;
   waitpid(child, &st, 0);
   ASSERT_TRUE(ready) << read_file(out) << read_file(err);
@@ -307,17 +320,12 @@ TEST(KernelCli, KprobesCountAKnownChildsCalls) {
   if (!kernel_has_kprobes())
     GTEST_SKIP() << "this kernel was built without CONFIG_KPROBES (no kprobe_events, no perf kprobe PMU)";
   if (!is_root()) GTEST_SKIP() << "kernel probes need root or CAP_PERFMON";
-  int go[2];
-  ASSERT_EQ(pipe(go), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    close(go[1]);
-    char c;
-    if (read(go[0], &c, 1) != 1) _exit(1);
-    for (int i = 0; i < 100; ++i) syscall(SYS_getppid);
-    _exit(0);
-  }
-  close(go[0]);
+  HeldChild held([&] {
+      for (int i = 0; i < 100; ++i) syscall(SYS_getppid);
+      _exit(0);
+  });
+  ASSERT_GT(held.pid, 0);
+  const pid_t child = held.pid;
   std::string out = temp_path("kprobe");
   std::string p = std::to_string(child);
   pid_t pk = spawn({probekit_path(), "-q", "-n",
@@ -326,8 +334,7 @@ TEST(KernelCli, KprobesCountAKnownChildsCalls) {
                     "fbt::__x64_sys_getppid:return /pid == " + p + "/ { @[probename] = count(); }"},
                    out);
   bool ready = wait_for_text(out, "ready\n", pk);
-  ASSERT_EQ(write(go[1], "x", 1), 1);
-  close(go[1]);
+  ASSERT_TRUE(held.release());
   int st = 0;
   waitpid(child, &st, 0);
   ASSERT_TRUE(ready) << read_file(out);
