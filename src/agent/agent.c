@@ -32,6 +32,7 @@
  *                      a thread that traps meanwhile resumes in the copy.
  */
 #include "agent_abi.h"
+#include "dvm.h"
 
 #define PK_EXPORT __attribute__((visibility("default")))
 
@@ -309,6 +310,10 @@ static void claimed(struct pk_control *c, struct pk_thread *tab, struct pk_threa
   t->pid = pid;
   t->busy = 0;
   sys3(NR_prctl, PR_GET_NAME_, (long)t->comm, 0);
+  if (c->dstate_remote) { /* a new thread: its self-> variables start unset */
+    uint64_t *self = (uint64_t *)(uintptr_t)(c->dstate_remote + (uint64_t)(t - tab) * c->dstate_stride);
+    for (uint32_t i = 0; i < c->dself_words; ++i) self[i] = 0;
+  }
   /* Its ring's pages now, not one fault per page at later hits. */
   uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - tab) * c->ring_size;
   sys3(NR_madvise, (long)ring, c->ring_size, MADV_POPULATE_WRITE_);
@@ -384,8 +389,74 @@ static uint32_t current_cpu(const struct pk_control *c, uint64_t fs) {
   return p & 0xfff;
 }
 
+/* ---- D clauses (PK_ACTION_DPROG, dvm.h) ---- */
+
+struct dprog_env {
+  struct hit h;
+  struct pk_thread *busy; /* the thread this hit marked busy */
+};
+
+static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
+  struct dprog_env *e = (struct dprog_env *)v->env;
+  struct pk_thread *t = thread_slot(e->h.c, e->h.fsbase, e->h.pid);
+  if (!t || t->busy) return 0; /* none free, or a hit inside a hit (a signal handler's): not its state */
+  __atomic_store_n(&t->busy, 1, __ATOMIC_RELAXED);
+  e->busy = t;
+  return t;
+}
+static uint32_t dprog_read(struct pk_dvm_hit *v, uint64_t addr, uint8_t *dst, uint32_t len) {
+  return safe_read(&((struct dprog_env *)v->env)->h, addr, dst, len);
+}
+static uint64_t dprog_tsc(struct pk_dvm_hit *v) {
+  (void)v;
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return ((uint64_t)hi << 32) | lo;
+}
+static uint32_t dprog_cpu(struct pk_dvm_hit *v) {
+  struct dprog_env *e = (struct dprog_env *)v->env;
+  return current_cpu(e->h.c, e->h.fsbase);
+}
+
+static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site) {
+  if (!c->threads_remote || !c->dstate_remote || c->restoring) return;
+  const struct pk_dprog *prog = (const struct pk_dprog *)((const uint8_t *)c + site->program);
+  struct dprog_env e;
+  e.busy = 0;
+  e.h.c = c;
+  e.h.frame = frame;
+  e.h.rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
+  e.h.rip = site->address;
+  e.h.fsbase = read_fsbase(c);
+  e.h.pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
+  e.h.direct_lo = (uint64_t)(uintptr_t)frame;
+  e.h.direct_hi = (e.h.rsp | 4095) + 1;
+  struct pk_dvm_hit v;
+  v.c = c;
+  v.data = (const uint8_t *)c;
+  v.threads = (struct pk_thread *)(uintptr_t)c->threads_remote;
+  v.parts = (uint8_t *)(uintptr_t)c->dstate_remote;
+  v.frame = frame;
+  v.rsp = e.h.rsp;
+  v.rip = e.h.rip;
+  v.fsbase = e.h.fsbase;
+  v.thread = dprog_thread;
+  v.read = dprog_read;
+  v.tsc = dprog_tsc;
+  v.cpu = dprog_cpu;
+  v.env = &e;
+  v.t = 0;
+  const uint32_t abandoned = pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
+  if (e.busy) __atomic_store_n(&e.busy->busy, 0, __ATOMIC_RELEASE);
+  if (abandoned) __atomic_fetch_add(&site->dropped, abandoned, __ATOMIC_RELAXED);
+}
+
 PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
   struct pk_control *c = control();
+  if (site->action == PK_ACTION_DPROG) {
+    dprog_hit(c, frame, site);
+    return;
+  }
   const uint64_t fsbase = read_fsbase(c);
   const uint32_t cpu = current_cpu(c, fsbase);
   if (!c->threads_remote || c->restoring) goto lost;

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define PK_AGENT_MAGIC 0x70726f62656b6974ull /* "probekit" */
-#define PK_AGENT_ABI_VERSION 2u
+#define PK_AGENT_ABI_VERSION 3u
 
 /* One jump-probed address. 64 bytes: sites never share a cache line, so a
  * hot site's counter does not slow its neighbours. */
@@ -38,6 +38,7 @@ struct pk_site_rt {
 
 #define PK_ACTION_COUNT 1u  /* count the hit; nothing else (no call into the agent) */
 #define PK_ACTION_RECORD 2u /* count it, and pk_agent_hit writes a record */
+#define PK_ACTION_DPROG 3u  /* pk_agent_hit runs the site's D clauses (dvm.h): program is a pk_dprog */
 
 /* ---- Records (PK_ACTION_RECORD) ----
  * A record site's trampoline saves every general register and calls
@@ -169,6 +170,94 @@ struct pk_control {
   int64_t rseq_offset;     /* glibc's __rseq_offset: struct rseq at fs base + this */
   uint64_t cpu_drops[64];  /* records lost, by CPU (cpu & 63) */
   uint64_t tid_offset;     /* where glibc keeps a thread's tid from its fs base (0: unknown) */
+  /* D clauses in the agent (dvm.h): every thread slot has a part of
+   * dstate_stride bytes at dstate_remote + slot * stride: its dself_words
+   * self-> variables, then one table per aggregation (pk_dagg, at
+   * daggs_offset in the data area). Unused until the first DPROG site. */
+  uint64_t dstate_remote;
+  uint32_t dstate_stride;
+  uint32_t dself_words;
+  uint32_t daggs_offset;
+  uint32_t ndaggs;
+  /* timestamp: ns = ns_base + ((tsc - tsc_base) * tsc_mult >> tsc_shift) */
+  uint64_t tsc_base, ns_base, tsc_mult;
+  uint32_t tsc_shift;
+  uint32_t pad2;
 };
+
+/* ---- D clauses (PK_ACTION_DPROG) ----
+ * The D front end compiles the clauses of a probe it can run here into a
+ * small stack machine's code (d/agent_codegen.h); dvm.h runs it at each
+ * hit, with no loop and no backward jump, so a hit runs each instruction
+ * at most once. Values are 64-bit words. */
+struct pk_dprog {
+  uint32_t size;  /* bytes of code after this header */
+  uint32_t probe; /* the D program's probe id */
+};
+
+#define PK_DAGG_COUNT 0u
+#define PK_DAGG_SUM 1u
+#define PK_DAGG_AVG 2u
+#define PK_DAGG_MIN 3u
+#define PK_DAGG_MAX 4u
+#define PK_DAGG_STDDEV 5u
+#define PK_DAGG_QUANTIZE 6u
+#define PK_DAGG_LQUANTIZE 7u
+
+/* One aggregation's table in every thread's part, at `offset`: a
+ * pk_dagg_table, then `capacity` entries of 1 + key_words + value_words
+ * words: a state word (0 free, 1 in use; set after the key is written),
+ * the key, the value. Only the thread owning the part writes it. Values:
+ * COUNT count; SUM sum; AVG count, sum; MIN/MAX count, value; STDDEV
+ * count, sum, sum of squares (low, high); QUANTIZE 127 buckets (DTrace's);
+ * LQUANTIZE levels + 2 buckets. */
+struct pk_dagg {
+  uint32_t offset;
+  uint32_t capacity; /* a power of two */
+  uint16_t key_words;
+  uint16_t value_words;
+  uint32_t func;     /* PK_DAGG_* */
+  int64_t lo, step;  /* LQUANTIZE */
+  uint32_t levels;
+  uint32_t pad;
+};
+struct pk_dagg_table {
+  uint64_t drops; /* keys that found no free entry */
+  uint64_t pad;
+};
+
+/* The code: one opcode byte, then its operands (little-endian, unaligned).
+ *   IMM i64         push an immediate
+ *   REG u8          push word u8 of the hit's struct user_regs_struct
+ *   STK u8          push the 8 bytes at rsp + 8 * u8 (arg6.. at an entry; a
+ *                   fault abandons the clause)
+ *   VAR u8          push a built-in (PK_DVAR_*)
+ *   SELF u16        push self-> variable u16 (0 when unset)
+ *   SETSELF u16     pop into self-> variable u16
+ *   DUP, POP
+ *   binary ops      pop b, pop a, push a OP b (DIV/MOD only by a non-zero
+ *                   constant: the code generator refuses the rest)
+ *   NEG NOT LNOT    unary
+ *   EXT u8 u8       truncate to u8 bytes, sign-extend when the second is 1
+ *   JZ u16, JMP u16 forward jumps of u16 bytes from the end of the operand
+ *   CLAUSE u16      a clause starts; u16: bytes to its end (where a fault
+ *                   abandoning it goes)
+ *   AGG u16         pop incr, value, then the aggregation's key words;
+ *                   aggregate into pk_dagg u16
+ *   COMM            push the thread's name as two words (execname)
+ *   COMMEQ i64 i64  push 1 when the thread's name is these two words
+ *   END             the probe's last clause is done */
+enum {
+  PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
+  PK_OP_ADD, PK_OP_SUB, PK_OP_MUL, PK_OP_SDIV, PK_OP_SMOD, PK_OP_UDIV, PK_OP_UMOD, PK_OP_AND, PK_OP_OR,
+  PK_OP_XOR, PK_OP_SHL, PK_OP_SAR, PK_OP_SHR, PK_OP_EQ, PK_OP_NE, PK_OP_SLT, PK_OP_SLE, PK_OP_SGT,
+  PK_OP_SGE, PK_OP_ULT, PK_OP_ULE, PK_OP_UGT, PK_OP_UGE, PK_OP_NEG, PK_OP_NOT, PK_OP_LNOT, PK_OP_EXT,
+  PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ, PK_OP_COUNT_
+};
+#define PK_DVAR_PID 0u
+#define PK_DVAR_TID 1u
+#define PK_DVAR_TIMESTAMP 2u
+#define PK_DVAR_CPU 3u
+#define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
 
 #endif

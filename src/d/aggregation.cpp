@@ -598,6 +598,36 @@ uint64_t Aggregation::entry_bytes(std::span<const Value> key) const {
   return 32 + 8 + key_bytes + value;
 }
 
+void Aggregation::merge(std::span<const Value> key, const AggState& part) {
+  auto it = map_.find(key);
+  if (it == map_.end()) {
+    if (budget_ && !budget_->charge(entry_bytes(key))) return;  // DTrace's aggregation drop
+    it = map_.emplace(Key(key.begin(), key.end()), fresh_state()).first;
+  }
+  AggState& s = it->second;
+  switch (func_) {
+    case AggFunc::min:
+    case AggFunc::max:
+      if (part.count == 0) break;
+      if (s.count == 0 || (func_ == AggFunc::min ? part.value < s.value : part.value > s.value)) s.value = part.value;
+      s.count += part.count;
+      break;
+    case AggFunc::stddev: {
+      s.count += part.count;
+      s.value += part.value;
+      const uint64_t lo = s.sumsq_lo + part.sumsq_lo;
+      s.sumsq_hi += part.sumsq_hi + (lo < s.sumsq_lo ? 1 : 0);
+      s.sumsq_lo = lo;
+      break;
+    }
+    default:
+      s.count += part.count;
+      s.value += part.value;
+      for (size_t i = 0; i < s.buckets.size() && i < part.buckets.size(); ++i) s.buckets[i] += part.buckets[i];
+      break;
+  }
+}
+
 void Aggregation::trunc_all() {
   if (budget_)
     for (const auto& e : map_) budget_->refund(entry_bytes(e.first));

@@ -167,6 +167,10 @@ public:
   // n hits of a count() at once (hits counted in the target by a jump probe).
   void add_count(std::span<const Value> key, uint64_t n);
 
+  // Folds another part's state for `key` in (the agent's per-thread parts,
+  // d/agent_codegen.h): counts, sums and buckets add, min/max compare.
+  void merge(std::span<const Value> key, const AggState& part);
+
   // clear(@): zero every value, keep the keys.
   void clear();
   // trunc(@, n): keep the n entries with the largest values (n < 0: the |n|

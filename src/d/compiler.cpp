@@ -1057,6 +1057,7 @@ public:
       return;
     }
     case Fn::printa: {
+      rt.sync();
       std::vector<const Aggregation*> list;
       for (int slot : aggs_) {
         list.push_back(&rt.aggs[static_cast<size_t>(slot)]);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "d/agent_codegen.h"
 #include "d/compiler.h"
 #include "d/parser.h"
 #include "d/passes.h"
@@ -400,6 +401,7 @@ void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const
 }
 
 void Runtime::print_remaining_aggregations() {
+  sync();
   for (size_t i = 0; i < aggs.size(); ++i) {
     if (agg_printed[i]) continue;
     agg_printed[i] = true;
@@ -413,6 +415,11 @@ void Runtime::print_remaining_aggregations() {
 struct ProgramState {
   explicit ProgramState(Symbols s, const CompileOptions& o) : rt(std::move(s), o) {}
   Runtime rt;
+  ProgramAst ast;  // annotated: the agent code generator reads it
+  AgentPlan plan;
+  Program::AgentLayout layout;
+  std::function<std::vector<const uint8_t*>()> agent_parts;
+  uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
 };
 
 CompileResult compile(std::string_view source, std::string file_name, const CompileOptions& options) {
@@ -445,6 +452,19 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     rt.clause_info.push_back(std::move(info));
   }
   rt.clauses = compile_clauses(ast, rt);
+  {
+    // Keys each thread's table of an aggregation holds: aggsize / 1 KiB
+    // (4096 at DTrace's default 4m), 64 to 65536. The memory is touched
+    // only where keys land.
+    const uint64_t aggsize = rt.agg_budget.limit ? rt.agg_budget.limit : uint64_t{4} << 20;
+    uint32_t entries = 64;
+    while (entries < 65536 && uint64_t{entries} * 2 * 1024 <= aggsize) entries *= 2;
+    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries);
+    state->layout.aggs = state->plan.aggs;
+    state->layout.self_words = state->plan.self_words;
+    state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
+  }
+  state->ast = std::move(ast);
   // DTrace's fixed ids: BEGIN 1, END 2, ERROR 3.
   rt.register_probe(ProbeKey{"dtrace", "", "", "BEGIN"});
   rt.register_probe(ProbeKey{"dtrace", "", "", "END"});
@@ -523,6 +543,97 @@ void Program::fire_counted(uint32_t id, uint64_t n) {
   }
 }
 
+std::optional<std::vector<uint8_t>> Program::agent_code(uint32_t id, std::string* why) {
+  ProgramState& st = *state_;
+  if (id == 0 || id > st.rt.probes.size()) return std::nullopt;
+  return d::agent_code(st.ast, st.rt.symbols, st.plan, st.rt.probes[id - 1], why);
+}
+
+const Program::AgentLayout& Program::agent_layout() const { return state_->layout; }
+
+std::string Program::clause_place(size_t clause) const {
+  const AgentPlan& p = state_->plan;
+  if (clause < p.clause_ready.size() && p.clause_ready[clause]) return "";
+  return clause < p.clause_why.size() ? p.clause_why[clause] : std::string("unknown");
+}
+
+void Program::set_agent_parts(std::function<std::vector<const uint8_t*>()> parts) {
+  state_->agent_parts = std::move(parts);
+  state_->rt.before_print = [this] { absorb_agent(); };
+}
+
+// The agent-owned aggregations, rebuilt from every thread's part.
+void Program::absorb_agent() {
+  ProgramState& st = *state_;
+  if (!st.agent_parts || st.plan.aggs.empty()) return;
+  const std::vector<const uint8_t*> parts = st.agent_parts();
+  Runtime& rt = st.rt;
+  for (size_t i = 0; i < st.plan.aggs.size(); ++i) rt.aggs[static_cast<size_t>(st.plan.agg_slot[i])].trunc_all();
+  uint64_t drops = 0;
+  std::vector<Value> key;
+  AggState state;
+  for (const uint8_t* part : parts) {
+    for (size_t i = 0; i < st.plan.aggs.size(); ++i) {
+      const pk_dagg& a = st.plan.aggs[i];
+      const std::vector<AgentKeyPart>& layout = st.plan.agg_keys[i];
+      Aggregation& agg = rt.aggs[static_cast<size_t>(st.plan.agg_slot[i])];
+      const uint8_t* table = part + a.offset;
+      drops += reinterpret_cast<const pk_dagg_table*>(table)->drops;
+      const auto* entries = reinterpret_cast<const uint64_t*>(table + sizeof(pk_dagg_table));
+      const size_t words = 1u + a.key_words + a.value_words;
+      for (uint32_t e = 0; e < a.capacity; ++e) {
+        const uint64_t* en = entries + e * words;
+        if (__atomic_load_n(&en[0], __ATOMIC_ACQUIRE) != 1) continue;
+        key.resize(layout.size());
+        const uint64_t* w = en + 1;
+        for (size_t k = 0; k < layout.size(); ++k) {
+          switch (layout[k].kind) {
+            case AgentKeyPart::Kind::integer: {
+              const Type& t = layout[k].type;
+              key[k] = Value::integer(static_cast<int64_t>(*w++), t.size,
+                                      t.is_signed && t.kind == Type::Kind::integer);
+              break;
+            }
+            case AgentKeyPart::Kind::string_id:
+              key[k] = Value::string(*w < st.plan.strings.size() ? st.plan.strings[*w] : std::string());
+              ++w;
+              break;
+            case AgentKeyPart::Kind::comm: {
+              char comm[17] = {};
+              std::memcpy(comm, w, 16);
+              w += 2;
+              key[k] = Value::string(comm);
+              break;
+            }
+          }
+        }
+        const auto* v = reinterpret_cast<const int64_t*>(w);
+        state = AggState{};
+        switch (a.func) {
+          case PK_DAGG_COUNT: state.count = v[0]; break;
+          case PK_DAGG_SUM: state.value = v[0]; break;
+          case PK_DAGG_STDDEV:
+            state.sumsq_lo = static_cast<uint64_t>(v[2]);
+            state.sumsq_hi = static_cast<uint64_t>(v[3]);
+            [[fallthrough]];
+          case PK_DAGG_AVG:
+          case PK_DAGG_MIN:
+          case PK_DAGG_MAX:
+            state.count = v[0];
+            state.value = v[1];
+            break;
+          default: state.buckets.assign(v, v + a.value_words); break;
+        }
+        agg.merge(key, state);
+      }
+    }
+  }
+  if (drops > st.agent_drops) {
+    rt.agg_budget.drops += drops - st.agent_drops;
+    st.agent_drops = drops;
+  }
+}
+
 bool Program::begin() {
   FireContext ctx;
   return state_->rt.fire(1, ctx);
@@ -531,6 +642,7 @@ bool Program::begin() {
 void Program::end() {
   FireContext ctx;
   state_->rt.fire(2, ctx);
+  state_->rt.sync();
   // As dtrace(1) reports drops: on stderr, before the aggregations.
   std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget);
   if (!drops.empty()) state_->rt.sink->err(drops);

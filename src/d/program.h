@@ -39,10 +39,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/agent_abi.h"
 #include "d/diagnostic.h"
 #include "probekit/hit_context.h"
 #include "util/result.h"
@@ -263,6 +265,25 @@ public:
   // target (Probe::capture) instead of stopping the thread for each.
   // `needs` gets the strings the record must keep (RecordNeeds).
   bool recordable(uint32_t id, RecordNeeds* needs = nullptr) const;
+  // D in the agent (d/agent_codegen.h): the code of a probe whose clauses
+  // all run where it fires (agent/dvm.h), or nullopt with why not. Probes
+  // given agent code must all run it on the same shared state
+  // (agent_layout()), and the program must be told where that state is
+  // (set_agent_parts) before it prints an aggregation.
+  std::optional<std::vector<uint8_t>> agent_code(uint32_t id, std::string* why = nullptr);
+  struct AgentLayout {
+    std::vector<pk_dagg> aggs;  // the aggregation table (control's daggs)
+    uint32_t self_words = 0;    // self-> variables at the start of each part
+    uint32_t part_bytes = 0;    // one thread's part (0: no clause runs in the agent)
+  };
+  const AgentLayout& agent_layout() const;
+  // Where each clause runs ("" = the agent), for -v.
+  std::string clause_place(size_t clause) const;
+  // The thread parts of every address space running agent code, read
+  // (live) each time the program is about to print an aggregation: the
+  // agent-owned aggregations are rebuilt from them.
+  void set_agent_parts(std::function<std::vector<const uint8_t*>()> parts);
+  void absorb_agent();
   bool begin();  // fires dtrace:::BEGIN
   void end();    // fires dtrace:::END, prints the remaining aggregations
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -180,6 +181,12 @@ public:
   OutputFormat format_ = OutputFormat::text;
   bool quiet_ = false;
   int nspec = 1;
+
+  // Called before any aggregation is printed (Program::set_agent_parts).
+  std::function<void()> before_print;
+  void sync() {
+    if (before_print) before_print();
+  }
 
   uint32_t register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {},
                           std::vector<ProbeField> fields = {});  // id (0: nothing matches)

@@ -1,0 +1,375 @@
+/* agent/dvm.h — the machine that runs D clauses where the probe fires.
+ *
+ * The code (agent_abi.h, PK_OP_*) comes from the D front end's agent code
+ * generator (d/agent_codegen.h). This header is the one interpreter: the
+ * agent includes it (agent.c, for jump sites) and so may the tracer, for a
+ * probe of the same program that stops the thread instead. It is C that
+ * also compiles as C++, freestanding: no libc, no division of 128-bit
+ * numbers, no vector register.
+ *
+ * The one idea: everything a hit touches is reached through its thread's
+ * part of the shared state (self-> variables, aggregation tables), which
+ * only that thread writes, so nothing needs an atomic operation and
+ * probekit reads the parts to print. The thread's slot, the time and the
+ * CPU are asked for only when the code needs them: a predicate that
+ * rejects `arg0 == 12345` costs a few instructions.
+ *
+ * Bounds: jumps go forward only, so a hit runs each instruction at most
+ * once; the stack is PK_DVM_STACK words and the code generator proves the
+ * code never needs more (the interpreter checks anyway); a memory read
+ * that fails abandons the clause, as DTrace abandons it on a fault. */
+#ifndef PROBEKIT_AGENT_DVM_H
+#define PROBEKIT_AGENT_DVM_H
+
+#include "agent_abi.h"
+
+__extension__ typedef unsigned __int128 pk_u128; /* multiplication only: no libgcc division */
+
+struct pk_dvm_hit;
+typedef struct pk_thread *(*pk_dvm_thread_fn)(struct pk_dvm_hit *);
+typedef uint32_t (*pk_dvm_read_fn)(struct pk_dvm_hit *, uint64_t addr, uint8_t *dst, uint32_t len);
+typedef uint64_t (*pk_dvm_tsc_fn)(struct pk_dvm_hit *);
+typedef uint32_t (*pk_dvm_cpu_fn)(struct pk_dvm_hit *);
+
+struct pk_dvm_hit {
+  const struct pk_control *c;   /* in this process's view */
+  const uint8_t *data;          /* the data area (== c) */
+  struct pk_thread *threads;    /* the thread table, this process's view */
+  uint8_t *parts;               /* the D state's thread parts, this process's view */
+  const uint64_t *frame;        /* r15..rdi, then rflags */
+  uint64_t rsp, rip, fsbase;
+  pk_dvm_thread_fn thread;      /* the hitting thread's slot (0: none free) */
+  pk_dvm_read_fn read;          /* target memory; returns the bytes read */
+  pk_dvm_tsc_fn tsc;
+  pk_dvm_cpu_fn cpu;
+  void *env;                    /* the caller's */
+  struct pk_thread *t;          /* filled on first use */
+};
+
+static inline uint64_t pk_dvm_u64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+static inline uint32_t pk_dvm_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+
+static inline uint64_t pk_dvm_reg(const struct pk_dvm_hit *h, uint32_t reg) {
+  /* struct user_regs_struct's words: 0..14 r15..rdi, 15 orig_rax, 16 rip,
+   * 17 cs, 18 eflags, 19 rsp, 20 ss, 21 fs_base. */
+  if (reg < 15) return h->frame[reg];
+  switch (reg) {
+    case 15: return ~0ull;
+    case 16: return h->rip;
+    case 17: return 0x33;
+    case 18: return h->frame[15];
+    case 19: return h->rsp;
+    case 20: return 0x2b;
+    case 21: return h->fsbase;
+    default: return 0;
+  }
+}
+
+static inline int64_t pk_dvm_ext(uint64_t v, uint32_t bytes, uint32_t is_signed) {
+  switch (bytes) {
+    case 1: return is_signed ? (int64_t)(int8_t)v : (int64_t)(uint8_t)v;
+    case 2: return is_signed ? (int64_t)(int16_t)v : (int64_t)(uint16_t)v;
+    case 4: return is_signed ? (int64_t)(int32_t)v : (int64_t)(uint32_t)v;
+    default: return (int64_t)v;
+  }
+}
+
+/* DTrace's power-of-two buckets (d/aggregation.h quantize_bucket). */
+static inline uint32_t pk_dvm_quantize(int64_t v) {
+  if (v == 0) return 63;
+  if (v > 0) return 63 + 1 + (uint32_t)(63 - __builtin_clzll((uint64_t)v));
+  const uint64_t a = (uint64_t)0 - (uint64_t)v;
+  const int log2 = 63 - __builtin_clzll(a);
+  return log2 >= 62 ? 0 : (uint32_t)(63 - 1 - log2);
+}
+
+static inline uint32_t pk_dvm_lquantize(const struct pk_dagg *a, int64_t v) {
+  if (v < a->lo) return 0;
+  const uint64_t level = ((uint64_t)v - (uint64_t)a->lo) / (uint64_t)a->step;
+  return level < a->levels ? (uint32_t)level + 1 : a->levels + 1;
+}
+
+/* The entry of `key` in a table, created when missing; 0 when full. */
+static inline uint64_t *pk_dvm_entry(uint8_t *table, const struct pk_dagg *a, const uint64_t *key) {
+  uint64_t hash = 0x9e3779b97f4a7c15ull;
+  for (uint32_t i = 0; i < a->key_words; ++i) {
+    hash ^= key[i];
+    hash *= 0xbf58476d1ce4e5b9ull;
+    hash ^= hash >> 31;
+  }
+  const uint32_t words = 1u + a->key_words + a->value_words, mask = a->capacity - 1;
+  uint64_t *entries = (uint64_t *)(table + sizeof(struct pk_dagg_table));
+  uint32_t i = (uint32_t)hash & mask;
+  for (uint32_t n = 0; n < a->capacity; ++n, i = (i + 1) & mask) {
+    uint64_t *e = entries + (uint64_t)i * words;
+    if (e[0] == 0) {
+      for (uint32_t k = 0; k < a->key_words; ++k) e[1 + k] = key[k];
+      for (uint32_t k = 0; k < a->value_words; ++k) e[1 + a->key_words + k] = 0;
+      __atomic_store_n(&e[0], 1, __ATOMIC_RELEASE); /* probekit reads a key only once this is set */
+      return e;
+    }
+    uint32_t k = 0;
+    while (k < a->key_words && e[1 + k] == key[k]) ++k;
+    if (k == a->key_words) return e;
+  }
+  ((struct pk_dagg_table *)table)->drops++;
+  return 0;
+}
+
+static inline void pk_dvm_aggregate(uint8_t *part, const struct pk_dagg *a, const uint64_t *key, int64_t v,
+                                    int64_t incr) {
+  uint64_t *e = pk_dvm_entry(part + a->offset, a, key);
+  if (!e) return;
+  int64_t *val = (int64_t *)(e + 1 + a->key_words);
+  switch (a->func) {
+    case PK_DAGG_COUNT: val[0]++; break;
+    case PK_DAGG_SUM: val[0] += v; break;
+    case PK_DAGG_AVG: val[0]++; val[1] += v; break;
+    case PK_DAGG_MIN:
+      if (val[0] == 0 || v < val[1]) val[1] = v;
+      val[0]++;
+      break;
+    case PK_DAGG_MAX:
+      if (val[0] == 0 || v > val[1]) val[1] = v;
+      val[0]++;
+      break;
+    case PK_DAGG_STDDEV: {
+      val[0]++;
+      val[1] += v;
+      /* |v|^2 as 128 bits, added to (val[2] low, val[3] high) */
+      const uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+      const pk_u128 sq = (pk_u128)m * m;
+      const uint64_t lo = (uint64_t)sq, hi = (uint64_t)(sq >> 64);
+      const uint64_t old = (uint64_t)val[2];
+      val[2] = (int64_t)(old + lo);
+      val[3] = (int64_t)((uint64_t)val[3] + hi + ((uint64_t)val[2] < old ? 1u : 0u));
+      break;
+    }
+    case PK_DAGG_QUANTIZE: val[pk_dvm_quantize(v)] += incr; break;
+    case PK_DAGG_LQUANTIZE: val[pk_dvm_lquantize(a, v)] += incr; break;
+    default: break;
+  }
+}
+
+static inline struct pk_thread *pk_dvm_thread(struct pk_dvm_hit *h) {
+  if (!h->t) h->t = h->thread(h);
+  return h->t;
+}
+
+static inline uint8_t *pk_dvm_part(struct pk_dvm_hit *h) {
+  struct pk_thread *t = pk_dvm_thread(h);
+  if (!t) return 0;
+  return h->parts + (uint64_t)(t - h->threads) * h->c->dstate_stride;
+}
+
+static inline uint64_t pk_dvm_timestamp(struct pk_dvm_hit *h) {
+  const struct pk_control *c = h->c;
+  const uint64_t tsc = h->tsc(h);
+  const uint64_t d = tsc - c->tsc_base;
+  if ((int64_t)d < 0) return c->ns_base - (uint64_t)(((pk_u128)(c->tsc_base - tsc) * c->tsc_mult) >> c->tsc_shift);
+  return c->ns_base + (uint64_t)(((pk_u128)d * c->tsc_mult) >> c->tsc_shift);
+}
+
+/* Runs a site's clauses. Returns the number of clauses abandoned (a
+ * fault, or no thread slot for a clause that needed one). */
+static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uint32_t size) {
+  uint64_t st[PK_DVM_STACK];
+  uint32_t sp = 0, pc = 0, clause_end = size, abandoned = 0;
+  const struct pk_dagg *daggs = (const struct pk_dagg *)(h->data + h->c->daggs_offset);
+#define PK_NEED(n) \
+  if (sp < (n)) goto fault
+#define PK_ROOM(n) \
+  if (sp + (n) > PK_DVM_STACK) goto fault
+#define PK_BIN(expr)        \
+  PK_NEED(2);               \
+  {                         \
+    const uint64_t b = st[--sp], a = st[sp - 1]; \
+    st[sp - 1] = (expr);    \
+  }                         \
+  break
+  while (pc < size) {
+    const uint8_t op = code[pc++];
+    switch (op) {
+      case PK_OP_END: return abandoned;
+      case PK_OP_IMM:
+        PK_ROOM(1);
+        if (pc + 8 > size) goto fault;
+        st[sp++] = pk_dvm_u64(code + pc);
+        pc += 8;
+        break;
+      case PK_OP_REG:
+        PK_ROOM(1);
+        st[sp++] = pk_dvm_reg(h, code[pc++]);
+        break;
+      case PK_OP_STK: {
+        PK_ROOM(1);
+        uint64_t v = 0;
+        const uint64_t at = h->rsp + 8ull * code[pc++];
+        if (h->read(h, at, (uint8_t *)&v, 8) != 8) goto fault;
+        st[sp++] = v;
+        break;
+      }
+      case PK_OP_VAR: {
+        PK_ROOM(1);
+        const uint8_t which = code[pc++];
+        uint64_t v = 0;
+        if (which == PK_DVAR_TIMESTAMP) {
+          v = pk_dvm_timestamp(h);
+        } else if (which == PK_DVAR_CPU) {
+          v = h->cpu(h);
+        } else {
+          struct pk_thread *t = pk_dvm_thread(h);
+          if (!t) goto fault;
+          v = which == PK_DVAR_PID ? t->pid : t->tid;
+        }
+        st[sp++] = v;
+        break;
+      }
+      case PK_OP_SELF:
+      case PK_OP_SETSELF: {
+        const uint32_t slot = pk_dvm_u16(code + pc);
+        pc += 2;
+        uint8_t *part = pk_dvm_part(h);
+        if (!part || slot >= h->c->dself_words) goto fault;
+        uint64_t *var = (uint64_t *)part + slot;
+        if (op == PK_OP_SELF) {
+          PK_ROOM(1);
+          st[sp++] = *var;
+        } else {
+          PK_NEED(1);
+          *var = st[--sp];
+        }
+        break;
+      }
+      case PK_OP_DUP:
+        PK_NEED(1);
+        PK_ROOM(1);
+        st[sp] = st[sp - 1];
+        ++sp;
+        break;
+      case PK_OP_POP:
+        PK_NEED(1);
+        --sp;
+        break;
+      case PK_OP_ADD: PK_BIN(a + b);
+      case PK_OP_SUB: PK_BIN(a - b);
+      case PK_OP_MUL: PK_BIN(a * b);
+      case PK_OP_SDIV:
+        if (sp >= 2 && st[sp - 1] == 0) goto fault;
+        PK_BIN(b == ~0ull ? (uint64_t)0 - a : (uint64_t)((int64_t)a / (int64_t)b));
+      case PK_OP_SMOD:
+        if (sp >= 2 && (st[sp - 1] == 0 || st[sp - 1] == ~0ull)) {
+          if (st[sp - 1] == 0) goto fault;
+          --sp;
+          st[sp - 1] = 0;
+          break;
+        }
+        PK_BIN((uint64_t)((int64_t)a % (int64_t)b));
+      case PK_OP_UDIV:
+        if (sp >= 2 && st[sp - 1] == 0) goto fault;
+        PK_BIN(a / b);
+      case PK_OP_UMOD:
+        if (sp >= 2 && st[sp - 1] == 0) goto fault;
+        PK_BIN(a % b);
+      case PK_OP_AND: PK_BIN(a & b);
+      case PK_OP_OR: PK_BIN(a | b);
+      case PK_OP_XOR: PK_BIN(a ^ b);
+      case PK_OP_SHL: PK_BIN(a << (b & 63)); /* as D does (d/compiler.cpp arith) */
+      case PK_OP_SAR: PK_BIN((uint64_t)((int64_t)a >> (b & 63)));
+      case PK_OP_SHR: PK_BIN(a >> (b & 63));
+      case PK_OP_EQ: PK_BIN(a == b);
+      case PK_OP_NE: PK_BIN(a != b);
+      case PK_OP_SLT: PK_BIN((int64_t)a < (int64_t)b);
+      case PK_OP_SLE: PK_BIN((int64_t)a <= (int64_t)b);
+      case PK_OP_SGT: PK_BIN((int64_t)a > (int64_t)b);
+      case PK_OP_SGE: PK_BIN((int64_t)a >= (int64_t)b);
+      case PK_OP_ULT: PK_BIN(a < b);
+      case PK_OP_ULE: PK_BIN(a <= b);
+      case PK_OP_UGT: PK_BIN(a > b);
+      case PK_OP_UGE: PK_BIN(a >= b);
+      case PK_OP_NEG:
+        PK_NEED(1);
+        st[sp - 1] = (uint64_t)0 - st[sp - 1];
+        break;
+      case PK_OP_NOT:
+        PK_NEED(1);
+        st[sp - 1] = ~st[sp - 1];
+        break;
+      case PK_OP_LNOT:
+        PK_NEED(1);
+        st[sp - 1] = st[sp - 1] == 0;
+        break;
+      case PK_OP_EXT:
+        PK_NEED(1);
+        st[sp - 1] = (uint64_t)pk_dvm_ext(st[sp - 1], code[pc], code[pc + 1]);
+        pc += 2;
+        break;
+      case PK_OP_JZ:
+      case PK_OP_JMP: {
+        const uint32_t off = pk_dvm_u16(code + pc);
+        pc += 2;
+        if (op == PK_OP_JZ) {
+          PK_NEED(1);
+          if (st[--sp] != 0) break;
+        }
+        pc += off; /* forward only */
+        break;
+      }
+      case PK_OP_CLAUSE:
+        clause_end = pc + 2 + pk_dvm_u16(code + pc);
+        pc += 2;
+        sp = 0;
+        break;
+      case PK_OP_AGG: {
+        const uint32_t index = pk_dvm_u16(code + pc);
+        pc += 2;
+        if (index >= h->c->ndaggs) goto fault;
+        const struct pk_dagg *a = &daggs[index];
+        PK_NEED(2u + a->key_words);
+        sp -= 2u + a->key_words;
+        uint8_t *part = pk_dvm_part(h);
+        if (!part) goto fault;
+        pk_dvm_aggregate(part, a, st + sp, (int64_t)st[sp + a->key_words], (int64_t)st[sp + a->key_words + 1]);
+        break;
+      }
+      case PK_OP_COMM: {
+        PK_ROOM(2);
+        struct pk_thread *t = pk_dvm_thread(h);
+        if (!t) goto fault;
+        uint64_t w[2];
+        __builtin_memcpy(w, t->comm, 16);
+        st[sp++] = w[0];
+        st[sp++] = w[1];
+        break;
+      }
+      case PK_OP_COMMEQ: {
+        PK_ROOM(1);
+        if (pc + 16 > size) goto fault;
+        struct pk_thread *t = pk_dvm_thread(h);
+        if (!t) goto fault;
+        uint64_t w[2];
+        __builtin_memcpy(w, t->comm, 16);
+        st[sp++] = w[0] == pk_dvm_u64(code + pc) && w[1] == pk_dvm_u64(code + pc + 8);
+        pc += 16;
+        break;
+      }
+      default: goto fault;
+    }
+    continue;
+  fault:
+    ++abandoned;
+    if (clause_end <= pc || clause_end > size) return abandoned;
+    pc = clause_end;
+    sp = 0;
+  }
+#undef PK_BIN
+#undef PK_ROOM
+#undef PK_NEED
+  return abandoned;
+}
+
+#endif

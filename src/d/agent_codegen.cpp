@@ -1,0 +1,652 @@
+// d/agent_codegen.cpp — see agent_codegen.h.
+#include "d/agent_codegen.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "d/builtins.h"
+#include "d/runtime.h"
+
+namespace probekit::d {
+
+namespace {
+
+// user_regs_struct words of arg0..arg5 at a function's entry (rdi, rsi,
+// rdx, rcx, r8, r9); arg6..arg9 are the stack words after the return
+// address (d_probes.cpp fill_entry_args reads the same).
+constexpr uint8_t kArgWord[6] = {14, 13, 12, 11, 9, 8};
+constexpr int kRegWords = 22;  // user_regs_struct words dvm.h can read
+
+// What a clause touches, for the ownership fixpoint.
+struct Touches {
+  std::set<int> aggs;
+  std::set<int> selfs;
+};
+
+class Gen {
+public:
+  Gen(AgentPlan& plan, const Symbols& symbols, const ProbeEntry* probe, bool dry)
+      : plan_(plan), symbols_(symbols), probe_(probe), dry_(dry) {}
+
+  std::vector<uint8_t> code;
+  std::string why;
+  Touches touches;
+
+  // One clause: CLAUSE len, [predicate, JZ end], statements.
+  bool clause(Clause& c) {
+    if (c.body.empty()) return refuse("a clause without statements prints the probe (the tracer does)");
+    const size_t at = code.size();
+    op(PK_OP_CLAUSE);
+    u16(0);
+    size_t jz = 0;
+    if (c.predicate) {
+      if (!expr(*c.predicate)) return false;
+      op(PK_OP_JZ);
+      jz = code.size();
+      u16(0);
+    }
+    for (auto& s : c.body)
+      if (!statement(*s)) return false;
+    if (c.predicate && !patch(jz)) return false;
+    const size_t len = code.size() - (at + 3);
+    if (len > 0xffff) return refuse("the clause's code is too long");
+    code[at + 1] = static_cast<uint8_t>(len);
+    code[at + 2] = static_cast<uint8_t>(len >> 8);
+    return true;
+  }
+
+private:
+  bool refuse(std::string w) {
+    if (why.empty()) why = std::move(w);
+    return false;
+  }
+  void op(uint8_t o) { code.push_back(o); }
+  void u16(uint32_t v) {
+    code.push_back(static_cast<uint8_t>(v));
+    code.push_back(static_cast<uint8_t>(v >> 8));
+  }
+  void imm(uint64_t v) {
+    op(PK_OP_IMM);
+    for (int i = 0; i < 8; ++i) code.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  // A forward jump's operand at `at` made to land here.
+  bool patch(size_t at) {
+    const size_t off = code.size() - (at + 2);
+    if (off > 0xffff) return refuse("the clause's code is too long");
+    code[at] = static_cast<uint8_t>(off);
+    code[at + 1] = static_cast<uint8_t>(off >> 8);
+    return true;
+  }
+  bool push(int n = 1) {
+    depth_ += n;
+    if (depth_ > PK_DVM_STACK) return refuse("the expression is too deep for the agent's stack");
+    return true;
+  }
+  void pop(int n = 1) { depth_ -= n; }
+  void ext(const Type& t) {
+    if (t.is_scalar() && t.size < 8) {
+      op(PK_OP_EXT);
+      code.push_back(t.size);
+      code.push_back(t.is_signed && t.kind == Type::Kind::integer ? 1 : 0);
+    }
+  }
+
+  bool entry_probe() const { return !probe_ || probe_->flow != ProbeEntry::Flow::ret; }
+
+  bool arg(int n) {
+    if (!entry_probe()) return refuse("arguments at a return");
+    if (n < 6) {
+      op(PK_OP_REG);
+      code.push_back(kArgWord[n]);
+    } else {
+      op(PK_OP_STK);
+      code.push_back(static_cast<uint8_t>(n - 5));
+    }
+    return push();
+  }
+
+  // The probe's names, folded: the string itself (dry runs: any).
+  std::optional<std::string> probe_name(Var v) const {
+    if (!probe_) return std::string();
+    switch (v) {
+      case Var::probeprov: return probe_->key.provider;
+      case Var::probemod: return probe_->key.module;
+      case Var::probefunc: return probe_->key.function;
+      case Var::probename: return probe_->key.name;
+      default: return std::nullopt;
+    }
+  }
+  // A string expression known when the code is generated.
+  std::optional<std::string> constant_string(const Expr& e) const {
+    if (e.kind == ExprKind::string) return e.text;
+    if (e.kind == ExprKind::ident && e.slot < 0 && e.id >= 0) return probe_name(static_cast<Var>(e.id));
+    return std::nullopt;
+  }
+  bool is_execname(const Expr& e) const {
+    return e.kind == ExprKind::ident && e.slot < 0 && e.id == static_cast<int>(Var::execname);
+  }
+
+  bool string_compare(Expr& e) {
+    if (e.op != Op::eq && e.op != Op::ne) return refuse("string ordering");
+    Expr& a = *e.kids[0];
+    Expr& b = *e.kids[1];
+    auto ca = constant_string(a), cb = constant_string(b);
+    if (ca && cb) {
+      imm(dry_ ? 0 : ((*ca == *cb) == (e.op == Op::eq)));
+      return push();
+    }
+    Expr* name = is_execname(a) ? &a : is_execname(b) ? &b : nullptr;
+    auto lit = is_execname(a) ? cb : ca;
+    if (!name || !lit) return refuse("a string comparison other than with execname or the probe's names");
+    // execname is at most 15 bytes and a NUL: compared as two words.
+    if (lit->size() > 15) {
+      imm(e.op == Op::ne);
+      return push();
+    }
+    uint64_t w[2] = {0, 0};
+    std::memcpy(w, lit->data(), lit->size());
+    op(PK_OP_COMMEQ);
+    for (uint64_t x : w)
+      for (int i = 0; i < 8; ++i) code.push_back(static_cast<uint8_t>(x >> (8 * i)));
+    if (e.op == Op::ne) op(PK_OP_LNOT);
+    return push();
+  }
+
+public:
+  bool expr(Expr& e) {
+    switch (e.kind) {
+      case ExprKind::integer:
+        imm(e.ival);
+        return push();
+      case ExprKind::sizeof_type:
+      case ExprKind::sizeof_expr:
+        imm(e.ival);
+        return push();
+      case ExprKind::ident: {
+        if (e.slot >= 0) return refuse("global variables live in the tracer");
+        if (e.id < 0) return refuse("'" + e.text + "'");
+        const Var v = static_cast<Var>(e.id);
+        switch (v) {
+          case Var::pid:
+          case Var::tid:
+          case Var::timestamp:
+          case Var::cpu:
+          case Var::curcpu:
+            op(PK_OP_VAR);
+            code.push_back(v == Var::pid ? PK_DVAR_PID
+                           : v == Var::tid ? PK_DVAR_TID
+                           : v == Var::timestamp ? PK_DVAR_TIMESTAMP
+                                                 : PK_DVAR_CPU);
+            return push();
+          case Var::arg0: case Var::arg1: case Var::arg2: case Var::arg3: case Var::arg4:
+          case Var::arg5: case Var::arg6: case Var::arg7: case Var::arg8: case Var::arg9:
+            return arg(static_cast<int>(v) - static_cast<int>(Var::arg0));
+          default: return refuse("'" + e.text + "' in the agent");
+        }
+      }
+      case ExprKind::self_var: {
+        if (!e.type.is_scalar()) return refuse("a self-> variable that is not an integer");
+        touches.selfs.insert(e.slot);
+        op(PK_OP_SELF);
+        u16(self_word(e.slot));
+        return push();
+      }
+      case ExprKind::index:
+        if (e.id == static_cast<int>(IndexKind::args)) {
+          if (probe_ && !probe_->args.empty()) return refuse("typed args[] (the tracer reads their registers)");
+          if (e.ival > 9) return refuse("args[] beyond 9");
+          return arg(static_cast<int>(e.ival));
+        }
+        if (e.id == static_cast<int>(IndexKind::uregs)) {
+          if (e.ival >= kRegWords) return refuse("uregs[] of a vector register");
+          op(PK_OP_REG);
+          code.push_back(static_cast<uint8_t>(e.ival));
+          return push();
+        }
+        return refuse("associative arrays live in the tracer");
+      case ExprKind::unary: {
+        if (e.op == Op::deref || e.op == Op::addr) return refuse("memory reads");
+        if (!expr(*e.kids[0])) return false;
+        switch (e.op) {
+          case Op::neg: op(PK_OP_NEG); break;
+          case Op::bnot: op(PK_OP_NOT); break;
+          case Op::lnot: op(PK_OP_LNOT); return true;
+          case Op::plus: break;
+          default: return refuse(std::string("unary ") + to_string(e.op));
+        }
+        ext(e.type);
+        return true;
+      }
+      case ExprKind::binary: return binary(e);
+      case ExprKind::ternary: {
+        if (!e.type.is_scalar()) return refuse("a string ?:");
+        if (!expr(*e.kids[0])) return false;
+        op(PK_OP_JZ);
+        const size_t jz = code.size();
+        u16(0);
+        pop();
+        if (!expr(*e.kids[1])) return false;
+        ext(e.type);
+        op(PK_OP_JMP);
+        const size_t jmp = code.size();
+        u16(0);
+        pop();
+        if (!patch(jz) || !expr(*e.kids[2])) return false;
+        ext(e.type);
+        return patch(jmp);
+      }
+      case ExprKind::cast:
+        if (!e.type.is_scalar() || !e.kids[0]->type.is_scalar()) return refuse("a cast of a string");
+        if (!expr(*e.kids[0])) return false;
+        ext(e.type);
+        return true;
+      default: return refuse(std::string("this expression"));
+    }
+  }
+
+private:
+  bool binary(Expr& e) {
+    Expr& a = *e.kids[0];
+    Expr& b = *e.kids[1];
+    switch (e.op) {
+      case Op::land:
+      case Op::lor: {
+        // a && b: a; JZ false; b; LNOT; LNOT; JMP end; false: IMM 0; end.
+        if (!expr(a)) return false;
+        if (e.op == Op::lor) op(PK_OP_LNOT);
+        op(PK_OP_JZ);
+        const size_t jz = code.size();
+        u16(0);
+        pop();
+        if (!expr(b)) return false;
+        op(PK_OP_LNOT);
+        op(PK_OP_LNOT);
+        op(PK_OP_JMP);
+        const size_t jmp = code.size();
+        u16(0);
+        pop();
+        if (!patch(jz)) return false;
+        imm(e.op == Op::lor ? 1 : 0);
+        return push() && patch(jmp);
+      }
+      case Op::lxor:
+        if (!expr(a)) return false;
+        op(PK_OP_LNOT);
+        if (!expr(b)) return false;
+        op(PK_OP_LNOT);
+        op(PK_OP_NE);
+        pop();
+        return true;
+      case Op::eq: case Op::ne: case Op::lt: case Op::le: case Op::gt: case Op::ge: {
+        if (e.cast_type.is_string()) return string_compare(e);
+        if (!e.cast_type.is_scalar()) return refuse("comparing these values");
+        if (!expr(a) || !expr(b)) return false;
+        const bool s = e.cast_type.is_signed && e.cast_type.kind == Type::Kind::integer;
+        switch (e.op) {
+          case Op::eq: op(PK_OP_EQ); break;
+          case Op::ne: op(PK_OP_NE); break;
+          case Op::lt: op(s ? PK_OP_SLT : PK_OP_ULT); break;
+          case Op::le: op(s ? PK_OP_SLE : PK_OP_ULE); break;
+          case Op::gt: op(s ? PK_OP_SGT : PK_OP_UGT); break;
+          default: op(s ? PK_OP_SGE : PK_OP_UGE); break;
+        }
+        pop();
+        return true;
+      }
+      default: break;
+    }
+    if (!e.type.is_scalar() || !a.type.is_scalar() || !b.type.is_scalar()) return refuse("arithmetic on strings");
+    if (e.type.kind == Type::Kind::pointer || a.type.kind == Type::Kind::pointer ||
+        b.type.kind == Type::Kind::pointer)
+      return refuse("pointer arithmetic");
+    const bool s = e.type.is_signed && e.type.kind == Type::Kind::integer;
+    if ((e.op == Op::div || e.op == Op::mod) && (b.kind != ExprKind::integer || b.ival == 0))
+      return refuse("division by a value that may be 0 (its fault is reported by the tracer)");
+    if (!expr(a) || !expr(b)) return false;
+    switch (e.op) {
+      case Op::add: op(PK_OP_ADD); break;
+      case Op::sub: op(PK_OP_SUB); break;
+      case Op::mul: op(PK_OP_MUL); break;
+      case Op::div: op(s ? PK_OP_SDIV : PK_OP_UDIV); break;
+      case Op::mod: op(s ? PK_OP_SMOD : PK_OP_UMOD); break;
+      case Op::band: op(PK_OP_AND); break;
+      case Op::bor: op(PK_OP_OR); break;
+      case Op::bxor: op(PK_OP_XOR); break;
+      case Op::shl: op(PK_OP_SHL); break;
+      case Op::shr: op(s ? PK_OP_SAR : PK_OP_SHR); break;
+      default: return refuse(std::string("operator ") + to_string(e.op));
+    }
+    pop();
+    ext(e.type);
+    return true;
+  }
+
+  uint32_t self_word(int slot) {
+    if (slot < 0) return 0;
+    if (static_cast<size_t>(slot) >= plan_.self_word.size()) plan_.self_word.resize(static_cast<size_t>(slot) + 1, -1);
+    int& w = plan_.self_word[static_cast<size_t>(slot)];
+    if (w < 0) w = static_cast<int>(plan_.self_words++);
+    return static_cast<uint32_t>(w);
+  }
+
+  uint32_t string_id(const std::string& s) {
+    auto it = std::find(plan_.strings.begin(), plan_.strings.end(), s);
+    if (it != plan_.strings.end()) return static_cast<uint32_t>(it - plan_.strings.begin());
+    plan_.strings.push_back(s);
+    return static_cast<uint32_t>(plan_.strings.size() - 1);
+  }
+
+  // One key part; records its kind in `parts`.
+  bool key(Expr& k, std::vector<AgentKeyPart>& parts) {
+    AgentKeyPart part;
+    if (k.type.is_string()) {
+      if (is_execname(k)) {
+        op(PK_OP_COMM);
+        part.kind = AgentKeyPart::Kind::comm;
+        parts.push_back(part);
+        return push(2);
+      }
+      auto c = constant_string(k);
+      if (!c) return refuse("a string key other than execname or the probe's names");
+      imm(dry_ ? 0 : string_id(*c));
+      part.kind = AgentKeyPart::Kind::string_id;
+      parts.push_back(part);
+      return push();
+    }
+    if (!k.type.is_scalar()) return refuse("a key of type " + k.type.name());
+    if (!expr(k)) return false;
+    part.kind = AgentKeyPart::Kind::integer;
+    part.type = k.type;
+    parts.push_back(part);
+    return true;
+  }
+
+  bool agg_set(Expr& e) {
+    Expr& call = *e.kids[0];
+    const AggFn fn = static_cast<AggFn>(call.id);
+    uint32_t func;
+    switch (fn) {
+      case AggFn::count: func = PK_DAGG_COUNT; break;
+      case AggFn::sum: func = PK_DAGG_SUM; break;
+      case AggFn::avg: func = PK_DAGG_AVG; break;
+      case AggFn::min: func = PK_DAGG_MIN; break;
+      case AggFn::max: func = PK_DAGG_MAX; break;
+      case AggFn::stddev: func = PK_DAGG_STDDEV; break;
+      case AggFn::quantize: func = PK_DAGG_QUANTIZE; break;
+      case AggFn::lquantize: func = PK_DAGG_LQUANTIZE; break;
+      default: return refuse("llquantize() (the tracer computes its buckets)");
+    }
+    touches.aggs.insert(e.slot);
+    std::vector<AgentKeyPart> parts;
+    for (size_t i = 1; i < e.kids.size(); ++i)
+      if (!key(*e.kids[i], parts)) return false;
+    if (!call.kids.empty()) {
+      if (!call.kids[0]->type.is_scalar()) return refuse("aggregating a string");
+      if (!expr(*call.kids[0])) return false;
+    } else {
+      imm(0);
+      if (!push()) return false;
+    }
+    const size_t incr_at = fn == AggFn::quantize ? 1 : fn == AggFn::lquantize ? 4 : 99;
+    if (call.kids.size() > incr_at) {
+      if (!expr(*call.kids[incr_at])) return false;
+    } else {
+      imm(1);
+      if (!push()) return false;
+    }
+    int index = agg_index(e.slot, func, parts);
+    if (index < 0) return false;
+    op(PK_OP_AGG);
+    u16(static_cast<uint32_t>(index));
+    int words = 2;
+    for (const auto& p : parts) words += p.kind == AgentKeyPart::Kind::comm ? 2 : 1;
+    pop(words);
+    return true;
+  }
+
+  int agg_index(int slot, uint32_t func, const std::vector<AgentKeyPart>& parts) {
+    if (slot < 0 || static_cast<size_t>(slot) >= symbols_.aggs.size()) {
+      refuse("an undeclared aggregation");
+      return -1;
+    }
+    if (plan_.agg_index.size() < symbols_.aggs.size()) plan_.agg_index.resize(symbols_.aggs.size(), -1);
+    int& index = plan_.agg_index[static_cast<size_t>(slot)];
+    auto same = [](const std::vector<AgentKeyPart>& a, const std::vector<AgentKeyPart>& b) {
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].kind != b[i].kind || !(a[i].type == b[i].type)) return false;
+      return true;
+    };
+    if (index >= 0) {
+      if (!same(plan_.agg_keys[static_cast<size_t>(index)], parts)) {
+        refuse("@" + symbols_.aggs[static_cast<size_t>(slot)].name + " is keyed differently elsewhere");
+        return -1;
+      }
+      return index;
+    }
+    const AggDecl& decl = symbols_.aggs[static_cast<size_t>(slot)];
+    pk_dagg a{};
+    a.func = func;
+    uint32_t key_words = 0;
+    for (const auto& p : parts) key_words += p.kind == AgentKeyPart::Kind::comm ? 2 : 1;
+    a.key_words = static_cast<uint16_t>(key_words);
+    switch (func) {
+      case PK_DAGG_AVG:
+      case PK_DAGG_MIN:
+      case PK_DAGG_MAX: a.value_words = 2; break;
+      case PK_DAGG_STDDEV: a.value_words = 4; break;
+      case PK_DAGG_QUANTIZE: a.value_words = kQuantizeBuckets; break;
+      case PK_DAGG_LQUANTIZE:
+        a.lo = decl.params.lo;
+        a.step = decl.params.step;
+        a.levels = static_cast<uint32_t>((decl.params.hi - decl.params.lo) / decl.params.step);
+        a.value_words = static_cast<uint16_t>(a.levels + 2);
+        break;
+      default: a.value_words = 1; break;
+    }
+    index = static_cast<int>(plan_.aggs.size());
+    plan_.aggs.push_back(a);
+    plan_.agg_slot.push_back(slot);
+    plan_.agg_keys.push_back(parts);
+    return index;
+  }
+
+  bool statement(Expr& s) {
+    depth_ = 0;
+    switch (s.kind) {
+      case ExprKind::agg_set: return agg_set(s);
+      case ExprKind::assign: {
+        Expr& lhs = *s.kids[0];
+        if (lhs.kind != ExprKind::self_var) return refuse("assigning anything but a self-> variable");
+        if (!lhs.type.is_scalar() || !s.kids[1]->type.is_scalar())
+          return refuse("a self-> variable that is not an integer");
+        touches.selfs.insert(lhs.slot);
+        const uint32_t w = self_word(lhs.slot);
+        if (s.op != Op::none) {
+          if (s.op == Op::div || s.op == Op::mod) return refuse("division in the agent");
+          op(PK_OP_SELF);
+          u16(w);
+          if (!push()) return false;
+        }
+        if (!expr(*s.kids[1])) return false;
+        if (s.op != Op::none) {
+          const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
+          switch (s.op) {
+            case Op::add: op(PK_OP_ADD); break;
+            case Op::sub: op(PK_OP_SUB); break;
+            case Op::mul: op(PK_OP_MUL); break;
+            case Op::band: op(PK_OP_AND); break;
+            case Op::bor: op(PK_OP_OR); break;
+            case Op::bxor: op(PK_OP_XOR); break;
+            case Op::shl: op(PK_OP_SHL); break;
+            case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
+            default: return refuse(std::string("operator ") + to_string(s.op) + "=");
+          }
+          pop();
+        }
+        ext(s.type);
+        op(PK_OP_SETSELF);
+        u16(w);
+        pop();
+        return true;
+      }
+      case ExprKind::incdec: {
+        Expr& lhs = *s.kids[0];
+        if (lhs.kind != ExprKind::self_var || !lhs.type.is_scalar())
+          return refuse("++/-- of anything but an integer self-> variable");
+        touches.selfs.insert(lhs.slot);
+        const uint32_t w = self_word(lhs.slot);
+        op(PK_OP_SELF);
+        u16(w);
+        imm(1);
+        op(s.op == Op::inc ? PK_OP_ADD : PK_OP_SUB);
+        ext(lhs.type);
+        op(PK_OP_SETSELF);
+        u16(w);
+        return true;
+      }
+      case ExprKind::call: return refuse(s.text + "() runs in the tracer");
+      default: return refuse("this statement");
+    }
+  }
+
+  AgentPlan& plan_;
+  const Symbols& symbols_;
+  const ProbeEntry* probe_;
+  bool dry_;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg) {
+  AgentPlan plan;
+  const size_t n = ast.clauses.size();
+  plan.clause_ready.assign(n, false);
+  plan.clause_why.assign(n, "");
+  std::vector<Touches> touches(n);
+  std::vector<bool> compiles(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    Clause& c = ast.clauses[i];
+    bool pid_only = !c.descs.empty();
+    for (const auto& d : c.descs) {
+      const bool pid = d.provider.rfind("pid", 0) == 0 && d.provider.size() > 3 &&
+                       std::all_of(d.provider.begin() + 3, d.provider.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      pid_only = pid_only && pid && d.name == "entry";
+    }
+    AgentPlan scratch;
+    Gen g(scratch, symbols, nullptr, true);
+    if (flow_indent) {
+      plan.clause_why[i] = "-F prints every firing";
+    } else if (!pid_only) {
+      plan.clause_why[i] = "only pid entry probes run in the agent";
+    } else if (!g.clause(c)) {
+      plan.clause_why[i] = g.why;
+    } else {
+      compiles[i] = true;
+    }
+    // A clause that does not compile may still touch state: find what.
+    struct Walk : Visitor<Walk> {
+      Touches* t;
+      void visit_agg_set(Expr& e) {
+        t->aggs.insert(e.slot);
+        visit_children(e);
+      }
+      void visit_agg_ref(Expr& e) {
+        t->aggs.insert(-1 - e.slot);  // printed, cleared, truncated: below
+        visit_children(e);
+      }
+      void visit_self_var(Expr& e) {
+        t->selfs.insert(e.slot);
+        visit_children(e);
+      }
+    } walk;
+    walk.t = &touches[i];
+    walk.visit_clause(c);
+  }
+  // Aggregations named by printa() only stay agent-owned; clear(), trunc()
+  // and the like change them in the tracer.
+  std::set<int> changed_in_tracer;
+  for (size_t i = 0; i < n; ++i) {
+    struct Calls : Visitor<Calls> {
+      std::set<int>* changed;
+      void visit_call(Expr& e) {
+        if (e.text != "printa")
+          for (auto& k : e.kids)
+            if (k->kind == ExprKind::agg_ref) changed->insert(k->slot);
+        visit_children(e);
+      }
+    } calls;
+    calls.changed = &changed_in_tracer;
+    calls.visit_clause(ast.clauses[i]);
+  }
+  std::vector<bool> ready = compiles;
+  for (bool moved = true; moved;) {
+    moved = false;
+    std::set<int> tracer_aggs(changed_in_tracer), tracer_selfs;
+    for (size_t i = 0; i < n; ++i) {
+      if (ready[i]) continue;
+      for (int a : touches[i].aggs)
+        if (a >= 0) tracer_aggs.insert(a);
+      tracer_selfs.insert(touches[i].selfs.begin(), touches[i].selfs.end());
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!ready[i]) continue;
+      for (int a : touches[i].aggs) {
+        if (a >= 0 && tracer_aggs.count(a)) {
+          ready[i] = false;
+          plan.clause_why[i] = "@" + symbols.aggs[static_cast<size_t>(a)].name + " is also changed in the tracer";
+        }
+      }
+      for (int s : touches[i].selfs) {
+        if (ready[i] && tracer_selfs.count(s)) {
+          ready[i] = false;
+          plan.clause_why[i] = "self->" + symbols.thread_vars[static_cast<size_t>(s)].name +
+                               " is also used by a clause that runs in the tracer";
+        }
+      }
+      moved = moved || !ready[i];
+    }
+  }
+  plan.clause_ready = ready;
+  // Lay out the state of the ready clauses, in clause order.
+  for (size_t i = 0; i < n; ++i) {
+    if (!ready[i]) continue;
+    plan.any = true;
+    Gen g(plan, symbols, nullptr, false);
+    (void)g.clause(ast.clauses[i]);
+  }
+  uint64_t offset = 8ull * plan.self_words;
+  for (auto& a : plan.aggs) {
+    offset = (offset + 63) & ~uint64_t{63};
+    a.offset = static_cast<uint32_t>(offset);
+    a.capacity = entries_per_agg;
+    offset += sizeof(pk_dagg_table) + 8ull * entries_per_agg * (1u + a.key_words + a.value_words);
+  }
+  plan.part_bytes = static_cast<uint32_t>((offset + 4095) & ~uint64_t{4095});
+  return plan;
+}
+
+std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& symbols, AgentPlan& plan,
+                                               const ProbeEntry& probe, std::string* why) {
+  auto fail = [&](std::string w) -> std::optional<std::vector<uint8_t>> {
+    if (why) *why = std::move(w);
+    return std::nullopt;
+  };
+  if (probe.flow != ProbeEntry::Flow::entry) return fail("only pid entry probes run in the agent");
+  std::vector<uint8_t> code;
+  for (uint32_t ci : probe.clauses) {
+    if (ci >= plan.clause_ready.size() || !plan.clause_ready[ci])
+      return fail("clause " + std::to_string(ci + 1) + ": " +
+                  (ci < plan.clause_why.size() ? plan.clause_why[ci] : std::string("unknown")));
+    Gen g(plan, symbols, &probe, false);
+    if (!g.clause(ast.clauses[ci])) return fail("clause " + std::to_string(ci + 1) + ": " + g.why);
+    code.insert(code.end(), g.code.begin(), g.code.end());
+  }
+  if (code.empty()) return fail("no clause");
+  code.push_back(PK_OP_END);
+  return code;
+}
+
+}  // namespace probekit::d

@@ -1,0 +1,69 @@
+// d/agent_codegen.h — the pass that compiles clauses for the agent: D that
+// runs where the probe fires (agent/dvm.h runs the code), as bpftrace's
+// codegen turns its AST into BPF.
+//
+// The one idea: a piece of the program's state lives in one place. An
+// aggregation or a self-> variable is *agent-owned* when every clause that
+// touches it can run in the agent; those clauses are then *agent-ready*,
+// and the state lives in the target's shared memory (one part per thread,
+// agent_abi.h pk_dagg), read back into the program's aggregations before
+// anything prints them (Program::absorb_agent). Anything else (globals,
+// output actions, strings other than execname and the probe's names as
+// keys, memory reads, faulting division) keeps its clause in the tracer,
+// and with it every piece of state that clause shares. Ownership is a
+// fixpoint: a clause that cannot run in the agent takes the state it
+// touches with it, which can make other clauses not ready.
+//
+// A probe runs in the agent when it is a pid entry probe, every clause it
+// fires is agent-ready and the program prints no flow indent; its code is
+// its clauses in order, each `CLAUSE len, predicate, JZ end, statements`,
+// with what is constant for the probe (probefunc, probemod, ...) folded in.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent_abi.h"
+#include "d/ast.h"
+#include "d/passes.h"
+#include "d/types.h"
+
+namespace probekit::d {
+
+struct ProbeEntry;
+
+// What one word (or two, for execname) of an agent aggregation's key is.
+struct AgentKeyPart {
+  enum class Kind : uint8_t { integer, string_id, comm };
+  Kind kind = Kind::integer;
+  Type type;  // integer: the width and sign its Value gets
+};
+
+struct AgentPlan {
+  bool any = false;                      // some clause is agent-ready
+  std::vector<bool> clause_ready;        // by clause index
+  std::vector<std::string> clause_why;   // "" or why the clause stays in the tracer
+  std::vector<int> agg_index;            // by D aggregation slot: its pk_dagg index, or -1
+  std::vector<int> agg_slot;             // by pk_dagg index: the D aggregation slot
+  std::vector<std::vector<AgentKeyPart>> agg_keys;  // by pk_dagg index
+  std::vector<pk_dagg> aggs;             // by pk_dagg index
+  std::vector<int> self_word;            // by self-> slot: its word in the part, or -1
+  uint32_t self_words = 0;
+  uint32_t part_bytes = 0;               // bytes of one thread's part
+  std::vector<std::string> strings;      // string ids of key parts
+};
+
+// Decides where each clause runs and lays out the agent's state.
+// `entries_per_agg`: table capacity (a power of two) of each aggregation in
+// each thread's part.
+AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg);
+
+// The code of one probe's clauses (agent_abi.h PK_OP_*), or why the probe
+// cannot run in the agent. The plan's string table may grow (probe names
+// as keys).
+std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& symbols, AgentPlan& plan,
+                                               const ProbeEntry& probe, std::string* why);
+
+}  // namespace probekit::d

@@ -1,0 +1,238 @@
+// The agent code generator against the tree VM: the same program fired on
+// the same hits, once by Program::fire (the tracer) and once by the agent's
+// interpreter (agent/dvm.h, run here on memory laid out as the agent's
+// shared state), must print exactly the same aggregations.
+#include "d/agent_codegen.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+
+#include "agent/dvm.h"
+#include "d/program.h"
+#include "fake_hit.h"
+
+namespace probekit::d {
+namespace {
+
+struct Hit {
+  int tid = 1234;
+  std::string comm = "a.out";
+  uint64_t args[6] = {};
+  uint64_t ts = 0;
+  uint64_t stack[5] = {};  // [rsp], arg6..arg9
+};
+
+// The shared state of one address space, in this process.
+struct FakeAgent {
+  std::vector<uint8_t> data;
+  std::vector<pk_thread> threads = std::vector<pk_thread>(8);
+  std::vector<uint8_t> parts;
+  const Program::AgentLayout* layout = nullptr;
+
+  explicit FakeAgent(const Program::AgentLayout& l) : layout(&l) {
+    data.resize(sizeof(pk_control) + l.aggs.size() * sizeof(pk_dagg));
+    auto* c = control();
+    c->daggs_offset = sizeof(pk_control);
+    c->ndaggs = static_cast<uint32_t>(l.aggs.size());
+    c->dstate_stride = l.part_bytes;
+    c->dself_words = l.self_words;
+    c->tsc_mult = 1;  // ns = tsc
+    std::memcpy(data.data() + sizeof(pk_control), l.aggs.data(), l.aggs.size() * sizeof(pk_dagg));
+    parts.assign(threads.size() * l.part_bytes, 0);
+  }
+  pk_control* control() { return reinterpret_cast<pk_control*>(data.data()); }
+
+  struct Env {
+    FakeAgent* agent;
+    const Hit* hit;
+  };
+  static pk_thread* thread(pk_dvm_hit* v) {
+    auto* e = static_cast<Env*>(v->env);
+    for (auto& t : e->agent->threads) {
+      if (t.tid == static_cast<uint32_t>(e->hit->tid)) return &t;
+      if (t.tid == 0) {
+        t.tid = static_cast<uint32_t>(e->hit->tid);
+        t.pid = 1234;
+        std::memset(t.comm, 0, sizeof t.comm);
+        std::memcpy(t.comm, e->hit->comm.data(), std::min<size_t>(15, e->hit->comm.size()));
+        return &t;
+      }
+    }
+    return nullptr;
+  }
+  static uint32_t read(pk_dvm_hit* v, uint64_t addr, uint8_t* dst, uint32_t len) {
+    auto* e = static_cast<Env*>(v->env);
+    const auto base = reinterpret_cast<uint64_t>(e->hit->stack);
+    if (addr < base || addr + len > base + sizeof e->hit->stack) return 0;
+    std::memcpy(dst, reinterpret_cast<const void*>(addr), len);
+    return len;
+  }
+  static uint64_t tsc(pk_dvm_hit* v) { return static_cast<Env*>(v->env)->hit->ts; }
+  static uint32_t cpu(pk_dvm_hit*) { return 0; }
+
+  uint32_t run(const std::vector<uint8_t>& code, const Hit& h) {
+    uint64_t frame[16] = {};
+    static constexpr int kWord[6] = {14, 13, 12, 11, 9, 8};
+    for (int i = 0; i < 6; ++i) frame[kWord[i]] = h.args[i];
+    Env env{this, &h};
+    pk_dvm_hit v{};
+    v.c = control();
+    v.data = data.data();
+    v.threads = threads.data();
+    v.parts = parts.data();
+    v.frame = frame;
+    v.rsp = reinterpret_cast<uint64_t>(h.stack);
+    v.thread = thread;
+    v.read = read;
+    v.tsc = tsc;
+    v.cpu = cpu;
+    v.env = &env;
+    return pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
+  }
+};
+
+const ProbeKey kWork{"pid1234", "a.out", "work", "entry"};
+const ProbeKey kRest{"pid1234", "libc.so.6", "rest", "entry"};
+
+struct Both {
+  std::unique_ptr<Program> tracer, agent;
+  StringSink tracer_out, agent_out;
+  testing::FakeHost host;
+  std::unique_ptr<FakeAgent> shared;
+
+  explicit Both(const std::string& src) {
+    CompileOptions o;
+    o.target_pid = 1234;
+    o.quiet = true;
+    for (auto* p : {&tracer, &agent}) {
+      auto r = compile(src, "t.d", o);
+      EXPECT_TRUE(r.ok()) << r.diagnostics.render();
+      *p = std::move(r.program);
+      (*p)->set_host(&host);
+    }
+    tracer->set_output(&tracer_out);
+    agent->set_output(&agent_out);
+    shared = std::make_unique<FakeAgent>(agent->agent_layout());
+    agent->set_agent_parts([this] {
+      std::vector<const uint8_t*> out;
+      for (size_t i = 0; i < shared->threads.size(); ++i)
+        out.push_back(shared->parts.data() + i * agent->agent_layout().part_bytes);
+      return out;
+    });
+  }
+
+  // Fires both; false when the agent could not take the probe.
+  bool fire(const ProbeKey& key, const Hit& h, std::string* why = nullptr) {
+    testing::FakeHit hit;
+    hit.tid_ = h.tid;
+    hit.comm_ = h.comm;
+    hit.ts_ = h.ts;
+    FireContext ctx;
+    ctx.hit = &hit;
+    for (int i = 0; i < 6; ++i) ctx.args[i] = h.args[i];
+    for (int i = 6; i < 10; ++i) ctx.args[i] = h.stack[i - 5];
+    tracer->fire(tracer->register_probe(key).id, ctx);
+    const uint32_t id = agent->register_probe(key).id;
+    auto code = agent->agent_code(id, why);
+    if (!code) return false;
+    shared->run(*code, h);
+    return true;
+  }
+  void end() {
+    tracer->end();
+    agent->end();
+  }
+};
+
+std::vector<Hit> some_hits() {
+  std::vector<Hit> hits;
+  for (int i = 0; i < 40; ++i) {
+    Hit h;
+    h.tid = 100 + i % 3;
+    h.comm = h.tid == 101 ? "worker-thread" : "a.out";
+    h.args[0] = static_cast<uint64_t>(i * 37 % 23) - 5;
+    h.args[1] = static_cast<uint64_t>(i * 7);
+    h.args[2] = static_cast<uint64_t>(-i);
+    h.ts = 1000 + static_cast<uint64_t>(i) * 1000 + static_cast<uint64_t>(i * i);
+    h.stack[1] = static_cast<uint64_t>(i % 4);
+    hits.push_back(h);
+  }
+  return hits;
+}
+
+TEST(AgentCodegen, AggregationsMatchTheTracer) {
+  Both b("pid$target::work:entry /(int)arg0 > -3/ {\n"
+         "  @c[probefunc, (int)arg0 % 3] = count(); @s[execname] = sum(arg1); @q = quantize((int)arg0);\n"
+         "  @l = lquantize(arg1, 0, 100, 10); @a[tid] = avg(arg1); @mn = min((int)arg2); @mx = max(arg1);\n"
+         "  @sd = stddev(arg1); @w[arg6] = count(); @inc = quantize(arg1, 3);\n"
+         "}\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_FALSE(b.tracer_out.out_text().empty());
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+TEST(AgentCodegen, ThreadLocalsPredicatesAndArithmeticMatchTheTracer) {
+  Both b("pid$target::work:entry { self->n++; self->t += arg1 * 3 - (arg0 >> 2); self->ts = timestamp; }\n"
+         "pid$target::work:entry /self->n > 2 && execname == \"a.out\"/ { @big[tid, self->n] = count(); self->n = 0; }\n"
+         "pid$target::work:entry /execname != \"a.out\" || (uint8_t)arg0 == 7/ { @odd[execname] = sum(self->t); }\n"
+         "pid$target::work:entry { @e = sum(arg0 ? (arg1 & 0xff) ^ 5 : -(int64_t)arg2 << 3); }\n"
+         "pid$target::work:entry /self->ts - 500 > 20000/ { @late[probefunc, probemod] = count(); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_FALSE(b.tracer_out.out_text().empty());
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
+TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
+  Both b("pid$target::work:entry { self->ts = timestamp; @n = count(); }\n"
+         "pid$target::rest:entry { printf(\"%d\\n\", self->ts); }\n"
+         "pid$target::rest:entry { @m = count(); }\n"
+         "tick-1s { clear(@m); }\n"
+         "pid$target::work:entry /arg0 / arg1 > 1/ { @d = count(); }\n");
+  std::string why;
+  EXPECT_FALSE(b.agent->agent_code(b.agent->register_probe(kWork).id, &why));
+  EXPECT_NE(why.find("self->ts is also used by a clause that runs in the tracer"), std::string::npos) << why;
+  EXPECT_EQ(b.agent->clause_place(0), "self->ts is also used by a clause that runs in the tracer");
+  EXPECT_EQ(b.agent->clause_place(1), "printf() runs in the tracer");
+  EXPECT_EQ(b.agent->clause_place(2), "@m is also changed in the tracer");
+  EXPECT_EQ(b.agent->clause_place(4), "division by a value that may be 0 (its fault is reported by the tracer)");
+}
+
+TEST(AgentCodegen, OnlyEntryProbesWithAStatement) {
+  Both b("pid$target::work:return { @r = count(); } pid$target::work:entry { } "
+         "pid$target::rest:entry /arg0 == 12345/ { @hit = count(); }");
+  EXPECT_EQ(b.agent->clause_place(0), "only pid entry probes run in the agent");
+  EXPECT_EQ(b.agent->clause_place(1), "a clause without statements prints the probe (the tracer does)");
+  EXPECT_EQ(b.agent->clause_place(2), "");
+  Hit miss, hit;
+  hit.args[0] = 12345;
+  for (const Hit& h : {miss, hit, miss, hit, hit}) ASSERT_TRUE(b.fire(kRest, h));
+  b.end();
+  EXPECT_EQ(b.agent_out.out_text(), "\n\n                3\n");
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
+TEST(AgentCodegen, AFullTableCountsDropsAsTheTracerReportsThem) {
+  Both b("#pragma D option aggsize=64k\npid$target::work:entry { @[arg0] = count(); }");
+  Hit h;
+  for (uint64_t i = 0; i < 200; ++i) {
+    h.args[0] = i;
+    ASSERT_TRUE(b.fire(kWork, h));
+  }
+  b.agent->end();
+  // 64 entries per thread's table: the other 136 keys are dropped.
+  EXPECT_EQ(b.agent_out.err_text(), "probekit: 136 aggregation drops on CPU 0\n");
+}
+
+}  // namespace
+}  // namespace probekit::d
