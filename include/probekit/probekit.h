@@ -147,6 +147,13 @@ struct Probe {
   };
   std::optional<Capture> capture;
 
+  // Code the in-process agent runs at each hit instead of a handler (D
+  // clauses compiled by d/agent_codegen.h for agent/dvm.h), on the state
+  // set by Session::set_agent_state(). A jump site runs it in the target;
+  // where the probe cannot be one, the tracer runs the same code on the
+  // same state when the thread stops. No handlers; not with count_only.
+  std::shared_ptr<const std::vector<uint8_t>> agent_code;
+
   // An is-enabled semaphore (USDT; kernel uprobes' ref_ctr_offset): the
   // link-time address, in the module `where` resolves in, of a 16-bit
   // counter the program tests before it reaches the probe (python calls
@@ -390,6 +397,24 @@ public:
     uint64_t count = 0;
   };
   virtual std::vector<Drops> dropped_records() const = 0;
+
+  // The state agent code (Probe::agent_code) runs on, in each traced
+  // address space: per thread slot, part_bytes bytes starting with
+  // self_words words of thread-local variables; `tables` is the
+  // aggregation table the code names (agent_abi.h pk_dagg[], as bytes).
+  // Set once, before the first probe with agent code.
+  struct AgentState {
+    std::vector<uint8_t> tables;
+    uint32_t self_words = 0;
+    uint32_t part_bytes = 0;
+  };
+  virtual Status set_agent_state(AgentState state) = 0;
+  // Every thread part of every address space's state, live (probekit's
+  // mapping; also of processes gone since): the caller reads what the
+  // agents wrote.
+  virtual std::vector<const uint8_t*> agent_parts() const = 0;
+  // Hits whose agent code abandoned a clause (a fault, no thread slot).
+  virtual uint64_t agent_faults() const = 0;
 
   // What detach() left in the target and why, one line each (for `-v`),
   // e.g. "pid 123: probekit's areas stay mapped: a word of thread 124's

@@ -314,6 +314,7 @@ int d_main(int argc, char** argv) {
   bind.typed_args = source.find("args[") != std::string::npos;
   bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
   bind.kernel = &kernel;
+  bind.agent = *parse_backend(program.option("backend")) != BackendChoice::trap && !program.has_option("noagent");
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(worst);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 #include <cstdio>
 #include <map>
@@ -208,6 +209,16 @@ ProbeBinder::ProbeBinder(d::Program& program, Session* session, DebugArgs& debug
 
 int ProbeBinder::bind_all() {
   int worst = exit_ok;
+  if (options_.verbose && options_.agent && session_) {
+    // -v: where each clause runs, and why not in the agent.
+    const auto& clauses = program_.clauses();
+    for (size_t i = 0; i < clauses.size(); ++i) {
+      const std::string why = program_.clause_place(i);
+      const auto& r = clauses[i].descriptions.front().range;
+      report_note("clause " + std::to_string(i + 1) + " (line " + std::to_string(r.line) + ") runs " +
+                  (why.empty() ? std::string("in the agent") : "in probekit: " + why));
+    }
+  }
   for (const auto& clause : program_.clauses()) {
     for (const auto& desc : clause.descriptions) {
       if (interrupted()) return worst;
@@ -367,6 +378,39 @@ Probe ProbeBinder::pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<con
   return probe;
 }
 
+Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(uint32_t id,
+                                                                              const std::vector<uint32_t>& clauses,
+                                                                              const std::string& probe) {
+  using Code = std::shared_ptr<const std::vector<uint8_t>>;
+  const d::Program::AgentLayout& layout = program_.agent_layout();
+  if (!options_.agent || !session_ || layout.part_bytes == 0) return Code{};
+  // A clause that runs in the agent runs there for every probe it fires
+  // for (its state lives there): a probe whose code cannot be made is an
+  // error, never a silent split.
+  bool any_ready = false;
+  for (uint32_t ci : clauses)
+    any_ready = any_ready || program_.clause_place(ci).empty();
+  if (!any_ready) return Code{};
+  std::string why;
+  auto code = program_.agent_code(id, &why);
+  if (!code)
+    return Error("probe '" + probe + "': its clauses share state with clauses running in the agent, but " + why +
+                     " (-x noagent runs every clause in probekit)",
+                 ErrorKind::unsupported);
+  if (!agent_state_set_) {
+    Session::AgentState st;
+    st.tables.resize(layout.aggs.size() * sizeof(pk_dagg));
+    std::memcpy(st.tables.data(), layout.aggs.data(), st.tables.size());
+    st.self_words = layout.self_words;
+    st.part_bytes = layout.part_bytes;
+    PK_TRY(session_->set_agent_state(std::move(st)));
+    Session* session = session_;
+    program_.set_agent_parts([session] { return session->agent_parts(); });
+    agent_state_set_ = true;
+  }
+  return std::make_shared<const std::vector<uint8_t>>(std::move(*code));
+}
+
 Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
   if (!session_)
     return Error("probe description '" + desc.text + "' needs a process: give -p PID or -c 'CMD ARGS'",
@@ -390,13 +434,20 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     Probe probe = pid_probe(p, reg.id, params);
     const bool counting = !p.is_return && program_.countable(reg.id);
+    auto code = counting || p.is_return || p.offset ? Result<std::shared_ptr<const std::vector<uint8_t>>>(nullptr)
+                                                     : agent_code_for(reg.id, reg.clauses, p.key.str());
+    if (!code) return code.error();
     if (counting) {  // no handler: the engine counts, the program gets the total
       probe.pre_handler = nullptr;
       probe.destructive = false;
       probe.count_only = true;
     }
     d::RecordNeeds needs;
-    if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id, &needs)) {
+    if (*code) {  // the clauses run in the agent (the tracer runs the same code where no jump site can be)
+      probe.pre_handler = nullptr;
+      probe.destructive = false;
+      probe.agent_code = *code;
+    } else if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id, &needs)) {
       // The clauses run in the tracer on a record the agent writes at the
       // hit (a jump probe where eligible): the registers and the four
       // stack words fill_entry_args reads for arg6..arg9.
@@ -585,6 +636,15 @@ Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
     if (n != "entry" && n != "return") p.offset = std::stoull(n, nullptr, 16);
     Probe probe = pid_probe(p, reg.id, nullptr);
     probe.allow_pending = true;
+    if (!p.is_return && !program_.countable(reg.id)) {
+      auto code = agent_code_for(reg.id, reg.clauses, key.str());
+      if (!code) return code.error();
+      if (*code) {
+        probe.pre_handler = nullptr;
+        probe.destructive = false;
+        probe.agent_code = *code;
+      }
+    }
     auto added = session_->add(std::move(probe));
     if (!added) return std::move(added).error().context("probe '" + key.str() + "'");
     ++armed;

@@ -79,6 +79,7 @@ struct BindOptions {
   bool typed_args = false;  // the program reads args[]: look up DWARF types
   ReturnMechanism return_mechanism = ReturnMechanism::automatic;  // -x retprobe=
   KernelProbes* kernel = nullptr;  // kernel tracepoint providers (cli/kernel_probes.h)
+  bool agent = true;  // clauses that can run in the agent do (d/agent_codegen.h); not with -x backend=trap
 };
 
 // "auto", "ret-site" or "hijack" (-x retprobe=, trace --return-mechanism).
@@ -97,7 +98,12 @@ struct Tick {
 
 class ProbeBinder {
 public:
+  // Agent code for a pid probe, or null (its clauses run in the tracer).
+  // The first one gives the session the program's agent state.
+  Result<std::shared_ptr<const std::vector<uint8_t>>> agent_code_for(uint32_t id, const std::vector<uint32_t>& clauses,
+                                                                    const std::string& probe);
   ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options);
+  bool agent_state_set_ = false;
   // Binds every description of every clause, reporting each problem.
   // Returns the worst exit code (0 when everything bound).
   int bind_all();

@@ -194,9 +194,7 @@ public:
       }
       case ExprKind::index:
         if (e.id == static_cast<int>(IndexKind::args)) {
-          if (probe_ && !probe_->args.empty()) return refuse("typed args[] (the tracer reads their registers)");
-          if (e.ival > 9) return refuse("args[] beyond 9");
-          return arg(static_cast<int>(e.ival));
+          return refuse("args[] (typed from the debug information, read by the tracer); argN runs in the agent");
         }
         if (e.id == static_cast<int>(IndexKind::uregs)) {
           if (e.ival >= kRegWords) return refuse("uregs[] of a vector register");
@@ -518,6 +516,26 @@ private:
   int depth_ = 0;
 };
 
+// `@[probefunc] = count()` and the like with no predicate: what
+// Program::countable turns into a counting jump site (no code at all).
+bool only_counts(const Clause& c) {
+  if (c.predicate || c.body.empty()) return false;
+  for (const auto& s : c.body) {
+    if (s->kind != ExprKind::agg_set || static_cast<AggFn>(s->kids[0]->id) != AggFn::count ||
+        !s->kids[0]->kids.empty())
+      return false;
+    for (size_t i = 1; i < s->kids.size(); ++i) {
+      const Expr& k = *s->kids[i];
+      const bool constant = k.kind == ExprKind::string || k.kind == ExprKind::integer ||
+                            (k.kind == ExprKind::ident && k.slot < 0 &&
+                             (k.id == static_cast<int>(Var::probefunc) || k.id == static_cast<int>(Var::probemod) ||
+                              k.id == static_cast<int>(Var::probename) || k.id == static_cast<int>(Var::probeprov)));
+      if (!constant) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg) {
@@ -541,6 +559,8 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
       plan.clause_why[i] = "-F prints every firing";
     } else if (!pid_only) {
       plan.clause_why[i] = "only pid entry probes run in the agent";
+    } else if (only_counts(c)) {
+      plan.clause_why[i] = "it only counts: the jump site's counter does it";
     } else if (!g.clause(c)) {
       plan.clause_why[i] = g.why;
     } else {

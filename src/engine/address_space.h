@@ -92,6 +92,7 @@ struct JumpSite {
   bool records = false;                // PK_ACTION_RECORD: the trampoline calls the agent
   std::vector<pk_read> program;        // records: what the agent captures at a hit
   uint32_t regs_mask = 0;              // records: the registers they keep
+  std::shared_ptr<const std::vector<uint8_t>> dcode;  // PK_ACTION_DPROG: the D clauses the agent runs
   SiteInfo info;
   std::string note;                    // for -v: what was displaced
   std::vector<ProbeId> probes;

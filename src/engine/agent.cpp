@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <cstring>
 
 #include "agent/agent_image.h"
+#include "agent/dvm.h"
 #include "engine/address_space.h"
 #include "util/fd.h"
 #include "util/strings.h"
@@ -301,6 +303,7 @@ std::vector<std::pair<uint64_t, size_t>> Agent::areas() const {
   std::vector<std::pair<uint64_t, size_t>> out{{data_->remote, data_->size}};
   for (const auto& a : code_) out.emplace_back(a->remote, a->size);
   if (rings_) out.emplace_back(rings_->remote, rings_->size);
+  if (dstate_) out.emplace_back(dstate_->remote, dstate_->size);
   return out;
 }
 
@@ -455,6 +458,108 @@ Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads, uint32_t 
   return static_cast<uint32_t>(at);
 }
 
+Status Agent::enable_dstate(AddressSpace& as, const RemoteThread& remote, const std::vector<uint8_t>& daggs,
+                            uint32_t self_words, uint32_t part_bytes, uint64_t tsc_base, uint64_t ns_base,
+                            uint64_t tsc_mult, uint32_t tsc_shift) {
+  if (dstate_) return {};
+  if (!rings_) return Error("internal: the D state needs the thread table", ErrorKind::internal);
+  if (part_bytes == 0 || part_bytes % kPage) return Error("internal: a D state part is not in pages", ErrorKind::internal);
+  const size_t at_bytes = (daggs.size() + 15) & ~size_t{15};
+  if (programs_used_ + at_bytes > kProgramSpace) return Error("the agent's program space is full", ErrorKind::cannot_relocate);
+  auto area = map_shared(as, remote, size_t{kThreads} * part_bytes, PROT_READ | PROT_WRITE, {});
+  if (!area) return area.error();
+  pk_control* c = control();
+  const size_t at = c->patches_offset + page_up(sizeof(pk_patch) * kMaxPatches) + programs_used_;
+  std::memcpy(data_->local + at, daggs.data(), daggs.size());
+  programs_used_ += at_bytes;
+  dstate_ = std::move(*area);
+  c->daggs_offset = static_cast<uint32_t>(at);
+  c->ndaggs = static_cast<uint32_t>(daggs.size() / sizeof(pk_dagg));
+  c->dstate_stride = part_bytes;
+  c->dself_words = self_words;
+  c->tsc_base = tsc_base;
+  c->ns_base = ns_base;
+  c->tsc_mult = tsc_mult;
+  c->tsc_shift = tsc_shift;
+  std::atomic_ref<uint64_t>(c->dstate_remote).store(dstate_->remote, std::memory_order_release);
+  return {};
+}
+
+Result<uint32_t> Agent::add_dprog(const std::vector<uint8_t>& code) {
+  const size_t bytes = (sizeof(pk_dprog) + code.size() + 15) & ~size_t{15};
+  if (programs_used_ + bytes > kProgramSpace) return Error("the agent's program space is full", ErrorKind::cannot_relocate);
+  pk_control* c = control();
+  const size_t at = c->patches_offset + page_up(sizeof(pk_patch) * kMaxPatches) + programs_used_;
+  auto* prog = reinterpret_cast<pk_dprog*>(data_->local + at);
+  prog->size = static_cast<uint32_t>(code.size());
+  prog->probe = 0;
+  std::memcpy(prog + 1, code.data(), code.size());
+  programs_used_ += bytes;
+  return static_cast<uint32_t>(at);
+}
+
+uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
+                          const std::string& comm, uint64_t tsc, int cpu) {
+  if (!dstate_ || !rings_) return 1;
+  struct Env {
+    Agent* agent;
+    pid_t pid, tid;
+    const std::string* comm;
+    uint64_t fs_base, tsc;
+    int cpu;
+  } env{this, pid, tid, &comm, regs.fs_base, tsc, cpu};
+  pk_dvm_hit v{};
+  v.c = control();
+  v.data = data_->local;
+  v.threads = reinterpret_cast<pk_thread*>(rings_->local);
+  v.parts = dstate_->local;
+  uint64_t frame[16];
+  std::memcpy(frame, &regs, 15 * 8);  // r15..rdi, as the trampoline saves them
+  frame[15] = regs.eflags;
+  v.frame = frame;
+  v.rsp = regs.rsp;
+  v.rip = regs.rip;
+  v.fsbase = regs.fs_base;
+  v.env = &env;
+  // The thread's slot as the agent finds it: (fs base, tid), claimed here
+  // when the thread never hit a jump site (its self-> variables unset).
+  v.thread = [](pk_dvm_hit* h) -> pk_thread* {
+    auto* e = static_cast<Env*>(h->env);
+    auto* tab = h->threads;
+    const uint64_t key = e->fs_base ? e->fs_base : 1;
+    for (uint32_t i = 0; i < kThreads; ++i) {
+      if (std::atomic_ref<uint64_t>(tab[i].key).load(std::memory_order_acquire) == key &&
+          tab[i].tid == static_cast<uint32_t>(e->tid) && tab[i].pid == static_cast<uint32_t>(e->pid))
+        return &tab[i];
+    }
+    for (uint32_t i = 0; i < kThreads; ++i) {
+      uint64_t expected = 0;
+      if (std::atomic_ref<uint64_t>(tab[i].key).compare_exchange_strong(expected, key)) {
+        pk_thread& t = tab[i];
+        t.pid = static_cast<uint32_t>(e->pid);
+        t.busy = 0;
+        std::memset(t.comm, 0, sizeof t.comm);
+        std::memcpy(t.comm, e->comm->data(), std::min(e->comm->size(), sizeof t.comm - 1));
+        auto* self = reinterpret_cast<uint64_t*>(h->parts + uint64_t{i} * h->c->dstate_stride);
+        std::memset(self, 0, 8ull * h->c->dself_words);
+        std::atomic_ref<uint32_t>(t.tid).store(static_cast<uint32_t>(e->tid), std::memory_order_release);
+        return &t;
+      }
+    }
+    return nullptr;
+  };
+  v.read = [](pk_dvm_hit* h, uint64_t addr, uint8_t* dst, uint32_t len) -> uint32_t {
+    auto* e = static_cast<Env*>(h->env);
+    iovec local{dst, len}, remote{reinterpret_cast<void*>(addr), len};
+    const ssize_t n = ::process_vm_readv(e->pid, &local, 1, &remote, 1, 0);
+    return n > 0 ? static_cast<uint32_t>(n) : 0;
+  };
+  v.tsc = [](pk_dvm_hit* h) { return static_cast<Env*>(h->env)->tsc; };
+  v.cpu = [](pk_dvm_hit* h) { return static_cast<uint32_t>(static_cast<Env*>(h->env)->cpu); };
+  const auto* prog = reinterpret_cast<const pk_dprog*>(data_->local + program);
+  return pk_dvm_run(&v, reinterpret_cast<const uint8_t*>(prog + 1), prog->size);
+}
+
 void Agent::set_tid_offset(uint64_t offset) {
   std::atomic_ref<uint64_t>(control()->tid_offset).store(offset, std::memory_order_release);
 }
@@ -496,6 +601,10 @@ void Agent::thread_started(pid_t pid, pid_t tid, uint64_t fs_base, const std::st
     if (t.pid != static_cast<uint32_t>(pid)) continue;
     std::memset(t.comm, 0, sizeof t.comm);
     std::memcpy(t.comm, comm.data(), std::min(comm.size(), sizeof t.comm - 1));
+    if (dstate_) {  // another thread's slot: its self-> variables start unset
+      auto* self = reinterpret_cast<uint64_t*>(dstate_->local + uint64_t{i} * control()->dstate_stride);
+      std::memset(self, 0, 8ull * control()->dself_words);
+    }
     std::atomic_ref<uint32_t>(t.tid).store(static_cast<uint32_t>(tid), std::memory_order_release);
   }
 }

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include <cstdint>
 #include <functional>
@@ -93,6 +94,22 @@ public:
   bool records_enabled() const { return rings_ != nullptr; }
   // A capture program copied into the data area; its offset for add_site().
   Result<uint32_t> add_program(const std::vector<pk_read>& reads, uint32_t regs_mask);
+  // ---- D clauses in the agent (agent/dvm.h) ----
+  // Maps the D state (a fourth memfd: one part of part_bytes per thread
+  // slot) and copies the aggregation table (pk_dagg[] as bytes) into the
+  // data area, once, after enable_records(). The area is shared with the
+  // session (dstate()), which reads it after this agent is gone.
+  Status enable_dstate(AddressSpace& as, const RemoteThread& remote, const std::vector<uint8_t>& daggs,
+                       uint32_t self_words, uint32_t part_bytes, uint64_t tsc_base, uint64_t ns_base,
+                       uint64_t tsc_mult, uint32_t tsc_shift);
+  const std::shared_ptr<SharedArea>& dstate() const { return dstate_; }
+  // A site's D code copied into the data area (a pk_dprog); its offset for add_site().
+  Result<uint32_t> add_dprog(const std::vector<uint8_t>& code);
+  // Runs a site's D code in the tracer, for a hit that stopped the thread
+  // (a probe that could not be a jump site): the same interpreter on the
+  // same state. Returns the clauses abandoned.
+  uint32_t run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
+                     const std::string& comm, uint64_t tsc, int cpu);
   // pk_agent_hit, for record trampolines.
   uint64_t hit_entry() const { return hit_entry_; }
   // Where a process's pid is kept (its identity page): a followed fork
@@ -176,6 +193,7 @@ private:
 
   std::unique_ptr<SharedArea> data_;
   std::unique_ptr<SharedArea> rings_;
+  std::shared_ptr<SharedArea> dstate_;
   uint64_t identity_ = 0;
   uint64_t hit_entry_ = 0;
   size_t programs_used_ = 0;

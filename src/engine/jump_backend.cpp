@@ -156,7 +156,8 @@ uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
 
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                     const RemoteThread& remote, const std::vector<pk_read>* program,
-                                                    uint32_t regs_mask) {
+                                                    uint32_t regs_mask,
+                                                    const std::shared_ptr<const std::vector<uint8_t>>& dcode) {
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -214,7 +215,14 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     site->program = *program;
     site->regs_mask = regs_mask;
   }
-  auto index = as.agent->add_site(r.address, program ? PK_ACTION_RECORD : PK_ACTION_COUNT, prog);
+  if (dcode) {  // D clauses (agent/dvm.h): the session mapped the D state already
+    if (!as.agent->dstate()) return Error("internal: agent code without the D state", ErrorKind::internal);
+    auto p = as.agent->add_dprog(*dcode);
+    if (!p) return p.error();
+    prog = *p;
+    site->dcode = dcode;
+  }
+  auto index = as.agent->add_site(r.address, dcode ? PK_ACTION_DPROG : program ? PK_ACTION_RECORD : PK_ACTION_COUNT, prog);
   if (!index) return index.error();
   site->agent_index = *index;
 
@@ -223,7 +231,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
   }
-  auto head = program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
+  auto head = program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

@@ -42,6 +42,21 @@ void TscClock::mark() {
   }
 }
 
+TscClock::Line TscClock::line() {
+  mark();
+  if (ns1_ - ns0_ < 10000000) {
+    timespec pause{0, static_cast<long>(10000000 - (ns1_ - ns0_))};
+    ::nanosleep(&pause, nullptr);
+    mark();
+  }
+  Line l;
+  l.tsc_base = tsc1_;
+  l.ns_base = ns1_;
+  const long double rate = static_cast<long double>(ns1_ - ns0_) / static_cast<long double>(tsc1_ - tsc0_);
+  l.mult = static_cast<uint64_t>(rate * 4294967296.0L);
+  return l;
+}
+
 uint64_t TscClock::to_ns(uint64_t tsc) const {
   if (tsc1_ <= tsc0_ + 1000) return ns1_;  // not calibrated yet: the latest mark
   const long double rate = static_cast<long double>(ns1_ - ns0_) / static_cast<long double>(tsc1_ - tsc0_);

@@ -32,6 +32,13 @@ public:
   TscClock();
   void mark();
   uint64_t to_ns(uint64_t tsc) const;
+  // A fixed line for the agent (dvm.h timestamp): ns = ns_base +
+  // ((tsc - tsc_base) * mult >> 32), from a calibration of at least 10 ms
+  // (waiting for it when the clock is younger).
+  struct Line {
+    uint64_t tsc_base = 0, ns_base = 0, mult = 0;
+  };
+  Line line();
 
 private:
   static std::pair<uint64_t, uint64_t> sample();

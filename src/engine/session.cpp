@@ -7,6 +7,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <x86intrin.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -324,6 +325,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
   std::vector<std::unique_ptr<JumpSite>> jump_planned;
   const bool wants = wants_jump(rec);
   const bool jump = wants && (run_tid_.load() == 0 || all_stopped_in(as));
+  const auto& dcode = rec.probe.agent_code;
+  if (dcode && !resolved->empty()) PK_TRY(ensure_dstate(as, resolved->front().address));
   for (const auto& r : *resolved) {
     ProbeSite* existing = as->site_at(r.address);
     if (existing && !existing->gone) {
@@ -332,13 +335,15 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
     }
     std::string refused;
     std::optional<std::vector<pk_read>> program;
-    if (wants && !rec.probe.count_only) {
+    if (wants && !rec.probe.count_only && !dcode) {
       auto p = JumpBackend::program_of(*rec.probe.capture);
       if (!p) return p.error();
       program = std::move(*p);
     }
     const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
     auto same_program = [&](const JumpSite& js) {
+      if (dcode) return js.dcode && *js.dcode == *dcode;
+      if (js.dcode) return false;  // a D site counts nothing
       if (!program) return true;  // a count joins any jump site
       return js.records && js.regs_mask == regs_mask && js.program.size() == program->size() &&
              std::memcmp(js.program.data(), program->data(), program->size() * sizeof(pk_read)) == 0;
@@ -353,7 +358,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
         refused = "a jump probe capturing other values is at the same address";
       } else if (jump) {
         auto remote = remote_thread(as);
-        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask)
+        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, dcode)
                          : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
           if ((*js)->records) {
@@ -448,6 +453,14 @@ Result<ProbeId> SessionImpl::add(Probe probe) {
   if (probe.count_only && (probe.pre_handler || probe.post_handler || probe.fault_handler ||
                            probe.return_handler || probe.entry_handler || probe.destructive)) {
     return Error("a counting probe (count_only) has no handlers", ErrorKind::usage);
+  }
+  if (probe.agent_code) {
+    if (probe.count_only || probe.pre_handler || probe.post_handler || probe.fault_handler || probe.return_handler ||
+        probe.entry_handler || probe.capture)
+      return Error("a probe with agent code has no handlers, capture or count", ErrorKind::usage);
+    if (!agent_state_) return Error("agent code needs Session::set_agent_state() first", ErrorKind::usage);
+    if (opts_.backend == BackendChoice::trap || naive_)
+      return Error("agent code needs the jump backend's agent", ErrorKind::unsupported);
   }
   auto main = procs_.find(pid_);
   if (main == procs_.end()) return Error("process " + std::to_string(pid_) + " has exited", ErrorKind::target_exited);
@@ -618,7 +631,7 @@ std::vector<std::string> SessionImpl::describe(ProbeId id) const {
       if (js->gone || std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
       const SiteInfo& i = js->info;
       std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
-      out.push_back("site " + where + ": jump, " + (js->records ? "recorded" : "counted") + " in the agent (" +
+      out.push_back("site " + where + ": jump, " + (js->dcode ? "D clauses run" : js->records ? "recorded" : "counted") + " in the agent (" +
                     js->note + ")");
     }
   }
@@ -680,6 +693,19 @@ bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
     auto it = probes_.find(id);
     if (it == probes_.end() || !it->second.probe.enabled) continue;
     it->second.hits++;
+    if (it->second.probe.agent_code) {  // the agent's code, run here: the same state as at jump sites
+      const std::shared_ptr<Agent>& agent = t.as ? t.as->agent : nullptr;
+      auto prog = agent ? dprogs_.find({agent.get(), id}) : dprogs_.end();
+      if (agent && prog == dprogs_.end()) {
+        auto p = agent->add_dprog(*it->second.probe.agent_code);
+        if (p) prog = dprogs_.emplace(std::make_pair(agent.get(), id), *p).first;
+      }
+      if (prog == dprogs_.end() || !agent->dstate())
+        ++tracer_dprog_faults_;
+      else
+        tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, ctx.comm(), __rdtsc(), ctx.cpu());
+      continue;
+    }
     if (!it->second.probe.pre_handler) continue;
     ctx.set_destructive(it->second.probe.destructive);
     PreHandler h = it->second.probe.pre_handler;
@@ -1632,7 +1658,8 @@ bool recordable(const Probe& p) {
 }  // namespace
 
 bool SessionImpl::wants_jump(const ProbeRecord& rec) const {
-  return (rec.probe.count_only || recordable(rec.probe)) && !rec.owner && opts_.backend != BackendChoice::trap &&
+  return (rec.probe.count_only || recordable(rec.probe) || rec.probe.agent_code) && !rec.owner &&
+         opts_.backend != BackendChoice::trap &&
          !naive_;
 }
 
@@ -1923,6 +1950,58 @@ void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& own
     PreHandler h = it->second.probe.pre_handler;
     if (h) h(ctx);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Agent code (Probe::agent_code)
+
+Status SessionImpl::set_agent_state(AgentState state) {
+  if (agent_state_) return Error("the agent state is set once", ErrorKind::usage);
+  if (state.part_bytes == 0 || state.part_bytes % 4096 || state.tables.size() % sizeof(pk_dagg))
+    return Error("an agent state needs whole pages per thread and whole pk_dagg tables", ErrorKind::usage);
+  agent_state_ = std::move(state);
+  return {};
+}
+
+Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint64_t near) {
+  if (as->agent && as->agent->dstate()) return {};
+  auto remote = remote_thread(as);
+  if (!remote) return remote.error();
+  if (!as->agent) {
+    auto agent = Agent::inject(*as, *remote, near);
+    if (!agent) return agent.error();
+    as->agent = *agent;
+  }
+  PK_TRY(as->agent->enable_records(*as, *remote));
+  // timestamp in the agent: the session clock's line (record_context.h),
+  // as ns = ns_base + (tsc - tsc_base) * mult >> 32.
+  const TscClock::Line line = clock_.line();
+  PK_TRY(as->agent->enable_dstate(*as, *remote, agent_state_->tables, agent_state_->self_words,
+                                  agent_state_->part_bytes, line.tsc_base, line.ns_base, line.mult, 32));
+  dstate_agents_.push_back(as->agent);
+  if (std::find(record_agents_.begin(), record_agents_.end(), as->agent) == record_agents_.end())
+    record_agents_.push_back(as->agent);  // drained (nothing yet) and taught rseq for `cpu`
+  return {};
+}
+
+std::vector<const uint8_t*> SessionImpl::agent_parts() const {
+  std::vector<const uint8_t*> out;
+  std::set<const SharedArea*> seen;
+  for (const auto& agent : dstate_agents_) {
+    const auto& area = agent->dstate();
+    if (!area || !seen.insert(area.get()).second) continue;
+    for (uint32_t i = 0; i < Agent::kThreads; ++i) out.push_back(area->local + uint64_t{i} * agent_state_->part_bytes);
+  }
+  return out;
+}
+
+uint64_t SessionImpl::agent_faults() const {
+  uint64_t n = tracer_dprog_faults_;
+  for (const auto& as : address_spaces()) {
+    for (const auto& [addr, js] : as->jump_sites())
+      if (js->dcode && js->agent) n += js->agent->dropped(js->agent_index);
+  }
+  return n;
 }
 
 std::vector<Session::Drops> SessionImpl::dropped_records() const {

@@ -122,6 +122,12 @@ private:
   // all: also records younger than one still being written (the threads
   // that could write them are stopped or gone).
   void drain_records(bool all = false);
+  // Agent code (Probe::agent_code): the address space's agent with the D
+  // state mapped (injected now if it has none).
+  Status ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint64_t near);
+  Status set_agent_state(AgentState state) override;
+  std::vector<const uint8_t*> agent_parts() const override;
+  uint64_t agent_faults() const override;
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
   const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }
   // Hands-off (inside run()): where every probe is a jump probe, the
@@ -187,6 +193,10 @@ private:
   bool launched_ = false;          // our child: its status is ours to reap
   std::vector<std::shared_ptr<Agent>> record_agents_;  // every agent with records (also of processes gone)
   TscClock clock_;
+  std::optional<AgentState> agent_state_;
+  std::vector<std::shared_ptr<Agent>> dstate_agents_;       // every agent with D state (also of processes gone)
+  std::map<std::pair<const Agent*, ProbeId>, uint32_t> dprogs_;  // a probe's code in an agent's data area
+  uint64_t tracer_dprog_faults_ = 0;
 };
 
 }  // namespace probekit::engine

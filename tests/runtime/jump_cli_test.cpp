@@ -277,5 +277,62 @@ TEST(JumpCli, DClauseThatReadsTargetMemoryStaysATrapProbe) {
   EXPECT_NE(r.out.find("20"), std::string::npos) << r.out;
 }
 
+// D in the agent: predicates, self-> variables and aggregations run where
+// the probe fires; the output is the trap backend's, byte for byte.
+TEST(JumpCli, DClausesRunInTheAgentWithExactThreadLocalsAndAggregations) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { self->c++; @s[probefunc] = sum(arg0); @m = max(self->c); @t = count(); }\n"
+      "pid$target:a.out:work:entry /arg0 % 100 == 7 && self->c > 1/ { @q = quantize(arg0); @l = lquantize(self->c, 0, 3000, 500); }\n";
+  RunResult out[2];
+  int i = 0;
+  for (const char* b : {"backend=auto", "backend=trap"}) {
+    out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-n", prog, "-c", target_path("pk_basic-pie-O2") + " 4 3000"});
+    ASSERT_EQ(out[i].status, 0) << out[i].err;
+    ++i;
+  }
+  EXPECT_EQ(out[0].out, out[1].out);
+  EXPECT_NE(out[0].out.find("threads 4 calls 3000 total 36000000"), std::string::npos) << out[0].out;
+  EXPECT_NE(out[0].out.find("  work                                                       17994000\n"), std::string::npos)
+      << out[0].out;
+  EXPECT_NE(out[0].out.find("\n             3000\n"), std::string::npos) << out[0].out;   // max(self->c): per thread
+  EXPECT_NE(out[0].out.find("\n            12000\n"), std::string::npos) << out[0].out;  // count()
+  EXPECT_EQ(count_lines(out[0].err, ": jump, D clauses run in the agent"), 1u) << out[0].err;
+  EXPECT_EQ(count_lines(out[0].err, ") runs in the agent"), 2u) << out[0].err;
+  EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
+}
+
+TEST(JumpCli, DAgentCodeRunsInTheTracerWhereNoJumpSiteCanBe) {
+  // f_ret is one `ret`: no room for a jmp. Its clause state (self->n, the
+  // aggregations) is the one the jump sites of f_lea and f_cmp update.
+  const std::string prog =
+      "pid$target:a.out:f_ret:entry, pid$target:a.out:f_lea:entry, pid$target:a.out:f_cmp:entry "
+      "{ self->n++; @c[probefunc] = count(); @n[probefunc] = max(self->n); }\n"
+      "pid$target:a.out:f_lea:entry /self->n % 7 == 0/ { @seven = count(); @a = quantize(arg0); }\n";
+  RunResult out[2];
+  int i = 0;
+  for (const char* b : {"backend=auto", "backend=trap"}) {
+    out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-n", prog, "-c", target_path("pk_insns-pie-O2") + " 500"});
+    ASSERT_EQ(out[i].status, 0) << out[i].err;
+    ++i;
+  }
+  EXPECT_EQ(out[0].out, out[1].out);
+  EXPECT_NE(out[0].out.find("  f_ret                                                          1500\n"), std::string::npos)
+      << out[0].out;
+  EXPECT_EQ(count_lines(out[0].err, ": jump, D clauses run in the agent"), 2u) << out[0].err;
+}
+
+TEST(JumpCli, DClausesSharingStateWithATracerClauseStayInProbekit) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { self->ts = timestamp; @n = count(); }\n"
+      "pid$target:a.out:work:entry /self->ts/ { printf(\"%d\\n\", arg0); }\n";
+  auto r = run({probekit_path(), "-q", "-v", "-n", prog, "-c", target_path("pk_basic-pie-O2") + " 1 3"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("clause 1 (line 1) runs in probekit: self->ts is also used by a clause that runs in the tracer"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("clause 2 (line 2) runs in probekit: printf() runs in the tracer"), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.err, "D clauses run in the agent"), 0u) << r.err;
+  EXPECT_NE(r.out.find("0\n1\n2\n"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace probekit::testing

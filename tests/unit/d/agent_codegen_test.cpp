@@ -204,7 +204,7 @@ TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   EXPECT_NE(why.find("self->ts is also used by a clause that runs in the tracer"), std::string::npos) << why;
   EXPECT_EQ(b.agent->clause_place(0), "self->ts is also used by a clause that runs in the tracer");
   EXPECT_EQ(b.agent->clause_place(1), "printf() runs in the tracer");
-  EXPECT_EQ(b.agent->clause_place(2), "@m is also changed in the tracer");
+  EXPECT_EQ(b.agent->clause_place(2), "it only counts: the jump site's counter does it");
   EXPECT_EQ(b.agent->clause_place(4), "division by a value that may be 0 (its fault is reported by the tracer)");
 }
 
