@@ -129,3 +129,36 @@ fi
 if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then
   prow "bpftrace printf" "$(pmean bpftrace -e "uprobe:$paced:paced_hit { printf(\"%d %d\\n\", arg0, arg1); }" -c "$paced $pn $gap")"
 fi
+
+# D clauses where the probe fires (issue 8): the same timing, no gap (no
+# consumer has to keep up: nothing is printed per hit). Rows: the counting
+# jump site (no code), a predicate that rejects every hit, an aggregation
+# keyed by an argument, and a per-thread latency-style quantize; each in
+# the agent, with -x backend=trap, and with bpftrace where it works.
+dgap=${D_GAP_NS:-0}
+dbase=$(pmean "$paced" "$pn" "$dgap")
+drow() { awk -v t="$2" -v b="$dbase" -v n="$1" 'BEGIN { if (t == "") print n, "(failed)"; else printf "%-10s %-40s %10.1f\n", "paced_hit", n, t - b }'; }
+printf '\nD clause per hit (ns/hit, timed in the program, %d calls)\n' "$pn"
+dprog() {
+  case $1 in
+    count) echo 'pid$target:a.out:paced_hit:entry { @[probefunc] = count(); }' ;;
+    reject) echo 'pid$target:a.out:paced_hit:entry /arg0 == 12345678/ { @ = count(); }' ;;
+    keyed) echo 'pid$target:a.out:paced_hit:entry { @[arg0 & 7] = count(); }' ;;
+    delta) echo 'pid$target:a.out:paced_hit:entry /self->ts/ { @ = quantize(timestamp - self->ts); } pid$target:a.out:paced_hit:entry { self->ts = timestamp; }' ;;
+  esac
+}
+bprog() {
+  case $1 in
+    count) echo "uprobe:$paced:paced_hit { @[func] = count(); }" ;;
+    reject) echo "uprobe:$paced:paced_hit /arg0 == 12345678/ { @ = count(); }" ;;
+    keyed) echo "uprobe:$paced:paced_hit { @[arg0 & 7] = count(); }" ;;
+    delta) echo "uprobe:$paced:paced_hit /@ts[tid]/ { @ = hist(nsecs - @ts[tid]); } uprobe:$paced:paced_hit { @ts[tid] = nsecs; }" ;;
+  esac
+}
+for d in count reject keyed delta; do
+  drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
+  drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
+  if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then
+    drow "$d: bpftrace" "$(pmean bpftrace -e "$(bprog $d)" -c "$paced $pn $dgap")"
+  fi
+done

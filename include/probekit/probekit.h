@@ -153,6 +153,19 @@ struct Probe {
   // where the probe cannot be one, the tracer runs the same code on the
   // same state when the thread stops. No handlers; not with count_only.
   std::shared_ptr<const std::vector<uint8_t>> agent_code;
+  // A filter a jump site at a function's entry checks in its trampoline,
+  // before it saves anything: agent_code runs only when, for at least one
+  // clause, every term holds (a predicate `/arg0 == 12345/` rejects a hit
+  // in two instructions). Each term compares an argument register (a
+  // user_regs_struct word, as 8 or 4 bytes) with a constant. Empty: none.
+  struct GuardTerm {
+    enum class Cond : uint8_t { eq, ne, lt, le, gt, ge, ult, ule, ugt, uge };
+    int reg = 0;
+    uint8_t size = 8;
+    Cond cond = Cond::eq;
+    int64_t imm = 0;
+  };
+  std::vector<std::vector<GuardTerm>> agent_guard;
 
   // An is-enabled semaphore (USDT; kernel uprobes' ref_ctr_offset): the
   // link-time address, in the module `where` resolves in, of a 16-bit

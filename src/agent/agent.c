@@ -446,6 +446,7 @@ static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *
   v.cpu = dprog_cpu;
   v.env = &e;
   v.t = 0;
+  v.now = 0;
   const uint32_t abandoned = pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
   if (e.busy) __atomic_store_n(&e.busy->busy, 0, __ATOMIC_RELEASE);
   if (abandoned) __atomic_fetch_add(&site->dropped, abandoned, __ATOMIC_RELAXED);

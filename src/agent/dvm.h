@@ -44,14 +44,19 @@ struct pk_dvm_hit {
   pk_dvm_cpu_fn cpu;
   void *env;                    /* the caller's */
   struct pk_thread *t;          /* filled on first use */
+  uint64_t now;                 /* timestamp, once read (0: not yet): one value per firing, as DTrace's */
 };
 
 static inline uint64_t pk_dvm_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  uint64_t v;
+  __builtin_memcpy(&v, p, 8); /* one unaligned load (x86-64 is little-endian) */
   return v;
 }
-static inline uint32_t pk_dvm_u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+static inline uint32_t pk_dvm_u16(const uint8_t *p) {
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return v;
+}
 
 static inline uint64_t pk_dvm_reg(const struct pk_dvm_hit *h, uint32_t reg) {
   /* struct user_regs_struct's words: 0..14 r15..rdi, 15 orig_rax, 16 rip,
@@ -167,11 +172,15 @@ static inline uint8_t *pk_dvm_part(struct pk_dvm_hit *h) {
 }
 
 static inline uint64_t pk_dvm_timestamp(struct pk_dvm_hit *h) {
+  if (h->now) return h->now;
   const struct pk_control *c = h->c;
   const uint64_t tsc = h->tsc(h);
   const uint64_t d = tsc - c->tsc_base;
-  if ((int64_t)d < 0) return c->ns_base - (uint64_t)(((pk_u128)(c->tsc_base - tsc) * c->tsc_mult) >> c->tsc_shift);
-  return c->ns_base + (uint64_t)(((pk_u128)d * c->tsc_mult) >> c->tsc_shift);
+  if ((int64_t)d < 0)
+    h->now = c->ns_base - (uint64_t)(((pk_u128)(c->tsc_base - tsc) * c->tsc_mult) >> c->tsc_shift);
+  else
+    h->now = c->ns_base + (uint64_t)(((pk_u128)d * c->tsc_mult) >> c->tsc_shift);
+  return h->now;
 }
 
 /* Runs a site's clauses. Returns the number of clauses abandoned (a

@@ -378,6 +378,30 @@ Probe ProbeBinder::pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<con
   return probe;
 }
 
+// The program's guard of a probe (d::Program::agent_guard) in the engine's terms.
+std::vector<std::vector<Probe::GuardTerm>> guard_of(const d::Program& program, uint32_t id) {
+  using Cond = Probe::GuardTerm::Cond;
+  std::vector<std::vector<Probe::GuardTerm>> out;
+  for (const auto& clause : program.agent_guard(id)) {
+    auto& terms = out.emplace_back();
+    for (const auto& t : clause) {
+      Probe::GuardTerm g;
+      g.reg = t.word;
+      g.size = t.size;
+      g.imm = t.imm;
+      const bool s = t.is_signed;
+      if (t.op == "==") g.cond = Cond::eq;
+      else if (t.op == "!=") g.cond = Cond::ne;
+      else if (t.op == "<") g.cond = s ? Cond::lt : Cond::ult;
+      else if (t.op == "<=") g.cond = s ? Cond::le : Cond::ule;
+      else if (t.op == ">") g.cond = s ? Cond::gt : Cond::ugt;
+      else g.cond = s ? Cond::ge : Cond::uge;
+      terms.push_back(g);
+    }
+  }
+  return out;
+}
+
 Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(uint32_t id,
                                                                               const std::vector<uint32_t>& clauses,
                                                                               const std::string& probe) {
@@ -447,6 +471,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       probe.pre_handler = nullptr;
       probe.destructive = false;
       probe.agent_code = *code;
+      probe.agent_guard = guard_of(program_, reg.id);
     } else if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id, &needs)) {
       // The clauses run in the tracer on a record the agent writes at the
       // hit (a jump probe where eligible): the registers and the four
@@ -643,6 +668,7 @@ Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
         probe.pre_handler = nullptr;
         probe.destructive = false;
         probe.agent_code = *code;
+        probe.agent_guard = guard_of(program_, reg.id);
       }
     }
     auto added = session_->add(std::move(probe));

@@ -538,6 +538,62 @@ bool only_counts(const Clause& c) {
 
 }  // namespace
 
+namespace {
+
+// argN (N < 6) or a cast of it to a 4- or 8-byte integer: its register word and width.
+bool guard_operand(const Expr& e, int* word, uint8_t* size) {
+  const Expr* x = &e;
+  uint8_t sz = 8;
+  if (x->kind == ExprKind::cast) {
+    if (!x->type.is_integer() || (x->type.size != 4 && x->type.size != 8)) return false;
+    sz = x->type.size;
+    x = x->kids[0].get();
+  }
+  if (x->kind != ExprKind::ident || x->slot >= 0 || x->id < static_cast<int>(Var::arg0) ||
+      x->id > static_cast<int>(Var::arg5))
+    return false;
+  *word = kArgWord[x->id - static_cast<int>(Var::arg0)];
+  *size = sz;
+  return true;
+}
+
+void guard_terms(const Expr& e, std::vector<AgentGuardTerm>& out) {
+  if (e.kind != ExprKind::binary) return;
+  if (e.op == Op::land) {
+    guard_terms(*e.kids[0], out);
+    guard_terms(*e.kids[1], out);
+    return;
+  }
+  if (e.op != Op::eq && e.op != Op::ne && e.op != Op::lt && e.op != Op::le && e.op != Op::gt && e.op != Op::ge) return;
+  if (!e.cast_type.is_integer() || (e.cast_type.size != 4 && e.cast_type.size != 8)) return;
+  const Expr* a = e.kids[0].get();
+  const Expr* b = e.kids[1].get();
+  Op op = e.op;
+  if (a->kind == ExprKind::integer) {  // 5 < arg0: arg0 > 5
+    std::swap(a, b);
+    op = op == Op::lt ? Op::gt : op == Op::gt ? Op::lt : op == Op::le ? Op::ge : op == Op::ge ? Op::le : op;
+  }
+  AgentGuardTerm t;
+  if (b->kind != ExprKind::integer || !guard_operand(*a, &t.word, &t.size) || t.size != e.cast_type.size) return;
+  t.op = op;
+  t.is_signed = e.cast_type.is_signed;
+  t.imm = normalize_to(e.cast_type, static_cast<int64_t>(b->ival));
+  out.push_back(t);
+}
+
+}  // namespace
+
+std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, const ProbeEntry& probe) {
+  std::vector<std::vector<AgentGuardTerm>> out;
+  for (uint32_t ci : probe.clauses) {
+    std::vector<AgentGuardTerm> terms;
+    if (ci < ast.clauses.size() && ast.clauses[ci].predicate) guard_terms(*ast.clauses[ci].predicate, terms);
+    if (terms.empty()) return {};
+    out.push_back(std::move(terms));
+  }
+  return out;
+}
+
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg) {
   AgentPlan plan;
   const size_t n = ast.clauses.size();

@@ -66,4 +66,17 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
 std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& symbols, AgentPlan& plan,
                                                const ProbeEntry& probe, std::string* why);
 
+// A necessary condition of a probe's clauses the trampoline can check
+// before anything is saved (Probe::agent_guard): per clause, terms of its
+// predicate's top-level conjunction that compare an argument register with
+// a constant. Empty when some clause has no such term (it must always run).
+struct AgentGuardTerm {
+  int word = 0;        // user_regs_struct word
+  uint8_t size = 8;    // compared as 8 or 4 bytes
+  Op op = Op::eq;      // eq ne lt le gt ge
+  bool is_signed = true;
+  int64_t imm = 0;
+};
+std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, const ProbeEntry& probe);
+
 }  // namespace probekit::d

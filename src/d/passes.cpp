@@ -97,6 +97,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"backend", true},   // probekit: how pid probes are armed (auto, jump, trap)
       {"exitcode", false},  // probekit: exit with the -c command's status
       {"handsoff", false},  // probekit: detach while every probe is a jump probe (LaunchOptions::hands_off)
+      {"noagent", false},   // probekit: every clause runs in probekit, none in the agent (d/agent_codegen.h)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -273,7 +274,7 @@ private:
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
                                         "specsize", "switchrate", "ustackframes", "stackframes", "retprobe",
-                                        "backend", "exitcode", "handsoff"};
+                                        "backend", "exitcode", "handsoff", "noagent"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +

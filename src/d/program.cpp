@@ -551,6 +551,17 @@ std::optional<std::vector<uint8_t>> Program::agent_code(uint32_t id, std::string
 
 const Program::AgentLayout& Program::agent_layout() const { return state_->layout; }
 
+std::vector<std::vector<Program::GuardTerm>> Program::agent_guard(uint32_t id) const {
+  const ProgramState& st = *state_;
+  std::vector<std::vector<GuardTerm>> out;
+  if (id == 0 || id > st.rt.probes.size()) return out;
+  for (const auto& clause : d::agent_guard(st.ast, st.rt.probes[id - 1])) {
+    auto& terms = out.emplace_back();
+    for (const auto& t : clause) terms.push_back({t.word, t.size, to_string(t.op), t.is_signed, t.imm});
+  }
+  return out;
+}
+
 std::string Program::clause_place(size_t clause) const {
   const AgentPlan& p = state_->plan;
   if (clause < p.clause_ready.size() && p.clause_ready[clause]) return "";

@@ -277,6 +277,16 @@ public:
     uint32_t part_bytes = 0;    // one thread's part (0: no clause runs in the agent)
   };
   const AgentLayout& agent_layout() const;
+  // What the trampoline can check before running a probe's agent code
+  // (d/agent_codegen.h agent_guard): per clause, terms that must all hold.
+  struct GuardTerm {
+    int word = 0;
+    uint8_t size = 8;
+    std::string op;  // "==" "!=" "<" "<=" ">" ">="
+    bool is_signed = true;
+    int64_t imm = 0;
+  };
+  std::vector<std::vector<GuardTerm>> agent_guard(uint32_t id) const;
   // Where each clause runs ("" = the agent), for -v.
   std::string clause_place(size_t clause) const;
   // The thread parts of every address space running agent code, read

@@ -93,6 +93,7 @@ struct JumpSite {
   std::vector<pk_read> program;        // records: what the agent captures at a hit
   uint32_t regs_mask = 0;              // records: the registers they keep
   std::shared_ptr<const std::vector<uint8_t>> dcode;  // PK_ACTION_DPROG: the D clauses the agent runs
+  std::vector<std::vector<Probe::GuardTerm>> guard;    // checked by its trampoline first (Probe::agent_guard)
   SiteInfo info;
   std::string note;                    // for -v: what was displaced
   std::vector<ProbeId> probes;

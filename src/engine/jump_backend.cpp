@@ -46,11 +46,60 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
 // call or a tail jump, and DF is 0): they are still pushed, for the
 // record's eflags, but not restored, which saves popfq, the costliest
 // instruction of the trampoline.
-Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry) {
+// With a guard (Probe::agent_guard, only at a function's entry, where the
+// flags and r11 are dead): compares first, and a hit no clause's terms all
+// hold for jumps straight to the displaced instructions.
+Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry,
+                                             const std::vector<std::vector<Probe::GuardTerm>>& guard = {}) {
   namespace ax = asmjit::x86;
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
   ax::Assembler a(&code);
+  asmjit::Label skip = a.newLabel(), run = a.newLabel();
+  const bool guarded = entry && !guard.empty();
+  if (guarded) {
+    using Cond = Probe::GuardTerm::Cond;
+    for (const auto& clause : guard) {
+      asmjit::Label next = a.newLabel();
+      for (const auto& t : clause) {
+        ax::Gp r;
+        switch (t.reg) {
+          case 14: r = ax::rdi; break;
+          case 13: r = ax::rsi; break;
+          case 12: r = ax::rdx; break;
+          case 11: r = ax::rcx; break;
+          case 9: r = ax::r8; break;
+          case 8: r = ax::r9; break;
+          default: return Error("internal: a guard on a register that is not an argument", ErrorKind::internal);
+        }
+        const bool fits = t.imm >= INT32_MIN && t.imm <= INT32_MAX;
+        if (t.size == 4) {
+          a.cmp(r.r32(), asmjit::imm(static_cast<int32_t>(t.imm)));
+        } else if (fits) {
+          a.cmp(r, asmjit::imm(t.imm));
+        } else {
+          a.mov(ax::r11, asmjit::imm(t.imm));
+          a.cmp(r, ax::r11);
+        }
+        switch (t.cond) {  // the term fails: the next clause
+          case Cond::eq: a.jne(next); break;
+          case Cond::ne: a.je(next); break;
+          case Cond::lt: a.jge(next); break;
+          case Cond::le: a.jg(next); break;
+          case Cond::gt: a.jle(next); break;
+          case Cond::ge: a.jl(next); break;
+          case Cond::ult: a.jae(next); break;
+          case Cond::ule: a.ja(next); break;
+          case Cond::ugt: a.jbe(next); break;
+          case Cond::uge: a.jb(next); break;
+        }
+      }
+      a.jmp(run);
+      a.bind(next);
+    }
+    a.jmp(skip);
+    a.bind(run);
+  }
   static const ax::Gp kSaved[] = {ax::rdi, ax::rsi, ax::rdx, ax::rcx, ax::rax, ax::r8,  ax::r9, ax::r10,
                                   ax::r11, ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
   a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
@@ -71,6 +120,7 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
     a.popfq();
     a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
   }
+  a.bind(skip);
   if (code.flatten() != asmjit::kErrorOk) return Error("assembling a trampoline failed", ErrorKind::internal);
   const asmjit::CodeBuffer& buf = code.textSection()->buffer();
   return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
@@ -157,7 +207,8 @@ uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                     const RemoteThread& remote, const std::vector<pk_read>* program,
                                                     uint32_t regs_mask,
-                                                    const std::shared_ptr<const std::vector<uint8_t>>& dcode) {
+                                                    const std::shared_ptr<const std::vector<uint8_t>>& dcode,
+                                                    const std::vector<std::vector<Probe::GuardTerm>>& guard) {
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -221,6 +272,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     if (!p) return p.error();
     prog = *p;
     site->dcode = dcode;
+    site->guard = guard;
   }
   auto index = as.agent->add_site(r.address, dcode ? PK_ACTION_DPROG : program ? PK_ACTION_RECORD : PK_ACTION_COUNT, prog);
   if (!index) return index.error();
@@ -231,7 +283,8 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
   }
-  auto head = program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
+  auto head = program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry,
+                                                 dcode ? guard : std::vector<std::vector<Probe::GuardTerm>>{})
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

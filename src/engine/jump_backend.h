@@ -48,7 +48,8 @@ public:
   // With a program, a record site (the agent's records enabled first).
   Result<std::unique_ptr<JumpSite>> plan(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote,
                                          const std::vector<pk_read>* program = nullptr, uint32_t regs_mask = 0,
-                                         const std::shared_ptr<const std::vector<uint8_t>>& dcode = nullptr);
+                                         const std::shared_ptr<const std::vector<uint8_t>>& dcode = nullptr,
+                                         const std::vector<std::vector<Probe::GuardTerm>>& guard = {});
   // A probe's capture as the agent's program; an error says what the agent
   // cannot capture (the probe is then a trap probe).
   // The registers it keeps are pk_program::regs_mask (regs_mask_of()).

@@ -342,7 +342,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
     }
     const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
     auto same_program = [&](const JumpSite& js) {
-      if (dcode) return js.dcode && *js.dcode == *dcode;
+      if (dcode) return js.dcode && *js.dcode == *dcode && js.guard.size() == rec.probe.agent_guard.size();
       if (js.dcode) return false;  // a D site counts nothing
       if (!program) return true;  // a count joins any jump site
       return js.records && js.regs_mask == regs_mask && js.program.size() == program->size() &&
@@ -358,7 +358,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
         refused = "a jump probe capturing other values is at the same address";
       } else if (jump) {
         auto remote = remote_thread(as);
-        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, dcode)
+        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, dcode,
+                                      rec.probe.agent_guard)
                          : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
           if ((*js)->records) {
