@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "d/builtins.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -30,6 +31,10 @@ const std::vector<std::vector<BinLevel>>& levels() {
       {{Tok::star, Op::mul}, {Tok::slash, Op::div}, {Tok::percent, Op::mod}},
   };
   return table;
+}
+
+bool is_qualifier(const Token& t) {
+  return t.kind == Tok::identifier && (t.text == "const" || t.text == "volatile");
 }
 
 Op assign_op(Tok t) {
@@ -110,8 +115,14 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
     uint8_t size = chars ? 1 : shorts ? 2 : longs ? 8 : 4;
     base = Type::integer(size, is_unsigned == 0);
   }
+  return pointer_to(base, pointer_depth);
+}
+
+std::optional<Type> pointer_to(const Type& base, int pointer_depth) {
   if (pointer_depth == 0) return base;
-  if (pointer_depth == 1) return Type::pointer(base.size, base.is_signed);
+  if (base.is_string()) return std::nullopt;
+  if (base.is_none()) return pointer_depth == 1 ? Type::pointer(0, false) : Type::pointer(8, false);
+  if (pointer_depth == 1 && base.is_integer()) return Type::pointer(base.size, base.is_signed);
   return Type::pointer(8, false);  // pointer to pointer: reads an address
 }
 
@@ -125,8 +136,11 @@ bool Parser::accept(Tok k) {
 }
 
 void Parser::error_here(const std::string& message) {
-  if (failed_statement_) return;
+  // One error per statement: the lexer's (an invalid character) or the
+  // first the parser meets.
+  bool reported = failed_statement_ || diags_.error_count() > statement_errors_;
   failed_statement_ = true;
+  if (reported) return;
   diags_.error("D_SYNTAX", tok_.loc, message);
 }
 
@@ -197,12 +211,173 @@ ProgramAst Parser::parse_program() {
   advance_probe_desc();
   while (tok_.kind != Tok::eof) {
     failed_statement_ = false;
+    statement_errors_ = diags_.error_count();
+    if (at_declaration()) {
+      lexer_.reset_to(tok_);
+      advance();
+      parse_declaration(prog);
+      // What follows is read as a probe description again.
+      lexer_.reset_to(tok_);
+      advance_probe_desc();
+      drain_pragmas(prog);
+      continue;
+    }
     auto clause = parse_clause();
     if (clause) prog.clauses.push_back(std::move(*clause));
     drain_pragmas(prog);
   }
   drain_pragmas(prog);
   return prog;
+}
+
+bool Parser::at_declaration() const {
+  if (tok_.kind != Tok::probe_desc || tok_.text.find(':') != std::string::npos) return false;
+  size_t n = 0;
+  while (n < tok_.text.size() && (std::isalnum(static_cast<unsigned char>(tok_.text[n])) || tok_.text[n] == '_')) ++n;
+  std::string word = tok_.text.substr(0, n);
+  static const char* const kWords[] = {"extern", "static", "register", "auto",  "typedef", "inline", "self",
+                                       "this",   "const",  "volatile", "struct", "union",  "enum"};
+  for (const char* w : kWords)
+    if (word == w) return true;
+  return is_type_word(word) || typedefs_.count(word) > 0;
+}
+
+// One declaration at program scope (dt_node_decl's rules): variables get
+// their types, inlines their values, typedefs a name the parser then knows.
+void Parser::parse_declaration(ProgramAst& prog) {
+  Loc start = tok_.loc;
+  std::string storage;  // extern, inline, typedef, or a class D refuses
+  Decl::Class scope = Decl::Class::global;
+  auto fail = [&](const char* id, Loc loc, const std::string& message) {
+    if (!failed_statement_) diags_.error(id, loc, message);
+    failed_statement_ = true;
+    sync_statement();
+    accept(Tok::semicolon);
+  };
+  for (;;) {
+    if (tok_.kind == Tok::identifier && (tok_.text == "extern" || tok_.text == "static" || tok_.text == "register" ||
+                                         tok_.text == "auto" || tok_.text == "typedef" || tok_.text == "inline")) {
+      if (!storage.empty())
+        return fail("D_DECL_CLASS", tok_.loc, "only one storage class is allowed in a declaration");
+      if (tok_.text == "static" || tok_.text == "register" || tok_.text == "auto")
+        return fail("D_DECL_BADCLASS", tok_.loc,
+                    "storage class '" + tok_.text + "' is not appropriate in D: declare the variable without it");
+      storage = tok_.text;
+      advance();
+    } else if (tok_.kind == Tok::kw_self || tok_.kind == Tok::kw_this) {
+      if (scope != Decl::Class::global || !storage.empty())
+        return fail("D_DECL_CLASS", tok_.loc, "'" + tok_.text + "' cannot be combined with '" +
+                                                  (storage.empty() ? "self/this" : storage) + "' in a declaration");
+      scope = tok_.kind == Tok::kw_self ? Decl::Class::self : Decl::Class::this_;
+      advance();
+    } else if (is_qualifier(tok_)) {
+      advance();
+    } else {
+      break;
+    }
+  }
+  if (tok_.kind == Tok::identifier && (tok_.text == "struct" || tok_.text == "union" || tok_.text == "enum"))
+    return fail("D_SYNTAX", tok_.loc,
+                "'" + tok_.text + "' types are not supported: declare variables of integer, pointer or string type");
+  // The specifiers: built-in type words or one typedef name.
+  std::vector<std::string> words;
+  std::optional<Type> named;
+  Loc type_loc = tok_.loc;
+  for (;;) {
+    if (is_qualifier(tok_)) {
+      advance();
+    } else if (tok_.kind == Tok::kw_type) {
+      words.push_back(tok_.text);
+      advance();
+    } else if (tok_.kind == Tok::identifier && words.empty() && !named && typedefs_.count(tok_.text)) {
+      named = typedefs_.at(tok_.text);
+      words.push_back(tok_.text);
+      advance();
+    } else {
+      break;
+    }
+  }
+  if (words.empty()) {
+    std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
+    return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected a type name in the declaration");
+  }
+  if (tok_.kind == Tok::semicolon) {
+    advance();
+    diags_.error("D_DECL_USELESS", start, "useless declaration: name the variable, e.g. '" + join(words, " ") + " x;'");
+    return;
+  }
+  for (;;) {
+    int stars = 0;
+    while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+      if (tok_.kind == Tok::star) ++stars;
+      advance();
+    }
+    if (tok_.kind != Tok::identifier) {
+      std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
+      return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected the name being declared");
+    }
+    Decl d;
+    d.name = tok_.text;
+    d.loc = tok_.loc;
+    advance();
+    auto type = named ? (words.size() == 1 ? pointer_to(*named, stars) : std::nullopt) : type_from_words(words, stars);
+    if (!type)
+      return fail("D_DECL_COMBO", type_loc,
+                  "invalid type combination '" + join(words, " ") + std::string(static_cast<size_t>(stars), '*') + "'");
+    d.type = *type;
+    if (typedefs_.count(d.name))
+      return fail("D_DECL_IDRED", d.loc, "typedef identifier redeclared: '" + d.name + "' names a type");
+    if (tok_.kind == Tok::lbracket) {
+      advance();
+      d.is_array = true;
+      if (tok_.kind == Tok::rbracket)
+        return fail("D_DECL_ARRNULL", d.loc,
+                    "array declaration requires array dimension or tuple signature: " + d.name + "[5] or " + d.name +
+                        "[string]");
+      if (at_type_name()) {
+        for (;;) {
+          auto k = parse_type_name();
+          if (!k) return fail("D_SYNTAX", tok_.loc, "");
+          d.keys.push_back(*k);
+          if (!accept(Tok::comma)) break;
+        }
+      } else {
+        d.dim = parse_expr();
+        if (!d.dim) return fail("D_SYNTAX", tok_.loc, "");
+      }
+      if (!expect(Tok::rbracket, "']' to close the array declaration")) return fail("D_SYNTAX", tok_.loc, "");
+    }
+    if (storage == "typedef") {
+      if (d.is_array)
+        return fail("D_DECL_COMBO", d.loc, "array typedefs are not supported: typedef the element type");
+      if (typedefs_.count(d.name)) return fail("D_DECL_IDRED", d.loc, "typedef redeclared: " + d.name);
+      typedefs_[d.name] = d.type;
+    } else {
+      if (d.type.is_none()) return fail("D_DECL_VOIDOBJ", d.loc, "cannot have void object: " + d.name);
+      if (storage == "inline") d.cls = Decl::Class::inline_;
+      else if (storage == "extern") d.cls = Decl::Class::extern_;
+      else d.cls = scope;
+      if (d.is_array && d.cls == Decl::Class::inline_)
+        return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
+      if (d.is_array && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
+        return fail("D_DECL_LOCASSC", d.loc,
+                    std::string("arrays may not be declared as ") + (d.cls == Decl::Class::self ? "self" : "this") +
+                        " variables: " + d.name + "; use a global array keyed by thread (" + d.name + "[tid])");
+      if (d.cls == Decl::Class::inline_) {
+        if (!expect(Tok::assign, "'=' and the value of the inline")) return fail("D_SYNTAX", tok_.loc, "");
+        d.init = parse_assignment();
+        if (!d.init) return fail("D_SYNTAX", tok_.loc, "");
+      }
+      prog.decls.push_back(std::move(d));
+    }
+    if (accept(Tok::comma)) continue;
+    if (tok_.kind == Tok::assign)
+      return fail("D_SYNTAX", tok_.loc,
+                  "syntax error near '=': D variables cannot be initialized where they are declared; assign them "
+                  "in a BEGIN clause");
+    if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+    return;
+  }
 }
 
 std::optional<Clause> Parser::parse_clause() {
@@ -249,24 +424,10 @@ std::optional<Clause> Parser::parse_clause() {
     return std::nullopt;
   }
   advance();
-  while (tok_.kind != Tok::rbrace && tok_.kind != Tok::eof) {
-    failed_statement_ = false;
-    if (accept(Tok::semicolon)) continue;
-    auto s = parse_statement();
-    if (s) c.body.push_back(std::move(s));
-    if (!s) {
-      sync_statement();
-      accept(Tok::semicolon);
-      continue;
-    }
-    if (tok_.kind == Tok::rbrace) break;
-    if (!expect(Tok::semicolon, "';' after the statement")) {
-      sync_statement();
-      accept(Tok::semicolon);
-    }
-  }
+  parse_statements(c.body);
   if (tok_.kind != Tok::rbrace) {
     failed_statement_ = false;
+    statement_errors_ = diags_.error_count();
     error_here("clause body is not closed: add '}'");
     return std::nullopt;
   }
@@ -274,7 +435,88 @@ std::optional<Clause> Parser::parse_clause() {
   return c;
 }
 
+void Parser::parse_statements(std::vector<ExprPtr>& out) {
+  while (tok_.kind != Tok::rbrace && tok_.kind != Tok::eof) {
+    failed_statement_ = false;
+    statement_errors_ = diags_.error_count();
+    if (accept(Tok::semicolon)) continue;
+    auto s = parse_statement();
+    if (!s) {
+      sync_statement();
+      accept(Tok::semicolon);
+      continue;
+    }
+    bool is_if = s->kind == ExprKind::if_stmt;
+    out.push_back(std::move(s));
+    if (is_if || tok_.kind == Tok::rbrace) continue;  // an if ends with its body
+    if (!expect(Tok::semicolon, "';' after the statement")) {
+      sync_statement();
+      accept(Tok::semicolon);
+    }
+  }
+}
+
+// if (cond) body [else body]: newer D implementations and bpftrace have it;
+// a body is a block or one statement.
+ExprPtr Parser::parse_if() {
+  Nesting nesting(*this);
+  if (!nesting.ok()) return nullptr;
+  Loc loc = tok_.loc;
+  advance();  // 'if'
+  if (!expect(Tok::lparen, "'(' after 'if'")) return nullptr;
+  auto cond = parse_expr();
+  if (!cond) return nullptr;
+  if (!expect(Tok::rparen, "')' after the condition of 'if'")) return nullptr;
+  auto then_body = parse_if_body();
+  if (!then_body) return nullptr;
+  auto n = make(ExprKind::if_stmt, loc);
+  n->kids.push_back(std::move(cond));
+  n->kids.push_back(std::move(then_body));
+  if (tok_.kind == Tok::identifier && tok_.text == "else") {
+    advance();
+    ExprPtr else_body;
+    if (tok_.kind == Tok::identifier && tok_.text == "if") {
+      // else if: a block holding the inner if.
+      else_body = make(ExprKind::block, tok_.loc);
+      auto inner = parse_if();
+      if (!inner) return nullptr;
+      else_body->kids.push_back(std::move(inner));
+    } else {
+      else_body = parse_if_body();
+      if (!else_body) return nullptr;
+    }
+    n->kids.push_back(std::move(else_body));
+  }
+  return n;
+}
+
+ExprPtr Parser::parse_if_body() {
+  auto b = make(ExprKind::block, tok_.loc);
+  if (accept(Tok::lbrace)) {
+    parse_statements(b->kids);
+    if (tok_.kind != Tok::rbrace) {
+      failed_statement_ = false;
+      statement_errors_ = diags_.error_count();
+      error_here("block is not closed: add '}'");
+      return nullptr;
+    }
+    advance();
+    return b;
+  }
+  auto s = parse_statement();
+  if (!s) return nullptr;
+  bool is_if = s->kind == ExprKind::if_stmt;
+  b->kids.push_back(std::move(s));
+  if (!is_if && tok_.kind != Tok::rbrace && !expect(Tok::semicolon, "';' after the statement")) return nullptr;
+  return b;
+}
+
 ExprPtr Parser::parse_statement() {
+  if (tok_.kind == Tok::identifier && tok_.text == "if") return parse_if();
+  if (tok_.kind == Tok::identifier && tok_.text == "else") {
+    error_here("'else' without an 'if' before it");
+    return nullptr;
+  }
   if (tok_.kind == Tok::aggregation) {
     Loc loc = tok_.loc;
     std::string name = tok_.text;
@@ -382,21 +624,35 @@ ExprPtr Parser::parse_binary(int level) {
   return lhs;
 }
 
-bool Parser::at_type_name() const { return tok_.kind == Tok::kw_type; }
+bool Parser::at_type_name() const {
+  return tok_.kind == Tok::kw_type || is_qualifier(tok_) ||
+         (tok_.kind == Tok::identifier && typedefs_.count(tok_.text));
+}
 
 std::optional<Type> Parser::parse_type_name() {
   std::vector<std::string> words;
+  std::optional<Type> named;  // a typedef name
   Loc loc = tok_.loc;
-  while (tok_.kind == Tok::kw_type) {
-    words.push_back(tok_.text);
-    advance();
+  for (;;) {
+    if (is_qualifier(tok_)) {
+      advance();
+    } else if (tok_.kind == Tok::kw_type) {
+      words.push_back(tok_.text);
+      advance();
+    } else if (tok_.kind == Tok::identifier && words.empty() && !named && typedefs_.count(tok_.text)) {
+      named = typedefs_.at(tok_.text);
+      words.push_back(tok_.text);
+      advance();
+    } else {
+      break;
+    }
   }
   int stars = 0;
-  while (tok_.kind == Tok::star) {
-    ++stars;
+  while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+    if (tok_.kind == Tok::star) ++stars;
     advance();
   }
-  auto t = type_from_words(words, stars);
+  auto t = named ? (words.size() == 1 ? pointer_to(*named, stars) : std::nullopt) : type_from_words(words, stars);
   if (!t) {
     diags_.error("D_SYNTAX", loc, "'" + join(words, " ") + std::string(static_cast<size_t>(stars), '*') +
                                       "' is not a valid type name");

@@ -1,16 +1,27 @@
 // d/parser.h — recursive descent from tokens to the ProgramAst.
 //
-// Grammar (DTrace's D without translators, structs and declarations):
-//   program   := (pragma | clause)*
-//   clause    := pdesc (',' pdesc)* ['/' expr '/'] '{' (stmt? ';')* stmt? '}'
+// Grammar (DTrace's D without translators and structs):
+//   program   := (pragma | decl | clause)*
+//   decl      := [extern|inline|typedef] [self|this] type declarator (',' declarator)* ';'
+//   declarator:= '*'* NAME ['[' (expr | type (',' type)*) ']'] ['=' expr (inline only)]
+//   clause    := pdesc (',' pdesc)* ['/' expr '/'] '{' stmts '}'
+//   stmts     := (stmt? ';')* stmt?
 //   stmt      := expr | '@'NAME ['[' exprs ']'] '=' call
+//              | 'if' '(' expr ')' body ['else' (body | if-stmt)]
+//   body      := '{' stmts '}' | stmt ';'
 //   expr      := C expressions with C precedence, plus '^^' (logical xor),
 //                self->x, this->x, $macros, sizeof, stringof and casts.
 // A syntax error is reported (D_SYNTAX) and the parser skips to the next
 // ';' or '}' so one slip does not hide the errors after it. Nesting deeper
 // than kMaxDepth is refused so that no input can exhaust the stack.
+//
+// A declaration at program scope reaches the parser as a probe description
+// (the lexer cannot tell `int` from `BEGIN`): when its first word is a type
+// or a storage class, the parser has the lexer read it again as tokens.
+// Typedef names are the parser's own (it needs them to parse casts).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -40,6 +51,12 @@ private:
   void drain_pragmas(ProgramAst& p);
 
   std::optional<Clause> parse_clause();
+  bool at_declaration() const;
+  void parse_declaration(ProgramAst& p);
+  // Statements up to (not including) the closing '}' or the end of input.
+  void parse_statements(std::vector<ExprPtr>& out);
+  ExprPtr parse_if();
+  ExprPtr parse_if_body();
   ExprPtr parse_statement();
   ExprPtr parse_expr();
   ExprPtr parse_assignment();
@@ -76,11 +93,15 @@ private:
   Token tok_;
   int depth_ = 0;
   bool failed_statement_ = false;
+  int statement_errors_ = 0;  // errors reported before the current statement
   bool in_predicate_ = false;
+  std::map<std::string, Type> typedefs_;
 };
 
 // Parses a type name ("unsigned long long", "uint8_t", "char *") from its
 // words; nullopt when they do not form a type.
 std::optional<Type> type_from_words(const std::vector<std::string>& words, int pointer_depth);
+// `base` with `pointer_depth` stars: nullopt for a pointer to string.
+std::optional<Type> pointer_to(const Type& base, int pointer_depth);
 
 }  // namespace probekit::d
