@@ -630,8 +630,10 @@ public:
     for (int i = 0; i < n; ++i) {
       const Type& t = call.kids[static_cast<size_t>(i)]->type;
       if (!t.is_none() && !t.is_scalar()) {
-        error("D_PROTO_ARG", call.kids[static_cast<size_t>(i)]->loc,
-              quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be an integer, not " + t.name());
+        // DTrace's tag for an aggregating function's operands.
+        error("D_AGG_SCALAR", call.kids[static_cast<size_t>(i)]->loc,
+              quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be of scalar type, not " +
+                  t.name() + (t.is_string() ? "; aggregate on it as a key instead, e.g. @[str] = count()" : ""));
         return;
       }
     }
