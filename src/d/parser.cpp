@@ -246,13 +246,22 @@ bool Parser::at_declaration() const {
 // their types, inlines their values, typedefs a name the parser then knows.
 void Parser::parse_declaration(ProgramAst& prog) {
   Loc start = tok_.loc;
+  open_bodies_ = 0;
   std::string storage;  // extern, inline, typedef, or a class D refuses
   Decl::Class scope = Decl::Class::global;
   auto fail = [&](const char* id, Loc loc, const std::string& message) {
     if (!failed_statement_) diags_.error(id, loc, message);
     failed_statement_ = true;
-    sync_statement();
-    accept(Tok::semicolon);
+    // Skip to the ';' that ends the declaration, out of any struct or
+    // enum body the error was in.
+    for (int depth = open_bodies_; tok_.kind != Tok::eof; advance()) {
+      if (tok_.kind == Tok::lbrace) ++depth;
+      if (tok_.kind == Tok::rbrace) --depth;
+      if (tok_.kind == Tok::semicolon && depth <= 0) {
+        advance();
+        break;
+      }
+    }
   };
   for (;;) {
     if (tok_.kind == Tok::identifier && (tok_.text == "extern" || tok_.text == "static" || tok_.text == "register" ||
@@ -276,34 +285,19 @@ void Parser::parse_declaration(ProgramAst& prog) {
       break;
     }
   }
-  if (tok_.kind == Tok::identifier && (tok_.text == "struct" || tok_.text == "union" || tok_.text == "enum"))
-    return fail("D_SYNTAX", tok_.loc,
-                "'" + tok_.text + "' types are not supported: declare variables of integer, pointer or string type");
-  // The specifiers: built-in type words or one typedef name.
-  std::vector<std::string> words;
-  std::optional<Type> named;
-  Loc type_loc = tok_.loc;
-  for (;;) {
-    if (is_qualifier(tok_)) {
-      advance();
-    } else if (tok_.kind == Tok::kw_type) {
-      words.push_back(tok_.text);
-      advance();
-    } else if (tok_.kind == Tok::identifier && words.empty() && !named && typedefs_.count(tok_.text)) {
-      named = typedefs_.at(tok_.text);
-      words.push_back(tok_.text);
-      advance();
-    } else {
-      break;
-    }
-  }
-  if (words.empty()) {
+  // The specifiers: built-in type words, one typedef name, or a struct,
+  // union or enum (maybe defined here).
+  BaseType base;
+  if (!parse_base_type(base)) return fail("D_SYNTAX", tok_.loc, "");
+  if (base.words.empty()) {
     std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
     return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected a type name in the declaration");
   }
   if (tok_.kind == Tok::semicolon) {
     advance();
-    diags_.error("D_DECL_USELESS", start, "useless declaration: name the variable, e.g. '" + join(words, " ") + " x;'");
+    // `struct foo { ... };` declares the type; `int;` nothing.
+    if (base.tag.empty() || storage == "typedef")
+      diags_.error("D_DECL_USELESS", start, "useless declaration: name the variable, e.g. '" + join(base.words, " ") + " x;'");
     return;
   }
   for (;;) {
@@ -320,13 +314,30 @@ void Parser::parse_declaration(ProgramAst& prog) {
     d.name = tok_.text;
     d.loc = tok_.loc;
     advance();
-    auto type = named ? (words.size() == 1 ? pointer_to(*named, stars) : std::nullopt) : type_from_words(words, stars);
+    uint64_t object = 0;
+    auto type = resolve_type(base, stars, &object);
+    if (!type && !base.tag.empty() && base.words.size() == 1)
+      return fail("D_DECL_INCOMPLETE", base.loc, "incomplete " + base.tag + ": " + d.name + " needs its definition");
     if (!type)
-      return fail("D_DECL_COMBO", type_loc,
-                  "invalid type combination '" + join(words, " ") + std::string(static_cast<size_t>(stars), '*') + "'");
+      return fail("D_DECL_COMBO", base.loc,
+                  "invalid type combination '" + join(base.words, " ") + std::string(static_cast<size_t>(stars), '*') + "'");
+    if (storage == "typedef" && !base.tag.empty() && stars == 0 && !tags_[base.tag].is_enum) {
+      // typedef struct foo foo_t: foo_t names the struct itself.
+      if (typedefs_.count(d.name) || tag_typedefs_.count(d.name)) return fail("D_DECL_IDRED", d.loc, "typedef redeclared: " + d.name);
+      tag_typedefs_[d.name] = base.tag;
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+      return;
+    }
+    if (object > 0)
+      return fail("D_DECL_COMBO", d.loc,
+                  "variables of type " + base.tag + " are not supported: declare a pointer ('" + base.tag + " *" +
+                      d.name + "')");
     d.type = *type;
-    if (typedefs_.count(d.name))
+    if (typedefs_.count(d.name) || tag_typedefs_.count(d.name))
       return fail("D_DECL_IDRED", d.loc, "typedef identifier redeclared: '" + d.name + "' names a type");
+    if (enumerators_.count(d.name))
+      return fail("D_DECL_IDRED", d.loc, "identifier redeclared: '" + d.name + "' is an enumerator");
     if (tok_.kind == Tok::lbracket) {
       advance();
       d.is_array = true;
@@ -625,40 +636,319 @@ ExprPtr Parser::parse_binary(int level) {
 }
 
 bool Parser::at_type_name() const {
-  return tok_.kind == Tok::kw_type || is_qualifier(tok_) ||
+  return tok_.kind == Tok::kw_type || is_qualifier(tok_) || at_tag_type() ||
          (tok_.kind == Tok::identifier && typedefs_.count(tok_.text));
 }
 
-std::optional<Type> Parser::parse_type_name() {
-  std::vector<std::string> words;
-  std::optional<Type> named;  // a typedef name
-  Loc loc = tok_.loc;
+bool Parser::at_tag_type() const {
+  return tok_.kind == Tok::identifier &&
+         (tok_.text == "struct" || tok_.text == "union" || tok_.text == "enum" || tag_typedefs_.count(tok_.text));
+}
+
+bool Parser::parse_base_type(BaseType& b) {
+  b.loc = tok_.loc;
   for (;;) {
     if (is_qualifier(tok_)) {
       advance();
     } else if (tok_.kind == Tok::kw_type) {
-      words.push_back(tok_.text);
+      b.words.push_back(tok_.text);
       advance();
-    } else if (tok_.kind == Tok::identifier && words.empty() && !named && typedefs_.count(tok_.text)) {
-      named = typedefs_.at(tok_.text);
-      words.push_back(tok_.text);
+    } else if (b.words.empty() && !b.named && b.tag.empty() && at_tag_type()) {
+      b.tag = parse_tag_type();
+      if (b.tag.empty()) return false;
+      b.words.push_back(b.tag);
+    } else if (tok_.kind == Tok::identifier && b.words.empty() && !b.named && typedefs_.count(tok_.text)) {
+      b.named = typedefs_.at(tok_.text);
+      b.words.push_back(tok_.text);
       advance();
     } else {
-      break;
+      return true;
     }
+  }
+}
+
+std::optional<Type> Parser::resolve_type(const BaseType& b, int stars, uint64_t* object_size) {
+  if (object_size) *object_size = 0;
+  if (!b.tag.empty()) {
+    if (b.words.size() != 1) return std::nullopt;
+    const Tag& t = tags_[b.tag];
+    if (t.is_enum) return pointer_to(Type::integer(4, true), stars);
+    if (stars > 0) return pointer_to(Type::none(), stars);  // a pointer to a struct: an address
+    if (!t.complete) return std::nullopt;
+    if (object_size) *object_size = t.size;
+    return Type::none();
+  }
+  if (b.named) return b.words.size() == 1 ? pointer_to(*b.named, stars) : std::nullopt;
+  return type_from_words(b.words, stars);
+}
+
+std::optional<Type> Parser::parse_type_name() {
+  aggregate_size_.reset();
+  BaseType b;
+  if (!parse_base_type(b)) {
+    failed_statement_ = true;
+    return std::nullopt;
   }
   int stars = 0;
   while (tok_.kind == Tok::star || is_qualifier(tok_)) {
     if (tok_.kind == Tok::star) ++stars;
     advance();
   }
-  auto t = named ? (words.size() == 1 ? pointer_to(*named, stars) : std::nullopt) : type_from_words(words, stars);
+  uint64_t size = 0;
+  auto t = resolve_type(b, stars, &size);
+  if (!t && !b.tag.empty() && b.words.size() == 1) {
+    diags_.error("D_DECL_INCOMPLETE", b.loc, "incomplete " + b.tag + ": define it ('" + b.tag + " { ... };') first");
+    failed_statement_ = true;
+    return t;
+  }
+  if (t && size > 0) aggregate_size_ = size;
   if (!t) {
-    diags_.error("D_SYNTAX", loc, "'" + join(words, " ") + std::string(static_cast<size_t>(stars), '*') +
-                                      "' is not a valid type name");
+    diags_.error("D_SYNTAX", b.loc, "'" + join(b.words, " ") + std::string(static_cast<size_t>(stars), '*') +
+                                        "' is not a valid type name");
     failed_statement_ = true;
   }
   return t;
+}
+
+// The body of a struct or union after its '{': members laid out as C
+// lays them out on x86-64.
+bool Parser::parse_struct_body(const std::string& key) {
+  std::vector<Member> members;
+  uint64_t size = 0, align = 1;
+  const bool is_union = tags_[key].is_union;
+  while (!accept(Tok::rbrace)) {
+    if (tok_.kind == Tok::eof) {
+      error_here("'" + key + "' is not closed: add '};'");
+      return false;
+    }
+    BaseType b;
+    if (!parse_base_type(b)) return false;
+    if (b.words.empty()) {
+      std::string got = "'" + tok_.text + "'";
+      error_here("syntax error near " + got + ": expected the type of a member of '" + key + "'");
+      return false;
+    }
+    for (;;) {
+      int stars = 0;
+      while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+        if (tok_.kind == Tok::star) ++stars;
+        advance();
+      }
+      if (tok_.kind != Tok::identifier) {
+        error_here("expected the name of a member of '" + key + "'");
+        return false;
+      }
+      Member m;
+      m.name = tok_.text;
+      Loc mloc = tok_.loc;
+      advance();
+      uint64_t object = 0;
+      auto t = resolve_type(b, stars, &object);
+      if (!t || (t->is_none() && object == 0) || t->is_string()) {
+        diags_.error(t && t->is_none() ? "D_DECL_VOIDOBJ" : "D_DECL_INCOMPLETE", mloc,
+                     "member '" + m.name + "' of '" + key + "' has no size: give it an integer, pointer or " +
+                         "complete struct type");
+        failed_statement_ = true;
+        return false;
+      }
+      uint64_t msize = object ? object : t->size, malign = object ? tags_[b.tag].align : t->size;
+      if (accept(Tok::lbracket)) {
+        auto dim = parse_ternary();
+        auto n = dim ? enum_value(*dim) : std::nullopt;
+        if (!n || *n <= 0) {
+          diags_.error("D_DECL_ARRSUB", dim ? dim->loc : mloc,
+                       "the dimension of member '" + m.name + "' must be a positive integer constant");
+          failed_statement_ = true;
+          return false;
+        }
+        if (!expect(Tok::rbracket, "']' after the dimension")) return false;
+        msize *= static_cast<uint64_t>(*n);
+      }
+      if (tok_.kind == Tok::colon) {
+        diags_.error("D_DECL_BFTYPE", tok_.loc, "bit-fields are not supported: declare '" + m.name + "' as an integer");
+        failed_statement_ = true;
+        return false;
+      }
+      for (const auto& other : members)
+        if (other.name == m.name) {
+          diags_.error("D_DECL_IDRED", mloc, "member redeclared: " + m.name + " in " + key);
+          failed_statement_ = true;
+          return false;
+        }
+      m.offset = is_union ? 0 : (size + malign - 1) / malign * malign;
+      m.size = msize;
+      size = is_union ? std::max(size, msize) : m.offset + msize;
+      align = std::max(align, malign);
+      members.push_back(m);
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the member")) return false;
+      break;
+    }
+  }
+  Tag& t = tags_[key];
+  t.members = std::move(members);
+  t.align = align;
+  t.size = (size + align - 1) / align * align;
+  return true;
+}
+
+// An enum's enumerators after its '{': NAME [= constant], counting from 0
+// or from the last value, as C does.
+bool Parser::parse_enum_body() {
+  int64_t next = 0;
+  while (!accept(Tok::rbrace)) {
+    if (tok_.kind != Tok::identifier) {
+      std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
+      error_here("syntax error near " + got + ": expected an enumerator name");
+      return false;
+    }
+    std::string name = tok_.text;
+    Loc loc = tok_.loc;
+    advance();
+    if (accept(Tok::assign)) {
+      auto e = parse_ternary();
+      if (!e) return false;
+      auto v = enum_value(*e);
+      if (!v) {
+        diags_.error("D_DECL_ENCONST", e->loc, "the value of enumerator '" + name + "' must be an integer constant");
+        failed_statement_ = true;
+        return false;
+      }
+      next = *v;
+    }
+    if (enumerators_.count(name) || typedefs_.count(name) || find_var(name)) {
+      diags_.error("D_DECL_IDRED", loc, "identifier redeclared: " + name);
+      failed_statement_ = true;
+      return false;
+    }
+    if (next > INT32_MAX || next < INT32_MIN) {
+      diags_.error("D_DECL_ENOFLOW", loc, "enumerator '" + name + "' value overflows INT_MAX (2147483647)");
+      failed_statement_ = true;
+      return false;
+    }
+    enumerators_[name] = next++;
+    if (!accept(Tok::comma) && tok_.kind != Tok::rbrace) {
+      expect(Tok::rbrace, "',' or '}' after the enumerator");
+      return false;
+    }
+  }
+  return true;
+}
+
+// A constant the parser can fold (enum values, member dimensions):
+// integers, enumerators and the arithmetic of C on them.
+std::optional<int64_t> Parser::enum_value(const Expr& e) {
+  switch (e.kind) {
+  case ExprKind::integer: return static_cast<int64_t>(e.ival);
+  case ExprKind::ident: {
+    auto it = enumerators_.find(e.text);
+    if (it == enumerators_.end()) return std::nullopt;
+    return it->second;
+  }
+  case ExprKind::unary: {
+    auto v = enum_value(*e.kids[0]);
+    if (!v) return std::nullopt;
+    if (e.op == Op::neg) return static_cast<int64_t>(0ULL - static_cast<uint64_t>(*v));
+    if (e.op == Op::plus) return *v;
+    if (e.op == Op::bnot) return ~*v;
+    return std::nullopt;
+  }
+  case ExprKind::binary: {
+    auto a = enum_value(*e.kids[0]), b = enum_value(*e.kids[1]);
+    if (!a || !b) return std::nullopt;
+    auto ua = static_cast<uint64_t>(*a), ub = static_cast<uint64_t>(*b);
+    switch (e.op) {
+    case Op::add: return static_cast<int64_t>(ua + ub);
+    case Op::sub: return static_cast<int64_t>(ua - ub);
+    case Op::mul: return static_cast<int64_t>(ua * ub);
+    case Op::div: return *b == 0 || (*a == INT64_MIN && *b == -1) ? std::nullopt : std::optional<int64_t>(*a / *b);
+    case Op::mod: return *b == 0 || (*a == INT64_MIN && *b == -1) ? std::nullopt : std::optional<int64_t>(*a % *b);
+    case Op::shl: return static_cast<int64_t>(ua << (ub & 63));
+    case Op::shr: return *a >> (ub & 63);
+    case Op::band: return *a & *b;
+    case Op::bor: return *a | *b;
+    case Op::bxor: return *a ^ *b;
+    default: return std::nullopt;
+    }
+  }
+  default: return std::nullopt;
+  }
+}
+
+std::string Parser::parse_tag_type() {
+  if (tok_.text != "struct" && tok_.text != "union" && tok_.text != "enum") {
+    std::string key = tag_typedefs_.at(tok_.text);
+    advance();
+    return key;
+  }
+  std::string kind = tok_.text;
+  Loc loc = tok_.loc;
+  advance();
+  std::string name;
+  if (tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) {
+    name = tok_.text;
+    advance();
+  } else if (tok_.kind == Tok::lbrace) {
+    name = "<anonymous " + std::to_string(++anonymous_tags_) + ">";
+  } else {
+    error_here("expected a name or '{' after '" + kind + "'");
+    return "";
+  }
+  std::string key = kind + " " + name;
+  Tag& t = tags_[key];
+  t.is_enum = kind == "enum";
+  t.is_union = kind == "union";
+  if (tok_.kind != Tok::lbrace) return key;  // a reference, maybe to a type defined later
+  if (t.complete) {
+    diags_.error("D_DECL_TYPERED", loc, "type redeclared: " + key);
+    failed_statement_ = true;
+    return "";
+  }
+  advance();
+  ++open_bodies_;
+  if (!(kind == "enum" ? parse_enum_body() : parse_struct_body(key))) return "";
+  --open_bodies_;
+  tags_[key].complete = true;
+  return key;
+}
+
+// offsetof(struct foo, member): a constant.
+ExprPtr Parser::parse_offsetof() {
+  Loc loc = tok_.loc;
+  advance();  // offsetof
+  if (!expect(Tok::lparen, "'(' after 'offsetof'")) return nullptr;
+  Loc tloc = tok_.loc;
+  std::string key = at_tag_type() ? parse_tag_type() : std::string();
+  if (key.empty() || tags_[key].is_enum) {
+    if (!failed_statement_) diags_.error("D_OFFSETOF_TYPE", tloc, "offsetof operand must be a struct or union type");
+    failed_statement_ = true;
+    return nullptr;
+  }
+  if (!expect(Tok::comma, "',' and a member name")) return nullptr;
+  if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+    error_here("expected a member name in offsetof()");
+    return nullptr;
+  }
+  std::string member = tok_.text;
+  Loc mloc = tok_.loc;
+  advance();
+  if (!expect(Tok::rparen, "')' to close offsetof()")) return nullptr;
+  const Tag& t = tags_[key];
+  if (!t.complete) {
+    diags_.error("D_DECL_INCOMPLETE", tloc, "incomplete " + key + ": define it before offsetof()");
+    failed_statement_ = true;
+    return nullptr;
+  }
+  for (const auto& m : t.members)
+    if (m.name == member) {
+      auto e = make(ExprKind::integer, loc);
+      e->ival = m.offset;
+      e->type = Type::integer(8, false);
+      return e;
+    }
+  diags_.error("D_UNKNOWN", mloc, key + " has no member '" + member + "'");
+  failed_statement_ = true;
+  return nullptr;
 }
 
 ExprPtr Parser::parse_unary() {
@@ -693,6 +983,12 @@ ExprPtr Parser::parse_unary() {
         auto t = parse_type_name();
         if (!t) return nullptr;
         if (!expect(Tok::rparen, "')' after the type name")) return nullptr;
+        if (aggregate_size_) {  // sizeof (struct foo): a constant
+          auto n = make(ExprKind::integer, loc);
+          n->ival = *aggregate_size_;
+          n->type = Type::integer(8, false);
+          return n;
+        }
         auto n = make(ExprKind::sizeof_type, loc);
         n->cast_type = *t;
         return n;
@@ -728,6 +1024,11 @@ ExprPtr Parser::parse_unary() {
     if (at_type_name()) {
       auto t = parse_type_name();
       if (!t) return nullptr;
+      if (aggregate_size_) {
+        diags_.error("D_CAST_INVAL", loc, "cannot cast to a struct or union: cast to a pointer to it");
+        failed_statement_ = true;
+        return nullptr;
+      }
       if (!expect(Tok::rparen, "')' to close the cast")) return nullptr;
       auto e = parse_unary();
       if (!e) return nullptr;
@@ -887,6 +1188,14 @@ ExprPtr Parser::parse_primary() {
     return e;
   }
   case Tok::identifier: {
+    if (tok_.text == "offsetof") return parse_offsetof();
+    if (auto it = enumerators_.find(tok_.text); it != enumerators_.end()) {
+      auto e = make(ExprKind::integer, loc);
+      e->ival = static_cast<uint64_t>(it->second);
+      e->type = Type::integer(4, true);
+      advance();
+      return e;
+    }
     auto e = make(ExprKind::ident, loc);
     e->text = tok_.text;
     advance();

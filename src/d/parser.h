@@ -67,6 +67,27 @@ private:
   ExprPtr parse_primary();
   std::optional<Type> parse_type_name();
   bool at_type_name() const;
+  // The specifiers of a declaration or type name: built-in type words, a
+  // typedef name, or a struct/union/enum.
+  struct BaseType {
+    std::vector<std::string> words;
+    std::optional<Type> named;
+    std::string tag;  // key in tags_
+    Loc loc;
+  };
+  bool parse_base_type(BaseType& b);
+  // The type of `b` with `stars`: nullopt when invalid; a struct or union
+  // itself (no star) is Type::none() with its size in *object_size.
+  std::optional<Type> resolve_type(const BaseType& b, int stars, uint64_t* object_size);
+  // struct/union/enum: a tag (`struct foo`), a definition (`struct foo {
+  // ... }`, also anonymous) or a typedef of one; the key in tags_, "" on
+  // error (reported).
+  bool at_tag_type() const;
+  std::string parse_tag_type();
+  bool parse_struct_body(const std::string& key);
+  bool parse_enum_body();
+  std::optional<int64_t> enum_value(const Expr& e);
+  ExprPtr parse_offsetof();
   std::vector<ExprPtr> parse_args(Tok close);
   ExprPtr make(ExprKind k, Loc loc);
   // Sets e.height from its kids; false (and a diagnostic) when too tall.
@@ -96,6 +117,26 @@ private:
   int statement_errors_ = 0;  // errors reported before the current statement
   bool in_predicate_ = false;
   std::map<std::string, Type> typedefs_;
+
+  // C's layout of the struct and union types declared (x86-64 rules:
+  // members at their alignment, the size rounded to the largest).
+  struct Member {
+    std::string name;
+    uint64_t offset = 0, size = 0;
+  };
+  struct Tag {
+    bool is_enum = false, is_union = false, complete = false;
+    uint64_t size = 0, align = 1;
+    std::vector<Member> members;
+  };
+  std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
+  std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"
+  std::map<std::string, int64_t> enumerators_;
+  // Set by parse_type_name when it read a struct or union itself (not a
+  // pointer to one): its size, for sizeof.
+  std::optional<uint64_t> aggregate_size_;
+  int anonymous_tags_ = 0;
+  int open_bodies_ = 0;  // struct/enum bodies the declaration being read is inside
 };
 
 // Parses a type name ("unsigned long long", "uint8_t", "char *") from its
