@@ -239,7 +239,7 @@ bool Parser::at_declaration() const {
                                        "this",   "const",  "volatile", "struct", "union",  "enum"};
   for (const char* w : kWords)
     if (word == w) return true;
-  return is_type_word(word) || typedefs_.count(word) > 0;
+  return is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0;
 }
 
 // One declaration at program scope (dt_node_decl's rules): variables get

@@ -25,6 +25,7 @@ typedef struct point point_t;
 typedef enum color color_t;
 color_t c;
 struct point *p;
+point_t *q;
 
 BEGIN
 {
@@ -36,6 +37,7 @@ BEGIN
 	printf("word %d point_t %d ptr %d\n", sizeof (union word), sizeof (point_t), sizeof (struct point *));
 	printf("colors %d %d %d %d c=%d %d\n", RED, GREEN, BLUE, LAST, c, sizeof (color_t));
 	p = (struct point *)0x1000;
-	printf("%s %d\n", p == 0x1000 ? "p" : "?", sizeof "hi");
+	q = (point_t *)0x2000;
+	printf("%s %s %d\n", p == 0x1000 ? "p" : "?", q == 0x2000 ? "q" : "?", sizeof "hi");
 	exit(0);
 }
