@@ -17,6 +17,8 @@ void Diagnostics::warning(std::string id, Loc loc, std::string message) {
 }
 
 void Diagnostics::add_line_marker(int from, std::string file, int line) {
+  // `#line N` without a file stays in the file of the marker before it.
+  if (file.empty() && !markers_.empty()) file = markers_.back().file;
   markers_.push_back(LineMarker{from, std::move(file), line});
 }
 

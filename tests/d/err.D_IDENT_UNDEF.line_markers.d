@@ -3,6 +3,8 @@ BEGIN
 {
 # 40 "defs.h" 1
 	x = nosuch;
+#line 50
+	z = stillnot;
 #line 7 "<stdin>"
 	y = alsonot;
 }
