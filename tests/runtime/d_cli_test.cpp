@@ -209,6 +209,14 @@ TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
   auto r = run({probekit_path(), "-q", "-C", "-D", "LEVEL=3", "-s", script});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "hi 6\n");
+  // -I: a header found only through the directory named.
+  std::string dir = ::testing::TempDir() + "/pk_d_cpp_inc";
+  mkdir(dir.c_str(), 0755);
+  write_script("pk_d_cpp_inc/pk_d_only_here.h", "#define ANSWER 42\n");
+  auto inc = run({probekit_path(), "-q", "-C", "-I", dir, "-n",
+                  "#include <pk_d_only_here.h>\nBEGIN { printf(\"%d\\n\", ANSWER); exit(0); }"});
+  ASSERT_EQ(inc.status, 0) << inc.err;
+  EXPECT_EQ(inc.out, "42\n");
   auto low = run({probekit_path(), "-q", "-C", "-D", "LEVEL=3", "-U", "LEVEL", "-s", script});
   ASSERT_EQ(low.status, 0) << low.err;
   EXPECT_EQ(low.out, "low\n");
