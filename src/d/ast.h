@@ -45,7 +45,8 @@ enum class ExprKind {
   sizeof_type, // cast_type
   sizeof_expr, // kids[0]
   stringof,    // kids[0]
-  member,      // text: FIELD of args->FIELD (a kernel tracepoint's field)
+  member,      // text: FIELD of args->FIELD (a kernel tracepoint's field); with kids[0]: p->FIELD,
+               // a member of the struct p points to in the target (ival = its offset, from sema)
   if_stmt,     // kids[0] = condition, kids[1] = then block, kids[2] = else block (optional)
   block,       // kids = statements
 };
@@ -117,7 +118,21 @@ struct Decl {
   Loc loc;                 // the declared name
 };
 
+// A struct or union declared in the program, as `p->member` reads it: each
+// member's offset and type (integers and pointers; others have none).
+struct StructType {
+  std::string name;  // "struct foo"
+  struct Field {
+    std::string name;
+    uint64_t offset = 0;
+    Type type;
+  };
+  std::vector<Field> fields;
+  bool complete = false;
+};
+
 struct ProgramAst {
+  std::vector<StructType> structs;  // Type::tag - 1
   std::vector<Clause> clauses;
   std::vector<Pragma> options;
   std::vector<Decl> decls;

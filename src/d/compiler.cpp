@@ -1263,7 +1263,13 @@ public:
     case ExprKind::sizeof_type:
     case ExprKind::sizeof_expr: return std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival));
     case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]));
-    case ExprKind::member: return std::make_unique<MemberField>(e.type, e.text);
+    case ExprKind::member:
+      if (!e.kids.empty())  // p->member: the target's memory at p + offset
+        return std::make_unique<Deref>(
+            e.type, std::make_unique<Binary>(Type::integer(8, false), Op::add, expr(*e.kids[0]),
+                                             std::make_unique<IntConst>(Type::integer(8, false),
+                                                                        static_cast<int64_t>(e.ival))));
+      return std::make_unique<MemberField>(e.type, e.text);
     case ExprKind::if_stmt: {
       std::vector<NodePtr> then_body, else_body;
       for (auto& s : e.kids[1]->kids) then_body.push_back(expr(*s));

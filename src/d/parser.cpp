@@ -227,6 +227,14 @@ ProgramAst Parser::parse_program() {
     drain_pragmas(prog);
   }
   drain_pragmas(prog);
+  prog.structs.resize(struct_count_);
+  for (const auto& [key, t] : tags_) {
+    if (t.is_enum || t.index == 0) continue;
+    StructType& st = prog.structs[t.index - 1u];
+    st.name = key;
+    st.complete = t.complete;
+    for (const auto& m : t.members) st.fields.push_back(StructType::Field{m.name, m.offset, m.type});
+  }
   return prog;
 }
 
@@ -673,7 +681,11 @@ std::optional<Type> Parser::resolve_type(const BaseType& b, int stars, uint64_t*
     if (b.words.size() != 1) return std::nullopt;
     const Tag& t = tags_[b.tag];
     if (t.is_enum) return pointer_to(Type::integer(4, true), stars);
-    if (stars > 0) return pointer_to(Type::none(), stars);  // a pointer to a struct: an address
+    if (stars > 0) {  // a pointer to a struct: an address, with the struct for p->member
+      auto p = pointer_to(Type::none(), stars);
+      if (p && stars == 1) p->tag = t.index;
+      return p;
+    }
     if (!t.complete) return std::nullopt;
     if (object_size) *object_size = t.size;
     return Type::none();
@@ -777,6 +789,7 @@ bool Parser::parse_struct_body(const std::string& key) {
         }
       m.offset = is_union ? 0 : (size + malign - 1) / malign * malign;
       m.size = msize;
+      if (msize == t->size && object == 0) m.type = *t;  // not an array: p->m can read it
       size = is_union ? std::max(size, msize) : m.offset + msize;
       align = std::max(align, malign);
       members.push_back(m);
@@ -898,6 +911,7 @@ std::string Parser::parse_tag_type() {
   Tag& t = tags_[key];
   t.is_enum = kind == "enum";
   t.is_union = kind == "union";
+  if (!t.is_enum && t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
   if (tok_.kind != Tok::lbrace) return key;  // a reference, maybe to a type defined later
   if (t.complete) {
     diags_.error("D_DECL_TYPERED", loc, "type redeclared: " + key);
@@ -1132,10 +1146,24 @@ ExprPtr Parser::parse_postfix() {
       m->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
       advance();
       e = std::move(m);
-    } else if (tok_.kind == Tok::arrow || tok_.kind == Tok::dot) {
+    } else if (tok_.kind == Tok::arrow) {
+      // p->member: typed by sema from the struct p points to.
+      Loc arrow = tok_.loc;
+      advance();
+      if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+        error_here("expected a member name after '->'");
+        return nullptr;
+      }
+      auto m = make(ExprKind::member, arrow);
+      m->text = tok_.text;
+      m->loc.length = tok_.loc.column + tok_.loc.length - arrow.column;
+      advance();
+      m->kids.push_back(std::move(e));
+      if (!check_height(*m)) return nullptr;
+      e = std::move(m);
+    } else if (tok_.kind == Tok::dot) {
       diags_.error("D_SYNTAX", tok_.loc,
-                   "member access with '" + tok_.text +
-                       "' is not supported (no struct types); read fields with copyin() and casts");
+                   "member access with '.' is not supported (no struct values); use a pointer and '->'");
       failed_statement_ = true;
       return nullptr;
     } else if (tok_.kind == Tok::lbracket || tok_.kind == Tok::lparen) {

@@ -123,11 +123,13 @@ private:
   struct Member {
     std::string name;
     uint64_t offset = 0, size = 0;
+    Type type;  // none for arrays and structs
   };
   struct Tag {
     bool is_enum = false, is_union = false, complete = false;
     uint64_t size = 0, align = 1;
     std::vector<Member> members;
+    uint16_t index = 0;  // Type::tag of a pointer to it
   };
   std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
   std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"
@@ -136,6 +138,7 @@ private:
   // pointer to one): its size, for sizeof.
   std::optional<uint64_t> aggregate_size_;
   int anonymous_tags_ = 0;
+  int struct_count_ = 0;
   int open_bodies_ = 0;  // struct/enum bodies the declaration being read is inside
 };
 

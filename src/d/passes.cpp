@@ -497,6 +497,7 @@ public:
   // descriptions name, typed from their formats (CompileOptions::
   // probe_fields): an integer of the field's size and sign, or a string.
   void visit_member(Expr& e) {
+    if (!e.kids.empty()) return visit_pointer_member(e);
     bool applies = false, unknown = false;
     std::optional<ProbeField> found;
     std::vector<std::string> names, where;
@@ -526,6 +527,41 @@ public:
     }
     error("D_ARGS_MEMBER", e.loc,
           "no field '" + e.text + "' in " + join(where, ", ") + (names.empty() ? "" : "; its fields: " + join(names, ", ")));
+  }
+
+  // p->member: p points to a struct or union the program declared; the
+  // member is read from the target at p + its offset (ival).
+  void visit_pointer_member(Expr& e) {
+    visit_kids(e, 0);
+    const Type& t = e.kids[0]->type;
+    if (t.is_none()) return;
+    if (t.kind != Type::Kind::pointer) {
+      error("D_OP_PTR", e.loc, "operator '->' must be applied to a pointer, not " + t.name());
+      return;
+    }
+    if (t.tag == 0 || t.tag > ctx_->ast.structs.size()) {
+      error("D_OP_SOU", e.loc,
+            "operator '->' must be applied to a pointer to a struct or union: cast it, e.g. ((struct foo *)p)->" + e.text);
+      return;
+    }
+    const StructType& st = ctx_->ast.structs[t.tag - 1u];
+    if (!st.complete) {
+      error("D_DECL_INCOMPLETE", e.loc, "incomplete " + st.name + ": define it before reading its members");
+      return;
+    }
+    for (const auto& f : st.fields) {
+      if (f.name != e.text) continue;
+      if (!f.type.is_scalar()) {
+        error("D_OP_SOU", e.loc,
+              "member '" + e.text + "' of " + st.name +
+                  " is an array or a struct: read it with copyin(), at its offsetof()");
+        return;
+      }
+      e.type = f.type;
+      e.ival = f.offset;
+      return;
+    }
+    error("D_MEMBER_NAME", e.loc, st.name + " has no member named '" + e.text + "'");
   }
 
   void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
