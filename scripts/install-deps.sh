@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   binutils gdb
+  cpp  # the C preprocessor of D's -C (also pulled in by build-essential)
   systemtap-sdt-dev  # <sys/sdt.h>: the USDT test target (tests/targets/pk_usdt.c)
 )
 

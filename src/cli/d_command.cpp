@@ -24,6 +24,7 @@
 #include "cli/d_probes.h"
 #include "cli/debug_args.h"
 #include "cli/kernel_probes.h"
+#include "cli/preprocess.h"
 #include "cli/report.h"
 #include "cli/target.h"
 #include "d/program.h"
@@ -50,6 +51,8 @@ struct DOptions {
   std::vector<std::string> programs;  // -n
   std::vector<std::string> files;     // -s
   std::vector<std::string> args;      // $1..$9
+  bool cpp = false;                   // -C: through the C preprocessor
+  PreprocessOptions cpp_options;      // -D, -U, -I
 };
 
 // Destructive actions and per-target facts for the D program.
@@ -115,8 +118,14 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   std::optional<pid_t> pid;
   app.add_option("-p", pid, "trace the running process PID ($target)");
   app.add_option("-c", opt.target.command, "run CMD ARGS under tracing ($target)");
-  app.add_option("-n", opt.programs, "a D program (or a probe description with -l)");
-  app.add_option("-s", opt.files, "a D program file");
+  // One value per -n/-s: what follows the script is its $1..$n
+  // (`probekit -s FILE ARGS...`, and `#!/usr/bin/env -S probekit -qs`).
+  app.add_option("-n", opt.programs, "a D program (or a probe description with -l)")->allow_extra_args(false);
+  app.add_option("-s", opt.files, "a D program file")->allow_extra_args(false);
+  app.add_flag("-C", opt.cpp, "run the C preprocessor (cpp) over the program");
+  app.add_option("-D", opt.cpp_options.defines, "define NAME[=VALUE] for -C")->allow_extra_args(false);
+  app.add_option("-U", opt.cpp_options.undefines, "undefine NAME for -C")->allow_extra_args(false);
+  app.add_option("-I", opt.cpp_options.includes, "add DIR to the #include path of -C")->allow_extra_args(false);
   app.add_flag("-q", opt.quiet, "quiet: only what the program prints");
   app.add_flag("-w", opt.destructive, "allow destructive actions");
   app.add_flag("-Z", opt.zero_ok, "allow descriptions that match no probes");
@@ -125,7 +134,7 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
   app.add_option("-f", opt.format, "output format: text or json");
   app.add_option("-o", opt.output, "write output to FILE");
-  app.add_option("-x", opt.xopts, "set option OPT[=VAL]");
+  app.add_option("-x", opt.xopts, "set option OPT[=VAL]")->allow_extra_args(false);
   app.add_option("args", opt.args, "macro arguments $1..$9");
   app.allow_extras(false);
   try {
@@ -138,7 +147,7 @@ int parse_options(int argc, char** argv, DOptions& opt) {
     report_error("", e.what());
     std::fprintf(stderr,
                  "usage: probekit [-p PID | -c CMD] [-q] [-w] [-Z] [-F] [-f text|json] [-o FILE] "
-                 "[-x OPT[=VAL]] (-n PROG | -s FILE)... [ARGS]\n"
+                 "[-x OPT[=VAL]] [-C [-D NAME[=VAL]] [-U NAME] [-I DIR]] (-n PROG | -s FILE)... [ARGS]\n"
                  "       probekit -l [-v] [-n DESC] [-p PID | -c CMD]\n"
                  "       probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] DEFINITION...\n");
     return exit_usage;
@@ -189,6 +198,28 @@ Result<size_t> parse_size(const std::string& text) {
   return static_cast<size_t>(*n * scale);
 }
 
+// The process a `pidN` provider names (0: none); two different ones are an
+// error, as probekit traces one process.
+Result<pid_t> named_pid(const std::vector<d::ClauseInfo>& clauses) {
+  pid_t found = 0;
+  std::string first;
+  for (const auto& c : clauses) {
+    for (const auto& d : c.descriptions) {
+      if (!starts_with(d.provider, "pid") || d.provider.size() == 3) continue;
+      auto n = parse_uint(d.provider.substr(3), 10);
+      if (!n || *n == 0 || *n > 0x7fffffff) continue;  // a glob (pid*) names no process
+      auto pid = static_cast<pid_t>(*n);
+      if (found && pid != found)
+        return Error("probe descriptions '" + first + "' and '" + d.text +
+                         "' name two processes; probekit traces one (give one pid, or -p PID)",
+                     ErrorKind::usage);
+      if (!found) first = d.text;
+      found = pid;
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 int d_main(int argc, char** argv) {
@@ -220,6 +251,19 @@ int d_main(int argc, char** argv) {
     source += '\n';
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
+  if (opt.cpp) {
+    for (const auto& f : opt.files) {
+      auto slash = f.rfind('/');
+      opt.cpp_options.quote_dirs.push_back(slash == std::string::npos ? "." : slash == 0 ? "/" : f.substr(0, slash));
+    }
+    auto expanded = preprocess(source, file_name, opt.cpp_options);
+    if (!expanded) return report("-C", expanded.error());
+    source = std::move(*expanded);
+  } else if (!opt.cpp_options.defines.empty() || !opt.cpp_options.undefines.empty() ||
+             !opt.cpp_options.includes.empty()) {
+    report_error("", "-D, -U and -I are options of the C preprocessor: add -C to run it");
+    return exit_usage;
+  }
 
   d::CompileOptions co;
   co.macro_args = opt.args;
@@ -251,6 +295,13 @@ int d_main(int argc, char** argv) {
     if (!probe_pass.ok()) {
       std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
       return exit_usage;
+    }
+    // pid$1, pid1234: a description naming a process is the target when
+    // -p and -c name none (dtrace attaches to it the same way).
+    if (!opt.target.has_target()) {
+      auto named = named_pid(probe_pass.program->clauses());
+      if (!named) return report("", named.error());
+      if (*named > 0) opt.target.pid = *named;
     }
     size_t ring_bytes = KernelProbes::kDefaultRingBytes;
     if (std::string b = probe_pass.program->option("bufsize"); !b.empty()) {

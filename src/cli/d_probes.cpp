@@ -207,6 +207,14 @@ Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Sessio
 ProbeBinder::ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options)
     : program_(program), session_(session), debug_(debug), options_(options) {}
 
+// DTrace's D_PDESC_ZERO, unless -Z.
+Error ProbeBinder::no_match(const d::ProbeDescription& desc) {
+  return Error("probe description '" + desc.expanded +
+                   "' does not match any probes; check its fields (provider:module:function:name) or "
+                   "allow it with -Z [D_PDESC_ZERO]",
+               ErrorKind::no_such_symbol);
+}
+
 int ProbeBinder::bind_all() {
   int worst = exit_ok;
   if (options_.verbose && options_.agent && session_) {
@@ -225,7 +233,14 @@ int ProbeBinder::bind_all() {
       bool is_dtrace = provider_is(desc, "dtrace") ||
                        (desc.provider.empty() && (desc.name == "BEGIN" || desc.name == "END" ||
                                                   desc.name == "ERROR"));
-      if (is_dtrace) continue;  // the program fires BEGIN/END/ERROR itself
+      if (is_dtrace) {
+        // The program fires BEGIN/END/ERROR itself; a description that
+        // names none of them (foo:BEGIN, dtrace:::BEGINX) matches nothing.
+        bool any = false;
+        for (const char* n : {"BEGIN", "END", "ERROR"}) any = any || desc.matches(d::ProbeKey{"dtrace", "", "", n});
+        if (!any && !options_.zero_ok) worst = std::max(worst, report("", no_match(desc)));
+        continue;
+      }
 
       Result<size_t> matched = size_t{0};
       if (options_.kernel && options_.kernel->is_kernel(desc)) {
@@ -246,8 +261,7 @@ int ProbeBinder::bind_all() {
         continue;
       }
       if (*matched == 0 && !options_.zero_ok) {
-        Error e("probe description '" + desc.expanded + "' does not match any probes", ErrorKind::no_such_symbol);
-        worst = std::max(worst, report("", e));
+        worst = std::max(worst, report("", no_match(desc)));
       } else if (!options_.quiet && *matched > 0) {
         std::fprintf(stderr, "probekit: description '%s' matched %zu probe%s\n", desc.text.c_str(), *matched,
                      *matched == 1 ? "" : "s");
@@ -264,8 +278,8 @@ Result<size_t> ProbeBinder::bind_tick(const d::ProbeDescription& desc) {
                      "' is not a tick; use tick-N with a unit (ns, us, ms, s, m, h, d, hz)",
                  ErrorKind::unsupported);
   auto reg = program_.register_probe({"profile", "", "", desc.name});
-  if (reg.id && armed_.insert("profile:::" + desc.name).second)
-    ticks_.push_back({reg.id, *period, now_ns() + *period});
+  if (!reg.id) return size_t{0};  // profile::tick-1sec (module "profile"), BEGIN:tick-1
+  if (armed_.insert("profile:::" + desc.name).second) ticks_.push_back({reg.id, *period, now_ns() + *period});
   return size_t{1};
 }
 
@@ -279,7 +293,8 @@ Result<size_t> ProbeBinder::bind_profile(const d::ProbeDescription& desc) {
     return Error("probe description '" + desc.text + "' samples a process: give -p PID or -c 'CMD ARGS'",
                  ErrorKind::usage);
   auto reg = program_.register_probe({"profile", "", "", desc.name});
-  if (!reg.id || !armed_.insert("profile:::" + desc.name).second) return size_t{1};
+  if (!reg.id) return size_t{0};
+  if (!armed_.insert("profile:::" + desc.name).second) return size_t{1};
   d::Program* program = &program_;
   Session* session = session_;
   uint32_t id = reg.id;

@@ -117,6 +117,7 @@ public:
   void flush_counts();
 
 private:
+  static Error no_match(const d::ProbeDescription& desc);
   Result<size_t> bind_tick(const d::ProbeDescription& desc);
   Result<size_t> bind_profile(const d::ProbeDescription& desc);
   Result<size_t> bind_syscall(const d::ProbeDescription& desc);

@@ -60,6 +60,8 @@ const char* kind_name(ExprKind k) {
   case ExprKind::sizeof_expr: return "sizeof";
   case ExprKind::stringof: return "stringof";
   case ExprKind::member: return "member";
+  case ExprKind::if_stmt: return "if";
+  case ExprKind::block: return "block";
   }
   return "?";
 }
@@ -96,6 +98,18 @@ std::string dump(const Expr& e) {
 std::string dump(const ProgramAst& p) {
   std::string out;
   for (const auto& o : p.options) out += "(option " + o.name + " " + o.value + ")\n";
+  for (const auto& d : p.decls) {
+    static const char* const kClass[] = {"global", "self", "this", "inline", "extern"};
+    out += std::string("(decl ") + kClass[static_cast<int>(d.cls)] + " " + d.type.name() + " " + d.name;
+    if (d.is_array) {
+      out += "[";
+      for (size_t i = 0; i < d.keys.size(); ++i) out += (i ? ", " : "") + d.keys[i].name();
+      if (d.dim) out += dump(*d.dim);
+      out += "]";
+    }
+    if (d.init) out += " " + dump(*d.init);
+    out += ")\n";
+  }
   for (const auto& c : p.clauses) {
     out += "(clause";
     for (const auto& d : c.descs) out += " " + d.text;
@@ -104,6 +118,21 @@ std::string dump(const ProgramAst& p) {
     out += ")\n";
   }
   return out;
+}
+
+ExprPtr clone(const Expr& e) {
+  auto c = std::make_unique<Expr>(e.kind, e.loc);
+  c->text = e.text;
+  c->ival = e.ival;
+  c->op = e.op;
+  c->is_postfix = e.is_postfix;
+  c->cast_type = e.cast_type;
+  c->type = e.type;
+  c->id = e.id;
+  c->slot = e.slot;
+  c->height = e.height;
+  for (const auto& k : e.kids) c->kids.push_back(clone(*k));
+  return c;
 }
 
 }  // namespace probekit::d

@@ -7,6 +7,12 @@
 // compiler reads them. Walk a tree with Visitor<Impl> (CRTP, as bpftrace's
 // ast/visitor.h): override visit_<kind> for the kinds a pass cares about and
 // call visit_children for the rest.
+//
+// Statements are expressions too, except `if`: an if_stmt's kids are the
+// condition and one or two blocks (a block's kids are its statements).
+// Declarations (`int x;`, `self int x;`, `inline int N = 5;`, `typedef`)
+// are not statements: the parser collects them in ProgramAst::decls, in
+// source order, and the semantic pass enters them before it types clauses.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +45,10 @@ enum class ExprKind {
   sizeof_type, // cast_type
   sizeof_expr, // kids[0]
   stringof,    // kids[0]
-  member,      // text: FIELD of args->FIELD (a kernel tracepoint's field)
+  member,      // text: FIELD of args->FIELD (a kernel tracepoint's field); with kids[0]: p->FIELD,
+               // a member of the struct p points to in the target (ival = its offset, from sema)
+  if_stmt,     // kids[0] = condition, kids[1] = then block, kids[2] = else block (optional)
+  block,       // kids = statements
 };
 
 // Operators reuse the token kinds of lexer.h (Tok::plus, Tok::amp_amp, ...).
@@ -94,9 +103,39 @@ struct Pragma {
   Loc loc;
 };
 
+// A declaration at program scope (DTrace's dt_node_decl): a typed
+// variable, an inline constant, or an extern (typedefs are resolved by the
+// parser, which needs type names to parse casts).
+struct Decl {
+  enum class Class : uint8_t { global, self, this_, inline_, extern_ };
+  Class cls = Class::global;
+  std::string name;
+  Type type;
+  bool is_array = false;
+  std::vector<Type> keys;  // int a[string, int]: the key types
+  ExprPtr dim;             // int a[5]: the dimension (a constant expression)
+  ExprPtr init;            // inline: the value
+  Loc loc;                 // the declared name
+};
+
+// A struct or union declared in the program, as `p->member` reads it: each
+// member's offset and type (integers and pointers; others have none).
+struct StructType {
+  std::string name;  // "struct foo"
+  struct Field {
+    std::string name;
+    uint64_t offset = 0;
+    Type type;
+  };
+  std::vector<Field> fields;
+  bool complete = false;
+};
+
 struct ProgramAst {
+  std::vector<StructType> structs;  // Type::tag - 1
   std::vector<Clause> clauses;
   std::vector<Pragma> options;
+  std::vector<Decl> decls;
 };
 
 template <typename Impl>
@@ -131,6 +170,8 @@ public:
     case ExprKind::sizeof_expr: return impl().visit_sizeof_expr(e);
     case ExprKind::stringof: return impl().visit_stringof(e);
     case ExprKind::member: return impl().visit_member(e);
+    case ExprKind::if_stmt: return impl().visit_if_stmt(e);
+    case ExprKind::block: return impl().visit_block(e);
     }
   }
   void visit_children(Expr& e) {
@@ -156,6 +197,8 @@ public:
   void visit_sizeof_expr(Expr& e) { visit_children(e); }
   void visit_stringof(Expr& e) { visit_children(e); }
   void visit_member(Expr& e) { visit_children(e); }
+  void visit_if_stmt(Expr& e) { visit_children(e); }
+  void visit_block(Expr& e) { visit_children(e); }
 
 private:
   Impl& impl() { return static_cast<Impl&>(*this); }
@@ -165,5 +208,8 @@ private:
 // "(binary + (ident a) (integer 1))".
 std::string dump(const Expr& e);
 std::string dump(const ProgramAst& p);
+
+// A deep copy (an inline's value is copied to each place it is used).
+ExprPtr clone(const Expr& e);
 
 }  // namespace probekit::d

@@ -366,11 +366,16 @@ private:
 class ArrayElem : public LValue {
 public:
   bool record_safe(RecordNeeds& n) const override { return all_record_safe(keys_, n); }
-  ArrayElem(Type t, int slot, std::vector<NodePtr> keys)
-      : LValue(t), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)), scratch_(keys_.size()) {}
+  // dim: a declared `int a[5]` (its one key must lie in [0, 5)); 0 for an
+  // associative array.
+  ArrayElem(Type t, int slot, std::vector<NodePtr> keys, int64_t dim = 0)
+      : LValue(t), slot_(static_cast<size_t>(slot)), keys_(std::move(keys)), scratch_(keys_.size()), dim_(dim) {}
 
   Value* ref(Exec& x, bool create) const override {
     for (size_t i = 0; i < keys_.size(); ++i) keys_[i]->eval_into(x, scratch_[i]);
+    if (dim_ > 0 && (scratch_[0].i < 0 || scratch_[0].i >= dim_))
+      x.fault(FaultKind::illegal_op, 0,
+              "index " + std::to_string(scratch_[0].i) + " is out of range (0.." + std::to_string(dim_ - 1) + ")");
     ArrayMap& m = x.rt.arrays[slot_];
     auto it = m.find(std::span<const Value>(scratch_));
     if (it != m.end()) return &it->second;
@@ -398,6 +403,7 @@ private:
   size_t slot_;
   std::vector<NodePtr> keys_;
   mutable std::vector<Value> scratch_;
+  int64_t dim_;
 };
 
 // Shared arithmetic, on values normalized to their types.
@@ -1203,6 +1209,21 @@ private:
   mutable std::vector<Value> scratch_;
 };
 
+// if (cond) { ... } else { ... }: the statements of the branch taken run
+// as the clause's own would.
+class If : public Node {
+public:
+  If(NodePtr cond, std::vector<NodePtr> then_body, std::vector<NodePtr> else_body)
+      : Node(Type::none()), cond_(std::move(cond)), then_(std::move(then_body)), else_(std::move(else_body)) {}
+  void exec(Exec& x) const override {
+    for (const auto& s : cond_->eval_int(x) != 0 ? then_ : else_) s->exec(x);
+  }
+
+private:
+  NodePtr cond_;
+  std::vector<NodePtr> then_, else_;
+};
+
 // --- the compiler proper ----------------------------------------------------------------
 
 class Compiler {
@@ -1243,7 +1264,21 @@ public:
     case ExprKind::sizeof_type:
     case ExprKind::sizeof_expr: return std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival));
     case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]));
-    case ExprKind::member: return std::make_unique<MemberField>(e.type, e.text);
+    case ExprKind::member:
+      if (!e.kids.empty())  // p->member: the target's memory at p + offset
+        return std::make_unique<Deref>(
+            e.type, std::make_unique<Binary>(Type::integer(8, false), Op::add, expr(*e.kids[0]),
+                                             std::make_unique<IntConst>(Type::integer(8, false),
+                                                                        static_cast<int64_t>(e.ival))));
+      return std::make_unique<MemberField>(e.type, e.text);
+    case ExprKind::if_stmt: {
+      std::vector<NodePtr> then_body, else_body;
+      for (auto& s : e.kids[1]->kids) then_body.push_back(expr(*s));
+      if (e.kids.size() > 2)
+        for (auto& s : e.kids[2]->kids) else_body.push_back(expr(*s));
+      return std::make_unique<If>(expr(*e.kids[0]), std::move(then_body), std::move(else_body));
+    }
+    case ExprKind::block:
     case ExprKind::macro:
     case ExprKind::agg_ref: break;
     }
@@ -1259,7 +1294,7 @@ private:
     case ExprKind::index: {
       std::vector<NodePtr> keys;
       for (auto& k : e.kids) keys.push_back(expr(*k));
-      return std::make_unique<ArrayElem>(e.type, e.slot, std::move(keys));
+      return std::make_unique<ArrayElem>(e.type, e.slot, std::move(keys), static_cast<int64_t>(e.ival));
     }
     default: assert(false && "not an lvalue"); return nullptr;
     }
@@ -1372,12 +1407,19 @@ std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime&) {
   for (auto& cl : ast.clauses) {
     CompiledClause cc;
     if (cl.predicate) cc.predicate = c.expr(*cl.predicate);
+    auto records = [](auto& self, const Expr& s) -> bool {
+      if (s.kind == ExprKind::if_stmt) {
+        for (size_t i = 1; i < s.kids.size(); ++i)
+          for (const auto& k : s.kids[i]->kids)
+            if (self(self, *k)) return true;
+        return false;
+      }
+      const FnInfo* fn = s.kind == ExprKind::call ? find_function(s.text) : nullptr;
+      return fn && fn->records_data;
+    };
     for (auto& s : cl.body) {
       cc.body.push_back(c.expr(*s));
-      if (s->kind == ExprKind::call) {
-        const FnInfo* fn = find_function(s->text);
-        if (fn && fn->records_data) cc.records_data = true;
-      }
+      if (records(records, *s)) cc.records_data = true;
     }
     cc.empty = cl.body.empty();
     out.push_back(std::move(cc));

@@ -16,10 +16,27 @@ void Diagnostics::warning(std::string id, Loc loc, std::string message) {
   list_.push_back(Diagnostic{Severity::warning, std::move(id), std::move(message), loc});
 }
 
+void Diagnostics::add_line_marker(int from, std::string file, int line) {
+  // `#line N` without a file stays in the file of the marker before it.
+  if (file.empty() && !markers_.empty()) file = markers_.back().file;
+  markers_.push_back(LineMarker{from, std::move(file), line});
+}
+
+std::string Diagnostics::position(const Loc& loc) const {
+  // Line 0: not from the program text (a -x option); no position.
+  if (loc.line <= 0) return file_;
+  std::string file = file_;
+  int line = loc.line;
+  for (const auto& m : markers_) {
+    if (m.from > loc.line) break;
+    file = m.file.empty() || m.file == "<stdin>" ? file_ : m.file;
+    line = m.line + (loc.line - m.from);
+  }
+  return file + ":" + std::to_string(line) + ":" + std::to_string(loc.column);
+}
+
 std::string Diagnostics::render(const Diagnostic& d) const {
-  // Line 0: not from the program text (a -x option); no position, no caret.
-  std::string where = d.loc.line > 0 ? ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column) : "";
-  std::string out = file_ + where + ": " + (d.severity == Severity::error ? "error: " : "warning: ") +
+  std::string out = position(d.loc) + ": " + (d.severity == Severity::error ? "error: " : "warning: ") +
                     d.message + " [" + d.id + "]\n";
   if (d.loc.line <= 0) return out;
   // Find the source line; tabs are kept so the caret lines up in a terminal.

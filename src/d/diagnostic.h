@@ -54,6 +54,11 @@ public:
   void error(std::string id, Loc loc, std::string message);
   void warning(std::string id, Loc loc, std::string message);
 
+  // The C preprocessor's line markers (-C): physical line `from` of the
+  // source (and those after it) is line `line` of `file` ("" or "<stdin>":
+  // the program itself). Positions are printed as the original file's.
+  void add_line_marker(int from, std::string file, int line);
+
   bool has_errors() const { return errors_ > 0; }
   int error_count() const { return errors_; }
   // Errors reported beyond kMaxErrors: counted, not kept.
@@ -68,7 +73,16 @@ public:
   std::string render(const Diagnostic& d) const;
 
 private:
+  struct LineMarker {
+    int from;
+    std::string file;
+    int line;
+  };
+  // "FILE:LINE:COL" for a physical position, through the line markers.
+  std::string position(const Loc& loc) const;
+
   std::string file_ = "<command line>";
+  std::vector<LineMarker> markers_;
   std::string source_;
   std::vector<Diagnostic> list_;
   int errors_ = 0;

@@ -79,7 +79,10 @@ Parsed parse(std::string_view fmt) {
       else if (f == '@') cv.agg = true;
       else break;
     }
-    if (j < fmt.size() && fmt[j] == '*') {
+    if (j < fmt.size() && fmt[j] == '?') {
+      cv.width = 16;  // DTrace's %?: the width of a pointer (%?p lines addresses up)
+      j++;
+    } else if (j < fmt.size() && fmt[j] == '*') {
       cv.dyn_width = true;
       j++;
     } else {
@@ -107,6 +110,8 @@ Parsed parse(std::string_view fmt) {
         break;
       }
     }
+    // DTrace takes '@' anywhere before the conversion: %8@d as %@8d.
+    for (; j < fmt.size() && fmt[j] == '@'; j++) cv.agg = true;
     if (j >= fmt.size()) {
       out.error = FormatIssue{"D_PRINTF_ARG_FMT", i, fmt.size() - i, -1,
                               "format string ends inside the conversion \"" +

@@ -19,6 +19,12 @@ const std::unordered_set<std::string_view>& type_words() {
   return words;
 }
 
+}  // namespace
+
+bool is_type_word(std::string_view word) { return type_words().count(word) > 0; }
+
+namespace {
+
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
@@ -116,7 +122,14 @@ Token Lexer::make(Tok kind, Loc start) const {
   t.loc.length = static_cast<int>(pos_ - tok_start_);
   if (t.loc.length < 1) t.loc.length = 1;
   t.text = std::string(src_.substr(tok_start_, pos_ - tok_start_));
+  t.offset = tok_start_;
   return t;
+}
+
+void Lexer::reset_to(const Token& t) {
+  pos_ = t.offset;
+  line_ = t.loc.line;
+  col_ = t.loc.column;
 }
 
 void Lexer::lex_directive() {
@@ -132,10 +145,29 @@ void Lexer::lex_directive() {
     pragmas_.push_back(PragmaLine{std::string(trim(body.substr(6))), start});
     return;
   }
+  // A line marker of the C preprocessor: `# 12 "file" 1 3` or `#line 12
+  // "file"`; the next line is line 12 of that file.
+  std::string_view marker = starts_with(body, "line") ? trim(body.substr(4)) : body;
+  if (!marker.empty() && std::isdigit(static_cast<unsigned char>(marker[0]))) {
+    size_t digits = 0;
+    while (digits < marker.size() && std::isdigit(static_cast<unsigned char>(marker[digits]))) ++digits;
+    auto number = parse_uint(std::string(marker.substr(0, digits)), 10);
+    std::string_view rest = trim(marker.substr(digits));
+    std::string file;
+    if (rest.size() >= 2 && rest[0] == '"') {
+      auto close = rest.find('"', 1);
+      if (close != std::string_view::npos) file = std::string(rest.substr(1, close - 1));
+    }
+    if (number && *number < 1000000000) {
+      diags_.add_line_marker(line_ + 1, file, static_cast<int>(*number));
+      return;
+    }
+  }
   start.length = static_cast<int>(line.size());
-  diags_.error("D_SYNTAX", start,
-               "preprocessor directive '" + std::string(line.substr(0, line.find(' '))) +
-                   "' is not supported; only '#pragma D option' lines are allowed");
+  std::string name(line.substr(0, line.find_first_of(" \t")));
+  diags_.error("D_PRAGCTL_INVAL", start,
+               "preprocessor directive '" + name + "' needs the C preprocessor: run with -C (only '#pragma D' "
+               "lines are read without it)");
 }
 
 void Lexer::skip_space_and_comments() {

@@ -6,7 +6,9 @@
 // else inside an expression), and inside predicates and bodies the text is C
 // expressions. The parser chooses the state for the next token
 // (next_probe_desc() or next()). `#pragma D option` lines and comments are
-// consumed here; pragmas are handed to the parser as they are met.
+// consumed here; pragmas are handed to the parser as they are met. The C
+// preprocessor's line markers (`# 12 "file"`, `#line 12`, from -C) are
+// handed to the Diagnostics, which then names the original file and line.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,7 @@ struct Token {
   bool is_long = false;
   bool is_string = false;
   Loc loc;
+  size_t offset = 0;  // of the first byte in the source
 };
 
 struct PragmaLine {
@@ -70,6 +73,10 @@ public:
   // '{' or the end of input: a '/' there closes a predicate (D's grammar
   // cannot tell `/x / {` from a division otherwise).
   bool at_clause_body() const;
+
+  // Lexes again from the start of `t` (a token this lexer returned): a
+  // declaration at program scope is first met as a probe description.
+  void reset_to(const Token& t);
 
   // Pragmas met so far (the parser drains them).
   std::vector<PragmaLine>& pragmas() { return pragmas_; }
@@ -97,6 +104,9 @@ private:
   size_t tok_start_ = 0;
   std::vector<PragmaLine> pragmas_;
 };
+
+// D's built-in type words ("int", "uint64_t", "string", ...).
+bool is_type_word(std::string_view word);
 
 // Every token of `source` in expression state, for tests and the fuzzer.
 std::vector<Token> tokenize(std::string_view source, Diagnostics& diags);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "d/builtins.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -30,6 +31,10 @@ const std::vector<std::vector<BinLevel>>& levels() {
       {{Tok::star, Op::mul}, {Tok::slash, Op::div}, {Tok::percent, Op::mod}},
   };
   return table;
+}
+
+bool is_qualifier(const Token& t) {
+  return t.kind == Tok::identifier && (t.text == "const" || t.text == "volatile");
 }
 
 Op assign_op(Tok t) {
@@ -110,8 +115,14 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
     uint8_t size = chars ? 1 : shorts ? 2 : longs ? 8 : 4;
     base = Type::integer(size, is_unsigned == 0);
   }
+  return pointer_to(base, pointer_depth);
+}
+
+std::optional<Type> pointer_to(const Type& base, int pointer_depth) {
   if (pointer_depth == 0) return base;
-  if (pointer_depth == 1) return Type::pointer(base.size, base.is_signed);
+  if (base.is_string()) return std::nullopt;
+  if (base.is_none()) return pointer_depth == 1 ? Type::pointer(0, false) : Type::pointer(8, false);
+  if (pointer_depth == 1 && base.is_integer()) return Type::pointer(base.size, base.is_signed);
   return Type::pointer(8, false);  // pointer to pointer: reads an address
 }
 
@@ -125,8 +136,11 @@ bool Parser::accept(Tok k) {
 }
 
 void Parser::error_here(const std::string& message) {
-  if (failed_statement_) return;
+  // One error per statement: the lexer's (an invalid character) or the
+  // first the parser meets.
+  bool reported = failed_statement_ || diags_.error_count() > statement_errors_;
   failed_statement_ = true;
+  if (reported) return;
   diags_.error("D_SYNTAX", tok_.loc, message);
 }
 
@@ -197,12 +211,192 @@ ProgramAst Parser::parse_program() {
   advance_probe_desc();
   while (tok_.kind != Tok::eof) {
     failed_statement_ = false;
+    statement_errors_ = diags_.error_count();
+    if (at_declaration()) {
+      lexer_.reset_to(tok_);
+      advance();
+      parse_declaration(prog);
+      // What follows is read as a probe description again.
+      lexer_.reset_to(tok_);
+      advance_probe_desc();
+      drain_pragmas(prog);
+      continue;
+    }
     auto clause = parse_clause();
     if (clause) prog.clauses.push_back(std::move(*clause));
     drain_pragmas(prog);
   }
   drain_pragmas(prog);
+  prog.structs.resize(struct_count_);
+  for (const auto& [key, t] : tags_) {
+    if (t.is_enum || t.index == 0) continue;
+    StructType& st = prog.structs[t.index - 1u];
+    st.name = key;
+    st.complete = t.complete;
+    for (const auto& m : t.members) st.fields.push_back(StructType::Field{m.name, m.offset, m.type});
+  }
   return prog;
+}
+
+bool Parser::at_declaration() const {
+  if (tok_.kind != Tok::probe_desc || tok_.text.find(':') != std::string::npos) return false;
+  size_t n = 0;
+  while (n < tok_.text.size() && (std::isalnum(static_cast<unsigned char>(tok_.text[n])) || tok_.text[n] == '_')) ++n;
+  std::string word = tok_.text.substr(0, n);
+  static const char* const kWords[] = {"extern", "static", "register", "auto",  "typedef", "inline", "self",
+                                       "this",   "const",  "volatile", "struct", "union",  "enum"};
+  for (const char* w : kWords)
+    if (word == w) return true;
+  return is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0;
+}
+
+// One declaration at program scope (dt_node_decl's rules): variables get
+// their types, inlines their values, typedefs a name the parser then knows.
+void Parser::parse_declaration(ProgramAst& prog) {
+  Loc start = tok_.loc;
+  open_bodies_ = 0;
+  std::string storage;  // extern, inline, typedef, or a class D refuses
+  Decl::Class scope = Decl::Class::global;
+  auto fail = [&](const char* id, Loc loc, const std::string& message) {
+    if (!failed_statement_) diags_.error(id, loc, message);
+    failed_statement_ = true;
+    // Skip to the ';' that ends the declaration, out of any struct or
+    // enum body the error was in.
+    for (int depth = open_bodies_; tok_.kind != Tok::eof; advance()) {
+      if (tok_.kind == Tok::lbrace) ++depth;
+      if (tok_.kind == Tok::rbrace) --depth;
+      if (tok_.kind == Tok::semicolon && depth <= 0) {
+        advance();
+        break;
+      }
+    }
+  };
+  for (;;) {
+    if (tok_.kind == Tok::identifier && (tok_.text == "extern" || tok_.text == "static" || tok_.text == "register" ||
+                                         tok_.text == "auto" || tok_.text == "typedef" || tok_.text == "inline")) {
+      if (!storage.empty())
+        return fail("D_DECL_CLASS", tok_.loc, "only one storage class is allowed in a declaration");
+      if (tok_.text == "static" || tok_.text == "register" || tok_.text == "auto")
+        return fail("D_DECL_BADCLASS", tok_.loc,
+                    "storage class '" + tok_.text + "' is not appropriate in D: declare the variable without it");
+      storage = tok_.text;
+      advance();
+    } else if (tok_.kind == Tok::kw_self || tok_.kind == Tok::kw_this) {
+      if (scope != Decl::Class::global || !storage.empty())
+        return fail("D_DECL_CLASS", tok_.loc, "'" + tok_.text + "' cannot be combined with '" +
+                                                  (storage.empty() ? "self/this" : storage) + "' in a declaration");
+      scope = tok_.kind == Tok::kw_self ? Decl::Class::self : Decl::Class::this_;
+      advance();
+    } else if (is_qualifier(tok_)) {
+      advance();
+    } else {
+      break;
+    }
+  }
+  // The specifiers: built-in type words, one typedef name, or a struct,
+  // union or enum (maybe defined here).
+  BaseType base;
+  if (!parse_base_type(base)) return fail("D_SYNTAX", tok_.loc, "");
+  if (base.words.empty()) {
+    std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
+    return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected a type name in the declaration");
+  }
+  if (tok_.kind == Tok::semicolon) {
+    advance();
+    // `struct foo { ... };` declares the type; `int;` nothing.
+    if (base.tag.empty() || storage == "typedef")
+      diags_.error("D_DECL_USELESS", start, "useless declaration: name the variable, e.g. '" + join(base.words, " ") + " x;'");
+    return;
+  }
+  for (;;) {
+    int stars = 0;
+    while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+      if (tok_.kind == Tok::star) ++stars;
+      advance();
+    }
+    if (tok_.kind != Tok::identifier) {
+      std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
+      return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected the name being declared");
+    }
+    Decl d;
+    d.name = tok_.text;
+    d.loc = tok_.loc;
+    advance();
+    uint64_t object = 0;
+    auto type = resolve_type(base, stars, &object);
+    if (!type && !base.tag.empty() && base.words.size() == 1)
+      return fail("D_DECL_INCOMPLETE", base.loc, "incomplete " + base.tag + ": " + d.name + " needs its definition");
+    if (!type)
+      return fail("D_DECL_COMBO", base.loc,
+                  "invalid type combination '" + join(base.words, " ") + std::string(static_cast<size_t>(stars), '*') + "'");
+    if (storage == "typedef" && !base.tag.empty() && stars == 0 && !tags_[base.tag].is_enum) {
+      // typedef struct foo foo_t: foo_t names the struct itself.
+      if (typedefs_.count(d.name) || tag_typedefs_.count(d.name)) return fail("D_DECL_IDRED", d.loc, "typedef redeclared: " + d.name);
+      tag_typedefs_[d.name] = base.tag;
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+      return;
+    }
+    if (object > 0)
+      return fail("D_DECL_COMBO", d.loc,
+                  "variables of type " + base.tag + " are not supported: declare a pointer ('" + base.tag + " *" +
+                      d.name + "')");
+    d.type = *type;
+    if (typedefs_.count(d.name) || tag_typedefs_.count(d.name))
+      return fail("D_DECL_IDRED", d.loc, "typedef identifier redeclared: '" + d.name + "' names a type");
+    if (enumerators_.count(d.name))
+      return fail("D_DECL_IDRED", d.loc, "identifier redeclared: '" + d.name + "' is an enumerator");
+    if (tok_.kind == Tok::lbracket) {
+      advance();
+      d.is_array = true;
+      if (tok_.kind == Tok::rbracket)
+        return fail("D_DECL_ARRNULL", d.loc,
+                    "array declaration requires array dimension or tuple signature: " + d.name + "[5] or " + d.name +
+                        "[string]");
+      if (at_type_name()) {
+        for (;;) {
+          auto k = parse_type_name();
+          if (!k) return fail("D_SYNTAX", tok_.loc, "");
+          d.keys.push_back(*k);
+          if (!accept(Tok::comma)) break;
+        }
+      } else {
+        d.dim = parse_expr();
+        if (!d.dim) return fail("D_SYNTAX", tok_.loc, "");
+      }
+      if (!expect(Tok::rbracket, "']' to close the array declaration")) return fail("D_SYNTAX", tok_.loc, "");
+    }
+    if (storage == "typedef") {
+      if (d.is_array)
+        return fail("D_DECL_COMBO", d.loc, "array typedefs are not supported: typedef the element type");
+      if (typedefs_.count(d.name)) return fail("D_DECL_IDRED", d.loc, "typedef redeclared: " + d.name);
+      typedefs_[d.name] = d.type;
+    } else {
+      if (d.type.is_none()) return fail("D_DECL_VOIDOBJ", d.loc, "cannot have void object: " + d.name);
+      if (storage == "inline") d.cls = Decl::Class::inline_;
+      else if (storage == "extern") d.cls = Decl::Class::extern_;
+      else d.cls = scope;
+      if (d.is_array && d.cls == Decl::Class::inline_)
+        return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
+      if (d.is_array && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
+        return fail("D_DECL_LOCASSC", d.loc,
+                    std::string("arrays may not be declared as ") + (d.cls == Decl::Class::self ? "self" : "this") +
+                        " variables: " + d.name + "; use a global array keyed by thread (" + d.name + "[tid])");
+      if (d.cls == Decl::Class::inline_) {
+        if (!expect(Tok::assign, "'=' and the value of the inline")) return fail("D_SYNTAX", tok_.loc, "");
+        d.init = parse_assignment();
+        if (!d.init) return fail("D_SYNTAX", tok_.loc, "");
+      }
+      prog.decls.push_back(std::move(d));
+    }
+    if (accept(Tok::comma)) continue;
+    if (tok_.kind == Tok::assign)
+      return fail("D_SYNTAX", tok_.loc,
+                  "syntax error near '=': D variables cannot be initialized where they are declared; assign them "
+                  "in a BEGIN clause");
+    if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+    return;
+  }
 }
 
 std::optional<Clause> Parser::parse_clause() {
@@ -249,24 +443,10 @@ std::optional<Clause> Parser::parse_clause() {
     return std::nullopt;
   }
   advance();
-  while (tok_.kind != Tok::rbrace && tok_.kind != Tok::eof) {
-    failed_statement_ = false;
-    if (accept(Tok::semicolon)) continue;
-    auto s = parse_statement();
-    if (s) c.body.push_back(std::move(s));
-    if (!s) {
-      sync_statement();
-      accept(Tok::semicolon);
-      continue;
-    }
-    if (tok_.kind == Tok::rbrace) break;
-    if (!expect(Tok::semicolon, "';' after the statement")) {
-      sync_statement();
-      accept(Tok::semicolon);
-    }
-  }
+  parse_statements(c.body);
   if (tok_.kind != Tok::rbrace) {
     failed_statement_ = false;
+    statement_errors_ = diags_.error_count();
     error_here("clause body is not closed: add '}'");
     return std::nullopt;
   }
@@ -274,7 +454,88 @@ std::optional<Clause> Parser::parse_clause() {
   return c;
 }
 
+void Parser::parse_statements(std::vector<ExprPtr>& out) {
+  while (tok_.kind != Tok::rbrace && tok_.kind != Tok::eof) {
+    failed_statement_ = false;
+    statement_errors_ = diags_.error_count();
+    if (accept(Tok::semicolon)) continue;
+    auto s = parse_statement();
+    if (!s) {
+      sync_statement();
+      accept(Tok::semicolon);
+      continue;
+    }
+    bool is_if = s->kind == ExprKind::if_stmt;
+    out.push_back(std::move(s));
+    if (is_if || tok_.kind == Tok::rbrace) continue;  // an if ends with its body
+    if (!expect(Tok::semicolon, "';' after the statement")) {
+      sync_statement();
+      accept(Tok::semicolon);
+    }
+  }
+}
+
+// if (cond) body [else body]: newer D implementations and bpftrace have it;
+// a body is a block or one statement.
+ExprPtr Parser::parse_if() {
+  Nesting nesting(*this);
+  if (!nesting.ok()) return nullptr;
+  Loc loc = tok_.loc;
+  advance();  // 'if'
+  if (!expect(Tok::lparen, "'(' after 'if'")) return nullptr;
+  auto cond = parse_expr();
+  if (!cond) return nullptr;
+  if (!expect(Tok::rparen, "')' after the condition of 'if'")) return nullptr;
+  auto then_body = parse_if_body();
+  if (!then_body) return nullptr;
+  auto n = make(ExprKind::if_stmt, loc);
+  n->kids.push_back(std::move(cond));
+  n->kids.push_back(std::move(then_body));
+  if (tok_.kind == Tok::identifier && tok_.text == "else") {
+    advance();
+    ExprPtr else_body;
+    if (tok_.kind == Tok::identifier && tok_.text == "if") {
+      // else if: a block holding the inner if.
+      else_body = make(ExprKind::block, tok_.loc);
+      auto inner = parse_if();
+      if (!inner) return nullptr;
+      else_body->kids.push_back(std::move(inner));
+    } else {
+      else_body = parse_if_body();
+      if (!else_body) return nullptr;
+    }
+    n->kids.push_back(std::move(else_body));
+  }
+  return n;
+}
+
+ExprPtr Parser::parse_if_body() {
+  auto b = make(ExprKind::block, tok_.loc);
+  if (accept(Tok::lbrace)) {
+    parse_statements(b->kids);
+    if (tok_.kind != Tok::rbrace) {
+      failed_statement_ = false;
+      statement_errors_ = diags_.error_count();
+      error_here("block is not closed: add '}'");
+      return nullptr;
+    }
+    advance();
+    return b;
+  }
+  auto s = parse_statement();
+  if (!s) return nullptr;
+  bool is_if = s->kind == ExprKind::if_stmt;
+  b->kids.push_back(std::move(s));
+  if (!is_if && tok_.kind != Tok::rbrace && !expect(Tok::semicolon, "';' after the statement")) return nullptr;
+  return b;
+}
+
 ExprPtr Parser::parse_statement() {
+  if (tok_.kind == Tok::identifier && tok_.text == "if") return parse_if();
+  if (tok_.kind == Tok::identifier && tok_.text == "else") {
+    error_here("'else' without an 'if' before it");
+    return nullptr;
+  }
   if (tok_.kind == Tok::aggregation) {
     Loc loc = tok_.loc;
     std::string name = tok_.text;
@@ -382,27 +643,326 @@ ExprPtr Parser::parse_binary(int level) {
   return lhs;
 }
 
-bool Parser::at_type_name() const { return tok_.kind == Tok::kw_type; }
+bool Parser::at_type_name() const {
+  return tok_.kind == Tok::kw_type || is_qualifier(tok_) || at_tag_type() ||
+         (tok_.kind == Tok::identifier && typedefs_.count(tok_.text));
+}
+
+bool Parser::at_tag_type() const {
+  return tok_.kind == Tok::identifier &&
+         (tok_.text == "struct" || tok_.text == "union" || tok_.text == "enum" || tag_typedefs_.count(tok_.text));
+}
+
+bool Parser::parse_base_type(BaseType& b) {
+  b.loc = tok_.loc;
+  for (;;) {
+    if (is_qualifier(tok_)) {
+      advance();
+    } else if (tok_.kind == Tok::kw_type) {
+      b.words.push_back(tok_.text);
+      advance();
+    } else if (b.words.empty() && !b.named && b.tag.empty() && at_tag_type()) {
+      b.tag = parse_tag_type();
+      if (b.tag.empty()) return false;
+      b.words.push_back(b.tag);
+    } else if (tok_.kind == Tok::identifier && b.words.empty() && !b.named && typedefs_.count(tok_.text)) {
+      b.named = typedefs_.at(tok_.text);
+      b.words.push_back(tok_.text);
+      advance();
+    } else {
+      return true;
+    }
+  }
+}
+
+std::optional<Type> Parser::resolve_type(const BaseType& b, int stars, uint64_t* object_size) {
+  if (object_size) *object_size = 0;
+  if (!b.tag.empty()) {
+    if (b.words.size() != 1) return std::nullopt;
+    const Tag& t = tags_[b.tag];
+    if (t.is_enum) return pointer_to(Type::integer(4, true), stars);
+    if (stars > 0) {  // a pointer to a struct: an address, with the struct for p->member
+      auto p = pointer_to(Type::none(), stars);
+      if (p && stars == 1) p->tag = t.index;
+      return p;
+    }
+    if (!t.complete) return std::nullopt;
+    if (object_size) *object_size = t.size;
+    return Type::none();
+  }
+  if (b.named) return b.words.size() == 1 ? pointer_to(*b.named, stars) : std::nullopt;
+  return type_from_words(b.words, stars);
+}
 
 std::optional<Type> Parser::parse_type_name() {
-  std::vector<std::string> words;
-  Loc loc = tok_.loc;
-  while (tok_.kind == Tok::kw_type) {
-    words.push_back(tok_.text);
-    advance();
+  aggregate_size_.reset();
+  BaseType b;
+  if (!parse_base_type(b)) {
+    failed_statement_ = true;
+    return std::nullopt;
   }
   int stars = 0;
-  while (tok_.kind == Tok::star) {
-    ++stars;
+  while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+    if (tok_.kind == Tok::star) ++stars;
     advance();
   }
-  auto t = type_from_words(words, stars);
+  uint64_t size = 0;
+  auto t = resolve_type(b, stars, &size);
+  if (!t && !b.tag.empty() && b.words.size() == 1) {
+    diags_.error("D_DECL_INCOMPLETE", b.loc, "incomplete " + b.tag + ": define it ('" + b.tag + " { ... };') first");
+    failed_statement_ = true;
+    return t;
+  }
+  if (t && size > 0) aggregate_size_ = size;
   if (!t) {
-    diags_.error("D_SYNTAX", loc, "'" + join(words, " ") + std::string(static_cast<size_t>(stars), '*') +
-                                      "' is not a valid type name");
+    diags_.error("D_SYNTAX", b.loc, "'" + join(b.words, " ") + std::string(static_cast<size_t>(stars), '*') +
+                                        "' is not a valid type name");
     failed_statement_ = true;
   }
   return t;
+}
+
+// The body of a struct or union after its '{': members laid out as C
+// lays them out on x86-64.
+bool Parser::parse_struct_body(const std::string& key) {
+  std::vector<Member> members;
+  uint64_t size = 0, align = 1;
+  const bool is_union = tags_[key].is_union;
+  while (!accept(Tok::rbrace)) {
+    if (tok_.kind == Tok::eof) {
+      error_here("'" + key + "' is not closed: add '};'");
+      return false;
+    }
+    BaseType b;
+    if (!parse_base_type(b)) return false;
+    if (b.words.empty()) {
+      std::string got = "'" + tok_.text + "'";
+      error_here("syntax error near " + got + ": expected the type of a member of '" + key + "'");
+      return false;
+    }
+    for (;;) {
+      int stars = 0;
+      while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+        if (tok_.kind == Tok::star) ++stars;
+        advance();
+      }
+      if (tok_.kind != Tok::identifier) {
+        error_here("expected the name of a member of '" + key + "'");
+        return false;
+      }
+      Member m;
+      m.name = tok_.text;
+      Loc mloc = tok_.loc;
+      advance();
+      uint64_t object = 0;
+      auto t = resolve_type(b, stars, &object);
+      if (!t || (t->is_none() && object == 0) || t->is_string()) {
+        diags_.error(t && t->is_none() ? "D_DECL_VOIDOBJ" : "D_DECL_INCOMPLETE", mloc,
+                     "member '" + m.name + "' of '" + key + "' has no size: give it an integer, pointer or " +
+                         "complete struct type");
+        failed_statement_ = true;
+        return false;
+      }
+      uint64_t msize = object ? object : t->size, malign = object ? tags_[b.tag].align : t->size;
+      if (accept(Tok::lbracket)) {
+        auto dim = parse_ternary();
+        auto n = dim ? enum_value(*dim) : std::nullopt;
+        if (!n || *n <= 0) {
+          diags_.error("D_DECL_ARRSUB", dim ? dim->loc : mloc,
+                       "the dimension of member '" + m.name + "' must be a positive integer constant");
+          failed_statement_ = true;
+          return false;
+        }
+        if (!expect(Tok::rbracket, "']' after the dimension")) return false;
+        msize *= static_cast<uint64_t>(*n);
+      }
+      if (tok_.kind == Tok::colon) {
+        diags_.error("D_DECL_BFTYPE", tok_.loc, "bit-fields are not supported: declare '" + m.name + "' as an integer");
+        failed_statement_ = true;
+        return false;
+      }
+      for (const auto& other : members)
+        if (other.name == m.name) {
+          diags_.error("D_DECL_IDRED", mloc, "member redeclared: " + m.name + " in " + key);
+          failed_statement_ = true;
+          return false;
+        }
+      m.offset = is_union ? 0 : (size + malign - 1) / malign * malign;
+      m.size = msize;
+      if (msize == t->size && object == 0) m.type = *t;  // not an array: p->m can read it
+      size = is_union ? std::max(size, msize) : m.offset + msize;
+      align = std::max(align, malign);
+      members.push_back(m);
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the member")) return false;
+      break;
+    }
+  }
+  Tag& t = tags_[key];
+  t.members = std::move(members);
+  t.align = align;
+  t.size = (size + align - 1) / align * align;
+  return true;
+}
+
+// An enum's enumerators after its '{': NAME [= constant], counting from 0
+// or from the last value, as C does.
+bool Parser::parse_enum_body() {
+  int64_t next = 0;
+  while (!accept(Tok::rbrace)) {
+    if (tok_.kind != Tok::identifier) {
+      std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
+      error_here("syntax error near " + got + ": expected an enumerator name");
+      return false;
+    }
+    std::string name = tok_.text;
+    Loc loc = tok_.loc;
+    advance();
+    if (accept(Tok::assign)) {
+      auto e = parse_ternary();
+      if (!e) return false;
+      auto v = enum_value(*e);
+      if (!v) {
+        diags_.error("D_DECL_ENCONST", e->loc, "the value of enumerator '" + name + "' must be an integer constant");
+        failed_statement_ = true;
+        return false;
+      }
+      next = *v;
+    }
+    if (enumerators_.count(name) || typedefs_.count(name) || find_var(name)) {
+      diags_.error("D_DECL_IDRED", loc, "identifier redeclared: " + name);
+      failed_statement_ = true;
+      return false;
+    }
+    if (next > INT32_MAX || next < INT32_MIN) {
+      diags_.error("D_DECL_ENOFLOW", loc, "enumerator '" + name + "' value overflows INT_MAX (2147483647)");
+      failed_statement_ = true;
+      return false;
+    }
+    enumerators_[name] = next++;
+    if (!accept(Tok::comma) && tok_.kind != Tok::rbrace) {
+      expect(Tok::rbrace, "',' or '}' after the enumerator");
+      return false;
+    }
+  }
+  return true;
+}
+
+// A constant the parser can fold (enum values, member dimensions):
+// integers, enumerators and the arithmetic of C on them.
+std::optional<int64_t> Parser::enum_value(const Expr& e) {
+  switch (e.kind) {
+  case ExprKind::integer: return static_cast<int64_t>(e.ival);
+  case ExprKind::ident: {
+    auto it = enumerators_.find(e.text);
+    if (it == enumerators_.end()) return std::nullopt;
+    return it->second;
+  }
+  case ExprKind::unary: {
+    auto v = enum_value(*e.kids[0]);
+    if (!v) return std::nullopt;
+    if (e.op == Op::neg) return static_cast<int64_t>(0ULL - static_cast<uint64_t>(*v));
+    if (e.op == Op::plus) return *v;
+    if (e.op == Op::bnot) return ~*v;
+    return std::nullopt;
+  }
+  case ExprKind::binary: {
+    auto a = enum_value(*e.kids[0]), b = enum_value(*e.kids[1]);
+    if (!a || !b) return std::nullopt;
+    auto ua = static_cast<uint64_t>(*a), ub = static_cast<uint64_t>(*b);
+    switch (e.op) {
+    case Op::add: return static_cast<int64_t>(ua + ub);
+    case Op::sub: return static_cast<int64_t>(ua - ub);
+    case Op::mul: return static_cast<int64_t>(ua * ub);
+    case Op::div: return *b == 0 || (*a == INT64_MIN && *b == -1) ? std::nullopt : std::optional<int64_t>(*a / *b);
+    case Op::mod: return *b == 0 || (*a == INT64_MIN && *b == -1) ? std::nullopt : std::optional<int64_t>(*a % *b);
+    case Op::shl: return static_cast<int64_t>(ua << (ub & 63));
+    case Op::shr: return *a >> (ub & 63);
+    case Op::band: return *a & *b;
+    case Op::bor: return *a | *b;
+    case Op::bxor: return *a ^ *b;
+    default: return std::nullopt;
+    }
+  }
+  default: return std::nullopt;
+  }
+}
+
+std::string Parser::parse_tag_type() {
+  if (tok_.text != "struct" && tok_.text != "union" && tok_.text != "enum") {
+    std::string key = tag_typedefs_.at(tok_.text);
+    advance();
+    return key;
+  }
+  std::string kind = tok_.text;
+  Loc loc = tok_.loc;
+  advance();
+  std::string name;
+  if (tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) {
+    name = tok_.text;
+    advance();
+  } else if (tok_.kind == Tok::lbrace) {
+    name = "<anonymous " + std::to_string(++anonymous_tags_) + ">";
+  } else {
+    error_here("expected a name or '{' after '" + kind + "'");
+    return "";
+  }
+  std::string key = kind + " " + name;
+  Tag& t = tags_[key];
+  t.is_enum = kind == "enum";
+  t.is_union = kind == "union";
+  if (!t.is_enum && t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+  if (tok_.kind != Tok::lbrace) return key;  // a reference, maybe to a type defined later
+  if (t.complete) {
+    diags_.error("D_DECL_TYPERED", loc, "type redeclared: " + key);
+    failed_statement_ = true;
+    return "";
+  }
+  advance();
+  ++open_bodies_;
+  if (!(kind == "enum" ? parse_enum_body() : parse_struct_body(key))) return "";
+  --open_bodies_;
+  tags_[key].complete = true;
+  return key;
+}
+
+// offsetof(struct foo, member): a constant.
+ExprPtr Parser::parse_offsetof() {
+  Loc loc = tok_.loc;
+  advance();  // offsetof
+  if (!expect(Tok::lparen, "'(' after 'offsetof'")) return nullptr;
+  Loc tloc = tok_.loc;
+  std::string key = at_tag_type() ? parse_tag_type() : std::string();
+  if (key.empty() || tags_[key].is_enum) {
+    if (!failed_statement_) diags_.error("D_OFFSETOF_TYPE", tloc, "offsetof operand must be a struct or union type");
+    failed_statement_ = true;
+    return nullptr;
+  }
+  if (!expect(Tok::comma, "',' and a member name")) return nullptr;
+  if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+    error_here("expected a member name in offsetof()");
+    return nullptr;
+  }
+  std::string member = tok_.text;
+  Loc mloc = tok_.loc;
+  advance();
+  if (!expect(Tok::rparen, "')' to close offsetof()")) return nullptr;
+  const Tag& t = tags_[key];
+  if (!t.complete) {
+    diags_.error("D_DECL_INCOMPLETE", tloc, "incomplete " + key + ": define it before offsetof()");
+    failed_statement_ = true;
+    return nullptr;
+  }
+  for (const auto& m : t.members)
+    if (m.name == member) {
+      auto e = make(ExprKind::integer, loc);
+      e->ival = m.offset;
+      e->type = Type::integer(8, false);
+      return e;
+    }
+  diags_.error("D_UNKNOWN", mloc, key + " has no member '" + member + "'");
+  failed_statement_ = true;
+  return nullptr;
 }
 
 ExprPtr Parser::parse_unary() {
@@ -437,6 +997,12 @@ ExprPtr Parser::parse_unary() {
         auto t = parse_type_name();
         if (!t) return nullptr;
         if (!expect(Tok::rparen, "')' after the type name")) return nullptr;
+        if (aggregate_size_) {  // sizeof (struct foo): a constant
+          auto n = make(ExprKind::integer, loc);
+          n->ival = *aggregate_size_;
+          n->type = Type::integer(8, false);
+          return n;
+        }
         auto n = make(ExprKind::sizeof_type, loc);
         n->cast_type = *t;
         return n;
@@ -472,6 +1038,11 @@ ExprPtr Parser::parse_unary() {
     if (at_type_name()) {
       auto t = parse_type_name();
       if (!t) return nullptr;
+      if (aggregate_size_) {
+        diags_.error("D_CAST_INVAL", loc, "cannot cast to a struct or union: cast to a pointer to it");
+        failed_statement_ = true;
+        return nullptr;
+      }
       if (!expect(Tok::rparen, "')' to close the cast")) return nullptr;
       auto e = parse_unary();
       if (!e) return nullptr;
@@ -575,10 +1146,24 @@ ExprPtr Parser::parse_postfix() {
       m->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
       advance();
       e = std::move(m);
-    } else if (tok_.kind == Tok::arrow || tok_.kind == Tok::dot) {
+    } else if (tok_.kind == Tok::arrow) {
+      // p->member: typed by sema from the struct p points to.
+      Loc arrow = tok_.loc;
+      advance();
+      if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+        error_here("expected a member name after '->'");
+        return nullptr;
+      }
+      auto m = make(ExprKind::member, arrow);
+      m->text = tok_.text;
+      m->loc.length = tok_.loc.column + tok_.loc.length - arrow.column;
+      advance();
+      m->kids.push_back(std::move(e));
+      if (!check_height(*m)) return nullptr;
+      e = std::move(m);
+    } else if (tok_.kind == Tok::dot) {
       diags_.error("D_SYNTAX", tok_.loc,
-                   "member access with '" + tok_.text +
-                       "' is not supported (no struct types); read fields with copyin() and casts");
+                   "member access with '.' is not supported (no struct values); use a pointer and '->'");
       failed_statement_ = true;
       return nullptr;
     } else if (tok_.kind == Tok::lbracket || tok_.kind == Tok::lparen) {
@@ -631,6 +1216,14 @@ ExprPtr Parser::parse_primary() {
     return e;
   }
   case Tok::identifier: {
+    if (tok_.text == "offsetof") return parse_offsetof();
+    if (auto it = enumerators_.find(tok_.text); it != enumerators_.end()) {
+      auto e = make(ExprKind::integer, loc);
+      e->ival = static_cast<uint64_t>(it->second);
+      e->type = Type::integer(4, true);
+      advance();
+      return e;
+    }
     auto e = make(ExprKind::ident, loc);
     e->text = tok_.text;
     advance();

@@ -1,16 +1,27 @@
 // d/parser.h — recursive descent from tokens to the ProgramAst.
 //
-// Grammar (DTrace's D without translators, structs and declarations):
-//   program   := (pragma | clause)*
-//   clause    := pdesc (',' pdesc)* ['/' expr '/'] '{' (stmt? ';')* stmt? '}'
+// Grammar (DTrace's D without translators and structs):
+//   program   := (pragma | decl | clause)*
+//   decl      := [extern|inline|typedef] [self|this] type declarator (',' declarator)* ';'
+//   declarator:= '*'* NAME ['[' (expr | type (',' type)*) ']'] ['=' expr (inline only)]
+//   clause    := pdesc (',' pdesc)* ['/' expr '/'] '{' stmts '}'
+//   stmts     := (stmt? ';')* stmt?
 //   stmt      := expr | '@'NAME ['[' exprs ']'] '=' call
+//              | 'if' '(' expr ')' body ['else' (body | if-stmt)]
+//   body      := '{' stmts '}' | stmt ';'
 //   expr      := C expressions with C precedence, plus '^^' (logical xor),
 //                self->x, this->x, $macros, sizeof, stringof and casts.
 // A syntax error is reported (D_SYNTAX) and the parser skips to the next
 // ';' or '}' so one slip does not hide the errors after it. Nesting deeper
 // than kMaxDepth is refused so that no input can exhaust the stack.
+//
+// A declaration at program scope reaches the parser as a probe description
+// (the lexer cannot tell `int` from `BEGIN`): when its first word is a type
+// or a storage class, the parser has the lexer read it again as tokens.
+// Typedef names are the parser's own (it needs them to parse casts).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -40,6 +51,12 @@ private:
   void drain_pragmas(ProgramAst& p);
 
   std::optional<Clause> parse_clause();
+  bool at_declaration() const;
+  void parse_declaration(ProgramAst& p);
+  // Statements up to (not including) the closing '}' or the end of input.
+  void parse_statements(std::vector<ExprPtr>& out);
+  ExprPtr parse_if();
+  ExprPtr parse_if_body();
   ExprPtr parse_statement();
   ExprPtr parse_expr();
   ExprPtr parse_assignment();
@@ -50,6 +67,27 @@ private:
   ExprPtr parse_primary();
   std::optional<Type> parse_type_name();
   bool at_type_name() const;
+  // The specifiers of a declaration or type name: built-in type words, a
+  // typedef name, or a struct/union/enum.
+  struct BaseType {
+    std::vector<std::string> words;
+    std::optional<Type> named;
+    std::string tag;  // key in tags_
+    Loc loc;
+  };
+  bool parse_base_type(BaseType& b);
+  // The type of `b` with `stars`: nullopt when invalid; a struct or union
+  // itself (no star) is Type::none() with its size in *object_size.
+  std::optional<Type> resolve_type(const BaseType& b, int stars, uint64_t* object_size);
+  // struct/union/enum: a tag (`struct foo`), a definition (`struct foo {
+  // ... }`, also anonymous) or a typedef of one; the key in tags_, "" on
+  // error (reported).
+  bool at_tag_type() const;
+  std::string parse_tag_type();
+  bool parse_struct_body(const std::string& key);
+  bool parse_enum_body();
+  std::optional<int64_t> enum_value(const Expr& e);
+  ExprPtr parse_offsetof();
   std::vector<ExprPtr> parse_args(Tok close);
   ExprPtr make(ExprKind k, Loc loc);
   // Sets e.height from its kids; false (and a diagnostic) when too tall.
@@ -76,11 +114,38 @@ private:
   Token tok_;
   int depth_ = 0;
   bool failed_statement_ = false;
+  int statement_errors_ = 0;  // errors reported before the current statement
   bool in_predicate_ = false;
+  std::map<std::string, Type> typedefs_;
+
+  // C's layout of the struct and union types declared (x86-64 rules:
+  // members at their alignment, the size rounded to the largest).
+  struct Member {
+    std::string name;
+    uint64_t offset = 0, size = 0;
+    Type type;  // none for arrays and structs
+  };
+  struct Tag {
+    bool is_enum = false, is_union = false, complete = false;
+    uint64_t size = 0, align = 1;
+    std::vector<Member> members;
+    uint16_t index = 0;  // Type::tag of a pointer to it
+  };
+  std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
+  std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"
+  std::map<std::string, int64_t> enumerators_;
+  // Set by parse_type_name when it read a struct or union itself (not a
+  // pointer to one): its size, for sizeof.
+  std::optional<uint64_t> aggregate_size_;
+  int anonymous_tags_ = 0;
+  int struct_count_ = 0;
+  int open_bodies_ = 0;  // struct/enum bodies the declaration being read is inside
 };
 
 // Parses a type name ("unsigned long long", "uint8_t", "char *") from its
 // words; nullopt when they do not form a type.
 std::optional<Type> type_from_words(const std::vector<std::string>& words, int pointer_depth);
+// `base` with `pointer_depth` stars: nullopt for a pointer to string.
+std::optional<Type> pointer_to(const Type& base, int pointer_depth);
 
 }  // namespace probekit::d

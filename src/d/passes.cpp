@@ -394,11 +394,28 @@ public:
   void run(PassContext& ctx) override {
     ctx_ = &ctx;
     syms_ = &ctx.symbols;
+    // Declarations first: they type variables before any use.
+    report_ = true;
+    for (auto& d : ctx.ast.decls) declare(d);
+    if (ctx.diags.has_errors()) return;
     // Two quiet rounds declare variables from their assignments wherever
     // they are in the program (a predicate may test self->ts before the
     // clause that sets it), then one round reports.
     for (int round = 0; round < 3; ++round) {
       report_ = round == 2;
+      // An inline sees the inlines declared before it.
+      for (size_t i = 0; i < syms_->inlines.size(); ++i) {
+        InlineDecl& in = syms_->inlines[i];
+        visible_inlines_ = i;
+        statement_top_ = false;
+        visit(*in.value);
+        const Type& t = in.value->type;
+        if (!t.is_none() && !compatible(in.type, t))
+          error("D_OP_INCOMPAT", in.value->loc,
+                "inline " + in.name + " definition uses incompatible types: \"" + in.type.name() + "\" = \"" +
+                    t.name() + "\"");
+      }
+      visible_inlines_ = syms_->inlines.size();
       for (auto& c : ctx.ast.clauses) {
         clause_ = &c;
         if (c.predicate) {
@@ -424,6 +441,21 @@ public:
   void visit_macro(Expr& e) { e.type = Type::integer(); }
 
   void visit_ident(Expr& e) {
+    if (const InlineDecl* in = find_inline(e.text)) {
+      if (!in->value->type.is_none() && !compatible(in->type, in->value->type)) {
+        e.type = in->type;  // its definition is reported; no second error here
+        return;
+      }
+      // The inline's value, converted to its declared type, in place of
+      // the name (DTrace expands inlines where they are used).
+      ExprPtr value = clone(*in->value);
+      e.kind = ExprKind::cast;
+      e.cast_type = in->type;
+      e.kids.clear();
+      e.kids.push_back(std::move(value));
+      visit_cast(e);
+      return;
+    }
     if (const VarInfo* v = find_var(e.text)) {
       e.id = static_cast<int>(v->var);
       e.type = v->type;
@@ -466,6 +498,7 @@ public:
   // descriptions name, typed from their formats (CompileOptions::
   // probe_fields): an integer of the field's size and sign, or a string.
   void visit_member(Expr& e) {
+    if (!e.kids.empty()) return visit_pointer_member(e);
     bool applies = false, unknown = false;
     std::optional<ProbeField> found;
     std::vector<std::string> names, where;
@@ -495,6 +528,41 @@ public:
     }
     error("D_ARGS_MEMBER", e.loc,
           "no field '" + e.text + "' in " + join(where, ", ") + (names.empty() ? "" : "; its fields: " + join(names, ", ")));
+  }
+
+  // p->member: p points to a struct or union the program declared; the
+  // member is read from the target at p + its offset (ival).
+  void visit_pointer_member(Expr& e) {
+    visit_kids(e, 0);
+    const Type& t = e.kids[0]->type;
+    if (t.is_none()) return;
+    if (t.kind != Type::Kind::pointer) {
+      error("D_OP_PTR", e.loc, "operator '->' must be applied to a pointer, not " + t.name());
+      return;
+    }
+    if (t.tag == 0 || t.tag > ctx_->ast.structs.size()) {
+      error("D_OP_SOU", e.loc,
+            "operator '->' must be applied to a pointer to a struct or union: cast it, e.g. ((struct foo *)p)->" + e.text);
+      return;
+    }
+    const StructType& st = ctx_->ast.structs[t.tag - 1u];
+    if (!st.complete) {
+      error("D_DECL_INCOMPLETE", e.loc, "incomplete " + st.name + ": define it before reading its members");
+      return;
+    }
+    for (const auto& f : st.fields) {
+      if (f.name != e.text) continue;
+      if (!f.type.is_scalar()) {
+        error("D_OP_SOU", e.loc,
+              "member '" + e.text + "' of " + st.name +
+                  " is an array or a struct: read it with copyin(), at its offsetof()");
+        return;
+      }
+      e.type = f.type;
+      e.ival = f.offset;
+      return;
+    }
+    error("D_MEMBER_NAME", e.loc, st.name + " has no member named '" + e.text + "'");
   }
 
   void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
@@ -537,9 +605,28 @@ public:
       return;
     }
     check_keys(e, g->keys, 0, "'" + e.text + "[]'");
+    check_bounds(e, *g);
     e.slot = g->slot;
     e.type = g->type;
     if (report_ && g->type.is_none()) undefined(e, "array '" + e.text + "' is never assigned a value");
+  }
+
+  void visit_if_stmt(Expr& e) {
+    statement_top_ = false;
+    visit(*e.kids[0]);
+    const Type& t = e.kids[0]->type;
+    if (!t.is_none() && !t.is_scalar())
+      error("D_OP_SCALAR", e.kids[0]->loc,
+            "the condition of 'if' must be an integer or pointer, not " + t.name() +
+                (t.is_string() ? "; compare it, e.g. if (execname == \"sh\")" : ""));
+    for (size_t i = 1; i < e.kids.size(); ++i) visit(*e.kids[i]);
+  }
+
+  void visit_block(Expr& e) {
+    for (auto& s : e.kids) {
+      statement_top_ = true;
+      visit(*s);
+    }
   }
 
   void visit_agg_ref(Expr& e) {
@@ -580,8 +667,10 @@ public:
     for (int i = 0; i < n; ++i) {
       const Type& t = call.kids[static_cast<size_t>(i)]->type;
       if (!t.is_none() && !t.is_scalar()) {
-        error("D_PROTO_ARG", call.kids[static_cast<size_t>(i)]->loc,
-              quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be an integer, not " + t.name());
+        // DTrace's tag for an aggregating function's operands.
+        error("D_AGG_SCALAR", call.kids[static_cast<size_t>(i)]->loc,
+              quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be of scalar type, not " +
+                  t.name() + (t.is_string() ? "; aggregate on it as a key instead, e.g. @[str] = count()" : ""));
         return;
       }
     }
@@ -956,7 +1045,10 @@ public:
       error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to " + t.name());
       return;
     }
-    e.ival = t.is_string() ? strsize() : t.size;
+    // A string constant is its bytes and the NUL (sizeof "hi" is 3, as in
+    // C and DTrace); other strings take strsize.
+    if (e.kids[0]->kind == ExprKind::string) e.ival = e.kids[0]->text.size() + 1;
+    else e.ival = t.is_string() ? strsize() : t.size;
   }
 
   void visit_stringof(Expr& e) {
@@ -982,6 +1074,90 @@ public:
 private:
   void error(const char* id, Loc loc, std::string message) {
     if (report_) ctx_->diags.error(id, loc, std::move(message));
+  }
+
+  const InlineDecl* find_inline(const std::string& name) const {
+    for (size_t i = 0; i < visible_inlines_ && i < syms_->inlines.size(); ++i)
+      if (syms_->inlines[i].name == name) return &syms_->inlines[i];
+    return nullptr;
+  }
+
+  static std::string describe(const VarDecl& v) {
+    if (!v.is_array) return "scalar " + v.type.name();
+    std::vector<std::string> keys;
+    for (const auto& k : v.keys) keys.push_back(k.name());
+    return v.dim ? "array " + v.type.name() + "[" + std::to_string(v.dim) + "]"
+                 : "associative array " + v.type.name() + "[" + join(keys, ", ") + "]";
+  }
+
+  // One declaration (dt_node_decl): the variable gets its type now; a
+  // second declaration must say the same.
+  void declare(Decl& d) {
+    if (d.cls != Decl::Class::self && d.cls != Decl::Class::this_ &&
+        (find_var(d.name) || find_function(d.name) || find_register(d.name) || find_constant(d.name))) {
+      error("D_DECL_IDRED", d.loc, "built-in identifier redeclared: " + d.name);
+      return;
+    }
+    if (d.cls == Decl::Class::inline_) {
+      bool taken = syms_->find(syms_->globals, d.name) != nullptr;
+      for (const auto& in : syms_->inlines) taken = taken || in.name == d.name;
+      if (taken) {
+        error("D_DECL_IDRED", d.loc, "identifier redeclared: " + d.name + " (already declared before this inline)");
+        return;
+      }
+      syms_->inlines.push_back(InlineDecl{d.name, d.type, d.init.get(), d.loc});
+      return;
+    }
+    VarDecl v;
+    v.name = d.name;
+    v.type = d.type;
+    v.declared = true;
+    v.is_array = d.is_array;
+    v.keys = d.keys;
+    v.loc = d.loc;
+    if (d.dim) {
+      visible_inlines_ = syms_->inlines.size();
+      statement_top_ = false;
+      visit(*d.dim);
+      int64_t n = 0;
+      if (d.dim->type.is_scalar()) n = const_int(*d.dim).value_or(0);
+      if (n <= 0 || n > (1 << 24)) {
+        error(n > 0 ? "D_DECL_ARRBIG" : "D_DECL_ARRSUB", d.dim->loc,
+              "the dimension of array '" + d.name + "' must be a positive integer constant" +
+                  (n > 0 ? " of at most 16777216" : ""));
+        return;
+      }
+      v.dim = n;
+      v.keys = {Type::integer(8, true)};
+    }
+    std::vector<VarDecl>& table = d.cls == Decl::Class::self    ? syms_->thread_vars
+                                  : d.cls == Decl::Class::this_ ? syms_->clause_vars
+                                                                : syms_->globals;
+    for (const auto& in : syms_->inlines)
+      if (in.name == d.name && &table == &syms_->globals) {
+        error("D_DECL_IDRED", d.loc, "identifier redeclared: " + d.name + " is an inline");
+        return;
+      }
+    if (VarDecl* old = syms_->find(table, d.name)) {
+      bool same = old->is_array == v.is_array && old->type == v.type && old->dim == v.dim && old->keys.size() == v.keys.size();
+      for (size_t i = 0; same && i < v.keys.size(); ++i) same = old->keys[i] == v.keys[i];
+      if (!same)
+        error("D_DECL_IDRED", d.loc,
+              "identifier redeclared: " + d.name + " (current: " + describe(v) + "; previous: " + describe(*old) + ")");
+      return;
+    }
+    v.slot = static_cast<int>(table.size());
+    table.push_back(v);
+  }
+
+  // int a[5]: a constant index must lie in the array (the VM checks the rest).
+  void check_bounds(Expr& e, const VarDecl& v) {
+    if (v.dim == 0 || e.kids.size() != 1) return;
+    e.ival = static_cast<uint64_t>(v.dim);
+    auto i = const_int(*e.kids[0]);
+    if (i && (*i < 0 || *i >= v.dim))
+      error("D_ARR_BOUNDS", e.kids[0]->loc,
+            "index " + std::to_string(*i) + " is out of range for array " + v.name + "[" + std::to_string(v.dim) + "]");
   }
 
   uint64_t strsize() const {
@@ -1061,11 +1237,15 @@ private:
       if (v->type.is_none() && !value.is_none()) v->type = value;
       // Integers widen to the widest integer ever assigned, so that
       // `self->ts = 0` before `self->ts = timestamp` does not truncate.
-      if (v->type.is_integer() && value.is_integer() && value.size > v->type.size) v->type = value;
+      if (!v->declared && v->type.is_integer() && value.is_integer() && value.size > v->type.size) v->type = value;
       return v;
     };
     switch (e.kind) {
     case ExprKind::ident: {
+      if (find_inline(e.text)) {
+        error("D_OP_LVAL", e.loc, "'" + e.text + "' is an inline and cannot be modified");
+        return Type::none();
+      }
       if (find_var(e.text)) {
         error("D_OP_WRITE", e.loc, "'" + e.text + "' is a built-in variable and cannot be modified");
         return Type::none();
@@ -1140,6 +1320,7 @@ private:
       if (v->keys.empty())
         for (auto& k : e.kids) v->keys.push_back(k->type);
       if (!check_keys(e, v->keys, 0, "'" + e.text + "[]'")) return Type::none();
+      check_bounds(e, *v);
       e.id = static_cast<int>(IndexKind::array);
       e.slot = v->slot;
       e.type = v->type;
@@ -1416,6 +1597,7 @@ private:
   Symbols* syms_ = nullptr;
   bool report_ = false;
   bool statement_top_ = false;
+  size_t visible_inlines_ = 0;  // inlines [0, n) can be named here
 };
 
 // --- action rules -------------------------------------------------------------
@@ -1427,7 +1609,19 @@ public:
   void run(PassContext& ctx) override {
     for (auto& c : ctx.ast.clauses) {
       bool spec = false, commit = false, recorded = false, aggregated = false;
-      for (auto& s : c.body) {
+      // The statements in order, those of if/else blocks included.
+      std::vector<Expr*> statements;
+      auto flatten = [&](auto& self, std::vector<ExprPtr>& list) -> void {
+        for (auto& s : list) {
+          if (s->kind == ExprKind::if_stmt) {
+            for (size_t i = 1; i < s->kids.size(); ++i) self(self, s->kids[i]->kids);
+          } else {
+            statements.push_back(s.get());
+          }
+        }
+      };
+      flatten(flatten, c.body);
+      for (Expr* s : statements) {
         Expr& e = *s;
         if (e.kind == ExprKind::agg_set) {
           if (spec) ctx.diags.error("D_AGG_SPEC", e.loc, "aggregating actions may not follow 'speculate()' in a clause");

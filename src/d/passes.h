@@ -43,6 +43,16 @@ struct VarDecl {
   std::vector<Type> keys;
   int slot = 0;
   Loc loc;              // first use
+  bool declared = false;  // typed by a declaration: keeps its type (no widening)
+  int64_t dim = 0;        // int a[5]: 5 (keys is {int}); 0 for associative arrays
+};
+
+// inline TYPE NAME = value;
+struct InlineDecl {
+  std::string name;
+  Type type;
+  Expr* value = nullptr;  // in ProgramAst::decls, typed by the semantic pass
+  Loc loc;
 };
 
 struct AggDecl {
@@ -60,6 +70,7 @@ struct Symbols {
   std::vector<VarDecl> thread_vars;  // self->
   std::vector<VarDecl> clause_vars;  // this->
   std::vector<AggDecl> aggs;
+  std::vector<InlineDecl> inlines;
   std::map<std::string, std::string> options;  // pragmas, then -x
 
   VarDecl* find(std::vector<VarDecl>& in, const std::string& name);

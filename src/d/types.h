@@ -21,6 +21,9 @@ struct Type {
   // Pointers: what `*p` reads from the target (0 = void *, cannot be read).
   uint8_t pointee_size = 0;
   bool pointee_signed = false;
+  // Pointers to a struct or union: its index + 1 in ProgramAst::structs
+  // (what `p->member` reads), 0 otherwise.
+  uint16_t tag = 0;
 
   static Type none() { return Type{}; }
   static Type integer(uint8_t size = 8, bool is_signed = true) {

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
 #include <regex>
 #include <thread>
 
@@ -136,4 +138,128 @@ TEST(DCli, CxxFunctionsByBareDemangledOrMangledName) {
   auto tr = run({probekit_path(), "trace", "-C", "-c", t, "p:a.out:middle", "p:a.out:_Z5relayi"});
   ASSERT_EQ(tr.status, 0) << tr.err;
   EXPECT_TRUE(std::regex_search(tr.out, std::regex(R"(p_middle_0\s+10\s)"))) << tr.out;
+}
+
+namespace {
+
+std::string write_script(const std::string& name, const std::string& text, bool executable = false) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return path;
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  if (executable) chmod(path.c_str(), 0755);
+  return path;
+}
+
+bool have_cpp() { return run({"/bin/sh", "-c", "command -v cpp"}).status == 0; }
+
+}  // namespace
+
+// dtrace -s FILE ARGS...: what follows the script is $1..$n.
+TEST(DCli, ArgumentsAfterTheScriptAreMacroArguments) {
+  std::string script = write_script("pk_d_args.d", "BEGIN { printf(\"%s %d %s\\n\", $$1, $2 + 1, $$3); exit(0); }\n");
+  auto r = run({probekit_path(), "-q", "-s", script, "hello", "41", "three"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hello 42 three\n");
+}
+
+// #!/usr/bin/env -S probekit -qs: the kernel runs env, env splits the
+// options, probekit gets `-qs SCRIPT ARGS...`.
+TEST(DCli, ShebangScriptRunsWithItsArguments) {
+  std::string script = write_script("pk_d_shebang.d",
+                                    "#!/usr/bin/env -S " + probekit_path() +
+                                        " -qs\n"
+                                        "BEGIN { printf(\"args %s %s\\n\", $$1, $$2); exit(0); }\n",
+                                    true);
+  auto r = run({script, "one", "two"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "args one two\n");
+}
+
+// pid$1 with the pid as the script's argument attaches to that process, as
+// dtrace does without -p.
+TEST(DCli, PidProviderNamingAProcessAttachesToIt) {
+  std::string spin_out = ::testing::TempDir() + "/pk_d_pidarg_spin.txt";
+  pid_t pid = spawn({target_path("pk_spin-pie-O2"), "1"}, spin_out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string script = write_script("pk_d_pidarg.d",
+                                    "pid$1:a.out:work:entry { @[pid] = count(); }\n"
+                                    "tick-200ms { printa(\"seen %d\\n\", @); exit(0); }\n");
+  auto r = run({probekit_path(), "-q", "-s", script, std::to_string(pid)}, 30);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("seen " + std::to_string(pid) + "\n"), std::string::npos) << r.out << r.err;
+  EXPECT_TRUE(alive(pid));
+  kill(pid, SIGKILL);
+  wait_exit(pid);
+}
+
+TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
+  if (!have_cpp()) GTEST_SKIP() << "no cpp on PATH (Debian's cpp package)";
+  write_script("pk_d_cpp.h", "#define GREETING \"hi\"\n#define TWICE(x) ((x) * 2)\n");
+  std::string script = write_script("pk_d_cpp.d",
+                                    "#include \"pk_d_cpp.h\"\n"
+                                    "BEGIN\n{\n"
+                                    "#if LEVEL > 1\n"
+                                    "\tprintf(\"%s %d\\n\", GREETING, TWICE(LEVEL));\n"
+                                    "#else\n"
+                                    "\tprintf(\"low\\n\");\n"
+                                    "#endif\n"
+                                    "\texit(0);\n}\n");
+  auto r = run({probekit_path(), "-q", "-C", "-D", "LEVEL=3", "-s", script});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hi 6\n");
+  // -I: a header found only through the directory named.
+  std::string dir = ::testing::TempDir() + "/pk_d_cpp_inc";
+  mkdir(dir.c_str(), 0755);
+  write_script("pk_d_cpp_inc/pk_d_only_here.h", "#define ANSWER 42\n");
+  auto inc = run({probekit_path(), "-q", "-C", "-I", dir, "-n",
+                  "#include <pk_d_only_here.h>\nBEGIN { printf(\"%d\\n\", ANSWER); exit(0); }"});
+  ASSERT_EQ(inc.status, 0) << inc.err;
+  EXPECT_EQ(inc.out, "42\n");
+  auto low = run({probekit_path(), "-q", "-C", "-D", "LEVEL=3", "-U", "LEVEL", "-s", script});
+  ASSERT_EQ(low.status, 0) << low.err;
+  EXPECT_EQ(low.out, "low\n");
+  // An error after the #include and the #if is reported at the line written.
+  std::string bad = write_script("pk_d_cpp_bad.d",
+                                 "#include \"pk_d_cpp.h\"\n"
+                                 "#if 1\n"
+                                 "BEGIN\n{\n"
+                                 "#endif\n"
+                                 "\tx = nosuchvar;\n}\n");
+  auto e = run({probekit_path(), "-C", "-s", bad});
+  EXPECT_EQ(e.status, 2);
+  EXPECT_NE(e.err.find(bad + ":6:6: error: unknown identifier 'nosuchvar'"), std::string::npos) << e.err;
+  auto failed = run({probekit_path(), "-C", "-n", "#error stop here\nBEGIN { }"});
+  EXPECT_EQ(failed.status, 2);
+  EXPECT_NE(failed.err.find("probekit: -C: error: the C preprocessor failed"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("stop here"), std::string::npos) << failed.err;
+}
+
+TEST(DCli, PreprocessorOptionsNeedC) {
+  auto r = run({probekit_path(), "-D", "X=1", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("add -C"), std::string::npos) << r.err;
+}
+
+// DTrace's D_PDESC_ZERO: BEGIN:tick-1 (function BEGIN, name tick-1) and
+// profile::tick-1sec (module profile) name no probe; -Z accepts them.
+TEST(DCli, DescriptionsMatchingNothingAreDPdescZeroUnlessZ) {
+  for (const char* prog : {"BEGIN:tick-1 { exit(0); }", "profile::tick-1sec { exit(0); } BEGIN { }",
+                           "foo:BEGIN { exit(0); }"}) {
+    auto r = run({probekit_path(), "-q", "-n", prog}, 10);
+    EXPECT_EQ(r.status, 2) << prog;
+    EXPECT_NE(r.err.find("does not match any probes"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("[D_PDESC_ZERO]"), std::string::npos) << r.err;
+  }
+  auto z = run({probekit_path(), "-q", "-Z", "-n", "profile::tick-1sec { } BEGIN { printf(\"ok\\n\"); exit(0); }"});
+  EXPECT_EQ(z.status, 0) << z.err;
+  EXPECT_EQ(z.out, "ok\n");
+}
+
+TEST(DCli, SyntaxErrorIsReportedNeverRun) {
+  auto r = run({probekit_path(), "-n", "BEGIN { trace(epid)); printf(\"ran\\n\"); exit(0); }"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("expected ';' after the statement [D_SYNTAX]"), std::string::npos) << r.err;
 }

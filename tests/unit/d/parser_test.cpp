@@ -106,5 +106,37 @@ TEST(Parser, TypeWords) {
   EXPECT_FALSE(type_from_words({"string"}, 1));
 }
 
+std::string program(const std::string& src) {
+  Diagnostics diags("t.d", src);
+  Parser p(src, diags);
+  auto ast = p.parse_program();
+  return diags.has_errors() ? diags.render() : dump(ast);
+}
+
+TEST(Parser, DeclarationsAtProgramScope) {
+  EXPECT_EQ(program("int x, *p; self uint64_t ts; this string s;\nBEGIN {}"),
+            "(decl global int x)\n(decl global int * p)\n(decl self uint64_t ts)\n(decl this string s)\n"
+            "(clause BEGIN)\n");
+  EXPECT_EQ(program("int a[5]; int b[string, int]; inline int N = 2 + 3; BEGIN {}"),
+            "(decl global int a[(integer 5)])\n(decl global int b[string, int])\n"
+            "(decl inline int N (binary + (integer 2) (integer 3)))\n(clause BEGIN)\n");
+}
+
+TEST(Parser, TypedefNamesAreTypes) {
+  EXPECT_EQ(program("typedef unsigned char byte_t; byte_t b; BEGIN { x = (byte_t *)arg0; }"),
+            "(decl global uint8_t b)\n(clause BEGIN\n  (assign = (ident x) (cast uint8_t * (ident arg0))))\n");
+}
+
+TEST(Parser, IfElseNests) {
+  EXPECT_EQ(program("BEGIN { if (a) { b = 1; } else if (c) d = 2; else { e = 3; } f = 4; }"),
+            "(clause BEGIN\n  (if (ident a) (block (assign = (ident b) (integer 1))) (block (if (ident c) "
+            "(block (assign = (ident d) (integer 2))) (block (assign = (ident e) (integer 3))))))\n"
+            "  (assign = (ident f) (integer 4)))\n");
+}
+
+TEST(Parser, StatementsNeedSemicolons) {
+  EXPECT_NE(program("BEGIN { trace(epid)); }").find("expected ';' after the statement [D_SYNTAX]"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace probekit::d

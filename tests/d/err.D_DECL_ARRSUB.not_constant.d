@@ -1,0 +1,6 @@
+int a[pid];
+
+BEGIN
+{
+	exit(0);
+}

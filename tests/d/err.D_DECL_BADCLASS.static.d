@@ -1,0 +1,6 @@
+static int x;
+
+BEGIN
+{
+	exit(0);
+}

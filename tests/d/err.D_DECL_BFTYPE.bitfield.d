@@ -1,0 +1,6 @@
+struct s { int a : 3; };
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,0 +1,6 @@
+int pid;
+
+BEGIN
+{
+	exit(0);
+}

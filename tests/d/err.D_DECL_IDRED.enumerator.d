@@ -1,0 +1,7 @@
+enum e { A, B };
+enum f { B };
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,0 +1,7 @@
+int x;
+string x;
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,0 +1,6 @@
+this int a[int];
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,0 +1,6 @@
+void v;
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,0 +1,6 @@
+inline int N = "five";
+
+BEGIN
+{
+	trace(N);
+}

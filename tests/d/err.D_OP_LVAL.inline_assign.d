@@ -1,0 +1,6 @@
+inline int N = 5;
+
+BEGIN
+{
+	N = 3;
+}

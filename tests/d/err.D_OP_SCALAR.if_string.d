@@ -1,0 +1,6 @@
+BEGIN
+{
+	if (execname) {
+		exit(0);
+	}
+}

@@ -1,0 +1,6 @@
+BEGIN
+{
+	else {
+		exit(0);
+	}
+}

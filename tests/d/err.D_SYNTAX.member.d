@@ -1,1 +1,0 @@
-BEGIN { x = curpsinfo->pr_pid; }

@@ -1,0 +1,7 @@
+struct s { int a; };
+
+BEGIN
+{
+	p = (struct s *)0;
+	trace(p.a);
+}
