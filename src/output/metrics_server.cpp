@@ -4,7 +4,9 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -40,6 +42,14 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
                  ErrorKind::usage);
   auto impl = std::make_unique<Impl>();
   Impl* raw = impl.get();
+  // httplib's default adds SO_REUSEPORT, with which a second probekit on the
+  // same port would share it (and a scraper get either one's numbers) instead
+  // of being told the port is taken. SO_REUSEADDR alone still lets probekit
+  // listen again at once after a restart.
+  impl->server.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   impl->server.Get("/metrics", [raw](const httplib::Request& req, httplib::Response& res) {
     bool om = req.get_header_value("Accept").find("application/openmetrics-text") != std::string::npos;
     std::lock_guard<std::mutex> lock(raw->mutex);
@@ -63,6 +73,9 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
   pthread_sigmask(SIG_SETMASK, &all, &old);
   impl->thread = std::thread([raw] { raw->server.listen_after_bind(); });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // stop() only stops a server that is running: wait until it is, so that
+  // an early destruction (a set-up error right after) cannot hang the join.
+  for (int i = 0; i < 5000 && !impl->server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
 }
 

@@ -314,6 +314,21 @@ TEST(MetricsCli, ABadAddressIsAnError) {
       << r.err;
 }
 
+TEST(MetricsCli, APortInUseIsAnError) {
+  // Listening with httplib's defaults, SO_REUSEPORT included: a probekit
+  // that set it too would share the port instead of reporting it taken.
+  httplib::Server other;
+  int port = other.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  auto r = run({probekit_path(), "-x", "metrics=127.0.0.1:" + std::to_string(port), "-n", "BEGIN { exit(0); }"},
+               20);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("probekit: -x metrics: error: cannot listen on '127.0.0.1:" + std::to_string(port) +
+                       "': the port is in use"),
+            std::string::npos)
+      << r.err;
+}
+
 // --- help ------------------------------------------------------------------------
 
 TEST(HelpCli, VersionOfBothFrontEnds) {
