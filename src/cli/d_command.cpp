@@ -401,7 +401,10 @@ int d_main(int argc, char** argv) {
   bind.typed_args = source.find("args[") != std::string::npos;
   bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
   bind.kernel = &kernel;
-  if (chrome) bind.timeline = &timeline;
+  if (chrome) {
+    bind.timeline = &timeline;
+    kernel.set_timeline(&timeline);
+  }
   if (std::string p = program.option("progress"); !p.empty()) {
     auto delay = parse_seconds(p);
     if (!delay) return fail(report("-x progress", delay.error()));

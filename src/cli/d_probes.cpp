@@ -217,6 +217,11 @@ void Timeline::instant(const HitContext& ctx, const d::ProbeKey& key) {
   (void)writer->write(trace.instant(ctx.pid(), ctx.tid(), ctx.comm(), key.str(), key.provider, ctx.timestamp_ns()));
 }
 
+void Timeline::instant(const HitContext& ctx, std::string_view name, std::string_view category,
+                       const std::vector<std::pair<std::string, std::string>>& args) {
+  (void)writer->write(trace.instant(ctx.pid(), ctx.tid(), ctx.comm(), name, category, ctx.timestamp_ns(), args));
+}
+
 ArmProgress::ArmProgress(size_t total, double delay_s, bool enabled)
     : total_(total), delay_s_(delay_s), enabled_(enabled && total > 0 && isatty(STDERR_FILENO)),
       start_ns_(now_ns()) {}

@@ -83,6 +83,9 @@ struct Timeline {
   void enter(const HitContext& ctx, const d::ProbeKey& key);
   void leave(const HitContext& ctx, const d::ProbeKey& key);
   void instant(const HitContext& ctx, const d::ProbeKey& key);
+  // args: JSON literals by name.
+  void instant(const HitContext& ctx, std::string_view name, std::string_view category,
+               const std::vector<std::pair<std::string, std::string>>& args);
 };
 
 // Arming feedback on a terminal: once arming one description's probes has

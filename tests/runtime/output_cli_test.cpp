@@ -167,6 +167,29 @@ TEST(ChromeCli, CallsNestAsTheyWereMade) {
   EXPECT_NE(r.err.find("leaf_a"), std::string::npos) << r.err;  // the aggregation went to stderr
 }
 
+// Kernel tracepoints: each event an instant event with the record's fields.
+TEST(ChromeCli, TracepointEventsAreInstantsWithTheirFields) {
+  if (geteuid() != 0) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
+  const std::string file = ::testing::TempDir() + "/pk_tracepoint_chrome.json";
+  auto r = run({probekit_path(), "-f", "chrome", "-o", file, "-n",
+                "tracepoint:syscalls:sys_enter_getppid /pid == $target/ { @ = count(); }", "-c",
+                target_path("pk_syscalls-pie-O2") + " count"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(pid (\d+) exited with status 0)"))) << r.err;
+  const int pid = std::stoi(m[1]);
+  nlohmann::json doc = nlohmann::json::parse(read_file(file));
+  int calls = 0;
+  for (const auto& ev : doc.at("traceEvents")) {
+    if (ev.at("ph") != "i" || ev.at("pid") != pid) continue;  // system-wide: other processes' calls too
+    EXPECT_EQ(ev.at("name"), "syscalls:sys_enter_getppid");
+    EXPECT_EQ(ev.at("cat"), "tracepoint");
+    EXPECT_EQ(ev.at("args").at("__syscall_nr"), 110);  // getppid on x86-64
+    ++calls;
+  }
+  EXPECT_EQ(calls, 7);  // pk_syscalls count: getppid x7
+}
+
 TEST(ChromeCli, TraceEventsAreInstantsWithTheirFields) {
   const std::string file = ::testing::TempDir() + "/pk_trace_chrome.json";
   auto r = run({probekit_path(), "trace", "-f", "chrome", "-o", file, "-c",
