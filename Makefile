@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps configure build demo test test-asan bench clean format
+.PHONY: all deps configure build demo test test-asan bench clean format install
 
 all: build
 
@@ -19,6 +19,12 @@ configure: $(BUILD)/CMakeCache.txt
 
 build: deps configure
 	cmake --build $(BUILD) -j$(JOBS)
+
+# The command, its manual page (docs/probekit.1) and its bash and zsh
+# completions (scripts/completion/), under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 demo: build
 	@bash demo/run-demo.sh $(BUILD)

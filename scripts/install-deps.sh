@@ -13,6 +13,8 @@ packages=(
   binutils gdb
   cpp  # the C preprocessor of D's -C (also pulled in by build-essential)
   systemtap-sdt-dev  # <sys/sdt.h>: the USDT test target (tests/targets/pk_usdt.c)
+  libcpp-httplib-dev  # the -x metrics= HTTP endpoint (src/output/metrics_server.cpp) and its test's client
+  nlohmann-json3-dev  # tests only: parse the -f chrome timeline (tests/runtime/output_cli_test.cpp)
 )
 
 missing=()

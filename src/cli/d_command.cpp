@@ -28,6 +28,9 @@
 #include "cli/report.h"
 #include "cli/target.h"
 #include "d/program.h"
+#include "dwarf/call_frames.h"
+#include "dwarf/debug_info.h"
+#include "output/metrics_server.h"
 #include "output/writer.h"
 #include "syscall/syscall_table.h"
 #include "util/fd.h"
@@ -47,6 +50,7 @@ struct DOptions {
   bool list = false;
   std::string format = "text";
   std::string output;
+  std::optional<double> duration;  // -d
   std::vector<std::string> xopts;
   std::vector<std::string> programs;  // -n
   std::vector<std::string> files;     // -s
@@ -89,10 +93,67 @@ public:
     return ctx.hit->override_return(static_cast<uint64_t>(value));
   }
 
+  // The frame-pointer walk, with the one frame it misses: the innermost
+  // function's caller when rbp is not (yet, or any more) that function's
+  // frame — at an entry probe, in a prologue or epilogue, in a function
+  // without a frame. The object's call frame information says where the
+  // return address is (dwarf/call_frames.h).
+  std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames) override {
+    std::vector<uint64_t> pcs = d::Host::user_stack(hit, max_frames);
+    if (pcs.empty() || static_cast<int>(pcs.size()) >= max_frames) return pcs;
+    const auto& regs = hit.regs();
+    auto module = module_at(hit, regs.rip);
+    if (!module) return pcs;
+    auto frames = call_frames_.find(module->path);
+    if (frames == call_frames_.end()) {
+      auto opened = dwarf::CallFrames::open(module->path);
+      frames = call_frames_.emplace(module->path, opened ? std::move(*opened) : nullptr).first;
+    }
+    if (!frames->second) return pcs;
+    auto rule = frames->second->cfa_at(regs.rip - module->base);
+    if (!rule || (rule->reg != 6 && rule->reg != 7)) return pcs;  // DWARF 6 rbp, 7 rsp
+    const uint64_t cfa = (rule->reg == 6 ? regs.rbp : regs.rsp) + static_cast<uint64_t>(rule->offset);
+    auto ret = hit.read_value<uint64_t>(cfa - 8);
+    if (!ret || *ret == 0 || (pcs.size() > 1 && pcs[1] == *ret)) return pcs;
+    pcs.insert(pcs.begin() + 1, *ret);
+    if (static_cast<int>(pcs.size()) > max_frames) pcs.pop_back();
+    return pcs;
+  }
+
+  // DWARF's inlined subroutines at pc, for ustack()'s inline frames.
+  std::vector<std::string> inline_frames(const HitContext& hit, uint64_t pc) override {
+    auto module = module_at(hit, pc);
+    if (!module) return {};
+    auto info = debug_.debug_info(module->path);
+    if (!info) return {};
+    std::vector<std::string> out;
+    for (auto& name : (*info)->inline_frames(pc - module->base)) out.push_back(module->name + "`" + name);
+    return out;
+  }
+
 private:
+  // The module pc is in, by the name the symbolizer gives it.
+  const ModuleInfo* module_at(const HitContext& hit, uint64_t pc) {
+    if (!session_) return nullptr;
+    std::string where = hit.symbolize(pc, true);  // "module:func+0x10"
+    auto colon = where.find(':');
+    if (colon == std::string::npos || where.rfind("0x", 0) == 0) return nullptr;
+    std::string module = where.substr(0, colon);
+    auto m = modules_.find(module);
+    if (m == modules_.end()) {  // a library loaded since: list them again
+      for (const auto& info : session_->modules()) modules_[info.name] = info;
+      m = modules_.find(module);
+      if (m == modules_.end()) return nullptr;
+    }
+    return &m->second;
+  }
+
+
   Session* session_;
   DebugArgs debug_;
   std::map<std::string, Status> override_checked_;
+  std::map<std::string, ModuleInfo> modules_;  // by file name
+  std::map<std::string, std::unique_ptr<dwarf::CallFrames>> call_frames_;  // by path; null: none
 };
 
 // The program's output through output::Writer, as `probekit trace` writes:
@@ -100,8 +161,12 @@ private:
 // costs far less than the ptrace stop that produced it).
 class WriterSink : public d::OutputSink {
 public:
-  explicit WriterSink(output::Writer& writer) : writer_(writer) {}
-  void out(std::string_view text) override { (void)writer_.write(text); }
+  // to_stderr: -f chrome, whose file holds the timeline only.
+  WriterSink(output::Writer& writer, bool to_stderr) : writer_(writer), to_stderr_(to_stderr) {}
+  void out(std::string_view text) override {
+    if (to_stderr_) std::fwrite(text.data(), 1, text.size(), stderr);
+    else (void)writer_.write(text);
+  }
   void err(std::string_view text) override {
     (void)writer_.flush();
     std::fwrite(text.data(), 1, text.size(), stderr);
@@ -110,6 +175,7 @@ public:
 
 private:
   output::Writer& writer_;
+  bool to_stderr_;
 };
 
 int parse_options(int argc, char** argv, DOptions& opt) {
@@ -132,8 +198,12 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-F", opt.flow, "indent function entry/return flow");
   app.add_flag("-v", opt.verbose, "verbose: how each probe is armed; with -l, arguments and types");
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
-  app.add_option("-f", opt.format, "output format: text or json");
+  app.add_option("-f", opt.format,
+                 "output format: text, json, folded (aggregations as folded stacks for flame graphs) or chrome "
+                 "(a Chrome trace event timeline)");
   app.add_option("-o", opt.output, "write output to FILE");
+  app.add_option("-d", opt.duration, "stop after SECONDS, print the aggregations and detach");
+  app.set_version_flag("--version", "probekit " PROBEKIT_VERSION);
   app.add_option("-x", opt.xopts, "set option OPT[=VAL]")->allow_extra_args(false);
   app.add_option("args", opt.args, "macro arguments $1..$9");
   app.allow_extras(false);
@@ -146,7 +216,7 @@ int parse_options(int argc, char** argv, DOptions& opt) {
     }
     report_error("", e.what());
     std::fprintf(stderr,
-                 "usage: probekit [-p PID | -c CMD] [-q] [-w] [-Z] [-F] [-f text|json] [-o FILE] "
+                 "usage: probekit [-p PID | -c CMD] [-q] [-w] [-Z] [-F] [-f text|json|folded|chrome] [-o FILE] [-d SECONDS] "
                  "[-x OPT[=VAL]] [-C [-D NAME[=VAL]] [-U NAME] [-I DIR]] (-n PROG | -s FILE)... [ARGS]\n"
                  "       probekit -l [-v] [-n DESC] [-p PID | -c CMD]\n"
                  "       probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] DEFINITION...\n");
@@ -220,6 +290,15 @@ Result<pid_t> named_pid(const std::vector<d::ClauseInfo>& clauses) {
   return found;
 }
 
+// "0.5", "2": -x progress= in seconds.
+Result<double> parse_seconds(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(v >= 0 && v < 1e9))
+    return Error("'" + text + "' is not a number of seconds (0.5, 2)", ErrorKind::usage);
+  return v;
+}
+
 }  // namespace
 
 int d_main(int argc, char** argv) {
@@ -232,8 +311,12 @@ int d_main(int argc, char** argv) {
     report_error("", "no program: give -n 'PROGRAM' or -s FILE (see probekit -h)");
     return exit_usage;
   }
-  if (opt.format != "text" && opt.format != "json") {
-    report_error("", "unknown output format '" + opt.format + "'; use 'text' or 'json'");
+  if (opt.format != "text" && opt.format != "json" && opt.format != "folded" && opt.format != "chrome") {
+    report_error("-f", "unknown output format '" + opt.format + "'; use text, json, folded or chrome");
+    return exit_usage;
+  }
+  if (opt.duration && !(*opt.duration > 0 && *opt.duration < 1e9)) {
+    report_error("-d", "'" + std::to_string(*opt.duration) + "' is not a duration; give a positive number of seconds");
     return exit_usage;
   }
 
@@ -272,6 +355,7 @@ int d_main(int argc, char** argv) {
   co.quiet = opt.quiet;
   co.flow_indent = opt.flow;
   co.format = opt.format == "json" ? d::OutputFormat::json : d::OutputFormat::text;
+  if (opt.format == "folded") co.options["aggfmt"] = "folded";  // -x aggfmt= below may override it
   for (const auto& x : opt.xopts) {
     auto eq = x.find('=');
     co.options[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
@@ -350,8 +434,11 @@ int d_main(int argc, char** argv) {
   }
   d::Program& program = *compiled.program;
 
-  WriterSink sink(*writer);
+  const bool chrome = opt.format == "chrome";
+  WriterSink sink(*writer, chrome);
   program.set_output(&sink);
+  Timeline timeline;
+  timeline.writer = &*writer;
   EngineHost host(session.get());
   program.set_host(&host);
 
@@ -365,7 +452,16 @@ int d_main(int argc, char** argv) {
   bind.typed_args = source.find("args[") != std::string::npos;
   bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
   bind.kernel = &kernel;
-  bind.agent = *parse_backend(program.option("backend")) != BackendChoice::trap && !program.has_option("noagent");
+  bind.agent = *parse_backend(program.option("backend")) != BackendChoice::trap && !program.has_option("noagent") && !chrome;
+  if (chrome) {
+    bind.timeline = &timeline;
+    kernel.set_timeline(&timeline);
+  }
+  if (std::string p = program.option("progress"); !p.empty()) {
+    auto delay = parse_seconds(p);
+    if (!delay) return fail(report("-x progress", delay.error()));
+    bind.progress_delay_s = *delay;
+  }
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(worst);
@@ -374,7 +470,25 @@ int d_main(int argc, char** argv) {
   // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause
   // fires, every byte is restored at the detach below.
   bool stopped_early = interrupted();
+  // -x metrics=ADDR:PORT: the aggregations, published by this loop.
+  std::unique_ptr<output::MetricsServer> metrics;
+  if (std::string where = program.option("metrics"); program.has_option("metrics") && !stopped_early) {
+    auto server = output::MetricsServer::start(where);
+    if (!server) return fail(report("-x metrics", server.error()));
+    metrics = std::move(*server);
+    if (!opt.quiet || where.ends_with(":0"))  // a port picked for us must be named, even with -q
+      report_note("serving the aggregations at http://" + where.substr(0, where.rfind(':')) + ":" +
+                  std::to_string(metrics->port()) + "/metrics");
+  }
+  constexpr double kMetricsPublish = 0.25;  // seconds between snapshots of the aggregations
+  auto publish = [&] {
+    if (!metrics) return;
+    if (session) binder.flush_counts();
+    metrics->publish(program.openmetrics());
+  };
+  const uint64_t deadline = opt.duration ? now_ns() + static_cast<uint64_t>(*opt.duration * 1e9) : 0;
   if (auto st = writer->start(); !st) return fail(report("", st.error()));
+  if (chrome) (void)writer->write(timeline.trace.begin());
   bool done = stopped_early || program.begin();
   bool target_exited = false;
   int target_status = -1;
@@ -391,6 +505,12 @@ int d_main(int argc, char** argv) {
     // a quarter full).
     constexpr double kKernelDrain = 0.05;
     if (kernel.active()) slice = std::min(slice.value_or(kKernelDrain), kKernelDrain);
+    if (metrics) slice = std::min(slice.value_or(kMetricsPublish), kMetricsPublish);
+    if (deadline) {
+      uint64_t now = now_ns();
+      if (now >= deadline) break;
+      slice = std::min(slice.value_or(1e9), static_cast<double>(deadline - now) / 1e9);
+    }
     if (session) {
       auto r = session->run(slice);
       if (!r) {
@@ -422,6 +542,7 @@ int d_main(int argc, char** argv) {
       }
     }
     done = done || program.exit_requested();
+    publish();
   }
   if (session && !target_exited && !launch.trace_syscalls.empty())
     report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
@@ -429,7 +550,17 @@ int d_main(int argc, char** argv) {
   if (session && !stopped_early) binder.flush_counts();
   if (!stopped_early && !program.exit_requested()) (void)kernel.drain(program);  // what the rings still hold
   if (!stopped_early) program.end();
+  if (chrome) (void)writer->write(timeline.trace.end());
   sink.flush();
+  if (metrics && !stopped_early) {
+    // The final values stay up until Ctrl-C or the end of -d, so the last
+    // scrape sees them (the target may have exited).
+    publish();
+    while (!interrupted() && (!deadline || now_ns() < deadline)) {
+      timespec ts{0, 50'000'000};
+      nanosleep(&ts, nullptr);
+    }
+  }
   kernel.report_drops();
   if (session) {
     auto d = session->detach();

@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -204,6 +205,47 @@ Result<std::vector<PidProbe>> expand_pid(const d::ProbeDescription& desc, Sessio
   return out;
 }
 
+void Timeline::enter(const HitContext& ctx, const d::ProbeKey& key) {
+  (void)writer->write(trace.enter(ctx.pid(), ctx.tid(), ctx.comm(), key.function,
+                                  key.module.empty() ? key.provider : key.module, ctx.timestamp_ns()));
+}
+
+void Timeline::leave(const HitContext& ctx, const d::ProbeKey& key) {
+  (void)writer->write(trace.leave(ctx.pid(), ctx.tid(), ctx.comm(), key.function, ctx.timestamp_ns()));
+}
+
+void Timeline::instant(const HitContext& ctx, const d::ProbeKey& key) {
+  (void)writer->write(trace.instant(ctx.pid(), ctx.tid(), ctx.comm(), key.str(), key.provider, ctx.timestamp_ns()));
+}
+
+void Timeline::instant(const HitContext& ctx, std::string_view name, std::string_view category,
+                       const std::vector<std::pair<std::string, std::string>>& args) {
+  (void)writer->write(trace.instant(ctx.pid(), ctx.tid(), ctx.comm(), name, category, ctx.timestamp_ns(), args));
+}
+
+ArmProgress::ArmProgress(size_t total, double delay_s, bool enabled)
+    : total_(total), delay_s_(delay_s), enabled_(enabled && total > 0 && isatty(STDERR_FILENO)),
+      start_ns_(now_ns()) {}
+
+void ArmProgress::finish() {
+  if (shown_) std::fputs("\r\033[K", stderr);
+  shown_ = false;
+  enabled_ = false;
+}
+
+void ArmProgress::armed(size_t done) {
+  if (!enabled_) return;
+  const uint64_t now = now_ns();
+  if (!shown_ && static_cast<double>(now - start_ns_) < delay_s_ * 1e9) return;
+  // Redrawn at most ten times a second, and once complete.
+  if (shown_ && now - last_ns_ < 100'000'000 && done != total_) return;
+  std::fprintf(stderr, "\r\033[Kprobekit: matched %zu probe%s, armed %zu/%zu", total_, total_ == 1 ? "" : "s", done,
+               total_);
+  std::fflush(stderr);
+  shown_ = true;
+  last_ns_ = now;
+}
+
 ProbeBinder::ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options)
     : program_(program), session_(session), debug_(debug), options_(options) {}
 
@@ -298,7 +340,10 @@ Result<size_t> ProbeBinder::bind_profile(const d::ProbeDescription& desc) {
   d::Program* program = &program_;
   Session* session = session_;
   uint32_t id = reg.id;
-  auto added = session_->add_sampler(*hz, [program, session, id](HitContext& ctx) {
+  Timeline* timeline = options_.timeline;
+  d::ProbeKey key{"profile", "", "", desc.name};
+  auto added = session_->add_sampler(*hz, [program, session, id, timeline, key](HitContext& ctx) {
+    if (timeline) timeline->instant(ctx, key);
     d::FireContext fc;
     fc.hit = &ctx;
     fc.args[0] = 0;               // DTrace: the kernel PC (never: a process is sampled)
@@ -332,8 +377,11 @@ Result<size_t> ProbeBinder::bind_syscall(const d::ProbeDescription& desc) {
     probe.destructive = program_.destructive();
     d::Program* program = &program_;
     Session* session = session_;
+    Timeline* timeline = options_.timeline;
+    d::ProbeKey call{"syscall", "", fn, ""};
     if (uint32_t id = ids[0]) {
-      probe.entry_handler = [program, session, id](HitContext& ctx, const SyscallEvent& ev) {
+      probe.entry_handler = [program, session, id, timeline, call](HitContext& ctx, const SyscallEvent& ev) {
+        if (timeline) timeline->enter(ctx, call);
         d::FireContext fc;
         fc.hit = &ctx;
         for (size_t i = 0; i < ev.args.size(); ++i) fc.args[i] = ev.args[i];
@@ -341,7 +389,8 @@ Result<size_t> ProbeBinder::bind_syscall(const d::ProbeDescription& desc) {
       };
     }
     if (uint32_t id = ids[1]) {
-      probe.return_handler = [program, session, id](HitContext& ctx, const SyscallEvent& ev) {
+      probe.return_handler = [program, session, id, timeline, call](HitContext& ctx, const SyscallEvent& ev) {
+        if (timeline) timeline->leave(ctx, call);
         d::FireContext fc;
         fc.hit = &ctx;
         fc.args[0] = fc.args[1] = static_cast<uint64_t>(ev.retval);  // DTrace: both the return value
@@ -367,12 +416,15 @@ Probe ProbeBinder::pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<con
   probe.destructive = program_.destructive();
   d::Program* program = &program_;
   Session* session = session_;
+  Timeline* timeline = options_.timeline;
+  const d::ProbeKey key = p.key;
   if (p.is_return) {
     probe.mechanism = options_.return_mechanism;
     // arg0 is the offset of the returning instruction (0 when the engine
     // hijacked the return address and cannot know it), arg1 and retval the
     // return value.
-    probe.return_handler = [program, session, id](HitContext& ctx, void*) {
+    probe.return_handler = [program, session, id, timeline, key](HitContext& ctx, void*) {
+      if (timeline) timeline->leave(ctx, key);
       d::FireContext fc;
       fc.hit = &ctx;
       fc.args[0] = static_cast<uint64_t>(ctx.return_offset().value_or(0));
@@ -382,7 +434,9 @@ Probe ProbeBinder::pid_probe(const PidProbe& p, uint32_t id, std::shared_ptr<con
     };
   } else {
     bool entry = p.offset == 0;
-    probe.pre_handler = [program, session, id, entry, params](HitContext& ctx) {
+    probe.pre_handler = [program, session, id, entry, params, timeline, key](HitContext& ctx) {
+      if (timeline && entry) timeline->enter(ctx, key);
+      if (timeline && !entry) timeline->instant(ctx, key);
       d::FireContext fc;
       fc.hit = &ctx;
       if (entry) fill_entry_args(ctx, fc);
@@ -459,8 +513,10 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
   // A glob arms what can be armed (DTrace's pid provider skips what it
   // cannot instrument); a named function must be armed or it is an error.
   bool globbed = desc.function.empty() || has_glob(desc.function);
-  size_t matched = 0, skipped = 0;
+  size_t matched = 0, skipped = 0, done = 0;
+  ArmProgress progress(probes->size(), options_.progress_delay_s, !options_.quiet);
   for (const auto& p : *probes) {
+    progress.armed(done++);
     if (interrupted()) break;  // a stop request: what is armed is restored at detach
     std::shared_ptr<const ProbeParams> params;
     if (options_.typed_args && p.offset == 0 && !p.is_return)
@@ -472,7 +528,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       continue;
     }
     Probe probe = pid_probe(p, reg.id, params);
-    const bool counting = !p.is_return && program_.countable(reg.id);
+    const bool counting = !p.is_return && !options_.timeline && program_.countable(reg.id);
     auto code = counting || p.is_return || p.offset ? Result<std::shared_ptr<const std::vector<uint8_t>>>(nullptr)
                                                      : agent_code_for(reg.id, reg.clauses, p.key.str());
     if (!code) return code.error();
@@ -521,6 +577,8 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     return std::move(added).error().context("probe '" + p.key.str() + "'");
   }
+  progress.armed(done);
+  progress.finish();
   // A description naming one function of a module that is not loaded yet
   // arms when the module is loaded (dlopen): with -Z quietly, as DTrace's -Z
   // does; for a launched command (whose start-up libraries are all mapped
@@ -620,7 +678,7 @@ Result<size_t> ProbeBinder::bind_usdt_probes(const d::ProbeDescription& desc, co
     probe.name = key.str();
     probe.allow_pending = pending;
     probe.destructive = program_.destructive();
-    if (program_.countable(reg.id)) {
+    if (!options_.timeline && program_.countable(reg.id)) {
       probe.count_only = true;  // the engine counts (a jump probe where eligible)
       probe.destructive = false;
     } else {
@@ -628,7 +686,10 @@ Result<size_t> ProbeBinder::bind_usdt_probes(const d::ProbeDescription& desc, co
       Session* session = session_;
       auto shared = std::make_shared<const UsdtProbe>(std::move(p));
       uint32_t id = reg.id;
-      probe.pre_handler = [program, session, id, shared](HitContext& ctx) {
+      Timeline* timeline = options_.timeline;
+      d::ProbeKey site_key = key;
+      probe.pre_handler = [program, session, id, shared, timeline, site_key](HitContext& ctx) {
+        if (timeline) timeline->instant(ctx, site_key);
         d::FireContext fc;
         fc.hit = &ctx;
         for (size_t i = 0; i < shared->args.size() && i < 10; ++i) {

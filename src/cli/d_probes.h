@@ -32,6 +32,8 @@
 #include "cli/debug_args.h"
 #include "cli/usdt.h"
 #include "d/program.h"
+#include "output/chrome.h"
+#include "output/writer.h"
 #include "probekit/probekit.h"
 
 namespace probekit::cli {
@@ -71,6 +73,41 @@ struct UsdtMatch {
 };
 std::vector<UsdtMatch> match_usdt(const d::ProbeDescription& desc, const std::vector<UsdtProbe>& probes, pid_t pid);
 
+// -f chrome: the timeline the binder's handlers write. A pid (or syscall)
+// entry and its return become one complete event, nested per thread as
+// the calls were; any other firing of a probe with a thread is an instant
+// event named by the probe.
+struct Timeline {
+  output::ChromeTrace trace;
+  output::Writer* writer = nullptr;
+  void enter(const HitContext& ctx, const d::ProbeKey& key);
+  void leave(const HitContext& ctx, const d::ProbeKey& key);
+  void instant(const HitContext& ctx, const d::ProbeKey& key);
+  // args: JSON literals by name.
+  void instant(const HitContext& ctx, std::string_view name, std::string_view category,
+               const std::vector<std::pair<std::string, std::string>>& args);
+};
+
+// Arming feedback on a terminal: once arming one description's probes has
+// taken `delay_s` (-x progress=, default 1 s), a line "probekit: armed K/N"
+// is rewritten in place until they are all armed, then erased. Never when
+// stderr is not a terminal (a pipe, a file) or with -q.
+class ArmProgress {
+public:
+  ArmProgress(size_t total, double delay_s, bool enabled);
+  ~ArmProgress() { finish(); }
+  void armed(size_t done);
+  void finish();  // erases the line (before anything else is said about the description)
+
+private:
+  size_t total_;
+  double delay_s_;
+  bool enabled_;
+  bool shown_ = false;
+  uint64_t start_ns_;
+  uint64_t last_ns_ = 0;
+};
+
 struct BindOptions {
   bool zero_ok = false;  // -Z
   bool launched = false; // -c: a module not loaded at start-up may be loaded later (dlopen)
@@ -80,6 +117,8 @@ struct BindOptions {
   ReturnMechanism return_mechanism = ReturnMechanism::automatic;  // -x retprobe=
   KernelProbes* kernel = nullptr;  // kernel tracepoint providers (cli/kernel_probes.h)
   bool agent = true;  // clauses that can run in the agent do (d/agent_codegen.h); not with -x backend=trap
+  Timeline* timeline = nullptr;    // -f chrome: every hit reaches the program (no counting probes)
+  double progress_delay_s = 1.0;   // -x progress=: when a terminal shows "armed K/N"
 };
 
 // "auto", "ret-site" or "hijack" (-x retprobe=, trace --return-mechanism).

@@ -1,5 +1,7 @@
 #include "cli/kernel_probes.h"
 
+#include "cli/d_probes.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -390,6 +392,18 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
   if (!id) return;
   KernelHitContext hit(pid, tid, std::move(comm), static_cast<int>(ev.cpu), ev.time_ns);
   fc.hit = &hit;
+  if (timeline_) {
+    std::vector<std::pair<std::string, std::string>> args;
+    for (const auto& f : fmt.fields) {
+      if (f.common) continue;
+      if (f.kind == kernel::TracepointField::Kind::integer) {
+        if (auto v = kernel::read_integer(f, ev.data, ev.size)) args.emplace_back(f.name, std::to_string(*v));
+      } else if (auto text = kernel::read_string(f, ev.data, ev.size)) {
+        args.emplace_back(f.name, json_quote(*text));
+      }
+    }
+    timeline_->instant(hit, fmt.subsystem + ":" + fmt.event, "tracepoint", args);
+  }
   if (program.fire(id, fc)) exit_requested_ = true;
 }
 

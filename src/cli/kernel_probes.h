@@ -41,6 +41,8 @@
 
 namespace probekit::cli {
 
+struct Timeline;  // cli/d_probes.h
+
 class KernelProbes {
 public:
   // has_target: -c or -p given (syscall::: then means the target's calls).
@@ -71,6 +73,9 @@ public:
   void wait(int timeout_ms);
   // Fires the program for every event read; true once exit() was called.
   bool drain(d::Program& program);
+  // -f chrome: each event fired also becomes an instant event of the
+  // timeline, named SUBSYSTEM:EVENT, with the record's fields as args.
+  void set_timeline(Timeline* timeline) { timeline_ = timeline; }
   // "probekit: N drops on CPU C" for each CPU whose ring lost events.
   void report_drops() const;
 
@@ -117,6 +122,7 @@ private:
   void fire(d::Program& program, const kernel::KernelEvent& ev, const Tracepoint& tp, const Target& t);
 
   bool has_target_;
+  Timeline* timeline_ = nullptr;
   std::optional<kernel::Tracefs> tracefs_;
   std::optional<Error> tracefs_error_;
   std::map<std::string, Tracepoint> tracepoints_;  // "sub:event"

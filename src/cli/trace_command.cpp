@@ -102,12 +102,14 @@ int trace_main(int argc, char** argv) {
   TraceOptions opt;
   CLI::App app{"probekit trace: uprobe_events-style probes on a live process", "probekit trace"};
   app.set_help_flag("-h,--help", "print this help");
+  app.set_version_flag("--version", "probekit " PROBEKIT_VERSION);
   std::optional<pid_t> pid;
   app.add_option("-p,--pid", pid, "trace the running process PID");
   app.add_option("-c,--command", opt.target.command, "run CMD ARGS under tracing");
   app.add_flag("-C,--count", opt.count_only, "print no hits; at the end, a table of hits per event");
   app.add_option("-d,--duration", opt.duration, "stop tracing after SECONDS and detach");
-  app.add_option("-f,--format", opt.format, "output format: text or json");
+  app.add_option("-f,--format", opt.format,
+                 "output format: text, json or chrome (Chrome trace event JSON: each hit an instant event)");
   app.add_option("-o,--output", opt.output, "write output to FILE");
   app.add_flag("-v,--verbose", opt.verbose, "say how each probe is armed");
   app.add_flag("-w,--destructive", opt.destructive, "allow destructive actions (--fail)");
@@ -130,7 +132,7 @@ int trace_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     report_error("trace", e.what());
-    std::fprintf(stderr, "usage: probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] [-f text|json] "
+    std::fprintf(stderr, "usage: probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] [-f text|json|chrome] "
                          "[-o FILE] [-w --fail SYMBOL=VALUE[@PERCENT]]... DEFINITION...\n");
     return exit_usage;
   }
@@ -138,7 +140,11 @@ int trace_main(int argc, char** argv) {
 
   auto format = output::parse_format(opt.format);
   if (!format) {
-    report_error("trace", "unknown output format '" + opt.format + "'; use 'text' or 'json'");
+    report_error("trace", "unknown output format '" + opt.format + "'; use 'text', 'json' or 'chrome'");
+    return exit_usage;
+  }
+  if (*format == output::Format::chrome && opt.count_only) {
+    report_error("trace", "-C prints a table of counts, not a timeline; drop -C or use -f text or -f json");
     return exit_usage;
   }
   if (!opt.target.has_target()) {
@@ -381,8 +387,10 @@ int trace_main(int argc, char** argv) {
   // runs, every byte is restored at the detach below.
   bool stopped_early = interrupted();
   if (auto st = writer->start(); !st) return fail("trace", st.error());
+  (void)writer->write(formatter.header());
   Result<int> status = -1;
   if (!stopped_early) status = s.run(opt.duration);
+  (void)writer->write(formatter.footer());
   (void)writer->flush();
   int code = exit_ok;
   if (!status) code = report("trace", status.error());

@@ -20,11 +20,13 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include "util/strings.h"
 
@@ -952,6 +954,48 @@ std::string bucket_json(std::optional<int64_t> lo, std::optional<int64_t> hi, in
 
 }  // namespace
 
+std::pair<std::optional<int64_t>, std::optional<int64_t>> Aggregation::bucket_range(int i) const {
+  std::optional<int64_t> lo, hi;
+  if (func_ == AggFunc::quantize) {
+    int64_t v = quantize_bucket_value(i);
+    if (i < kQuantizeZeroBucket) {
+      lo = i == 0 ? std::numeric_limits<int64_t>::min() : quantize_bucket_value(i - 1) + 1;
+      hi = v;
+    } else if (i == kQuantizeZeroBucket) {
+      lo = hi = 0;
+    } else {
+      lo = v;
+      hi = i == kQuantizeBuckets - 1 ? std::numeric_limits<int64_t>::max() : quantize_bucket_value(i + 1) - 1;
+    }
+  } else if (func_ == AggFunc::lquantize) {
+    int levels = nbuckets_ - 2;
+    if (i == 0) {
+      hi = params_.lo - 1;
+    } else if (i == levels + 1) {
+      lo = params_.lo + levels * params_.step;
+    } else {
+      lo = params_.lo + (i - 1) * params_.step;
+      hi = *lo + params_.step - 1;
+    }
+  } else if (func_ == AggFunc::llquantize) {
+    LlqShape sh = llq_shape(params_);
+    int k = i - sh.bin0;
+    auto edge = [&](int64_t kk) { return static_cast<int64_t>(llq_lower_edge(sh, kk)); };
+    if (k == 0) {
+      int64_t low = static_cast<int64_t>(upow(sh.factor, sh.lmag));
+      lo = -(low - 1);
+      hi = low - 1;
+    } else if (k > 0) {
+      lo = edge(k);
+      if (k <= sh.npos) hi = edge(k + 1) - 1;
+    } else {
+      hi = -edge(-k);
+      if (-k <= sh.npos) lo = -(edge(-k + 1) - 1);
+    }
+  }
+  return {lo, hi};
+}
+
 std::string Aggregation::json() const {
   const char* type = "map";
   bool dist = nbuckets_ > 0;
@@ -972,45 +1016,7 @@ std::string Aggregation::json() const {
       int64_t c = s.buckets[static_cast<size_t>(i)];
       if (c == 0) continue;
       c /= normal_;
-      std::optional<int64_t> lo, hi;
-      if (func_ == AggFunc::quantize) {
-        int64_t v = quantize_bucket_value(i);
-        if (i < kQuantizeZeroBucket) {
-          lo = i == 0 ? std::numeric_limits<int64_t>::min() : quantize_bucket_value(i - 1) + 1;
-          hi = v;
-        } else if (i == kQuantizeZeroBucket) {
-          lo = hi = 0;
-        } else {
-          lo = v;
-          hi = i == kQuantizeBuckets - 1 ? std::numeric_limits<int64_t>::max()
-                                         : quantize_bucket_value(i + 1) - 1;
-        }
-      } else if (func_ == AggFunc::lquantize) {
-        int levels = nbuckets_ - 2;
-        if (i == 0) {
-          hi = params_.lo - 1;
-        } else if (i == levels + 1) {
-          lo = params_.lo + levels * params_.step;
-        } else {
-          lo = params_.lo + (i - 1) * params_.step;
-          hi = *lo + params_.step - 1;
-        }
-      } else {
-        LlqShape sh = llq_shape(params_);
-        int k = i - sh.bin0;
-        auto edge = [&](int64_t kk) { return static_cast<int64_t>(llq_lower_edge(sh, kk)); };
-        if (k == 0) {
-          int64_t low = static_cast<int64_t>(upow(sh.factor, sh.lmag));
-          lo = -(low - 1);
-          hi = low - 1;
-        } else if (k > 0) {
-          lo = edge(k);
-          if (k <= sh.npos) hi = edge(k + 1) - 1;
-        } else {
-          hi = -edge(-k);
-          if (-k <= sh.npos) lo = -(edge(-k + 1) - 1);
-        }
-      }
+      auto [lo, hi] = bucket_range(i);
       rows.push_back(bucket_json(lo, hi, c));
     }
     return "[" + join(rows, ",") + "]";
@@ -1027,6 +1033,163 @@ std::string Aggregation::json() const {
   }
   return std::string("{\"type\":\"") + type + "\",\"data\":{" + json_quote("@" + name_) + ":" +
          data + "}}";
+}
+
+// --- folded stacks and OpenMetrics -------------------------------------------------
+
+namespace {
+
+// One frame of a folded line: no ';' (the separator) and no newline.
+std::string folded_frame(std::string f) {
+  for (char& c : f)
+    if (c == ';' || c == '\n') c = ':';
+  return f;
+}
+
+// "a.out`work+0x1a" -> "a.out`work"; "a.out`mix [inlined]" -> "a.out`mix_[i]".
+std::string stack_frame_name(std::string f) {
+  constexpr std::string_view kInlined = " [inlined]";
+  if (f.size() > kInlined.size() && f.compare(f.size() - kInlined.size(), kInlined.size(), kInlined) == 0)
+    return folded_frame(f.substr(0, f.size() - kInlined.size()) + "_[i]");
+  auto plus = f.rfind("+0x");
+  if (plus != std::string::npos && plus > 0 && plus + 3 < f.size() &&
+      std::all_of(f.begin() + static_cast<std::ptrdiff_t>(plus) + 3, f.end(),
+                  [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+    f.resize(plus);
+  return folded_frame(std::move(f));
+}
+
+std::string value_text(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::integer: return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
+    case Value::Kind::symbol: return v.s.empty() ? hex(v.u()) : v.s;
+    default: return v.s;
+  }
+}
+
+}  // namespace
+
+std::string Aggregation::folded() const {
+  std::map<std::string, int64_t> lines;  // frames -> value, merged after offsets are dropped
+  for (const auto& [key, state] : map_) {
+    int64_t value = 0;
+    if (nbuckets_ > 0) {
+      for (int64_t c : state.buckets) value += c;
+      value /= normal_;
+    } else if (func_ == AggFunc::stddev) {
+      value = static_cast<int64_t>(stddev_of(state, normal_));
+    } else {
+      value = scalar(state);
+    }
+    std::vector<std::string> frames;
+    if (key.empty()) frames.push_back("@" + name_);
+    for (const Value& v : key) {
+      if (v.kind != Value::Kind::stack) {
+        frames.push_back(folded_frame(value_text(v)));
+        continue;
+      }
+      std::vector<std::string> stack;
+      for (const std::string& f : split(v.s, '\n'))
+        if (!f.empty()) stack.push_back(stack_frame_name(f));
+      frames.insert(frames.end(), stack.rbegin(), stack.rend());
+    }
+    lines[join(frames, ";")] += value;
+  }
+  std::string out;
+  for (const auto& [frames, value] : lines)
+    if (value > 0) out += frames + " " + std::to_string(value) + "\n";
+  return out;
+}
+
+namespace {
+
+std::string metric_name(const std::string& agg) {
+  if (agg.empty()) return "probekit_agg";
+  std::string n = "probekit_";
+  for (char c : agg) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return n;
+}
+
+// A label value: backslash, double quote and newline escaped.
+std::string label_value(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+// {key0="..",key1=".."} plus `extra` (le="..") when given; "" for none.
+std::string labels(const Key& key, const std::string& extra = "") {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < key.size(); ++i)
+    parts.push_back("key" + std::to_string(i) + "=\"" + label_value(value_text(key[i])) + "\"");
+  if (!extra.empty()) parts.push_back(extra);
+  return parts.empty() ? "" : "{" + join(parts, ",") + "}";
+}
+
+}  // namespace
+
+std::string openmetrics(std::span<const Aggregation* const> aggs) {
+  std::string out;
+  for (const Aggregation* a : aggs) {
+    const std::string name = metric_name(a->name());
+    const std::string help = "# HELP " + name + " @" + a->name() + " = " + to_string(a->func()) + "()\n";
+    std::vector<const Aggregation::Entry*> entries = a->sorted();
+    switch (a->func()) {
+      case AggFunc::count:
+      case AggFunc::sum:
+        out += "# TYPE " + name + " counter\n" + help;
+        for (const auto* e : entries)
+          out += name + "_total" + labels(e->first) + " " + std::to_string(a->scalar(e->second)) + "\n";
+        break;
+      case AggFunc::avg:
+      case AggFunc::min:
+      case AggFunc::max:
+      case AggFunc::stddev:
+        out += "# TYPE " + name + " gauge\n" + help;
+        for (const auto* e : entries) {
+          int64_t v = a->func() == AggFunc::stddev ? static_cast<int64_t>(stddev_of(e->second, a->normal()))
+                                                    : a->scalar(e->second);
+          out += name + labels(e->first) + " " + std::to_string(v) + "\n";
+        }
+        break;
+      case AggFunc::quantize:
+      case AggFunc::lquantize:
+      case AggFunc::llquantize: {
+        out += "# TYPE " + name + " histogram\n" + help;
+        // The buckets every key shows: quantize's 127 narrowed to the filled range.
+        int first = 0, last = a->bucket_count() - 1;
+        if (a->func() == AggFunc::quantize) {
+          first = a->bucket_count();
+          last = -1;
+          for (const auto* e : entries)
+            for (int i = 0; i < a->bucket_count(); ++i)
+              if (e->second.buckets[static_cast<size_t>(i)] != 0) {
+                first = std::min(first, i);
+                last = std::max(last, i);
+              }
+        }
+        for (const auto* e : entries) {
+          int64_t cumulative = 0;
+          for (int i = 0; i < a->bucket_count(); ++i) {
+            cumulative += e->second.buckets[static_cast<size_t>(i)] / a->normal();
+            auto hi = a->bucket_range(i).second;
+            if (i < first || i > last || !hi) continue;
+            out += name + "_bucket" + labels(e->first, "le=\"" + std::to_string(*hi) + "\"") + " " +
+                   std::to_string(cumulative) + "\n";
+          }
+          out += name + "_bucket" + labels(e->first, "le=\"+Inf\"") + " " + std::to_string(cumulative) + "\n";
+          out += name + "_count" + labels(e->first) + " " + std::to_string(cumulative) + "\n";
+        }
+        break;
+      }
+    }
+  }
+  return out + "# EOF\n";
 }
 
 }  // namespace probekit::d

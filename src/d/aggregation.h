@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
@@ -216,6 +217,21 @@ public:
   // bpftrace `-f json` shapes: {"type":"map"|"hist"|"stats","data":{"@name":...}}.
   std::string json() const;
 
+  // Folded stacks, the format flamegraph.pl, speedscope and inferno read
+  // (`-f folded`, `-x aggfmt=folded`): one "root;...;leaf N" line per key,
+  // the key's parts as frames in order, a stack's frames outermost first
+  // without their "+0x.." offsets (so samples at different offsets of a
+  // function merge, as stackcollapse.pl does), an inlined frame marked
+  // "_[i]" (flamegraph.pl's annotation). N is the printed value (count,
+  // sum, ...; the number of values for the quantize family); lines sort by
+  // their frames; keys with a value <= 0 are left out (a flame graph has no
+  // negative widths). A key-less aggregation is one frame, "@name".
+  std::string folded() const;
+
+  // Inclusive value bounds of bucket i of the quantize family (nullopt: an
+  // open end), as DTrace labels it and bpftrace's JSON gives it.
+  std::pair<std::optional<int64_t>, std::optional<int64_t>> bucket_range(int i) const;
+
   // The key as DTrace's default layout prints it: "  %-50s" for strings,
   // " %16lld"/" %8d"/" %5d"/" %3d" by integer width, stacks one frame per line.
   static std::string print_key(const Key& key);
@@ -245,6 +261,17 @@ std::vector<Key> joined_keys(std::span<const Aggregation* const> aggs);
 // What the D statement `printa(@a[, @b...])` without a format prints: a
 // blank line (always, as dt_consume.c does), then print_joined().
 std::string printa_default(std::span<const Aggregation* const> aggs);
+// The aggregations as OpenMetrics text (the Prometheus exposition format,
+// `-x metrics=`), ending with "# EOF": one metric family per aggregation,
+// named "probekit_NAME" ("probekit_agg" for `@`), its keys as labels
+// key0, key1, ... (stacks with "\n" between frames). count() and sum() are
+// counters (samples NAME_total), avg/min/max/stddev gauges, the quantize
+// family histograms: cumulative NAME_bucket{le="U"} for each bucket's
+// inclusive upper bound U from the lowest to the highest bucket any key
+// has filled (lquantize/llquantize: every bucket), le="+Inf", NAME_count.
+// DTrace keeps no sum of a distribution's values, so there is no NAME_sum.
+std::string openmetrics(std::span<const Aggregation* const> aggs);
+
 // What is printed at exit for an aggregation no printa() has printed: a
 // blank line then print(); nothing for an empty aggregation.
 std::string print_at_exit(const Aggregation& agg);

@@ -993,6 +993,9 @@ public:
       auto pcs = x.rt.host->user_stack(*x.ctx.hit, frames);
       for (size_t i = 0; i < pcs.size(); ++i) {
         if (i) v.s += '\n';
+        // Functions inlined at this pc (a return address: at its call, one byte back), innermost first.
+        for (const auto& name : x.rt.host->inline_frames(*x.ctx.hit, i ? pcs[i] - 1 : pcs[i]))
+          v.s += name + " [inlined]\n";
         v.s += symbol_text(x, pcs[i], Fn::uaddr);
       }
       return v;
@@ -1072,6 +1075,10 @@ public:
       rt.emit_prefix(x);
       if (rt.json()) {
         for (const auto* a : list) rt.emit(x, a->json() + "\n");
+        return;
+      }
+      if (rt.folded() && text_.empty() && !has_format_) {
+        for (const auto* a : list) rt.emit(x, a->folded());
         return;
       }
       if (!text_.empty() || has_format_) {

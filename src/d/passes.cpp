@@ -98,6 +98,9 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"exitcode", false},  // probekit: exit with the -c command's status
       {"handsoff", false},  // probekit: detach while every probe is a jump probe (LaunchOptions::hands_off)
       {"noagent", false},   // probekit: every clause runs in probekit, none in the agent (d/agent_codegen.h)
+      {"aggfmt", true},     // probekit: how aggregations print (text, folded)
+      {"metrics", true},    // probekit: serve the aggregations as OpenMetrics at ADDR:PORT
+      {"progress", true},   // probekit: seconds of arming before a terminal shows "armed K/N"
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -274,7 +277,7 @@ private:
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
                                         "specsize", "switchrate", "ustackframes", "stackframes", "retprobe",
-                                        "backend", "exitcode", "handsoff", "noagent"};
+                                        "backend", "exitcode", "handsoff", "aggfmt", "metrics", "progress", "noagent"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +
@@ -294,6 +297,14 @@ private:
                         "failed to set option 'backend': '" + value + "' is not a backend; use auto, jump or trap");
         return false;
       }
+      if (name == "aggfmt") {
+        if (value == "text" || value == "folded") return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'aggfmt': '" + value + "' is not an aggregation format; use text or "
+                        "folded");
+        return false;
+      }
+      if (name == "metrics") return true;  // ADDR:PORT, checked by the command when it listens
       if (name == "retprobe") {
         if (value == "auto" || value == "ret-site" || value == "retsite" || value == "hijack") return true;
         ctx.diags.error("D_PRAGMA_OPTSET", loc,

@@ -83,6 +83,8 @@ std::vector<uint64_t> Host::user_stack(const HitContext& hit, int max_frames) {
   return pcs;
 }
 
+std::vector<std::string> Host::inline_frames(const HitContext&, uint64_t) { return {}; }
+
 Status Host::stop(FireContext&) {
   return Error("stop() needs the probe engine", ErrorKind::unsupported);
 }
@@ -225,6 +227,7 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   quiet_ = symbols.options.count("quiet") > 0;
   flow_indent = symbols.options.count("flowindent") > 0;
   format_ = options.format;
+  if (auto f = symbols.options.find("aggfmt"); f != symbols.options.end()) folded_ = f->second == "folded";
   default_sink = std::make_unique<FileSink>(stdout, stderr);
   sink = default_sink.get();
   default_host = std::make_unique<Host>();
@@ -406,6 +409,7 @@ void Runtime::print_remaining_aggregations() {
     if (agg_printed[i]) continue;
     agg_printed[i] = true;
     if (json()) sink->out(aggs[i].json() + "\n");
+    else if (folded()) sink->out(aggs[i].folded());
     else sink->out("\n" + aggs[i].print());
   }
 }
@@ -672,6 +676,13 @@ void Program::set_host(Host* host) {
 
 bool Program::exit_requested() const { return state_->rt.exit_requested; }
 int Program::exit_status() const { return state_->rt.exit_status; }
+
+std::string Program::openmetrics() const {
+  state_->rt.sync();  // the agent's parts first
+  std::vector<const Aggregation*> list;
+  for (const auto& a : state_->rt.aggs) list.push_back(&a);
+  return d::openmetrics(list);
+}
 
 bool Program::has_option(const std::string& name) const { return state_->rt.symbols.options.count(name) > 0; }
 

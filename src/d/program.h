@@ -209,6 +209,10 @@ public:
   // Return addresses of the hitting thread, innermost first, at most
   // max_frames (default: frame-pointer walk through hit.read()).
   virtual std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames);
+  // The functions inlined at `pc` (DWARF's inlined subroutines, innermost
+  // first, "a.out`mix"): ustack() shows each as a frame "a.out`mix
+  // [inlined]" above the function they were inlined into. Default: none.
+  virtual std::vector<std::string> inline_frames(const HitContext& hit, uint64_t pc);
   // Destructive actions (only reached when compiled with -w).
   virtual Status stop(FireContext& ctx);
   virtual Status raise(FireContext& ctx, int signal);
@@ -309,6 +313,8 @@ public:
   bool destructive() const;  // -w or #pragma D option destructive
   uint64_t fires() const;    // clause executions so far
   uint64_t errors() const;   // faults reported (ERROR firings)
+  // Every aggregation as OpenMetrics text (d::openmetrics), for -x metrics=.
+  std::string openmetrics() const;
 
 private:
   friend CompileResult compile(std::string_view, std::string, const CompileOptions&);

@@ -138,6 +138,8 @@ public:
   void emit_prefix(Exec& x);
   void emit(Exec& x, std::string_view text);  // a record (text already rendered)
   bool json() const { return format_ == OutputFormat::json; }
+  // -f folded / -x aggfmt=folded: aggregations print as folded stacks.
+  bool folded() const { return folded_; }
   bool quiet() const { return quiet_; }
 
   // The firing protocol (program.cpp uses these).
@@ -179,6 +181,7 @@ public:
   size_t strsize = 256;
   int ustackframes = 100;
   OutputFormat format_ = OutputFormat::text;
+  bool folded_ = false;
   bool quiet_ = false;
   int nspec = 1;
 

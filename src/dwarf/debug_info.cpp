@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
@@ -818,18 +819,40 @@ const Function* DebugInfo::function_at(uint64_t low_pc) const {
   return it == by_pc_.end() ? nullptr : &functions_[it->second];
 }
 
+namespace {
+
+// The compile unit holding vaddr.
+bool unit_at(Dwarf* dbg, uint64_t vaddr, Dwarf_Die* cudie) {
+  if (dwarf_addrdie(dbg, vaddr, cudie) != nullptr) return true;
+  // No .debug_aranges: ask each unit.
+  Dwarf_CU* cu = nullptr;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(dbg, cu, &cu, nullptr, &unit_type, cudie, nullptr) == 0)
+    if (dwarf_haspc(cudie, vaddr) > 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> DebugInfo::inline_frames(uint64_t vaddr) const {
+  std::vector<std::string> out;
+  Dwarf_Die cudie;
+  if (!handles_ || !unit_at(handles_->dbg, vaddr, &cudie)) return out;
+  Dwarf_Die* scopes = nullptr;
+  int n = dwarf_getscopes(&cudie, vaddr, &scopes);
+  for (int i = 0; i < n; ++i) {
+    if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine) continue;
+    const char* name = dwarf_diename(&scopes[i]);  // follows DW_AT_abstract_origin
+    out.emplace_back(name != nullptr ? name : "??");
+  }
+  free(scopes);
+  return out;
+}
+
 std::optional<std::pair<std::string, int>> DebugInfo::source_line(uint64_t vaddr) const {
   Dwarf* dbg = handles_->dbg;
   Dwarf_Die cudie;
-  bool found = dwarf_addrdie(dbg, vaddr, &cudie) != nullptr;
-  if (!found) {
-    // No .debug_aranges: ask each unit.
-    Dwarf_CU* cu = nullptr;
-    uint8_t unit_type = 0;
-    while (!found && dwarf_get_units(dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
-      found = dwarf_haspc(&cudie, vaddr) > 0;
-    }
-  }
+  bool found = unit_at(dbg, vaddr, &cudie);
   if (!found) return std::nullopt;
   Dwarf_Line* line = dwarf_getsrc_die(&cudie, vaddr);
   if (line == nullptr) return std::nullopt;

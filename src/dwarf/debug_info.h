@@ -113,6 +113,10 @@ public:
   const Function* function_at(uint64_t low_pc) const;  // by link-time entry address
   const std::vector<Function>& all_functions() const { return functions_; }  // address order
   std::optional<std::pair<std::string, int>> source_line(uint64_t vaddr) const;  // file, line
+  // The functions inlined at vaddr (a link-time address), innermost first:
+  // the DW_TAG_inlined_subroutine scopes that hold it, by their abstract
+  // origin's name. Empty when vaddr is in no inlined code.
+  std::vector<std::string> inline_frames(uint64_t vaddr) const;
   const std::string& dwarf_file() const { return dwarf_file_; }  // the file the DWARF came from
 
 private:

@@ -121,7 +121,25 @@ std::string format_error_json(std::string_view message) {
 std::optional<Format> parse_format(std::string_view name) {
   if (name == "text") return Format::text;
   if (name == "json") return Format::json;
+  if (name == "chrome") return Format::chrome;
   return std::nullopt;
+}
+
+std::string Formatter::event(const Event& e) {
+  switch (format_) {
+    case Format::text: return format_text(e);
+    case Format::json: return format_json(e);
+    case Format::chrome: break;
+  }
+  std::vector<std::pair<std::string, std::string>> args;
+  if (e.is_return) {
+    args.emplace_back("function", json_quote(e.function));
+    args.emplace_back("caller", json_quote(e.caller));
+  } else {
+    args.emplace_back("site", json_quote(e.site));
+  }
+  for (const auto& a : e.args) args.emplace_back(a.name, a.json);
+  return chrome_.instant(e.pid, e.tid, e.comm, e.name, e.group, e.timestamp_ns, args);
 }
 
 }  // namespace probekit::output

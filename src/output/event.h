@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "output/chrome.h"
 #include "probekit/hit_context.h"
 
 namespace probekit::output {
@@ -82,22 +83,27 @@ std::string format_counts_text(const std::vector<EventCount>& counts);
 std::string format_counts_json(const std::vector<EventCount>& counts);
 std::string format_error_json(std::string_view message);
 
-enum class Format { text, json };
-// "text" or "json"; nullopt otherwise.
+enum class Format { text, json, chrome };
+// "text", "json" or "chrome"; nullopt otherwise.
 std::optional<Format> parse_format(std::string_view name);
 
 // The per-format choice in one place, so a front end holds one object.
+// chrome (output/chrome.h): each event is an instant event with its
+// arguments as args; header() and footer() open and close the file.
 class Formatter {
 public:
   explicit Formatter(Format format) : format_(format) {}
   Format format() const { return format_; }
-  std::string event(const Event& e) const { return format_ == Format::json ? format_json(e) : format_text(e); }
+  std::string header() { return format_ == Format::chrome ? chrome_.begin() : ""; }
+  std::string footer() { return format_ == Format::chrome ? chrome_.end() : ""; }
+  std::string event(const Event& e);
   std::string counts(const std::vector<EventCount>& c) const {
     return format_ == Format::json ? format_counts_json(c) : format_counts_text(c);
   }
 
 private:
   Format format_;
+  ChromeTrace chrome_;
 };
 
 }  // namespace probekit::output

@@ -80,6 +80,16 @@ TEST(DCli, ErrorProbeFiresOnAFaultAndTracingGoesOn) {
   EXPECT_EQ(r.out, "threads 1 calls 3 total 9\n");
 }
 
+TEST(DCli, DurationEndsAProgramThatWouldWaitForCtrlC) {
+  // BEGIN only: without -d it waits for Ctrl-C.
+  auto r = run({probekit_path(), "-q", "-d", "0.5", "-n", "BEGIN { @a = count(); }"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "\n                1\n");
+  auto bad = run({probekit_path(), "-d", "-1", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("probekit: -d: error: "), std::string::npos) << bad.err;
+}
+
 TEST(DCli, JsonLinesInBpftraceShapes) {
   const std::string file = ::testing::TempDir() + "/d_json_lines.txt";  // apart from the program's output
   auto r = run({probekit_path(), "-q", "-f", "json", "-o", file, "-n",

@@ -1,0 +1,3 @@
+/* aggregations print as text or folded stacks */
+#pragma D option aggfmt=svg
+BEGIN { exit(0); }
