@@ -110,14 +110,17 @@ static void restore_all(struct pk_control *c) {
     struct pk_patch *p = patches(c);
     const uint32_t n = c->npatches;
     static const uint8_t int3 = 0xcc;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (p[i].armed && p[i].length > 1) poke(fd, p[i].address, &int3, 1);
-    }
-    for (uint32_t i = 0; i < n; ++i) {
-      if (p[i].armed && p[i].length > 1) poke(fd, p[i].address + 1, p[i].original + 1, p[i].length - 1);
-    }
-    for (uint32_t i = 0; i < n; ++i) {
-      if (p[i].armed) poke(fd, p[i].address, p[i].original, 1);
+    /* Hops (PK_PATCH_ARMED_LAST) after the patches that jump to them. */
+    for (uint32_t pass = PK_PATCH_ARMED; pass <= PK_PATCH_ARMED_LAST; ++pass) {
+      for (uint32_t i = 0; i < n; ++i) {
+        if (p[i].armed == pass && p[i].length > 1) poke(fd, p[i].address, &int3, 1);
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        if (p[i].armed == pass && p[i].length > 1) poke(fd, p[i].address + 1, p[i].original + 1, p[i].length - 1);
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        if (p[i].armed == pass) poke(fd, p[i].address, p[i].original, 1);
+      }
     }
     sys3(NR_close, fd, 0, 0);
   }

@@ -128,8 +128,12 @@ struct pk_patch {
                            the jmp is being taken out (the relocated copy) */
   uint8_t original[8];  /* the bytes the patch replaced */
   uint32_t length;      /* 1 (int3) or 5 (jmp); 0: unused entry */
-  uint32_t armed;       /* the patch is in the program's code */
+  uint32_t armed;       /* the patch is in the program's code: PK_PATCH_ARMED, or PK_PATCH_ARMED_LAST
+                           for a hop in the padding before a function, which its jmp rel8 reaches
+                           and which must be put back only after it */
 };
+#define PK_PATCH_ARMED 1u
+#define PK_PATCH_ARMED_LAST 2u
 
 /* The kernel's struct sigaction for rt_sigaction(2) on x86-64. */
 struct pk_kernel_sigaction {

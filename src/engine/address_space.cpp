@@ -256,7 +256,7 @@ Status AddressSpace::read_original(uint64_t addr, uint8_t* buf, size_t len) cons
   const uint64_t from = addr >= 5 ? addr - 4 : 0;
   for (auto it = jump_sites_.lower_bound(from); it != jump_sites_.end() && it->first < addr + len; ++it) {
     if (!it->second->armed) continue;
-    for (size_t k = 0; k < it->second->original.size(); ++k) {
+    for (size_t k = 0; k < it->second->patch_length; ++k) {
       const uint64_t a = it->first + k;
       if (a >= addr && a < addr + len) buf[a - addr] = it->second->original[k];
     }

@@ -83,7 +83,11 @@ struct JumpSite {
   uint64_t address = 0;
   size_t length = 0;                   // bytes of displaced instructions (>= 5)
   std::array<uint8_t, 5> original{};   // what the jmp replaced
-  std::array<uint8_t, 5> patch{};      // e9 + rel32
+  std::array<uint8_t, 5> patch{};      // e9 + rel32, or eb + rel8 to the hop
+  size_t patch_length = 5;             // bytes of `patch` written (2 with a hop)
+  uint64_t hop = 0;                    // a jmp rel32 in the padding before the function (jump_backend.cpp)
+  std::array<uint8_t, 5> hop_original{};
+  std::array<uint8_t, 5> hop_patch{};
   uint64_t trampoline = 0;
   uint64_t copy = 0;                   // the relocated instructions, inside the trampoline
   std::vector<std::pair<uint64_t, uint64_t>> copy_of;  // displaced insn -> its copy

@@ -330,7 +330,7 @@ Status Agent::retire(const RemoteThread& remote) {
   return r ? Status{} : Status(r.error());
 }
 
-void Agent::arming(uint64_t address, const uint8_t* original, uint32_t length, uint64_t resume) {
+void Agent::arming(uint64_t address, const uint8_t* original, uint32_t length, uint64_t resume, bool last) {
   pk_control* c = control();
   auto* table = reinterpret_cast<pk_patch*>(data_->local + c->patches_offset);
   uint32_t i;
@@ -349,7 +349,7 @@ void Agent::arming(uint64_t address, const uint8_t* original, uint32_t length, u
   std::memset(p.original, 0, sizeof p.original);
   std::memcpy(p.original, original, std::min<uint32_t>(length, sizeof p.original));
   p.length = length;
-  std::atomic_ref<uint32_t>(p.armed).store(1, std::memory_order_release);
+  std::atomic_ref<uint32_t>(p.armed).store(last ? PK_PATCH_ARMED_LAST : PK_PATCH_ARMED, std::memory_order_release);
   if (i == c->npatches) std::atomic_ref<uint32_t>(c->npatches).store(i + 1, std::memory_order_release);
 }
 

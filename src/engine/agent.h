@@ -140,7 +140,8 @@ public:
   // The orphan guard's patch table (agent/agent_abi.h pk_patch): call
   // arming() before writing a patch and disarmed() after taking it out, so
   // that the agent can undo exactly what is in place if probekit dies.
-  void arming(uint64_t address, const uint8_t* original, uint32_t length, uint64_t resume);
+  // `last`: restored after every other patch (a hop: agent.c restore_all).
+  void arming(uint64_t address, const uint8_t* original, uint32_t length, uint64_t resume, bool last = false);
   void disarmed(uint64_t address);
   // At detach: the program's SIGTRAP action back (unless it installed one
   // of its own meanwhile) and the death pipe closed in the target.

@@ -135,6 +135,7 @@ struct ModuleBranches {
   std::vector<std::pair<uint64_t, uint64_t>> by_target;  // sorted (target, source) of relative branches
   std::vector<uint64_t> indirect_jmps;                   // sorted
   std::vector<uint64_t> undecodable;                     // sorted starts of functions that did not decode
+  std::vector<std::pair<uint64_t, uint64_t>> functions;  // sorted [start, end) of sized function symbols
 };
 
 const ModuleBranches& module_branches(const AddressSpace& as, const Module& m) {
@@ -149,6 +150,7 @@ const ModuleBranches& module_branches(const AddressSpace& as, const Module& m) {
   for (const auto& s : m.elf->symbols()) {
     if (s.kind != elf::SymbolKind::function || !s.size || s.size > (64u << 20)) continue;
     if (!scanned.insert({s.value, s.size}).second) continue;
+    slot->functions.emplace_back(s.value, s.value + s.size);
     bytes.resize(s.size);
     if (!as.read_original(s.value + m.bias, bytes.data(), bytes.size())) continue;
     x86::BranchScan scan = x86::scan_branches(bytes, s.value);
@@ -160,6 +162,7 @@ const ModuleBranches& module_branches(const AddressSpace& as, const Module& m) {
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }
+  std::sort(slot->functions.begin(), slot->functions.end());
   std::sort(slot->by_target.begin(), slot->by_target.end());
   slot->by_target.erase(std::unique(slot->by_target.begin(), slot->by_target.end()), slot->by_target.end());
   return *slot;
@@ -204,6 +207,47 @@ uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
   return mask;
 }
 
+// A hop for a function at runtime `addr`: 5 bytes of alignment padding
+// within a jmp rel8 of addr + 2 that nothing executes: no function symbol
+// covers them, no branch targets the gap they are in, the gap is NOPs and
+// int3s only, and the function before it never falls through into it
+// (glibc's __memcpy_chk_* falls through its padding into __memcpy_*). The
+// hop is at the gap's start; 0 when there is none.
+uint64_t find_hop(const AddressSpace& as, const Module& m, uint64_t addr) {
+  const ModuleBranches& b = module_branches(as, m);
+  const uint64_t at = addr - m.bias;
+  const uint64_t reach_lo = at + 2 - 128, reach_hi = at + 2 + 127 - 5;  // hop start range (link-time)
+  auto it = std::lower_bound(b.functions.begin(), b.functions.end(), std::pair<uint64_t, uint64_t>{reach_lo - 4096, 0});
+  uint64_t best = 0;
+  uint64_t prev_start = 0, prev_end = 0;
+  for (; it != b.functions.end() && it->first <= reach_hi + 5; ++it) {
+    const uint64_t gap_lo = prev_end, gap_hi = it->first;
+    if (prev_end && gap_hi >= gap_lo + 5 && gap_lo >= reach_lo && gap_lo <= reach_hi) {
+      const uint64_t hop = gap_lo + m.bias;
+      bool taken = false;  // another site's hop
+      for (auto j = as.jump_sites().lower_bound(hop > 256 ? hop - 256 : 0);
+           j != as.jump_sites().end() && j->first < hop + 256; ++j) {
+        taken = taken || (j->second->hop && !j->second->gone && j->second->hop + 5 > hop && j->second->hop < hop + 5);
+      }
+      auto t = std::lower_bound(b.by_target.begin(), b.by_target.end(), std::pair<uint64_t, uint64_t>{gap_lo, 0});
+      const bool targeted = t != b.by_target.end() && t->first < gap_hi;
+      std::vector<uint8_t> gap(gap_hi - gap_lo), prev(prev_end - prev_start);
+      if (!taken && !targeted && gap.size() <= 4096 && prev.size() <= (1u << 20) &&
+          as.read_original(gap_lo + m.bias, gap.data(), gap.size()) && x86::is_padding(gap, gap_lo + m.bias) &&
+          as.read_original(prev_start + m.bias, prev.data(), prev.size()) &&
+          x86::ends_without_falling_through({prev, prev_start + m.bias})) {
+        const auto dist = [&](uint64_t h) { return h > addr ? h - addr : addr - h; };
+        if (!best || dist(hop) < dist(best)) best = hop;
+      }
+    }
+    if (it->second > prev_end) {
+      prev_end = it->second;
+      prev_start = it->first;
+    }
+  }
+  return best;
+}
+
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                     const RemoteThread& remote, const std::vector<pk_read>* program,
                                                     uint32_t regs_mask,
@@ -217,11 +261,8 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   std::vector<uint8_t> func(r.func_size);
   PK_TRY(as.read_original(r.func_start, func.data(), func.size()));
   if (r.address != r.func_start) PK_TRY(x86::check_boundary(func, r.func_start, r.address));
-  auto jp = x86::plan_displaced({func, r.func_start}, r.address);
-  if (!jp) return jp.error();
   // Branches: from anywhere in the module, not only the function itself.
   const ModuleBranches& branches = module_branches(as, *m);
-  const uint64_t lo = r.address - m->bias, hi = lo + jp->length;
   const uint64_t flo = r.func_start - m->bias, fhi = flo + r.func_size;
   if (any_in(branches.undecodable, flo, fhi)) {
     return Error("the function does not decode", ErrorKind::cannot_relocate);
@@ -231,12 +272,34 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     return Error("indirect jmp at +" + hex(at - flo) + " (a jump table could land in the patched bytes)",
                  ErrorKind::cannot_relocate);
   }
-  auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
-                             std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
-  if (it != branches.by_target.end() && it->first < hi) {
-    return Error("a branch at " + as.symbolize(it->second + m->bias, false) + " jumps into the patched bytes",
-                 ErrorKind::cannot_relocate);
+  // The displaced instructions, and no branch into them but to the first.
+  auto displaced = [&](size_t min_length) -> Result<x86::JumpPlan> {
+    auto jp = x86::plan_displaced({func, r.func_start}, r.address, min_length);
+    if (!jp) return jp.error();
+    const uint64_t lo = r.address - m->bias, hi = lo + jp->length;
+    auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
+                               std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
+    if (it != branches.by_target.end() && it->first < hi) {
+      return Error("a branch at " + as.symbolize(it->second + m->bias, false) + " jumps into the patched bytes",
+                   ErrorKind::cannot_relocate);
+    }
+    return jp;
+  };
+  auto jp = displaced(5);
+  uint64_t hop = 0;  // where the 5-byte jmp goes when the site itself gets a 2-byte one
+  if (!jp && r.address == r.func_start) {
+    // The hop (as Windows' hot-patching does): a jmp rel8 over the first
+    // instruction(s) to a jmp rel32 in alignment padding nearby, which
+    // nothing else executes (find_hop). Fewer bytes are displaced: a neighbour's branch to +3 (glibc's
+    // __mempcpy_* enters __memcpy_*+3) or a function of 2 to 4 bytes is fine.
+    auto short_jp = displaced(2);
+    const uint64_t pad = short_jp ? find_hop(as, *m, r.address) : 0;
+    if (pad) {
+      jp = std::move(short_jp);
+      hop = pad;
+    }
   }
+  if (!jp) return jp.error();
   for (uint64_t a = r.address; a < r.address + jp->length; ++a) {
     if (as.site_at(a) && !as.site_at(a)->gone) {
       return Error("a breakpoint at " + hex(a) + " is inside the patched bytes", ErrorKind::cannot_relocate);
@@ -300,16 +363,32 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   site->copy = space->remote + head->size();
   site->copy_of = std::move(block->copy_of);
   PK_TRY(as.read_original(r.address, site->original.data(), site->original.size()));
-  const std::vector<uint8_t> jmp = x86::jmp_rel32(r.address, site->trampoline);
-  std::copy(jmp.begin(), jmp.end(), site->patch.begin());
+  if (hop) {
+    // jmp rel8 to the hop, then the hop's jmp rel32 to the trampoline.
+    site->patch_length = 2;
+    site->patch[0] = 0xeb;
+    site->patch[1] = static_cast<uint8_t>(static_cast<int8_t>(static_cast<int64_t>(hop) - static_cast<int64_t>(r.address + 2)));
+    site->hop = hop;
+    PK_TRY(as.read_original(hop, site->hop_original.data(), site->hop_original.size()));
+    const std::vector<uint8_t> jmp = x86::jmp_rel32(hop, site->trampoline);
+    std::copy(jmp.begin(), jmp.end(), site->hop_patch.begin());
+  } else {
+    const std::vector<uint8_t> jmp = x86::jmp_rel32(r.address, site->trampoline);
+    std::copy(jmp.begin(), jmp.end(), site->patch.begin());
+  }
   for (const auto& insn : jp->displaced) site->note += (site->note.empty() ? "" : "; ") + insn.text();
+  if (hop) site->note = "via a hop at " + as.symbolize(hop, false) + ": " + site->note;
   return site;
 }
 
 Status JumpBackend::arm(AddressSpace& as, JumpSite& site) {
   if (site.armed || site.gone) return {};
-  if (as.agent) as.agent->arming(site.address, site.original.data(), site.original.size(), site.copy);
-  PK_TRY(as.memory().write(site.address, site.patch.data(), site.patch.size()));
+  if (site.hop) {  // the hop first: nothing reaches it until the jmp rel8 is in
+    if (as.agent) as.agent->arming(site.hop, site.hop_original.data(), 5, site.trampoline, true);
+    PK_TRY(as.memory().write(site.hop, site.hop_patch.data(), site.hop_patch.size()));
+  }
+  if (as.agent) as.agent->arming(site.address, site.original.data(), site.patch_length, site.copy);
+  PK_TRY(as.memory().write(site.address, site.patch.data(), site.patch_length));
   site.armed = true;
   return {};
 }
@@ -319,9 +398,13 @@ Status JumpBackend::disarm(AddressSpace& as, JumpSite& site) {
     site.armed = false;
     return {};
   }
-  PK_TRY(as.memory().write(site.address, site.original.data(), site.original.size()));
+  PK_TRY(as.memory().write(site.address, site.original.data(), site.patch_length));
   site.armed = false;
   if (as.agent) as.agent->disarmed(site.address);
+  if (site.hop) {  // a thread that took the jmp rel8 just before is past the hop (it was stopped)
+    PK_TRY(as.memory().write(site.hop, site.hop_original.data(), site.hop_original.size()));
+    if (as.agent) as.agent->disarmed(site.hop);
+  }
   return {};
 }
 

@@ -1097,7 +1097,9 @@ void SessionImpl::on_new_task(Thread& parent, proc::StopKind kind, pid_t child) 
           if (site->armed && !site->gone) (void)mem->write(addr, &site->original_byte, 1);
         }
         for (const auto& [addr, js] : parent.as->jump_sites()) {
-          if (js->armed && !js->gone) (void)mem->write(addr, js->original.data(), js->original.size());
+          if (!js->armed || js->gone) continue;
+          (void)mem->write(addr, js->original.data(), js->patch_length);
+          if (js->hop) (void)mem->write(js->hop, js->hop_original.data(), js->hop_original.size());
         }
       }
     }
@@ -1730,7 +1732,19 @@ Status SessionImpl::disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSit
   PK_TRY(stop_all_in(as));
   credit(site);
   // A thread inside the trampoline runs out of it and jumps back past the
-  // displaced bytes: the trampoline stays mapped, so nothing moves.
+  // displaced bytes: the trampoline stays mapped, so nothing moves. One
+  // that took the jmp rel8 but not yet the hop would run the padding's
+  // bytes from the middle of a NOP: it starts the function again instead
+  // (it had run nothing of it).
+  if (site.hop) {
+    for (auto& [tid, t] : threads_) {
+      if (t.as != as || !t.stopped) continue;
+      auto regs = proc::get_regs(tid);
+      if (!regs || regs->rip != site.hop) continue;
+      regs->rip = site.address;
+      PK_TRY(proc::set_regs(tid, *regs));
+    }
+  }
   return jump_.disarm(*as, site);
 }
 

@@ -60,13 +60,36 @@ Status check_branches_into(const std::vector<Instruction>& insns, uint64_t func_
 
 }  // namespace
 
-Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address) {
+bool is_padding(std::span<const uint8_t> bytes, uint64_t start) {
+  size_t at = 0;
+  while (at < bytes.size()) {
+    if (bytes[at] == 0xcc) {
+      ++at;
+      continue;
+    }
+    auto insn = decode(bytes.data() + at, bytes.size() - at, start + at);
+    if (!insn || detail::decoded_of(*insn).insn.mnemonic != ZYDIS_MNEMONIC_NOP) return false;
+    at += insn->length;
+  }
+  return true;
+}
+
+bool ends_without_falling_through(const CodeRange& function) {
+  auto insns = decode_all(function.bytes, function.start);
+  if (!insns || insns->empty()) return false;
+  const ZydisDecodedInstruction& i = detail::decoded_of(insns->back()).insn;
+  if (insns->back().address + insns->back().length != function.start + function.bytes.size()) return false;
+  return i.meta.category == ZYDIS_CATEGORY_RET || i.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+         i.mnemonic == ZYDIS_MNEMONIC_UD2 || i.mnemonic == ZYDIS_MNEMONIC_HLT || i.mnemonic == ZYDIS_MNEMONIC_INT3;
+}
+
+Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address, size_t min_length) {
   const uint64_t start = function.start;
   const uint64_t end = start + function.bytes.size();
   if (address < start || address >= end) return refuse("the address is outside the function");
   JumpPlan plan;
   plan.address = address;
-  while (plan.length < kJmpLength) {
+  while (plan.length < min_length) {
     const uint64_t at_addr = address + plan.length;
     if (at_addr >= end) break;
     auto insn = decode(function.bytes.data() + (at_addr - start), end - at_addr, at_addr);
@@ -84,13 +107,14 @@ Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address) {
       const bool relative_or_ret = detail::relative_branch_operand(detail::decoded_of(*insn)) ||
                                    i.meta.category == ZYDIS_CATEGORY_RET;
       if (!relative_or_ret) return refuse(at + " is an indirect branch");
-      if (plan.length + insn->length < kJmpLength) return refuse(at + " leaves before the 5 patched bytes end");
+      if (plan.length + insn->length < min_length)
+        return refuse(at + " leaves before the " + std::to_string(min_length) + " patched bytes end");
     }
     plan.length += insn->length;
     plan.displaced.push_back(std::move(*insn));
   }
-  if (plan.length < kJmpLength || address + plan.length > end) {
-    return refuse("fewer than 5 bytes of whole instructions to the end of the function");
+  if (plan.length < min_length || address + plan.length > end) {
+    return refuse("fewer than " + std::to_string(min_length) + " bytes of whole instructions to the end of the function");
   }
   return plan;
 }

@@ -185,7 +185,7 @@ namespace probekit::x86 {
 // Errors are ErrorKind::cannot_relocate with the reason, for `-v`.
 struct JumpPlan {
   uint64_t address = 0;
-  size_t length = 0;                      // bytes replaced (>= 5)
+  size_t length = 0;                      // bytes of the displaced instructions (>= the patch)
   std::vector<Instruction> displaced;     // the instructions covering them
 };
 struct CodeRange {
@@ -212,8 +212,18 @@ Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at);
 // hand-written code such as glibc's string functions enters its neighbours
 // past their first instruction, __mempcpy_* jumps to __memmove_*+3, which
 // a check of one function cannot see). `address` must be an instruction
-// boundary.
-Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address);
+// boundary. `min_length`: the bytes the patch needs (5 for a jmp rel32, 2
+// for a jmp rel8 to a hop in the padding before the function).
+Result<JumpPlan> plan_displaced(const CodeRange& function, uint64_t address, size_t min_length = 5);
+
+// Alignment padding the linker left between two functions: true when
+// `bytes` are whole NOP instructions (of any length) and int3s only, so
+// that nothing but a jump we write can execute there.
+bool is_padding(std::span<const uint8_t> bytes, uint64_t start);
+// The function's last instruction never falls through to the next bytes
+// (ret, jmp, ud2, hlt, int3): glibc's *_chk functions, for one, end by
+// falling through the padding into the next function.
+bool ends_without_falling_through(const CodeRange& function);
 
 // Every branch in code, decoded linearly: relative ones (jmp, jcc, call,
 // loop, jrcxz) as (target, source), indirect jmps by address; complete is

@@ -98,8 +98,12 @@ TEST_P(JumpBuilds, EveryInstructionKindCountsExactly) {
     ids[fn] = *id;
     auto d = t.session->describe(*id);
     ASSERT_EQ(d.size(), 1u) << fn;
-    EXPECT_EQ(described_as_jump(*t.session, *id), want_jump) << d[0];
-    if (!want_jump) {
+    // f_jcc's first instruction is 2 bytes and a branch: a jmp rel32 there
+    // would leave before its 5 bytes end, but a jmp rel8 to a hop in
+    // padding within reach fits (where the build left such padding).
+    const bool hop = fn == "f_jcc" && d[0].find("via a hop at ") != std::string::npos;
+    EXPECT_EQ(described_as_jump(*t.session, *id), want_jump || hop) << d[0];
+    if (!want_jump && !hop) {
       EXPECT_NE(d[0].find("not a jump probe: "), std::string::npos) << d[0];
     }
   }
