@@ -90,6 +90,7 @@ struct JumpSite {
   std::shared_ptr<Agent> agent;        // whose site table holds its counter
   uint32_t agent_index = 0;
   bool records = false;                // PK_ACTION_RECORD: the trampoline calls the agent
+  bool calls_agent = false;            // a return probe's entry or unwinder hook (JumpCall): joins no probe
   std::vector<pk_read> program;        // records: what the agent captures at a hit
   uint32_t regs_mask = 0;              // records: the registers they keep
   SiteInfo info;

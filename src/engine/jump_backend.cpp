@@ -156,7 +156,7 @@ uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
 
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                     const RemoteThread& remote, const std::vector<pk_read>* program,
-                                                    uint32_t regs_mask) {
+                                                    uint32_t regs_mask, const JumpCall* call) {
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -223,7 +223,8 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
   }
-  auto head = program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
+  auto head = call      ? assemble_record(call->argument, call->function, entry)
+              : program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

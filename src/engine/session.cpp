@@ -339,10 +339,20 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
     }
     const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
     auto same_program = [&](const JumpSite& js) {
+      if (js.calls_agent) return false;  // a return probe's entry or an unwinder hook: its own
       if (!program) return true;  // a count joins any jump site
       return js.records && js.regs_mask == regs_mask && js.program.size() == program->size() &&
              std::memcmp(js.program.data(), program->data(), program->size() * sizeof(pk_read)) == 0;
     };
+    if (auto it = as->jump_sites().find(r.address);
+        it != as->jump_sites().end() && !it->second->gone && it->second->calls_agent) {
+      // A jump return probe's entry: it becomes a trap probe, this one too.
+      PK_TRY(returns_.entry_to_trap(as, r.address));
+      if (ProbeSite* now = as->site_at(r.address); now && !now->gone) {
+        targets.push_back(now);
+        continue;
+      }
+    }
     if (wants) {
       auto it = as->jump_sites().find(r.address);
       if (it != as->jump_sites().end() && !it->second->gone && same_program(*it->second)) {
@@ -578,6 +588,7 @@ ProbeStats SessionImpl::stats(ProbeId id) const {
   st.missed = it->second.missed;
   if (ReturnProbes::is_return_probe(it->second.probe)) {
     st.sites = returns_.armed_sites(id);
+    st.missed += returns_.jump_missed(id);
     return st;
   }
   // Jump sites: the agent's count since it was last credited. A fork
@@ -1716,7 +1727,8 @@ constexpr uint64_t kGlibcTidOffset = 0x2d0;  // struct pthread's tid (glibc 2.26
 }  // namespace
 
 // Nothing may need a stop: no trap site but the loader's breakpoint (taken
-// out meanwhile), no return probe, syscall probe or sampler, no probe
+// out meanwhile), no return probe but those the agent runs (jump return
+// probes), no syscall probe or sampler, no probe
 // waiting for a library, one process, every thread plain, the agent's
 // guard in place (if probekit dies, the agent restores the code).
 bool SessionImpl::can_hand_off() const {
@@ -1734,6 +1746,7 @@ bool SessionImpl::can_hand_off() const {
   }
   for (const auto& [id, rec] : probes_) {
     if (!rec.probe.enabled) continue;
+    if (returns_.agent_only(id)) continue;  // a jump return probe (or its records): needs no stop
     if (rec.probe.return_handler || rec.probe.entry_handler || rec.owner) return false;
     if (stats(id).sites == 0) return false;  // waits for a library: the loader's breakpoint is needed
   }
@@ -1906,6 +1919,10 @@ void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& own
   auto proc_it = procs_.find(static_cast<pid_t>(rec.pid));
   std::shared_ptr<AddressSpace> as = proc_it != procs_.end() && proc_it->second.as ? proc_it->second.as : owner;
   if (!as) return;
+  if (returns_.deliver(agent, rec, *as, std::string(rec.comm, ::strnlen(rec.comm, sizeof rec.comm)),
+                       proc_it != procs_.end() ? proc_it->second.ppid : -1, clock_.to_ns(rec.tsc))) {
+    return;
+  }
   auto js_it = as->jump_sites().find(agent.site_address(rec.site));
   if (js_it == as->jump_sites().end() || js_it->second->agent.get() != &agent ||
       js_it->second->agent_index != rec.site) {
@@ -1941,6 +1958,13 @@ std::vector<Session::Drops> SessionImpl::dropped_records() const {
 Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
   auto it = as->jump_sites().find(address);
   if (it == as->jump_sites().end()) return {};
+  if (it->second->calls_agent) {
+    auto moved = returns_.entry_to_trap(as, address);
+    if (!moved) return moved.error();
+    if (*moved) return {};
+    return Error("the agent hooks the unwinder at " + hex(address) + " for jump return probes",
+                 ErrorKind::cannot_relocate);
+  }
   if (it->second->records) {
     drain_records(true);  // the site's records, while its probes are its own
     it = as->jump_sites().find(address);
