@@ -18,6 +18,14 @@
  *                      process_vm_readv on the process itself, which fails
  *                      instead of faulting: a bad pointer in a fetch-arg
  *                      costs a system call, never the program.
+ *   pk_agent_ret_*     return probes (agent_abi.h pk_shadow_area): the
+ *                      entry swaps the return address for the return
+ *                      trampoline and keeps the real one on the thread's
+ *                      shadow stack; the exit fires the return site's
+ *                      record through pk_agent_hit and gives the real
+ *                      address back; unwind/catch are the C++ unwinder's
+ *                      hooks (real addresses back before unwinding, the
+ *                      surviving frames hooked again at the catch).
  * The rest is the orphan guard:
  *   pk_agent_sigtrap   the process's SIGTRAP handler.
  *                      While probekit lives, every SIGTRAP of an int3 it
@@ -501,6 +509,10 @@ lost:
  * and the same in a fork child, whose private copy of the area holds its
  * parent's frames. */
 
+/* How far below a new frame an older one may lie and still be on the same
+ * stack (a thread's stack is at most this deep here). */
+#define PK_SHADOW_SAME_STACK (8ull << 20)
+
 static struct pk_shadow_area *shadow_area(void) { return (struct pk_shadow_area *)(uintptr_t)pk_agent_shadow; }
 
 static struct pk_shadow_stack *shadow_of(struct pk_shadow_area *a, uint64_t fs, int claim) {
@@ -546,9 +558,15 @@ PK_EXPORT void pk_agent_ret_entry(uint64_t *frame, struct pk_site_rt *ret_site) 
   const int chained = ret == a->trampoline;
   uint32_t d = s->depth;
   if (d > PK_SHADOW_DEPTH) d = 0;
-  /* Deeper frames (and one at this sp, unless this is a tail call from
-   * a hijacked function) were left without returning. */
-  while (d && (s->frames[d - 1].sp < rsp || (s->frames[d - 1].sp == rsp && !chained))) --d;
+  /* Deeper frames of the same stack (and one at this sp, unless this is a
+   * tail call from a hijacked function) were left without returning. A
+   * frame far below is on another stack (a signal handler's sigaltstack
+   * above the thread's stack) and may be live: it stays, and goes at the
+   * pop of a frame under it. */
+  while (d && ((s->frames[d - 1].sp < rsp && rsp - s->frames[d - 1].sp <= PK_SHADOW_SAME_STACK) ||
+               (s->frames[d - 1].sp == rsp && !chained))) {
+    --d;
+  }
   if (chained && !(d && s->frames[d - 1].sp == rsp)) {
     s->depth = d; /* the trampoline, but not ours to pair with: leave it */
   } else if (d == PK_SHADOW_DEPTH) {
@@ -581,11 +599,13 @@ PK_EXPORT uint64_t pk_agent_ret_exit(uint64_t *frame) {
   {
     uint32_t d = s->depth;
     if (d > PK_SHADOW_DEPTH) d = 0;
-    while (d && s->frames[d - 1].sp < sp) --d;
-    if (!d || s->frames[d - 1].sp != sp) {
-      s->depth = d;
-      goto lost;
-    }
+    /* The newest frame of this sp: every frame pushed after it belongs to
+     * a call made while it ran, which is over now that it returns (or was
+     * left by longjmp or an exception), wherever its stack was. */
+    uint32_t k = d;
+    while (k && s->frames[k - 1].sp != sp) --k;
+    if (!k) goto lost; /* not ours: leave the stack as it is */
+    d = k;
     const uint64_t orig = s->frames[d - 1].orig;
     frame[FRAME_WORDS] = orig; /* the records' rip (pk_agent_hit) */
     struct pk_site_rt *sites = (struct pk_site_rt *)(uintptr_t)a->sites_remote;

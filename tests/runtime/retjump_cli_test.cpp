@@ -132,5 +132,80 @@ TEST(RetJumpCli, DetachInDeepRecursionLeavesTheOutputIntact) {
   ::unlink(out.c_str());
 }
 
+// A thread's shadow stack holds 64 calls: deeper calls are not hijacked
+// (missed, as kretprobes' maxactive), and the 64 outer ones still return
+// through the agent with their values.
+TEST(RetJumpCli, CallsDeeperThanTheShadowStackAreMissed) {
+  const std::string file = ::testing::TempDir() + "/retjump_depth.txt";
+  auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c",
+                target_path("pk_ret-pie-O2") + " deep 3 100", "r:a.out:deep ret=$retval:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, run({target_path("pk_ret-pie-O2"), "deep", "3", "100"}).out);
+  const std::string all = read_file(file);
+  EXPECT_EQ(count_lines(all, "r_deep_0"), 3u * 64) << all;
+  // The outermost call, deep(100), returns 1 + (1 + 2 + ... + 100).
+  EXPECT_EQ(count_lines(all, "(main+0x"), 3u);
+  EXPECT_EQ(count_lines(all, "ret=5051"), 3u);
+  // The innermost hijacked call is deep(37): 1 + (1 + ... + 37) = 704.
+  EXPECT_EQ(count_lines(all, "ret=704"), 3u);
+  EXPECT_EQ(count_lines(all, "ret=667"), 0u);  // deep(36): not hijacked
+}
+
+// Hands-off: a return probe the agent runs needs no stop, so the program
+// runs with no tracer; its threads sleep inside clock_nanosleep with the
+// agent's trampoline for a return address when probekit takes them back.
+TEST(RetJumpCli, HandsOffWithAReturnProbe) {
+  const std::string out = ::testing::TempDir() + "/retjump_handsoff.txt";
+  const std::string spin_out = ::testing::TempDir() + "/retjump_handsoff_target.txt";
+  ::unlink(out.c_str());
+  ::unlink(spin_out.c_str());
+  pid_t target = spawn({target_path("pk_spin-pie-O2"), "2"}, spin_out);
+  for (int i = 0; i < 100 && read_file(spin_out).size() < 8; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::string libc = text_snapshot(target, "libc.so.6");
+  pid_t pk = spawn({probekit_path(), "trace", "--hands-off", "-d", "1.5", "-p", std::to_string(target),
+                    "r:libc.so.6:clock_nanosleep ret=$retval:s64"},
+                   out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(status_field(target, "TracerPid"), "0");  // running hands-off
+  EXPECT_NE(text_snapshot(target, "libc.so.6"), libc);
+  EXPECT_EQ(wait_exit(pk, 30), 0);
+  EXPECT_EQ(text_snapshot(target, "libc.so.6"), libc);  // taken back, restored, detached
+  EXPECT_GT(count_lines(read_file(out), "(nanosleep+0x"), 100u);
+  EXPECT_EQ(count_lines(read_file(out), " ret=0"), count_lines(read_file(out), "(nanosleep+0x"));
+  const size_t size = read_file(spin_out).size();
+  for (int i = 0; i < 200 && read_file(spin_out).size() == size; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GT(read_file(spin_out).size(), size) << "not running";
+  ::kill(target, SIGKILL);
+  wait_exit(target);
+}
+
+// An entry probe and a return probe on one function: the return probe's
+// entry cannot share the entry probe's jmp, so it becomes a trap probe
+// (whichever came first), with the same output.
+TEST(RetJumpCli, EntryAndReturnOnOneFunction) {
+  for (const auto& defs : {std::vector<std::string>{"p:a.out:fib n=%di:s64", "r:a.out:fib ret=$retval:s64"},
+                           std::vector<std::string>{"r:a.out:fib ret=$retval:s64", "p:a.out:fib n=%di:s64"}}) {
+    std::string out[2];
+    int i = 0;
+    for (const char* b : {"--backend=auto", "--backend=trap"}) {
+      const std::string file = ::testing::TempDir() + "/retjump_both" + b + ".txt";
+      std::vector<std::string> argv = {probekit_path(), "trace", "-v", b, "-o", file, "-c", target_path("pk_ret-pie-O2") + " fib 8"};
+      argv.insert(argv.end(), defs.begin(), defs.end());
+      auto r = run(argv);
+      ASSERT_EQ(r.status, 0) << r.err;
+      EXPECT_EQ(r.out, "fib 8 = 21\n");
+      out[i++] = sorted_lines(read_file(file));
+    }
+    EXPECT_EQ(out[0], out[1]);
+    EXPECT_EQ(count_lines(out[0], "r_fib_"), 34u) << out[0];
+  }
+  auto r = run({probekit_path(), "trace", "--backend=jump", "-c", target_path("pk_ret-pie-O2") + " fib 8",
+                "p:a.out:fib n=%di:s64", "r:a.out:fib ret=$retval:s64"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("cannot place a jump return probe on 'fib': another jump probe is at the function's entry"),
+            std::string::npos)
+      << r.err;
+}
+
 }  // namespace
 }  // namespace probekit::testing

@@ -1,7 +1,7 @@
 // Return probes: recursion, several return paths, tail calls, longjmp,
 // threads, fork inside a probed function, error injection, a jump table,
 // deep recursion (detach in the middle of it).
-// usage: pk_ret MODE [N]
+// usage: pk_ret MODE [N] (deep: pk_ret deep N [DEPTH])
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -170,7 +170,8 @@ int main(int argc, char** argv) {
     printf("config ok\n");
   } else if (strcmp(mode, "deep") == 0) {
     long s = 0;
-    for (long i = 0; i < n; i++) s += deep(40) + i;
+    long depth = argc > 3 ? atol(argv[3]) : 40;
+    for (long i = 0; i < n; i++) s += deep(depth) + i;
     printf("deep %ld\n", s);
   } else if (strcmp(mode, "fork") == 0) {
     long r = forker(3);
