@@ -208,7 +208,7 @@ bool ReturnProbes::wants_jump(const ProbeRecord& rec) const {
   const Probe& p = rec.probe;
   return p.capture && p.return_handler && !p.entry_handler && !p.pre_handler && !p.post_handler &&
          !p.fault_handler && p.data_size == 0 && !p.destructive && p.maxactive == 0 &&
-         p.mechanism != ReturnMechanism::ret_site && s_.opts_.backend != BackendChoice::trap && !s_.naive_;
+         p.mechanism == ReturnMechanism::automatic && s_.opts_.backend != BackendChoice::trap && !s_.naive_;
 }
 
 Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,

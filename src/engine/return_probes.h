@@ -33,7 +33,7 @@
 //
 // Jump mode (`--backend` auto or jump, a probe that only formats what it
 // captures: Probe::capture + return_handler, no entry handler, no data,
-// not destructive): hijack run by the agent, no ptrace stop at all. The
+// not destructive, no maxactive, the mechanism not forced): hijack run by the agent, no ptrace stop at all. The
 // entry is a jump site whose trampoline calls pk_agent_ret_entry: the real
 // return address and sp go on the thread's shadow stack (a private mapping
 // of the process, agent_abi.h pk_shadow_area; 64 frames a thread, deeper
