@@ -46,7 +46,7 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
 // call or a tail jump, and DF is 0): they are still pushed, for the
 // record's eflags, but not restored, which saves popfq, the costliest
 // instruction of the trampoline.
-Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry) {
+Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry, const JumpCall* then = nullptr) {
   namespace ax = asmjit::x86;
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
@@ -63,6 +63,12 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   a.and_(ax::rsp, -16);
   a.mov(ax::rax, asmjit::imm(hit));
   a.call(ax::rax);
+  if (then) {  // a second function on the same frame (rbx is callee-saved)
+    a.mov(ax::rdi, ax::rbx);
+    a.mov(ax::rsi, asmjit::imm(then->argument));
+    a.mov(ax::rax, asmjit::imm(then->function));
+    a.call(ax::rax);
+  }
   a.mov(ax::rsp, ax::rbx);
   for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
   if (entry) {
@@ -156,7 +162,7 @@ uint32_t JumpBackend::regs_mask_of(const Probe::Capture& capture) {
 
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                     const RemoteThread& remote, const std::vector<pk_read>* program,
-                                                    uint32_t regs_mask, const JumpCall* call) {
+                                                    uint32_t regs_mask, const JumpCall* call, const JumpCall* then) {
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -223,8 +229,8 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
   }
-  auto head = call      ? assemble_record(call->argument, call->function, entry)
-              : program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry)
+  auto head = call      ? assemble_record(call->argument, call->function, entry, then)
+              : program ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry, then)
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

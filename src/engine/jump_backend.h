@@ -50,7 +50,8 @@ namespace probekit::engine {
 // A jump site whose trampoline calls one of the agent's functions with
 // (frame, argument) instead of pk_agent_hit(frame, its own site): the
 // entry of a return probe (pk_agent_ret_entry, argument the return site)
-// and the unwinder's hooks.
+// and the unwinder's hooks. `then`: a second call after the first, on the
+// same frame (a record site that is also a return probe's entry).
 struct JumpCall {
   uint64_t function = 0;
   uint64_t argument = 0;
@@ -64,7 +65,7 @@ public:
   // With a program, a record site (the agent's records enabled first).
   Result<std::unique_ptr<JumpSite>> plan(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote,
                                          const std::vector<pk_read>* program = nullptr, uint32_t regs_mask = 0,
-                                         const JumpCall* call = nullptr);
+                                         const JumpCall* call = nullptr, const JumpCall* then = nullptr);
   // A probe's capture as the agent's program; an error says what the agent
   // cannot capture (the probe is then a trap probe).
   // The registers it keeps are pk_program::regs_mask (regs_mask_of()).

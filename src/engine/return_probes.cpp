@@ -220,8 +220,15 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   if (ProbeSite* site = as->site_at(plan.entry); site && !site->gone) {
     return Error("a probe at the function's entry needs the tracer", ErrorKind::cannot_relocate);
   }
+  // A record site at the entry (an entry probe there): its trampoline is
+  // replaced by one that calls pk_agent_hit and then pk_agent_ret_entry.
+  bool join = false;
   if (auto it = as->jump_sites().find(plan.entry); it != as->jump_sites().end() && !it->second->gone) {
-    return Error("another jump probe is at the function's entry", ErrorKind::cannot_relocate);
+    const JumpSite& there = *it->second;
+    if (!there.records || there.calls_agent || there.then_return != UINT32_MAX) {
+      return Error("another jump probe is at the function's entry", ErrorKind::cannot_relocate);
+    }
+    join = true;
   }
   auto program = JumpBackend::program_of(*rec.probe.capture);
   if (!program) return program.error();
@@ -251,9 +258,33 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   if (!index) return index.error();
   agent.mark_return_site(*index);
   JumpCall call{agent.ret_entry(), agent.site_remote(*index)};
-  auto js = s_.jump_.plan(*as, rs->front(), *remote, nullptr, 0, &call);
-  if (!js) return js.error();
-  (*js)->calls_agent = true;
+  std::unique_ptr<JumpSite> replaced;  // join: the entry's record site, out of the table
+  if (join) {
+    s_.drain_records(true);  // its records, under its own index
+    auto it = as->jump_sites().find(plan.entry);
+    if (it == as->jump_sites().end() || it->second->gone) return Error("the entry's jump probe went away", ErrorKind::internal);
+    PK_TRY(s_.disarm_jump(as, *it->second));
+    s_.credit(*it->second);
+    replaced = std::move(it->second);
+    as->jump_sites().erase(it);
+  }
+  auto js = join ? s_.jump_.plan(*as, rs->front(), *remote, &replaced->program, replaced->regs_mask, nullptr, &call)
+                 : s_.jump_.plan(*as, rs->front(), *remote, nullptr, 0, &call);
+  if (!js) {
+    if (replaced) {  // as it was
+      JumpSite* back = replaced.get();
+      as->jump_sites()[back->address] = std::move(replaced);
+      if (s_.jump_site_enabled(*back)) (void)s_.arm_jump(as, *back);
+    }
+    return js.error();
+  }
+  if (replaced) {
+    (*js)->probes = replaced->probes;
+    (*js)->then_return = *index;
+  } else {
+    (*js)->calls_agent = true;
+    (*js)->then_return = *index;  // whose entry it is (an unwinder hook has none)
+  }
 
   if (std::find(s_.record_agents_.begin(), s_.record_agents_.end(), as->agent) == s_.record_agents_.end()) {
     s_.record_agents_.push_back(as->agent);
@@ -272,7 +303,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   (*js)->probes.push_back(e.id);
   JumpSite* site = js->get();
   as->jump_sites()[site->address] = std::move(*js);
-  if (rec.probe.enabled) PK_TRY(s_.arm_jump(as, *site));
+  if (s_.jump_site_enabled(*site)) PK_TRY(s_.arm_jump(as, *site));
   return {};
 }
 
@@ -362,7 +393,8 @@ bool ReturnProbes::deliver(Agent& agent, const pk_record& r, AddressSpace& as, c
   if (it == return_sites_.end()) return false;
   const auto& plan = it->second;
   ProbeRecord* rec = owner_record(plan->owner);
-  if (!rec || !rec->probe.enabled) return true;
+  // Not jump any more (entry_to_trap): the trap backend reports its returns.
+  if (!rec || !rec->probe.enabled || !plan->jump) return true;
   RecordHitContext ctx(r, plan->func, as, comm, ppid, ns);
   rec->hits++;
   UserHitContext uc(ctx, false);
@@ -407,8 +439,17 @@ Result<bool> ReturnProbes::entry_to_trap(const std::shared_ptr<AddressSpace>& as
       if (std::find(ids.begin(), ids.end(), p->entry_id) == ids.end()) continue;
       ProbeRecord* rec = owner_record(owner);
       if (!rec) return false;
-      PK_TRY(s_.disarm_jump(as, *it->second));
-      as->jump_sites().erase(it);
+      if (!it->second->calls_agent) {
+        // A record site that also hijacks: it loses the hijack only (its
+        // trampoline keeps calling pk_agent_ret_entry until it is replaced;
+        // the entry record gone, the return site's records are not
+        // reported twice: see deliver()).
+        auto& ids2 = it->second->probes;
+        ids2.erase(std::remove(ids2.begin(), ids2.end(), p->entry_id), ids2.end());
+      } else {
+        PK_TRY(s_.disarm_jump(as, *it->second));
+        as->jump_sites().erase(it);
+      }
       s_.probes_.erase(p->entry_id);
       p->entry_id = 0;
       p->jump = false;  // its return site stays in return_sites_: hijacked frames still return

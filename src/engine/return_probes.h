@@ -50,9 +50,10 @@
 // back; if probekit dies, the trampoline and the stacks stay mapped and
 // keep working. A function's exits are not used as jump sites: a `ret` is
 // 1 byte and the few eligible exits would not spare the hijack for the
-// other exits of the same call. Entry and return at the same entry (an
-// entry probe there too) make the return probe's entry a trap probe
-// (entry_to_trap), the return staying in the agent.
+// other exits of the same call. An entry record probe at the same entry
+// shares the jmp (its trampoline calls pk_agent_hit, then
+// pk_agent_ret_entry); any other probe there makes the return probe's
+// entry a trap probe (entry_to_trap).
 //
 // C++ exceptions and hijack: the unwinder reads return addresses, and finds
 // no unwind info for the trampoline. Internal probes on _Unwind_RaiseException

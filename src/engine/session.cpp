@@ -338,21 +338,50 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       program = std::move(*p);
     }
     const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
-    auto same_program = [&](const JumpSite& js) {
-      if (js.calls_agent) return false;  // a return probe's entry or an unwinder hook: its own
-      if (!program) return true;  // a count joins any jump site
-      return js.records && js.regs_mask == regs_mask && js.program.size() == program->size() &&
-             std::memcmp(js.program.data(), program->data(), program->size() * sizeof(pk_read)) == 0;
-    };
     if (auto it = as->jump_sites().find(r.address);
         it != as->jump_sites().end() && !it->second->gone && it->second->calls_agent) {
-      // A jump return probe's entry: it becomes a trap probe, this one too.
+      // A jump return probe's entry. A record probe joins it: one
+      // trampoline calls pk_agent_hit, then pk_agent_ret_entry. Anything
+      // else makes that return probe a trap probe (and this one follows).
+      JumpSite& there = *it->second;
+      if (program && jump && there.then_return != UINT32_MAX && there.agent) {
+        auto remote = remote_thread(as);
+        if (remote) {
+          PK_TRY(disarm_jump(as, there));
+          std::unique_ptr<JumpSite> old = std::move(it->second);
+          as->jump_sites().erase(it);
+          JumpCall then{old->agent->ret_entry(), old->agent->site_remote(old->then_return)};
+          auto js = jump_.plan(*as, r, *remote, &*program, regs_mask, nullptr, &then);
+          if (js) {
+            (*js)->probes = old->probes;
+            (*js)->then_return = old->then_return;
+            if (std::find(record_agents_.begin(), record_agents_.end(), (*js)->agent) == record_agents_.end()) {
+              record_agents_.push_back((*js)->agent);
+            }
+            if (!records_) {
+              records_ = true;
+              retune_wake_timer();
+            }
+            jump_planned.push_back(std::move(*js));
+            continue;
+          }
+          JumpSite* back = old.get();
+          as->jump_sites()[back->address] = std::move(old);
+          if (jump_site_enabled(*back)) PK_TRY(arm_jump(as, *back));
+        }
+      }
       PK_TRY(returns_.entry_to_trap(as, r.address));
       if (ProbeSite* now = as->site_at(r.address); now && !now->gone) {
         targets.push_back(now);
         continue;
       }
     }
+    auto same_program = [&](const JumpSite& js) {
+      if (js.calls_agent) return false;  // a return probe's entry or an unwinder hook: its own
+      if (!program) return true;  // a count joins any jump site
+      return js.records && js.regs_mask == regs_mask && js.program.size() == program->size() &&
+             std::memcmp(js.program.data(), program->data(), program->size() * sizeof(pk_read)) == 0;
+    };
     if (wants) {
       auto it = as->jump_sites().find(r.address);
       if (it != as->jump_sites().end() && !it->second->gone && same_program(*it->second)) {
@@ -1958,12 +1987,18 @@ std::vector<Session::Drops> SessionImpl::dropped_records() const {
 Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
   auto it = as->jump_sites().find(address);
   if (it == as->jump_sites().end()) return {};
-  if (it->second->calls_agent) {
+  if (it->second->calls_agent || it->second->then_return != UINT32_MAX) {
+    // A jump return probe's entry: that return probe becomes a trap probe.
+    const bool shared = !it->second->calls_agent;  // an entry probe's record site too: demoted below
     auto moved = returns_.entry_to_trap(as, address);
     if (!moved) return moved.error();
-    if (*moved) return {};
-    return Error("the agent hooks the unwinder at " + hex(address) + " for jump return probes",
-                 ErrorKind::cannot_relocate);
+    if (!shared) {
+      if (*moved) return {};
+      return Error("the agent hooks the unwinder at " + hex(address) + " for jump return probes",
+                   ErrorKind::cannot_relocate);
+    }
+    it = as->jump_sites().find(address);
+    if (it == as->jump_sites().end()) return {};
   }
   if (it->second->records) {
     drain_records(true);  // the site's records, while its probes are its own
