@@ -120,6 +120,10 @@ prow() { awk -v t="$2" -v b="$pbase" -v n="$1" 'BEGIN { if (t == "") print n, "(
 printf '\nrecorded hit, a=%%di b=%%si (ns/hit, timed in the program, %d calls %d ns apart)\n' "$pn" "$gap"
 prow "probekit jump" "$(pmean "$pk" trace --backend jump -o /dev/null -c "$paced $pn $gap" 'p:a.out:paced_hit a=%di:s64 b=%si:s64')"
 prow "probekit trap" "$(pmean "$pk" trace --backend trap -o /dev/null -c "$paced $pn $gap" 'p:a.out:paced_hit a=%di:s64 b=%si:s64')"
+# A recorded return (r=$retval): the agent hijacks the return address at the
+# entry's jmp and records at its return trampoline; trap: ret-site int3s.
+prow "probekit jump return" "$(pmean "$pk" trace --backend jump -o /dev/null -c "$paced $pn $gap" 'r:a.out:paced_hit r=$retval:s64')"
+prow "probekit trap return" "$(pmean "$pk" trace --backend trap -o /dev/null -c "$paced $pn $gap" 'r:a.out:paced_hit r=$retval:s64')"
 # uftrace only where its dynamic patching really patched the function.
 if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ] &&
    uftrace record -d /tmp/pk-bench-uftrace -P paced_hit -A 'paced_hit@arg1,arg2' "$paced" 10 0 >/dev/null 2>&1 &&

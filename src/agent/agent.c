@@ -18,6 +18,14 @@
  *                      process_vm_readv on the process itself, which fails
  *                      instead of faulting: a bad pointer in a fetch-arg
  *                      costs a system call, never the program.
+ *   pk_agent_ret_*     return probes (agent_abi.h pk_shadow_area): the
+ *                      entry swaps the return address for the return
+ *                      trampoline and keeps the real one on the thread's
+ *                      shadow stack; the exit fires the return site's
+ *                      record through pk_agent_hit and gives the real
+ *                      address back; unwind/catch are the C++ unwinder's
+ *                      hooks (real addresses back before unwinding, the
+ *                      surviving frames hooked again at the catch).
  * The rest is the orphan guard:
  *   pk_agent_sigtrap   the process's SIGTRAP handler.
  *                      While probekit lives, every SIGTRAP of an int3 it
@@ -42,6 +50,10 @@ PK_EXPORT volatile uint64_t pk_agent_data = 0;
 
 /* The ABI version this image was built for (probekit refuses a mismatch). */
 PK_EXPORT const uint32_t pk_agent_abi_version = PK_AGENT_ABI_VERSION;
+
+/* The return probes' shadow stacks (struct pk_shadow_area, a private
+ * mapping), written by probekit when it maps them; 0 until then. */
+PK_EXPORT volatile uint64_t pk_agent_shadow = 0;
 
 /* ---- raw system calls ---- */
 
@@ -469,7 +481,7 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
     h.c = c;
     h.frame = frame;
     h.rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
-    h.rip = site->address;
+    h.rip = site->return_site ? frame[FRAME_WORDS] : site->address; /* pk_agent_ret_exit */
     h.fsbase = fsbase;
     h.pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
     h.direct_lo = (uint64_t)(uintptr_t)frame;
@@ -560,4 +572,173 @@ lost:
   __atomic_fetch_add(&site->dropped, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED); /* no record will count it */
   __atomic_fetch_add(&c->cpu_drops[cpu & 63], 1, __ATOMIC_RELAXED);
+}
+
+/* ---- return probes (agent_abi.h pk_shadow_area) ----
+ * The one idea: kretprobes' return-address hijack, run by the thread
+ * itself. Entry and return are paired by sp (the address of the return
+ * address), so a frame left without returning (longjmp, an exception
+ * nobody caught with __cxa_begin_catch) is recognised by its sp being
+ * deeper than the current one and dropped, at the thread's next push or
+ * pop. A thread is its fs base: unique among live threads of a process,
+ * and the same in a fork child, whose private copy of the area holds its
+ * parent's frames. */
+
+/* How far below a new frame an older one may lie and still be on the same
+ * stack (a thread's stack is at most this deep here). */
+#define PK_SHADOW_SAME_STACK (8ull << 20)
+
+static struct pk_shadow_area *shadow_area(void) { return (struct pk_shadow_area *)(uintptr_t)pk_agent_shadow; }
+
+static struct pk_shadow_stack *shadow_of(struct pk_shadow_area *a, uint64_t fs, int claim) {
+  const uint32_t mask = PK_SHADOW_THREADS - 1;
+  if (!fs) fs = 1;
+  uint32_t i = (uint32_t)slot_hash(fs, 0) & mask;
+  for (uint32_t k = 0; k < PK_SHADOW_THREADS; ++k, i = (i + 1) & mask) {
+    struct pk_shadow_stack *s = &a->stacks[i];
+    uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+    if (key == fs) return s;
+    if (key != 0) continue;
+    if (!claim) return 0;
+    uint64_t expected = 0;
+    if (__atomic_compare_exchange_n(&s->key, &expected, fs, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      s->depth = 0;
+      return s;
+    }
+    if (expected == fs) return s;
+  }
+  return 0;
+}
+
+/* The entry site's trampoline: frame as for pk_agent_hit, [rsp] the return
+ * address; ret_site the return site to fire when this call returns. */
+PK_EXPORT void pk_agent_ret_entry(uint64_t *frame, struct pk_site_rt *ret_site) {
+  struct pk_shadow_area *a = shadow_area();
+  if (!a || !a->trampoline) return;
+  struct pk_control *c = control();
+  const uint64_t rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
+  struct pk_shadow_stack *s = shadow_of(a, read_fsbase(c), 1);
+  if (!s) {
+    __atomic_fetch_add(&a->missed, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  if (s->busy) {
+    ++s->missed;
+    return;
+  }
+  __atomic_store_n(&s->busy, 1, __ATOMIC_RELAXED);
+  __asm__ volatile("" ::: "memory");
+  volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)rsp;
+  const uint64_t ret = *slot;
+  const int chained = ret == a->trampoline;
+  uint32_t d = s->depth;
+  if (d > PK_SHADOW_DEPTH) d = 0;
+  /* Deeper frames of the same stack (and one at this sp, unless this is a
+   * tail call from a hijacked function) were left without returning. A
+   * frame far below is on another stack (a signal handler's sigaltstack
+   * above the thread's stack) and may be live: it stays, and goes at the
+   * pop of a frame under it. */
+  while (d && ((s->frames[d - 1].sp < rsp && rsp - s->frames[d - 1].sp <= PK_SHADOW_SAME_STACK) ||
+               (s->frames[d - 1].sp == rsp && !chained))) {
+    --d;
+  }
+  if (chained && !(d && s->frames[d - 1].sp == rsp)) {
+    s->depth = d; /* the trampoline, but not ours to pair with: leave it */
+  } else if (d == PK_SHADOW_DEPTH) {
+    s->depth = d;
+    ++s->missed;
+  } else {
+    struct pk_shadow_frame *f = &s->frames[d];
+    f->sp = rsp;
+    f->orig = chained ? s->frames[d - 1].orig : ret;
+    f->site = (uint32_t)(ret_site - (struct pk_site_rt *)(uintptr_t)a->sites_remote);
+    f->chained = (uint16_t)chained;
+    f->unhooked = 0;
+    s->depth = d + 1;
+    if (!chained) *slot = a->trampoline;
+  }
+  __asm__ volatile("" ::: "memory");
+  __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The return trampoline: frame as for pk_agent_hit with rsp as after the
+ * real return (the `ret` popped the trampoline's address). Fires the
+ * return sites of the frames at that sp (innermost first) and returns the
+ * real return address (0: no frame; the trampoline then runs ud2). */
+PK_EXPORT uint64_t pk_agent_ret_exit(uint64_t *frame) {
+  struct pk_shadow_area *a = shadow_area();
+  struct pk_control *c = control();
+  const uint64_t sp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE - 8;
+  struct pk_shadow_stack *s = a ? shadow_of(a, read_fsbase(c), 0) : 0;
+  if (!s) goto lost;
+  {
+    uint32_t d = s->depth;
+    if (d > PK_SHADOW_DEPTH) d = 0;
+    /* The newest frame of this sp: every frame pushed after it belongs to
+     * a call made while it ran, which is over now that it returns (or was
+     * left by longjmp or an exception), wherever its stack was. */
+    uint32_t k = d;
+    while (k && s->frames[k - 1].sp != sp) --k;
+    if (!k) goto lost; /* not ours: leave the stack as it is */
+    d = k;
+    const uint64_t orig = s->frames[d - 1].orig;
+    frame[FRAME_WORDS] = orig; /* the records' rip (pk_agent_hit) */
+    struct pk_site_rt *sites = (struct pk_site_rt *)(uintptr_t)a->sites_remote;
+    while (d && s->frames[d - 1].sp == sp) {
+      struct pk_site_rt *site = &sites[s->frames[d - 1].site];
+      s->depth = --d;
+      pk_agent_hit(frame, site);
+    }
+    return orig;
+  }
+lost:
+  if (a) __atomic_fetch_add(&a->lost, 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+/* _Unwind_RaiseException and friends (entry): the unwinder reads return
+ * addresses and has no unwind information for the trampoline, so the
+ * thread's live frames get their real addresses back; they stay on the
+ * stack, marked, until the catch says which frames survived. */
+PK_EXPORT void pk_agent_ret_unwind(uint64_t *frame, struct pk_site_rt *unused) {
+  (void)unused;
+  struct pk_shadow_area *a = shadow_area();
+  if (!a) return;
+  const uint64_t rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
+  struct pk_shadow_stack *s = shadow_of(a, read_fsbase(control()), 0);
+  if (!s) return;
+  __atomic_fetch_add(&a->unwinds, 1, __ATOMIC_RELAXED);
+  const uint32_t d = s->depth <= PK_SHADOW_DEPTH ? s->depth : 0;
+  for (uint32_t i = 0; i < d; ++i) {
+    struct pk_shadow_frame *f = &s->frames[i];
+    if (f->sp < rsp || f->unhooked) continue;
+    volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)f->sp;
+    if (*slot == a->trampoline) *slot = f->orig;
+    f->unhooked = 1;
+  }
+}
+
+/* __cxa_begin_catch (entry), called by the catching frame: the frames at
+ * or below its return address were unwound (dropped: their calls never
+ * return); the catching frame and its callers are hooked again. */
+PK_EXPORT void pk_agent_ret_catch(uint64_t *frame, struct pk_site_rt *unused) {
+  (void)unused;
+  struct pk_shadow_area *a = shadow_area();
+  if (!a) return;
+  const uint64_t rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
+  struct pk_shadow_stack *s = shadow_of(a, read_fsbase(control()), 0);
+  if (!s) return;
+  uint32_t d = s->depth <= PK_SHADOW_DEPTH ? s->depth : 0;
+  while (d && s->frames[d - 1].sp <= rsp) {
+    --d;
+    ++s->missed;
+  }
+  s->depth = d;
+  for (uint32_t i = 0; i < d; ++i) {
+    struct pk_shadow_frame *f = &s->frames[i];
+    if (!f->unhooked) continue;
+    volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)f->sp;
+    if (*slot == f->orig) *slot = a->trampoline;
+    if (*slot == f->orig || *slot == a->trampoline) f->unhooked = 0;
+  }
 }

@@ -33,7 +33,9 @@ struct pk_site_rt {
   uint32_t program;   /* RECORD: offset of the site's pk_program in the data area */
   uint64_t dropped;   /* RECORD: hits whose record was lost (buffer full, no thread slot) */
   uint64_t nested;    /* RECORD: hits inside a hit of the same thread (a signal handler's): no record */
-  uint64_t reserved[3];
+  uint64_t return_site; /* nonzero: a return probe's site (pk_shadow below): a hit's rip is the real
+                           return address its return trampoline passes, not `address` */
+  uint64_t reserved[2];
 };
 
 #define PK_ACTION_COUNT 1u  /* count the hit; nothing else (no call into the agent) */
@@ -263,5 +265,47 @@ enum {
 #define PK_DVAR_TIMESTAMP 2u
 #define PK_DVAR_CPU 3u
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
+
+/* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----
+ * A return probe's entry site is a jump site whose trampoline calls
+ * pk_agent_ret_entry: it pushes (sp, the real return address, the return
+ * site) on the thread's shadow stack and writes the return trampoline's
+ * address into [sp]. The function's `ret` then lands in the return
+ * trampoline, which calls pk_agent_ret_exit: it pops the frames for that
+ * sp, fires each one's return site through pk_agent_hit (rax the return
+ * value, rsp and rip as after the real return) and returns the real return
+ * address, where the trampoline goes. The shadow stacks are a private
+ * anonymous mapping of the process (pk_agent_shadow): a fork child gets its
+ * parent's copy with its memory, and the forking thread (same fs base)
+ * finds its frames there with no tracer. */
+#define PK_SHADOW_DEPTH 64    /* frames per thread (kretprobes' maxactive): deeper calls are missed */
+#define PK_SHADOW_THREADS 256 /* a power of two */
+
+struct pk_shadow_frame {
+  uint64_t sp;   /* where the return address lives (rsp at the entry) */
+  uint64_t orig; /* the real return address */
+  uint32_t site;     /* the return site's index in the site table */
+  uint16_t chained;  /* [sp] already held the trampoline (a tail call between two probed functions) */
+  uint16_t unhooked; /* the real address is back in [sp] for an unwinder, until the catch */
+};
+
+struct pk_shadow_stack {
+  uint64_t key;   /* the thread's fs base; 0: free */
+  uint32_t depth; /* frames in use */
+  uint32_t busy;  /* inside pk_agent_ret_*: a nested entry (a signal handler's) is not hijacked */
+  uint64_t missed; /* calls not hijacked (full, nested) */
+  uint64_t pad;
+  struct pk_shadow_frame frames[PK_SHADOW_DEPTH];
+};
+
+struct pk_shadow_area {
+  uint64_t trampoline;   /* the return trampoline (in a code area) */
+  uint64_t sites_remote; /* the site table, in the target */
+  uint64_t lost;         /* returns that found no frame (the program then stops with SIGILL) */
+  uint64_t missed;       /* entries without a free shadow stack */
+  uint64_t unwinds;      /* unwinder hook hits */
+  uint64_t reserved[3];
+  struct pk_shadow_stack stacks[PK_SHADOW_THREADS];
+};
 
 #endif

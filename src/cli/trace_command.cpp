@@ -310,8 +310,10 @@ int trace_main(int argc, char** argv) {
       else
         probe.pre_handler = emit;
       // Recorded in the target where the site can be a jump probe: the
-      // agent reads what the arguments need, the same emit formats it.
-      if (!opt.count_only && !def.is_return()) {
+      // agent reads what the arguments need, the same emit formats it. A
+      // return probe's record is written at the return (the agent hijacks
+      // the return address: engine/return_probes.h).
+      if (!opt.count_only) {
         auto lookup = [&s](const std::string& name) { return s.lookup_symbol(name); };
         if (auto cap = trace::capture_of(ev->fetcher.definition(), lookup)) probe.capture = std::move(*cap);
       }

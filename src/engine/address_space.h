@@ -94,6 +94,9 @@ struct JumpSite {
   std::shared_ptr<Agent> agent;        // whose site table holds its counter
   uint32_t agent_index = 0;
   bool records = false;                // PK_ACTION_RECORD: the trampoline calls the agent
+  bool calls_agent = false;            // a return probe's entry or unwinder hook (JumpCall): joins no probe
+  uint32_t then_return = UINT32_MAX;   // a jump return probe's entry: the return site (with records: a
+                                       // record site whose trampoline then calls pk_agent_ret_entry)
   std::vector<pk_read> program;        // records: what the agent captures at a hit
   uint32_t regs_mask = 0;              // records: the registers they keep
   std::shared_ptr<const std::vector<uint8_t>> dcode;  // PK_ACTION_DPROG: the D clauses the agent runs

@@ -1,5 +1,7 @@
 #include "engine/agent.h"
 
+#include <asmjit/x86.h>
+
 #include <elf.h>
 #include <x86intrin.h>
 #include <fcntl.h>
@@ -183,11 +185,19 @@ Result<AgentImage> load_agent_image() {
     if (std::strcmp(name, "pk_agent_restorer") == 0) img.restorer_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_data") == 0) img.data_ptr_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_shadow") == 0) img.shadow_ptr_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_ret_entry") == 0) img.ret_entry_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_ret_exit") == 0) img.ret_exit_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_ret_unwind") == 0) img.ret_unwind_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_ret_catch") == 0) img.ret_catch_offset = s.st_value;
   }
-  if (!img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset || !img.hit_offset) {
+  if (!img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset || !img.hit_offset ||
+      !img.shadow_ptr_offset || !img.ret_entry_offset || !img.ret_exit_offset || !img.ret_unwind_offset ||
+      !img.ret_catch_offset) {
     return image_error("an entry point is missing");
   }
   if (img.data_ptr_offset + 8 > img.bytes.size()) return image_error("pk_agent_data outside the image");
+  if (img.shadow_ptr_offset + 8 > img.bytes.size()) return image_error("pk_agent_shadow outside the image");
   return img;
 }
 
@@ -227,6 +237,12 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   area.used = image->bytes.size();
   agent->sigtrap_entry_ = area.remote + image->sigtrap_offset;
   agent->hit_entry_ = area.remote + image->hit_offset;
+  agent->image_base_ = area.remote;
+  agent->shadow_ptr_offset_ = image->shadow_ptr_offset;
+  agent->ret_entry_offset_ = image->ret_entry_offset;
+  agent->ret_exit_offset_ = image->ret_exit_offset;
+  agent->ret_unwind_offset_ = image->ret_unwind_offset;
+  agent->ret_catch_offset_ = image->ret_catch_offset;
   const uint64_t restorer = area.remote + image->restorer_offset;
   agent->code_.push_back(std::move(*code));
   (void)as.refresh_modules();
@@ -308,8 +324,10 @@ std::vector<std::pair<uint64_t, size_t>> Agent::areas() const {
 }
 
 std::vector<std::pair<uint64_t, size_t>> Agent::private_areas() const {
-  if (!identity_) return {};
-  return {{identity_, 4096}};
+  std::vector<std::pair<uint64_t, size_t>> out;
+  if (identity_) out.emplace_back(identity_, 4096);
+  if (shadow_) out.emplace_back(shadow_, shadow_size_);
+  return out;
 }
 
 Status Agent::retire(const RemoteThread& remote) {
@@ -431,6 +449,65 @@ Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
   (void)as.refresh_modules();
   return {};
 }
+
+// The return trampoline (agent_abi.h): reached by the probed function's
+// `ret`, so rsp is as after the real return and [rsp-8] is dead. It saves
+// the registers as a record trampoline does (the frame pk_agent_hit reads:
+// rsp as after the return, rax the return value), calls pk_agent_ret_exit,
+// puts the real return address back into [rsp-8] and returns there.
+Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
+  if (shadow_) return {};
+  if (!rings_) return Error("return probes need the agent's records", ErrorKind::internal);
+  const size_t size = page_up(sizeof(pk_shadow_area));
+  auto page = call(remote, SYS_mmap, {0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~uint64_t{0}, 0});
+  if (!page) return page.error();
+  if (*page < 0 && *page > -4096) return remote_failed("mmap", *page);
+  const uint64_t area = static_cast<uint64_t>(*page);
+
+  namespace ax = asmjit::x86;
+  asmjit::CodeHolder code;
+  code.init(asmjit::Environment(asmjit::Arch::kX64));
+  ax::Assembler a(&code);
+  static const ax::Gp kSaved[] = {ax::rdi, ax::rsi, ax::rdx, ax::rcx, ax::rax, ax::r8,  ax::r9, ax::r10,
+                                  ax::r11, ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
+  asmjit::Label lost = a.newLabel();
+  a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
+  a.pushfq();
+  for (const auto& r : kSaved) a.push(r);
+  a.cld();
+  a.mov(ax::rdi, ax::rsp);
+  a.mov(ax::rbx, ax::rsp);
+  a.and_(ax::rsp, -16);
+  a.mov(ax::rax, asmjit::imm(image_base_ + ret_exit_offset_));
+  a.call(ax::rax);
+  a.mov(ax::rsp, ax::rbx);
+  a.test(ax::rax, ax::rax);
+  a.jz(lost);
+  a.mov(ax::qword_ptr(ax::rsp, 16 * 8 + 128 - 8), ax::rax);
+  for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
+  a.popfq();
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 128 - 8));
+  a.ret();
+  a.bind(lost);
+  a.ud2();  // no frame for this return (cannot happen unless memory was corrupted): stop visibly
+  if (code.flatten() != asmjit::kErrorOk) return Error("assembling the return trampoline failed", ErrorKind::internal);
+  const asmjit::CodeBuffer& buf = code.textSection()->buffer();
+  auto space = code_near(as, remote, image_base_, buf.size());
+  if (!space) return space.error();
+  std::memcpy(space->local, buf.data(), buf.size());
+
+  pk_shadow_area head{};
+  head.trampoline = space->remote;
+  head.sites_remote = site_remote(0);
+  PK_TRY(as.memory().write(area, &head, offsetof(pk_shadow_area, stacks)));
+  shadow_ = area;
+  shadow_size_ = size;
+  ret_trampoline_ = space->remote;
+  std::memcpy(code_.front()->local + shadow_ptr_offset_, &area, 8);
+  return {};
+}
+
+void Agent::mark_return_site(uint32_t index) { site(index)->return_site = 1; }
 
 Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads, uint32_t regs_mask) {
   const size_t bytes = (sizeof(pk_program) + sizeof(pk_read) * reads.size() + 15) & ~size_t{15};

@@ -112,6 +112,21 @@ public:
                      const std::string& comm, uint64_t tsc, int cpu);
   // pk_agent_hit, for record trampolines.
   uint64_t hit_entry() const { return hit_entry_; }
+  // ---- Return probes at jump speed (agent_abi.h pk_shadow_area) ----
+  // Maps the shadow stacks (a private anonymous mapping: a fork child
+  // gets its parent's copy) and writes the return trampoline, once.
+  // Records must be enabled first.
+  Status enable_returns(AddressSpace& as, const RemoteThread& remote);
+  uint64_t shadow_remote() const { return shadow_; }
+  uint64_t return_trampoline() const { return ret_trampoline_; }
+  // The agent's entry points for the jump sites of return probes: the entry
+  // (hijack), and the unwinder's and the catch's hooks.
+  uint64_t ret_entry() const { return image_base_ + ret_entry_offset_; }
+  uint64_t ret_unwind() const { return image_base_ + ret_unwind_offset_; }
+  uint64_t ret_catch() const { return image_base_ + ret_catch_offset_; }
+  // Marks a record site as a return site (its records' rip is the real
+  // return address).
+  void mark_return_site(uint32_t index);
   // Where a process's pid is kept (its identity page): a followed fork
   // child gets its own pid written there before it runs.
   uint64_t identity_remote() const { return identity_; }
@@ -197,6 +212,12 @@ private:
   std::shared_ptr<SharedArea> dstate_;
   uint64_t identity_ = 0;
   uint64_t hit_entry_ = 0;
+  uint64_t image_base_ = 0;
+  uint64_t shadow_ptr_offset_ = 0, ret_entry_offset_ = 0, ret_exit_offset_ = 0;
+  uint64_t ret_unwind_offset_ = 0, ret_catch_offset_ = 0;
+  uint64_t shadow_ = 0;           // pk_shadow_area in the target (private)
+  size_t shadow_size_ = 0;
+  uint64_t ret_trampoline_ = 0;
   size_t programs_used_ = 0;
   size_t rseq_modules_seen_ = 0;
   uint64_t rseq_offset_at_ = 0, rseq_size_at_ = 0;  // ld.so's __rseq_offset and __rseq_size
@@ -226,6 +247,12 @@ struct AgentImage {
   uint64_t restorer_offset = 0;  // pk_agent_restorer
   uint64_t data_ptr_offset = 0;  // pk_agent_data
   uint64_t hit_offset = 0;       // pk_agent_hit
+  // Return probes at jump speed (agent.c pk_agent_ret_*).
+  uint64_t shadow_ptr_offset = 0;  // pk_agent_shadow
+  uint64_t ret_entry_offset = 0;
+  uint64_t ret_exit_offset = 0;
+  uint64_t ret_unwind_offset = 0;
+  uint64_t ret_catch_offset = 0;
 };
 Result<AgentImage> load_agent_image();
 

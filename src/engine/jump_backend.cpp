@@ -49,7 +49,7 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
 // With a guard (Probe::agent_guard, only at a function's entry, where the
 // flags and r11 are dead): compares first, and a hit no clause's terms all
 // hold for jumps straight to the displaced instructions.
-Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry,
+Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry, const JumpCall* then = nullptr,
                                              const std::vector<std::vector<Probe::GuardTerm>>& guard = {}) {
   namespace ax = asmjit::x86;
   asmjit::CodeHolder code;
@@ -112,6 +112,12 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   a.and_(ax::rsp, -16);
   a.mov(ax::rax, asmjit::imm(hit));
   a.call(ax::rax);
+  if (then) {  // a second function on the same frame (rbx is callee-saved)
+    a.mov(ax::rdi, ax::rbx);
+    a.mov(ax::rsi, asmjit::imm(then->argument));
+    a.mov(ax::rax, asmjit::imm(then->function));
+    a.call(ax::rax);
+  }
   a.mov(ax::rsp, ax::rbx);
   for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
   if (entry) {
@@ -250,7 +256,7 @@ uint64_t find_hop(const AddressSpace& as, const Module& m, uint64_t addr) {
 
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
                                                     const RemoteThread& remote, const std::vector<pk_read>* program,
-                                                    uint32_t regs_mask,
+                                                    uint32_t regs_mask, const JumpCall* call, const JumpCall* then,
                                                     const std::shared_ptr<const std::vector<uint8_t>>& dcode,
                                                     const std::vector<std::vector<Probe::GuardTerm>>& guard) {
   if (!r.func_start || !r.func_size) {
@@ -346,8 +352,9 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
   }
-  auto head = program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry,
-                                                 dcode ? guard : std::vector<std::vector<Probe::GuardTerm>>{})
+  auto head = call              ? assemble_record(call->argument, call->function, entry, then)
+              : program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry, then,
+                                                   dcode ? guard : std::vector<std::vector<Probe::GuardTerm>>{})
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

@@ -27,6 +27,13 @@
 //   cld; mov rdi,rsp (the saves: user_regs_struct's first 15 words, flags)
 //   mov rsi,&site; mov rbx,rsp; and rsp,-16; mov rax,pk_agent_hit; call rax
 //   mov rsp,rbx; pop ...; popfq; lea rsp,[rsp+128]; <displaced>; jmp back
+// A return probe (engine/return_probes.h, "jump") uses the same head with
+// another function: its entry site calls pk_agent_ret_entry, which swaps
+// the return address for the agent's return trampoline and pushes the real
+// one on the thread's shadow stack (agent_abi.h pk_shadow_area); the
+// return trampoline (Agent::enable_returns) saves the same frame with rsp
+// and rip as after the real return and fires the return site's record
+// through pk_agent_hit, then returns to the real address.
 // The agent is built -mgeneral-regs-only: no vector state needs saving,
 // at a function's entry or anywhere else. Its per-thread recursion guard
 // (pk_thread.busy) drops a hit nested in another (a signal handler's).
@@ -40,6 +47,16 @@
 
 namespace probekit::engine {
 
+// A jump site whose trampoline calls one of the agent's functions with
+// (frame, argument) instead of pk_agent_hit(frame, its own site): the
+// entry of a return probe (pk_agent_ret_entry, argument the return site)
+// and the unwinder's hooks. `then`: a second call after the first, on the
+// same frame (a record site that is also a return probe's entry).
+struct JumpCall {
+  uint64_t function = 0;
+  uint64_t argument = 0;
+};
+
 class JumpBackend {
 public:
   // Checks eligibility and writes the trampoline (injecting the agent into
@@ -48,6 +65,7 @@ public:
   // With a program, a record site (the agent's records enabled first).
   Result<std::unique_ptr<JumpSite>> plan(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote,
                                          const std::vector<pk_read>* program = nullptr, uint32_t regs_mask = 0,
+                                         const JumpCall* call = nullptr, const JumpCall* then = nullptr,
                                          const std::shared_ptr<const std::vector<uint8_t>>& dcode = nullptr,
                                          const std::vector<std::vector<Probe::GuardTerm>>& guard = {});
   // A probe's capture as the agent's program; an error says what the agent

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "engine/hit_context_impl.h"
+#include "engine/jump_backend.h"
+#include "engine/record_context.h"
 #include "engine/session.h"
 #include "proc/ptrace.h"
 #include "util/strings.h"
@@ -170,11 +172,370 @@ Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>
     (*plan)->as = as;
     fresh.push_back(*plan);
   }
+  // A library mapped since: the agent's unwinder hooks where jump return
+  // probes are (best effort: a hook that cannot be placed now leaves the
+  // program as without it, as a C program has none).
+  if (std::any_of(existing.begin(), existing.end(), [&](const auto& p) { return p->jump && p->as == as; }) &&
+      (s_.run_tid_.load() == 0 || s_.all_stopped_in(as))) {
+    if (auto remote = s_.remote_thread(as)) {
+      (void)ensure_agent_hooks(as, *remote);
+    }
+  }
   for (auto& plan : fresh) {
+    if (wants_jump(rec)) {
+      auto st = arm_jump_plan(rec, as, plan);
+      if (st) {
+        existing.push_back(plan);
+        continue;
+      }
+      const std::string fname = plan->func.symbol.empty() ? hex(plan->func.address) : plan->func.symbol;
+      if (s_.opts_.backend == BackendChoice::jump) {
+        return Error("cannot place a jump return probe on '" + fname + "': " + st.error().message(),
+                     ErrorKind::cannot_relocate);
+      }
+      plan->jump_refused = st.error().message();
+    }
     PK_TRY(arm_plan(rec, as, plan));
     existing.push_back(plan);
   }
   return {};
+}
+
+// ---------------------------------------------------------------------------
+// Jump mode (the agent hijacks; see the note in the header)
+
+bool ReturnProbes::wants_jump(const ProbeRecord& rec) const {
+  const Probe& p = rec.probe;
+  return p.capture && p.return_handler && !p.entry_handler && !p.pre_handler && !p.post_handler &&
+         !p.fault_handler && p.data_size == 0 && !p.destructive && p.maxactive == 0 &&
+         p.mechanism == ReturnMechanism::automatic && s_.opts_.backend != BackendChoice::trap && !s_.naive_;
+}
+
+Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
+                                   const std::shared_ptr<ReturnPlan>& shared) {
+  ReturnPlan& plan = *shared;
+  if (s_.run_tid_.load() != 0 && !s_.all_stopped_in(as)) {
+    return Error("armed while other threads of the program were running", ErrorKind::cannot_relocate);
+  }
+  if (ProbeSite* site = as->site_at(plan.entry); site && !site->gone) {
+    return Error("a probe at the function's entry needs the tracer", ErrorKind::cannot_relocate);
+  }
+  // A record site at the entry (an entry probe there): its trampoline is
+  // replaced by one that calls pk_agent_hit and then pk_agent_ret_entry.
+  bool join = false;
+  if (auto it = as->jump_sites().find(plan.entry); it != as->jump_sites().end() && !it->second->gone) {
+    const JumpSite& there = *it->second;
+    if (!there.records || there.calls_agent || there.then_return != UINT32_MAX) {
+      return Error("another jump probe is at the function's entry", ErrorKind::cannot_relocate);
+    }
+    join = true;
+  }
+  auto program = JumpBackend::program_of(*rec.probe.capture);
+  if (!program) return program.error();
+  // rip: the real return address, the caller the handler reports.
+  Probe::Capture capture = *rec.probe.capture;
+  capture.registers |= 1u << (offsetof(user_regs_struct, rip) / 8);
+  const uint32_t mask = JumpBackend::regs_mask_of(capture);
+  Location l;
+  l.address = plan.entry;
+  auto rs = as->resolve(l);
+  if (!rs) return rs.error();
+  if (rs->empty()) return Error("no site at " + hex(plan.entry), ErrorKind::internal);
+  auto remote = s_.remote_thread(as);
+  if (!remote) return remote.error();
+  if (!as->agent) {
+    auto agent = Agent::inject(*as, *remote, plan.entry);
+    if (!agent) return agent.error();
+    as->agent = *agent;
+  }
+  Agent& agent = *as->agent;
+  PK_TRY(agent.enable_records(*as, *remote));
+  PK_TRY(agent.enable_returns(*as, *remote));
+  PK_TRY(ensure_agent_hooks(as, *remote));
+  auto prog = agent.add_program(*program, mask);
+  if (!prog) return prog.error();
+  auto index = agent.add_site(plan.func.address, PK_ACTION_RECORD, *prog);
+  if (!index) return index.error();
+  agent.mark_return_site(*index);
+  JumpCall call{agent.ret_entry(), agent.site_remote(*index)};
+  std::unique_ptr<JumpSite> replaced;  // join: the entry's record site, out of the table
+  if (join) {
+    s_.drain_records(true);  // its records, under its own index
+    auto it = as->jump_sites().find(plan.entry);
+    if (it == as->jump_sites().end() || it->second->gone) return Error("the entry's jump probe went away", ErrorKind::internal);
+    PK_TRY(s_.disarm_jump(as, *it->second));
+    s_.credit(*it->second);
+    replaced = std::move(it->second);
+    as->jump_sites().erase(it);
+  }
+  auto js = join ? s_.jump_.plan(*as, rs->front(), *remote, &replaced->program, replaced->regs_mask, nullptr, &call)
+                 : s_.jump_.plan(*as, rs->front(), *remote, nullptr, 0, &call);
+  if (!js) {
+    if (replaced) {  // as it was
+      JumpSite* back = replaced.get();
+      as->jump_sites()[back->address] = std::move(replaced);
+      if (s_.jump_site_enabled(*back)) (void)s_.arm_jump(as, *back);
+    }
+    return js.error();
+  }
+  if (replaced) {
+    (*js)->probes = replaced->probes;
+    (*js)->then_return = *index;
+  } else {
+    (*js)->calls_agent = true;
+    (*js)->then_return = *index;  // whose entry it is (an unwinder hook has none)
+  }
+
+  if (std::find(s_.record_agents_.begin(), s_.record_agents_.end(), as->agent) == s_.record_agents_.end()) {
+    s_.record_agents_.push_back(as->agent);
+  }
+  if (!s_.records_) {
+    s_.records_ = true;
+    s_.retune_wake_timer();
+  }
+  plan.jump = true;
+  plan.agent = as->agent;
+  plan.return_index = *index;
+  return_sites_[{as->agent.get(), *index}] = shared;
+  const std::string fname = plan.func.symbol.empty() ? hex(plan.func.address) : plan.func.symbol;
+  ProbeRecord& e = new_internal(rec.id, rec.probe.enabled, fname + ":return-entry");
+  plan.entry_id = e.id;
+  (*js)->probes.push_back(e.id);
+  JumpSite* site = js->get();
+  as->jump_sites()[site->address] = std::move(*js);
+  if (s_.jump_site_enabled(*site)) PK_TRY(s_.arm_jump(as, *site));
+  return {};
+}
+
+Status ReturnProbes::ensure_agent_hooks(const std::shared_ptr<AddressSpace>& as, const RemoteThread& remote) {
+  std::set<std::string>& done = agent_hooked_[as.get()];
+  // The same functions as ensure_exception_hooks(), run in the agent.
+  struct Hook {
+    const char* module;
+    const char* fn;
+    bool is_catch;
+  };
+  std::vector<std::pair<std::string, std::unique_ptr<JumpSite>>> planned;
+  std::vector<std::pair<std::string, std::pair<ResolvedSite, bool>>> trapped;  // not a jump site: a trap site
+  for (const Hook& hook : {Hook{"libgcc_s.so.1", "_Unwind_RaiseException", false},
+                           Hook{"libgcc_s.so.1", "_Unwind_Resume", false},
+                           Hook{"libgcc_s.so.1", "_Unwind_ForcedUnwind", false},
+                           Hook{"libgcc_s.so.1", "_Unwind_Resume_or_Rethrow", false},
+                           Hook{"libstdc++.so.6", "__cxa_begin_catch", true}}) {
+    if (done.count(hook.fn)) continue;
+    Location l;
+    l.module = hook.module;
+    l.symbol = hook.fn;
+    auto rs = as->resolve(l);
+    if (!rs || rs->empty()) continue;  // not mapped (yet): hooked when it is
+    const ResolvedSite& r = rs->front();
+    auto it = as->jump_sites().find(r.address);
+    if ((it != as->jump_sites().end() && !it->second->gone) || (as->site_at(r.address) && !as->site_at(r.address)->gone)) {
+      return Error(std::string("another probe is on ") + hook.fn + ", which the agent must hook", ErrorKind::cannot_relocate);
+    }
+    JumpCall call{hook.is_catch ? as->agent->ret_catch() : as->agent->ret_unwind(), 0};
+    auto js = s_.jump_.plan(*as, r, remote, nullptr, 0, &call);
+    if (js) {
+      (*js)->calls_agent = true;
+      planned.emplace_back(hook.fn, std::move(*js));
+    } else {
+      trapped.emplace_back(hook.fn, std::make_pair(r, hook.is_catch));
+    }
+  }
+  if (!agent_hooks_id_) {
+    ProbeRecord rec;
+    rec.id = s_.next_id_++;
+    rec.owner = rec.id;  // internal: never placed by the session, never removed
+    rec.probe.name = "return-probe unwind hooks (agent)";
+    agent_hooks_id_ = rec.id;
+    s_.probes_[rec.id] = std::move(rec);
+  }
+  for (auto& [fn, where] : trapped) {
+    ProbeId& id = where.second ? agent_catch_trap_id_ : agent_unwind_trap_id_;
+    if (!id) {
+      ProbeRecord rec;
+      rec.id = s_.next_id_++;
+      rec.owner = rec.id;
+      rec.probe.destructive = true;
+      rec.probe.name = std::string("return-probe unwind hook (tracer) ") + (where.second ? "catch" : "unwind");
+      if (where.second) {
+        rec.probe.pre_handler = [this](HitContext& ctx) { on_agent_catch(ctx); };
+      } else {
+        rec.probe.pre_handler = [this](HitContext& ctx) { on_agent_unwind(ctx); };
+      }
+      id = rec.id;
+      s_.probes_[rec.id] = std::move(rec);
+    }
+    ProbeSite* site = as->site_at(where.first.address);
+    if (!site || site->gone) {
+      auto p = s_.trap_.plan(*as, where.first, [this](AddressSpace& x, uint64_t near) { return s_.provide_slot(x, near); });
+      if (!p) return Error("cannot hook " + fn + ": " + p.error().message(), ErrorKind::cannot_relocate);
+      site = p->get();
+      as->replace_site(std::move(*p));
+    }
+    if (std::find(site->probes.begin(), site->probes.end(), id) == site->probes.end()) site->probes.push_back(id);
+    PK_TRY(s_.trap_.arm(*as, *site));
+    done.insert(fn);
+  }
+  for (auto& [fn, js] : planned) {
+    js->probes.push_back(agent_hooks_id_);
+    JumpSite* site = js.get();
+    as->jump_sites()[site->address] = std::move(js);
+    done.insert(fn);
+    PK_TRY(s_.arm_jump(as, *site));
+  }
+  return {};
+}
+
+bool ReturnProbes::deliver(Agent& agent, const pk_record& r, AddressSpace& as, const std::string& comm, int ppid,
+                           uint64_t ns) {
+  auto it = return_sites_.find({&agent, r.site});
+  if (it == return_sites_.end()) return false;
+  const auto& plan = it->second;
+  ProbeRecord* rec = owner_record(plan->owner);
+  // Not jump any more (entry_to_trap): the trap backend reports its returns.
+  if (!rec || !rec->probe.enabled || !plan->jump) return true;
+  RecordHitContext ctx(r, plan->func, as, comm, ppid, ns);
+  rec->hits++;
+  UserHitContext uc(ctx, false);
+  uc.set_return(plan->func, ctx.regs().rip, std::nullopt, false);
+  ReturnHandler h = rec->probe.return_handler;
+  h(uc, nullptr);
+  return true;
+}
+
+bool ReturnProbes::agent_only(ProbeId id) const {
+  if (id && id == agent_hooks_id_) return true;
+  auto it = plans_.find(id);
+  if (it != plans_.end()) {
+    return !it->second.empty() &&
+           std::all_of(it->second.begin(), it->second.end(), [](const auto& p) { return p->jump; });
+  }
+  for (const auto& [owner, plans] : plans_) {
+    for (const auto& p : plans) {
+      if (p->jump && p->entry_id == id) return true;
+    }
+  }
+  return false;
+}
+
+uint64_t ReturnProbes::jump_missed(ProbeId owner) const {
+  auto it = plans_.find(owner);
+  if (it == plans_.end()) return 0;
+  uint64_t n = 0;
+  for (const auto& p : it->second) {
+    if (p->jump && p->agent) n += p->agent->dropped(p->return_index) + p->agent->nested(p->return_index);
+  }
+  return n;
+}
+
+Result<bool> ReturnProbes::entry_to_trap(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
+  auto it = as->jump_sites().find(address);
+  if (it == as->jump_sites().end() || it->second->gone) return false;
+  for (auto& [owner, plans] : plans_) {
+    for (auto& p : plans) {
+      if (!p->jump || !p->entry_id) continue;
+      const auto& ids = it->second->probes;
+      if (std::find(ids.begin(), ids.end(), p->entry_id) == ids.end()) continue;
+      ProbeRecord* rec = owner_record(owner);
+      if (!rec) return false;
+      if (!it->second->calls_agent) {
+        // A record site that also hijacks: it loses the hijack only (its
+        // trampoline keeps calling pk_agent_ret_entry until it is replaced;
+        // the entry record gone, the return site's records are not
+        // reported twice: see deliver()).
+        auto& ids2 = it->second->probes;
+        ids2.erase(std::remove(ids2.begin(), ids2.end(), p->entry_id), ids2.end());
+      } else {
+        PK_TRY(s_.disarm_jump(as, *it->second));
+        as->jump_sites().erase(it);
+      }
+      s_.probes_.erase(p->entry_id);
+      p->entry_id = 0;
+      p->jump = false;  // its return site stays in return_sites_: hijacked frames still return
+      p->jump_refused = "a probe that needs the tracer arrived at its entry";
+      PK_TRY(arm_plan(*rec, as, p));
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ReturnProbes::edit_agent_stack(Thread& t, uint64_t fs_base,
+                                    const std::function<void(pk_shadow_stack&, uint64_t)>& edit) {
+  if (!t.as) return false;
+  // A fork child's stacks are its parent's copy, with its parent's agent.
+  Agent* owner = t.as->agent ? t.as->agent.get() : t.as->inherited.get();
+  if (!owner || !owner->shadow_remote()) return false;
+  const auto& mem = t.as->memory();
+  const uint64_t stacks = owner->shadow_remote() + offsetof(pk_shadow_area, stacks);
+  const uint64_t fs = fs_base ? fs_base : 1;
+  std::vector<pk_shadow_stack> all(PK_SHADOW_THREADS);
+  if (!mem.read_exact(stacks, all.data(), all.size() * sizeof(pk_shadow_stack))) return false;
+  for (uint32_t i = 0; i < PK_SHADOW_THREADS; ++i) {
+    if (all[i].key != fs) continue;
+    pk_shadow_stack& st = all[i];
+    st.depth = std::min<uint32_t>(st.depth, PK_SHADOW_DEPTH);
+    edit(st, owner->return_trampoline());
+    const uint64_t at = stacks + uint64_t{i} * sizeof(pk_shadow_stack);
+    return static_cast<bool>(mem.write(at, &st, sizeof st));
+  }
+  return false;
+}
+
+void ReturnProbes::restore_agent_frames(Thread& t, uint64_t rsp) {
+  auto regs = proc::get_regs(t.tid);
+  if (!regs || !t.as) return;
+  const auto& mem = t.as->memory();
+  (void)edit_agent_stack(t, regs->fs_base, [&](pk_shadow_stack& st, uint64_t tramp) {
+    for (uint32_t k = 0; k < st.depth; ++k) {
+      const pk_shadow_frame& f = st.frames[k];
+      if (f.sp < rsp) continue;
+      uint64_t v = 0;
+      if (mem.read_exact(f.sp, &v, sizeof v) && v == tramp) (void)mem.write(f.sp, &f.orig, sizeof f.orig);
+    }
+  });
+}
+
+// The unwinder's hooks where the agent cannot run them (a trap site: the
+// unwinder's entry points end in an indirect jmp, which no jmp patch is
+// allowed beside): what agent.c pk_agent_ret_unwind/catch do, through the
+// thread's memory, the thread stopped.
+void ReturnProbes::on_agent_unwind(HitContext& ctx) {
+  Thread* t = s_.current_;
+  if (!t || !t->as) return;
+  const uint64_t rsp = ctx.regs().rsp;
+  const auto& mem = t->as->memory();
+  (void)edit_agent_stack(*t, ctx.regs().fs_base, [&](pk_shadow_stack& st, uint64_t tramp) {
+    for (uint32_t k = 0; k < st.depth; ++k) {
+      pk_shadow_frame& f = st.frames[k];
+      if (f.sp < rsp || f.unhooked) continue;
+      uint64_t v = 0;
+      if (mem.read_exact(f.sp, &v, sizeof v) && v == tramp) (void)mem.write(f.sp, &f.orig, sizeof f.orig);
+      f.unhooked = 1;
+    }
+  });
+}
+
+void ReturnProbes::on_agent_catch(HitContext& ctx) {
+  Thread* t = s_.current_;
+  if (!t || !t->as) return;
+  const uint64_t rsp = ctx.regs().rsp;
+  const auto& mem = t->as->memory();
+  (void)edit_agent_stack(*t, ctx.regs().fs_base, [&](pk_shadow_stack& st, uint64_t tramp) {
+    while (st.depth && st.frames[st.depth - 1].sp <= rsp) {
+      st.depth--;
+      st.missed++;
+    }
+    for (uint32_t k = 0; k < st.depth; ++k) {
+      pk_shadow_frame& f = st.frames[k];
+      if (!f.unhooked) continue;
+      uint64_t v = 0;
+      if (!mem.read_exact(f.sp, &v, sizeof v)) continue;
+      if (v == f.orig) (void)mem.write(f.sp, &tramp, sizeof tramp);
+      if (v == f.orig || v == tramp) f.unhooked = 0;
+    }
+  });
 }
 
 Result<std::shared_ptr<ReturnPlan>> ReturnProbes::plan_function(const ProbeRecord& rec, AddressSpace& as,
@@ -417,8 +778,13 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
   if (it == plans_.end()) return out;
   for (const auto& p : it->second) {
     std::string name = p->func.symbol.empty() ? hex(p->func.address) : p->func.symbol;
+    if (p->jump) {
+      out.push_back(name + ": jump, recorded in the agent at the return (the agent hijacks the return address)");
+      continue;
+    }
+    std::string not_jump = p->jump_refused.empty() ? "" : "; not a jump probe: " + p->jump_refused;
     if (p->mechanism == ReturnMechanism::hijack) {
-      out.push_back(name + ": hijack (" + p->reason + ")");
+      out.push_back(name + ": hijack (" + p->reason + ")" + not_jump);
       continue;
     }
     std::vector<std::string> where;
@@ -429,7 +795,7 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
     }
     size_t n = p->exits.size();
     out.push_back(name + ": ret-site, " + std::to_string(n) + (n == 1 ? " return" : " returns") +
-                  (where.empty() ? "" : " (" + join(where, ", ") + ")"));
+                  (where.empty() ? "" : " (" + join(where, ", ") + ")") + not_jump);
   }
   return out;
 }
@@ -836,6 +1202,11 @@ void ReturnProbes::on_exec(pid_t tgid) {
 
 Status ReturnProbes::restore_all() {
   Status result;
+  for (auto& [tid, t] : s_.threads_) {
+    if (!t.stopped) continue;
+    auto regs = proc::get_regs(tid);
+    if (regs) restore_agent_frames(t, regs->rsp);
+  }
   for (auto& [tid, tr] : threads_) {
     auto tt = s_.threads_.find(tid);
     if (tt == s_.threads_.end() || !tt->second.as) continue;
@@ -864,6 +1235,13 @@ size_t ReturnProbes::armed_sites(ProbeId owner) const {
   auto ids = internal_ids(owner);
   size_t n = 0;
   for (const auto& as : s_.address_spaces()) {
+    for (const auto& [addr, js] : as->jump_sites()) {
+      if (!js->armed) continue;
+      if (std::any_of(js->probes.begin(), js->probes.end(),
+                      [&](ProbeId p) { return std::find(ids.begin(), ids.end(), p) != ids.end(); })) {
+        n++;
+      }
+    }
     for (const auto& [addr, site] : as->sites()) {
       if (!site->armed) continue;
       if (std::any_of(site->probes.begin(), site->probes.end(),

@@ -31,6 +31,30 @@
 // than the current sp is a frame that was left without returning (longjmp,
 // an exception) and is dropped without calling its handler.
 //
+// Jump mode (`--backend` auto or jump, a probe that only formats what it
+// captures: Probe::capture + return_handler, no entry handler, no data,
+// not destructive, no maxactive, the mechanism not forced): hijack run by the agent, no ptrace stop at all. The
+// entry is a jump site whose trampoline calls pk_agent_ret_entry: the real
+// return address and sp go on the thread's shadow stack (a private mapping
+// of the process, agent_abi.h pk_shadow_area; 64 frames a thread, deeper
+// calls missed as kretprobes' maxactive) and [sp] becomes the agent's
+// return trampoline. The function's `ret` lands there: pk_agent_ret_exit
+// pops the frames of that sp and fires the return site's record through
+// pk_agent_hit with rax the return value and rsp/rip as after the real
+// return, and the trampoline goes on to the real return address. A tail
+// call therefore reports what the caller receives. Stale frames (longjmp)
+// are dropped by sp at the thread's next push or pop; the agent hooks
+// _Unwind_RaiseException & co. and __cxa_begin_catch itself (jump sites)
+// and does there what on_unwind/on_catch do below; a fork child inherits
+// its parent's frames with its memory; detach writes the real addresses
+// back; if probekit dies, the trampoline and the stacks stay mapped and
+// keep working. A function's exits are not used as jump sites: a `ret` is
+// 1 byte and the few eligible exits would not spare the hijack for the
+// other exits of the same call. An entry record probe at the same entry
+// shares the jmp (its trampoline calls pk_agent_hit, then
+// pk_agent_ret_entry); any other probe there makes the return probe's
+// entry a trap probe (entry_to_trap).
+//
 // C++ exceptions and hijack: the unwinder reads return addresses, and finds
 // no unwind info for the trampoline. Internal probes on _Unwind_RaiseException
 // (__cxa_throw and __cxa_rethrow call it), _Unwind_Resume,
@@ -48,14 +72,17 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/address_space.h"
+#include "engine/agent.h"
 #include "probekit/probekit.h"
 #include "x86/x86.h"
 
@@ -78,6 +105,12 @@ struct ReturnPlan {
   ProbeId entry_id = 0;                 // internal records
   ProbeId exit_id = 0;
   ProbeId landing_id = 0;               // ret-site with tail calls: at callers' return addresses
+  // jump: the entry is a jump site calling the agent's pk_agent_ret_entry,
+  // the return is the agent's record site return_index (below).
+  bool jump = false;
+  std::shared_ptr<Agent> agent;
+  uint32_t return_index = 0;
+  std::string jump_refused;             // why it stayed a trap probe (for describe)
 };
 
 // One call in flight: pushed at entry, popped at its return.
@@ -115,6 +148,21 @@ public:
   // True when the probe's functions are planned somewhere (for stats().sites).
   size_t armed_sites(ProbeId owner) const;
 
+  // A record of a jump return probe's return site (agent.c
+  // pk_agent_ret_exit): runs the probe's return_handler on it. False when
+  // the record's site is not a return site.
+  bool deliver(Agent& agent, const pk_record& rec, AddressSpace& as, const std::string& comm, int ppid,
+               uint64_t ns);
+  // A jump return probe whose every function is hijacked by the agent, or
+  // one of the internal records of such probes (entry, unwinder hooks):
+  // nothing of it needs the tracer (hands-off).
+  bool agent_only(ProbeId id) const;
+  // Records lost at a jump return probe's return sites (for stats().missed).
+  uint64_t jump_missed(ProbeId owner) const;
+  // A probe arrives at the entry jump site of a jump return probe: the
+  // return probe's entry becomes a trap probe (frames already hijacked
+  // still return through the agent). False when no return probe is there.
+  Result<bool> entry_to_trap(const std::shared_ptr<AddressSpace>& as, uint64_t address);
   // A SIGTRAP at rip-1 == the trampoline of t's address space: handled.
   bool on_trap(Thread& t, user_regs_struct& regs, bool hold);
   void on_thread_exit(pid_t tid) { threads_.erase(tid); }
@@ -128,6 +176,24 @@ public:
   Status restore_all();
 
 private:
+  // Jump mode (see the note at the top): the probe is recordable and the
+  // session may place jump probes.
+  bool wants_jump(const ProbeRecord& rec) const;
+  Status arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
+                       const std::shared_ptr<ReturnPlan>& plan);
+  // The unwinder's and __cxa_begin_catch's hooks in the agent (jump sites),
+  // in every address space with jump return probes, as their libraries are
+  // mapped (place() runs at each loader event); an error when one cannot
+  // be placed.
+  Status ensure_agent_hooks(const std::shared_ptr<AddressSpace>& as, const RemoteThread& remote);
+  // Detach: every live frame hijacked by the agent gets its real return
+  // address back (the world is held).
+  void restore_agent_frames(Thread& t, uint64_t rsp);
+  // Finds t's shadow stack (by fs base) in its agent's area, lets edit
+  // change it (given the return trampoline's address) and writes it back.
+  bool edit_agent_stack(Thread& t, uint64_t fs_base, const std::function<void(pk_shadow_stack&, uint64_t)>& edit);
+  void on_agent_unwind(HitContext& ctx);  // the agent's hooks as trap sites (see the .cpp)
+  void on_agent_catch(HitContext& ctx);
   Result<std::shared_ptr<ReturnPlan>> plan_function(const ProbeRecord& rec, AddressSpace& as,
                                                     const ResolvedSite& r);
   Status arm_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
@@ -162,6 +228,11 @@ private:
   std::map<ProbeId, std::vector<std::shared_ptr<ReturnPlan>>> plans_;  // by owner
   std::unordered_map<pid_t, ThreadReturns> threads_;
   bool hooks_added_ = false;
+  ProbeId agent_hooks_id_ = 0;  // the internal record of the agent's unwinder hooks
+  ProbeId agent_unwind_trap_id_ = 0, agent_catch_trap_id_ = 0;  // the same hooks as trap sites
+  std::map<const AddressSpace*, std::set<std::string>> agent_hooked_;  // hooks placed, by address space
+  // Jump return sites: (agent, site index) -> the plan whose return it is.
+  std::map<std::pair<const Agent*, uint32_t>, std::shared_ptr<ReturnPlan>> return_sites_;
 };
 
 }  // namespace probekit::engine

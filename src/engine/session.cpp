@@ -341,7 +341,46 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       program = std::move(*p);
     }
     const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
+    if (auto it = as->jump_sites().find(r.address);
+        it != as->jump_sites().end() && !it->second->gone && it->second->calls_agent) {
+      // A jump return probe's entry. A record probe joins it: one
+      // trampoline calls pk_agent_hit, then pk_agent_ret_entry. Anything
+      // else makes that return probe a trap probe (and this one follows).
+      JumpSite& there = *it->second;
+      if (program && jump && there.then_return != UINT32_MAX && there.agent) {
+        auto remote = remote_thread(as);
+        if (remote) {
+          PK_TRY(disarm_jump(as, there));
+          std::unique_ptr<JumpSite> old = std::move(it->second);
+          as->jump_sites().erase(it);
+          JumpCall then{old->agent->ret_entry(), old->agent->site_remote(old->then_return)};
+          auto js = jump_.plan(*as, r, *remote, &*program, regs_mask, nullptr, &then);
+          if (js) {
+            (*js)->probes = old->probes;
+            (*js)->then_return = old->then_return;
+            if (std::find(record_agents_.begin(), record_agents_.end(), (*js)->agent) == record_agents_.end()) {
+              record_agents_.push_back((*js)->agent);
+            }
+            if (!records_) {
+              records_ = true;
+              retune_wake_timer();
+            }
+            jump_planned.push_back(std::move(*js));
+            continue;
+          }
+          JumpSite* back = old.get();
+          as->jump_sites()[back->address] = std::move(old);
+          if (jump_site_enabled(*back)) PK_TRY(arm_jump(as, *back));
+        }
+      }
+      PK_TRY(returns_.entry_to_trap(as, r.address));
+      if (ProbeSite* now = as->site_at(r.address); now && !now->gone) {
+        targets.push_back(now);
+        continue;
+      }
+    }
     auto same_program = [&](const JumpSite& js) {
+      if (js.calls_agent) return false;  // a return probe's entry or an unwinder hook: its own
       if (dcode) return js.dcode && *js.dcode == *dcode && js.guard.size() == rec.probe.agent_guard.size();
       if (js.dcode) return false;  // a D site counts nothing
       if (!program) return true;  // a count joins any jump site
@@ -358,8 +397,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
         refused = "a jump probe capturing other values is at the same address";
       } else if (jump) {
         auto remote = remote_thread(as);
-        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, dcode,
-                                      rec.probe.agent_guard)
+        auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, nullptr,
+                                      dcode, rec.probe.agent_guard)
                          : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
           if ((*js)->records) {
@@ -592,6 +631,7 @@ ProbeStats SessionImpl::stats(ProbeId id) const {
   st.missed = it->second.missed;
   if (ReturnProbes::is_return_probe(it->second.probe)) {
     st.sites = returns_.armed_sites(id);
+    st.missed += returns_.jump_missed(id);
     return st;
   }
   // Jump sites: the agent's count since it was last credited. A fork
@@ -1758,7 +1798,8 @@ constexpr uint64_t kGlibcTidOffset = 0x2d0;  // struct pthread's tid (glibc 2.26
 }  // namespace
 
 // Nothing may need a stop: no trap site but the loader's breakpoint (taken
-// out meanwhile), no return probe, syscall probe or sampler, no probe
+// out meanwhile), no return probe but those the agent runs (jump return
+// probes), no syscall probe or sampler, no probe
 // waiting for a library, one process, every thread plain, the agent's
 // guard in place (if probekit dies, the agent restores the code).
 bool SessionImpl::can_hand_off() const {
@@ -1776,6 +1817,7 @@ bool SessionImpl::can_hand_off() const {
   }
   for (const auto& [id, rec] : probes_) {
     if (!rec.probe.enabled) continue;
+    if (returns_.agent_only(id)) continue;  // a jump return probe (or its records): needs no stop
     if (rec.probe.return_handler || rec.probe.entry_handler || rec.owner) return false;
     if (stats(id).sites == 0) return false;  // waits for a library: the loader's breakpoint is needed
   }
@@ -1948,6 +1990,10 @@ void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& own
   auto proc_it = procs_.find(static_cast<pid_t>(rec.pid));
   std::shared_ptr<AddressSpace> as = proc_it != procs_.end() && proc_it->second.as ? proc_it->second.as : owner;
   if (!as) return;
+  if (returns_.deliver(agent, rec, *as, std::string(rec.comm, ::strnlen(rec.comm, sizeof rec.comm)),
+                       proc_it != procs_.end() ? proc_it->second.ppid : -1, clock_.to_ns(rec.tsc))) {
+    return;
+  }
   auto js_it = as->jump_sites().find(agent.site_address(rec.site));
   if (js_it == as->jump_sites().end() || js_it->second->agent.get() != &agent ||
       js_it->second->agent_index != rec.site) {
@@ -2035,6 +2081,19 @@ std::vector<Session::Drops> SessionImpl::dropped_records() const {
 Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
   auto it = as->jump_sites().find(address);
   if (it == as->jump_sites().end()) return {};
+  if (it->second->calls_agent || it->second->then_return != UINT32_MAX) {
+    // A jump return probe's entry: that return probe becomes a trap probe.
+    const bool shared = !it->second->calls_agent;  // an entry probe's record site too: demoted below
+    auto moved = returns_.entry_to_trap(as, address);
+    if (!moved) return moved.error();
+    if (!shared) {
+      if (*moved) return {};
+      return Error("the agent hooks the unwinder at " + hex(address) + " for jump return probes",
+                   ErrorKind::cannot_relocate);
+    }
+    it = as->jump_sites().find(address);
+    if (it == as->jump_sites().end()) return {};
+  }
   if (it->second->records) {
     drain_records(true);  // the site's records, while its probes are its own
     it = as->jump_sites().find(address);

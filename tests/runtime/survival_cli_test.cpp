@@ -57,6 +57,11 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
       } else {  // records: the agent writes a line's arguments at each hit
         argv.push_back("p:a.out:work x=%di:s64");
         argv.push_back("p:libc.so.6:nanosleep req=%di:x64 sec=+0(%di):s64");
+        // A return probe hijacked by the agent: the threads sleep inside
+        // clock_nanosleep, so a kill finds their return addresses swapped
+        // for the agent's trampoline, which must go on returning without
+        // probekit.
+        argv.push_back("r:libc.so.6:clock_nanosleep ret=$retval:s64");
       }
       pid_t pk = spawn(argv, pk_out);
       // Armed: the probes are in (after this, probekit runs no system call

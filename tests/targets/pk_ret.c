@@ -1,6 +1,7 @@
 // Return probes: recursion, several return paths, tail calls, longjmp,
-// threads, fork inside a probed function, error injection, a jump table.
-// usage: pk_ret MODE [N]
+// threads, fork inside a probed function, error injection, a jump table,
+// deep recursion (detach in the middle of it).
+// usage: pk_ret MODE [N] (deep: pk_ret deep N [DEPTH])
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -91,6 +92,18 @@ __attribute__((noipa)) long slow(long x) {
   return x * 2;
 }
 
+// Deep recursion that sleeps at the bottom: a detach finds every frame
+// of the recursion live (hijacked, under a return probe).
+__attribute__((noipa)) long deep(long d) {
+  if (d == 0) {
+    usleep(2000);
+    return 1;
+  }
+  long r = deep(d - 1);
+  __asm__ volatile("" ::: "memory");  // not a tail call
+  return r + d;
+}
+
 static long iterations = 1;
 static void* thread_main(void* arg) {
   long id = (long)arg, s = 0;
@@ -155,6 +168,11 @@ int main(int argc, char** argv) {
       return 3;
     }
     printf("config ok\n");
+  } else if (strcmp(mode, "deep") == 0) {
+    long s = 0;
+    long depth = argc > 3 ? atol(argv[3]) : 40;
+    for (long i = 0; i < n; i++) s += deep(depth) + i;
+    printf("deep %ld\n", s);
   } else if (strcmp(mode, "fork") == 0) {
     long r = forker(3);
     if (r >= 1000) {

@@ -100,7 +100,8 @@ TEST(AgentImage, TouchesNoVectorRegister) {
 TEST(AgentImage, EngineLoaderFindsTheEntry) {
   auto img = probekit::engine::load_agent_image();
   ASSERT_TRUE(img.ok()) << img.error().message();
-  for (uint64_t off : {img->sigtrap_offset, img->restorer_offset, img->data_ptr_offset}) {
+  for (uint64_t off : {img->sigtrap_offset, img->restorer_offset, img->data_ptr_offset, img->shadow_ptr_offset,
+                       img->ret_entry_offset, img->ret_exit_offset, img->ret_unwind_offset, img->ret_catch_offset}) {
     EXPECT_GT(off, 0u);
     EXPECT_LT(off, img->bytes.size());
   }

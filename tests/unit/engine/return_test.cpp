@@ -692,5 +692,45 @@ TEST(ReturnProbe, EntryHandlerFalseSkipsTheReturn) {
   }
 }
 
+// A return probe whose handler reads only what it captured (registers
+// here) is a jump probe under the jump backend: the agent hijacks the
+// return address at the entry's jmp, and the handler runs on the record
+// written at the return, with rax the value, rip the real return address,
+// and the function as site(), as for a trap return probe.
+TEST(JumpReturns, RecordedReturnProbeRunsOnTheAgentsRecords) {
+  for (const char* b : {"pie-O2", "nopie-O0"}) {
+    SCOPED_TRACE(b);
+    LaunchOptions opts;
+    opts.backend = BackendChoice::jump;
+    auto t = launch({target("pk_ret", b), "paths"}, opts);
+    ASSERT_TRUE(t.session);
+    std::multiset<long> values;
+    int bad = 0;
+    Probe probe;
+    probe.where = Location::parse("a.out:classify").value();
+    probe.capture = Probe::Capture{};
+    probe.return_handler = [&](HitContext& ctx, void*) {
+      values.insert(static_cast<long>(ctx.regs().rax));
+      if (!ctx.is_return() || ctx.site().symbol != "classify" || ctx.return_site()) bad++;
+      auto ra = ctx.return_address();
+      if (!ra || *ra != ctx.regs().rip || ctx.symbolize(*ra).rfind("main+", 0) != 0) bad++;
+    };
+    auto id = t.session->add(probe);
+    ASSERT_TRUE(id.ok()) << id.error().message();
+    auto d = t.session->describe(*id);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].rfind("classify: jump, recorded in the agent at the return", 0), 0u) << d[0];
+    EXPECT_EQ(t.session->stats(*id).sites, 1u);
+    auto rc = t.session->run();
+    ASSERT_TRUE(rc.ok()) << rc.error().message();
+    EXPECT_EQ(*rc, 0);
+    EXPECT_EQ(t.output(), "paths 1109\n");
+    EXPECT_EQ(values, (std::multiset<long>{-1, 100, 201, 203, 302, 304}));
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(t.session->stats(*id).hits, 6u);
+    EXPECT_EQ(t.session->stats(*id).missed, 0u);
+  }
+}
+
 }  // namespace
 }  // namespace probekit
