@@ -334,5 +334,36 @@ TEST(JumpCli, DClausesSharingStateWithATracerClauseStayInProbekit) {
   EXPECT_NE(r.out.find("0\n1\n2\n"), std::string::npos) << r.out;
 }
 
+// A function whose second instruction another function jumps to (glibc's
+// __mempcpy_* into __memcpy_*+3), and one of 4 bytes: a 2-byte jmp to a
+// hop in the alignment padding nearby. Counts and D results as trap's.
+TEST(JumpCli, HopSitesCountExactlyAsTrapProbesDo) {
+  for (const char* build : {"pk_hop-pie-O2", "pk_hop-nopie-O0"}) {
+    SCOPED_TRACE(build);
+    const std::string cmd = target_path(build) + " 3000";
+    RunResult out[2], d[2];
+    int i = 0;
+    for (const char* b : {"auto", "trap"}) {
+      out[i] = run({probekit_path(), "trace", "-C", "-v", std::string("--backend=") + b, "-c", cmd,
+                    "p:a.out:hop_target", "p:a.out:hop_alias", "p:a.out:hop_short"});
+      ASSERT_EQ(out[i].status, 0) << out[i].err;
+      d[i] = run({probekit_path(), "-q", "-v", "-x", std::string("backend=") + b, "-n",
+                  "pid$target:a.out:hop_*:entry /arg0 % 3 != 1/ { @[probefunc] = sum(arg0); @n[probefunc] = count(); }",
+                  "-c", cmd});
+      ASSERT_EQ(d[i].status, 0) << d[i].err;
+      ++i;
+    }
+    EXPECT_EQ(out[0].out, out[1].out);
+    EXPECT_NE(out[0].out.find("target 4501500 alias 4507500 short 4504500"), std::string::npos) << out[0].out;
+    EXPECT_NE(out[0].out.find("probekit/p_hop_target_0                                 3000"), std::string::npos)
+        << out[0].out;
+    EXPECT_EQ(count_lines(out[0].err, ": jump, counted in the agent (via a hop at "), 2u) << out[0].err;
+    EXPECT_EQ(d[0].out, d[1].out);
+    EXPECT_NE(d[0].out.find("  hop_short                                                      2000"), std::string::npos)
+        << d[0].out;
+    EXPECT_EQ(count_lines(d[0].err, ": jump, D clauses run in the agent (via a hop at "), 2u) << d[0].err;
+  }
+}
+
 }  // namespace
 }  // namespace probekit::testing

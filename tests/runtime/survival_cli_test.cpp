@@ -87,6 +87,43 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
   }
 }
 
+// Jump probes through hops (a jmp rel8 to a jmp rel32 in padding): the
+// agent puts the site's two bytes back before the hop's five, so a thread
+// never runs the padding from the middle of a NOP.
+TEST(Survival, HopSitesAreRestoredWhenProbekitIsKilled) {
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  for (const char* front : {"trace", "d"}) {
+    for (int round = 0; round < 3; ++round) {
+      SCOPED_TRACE(std::string(front) + " round " + std::to_string(round));
+      const std::string out = temp("hop"), pk_out = temp("pkhop");
+      pid_t target = spawn({target_path("pk_hop-pie-O2"), "spin"}, out);
+      ASSERT_TRUE(eventually([&] { return read_file(out).size() > 7; }, 10));
+      const std::string text = text_snapshot(target);
+      std::vector<std::string> argv =
+          std::string(front) == "trace"
+              ? std::vector<std::string>{probekit_path(), "trace", "--backend=jump", "-p", std::to_string(target),
+                                         "p:a.out:hop_target x=%di:s64", "p:a.out:hop_short"}
+              : std::vector<std::string>{probekit_path(), "-q", "-x", "backend=jump", "-p", std::to_string(target), "-n",
+                                         "pid$target:a.out:hop_*:entry /arg0 > 10/ { @[probefunc] = sum(arg0); }"};
+      pid_t pk = spawn(argv, pk_out);
+      ASSERT_TRUE(eventually([&] { return text_snapshot(target) != text; }, 10)) << "never patched";
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
+      ::kill(pk, SIGKILL);
+      EXPECT_EQ(wait_exit(pk), 128 + SIGKILL);
+      EXPECT_TRUE(eventually([&] { return text_snapshot(target) == text; }, 5)) << "text not restored";
+      const size_t lines = read_file(out).size();
+      EXPECT_TRUE(eventually([&] { return read_file(out).size() > lines + 20; }, 10)) << "not running";
+      EXPECT_TRUE(alive(target));
+      ::kill(target, SIGTERM);
+      EXPECT_EQ(wait_exit(target), 128 + SIGTERM);
+      ::unlink(out.c_str());
+      ::unlink(pk_out.c_str());
+    }
+  }
+}
+
 TEST(Survival, LaunchedCommandFinishesWithItsOwnOutput) {
   const std::vector<std::string> cmd = {target_path("pk_basic-pie-O2"), "2", "1000000"};
   const RunResult plain = run(cmd);

@@ -304,6 +304,41 @@ TEST_P(JumpBuilds, AttachCountDetachRestoresEveryByte) {
   ::unlink(out.c_str());
 }
 
+// Hops: the 2-byte jmp and the jmp rel32 in the padding both go, and
+// threads running through them all the while are never lost.
+TEST_P(JumpBuilds, HopSitesAttachCountDetachRestoresEveryByte) {
+  std::string out = temp_path("jhop");
+  std::string path = target("pk_hop", GetParam());
+  pid_t child = start_printing({path, "spin"}, out, 7);
+  auto before = text_bytes(child, "pk_hop");
+  ASSERT_FALSE(before.empty());
+  {
+    auto s = Session::attach(child, backend(BackendChoice::jump));  // jump only: a hop or an error
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    std::vector<ProbeId> ids;
+    for (const char* fn : {"hop_target", "hop_short"}) {
+      auto id = (*s)->add(count_only(fn));
+      ASSERT_TRUE(id.ok()) << fn << ": " << id.error().message();
+      auto d = (*s)->describe(*id);
+      ASSERT_EQ(d.size(), 1u);
+      EXPECT_NE(d[0].find("via a hop at "), std::string::npos) << d[0];
+      ids.push_back(*id);
+    }
+    EXPECT_NE(text_bytes(child, "pk_hop"), before);
+    auto rc = (*s)->run(0.3);
+    ASSERT_TRUE(rc.ok()) << rc.error().message();
+    for (ProbeId id : ids) EXPECT_GT((*s)->stats(id).hits, 1000u);
+    ASSERT_TRUE((*s)->detach().ok());
+  }
+  EXPECT_EQ(text_bytes(child, "pk_hop"), before);
+  EXPECT_FALSE(has_agent_mapping(child));
+  EXPECT_TRUE(keeps_printing(out));
+  EXPECT_TRUE(printed_in_order(out));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::unlink(out.c_str());
+}
+
 // Trap probes (the agent is injected for its orphan guard; XOL slots are
 // mapped for the copies): detach takes every area out too.
 TEST(Jump, TrapProbesDetachLeavesNoMapping) {

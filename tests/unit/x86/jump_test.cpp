@@ -167,5 +167,36 @@ TEST(PlanDisplaced, DecodesOnlyTheDisplacedInstructions) {
   EXPECT_FALSE(plan_jump({f, 0x401000}, 0x401000).ok());  // the whole function must decode
 }
 
+TEST(PlanDisplaced, AHopNeedsTwoBytesOfWholeInstructions) {
+  // mov rax, rdi; ret: 4 bytes, so no 5-byte jmp; a 2-byte one displaces the mov only.
+  std::vector<uint8_t> f{0x48, 0x89, 0xf8, 0xc3};
+  EXPECT_FALSE(plan_displaced({f, 0x401000}, 0x401000).ok());
+  auto p = plan_displaced({f, 0x401000}, 0x401000, 2);
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->length, 3u);
+  // ret first: even 2 bytes would leave the function.
+  std::vector<uint8_t> r{0xc3, 0x90, 0x90};
+  EXPECT_FALSE(plan_displaced({r, 0x401000}, 0x401000, 2).ok());
+}
+
+TEST(Padding, OnlyNopsAndInt3sAreAHopsPlace) {
+  // nopw 0x0(%rax,%rax,1); nop; int3
+  const std::vector<uint8_t> pad{0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90, 0xcc};
+  EXPECT_TRUE(is_padding(pad, 0x401000));
+  const std::vector<uint8_t> code{0x90, 0x48, 0x89, 0xf8};  // nop; mov rax, rdi
+  EXPECT_FALSE(is_padding(code, 0x401000));
+  const std::vector<uint8_t> cut{0x66, 0x0f, 0x1f};  // a NOP cut short
+  EXPECT_FALSE(is_padding(cut, 0x401000));
+}
+
+TEST(Padding, AFunctionThatFallsThroughIsNotFollowedByAHop) {
+  const std::vector<uint8_t> ret{0x48, 0x89, 0xf8, 0xc3};                    // mov; ret
+  const std::vector<uint8_t> jmp{0x48, 0x01, 0xd0, 0xeb, 0x1b};              // add; jmp rel8
+  const std::vector<uint8_t> chk{0x48, 0x39, 0xd1, 0x0f, 0x82, 0, 0, 0, 0};  // cmp; jb (glibc's *_chk)
+  EXPECT_TRUE(ends_without_falling_through({ret, 0x401000}));
+  EXPECT_TRUE(ends_without_falling_through({jmp, 0x401000}));
+  EXPECT_FALSE(ends_without_falling_through({chk, 0x401000}));
+}
+
 }  // namespace
 }  // namespace probekit::x86
