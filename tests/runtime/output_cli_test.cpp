@@ -79,7 +79,7 @@ class FlameBuilds : public ::testing::TestWithParam<const char*> {};
 // probe's stacks are exactly main;middle;via_[i];leaf_b, once per round.
 TEST_P(FlameBuilds, EntryProbeStacksAreTheKnownCallChainWithItsInlinedFrame) {
   const std::string target = target_path(std::string("pk_flame-") + GetParam());
-  const std::string file = ::testing::TempDir() + "/pk_flame_entry.folded";
+  const std::string file = ::testing::TempDir() + "/pk_flame_entry_" + GetParam() + ".folded";  // one per build: ctest -j runs them at once
   auto plain = run({target, "6", "10"});
   auto r = run({probekit_path(), "-q", "-f", "folded", "-o", file, "-n",
                 "pid$target:a.out:leaf_b:entry { @[ustack()] = count(); }", "-c", target + " 6 10"});
