@@ -549,6 +549,11 @@ int d_main(int argc, char** argv) {
                 "cannot be removed (Ctrl-C again kills it)");
   if (session && !stopped_early) binder.flush_counts();
   if (!stopped_early && !program.exit_requested()) (void)kernel.drain(program);  // what the rings still hold
+  if (session && !stopped_early)
+    if (const uint64_t n = session->agent_faults())  // as dtrace reports drops: before the aggregations
+      report_warning("", std::to_string(n) + " clause run" + (n == 1 ? "" : "s") +
+                             " abandoned in the agent (a stack word that could not be read, or more than 256 "
+                             "threads at once); -x noagent runs every clause in probekit");
   if (!stopped_early) program.end();
   if (chrome) (void)writer->write(timeline.trace.end());
   sink.flush();
