@@ -31,7 +31,6 @@ public:
 
   std::vector<uint8_t> code;
   std::string why;
-  Touches touches;
 
   // One clause: CLAUSE len, [predicate, JZ end], statements.
   bool clause(Clause& c) {
@@ -187,7 +186,6 @@ public:
       }
       case ExprKind::self_var: {
         if (!e.type.is_scalar()) return refuse("a self-> variable that is not an integer");
-        touches.selfs.insert(e.slot);
         op(PK_OP_SELF);
         u16(self_word(e.slot));
         return push();
@@ -375,7 +373,6 @@ private:
       case AggFn::lquantize: func = PK_DAGG_LQUANTIZE; break;
       default: return refuse("llquantize() (the tracer computes its buckets)");
     }
-    touches.aggs.insert(e.slot);
     std::vector<AgentKeyPart> parts;
     for (size_t i = 1; i < e.kids.size(); ++i)
       if (!key(*e.kids[i], parts)) return false;
@@ -459,7 +456,6 @@ private:
         if (lhs.kind != ExprKind::self_var) return refuse("assigning anything but a self-> variable");
         if (!lhs.type.is_scalar() || !s.kids[1]->type.is_scalar())
           return refuse("a self-> variable that is not an integer");
-        touches.selfs.insert(lhs.slot);
         const uint32_t w = self_word(lhs.slot);
         if (s.op != Op::none) {
           if (s.op == Op::div || s.op == Op::mod) return refuse("division in the agent");
@@ -493,7 +489,6 @@ private:
         Expr& lhs = *s.kids[0];
         if (lhs.kind != ExprKind::self_var || !lhs.type.is_scalar())
           return refuse("++/-- of anything but an integer self-> variable");
-        touches.selfs.insert(lhs.slot);
         const uint32_t w = self_word(lhs.slot);
         op(PK_OP_SELF);
         u16(w);
@@ -658,41 +653,62 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     calls.visit_clause(ast.clauses[i]);
   }
   std::vector<bool> ready = compiles;
-  for (bool moved = true; moved;) {
-    moved = false;
-    std::set<int> tracer_aggs(changed_in_tracer), tracer_selfs;
-    for (size_t i = 0; i < n; ++i) {
-      if (ready[i]) continue;
-      for (int a : touches[i].aggs)
-        if (a >= 0) tracer_aggs.insert(a);
-      tracer_selfs.insert(touches[i].selfs.begin(), touches[i].selfs.end());
+  for (;;) {
+    // The fixpoint: state any tracer clause touches is the tracer's, and so
+    // is every clause touching it.
+    for (bool moved = true; moved;) {
+      moved = false;
+      std::set<int> tracer_aggs(changed_in_tracer), tracer_selfs;
+      for (size_t i = 0; i < n; ++i) {
+        if (ready[i]) continue;
+        for (int a : touches[i].aggs)
+          if (a >= 0) tracer_aggs.insert(a);
+        tracer_selfs.insert(touches[i].selfs.begin(), touches[i].selfs.end());
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (!ready[i]) continue;
+        for (int a : touches[i].aggs) {
+          if (a >= 0 && tracer_aggs.count(a)) {
+            ready[i] = false;
+            plan.clause_why[i] = "@" + symbols.aggs[static_cast<size_t>(a)].name + " is also changed in the tracer";
+          }
+        }
+        for (int s : touches[i].selfs) {
+          if (ready[i] && tracer_selfs.count(s)) {
+            ready[i] = false;
+            plan.clause_why[i] = "self->" + symbols.thread_vars[static_cast<size_t>(s)].name +
+                                 " is also used by a clause that runs in the tracer";
+          }
+        }
+        moved = moved || !ready[i];
+      }
     }
+    // Lay out the state of the ready clauses, in clause order; a clause
+    // whose keys disagree with an earlier one's for the same aggregation
+    // goes to the tracer, and the fixpoint runs again.
+    AgentPlan layout;
+    bool stable = true;
     for (size_t i = 0; i < n; ++i) {
       if (!ready[i]) continue;
-      for (int a : touches[i].aggs) {
-        if (a >= 0 && tracer_aggs.count(a)) {
-          ready[i] = false;
-          plan.clause_why[i] = "@" + symbols.aggs[static_cast<size_t>(a)].name + " is also changed in the tracer";
-        }
+      Gen g(layout, symbols, nullptr, false);
+      if (!g.clause(ast.clauses[i])) {
+        ready[i] = false;
+        plan.clause_why[i] = g.why;
+        stable = false;
       }
-      for (int s : touches[i].selfs) {
-        if (ready[i] && tracer_selfs.count(s)) {
-          ready[i] = false;
-          plan.clause_why[i] = "self->" + symbols.thread_vars[static_cast<size_t>(s)].name +
-                               " is also used by a clause that runs in the tracer";
-        }
-      }
-      moved = moved || !ready[i];
     }
+    if (!stable) continue;
+    plan.agg_index = std::move(layout.agg_index);
+    plan.agg_slot = std::move(layout.agg_slot);
+    plan.agg_keys = std::move(layout.agg_keys);
+    plan.aggs = std::move(layout.aggs);
+    plan.self_word = std::move(layout.self_word);
+    plan.self_words = layout.self_words;
+    plan.strings = std::move(layout.strings);
+    break;
   }
   plan.clause_ready = ready;
-  // Lay out the state of the ready clauses, in clause order.
-  for (size_t i = 0; i < n; ++i) {
-    if (!ready[i]) continue;
-    plan.any = true;
-    Gen g(plan, symbols, nullptr, false);
-    (void)g.clause(ast.clauses[i]);
-  }
+  plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
   uint64_t offset = 8ull * plan.self_words;
   for (auto& a : plan.aggs) {
     offset = (offset + 63) & ~uint64_t{63};

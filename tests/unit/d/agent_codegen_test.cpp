@@ -222,6 +222,21 @@ TEST(AgentCodegen, OnlyEntryProbesWithAStatement) {
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
 }
 
+TEST(AgentCodegen, AnAggregationKeyedTwoWaysStaysInTheTracerWithItsClauses) {
+  // @k keyed by the probe's name in one clause and by execname in the
+  // other: the agent keeps them differently (a string id, the thread's
+  // name), so the second clause, and then everything it shares (@k,
+  // self->n), runs in the tracer.
+  Both b("pid$target::work:entry /arg0/ { @k[probefunc] = count(); }\n"
+         "pid$target::work:entry /arg1/ { @k[execname] = count(); self->n++; }\n"
+         "pid$target::rest:entry { @m = max(self->n); }\n"
+         "pid$target::rest:entry { @other = sum(arg0); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "@k is also changed in the tracer");
+  EXPECT_EQ(b.agent->clause_place(1), "@k is keyed differently elsewhere");
+  EXPECT_EQ(b.agent->clause_place(2), "self->n is also used by a clause that runs in the tracer");
+  EXPECT_EQ(b.agent->clause_place(3), "");
+}
+
 TEST(AgentCodegen, AFullTableCountsDropsAsTheTracerReportsThem) {
   Both b("#pragma D option aggsize=64k\npid$target::work:entry { @[arg0] = count(); }");
   Hit h;
