@@ -12,10 +12,9 @@ namespace probekit::d {
 
 namespace {
 
-// user_regs_struct words of arg0..arg5 at a function's entry (rdi, rsi,
-// rdx, rcx, r8, r9); arg6..arg9 are the stack words after the return
-// address (d_probes.cpp fill_entry_args reads the same).
-constexpr uint8_t kArgWord[6] = {14, 13, 12, 11, 9, 8};
+// arg0..arg5 are kEntryArgWord's registers (builtins.h); arg6..arg9 the
+// stack words after the return address (d_probes.cpp fill_entry_args
+// reads the same).
 constexpr int kRegWords = 22;  // user_regs_struct words dvm.h can read
 
 // What a clause touches, for the ownership fixpoint.
@@ -97,7 +96,7 @@ private:
     if (!entry_probe()) return refuse("arguments at a return");
     if (n < 6) {
       op(PK_OP_REG);
-      code.push_back(kArgWord[n]);
+      code.push_back(static_cast<uint8_t>(kEntryArgWord[n]));
     } else {
       op(PK_OP_STK);
       code.push_back(static_cast<uint8_t>(n - 5));
@@ -547,7 +546,7 @@ bool guard_operand(const Expr& e, int* word, uint8_t* size) {
   if (x->kind != ExprKind::ident || x->slot >= 0 || x->id < static_cast<int>(Var::arg0) ||
       x->id > static_cast<int>(Var::arg5))
     return false;
-  *word = kArgWord[x->id - static_cast<int>(Var::arg0)];
+  *word = kEntryArgWord[x->id - static_cast<int>(Var::arg0)];
   *size = sz;
   return true;
 }

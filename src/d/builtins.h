@@ -39,6 +39,9 @@ std::vector<std::string> var_names();
 std::optional<int> find_constant(std::string_view name);
 std::optional<int> find_register(std::string_view name);
 inline constexpr int kRegisterCount = 27;       // writable: user_regs_struct words
+// arg0..arg5 at a function's entry, as user_regs_struct words: rdi, rsi,
+// rdx, rcx, r8, r9 (the System V AMD64 calling convention).
+inline constexpr int kEntryArgWord[6] = {14, 13, 12, 11, 9, 8};
 inline constexpr int kXmmRegisterBase = kRegisterCount;
 inline constexpr int kReadableRegisterCount = kRegisterCount + 16;
 

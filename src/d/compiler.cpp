@@ -138,9 +138,8 @@ public:
   bool record_safe(RecordNeeds&) const override { return true; }
   int register_word() const override {
     // arg0..arg5 at an entry: rdi rsi rdx rcx r8 r9 (fill_entry_args)
-    static constexpr int kWord[] = {14, 13, 12, 11, 9, 8};
     const int i = static_cast<int>(var_) - static_cast<int>(Var::arg0);
-    return i >= 0 && i < 6 ? kWord[i] : -1;
+    return i >= 0 && i < 6 ? kEntryArgWord[i] : -1;
   }
   BuiltinVar(Type t, Var v) : Node(t), var_(v) {}
   bool probe_constant() const override {

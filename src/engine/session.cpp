@@ -735,13 +735,15 @@ bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
     if (it == probes_.end() || !it->second.probe.enabled) continue;
     it->second.hits++;
     if (it->second.probe.agent_code) {  // the agent's code, run here: the same state as at jump sites
-      const std::shared_ptr<Agent>& agent = t.as ? t.as->agent : nullptr;
+      // (An agent with D state is never freed: dstate_agents_ holds it, so
+      // its address stays its own in dprogs_.)
+      const std::shared_ptr<Agent>& agent = t.as && t.as->agent && t.as->agent->dstate() ? t.as->agent : nullptr;
       auto prog = agent ? dprogs_.find({agent.get(), id}) : dprogs_.end();
       if (agent && prog == dprogs_.end()) {
         auto p = agent->add_dprog(*it->second.probe.agent_code);
         if (p) prog = dprogs_.emplace(std::make_pair(agent.get(), id), *p).first;
       }
-      if (prog == dprogs_.end() || !agent->dstate())
+      if (prog == dprogs_.end())
         ++tracer_dprog_faults_;
       else
         tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, ctx.comm(), __rdtsc(), ctx.cpu());
