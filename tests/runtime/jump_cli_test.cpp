@@ -325,8 +325,10 @@ TEST(JumpCli, DClausesSharingStateWithATracerClauseStayInProbekit) {
   const std::string prog =
       "pid$target:a.out:work:entry { self->ts = timestamp; @n = count(); }\n"
       "pid$target:a.out:work:entry /self->ts/ { printf(\"%d\\n\", arg0); }\n";
-  auto r = run({probekit_path(), "-q", "-v", "-n", prog, "-c", target_path("pk_basic-pie-O2") + " 1 3"});
+  const std::string file = ::testing::TempDir() + "/d_shared_state.txt";  // records print when drained
+  auto r = run({probekit_path(), "-q", "-v", "-o", file, "-n", prog, "-c", target_path("pk_basic-pie-O2") + " 1 3"});
   ASSERT_EQ(r.status, 0) << r.err;
+  r.out = read_file(file);
   EXPECT_NE(r.err.find("clause 1 (line 1) runs in probekit: self->ts is also used by a clause that runs in the tracer"),
             std::string::npos) << r.err;
   EXPECT_NE(r.err.find("clause 2 (line 2) runs in probekit: printf() runs in the tracer"), std::string::npos) << r.err;
