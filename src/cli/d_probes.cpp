@@ -493,7 +493,7 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(
   if (!agent_state_set_) {
     Session::AgentState st;
     st.tables.resize(layout.aggs.size() * sizeof(pk_dagg));
-    std::memcpy(st.tables.data(), layout.aggs.data(), st.tables.size());
+    if (!st.tables.empty()) std::memcpy(st.tables.data(), layout.aggs.data(), st.tables.size());
     st.self_words = layout.self_words;
     st.part_bytes = layout.part_bytes;
     PK_TRY(session_->set_agent_state(std::move(st)));

@@ -547,7 +547,7 @@ Status Agent::enable_dstate(AddressSpace& as, const RemoteThread& remote, const 
   if (!area) return area.error();
   pk_control* c = control();
   const size_t at = c->patches_offset + page_up(sizeof(pk_patch) * kMaxPatches) + programs_used_;
-  std::memcpy(data_->local + at, daggs.data(), daggs.size());
+  if (!daggs.empty()) std::memcpy(data_->local + at, daggs.data(), daggs.size());
   programs_used_ += at_bytes;
   dstate_ = std::move(*area);
   c->daggs_offset = static_cast<uint32_t>(at);

@@ -39,7 +39,7 @@ struct FakeAgent {
     c->dstate_stride = l.part_bytes;
     c->dself_words = l.self_words;
     c->tsc_mult = 1;  // ns = tsc
-    std::memcpy(data.data() + sizeof(pk_control), l.aggs.data(), l.aggs.size() * sizeof(pk_dagg));
+    if (!l.aggs.empty()) std::memcpy(data.data() + sizeof(pk_control), l.aggs.data(), l.aggs.size() * sizeof(pk_dagg));
     parts.assign(threads.size() * l.part_bytes, 0);
   }
   pk_control* control() { return reinterpret_cast<pk_control*>(data.data()); }
