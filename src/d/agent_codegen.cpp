@@ -7,6 +7,7 @@
 
 #include "d/builtins.h"
 #include "d/runtime.h"
+#include "util/strings.h"
 
 namespace probekit::d {
 
@@ -575,6 +576,20 @@ void guard_terms(const Expr& e, std::vector<AgentGuardTerm>& out) {
   out.push_back(t);
 }
 
+// Whether two descriptions can name one probe: a field both give without
+// globs must be equal, one glob must match the other's text. The module is
+// not compared ("libc" names "libc.so.6"): it never tells them apart.
+bool may_overlap(const ProbeDesc& a, const ProbeDesc& b) {
+  auto field = [](const std::string& x, const std::string& y) {
+    if (x.empty() || y.empty()) return true;
+    const bool gx = has_glob(x), gy = has_glob(y);
+    if (!gx && !gy) return x == y;
+    if (gx && gy) return true;
+    return gx ? glob_match(x, y) : glob_match(y, x);
+  };
+  return field(a.provider, b.provider) && field(a.function, b.function) && field(a.name, b.name);
+}
+
 }  // namespace
 
 std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, const ProbeEntry& probe) {
@@ -678,6 +693,17 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
             plan.clause_why[i] = "self->" + symbols.thread_vars[static_cast<size_t>(s)].name +
                                  " is also used by a clause that runs in the tracer";
           }
+        }
+        // A probe runs its clauses in one place: one that may share a
+        // probe with a clause in the tracer goes there too.
+        for (size_t j = 0; ready[i] && j < n; ++j) {
+          if (ready[j] || j == i) continue;
+          for (const auto& di : ast.clauses[i].descs)
+            for (const auto& dj : ast.clauses[j].descs)
+              if (ready[i] && may_overlap(di, dj)) {
+                ready[i] = false;
+                plan.clause_why[i] = "clause " + std::to_string(j + 1) + ", which runs in the tracer, may fire for the same probes";
+              }
         }
         moved = moved || !ready[i];
       }

@@ -234,7 +234,18 @@ TEST(AgentCodegen, AnAggregationKeyedTwoWaysStaysInTheTracerWithItsClauses) {
   EXPECT_EQ(b.agent->clause_place(0), "@k is also changed in the tracer");
   EXPECT_EQ(b.agent->clause_place(1), "@k is keyed differently elsewhere");
   EXPECT_EQ(b.agent->clause_place(2), "self->n is also used by a clause that runs in the tracer");
-  EXPECT_EQ(b.agent->clause_place(3), "");
+  EXPECT_EQ(b.agent->clause_place(3), "clause 3, which runs in the tracer, may fire for the same probes");
+}
+
+TEST(AgentCodegen, AProbeRunsAllItsClausesInOnePlace) {
+  // malloc fires both clauses; the second prints (the tracer): so the
+  // first runs there too. free's clause shares no probe with it.
+  Both b("pid$target::malloc:entry, pid$target::calloc:entry /arg0 > 5/ { @big[probefunc] = count(); }\n"
+         "pid$target::m*:entry { printf(\"%d\\n\", arg0); }\n"
+         "pid$target::free:entry /arg0/ { @f = count(); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "clause 2, which runs in the tracer, may fire for the same probes");
+  EXPECT_EQ(b.agent->clause_place(1), "printf() runs in the tracer");
+  EXPECT_EQ(b.agent->clause_place(2), "");
 }
 
 TEST(AgentCodegen, AFullTableCountsDropsAsTheTracerReportsThem) {
