@@ -286,13 +286,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
     (*js)->then_return = *index;  // whose entry it is (an unwinder hook has none)
   }
 
-  if (std::find(s_.record_agents_.begin(), s_.record_agents_.end(), as->agent) == s_.record_agents_.end()) {
-    s_.record_agents_.push_back(as->agent);
-  }
-  if (!s_.records_) {
-    s_.records_ = true;
-    s_.retune_wake_timer();
-  }
+  s_.add_record_agent(as->agent, true);
   plan.jump = true;
   plan.agent = as->agent;
   plan.return_index = *index;

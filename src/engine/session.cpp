@@ -358,13 +358,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
           if (js) {
             (*js)->probes = old->probes;
             (*js)->then_return = old->then_return;
-            if (std::find(record_agents_.begin(), record_agents_.end(), (*js)->agent) == record_agents_.end()) {
-              record_agents_.push_back((*js)->agent);
-            }
-            if (!records_) {
-              records_ = true;
-              retune_wake_timer();
-            }
+            add_record_agent((*js)->agent, true);
             jump_planned.push_back(std::move(*js));
             continue;
           }
@@ -401,15 +395,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
                                       dcode, rec.probe.agent_guard)
                          : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
-          if ((*js)->records) {
-            if (std::find(record_agents_.begin(), record_agents_.end(), (*js)->agent) == record_agents_.end()) {
-              record_agents_.push_back((*js)->agent);
-            }
-            if (!records_) {
-              records_ = true;
-              retune_wake_timer();
-            }
-          }
+          if ((*js)->records) add_record_agent((*js)->agent, true);
           jump_planned.push_back(std::move(*js));
           continue;
         }
@@ -2015,6 +2001,15 @@ void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& own
   }
 }
 
+void SessionImpl::add_record_agent(const std::shared_ptr<Agent>& agent, bool records) {
+  if (std::find(record_agents_.begin(), record_agents_.end(), agent) == record_agents_.end())
+    record_agents_.push_back(agent);
+  if (records && !records_) {
+    records_ = true;
+    retune_wake_timer();
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Agent code (Probe::agent_code)
 
@@ -2042,8 +2037,7 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   PK_TRY(as->agent->enable_dstate(*as, *remote, agent_state_->tables, agent_state_->self_words,
                                   agent_state_->part_bytes, line.tsc_base, line.ns_base, line.mult, 32));
   dstate_agents_.push_back(as->agent);
-  if (std::find(record_agents_.begin(), record_agents_.end(), as->agent) == record_agents_.end())
-    record_agents_.push_back(as->agent);  // drained (nothing yet) and taught rseq for `cpu`
+  add_record_agent(as->agent, false);  // drained (nothing yet) and taught rseq for `cpu`
   return {};
 }
 

@@ -130,6 +130,9 @@ private:
   uint64_t agent_faults() const override;
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
   const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }
+  // An agent whose rings are drained from now on; `records`: it has record
+  // sites, so the run loop wakes to drain them.
+  void add_record_agent(const std::shared_ptr<Agent>& agent, bool records);
   // Hands-off (inside run()): where every probe is a jump probe, the
   // threads are detached and the program runs without any ptrace stop;
   // run() takes them back (seize) before it returns.
