@@ -209,6 +209,7 @@ struct pk_dprog {
 #define PK_DAGG_STDDEV 5u
 #define PK_DAGG_QUANTIZE 6u
 #define PK_DAGG_LQUANTIZE 7u
+#define PK_DAGG_LLQUANTIZE 8u
 
 /* One aggregation's table in every thread's part, at `offset`: a
  * pk_dagg_table, then `capacity` entries of 1 + key_words + value_words
@@ -216,7 +217,9 @@ struct pk_dprog {
  * the key, the value. Only the thread owning the part writes it. Values:
  * COUNT count; SUM sum; AVG count, sum; MIN/MAX count, value; STDDEV
  * count, sum, sum of squares (low, high); QUANTIZE 127 buckets (DTrace's);
- * LQUANTIZE levels + 2 buckets. */
+ * LQUANTIZE levels + 2 buckets; LLQUANTIZE 2 * npos + 3 buckets, dtrace-utils'
+ * layout (d/aggregation.cpp llq_shape: npos = (hmag - lmag + 1) * (steps -
+ * steps / factor)). */
 struct pk_dagg {
   uint32_t offset;
   uint32_t capacity; /* a power of two */
@@ -226,6 +229,8 @@ struct pk_dagg {
   int64_t lo, step;  /* LQUANTIZE */
   uint32_t levels;
   uint32_t pad;
+  uint16_t factor, lmag, hmag, steps; /* LLQUANTIZE, as validated by the D front end:
+                                         factor^(hmag + 1) fits in an int64 */
 };
 struct pk_dagg_table {
   uint64_t drops; /* keys that found no free entry */

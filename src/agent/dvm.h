@@ -98,6 +98,39 @@ static inline uint32_t pk_dvm_lquantize(const struct pk_dagg *a, int64_t v) {
   return level < a->levels ? (uint32_t)level + 1 : a->levels + 1;
 }
 
+/* dtrace-utils' llquantize buckets (d/aggregation.cpp llq_bucket), in 64
+ * bits: the front end guarantees factor^(hmag + 1) fits in an int64, so
+ * only |v| * steps needs 128 bits, and its quotient by a power of factor
+ * (below steps) is one divq: no libgcc. */
+static inline uint32_t pk_dvm_llquantize(const struct pk_dagg *a, int64_t v) {
+  const uint64_t factor = a->factor, steps = a->steps, steps_factor = steps / factor;
+  const uint64_t per_mag = steps - steps_factor;
+  const uint64_t npos = ((uint64_t)a->hmag - a->lmag + 1u) * per_mag;
+  const uint64_t bin0 = 1u + npos;
+  const uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  uint64_t low = 1;
+  for (uint32_t i = 0; i < a->lmag; ++i) low *= factor;
+  if (m < low) return (uint32_t)bin0;
+  uint64_t top = low;
+  for (uint32_t i = a->lmag; i <= a->hmag; ++i) top *= factor;
+  uint64_t k;
+  if (m >= top) {
+    k = npos + 1u;
+  } else {
+    uint64_t mag = a->lmag, next = low * factor;
+    while (m >= next) { /* at most hmag - lmag times: m < top */
+      next *= factor;
+      ++mag;
+    }
+    const pk_u128 num = (pk_u128)m * steps;
+    uint64_t idx, rem;
+    __asm__("divq %4" : "=a"(idx), "=d"(rem) : "a"((uint64_t)num), "d"((uint64_t)(num >> 64)), "rm"(next));
+    (void)rem; /* idx < steps: m < next */
+    k = 1u + (mag - a->lmag) * per_mag + idx - steps_factor;
+  }
+  return (uint32_t)(v < 0 ? bin0 - k : bin0 + k);
+}
+
 /* The entry of `key` in a table, created when missing; 0 when full. */
 static inline uint64_t *pk_dvm_entry(uint8_t *table, const struct pk_dagg *a, const uint64_t *key) {
   uint64_t hash = 0x9e3779b97f4a7c15ull;
@@ -156,6 +189,7 @@ static inline void pk_dvm_aggregate(uint8_t *part, const struct pk_dagg *a, cons
     }
     case PK_DAGG_QUANTIZE: val[pk_dvm_quantize(v)] += incr; break;
     case PK_DAGG_LQUANTIZE: val[pk_dvm_lquantize(a, v)] += incr; break;
+    case PK_DAGG_LLQUANTIZE: val[pk_dvm_llquantize(a, v)] += incr; break;
     default: break;
   }
 }

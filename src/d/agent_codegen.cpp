@@ -371,7 +371,8 @@ private:
       case AggFn::stddev: func = PK_DAGG_STDDEV; break;
       case AggFn::quantize: func = PK_DAGG_QUANTIZE; break;
       case AggFn::lquantize: func = PK_DAGG_LQUANTIZE; break;
-      default: return refuse("llquantize() (the tracer computes its buckets)");
+      case AggFn::llquantize: func = PK_DAGG_LLQUANTIZE; break;
+      default: return refuse("this aggregating function");
     }
     std::vector<AgentKeyPart> parts;
     for (size_t i = 1; i < e.kids.size(); ++i)
@@ -383,7 +384,7 @@ private:
       imm(0);
       if (!push()) return false;
     }
-    const size_t incr_at = fn == AggFn::quantize ? 1 : fn == AggFn::lquantize ? 4 : 99;
+    const size_t incr_at = fn == AggFn::quantize ? 1 : fn == AggFn::lquantize ? 4 : fn == AggFn::llquantize ? 5 : 99;
     if (call.kids.size() > incr_at) {
       if (!expr(*call.kids[incr_at])) return false;
     } else {
@@ -438,6 +439,20 @@ private:
         a.levels = static_cast<uint32_t>((decl.params.hi - decl.params.lo) / decl.params.step);
         a.value_words = static_cast<uint16_t>(a.levels + 2);
         break;
+      case PK_DAGG_LLQUANTIZE: {
+        const AggParams& p = decl.params;
+        a.factor = static_cast<uint16_t>(p.factor);
+        a.lmag = static_cast<uint16_t>(p.low);
+        a.hmag = static_cast<uint16_t>(p.high);
+        a.steps = static_cast<uint16_t>(p.steps);
+        const int64_t per_mag = p.steps - p.steps / p.factor, npos = (p.high - p.low + 1) * per_mag;
+        if (2 * npos + 3 > 0xffff) {
+          refuse("llquantize() with more than 65535 buckets");
+          return -1;
+        }
+        a.value_words = static_cast<uint16_t>(2 * npos + 3);
+        break;
+      }
       default: a.value_words = 1; break;
     }
     index = static_cast<int>(plan_.aggs.size());

@@ -282,7 +282,8 @@ TEST(JumpCli, DClauseThatReadsTargetMemoryStaysATrapProbe) {
 TEST(JumpCli, DClausesRunInTheAgentWithExactThreadLocalsAndAggregations) {
   const std::string prog =
       "pid$target:a.out:work:entry { self->c++; @s[probefunc] = sum(arg0); @m = max(self->c); @t = count(); }\n"
-      "pid$target:a.out:work:entry /arg0 % 100 == 7 && self->c > 1/ { @q = quantize(arg0); @l = lquantize(self->c, 0, 3000, 500); }\n";
+      "pid$target:a.out:work:entry /arg0 % 100 == 7 && self->c > 1/ { @q = quantize(arg0); @l = lquantize(self->c, 0, 3000, 500); "
+      "@ll = llquantize(arg0 * self->c, 10, 2, 8, 20); }\n";
   RunResult out[2];
   int i = 0;
   for (const char* b : {"backend=auto", "backend=trap"}) {

@@ -178,6 +178,26 @@ TEST(AgentCodegen, AggregationsMatchTheTracer) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// llquantize in the agent: steps above and below the factor, a low
+// magnitude above 0, values under the low edge, past the top and negative,
+// and a weight.
+TEST(AgentCodegen, LlquantizeBucketsMatchTheTracer) {
+  Both b("pid$target::work:entry {\n"
+         "  @a = llquantize((int64_t)arg1 * (int64_t)arg1 - 5000, 10, 0, 4, 20);\n"
+         "  @b = llquantize((int64_t)arg2 * 1000, 2, 3, 10, 4);\n"
+         "  @c[tid] = llquantize(arg1, 4, 1, 3, 2, 7);\n"
+         "}\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  for (const char* edge : {"<= -2048", "abs() < 8", ">= 256"})  // under, below, past the top
+    EXPECT_NE(b.tracer_out.out_text().find(edge), std::string::npos) << edge << "\n" << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 TEST(AgentCodegen, ThreadLocalsPredicatesAndArithmeticMatchTheTracer) {
   Both b("pid$target::work:entry { self->n++; self->t += arg1 * 3 - (arg0 >> 2); self->ts = timestamp; }\n"
          "pid$target::work:entry /self->n > 2 && execname == \"a.out\"/ { @big[tid, self->n] = count(); self->n = 0; }\n"
