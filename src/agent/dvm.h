@@ -45,6 +45,7 @@ struct pk_dvm_hit {
   void *env;                    /* the caller's */
   struct pk_thread *t;          /* filled on first use */
   uint64_t now;                 /* timestamp, once read (0: not yet): one value per firing, as DTrace's */
+  int64_t ret_offset;           /* at a return: the returning instruction's offset (PK_DVAR_RETOFF) */
 };
 
 static inline uint64_t pk_dvm_u64(const uint8_t *p) {
@@ -230,6 +231,8 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           v = pk_dvm_timestamp(h);
         } else if (which == PK_DVAR_CPU) {
           v = h->cpu(h);
+        } else if (which == PK_DVAR_RETOFF) {
+          v = (uint64_t)h->ret_offset;
         } else {
           struct pk_thread *t = pk_dvm_thread(h);
           if (!t) goto fault;
