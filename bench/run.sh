@@ -137,7 +137,8 @@ fi
 # D clauses where the probe fires (issue 8): the same timing, no gap (no
 # consumer has to keep up: nothing is printed per hit). Rows: the counting
 # jump site (no code), a predicate that rejects every hit, an aggregation
-# keyed by an argument, and a per-thread latency-style quantize; each in
+# keyed by an argument, a per-thread latency-style quantize between two
+# entries and one between the entry and the return; each in
 # the agent, with -x backend=trap, and with bpftrace where it works.
 dgap=${D_GAP_NS:-0}
 dbase=$(pmean "$paced" "$pn" "$dgap")
@@ -149,6 +150,7 @@ dprog() {
     reject) echo 'pid$target:a.out:paced_hit:entry /arg0 == 12345678/ { @ = count(); }' ;;
     keyed) echo 'pid$target:a.out:paced_hit:entry { @[arg0 & 7] = count(); }' ;;
     delta) echo 'pid$target:a.out:paced_hit:entry /self->ts/ { @ = quantize(timestamp - self->ts); } pid$target:a.out:paced_hit:entry { self->ts = timestamp; }' ;;
+    retlat) echo 'pid$target:a.out:paced_hit:entry { self->ts = timestamp; } pid$target:a.out:paced_hit:return /self->ts/ { @ = quantize(timestamp - self->ts); self->ts = 0; }' ;;
   esac
 }
 bprog() {
@@ -157,9 +159,13 @@ bprog() {
     reject) echo "uprobe:$paced:paced_hit /arg0 == 12345678/ { @ = count(); }" ;;
     keyed) echo "uprobe:$paced:paced_hit { @[arg0 & 7] = count(); }" ;;
     delta) echo "uprobe:$paced:paced_hit /@ts[tid]/ { @ = hist(nsecs - @ts[tid]); } uprobe:$paced:paced_hit { @ts[tid] = nsecs; }" ;;
+    retlat) echo "uprobe:$paced:paced_hit { @ts[tid] = nsecs; } uretprobe:$paced:paced_hit /@ts[tid]/ { @ = hist(nsecs - @ts[tid]); delete(@ts[tid]); }" ;;
   esac
 }
-for d in count reject keyed delta; do
+# retlat: the issue's entry + return latency histogram, per call (both
+# halves in the agent: the entry's jump site and the return side of its
+# shadow-stack hijack).
+for d in count reject keyed delta retlat; do
   drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
   drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then

@@ -166,6 +166,19 @@ struct Probe {
     int64_t imm = 0;
   };
   std::vector<std::vector<GuardTerm>> agent_guard;
+  // agent_code at the function's returns instead (a return probe without
+  // a return_handler; `where` names the function's entry): rax is the
+  // return value, and PK_DVAR_RETOFF the offset of the returning
+  // instruction (HitContext::return_offset(), 0 when unknown). A function
+  // whose return can be a jump return site (the agent's shadow stack,
+  // return_probes.h) runs the code in the target at its return; any other
+  // runs it in the tracer at its trap return sites, on the same state. No
+  // guard, data_size or maxactive.
+  bool agent_at_return = false;
+  // The code reads PK_DVAR_RETOFF: a jump return site knows it only for a
+  // function with exactly one exit (a constant); the returns of the others
+  // run the code in the tracer (Session::describe says why).
+  bool agent_reads_return_offset = false;
 
   // An is-enabled semaphore (USDT; kernel uprobes' ref_ctr_offset): the
   // link-time address, in the module `where` resolves in, of a 16-bit

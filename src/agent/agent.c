@@ -441,7 +441,7 @@ static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *
   e.h.c = c;
   e.h.frame = frame;
   e.h.rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
-  e.h.rip = site->address;
+  e.h.rip = site->return_site ? frame[FRAME_WORDS] : site->address; /* pk_agent_ret_exit: the real return address */
   e.h.fsbase = read_fsbase(c);
   e.h.pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
   e.h.direct_lo = (uint64_t)(uintptr_t)frame;
@@ -462,6 +462,7 @@ static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *
   v.env = &e;
   v.t = 0;
   v.now = 0;
+  v.ret_offset = site->ret_offset;
   const uint32_t abandoned = pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
   if (e.busy) __atomic_store_n(&e.busy->busy, 0, __ATOMIC_RELEASE);
   if (abandoned) __atomic_fetch_add(&site->dropped, abandoned, __ATOMIC_RELAXED);

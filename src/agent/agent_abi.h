@@ -35,7 +35,9 @@ struct pk_site_rt {
   uint64_t nested;    /* RECORD: hits inside a hit of the same thread (a signal handler's): no record */
   uint64_t return_site; /* nonzero: a return probe's site (pk_shadow below): a hit's rip is the real
                            return address its return trampoline passes, not `address` */
-  uint64_t reserved[2];
+  int64_t ret_offset;   /* DPROG at a return site: the returning instruction's offset in its function
+                           (PK_DVAR_RETOFF, D's arg0 there), known when the function has one exit */
+  uint64_t reserved[1];
 };
 
 #define PK_ACTION_COUNT 1u  /* count the hit; nothing else (no call into the agent) */
@@ -269,6 +271,7 @@ enum {
 #define PK_DVAR_TID 1u
 #define PK_DVAR_TIMESTAMP 2u
 #define PK_DVAR_CPU 3u
+#define PK_DVAR_RETOFF 4u /* at a return site: pk_site_rt.ret_offset (D's arg0 at pid:::return) */
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
 
 /* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----

@@ -45,6 +45,7 @@ struct pk_dvm_hit {
   void *env;                    /* the caller's */
   struct pk_thread *t;          /* filled on first use */
   uint64_t now;                 /* timestamp, once read (0: not yet): one value per firing, as DTrace's */
+  int64_t ret_offset;           /* at a return: the returning instruction's offset (PK_DVAR_RETOFF) */
 };
 
 static inline uint64_t pk_dvm_u64(const uint8_t *p) {
@@ -194,21 +195,32 @@ static inline void pk_dvm_aggregate(uint8_t *part, const struct pk_dagg *a, cons
   }
 }
 
-static inline struct pk_thread *pk_dvm_thread(struct pk_dvm_hit *h) {
-  if (!h->t) h->t = h->thread(h);
+/* The callbacks, read once at the start of a hit (pk_dvm_run): where the
+ * caller has just set them (the agent's dprog_hit), the compiler then
+ * calls them directly and inlines them (no indirect call for `timestamp`);
+ * read from h after a call, they could have changed. */
+struct pk_dvm_fns {
+  pk_dvm_thread_fn thread;
+  pk_dvm_read_fn read;
+  pk_dvm_tsc_fn tsc;
+  pk_dvm_cpu_fn cpu;
+};
+
+static inline struct pk_thread *pk_dvm_thread(struct pk_dvm_hit *h, const struct pk_dvm_fns *f) {
+  if (!h->t) h->t = f->thread(h);
   return h->t;
 }
 
-static inline uint8_t *pk_dvm_part(struct pk_dvm_hit *h) {
-  struct pk_thread *t = pk_dvm_thread(h);
+static inline uint8_t *pk_dvm_part(struct pk_dvm_hit *h, const struct pk_dvm_fns *f) {
+  struct pk_thread *t = pk_dvm_thread(h, f);
   if (!t) return 0;
   return h->parts + (uint64_t)(t - h->threads) * h->c->dstate_stride;
 }
 
-static inline uint64_t pk_dvm_timestamp(struct pk_dvm_hit *h) {
+static inline uint64_t pk_dvm_timestamp(struct pk_dvm_hit *h, const struct pk_dvm_fns *f) {
   if (h->now) return h->now;
   const struct pk_control *c = h->c;
-  const uint64_t tsc = h->tsc(h);
+  const uint64_t tsc = f->tsc(h);
   const uint64_t d = tsc - c->tsc_base;
   if ((int64_t)d < 0)
     h->now = c->ns_base - (uint64_t)(((pk_u128)(c->tsc_base - tsc) * c->tsc_mult) >> c->tsc_shift);
@@ -222,6 +234,7 @@ static inline uint64_t pk_dvm_timestamp(struct pk_dvm_hit *h) {
 static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uint32_t size) {
   uint64_t st[PK_DVM_STACK];
   uint32_t sp = 0, pc = 0, clause_end = size, abandoned = 0;
+  const struct pk_dvm_fns fns = {h->thread, h->read, h->tsc, h->cpu}, *f = &fns;
   const struct pk_dagg *daggs = (const struct pk_dagg *)(h->data + h->c->daggs_offset);
 #define PK_NEED(n) \
   if (sp < (n)) goto fault
@@ -252,7 +265,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         PK_ROOM(1);
         uint64_t v = 0;
         const uint64_t at = h->rsp + 8ull * code[pc++];
-        if (h->read(h, at, (uint8_t *)&v, 8) != 8) goto fault;
+        if (f->read(h, at, (uint8_t *)&v, 8) != 8) goto fault;
         st[sp++] = v;
         break;
       }
@@ -261,11 +274,13 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         const uint8_t which = code[pc++];
         uint64_t v = 0;
         if (which == PK_DVAR_TIMESTAMP) {
-          v = pk_dvm_timestamp(h);
+          v = pk_dvm_timestamp(h, f);
         } else if (which == PK_DVAR_CPU) {
-          v = h->cpu(h);
+          v = f->cpu(h);
+        } else if (which == PK_DVAR_RETOFF) {
+          v = (uint64_t)h->ret_offset;
         } else {
-          struct pk_thread *t = pk_dvm_thread(h);
+          struct pk_thread *t = pk_dvm_thread(h, f);
           if (!t) goto fault;
           v = which == PK_DVAR_PID ? t->pid : t->tid;
         }
@@ -276,7 +291,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
       case PK_OP_SETSELF: {
         const uint32_t slot = pk_dvm_u16(code + pc);
         pc += 2;
-        uint8_t *part = pk_dvm_part(h);
+        uint8_t *part = pk_dvm_part(h, f);
         if (!part || slot >= h->c->dself_words) goto fault;
         uint64_t *var = (uint64_t *)part + slot;
         if (op == PK_OP_SELF) {
@@ -374,14 +389,14 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         const struct pk_dagg *a = &daggs[index];
         PK_NEED(2u + a->key_words);
         sp -= 2u + a->key_words;
-        uint8_t *part = pk_dvm_part(h);
+        uint8_t *part = pk_dvm_part(h, f);
         if (!part) goto fault;
         pk_dvm_aggregate(part, a, st + sp, (int64_t)st[sp + a->key_words], (int64_t)st[sp + a->key_words + 1]);
         break;
       }
       case PK_OP_COMM: {
         PK_ROOM(2);
-        struct pk_thread *t = pk_dvm_thread(h);
+        struct pk_thread *t = pk_dvm_thread(h, f);
         if (!t) goto fault;
         uint64_t w[2];
         __builtin_memcpy(w, t->comm, 16);
@@ -392,7 +407,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
       case PK_OP_COMMEQ: {
         PK_ROOM(1);
         if (pc + 16 > size) goto fault;
-        struct pk_thread *t = pk_dvm_thread(h);
+        struct pk_thread *t = pk_dvm_thread(h, f);
         if (!t) goto fault;
         uint64_t w[2];
         __builtin_memcpy(w, t->comm, 16);

@@ -471,6 +471,21 @@ std::vector<std::vector<Probe::GuardTerm>> guard_of(const d::Program& program, u
   return out;
 }
 
+// The probe runs its clauses' agent code instead of its handlers: at the
+// entry (with the trampoline's guard) or at the function's returns.
+void ProbeBinder::set_agent_code(Probe& probe, std::shared_ptr<const std::vector<uint8_t>> code, uint32_t id,
+                                 bool is_return) {
+  probe.pre_handler = nullptr;
+  probe.return_handler = nullptr;
+  probe.destructive = false;
+  probe.agent_code = std::move(code);
+  probe.agent_at_return = is_return;
+  if (is_return)
+    probe.agent_reads_return_offset = program_.agent_reads_return_offset(id);
+  else
+    probe.agent_guard = guard_of(program_, id);
+}
+
 Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(uint32_t id,
                                                                               const std::vector<uint32_t>& clauses,
                                                                               const std::string& probe) {
@@ -529,8 +544,8 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     Probe probe = pid_probe(p, reg.id, params);
     const bool counting = !p.is_return && !options_.timeline && program_.countable(reg.id);
-    auto code = counting || p.is_return || p.offset ? Result<std::shared_ptr<const std::vector<uint8_t>>>(nullptr)
-                                                     : agent_code_for(reg.id, reg.clauses, p.key.str());
+    auto code = counting || p.offset ? Result<std::shared_ptr<const std::vector<uint8_t>>>(nullptr)
+                                     : agent_code_for(reg.id, reg.clauses, p.key.str());
     if (!code) return code.error();
     if (counting) {  // no handler: the engine counts, the program gets the total
       probe.pre_handler = nullptr;
@@ -539,10 +554,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     d::RecordNeeds needs;
     if (*code) {  // the clauses run in the agent (the tracer runs the same code where no jump site can be)
-      probe.pre_handler = nullptr;
-      probe.destructive = false;
-      probe.agent_code = *code;
-      probe.agent_guard = guard_of(program_, reg.id);
+      set_agent_code(probe, *code, reg.id, p.is_return);
     } else if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id, &needs)) {
       // The clauses run in the tracer on a record the agent writes at the
       // hit (a jump probe where eligible): the registers and the four
@@ -737,15 +749,10 @@ Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
     if (n != "entry" && n != "return") p.offset = std::stoull(n, nullptr, 16);
     Probe probe = pid_probe(p, reg.id, nullptr);
     probe.allow_pending = true;
-    if (!p.is_return && !program_.countable(reg.id)) {
+    if (p.is_return || !program_.countable(reg.id)) {
       auto code = agent_code_for(reg.id, reg.clauses, key.str());
       if (!code) return code.error();
-      if (*code) {
-        probe.pre_handler = nullptr;
-        probe.destructive = false;
-        probe.agent_code = *code;
-        probe.agent_guard = guard_of(program_, reg.id);
-      }
+      if (*code) set_agent_code(probe, *code, reg.id, p.is_return);
     }
     auto added = session_->add(std::move(probe));
     if (!added) return std::move(added).error().context("probe '" + key.str() + "'");

@@ -17,6 +17,7 @@ namespace {
 // stack words after the return address (d_probes.cpp fill_entry_args
 // reads the same).
 constexpr int kRegWords = 22;  // user_regs_struct words dvm.h can read
+constexpr int kReturnValueWord = 10;  // rax: arg1 and retval at a return
 
 // What a clause touches, for the ownership fixpoint.
 struct Touches {
@@ -26,8 +27,10 @@ struct Touches {
 
 class Gen {
 public:
-  Gen(AgentPlan& plan, const Symbols& symbols, const ProbeEntry* probe, bool dry)
-      : plan_(plan), symbols_(symbols), probe_(probe), dry_(dry) {}
+  // ret: the code runs at a return (a dry run's choice; a probe's own flow otherwise).
+  Gen(AgentPlan& plan, const Symbols& symbols, const ProbeEntry* probe, bool dry, bool ret = false)
+      : plan_(plan), symbols_(symbols), probe_(probe), dry_(dry),
+        ret_(probe ? probe->flow == ProbeEntry::Flow::ret : ret) {}
 
   std::vector<uint8_t> code;
   std::string why;
@@ -91,10 +94,22 @@ private:
     }
   }
 
-  bool entry_probe() const { return !probe_ || probe_->flow != ProbeEntry::Flow::ret; }
-
   bool arg(int n) {
-    if (!entry_probe()) return refuse("arguments at a return");
+    if (ret_) {
+      // DTrace's pid return: arg0 the returning instruction's offset (the
+      // site knows it: Probe::agent_reads_return_offset), arg1 the return
+      // value; the rest 0, as the tracer's return handler has them.
+      if (n == 0) {
+        op(PK_OP_VAR);
+        code.push_back(PK_DVAR_RETOFF);
+      } else if (n == 1) {
+        op(PK_OP_REG);
+        code.push_back(static_cast<uint8_t>(kReturnValueWord));
+      } else {
+        imm(0);
+      }
+      return push();
+    }
     if (n < 6) {
       op(PK_OP_REG);
       code.push_back(static_cast<uint8_t>(kEntryArgWord[n]));
@@ -181,6 +196,11 @@ public:
           case Var::arg0: case Var::arg1: case Var::arg2: case Var::arg3: case Var::arg4:
           case Var::arg5: case Var::arg6: case Var::arg7: case Var::arg8: case Var::arg9:
             return arg(static_cast<int>(v) - static_cast<int>(Var::arg0));
+          case Var::retval:
+            if (!ret_) return refuse("'retval' outside a return probe");
+            op(PK_OP_REG);
+            code.push_back(static_cast<uint8_t>(kReturnValueWord));
+            return push();
           default: return refuse("'" + e.text + "' in the agent");
         }
       }
@@ -523,6 +543,7 @@ private:
   const Symbols& symbols_;
   const ProbeEntry* probe_;
   bool dry_;
+  bool ret_;
   int depth_ = 0;
 };
 
@@ -609,6 +630,7 @@ bool may_overlap(const ProbeDesc& a, const ProbeDesc& b) {
 
 std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, const ProbeEntry& probe) {
   std::vector<std::vector<AgentGuardTerm>> out;
+  if (probe.flow == ProbeEntry::Flow::ret) return out;  // argN are no argument registers there
   for (uint32_t ci : probe.clauses) {
     std::vector<AgentGuardTerm> terms;
     if (ci < ast.clauses.size() && ast.clauses[ci].predicate) guard_terms(*ast.clauses[ci].predicate, terms);
@@ -627,22 +649,27 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
   std::vector<bool> compiles(n, false);
   for (size_t i = 0; i < n; ++i) {
     Clause& c = ast.clauses[i];
-    bool pid_only = !c.descs.empty();
+    bool pid_only = !c.descs.empty(), at_entry = false, at_return = false;
     for (const auto& d : c.descs) {
       const bool pid = d.provider.rfind("pid", 0) == 0 && d.provider.size() > 3 &&
                        std::all_of(d.provider.begin() + 3, d.provider.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-      pid_only = pid_only && pid && d.name == "entry";
+      pid_only = pid_only && pid && (d.name == "entry" || d.name == "return");
+      at_entry = at_entry || d.name == "entry";
+      at_return = at_return || d.name == "return";
     }
+    // The clause compiles for every kind of probe it names.
     AgentPlan scratch;
-    Gen g(scratch, symbols, nullptr, true);
+    Gen g(scratch, symbols, nullptr, true, false), gr(scratch, symbols, nullptr, true, true);
     if (flow_indent) {
       plan.clause_why[i] = "-F prints every firing";
     } else if (!pid_only) {
-      plan.clause_why[i] = "only pid entry probes run in the agent";
-    } else if (only_counts(c)) {
+      plan.clause_why[i] = "only pid entry and return probes run in the agent";
+    } else if (only_counts(c) && at_entry) {
       plan.clause_why[i] = "it only counts: the jump site's counter does it";
-    } else if (!g.clause(c)) {
+    } else if (at_entry && !g.clause(c)) {
       plan.clause_why[i] = g.why;
+    } else if (at_return && !gr.clause(c)) {
+      plan.clause_why[i] = gr.why;
     } else {
       compiles[i] = true;
     }
@@ -730,7 +757,9 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     bool stable = true;
     for (size_t i = 0; i < n; ++i) {
       if (!ready[i]) continue;
-      Gen g(layout, symbols, nullptr, false);
+      const bool at_return = std::any_of(ast.clauses[i].descs.begin(), ast.clauses[i].descs.end(),
+                                         [](const ProbeDesc& d) { return d.name == "return"; });
+      Gen g(layout, symbols, nullptr, false, at_return);
       if (!g.clause(ast.clauses[i])) {
         ready[i] = false;
         plan.clause_why[i] = g.why;
@@ -766,7 +795,8 @@ std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& s
     if (why) *why = std::move(w);
     return std::nullopt;
   };
-  if (probe.flow != ProbeEntry::Flow::entry) return fail("only pid entry probes run in the agent");
+  if (probe.flow != ProbeEntry::Flow::entry && probe.flow != ProbeEntry::Flow::ret)
+    return fail("only pid entry and return probes run in the agent");
   std::vector<uint8_t> code;
   for (uint32_t ci : probe.clauses) {
     if (ci >= plan.clause_ready.size() || !plan.clause_ready[ci])
@@ -779,6 +809,20 @@ std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& s
   if (code.empty()) return fail("no clause");
   code.push_back(PK_OP_END);
   return code;
+}
+
+bool agent_reads_return_offset(ProgramAst& ast, const ProbeEntry& probe) {
+  if (probe.flow != ProbeEntry::Flow::ret) return false;
+  struct Walk : Visitor<Walk> {
+    bool found = false;
+    void visit_ident(Expr& e) {
+      found = found || (e.slot < 0 && e.id == static_cast<int>(Var::arg0));
+      visit_children(e);
+    }
+  } walk;
+  for (uint32_t ci : probe.clauses)
+    if (ci < ast.clauses.size()) walk.visit_clause(ast.clauses[ci]);
+  return walk.found;
 }
 
 }  // namespace probekit::d

@@ -14,7 +14,9 @@
 // fixpoint: a clause that cannot run in the agent takes the state it
 // touches with it, which can make other clauses not ready.
 //
-// A probe runs in the agent when it is a pid entry probe, every clause it
+// A probe runs in the agent when it is a pid entry or return probe (at a
+// return: arg0 the returning instruction's offset, arg1 and retval rax,
+// run on the return side of the agent's shadow-stack hijack), every clause it
 // fires is agent-ready and the program prints no flow indent; its code is
 // its clauses in order, each `CLAUSE len, predicate, JZ end, statements`,
 // with what is constant for the probe (probefunc, probemod, ...) folded in.
@@ -78,5 +80,10 @@ struct AgentGuardTerm {
   int64_t imm = 0;
 };
 std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, const ProbeEntry& probe);
+
+// A return probe's code reads arg0, the returning instruction's offset
+// (PK_DVAR_RETOFF): the engine knows it at a jump return site only for a
+// function with one exit (Probe::agent_reads_return_offset).
+bool agent_reads_return_offset(ProgramAst& ast, const ProbeEntry& probe);
 
 }  // namespace probekit::d

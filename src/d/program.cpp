@@ -553,6 +553,12 @@ std::optional<std::vector<uint8_t>> Program::agent_code(uint32_t id, std::string
   return d::agent_code(st.ast, st.rt.symbols, st.plan, st.rt.probes[id - 1], why);
 }
 
+bool Program::agent_reads_return_offset(uint32_t id) {
+  ProgramState& st = *state_;
+  if (id == 0 || id > st.rt.probes.size()) return false;
+  return d::agent_reads_return_offset(st.ast, st.rt.probes[id - 1]);
+}
+
 const Program::AgentLayout& Program::agent_layout() const { return state_->layout; }
 
 std::vector<std::vector<Program::GuardTerm>> Program::agent_guard(uint32_t id) const {

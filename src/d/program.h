@@ -275,6 +275,9 @@ public:
   // (agent_layout()), and the program must be told where that state is
   // (set_agent_parts) before it prints an aggregation.
   std::optional<std::vector<uint8_t>> agent_code(uint32_t id, std::string* why = nullptr);
+  // A return probe's agent code reads arg0 (the returning instruction's
+  // offset): Probe::agent_reads_return_offset.
+  bool agent_reads_return_offset(uint32_t id);
   struct AgentLayout {
     std::vector<pk_dagg> aggs;  // the aggregation table (control's daggs)
     uint32_t self_words = 0;    // self-> variables at the start of each part

@@ -507,7 +507,10 @@ Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   return {};
 }
 
-void Agent::mark_return_site(uint32_t index) { site(index)->return_site = 1; }
+void Agent::mark_return_site(uint32_t index, int64_t ret_offset) {
+  site(index)->ret_offset = ret_offset;
+  site(index)->return_site = 1;
+}
 
 Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads, uint32_t regs_mask) {
   const size_t bytes = (sizeof(pk_program) + sizeof(pk_read) * reads.size() + 15) & ~size_t{15};
@@ -576,7 +579,7 @@ Result<uint32_t> Agent::add_dprog(const std::vector<uint8_t>& code) {
 }
 
 uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
-                          const std::string& comm, uint64_t tsc, int cpu) {
+                          const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset) {
   if (!dstate_ || !rings_) return 1;
   struct Env {
     Agent* agent;
@@ -597,6 +600,7 @@ uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t 
   v.rsp = regs.rsp;
   v.rip = regs.rip;
   v.fsbase = regs.fs_base;
+  v.ret_offset = ret_offset;
   v.env = &env;
   // The thread's slot as the agent finds it: (fs base, tid), claimed here
   // when the thread never hit a jump site (its self-> variables unset).

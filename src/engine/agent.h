@@ -109,7 +109,7 @@ public:
   // (a probe that could not be a jump site): the same interpreter on the
   // same state. Returns the clauses abandoned.
   uint32_t run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
-                     const std::string& comm, uint64_t tsc, int cpu);
+                     const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset = 0);
   // pk_agent_hit, for record trampolines.
   uint64_t hit_entry() const { return hit_entry_; }
   // ---- Return probes at jump speed (agent_abi.h pk_shadow_area) ----
@@ -124,9 +124,9 @@ public:
   uint64_t ret_entry() const { return image_base_ + ret_entry_offset_; }
   uint64_t ret_unwind() const { return image_base_ + ret_unwind_offset_; }
   uint64_t ret_catch() const { return image_base_ + ret_catch_offset_; }
-  // Marks a record site as a return site (its records' rip is the real
-  // return address).
-  void mark_return_site(uint32_t index);
+  // Marks a record or D site as a return site (its hits' rip is the real
+  // return address; a D site's PK_DVAR_RETOFF is ret_offset).
+  void mark_return_site(uint32_t index, int64_t ret_offset = 0);
   // Where a process's pid is kept (its identity page): a followed fork
   // child gets its own pid written there before it runs.
   uint64_t identity_remote() const { return identity_; }

@@ -154,6 +154,9 @@ Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>
     if (as->can_wait_for(resolved.error(), rec.probe, pending_ok)) return {};
     return resolved.error();
   }
+  // Agent code: the D state where the code runs, the agent's or (a
+  // return that is no jump site's) the tracer's.
+  if (rec.probe.agent_code && !resolved->empty()) PK_TRY(s_.ensure_dstate(as, resolved->front().address));
   auto& existing = plans_[rec.id];
   std::vector<std::shared_ptr<ReturnPlan>> fresh;
   for (const auto& r : *resolved) {
@@ -206,7 +209,7 @@ Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>
 
 bool ReturnProbes::wants_jump(const ProbeRecord& rec) const {
   const Probe& p = rec.probe;
-  return p.capture && p.return_handler && !p.entry_handler && !p.pre_handler && !p.post_handler &&
+  return (p.capture || p.agent_code) && p.return_handler && !p.entry_handler && !p.pre_handler && !p.post_handler &&
          !p.fault_handler && p.data_size == 0 && !p.destructive && p.maxactive == 0 &&
          p.mechanism == ReturnMechanism::automatic && s_.opts_.backend != BackendChoice::trap && !s_.naive_;
 }
@@ -220,22 +223,39 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   if (ProbeSite* site = as->site_at(plan.entry); site && !site->gone) {
     return Error("a probe at the function's entry needs the tracer", ErrorKind::cannot_relocate);
   }
-  // A record site at the entry (an entry probe there): its trampoline is
-  // replaced by one that calls pk_agent_hit and then pk_agent_ret_entry.
+  // A record or D site at the entry (an entry probe there): its trampoline
+  // is replaced by one that calls pk_agent_hit and then pk_agent_ret_entry.
   bool join = false;
   if (auto it = as->jump_sites().find(plan.entry); it != as->jump_sites().end() && !it->second->gone) {
     const JumpSite& there = *it->second;
-    if (!there.records || there.calls_agent || there.then_return != UINT32_MAX) {
+    if (!(there.records || there.dcode) || there.calls_agent || there.then_return != UINT32_MAX) {
       return Error("another jump probe is at the function's entry", ErrorKind::cannot_relocate);
     }
     join = true;
   }
-  auto program = JumpBackend::program_of(*rec.probe.capture);
-  if (!program) return program.error();
-  // rip: the real return address, the caller the handler reports.
-  Probe::Capture capture = *rec.probe.capture;
-  capture.registers |= 1u << (offsetof(user_regs_struct, rip) / 8);
-  const uint32_t mask = JumpBackend::regs_mask_of(capture);
+  // Agent code reading the returning instruction's offset: a constant
+  // only where the function has one exit (the hijack cannot tell which
+  // `ret` returned).
+  int64_t ret_offset = 0;
+  if (rec.probe.agent_code && rec.probe.agent_reads_return_offset) {
+    if (plan.exits.size() != 1) {
+      return Error("its D code reads arg0 (the returning instruction's offset) and it has " +
+                       (plan.exits.empty() ? std::string("no decoded exits") : std::to_string(plan.exits.size()) + " exits"),
+                   ErrorKind::cannot_relocate);
+    }
+    ret_offset = static_cast<int64_t>(plan.exits.begin()->first - plan.func.address);
+  }
+  std::vector<pk_read> program;
+  uint32_t mask = 0;
+  if (!rec.probe.agent_code) {
+    auto p = JumpBackend::program_of(*rec.probe.capture);
+    if (!p) return p.error();
+    program = std::move(*p);
+    // rip: the real return address, the caller the handler reports.
+    Probe::Capture capture = *rec.probe.capture;
+    capture.registers |= 1u << (offsetof(user_regs_struct, rip) / 8);
+    mask = JumpBackend::regs_mask_of(capture);
+  }
   Location l;
   l.address = plan.entry;
   auto rs = as->resolve(l);
@@ -252,11 +272,13 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   PK_TRY(agent.enable_records(*as, *remote));
   PK_TRY(agent.enable_returns(*as, *remote));
   PK_TRY(ensure_agent_hooks(as, *remote));
-  auto prog = agent.add_program(*program, mask);
+  // The return site: a record site, or one running the D code (its
+  // state mapped by place()).
+  auto prog = rec.probe.agent_code ? agent.add_dprog(*rec.probe.agent_code) : agent.add_program(program, mask);
   if (!prog) return prog.error();
-  auto index = agent.add_site(plan.func.address, PK_ACTION_RECORD, *prog);
+  auto index = agent.add_site(plan.func.address, rec.probe.agent_code ? PK_ACTION_DPROG : PK_ACTION_RECORD, *prog);
   if (!index) return index.error();
-  agent.mark_return_site(*index);
+  agent.mark_return_site(*index, ret_offset);
   JumpCall call{agent.ret_entry(), agent.site_remote(*index)};
   std::unique_ptr<JumpSite> replaced;  // join: the entry's record site, out of the table
   if (join) {
@@ -268,7 +290,10 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
     replaced = std::move(it->second);
     as->jump_sites().erase(it);
   }
-  auto js = join ? s_.jump_.plan(*as, rs->front(), *remote, &replaced->program, replaced->regs_mask, nullptr, &call)
+  // A D site joined keeps its code but not its guard: a call its guard
+  // rejects must still be hijacked.
+  auto js = join ? s_.jump_.plan(*as, rs->front(), *remote, replaced->dcode ? nullptr : &replaced->program,
+                                 replaced->regs_mask, nullptr, &call, replaced->dcode)
                  : s_.jump_.plan(*as, rs->front(), *remote, nullptr, 0, &call);
   if (!js) {
     if (replaced) {  // as it was
@@ -286,7 +311,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
     (*js)->then_return = *index;  // whose entry it is (an unwinder hook has none)
   }
 
-  s_.add_record_agent(as->agent, true);
+  s_.add_record_agent(as->agent, !rec.probe.agent_code);  // a D return site writes no record
   plan.jump = true;
   plan.agent = as->agent;
   plan.return_index = *index;
@@ -416,9 +441,22 @@ bool ReturnProbes::agent_only(ProbeId id) const {
 uint64_t ReturnProbes::jump_missed(ProbeId owner) const {
   auto it = plans_.find(owner);
   if (it == plans_.end()) return 0;
+  auto rec = s_.probes_.find(owner);
+  if (rec != s_.probes_.end() && rec->second.probe.agent_code) return 0;  // its dropped are abandoned clauses: agent_faults()
   uint64_t n = 0;
   for (const auto& p : it->second) {
     if (p->jump && p->agent) n += p->agent->dropped(p->return_index) + p->agent->nested(p->return_index);
+  }
+  return n;
+}
+
+uint64_t ReturnProbes::agent_faults() const {
+  uint64_t n = 0;
+  for (const auto& [owner, plans] : plans_) {
+    auto rec = s_.probes_.find(owner);
+    if (rec == s_.probes_.end() || !rec->second.probe.agent_code) continue;
+    for (const auto& p : plans)
+      if (p->agent) n += p->agent->dropped(p->return_index);
   }
   return n;
 }
@@ -773,7 +811,11 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
   for (const auto& p : it->second) {
     std::string name = p->func.symbol.empty() ? hex(p->func.address) : p->func.symbol;
     if (p->jump) {
-      out.push_back(name + ": jump, recorded in the agent at the return (the agent hijacks the return address)");
+      const auto rec = s_.probes_.find(owner);
+      const bool dcode = rec != s_.probes_.end() && rec->second.probe.agent_code;
+      out.push_back(name + (dcode ? ": jump, D clauses run in the agent at the return"
+                                  : ": jump, recorded in the agent at the return") +
+                    " (the agent hijacks the return address)");
       continue;
     }
     std::string not_jump = p->jump_refused.empty() ? "" : "; not a jump probe: " + p->jump_refused;

@@ -159,6 +159,8 @@ public:
   bool agent_only(ProbeId id) const;
   // Records lost at a jump return probe's return sites (for stats().missed).
   uint64_t jump_missed(ProbeId owner) const;
+  // Clauses the agent code of jump return probes abandoned (Session::agent_faults).
+  uint64_t agent_faults() const;
   // A probe arrives at the entry jump site of a jump return probe: the
   // return probe's entry becomes a trap probe (frames already hijacked
   // still return through the agent). False when no return probe is there.

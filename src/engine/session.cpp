@@ -347,14 +347,15 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       // trampoline calls pk_agent_hit, then pk_agent_ret_entry. Anything
       // else makes that return probe a trap probe (and this one follows).
       JumpSite& there = *it->second;
-      if (program && jump && there.then_return != UINT32_MAX && there.agent) {
+      if ((program || dcode) && jump && there.then_return != UINT32_MAX && there.agent) {
         auto remote = remote_thread(as);
         if (remote) {
           PK_TRY(disarm_jump(as, there));
           std::unique_ptr<JumpSite> old = std::move(it->second);
           as->jump_sites().erase(it);
           JumpCall then{old->agent->ret_entry(), old->agent->site_remote(old->then_return)};
-          auto js = jump_.plan(*as, r, *remote, &*program, regs_mask, nullptr, &then);
+          // (A D site's guard would skip the hijack too: none here.)
+          auto js = jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, &then, dcode);
           if (js) {
             (*js)->probes = old->probes;
             (*js)->then_return = old->then_return;
@@ -480,10 +481,14 @@ Result<ProbeId> SessionImpl::add(Probe probe) {
                            probe.return_handler || probe.entry_handler || probe.destructive)) {
     return Error("a counting probe (count_only) has no handlers", ErrorKind::usage);
   }
+  if (probe.agent_at_return && !probe.agent_code)
+    return Error("agent_at_return needs agent_code", ErrorKind::usage);
   if (probe.agent_code) {
     if (probe.count_only || probe.pre_handler || probe.post_handler || probe.fault_handler || probe.return_handler ||
         probe.entry_handler || probe.capture)
       return Error("a probe with agent code has no handlers, capture or count", ErrorKind::usage);
+    if (probe.agent_at_return && (probe.data_size || probe.maxactive || !probe.agent_guard.empty()))
+      return Error("a return probe's agent code has no data, maxactive or guard", ErrorKind::usage);
     if (!agent_state_) return Error("agent code needs Session::set_agent_state() first", ErrorKind::usage);
     if (opts_.backend == BackendChoice::trap || naive_)
       return Error("agent code needs the jump backend's agent", ErrorKind::unsupported);
@@ -493,6 +498,20 @@ Result<ProbeId> SessionImpl::add(Probe probe) {
   ProbeRecord rec;
   rec.id = next_id_++;
   rec.probe = std::move(probe);
+  if (rec.probe.agent_at_return) {
+    // A return probe whose code runs where the function returns: a jump
+    // return site runs it in the agent (return_probes.h); any other return
+    // (a trap ret site, a hijack the tracer serves) runs it here, through
+    // this handler, on the same state.
+    const ProbeId id = rec.id;
+    rec.probe.return_handler = [this, id](HitContext& ctx, void*) {
+      auto p = probes_.find(id);
+      auto t = threads_.find(ctx.tid());
+      if (p == probes_.end() || t == threads_.end()) return;
+      run_agent_code(id, p->second.probe, t->second, ctx.regs(), ctx.comm(), ctx.cpu(), ctx.return_offset().value_or(0));
+    };
+    PK_TRY(returns_.validate(rec.probe));
+  }
   PK_TRY(place(rec, main->second.as, false));
   for (const auto& as : address_spaces()) {
     if (as != main->second.as) (void)place(rec, as, true);
@@ -721,18 +740,7 @@ bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
     if (it == probes_.end() || !it->second.probe.enabled) continue;
     it->second.hits++;
     if (it->second.probe.agent_code) {  // the agent's code, run here: the same state as at jump sites
-      // (An agent with D state is never freed: dstate_agents_ holds it, so
-      // its address stays its own in dprogs_.)
-      const std::shared_ptr<Agent>& agent = t.as && t.as->agent && t.as->agent->dstate() ? t.as->agent : nullptr;
-      auto prog = agent ? dprogs_.find({agent.get(), id}) : dprogs_.end();
-      if (agent && prog == dprogs_.end()) {
-        auto p = agent->add_dprog(*it->second.probe.agent_code);
-        if (p) prog = dprogs_.emplace(std::make_pair(agent.get(), id), *p).first;
-      }
-      if (prog == dprogs_.end())
-        ++tracer_dprog_faults_;
-      else
-        tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, ctx.comm(), __rdtsc(), ctx.cpu());
+      run_agent_code(id, it->second.probe, t, regs, ctx.comm(), ctx.cpu(), 0);
       continue;
     }
     if (!it->second.probe.pre_handler) continue;
@@ -2041,6 +2049,22 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   return {};
 }
 
+void SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs,
+                                 const std::string& comm, int cpu, int64_t ret_offset) {
+  // (An agent with D state is never freed: dstate_agents_ holds it, so its
+  // address stays its own in dprogs_.)
+  const std::shared_ptr<Agent>& agent = t.as && t.as->agent && t.as->agent->dstate() ? t.as->agent : nullptr;
+  auto prog = agent ? dprogs_.find({agent.get(), id}) : dprogs_.end();
+  if (agent && prog == dprogs_.end()) {
+    auto p = agent->add_dprog(*probe.agent_code);
+    if (p) prog = dprogs_.emplace(std::make_pair(agent.get(), id), *p).first;
+  }
+  if (prog == dprogs_.end())
+    ++tracer_dprog_faults_;
+  else
+    tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, comm, __rdtsc(), cpu, ret_offset);
+}
+
 std::vector<const uint8_t*> SessionImpl::agent_parts() const {
   std::vector<const uint8_t*> out;
   std::set<const SharedArea*> seen;
@@ -2053,7 +2077,7 @@ std::vector<const uint8_t*> SessionImpl::agent_parts() const {
 }
 
 uint64_t SessionImpl::agent_faults() const {
-  uint64_t n = tracer_dprog_faults_;
+  uint64_t n = tracer_dprog_faults_ + returns_.agent_faults();
   for (const auto& as : address_spaces()) {
     for (const auto& [addr, js] : as->jump_sites())
       if (js->dcode && js->agent) n += js->agent->dropped(js->agent_index);

@@ -125,6 +125,10 @@ private:
   // Agent code (Probe::agent_code): the address space's agent with the D
   // state mapped (injected now if it has none).
   Status ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint64_t near);
+  // A probe's agent code run here, on t's address space's D state (a trap
+  // site's hit; a return probe's return that is not a jump site's).
+  void run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs, const std::string& comm,
+                      int cpu, int64_t ret_offset);
   Status set_agent_state(AgentState state) override;
   std::vector<const uint8_t*> agent_parts() const override;
   uint64_t agent_faults() const override;

@@ -261,5 +261,74 @@ TEST(RetJumpCli, EntryAndReturnOnOneFunction) {
   }
 }
 
+// D return clauses in the agent: the return side of the shadow-stack hijack
+// runs the clauses (arg1/retval the return value, self-> shared with the
+// entry's clauses); the output is the trap backend's, byte for byte.
+struct DCase {
+  std::string target, args, program;
+  std::string needle;    // in the output
+  size_t agent_returns;  // functions whose return clauses run in the agent (jump run, -v)
+  size_t tracer_returns; // functions whose return probe stays a trap probe (arg0 with several exits)
+};
+
+TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
+  const std::vector<DCase> cases = {
+      // Recursion: self->d counts the depth at entry, the returns read it.
+      {"pk_ret-pie-O2", "fib 12",
+       "pid$target:a.out:fib:entry { self->d++; @calls = count(); }\n"
+       "pid$target:a.out:fib:return { @r[arg1] = count(); @depth = max(self->d); self->d--; @s = sum(retval); }",
+       "\n              144                1\n", 1, 0},
+      // Threads: a latency-style pair, per thread.
+      {"pk_ret-pie-O2", "threads 1",
+       "pid$target:a.out:fib:entry { self->ts = timestamp; }\n"
+       "pid$target:a.out:fib:return /self->ts && timestamp >= self->ts/ { @n[tid == pid] = count(); "
+       "@q = quantize(arg1); self->ts = 0; }",
+       "\n        0              322\n", 1, 0},
+      // Tail calls report what the caller receives (leaf's value).
+      {"pk_ret-pie-O2", "tail 3",
+       "pid$target:a.out:tail_a:return, pid$target:a.out:tail_b:return { @[probefunc, arg1] = count(); }",
+       "  tail_a                                                           50                1\n", 2, 0},
+      // arg0 at a return: impl has one `ret` (a constant offset, in the
+      // agent); wrapper leaves by a tail call into it.
+      {"pk_ret-pie-O2", "wrap 4",
+       "pid$target:a.out:impl:return { @i[arg0, arg1] = count(); } pid$target:a.out:wrapper:return { @w[arg1] = count(); }",
+       "\n                5              -97                1\n", 2, 0},
+      // classify has several `ret`s: its clause reads arg0, so its returns
+      // run the same code in probekit, at each ret site.
+      {"pk_ret-pie-O2", "paths", "pid$target:a.out:classify:return { @[arg0 > 0, arg1] = count(); }",
+       "\n        1              203                1\n", 0, 1},
+      // longjmp out of probed frames: they never return.
+      {"pk_ret-pie-O2", "longjmp 5",
+       "pid$target:a.out:dive:return, pid$target:a.out:fib:return { @[probefunc] = count(); @v[probefunc] = sum(arg1); }",
+       "  fib                                                              13\n", 2, 0},
+      // A C++ exception through probed frames, caught above them.
+      {"pk_ret_cxx-pie-O2", "10 guarded",
+       "pid$target:a.out:thrower:return, pid$target:a.out:middle:return, pid$target:a.out:relay:return, "
+       "pid$target:a.out:guarded:return { @[probefunc, (int)arg1] = count(); }",
+       "  guarded                                                  -1                4\n", 4, 0},
+      // fork inside a probed function: both processes return from it.
+      {"pk_ret-pie-O2", "fork", "pid$target:a.out:forker:return { @[arg1] = count(); }", "\n             1003                1\n", 1,
+       0},
+  };
+  for (const DCase& c : cases) {
+    SCOPED_TRACE(c.target + " " + c.args);
+    RunResult out[2];
+    int i = 0;
+    for (const char* b : {"backend=auto", "backend=trap"}) {
+      out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-n", c.program, "-c", target_path(c.target) + " " + c.args});
+      ASSERT_EQ(out[i].status, 0) << out[i].err;
+      ++i;
+    }
+    EXPECT_EQ(out[0].out, out[1].out);
+    EXPECT_NE(out[0].out.find(c.needle), std::string::npos) << out[0].out;
+    EXPECT_EQ(count_lines(out[0].err, ": jump, D clauses run in the agent at the return"), c.agent_returns) << out[0].err;
+    EXPECT_EQ(count_lines(out[0].err, "not a jump probe: its D code reads arg0"), c.tracer_returns) << out[0].err;
+    EXPECT_EQ(count_lines(out[0].err, "runs in probekit"), 0u) << out[0].err;  // every clause in the agent's code
+    EXPECT_GE(count_lines(out[0].err, ") runs in the agent"), 1u) << out[0].err;
+    EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
+  }
+}
+
 } // namespace
 } // namespace probekit::testing
+

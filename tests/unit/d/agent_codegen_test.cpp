@@ -22,6 +22,8 @@ struct Hit {
   uint64_t args[6] = {};
   uint64_t ts = 0;
   uint64_t stack[5] = {};  // [rsp], arg6..arg9
+  uint64_t rax = 0;        // at a return: the return value
+  int64_t ret_offset = 0;  // at a return: the returning instruction's offset
 };
 
 // The shared state of one address space, in this process.
@@ -76,6 +78,7 @@ struct FakeAgent {
     uint64_t frame[16] = {};
     static constexpr int kWord[6] = {14, 13, 12, 11, 9, 8};
     for (int i = 0; i < 6; ++i) frame[kWord[i]] = h.args[i];
+    frame[10] = h.rax;
     Env env{this, &h};
     pk_dvm_hit v{};
     v.c = control();
@@ -89,11 +92,13 @@ struct FakeAgent {
     v.tsc = tsc;
     v.cpu = cpu;
     v.env = &env;
+    v.ret_offset = h.ret_offset;
     return pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
   }
 };
 
 const ProbeKey kWork{"pid1234", "a.out", "work", "entry"};
+const ProbeKey kWorkReturn{"pid1234", "a.out", "work", "return"};
 const ProbeKey kRest{"pid1234", "libc.so.6", "rest", "entry"};
 
 struct Both {
@@ -131,8 +136,14 @@ struct Both {
     hit.ts_ = h.ts;
     FireContext ctx;
     ctx.hit = &hit;
-    for (int i = 0; i < 6; ++i) ctx.args[i] = h.args[i];
-    for (int i = 6; i < 10; ++i) ctx.args[i] = h.stack[i - 5];
+    if (key.name == "return") {  // as d_probes.cpp fills a return's context
+      ctx.args[0] = static_cast<uint64_t>(h.ret_offset);
+      ctx.args[1] = h.rax;
+      ctx.retval = static_cast<int64_t>(h.rax);
+    } else {
+      for (int i = 0; i < 6; ++i) ctx.args[i] = h.args[i];
+      for (int i = 6; i < 10; ++i) ctx.args[i] = h.stack[i - 5];
+    }
     tracer->fire(tracer->register_probe(key).id, ctx);
     const uint32_t id = agent->register_probe(key).id;
     auto code = agent->agent_code(id, why);
@@ -228,10 +239,10 @@ TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   EXPECT_EQ(b.agent->clause_place(4), "division by a value that may be 0 (its fault is reported by the tracer)");
 }
 
-TEST(AgentCodegen, OnlyEntryProbesWithAStatement) {
-  Both b("pid$target::work:return { @r = count(); } pid$target::work:entry { } "
+TEST(AgentCodegen, OnlyPidEntryAndReturnProbesWithAStatement) {
+  Both b("syscall::read:entry { @r = count(); } pid$target::work:entry { } "
          "pid$target::rest:entry /arg0 == 12345/ { @hit = count(); }");
-  EXPECT_EQ(b.agent->clause_place(0), "only pid entry probes run in the agent");
+  EXPECT_EQ(b.agent->clause_place(0), "only pid entry and return probes run in the agent");
   EXPECT_EQ(b.agent->clause_place(1), "a clause without statements prints the probe (the tracer does)");
   EXPECT_EQ(b.agent->clause_place(2), "");
   Hit miss, hit;
@@ -278,6 +289,63 @@ TEST(AgentCodegen, AFullTableCountsDropsAsTheTracerReportsThem) {
   b.agent->end();
   // 64 entries per thread's table: the other 136 keys are dropped.
   EXPECT_EQ(b.agent_out.err_text(), "probekit: 136 aggregation drops on CPU 0\n");
+}
+
+// Return clauses: arg1 and retval are rax, arg0 the returning instruction's
+// offset (PK_DVAR_RETOFF), self-> set at the entry read at the return; the
+// agent's code and the tracer print the same. Each thread enters and
+// returns in turn, recursing two deep now and then.
+TEST(AgentCodegen, ReturnClausesMatchTheTracer) {
+  Both b("pid$target::work:entry { self->ts = timestamp; self->depth++; }\n"
+         "pid$target::work:return /self->ts/ {\n"
+         "  @lat = quantize(timestamp - self->ts); @v[arg1 & 3, tid] = count(); @s = sum(retval);\n"
+         "  @off[arg0] = count(); @d = max(self->depth); @o = sum(arg2 + arg5); self->depth--;\n"
+         "}\n"
+         "pid$target::work:return /(int)retval < 0/ { @neg[probefunc, probename] = count(); self->ts = 0; }\n");
+  std::vector<Hit> pending;
+  int i = 0;
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    pending.push_back(h);
+    if (++i % 4 == 0) continue;  // recursion: an entry inside the previous call
+    while (!pending.empty()) {
+      Hit r = pending.back();
+      pending.pop_back();
+      r.ts += 700 + static_cast<uint64_t>(i) * 31;
+      r.rax = static_cast<uint64_t>(i * 13) - 100;
+      r.ret_offset = i % 2 ? 0x1c : 0x2f;
+      ASSERT_TRUE(b.fire(kWorkReturn, r, &why)) << why;
+    }
+  }
+  b.end();
+  EXPECT_FALSE(b.tracer_out.out_text().empty());
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  for (size_t c = 0; c < 3; ++c) EXPECT_EQ(b.agent->clause_place(c), "") << c;
+  EXPECT_TRUE(b.agent->agent_reads_return_offset(b.agent->register_probe(kWorkReturn).id));
+  EXPECT_FALSE(b.agent->agent_reads_return_offset(b.agent->register_probe(kWork).id));
+  EXPECT_TRUE(b.agent->agent_guard(b.agent->register_probe(kWorkReturn).id).empty());
+}
+
+TEST(AgentCodegen, AReturnClauseThatOnlyCountsRunsInTheAgent) {
+  // An entry that only counts is the jump site's counter; a return has none.
+  Both b("pid$target::work:return { @r[probefunc] = count(); }\n"
+         "pid$target::rest:entry { @e = count(); }\n"
+         "pid$target::work:entry, pid$target::work:return { @both = sum(arg1); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  EXPECT_EQ(b.agent->clause_place(1), "it only counts: the jump site's counter does it");
+  EXPECT_EQ(b.agent->clause_place(2), "");
+  EXPECT_FALSE(b.agent->agent_reads_return_offset(b.agent->register_probe(kWorkReturn).id));
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    Hit r = h;
+    r.rax = h.args[1] * 3;
+    ASSERT_TRUE(b.fire(kWorkReturn, r, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("work"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
 }
 
 }  // namespace
