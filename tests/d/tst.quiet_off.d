@@ -1,7 +1,7 @@
-/* flags: -x quiet=no */
 /*
- * A negative word turns a switch off, and -x is applied after the
- * program's own pragmas: the default output, header and probe columns.
+ * A negative word turns a switch off; the later setting wins: after these
+ * two pragmas the output is the default one, header and probe columns.
  */
-#pragma D option quiet=yes
+#pragma D option quiet=1
+#pragma D option quiet=off
 BEGIN { trace(1); exit(0); }
