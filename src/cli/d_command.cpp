@@ -328,15 +328,44 @@ struct ProgramPart {
   int last_line = 0;
 };
 
+// For each line of the text compiled (from 1), its line in the program
+// `file_name` names, through the line markers of -L and of cpp (`#line N
+// "file"`, `# N "file"`); 0 for a line of a library or a header.
+std::vector<int> program_lines(const std::string& text, const std::string& file_name) {
+  std::vector<int> out{0};
+  std::string file = file_name;
+  int line = 1;
+  for (const auto& l : split(text, '\n')) {
+    std::string_view body = trim(l);
+    if (starts_with(body, "#")) {
+      body = trim(body.substr(1));
+      if (starts_with(body, "line")) body = trim(body.substr(4));
+      size_t digits = 0;
+      while (digits < body.size() && std::isdigit(static_cast<unsigned char>(body[digits]))) ++digits;
+      std::string_view rest = trim(body.substr(digits));
+      if (digits > 0 && rest.size() >= 2 && rest[0] == '"' && rest.find('"', 1) != std::string_view::npos) {
+        file = std::string(rest.substr(1, rest.find('"', 1) - 1));
+        line = static_cast<int>(parse_uint(body.substr(0, digits), 10).value_or(1));
+        out.push_back(0);
+        continue;
+      }
+    }
+    out.push_back(file == file_name || file == "<stdin>" ? line : 0);  // cpp names the program <stdin>
+    ++line;
+  }
+  return out;
+}
+
 // dtrace(1)'s notice per -s and -n: the probes its clauses matched (a probe
 // matched by two clauses counts twice, as dtrace counts enablings).
-void report_matches(const std::vector<ProgramPart>& parts, const d::Program& program,
-                    const std::vector<size_t>& matched) {
+void report_matches(const std::vector<ProgramPart>& parts, const std::vector<int>& lines,
+                    const d::Program& program, const std::vector<size_t>& matched) {
   const auto& clauses = program.clauses();
   for (const auto& part : parts) {
     size_t n = 0;
     for (size_t i = 0; i < clauses.size() && i < matched.size(); ++i) {
-      const int line = clauses[i].descriptions.empty() ? 0 : clauses[i].descriptions.front().range.line;
+      const int physical = clauses[i].descriptions.empty() ? 0 : clauses[i].descriptions.front().range.line;
+      const int line = physical > 0 && static_cast<size_t>(physical) < lines.size() ? lines[physical] : 0;
       if (line >= part.first_line && line <= part.last_line) n += matched[i];
     }
     std::fprintf(stderr, "probekit: %s '%s' matched %zu probe%s\n", part.kind.c_str(), part.name.c_str(), n,
@@ -417,14 +446,7 @@ int d_main(int argc, char** argv) {
     parts.push_back({"description", p.substr(0, p.find_first_of("{/;")), first, line_count(source)});
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
-  if (!libraries.empty()) {
-    const int shift = line_count(libraries) + 1;
-    for (auto& part : parts) {
-      part.first_line += shift;
-      part.last_line += shift;
-    }
-    source = libraries + "#line 1 \"" + file_name + "\"\n" + source;
-  }
+  if (!libraries.empty()) source = libraries + "#line 1 \"" + file_name + "\"\n" + source;
   if (opt.cpp) {
     for (const auto& f : opt.files) {
       auto slash = f.rfind('/');
@@ -559,7 +581,8 @@ int d_main(int argc, char** argv) {
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(worst);
-  if (!program.quiet() && !interrupted()) report_matches(parts, program, binder.matched());
+  if (!program.quiet() && !interrupted())
+    report_matches(parts, program_lines(source, file_name), program, binder.matched());
   auto& ticks = binder.ticks();
 
   // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause

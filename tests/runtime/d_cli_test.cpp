@@ -349,6 +349,14 @@ TEST(DCli, DefaultOutputIsDtraces) {
   auto s = run({probekit_path(), "-s", file, "-n", "tick-1s /0/ { }"}, 10);
   ASSERT_EQ(s.status, 0) << s.err;
   EXPECT_EQ(s.err, "probekit: script '" + file + "' matched 3 probes\nprobekit: description 'tick-1s ' matched 1 probe\n");
+  // The same through the C preprocessor and after a -L library, which move
+  // the program's lines.
+  const std::string dir = ::testing::TempDir() + "/pk_matched_lib";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/lib.d") << "inline int ONE = 1;\n\n\n";
+  auto c = run({probekit_path(), "-C", "-L", dir, "-s", file, "-n", "tick-1s /0/ { }"}, 10);
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.err, s.err);
 
   // The quiet option, however it is set, silences the notices too.
   for (const char* quiet : {"#pragma D option quiet\n", "#pragma D option quiet=1\n"}) {
