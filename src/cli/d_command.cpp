@@ -207,9 +207,10 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
   app.add_flag("-e", opt.compile_only, "exit after compiling the program, before any process is started or attached");
   app.add_flag("-V", opt.version, "print the version of D this probekit implements");
-  app.add_option("-b", opt.bufsize, "set the trace buffer size (-x bufsize=SIZE)");
+  app.add_option("-b", opt.bufsize, "set the trace buffer size (-x bufsize=SIZE)")->type_name("SIZE");
   app.add_option("-L", opt.libdirs, "compile every DIR/*.d (a library of declarations) before the program")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->type_name("DIR");
   app.add_option("-f", opt.format,
                  "output format: text, json, folded (aggregations as folded stacks for flame graphs) or chrome "
                  "(a Chrome trace event timeline)");
