@@ -6,12 +6,12 @@
 # `pid$target:` does the same for the process given with -p.
 # Self-contained: it needs neither bash-completion's helpers nor a login shell.
 
-_probekit_d_opts="-p -c -n -s -q -w -Z -F -v -l -f -o -d -x -h --help --version trace"
+_probekit_d_opts="-p -c -n -s -q -w -Z -F -v -l -f -o -d -x -e -b -V -L -C -D -U -I -h --help --version trace"
 _probekit_trace_opts="-p --pid -c --command -C --count -d --duration -f --format -o --output -v --verbose
   -w --destructive -Z --exit-code --return-mechanism --backend --hands-off --fail -h --help --version"
 _probekit_x_opts="aggfmt=folded aggfmt=text metrics=127.0.0.1: progress= backend=auto backend=jump backend=trap
   retprobe=auto retprobe=ret-site retprobe=hijack exitcode handsoff quiet destructive flowindent
-  bufsize= aggsize= dynvarsize= strsize= ustackframes= nspec="
+  bufsize= aggsize= dynvarsize= strsize= ustackframes= nspec= specsize= switchrate= aggrate= version="
 
 # Candidates for a description `cur` of process `pid`, spelled with `prefix`
 # ("pid1234" or "pid$target").
@@ -65,6 +65,8 @@ _probekit() {
     reply=($(compgen -W "$(ls /proc | grep -E '^[0-9]+$')" -- "$cur")) ;;
   -s | -o | --output)
     reply=($(compgen -f -- "$cur")) ;;
+  -L | -I)
+    reply=($(compgen -d -- "$cur")) ;;
   -c | --command)
     reply=($(compgen -c -- "$cur")) ;;
   -f | --format)

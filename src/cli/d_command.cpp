@@ -16,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "cli/d_probes.h"
@@ -27,6 +29,7 @@
 #include "cli/preprocess.h"
 #include "cli/report.h"
 #include "cli/target.h"
+#include "d/passes.h"
 #include "d/program.h"
 #include "dwarf/call_frames.h"
 #include "dwarf/debug_info.h"
@@ -57,6 +60,10 @@ struct DOptions {
   std::vector<std::string> args;      // $1..$9
   bool cpp = false;                   // -C: through the C preprocessor
   PreprocessOptions cpp_options;      // -D, -U, -I
+  bool compile_only = false;          // -e: compile, then exit
+  bool version = false;               // -V: the D version, then exit
+  std::optional<std::string> bufsize; // -b SIZE (-x bufsize=SIZE)
+  std::vector<std::string> libdirs;   // -L DIR: every DIR/*.d before the program
 };
 
 // Destructive actions and per-target facts for the D program.
@@ -198,6 +205,12 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-F", opt.flow, "indent function entry/return flow");
   app.add_flag("-v", opt.verbose, "verbose: how each probe is armed; with -l, arguments and types");
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
+  app.add_flag("-e", opt.compile_only, "exit after compiling the program, before any process is started or attached");
+  app.add_flag("-V", opt.version, "print the version of D this probekit implements");
+  app.add_option("-b", opt.bufsize, "set the trace buffer size (-x bufsize=SIZE)")->type_name("SIZE");
+  app.add_option("-L", opt.libdirs, "compile every DIR/*.d (a library of declarations) before the program")
+      ->allow_extra_args(false)
+      ->type_name("DIR");
   app.add_option("-f", opt.format,
                  "output format: text, json, folded (aggregations as folded stacks for flame graphs) or chrome "
                  "(a Chrome trace event timeline)");
@@ -216,8 +229,10 @@ int parse_options(int argc, char** argv, DOptions& opt) {
     }
     report_error("", e.what());
     std::fprintf(stderr,
-                 "usage: probekit [-p PID | -c CMD] [-q] [-w] [-Z] [-F] [-f text|json|folded|chrome] [-o FILE] [-d SECONDS] "
-                 "[-x OPT[=VAL]] [-C [-D NAME[=VAL]] [-U NAME] [-I DIR]] (-n PROG | -s FILE)... [ARGS]\n"
+                 "usage: probekit [-p PID | -c CMD] [-eqwZF] [-b SIZE] [-f text|json|folded|chrome] [-o FILE] "
+                 "[-d SECONDS] [-x OPT[=VAL]] [-L DIR] [-C [-D NAME[=VAL]] [-U NAME] [-I DIR]] (-n PROG | -s FILE)... "
+                 "[ARGS]\n"
+                 "       probekit -V\n"
                  "       probekit -l [-v] [-n DESC] [-p PID | -c CMD]\n"
                  "       probekit trace [-p PID | -c CMD] [-C] [-d SECONDS] DEFINITION...\n");
     return exit_usage;
@@ -290,6 +305,75 @@ Result<pid_t> named_pid(const std::vector<d::ClauseInfo>& clauses) {
   return found;
 }
 
+// The *.d files of a -L directory, by name (dtrace's library directory:
+// declarations, inlines and translators the program may use).
+Result<std::vector<std::string>> library_files(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".d" && e.is_regular_file()) out.push_back(e.path().string());
+  }
+  if (ec)
+    return Error("cannot read the library directory '" + dir + "': " + ec.message() +
+                     "; give a directory of .d files",
+                 ErrorKind::usage);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A -s file or -n program inside the source compiled: lines first..last.
+struct ProgramPart {
+  std::string kind;  // "script" or "description"
+  std::string name;  // the file, or the -n text up to its first '{', '/' or ';'
+  int first_line = 0;
+  int last_line = 0;
+};
+
+// For each line of the text compiled (from 1), its line in the program
+// `file_name` names, through the line markers of -L and of cpp (`#line N
+// "file"`, `# N "file"`); 0 for a line of a library or a header.
+std::vector<int> program_lines(const std::string& text, const std::string& file_name) {
+  std::vector<int> out{0};
+  std::string file = file_name;
+  int line = 1;
+  for (const auto& l : split(text, '\n')) {
+    std::string_view body = trim(l);
+    if (starts_with(body, "#")) {
+      body = trim(body.substr(1));
+      if (starts_with(body, "line")) body = trim(body.substr(4));
+      size_t digits = 0;
+      while (digits < body.size() && std::isdigit(static_cast<unsigned char>(body[digits]))) ++digits;
+      std::string_view rest = trim(body.substr(digits));
+      if (digits > 0 && rest.size() >= 2 && rest[0] == '"' && rest.find('"', 1) != std::string_view::npos) {
+        file = std::string(rest.substr(1, rest.find('"', 1) - 1));
+        line = static_cast<int>(parse_uint(body.substr(0, digits), 10).value_or(1));
+        out.push_back(0);
+        continue;
+      }
+    }
+    out.push_back(file == file_name || file == "<stdin>" ? line : 0);  // cpp names the program <stdin>
+    ++line;
+  }
+  return out;
+}
+
+// dtrace(1)'s notice per -s and -n: the probes its clauses matched (a probe
+// matched by two clauses counts twice, as dtrace counts enablings).
+void report_matches(const std::vector<ProgramPart>& parts, const std::vector<int>& lines,
+                    const d::Program& program, const std::vector<size_t>& matched) {
+  const auto& clauses = program.clauses();
+  for (const auto& part : parts) {
+    size_t n = 0;
+    for (size_t i = 0; i < clauses.size() && i < matched.size(); ++i) {
+      const int physical = clauses[i].descriptions.empty() ? 0 : clauses[i].descriptions.front().range.line;
+      const int line = physical > 0 && static_cast<size_t>(physical) < lines.size() ? lines[physical] : 0;
+      if (line >= part.first_line && line <= part.last_line) n += matched[i];
+    }
+    std::fprintf(stderr, "probekit: %s '%s' matched %zu probe%s\n", part.kind.c_str(), part.name.c_str(), n,
+                 n == 1 ? "" : "s");
+  }
+}
+
 // "0.5", "2": -x progress= in seconds.
 Result<double> parse_seconds(const std::string& text) {
   char* end = nullptr;
@@ -306,6 +390,11 @@ int d_main(int argc, char** argv) {
   int rc = parse_options(argc, argv, opt);
   if (rc == -1) return exit_ok;
   if (rc != exit_ok) return rc;
+  if (opt.version) {
+    // As dtrace -V: the version of the D language, on stdout.
+    std::printf("probekit: Sun D %s\n", d::kDVersion);
+    return exit_ok;
+  }
   if (opt.list) return list_main(opt);
   if (opt.programs.empty() && opt.files.empty()) {
     report_error("", "no program: give -n 'PROGRAM' or -s FILE (see probekit -h)");
@@ -320,20 +409,45 @@ int d_main(int argc, char** argv) {
     return exit_usage;
   }
 
-  // The source: every -s file, then every -n program, as one program.
+  // The source: the -L libraries, then every -s file, then every -n
+  // program, as one program. Each library is preceded by a line marker so
+  // that its errors name it; the program's lines keep their numbers after
+  // the marker that ends the libraries.
   std::string source, file_name = "<command line>";
+  std::string libraries;
+  for (const auto& dir : opt.libdirs) {
+    auto files = library_files(dir);
+    if (!files) return report("-L " + dir, files.error());
+    for (const auto& f : *files) {
+      auto text = read_program_file(f);
+      if (!text) return report("-L " + dir, text.error());
+      libraries += "#line 1 \"" + f + "\"\n" + *text;
+      if (libraries.back() != '\n') libraries += '\n';
+    }
+  }
+  // Where each -s file and -n program is, by line, for dtrace(1)'s
+  // "script 'FILE' matched N probes" / "description 'DESC' matched ...".
+  std::vector<ProgramPart> parts;
+  auto line_count = [](const std::string& text) {
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
   for (const auto& f : opt.files) {
     auto text = read_program_file(f);
     if (!text) return report("-s " + f, text.error());
+    const int first = line_count(source) + 1;
     source += *text;
     if (!source.empty() && source.back() != '\n') source += '\n';
+    parts.push_back({"script", f, first, line_count(source)});
     file_name = f;
   }
   for (const auto& p : opt.programs) {
+    const int first = line_count(source) + 1;
     source += p;
     source += '\n';
+    parts.push_back({"description", p.substr(0, p.find_first_of("{/;")), first, line_count(source)});
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
+  if (!libraries.empty()) source = libraries + "#line 1 \"" + file_name + "\"\n" + source;
   if (opt.cpp) {
     for (const auto& f : opt.files) {
       auto slash = f.rfind('/');
@@ -356,6 +470,7 @@ int d_main(int argc, char** argv) {
   co.flow_indent = opt.flow;
   co.format = opt.format == "json" ? d::OutputFormat::json : d::OutputFormat::text;
   if (opt.format == "folded") co.options["aggfmt"] = "folded";  // -x aggfmt= below may override it
+  if (opt.bufsize) co.options["bufsize"] = *opt.bufsize;          // -b SIZE; -x bufsize= below wins
   for (const auto& x : opt.xopts) {
     auto eq = x.find('=');
     co.options[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
@@ -380,6 +495,8 @@ int d_main(int argc, char** argv) {
       std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
       return exit_usage;
     }
+    // -e: the program compiles; nothing is started, attached or armed.
+    if (opt.compile_only) return exit_ok;
     // pid$1, pid1234: a description naming a process is the target when
     // -p and -c name none (dtrace attaches to it the same way).
     if (!opt.target.has_target()) {
@@ -465,6 +582,8 @@ int d_main(int argc, char** argv) {
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(worst);
+  if (!program.quiet() && !interrupted())
+    report_matches(parts, program_lines(source, file_name), program, binder.matched());
   auto& ticks = binder.ticks();
 
   // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause
@@ -544,7 +663,12 @@ int d_main(int argc, char** argv) {
     done = done || program.exit_requested();
     publish();
   }
-  if (session && !target_exited && !launch.trace_syscalls.empty())
+  // A launched target under the system-call filter cannot be detached (its
+  // filtered calls would fail with ENOSYS). exit() ends it, as dtrace ends
+  // the command it started when it exits; Ctrl-C lets it finish.
+  const bool filtered = session && launched && !target_exited && !launch.trace_syscalls.empty();
+  const bool end_target = filtered && program.exit_requested();
+  if (filtered && !end_target)
     report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
                 "cannot be removed (Ctrl-C again kills it)");
   if (session && !stopped_early) binder.flush_counts();
@@ -567,6 +691,13 @@ int d_main(int argc, char** argv) {
     }
   }
   kernel.report_drops();
+  if (end_target) {
+    end_launched(*session);
+    if (!program.quiet())
+      report_note("pid " + std::to_string(session->pid()) +
+                  " killed: exit() ended tracing, and a process under the system-call filter cannot run on "
+                  "untraced");
+  }
   if (session) {
     auto d = session->detach();
     if (!d && worst == exit_ok) worst = report("", d.error());

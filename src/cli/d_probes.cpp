@@ -269,8 +269,9 @@ int ProbeBinder::bind_all() {
                   (why.empty() ? std::string("in the agent") : "in probekit: " + why));
     }
   }
-  for (const auto& clause : program_.clauses()) {
-    for (const auto& desc : clause.descriptions) {
+  matched_.assign(program_.clauses().size(), 0);
+  for (size_t ci = 0; ci < program_.clauses().size(); ++ci) {
+    for (const auto& desc : program_.clauses()[ci].descriptions) {
       if (interrupted()) return worst;
       bool is_dtrace = provider_is(desc, "dtrace") ||
                        (desc.provider.empty() && (desc.name == "BEGIN" || desc.name == "END" ||
@@ -279,7 +280,11 @@ int ProbeBinder::bind_all() {
         // The program fires BEGIN/END/ERROR itself; a description that
         // names none of them (foo:BEGIN, dtrace:::BEGINX) matches nothing.
         bool any = false;
-        for (const char* n : {"BEGIN", "END", "ERROR"}) any = any || desc.matches(d::ProbeKey{"dtrace", "", "", n});
+        for (const char* n : {"BEGIN", "END", "ERROR"}) {
+          const bool hit = desc.matches(d::ProbeKey{"dtrace", "", "", n});
+          any = any || hit;
+          matched_[ci] += hit ? 1 : 0;
+        }
         if (!any && !options_.zero_ok) worst = std::max(worst, report("", no_match(desc)));
         continue;
       }
@@ -302,12 +307,8 @@ int ProbeBinder::bind_all() {
         worst = std::max(worst, report("", matched.error()));
         continue;
       }
-      if (*matched == 0 && !options_.zero_ok) {
-        worst = std::max(worst, report("", no_match(desc)));
-      } else if (!options_.quiet && *matched > 0) {
-        std::fprintf(stderr, "probekit: description '%s' matched %zu probe%s\n", desc.text.c_str(), *matched,
-                     *matched == 1 ? "" : "s");
-      }
+      matched_[ci] += *matched;
+      if (*matched == 0 && !options_.zero_ok) worst = std::max(worst, report("", no_match(desc)));
     }
   }
   return worst;
@@ -332,7 +333,9 @@ Result<size_t> ProbeBinder::bind_profile(const d::ProbeDescription& desc) {
                      "' is not a profile rate; use profile-N (Hz) or profile-N with a unit (ms, us, s)",
                  ErrorKind::unsupported);
   if (!session_)
-    return Error("probe description '" + desc.text + "' samples a process: give -p PID or -c 'CMD ARGS'",
+    return Error("probe description '" + desc.text +
+                     "' samples a process: probekit samples the threads of its target, not the whole system "
+                     "(dtrace's profile-N fires on every CPU); give -p PID or -c 'CMD ARGS'",
                  ErrorKind::usage);
   auto reg = program_.register_probe({"profile", "", "", desc.name});
   if (!reg.id) return size_t{0};

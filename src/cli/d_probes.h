@@ -111,7 +111,7 @@ private:
 struct BindOptions {
   bool zero_ok = false;  // -Z
   bool launched = false; // -c: a module not loaded at start-up may be loaded later (dlopen)
-  bool quiet = false;    // -q: no "matched N probes" notes
+  bool quiet = false;    // -q (or the quiet option): no progress or skipped-function notes
   bool verbose = false;  // -v: name each skipped function
   bool typed_args = false;  // the program reads args[]: look up DWARF types
   ReturnMechanism return_mechanism = ReturnMechanism::automatic;  // -x retprobe=
@@ -147,6 +147,9 @@ public:
   // Binds every description of every clause, reporting each problem.
   // Returns the worst exit code (0 when everything bound).
   int bind_all();
+  // How many probes each clause's descriptions matched, by clause: what
+  // dtrace(1) sums into "description '...' matched N probes".
+  const std::vector<size_t>& matched() const { return matched_; }
   // Stops early (returning 0) once interrupted() is set: a stop request
   // during arming leaves what is armed to the session's detach.
   std::vector<Tick>& ticks() { return ticks_; }
@@ -174,6 +177,7 @@ private:
   BindOptions options_;
   std::set<std::string> armed_;
   std::vector<Tick> ticks_;
+  std::vector<size_t> matched_;
   struct Counted {
     ProbeId engine_id = 0;
     uint32_t d_id = 0;

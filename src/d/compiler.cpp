@@ -6,6 +6,7 @@
 
 #include "d/builtins.h"
 #include "d/format.h"
+#include "d/passes.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -810,6 +811,7 @@ public:
           return static_cast<int64_t>(i + 1);
         }
       }
+      ++x.rt.spec_unavailable;
       return 0;
     }
     case Fn::rand: {
@@ -1022,6 +1024,12 @@ private:
 
 // --- actions ------------------------------------------------------------------------
 
+// A string recorded by trace() or printf() holds at most strsize bytes
+// (DTrace records strings in strsize-sized slots).
+void clip_string(Value& v, size_t strsize) {
+  if (v.kind == Value::Kind::string && v.s.size() > strsize) v.s.resize(strsize);
+}
+
 std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t from) {
   std::vector<Value> out;
   out.reserve(args.size() - from);
@@ -1050,6 +1058,7 @@ public:
     switch (fn_) {
     case Fn::trace: {
       Value v = args_[0]->eval_value(x);
+      clip_string(v, rt.strsize);
       rt.emit_prefix(x);
       if (rt.json()) rt.emit(x, "{\"type\":\"value\",\"data\":" + json_value(v) + "}\n");
       else rt.emit(x, render_trace(v, rt.quiet()));
@@ -1057,6 +1066,7 @@ public:
     }
     case Fn::printf: {
       auto vals = eval_args(x, args_, 1);
+      for (auto& v : vals) clip_string(v, rt.strsize);
       auto s = format(text_, vals);
       if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
       rt.emit_prefix(x);
@@ -1108,8 +1118,8 @@ public:
         std::string s;
         value = std::string(args_[0]->eval_str(x, s));
       }
-      if (text_ == "quiet") rt.quiet_ = value.empty() || value == "1" || value == "set";
-      else if (text_ == "strsize" && parse_uint(value)) rt.strsize = *parse_uint(value);
+      if (text_ == "quiet") rt.quiet_ = args_.empty() || option_switch(value).value_or(rt.quiet_);
+      else if (text_ == "strsize" && option_size(value)) rt.strsize = static_cast<size_t>(*option_size(value));
       rt.symbols.options[text_] = value;
       return;
     }

@@ -5,6 +5,8 @@
 #include <optional>
 #include <set>
 
+#include <strings.h>
+
 #include "d/format.h"
 #include "util/strings.h"
 
@@ -81,6 +83,81 @@ bool split_probe_desc(const std::string& text, ProbeDesc& out) {
   return true;
 }
 
+// dtrace's dt_opt_runtime: an empty value or a negative word turns a
+// switch off, a positive word or any number (0 too: it is "set") on.
+std::optional<bool> option_switch(const std::string& value) {
+  static const char* const kCouples[][2] = {{"yes", "no"}, {"enable", "disable"}, {"enabled", "disabled"},
+                                            {"true", "false"}, {"on", "off"}, {"set", "unset"}};
+  if (value.empty()) return false;
+  for (const auto& c : kCouples) {
+    if (strcasecmp(value.c_str(), c[0]) == 0) return true;
+    if (strcasecmp(value.c_str(), c[1]) == 0) return false;
+  }
+  if (parse_uint(value)) return true;
+  return std::nullopt;
+}
+
+// dtrace's dt_optval_parse: digits, then at most one of k m g t.
+std::optional<uint64_t> option_size(const std::string& value) {
+  std::string digits = value;
+  uint64_t mult = 1;
+  if (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) {
+    switch (std::tolower(static_cast<unsigned char>(digits.back()))) {
+      case 't': mult = 1ULL << 40; break;
+      case 'g': mult = 1ULL << 30; break;
+      case 'm': mult = 1ULL << 20; break;
+      case 'k': mult = 1ULL << 10; break;
+      default: return std::nullopt;
+    }
+    digits.pop_back();
+  }
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  auto n = parse_uint(digits, 10);
+  if (!n || *n > UINT64_MAX / mult) return std::nullopt;
+  return *n * mult;
+}
+
+// dtrace's dt_opt_rate: a number with no unit is a frequency (hz).
+std::optional<uint64_t> option_rate_ns(const std::string& value) {
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"ns", 1}, {"nsec", 1}, {"us", 1000}, {"usec", 1000}, {"ms", 1000000}, {"msec", 1000000},
+      {"s", 1000000000ULL}, {"sec", 1000000000ULL}, {"m", 60000000000ULL}, {"min", 60000000000ULL},
+      {"h", 3600000000000ULL}, {"hour", 3600000000000ULL}, {"d", 86400000000000ULL}, {"day", 86400000000000ULL},
+      {"hz", 0}};
+  size_t n = 0;
+  while (n < value.size() && value[n] >= '0' && value[n] <= '9') ++n;
+  if (n == 0) return std::nullopt;
+  auto num = parse_uint(value.substr(0, n), 10);
+  if (!num) return std::nullopt;
+  std::string unit = value.substr(n);
+  if (unit.empty()) unit = "hz";
+  for (const auto& [name, scale] : kUnits) {
+    if (unit != name) continue;
+    if (scale == 0) return *num == 0 ? std::nullopt : std::optional<uint64_t>(1000000000ULL / *num);
+    return *num * scale;
+  }
+  return std::nullopt;
+}
+
+// "1.0" to kDVersion, as "MAJOR.MINOR[.MICRO]" (dt_version_str2num).
+bool option_version(const std::string& value) {
+  auto parts = split(value, '.');
+  if (parts.size() < 2 || parts.size() > 3) return false;
+  std::vector<uint64_t> v;
+  for (const auto& p : parts) {
+    auto n = p.empty() ? std::nullopt : parse_uint(p, 10);
+    if (!n || *n > 4095) return false;
+    v.push_back(*n);
+  }
+  auto latest = split(kDVersion, '.');
+  const uint64_t major = *parse_uint(latest[0], 10), minor = *parse_uint(latest[1], 10);
+  // The versions D has had: 1.0 .. 1.13 (and 1.6.1, 1.6.2, 1.6.3).
+  if (v[0] != 1 || v[0] > major || v[1] > minor) return false;
+  if (v.size() == 3 && v[2] != 0 && !(v[1] == 6 && v[2] <= 3)) return false;
+  return true;
+}
+
 bool is_known_option(const std::string& name, bool* takes_value) {
   static const std::map<std::string, bool> known = {
       {"quiet", false},       {"destructive", false},  {"flowindent", false},
@@ -101,6 +178,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"aggfmt", true},     // probekit: how aggregations print (text, folded)
       {"metrics", true},    // probekit: serve the aggregations as OpenMetrics at ADDR:PORT
       {"progress", true},   // probekit: seconds of arming before a terminal shows "armed K/N"
+      {"version", true},      // the D language version the program asks for (at most kDVersion)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -260,10 +338,10 @@ public:
 
   void run(PassContext& ctx) override {
     for (const auto& p : ctx.ast.options) {
-      if (check(ctx, p.name, p.value, p.loc)) ctx.symbols.options[p.name] = p.value;
+      if (check(ctx, p.name, p.value, p.loc)) set(ctx, p.name, p.value);
     }
     for (const auto& [name, value] : ctx.options.options) {
-      if (check(ctx, name, value, Loc{0, 0, 1})) ctx.symbols.options[name] = value;
+      if (check(ctx, name, value, Loc{0, 0, 1})) set(ctx, name, value);
     }
     if (ctx.options.quiet) ctx.symbols.options["quiet"] = "";
     if (ctx.options.destructive) ctx.symbols.options["destructive"] = "";
@@ -271,6 +349,21 @@ public:
   }
 
 private:
+  // A switch without a value (quiet, -x flowindent) is on; given one
+  // (quiet=no, -x flowindent=1) it is on or off as option_switch() says.
+  // On, it is stored without its value.
+  static void set(PassContext& ctx, const std::string& name, const std::string& value) {
+    bool takes_value = false;
+    (void)is_known_option(name, &takes_value);
+    if (takes_value) {
+      ctx.symbols.options[name] = value;
+    } else if (value.empty() || option_switch(value).value_or(true)) {
+      ctx.symbols.options[name] = "";
+    } else {
+      ctx.symbols.options.erase(name);
+    }
+  }
+
   static bool check(PassContext& ctx, const std::string& name, const std::string& value, Loc loc) {
     bool takes_value = false;
     if (!is_known_option(name, &takes_value)) {
@@ -312,17 +405,32 @@ private:
                         "ret-site or hijack");
         return false;
       }
-      // Sizes and rates: a number with an optional k/m/g or time unit suffix.
-      std::string digits = value;
-      while (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) digits.pop_back();
-      if (digits.empty() || !parse_uint(digits)) {
+      if (name == "version") {
+        if (option_version(value)) return true;
         ctx.diags.error("D_PRAGMA_OPTSET", loc,
-                        "failed to set option '" + name + "': '" + value + "' is not a number");
+                        "failed to set option 'version': '" + value + "' is not a D version this compiler " +
+                            "supports; use one from 1.0 to " + kDVersion);
         return false;
       }
-    } else if (!value.empty()) {
+      if (name == "switchrate" || name == "aggrate" || name == "cleanrate" || name == "statusrate") {
+        if (option_rate_ns(value)) return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option '" + name + "': '" + value + "' is not a rate; use a number with " +
+                            "an optional unit: hz (the default), ns, us, ms, s, m, h or d (10hz, 500ms)");
+        return false;
+      }
+      if (name == "progress") return true;  // seconds, checked by the command (-x progress=0.5)
+      // Sizes and counts: a number with an optional k, m, g or t suffix.
+      if (!option_size(value)) {
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option '" + name + "': '" + value + "' is not a size; use a number " +
+                            "with an optional k, m, g or t suffix (4m)");
+        return false;
+      }
+    } else if (!option_switch(value)) {
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
-                      "failed to set option '" + name + "': it takes no value; write '" + name + "'");
+                      "failed to set option '" + name + "': '" + value + "' is not a value for a switch; write '" +
+                          name + "' (or " + name + "=yes, =no, =1, =0)");
       return false;
     }
     return true;

@@ -15,8 +15,10 @@
 // options) and in the annotation fields of the AST, which the compiler reads.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,5 +124,18 @@ bool split_probe_desc(const std::string& text, ProbeDesc& out);
 
 // The options D knows, with whether each takes a value.
 bool is_known_option(const std::string& name, bool* takes_value = nullptr);
+
+// The D language version this compiler implements, as dtrace -V names it
+// ("Sun D 1.13"), and the highest `-x version=` accepts.
+inline constexpr const char* kDVersion = "1.13";
+
+// A switch's value (quiet=yes, -x flowindent=0): on, off, or not a value.
+std::optional<bool> option_switch(const std::string& value);
+// A size option's value in bytes ("4m"), or nullopt.
+std::optional<uint64_t> option_size(const std::string& value);
+// A rate option's value as a period in ns ("10hz", "500ms"), or nullopt.
+std::optional<uint64_t> option_rate_ns(const std::string& value);
+// Whether `-x version=` names a D version this compiler covers.
+bool option_version(const std::string& value);
 
 }  // namespace probekit::d

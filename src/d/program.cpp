@@ -187,17 +187,8 @@ Value zero_value(const Type& t) {
 size_t option_size(const Symbols& s, const char* name, size_t fallback) {
   auto it = s.options.find(name);
   if (it == s.options.end()) return fallback;
-  std::string digits = it->second;
-  uint64_t mult = 1;
-  if (!digits.empty()) {
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(digits.back())));
-    if (c == 'k') mult = 1024;
-    if (c == 'm') mult = 1024 * 1024;
-    if (c == 'g') mult = 1024ULL * 1024 * 1024;
-    if (std::isalpha(static_cast<unsigned char>(digits.back()))) digits.pop_back();
-  }
-  auto v = parse_uint(digits);
-  return v ? static_cast<size_t>(*v * mult) : fallback;
+  auto v = d::option_size(it->second);  // checked by the options pass
+  return v ? static_cast<size_t>(*v) : fallback;
 }
 
 }  // namespace
@@ -215,6 +206,7 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   nspec = static_cast<int>(option_size(symbols, "nspec", 1));
   specs.resize(static_cast<size_t>(std::max(nspec, 0)));
   strsize = option_size(symbols, "strsize", 256);
+  specsize = option_size(symbols, "specsize", 0);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   // DTrace's defaults: aggsize 4m, dynvarsize 1m (SpaceBudget's rule).
   for (SpaceBudget* b : {&agg_budget, &dyn_budget}) {
@@ -368,7 +360,11 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   // An empty clause under -F -q prints only the flow prefix: end its line.
   if (x.prefix_done && (!quiet_ || (flow_indent && c.empty)) && !json()) out += "\n";
   if (out.empty()) return;
-  if (x.spec > 0) specs[static_cast<size_t>(x.spec - 1)].buffer += out;
+  if (x.spec > 0) {
+    std::string& buffer = specs[static_cast<size_t>(x.spec - 1)].buffer;
+    if (specsize && buffer.size() + out.size() > specsize) ++spec_drops;  // DTrace's speculative drop
+    else buffer += out;
+  }
   else if (x.spec == 0) sink->out(out);
 }
 
@@ -403,15 +399,20 @@ void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const
   else sink->err(msg);
 }
 
+// When tracing stops, dtrace(1) prints a blank line (even with -q), then
+// every aggregation not yet printed, entry after entry: no blank line
+// between two aggregations (dtrace_aggregate_print), unlike printa().
 void Runtime::print_remaining_aggregations() {
   sync();
+  std::string text = json() || folded() ? "" : "\n";
   for (size_t i = 0; i < aggs.size(); ++i) {
     if (agg_printed[i]) continue;
     agg_printed[i] = true;
     if (json()) sink->out(aggs[i].json() + "\n");
     else if (folded()) sink->out(aggs[i].folded());
-    else sink->out("\n" + aggs[i].print());
+    else text += aggs[i].print();
   }
+  if (!text.empty()) sink->out(text);
 }
 
 // --- compile and Program ------------------------------------------------------------------
@@ -666,6 +667,11 @@ void Program::end() {
   state_->rt.sync();
   // As dtrace(1) reports drops: on stderr, before the aggregations.
   std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget);
+  auto line = [&drops](uint64_t n, const char* what, const char* tail) {
+    if (n) drops += "probekit: " + std::to_string(n) + " " + what + (n > 1 ? "s" : "") + tail + "\n";
+  };
+  line(state_->rt.spec_drops, "speculative drop", "");
+  line(state_->rt.spec_unavailable, "failed speculation", " (no speculative buffer available)");
   if (!drops.empty()) state_->rt.sink->err(drops);
   state_->rt.print_remaining_aggregations();
   state_->rt.sink->flush();

@@ -163,6 +163,9 @@ public:
   SpaceBudget dyn_budget;  // dynvarsize: array elements and self-> variables
   Value dropped_store;     // where a store that did not fit goes
   std::vector<Speculation> specs;  // index = id - 1
+  size_t specsize = 0;             // bytes a speculation buffers (0: no bound)
+  uint64_t spec_drops = 0;         // speculated records that did not fit (specsize)
+  uint64_t spec_unavailable = 0;   // speculation() calls with every buffer in use (nspec)
 
   OutputSink* sink = nullptr;
   Host* host = nullptr;

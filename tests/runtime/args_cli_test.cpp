@@ -91,7 +91,8 @@ TEST_P(ArgBuilds, DArgsAreTypedAndArgNStayRaw) {
             "3f000000 bff4000000000000 0 4202a05f20000000 bff4000000000000\n"
             "-1 -2 -3 200 5 6 -7 8000000001 | 4294967295\n"
             "43 widget widget 4004000000000000\n"
-            "3f000000 bff4000000000000 1 4202a05f20000000 bff4000000000000\n")
+            "3f000000 bff4000000000000 1 4202a05f20000000 bff4000000000000\n"
+            "\n")  // the blank line when tracing stops
       << r.out;
 }
 
@@ -139,7 +140,7 @@ TEST(ArgsWithoutDebugInfo, ClearMessageAndArgNStillWorks) {
   auto d = run({probekit_path(), "-q", "-c", prog + " 1", "-n",
                 "pid$target:a.out:eight:entry { printf(\"%d %d\\n\", args[0], arg1); }"});
   ASSERT_EQ(d.status, 0) << d.err;
-  EXPECT_EQ(without_program(d.out), "4294967295 -2\n") << d.out;
+  EXPECT_EQ(without_program(d.out), "4294967295 -2\n\n") << d.out;  // + the blank line when tracing stops
 
   auto list = run({probekit_path(), "-l", "-v", "-n", "pid$target:a.out:eight:entry", "-c", prog});
   ASSERT_EQ(list.status, 0) << list.err;

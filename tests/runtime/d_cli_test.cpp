@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -29,14 +31,14 @@ TEST(DCli, PredicateAndPrintfWithArguments) {
                 "pid$target:a.out:work:entry /arg0 % 2 == 0/ { printf(\"x=%d\\n\", arg0); }", "-c",
                 target_path("pk_basic-nopie-O0") + " 1 6"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(read_file(file), "x=0\nx=2\nx=4\n");
+  EXPECT_EQ(read_file(file), "x=0\nx=2\nx=4\n\n");  // the blank line when tracing stops
   EXPECT_EQ(r.out, "threads 1 calls 6 total 36\n");
 }
 
 TEST(DCli, BeginEndWithoutTarget) {
   auto r = run({probekit_path(), "-q", "-n", "BEGIN { printf(\"hello %s\\n\", \"world\"); exit(0); }"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "hello world\n");
+  EXPECT_EQ(r.out, "hello world\n\n");
 }
 
 TEST(DCli, TickFiresAndExits) {
@@ -131,7 +133,7 @@ TEST(DCli, OutputFile) {
                 "pid$target:a.out:work:entry { printf(\"w%d\\n\", arg0); }", "-c",
                 target_path("pk_basic-pie-O2") + " 1 3"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(read_file(path), "w0\nw1\nw2\n");
+  EXPECT_EQ(read_file(path), "w0\nw1\nw2\n\n");
   EXPECT_EQ(r.out, "threads 1 calls 3 total 9\n");  // only the program's own output
 }
 
@@ -171,7 +173,7 @@ TEST(DCli, ArgumentsAfterTheScriptAreMacroArguments) {
   std::string script = write_script("pk_d_args.d", "BEGIN { printf(\"%s %d %s\\n\", $$1, $2 + 1, $$3); exit(0); }\n");
   auto r = run({probekit_path(), "-q", "-s", script, "hello", "41", "three"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "hello 42 three\n");
+  EXPECT_EQ(r.out, "hello 42 three\n\n");
 }
 
 // #!/usr/bin/env -S probekit -qs: the kernel runs env, env splits the
@@ -184,7 +186,7 @@ TEST(DCli, ShebangScriptRunsWithItsArguments) {
                                     true);
   auto r = run({script, "one", "two"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "args one two\n");
+  EXPECT_EQ(r.out, "args one two\n\n");
 }
 
 // pid$1 with the pid as the script's argument attaches to that process, as
@@ -218,7 +220,7 @@ TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
                                     "\texit(0);\n}\n");
   auto r = run({probekit_path(), "-q", "-C", "-D", "LEVEL=3", "-s", script});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "hi 6\n");
+  EXPECT_EQ(r.out, "hi 6\n\n");
   // -I: a header found only through the directory named.
   std::string dir = ::testing::TempDir() + "/pk_d_cpp_inc";
   mkdir(dir.c_str(), 0755);
@@ -226,10 +228,10 @@ TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
   auto inc = run({probekit_path(), "-q", "-C", "-I", dir, "-n",
                   "#include <pk_d_only_here.h>\nBEGIN { printf(\"%d\\n\", ANSWER); exit(0); }"});
   ASSERT_EQ(inc.status, 0) << inc.err;
-  EXPECT_EQ(inc.out, "42\n");
+  EXPECT_EQ(inc.out, "42\n\n");
   auto low = run({probekit_path(), "-q", "-C", "-D", "LEVEL=3", "-U", "LEVEL", "-s", script});
   ASSERT_EQ(low.status, 0) << low.err;
-  EXPECT_EQ(low.out, "low\n");
+  EXPECT_EQ(low.out, "low\n\n");
   // An error after the #include and the #if is reported at the line written.
   std::string bad = write_script("pk_d_cpp_bad.d",
                                  "#include \"pk_d_cpp.h\"\n"
@@ -264,7 +266,7 @@ TEST(DCli, DescriptionsMatchingNothingAreDPdescZeroUnlessZ) {
   }
   auto z = run({probekit_path(), "-q", "-Z", "-n", "profile::tick-1sec { } BEGIN { printf(\"ok\\n\"); exit(0); }"});
   EXPECT_EQ(z.status, 0) << z.err;
-  EXPECT_EQ(z.out, "ok\n");
+  EXPECT_EQ(z.out, "ok\n\n");
 }
 
 TEST(DCli, SyntaxErrorIsReportedNeverRun) {
@@ -272,4 +274,127 @@ TEST(DCli, SyntaxErrorIsReportedNeverRun) {
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("expected ';' after the statement [D_SYNTAX]"), std::string::npos) << r.err;
+}
+
+// --- dtrace(1)'s command: -V, -e, -b, -L, the default output, exit() ---------
+
+TEST(DCli, VersionFlagPrintsTheDVersion) {
+  auto r = run({probekit_path(), "-V"}, 10);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "probekit: Sun D 1.13\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// -e compiles and exits: the command is never started (it would create the
+// marker), and a program that does not compile still fails.
+TEST(DCli, CompileOnlyStartsNothing) {
+  const std::string marker = ::testing::TempDir() + "/pk_e_marker";
+  std::filesystem::remove(marker);
+  auto r = run({probekit_path(), "-e", "-n", "BEGIN { trace(1); }", "-c", "/usr/bin/touch " + marker}, 10);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  auto bad = run({probekit_path(), "-e", "-n", "BEGIN { x = ; }"}, 10);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("[D_SYNTAX]"), std::string::npos) << bad.err;
+}
+
+TEST(DCli, BufferSizeFlagTakesDTracesSizes) {
+  auto ok = run({probekit_path(), "-q", "-b", "1m", "-n", "BEGIN { printf(\"ok\\n\"); exit(0); }"}, 10);
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(ok.out, "ok\n\n");
+  auto bad = run({probekit_path(), "-q", "-b", "4x", "-n", "BEGIN { exit(0); }"}, 10);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("failed to set option 'bufsize': '4x' is not a size"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("[D_PRAGMA_OPTSET]"), std::string::npos) << bad.err;
+}
+
+// -L DIR: DIR/*.d is compiled before the program; an error in it names it.
+TEST(DCli, LibraryDirectoryIsCompiledFirst) {
+  const std::string dir = ::testing::TempDir() + "/pk_libdir";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/answer.d") << "inline int ANSWER = 42;\n";
+  auto r = run({probekit_path(), "-q", "-L", dir, "-n", "BEGIN { printf(\"%d\\n\", ANSWER); exit(0); }"}, 10);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "42\n\n");
+
+  const std::string bad_dir = ::testing::TempDir() + "/pk_libdir_bad";
+  std::filesystem::create_directories(bad_dir);
+  std::ofstream(bad_dir + "/bad.d") << "\ninline int BROKEN = ;\n";
+  auto bad = run({probekit_path(), "-q", "-L", bad_dir, "-n", "BEGIN { exit(0); }"}, 10);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find(bad_dir + "/bad.d:2:"), std::string::npos) << bad.err;
+
+  auto missing = run({probekit_path(), "-L", dir + "/nonexistent", "-n", "BEGIN { exit(0); }"}, 10);
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find("probekit: -L " + dir + "/nonexistent: error: cannot read the library directory"),
+            std::string::npos)
+      << missing.err;
+}
+
+// Without -q: dtrace's notice per -n / -s on stderr, the header, a line per
+// recording firing with its columns, and the blank line when tracing stops.
+TEST(DCli, DefaultOutputIsDtraces) {
+  auto r = run({probekit_path(), "-n", "BEGIN { trace(7); exit(0); }"}, 10);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(normalize(r.out, R"(\n +\d+ )", "\n  C "),
+            "CPU     ID                    FUNCTION:NAME\n"
+            "  C      1                           :BEGIN         7\n"
+            "\n");
+  EXPECT_EQ(r.err, "probekit: description 'BEGIN ' matched 1 probe\n");
+
+  const std::string file = ::testing::TempDir() + "/pk_matched.d";
+  std::ofstream(file) << "BEGIN\n{\n  exit(0);\n}\n\nEND, BEGIN\n{\n}\n";
+  auto s = run({probekit_path(), "-s", file, "-n", "tick-1s /0/ { }"}, 10);
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_EQ(s.err, "probekit: script '" + file + "' matched 3 probes\nprobekit: description 'tick-1s ' matched 1 probe\n");
+  // The same through the C preprocessor and after a -L library, which move
+  // the program's lines.
+  const std::string dir = ::testing::TempDir() + "/pk_matched_lib";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/lib.d") << "inline int ONE = 1;\n\n\n";
+  auto c = run({probekit_path(), "-C", "-L", dir, "-s", file, "-n", "tick-1s /0/ { }"}, 10);
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.err, s.err);
+
+  // The quiet option, however it is set, silences the notices too.
+  for (const char* quiet : {"#pragma D option quiet\n", "#pragma D option quiet=1\n"}) {
+    std::ofstream(file) << quiet << "BEGIN { printf(\"q\\n\"); exit(0); }\n";
+    auto q = run({probekit_path(), "-s", file}, 10);
+    EXPECT_EQ(q.status, 0) << q.err;
+    EXPECT_EQ(q.out, "q\n\n");
+    EXPECT_EQ(q.err, "");
+  }
+}
+
+// A -c target under the system-call filter (a syscall probe) cannot be
+// detached: exit() kills it, and probekit ends at once with the program's
+// output and status 0. pk_spin loops for ever, sleeping in clock_nanosleep.
+TEST(DCli, ExitEndsALoopingTargetUnderTheSyscallFilter) {
+  const std::string file = ::testing::TempDir() + "/pk_exit_filtered.txt";
+  auto r = run({probekit_path(), "-o", file, "-n",
+                "syscall::clock_nanosleep:entry /++n == 3/ { printf(\"three\\n\"); exit(0); }", "-c",
+                target_path("pk_spin-pie-O2")},
+               30);
+  EXPECT_EQ(r.status, 0) << r.err;
+  // printf's newline, the end of the firing's line (not -q), then the blank
+  // line when tracing stops.
+  EXPECT_EQ(normalize(read_file(file), R"(\n +\d+ +\d+ )", "\n C ID "),
+            "CPU     ID                    FUNCTION:NAME\n C ID            clock_nanosleep:entry three\n\n\n");
+  EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(probekit: note: pid \d+ killed: exit\(\) ended tracing)"))) << r.err;
+}
+
+// BEGIN, END and tick-N need no target; profile-N samples a process, and
+// without one says so rather than sampling nothing for ever.
+TEST(DCli, ProgramsWithoutATarget) {
+  auto r = run({probekit_path(), "-q", "-n", "BEGIN { printf(\"b\\n\"); } tick-1ms /++i == 3/ { exit(0); } END { printf(\"e\\n\"); }"}, 10);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "b\ne\n\n");
+  auto p = run({probekit_path(), "-n", "profile-97 { @ = count(); }"}, 10);
+  EXPECT_EQ(p.status, 2);
+  EXPECT_NE(p.err.find("probekit: error: probe description 'profile-97' samples a process: probekit samples the "
+                       "threads of its target, not the whole system"),
+            std::string::npos)
+      << p.err;
 }

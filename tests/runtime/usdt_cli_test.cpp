@@ -37,7 +37,7 @@ TEST(UsdtCli, DArgumentsIntegersStringsAndConstantsFromTheNote) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out,
               "0 name-0 5\n0 0 0\n1 name-1 5\n-1 1000000000000 -1\n2 name-2 5\n-2 2000000000000 -2\n"
-              "3 name-0 5\n-3 3000000000000 -3\n" + program_output(0));
+              "3 name-0 5\n-3 3000000000000 -3\n" + program_output(0) + "\n");  // + the blank line at the end
   }
 }
 

@@ -249,7 +249,7 @@ TEST(AgentCodegen, OnlyPidEntryAndReturnProbesWithAStatement) {
   hit.args[0] = 12345;
   for (const Hit& h : {miss, hit, miss, hit, hit}) ASSERT_TRUE(b.fire(kRest, h));
   b.end();
-  EXPECT_EQ(b.agent_out.out_text(), "\n\n                3\n");
+  EXPECT_EQ(b.agent_out.out_text(), "\n                3\n");
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
 }
 

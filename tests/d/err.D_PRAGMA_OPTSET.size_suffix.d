@@ -1,0 +1,2 @@
+#pragma D option strsize=4x
+BEGIN { exit(0); }
