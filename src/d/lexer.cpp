@@ -15,7 +15,7 @@ const std::unordered_set<std::string_view>& type_words() {
       "string",   "int8_t",    "int16_t",  "int32_t",  "int64_t", "uint8_t",  "uint16_t",
       "uint32_t", "uint64_t",  "intptr_t", "uintptr_t", "size_t", "ssize_t",  "pid_t",
       "uid_t",    "gid_t",     "id_t",     "uchar_t",  "ushort_t", "uint_t",  "ulong_t",
-      "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool"};
+      "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool", "ipaddr_t", "in_port_t"};
   return words;
 }
 

@@ -468,6 +468,13 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text)) {
+      if (v->var == Var::caller) {
+        // DTrace's caller is the kernel's program counter; probekit's probes
+        // fire in user space, where the caller is ucaller.
+        error("D_VAR_UNSUP", e.loc,
+              "'caller' is the kernel's caller and probekit traces user space only: use 'ucaller'");
+        return;
+      }
       e.id = static_cast<int>(v->var);
       e.type = v->type;
       return;
@@ -563,6 +570,14 @@ public:
     }
     for (const auto& f : st.fields) {
       if (f.name != e.text) continue;
+      if (f.is_array || f.bit_size > 0) {
+        // Read by the compiler as an address (arrays) or a bit-field.
+        e.type = f.type;
+        e.ival = f.offset;
+        e.id = f.is_array ? kMemberArray : kMemberBitField;
+        e.slot = f.bit_offset * 256 + f.bit_size;
+        return;
+      }
       if (!f.type.is_scalar()) {
         error("D_OP_SOU", e.loc,
               "member '" + e.text + "' of " + st.name +
@@ -1599,6 +1614,99 @@ private:
     case Fn::progenyof:
       need(e, 0, false);
       e.type = Type::integer(4, true);
+      return;
+    case Fn::strchr:
+    case Fn::strrchr:
+      need(e, 0, true);
+      need(e, 1, false, "a character");
+      e.type = Type::string();
+      return;
+    case Fn::htons:
+    case Fn::ntohs:
+      need(e, 0, false);
+      e.type = Type::integer(2, false);
+      return;
+    case Fn::htonl:
+    case Fn::ntohl:
+      need(e, 0, false);
+      e.type = Type::integer(4, false);
+      return;
+    case Fn::htonll:
+    case Fn::ntohll:
+      need(e, 0, false);
+      e.type = Type::integer(8, false);
+      return;
+    case Fn::inet_ntoa:
+    case Fn::inet_ntoa6:
+      need(e, 0, false, "a pointer to the address");
+      e.type = Type::string();
+      return;
+    case Fn::inet_ntop:
+      need(e, 0, false, "an address family (AF_INET or AF_INET6)");
+      need(e, 1, false, "a pointer to the address");
+      e.type = Type::string();
+      return;
+    case Fn::alloca:
+      if (need(e, 0, false)) {
+        auto n = const_int(*e.kids[0]);
+        if (n && *n < 0) error("D_ALLOCA_SIZE", e.kids[0]->loc, "'alloca()' size must not be negative");
+      }
+      e.type = Type::pointer();
+      return;
+    case Fn::copyinto:
+      need(e, 0, false);
+      need(e, 1, false);
+      need(e, 2, false, "a pointer from alloca()");
+      return;
+    case Fn::tracemem: {
+      const Type& t = e.kids[0]->type;
+      if (!t.is_none() && !t.is_scalar()) {
+        error("D_TRACEMEM_ADDR", e.kids[0]->loc,
+              "'tracemem()' argument #1 must be a pointer or an integer, not " + t.name());
+        return;
+      }
+      auto n = const_int(*e.kids[1]);
+      if (!n || *n <= 0) {
+        error("D_TRACEMEM_SIZE", e.kids[1]->loc,
+              "'tracemem()' argument #2 must be a non-zero positive integral constant expression");
+        return;
+      }
+      need(e, 2, false);
+      return;
+    }
+    case Fn::print:
+      if (!e.kids[0]->type.is_none() && e.kids[0]->type.kind != Type::Kind::pointer) {
+        error("D_PROTO_ARG", e.kids[0]->loc,
+              "'print()' argument #1 must be a pointer (void *), not " + e.kids[0]->type.name());
+        return;
+      }
+      if (e.kids[0]->type.pointee_size == 0 && e.kids[0]->type.tag == 0) {
+        error("D_PRINT_SIZE", e.kids[0]->loc,
+              "'print()' argument #1 points to a type of size 0 (void *): cast it to a pointer to what it points to");
+        return;
+      }
+      return;
+    case Fn::chill:
+      need(e, 0, false, "a number of nanoseconds");
+      return;
+    case Fn::freopen: {
+      Expr& fmt = *e.kids[0];
+      if (fmt.kind != ExprKind::string) {
+        error("D_PRINTF_ARG_FMT", fmt.loc, "'freopen()' file name must be a string literal (a printf format)");
+        return;
+      }
+      std::vector<ArgType> args;
+      for (size_t i = 1; i < e.kids.size(); ++i) {
+        if (e.kids[i]->type.is_none()) return;
+        args.push_back(arg_type_of(e.kids[i]->type));
+      }
+      if (report_) report_format_issues(fmt, check_format(fmt.text, args), e);
+      return;
+    }
+    case Fn::ftruncate: return;
+    case Fn::stack:
+      error("D_VAR_UNSUP", e.loc,
+            "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
       return;
     }
   }
