@@ -33,6 +33,7 @@ Value Node::eval_value(Exec& x) const {
   }
   case Type::Kind::pointer: return Value::unsigned_integer(static_cast<uint64_t>(eval_int(x)), 8);
   case Type::Kind::integer: return Value::integer(eval_int(x), type.size, type.is_signed);
+  case Type::Kind::floating: return Value::floating_bits(static_cast<uint64_t>(eval_int(x)), type.size);
   default: x.fault(FaultKind::illegal_op, 0, "internal: value read of a " + type.name() + " node");
   }
 }
@@ -72,6 +73,7 @@ void Node::exec(Exec& x) const {
     return;
   }
   case Type::Kind::integer:
+  case Type::Kind::floating:
   case Type::Kind::pointer: (void)eval_int(x); return;
   default: (void)eval_value(x); return;
   }
@@ -651,6 +653,28 @@ public:
 private:
   Op op_;
   bool signed_;
+  NodePtr a_, b_;
+};
+
+// Floating values of one type (float with float, double with double).
+class CompareFloat : public Node {
+public:
+  CompareFloat(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    double l = a_->eval_value(x).as_double();
+    double r = b_->eval_value(x).as_double();
+    switch (op_) {
+    case Op::eq: return l == r;
+    case Op::ne: return l != r;
+    case Op::lt: return l < r;
+    case Op::le: return l <= r;
+    case Op::gt: return l > r;
+    default: return l >= r;
+    }
+  }
+
+private:
+  Op op_;
   NodePtr a_, b_;
 };
 
@@ -1346,6 +1370,11 @@ private:
     if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
   }
   static std::string json_value(const Value& v) {
+    if (v.kind == Value::Kind::floating) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", v.as_double());
+      return buf;
+    }
     if (v.kind == Value::Kind::integer) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
     return json_quote(v.s);
   }
@@ -1500,6 +1529,7 @@ private:
     case Op::gt:
     case Op::ge:
       if (e.cast_type.is_string()) return std::make_unique<CompareStr>(e.op, std::move(a), std::move(b));
+    if (e.cast_type.is_floating()) return std::make_unique<CompareFloat>(e.op, std::move(a), std::move(b));
       if (!e.cast_type.is_scalar()) return std::make_unique<CompareValue>(e.op, std::move(a), std::move(b));
       return std::make_unique<CompareInt>(e.op, e.cast_type.is_signed && e.cast_type.kind == Type::Kind::integer,
                                           std::move(a), std::move(b));

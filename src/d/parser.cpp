@@ -57,7 +57,7 @@ Op assign_op(Tok t) {
 }  // namespace
 
 std::optional<Type> type_from_words(const std::vector<std::string>& words, int pointer_depth) {
-  int longs = 0, shorts = 0, chars = 0, ints = 0, voids = 0, strings = 0;
+  int longs = 0, shorts = 0, chars = 0, ints = 0, voids = 0, strings = 0, floats = 0, doubles = 0;
   int is_unsigned = 0, is_signed = 0;
   std::optional<Type> named;
   for (const auto& w : words) {
@@ -67,6 +67,8 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
     else if (w == "int") ++ints;
     else if (w == "void") ++voids;
     else if (w == "string") ++strings;
+    else if (w == "float") ++floats;
+    else if (w == "double") ++doubles;
     else if (w == "unsigned") ++is_unsigned;
     else if (w == "signed") ++is_signed;
     else {
@@ -95,6 +97,14 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
   }
   if (is_unsigned + is_signed > 1) return std::nullopt;
   Type base;
+  if (floats || doubles) {
+    // float, double (long double has no D value here: 16 bytes).
+    if (floats + doubles > 1 || longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed ||
+        named)
+      return std::nullopt;
+    if (pointer_depth) return Type::pointer(pointer_depth == 1 ? 0 : 8, false);  // *p of a float *: not readable
+    return Type::floating(floats ? 4 : 8);
+  }
   if (named) {
     if (longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed)
       return std::nullopt;
@@ -968,6 +978,8 @@ bool Parser::import_target_tag(const std::string& key) {
       m.bit_size = tm.bit_size;
     } else if (tm.kind == TargetMember::Kind::integer && word) {
       m.type = Type::integer(static_cast<uint8_t>(tm.size), tm.is_signed);
+    } else if (tm.kind == TargetMember::Kind::floating && (tm.size == 4 || tm.size == 8)) {
+      m.type = Type::floating(static_cast<uint8_t>(tm.size));
     } else if (tm.kind == TargetMember::Kind::pointer) {
       if (!tm.pointee_aggregate.empty()) {
         Tag& pt = tags_[tm.pointee_aggregate];

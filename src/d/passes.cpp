@@ -380,6 +380,10 @@ ArgType arg_type_of(const Type& t) {
   case Type::Kind::string: a.kind = Value::Kind::string; break;
   case Type::Kind::stack: a.kind = Value::Kind::stack; break;
   case Type::Kind::symbol: a.kind = Value::Kind::symbol; break;
+  case Type::Kind::floating:
+    a.kind = Value::Kind::floating;
+    a.size = t.size;
+    break;
   case Type::Kind::pointer:
     a.kind = Value::Kind::integer;
     a.size = 8;
@@ -395,6 +399,7 @@ ArgType arg_type_of(const Type& t) {
 
 bool compatible(const Type& var, const Type& value) {
   if (var.is_scalar() && value.is_scalar()) return true;
+  if (var.is_floating()) return value.is_floating() && var.size == value.size;  // no conversions
   return var.kind == value.kind;
 }
 
@@ -578,7 +583,7 @@ public:
         e.slot = f.bit_offset * 256 + f.bit_size;
         return;
       }
-      if (!f.type.is_scalar()) {
+      if (!f.type.is_scalar() && !f.type.is_floating()) {
         error("D_OP_SOU", e.loc,
               "member '" + e.text + "' of " + st.name +
                   " is an array or a struct: read it with copyin(), at its offsetof()");
@@ -884,6 +889,12 @@ public:
         e.cast_type = Type::string();
         return;
       }
+      if (a.is_floating() && a == b) {
+        // DTrace compares floating values of the same type (ctf_type_compat).
+        e.type = Type::integer(4, true);
+        e.cast_type = a;
+        return;
+      }
       if ((a.kind == Type::Kind::symbol || a.kind == Type::Kind::stack) && a.kind == b.kind &&
           (e.op == Op::eq || e.op == Op::ne)) {
         e.type = Type::integer(4, true);
@@ -1046,6 +1057,10 @@ public:
       return;
     }
     if (e.cast_type.is_string() && t.is_string()) {
+      e.type = e.cast_type;
+      return;
+    }
+    if (e.cast_type.is_floating() && e.cast_type == t) {  // DTrace casts a float only to its own type
       e.type = e.cast_type;
       return;
     }

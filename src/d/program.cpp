@@ -166,6 +166,7 @@ void Exec::fault(FaultKind kind, uint64_t address, std::string what) const {
 std::string render_trace(const Value& v, bool quiet) {
   char buf[64];
   switch (v.kind) {
+  case Value::Kind::floating:  // dtrace(1) prints a float's bits as an unsigned integer
   case Value::Kind::integer: {
     if (quiet) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
     int width = v.size == 8 ? 16 : v.size == 4 ? 8 : v.size == 2 ? 5 : 3;

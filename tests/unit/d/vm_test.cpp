@@ -328,7 +328,7 @@ std::optional<TargetAggregate> node_types(const std::string& key) {
                m("u.as_int", K::integer, 16, 4, true),  m("f.ready", K::integer, 24, 4, false),
                m("f.delta", K::integer, 24, 4, true),   m("f.big", K::integer, 25, 8, false),
                m("name", K::integer, 32, 1, true),      m("samples", K::integer, 48, 2, true),
-               m("next", K::pointer, 64, 8, false)};
+               m("next", K::pointer, 64, 8, false),     m("weight", K::floating, 56, 8, false)};
   a.members[5].bit_size = 1;
   a.members[6].bit_offset = 4;
   a.members[6].bit_size = 5;
@@ -351,6 +351,7 @@ TEST(Vm, TargetStructsFromTheProgramsOwnTypes) {
             "  printf(\"%d %d %x\\n\", this->n->f.ready, this->n->f.delta, this->n->f.big);\n"
             "  printf(\"%s %d %d %d\\n\", stringof(this->n->name), this->n->samples[0], this->n->samples[3],\n"
             "         this->n->next->id);\n"
+            "  printf(\"%.2f %e %d\\n\", this->n->weight, this->n->weight, this->n->weight > this->n->next->weight);\n"
             "}",
             o);
   ASSERT_TRUE(h.prog);
@@ -366,11 +367,13 @@ TEST(Vm, TargetStructsFromTheProgramsOwnTypes) {
   std::memcpy(node.data() + 32, "node-7", 7);
   for (int k = 0; k < 4; ++k) put(node, 48 + 2 * k, static_cast<int16_t>(700 + k));
   put(node, 64, uint64_t{0x9000});
+  put(node, 56, 10.5);
   put(next, 0, int64_t{8});
+  put(next, 56, -2.25);
   h.hit.memory[0x8000] = node;
   h.hit.memory[0x9000] = next;
   h.fire(work_entry, 0x8000);
-  EXPECT_EQ(h.sink.out_text(), "7 70 -7 16909060 72\n1 -7 123456789a\nnode-7 700 703 8\n");
+  EXPECT_EQ(h.sink.out_text(), "7 70 -7 16909060 72\n1 -7 123456789a\nnode-7 700 703 8\n10.50 1.050000e+01 1\n");
   EXPECT_EQ(h.sink.err_text(), "");
 }
 
