@@ -103,7 +103,9 @@ public:
   // return address is (dwarf/call_frames.h).
   std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames) override {
     std::vector<uint64_t> pcs = d::Host::user_stack(hit, max_frames);
-    if (pcs.empty() || static_cast<int>(pcs.size()) >= max_frames) return pcs;
+    // A full walk (ustack(2), ucaller) may still lack the caller: correct
+    // it all the same, then keep max_frames.
+    if (pcs.empty()) return pcs;
     const auto& regs = hit.regs();
     auto module = module_at(hit, regs.rip);
     if (!module) return pcs;

@@ -69,7 +69,6 @@ const std::vector<FnInfo>& fns() {
       {"copyoutstr", Fn::copyoutstr, 3, 3, true, true, false},
       {"override", Fn::override, 1, 1, true, true, false},
       {"tracemem", Fn::tracemem, 2, 3, true, false, true},
-      {"print", Fn::print, 1, 1, true, false, true},
       {"chill", Fn::chill, 1, 1, true, true, false},
       {"freopen", Fn::freopen, 1, -1, true, true, false},
       {"ftruncate", Fn::ftruncate, 0, 0, true, false, false},

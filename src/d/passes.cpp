@@ -1689,18 +1689,6 @@ private:
       need(e, 2, false);
       return;
     }
-    case Fn::print:
-      if (!e.kids[0]->type.is_none() && e.kids[0]->type.kind != Type::Kind::pointer) {
-        error("D_PROTO_ARG", e.kids[0]->loc,
-              "'print()' argument #1 must be a pointer (void *), not " + e.kids[0]->type.name());
-        return;
-      }
-      if (e.kids[0]->type.pointee_size == 0 && e.kids[0]->type.tag == 0) {
-        error("D_PRINT_SIZE", e.kids[0]->loc,
-              "'print()' argument #1 points to a type of size 0 (void *): cast it to a pointer to what it points to");
-        return;
-      }
-      return;
     case Fn::chill:
       need(e, 0, false, "a number of nanoseconds");
       return;

@@ -307,3 +307,18 @@ TEST(DCli, UnknownTargetStructIsAnError) {
   EXPECT_NE(r.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
+
+// ucaller at a function's entry is its caller (the frame-pointer walk alone
+// misses it there: rbp is still the caller's), also when only two frames are
+// asked for (ustack(2)).
+TEST(DCli, UcallerAtEntryIsTheCaller) {
+  const std::string file = ::testing::TempDir() + "/d_ucaller.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n",
+                "pid$target:a.out:visit:entry { printf(\"%s\\n\", ufunc(ucaller)); ustack(2); }", "-c",
+                target_path("pk_types-pie-O2") + " 1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string out = read_file(file);
+  EXPECT_TRUE(std::regex_match(
+      out, std::regex("pk_types-pie-O2`main\n\n {14}pk_types-pie-O2`visit\n {14}pk_types-pie-O2`main\\+0x[0-9a-f]+\n")))
+      << out;
+}
