@@ -938,13 +938,15 @@ std::string Parser::parse_tag_type() {
     if (!t.is_enum && !t.complete) import_target_tag(key);
     return key;
   }
-  if (t.complete) {
+  if (t.complete && !t.from_target) {
     diags_.error("D_DECL_TYPERED", loc, "type redeclared: " + key);
     failed_statement_ = true;
     return "";
   }
   advance();
   ++open_bodies_;
+  tags_[key].from_target = false;  // the program's own definition wins
+  tags_[key].complete = false;
   if (!(kind == "enum" ? parse_enum_body() : parse_struct_body(key))) return "";
   --open_bodies_;
   tags_[key].complete = true;
@@ -997,6 +999,7 @@ bool Parser::import_target_tag(const std::string& key) {
     members.push_back(std::move(m));
   }
   Tag& done = tags_[key];
+  done.from_target = true;
   done.members = std::move(members);
   done.size = a->size;
   done.align = 8;

@@ -139,6 +139,7 @@ private:
     std::vector<Member> members;
     uint16_t index = 0;  // Type::tag of a pointer to it
     bool looked_up = false;  // asked target_types_ already
+    bool from_target = false;  // its layout is the target's: the program may still define its own
   };
   // Fills tags_[key] from the target's DWARF when the program did not
   // define it; true when it is complete afterwards.

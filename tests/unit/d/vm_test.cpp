@@ -377,6 +377,19 @@ TEST(Vm, TargetStructsFromTheProgramsOwnTypes) {
   EXPECT_EQ(h.sink.err_text(), "");
 }
 
+TEST(Vm, ProgramsOwnStructWinsOverTheTargets) {
+  CompileOptions o;
+  o.target_type = node_types;
+  o.quiet = true;
+  Harness h("struct node;\nstruct node { int a; int b; };\n"
+            "pid$target:a.out:work:entry { printf(\"%d %d\\n\", ((struct node *)arg0)->b, sizeof (struct node)); }",
+            o);
+  ASSERT_TRUE(h.prog);
+  h.hit.memory[0x8000] = std::string("\x01\0\0\0\x02\0\0\0", 8);
+  h.fire(work_entry, 0x8000);
+  EXPECT_EQ(h.sink.out_text(), "2 8\n");
+}
+
 TEST(Vm, UnknownTargetStructIsIncomplete) {
   CompileOptions o;
   o.target_type = node_types;
