@@ -18,10 +18,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "cli/d_probes.h"
 #include "cli/debug_args.h"
@@ -107,7 +110,9 @@ public:
   // return address is (dwarf/call_frames.h).
   std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames) override {
     std::vector<uint64_t> pcs = d::Host::user_stack(hit, max_frames);
-    if (pcs.empty() || static_cast<int>(pcs.size()) >= max_frames) return pcs;
+    // A full walk (ustack(2), ucaller) may still lack the caller: correct
+    // it all the same, then keep max_frames.
+    if (pcs.empty()) return pcs;
     const auto& regs = hit.regs();
     auto module = module_at(hit, regs.rip);
     if (!module) return pcs;
@@ -171,18 +176,113 @@ public:
   // to_stderr: -f chrome, whose file holds the timeline only.
   WriterSink(output::Writer& writer, bool to_stderr) : writer_(writer), to_stderr_(to_stderr) {}
   void out(std::string_view text) override {
-    if (to_stderr_) std::fwrite(text.data(), 1, text.size(), stderr);
+    if (reopened_) std::fwrite(text.data(), 1, text.size(), reopened_.get());
+    else if (to_stderr_) std::fwrite(text.data(), 1, text.size(), stderr);
     else (void)writer_.write(text);
   }
   void err(std::string_view text) override {
-    (void)writer_.flush();
+    flush();
     std::fwrite(text.data(), 1, text.size(), stderr);
   }
-  void flush() override { (void)writer_.flush(); }
+  void flush() override {
+    (void)writer_.flush();
+    if (reopened_) std::fflush(reopened_.get());
+  }
+  // freopen("FILE"): appended to, as dtrace(1) opens it; freopen("") goes
+  // back to stdout or -o FILE.
+  Status reopen(const std::string& path) override {
+    flush();
+    reopened_.reset();
+    if (path.empty()) return {};
+    std::FILE* f = std::fopen(path.c_str(), "ae");
+    if (!f) return Error("freopen(): cannot open '" + path + "'", ErrorKind::generic, errno);
+    reopened_.reset(f);
+    return {};
+  }
+  // ftruncate() empties a file freopen() opened; stdout and -o FILE are
+  // left as they are.
+  Status truncate() override {
+    flush();
+    if (reopened_ && ::ftruncate(fileno(reopened_.get()), 0) != 0)
+      return Error("ftruncate(): cannot truncate the output file", ErrorKind::generic, errno);
+    return {};
+  }
 
 private:
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
   output::Writer& writer_;
   bool to_stderr_;
+  std::unique_ptr<std::FILE, FileCloser> reopened_;
+};
+
+// `struct foo` that the program does not declare: the target's own type,
+// from the DWARF of its executable first, then of its libraries once they
+// are loaded (DTrace reads the same from CTF).
+class TargetTypes {
+public:
+  void set_paths(std::vector<std::string> paths) { paths_ = std::move(paths); }
+  std::optional<d::TargetAggregate> find(const std::string& key) {
+    for (const auto& path : paths_) {
+      auto info = debug_.debug_info(path);
+      if (!info) continue;
+      auto a = (*info)->aggregate(key);
+      if (!a) continue;
+      d::TargetAggregate out;
+      out.is_union = a->is_union;
+      out.size = a->size;
+      for (const auto& m : a->members) out.members.push_back(member(m));
+      return out;
+    }
+    return std::nullopt;
+  }
+
+  // The executable a -c command runs (its first word, on PATH) or -p's.
+  static std::string executable_of(const TargetOptions& t) {
+    if (t.pid) return "/proc/" + std::to_string(*t.pid) + "/exe";
+    auto words = split_ws(t.command);
+    if (words.empty()) return "";
+    if (words[0].find('/') != std::string::npos) return words[0];
+    const char* path = std::getenv("PATH");
+    for (const auto& dir : split(path ? path : "/usr/bin:/bin", ':')) {
+      std::string candidate = (dir.empty() ? "." : dir) + "/" + words[0];
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return words[0];
+  }
+
+private:
+  static d::TargetMember member(const dwarf::AggregateMember& m) {
+    using Kind = d::TargetMember::Kind;
+    d::TargetMember t;
+    t.name = m.name;
+    switch (m.cls) {
+    case dwarf::TypeClass::signed_int:
+    case dwarf::TypeClass::unsigned_int:
+    case dwarf::TypeClass::boolean:
+    case dwarf::TypeClass::character:
+    case dwarf::TypeClass::enumeration: t.kind = Kind::integer; break;
+    case dwarf::TypeClass::pointer:
+    case dwarf::TypeClass::string: t.kind = Kind::pointer; break;
+    case dwarf::TypeClass::floating: t.kind = Kind::floating; break;
+    case dwarf::TypeClass::structure: t.kind = Kind::aggregate; break;
+    default: t.kind = Kind::other; break;
+    }
+    t.offset = m.offset;
+    t.size = static_cast<uint32_t>(m.size);
+    t.is_signed = m.is_signed;
+    t.bit_offset = static_cast<uint8_t>(m.bit_offset);
+    t.bit_size = static_cast<uint8_t>(m.bit_size);
+    t.count = m.count;
+    t.pointee_aggregate = m.pointee_aggregate;
+    t.pointee_size = static_cast<uint32_t>(m.pointee_size);
+    t.pointee_signed = m.pointee_signed;
+    return t;
+  }
+
+  DebugArgs debug_;
+  std::vector<std::string> paths_;
 };
 
 int parse_options(int argc, char** argv, DOptions& opt) {
@@ -487,6 +587,9 @@ int d_main(int argc, char** argv) {
   // before a -c command starts so that its own exec is seen.
   KernelProbes kernel(opt.target.has_target());
   co.probe_fields = [&kernel](const d::ProbeDescription& desc) { return kernel.fields_for(desc); };
+  TargetTypes target_types;
+  if (opt.target.has_target()) target_types.set_paths({TargetTypes::executable_of(opt.target)});
+  co.target_type = [&target_types](const std::string& key) { return target_types.find(key); };
   {
     d::CompileOptions first = co;
     first.target_pid = opt.target.has_target() ? 1 : 0;
@@ -544,6 +647,15 @@ int d_main(int argc, char** argv) {
     if (auto loaded = session->load_libraries(); !loaded && !interrupted()) return fail(report("", loaded.error()));
   }
   co.target_pid = session ? session->pid() : 0;
+  if (session) {
+    // pid$1 named the target after the first compile; and now its
+    // libraries are loaded too.
+    std::vector<std::string> paths;
+    for (const auto& m : session->modules())
+      if (m.is_main_executable) paths.insert(paths.begin(), m.path);
+      else paths.push_back(m.path);
+    target_types.set_paths(std::move(paths));
+  }
   auto compiled = d::compile(source, file_name, co);
   if (!compiled.ok()) {
     std::fputs(compiled.diagnostics.render().c_str(), stderr);

@@ -169,6 +169,9 @@ private:
 
 public:
   bool expr(Expr& e) {
+    // Floating values compare as doubles (CompareFloat), which the agent's
+    // integer machine cannot do.
+    if (e.type.is_floating() || e.cast_type.is_floating()) return refuse("a float or double value");
     switch (e.kind) {
       case ExprKind::integer:
         imm(e.ival);

@@ -385,6 +385,7 @@ int cmp3i(T a, T b) {
 int compare_value(const Value& a, const Value& b) {
   if (a.kind != b.kind) return cmp3i(static_cast<int>(a.kind), static_cast<int>(b.kind));
   switch (a.kind) {
+    case Value::Kind::floating:  // by their bits, as the key's bytes
     case Value::Kind::integer: {
       // Unsigned at the key's width, as dt_aggregate_keycmp reads them.
       auto narrow = [](const Value& v) -> uint64_t {
@@ -572,6 +573,7 @@ uint64_t SpaceBudget::key_bytes(std::span<const Value> key, bool by_length) cons
   for (const Value& v : key) {
     switch (v.kind) {
     case Value::Kind::integer:
+    case Value::Kind::floating:
     case Value::Kind::symbol: n += 8; break;
     case Value::Kind::string: n += by_length ? (v.s.size() + 1 + 7) / 8 * 8 : strsize; break;
     case Value::Kind::stack: n += stack_bytes; break;
@@ -826,6 +828,7 @@ std::string Aggregation::print_key(const Key& key) {
   std::string out;
   for (const Value& v : key) {
     switch (v.kind) {
+      case Value::Kind::floating: out += sfmt(" %16g", v.as_double()); break;
       case Value::Kind::integer:
         switch (v.size) {
           case 1: out += sfmt(" %3d", static_cast<int>(static_cast<uint8_t>(v.i))); break;

@@ -61,6 +61,11 @@ enum class Op : uint8_t {
 
 const char* to_string(Op op);
 
+// Expr::id of a p->member that is not a plain load: an array (its
+// address) or a bit-field (Expr::slot = bit offset * 256 + width).
+inline constexpr int kMemberArray = 1;
+inline constexpr int kMemberBitField = 2;
+
 struct Expr {
   ExprKind kind;
   Loc loc;
@@ -126,6 +131,11 @@ struct StructType {
     std::string name;
     uint64_t offset = 0;
     Type type;
+    // An array member (of the target's types): p->a is its address, a
+    // pointer to its first element, so p->a[i] reads element i.
+    bool is_array = false;
+    // A bit-field: bit_size bits, bit_offset bits above the byte at offset.
+    uint8_t bit_offset = 0, bit_size = 0;
   };
   std::vector<Field> fields;
   bool complete = false;

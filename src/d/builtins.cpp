@@ -41,6 +41,9 @@ const std::vector<VarInfo>& vars() {
       {"epid", Var::epid, Type::integer(4, false)},
       {"id", Var::id, Type::integer(4, false)},
       {"curthread", Var::curthread, Type::pointer()},
+      {"ucaller", Var::ucaller, Type::integer(8, false)},
+      {"ustackdepth", Var::ustackdepth, Type::integer(4, false)},
+      {"caller", Var::caller, Type::integer(8, false)},
   };
   return table;
 }
@@ -65,6 +68,11 @@ const std::vector<FnInfo>& fns() {
       {"copyout", Fn::copyout, 3, 3, true, true, false},
       {"copyoutstr", Fn::copyoutstr, 3, 3, true, true, false},
       {"override", Fn::override, 1, 1, true, true, false},
+      {"tracemem", Fn::tracemem, 2, 3, true, false, true},
+      {"chill", Fn::chill, 1, 1, true, true, false},
+      {"freopen", Fn::freopen, 1, -1, true, true, false},
+      {"ftruncate", Fn::ftruncate, 0, 0, true, false, false},
+      {"copyinto", Fn::copyinto, 3, 3, true, false, false},
       {"ustack", Fn::ustack, 0, 2, false, false, true},
       {"copyin", Fn::copyin, 2, 2, false, false, false},
       {"copyinstr", Fn::copyinstr, 1, 2, false, false, false},
@@ -87,6 +95,19 @@ const std::vector<FnInfo>& fns() {
       {"toupper", Fn::toupper, 1, 1, false, false, false},
       {"tolower", Fn::tolower, 1, 1, false, false, false},
       {"progenyof", Fn::progenyof, 1, 1, false, false, false},
+      {"strchr", Fn::strchr, 2, 2, false, false, false},
+      {"strrchr", Fn::strrchr, 2, 2, false, false, false},
+      {"htons", Fn::htons, 1, 1, false, false, false},
+      {"htonl", Fn::htonl, 1, 1, false, false, false},
+      {"htonll", Fn::htonll, 1, 1, false, false, false},
+      {"ntohs", Fn::ntohs, 1, 1, false, false, false},
+      {"ntohl", Fn::ntohl, 1, 1, false, false, false},
+      {"ntohll", Fn::ntohll, 1, 1, false, false, false},
+      {"inet_ntoa", Fn::inet_ntoa, 1, 1, false, false, false},
+      {"inet_ntoa6", Fn::inet_ntoa6, 1, 1, false, false, false},
+      {"inet_ntop", Fn::inet_ntop, 2, 2, false, false, false},
+      {"alloca", Fn::alloca, 1, 1, false, false, false},
+      {"stack", Fn::stack, 0, 1, false, false, true},
   };
   return table;
 }
@@ -117,6 +138,10 @@ const std::vector<Reg>& regs() {
       {"R_TRAPNO", 15}, {"R_RIP", 16}, {"R_PC", 16}, {"R_CS", 17},  {"R_RFL", 18}, {"R_PS", 18},
       {"R_RSP", 19}, {"R_SP", 19},  {"R_SS", 20},  {"R_FSBASE", 21}, {"R_GSBASE", 22},
       {"R_DS", 23},  {"R_ES", 24},  {"R_FS", 25},  {"R_GS", 26},
+      // dtrace's x86-64 regs.d also has these: R_ERR (orig_rax's slot) and
+      // the 32-bit names of the 64-bit registers.
+      {"R_ERR", 15}, {"R_EAX", 10}, {"R_EBX", 5}, {"R_ECX", 11}, {"R_EDX", 12}, {"R_ESI", 13},
+      {"R_EDI", 14}, {"R_EBP", 4}, {"R_EIP", 16}, {"R_EFL", 18}, {"R_ESP", 19},
       {"R_XMM0", 27},  {"R_XMM1", 28},  {"R_XMM2", 29},  {"R_XMM3", 30},  {"R_XMM4", 31},
       {"R_XMM5", 32},  {"R_XMM6", 33},  {"R_XMM7", 34},  {"R_XMM8", 35},  {"R_XMM9", 36},
       {"R_XMM10", 37}, {"R_XMM11", 38}, {"R_XMM12", 39}, {"R_XMM13", 40}, {"R_XMM14", 41},
@@ -157,6 +182,14 @@ std::optional<int> find_constant(std::string_view name) {
       PK_C(ELOOP),   PK_C(EWOULDBLOCK), PK_C(ENOTSOCK), PK_C(EADDRINUSE), PK_C(ECONNREFUSED),
       PK_C(ECONNRESET), PK_C(ETIMEDOUT), PK_C(EINPROGRESS), PK_C(EALREADY), PK_C(ENOTCONN),
       PK_C(EOVERFLOW), PK_C(ECANCELED), PK_C(EOPNOTSUPP), PK_C(EHWPOISON),
+      // DTrace's fault codes (ERROR's arg4), <dtrace/faults_defines.h>.
+      {"DTRACEFLT_UNKNOWN", 0}, {"DTRACEFLT_BADADDR", 1}, {"DTRACEFLT_BADALIGN", 2},
+      {"DTRACEFLT_ILLOP", 3}, {"DTRACEFLT_DIVZERO", 4}, {"DTRACEFLT_NOSCRATCH", 5},
+      {"DTRACEFLT_KPRIV", 6}, {"DTRACEFLT_UPRIV", 7}, {"DTRACEFLT_TUPOFLOW", 8},
+      {"DTRACEFLT_BADSTACK", 9}, {"DTRACEFLT_BADSIZE", 10}, {"DTRACEFLT_BADINDEX", 11},
+      {"DTRACEFLT_LIBRARY", 1000},
+      // <netinet/in.h>'s address families, for inet_ntop().
+      {"AF_INET", 2}, {"AF_INET6", 10},
   };
 #undef PK_C
   for (const auto& [n, v] : table)

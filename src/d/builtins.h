@@ -19,7 +19,8 @@ namespace probekit::d {
 enum class Var : uint8_t {
   timestamp, vtimestamp, walltimestamp, pid, ppid, tid, uid, gid, execname,
   probeprov, probemod, probefunc, probename, arg0, arg1, arg2, arg3, arg4, arg5,
-  arg6, arg7, arg8, arg9, errno_, curcpu, cpu, retval, epid, id, curthread,
+  arg6, arg7, arg8, arg9, errno_, curcpu, cpu, retval, epid, id, curthread, ucaller, ustackdepth,
+  caller,  // the kernel's caller: refused (user space only), with the name to use
 };
 
 struct VarInfo {
@@ -49,10 +50,13 @@ enum class Fn : uint8_t {
   // actions (void)
   trace, printf, printa, exit, clear, trunc, normalize, denormalize, setopt,
   speculate, commit, discard, stop, raise, system, copyout, copyoutstr, override,
+  tracemem, chill, freopen, ftruncate, copyinto,
   // functions with a value
   ustack, copyin, copyinstr, strlen, strjoin, substr, index, rindex, strtok,
   strstr, basename, dirname, ufunc, usym, umod, uaddr, speculation, rand,
-  lltostr, toupper, tolower, progenyof,
+  lltostr, toupper, tolower, progenyof, strchr, strrchr, htons, htonl, htonll, ntohs,
+  ntohl, ntohll, inet_ntoa, inet_ntoa6, inet_ntop, alloca,
+  stack,  // the kernel's stack: refused (user space only), with the name to use
 };
 
 struct FnInfo {

@@ -1,5 +1,7 @@
 #include "d/compiler.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -32,6 +34,7 @@ Value Node::eval_value(Exec& x) const {
   }
   case Type::Kind::pointer: return Value::unsigned_integer(static_cast<uint64_t>(eval_int(x)), 8);
   case Type::Kind::integer: return Value::integer(eval_int(x), type.size, type.is_signed);
+  case Type::Kind::floating: return Value::floating_bits(static_cast<uint64_t>(eval_int(x)), type.size);
   default: x.fault(FaultKind::illegal_op, 0, "internal: value read of a " + type.name() + " node");
   }
 }
@@ -71,6 +74,7 @@ void Node::exec(Exec& x) const {
     return;
   }
   case Type::Kind::integer:
+  case Type::Kind::floating:
   case Type::Kind::pointer: (void)eval_int(x); return;
   default: (void)eval_value(x); return;
   }
@@ -136,7 +140,8 @@ private:
 
 class BuiltinVar : public Node {
 public:
-  bool record_safe(RecordNeeds&) const override { return true; }
+  // ucaller and ustackdepth walk the stack in the target's memory.
+  bool record_safe(RecordNeeds&) const override { return var_ != Var::ucaller && var_ != Var::ustackdepth; }
   int register_word() const override {
     // arg0..arg5 at an entry: rdi rsi rdx rcx r8 r9 (fill_entry_args)
     const int i = static_cast<int>(var_) - static_cast<int>(Var::arg0);
@@ -178,6 +183,17 @@ public:
     case Var::epid: v = x.epid; break;
     case Var::id: v = x.probe.id; break;
     case Var::curthread: v = hit ? hit->tid() : 0; break;
+    case Var::ucaller: {
+      // The return address of the probed function's frame: the second
+      // frame of the user stack (0 outside a process).
+      if (!hit) break;
+      auto pcs = x.rt.host->user_stack(*hit, 2);
+      v = pcs.size() > 1 ? static_cast<int64_t>(pcs[1]) : 0;
+      break;
+    }
+    case Var::ustackdepth:
+      v = hit ? static_cast<int64_t>(x.rt.host->user_stack(*hit, x.rt.ustackframes_max).size()) : 0;
+      break;
     default: break;
     }
     return normalize_to(type, v);
@@ -562,15 +578,30 @@ public:
   Deref(Type t, NodePtr p) : Node(t), p_(std::move(p)) {}
   int64_t eval_int(Exec& x) const override {
     uint64_t addr = static_cast<uint64_t>(p_->eval_int(x));
-    if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
     uint64_t v = 0;
-    auto n = x.ctx.hit->read(addr, &v, type.size);
-    if (!n || *n != type.size) x.fault(FaultKind::bad_address, addr);
+    read_memory(x, addr, &v, type.size);
     return normalize_to(type, static_cast<int64_t>(v));
   }
 
 private:
   NodePtr p_;
+};
+
+// A bit-field of the target's types: `width` bits, `shift` bits up in the
+// word read, sign-extended when its type is signed.
+class BitField : public Node {
+public:
+  BitField(Type t, NodePtr word, int shift, int width) : Node(t), word_(std::move(word)), shift_(shift), width_(width) {}
+  int64_t eval_int(Exec& x) const override {
+    uint64_t v = static_cast<uint64_t>(word_->eval_int(x)) >> shift_;
+    if (width_ < 64) v &= (uint64_t{1} << width_) - 1;
+    if (type.is_signed && width_ < 64 && (v >> (width_ - 1)) & 1) v |= ~uint64_t{0} << width_;
+    return static_cast<int64_t>(v);
+  }
+
+private:
+  NodePtr word_;
+  int shift_, width_;
 };
 
 class Binary : public Node {
@@ -623,6 +654,28 @@ public:
 private:
   Op op_;
   bool signed_;
+  NodePtr a_, b_;
+};
+
+// Floating values of one type (float with float, double with double).
+class CompareFloat : public Node {
+public:
+  CompareFloat(Op op, NodePtr a, NodePtr b) : Node(Type::integer(4, true)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t eval_int(Exec& x) const override {
+    double l = a_->eval_value(x).as_double();
+    double r = b_->eval_value(x).as_double();
+    switch (op_) {
+    case Op::eq: return l == r;
+    case Op::ne: return l != r;
+    case Op::lt: return l < r;
+    case Op::le: return l <= r;
+    case Op::gt: return l > r;
+    default: return l >= r;
+    }
+  }
+
+private:
+  Op op_;
   NodePtr a_, b_;
 };
 
@@ -711,7 +764,27 @@ private:
 
 // --- strings and memory -------------------------------------------------------------
 
+}  // namespace
+
+void read_memory(Exec& x, uint64_t addr, void* buf, size_t len) {
+  if (addr >= kScratchBase && addr - kScratchBase <= x.scratch_mem.size() &&
+      len <= x.scratch_mem.size() - (addr - kScratchBase)) {
+    std::memcpy(buf, x.scratch_mem.data() + (addr - kScratchBase), len);
+    return;
+  }
+  if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
+  auto n = x.ctx.hit->read(addr, buf, len);
+  if (!n || *n != len) x.fault(FaultKind::bad_address, addr);
+}
+
+namespace {
+
 std::string read_target_string(Exec& x, uint64_t addr, size_t max) {
+  if (addr >= kScratchBase && addr - kScratchBase < x.scratch_mem.size()) {
+    std::string_view rest(x.scratch_mem);
+    rest.remove_prefix(addr - kScratchBase);
+    return std::string(rest.substr(0, std::min({max, rest.find('\0'), rest.size()})));
+  }
   if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
   auto s = x.ctx.hit->read_string(addr, max);
   if (!s) x.fault(FaultKind::bad_address, addr);
@@ -768,7 +841,11 @@ public:
   bool record_safe(RecordNeeds& n) const override {
     switch (fn_) {
     case Fn::ustack:
-    case Fn::copyin: return false;  // target memory
+    case Fn::copyin:
+    case Fn::inet_ntoa:
+    case Fn::inet_ntoa6:
+    case Fn::inet_ntop:
+    case Fn::alloca: return false;  // target memory, or this firing's scratch
     case Fn::copyinstr: {
       // A string at a register's value: the agent reads it at the hit.
       const int reg = args_[0]->register_word();
@@ -826,16 +903,32 @@ public:
     case Fn::copyin: {
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
       int64_t n = args_[1]->eval_int(x);
-      if (!x.ctx.hit || n < 0) x.fault(FaultKind::bad_address, addr);
+      if (n < 0) x.fault(FaultKind::bad_address, addr);
       std::vector<uint8_t> buf(static_cast<size_t>(std::min<int64_t>(n, 1 << 20)));
-      auto got = x.ctx.hit->read(addr, buf.data(), buf.size());
-      if (!got || *got != buf.size()) x.fault(FaultKind::bad_address, addr);
+      read_memory(x, addr, buf.data(), buf.size());
       return static_cast<int64_t>(addr);
     }
     case Fn::progenyof: {
       int64_t p = args_[0]->eval_int(x);
       if (!x.ctx.hit) return 0;
       return p == x.ctx.hit->pid() || p == x.ctx.hit->ppid();
+    }
+    // x86-64 is little-endian: host to network order is a byte swap.
+    case Fn::htons:
+    case Fn::ntohs: return __builtin_bswap16(static_cast<uint16_t>(args_[0]->eval_int(x)));
+    case Fn::htonl:
+    case Fn::ntohl: return __builtin_bswap32(static_cast<uint32_t>(args_[0]->eval_int(x)));
+    case Fn::htonll:
+    case Fn::ntohll: return static_cast<int64_t>(__builtin_bswap64(static_cast<uint64_t>(args_[0]->eval_int(x))));
+    case Fn::alloca: {
+      // DTrace aligns each allocation to 8 bytes and fails the clause when
+      // the scratch space is exhausted.
+      int64_t n = args_[0]->eval_int(x);
+      size_t at = (x.scratch_mem.size() + 7) & ~size_t{7};
+      if (n < 0 || static_cast<uint64_t>(n) > kScratchSize - std::min(at, kScratchSize))
+        x.fault(FaultKind::no_scratch, 0);
+      x.scratch_mem.resize(at + static_cast<size_t>(n), '\0');
+      return static_cast<int64_t>(kScratchBase + at);
     }
     default: return 0;
     }
@@ -960,6 +1053,34 @@ public:
       scratch = std::move(out);
       return scratch;
     }
+    case Fn::strchr:
+    case Fn::strrchr: {
+      // DTrace returns NULL, which prints as "", when the character is absent.
+      std::string a;
+      std::string s(args_[0]->eval_str(x, a));
+      char c = static_cast<char>(args_[1]->eval_int(x));
+      auto p = fn_ == Fn::strchr ? s.find(c) : s.rfind(c);
+      scratch = p == std::string::npos ? std::string() : s.substr(p);
+      return scratch;
+    }
+    case Fn::inet_ntoa:
+    case Fn::inet_ntoa6:
+    case Fn::inet_ntop: {
+      int family = fn_ == Fn::inet_ntoa ? AF_INET : fn_ == Fn::inet_ntoa6 ? AF_INET6 : 0;
+      size_t a = 0;
+      if (fn_ == Fn::inet_ntop) {
+        family = static_cast<int>(args_[0]->eval_int(x));
+        a = 1;
+        if (family != AF_INET && family != AF_INET6)
+          x.fault(FaultKind::illegal_op, 0, "inet_ntop() address family must be AF_INET or AF_INET6");
+      }
+      uint8_t bytes[16] = {};
+      read_memory(x, static_cast<uint64_t>(args_[a]->eval_int(x)), bytes, family == AF_INET ? 4 : 16);
+      char text[INET6_ADDRSTRLEN] = {};
+      inet_ntop(family, bytes, text, sizeof text);
+      scratch = text;
+      return scratch;
+    }
     default: scratch.clear(); return scratch;
     }
   }
@@ -1030,6 +1151,33 @@ void clip_string(Value& v, size_t strsize) {
   if (v.kind == Value::Kind::string && v.s.size() > strsize) v.s.resize(strsize);
 }
 
+// tracemem()'s dump, as dtrace(1) prints raw bytes: a header of column
+// digits, then 16 bytes a line with their offset and printable characters.
+std::string raw_bytes(std::string_view b) {
+  if (b.empty()) return {};
+  std::string out = "\n" + std::string(5, ' ') + "      ";
+  for (int i = 0; i < 16; ++i) {
+    out += "  ";
+    out += "0123456789abcdef"[i];
+  }
+  out += "  0123456789abcdef\n";
+  char buf[32];
+  for (size_t i = 0; i < b.size(); i += 16) {
+    std::snprintf(buf, sizeof buf, "%5s%5zx:", "", i);
+    out += buf;
+    size_t j = i;
+    for (; j < i + 16 && j < b.size(); ++j) {
+      std::snprintf(buf, sizeof buf, " %02x", static_cast<unsigned char>(b[j]));
+      out += buf;
+    }
+    for (; j % 16; ++j) out += "   ";
+    out += "  ";
+    for (j = i; j < i + 16 && j < b.size(); ++j) out += b[j] < ' ' || b[j] > '~' ? '.' : b[j];
+    out += '\n';
+  }
+  return out;
+}
+
 std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t from) {
   std::vector<Value> out;
   out.reserve(args.size() - from);
@@ -1046,7 +1194,10 @@ public:
     case Fn::system:
     case Fn::copyout:
     case Fn::copyoutstr:
-    case Fn::override: return false;  // they act on the thread at its hit
+    case Fn::override:
+    case Fn::chill:
+    case Fn::tracemem:
+    case Fn::copyinto: return false;  // they act on the thread at its hit, or read its memory
     default: return all_record_safe(args_, n);
     }
   }
@@ -1153,6 +1304,46 @@ public:
       return;
     }
     case Fn::override: check(x, rt.host->override_return(x.ctx, args_[0]->eval_int(x))); return;
+    case Fn::chill: check(x, rt.host->chill(x.ctx, static_cast<uint64_t>(args_[0]->eval_int(x)))); return;
+    case Fn::freopen: {
+      auto vals = eval_args(x, args_, 1);
+      auto s = format(text_, vals);
+      if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
+      flush_clause_output(x);
+      check(x, rt.sink->reopen(*s));
+      return;
+    }
+    case Fn::ftruncate:
+      flush_clause_output(x);
+      check(x, rt.sink->truncate());
+      return;
+    case Fn::tracemem: {
+      uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
+      size_t n = static_cast<size_t>(args_[1]->eval_int(x));
+      std::string bytes(n, '\0');
+      read_memory(x, addr, bytes.data(), n);
+      if (args_.size() > 2) {
+        // The third argument shortens the dump when it is smaller (and not negative).
+        int64_t d = args_[2]->eval_int(x);
+        if (d >= 0 && static_cast<uint64_t>(d) < n) bytes.resize(static_cast<size_t>(d));
+      }
+      rt.emit_prefix(x);
+      rt.emit(x, raw_bytes(bytes));
+      return;
+    }
+    case Fn::copyinto: {
+      uint64_t src = static_cast<uint64_t>(args_[0]->eval_int(x));
+      int64_t n = args_[1]->eval_int(x);
+      uint64_t dst = static_cast<uint64_t>(args_[2]->eval_int(x));
+      // The destination must be alloca() memory of this firing.
+      if (n < 0 || dst < kScratchBase || dst - kScratchBase > x.scratch_mem.size() ||
+          static_cast<uint64_t>(n) > x.scratch_mem.size() - (dst - kScratchBase))
+        x.fault(FaultKind::bad_address, dst);
+      std::string bytes(static_cast<size_t>(n), '\0');
+      read_memory(x, src, bytes.data(), bytes.size());
+      std::memcpy(x.scratch_mem.data() + (dst - kScratchBase), bytes.data(), bytes.size());
+      return;
+    }
     case Fn::copyout:
     case Fn::copyoutstr: {
       Value src = args_[0]->eval_value(x);
@@ -1178,10 +1369,22 @@ public:
   void set_has_format() { has_format_ = true; }
 
 private:
+  // What the clause printed so far goes where output went before a
+  // freopen()/ftruncate() (dtrace(1) handles the records in order).
+  static void flush_clause_output(Exec& x) {
+    if (x.spec != 0 || x.out->empty()) return;
+    x.rt.sink->out(*x.out);
+    x.out->clear();
+  }
   static void check(Exec& x, const Status& s) {
     if (!s) x.fault(FaultKind::illegal_op, 0, s.error().message());
   }
   static std::string json_value(const Value& v) {
+    if (v.kind == Value::Kind::floating) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", v.as_double());
+      return buf;
+    }
     if (v.kind == Value::Kind::integer) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
     return json_quote(v.s);
   }
@@ -1281,11 +1484,17 @@ public:
     case ExprKind::sizeof_expr: return std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival));
     case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]));
     case ExprKind::member:
-      if (!e.kids.empty())  // p->member: the target's memory at p + offset
-        return std::make_unique<Deref>(
-            e.type, std::make_unique<Binary>(Type::integer(8, false), Op::add, expr(*e.kids[0]),
-                                             std::make_unique<IntConst>(Type::integer(8, false),
-                                                                        static_cast<int64_t>(e.ival))));
+      if (!e.kids.empty()) {  // p->member: the target's memory at p + offset
+        NodePtr addr = std::make_unique<Binary>(
+            Type::integer(8, false), Op::add, expr(*e.kids[0]),
+            std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival)));
+        if (e.id == kMemberArray) return std::make_unique<Cast>(e.type, std::move(addr));
+        if (e.id == kMemberBitField)
+          return std::make_unique<BitField>(
+              e.type, std::make_unique<Deref>(Type::integer(e.type.size, false), std::move(addr)), e.slot / 256,
+              e.slot % 256);
+        return std::make_unique<Deref>(e.type, std::move(addr));
+      }
       return std::make_unique<MemberField>(e.type, e.text);
     case ExprKind::if_stmt: {
       std::vector<NodePtr> then_body, else_body;
@@ -1330,6 +1539,7 @@ private:
     case Op::gt:
     case Op::ge:
       if (e.cast_type.is_string()) return std::make_unique<CompareStr>(e.op, std::move(a), std::move(b));
+    if (e.cast_type.is_floating()) return std::make_unique<CompareFloat>(e.op, std::move(a), std::move(b));
       if (!e.cast_type.is_scalar()) return std::make_unique<CompareValue>(e.op, std::move(a), std::move(b));
       return std::make_unique<CompareInt>(e.op, e.cast_type.is_signed && e.cast_type.kind == Type::Kind::integer,
                                           std::move(a), std::move(b));
@@ -1359,6 +1569,7 @@ private:
       switch (fn) {
       case Fn::printf:
       case Fn::system:
+      case Fn::freopen:
         text = e.kids[0]->text;
         for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
         // Keep argument 0's slot empty so indexes line up with the format's.

@@ -202,13 +202,19 @@ const char* kind_name(Value::Kind k) {
     case Value::Kind::string: return "a string";
     case Value::Kind::stack: return "a stack";
     case Value::Kind::symbol: return "a symbol";
+    case Value::Kind::floating: return "a floating-point value";
   }
   return "a value";
 }
 
 bool is_string_conv(char c) { return c == 's' || c == 'S'; }
 
+bool is_float_conv(char c) { return c == 'e' || c == 'E' || c == 'f' || c == 'g' || c == 'G'; }
+
+// What a conversion prints when the program runs (an integer given to %f,
+// as from printa() keys, is converted).
 bool accepts(char conv, Value::Kind k) {
+  if (k == Value::Kind::floating) return is_float_conv(conv);
   switch (conv) {
     case 's':
     case 'S': return k != Value::Kind::integer;
@@ -219,6 +225,13 @@ bool accepts(char conv, Value::Kind k) {
     case 'G': return k == Value::Kind::integer;
     default: return k == Value::Kind::integer || k == Value::Kind::symbol;
   }
+}
+
+// What printf() accepts when it is compiled: DTrace's pfcheck_fp takes
+// only float and double for %e %f %g, and no integer conversion takes them.
+bool accepts_statically(char conv, Value::Kind k) {
+  if (is_float_conv(conv)) return k == Value::Kind::floating;
+  return accepts(conv, k);
 }
 
 std::string text_of(const Value& v) {
@@ -261,8 +274,9 @@ Result<std::string> format_one(const Conv& cv, int width, int prec, const Value&
     case 'f':
     case 'g':
     case 'G': {
-      double d = v.is_signed ? static_cast<double>(sign_extend(v.i, size))
-                             : static_cast<double>(zero_extend(v.i, size));
+      double d = v.kind == Value::Kind::floating ? v.as_double()
+                 : v.is_signed                   ? static_cast<double>(sign_extend(v.i, size))
+                                                 : static_cast<double>(zero_extend(v.i, size));
       return cfmt(c_spec(cv, width, prec, "", cv.conv).c_str(), d);
     }
     case 'a':
@@ -376,8 +390,10 @@ std::vector<FormatIssue> check_format(std::string_view fmt, std::span<const ArgT
       ai++;
       continue;
     }
-    if (!accepts(cv.conv, args[ai].kind)) {
-      std::string hint = is_string_conv(cv.conv)
+    if (!accepts_statically(cv.conv, args[ai].kind)) {
+      std::string hint = is_float_conv(cv.conv) ? "; it needs a float or a double"
+                         : args[ai].kind == Value::Kind::floating ? "; use \"%f\", \"%e\" or \"%g\" for a float or a double"
+                         : is_string_conv(cv.conv)
                              ? "; use \"%d\" for an integer"
                              : (args[ai].kind == Value::Kind::integer ? "" : "; use \"%s\" for text");
       add("D_PRINTF_ARG_TYPE", static_cast<int>(ai),

@@ -15,7 +15,8 @@ const std::unordered_set<std::string_view>& type_words() {
       "string",   "int8_t",    "int16_t",  "int32_t",  "int64_t", "uint8_t",  "uint16_t",
       "uint32_t", "uint64_t",  "intptr_t", "uintptr_t", "size_t", "ssize_t",  "pid_t",
       "uid_t",    "gid_t",     "id_t",     "uchar_t",  "ushort_t", "uint_t",  "ulong_t",
-      "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool"};
+      "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool", "ipaddr_t", "in_port_t",
+      "float", "double"};
   return words;
 }
 
@@ -298,6 +299,21 @@ Token Lexer::lex_number(Loc start) {
     base = 8;
   }
   while (std::isalnum(static_cast<unsigned char>(peek()))) get();
+  // 1.5, 2e10: D has no floating-point constants (dt_lex.l's RGX_FP rule).
+  bool fraction = base != 16 && peek() == '.' && pos_ + 1 < src_.size() &&
+                  std::isdigit(static_cast<unsigned char>(src_[pos_ + 1]));
+  std::string_view run = src_.substr(digits_start, pos_ - digits_start);
+  bool exponent = base != 16 && run.find_first_of("eE") != std::string_view::npos &&
+                  run.find_first_not_of("0123456789eE+-fFlL") == std::string_view::npos;
+  if (fraction || exponent) {
+    if (fraction) {
+      get();
+      while (std::isalnum(static_cast<unsigned char>(peek()))) get();
+    }
+    Token f = make(Tok::integer, start);
+    diags_.error("D_SYNTAX", f.loc, "floating-point constants are not permitted: '" + f.text + "'");
+    return f;
+  }
   std::string_view all = src_.substr(digits_start, pos_ - digits_start);
   // Split digits from the u/l suffix.
   size_t end = all.size();

@@ -57,7 +57,7 @@ Op assign_op(Tok t) {
 }  // namespace
 
 std::optional<Type> type_from_words(const std::vector<std::string>& words, int pointer_depth) {
-  int longs = 0, shorts = 0, chars = 0, ints = 0, voids = 0, strings = 0;
+  int longs = 0, shorts = 0, chars = 0, ints = 0, voids = 0, strings = 0, floats = 0, doubles = 0;
   int is_unsigned = 0, is_signed = 0;
   std::optional<Type> named;
   for (const auto& w : words) {
@@ -67,6 +67,8 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
     else if (w == "int") ++ints;
     else if (w == "void") ++voids;
     else if (w == "string") ++strings;
+    else if (w == "float") ++floats;
+    else if (w == "double") ++doubles;
     else if (w == "unsigned") ++is_unsigned;
     else if (w == "signed") ++is_signed;
     else {
@@ -85,7 +87,8 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
           {"u_longlong_t", Type::integer(8, false)}, {"longlong_t", Type::integer(8, true)},
           {"off_t", Type::integer(8, true)},      {"caddr_t", Type::pointer(1, true)},
           {"processorid_t", Type::integer(4, true)}, {"bool", Type::integer(1, false)},
-          {"_Bool", Type::integer(1, false)},
+          {"_Bool", Type::integer(1, false)},     {"ipaddr_t", Type::integer(4, false)},
+          {"in_port_t", Type::integer(2, false)},
       };
       for (const auto& [n, t] : table)
         if (n == w) named = t;
@@ -94,6 +97,14 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
   }
   if (is_unsigned + is_signed > 1) return std::nullopt;
   Type base;
+  if (floats || doubles) {
+    // float, double (long double has no D value here: 16 bytes).
+    if (floats + doubles > 1 || longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed ||
+        named)
+      return std::nullopt;
+    if (pointer_depth) return Type::pointer(pointer_depth == 1 ? 0 : 8, false);  // *p of a float *: not readable
+    return Type::floating(floats ? 4 : 8);
+  }
   if (named) {
     if (longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed)
       return std::nullopt;
@@ -227,13 +238,23 @@ ProgramAst Parser::parse_program() {
     drain_pragmas(prog);
   }
   drain_pragmas(prog);
+  // Structs the target's types point to (p->next of a list) are read from
+  // its DWARF too, a bounded number of them.
+  for (int round = 0; round < 8 && target_types_; ++round) {
+    std::vector<std::string> pending;
+    for (const auto& [key, t] : tags_)
+      if (!t.is_enum && t.index != 0 && !t.complete && !t.looked_up) pending.push_back(key);
+    if (pending.empty() || struct_count_ > 512) break;
+    for (const auto& key : pending) import_target_tag(key);
+  }
   prog.structs.resize(struct_count_);
   for (const auto& [key, t] : tags_) {
     if (t.is_enum || t.index == 0) continue;
     StructType& st = prog.structs[t.index - 1u];
     st.name = key;
     st.complete = t.complete;
-    for (const auto& m : t.members) st.fields.push_back(StructType::Field{m.name, m.offset, m.type});
+    for (const auto& m : t.members)
+      st.fields.push_back(StructType::Field{m.name, m.offset, m.type, m.is_array, m.bit_offset, m.bit_size});
   }
   return prog;
 }
@@ -912,18 +933,78 @@ std::string Parser::parse_tag_type() {
   t.is_enum = kind == "enum";
   t.is_union = kind == "union";
   if (!t.is_enum && t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
-  if (tok_.kind != Tok::lbrace) return key;  // a reference, maybe to a type defined later
-  if (t.complete) {
+  if (tok_.kind != Tok::lbrace) {
+    // A reference, maybe to a type defined later, or to the target's own.
+    if (!t.is_enum && !t.complete) import_target_tag(key);
+    return key;
+  }
+  if (t.complete && !t.from_target) {
     diags_.error("D_DECL_TYPERED", loc, "type redeclared: " + key);
     failed_statement_ = true;
     return "";
   }
   advance();
   ++open_bodies_;
+  tags_[key].from_target = false;  // the program's own definition wins
+  tags_[key].complete = false;
   if (!(kind == "enum" ? parse_enum_body() : parse_struct_body(key))) return "";
   --open_bodies_;
   tags_[key].complete = true;
   return key;
+}
+
+bool Parser::import_target_tag(const std::string& key) {
+  Tag& t = tags_[key];
+  if (t.complete || t.looked_up || !target_types_) return t.complete;
+  t.looked_up = true;
+  auto a = target_types_(key);
+  if (!a || (a->is_union != (key.rfind("union ", 0) == 0))) return false;
+  std::vector<Member> members;
+  for (const auto& tm : a->members) {
+    Member m;
+    m.name = tm.name;
+    m.offset = tm.offset;
+    m.size = tm.count ? tm.size * tm.count : tm.size;
+    const bool word = tm.size == 1 || tm.size == 2 || tm.size == 4 || tm.size == 8;
+    if (tm.count > 0) {
+      // An array: its address, as a pointer to its elements.
+      m.is_array = true;
+      m.type = Type::pointer(tm.kind == TargetMember::Kind::integer && word ? static_cast<uint8_t>(tm.size) : 0,
+                             tm.is_signed);
+    } else if (tm.bit_size > 0) {
+      // A bit-field: read in the smallest word that holds it.
+      uint32_t bytes = (tm.bit_offset + tm.bit_size + 7) / 8;
+      uint8_t w = bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : 8;
+      m.type = Type::integer(w, tm.is_signed);
+      m.bit_offset = tm.bit_offset;
+      m.bit_size = tm.bit_size;
+    } else if (tm.kind == TargetMember::Kind::integer && word) {
+      m.type = Type::integer(static_cast<uint8_t>(tm.size), tm.is_signed);
+    } else if (tm.kind == TargetMember::Kind::floating && (tm.size == 4 || tm.size == 8)) {
+      m.type = Type::floating(static_cast<uint8_t>(tm.size));
+    } else if (tm.kind == TargetMember::Kind::pointer) {
+      if (!tm.pointee_aggregate.empty()) {
+        Tag& pt = tags_[tm.pointee_aggregate];
+        if (pt.index == 0) {
+          pt.is_union = tm.pointee_aggregate.rfind("union ", 0) == 0;
+          pt.index = static_cast<uint16_t>(++struct_count_);
+        }
+        m.type = Type::pointer();
+        m.type.tag = pt.index;
+      } else {
+        const bool readable = tm.pointee_size == 1 || tm.pointee_size == 2 || tm.pointee_size == 4 || tm.pointee_size == 8;
+        m.type = Type::pointer(readable ? static_cast<uint8_t>(tm.pointee_size) : 0, tm.pointee_signed);
+      }
+    }
+    members.push_back(std::move(m));
+  }
+  Tag& done = tags_[key];
+  done.from_target = true;
+  done.members = std::move(members);
+  done.size = a->size;
+  done.align = 8;
+  done.complete = true;
+  return true;
 }
 
 // offsetof(struct foo, member): a constant.
@@ -1055,17 +1136,9 @@ ExprPtr Parser::parse_unary() {
     auto inner = parse_expr();
     if (!inner) return nullptr;
     if (!expect(Tok::rparen, "')'")) return nullptr;
-    // Postfix operators may follow a parenthesized expression.
-    while (tok_.kind == Tok::plus_plus || tok_.kind == Tok::minus_minus) {
-      auto n = make(ExprKind::incdec, tok_.loc);
-      n->op = tok_.kind == Tok::plus_plus ? Op::inc : Op::dec;
-      n->is_postfix = true;
-      advance();
-      n->kids.push_back(std::move(inner));
-      if (!check_height(*n)) return nullptr;
-      inner = std::move(n);
-    }
-    return inner;
+    // Postfix operators may follow a parenthesized expression:
+    // ((struct foo *)arg0)->a.b, (x)++.
+    return parse_postfix_ops(std::move(inner));
   }
   default: break;
   }
@@ -1104,8 +1177,9 @@ std::vector<ExprPtr> Parser::parse_args(Tok close) {
   }
 }
 
-ExprPtr Parser::parse_postfix() {
-  auto e = parse_primary();
+ExprPtr Parser::parse_postfix() { return parse_postfix_ops(parse_primary()); }
+
+ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
   while (e) {
     if (tok_.kind == Tok::lparen && e->kind == ExprKind::ident) {
       advance();
@@ -1161,6 +1235,33 @@ ExprPtr Parser::parse_postfix() {
       m->kids.push_back(std::move(e));
       if (!check_height(*m)) return nullptr;
       e = std::move(m);
+    } else if (tok_.kind == Tok::dot && e->kind == ExprKind::member && !e->kids.empty()) {
+      // p->a.b: a member of a nested struct, which the target's types list
+      // flattened as "a.b".
+      advance();
+      if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+        error_here("expected a member name after '.'");
+        return nullptr;
+      }
+      e->text += "." + tok_.text;
+      e->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
+      advance();
+    } else if (tok_.kind == Tok::lbracket && e->kind == ExprKind::member && !e->kids.empty()) {
+      // p->a[i]: *(p->a + i), an array member being the address of its
+      // first element.
+      Loc at = tok_.loc;
+      advance();
+      auto index = parse_expr();
+      if (!index || !expect(Tok::rbracket, "']' after the index")) return nullptr;
+      auto sum = make(ExprKind::binary, at);
+      sum->op = Op::add;
+      sum->kids.push_back(std::move(e));
+      sum->kids.push_back(std::move(index));
+      auto deref = make(ExprKind::unary, at);
+      deref->op = Op::deref;
+      deref->kids.push_back(std::move(sum));
+      if (!check_height(*deref)) return nullptr;
+      e = std::move(deref);
     } else if (tok_.kind == Tok::dot) {
       diags_.error("D_SYNTAX", tok_.loc,
                    "member access with '.' is not supported (no struct values); use a pointer and '->'");

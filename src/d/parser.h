@@ -21,6 +21,7 @@
 // Typedef names are the parser's own (it needs them to parse casts).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -28,6 +29,7 @@
 #include "d/ast.h"
 #include "d/diagnostic.h"
 #include "d/lexer.h"
+#include "d/program.h"
 
 namespace probekit::d {
 
@@ -36,6 +38,9 @@ public:
   static constexpr int kMaxDepth = 200;
 
   Parser(std::string_view source, Diagnostics& diags) : lexer_(source, diags), diags_(diags) {}
+  // Where `struct foo` is looked up when the program does not declare it.
+  using TargetTypes = std::function<std::optional<TargetAggregate>(const std::string& key)>;
+  void set_target_types(TargetTypes f) { target_types_ = std::move(f); }
 
   ProgramAst parse_program();
   // A single expression (tests, `-x` values): the whole input must be one.
@@ -64,6 +69,7 @@ private:
   ExprPtr parse_binary(int level);
   ExprPtr parse_unary();
   ExprPtr parse_postfix();
+  ExprPtr parse_postfix_ops(ExprPtr e);  // what follows a primary or a parenthesized expression
   ExprPtr parse_primary();
   std::optional<Type> parse_type_name();
   bool at_type_name() const;
@@ -124,13 +130,21 @@ private:
     std::string name;
     uint64_t offset = 0, size = 0;
     Type type;  // none for arrays and structs
+    bool is_array = false;                  // the target's arrays (StructType::Field)
+    uint8_t bit_offset = 0, bit_size = 0;   // the target's bit-fields
   };
   struct Tag {
     bool is_enum = false, is_union = false, complete = false;
     uint64_t size = 0, align = 1;
     std::vector<Member> members;
     uint16_t index = 0;  // Type::tag of a pointer to it
+    bool looked_up = false;  // asked target_types_ already
+    bool from_target = false;  // its layout is the target's: the program may still define its own
   };
+  // Fills tags_[key] from the target's DWARF when the program did not
+  // define it; true when it is complete afterwards.
+  bool import_target_tag(const std::string& key);
+  TargetTypes target_types_;
   std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
   std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"
   std::map<std::string, int64_t> enumerators_;

@@ -488,6 +488,10 @@ ArgType arg_type_of(const Type& t) {
   case Type::Kind::string: a.kind = Value::Kind::string; break;
   case Type::Kind::stack: a.kind = Value::Kind::stack; break;
   case Type::Kind::symbol: a.kind = Value::Kind::symbol; break;
+  case Type::Kind::floating:
+    a.kind = Value::Kind::floating;
+    a.size = t.size;
+    break;
   case Type::Kind::pointer:
     a.kind = Value::Kind::integer;
     a.size = 8;
@@ -503,6 +507,7 @@ ArgType arg_type_of(const Type& t) {
 
 bool compatible(const Type& var, const Type& value) {
   if (var.is_scalar() && value.is_scalar()) return true;
+  if (var.is_floating()) return value.is_floating() && var.size == value.size;  // no conversions
   return var.kind == value.kind;
 }
 
@@ -576,6 +581,13 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text)) {
+      if (v->var == Var::caller) {
+        // DTrace's caller is the kernel's program counter; probekit's probes
+        // fire in user space, where the caller is ucaller.
+        error("D_VAR_UNSUP", e.loc,
+              "'caller' is the kernel's caller and probekit traces user space only: use 'ucaller'");
+        return;
+      }
       e.id = static_cast<int>(v->var);
       e.type = v->type;
       return;
@@ -671,7 +683,15 @@ public:
     }
     for (const auto& f : st.fields) {
       if (f.name != e.text) continue;
-      if (!f.type.is_scalar()) {
+      if (f.is_array || f.bit_size > 0) {
+        // Read by the compiler as an address (arrays) or a bit-field.
+        e.type = f.type;
+        e.ival = f.offset;
+        e.id = f.is_array ? kMemberArray : kMemberBitField;
+        e.slot = f.bit_offset * 256 + f.bit_size;
+        return;
+      }
+      if (!f.type.is_scalar() && !f.type.is_floating()) {
         error("D_OP_SOU", e.loc,
               "member '" + e.text + "' of " + st.name +
                   " is an array or a struct: read it with copyin(), at its offsetof()");
@@ -977,6 +997,12 @@ public:
         e.cast_type = Type::string();
         return;
       }
+      if (a.is_floating() && a == b) {
+        // DTrace compares floating values of the same type (ctf_type_compat).
+        e.type = Type::integer(4, true);
+        e.cast_type = a;
+        return;
+      }
       if ((a.kind == Type::Kind::symbol || a.kind == Type::Kind::stack) && a.kind == b.kind &&
           (e.op == Op::eq || e.op == Op::ne)) {
         e.type = Type::integer(4, true);
@@ -1139,6 +1165,10 @@ public:
       return;
     }
     if (e.cast_type.is_string() && t.is_string()) {
+      e.type = e.cast_type;
+      return;
+    }
+    if (e.cast_type.is_floating() && e.cast_type == t) {  // DTrace casts a float only to its own type
       e.type = e.cast_type;
       return;
     }
@@ -1707,6 +1737,87 @@ private:
     case Fn::progenyof:
       need(e, 0, false);
       e.type = Type::integer(4, true);
+      return;
+    case Fn::strchr:
+    case Fn::strrchr:
+      need(e, 0, true);
+      need(e, 1, false, "a character");
+      e.type = Type::string();
+      return;
+    case Fn::htons:
+    case Fn::ntohs:
+      need(e, 0, false);
+      e.type = Type::integer(2, false);
+      return;
+    case Fn::htonl:
+    case Fn::ntohl:
+      need(e, 0, false);
+      e.type = Type::integer(4, false);
+      return;
+    case Fn::htonll:
+    case Fn::ntohll:
+      need(e, 0, false);
+      e.type = Type::integer(8, false);
+      return;
+    case Fn::inet_ntoa:
+    case Fn::inet_ntoa6:
+      need(e, 0, false, "a pointer to the address");
+      e.type = Type::string();
+      return;
+    case Fn::inet_ntop:
+      need(e, 0, false, "an address family (AF_INET or AF_INET6)");
+      need(e, 1, false, "a pointer to the address");
+      e.type = Type::string();
+      return;
+    case Fn::alloca:
+      if (need(e, 0, false)) {
+        auto n = const_int(*e.kids[0]);
+        if (n && *n < 0) error("D_ALLOCA_SIZE", e.kids[0]->loc, "'alloca()' size must not be negative");
+      }
+      e.type = Type::pointer();
+      return;
+    case Fn::copyinto:
+      need(e, 0, false);
+      need(e, 1, false);
+      need(e, 2, false, "a pointer from alloca()");
+      return;
+    case Fn::tracemem: {
+      const Type& t = e.kids[0]->type;
+      if (!t.is_none() && !t.is_scalar()) {
+        error("D_TRACEMEM_ADDR", e.kids[0]->loc,
+              "'tracemem()' argument #1 must be a pointer or an integer, not " + t.name());
+        return;
+      }
+      auto n = const_int(*e.kids[1]);
+      if (!n || *n <= 0) {
+        error("D_TRACEMEM_SIZE", e.kids[1]->loc,
+              "'tracemem()' argument #2 must be a non-zero positive integral constant expression");
+        return;
+      }
+      need(e, 2, false);
+      return;
+    }
+    case Fn::chill:
+      need(e, 0, false, "a number of nanoseconds");
+      return;
+    case Fn::freopen: {
+      Expr& fmt = *e.kids[0];
+      if (fmt.kind != ExprKind::string) {
+        error("D_PRINTF_ARG_FMT", fmt.loc, "'freopen()' file name must be a string literal (a printf format)");
+        return;
+      }
+      std::vector<ArgType> args;
+      for (size_t i = 1; i < e.kids.size(); ++i) {
+        if (e.kids[i]->type.is_none()) return;
+        args.push_back(arg_type_of(e.kids[i]->type));
+      }
+      if (report_) report_format_issues(fmt, check_format(fmt.text, args), e);
+      return;
+    }
+    case Fn::ftruncate: return;
+    case Fn::stack:
+      error("D_VAR_UNSUP", e.loc,
+            "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
       return;
     }
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -22,6 +23,13 @@
 namespace probekit::d {
 
 // --- sinks and host defaults --------------------------------------------------------
+
+Status OutputSink::reopen(const std::string&) {
+  return Error("freopen() is not supported by this output", ErrorKind::unsupported);
+}
+Status OutputSink::truncate() {
+  return Error("ftruncate() is not supported by this output", ErrorKind::unsupported);
+}
 
 void FileSink::out(std::string_view text) { std::fwrite(text.data(), 1, text.size(), out_); }
 void FileSink::err(std::string_view text) { std::fwrite(text.data(), 1, text.size(), err_); }
@@ -97,6 +105,12 @@ Status Host::system(const std::string&) {
 Status Host::override_return(FireContext&, int64_t) {
   return Error("override() needs the probe engine", ErrorKind::unsupported);
 }
+Status Host::chill(FireContext&, uint64_t ns) {
+  struct timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  return {};
+}
 uint64_t Host::random_seed() { return clock_ns(CLOCK_MONOTONIC) | 1; }
 
 bool ProbeDescription::matches(const ProbeKey& key) const {
@@ -152,6 +166,7 @@ void Exec::fault(FaultKind kind, uint64_t address, std::string what) const {
 std::string render_trace(const Value& v, bool quiet) {
   char buf[64];
   switch (v.kind) {
+  case Value::Kind::floating:  // dtrace(1) prints a float's bits as an unsigned integer
   case Value::Kind::integer: {
     if (quiet) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
     int width = v.size == 8 ? 16 : v.size == 4 ? 8 : v.size == 2 ? 5 : 3;
@@ -389,6 +404,7 @@ void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const
   case FaultKind::bad_address: what = "invalid address (" + hex(f.address) + ")"; break;
   case FaultKind::div_zero: what = "divide-by-zero"; break;
   case FaultKind::bad_align: what = "misaligned address (" + hex(f.address) + ")"; break;
+  case FaultKind::no_scratch: what = "out of scratch space"; break;
   default: what = f.what.empty() ? "illegal operation" : f.what; break;
   }
   std::string where = action == 0 ? "predicate" : "action #" + std::to_string(action);
@@ -431,6 +447,7 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
   CompileResult r;
   r.diagnostics = Diagnostics(file_name, std::string(source));
   Parser parser(source, r.diagnostics);
+  if (options.target_type) parser.set_target_types(options.target_type);
   ProgramAst ast = parser.parse_program();
   if (r.diagnostics.has_errors()) return r;
   if (ast.clauses.empty()) {

@@ -83,6 +83,30 @@ struct ProbeFieldsAnswer {
   std::vector<ProbeField> fields;
 };
 
+// A struct or union of the traced program, as its DWARF describes it (the
+// CLI translates src/dwarf's Aggregate): what `struct foo` means when the
+// program does not declare it, as DTrace reads the target's CTF. Members of
+// nested structs are listed flattened ("a.b"); arrays have count > 0 and the
+// element's kind and size.
+struct TargetMember {
+  enum class Kind { integer, pointer, floating, aggregate, other };
+  std::string name;
+  Kind kind = Kind::other;
+  uint64_t offset = 0;
+  uint32_t size = 0;  // bytes (of one element, for an array)
+  bool is_signed = false;
+  uint8_t bit_offset = 0, bit_size = 0;  // bit-fields
+  uint64_t count = 0;                    // arrays
+  std::string pointee_aggregate;         // pointers to a struct: "struct bar"
+  uint32_t pointee_size = 0;             // pointers to an integer
+  bool pointee_signed = false;
+};
+struct TargetAggregate {
+  bool is_union = false;
+  uint64_t size = 0;
+  std::vector<TargetMember> members;
+};
+
 struct CompileOptions {
   std::vector<std::string> macro_args;  // $1, $2, ... ($0 is the script name)
   std::string script_name = "probekit"; // $0
@@ -96,6 +120,9 @@ struct CompileOptions {
   // Types args->FIELD: the fields of the probes a description names (the
   // CLI reads them from tracefs); null: args-> is an error.
   std::function<ProbeFieldsAnswer(const ProbeDescription&)> probe_fields;
+  // The target's own struct and union types ("struct foo"), for those the
+  // program does not declare; null or nullopt: unknown.
+  std::function<std::optional<TargetAggregate>(const std::string& key)> target_type;
 };
 
 struct ProbeKey {
@@ -168,6 +195,11 @@ public:
   virtual void out(std::string_view text) = 0;  // stdout (or -o FILE)
   virtual void err(std::string_view text) = 0;  // stderr
   virtual void flush() {}
+  // freopen(): later output goes to `path` (appended), or back to where it
+  // went at first when `path` is empty; ftruncate(): the output file is
+  // emptied. Default: refused (an ERROR firing).
+  virtual Status reopen(const std::string& path);
+  virtual Status truncate();
 };
 
 // Appends to two strings (tests, the corpus).
@@ -175,6 +207,15 @@ class StringSink : public OutputSink {
 public:
   void out(std::string_view text) override { out_.append(text); }
   void err(std::string_view text) override { err_.append(text); }
+  // freopen()/ftruncate() are shown in the text: "-- freopen PATH --".
+  Status reopen(const std::string& path) override {
+    out_ += "-- freopen " + path + " --\n";
+    return {};
+  }
+  Status truncate() override {
+    out_ += "-- ftruncate --\n";
+    return {};
+  }
   const std::string& out_text() const { return out_; }
   const std::string& err_text() const { return err_; }
 
@@ -218,6 +259,9 @@ public:
   virtual Status raise(FireContext& ctx, int signal);
   virtual Status system(const std::string& command);
   virtual Status override_return(FireContext& ctx, int64_t value);
+  // chill(ns): the hitting thread stays stopped `ns` longer (it is stopped
+  // while the clause runs, so the default sleeps).
+  virtual Status chill(FireContext& ctx, uint64_t ns);
   // rand() seed; tests return a constant.
   virtual uint64_t random_seed();
 };

@@ -33,7 +33,9 @@
 namespace probekit::d {
 
 // DTrace's fault codes (DTRACEFLT_*), reported as arg4 of ERROR.
-enum class FaultKind : int { unknown = 0, bad_address = 1, bad_align = 2, illegal_op = 3, div_zero = 4 };
+enum class FaultKind : int {
+  unknown = 0, bad_address = 1, bad_align = 2, illegal_op = 3, div_zero = 4, no_scratch = 5
+};
 
 struct Fault {
   FaultKind kind = FaultKind::unknown;
@@ -43,6 +45,9 @@ struct Fault {
 
 class Runtime;
 struct ProbeEntry;
+
+inline constexpr uint64_t kScratchBase = 0xdead000000000000ULL;
+inline constexpr size_t kScratchSize = 1 << 16;  // per firing, as DTrace's scratchsize
 
 // Per-firing state handed to every node.
 struct Exec {
@@ -57,6 +62,9 @@ struct Exec {
   int tid = 0;
   std::vector<Value>* self = nullptr;  // this thread's self-> slots, when looked up
   uint64_t now = 0;          // timestamp of this firing
+  // alloca()'s scratch memory: addresses from kScratchBase, which no user
+  // address space maps (non-canonical), freed when the firing ends.
+  std::string scratch_mem;
 
   std::vector<Value>* thread_vars(bool create);
   [[noreturn]] void fault(FaultKind kind, uint64_t address, std::string what = {}) const;
@@ -183,6 +191,7 @@ public:
   bool in_error = false;
   size_t strsize = 256;
   int ustackframes = 100;
+  int ustackframes_max = 1000;  // ustackdepth's walk
   OutputFormat format_ = OutputFormat::text;
   bool folded_ = false;
   bool quiet_ = false;
@@ -205,6 +214,10 @@ private:
   void emit_flow_prefix(Exec& x);
   void report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext& ctx);
 };
+
+// Reads target memory, or alloca()'s scratch memory at kScratchBase: a bad
+// address is a fault (ERROR fires).
+void read_memory(Exec& x, uint64_t addr, void* buf, size_t len);
 
 // Renders trace(value) as dtrace(1) does (quiet or not).
 std::string render_trace(const Value& v, bool quiet);

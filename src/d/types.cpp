@@ -8,6 +8,7 @@ std::string Type::name() const {
   case Kind::string: return "string";
   case Kind::stack: return "stack";
   case Kind::symbol: return "symbol";
+  case Kind::floating: return size == 4 ? "float" : "double";
   case Kind::pointer:
     switch (pointee_size) {
     case 0: return "void *";

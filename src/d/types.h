@@ -14,7 +14,10 @@
 namespace probekit::d {
 
 struct Type {
-  enum class Kind : uint8_t { none, integer, pointer, string, stack, symbol };
+  // floating: float (size 4) and double (size 8), which DTrace lets a
+  // program hold, compare with its own type and print (printf %e %f %g,
+  // trace), but not compute with.
+  enum class Kind : uint8_t { none, integer, pointer, string, stack, symbol, floating };
   Kind kind = Kind::none;
   uint8_t size = 8;  // bytes, integers and pointers
   bool is_signed = true;
@@ -35,14 +38,17 @@ struct Type {
   static Type string() { return Type{Kind::string, 0, false}; }
   static Type stack() { return Type{Kind::stack, 0, false}; }
   static Type symbol() { return Type{Kind::symbol, 8, false}; }
+  static Type floating(uint8_t size) { return Type{Kind::floating, size, false}; }
 
   bool is_none() const { return kind == Kind::none; }
   bool is_integer() const { return kind == Kind::integer; }
   // Integers and pointers: what arithmetic and predicates accept.
   bool is_scalar() const { return kind == Kind::integer || kind == Kind::pointer; }
   bool is_string() const { return kind == Kind::string; }
+  bool is_floating() const { return kind == Kind::floating; }
   bool operator==(const Type& o) const {
-    return kind == o.kind && (!is_scalar() || (size == o.size && is_signed == o.is_signed));
+    return kind == o.kind && (!is_scalar() || (size == o.size && is_signed == o.is_signed)) &&
+           (!is_floating() || size == o.size);
   }
 
   // "int", "uint64_t", "char", "void *", "string", "stack", "symbol".

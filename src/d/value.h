@@ -19,6 +19,7 @@ struct Value {
     string,   // s
     stack,    // s: one frame per line ("libc.so.6`malloc+0x1a"), outermost last
     symbol,   // s: "a.out`work+0x10" (uaddr/usym/ufunc), i: the address
+    floating, // i: the bits of a float (size 4) or double (size 8)
   };
   Kind kind = Kind::integer;
   bool is_signed = true;
@@ -41,6 +42,23 @@ struct Value {
     x.kind = Kind::string;
     x.s = std::move(v);
     return x;
+  }
+  static Value floating_bits(uint64_t bits, uint8_t size) {
+    Value x = unsigned_integer(bits, size);
+    x.kind = Kind::floating;
+    return x;
+  }
+  // A floating value as a double (a float widened).
+  double as_double() const {
+    if (size == 4) {
+      uint32_t b = static_cast<uint32_t>(i);
+      float f;
+      __builtin_memcpy(&f, &b, 4);
+      return f;
+    }
+    double d;
+    __builtin_memcpy(&d, &i, 8);
+    return d;
   }
   uint64_t u() const { return static_cast<uint64_t>(i); }
   bool operator==(const Value& o) const {

@@ -862,4 +862,142 @@ std::optional<std::pair<std::string, int>> DebugInfo::source_line(uint64_t vaddr
   return std::make_pair(std::string(file), lineno);
 }
 
+namespace {
+
+// Reads a struct's members for D (AggregateMember): offsets, bit-fields,
+// arrays, pointers, nested aggregates flattened as "outer.inner".
+class AggregateReader {
+public:
+  void members(Dwarf_Die* agg, const std::string& prefix, uint64_t base, int depth, std::vector<AggregateMember>& out) {
+    if (depth > kMaxTypeDepth) return;
+    Dwarf_Die child;
+    if (dwarf_child(agg, &child) != 0) return;
+    do {
+      if (dwarf_tag(&child) != DW_TAG_member) continue;
+      const char* name = dwarf_diename(&child);
+      Dwarf_Word off = 0;
+      attr_udata(&child, DW_AT_data_member_location, &off);
+      Dwarf_Die t, p;
+      if (!type_of(&child, &t)) continue;
+      AggregateMember m;
+      m.name = prefix + (name != nullptr ? name : "");
+      m.offset = base + off;
+      m.type_name = TypeReader(false).read(&t).name;
+      if (!peel(&t, &p)) continue;
+      Dwarf_Word bits = 0, bit_off = 0;
+      if (attr_udata(&child, DW_AT_bit_size, &bits)) {
+        m.bit_size = static_cast<uint32_t>(bits);
+        if (attr_udata(&child, DW_AT_data_bit_offset, &bit_off)) {
+          m.offset = base + bit_off / 8;
+          m.bit_offset = static_cast<uint32_t>(bit_off % 8);
+        } else if (attr_udata(&child, DW_AT_bit_offset, &bit_off)) {  // DWARF 2/3, big-endian numbering
+          Dwarf_Word storage = 0;
+          if (!attr_udata(&child, DW_AT_byte_size, &storage)) storage = TypeReader::size_of(&p);
+          uint64_t lsb = storage * 8 - bit_off - bits;
+          m.offset += lsb / 8;
+          m.bit_offset = static_cast<uint32_t>(lsb % 8);
+        }
+      }
+      if (dwarf_tag(&p) == DW_TAG_array_type) {
+        Dwarf_Die elem, pe;
+        Dwarf_Word total = 0;
+        if (!type_of(&p, &elem) || !peel(&elem, &pe)) continue;
+        scalar(&pe, m);
+        if (m.size != 0 && dwarf_aggregate_size(&p, &total) == 0) m.count = total / m.size;
+        out.push_back(m);
+        continue;
+      }
+      scalar(&p, m);
+      bool nested = is_aggregate_tag(dwarf_tag(&p));
+      if (name != nullptr) out.push_back(m);
+      if (nested) members(&p, name != nullptr ? m.name + "." : prefix, m.offset, depth + 1, out);
+    } while (dwarf_siblingof(&child, &child) == 0);
+  }
+
+  static void scalar(Dwarf_Die* p, AggregateMember& m) {
+    m.size = TypeReader::size_of(p);
+    Type t = TypeReader(false).read(p);
+    m.cls = t.cls;
+    Dwarf_Word enc = 0;
+    if (dwarf_tag(p) == DW_TAG_base_type) attr_udata(p, DW_AT_encoding, &enc);
+    m.is_signed = enc == DW_ATE_signed || enc == DW_ATE_signed_char || dwarf_tag(p) == DW_TAG_enumeration_type;
+    if (dwarf_tag(p) == DW_TAG_pointer_type) {
+      Dwarf_Die to, pt;
+      if (type_of(p, &to) && peel(&to, &pt)) {
+        int tag = dwarf_tag(&pt);
+        const char* n = dwarf_diename(&pt);
+        if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && n != nullptr) {
+          m.pointee_aggregate = std::string(tag == DW_TAG_union_type ? "union " : "struct ") + n;
+        } else if (tag == DW_TAG_base_type || tag == DW_TAG_enumeration_type) {
+          Dwarf_Word e = 0;
+          attr_udata(&pt, DW_AT_encoding, &e);
+          m.pointee_size = TypeReader::size_of(&pt);
+          m.pointee_signed = e == DW_ATE_signed || e == DW_ATE_signed_char || tag == DW_TAG_enumeration_type;
+        } else if (tag == DW_TAG_pointer_type) {
+          m.pointee_size = 8;
+        }
+      }
+    }
+  }
+};
+
+// A definition of `name` with tag `tag` (or a typedef `name` of an
+// aggregate, when tag is 0) among the DIEs under `parent`.
+bool find_definition(Dwarf_Die* parent, int tag, std::string_view name, int depth, Dwarf_Die* out) {
+  if (depth > 2) return false;
+  Dwarf_Die child;
+  if (dwarf_child(parent, &child) != 0) return false;
+  do {
+    int t = dwarf_tag(&child);
+    const char* n = dwarf_diename(&child);
+    if (t == DW_TAG_namespace) {
+      if (find_definition(&child, tag, name, depth + 1, out)) return true;
+      continue;
+    }
+    if (n == nullptr || name != n) continue;
+    if (tag == 0 && t == DW_TAG_typedef) {
+      Dwarf_Die to;
+      if (type_of(&child, &to) && peel(&to, out) && is_aggregate_tag(dwarf_tag(out)) &&
+          !attr_flag(out, DW_AT_declaration))
+        return true;
+      continue;
+    }
+    bool same = t == tag || (tag == DW_TAG_structure_type && t == DW_TAG_class_type);
+    if (same && !attr_flag(&child, DW_AT_declaration)) {
+      *out = child;
+      return true;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return false;
+}
+
+}  // namespace
+
+std::optional<Aggregate> DebugInfo::aggregate(std::string_view key) const {
+  if (!handles_) return std::nullopt;
+  int tag = 0;
+  std::string_view name = key;
+  if (name.substr(0, 7) == "struct ") {
+    tag = DW_TAG_structure_type;
+    name.remove_prefix(7);
+  } else if (name.substr(0, 6) == "union ") {
+    tag = DW_TAG_union_type;
+    name.remove_prefix(6);
+  }
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die cudie;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+    Dwarf_Die def;
+    if (!find_definition(&cudie, tag, name, 0, &def)) continue;
+    Aggregate a;
+    a.key = std::string(key);
+    a.is_union = dwarf_tag(&def) == DW_TAG_union_type;
+    a.size = TypeReader::size_of(&def);
+    AggregateReader().members(&def, "", 0, 0, a.members);
+    return a;
+  }
+  return std::nullopt;
+}
+
 }  // namespace probekit::dwarf

@@ -87,6 +87,34 @@ struct Function {
   int decl_line = 0;
 };
 
+// A member of a struct or union as D reads it from the target's memory
+// (DTrace's CTF view of the type). Members of a nested struct or union are
+// listed too, after it, named "outer.inner" at their offset from the
+// start; an anonymous struct or union's members are listed by their own
+// names, as C reaches them.
+struct AggregateMember {
+  std::string name;
+  std::string type_name;  // C spelling: "int", "struct bar *", "char [16]"
+  TypeClass cls = TypeClass::other;  // of the element, for an array
+  uint64_t offset = 0;    // bytes from the start of the aggregate
+  size_t size = 0;        // bytes; of one element, for an array
+  bool is_signed = false;
+  uint32_t bit_offset = 0;  // bit-fields: bits above `offset` (little-endian)
+  uint32_t bit_size = 0;    // bit-fields: the width; 0 otherwise
+  uint64_t count = 0;       // arrays: the element count; 0 otherwise
+  // Pointers: what they point to ("struct bar" for a struct or union; its
+  // size and signedness for an integer, size 0 for anything else).
+  std::string pointee_aggregate;
+  size_t pointee_size = 0;
+  bool pointee_signed = false;
+};
+struct Aggregate {
+  std::string key;  // "struct foo", "union u"
+  bool is_union = false;
+  size_t size = 0;
+  std::vector<AggregateMember> members;
+};
+
 class DebugInfo {
 public:
   // Opens DWARF for the object at path (or its separate debug file via
@@ -118,6 +146,10 @@ public:
   // origin's name. Empty when vaddr is in no inlined code.
   std::vector<std::string> inline_frames(uint64_t vaddr) const;
   const std::string& dwarf_file() const { return dwarf_file_; }  // the file the DWARF came from
+  // The complete definition of "struct NAME" or "union NAME" (or a typedef
+  // NAME_t of one, given as its name) in any compile unit; nullopt when the
+  // object does not define it.
+  std::optional<Aggregate> aggregate(std::string_view key) const;
 
 private:
   DebugInfo() = default;

@@ -398,3 +398,52 @@ TEST(DCli, ProgramsWithoutATarget) {
             std::string::npos)
       << p.err;
 }
+
+// The target's own types, from its DWARF (tests/targets/pk_types.c), as
+// DTrace reads CTF: a struct pointer argument, nested members, a bit-field,
+// an array member and a pointer to the next struct; every build of the target.
+TEST(DCli, TargetStructsFromDwarf) {
+  const std::string program =
+      "pid$target:a.out:visit:entry {\n"
+      "  this->n = (struct node *)arg0;\n"
+      "  printf(\"%d %d %d %d %s %d %d %d\\n\", this->n->id, this->n->at.x, ((struct node *)arg0)->at.y,\n"
+      "         this->n->f.delta, stringof(this->n->name), this->n->samples[3], this->n->next ? this->n->next->id : 0,\n"
+      "         sizeof (struct node));\n"
+      "  printf(\"%.1f\\n\", this->n->weight);\n"
+      "}";
+  for (const char* build : {"pie-O0", "nopie-O2"}) {
+    const std::string file = ::testing::TempDir() + "/d_target_structs.txt";
+    auto r = run({probekit_path(), "-q", "-o", file, "-n", program, "-c",
+                  target_path(std::string("pk_types-") + build) + " 3"});
+    ASSERT_EQ(r.status, 0) << build << ": " << r.err;
+    EXPECT_EQ(r.out, "visited 3 nodes, sum 54\n") << build;
+    EXPECT_EQ(read_file(file),
+              "1 10 -1 -1 node-1 103 2 72\n1.5\n"
+              "2 20 -2 -2 node-2 203 3 72\n3.0\n"
+              "3 30 -3 -3 node-3 303 0 72\n4.5\n")
+        << build;
+  }
+}
+
+TEST(DCli, UnknownTargetStructIsAnError) {
+  auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
+                "-c", target_path("pk_types-pie-O0") + " 1"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+// ucaller at a function's entry is its caller (the frame-pointer walk alone
+// misses it there: rbp is still the caller's), also when only two frames are
+// asked for (ustack(2)).
+TEST(DCli, UcallerAtEntryIsTheCaller) {
+  const std::string file = ::testing::TempDir() + "/d_ucaller.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n",
+                "pid$target:a.out:visit:entry { printf(\"%s\\n\", ufunc(ucaller)); ustack(2); }", "-c",
+                target_path("pk_types-pie-O2") + " 1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string out = read_file(file);
+  EXPECT_TRUE(std::regex_match(
+      out, std::regex("pk_types-pie-O2`main\n\n {14}pk_types-pie-O2`visit\n {14}pk_types-pie-O2`main\\+0x[0-9a-f]+\n")))
+      << out;
+}

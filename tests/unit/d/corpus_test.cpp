@@ -12,6 +12,7 @@
 //   args: WORD...            macro arguments $1, $2, ...
 //   flags: -q -w -x NAME=VALUE -f json
 //   mem: ADDR "text"         a NUL-terminated string in the fake target
+//   bytes: ADDR HEX          bytes in the fake target ("0a000001")
 //   sym: ADDR SIZE NAME [MODULE]   a symbol for ufunc()/usym()/ustack()
 //   stack: ADDR...           what the host's unwinder returns
 //   argtypes: PROBE TYPE...  register PROBE with typed args[] (ProbeArg), each
@@ -136,6 +137,12 @@ std::string run_tst(const std::string& name, const std::string& source) {
       std::string text(trim(rest.substr(sp + 1)));
       if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
       hit.memory[addr] = text + std::string(1, '\0');
+    } else if (key == "bytes") {
+      auto w = split_ws(rest);
+      std::string bytes;
+      for (size_t i = 0; i + 1 < w[1].size(); i += 2)
+        bytes += static_cast<char>(std::stoi(w[1].substr(i, 2), nullptr, 16));
+      hit.memory[num(w[0])] = bytes;
     } else if (key == "sym") {
       auto w = split_ws(rest);
       testing::FakeSymbol s{num(w[0]), num(w[1]), w[2], w.size() > 3 ? w[3] : "a.out"};

@@ -303,3 +303,104 @@ TEST(Vm, TracepointFieldMissingFromAProbeIsAnError) {
 
 }  // namespace
 }  // namespace probekit::d
+
+namespace probekit::d {
+namespace {
+
+// struct node of tests/targets/pk_types.c as the CLI hands it over from
+// DWARF (dwarf_test checks the DWARF side against the same struct).
+std::optional<TargetAggregate> node_types(const std::string& key) {
+  using K = TargetMember::Kind;
+  auto m = [](std::string name, K kind, uint64_t off, uint32_t size, bool is_signed) {
+    TargetMember t;
+    t.name = std::move(name);
+    t.kind = kind;
+    t.offset = off;
+    t.size = size;
+    t.is_signed = is_signed;
+    return t;
+  };
+  if (key != "struct node") return std::nullopt;
+  TargetAggregate a;
+  a.size = 72;
+  a.members = {m("id", K::integer, 0, 8, true),         m("at", K::aggregate, 8, 8, false),
+               m("at.x", K::integer, 8, 4, true),       m("at.y", K::integer, 12, 4, true),
+               m("u.as_int", K::integer, 16, 4, true),  m("f.ready", K::integer, 24, 4, false),
+               m("f.delta", K::integer, 24, 4, true),   m("f.big", K::integer, 25, 8, false),
+               m("name", K::integer, 32, 1, true),      m("samples", K::integer, 48, 2, true),
+               m("next", K::pointer, 64, 8, false),     m("weight", K::floating, 56, 8, false)};
+  a.members[5].bit_size = 1;
+  a.members[6].bit_offset = 4;
+  a.members[6].bit_size = 5;
+  a.members[7].bit_offset = 1;
+  a.members[7].bit_size = 40;
+  a.members[8].count = 16;
+  a.members[9].count = 4;
+  a.members[10].pointee_aggregate = "struct node";
+  return a;
+}
+
+TEST(Vm, TargetStructsFromTheProgramsOwnTypes) {
+  CompileOptions o;
+  o.target_type = node_types;
+  o.quiet = true;
+  Harness h("pid$target:a.out:work:entry {\n"
+            "  this->n = (struct node *)arg0;\n"
+            "  printf(\"%d %d %d %d %d\\n\", this->n->id, this->n->at.x, this->n->at.y, this->n->u.as_int,\n"
+            "         sizeof (struct node));\n"
+            "  printf(\"%d %d %x\\n\", this->n->f.ready, this->n->f.delta, this->n->f.big);\n"
+            "  printf(\"%s %d %d %d\\n\", stringof(this->n->name), this->n->samples[0], this->n->samples[3],\n"
+            "         this->n->next->id);\n"
+            "  printf(\"%.2f %e %d\\n\", this->n->weight, this->n->weight, this->n->weight > this->n->next->weight);\n"
+            "}",
+            o);
+  ASSERT_TRUE(h.prog);
+  std::string node(72, '\0'), next(72, '\0');
+  auto put = [](std::string& s, size_t off, const auto& v) { std::memcpy(s.data() + off, &v, sizeof v); };
+  put(node, 0, int64_t{7});
+  put(node, 8, int32_t{70});
+  put(node, 12, int32_t{-7});
+  put(node, 16, int32_t{0x01020304});
+  // ready=1, mode=5, delta=-7 (5 bits: 0b11001), big=0x123456789a from bit 9.
+  uint64_t bits = 1 | (5u << 1) | (0x19u << 4) | (0x123456789aULL << 9);
+  put(node, 24, bits);
+  std::memcpy(node.data() + 32, "node-7", 7);
+  for (int k = 0; k < 4; ++k) put(node, 48 + 2 * k, static_cast<int16_t>(700 + k));
+  put(node, 64, uint64_t{0x9000});
+  put(node, 56, 10.5);
+  put(next, 0, int64_t{8});
+  put(next, 56, -2.25);
+  h.hit.memory[0x8000] = node;
+  h.hit.memory[0x9000] = next;
+  h.fire(work_entry, 0x8000);
+  EXPECT_EQ(h.sink.out_text(), "7 70 -7 16909060 72\n1 -7 123456789a\nnode-7 700 703 8\n10.50 1.050000e+01 1\n");
+  EXPECT_EQ(h.sink.err_text(), "");
+}
+
+TEST(Vm, ProgramsOwnStructWinsOverTheTargets) {
+  CompileOptions o;
+  o.target_type = node_types;
+  o.quiet = true;
+  Harness h("struct node;\nstruct node { int a; int b; };\n"
+            "pid$target:a.out:work:entry { printf(\"%d %d\\n\", ((struct node *)arg0)->b, sizeof (struct node)); }",
+            o);
+  ASSERT_TRUE(h.prog);
+  h.hit.memory[0x8000] = std::string("\x01\0\0\0\x02\0\0\0", 8);
+  h.fire(work_entry, 0x8000);
+  EXPECT_EQ(h.sink.out_text(), "2 8\n");
+}
+
+TEST(Vm, UnknownTargetStructIsIncomplete) {
+  CompileOptions o;
+  o.target_type = node_types;
+  o.target_pid = 1234;
+  auto r = compile("pid$target:a.out:work:entry { trace(((struct nosuch *)arg0)->x); }", "t.d", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics.all()[0].id, "D_DECL_INCOMPLETE") << r.diagnostics.render();
+  auto member = compile("pid$target:a.out:work:entry { trace(((struct node *)arg0)->nosuch); }", "t.d", o);
+  ASSERT_FALSE(member.ok());
+  EXPECT_EQ(member.diagnostics.all()[0].id, "D_MEMBER_NAME");
+}
+
+}  // namespace
+}  // namespace probekit::d

@@ -311,6 +311,58 @@ TEST(DebugInfo, OpensAnAlreadyIndexedElfFile) {
   EXPECT_EQ(sym->value, scale->low_pc);
 }
 
+// "name type @offset size [signed] [bits o:w] [xN] [-> pointee]" for each member.
+std::vector<std::string> describe(const Aggregate& a) {
+  std::vector<std::string> out;
+  for (const auto& m : a.members) {
+    std::string s = m.name + " " + m.type_name + " (" + cls(m.cls) + ") @" + std::to_string(m.offset) + " " +
+                    std::to_string(m.size);
+    if (m.is_signed) s += " signed";
+    if (m.bit_size) s += " bits " + std::to_string(m.bit_offset) + ":" + std::to_string(m.bit_size);
+    if (m.count) s += " x" + std::to_string(m.count);
+    if (!m.pointee_aggregate.empty()) s += " -> " + m.pointee_aggregate;
+    else if (m.pointee_size) s += " -> " + std::to_string(m.pointee_size) + (m.pointee_signed ? " signed" : "");
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST(DebugInfo, AggregatesWithNestedMembersBitFieldsAndArrays) {
+  auto d = open_ok("dwarf_fx_types");
+  auto node = d->aggregate("struct node");
+  ASSERT_TRUE(node.has_value());
+  EXPECT_FALSE(node->is_union);
+  EXPECT_EQ(node->size, 72u);
+  const std::vector<std::string> want = {
+      "id long (signed_int) @0 8 signed",
+      "at struct point (structure) @8 8",
+      "at.x int (signed_int) @8 4 signed",
+      "at.y int (signed_int) @12 4 signed",
+      "u union <anonymous> (structure) @16 4",
+      "u.as_int int (signed_int) @16 4 signed",
+      "u.bytes unsigned char [4] (character) @16 1 x4",
+      "f struct flags (structure) @24 8",
+      "f.ready unsigned int (unsigned_int) @24 4 bits 0:1",
+      "f.mode unsigned int (unsigned_int) @24 4 bits 1:3",
+      "f.delta int (signed_int) @24 4 signed bits 4:5",
+      "f.big unsigned long long (unsigned_int) @25 8 bits 1:40",
+      "name char [16] (character) @32 1 signed x16",
+      "samples short [4] (signed_int) @48 2 signed x4",
+      "weight double (floating) @56 8",
+      "next struct node * (pointer) @64 8 -> struct node",
+  };
+  EXPECT_EQ(describe(*node), want);
+  auto point = d->aggregate("struct point");
+  ASSERT_TRUE(point.has_value());
+  EXPECT_EQ(point->size, 8u);
+  // A typedef of a struct names it too; a declaration-only or unknown name does not.
+  auto by_typedef = d->aggregate("node_t");
+  ASSERT_TRUE(by_typedef.has_value());
+  EXPECT_EQ(by_typedef->members.size(), node->members.size());
+  EXPECT_FALSE(d->aggregate("struct nosuch").has_value());
+  EXPECT_FALSE(d->aggregate("union node").has_value());
+}
+
 TEST(DebugInfo, MissingFileIsAnIoError) {
   auto d = DebugInfo::open(kFx + "/does-not-exist", kNoRoot);
   ASSERT_FALSE(d.ok());

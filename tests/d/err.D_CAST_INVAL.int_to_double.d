@@ -1,0 +1,1 @@
+BEGIN { x = (double)arg0; }

@@ -1,0 +1,3 @@
+float f;
+double d;
+BEGIN { x = f < d; }

@@ -1,0 +1,2 @@
+double d;
+BEGIN { printf("%d\n", d); }

@@ -1,0 +1,1 @@
+pid$target::work:entry { tracemem(arg0, arg1); }

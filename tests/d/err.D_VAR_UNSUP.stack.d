@@ -1,0 +1,1 @@
+pid$target::work:entry { stack(5); }

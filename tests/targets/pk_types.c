@@ -1,0 +1,62 @@
+// pk_types: structs that D programs read through the program's own types
+// (DWARF), as DTrace reads CTF: nested structs and unions, bit-fields,
+// arrays, a linked list and a double. `pk_types N` calls visit() on each of N
+// nodes and prints what it saw (the output must not change under tracing).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct point {
+  int x;
+  int y;
+};
+
+struct flags {
+  unsigned ready : 1;
+  unsigned mode : 3;
+  int delta : 5;
+  unsigned long long big : 40;
+};
+
+struct node {
+  long id;
+  struct point at;
+  union {
+    int as_int;
+    unsigned char bytes[4];
+  } u;
+  struct flags f;
+  char name[16];
+  short samples[4];
+  double weight;
+  struct node *next;
+};
+
+typedef struct node node_t;
+
+__attribute__((noipa)) long visit(node_t *n) { return n->id + n->at.x + n->at.y + n->f.delta; }
+
+int main(int argc, char **argv) {
+  int count = argc > 1 ? atoi(argv[1]) : 2;
+  node_t *head = NULL;
+  for (int i = count; i >= 1; --i) {
+    node_t *n = calloc(1, sizeof *n);
+    n->id = i;
+    n->at.x = 10 * i;
+    n->at.y = -i;
+    n->u.as_int = 0x01020304;
+    n->f.ready = 1;
+    n->f.mode = (unsigned)(i % 8);
+    n->f.delta = -i;
+    n->f.big = 0x123456789aULL;
+    snprintf(n->name, sizeof n->name, "node-%d", i);
+    for (int k = 0; k < 4; ++k) n->samples[k] = (short)(i * 100 + k);
+    n->weight = i * 1.5;
+    n->next = head;
+    head = n;
+  }
+  long sum = 0;
+  for (node_t *n = head; n; n = n->next) sum += visit(n);
+  printf("visited %d nodes, sum %ld\n", count, sum);
+  return 0;
+}
