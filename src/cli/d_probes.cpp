@@ -471,6 +471,24 @@ std::vector<std::vector<Probe::GuardTerm>> guard_of(const d::Program& program, u
   return out;
 }
 
+// What a probe's agent code asks the tracer to do (Probe::agent_output):
+// the program prints it as its own clauses print.
+std::function<void(const Probe::AgentOutput&)> ProbeBinder::agent_output_of(uint32_t id) {
+  if (!program_.agent_layout().output) return nullptr;
+  d::Program* program = &program_;
+  Session* session = session_;
+  return [program, session, id](const Probe::AgentOutput& o) {
+    d::Program::AgentHit h;
+    h.cpu = o.cpu;
+    h.tid = o.tid;
+    h.timestamp_ns = o.timestamp_ns;
+    h.items = o.items;
+    h.bytes = o.bytes;
+    h.nitems = o.nitems;
+    if (program->agent_output(id, h)) session->stop();
+  };
+}
+
 Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(uint32_t id,
                                                                               const std::vector<uint32_t>& clauses,
                                                                               const std::string& probe) {
@@ -496,6 +514,7 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(
     if (!st.tables.empty()) std::memcpy(st.tables.data(), layout.aggs.data(), st.tables.size());
     st.self_words = layout.self_words;
     st.part_bytes = layout.part_bytes;
+    st.output = layout.output;
     PK_TRY(session_->set_agent_state(std::move(st)));
     Session* session = session_;
     program_.set_agent_parts([session] { return session->agent_parts(); });
@@ -543,6 +562,7 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
       probe.destructive = false;
       probe.agent_code = *code;
       probe.agent_guard = guard_of(program_, reg.id);
+      probe.agent_output = agent_output_of(reg.id);
     } else if (!counting && !p.is_return && !params && !probe.destructive && program_.recordable(reg.id, &needs)) {
       // The clauses run in the tracer on a record the agent writes at the
       // hit (a jump probe where eligible): the registers and the four
@@ -745,6 +765,7 @@ Result<size_t> ProbeBinder::bind_pending(const d::ProbeDescription& desc) {
         probe.destructive = false;
         probe.agent_code = *code;
         probe.agent_guard = guard_of(program_, reg.id);
+        probe.agent_output = agent_output_of(reg.id);
       }
     }
     auto added = session_->add(std::move(probe));

@@ -139,6 +139,7 @@ class ProbeBinder {
 public:
   // Agent code for a pid probe, or null (its clauses run in the tracer).
   // The first one gives the session the program's agent state.
+  std::function<void(const Probe::AgentOutput&)> agent_output_of(uint32_t id);
   Result<std::shared_ptr<const std::vector<uint8_t>>> agent_code_for(uint32_t id, const std::vector<uint32_t>& clauses,
                                                                     const std::string& probe);
   ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options);

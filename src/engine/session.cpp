@@ -729,10 +729,27 @@ bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
         auto p = agent->add_dprog(*it->second.probe.agent_code);
         if (p) prog = dprogs_.emplace(std::make_pair(agent.get(), id), *p).first;
       }
-      if (prog == dprogs_.end())
+      if (prog == dprogs_.end()) {
         ++tracer_dprog_faults_;
-      else
-        tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, ctx.comm(), __rdtsc(), ctx.cpu());
+        continue;
+      }
+      std::vector<uint8_t> out;
+      uint32_t items = 0;
+      tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, ctx.comm(), __rdtsc(), ctx.cpu(),
+                                               &out, &items);
+      if (items && it->second.probe.agent_output) {
+        Probe::AgentOutput o;
+        o.pid = t.tgid;
+        o.tid = t.tid;
+        o.cpu = ctx.cpu();
+        o.comm = ctx.comm();
+        o.timestamp_ns = ctx.timestamp_ns();
+        o.items = out.data();
+        o.bytes = out.size();
+        o.nitems = items;
+        auto handler = it->second.probe.agent_output;
+        handler(o);
+      }
       continue;
     }
     if (!it->second.probe.pre_handler) continue;
@@ -1990,6 +2007,25 @@ void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& own
   const JumpSite& js = *js_it->second;
   // The thread's name when it first hit, as a trap hit reads it once.
   const std::string comm(rec.comm, ::strnlen(rec.comm, sizeof rec.comm));
+  if (rec.regs_mask == PK_RECORD_DOUT) {  // what agent code asks the tracer to print
+    Probe::AgentOutput o;
+    o.pid = static_cast<int>(rec.pid);
+    o.tid = static_cast<int>(rec.tid);
+    o.cpu = static_cast<int>(rec.cpu);
+    o.comm = comm;
+    o.timestamp_ns = clock_.to_ns(rec.tsc);
+    o.items = reinterpret_cast<const uint8_t*>(&rec + 1);
+    o.bytes = rec.size - sizeof rec;
+    o.nitems = rec.nitems;
+    const std::vector<ProbeId> ids = js.probes;
+    for (ProbeId id : ids) {
+      auto it = probes_.find(id);
+      if (it == probes_.end() || !it->second.probe.enabled || !it->second.probe.agent_output) continue;
+      auto handler = it->second.probe.agent_output;
+      handler(o);
+    }
+    return;
+  }
   const int ppid = proc_it != procs_.end() ? proc_it->second.ppid : -1;
   RecordHitContext ctx(rec, js.info, *as, comm, ppid, clock_.to_ns(rec.tsc));
   const std::vector<ProbeId> ids = js.probes;  // handlers may add/remove probes
@@ -2037,7 +2073,7 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   PK_TRY(as->agent->enable_dstate(*as, *remote, agent_state_->tables, agent_state_->self_words,
                                   agent_state_->part_bytes, line.tsc_base, line.ns_base, line.mult, 32));
   dstate_agents_.push_back(as->agent);
-  add_record_agent(as->agent, false);  // drained (nothing yet) and taught rseq for `cpu`
+  add_record_agent(as->agent, agent_state_->output);  // drained (output records, if any) and taught rseq for `cpu`
   return {};
 }
 
