@@ -846,7 +846,9 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     a.capacity = entries_per_agg;
     offset += sizeof(pk_dagg_table) + 8ull * entries_per_agg * (1u + a.key_words + a.value_words);
   }
-  plan.part_bytes = static_cast<uint32_t>((offset + 4095) & ~uint64_t{4095});
+  // A page at least: clauses with no state (output only) still need the
+  // agent's D state (its thread slots, the output records).
+  plan.part_bytes = static_cast<uint32_t>(std::max<uint64_t>((offset + 4095) & ~uint64_t{4095}, 4096));
   return plan;
 }
 

@@ -46,7 +46,7 @@ TEST(DAgentCli, PrintfAndTraceFromAgentClausesPrintAsTheTrapBackendDoes) {
   EXPECT_EQ(jump.run.out, "threads 1 calls 2000 total 4000000\n");  // the program's own stdout
   EXPECT_EQ(trap.run.out, jump.run.out);
   EXPECT_EQ(jump.out, trap.out);
-  EXPECT_NE(jump.out.find("3 1     9|\n6\n"), std::string::npos) << jump.out;
+  EXPECT_NE(jump.out.find("3 1     9|\n610 2    1e|\n"), std::string::npos) << jump.out;
   EXPECT_NE(jump.out.find("n=143\n"), std::string::npos) << jump.out;
   EXPECT_NE(jump.out.find("\n              286\n"), std::string::npos) << jump.out;  // @c
   EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
@@ -112,14 +112,15 @@ TEST(DAgentCli, ADivisionByZeroInTheAgentIsTheTrapBackendsErrorAndFiresERROR) {
       EXPECT_TRUE(std::regex_search(jump.run.err, std::regex(error))) << jump.run.err;
       EXPECT_TRUE(std::regex_search(trap.run.err, std::regex(error))) << trap.run.err;
     } else {
-      EXPECT_EQ(jump.out, "-20\n-25\n-33\n-50\n-100\nERROR 1 1 4\n100\n50\n33\n25\n");
+      EXPECT_EQ(jump.out, "-20\n-25\n-33\n-50\n-100\nERROR 2 1 4\n100\n50\n33\n25\n");
       EXPECT_FALSE(std::regex_search(jump.run.err, std::regex(error))) << jump.run.err;
     }
   }
 }
 
 TEST(DAgentCli, CopyinstrIsReadByTheAgentAndABadAddressIsTheTrapBackendsError) {
-  // eight()'s arg0 is -1: nothing to read there, DTrace's invalid address.
+  // eight()'s arg0 is the int -1 (edi; the register's upper half 0):
+  // nothing to read there, DTrace's invalid address.
   const std::string prog =
       "pid$target:a.out:process:entry { printf(\"%d %s|%s\\n\", arg0, copyinstr(arg1), copyinstr(arg1 + 2)); }\n"
       "pid$target:a.out:eight:entry /arg7 == 8000000001/ { printf(\"%s\\n\", copyinstr(arg0)); }\n";
@@ -141,7 +142,7 @@ TEST(DAgentCli, CopyinstrIsReadByTheAgentAndABadAddressIsTheTrapBackendsError) {
   };
   EXPECT_EQ(errors(jump.run.err),
             "probekit: error on enabled probe ID E (ID N: pidP:a.out:eight:entry): invalid address "
-            "(0xffffffffffffffff) in action #1 at DIF offset 0\n")
+            "(0xffffffff) in action #1 at DIF offset 0\n")
       << jump.run.err;
   EXPECT_EQ(errors(trap.run.err), errors(jump.run.err)) << trap.run.err;
 }
