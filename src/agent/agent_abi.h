@@ -270,6 +270,13 @@ struct pk_dagg_table {
  *                   string there, at most u16 bytes (copyinstr: read with
  *                   the fault-safe reader; nothing readable is DTrace's
  *                   bad-address fault, an ERROR item)
+ *   LOAD u8 u8      pop an address, push the u8 bytes there (sign-extended
+ *                   when the second is 1); unreadable: DTrace's bad-address
+ *                   fault (an ERROR item)
+ *   STRCMP u16 u16 bytes  pop an address; push -1, 0 or 1 as the string
+ *                   there (at most the first u16 bytes: strsize) compares
+ *                   with the second u16 bytes that follow; unreadable: a
+ *                   bad-address fault
  *   ACT u16         faults from here on are in action u16 (an ERROR item)
  *   DIVZ/MODZ u8    pop b, pop a, push a / b or a % b (u8 1: signed); a zero
  *                   b is DTrace's divide-by-zero fault (an ERROR item)
@@ -280,13 +287,15 @@ enum {
   PK_OP_XOR, PK_OP_SHL, PK_OP_SAR, PK_OP_SHR, PK_OP_EQ, PK_OP_NE, PK_OP_SLT, PK_OP_SLE, PK_OP_SGT,
   PK_OP_SGE, PK_OP_ULT, PK_OP_ULE, PK_OP_UGT, PK_OP_UGE, PK_OP_NEG, PK_OP_NOT, PK_OP_LNOT, PK_OP_EXT,
   PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
-  PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_COUNT_
+  PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
+  PK_OP_STRCMP, PK_OP_COUNT_
 };
 #define PK_DVAR_PID 0u
 #define PK_DVAR_TID 1u
 #define PK_DVAR_TIMESTAMP 2u
 #define PK_DVAR_CPU 3u
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
+#define PK_DVM_STRCMP_MAX 128 /* bytes of a string literal STRCMP compares with */
 
 /* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----
  * A return probe's entry site is a jump site whose trampoline calls

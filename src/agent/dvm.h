@@ -437,6 +437,44 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         h->out_len = start + (uint32_t)sizeof(struct pk_item) + at;
         break;
       }
+      case PK_OP_LOAD: {
+        const uint32_t bytes = code[pc], sgn = code[pc + 1];
+        pc += 2;
+        PK_NEED(1);
+        const uint64_t at = st[sp - 1];
+        uint64_t v = 0;
+        if (bytes > 8 || h->read(h, at, (uint8_t *)&v, bytes) != bytes) {
+          fkind = 1; /* DTRACEFLT_BADADDR */
+          faddr = at;
+          goto fault;
+        }
+        st[sp - 1] = (uint64_t)pk_dvm_ext(v, bytes, sgn);
+        break;
+      }
+      case PK_OP_STRCMP: {
+        const uint32_t max = pk_dvm_u16(code + pc), len = pk_dvm_u16(code + pc + 2);
+        const uint8_t *lit = code + pc + 4;
+        pc += 4 + len;
+        if (pc > size || len > PK_DVM_STRCMP_MAX) goto fault;
+        PK_NEED(1);
+        const uint64_t at = st[sp - 1];
+        /* The first len + 1 bytes decide (fewer when strsize is less). */
+        uint8_t buf[PK_DVM_STRCMP_MAX + 1];
+        const uint32_t want = len + 1 < max ? len + 1 : max;
+        const uint32_t got = want ? h->read(h, at, buf, want) : 0;
+        if (want && got == 0) {
+          fkind = 1;
+          faddr = at;
+          goto fault;
+        }
+        uint32_t n = 0;
+        while (n < got && buf[n]) ++n;
+        int64_t c = 0;
+        for (uint32_t i = 0; i < n && i < len && !c; ++i) c = buf[i] < lit[i] ? -1 : buf[i] > lit[i] ? 1 : 0;
+        if (!c) c = n < len ? -1 : n > len ? 1 : 0;
+        st[sp - 1] = (uint64_t)c;
+        break;
+      }
       case PK_OP_DIVZ:
       case PK_OP_MODZ: {
         const uint32_t sgn = code[pc++];

@@ -192,11 +192,39 @@ private:
     return e.kind == ExprKind::ident && e.slot < 0 && e.id == static_cast<int>(Var::execname);
   }
 
+  static bool is_copyinstr(const Expr& e) {
+    return e.kind == ExprKind::call && static_cast<Fn>(e.id) == Fn::copyinstr && e.kids.size() == 1 &&
+           e.kids[0]->type.is_scalar();
+  }
+
   bool string_compare(Expr& e) {
-    if (e.op != Op::eq && e.op != Op::ne) return refuse("string ordering");
     Expr& a = *e.kids[0];
     Expr& b = *e.kids[1];
     auto ca = constant_string(a), cb = constant_string(b);
+    if ((is_copyinstr(a) && cb) || (is_copyinstr(b) && ca)) {
+      // copyinstr(ADDR) OP "literal": STRCMP's -1/0/1, compared with 0.
+      const std::string& lit = ca ? *ca : *cb;
+      if (lit.size() > PK_DVM_STRCMP_MAX) return refuse("a string literal longer than the agent compares");
+      if (!expr(*(ca ? b : a).kids[0]) || !in_action()) return false;
+      op(PK_OP_STRCMP);
+      u16(std::min<uint32_t>(plan_.strsize, 0xffff));
+      u16(static_cast<uint32_t>(lit.size()));
+      code.insert(code.end(), lit.begin(), lit.end());
+      if (ca) op(PK_OP_NEG);  // "lit" OP s: s OP' "lit"
+      imm(0);
+      if (!push()) return false;
+      switch (e.op) {
+        case Op::eq: op(PK_OP_EQ); break;
+        case Op::ne: op(PK_OP_NE); break;
+        case Op::lt: op(PK_OP_SLT); break;
+        case Op::le: op(PK_OP_SLE); break;
+        case Op::gt: op(PK_OP_SGT); break;
+        default: op(PK_OP_SGE); break;
+      }
+      pop();
+      return true;
+    }
+    if (e.op != Op::eq && e.op != Op::ne) return refuse("string ordering");
     if (ca && cb) {
       imm(dry_ ? 0 : ((*ca == *cb) == (e.op == Op::eq)));
       return push();
@@ -269,7 +297,17 @@ public:
         }
         return refuse("associative arrays live in the tracer");
       case ExprKind::unary: {
-        if (e.op == Op::deref || e.op == Op::addr) return refuse("memory reads");
+        if (e.op == Op::deref) {
+          // *(T *)ADDR: the fault-safe reader; nothing there is DTrace's
+          // bad-address fault, reported by the tracer from the fault item.
+          if (!e.type.is_scalar() || e.type.size == 0 || e.type.size > 8) return refuse("reading this type");
+          if (!expr(*e.kids[0]) || !in_action()) return false;
+          op(PK_OP_LOAD);
+          code.push_back(e.type.size);
+          code.push_back(e.type.is_signed && e.type.kind == Type::Kind::integer ? 1 : 0);
+          return true;
+        }
+        if (e.op == Op::addr) return refuse("memory reads");
         if (!expr(*e.kids[0])) return false;
         switch (e.op) {
           case Op::neg: op(PK_OP_NEG); break;

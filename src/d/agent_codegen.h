@@ -8,11 +8,12 @@
 // and the state lives in the target's shared memory (one part per thread,
 // agent_abi.h pk_dagg), read back into the program's aggregations before
 // anything prints them (Program::absorb_agent). Output actions (printf,
-// trace, printa, exit of integers) and faults (a division by a zero
-// variable) become items of an output record the tracer acts on
-// (Program::agent_output) with the code the tracer's own clauses use.
-// Anything else (globals, strings other than execname and the probe's
-// names as keys, memory reads) keeps its clause in the tracer,
+// trace, printa, exit of integers and copyinstr strings) and faults (a
+// division by a zero variable, an unreadable address) become items of an
+// output record the tracer acts on (Program::agent_output) with the code
+// the tracer's own clauses use. Anything else (globals, strings other
+// than execname and the probe's names as keys, args[]) keeps its clause
+// in the tracer,
 // and with it every piece of state that clause shares. Ownership is a
 // fixpoint: a clause that cannot run in the agent takes the state it
 // touches with it, which can make other clauses not ready.

@@ -147,6 +147,26 @@ TEST(DAgentCli, CopyinstrIsReadByTheAgentAndABadAddressIsTheTrapBackendsError) {
   EXPECT_EQ(errors(trap.run.err), errors(jump.run.err)) << trap.run.err;
 }
 
+TEST(DAgentCli, StringComparisonsAndABadPointerReadInTheAgentAreTheTrapBackends) {
+  // mix()'s arg0 is the loop counter: *(int *)1 is DTrace's invalid address.
+  const std::string prog =
+      "pid$target:a.out:process:entry /copyinstr(arg1) == \"widget\" && arg0 == 43/ { printf(\"%d %s\\n\", arg0, copyinstr(arg1)); }\n"
+      "pid$target:a.out:process:entry /copyinstr(arg1) > \"widgets\" || \"a\" > copyinstr(arg1)/ { printf(\"no\\n\"); }\n"
+      "pid$target:a.out:mix:entry /arg0 == 1/ { printf(\"%d\\n\", *(int *)arg0); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_args-pie-O2") + " 3", "strcmp");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_args-pie-O2") + " 3", "strcmp");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, trap.run.out);
+  EXPECT_EQ(jump.out, "43 widget\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 2u) << jump.run.err;
+  const std::string error = R"(probekit: error on enabled probe ID [0-9]+ \(ID [0-9]+: pid[0-9]+:a.out:mix:entry\): )"
+                            R"(invalid address \(0x1\) in action #1 at DIF offset 0)";
+  EXPECT_TRUE(std::regex_search(jump.run.err, std::regex(error))) << jump.run.err;
+  EXPECT_TRUE(std::regex_search(trap.run.err, std::regex(error))) << trap.run.err;
+}
+
 TEST(DAgentCli, OutputLostToAFullBufferIsCountedAsDTraceCountsDrops) {
   // Far more lines than probekit formats while the program runs: what is
   // not printed is reported as dropped, to the line.

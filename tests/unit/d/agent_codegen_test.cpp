@@ -339,6 +339,37 @@ TEST(AgentCodegen, CopyinstrIsReadIntoTheOutputAndABadAddressIsAnError) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+TEST(AgentCodegen, StringComparisonsAndMemoryReadsMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry /copyinstr(arg0) == \"hi\"/ { @eq[arg2] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg1) < \"01234568\" && \"xz\" >= copyinstr(arg1)/ { @lt[arg2] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg0) != \"i\"/ { printf(\"%d %d %u\\n\", arg2, *(int *)arg3, *(uint8_t *)(arg3 + 1)); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "");
+  std::vector<Hit> hits(6);
+  for (size_t i = 0; i < hits.size(); ++i) {
+    Hit& h = hits[i];
+    h.memory[0x1000] = std::string("hi\0there", 8);
+    h.memory[0x2000] = "0123456789abcdef";
+    h.memory[0x3000] = "xyz";
+    h.memory[0x4000] = std::string("\xfb\xff\xff\xff", 4);  // -5
+    h.args[0] = i == 4 ? 0x20 : i == 5 ? 0x1000 : 0x1000 + i % 2;
+    h.args[1] = i == 2 ? 0x3000 : 0x2000 + i;
+    h.args[2] = i;
+    h.args[3] = i == 5 ? 0x4002 : 0x4000;  // the int runs off the region
+  }
+  for (const Hit& h : hits) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("0 -5 255\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("E 2 0 1 20\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("E 4 1 1 4002\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 TEST(AgentCodegen, ADivisionByZeroIsTheTracersErrorAndFiresERROR) {
   // The agent's fault item drops the clause's output so far, as the
   // tracer discards the output of a clause that faulted.
