@@ -179,6 +179,20 @@ struct Probe {
   // function with exactly one exit (a constant); the returns of the others
   // run the code in the tracer (Session::describe says why).
   bool agent_reads_return_offset = false;
+  // What agent_code asks the tracer to do (print, exit, report a fault):
+  // called once per hit whose clauses wrote output items
+  // (agent_abi.h PK_ITEM_DOUT/DFAULT), in the order of the other hits (a
+  // jump site's from the thread's ring when it is drained, in time order
+  // across threads; a trap site's at the hit).
+  struct AgentOutput {
+    int pid = 0, tid = 0, cpu = 0;
+    std::string comm;
+    uint64_t timestamp_ns = 0;
+    const uint8_t* items = nullptr;  // nitems pk_item, each followed by its payload
+    size_t bytes = 0;
+    uint32_t nitems = 0;
+  };
+  std::function<void(const AgentOutput&)> agent_output;
 
   // An is-enabled semaphore (USDT; kernel uprobes' ref_ctr_offset): the
   // link-time address, in the module `where` resolves in, of a 16-bit
@@ -433,6 +447,7 @@ public:
     std::vector<uint8_t> tables;
     uint32_t self_words = 0;
     uint32_t part_bytes = 0;
+    bool output = false;  // the code writes output records (Probe::agent_output): drain them
   };
   virtual Status set_agent_state(AgentState state) = 0;
   // Every thread part of every address space's state, live (probekit's

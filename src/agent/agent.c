@@ -409,6 +409,8 @@ static uint32_t current_cpu(const struct pk_control *c, uint64_t fs) {
 struct dprog_env {
   struct hit h;
   struct pk_thread *busy; /* the thread this hit marked busy */
+  struct pk_record *rec;  /* the output record being written (dprog_open) */
+  uint64_t head;          /* the ring's head before it (after a filler) */
 };
 
 static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
@@ -433,11 +435,52 @@ static uint32_t dprog_cpu(struct pk_dvm_hit *v) {
   return current_cpu(e->h.c, e->h.fsbase);
 }
 
+/* The hit's output record, in the thread's ring (the same protocol as
+ * pk_agent_hit's records: busy, then the time where probekit sees it):
+ * PK_DOUT_MAX contiguous bytes are claimed, the record is committed after
+ * the clauses ran (dprog_hit). No room: the output is dropped. */
+static uint8_t *dprog_open(struct pk_dvm_hit *v, uint32_t *cap) {
+  struct dprog_env *e = (struct dprog_env *)v->env;
+  if (!v->t) v->t = dprog_thread(v); /* as pk_dvm_thread, for a callback */
+  struct pk_thread *t = v->t;
+  if (!t) return 0;
+  const struct pk_control *c = e->h.c;
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  const uint64_t tsc = ((uint64_t)hi << 32) | lo;
+  __atomic_store_n(&t->pending_tsc, tsc, __ATOMIC_RELAXED);
+  __asm__ volatile("" ::: "memory");
+  const uint64_t size = c->ring_size;
+  uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - (struct pk_thread *)(uintptr_t)c->threads_remote) * size;
+  uint64_t head = t->head;
+  const uint64_t tail = __atomic_load_n(&t->tail, __ATOMIC_ACQUIRE);
+  uint64_t off = head & (size - 1);
+  const uint64_t need = PK_DOUT_MAX;
+  if (size - off < need) {
+    if (size - (head - tail) < (size - off) + need) return 0;
+    struct pk_record *pad = (struct pk_record *)(ring + off);
+    pad->size = (uint32_t)(size - off);
+    pad->site = PK_RECORD_PAD;
+    head += size - off;
+    off = 0;
+  } else if (size - (head - tail) < need) {
+    return 0;
+  }
+  struct pk_record *r = (struct pk_record *)(ring + off);
+  r->tsc = tsc;
+  e->rec = r;
+  e->head = head;
+  *cap = PK_DOUT_MAX - (uint32_t)sizeof *r;
+  return (uint8_t *)(r + 1);
+}
+
 static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site) {
   if (!c->threads_remote || !c->dstate_remote || c->restoring) return;
   const struct pk_dprog *prog = (const struct pk_dprog *)((const uint8_t *)c + site->program);
   struct dprog_env e;
   e.busy = 0;
+  e.rec = 0;
+  e.head = 0;
   e.h.c = c;
   e.h.frame = frame;
   e.h.rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
@@ -463,7 +506,32 @@ static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *
   v.t = 0;
   v.now = 0;
   v.ret_offset = site->ret_offset;
+  v.open = dprog_open;
+  v.out = 0;
+  v.out_len = v.out_cap = v.out_items = v.out_drops = 0;
   const uint32_t abandoned = pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
+  if (e.rec) {
+    struct pk_record *r = e.rec;
+    struct pk_thread *t = v.t;
+    uint64_t head = e.head;
+    if (v.out_items) {
+      r->site = (uint32_t)(site - (struct pk_site_rt *)((uint8_t *)c + c->sites_offset));
+      r->pid = t->pid;
+      r->tid = t->tid;
+      r->cpu = current_cpu(c, e.h.fsbase);
+      r->nitems = v.out_items;
+      __builtin_memcpy(r->comm, t->comm, sizeof r->comm);
+      r->regs_mask = PK_RECORD_DOUT;
+      r->pad = 0;
+      r->size = (uint32_t)sizeof *r + v.out_len;
+      head += r->size;
+    }
+    __atomic_store_n(&t->head, head, __ATOMIC_RELEASE);
+  }
+  if (v.out_drops) {
+    const uint32_t cpu = current_cpu(c, e.h.fsbase);
+    __atomic_fetch_add(&c->cpu_drops[cpu & 63], v.out_drops, __ATOMIC_RELAXED);
+  }
   if (e.busy) __atomic_store_n(&e.busy->busy, 0, __ATOMIC_RELEASE);
   if (abandoned) __atomic_fetch_add(&site->dropped, abandoned, __ATOMIC_RELAXED);
 }

@@ -98,6 +98,17 @@ struct pk_record {
 
 #define PK_ITEM_FAULT 1u  /* the memory could not be read: no bytes follow */
 #define PK_ITEM_STRING 2u /* a string read (length: bytes kept, NUL included when found) */
+/* D clauses in the agent (PK_ACTION_DPROG) ask probekit to print: an output
+ * record (regs_mask PK_RECORD_DOUT: not a hit, the trampoline counted it)
+ * holds, in the order the clauses ran, one item per output action (address:
+ * the action's id, d/agent_codegen.h AgentPlan::actions; its values, 8
+ * bytes each, a string as its length word then its bytes padded to 8) and
+ * one per clause a fault abandoned (address: the id of the action it was
+ * in; two words: DTrace's fault code, the faulting address). */
+#define PK_ITEM_DOUT 4u
+#define PK_ITEM_DFAULT 8u
+#define PK_RECORD_DOUT 0x80000000u
+#define PK_DOUT_MAX 8192u /* bytes a hit's output record may take (header included) */
 
 struct pk_item {
   uint64_t address;
@@ -259,13 +270,32 @@ struct pk_dagg_table {
  *                   aggregate into pk_dagg u16
  *   COMM            push the thread's name as two words (execname)
  *   COMMEQ i64 i64  push 1 when the thread's name is these two words
+ *   OUT u16 u8      pop u8 words (pushed in order) into an output item of
+ *                   action u16 (printf, trace, printa, exit: probekit acts)
+ *   OUTS u16 u8 u16[u8]  as OUT, each value's u16 saying what it is: 0 the
+ *                   word, else the word is an address and the value the
+ *                   string there, at most u16 bytes (copyinstr: read with
+ *                   the fault-safe reader; nothing readable is DTrace's
+ *                   bad-address fault, an ERROR item)
+ *   LOAD u8 u8      pop an address, push the u8 bytes there (sign-extended
+ *                   when the second is 1); unreadable: DTrace's bad-address
+ *                   fault (an ERROR item)
+ *   STRCMP u16 u16 bytes  pop an address; push -1, 0 or 1 as the string
+ *                   there (at most the first u16 bytes: strsize) compares
+ *                   with the second u16 bytes that follow; unreadable: a
+ *                   bad-address fault
+ *   ACT u16         faults from here on are in action u16 (an ERROR item)
+ *   DIVZ/MODZ u8    pop b, pop a, push a / b or a % b (u8 1: signed); a zero
+ *                   b is DTrace's divide-by-zero fault (an ERROR item)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
   PK_OP_ADD, PK_OP_SUB, PK_OP_MUL, PK_OP_SDIV, PK_OP_SMOD, PK_OP_UDIV, PK_OP_UMOD, PK_OP_AND, PK_OP_OR,
   PK_OP_XOR, PK_OP_SHL, PK_OP_SAR, PK_OP_SHR, PK_OP_EQ, PK_OP_NE, PK_OP_SLT, PK_OP_SLE, PK_OP_SGT,
   PK_OP_SGE, PK_OP_ULT, PK_OP_ULE, PK_OP_UGT, PK_OP_UGE, PK_OP_NEG, PK_OP_NOT, PK_OP_LNOT, PK_OP_EXT,
-  PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ, PK_OP_COUNT_
+  PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
+  PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
+  PK_OP_STRCMP, PK_OP_COUNT_
 };
 #define PK_DVAR_PID 0u
 #define PK_DVAR_TID 1u
@@ -273,6 +303,7 @@ enum {
 #define PK_DVAR_CPU 3u
 #define PK_DVAR_RETOFF 4u /* at a return site: pk_site_rt.ret_offset (D's arg0 at pid:::return) */
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
+#define PK_DVM_STRCMP_MAX 128 /* bytes of a string literal STRCMP compares with */
 
 /* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----
  * A return probe's entry site is a jump site whose trampoline calls

@@ -30,6 +30,10 @@ typedef struct pk_thread *(*pk_dvm_thread_fn)(struct pk_dvm_hit *);
 typedef uint32_t (*pk_dvm_read_fn)(struct pk_dvm_hit *, uint64_t addr, uint8_t *dst, uint32_t len);
 typedef uint64_t (*pk_dvm_tsc_fn)(struct pk_dvm_hit *);
 typedef uint32_t (*pk_dvm_cpu_fn)(struct pk_dvm_hit *);
+/* Where this hit's output items go (agent_abi.h PK_ITEM_DOUT): called at
+ * the first one; returns the buffer and its capacity, or 0 (no room: the
+ * output of the hit is dropped, counted in out_drops). */
+typedef uint8_t *(*pk_dvm_open_fn)(struct pk_dvm_hit *, uint32_t *cap);
 
 struct pk_dvm_hit {
   const struct pk_control *c;   /* in this process's view */
@@ -46,7 +50,34 @@ struct pk_dvm_hit {
   struct pk_thread *t;          /* filled on first use */
   uint64_t now;                 /* timestamp, once read (0: not yet): one value per firing, as DTrace's */
   int64_t ret_offset;           /* at a return: the returning instruction's offset (PK_DVAR_RETOFF) */
+  /* Output (PK_OP_OUT, faults as ERROR): 0 open means the code has none. */
+  pk_dvm_open_fn open;
+  uint8_t *out;                 /* filled on first use */
+  uint32_t out_len, out_cap, out_items;
+  uint32_t out_drops;           /* clauses whose output found no room */
 };
+
+/* Appends an item of `len` payload bytes; its payload, or 0 when it does
+ * not fit. */
+static inline uint8_t *pk_dvm_item(struct pk_dvm_hit *h, uint32_t flags, uint64_t address, uint32_t len) {
+  const uint32_t need = (uint32_t)sizeof(struct pk_item) + ((len + 7u) & ~7u);
+  if (!h->out) {
+    if (!h->open || h->out_cap == ~0u) return 0;
+    h->out = h->open(h, &h->out_cap);
+    if (!h->out) {
+      h->out_cap = ~0u; /* not again in this hit */
+      return 0;
+    }
+  }
+  if (h->out_len + need > h->out_cap) return 0;
+  struct pk_item *it = (struct pk_item *)(h->out + h->out_len);
+  it->address = address;
+  it->length = len;
+  it->flags = flags;
+  h->out_len += need;
+  h->out_items++;
+  return (uint8_t *)(it + 1);
+}
 
 static inline uint64_t pk_dvm_u64(const uint8_t *p) {
   uint64_t v;
@@ -235,6 +266,10 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
   uint64_t st[PK_DVM_STACK];
   uint32_t sp = 0, pc = 0, clause_end = size, abandoned = 0;
   const struct pk_dvm_fns fns = {h->thread, h->read, h->tsc, h->cpu}, *f = &fns;
+  /* The clause's output so far, dropped with it on a fault; the action a
+   * fault is reported in; DTrace's fault code (0: abandoned, not an error). */
+  uint32_t clause_out = 0, clause_items = 0, action = 0, fkind = 0, dropped = 0;
+  uint64_t faddr = 0;
   const struct pk_dagg *daggs = (const struct pk_dagg *)(h->data + h->c->daggs_offset);
 #define PK_NEED(n) \
   if (sp < (n)) goto fault
@@ -381,7 +416,130 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         clause_end = pc + 2 + pk_dvm_u16(code + pc);
         pc += 2;
         sp = 0;
+        clause_out = h->out_len;
+        clause_items = h->out_items;
+        dropped = 0;
+        action = 0;
         break;
+      case PK_OP_ACT:
+        action = pk_dvm_u16(code + pc);
+        pc += 2;
+        break;
+      case PK_OP_OUT: {
+        const uint32_t id = pk_dvm_u16(code + pc), n = code[pc + 2];
+        pc += 3;
+        PK_NEED(n);
+        sp -= n;
+        if (dropped) break;
+        uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, 8u * n);
+        if (!p) { /* DTrace drops the clause's data when its buffer is full */
+          h->out_len = clause_out;
+          h->out_items = clause_items;
+          h->out_drops++;
+          dropped = 1;
+          break;
+        }
+        for (uint32_t i = 0; i < n; ++i) __builtin_memcpy(p + 8u * i, &st[sp + i], 8); /* no memcpy call */
+        break;
+      }
+      case PK_OP_OUTS: {
+        const uint32_t id = pk_dvm_u16(code + pc), n = code[pc + 2];
+        const uint8_t *kinds = code + pc + 3;
+        pc += 3 + 2 * n;
+        if (pc > size) goto fault;
+        PK_NEED(n);
+        sp -= n;
+        if (dropped) break;
+        uint32_t most = 0; /* the item's largest payload */
+        for (uint32_t i = 0; i < n; ++i) most += 8u + ((pk_dvm_u16(kinds + 2 * i) + 7u) & ~7u);
+        const uint32_t start = h->out_len;
+        uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, most);
+        if (!p) {
+          h->out_len = clause_out;
+          h->out_items = clause_items;
+          h->out_drops++;
+          dropped = 1;
+          break;
+        }
+        uint32_t at = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t max = pk_dvm_u16(kinds + 2 * i);
+          const uint64_t v = st[sp + i];
+          if (!max) {
+            __builtin_memcpy(p + at, &v, 8);
+            at += 8;
+            continue;
+          }
+          const uint32_t got = f->read(h, v, p + at + 8, max);
+          if (got == 0) {
+            action = id;
+            fkind = 1; /* DTRACEFLT_BADADDR */
+            faddr = v;
+            goto fault;
+          }
+          uint64_t len = 0;
+          while (len < got && p[at + 8 + len]) ++len;
+          __builtin_memcpy(p + at, &len, 8);
+          at += 8u + (((uint32_t)len + 7u) & ~7u);
+        }
+        ((struct pk_item *)p - 1)->length = at; /* the last item: give back what it did not use */
+        h->out_len = start + (uint32_t)sizeof(struct pk_item) + at;
+        break;
+      }
+      case PK_OP_LOAD: {
+        const uint32_t bytes = code[pc], sgn = code[pc + 1];
+        pc += 2;
+        PK_NEED(1);
+        const uint64_t at = st[sp - 1];
+        uint64_t v = 0;
+        if (bytes > 8 || f->read(h, at, (uint8_t *)&v, bytes) != bytes) {
+          fkind = 1; /* DTRACEFLT_BADADDR */
+          faddr = at;
+          goto fault;
+        }
+        st[sp - 1] = (uint64_t)pk_dvm_ext(v, bytes, sgn);
+        break;
+      }
+      case PK_OP_STRCMP: {
+        const uint32_t max = pk_dvm_u16(code + pc), len = pk_dvm_u16(code + pc + 2);
+        const uint8_t *lit = code + pc + 4;
+        pc += 4 + len;
+        if (pc > size || len > PK_DVM_STRCMP_MAX) goto fault;
+        PK_NEED(1);
+        const uint64_t at = st[sp - 1];
+        /* The first len + 1 bytes decide (fewer when strsize is less). */
+        uint8_t buf[PK_DVM_STRCMP_MAX + 1];
+        const uint32_t want = len + 1 < max ? len + 1 : max;
+        const uint32_t got = want ? f->read(h, at, buf, want) : 0;
+        if (want && got == 0) {
+          fkind = 1;
+          faddr = at;
+          goto fault;
+        }
+        uint32_t n = 0;
+        while (n < got && buf[n]) ++n;
+        int64_t c = 0;
+        for (uint32_t i = 0; i < n && i < len && !c; ++i) c = buf[i] < lit[i] ? -1 : buf[i] > lit[i] ? 1 : 0;
+        if (!c) c = n < len ? -1 : n > len ? 1 : 0;
+        st[sp - 1] = (uint64_t)c;
+        break;
+      }
+      case PK_OP_DIVZ:
+      case PK_OP_MODZ: {
+        const uint32_t sgn = code[pc++];
+        PK_NEED(2);
+        const uint64_t b = st[--sp], a = st[sp - 1];
+        if (b == 0) {
+          fkind = 4; /* DTRACEFLT_DIVZERO */
+          faddr = 0;
+          goto fault;
+        }
+        if (op == PK_OP_DIVZ)
+          st[sp - 1] = !sgn ? a / b : b == ~0ull ? (uint64_t)0 - a : (uint64_t)((int64_t)a / (int64_t)b);
+        else
+          st[sp - 1] = !sgn ? a % b : b == ~0ull ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
+        break;
+      }
       case PK_OP_AGG: {
         const uint32_t index = pk_dvm_u16(code + pc);
         pc += 2;
@@ -419,7 +577,20 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
     }
     continue;
   fault:
-    ++abandoned;
+    h->out_len = clause_out; /* the clause's output goes with it */
+    h->out_items = clause_items;
+    if (fkind) {
+      uint64_t *w = (uint64_t *)pk_dvm_item(h, PK_ITEM_DFAULT, action, 16);
+      if (w) {
+        w[0] = fkind;
+        w[1] = faddr;
+      } else {
+        ++abandoned;
+      }
+      fkind = 0;
+    } else {
+      ++abandoned;
+    }
     if (clause_end <= pc || clause_end > size) return abandoned;
     pc = clause_end;
     sp = 0;

@@ -790,6 +790,10 @@ int d_main(int argc, char** argv) {
       report_warning("", std::to_string(n) + " clause run" + (n == 1 ? "" : "s") +
                              " abandoned in the agent (a stack word that could not be read, or more than 256 "
                              "threads at once); -x noagent runs every clause in probekit");
+  if (session && !stopped_early)  // records and agent output a full thread buffer lost, as dtrace reports drops
+    for (const auto& d : session->dropped_records())
+      std::fprintf(stderr, "probekit: %llu drop%s on CPU %d\n", static_cast<unsigned long long>(d.count),
+                   d.count == 1 ? "" : "s", d.cpu);
   if (!stopped_early) program.end();
   if (chrome) (void)writer->write(timeline.trace.end());
   sink.flush();

@@ -487,6 +487,25 @@ void ProbeBinder::set_agent_code(Probe& probe, std::shared_ptr<const std::vector
     probe.agent_reads_return_offset = program_.agent_reads_return_offset(id);
   else
     probe.agent_guard = guard_of(program_, id);
+  probe.agent_output = agent_output_of(id);
+}
+
+// What a probe's agent code asks the tracer to do (Probe::agent_output):
+// the program prints it as its own clauses print.
+std::function<void(const Probe::AgentOutput&)> ProbeBinder::agent_output_of(uint32_t id) {
+  if (!program_.agent_layout().output) return nullptr;
+  d::Program* program = &program_;
+  Session* session = session_;
+  return [program, session, id](const Probe::AgentOutput& o) {
+    d::Program::AgentHit h;
+    h.cpu = o.cpu;
+    h.tid = o.tid;
+    h.timestamp_ns = o.timestamp_ns;
+    h.items = o.items;
+    h.bytes = o.bytes;
+    h.nitems = o.nitems;
+    if (program->agent_output(id, h)) session->stop();
+  };
 }
 
 Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(uint32_t id,
@@ -514,6 +533,7 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(
     if (!st.tables.empty()) std::memcpy(st.tables.data(), layout.aggs.data(), st.tables.size());
     st.self_words = layout.self_words;
     st.part_bytes = layout.part_bytes;
+    st.output = layout.output;
     PK_TRY(session_->set_agent_state(std::move(st)));
     Session* session = session_;
     program_.set_agent_parts([session] { return session->agent_parts(); });

@@ -36,8 +36,10 @@ public:
   std::string why;
 
   // One clause: CLAUSE len, [predicate, JZ end], statements.
-  bool clause(Clause& c) {
+  bool clause(Clause& c, uint32_t index) {
     if (c.body.empty()) return refuse("a clause without statements prints the probe (the tracer does)");
+    clause_ = index;
+    action_ = 0;
     const size_t at = code.size();
     op(PK_OP_CLAUSE);
     u16(0);
@@ -48,8 +50,10 @@ public:
       jz = code.size();
       u16(0);
     }
-    for (auto& s : c.body)
+    for (auto& s : c.body) {
+      ++action_;
       if (!statement(*s)) return false;
+    }
     if (c.predicate && !patch(jz)) return false;
     const size_t len = code.size() - (at + 3);
     if (len > 0xffff) return refuse("the clause's code is too long");
@@ -92,6 +96,68 @@ private:
       code.push_back(t.size);
       code.push_back(t.is_signed && t.kind == Type::Kind::integer ? 1 : 0);
     }
+  }
+
+  // The id of the statement being generated (AgentPlan::actions).
+  uint32_t action_id() {
+    auto& acts = plan_.actions;
+    for (size_t i = 1; i < acts.size(); ++i)
+      if (acts[i].clause == clause_ && acts[i].action == action_) return static_cast<uint32_t>(i);
+    acts.push_back(AgentPlan::Action{clause_, action_});
+    return static_cast<uint32_t>(acts.size() - 1);
+  }
+  // Faults from here are in the statement being generated (before each
+  // faulting operation: a branch may skip an earlier one).
+  bool in_action() {
+    const uint32_t id = action_id();
+    if (id > 0xffff) return refuse("too many actions for the agent");
+    op(PK_OP_ACT);
+    u16(id);
+    return true;
+  }
+
+  // printf, trace, printa, exit: the values, then OUT (the tracer acts).
+  bool output(Expr& s) {
+    size_t from = 0;
+    switch (static_cast<Fn>(s.id)) {
+      case Fn::printf: from = 1; break;
+      case Fn::trace:
+      case Fn::exit: from = 0; break;
+      case Fn::printa: from = s.kids.size(); break;  // names aggregations only
+      default: return refuse(s.text + "() runs in the tracer");
+    }
+    int n = 0;
+    std::vector<uint32_t> kinds;  // OUTS: 0 a word, else a string of at most that many bytes
+    bool strings = false;
+    for (size_t i = from; i < s.kids.size(); ++i) {
+      Expr& k = *s.kids[i];
+      if (k.type.is_string()) {
+        // copyinstr(ADDR): the agent reads it into the record.
+        if (k.kind != ExprKind::call || static_cast<Fn>(k.id) != Fn::copyinstr || k.kids.size() != 1 ||
+            !k.kids[0]->type.is_scalar())
+          return refuse(s.text + "() of a string other than copyinstr(ADDR) (the tracer reads it)");
+        if (plan_.strsize == 0 || plan_.strsize > PK_STRING_MAX / 2)
+          return refuse("strsize is larger than the agent's record room");
+        if (!expr(*k.kids[0])) return false;
+        kinds.push_back(plan_.strsize);
+        strings = true;
+      } else {
+        if (!k.type.is_scalar()) return refuse(s.text + "() of this value");
+        if (!expr(k)) return false;
+        kinds.push_back(0);
+      }
+      ++n;
+    }
+    if (n > 255) return refuse("too many values");
+    const uint32_t id = action_id();
+    if (id > 0xffff) return refuse("too many actions for the agent");
+    op(strings ? PK_OP_OUTS : PK_OP_OUT);
+    u16(id);
+    code.push_back(static_cast<uint8_t>(n));
+    if (strings)
+      for (uint32_t k : kinds) u16(k);
+    pop(n);
+    return true;
   }
 
   bool arg(int n) {
@@ -141,11 +207,39 @@ private:
     return e.kind == ExprKind::ident && e.slot < 0 && e.id == static_cast<int>(Var::execname);
   }
 
+  static bool is_copyinstr(const Expr& e) {
+    return e.kind == ExprKind::call && static_cast<Fn>(e.id) == Fn::copyinstr && e.kids.size() == 1 &&
+           e.kids[0]->type.is_scalar();
+  }
+
   bool string_compare(Expr& e) {
-    if (e.op != Op::eq && e.op != Op::ne) return refuse("string ordering");
     Expr& a = *e.kids[0];
     Expr& b = *e.kids[1];
     auto ca = constant_string(a), cb = constant_string(b);
+    if ((is_copyinstr(a) && cb) || (is_copyinstr(b) && ca)) {
+      // copyinstr(ADDR) OP "literal": STRCMP's -1/0/1, compared with 0.
+      const std::string& lit = ca ? *ca : *cb;
+      if (lit.size() > PK_DVM_STRCMP_MAX) return refuse("a string literal longer than the agent compares");
+      if (!expr(*(ca ? b : a).kids[0]) || !in_action()) return false;
+      op(PK_OP_STRCMP);
+      u16(std::min<uint32_t>(plan_.strsize, 0xffff));
+      u16(static_cast<uint32_t>(lit.size()));
+      code.insert(code.end(), lit.begin(), lit.end());
+      if (ca) op(PK_OP_NEG);  // "lit" OP s: s OP' "lit"
+      imm(0);
+      if (!push()) return false;
+      switch (e.op) {
+        case Op::eq: op(PK_OP_EQ); break;
+        case Op::ne: op(PK_OP_NE); break;
+        case Op::lt: op(PK_OP_SLT); break;
+        case Op::le: op(PK_OP_SLE); break;
+        case Op::gt: op(PK_OP_SGT); break;
+        default: op(PK_OP_SGE); break;
+      }
+      pop();
+      return true;
+    }
+    if (e.op != Op::eq && e.op != Op::ne) return refuse("string ordering");
     if (ca && cb) {
       imm(dry_ ? 0 : ((*ca == *cb) == (e.op == Op::eq)));
       return push();
@@ -207,10 +301,11 @@ public:
           default: return refuse("'" + e.text + "' in the agent");
         }
       }
-      case ExprKind::self_var: {
-        if (!e.type.is_scalar()) return refuse("a self-> variable that is not an integer");
+      case ExprKind::self_var:
+      case ExprKind::this_var: {
+        if (!e.type.is_scalar()) return refuse(var_name(e) + " variable that is not an integer");
         op(PK_OP_SELF);
-        u16(self_word(e.slot));
+        u16(var_word(e));
         return push();
       }
       case ExprKind::index:
@@ -225,7 +320,17 @@ public:
         }
         return refuse("associative arrays live in the tracer");
       case ExprKind::unary: {
-        if (e.op == Op::deref || e.op == Op::addr) return refuse("memory reads");
+        if (e.op == Op::deref) {
+          // *(T *)ADDR: the fault-safe reader; nothing there is DTrace's
+          // bad-address fault, reported by the tracer from the fault item.
+          if (!e.type.is_scalar() || e.type.size == 0 || e.type.size > 8) return refuse("reading this type");
+          if (!expr(*e.kids[0]) || !in_action()) return false;
+          op(PK_OP_LOAD);
+          code.push_back(e.type.size);
+          code.push_back(e.type.is_signed && e.type.kind == Type::Kind::integer ? 1 : 0);
+          return true;
+        }
+        if (e.op == Op::addr) return refuse("memory reads");
         if (!expr(*e.kids[0])) return false;
         switch (e.op) {
           case Op::neg: op(PK_OP_NEG); break;
@@ -320,8 +425,18 @@ private:
         b.type.kind == Type::Kind::pointer)
       return refuse("pointer arithmetic");
     const bool s = e.type.is_signed && e.type.kind == Type::Kind::integer;
-    if ((e.op == Op::div || e.op == Op::mod) && (b.kind != ExprKind::integer || b.ival == 0))
-      return refuse("division by a value that may be 0 (its fault is reported by the tracer)");
+    if ((e.op == Op::div || e.op == Op::mod) && b.kind == ExprKind::integer && b.ival == 0)
+      return refuse("division by 0");
+    if ((e.op == Op::div || e.op == Op::mod) && b.kind != ExprKind::integer) {
+      // A divisor that may be 0: DTrace's divide-by-zero fault, reported
+      // by the tracer as ERROR from the agent's fault item.
+      if (!expr(a) || !expr(b) || !in_action()) return false;
+      op(e.op == Op::div ? PK_OP_DIVZ : PK_OP_MODZ);
+      code.push_back(s ? 1 : 0);
+      pop();
+      ext(e.type);
+      return true;
+    }
     if (!expr(a) || !expr(b)) return false;
     switch (e.op) {
       case Op::add: op(PK_OP_ADD); break;
@@ -341,6 +456,25 @@ private:
     return true;
   }
 
+  static std::string var_name(const Expr& e) { return e.kind == ExprKind::this_var ? "a this->" : "a self->"; }
+  // A this-> variable is a word of the thread's part too (after the
+  // self-> ones it is laid out with), zeroed at the start of each firing
+  // of a probe whose clauses use it (agent_code), as the tracer clears
+  // its clause variables at each firing.
+  uint32_t var_word(const Expr& e) {
+    if (e.kind != ExprKind::this_var) return self_word(e.slot);
+    if (e.slot < 0) return 0;
+    const int key = -1 - e.slot;  // this-> slots, kept apart from self-> ones
+    auto it = plan_.this_word.find(key);
+    if (it == plan_.this_word.end()) it = plan_.this_word.emplace(key, plan_.self_words++).first;
+    this_used.insert(it->second);
+    return it->second;
+  }
+
+public:
+  std::set<uint32_t> this_used;  // the this-> words the code generated so far uses
+
+private:
   uint32_t self_word(int slot) {
     if (slot < 0) return 0;
     if (static_cast<size_t>(slot) >= plan_.self_word.size()) plan_.self_word.resize(static_cast<size_t>(slot) + 1, -1);
@@ -491,10 +625,11 @@ private:
       case ExprKind::agg_set: return agg_set(s);
       case ExprKind::assign: {
         Expr& lhs = *s.kids[0];
-        if (lhs.kind != ExprKind::self_var) return refuse("assigning anything but a self-> variable");
+        if (lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var)
+          return refuse("assigning anything but a self-> or this-> variable");
         if (!lhs.type.is_scalar() || !s.kids[1]->type.is_scalar())
-          return refuse("a self-> variable that is not an integer");
-        const uint32_t w = self_word(lhs.slot);
+          return refuse(var_name(lhs) + " variable that is not an integer");
+        const uint32_t w = var_word(lhs);
         if (s.op != Op::none) {
           if (s.op == Op::div || s.op == Op::mod) return refuse("division in the agent");
           op(PK_OP_SELF);
@@ -525,9 +660,9 @@ private:
       }
       case ExprKind::incdec: {
         Expr& lhs = *s.kids[0];
-        if (lhs.kind != ExprKind::self_var || !lhs.type.is_scalar())
-          return refuse("++/-- of anything but an integer self-> variable");
-        const uint32_t w = self_word(lhs.slot);
+        if ((lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var) || !lhs.type.is_scalar())
+          return refuse("++/-- of anything but an integer self-> or this-> variable");
+        const uint32_t w = var_word(lhs);
         op(PK_OP_SELF);
         u16(w);
         imm(1);
@@ -537,7 +672,7 @@ private:
         u16(w);
         return true;
       }
-      case ExprKind::call: return refuse(s.text + "() runs in the tracer");
+      case ExprKind::call: return output(s);
       default: return refuse("this statement");
     }
   }
@@ -548,6 +683,8 @@ private:
   bool dry_;
   bool ret_;
   int depth_ = 0;
+  uint32_t clause_ = 0;
+  int action_ = 0;
 };
 
 // `@[probefunc] = count()` and the like with no predicate: what
@@ -643,8 +780,10 @@ std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, cons
   return out;
 }
 
-AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg) {
+AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
+                     uint32_t strsize) {
   AgentPlan plan;
+  plan.strsize = strsize;
   const size_t n = ast.clauses.size();
   plan.clause_ready.assign(n, false);
   plan.clause_why.assign(n, "");
@@ -662,6 +801,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     }
     // The clause compiles for every kind of probe it names.
     AgentPlan scratch;
+    scratch.strsize = strsize;
     Gen g(scratch, symbols, nullptr, true, false), gr(scratch, symbols, nullptr, true, true);
     if (flow_indent) {
       plan.clause_why[i] = "-F prints every firing";
@@ -669,9 +809,9 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
       plan.clause_why[i] = "only pid entry and return probes run in the agent";
     } else if (only_counts(c) && at_entry) {
       plan.clause_why[i] = "it only counts: the jump site's counter does it";
-    } else if (at_entry && !g.clause(c)) {
+    } else if (at_entry && !g.clause(c, static_cast<uint32_t>(i))) {
       plan.clause_why[i] = g.why;
-    } else if (at_return && !gr.clause(c)) {
+    } else if (at_return && !gr.clause(c, static_cast<uint32_t>(i))) {
       plan.clause_why[i] = gr.why;
     } else {
       compiles[i] = true;
@@ -757,13 +897,14 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     // whose keys disagree with an earlier one's for the same aggregation
     // goes to the tracer, and the fixpoint runs again.
     AgentPlan layout;
+    layout.strsize = strsize;
     bool stable = true;
     for (size_t i = 0; i < n; ++i) {
       if (!ready[i]) continue;
       const bool at_return = std::any_of(ast.clauses[i].descs.begin(), ast.clauses[i].descs.end(),
                                          [](const ProbeDesc& d) { return d.name == "return"; });
       Gen g(layout, symbols, nullptr, false, at_return);
-      if (!g.clause(ast.clauses[i])) {
+      if (!g.clause(ast.clauses[i], static_cast<uint32_t>(i))) {
         ready[i] = false;
         plan.clause_why[i] = g.why;
         stable = false;
@@ -776,7 +917,9 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.aggs = std::move(layout.aggs);
     plan.self_word = std::move(layout.self_word);
     plan.self_words = layout.self_words;
+    plan.this_word = std::move(layout.this_word);
     plan.strings = std::move(layout.strings);
+    plan.actions = std::move(layout.actions);
     break;
   }
   plan.clause_ready = ready;
@@ -788,7 +931,9 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     a.capacity = entries_per_agg;
     offset += sizeof(pk_dagg_table) + 8ull * entries_per_agg * (1u + a.key_words + a.value_words);
   }
-  plan.part_bytes = static_cast<uint32_t>((offset + 4095) & ~uint64_t{4095});
+  // A page at least: clauses with no state (output only) still need the
+  // agent's D state (its thread slots, the output records).
+  plan.part_bytes = static_cast<uint32_t>(std::max<uint64_t>((offset + 4095) & ~uint64_t{4095}, 4096));
   return plan;
 }
 
@@ -801,15 +946,28 @@ std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& s
   if (probe.flow != ProbeEntry::Flow::entry && probe.flow != ProbeEntry::Flow::ret)
     return fail("only pid entry and return probes run in the agent");
   std::vector<uint8_t> code;
+  std::set<uint32_t> this_used;
   for (uint32_t ci : probe.clauses) {
     if (ci >= plan.clause_ready.size() || !plan.clause_ready[ci])
       return fail("clause " + std::to_string(ci + 1) + ": " +
                   (ci < plan.clause_why.size() ? plan.clause_why[ci] : std::string("unknown")));
     Gen g(plan, symbols, &probe, false);
-    if (!g.clause(ast.clauses[ci])) return fail("clause " + std::to_string(ci + 1) + ": " + g.why);
+    if (!g.clause(ast.clauses[ci], ci)) return fail("clause " + std::to_string(ci + 1) + ": " + g.why);
     code.insert(code.end(), g.code.begin(), g.code.end());
+    this_used.insert(g.this_used.begin(), g.this_used.end());
   }
   if (code.empty()) return fail("no clause");
+  // this-> variables start at 0 at each firing: IMM 0, SETSELF w (jumps
+  // are relative: code can go before the clauses).
+  std::vector<uint8_t> clear;
+  for (uint32_t w : this_used) {
+    clear.push_back(PK_OP_IMM);
+    clear.insert(clear.end(), 8, 0);
+    clear.push_back(PK_OP_SETSELF);
+    clear.push_back(static_cast<uint8_t>(w));
+    clear.push_back(static_cast<uint8_t>(w >> 8));
+  }
+  code.insert(code.begin(), clear.begin(), clear.end());
   code.push_back(PK_OP_END);
   return code;
 }

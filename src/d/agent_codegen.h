@@ -7,9 +7,13 @@
 // touches it can run in the agent; those clauses are then *agent-ready*,
 // and the state lives in the target's shared memory (one part per thread,
 // agent_abi.h pk_dagg), read back into the program's aggregations before
-// anything prints them (Program::absorb_agent). Anything else (globals,
-// output actions, strings other than execname and the probe's names as
-// keys, memory reads, faulting division) keeps its clause in the tracer,
+// anything prints them (Program::absorb_agent). Output actions (printf,
+// trace, printa, exit of integers and copyinstr strings) and faults (a
+// division by a zero variable, an unreadable address) become items of an
+// output record the tracer acts on (Program::agent_output) with the code
+// the tracer's own clauses use. Anything else (globals, strings other
+// than execname and the probe's names as keys, args[]) keeps its clause
+// in the tracer,
 // and with it every piece of state that clause shares. Ownership is a
 // fixpoint: a clause that cannot run in the agent takes the state it
 // touches with it, which can make other clauses not ready.
@@ -23,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,15 +57,26 @@ struct AgentPlan {
   std::vector<std::vector<AgentKeyPart>> agg_keys;  // by pk_dagg index
   std::vector<pk_dagg> aggs;             // by pk_dagg index
   std::vector<int> self_word;            // by self-> slot: its word in the part, or -1
+  std::map<int, uint32_t> this_word;     // by -1 - this-> slot: its word in the part
   uint32_t self_words = 0;
   uint32_t part_bytes = 0;               // bytes of one thread's part
   std::vector<std::string> strings;      // string ids of key parts
+  // By id (PK_OP_OUT's and PK_OP_ACT's operand, an output item's address):
+  // the clause and its 1-based statement (0: the predicate) an output
+  // item or a fault comes from. Id 0 is none.
+  struct Action {
+    uint32_t clause = 0;
+    int action = 0;
+  };
+  std::vector<Action> actions{Action{}};
+  uint32_t strsize = 256;  // bytes copyinstr() reads (-x strsize)
 };
 
 // Decides where each clause runs and lays out the agent's state.
 // `entries_per_agg`: table capacity (a power of two) of each aggregation in
 // each thread's part.
-AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg);
+AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
+                     uint32_t strsize = 256);
 
 // The code of one probe's clauses (agent_abi.h PK_OP_*), or why the probe
 // cannot run in the agent. The plan's string table may grow (probe names

@@ -1443,10 +1443,25 @@ private:
   std::vector<NodePtr> then_, else_;
 };
 
+// A value an action's argument had where it was computed (the agent,
+// d/agent_codegen.h): the action then formats it as it would its own.
+class Replayed : public Node {
+public:
+  Replayed(Type t, const std::vector<Value>* values, size_t index) : Node(t), values_(values), index_(index) {}
+  int64_t eval_int(Exec&) const override { return normalize_to(type, (*values_)[index_].i); }
+  std::string_view eval_str(Exec&, std::string&) const override { return (*values_)[index_].s; }
+
+private:
+  const std::vector<Value>* values_;
+  size_t index_;
+};
+
 // --- the compiler proper ----------------------------------------------------------------
 
 class Compiler {
 public:
+  // Action arguments become Replayed values (compile_replay).
+  const std::vector<Value>* replay = nullptr;
 
   NodePtr expr(Expr& e) {
     switch (e.kind) {
@@ -1571,7 +1586,7 @@ private:
       case Fn::system:
       case Fn::freopen:
         text = e.kids[0]->text;
-        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
+        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(arg(*e.kids[i]));
         // Keep argument 0's slot empty so indexes line up with the format's.
         args.insert(args.begin(), std::make_unique<IntConst>(Type::integer(), 0));
         break;
@@ -1597,7 +1612,7 @@ private:
         for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
         break;
       default:
-        for (auto& k : e.kids) args.push_back(expr(*k));
+        for (auto& k : e.kids) args.push_back(arg(*k));
       }
       auto a = std::make_unique<Action>(fn, std::move(args), std::move(text), std::move(aggs));
       if (has_format) a->set_has_format();
@@ -1607,6 +1622,12 @@ private:
     for (auto& k : e.kids) args.push_back(expr(*k));
     return std::make_unique<Call>(e.type, fn, std::move(args), static_cast<int64_t>(e.ival));
   }
+
+  NodePtr arg(Expr& k) {
+    if (replay) return std::make_unique<Replayed>(k.type, replay, replay_next_++);
+    return expr(k);
+  }
+  size_t replay_next_ = 0;
 
   NodePtr agg_set(Expr& e) {
     Expr& call = *e.kids[0];
@@ -1626,6 +1647,12 @@ private:
 NodePtr compile_expr(Expr& e, Runtime&) {
   Compiler c;
   return c.expr(e);
+}
+
+NodePtr compile_replay(Expr& call, const std::vector<Value>* values) {
+  Compiler c;
+  c.replay = values;
+  return c.expr(call);
 }
 
 std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime&) {

@@ -15,6 +15,11 @@ namespace probekit::d {
 
 std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt);
 
+// An output action (printf, trace, printa, exit) whose value arguments were
+// computed where the probe fired (d/agent_codegen.h): they read `values`, in
+// order, when the node runs.
+NodePtr compile_replay(Expr& call, const std::vector<Value>* values);
+
 // Exposed for tests: one expression on its own.
 NodePtr compile_expr(Expr& e, Runtime& rt);
 

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "d/agent_codegen.h"
+#include "d/builtins.h"
 #include "d/compiler.h"
 #include "d/parser.h"
 #include "d/passes.h"
@@ -383,6 +384,25 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   else if (x.spec == 0) sink->out(out);
 }
 
+void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, const Fault* fault) {
+  std::string out;
+  x.out = &out;
+  x.spec = 0;
+  x.prefix_done = false;
+  if (fault) {
+    report_fault(x.probe, x.epid, x.action, *fault, x.ctx);
+    return;
+  }
+  try {
+    run(x);
+  } catch (const Fault& f) {
+    report_fault(x.probe, x.epid, x.action, f, x.ctx);
+    return;
+  }
+  if (x.prefix_done && !quiet_ && !json()) out += "\n";
+  if (!out.empty()) sink->out(out);
+}
+
 void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext&) {
   ++errors;
   if (in_error) return;  // a fault in an ERROR clause is not reported again
@@ -441,6 +461,8 @@ struct ProgramState {
   Program::AgentLayout layout;
   std::function<std::vector<const uint8_t*>()> agent_parts;
   uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
+  std::vector<NodePtr> replay;       // by AgentPlan::actions id: the output action, run on replay_values
+  std::vector<Value> replay_values;  // what the agent computed for the action being replayed
 };
 
 CompileResult compile(std::string_view source, std::string file_name, const CompileOptions& options) {
@@ -481,10 +503,13 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     const uint64_t aggsize = rt.agg_budget.limit ? rt.agg_budget.limit : uint64_t{4} << 20;
     uint32_t entries = 64;
     while (entries < 65536 && uint64_t{entries} * 2 * 1024 <= aggsize) entries *= 2;
-    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries);
+    state->plan.strsize = static_cast<uint32_t>(std::min<size_t>(rt.strsize, 0xffff));
+    const uint32_t strsize = state->plan.strsize;
+    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries, strsize);
     state->layout.aggs = state->plan.aggs;
     state->layout.self_words = state->plan.self_words;
     state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
+    state->layout.output = state->plan.actions.size() > 1;
   }
   state->ast = std::move(ast);
   // DTrace's fixed ids: BEGIN 1, END 2, ERROR 3.
@@ -578,6 +603,93 @@ bool Program::agent_reads_return_offset(uint32_t id) {
 }
 
 const Program::AgentLayout& Program::agent_layout() const { return state_->layout; }
+
+bool Program::agent_output(uint32_t id, const AgentHit& hit) {
+  ProgramState& st = *state_;
+  Runtime& rt = st.rt;
+  if (rt.exit_requested || id == 0 || id > rt.probes.size()) return rt.exit_requested;
+  const ProbeEntry& p = rt.probes[id - 1];
+  struct Item {
+    uint32_t pos;  // the clause's place in the probe's list
+    uint32_t id;
+    const AgentPlan::Action* action;
+    bool fault;
+    const uint8_t* data;
+    uint32_t length;
+  };
+  std::vector<Item> items;
+  const uint8_t* at = hit.items;
+  const uint8_t* end = hit.items + hit.bytes;
+  for (uint32_t k = 0; k < hit.nitems && at + sizeof(pk_item) <= end; ++k) {
+    pk_item it;
+    std::memcpy(&it, at, sizeof it);
+    const uint8_t* data = at + sizeof it;
+    at = data + ((uint64_t{it.length} + 7) & ~uint64_t{7});
+    if (at > end) break;
+    if (it.address == 0 || it.address >= st.plan.actions.size()) continue;
+    const AgentPlan::Action& a = st.plan.actions[it.address];
+    auto c = std::find(p.clauses.begin(), p.clauses.end(), a.clause);
+    if (c == p.clauses.end() || (it.flags & PK_ITEM_DFAULT ? it.length < 16 : a.action <= 0)) continue;
+    items.push_back({static_cast<uint32_t>(c - p.clauses.begin()), static_cast<uint32_t>(it.address), &a,
+                     (it.flags & PK_ITEM_DFAULT) != 0, data, it.length});
+  }
+  FireContext ctx;
+  ctx.cpu = hit.cpu;
+  Exec x{rt, ctx, p};
+  x.tid = hit.tid;
+  x.now = hit.timestamp_ns;
+  rt.flow_applied = false;
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i;
+    while (j < items.size() && items[j].pos == items[i].pos) ++j;
+    x.epid = p.epids[items[i].pos];
+    x.action = items[i].action->action;
+    if (items[i].fault) {
+      uint64_t w[2];
+      std::memcpy(w, items[i].data, sizeof w);
+      Fault f;
+      f.kind = static_cast<FaultKind>(w[0]);
+      f.address = w[1];
+      rt.replay_clause(x, nullptr, &f);
+    } else {
+      rt.replay_clause(
+          x,
+          [&](Exec& ex) {
+            for (size_t k = i; k < j; ++k) {
+              const Item& item = items[k];
+              ex.action = item.action->action;
+              if (st.replay.size() <= item.id) st.replay.resize(item.id + 1);
+              NodePtr& node = st.replay[item.id];
+              if (!node)
+                node = compile_replay(*st.ast.clauses[item.action->clause].body[static_cast<size_t>(ex.action - 1)],
+                                      &st.replay_values);
+              // The values, in the order of the action's value arguments:
+              // a word, or a string's length word and its bytes.
+              const Expr& stmt = *st.ast.clauses[item.action->clause].body[static_cast<size_t>(ex.action - 1)];
+              const size_t from = static_cast<Fn>(stmt.id) == Fn::printf ? 1 : 0;
+              st.replay_values.clear();
+              uint32_t w = 0;
+              for (size_t a = from; a < stmt.kids.size() && w + 8 <= item.length; ++a) {
+                uint64_t v;
+                std::memcpy(&v, item.data + w, 8);
+                w += 8;
+                if (stmt.kids[a]->type.is_string()) {
+                  const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(v, item.length - w));
+                  st.replay_values.push_back(Value::string(std::string(reinterpret_cast<const char*>(item.data + w), len)));
+                  w += (len + 7) & ~7u;
+                } else {
+                  st.replay_values.push_back(Value::integer(static_cast<int64_t>(v)));
+                }
+              }
+              node->exec(ex);
+            }
+          },
+          nullptr);
+    }
+    i = j;
+  }
+  return rt.exit_requested;
+}
 
 std::vector<std::vector<Program::GuardTerm>> Program::agent_guard(uint32_t id) const {
   const ProgramState& st = *state_;

@@ -326,8 +326,23 @@ public:
     std::vector<pk_dagg> aggs;  // the aggregation table (control's daggs)
     uint32_t self_words = 0;    // self-> variables at the start of each part
     uint32_t part_bytes = 0;    // one thread's part (0: no clause runs in the agent)
+    bool output = false;        // some agent clause prints, exits or may fault (agent_output)
   };
   const AgentLayout& agent_layout() const;
+  // What the agent clauses of probe `id` asked for at one hit (output
+  // records: agent_abi.h PK_ITEM_DOUT / PK_ITEM_DFAULT items): printed,
+  // exit() taken, faults reported as ERROR, with the code this program's
+  // tracer clauses use, so the output is the same. Nothing once exit() was
+  // requested; true then.
+  struct AgentHit {
+    int cpu = 0;
+    int tid = 0;
+    uint64_t timestamp_ns = 0;
+    const uint8_t* items = nullptr;
+    size_t bytes = 0;
+    uint32_t nitems = 0;
+  };
+  bool agent_output(uint32_t id, const AgentHit& hit);
   // What the trampoline can check before running a probe's agent code
   // (d/agent_codegen.h agent_guard): per clause, terms that must all hold.
   struct GuardTerm {

@@ -152,6 +152,10 @@ public:
 
   // The firing protocol (program.cpp uses these).
   bool fire(uint32_t id, FireContext& ctx);
+  // A clause that ran in the agent (Program::agent_output), as run_clause
+  // runs one here: `run` does its output actions (x.action set), or
+  // `fault` (in action x.action) abandoned it there.
+  void replay_clause(Exec& x, const std::function<void(Exec&)>& run, const Fault* fault);
   void print_remaining_aggregations();
 
   Symbols symbols;

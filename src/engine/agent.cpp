@@ -579,7 +579,8 @@ Result<uint32_t> Agent::add_dprog(const std::vector<uint8_t>& code) {
 }
 
 uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
-                          const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset) {
+                          const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset,
+                          std::vector<uint8_t>* out, uint32_t* items) {
   if (!dstate_ || !rings_) return 1;
   struct Env {
     Agent* agent;
@@ -587,7 +588,8 @@ uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t 
     const std::string* comm;
     uint64_t fs_base, tsc;
     int cpu;
-  } env{this, pid, tid, &comm, regs.fs_base, tsc, cpu};
+    std::vector<uint8_t>* out;
+  } env{this, pid, tid, &comm, regs.fs_base, tsc, cpu, out};
   pk_dvm_hit v{};
   v.c = control();
   v.data = data_->local;
@@ -637,8 +639,19 @@ uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t 
   };
   v.tsc = [](pk_dvm_hit* h) { return static_cast<Env*>(h->env)->tsc; };
   v.cpu = [](pk_dvm_hit* h) { return static_cast<uint32_t>(static_cast<Env*>(h->env)->cpu); };
+  if (out) {  // the same room as a record in the ring
+    out->assign(PK_DOUT_MAX - sizeof(pk_record), 0);
+    v.open = [](pk_dvm_hit* h, uint32_t* cap) -> uint8_t* {
+      auto* o = static_cast<Env*>(h->env)->out;
+      *cap = static_cast<uint32_t>(o->size());
+      return o->data();
+    };
+  }
   const auto* prog = reinterpret_cast<const pk_dprog*>(data_->local + program);
-  return pk_dvm_run(&v, reinterpret_cast<const uint8_t*>(prog + 1), prog->size);
+  const uint32_t abandoned = pk_dvm_run(&v, reinterpret_cast<const uint8_t*>(prog + 1), prog->size);
+  if (out) out->resize(v.out_len);
+  if (items) *items = v.out_items;
+  return abandoned;
 }
 
 void Agent::set_tid_offset(uint64_t offset) {
@@ -732,7 +745,7 @@ size_t Agent::drain(const std::function<void(const pk_record&)>& each, bool all)
   }
   std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.tsc < b.tsc; });
   for (const Pending& p : pending) {
-    if (p.rec->site < nsites_) delivered_[p.rec->site]++;
+    if (p.rec->site < nsites_ && p.rec->regs_mask != PK_RECORD_DOUT) delivered_[p.rec->site]++;  // D output: not a hit
     each(*p.rec);
   }
   for (auto [t, tail] : consumed) std::atomic_ref<uint64_t>(t->tail).store(tail, std::memory_order_release);

@@ -107,9 +107,12 @@ public:
   Result<uint32_t> add_dprog(const std::vector<uint8_t>& code);
   // Runs a site's D code in the tracer, for a hit that stopped the thread
   // (a probe that could not be a jump site): the same interpreter on the
-  // same state. Returns the clauses abandoned.
+  // same state. Returns the clauses abandoned; `out` gets the output
+  // items the clauses wrote (agent_abi.h PK_ITEM_DOUT) and `items` their
+  // number.
   uint32_t run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
-                     const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset = 0);
+                     const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset = 0,
+                     std::vector<uint8_t>* out = nullptr, uint32_t* items = nullptr);
   // pk_agent_hit, for record trampolines.
   uint64_t hit_entry() const { return hit_entry_; }
   // ---- Return probes at jump speed (agent_abi.h pk_shadow_area) ----

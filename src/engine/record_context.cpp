@@ -135,4 +135,17 @@ std::string RecordHitContext::symbolize(uint64_t addr, bool qualify_module) cons
 
 Result<uint64_t> RecordHitContext::lookup_symbol(const std::string& name) const { return as_.lookup_symbol(name); }
 
+Probe::AgentOutput agent_output_of(const pk_record& rec, std::string comm, uint64_t timestamp_ns) {
+  Probe::AgentOutput o;
+  o.pid = static_cast<int>(rec.pid);
+  o.tid = static_cast<int>(rec.tid);
+  o.cpu = static_cast<int>(rec.cpu);
+  o.comm = std::move(comm);
+  o.timestamp_ns = timestamp_ns;
+  o.items = reinterpret_cast<const uint8_t*>(&rec + 1);
+  o.bytes = rec.size - sizeof rec;
+  o.nitems = rec.nitems;
+  return o;
+}
+
 }  // namespace probekit::engine

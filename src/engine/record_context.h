@@ -17,6 +17,7 @@
 
 #include "agent/agent_abi.h"
 #include "probekit/hit_context.h"
+#include "probekit/probekit.h"
 
 namespace probekit::engine {
 
@@ -88,5 +89,10 @@ private:
   user_regs_struct regs_{};
   std::vector<Item> items_;
 };
+
+// A PK_RECORD_DOUT record (what agent code asks the tracer to print, exit
+// or report) as its probe's Probe::agent_output takes it; the items point
+// into the record.
+Probe::AgentOutput agent_output_of(const pk_record& rec, std::string comm, uint64_t timestamp_ns);
 
 }  // namespace probekit::engine

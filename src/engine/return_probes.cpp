@@ -414,12 +414,19 @@ bool ReturnProbes::deliver(Agent& agent, const pk_record& r, AddressSpace& as, c
   ProbeRecord* rec = owner_record(plan->owner);
   // Not jump any more (entry_to_trap): the trap backend reports its returns.
   if (!rec || !rec->probe.enabled || !plan->jump) return true;
+  if (r.regs_mask == PK_RECORD_DOUT) {  // what the D code run at the return asks the tracer to print
+    if (rec->probe.agent_output) {
+      auto handler = rec->probe.agent_output;
+      handler(agent_output_of(r, comm, ns));
+    }
+    return true;
+  }
   RecordHitContext ctx(r, plan->func, as, comm, ppid, ns);
   rec->hits++;
   UserHitContext uc(ctx, false);
   uc.set_return(plan->func, ctx.regs().rip, std::nullopt, false);
   ReturnHandler h = rec->probe.return_handler;
-  h(uc, nullptr);
+  if (h) h(uc, nullptr);
   return true;
 }
 

@@ -508,7 +508,8 @@ Result<ProbeId> SessionImpl::add(Probe probe) {
       auto p = probes_.find(id);
       auto t = threads_.find(ctx.tid());
       if (p == probes_.end() || t == threads_.end()) return;
-      run_agent_code(id, p->second.probe, t->second, ctx.regs(), ctx.comm(), ctx.cpu(), ctx.return_offset().value_or(0));
+      run_agent_code(id, p->second.probe, t->second, ctx.regs(), ctx.comm(), ctx.cpu(), ctx.timestamp_ns(),
+                     ctx.return_offset().value_or(0));
     };
     PK_TRY(returns_.validate(rec.probe));
   }
@@ -740,7 +741,7 @@ bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
     if (it == probes_.end() || !it->second.probe.enabled) continue;
     it->second.hits++;
     if (it->second.probe.agent_code) {  // the agent's code, run here: the same state as at jump sites
-      run_agent_code(id, it->second.probe, t, regs, ctx.comm(), ctx.cpu(), 0);
+      run_agent_code(id, it->second.probe, t, regs, ctx.comm(), ctx.cpu(), ctx.timestamp_ns(), 0);
       continue;
     }
     if (!it->second.probe.pre_handler) continue;
@@ -1998,6 +1999,17 @@ void SessionImpl::deliver(Agent& agent, const std::shared_ptr<AddressSpace>& own
   const JumpSite& js = *js_it->second;
   // The thread's name when it first hit, as a trap hit reads it once.
   const std::string comm(rec.comm, ::strnlen(rec.comm, sizeof rec.comm));
+  if (rec.regs_mask == PK_RECORD_DOUT) {  // what agent code asks the tracer to print
+    const Probe::AgentOutput o = agent_output_of(rec, comm, clock_.to_ns(rec.tsc));
+    const std::vector<ProbeId> ids = js.probes;
+    for (ProbeId id : ids) {
+      auto it = probes_.find(id);
+      if (it == probes_.end() || !it->second.probe.enabled || !it->second.probe.agent_output) continue;
+      auto handler = it->second.probe.agent_output;
+      handler(o);
+    }
+    return;
+  }
   const int ppid = proc_it != procs_.end() ? proc_it->second.ppid : -1;
   RecordHitContext ctx(rec, js.info, *as, comm, ppid, clock_.to_ns(rec.tsc));
   const std::vector<ProbeId> ids = js.probes;  // handlers may add/remove probes
@@ -2045,12 +2057,12 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   PK_TRY(as->agent->enable_dstate(*as, *remote, agent_state_->tables, agent_state_->self_words,
                                   agent_state_->part_bytes, line.tsc_base, line.ns_base, line.mult, 32));
   dstate_agents_.push_back(as->agent);
-  add_record_agent(as->agent, false);  // drained (nothing yet) and taught rseq for `cpu`
+  add_record_agent(as->agent, agent_state_->output);  // drained (output records, if any) and taught rseq for `cpu`
   return {};
 }
 
 void SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs,
-                                 const std::string& comm, int cpu, int64_t ret_offset) {
+                                 const std::string& comm, int cpu, uint64_t timestamp_ns, int64_t ret_offset) {
   // (An agent with D state is never freed: dstate_agents_ holds it, so its
   // address stays its own in dprogs_.)
   const std::shared_ptr<Agent>& agent = t.as && t.as->agent && t.as->agent->dstate() ? t.as->agent : nullptr;
@@ -2059,10 +2071,27 @@ void SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t, cons
     auto p = agent->add_dprog(*probe.agent_code);
     if (p) prog = dprogs_.emplace(std::make_pair(agent.get(), id), *p).first;
   }
-  if (prog == dprogs_.end())
+  if (prog == dprogs_.end()) {
     ++tracer_dprog_faults_;
-  else
-    tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, comm, __rdtsc(), cpu, ret_offset);
+    return;
+  }
+  std::vector<uint8_t> out;
+  uint32_t items = 0;
+  tracer_dprog_faults_ +=
+      agent->run_dprog(prog->second, regs, t.tgid, t.tid, comm, __rdtsc(), cpu, ret_offset, &out, &items);
+  if (items && probe.agent_output) {
+    Probe::AgentOutput o;
+    o.pid = t.tgid;
+    o.tid = t.tid;
+    o.cpu = cpu;
+    o.comm = comm;
+    o.timestamp_ns = timestamp_ns;
+    o.items = out.data();
+    o.bytes = out.size();
+    o.nitems = items;
+    auto handler = probe.agent_output;  // a copy: the handler may remove the probe
+    handler(o);
+  }
 }
 
 std::vector<const uint8_t*> SessionImpl::agent_parts() const {

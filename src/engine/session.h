@@ -128,7 +128,7 @@ private:
   // A probe's agent code run here, on t's address space's D state (a trap
   // site's hit; a return probe's return that is not a jump site's).
   void run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs, const std::string& comm,
-                      int cpu, int64_t ret_offset);
+                      int cpu, uint64_t timestamp_ns, int64_t ret_offset);
   Status set_agent_state(AgentState state) override;
   std::vector<const uint8_t*> agent_parts() const override;
   uint64_t agent_faults() const override;

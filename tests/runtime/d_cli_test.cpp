@@ -420,7 +420,7 @@ TEST(DCli, TargetStructsFromDwarf) {
     EXPECT_EQ(read_file(file),
               "1 10 -1 -1 node-1 103 2 72\n1.5\n"
               "2 20 -2 -2 node-2 203 3 72\n3.0\n"
-              "3 30 -3 -3 node-3 303 0 72\n4.5\n")
+              "3 30 -3 -3 node-3 303 0 72\n4.5\n\n")
         << build;
   }
 }
@@ -444,6 +444,6 @@ TEST(DCli, UcallerAtEntryIsTheCaller) {
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string out = read_file(file);
   EXPECT_TRUE(std::regex_match(
-      out, std::regex("pk_types-pie-O2`main\n\n {14}pk_types-pie-O2`visit\n {14}pk_types-pie-O2`main\\+0x[0-9a-f]+\n")))
+      out, std::regex("pk_types-pie-O2`main\n\n {14}pk_types-pie-O2`visit\n {14}pk_types-pie-O2`main\\+0x[0-9a-f]+\n\n")))
       << out;
 }

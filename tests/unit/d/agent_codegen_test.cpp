@@ -24,6 +24,7 @@ struct Hit {
   uint64_t stack[5] = {};  // [rsp], arg6..arg9
   uint64_t rax = 0;        // at a return: the return value
   int64_t ret_offset = 0;  // at a return: the returning instruction's offset
+  std::map<uint64_t, std::string> memory;  // region start -> bytes (copyinstr)
 };
 
 // The shared state of one address space, in this process.
@@ -66,6 +67,13 @@ struct FakeAgent {
   }
   static uint32_t read(pk_dvm_hit* v, uint64_t addr, uint8_t* dst, uint32_t len) {
     auto* e = static_cast<Env*>(v->env);
+    for (const auto& [start, bytes] : e->hit->memory) {  // as FakeHit reads it: up to the region's end
+      if (addr >= start && addr < start + bytes.size()) {
+        const size_t n = std::min<size_t>(len, start + bytes.size() - addr);
+        std::memcpy(dst, bytes.data() + (addr - start), n);
+        return static_cast<uint32_t>(n);
+      }
+    }
     const auto base = reinterpret_cast<uint64_t>(e->hit->stack);
     if (addr < base || addr + len > base + sizeof e->hit->stack) return 0;
     std::memcpy(dst, reinterpret_cast<const void*>(addr), len);
@@ -74,7 +82,18 @@ struct FakeAgent {
   static uint64_t tsc(pk_dvm_hit* v) { return static_cast<Env*>(v->env)->hit->ts; }
   static uint32_t cpu(pk_dvm_hit*) { return 0; }
 
+  // The output record's items of the last run (agent_abi.h PK_ITEM_DOUT).
+  std::vector<uint8_t> out;
+  uint32_t out_items = 0;
+  static uint8_t* open(pk_dvm_hit* v, uint32_t* cap) {
+    auto* e = static_cast<Env*>(v->env);
+    e->agent->out.assign(PK_DOUT_MAX - sizeof(pk_record), 0);
+    *cap = static_cast<uint32_t>(e->agent->out.size());
+    return e->agent->out.data();
+  }
+
   uint32_t run(const std::vector<uint8_t>& code, const Hit& h) {
+    out.clear();
     uint64_t frame[16] = {};
     static constexpr int kWord[6] = {14, 13, 12, 11, 9, 8};
     for (int i = 0; i < 6; ++i) frame[kWord[i]] = h.args[i];
@@ -93,7 +112,11 @@ struct FakeAgent {
     v.cpu = cpu;
     v.env = &env;
     v.ret_offset = h.ret_offset;
-    return pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
+    v.open = open;
+    const uint32_t abandoned = pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
+    out.resize(v.out_len);
+    out_items = v.out_items;
+    return abandoned;
   }
 };
 
@@ -134,6 +157,7 @@ struct Both {
     hit.tid_ = h.tid;
     hit.comm_ = h.comm;
     hit.ts_ = h.ts;
+    hit.memory = h.memory;
     FireContext ctx;
     ctx.hit = &hit;
     if (key.name == "return") {  // as d_probes.cpp fills a return's context
@@ -149,6 +173,15 @@ struct Both {
     auto code = agent->agent_code(id, why);
     if (!code) return false;
     shared->run(*code, h);
+    if (shared->out_items) {  // what probekit does with the output record
+      Program::AgentHit out;
+      out.tid = h.tid;
+      out.timestamp_ns = h.ts;
+      out.items = shared->out.data();
+      out.bytes = shared->out.size();
+      out.nitems = shared->out_items;
+      agent->agent_output(id, out);
+    }
     return true;
   }
   void end() {
@@ -226,7 +259,7 @@ TEST(AgentCodegen, ThreadLocalsPredicatesAndArithmeticMatchTheTracer) {
 
 TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   Both b("pid$target::work:entry { self->ts = timestamp; @n = count(); }\n"
-         "pid$target::rest:entry { printf(\"%d\\n\", self->ts); }\n"
+         "pid$target::rest:entry { trace(execname); trace(self->ts); }\n"
          "pid$target::rest:entry { @m = count(); }\n"
          "tick-1s { clear(@m); }\n"
          "pid$target::work:entry /arg0 / arg1 > 1/ { @d = count(); }\n");
@@ -234,9 +267,9 @@ TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   EXPECT_FALSE(b.agent->agent_code(b.agent->register_probe(kWork).id, &why));
   EXPECT_NE(why.find("self->ts is also used by a clause that runs in the tracer"), std::string::npos) << why;
   EXPECT_EQ(b.agent->clause_place(0), "self->ts is also used by a clause that runs in the tracer");
-  EXPECT_EQ(b.agent->clause_place(1), "printf() runs in the tracer");
+  EXPECT_EQ(b.agent->clause_place(1), "trace() of a string other than copyinstr(ADDR) (the tracer reads it)");
   EXPECT_EQ(b.agent->clause_place(2), "it only counts: the jump site's counter does it");
-  EXPECT_EQ(b.agent->clause_place(4), "division by a value that may be 0 (its fault is reported by the tracer)");
+  EXPECT_EQ(b.agent->clause_place(4), "clause 1, which runs in the tracer, may fire for the same probes");
 }
 
 TEST(AgentCodegen, OnlyPidEntryAndReturnProbesWithAStatement) {
@@ -272,11 +305,128 @@ TEST(AgentCodegen, AProbeRunsAllItsClausesInOnePlace) {
   // malloc fires both clauses; the second prints (the tracer): so the
   // first runs there too. free's clause shares no probe with it.
   Both b("pid$target::malloc:entry, pid$target::calloc:entry /arg0 > 5/ { @big[probefunc] = count(); }\n"
-         "pid$target::m*:entry { printf(\"%d\\n\", arg0); }\n"
+         "pid$target::m*:entry { printf(\"%s\\n\", execname); }\n"
          "pid$target::free:entry /arg0/ { @f = count(); }\n");
   EXPECT_EQ(b.agent->clause_place(0), "clause 2, which runs in the tracer, may fire for the same probes");
-  EXPECT_EQ(b.agent->clause_place(1), "printf() runs in the tracer");
+  EXPECT_EQ(b.agent->clause_place(1), "printf() of a string other than copyinstr(ADDR) (the tracer reads it)");
   EXPECT_EQ(b.agent->clause_place(2), "");
+}
+
+TEST(AgentCodegen, OutputActionsPrintAsTheTracerPrintsThem) {
+  Both b("pid$target::work:entry /(int)arg0 % 3 == 0/ { self->n++; printf(\"%d %u %x|%5d|\\n\", (int)arg0, self->n, arg1, tid); "
+         "trace((int)arg2 * 2); @c[tid] = count(); }\n"
+         "pid$target::work:entry /self->n == 2/ { printf(\"two %d\\n\", (uint8_t)arg1); printa(\"%d %@d\\n\", @c); }\n"
+         "pid$target::work:entry /arg1 == 245/ { trace(timestamp); exit(3); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    if (b.tracer->exit_requested()) break;  // the session stops
+  }
+  EXPECT_TRUE(b.agent->exit_requested());
+  EXPECT_EQ(b.agent->exit_status(), 3);
+  EXPECT_NE(b.tracer_out.out_text().find("-415 2 38|  102|\n-16two 56\n101 1\n102 2\n"), std::string::npos)
+      << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+TEST(AgentCodegen, ClauseLocalVariablesStartAtZeroAtEachFiring) {
+  Both b("pid$target::work:entry { this->a += arg1; this->b = (int)arg0 * 2; }\n"
+         "pid$target::work:entry /this->a % 2 == 0/ { this->a++; @s[this->b] = sum(this->a); printf(\"%d %d\\n\", this->a, this->b); }\n"
+         "pid$target::work:entry { self->n += this->a; @n[tid] = max(self->n); }\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("1 -10\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
+TEST(AgentCodegen, CopyinstrIsReadIntoTheOutputAndABadAddressIsAnError) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { printf(\"[%s] %d [%s]\\n\", copyinstr(arg0), arg2, copyinstr(arg1)); trace(copyinstr(arg1)); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  std::vector<Hit> hits(5);
+  for (size_t i = 0; i < hits.size(); ++i) {
+    Hit& h = hits[i];
+    h.memory[0x1000] = std::string("hi\0there", 8);
+    h.memory[0x2000] = "0123456789abcdef";  // longer than strsize
+    h.memory[0x3000] = "xyz";                // no NUL before the region ends
+    h.args[0] = i == 3 ? 0x10 : 0x1000 + i % 2;
+    h.args[1] = i == 2 ? 0x3000 : 0x2000 + i;
+    h.args[2] = i;
+  }
+  for (const Hit& h : hits) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_EQ(b.tracer_out.out_text(),
+            "[hi] 0 [01234567]\n01234567[i] 1 [12345678]\n12345678[hi] 2 [xyz]\nxyzE 2 1 1 10\n[hi] 4 [456789ab]\n456789ab\n");
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+TEST(AgentCodegen, StringComparisonsAndMemoryReadsMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry /copyinstr(arg0) == \"hi\"/ { @eq[arg2] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg1) < \"01234568\" && \"xz\" >= copyinstr(arg1)/ { @lt[arg2] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg0) != \"i\"/ { printf(\"%d %d %u\\n\", arg2, *(int *)arg3, *(uint8_t *)(arg3 + 1)); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "");
+  std::vector<Hit> hits(6);
+  for (size_t i = 0; i < hits.size(); ++i) {
+    Hit& h = hits[i];
+    h.memory[0x1000] = std::string("hi\0there", 8);
+    h.memory[0x2000] = "0123456789abcdef";
+    h.memory[0x3000] = "xyz";
+    h.memory[0x4000] = std::string("\xfb\xff\xff\xff", 4);  // -5
+    h.args[0] = i == 4 ? 0x20 : i == 5 ? 0x1000 : 0x1000 + i % 2;
+    h.args[1] = i == 2 ? 0x3000 : 0x2000 + i;
+    h.args[2] = i;
+    h.args[3] = i == 5 ? 0x4002 : 0x4000;  // the int runs off the region
+  }
+  for (const Hit& h : hits) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("0 -5 255\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("E 2 0 1 20\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("E 4 1 1 4002\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+TEST(AgentCodegen, ADivisionByZeroIsTheTracersErrorAndFiresERROR) {
+  // The agent's fault item drops the clause's output so far, as the
+  // tracer discards the output of a clause that faulted.
+  const std::string prog =
+      "pid$target::work:entry { printf(\"a %d\\n\", arg1); printf(\"q %d\\n\", 1000 / ((int)arg0 % 5)); }\n"
+      "pid$target::work:entry /arg1 % 100 / ((int)arg0 % 4) == 0/ { trace(arg1); }\n";
+  for (const std::string& error : {std::string(), std::string("ERROR { printf(\"E %d %d %d\\n\", arg1, arg2, arg4); }\n")}) {
+    Both b(prog + error);
+    EXPECT_EQ(b.agent->clause_place(0), "");
+    for (const Hit& h : some_hits()) {
+      std::string why;
+      ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    }
+    b.end();
+    EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+    EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+    if (error.empty()) {
+      EXPECT_NE(b.tracer_out.err_text().find("divide-by-zero in action #2 at DIF offset 0\n"), std::string::npos)
+          << b.tracer_out.err_text();
+      EXPECT_NE(b.tracer_out.err_text().find("divide-by-zero in predicate at DIF offset 0\n"), std::string::npos)
+          << b.tracer_out.err_text();
+    } else {
+      EXPECT_NE(b.tracer_out.out_text().find("E 2 2 4\n"), std::string::npos) << b.tracer_out.out_text();
+      EXPECT_NE(b.tracer_out.out_text().find("E 3 0 4\n"), std::string::npos) << b.tracer_out.out_text();
+    }
+  }
 }
 
 TEST(AgentCodegen, AFullTableCountsDropsAsTheTracerReportsThem) {

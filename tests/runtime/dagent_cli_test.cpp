@@ -1,0 +1,205 @@
+// D output actions, and faults, of clauses that run in the agent
+// (d/agent_codegen.h, Program::agent_output): the agent writes an output
+// record, probekit formats it with the tracer's own code, so what a
+// program prints is what it prints under -x backend=trap, and the traced
+// program's own output is unchanged.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+#include <unistd.h>
+
+#include "harness.h"
+
+namespace probekit::testing {
+namespace {
+
+struct Traced {
+  RunResult run;
+  std::string out;  // probekit's output (-o FILE)
+};
+
+Traced trace_with(const std::string& backend, const std::string& prog, const std::string& target, const std::string& name,
+                  const std::vector<std::string>& extra = {}) {
+  const std::string file = ::testing::TempDir() + "/dagent_" + name + "_" + backend.substr(8) + "_" +
+                           std::to_string(::getpid()) + ".txt";
+  std::vector<std::string> argv = {probekit_path(), "-q", "-v", "-x", backend, "-o", file};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), {"-n", prog, "-c", target});
+  Traced t;
+  t.run = run(argv);
+  t.out = read_file(file);
+  ::unlink(file.c_str());
+  return t;
+}
+
+TEST(DAgentCli, PrintfAndTraceFromAgentClausesPrintAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:work:entry /arg0 % 7 == 3/ { self->n++; printf(\"%d %u %5x|\\n\", arg0, self->n, arg0 * 3); "
+      "trace(arg0 * 2); @c = count(); }\n"
+      "pid$target:a.out:work:entry /arg0 == 1000/ { printf(\"n=%d\\n\", self->n); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 1 2000", "printf");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 1 2000", "printf");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, "threads 1 calls 2000 total 4000000\n");  // the program's own stdout
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out, trap.out);
+  EXPECT_NE(jump.out.find("3 1     9|\n610 2    1e|\n"), std::string::npos) << jump.out;
+  EXPECT_NE(jump.out.find("n=143\n"), std::string::npos) << jump.out;
+  EXPECT_NE(jump.out.find("\n              286\n"), std::string::npos) << jump.out;  // @c
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+}
+
+// Output from clauses the agent runs at a return (its return-address
+// hijack): the same lines as the trap backend's return sites print.
+TEST(DAgentCli, PrintfFromAReturnClausePrintsAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { self->n++; }\n"
+      "pid$target:a.out:work:return /self->n % 5 == 1/ { printf(\"%d %d %d\\n\", self->n, arg1, retval); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 1 20", "retprintf");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 1 20", "retprintf");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, trap.run.out);
+  EXPECT_EQ(jump.out, "1 1 1\n6 11 11\n11 21 21\n16 31 31\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent at the return"), 1u) << jump.run.err;
+}
+
+TEST(DAgentCli, FourThreadsPrintEveryLineOnceInEachThreadsOrder) {
+  const std::string prog =
+      "pid$target:a.out:work:entry /arg0 % 10 == 0/ { self->n++; printf(\"%d %d %d\\n\", tid, self->n, arg0); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+  // Per thread: n counts 1, 2, 3, ... with arg0 = 10 (n - 1), every line once.
+  auto check = [](const std::string& out) {
+    std::map<long, long> next;
+    std::istringstream in(out);
+    long tid, n, arg0;
+    size_t lines = 0;
+    while (in >> tid >> n >> arg0) {
+      EXPECT_EQ(n, ++next[tid]) << out;
+      EXPECT_EQ(arg0, 10 * (n - 1));
+      ++lines;
+    }
+    EXPECT_EQ(lines, 1200u);
+    EXPECT_EQ(next.size(), 4u);
+  };
+  check(jump.out);
+  check(trap.out);
+}
+
+TEST(DAgentCli, ExitFromAnAgentClauseEndsTracingAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:work:entry /arg0 == 500/ { printf(\"bye %d\\n\", arg0); exit(3); }\n"
+      "END { printf(\"end\\n\"); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 1 1000", "exit");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 1 1000", "exit");
+  EXPECT_EQ(jump.run.status, 3) << jump.run.err;
+  EXPECT_EQ(trap.run.status, 3) << trap.run.err;
+  EXPECT_EQ(jump.out, "bye 500\nend\n\n");  // dtrace(1)'s blank line when tracing stops
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+}
+
+TEST(DAgentCli, ADivisionByZeroInTheAgentIsTheTrapBackendsErrorAndFiresERROR) {
+  const std::string prog =
+      "pid$target:a.out:work:entry /arg0 < 10/ { printf(\"%d\\n\", 100 / (arg0 - 5)); }\n";
+  const std::string with_error = prog + "ERROR { printf(\"ERROR %d %d %d\\n\", arg1, arg2, arg4); }\n";
+  for (const std::string& p : {prog, with_error}) {
+    Traced jump = trace_with("backend=auto", p, target_path("pk_basic-pie-O2") + " 1 100", "divzero");
+    Traced trap = trace_with("backend=trap", p, target_path("pk_basic-pie-O2") + " 1 100", "divzero");
+    ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+    ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+    EXPECT_EQ(jump.run.out, "threads 1 calls 100 total 10000\n");  // no signal in the target
+    EXPECT_EQ(jump.out, trap.out);
+    EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+    const std::string error = R"(probekit: error on enabled probe ID 1 \(ID [0-9]+: pid[0-9]+:a.out:work:entry\): )"
+                              R"(divide-by-zero in action #1 at DIF offset 0)";
+    if (p == prog) {
+      EXPECT_EQ(jump.out, "-20\n-25\n-33\n-50\n-100\n100\n50\n33\n25\n\n");
+      EXPECT_TRUE(std::regex_search(jump.run.err, std::regex(error))) << jump.run.err;
+      EXPECT_TRUE(std::regex_search(trap.run.err, std::regex(error))) << trap.run.err;
+    } else {
+      EXPECT_EQ(jump.out, "-20\n-25\n-33\n-50\n-100\nERROR 2 1 4\n100\n50\n33\n25\n\n");
+      EXPECT_FALSE(std::regex_search(jump.run.err, std::regex(error))) << jump.run.err;
+    }
+  }
+}
+
+TEST(DAgentCli, CopyinstrIsReadByTheAgentAndABadAddressIsTheTrapBackendsError) {
+  // eight()'s arg0 is the int -1 (edi; the register's upper half 0):
+  // nothing to read there, DTrace's invalid address.
+  const std::string prog =
+      "pid$target:a.out:process:entry { printf(\"%d %s|%s\\n\", arg0, copyinstr(arg1), copyinstr(arg1 + 2)); }\n"
+      "pid$target:a.out:eight:entry /arg7 == 8000000001/ { printf(\"%s\\n\", copyinstr(arg0)); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_args-pie-O2") + " 3", "copyinstr");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_args-pie-O2") + " 3", "copyinstr");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, trap.run.out);  // the program's own stdout
+  EXPECT_EQ(jump.out, "42 widget|dget\n43 widget|dget\n44 widget|dget\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 2u) << jump.run.err;
+  auto errors = [](const std::string& err) {
+    std::string out;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("error on enabled probe") != std::string::npos)
+        out += normalize(normalize(line, R"(\(ID [0-9]+: pid[0-9]+)", "(ID N: pidP"), R"(ID [0-9]+ \()", "ID E (") + "\n";
+    return out;
+  };
+  EXPECT_EQ(errors(jump.run.err),
+            "probekit: error on enabled probe ID E (ID N: pidP:a.out:eight:entry): invalid address "
+            "(0xffffffff) in action #1 at DIF offset 0\n")
+      << jump.run.err;
+  EXPECT_EQ(errors(trap.run.err), errors(jump.run.err)) << trap.run.err;
+}
+
+TEST(DAgentCli, StringComparisonsAndABadPointerReadInTheAgentAreTheTrapBackends) {
+  // mix()'s arg0 is the loop counter: *(int *)1 is DTrace's invalid address.
+  const std::string prog =
+      "pid$target:a.out:process:entry /copyinstr(arg1) == \"widget\" && arg0 == 43/ { printf(\"%d %s\\n\", arg0, copyinstr(arg1)); }\n"
+      "pid$target:a.out:process:entry /copyinstr(arg1) > \"widgets\" || \"a\" > copyinstr(arg1)/ { printf(\"no\\n\"); }\n"
+      "pid$target:a.out:mix:entry /arg0 == 1/ { printf(\"%d\\n\", *(int *)arg0); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_args-pie-O2") + " 3", "strcmp");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_args-pie-O2") + " 3", "strcmp");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, trap.run.out);
+  EXPECT_EQ(jump.out, "43 widget\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 2u) << jump.run.err;
+  const std::string error = R"(probekit: error on enabled probe ID [0-9]+ \(ID [0-9]+: pid[0-9]+:a.out:mix:entry\): )"
+                            R"(invalid address \(0x1\) in action #1 at DIF offset 0)";
+  EXPECT_TRUE(std::regex_search(jump.run.err, std::regex(error))) << jump.run.err;
+  EXPECT_TRUE(std::regex_search(trap.run.err, std::regex(error))) << trap.run.err;
+}
+
+TEST(DAgentCli, OutputLostToAFullBufferIsCountedAsDTraceCountsDrops) {
+  // Far more lines than probekit formats while the program runs: what is
+  // not printed is reported as dropped, to the line.
+  const std::string prog = "pid$target:a.out:work:entry { printf(\"%d\\n\", arg0); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 2 400000", "drops");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  EXPECT_EQ(jump.run.out, "threads 2 calls 400000 total 320000000000\n");
+  uint64_t dropped = 0;
+  std::smatch m;
+  std::string err = jump.run.err;
+  while (std::regex_search(err, m, std::regex(R"(probekit: ([0-9]+) drops? on CPU [0-9]+\n)"))) {
+    dropped += std::stoull(m[1]);
+    err = m.suffix();
+  }
+  // Every line printed or dropped, and the blank line when tracing stops.
+  EXPECT_EQ(std::count(jump.out.begin(), jump.out.end(), '\n') + dropped, 800000u + 1u) << jump.run.err;
+}
+
+}  // namespace
+}  // namespace probekit::testing
