@@ -775,11 +775,13 @@ int d_main(int argc, char** argv) {
     done = done || program.exit_requested();
     publish();
   }
-  // A launched target under the system-call filter cannot be detached (its
-  // filtered calls would fail with ENOSYS). exit() ends it, as dtrace ends
-  // the command it started when it exits; Ctrl-C lets it finish.
+  // exit() ends a launched command that is still running, as dtrace ends
+  // the command it started: none is left behind, printing after probekit
+  // has gone. Ctrl-C and -d let it finish: detached, or, under the
+  // system-call filter (its filtered calls would fail with ENOSYS once
+  // detached), traced until it exits.
   const bool filtered = session && launched && !target_exited && !launch.trace_syscalls.empty();
-  const bool end_target = filtered && program.exit_requested();
+  const bool end_target = session && launched && !target_exited && program.exit_requested();
   if (filtered && !end_target)
     report_note("results below; the target keeps running traced until it exits, because its seccomp filter "
                 "cannot be removed (Ctrl-C again kills it)");
@@ -811,8 +813,7 @@ int d_main(int argc, char** argv) {
     end_launched(*session);
     if (!program.quiet())
       report_note("pid " + std::to_string(session->pid()) +
-                  " killed: exit() ended tracing, and a process under the system-call filter cannot run on "
-                  "untraced");
+                  " killed: exit() ended tracing, and with it the command probekit started");
   }
   if (session) {
     auto d = session->detach();

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -383,6 +384,22 @@ TEST(DCli, ExitEndsALoopingTargetUnderTheSyscallFilter) {
   EXPECT_EQ(normalize(read_file(file), R"(\n +\d+ +\d+ )", "\n C ID "),
             "CPU     ID                    FUNCTION:NAME\n C ID            clock_nanosleep:entry three\n\n\n");
   EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(probekit: note: pid \d+ killed: exit\(\) ended tracing)"))) << r.err;
+}
+
+// Without the filter too: exit() ends the command probekit started, as
+// dtrace(1) does, instead of leaving it running (and printing) after
+// probekit has returned. The harness's run() reads the pipe the command
+// inherited: it returns only once the command is gone.
+TEST(DCli, ExitEndsTheCommandProbekitStarted) {
+  auto r = run({probekit_path(), "-n", "pid$target:a.out:work:entry /arg0 == 3/ { exit(0); }", "-c",
+                target_path("pk_spin-pie-O2") + " 2"},
+               30);
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(probekit: note: pid (\d+) killed: exit\(\) ended tracing)")))
+      << r.err;
+  EXPECT_NE(::kill(std::stoi(m[1]), 0), 0);  // gone, and reaped
+  EXPECT_EQ(errno, ESRCH);
 }
 
 // BEGIN, END and tick-N need no target; profile-N samples a process, and
