@@ -435,6 +435,31 @@ static uint32_t dprog_cpu(struct pk_dvm_hit *v) {
   return current_cpu(e->h.c, e->h.fsbase);
 }
 
+/* Room for a record of at most `need` bytes in the thread's ring, in one
+ * piece (a filler to the ring's end first where the rest is too short):
+ * the record, and in *at the head it starts at, or 0 when the ring is
+ * full. Only the thread writes its ring's head; the caller publishes it
+ * past the record (t->head, release) once the record is written. */
+static struct pk_record *ring_claim(const struct pk_control *c, struct pk_thread *t, uint64_t need, uint64_t *at) {
+  const uint64_t size = c->ring_size;
+  uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - (struct pk_thread *)(uintptr_t)c->threads_remote) * size;
+  uint64_t head = t->head;
+  const uint64_t tail = __atomic_load_n(&t->tail, __ATOMIC_ACQUIRE);
+  uint64_t off = head & (size - 1);
+  if (size - off < need) {
+    if (size - (head - tail) < (size - off) + need) return 0;
+    struct pk_record *pad = (struct pk_record *)(ring + off);
+    pad->size = (uint32_t)(size - off);
+    pad->site = PK_RECORD_PAD;
+    head += size - off;
+    off = 0;
+  } else if (size - (head - tail) < need) {
+    return 0;
+  }
+  *at = head;
+  return (struct pk_record *)(ring + off);
+}
+
 /* The hit's output record, in the thread's ring (the same protocol as
  * pk_agent_hit's records: busy, then the time where probekit sees it):
  * PK_DOUT_MAX contiguous bytes are claimed, the record is committed after
@@ -450,23 +475,9 @@ static uint8_t *dprog_open(struct pk_dvm_hit *v, uint32_t *cap) {
   const uint64_t tsc = ((uint64_t)hi << 32) | lo;
   __atomic_store_n(&t->pending_tsc, tsc, __ATOMIC_RELAXED);
   __asm__ volatile("" ::: "memory");
-  const uint64_t size = c->ring_size;
-  uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - (struct pk_thread *)(uintptr_t)c->threads_remote) * size;
-  uint64_t head = t->head;
-  const uint64_t tail = __atomic_load_n(&t->tail, __ATOMIC_ACQUIRE);
-  uint64_t off = head & (size - 1);
-  const uint64_t need = PK_DOUT_MAX;
-  if (size - off < need) {
-    if (size - (head - tail) < (size - off) + need) return 0;
-    struct pk_record *pad = (struct pk_record *)(ring + off);
-    pad->size = (uint32_t)(size - off);
-    pad->site = PK_RECORD_PAD;
-    head += size - off;
-    off = 0;
-  } else if (size - (head - tail) < need) {
-    return 0;
-  }
-  struct pk_record *r = (struct pk_record *)(ring + off);
+  uint64_t head;
+  struct pk_record *r = ring_claim(c, t, PK_DOUT_MAX, &head);
+  if (!r) return 0;
   r->tsc = tsc;
   e->rec = r;
   e->head = head;
@@ -575,24 +586,10 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
     __atomic_store_n(&t->pending_tsc, tsc, __ATOMIC_RELAXED);
     __asm__ volatile("" ::: "memory");
     const struct pk_program *prog = (const struct pk_program *)((const uint8_t *)c + site->program);
-    const uint64_t size = c->ring_size;
-    uint8_t *ring = (uint8_t *)(uintptr_t)c->rings_remote + (uint64_t)(t - (struct pk_thread *)(uintptr_t)c->threads_remote) * size;
-    uint64_t head = t->head;
-    const uint64_t tail = __atomic_load_n(&t->tail, __ATOMIC_ACQUIRE);
-    uint64_t off = head & (size - 1);
-    const uint64_t need = prog->max_record;
-    if (size - off < need) { /* the record must be contiguous: a filler to the end first */
-      if (size - (head - tail) < (size - off) + need) goto full;
-      struct pk_record *pad = (struct pk_record *)(ring + off);
-      pad->size = (uint32_t)(size - off);
-      pad->site = PK_RECORD_PAD;
-      head += size - off;
-      off = 0;
-    } else if (size - (head - tail) < need) {
-      goto full;
-    }
+    uint64_t head;
+    struct pk_record *r = ring_claim(c, t, prog->max_record, &head);
+    if (!r) goto full;
     {
-      struct pk_record *r = (struct pk_record *)(ring + off);
       r->site = (uint32_t)(site - (struct pk_site_rt *)((uint8_t *)c + c->sites_offset));
       r->tsc = tsc;
       r->pid = t->pid;
