@@ -88,7 +88,9 @@ enum {
   SIGTRAP_ = 5, SI_KERNEL_ = 0x80, SI_SIGIO_ = -5, POLL_HUP_ = 6,
   SA_SIGINFO_ = 4, SA_RESTORER_ = 0x04000000,
   /* ucontext_t: uc_flags, uc_link, uc_stack (24 bytes), then gregs[REG_RIP = 16] */
-  UC_RIP_OFFSET = 8 + 8 + 24 + 16 * 8,
+  UC_GREGS_OFFSET = 8 + 8 + 24,
+  UC_RIP_OFFSET = UC_GREGS_OFFSET + 16 * 8,
+  EFLAGS_TF = 0x100, NR_restart_syscall = 219,
 };
 #define SIG_DFL_ 0ull
 #define SIG_IGN_ 1ull
@@ -97,6 +99,15 @@ enum {
 __asm__(".text\n.globl pk_agent_restorer\n.type pk_agent_restorer,@function\n"
         "pk_agent_restorer:\n  mov $15, %eax\n  syscall\n  hlt\n"
         ".size pk_agent_restorer, .-pk_agent_restorer\n");
+
+/* The system call gadget probekit's remote system calls run (agent_abi.h
+ * pk_control.inject_*): exported for probekit, and under a hidden name for
+ * the agent's own rip-relative reference. */
+__asm__(".text\n.globl pk_agent_syscall\n.type pk_agent_syscall,@function\n"
+        ".globl pk_syscall_gadget\n.hidden pk_syscall_gadget\n"
+        "pk_agent_syscall:\npk_syscall_gadget:\n  syscall\n  int3\n"
+        ".size pk_agent_syscall, .-pk_agent_syscall\n");
+extern const uint8_t pk_syscall_gadget[] __attribute__((visibility("hidden")));
 
 static struct pk_control *control(void) { return (struct pk_control *)(uintptr_t)pk_agent_data; }
 static struct pk_patch *patches(struct pk_control *c) {
@@ -149,6 +160,35 @@ static struct pk_patch *patch_at(struct pk_control *c, uint64_t address) {
   return 0;
 }
 
+/* probekit died while this thread ran one of its system calls (agent_abi.h
+ * pk_control.inject_*): the thread traps at the gadget, before its syscall
+ * (a step that finished the call it was stopped in), just past it (the
+ * step's trap at the call's exit) or past the int3 (it was not stepping).
+ * Its kept registers go back into the frame sigreturn restores, without the
+ * step's trap flag; a system call it was stopped in is restarted as the
+ * kernel would have (sigreturn itself never restarts one). */
+static int inject_recover(struct pk_control *c, uint8_t *uc) {
+  uint64_t *g = (uint64_t *)(uc + UC_GREGS_OFFSET);
+  const uint64_t at = (uint64_t)(uintptr_t)pk_syscall_gadget;
+  const uint64_t rip = g[16];
+  if (rip != at && rip != at + 2 && rip != at + 3) return 0;
+  const uint64_t tid = __atomic_load_n(&c->inject_tid, __ATOMIC_ACQUIRE);
+  if (!tid || tid != (uint64_t)sys3(NR_gettid, 0, 0, 0)) return 0;
+  const uint64_t *u = c->inject_regs;
+  /* ucontext gregs: r8 r9 r10 r11 r12 r13 r14 r15 rdi rsi rbp rbx rdx rax rcx rsp rip eflags;
+   * user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp */
+  static const uint8_t from[18] = {9, 8, 7, 6, 3, 2, 1, 0, 14, 13, 4, 5, 12, 10, 11, 19, 16, 18};
+  for (int i = 0; i < 18; ++i) g[i] = u[from[i]];
+  g[17] &= ~(uint64_t)EFLAGS_TF;
+  const int64_t orig = (int64_t)u[15], rax = (int64_t)u[10];
+  if (orig >= 0 && (rax == -512 || rax == -513 || rax == -514 || rax == -516)) {
+    g[13] = rax == -516 ? (uint64_t)NR_restart_syscall : (uint64_t)orig;
+    g[16] -= 2;
+  }
+  __atomic_store_n(&c->inject_tid, 0, __ATOMIC_RELEASE);
+  return 1;
+}
+
 typedef void (*pk_sigaction_fn)(int, void *, void *);
 typedef void (*pk_handler_fn)(int);
 
@@ -157,6 +197,10 @@ PK_EXPORT void pk_agent_sigtrap(int sig, void *info, void *uc) {
   const int code = *(const int *)((const uint8_t *)info + 8);
   const int fd = *(const int *)((const uint8_t *)info + 24);
   uint64_t *rip = (uint64_t *)((uint8_t *)uc + UC_RIP_OFFSET);
+  if (inject_recover(c, (uint8_t *)uc)) {
+    restore_all(c); /* a thread that is not served means probekit is gone */
+    return;
+  }
   if ((code == SI_SIGIO_ || (code > 0 && code <= POLL_HUP_)) && fd == c->death_fd && c->death_fd >= 0) {
     /* F_SETSIG's signal from the death pipe (si_code POLL_IN, or SI_SIGIO
      * as observed when it reaches us through a ptrace stop). A trap's

@@ -202,6 +202,16 @@ struct pk_control {
   uint64_t tsc_base, ns_base, tsc_mult;
   uint32_t tsc_shift;
   uint32_t pad2;
+  /* A system call probekit runs in a stopped thread goes through the
+   * agent's gadget, pk_agent_syscall: `syscall; int3`. Before it changes
+   * the thread's registers, probekit keeps them here (struct
+   * user_regs_struct's 27 words) and then sets inject_tid; it clears
+   * inject_tid once the registers are back. If probekit dies in between,
+   * the thread traps at the gadget (the single step's trap, or the int3 when
+   * it was not stepping) with nobody to serve it, and the SIGTRAP handler
+   * puts the kept registers back itself (agent.c inject_recover). */
+  uint64_t inject_tid;
+  uint64_t inject_regs[27];
 };
 
 /* ---- D clauses (PK_ACTION_DPROG) ----

@@ -43,7 +43,7 @@ Result<int64_t> call(const RemoteThread& r, long nr, std::initializer_list<uint6
   proc::SyscallArgs a{nr, {}};
   size_t k = 0;
   for (uint64_t v : args) a.args[k++] = v;
-  return proc::remote_syscall(r.tid, r.syscall_insn, a, r.held);
+  return remote_call(r, a);
 }
 
 Error remote_failed(const char* what, int64_t rv) {
@@ -109,6 +109,27 @@ Result<std::unique_ptr<SharedArea>> map_shared(AddressSpace& as, const RemoteThr
 }
 
 }  // namespace
+
+Result<int64_t> remote_call(const RemoteThread& r, const proc::SyscallArgs& a) {
+  if (!r.gadget || !r.keep) return proc::remote_syscall(r.tid, r.syscall_insn, a, r.held);
+  pk_control* c = r.keep;
+  const pid_t tid = r.tid;
+  return proc::remote_syscall(r.tid, r.gadget, a, r.held, [c, tid](const user_regs_struct* regs) {
+    if (!regs) {
+      __atomic_store_n(&c->inject_tid, 0, __ATOMIC_RELEASE);
+      return;
+    }
+    static_assert(sizeof(c->inject_regs) == sizeof(user_regs_struct));
+    std::memcpy(c->inject_regs, regs, sizeof c->inject_regs);
+    __atomic_store_n(&c->inject_tid, static_cast<uint64_t>(tid), __ATOMIC_RELEASE);
+  });
+}
+
+void Agent::guard_remote(RemoteThread& remote) const {
+  if (!guard_installed_ || !syscall_gadget_ || unmapped_) return;
+  remote.gadget = syscall_gadget_;
+  remote.keep = control();
+}
 
 SharedArea::~SharedArea() {
   if (local) ::munmap(local, size);
@@ -183,6 +204,7 @@ Result<AgentImage> load_agent_image() {
     if (s.st_shndx == SHN_UNDEF && s.st_name) return image_error(std::string("it imports '") + name + "'");
     if (std::strcmp(name, "pk_agent_sigtrap") == 0) img.sigtrap_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_restorer") == 0) img.restorer_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_syscall") == 0) img.syscall_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_data") == 0) img.data_ptr_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_shadow") == 0) img.shadow_ptr_offset = s.st_value;
@@ -191,7 +213,7 @@ Result<AgentImage> load_agent_image() {
     if (std::strcmp(name, "pk_agent_ret_unwind") == 0) img.ret_unwind_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_catch") == 0) img.ret_catch_offset = s.st_value;
   }
-  if (!img.sigtrap_offset || !img.restorer_offset || !img.data_ptr_offset || !img.hit_offset ||
+  if (!img.sigtrap_offset || !img.restorer_offset || !img.syscall_offset || !img.data_ptr_offset || !img.hit_offset ||
       !img.shadow_ptr_offset || !img.ret_entry_offset || !img.ret_exit_offset || !img.ret_unwind_offset ||
       !img.ret_catch_offset) {
     return image_error("an entry point is missing");
@@ -236,6 +258,7 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   }
   area.used = image->bytes.size();
   agent->sigtrap_entry_ = area.remote + image->sigtrap_offset;
+  agent->syscall_gadget_ = area.remote + image->syscall_offset;
   agent->hit_entry_ = area.remote + image->hit_offset;
   agent->image_base_ = area.remote;
   agent->shadow_ptr_offset_ = image->shadow_ptr_offset;

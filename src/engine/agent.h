@@ -46,11 +46,23 @@ class AddressSpace;
 // Where remote system calls run: a thread of the target stopped by us, the
 // `syscall` instruction to run, and scratch memory of the target (below the
 // thread's red zone) for the memfd name.
+//
+// Once the agent's orphan guard is in place (Agent::guard_remote), calls
+// run at the agent's gadget instead (`syscall; int3`, agent.c) and the
+// thread's registers are kept in its control block meanwhile: if probekit
+// dies in the middle, the thread traps at the gadget with nobody to serve
+// it, and the agent's SIGTRAP handler puts its registers back.
 struct RemoteThread {
   pid_t tid = 0;
   uint64_t syscall_insn = 0;
   std::vector<int>* held = nullptr;  // signals taken off the thread meanwhile
+  uint64_t gadget = 0;               // pk_agent_syscall, or 0: syscall_insn
+  pk_control* keep = nullptr;        // probekit's view of the agent's control block
 };
+
+// One system call in remote's thread (proc::remote_syscall), through the
+// agent's gadget when there is one.
+Result<int64_t> remote_call(const RemoteThread& remote, const proc::SyscallArgs& call);
 
 // One memfd mapped in the target and in probekit.
 struct SharedArea {
@@ -165,6 +177,9 @@ public:
   // of its own meanwhile) and the death pipe closed in the target.
   Status retire(const RemoteThread& remote);
   bool guarding() const { return guard_installed_; }
+  // Remote system calls in this address space through the agent's gadget,
+  // once the guard that recovers them is in place.
+  void guard_remote(RemoteThread& remote) const;
   // Closes probekit's end of the death pipe without retiring the guard:
   // the agent restores every patch itself, as when probekit dies.
   void let_go() { death_writer_.reset(); }
@@ -234,6 +249,7 @@ private:
   std::vector<uint64_t> delivered_;
   std::map<uint64_t, uint32_t> patch_index_;  // address -> pk_patch entry
   uint64_t sigtrap_entry_ = 0;
+  uint64_t syscall_gadget_ = 0;  // pk_agent_syscall in the target
   Fd death_writer_;  // probekit's end of the death pipe (agent.c)
   bool guard_installed_ = false;
   bool unmapped_ = false;
@@ -248,6 +264,7 @@ struct AgentImage {
   std::vector<int64_t> relative_addends;
   uint64_t sigtrap_offset = 0;   // pk_agent_sigtrap
   uint64_t restorer_offset = 0;  // pk_agent_restorer
+  uint64_t syscall_offset = 0;   // pk_agent_syscall
   uint64_t data_ptr_offset = 0;  // pk_agent_data
   uint64_t hit_offset = 0;       // pk_agent_hit
   // Return probes at jump speed (agent.c pk_agent_ret_*).

@@ -142,6 +142,7 @@ Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::Map
 }
 
 Status unmap_areas(const RemoteThread& remote, const std::vector<AreaRange>& areas) {
+  // Not through the agent's gadget: its code may be among the areas.
   for (const AreaRange& a : areas) {
     proc::SyscallArgs call{SYS_munmap, {a.start, a.end - a.start}};
     auto r = proc::remote_syscall(remote.tid, remote.syscall_insn, call, remote.held);

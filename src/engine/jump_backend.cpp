@@ -255,7 +255,7 @@ uint64_t find_hop(const AddressSpace& as, const Module& m, uint64_t addr) {
 }
 
 Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const ResolvedSite& r,
-                                                    const RemoteThread& remote, const std::vector<pk_read>* program,
+                                                    const RemoteThread& given, const std::vector<pk_read>* program,
                                                     uint32_t regs_mask, const JumpCall* call, const JumpCall* then,
                                                     const std::shared_ptr<const std::vector<uint8_t>>& dcode,
                                                     const std::vector<std::vector<Probe::GuardTerm>>& guard) {
@@ -315,11 +315,13 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     return Error("another jump probe overlaps the patched bytes", ErrorKind::cannot_relocate);
   }
 
+  RemoteThread remote = given;
   if (!as.agent) {
     auto agent = Agent::inject(as, remote, r.address);
     if (!agent) return agent.error();
     as.agent = *agent;
   }
+  as.agent->guard_remote(remote);
   auto site = std::make_unique<JumpSite>();
   site->address = r.address;
   site->length = jp->length;

@@ -268,6 +268,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
     if (!agent) return agent.error();
     as->agent = *agent;
   }
+  as->agent->guard_remote(*remote);
   Agent& agent = *as->agent;
   PK_TRY(agent.enable_records(*as, *remote));
   PK_TRY(agent.enable_returns(*as, *remote));

@@ -246,7 +246,9 @@ Result<RemoteThread> SessionImpl::remote_thread(const std::shared_ptr<AddressSpa
     if (!insn) return insn.error();
     as->syscall_insn = *insn;
   }
-  return RemoteThread{(*t)->tid, as->syscall_insn, &(*t)->held};
+  RemoteThread remote{(*t)->tid, as->syscall_insn, &(*t)->held};
+  if (as->agent) as->agent->guard_remote(remote);
+  return remote;
 }
 
 Result<uint64_t> SessionImpl::provide_slot(AddressSpace& as, uint64_t near) {
@@ -260,7 +262,7 @@ Result<uint64_t> SessionImpl::provide_slot(AddressSpace& as, uint64_t near) {
     proc::SyscallArgs mm{SYS_mmap,
                          {cand, AddressSpace::kAreaSize, PROT_READ | PROT_EXEC,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}};
-    auto r = proc::remote_syscall(remote->tid, as.syscall_insn, mm, remote->held);
+    auto r = remote_call(*remote, mm);
     if (!r) {
       result = r.error();
       break;
@@ -272,7 +274,7 @@ Result<uint64_t> SessionImpl::provide_slot(AddressSpace& as, uint64_t near) {
     }
     if (*r > 0) {
       proc::SyscallArgs un{SYS_munmap, {static_cast<uint64_t>(*r), AddressSpace::kAreaSize}};
-      (void)proc::remote_syscall(remote->tid, as.syscall_insn, un, remote->held);
+      (void)remote_call(*remote, un);
     }
   }
   if (!result) return result.error();
@@ -2050,6 +2052,7 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
     if (!agent) return agent.error();
     as->agent = *agent;
   }
+  as->agent->guard_remote(*remote);
   PK_TRY(as->agent->enable_records(*as, *remote));
   // timestamp in the agent: the session clock's line (record_context.h),
   // as ns = ns_base + (tsc - tsc_base) * mult >> 32.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -397,9 +398,23 @@ Result<pid_t> launch_stopped(const LaunchSpec& spec) {
 }
 
 Result<int64_t> remote_syscall(pid_t tid, uint64_t syscall_insn, const SyscallArgs& call,
-                               std::vector<int>* held) {
+                               std::vector<int>* held, const KeepRegs& keep) {
   auto saved = get_regs(tid);
   if (!saved) return saved.error();
+  if (keep) keep(&*saved);
+  struct Forget {
+    const KeepRegs& keep;
+    ~Forget() {
+      if (keep) keep(nullptr);
+    }
+  } forget{keep};
+  // Fault injection for tests (tests/runtime/survival_cli_test.cpp):
+  // probekit stops itself in the middle of a kept call, before the step or
+  // after it, for the test to kill it there.
+  const char* freeze = keep ? std::getenv("PROBEKIT_TEST_FREEZE_REMOTE_SYSCALL") : nullptr;
+  auto freeze_at = [freeze](const char* where) {
+    if (freeze && std::strcmp(freeze, where) == 0) ::raise(SIGSTOP);
+  };
   user_regs_struct r = *saved;
   // orig_rax = -1: if the thread sits in an interrupted syscall, the kernel
   // must not apply restart logic (rip -= 2) to our injected call.
@@ -418,9 +433,11 @@ Result<int64_t> remote_syscall(pid_t tid, uint64_t syscall_insn, const SyscallAr
     // finishes that call first, writing its return value into rax and
     // reporting a step trap before our instruction ran.
     PK_TRY(set_regs(tid, r));
+    freeze_at("before-step");
     PK_TRY(single_step(tid));
     auto stop = wait_thread(tid);
     if (!stop) return stop.error();
+    freeze_at("after-step");
     if (stop->kind == StopKind::exited || stop->kind == StopKind::killed) {
       return Error("thread " + std::to_string(tid) + " died during a remote system call",
                    ErrorKind::target_exited);

@@ -15,6 +15,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -128,12 +129,17 @@ std::optional<std::string> status_field(pid_t tid, const std::string& field);
 // executable mapping), single-steps it and restores everything. Returns the
 // raw rax (negative errno on failure). Signals that arrive meanwhile are
 // taken off the thread and appended to *held (the caller delivers them later).
+// `keep`, when given, is called with the thread's registers before they
+// are changed and with nullptr once they are back, so that someone who
+// outlives probekit can put them back (the agent: engine/agent.h
+// remote_call).
 struct SyscallArgs {
   long nr = 0;
   uint64_t args[6] = {};
 };
+using KeepRegs = std::function<void(const user_regs_struct*)>;
 Result<int64_t> remote_syscall(pid_t tid, uint64_t syscall_insn, const SyscallArgs& call,
-                               std::vector<int>* held = nullptr);
+                               std::vector<int>* held = nullptr, const KeepRegs& keep = {});
 // Finds a `0f 05` in the vDSO or another r-x mapping.
 Result<uint64_t> find_syscall_insn(const ProcessMemory& mem, const std::vector<MapEntry>& maps);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -121,6 +122,46 @@ TEST(Survival, HopSitesAreRestoredWhenProbekitIsKilled) {
       ::unlink(out.c_str());
       ::unlink(pk_out.c_str());
     }
+  }
+}
+
+// probekit killed in the middle of a system call it runs inside a stopped
+// thread of the target: mapping the record rings, after the agent's guard
+// is in place. probekit stops itself there (a fault-injection variable,
+// proc::remote_syscall), before or after single-stepping the call, and the
+// test kills it. The thread, its registers still those of the call, traps
+// at the agent's gadget (`syscall; int3`) and the agent's SIGTRAP handler
+// puts back the registers probekit kept in its control block: the target
+// goes on as before. Without that, the thread ran on from the call with the
+// call's registers, or died of the step's SIGTRAP.
+TEST(Survival, KilledInTheMiddleOfARemoteSystemCall) {
+  auto state = [](pid_t pid) {
+    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    const size_t paren = stat.rfind(')');
+    return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+  };
+  for (const char* where : {"before-step", "after-step"}) {
+    SCOPED_TRACE(where);
+    const std::string out = temp("inject"), pk_out = temp("pkinject");
+    pid_t target = spawn({target_path("pk_spin-pie-O2"), "2"}, out);
+    ASSERT_TRUE(eventually([&] { return read_file(out).size() > 7; }, 10));
+    const std::string text = text_snapshot(target);
+    ::setenv("PROBEKIT_TEST_FREEZE_REMOTE_SYSCALL", where, 1);
+    pid_t pk = spawn({probekit_path(), "trace", "--backend=jump", "-p", std::to_string(target),
+                      "p:a.out:work x=%di:s64"},
+                     pk_out);
+    ::unsetenv("PROBEKIT_TEST_FREEZE_REMOTE_SYSCALL");
+    ASSERT_TRUE(eventually([&] { return state(pk) == 'T'; }, 10)) << "probekit never stopped in a remote call";
+    ::kill(pk, SIGKILL);
+    EXPECT_EQ(wait_exit(pk), 128 + SIGKILL);
+    EXPECT_TRUE(eventually([&] { return text_snapshot(target) == text; }, 5)) << "text not restored";
+    const size_t lines = read_file(out).size();
+    EXPECT_TRUE(eventually([&] { return read_file(out).size() > lines + 20; }, 10)) << "not running";
+    EXPECT_TRUE(alive(target));
+    ::kill(target, SIGTERM);
+    EXPECT_EQ(wait_exit(target), 128 + SIGTERM);  // our SIGTERM, not a SIGTRAP or a SIGSEGV
+    ::unlink(out.c_str());
+    ::unlink(pk_out.c_str());
   }
 }
 
