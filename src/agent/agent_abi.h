@@ -212,6 +212,9 @@ struct pk_control {
    * puts the kept registers back itself (agent.c inject_recover). */
   uint64_t inject_tid;
   uint64_t inject_regs[27];
+  /* CLOCK_REALTIME minus the timestamp clock (CLOCK_MONOTONIC), in ns, when
+   * the D state was set up: D's walltimestamp in the agent. */
+  int64_t wall_offset;
 };
 
 /* ---- D clauses (PK_ACTION_DPROG) ----
@@ -312,6 +315,7 @@ enum {
 #define PK_DVAR_TIMESTAMP 2u
 #define PK_DVAR_CPU 3u
 #define PK_DVAR_RETOFF 4u /* at a return site: pk_site_rt.ret_offset (D's arg0 at pid:::return) */
+#define PK_DVAR_WALLTIMESTAMP 5u /* timestamp + pk_control.wall_offset: CLOCK_REALTIME's ns */
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
 #define PK_DVM_STRCMP_MAX 128 /* bytes of a string literal STRCMP compares with */
 

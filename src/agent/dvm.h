@@ -314,6 +314,8 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           v = f->cpu(h);
         } else if (which == PK_DVAR_RETOFF) {
           v = (uint64_t)h->ret_offset;
+        } else if (which == PK_DVAR_WALLTIMESTAMP) {
+          v = pk_dvm_timestamp(h, f) + (uint64_t)h->c->wall_offset;
         } else {
           struct pk_thread *t = pk_dvm_thread(h, f);
           if (!t) goto fault;

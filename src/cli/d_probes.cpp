@@ -487,12 +487,12 @@ void ProbeBinder::set_agent_code(Probe& probe, std::shared_ptr<const std::vector
     probe.agent_reads_return_offset = program_.agent_reads_return_offset(id);
   else
     probe.agent_guard = guard_of(program_, id);
-  probe.agent_output = agent_output_of(id);
+  probe.agent_output = agent_output_handler(id);
 }
 
 // What a probe's agent code asks the tracer to do (Probe::agent_output):
 // the program prints it as its own clauses print.
-std::function<void(const Probe::AgentOutput&)> ProbeBinder::agent_output_of(uint32_t id) {
+std::function<void(const Probe::AgentOutput&)> ProbeBinder::agent_output_handler(uint32_t id) {
   if (!program_.agent_layout().output) return nullptr;
   d::Program* program = &program_;
   Session* session = session_;

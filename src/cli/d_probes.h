@@ -140,7 +140,7 @@ public:
   // Agent code for a pid probe, or null (its clauses run in the tracer).
   // The first one gives the session the program's agent state.
   void set_agent_code(Probe& probe, std::shared_ptr<const std::vector<uint8_t>> code, uint32_t id, bool is_return);
-  std::function<void(const Probe::AgentOutput&)> agent_output_of(uint32_t id);
+  std::function<void(const Probe::AgentOutput&)> agent_output_handler(uint32_t id);
   Result<std::shared_ptr<const std::vector<uint8_t>>> agent_code_for(uint32_t id, const std::vector<uint32_t>& clauses,
                                                                     const std::string& probe);
   ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options);

@@ -282,13 +282,16 @@ public:
           case Var::pid:
           case Var::tid:
           case Var::timestamp:
+          case Var::vtimestamp:  // the tracer's vtimestamp is timestamp too (compiler.cpp)
+          case Var::walltimestamp:
           case Var::cpu:
           case Var::curcpu:
             op(PK_OP_VAR);
             code.push_back(v == Var::pid ? PK_DVAR_PID
                            : v == Var::tid ? PK_DVAR_TID
-                           : v == Var::timestamp ? PK_DVAR_TIMESTAMP
-                                                 : PK_DVAR_CPU);
+                           : v == Var::timestamp || v == Var::vtimestamp ? PK_DVAR_TIMESTAMP
+                           : v == Var::walltimestamp ? PK_DVAR_WALLTIMESTAMP
+                                                     : PK_DVAR_CPU);
             return push();
           case Var::arg0: case Var::arg1: case Var::arg2: case Var::arg3: case Var::arg4:
           case Var::arg5: case Var::arg6: case Var::arg7: case Var::arg8: case Var::arg9:

@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <x86intrin.h>
 #include <fcntl.h>
+#include <time.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -582,6 +583,13 @@ Status Agent::enable_dstate(AddressSpace& as, const RemoteThread& remote, const 
   c->dself_words = self_words;
   c->tsc_base = tsc_base;
   c->ns_base = ns_base;
+  {
+    timespec wall{}, mono{};
+    ::clock_gettime(CLOCK_REALTIME, &wall);
+    ::clock_gettime(CLOCK_MONOTONIC, &mono);
+    c->wall_offset = (static_cast<int64_t>(wall.tv_sec) - static_cast<int64_t>(mono.tv_sec)) * 1000000000 +
+                     (static_cast<int64_t>(wall.tv_nsec) - static_cast<int64_t>(mono.tv_nsec));
+  }
   c->tsc_mult = tsc_mult;
   c->tsc_shift = tsc_shift;
   std::atomic_ref<uint64_t>(c->dstate_remote).store(dstate_->remote, std::memory_order_release);

@@ -8,6 +8,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -67,6 +68,34 @@ TEST(DAgentCli, PrintfFromAReturnClausePrintsAsTheTrapBackendDoes) {
   EXPECT_EQ(jump.out, "1 1 1\n6 11 11\n11 21 21\n16 31 31\n\n");
   EXPECT_EQ(trap.out, jump.out);
   EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent at the return"), 1u) << jump.run.err;
+}
+
+// walltimestamp in the agent: the hit's timestamp plus CLOCK_REALTIME's
+// offset from it, so every value lies between the wall clock read before
+// and after the run; vtimestamp is timestamp, as in the tracer.
+TEST(DAgentCli, WalltimestampInTheAgentIsTheWallClockAtTheHit) {
+  auto wall_ns = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  };
+  const std::string prog =
+      "pid$target:a.out:work:entry /vtimestamp > 0/ { @lo = min(walltimestamp); @hi = max(walltimestamp); "
+      "@n = count(); }\n"
+      "END { printa(\"%@d\\n\", @lo); printa(\"%@d\\n\", @hi); printa(\"%@d\\n\", @n); }\n";
+  const int64_t before = wall_ns();
+  Traced jump = trace_with("backend=jump", prog, target_path("pk_basic-pie-O2") + " 2 500", "wall");
+  const int64_t after = wall_ns();
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  EXPECT_EQ(jump.run.out, "threads 2 calls 500 total 500000\n");
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 1u) << jump.run.err;
+  std::istringstream in(jump.out);
+  int64_t lo = 0, hi = 0, n = 0;
+  ASSERT_TRUE(in >> lo >> hi >> n) << jump.out;
+  EXPECT_EQ(n, 1000);
+  EXPECT_LE(before, lo);
+  EXPECT_LE(lo, hi);
+  EXPECT_LE(hi, after);
 }
 
 TEST(DAgentCli, FourThreadsPrintEveryLineOnceInEachThreadsOrder) {
