@@ -124,6 +124,10 @@ prow "probekit trap" "$(pmean "$pk" trace --backend trap -o /dev/null -c "$paced
 # entry's jmp and records at its return trampoline; trap: ret-site int3s.
 prow "probekit jump return" "$(pmean "$pk" trace --backend jump -o /dev/null -c "$paced $pn $gap" 'r:a.out:paced_hit r=$retval:s64')"
 prow "probekit trap return" "$(pmean "$pk" trace --backend trap -o /dev/null -c "$paced $pn $gap" 'r:a.out:paced_hit r=$retval:s64')"
+# An overridden call (--fail, every call, issue 8): the agent overrides it
+# at the entry's jmp and records the event line; trap: a stop per call.
+prow "probekit jump --fail" "$(pmean "$pk" trace -w --backend jump -o /dev/null --fail paced_hit=7 -c "$paced $pn $gap")"
+prow "probekit trap --fail" "$(pmean "$pk" trace -w --backend trap -o /dev/null --fail paced_hit=7 -c "$paced $pn $gap")"
 # uftrace only where its dynamic patching really patched the function.
 if command -v uftrace >/dev/null 2>&1 && [ "${UFTRACE:-1}" = 1 ] &&
    uftrace record -d /tmp/pk-bench-uftrace -P paced_hit -A 'paced_hit@arg1,arg2' "$paced" 10 0 >/dev/null 2>&1 &&

@@ -179,6 +179,14 @@ struct Probe {
   // function with exactly one exit (a constant); the returns of the others
   // run the code in the tracer (Session::describe says why).
   bool agent_reads_return_offset = false;
+  // The code may override the function's return (D's override(), -w:
+  // PK_OP_OVERRIDE): at an entry jump site its trampoline then returns to
+  // the caller with rax the value, and the function never runs (nor is
+  // its return probe's return address hijacked, as a trap override never
+  // reaches the function's returns); at a trap site the tracer overrides
+  // (HitContext::override_return), as it does for an agent_at_return
+  // probe's code at a return. Needs destructive.
+  bool agent_overrides = false;
   // What agent_code asks the tracer to do (print, exit, report a fault):
   // called once per hit whose clauses wrote output items
   // (agent_abi.h PK_ITEM_DOUT/DFAULT), in the order of the other hits (a
@@ -193,6 +201,21 @@ struct Probe {
     uint32_t nitems = 0;
   };
   std::function<void(const AgentOutput&)> agent_output;
+
+  // Error injection (the kernel's fail_function, `probekit trace --fail`):
+  // at a function's entry (`where` with offset 0, or 4 after endbr64),
+  // per_million of the calls (1000000: every one) return `value` in rax
+  // without running the function (HitContext::override_return), and
+  // pre_handler runs for each of those calls only. A jump site samples and
+  // overrides in the target (the agent's per-thread generator) and the
+  // handler runs on a record, as for `capture` (set here or not: a
+  // capture with no reads is used); a trap site samples in the tracer.
+  // stats().hits counts every call, overridden or not. Needs destructive.
+  struct Fail {
+    int64_t value = 0;
+    uint32_t per_million = 1000000;
+  };
+  std::optional<Fail> fail;
 
   // An is-enabled semaphore (USDT; kernel uprobes' ref_ctr_offset): the
   // link-time address, in the module `where` resolves in, of a 16-bit

@@ -529,8 +529,18 @@ static uint8_t *dprog_open(struct pk_dvm_hit *v, uint32_t *cap) {
   return (uint8_t *)(r + 1);
 }
 
-static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site) {
-  if (!c->threads_remote || !c->dstate_remote || c->restoring) return;
+/* raise(): the signal goes to the hitting thread, as probekit's tgkill
+ * sends it to a thread stopped at a trap site; the kernel delivers it when
+ * the thread leaves the system call, before the probed code runs on. */
+static void dprog_raise(struct pk_dvm_hit *v, uint64_t sig) {
+  struct dprog_env *e = (struct dprog_env *)v->env;
+  sys3(NR_tgkill, e->h.pid, sys3(NR_gettid, 0, 0, 0), (long)sig);
+}
+
+/* Returns nonzero when the clauses overrode the function's return (the
+ * frame's rax is then the value: see pk_agent_hit). */
+static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site) {
+  if (!c->threads_remote || !c->dstate_remote || c->restoring) return 0;
   const struct pk_dprog *prog = (const struct pk_dprog *)((const uint8_t *)c + site->program);
   struct dprog_env e;
   e.busy = 0;
@@ -564,6 +574,9 @@ static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *
   v.open = dprog_open;
   v.out = 0;
   v.out_len = v.out_cap = v.out_items = v.out_drops = 0;
+  v.raise = dprog_raise;
+  v.overridden = 0;
+  v.override_value = 0;
   const uint32_t abandoned = pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
   if (e.rec) {
     struct pk_record *r = e.rec;
@@ -589,14 +602,37 @@ static void dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *
   }
   if (e.busy) __atomic_store_n(&e.busy->busy, 0, __ATOMIC_RELEASE);
   if (abandoned) __atomic_fetch_add(&site->dropped, abandoned, __ATOMIC_RELAXED);
+  if (v.overridden) frame[10] = v.override_value; /* rax: user_regs_struct word 10 */
+  return v.overridden;
 }
 
-PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
-  struct pk_control *c = control();
-  if (site->action == PK_ACTION_DPROG) {
-    dprog_hit(c, frame, site);
-    return;
+/* PK_ACTION_OVERRIDE's sampling: is this call one of the per_million
+ * overridden? The thread's own xorshift64* generator (no atomics, no
+ * sharing between threads), seeded at its first use from its tid, its fs
+ * base and the time, so threads and runs draw different sequences. */
+static int override_chosen(struct pk_thread *t, uint64_t fsbase, uint32_t per_million) {
+  if (per_million >= 1000000u) return 1;
+  uint64_t x = t->rng;
+  if (!x) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    x = slot_hash(fsbase ^ (((uint64_t)hi << 32) | lo), t->tid) | 1u;
   }
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  t->rng = x;
+  const uint64_t r = (x * 0x2545f4914f6cdd1dull) >> 32; /* 32 uniform bits */
+  return (uint32_t)((r * 1000000u) >> 32) < per_million;
+}
+
+/* Returns nonzero when the hit overrides the function's return (an
+ * OVERRIDE site's sampled call): the frame's rax holds the value and the
+ * entry trampoline returns to the caller instead of running the function. */
+PK_EXPORT uint64_t pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
+  struct pk_control *c = control();
+  if (site->action == PK_ACTION_DPROG) return dprog_hit(c, frame, site);
+  uint64_t overridden = 0;
   const uint64_t fsbase = read_fsbase(c);
   const uint32_t cpu = current_cpu(c, fsbase);
   if (!c->threads_remote || c->restoring) goto lost;
@@ -615,7 +651,16 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
     if (t->busy) {
       __atomic_fetch_add(&site->nested, 1, __ATOMIC_RELAXED);
       __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED); /* no record will count it */
-      return;
+      return 0;
+    }
+    if (site->action == PK_ACTION_OVERRIDE) {
+      /* A call not chosen is a hit without a record; a chosen one returns
+       * the value only if its record (the event probekit prints) fits. */
+      if (!override_chosen(t, fsbase, site->override_per_million)) {
+        __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED);
+        return 0;
+      }
+      overridden = 1;
     }
     /* busy, then the time, then the time where probekit sees it: a drain
      * that finds the slot busy delivers nothing younger than pending_tsc
@@ -633,6 +678,7 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
     uint64_t head;
     struct pk_record *r = ring_claim(c, t, prog->max_record, &head);
     if (!r) goto full;
+    if (overridden) frame[10] = (uint64_t)site->override_value; /* rax: user_regs_struct word 10 */
     {
       r->site = (uint32_t)(site - (struct pk_site_rt *)((uint8_t *)c + c->sites_offset));
       r->tsc = tsc;
@@ -673,7 +719,7 @@ PK_EXPORT void pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
     }
     __asm__ volatile("" ::: "memory");
     __atomic_store_n(&t->busy, 0, __ATOMIC_RELEASE);
-    return;
+    return overridden;
   full:
     __asm__ volatile("" ::: "memory");
     __atomic_store_n(&t->busy, 0, __ATOMIC_RELEASE);
@@ -682,6 +728,7 @@ lost:
   __atomic_fetch_add(&site->dropped, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&site->hits, 1, __ATOMIC_RELAXED); /* no record will count it */
   __atomic_fetch_add(&c->cpu_drops[cpu & 63], 1, __ATOMIC_RELAXED);
+  return 0;
 }
 
 /* ---- return probes (agent_abi.h pk_shadow_area) ----

@@ -35,14 +35,25 @@ struct pk_site_rt {
   uint64_t nested;    /* RECORD: hits inside a hit of the same thread (a signal handler's): no record */
   uint64_t return_site; /* nonzero: a return probe's site (pk_shadow below): a hit's rip is the real
                            return address its return trampoline passes, not `address` */
-  int64_t ret_offset;   /* DPROG at a return site: the returning instruction's offset in its function
-                           (PK_DVAR_RETOFF, D's arg0 there), known when the function has one exit */
-  uint64_t reserved[1];
+  union {
+    int64_t ret_offset;     /* DPROG at a return site: the returning instruction's offset in its function
+                               (PK_DVAR_RETOFF, D's arg0 there), known when the function has one exit */
+    int64_t override_value; /* OVERRIDE: what an overridden call returns (rax) */
+  };
+  uint32_t override_per_million; /* OVERRIDE: the calls overridden, per million (1000000: every one) */
+  uint32_t pad3;
 };
 
 #define PK_ACTION_COUNT 1u  /* count the hit; nothing else (no call into the agent) */
 #define PK_ACTION_RECORD 2u /* count it, and pk_agent_hit writes a record */
 #define PK_ACTION_DPROG 3u  /* pk_agent_hit runs the site's D clauses (dvm.h): program is a pk_dprog */
+/* Error injection (the kernel's fail_function) at a function's entry: in
+ * override_per_million of the calls (sampled with the thread's PRNG,
+ * pk_thread.rng) pk_agent_hit sets the frame's rax to override_value,
+ * writes a record as a RECORD site does (program) and returns nonzero: the
+ * trampoline restores the registers and executes `ret`, so the caller sees
+ * the value and the body never runs. Other calls: counted in hits only. */
+#define PK_ACTION_OVERRIDE 4u
 
 /* ---- Records (PK_ACTION_RECORD) ----
  * A record site's trampoline saves every general register and calls
@@ -132,6 +143,7 @@ struct pk_thread {
   uint64_t tail; /* bytes ever consumed (probekit) */
   char comm[16]; /* the thread's name, read when the slot is claimed */
   uint64_t pending_tsc; /* the TSC of the record being written (or of the last) */
+  uint64_t rng;         /* PK_ACTION_OVERRIDE's sampling: the thread's xorshift state (0: not seeded) */
 };
 
 /* A patch probekit wrote into the program's code (an int3 or a jmp), as
@@ -300,6 +312,12 @@ struct pk_dagg_table {
  *   ACT u16         faults from here on are in action u16 (an ERROR item)
  *   DIVZ/MODZ u8    pop b, pop a, push a / b or a % b (u8 1: signed); a zero
  *                   b is DTrace's divide-by-zero fault (an ERROR item)
+ *   OVERRIDE        pop a value: the function returns it (destructive,
+ *                   -w): at an entry the trampoline returns to the caller
+ *                   with rax the value and the function never runs; at a
+ *                   return rax becomes the value (the last one wins)
+ *   RAISE           pop a signal number and send it to the hitting thread
+ *                   (tgkill; destructive, -w)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -308,7 +326,7 @@ enum {
   PK_OP_SGE, PK_OP_ULT, PK_OP_ULE, PK_OP_UGT, PK_OP_UGE, PK_OP_NEG, PK_OP_NOT, PK_OP_LNOT, PK_OP_EXT,
   PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
   PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
-  PK_OP_STRCMP, PK_OP_COUNT_
+  PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_COUNT_
 };
 #define PK_DVAR_PID 0u
 #define PK_DVAR_TID 1u

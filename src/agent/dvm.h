@@ -34,6 +34,8 @@ typedef uint32_t (*pk_dvm_cpu_fn)(struct pk_dvm_hit *);
  * the first one; returns the buffer and its capacity, or 0 (no room: the
  * output of the hit is dropped, counted in out_drops). */
 typedef uint8_t *(*pk_dvm_open_fn)(struct pk_dvm_hit *, uint32_t *cap);
+/* raise(): sends the signal to the hitting thread (PK_OP_RAISE). */
+typedef void (*pk_dvm_raise_fn)(struct pk_dvm_hit *, uint64_t sig);
 
 struct pk_dvm_hit {
   const struct pk_control *c;   /* in this process's view */
@@ -55,6 +57,10 @@ struct pk_dvm_hit {
   uint8_t *out;                 /* filled on first use */
   uint32_t out_len, out_cap, out_items;
   uint32_t out_drops;           /* clauses whose output found no room */
+  /* Destructive actions (-w): override() sets these, raise() calls raise. */
+  pk_dvm_raise_fn raise;        /* 0: raise() does nothing */
+  uint32_t overridden;          /* override() ran: the function returns override_value */
+  uint64_t override_value;
 };
 
 /* Appends an item of `len` payload bytes; its payload, or 0 when it does
@@ -575,6 +581,16 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         pc += 16;
         break;
       }
+      case PK_OP_OVERRIDE:
+        PK_NEED(1);
+        h->overridden = 1;
+        h->override_value = st[--sp];
+        break;
+      case PK_OP_RAISE:
+        PK_NEED(1);
+        --sp;
+        if (h->raise) h->raise(h, st[sp]);
+        break;
       default: goto fault;
     }
     continue;

@@ -480,7 +480,8 @@ void ProbeBinder::set_agent_code(Probe& probe, std::shared_ptr<const std::vector
                                  bool is_return) {
   probe.pre_handler = nullptr;
   probe.return_handler = nullptr;
-  probe.destructive = false;
+  probe.agent_overrides = program_.agent_overrides(id);  // override(): -w, which made the probe destructive
+  probe.destructive = probe.agent_overrides && probe.destructive;
   probe.agent_code = std::move(code);
   probe.agent_at_return = is_return;
   if (is_return)
@@ -567,8 +568,14 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     }
     Probe probe = pid_probe(p, reg.id, params);
     const bool counting = !p.is_return && !options_.timeline && program_.countable(reg.id);
-    auto code = counting || p.offset ? Result<std::shared_ptr<const std::vector<uint8_t>>>(nullptr)
-                                     : agent_code_for(reg.id, reg.clauses, p.key.str());
+    // override() where faking the return breaks the calling convention
+    // (a double in xmm0): the tracer runs the clauses, and its override
+    // reports the error at each firing, as without the agent.
+    const bool overrides = !counting && program_.agent_overrides(reg.id);
+    const bool override_refused = overrides && !check_override(debug_, p.module_path, p.raw_symbol);
+    auto code = counting || p.offset || override_refused
+                    ? Result<std::shared_ptr<const std::vector<uint8_t>>>(nullptr)
+                    : agent_code_for(reg.id, reg.clauses, p.key.str());
     if (!code) return code.error();
     if (counting) {  // no handler: the engine counts, the program gets the total
       probe.pre_handler = nullptr;

@@ -11,7 +11,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "cli/debug_args.h"
@@ -327,8 +326,9 @@ int trace_main(int argc, char** argv) {
 
   // --fail SYMBOL=VALUE[@PERCENT]: the kernel's fail_function for a
   // process. At the function's entry, in PERCENT of the calls, the body is
-  // skipped and the caller sees VALUE returned.
-  std::mt19937_64 rng{std::random_device{}()};
+  // skipped and the caller sees VALUE returned (Probe::fail: sampled and
+  // overridden by the agent at a jump site, by the engine at a trap site);
+  // the handler prints each overridden call.
   for (size_t i = 0; i < fails.size() && !interrupted(); ++i) {
     FailSpec& f = fails[i];
     const Location& where = fail_where[i];
@@ -343,9 +343,10 @@ int trace_main(int argc, char** argv) {
     probe.name = "probekit/" + f.event;
     output::Writer* out = &*writer;
     bool quiet = opt.count_only;
-    probe.pre_handler = [f, out, &formatter, &rng, quiet](HitContext& ctx) {
-      if (f.per_million < 1000000 && rng() % 1000000 >= f.per_million) return;
-      if (!ctx.override_return(static_cast<uint64_t>(f.value))) return;
+    probe.fail = Probe::Fail{f.value, static_cast<uint32_t>(f.per_million)};
+    probe.capture = Probe::Capture{};  // the event line reads the hit's thread, CPU and time only
+    probe.capture->registers = 0;
+    probe.pre_handler = [f, out, &formatter, quiet](HitContext& ctx) {
       if (quiet) return;
       output::Event e = output::make_event(ctx, "probekit", f.event);
       e.args.push_back({"retval", std::to_string(f.value), std::to_string(f.value)});

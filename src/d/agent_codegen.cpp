@@ -160,6 +160,20 @@ private:
     return true;
   }
 
+  // override(v), raise(sig) (sema allowed them: -w): the agent acts on
+  // the thread at its hit, as the tracer does when it stops there. A
+  // signal must be a constant the kernel knows (the tracer reports a bad
+  // one as an error, which the agent cannot).
+  bool destructive(Expr& s, uint8_t opcode) {
+    if (s.kids.size() != 1 || !s.kids[0]->type.is_scalar()) return refuse(s.text + "() of this value");
+    if (opcode == PK_OP_RAISE && (s.kids[0]->kind != ExprKind::integer || s.kids[0]->ival < 1 || s.kids[0]->ival > 64))
+      return refuse("raise() of a signal not known when the program is compiled");
+    if (!expr(*s.kids[0])) return false;
+    op(opcode);
+    pop();
+    return true;
+  }
+
   bool arg(int n) {
     if (ret_) {
       // DTrace's pid return: arg0 the returning instruction's offset (the
@@ -675,7 +689,12 @@ private:
         u16(w);
         return true;
       }
-      case ExprKind::call: return output(s);
+      case ExprKind::call:
+        switch (static_cast<Fn>(s.id)) {
+          case Fn::override: return destructive(s, PK_OP_OVERRIDE);
+          case Fn::raise: return destructive(s, PK_OP_RAISE);
+          default: return output(s);
+        }
       default: return refuse("this statement");
     }
   }
@@ -973,6 +992,19 @@ std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& s
   code.insert(code.begin(), clear.begin(), clear.end());
   code.push_back(PK_OP_END);
   return code;
+}
+
+bool agent_overrides(ProgramAst& ast, const ProbeEntry& probe) {
+  struct Walk : Visitor<Walk> {
+    bool found = false;
+    void visit_call(Expr& e) {
+      found = found || static_cast<Fn>(e.id) == Fn::override;
+      visit_children(e);
+    }
+  } walk;
+  for (uint32_t ci : probe.clauses)
+    if (ci < ast.clauses.size()) walk.visit_clause(ast.clauses[ci]);
+  return walk.found;
 }
 
 bool agent_reads_return_offset(ProgramAst& ast, const ProbeEntry& probe) {

@@ -102,4 +102,9 @@ std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, cons
 // function with one exit (Probe::agent_reads_return_offset).
 bool agent_reads_return_offset(ProgramAst& ast, const ProbeEntry& probe);
 
+// The probe's clauses call override() (PK_OP_OVERRIDE): at an entry its
+// trampoline returns to the caller when the code overrode
+// (Probe::agent_overrides).
+bool agent_overrides(ProgramAst& ast, const ProbeEntry& probe);
+
 }  // namespace probekit::d

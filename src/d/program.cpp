@@ -596,6 +596,12 @@ std::optional<std::vector<uint8_t>> Program::agent_code(uint32_t id, std::string
   return d::agent_code(st.ast, st.rt.symbols, st.plan, st.rt.probes[id - 1], why);
 }
 
+bool Program::agent_overrides(uint32_t id) {
+  ProgramState& st = *state_;
+  if (id == 0 || id > st.rt.probes.size()) return false;
+  return d::agent_overrides(st.ast, st.rt.probes[id - 1]);
+}
+
 bool Program::agent_reads_return_offset(uint32_t id) {
   ProgramState& st = *state_;
   if (id == 0 || id > st.rt.probes.size()) return false;

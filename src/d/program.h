@@ -322,6 +322,8 @@ public:
   // A return probe's agent code reads arg0 (the returning instruction's
   // offset): Probe::agent_reads_return_offset.
   bool agent_reads_return_offset(uint32_t id);
+  // The probe's clauses call override(): Probe::agent_overrides.
+  bool agent_overrides(uint32_t id);
   struct AgentLayout {
     std::vector<pk_dagg> aggs;  // the aggregation table (control's daggs)
     uint32_t self_words = 0;    // self-> variables at the start of each part

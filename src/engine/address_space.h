@@ -101,6 +101,10 @@ struct JumpSite {
   uint32_t regs_mask = 0;              // records: the registers they keep
   std::shared_ptr<const std::vector<uint8_t>> dcode;  // PK_ACTION_DPROG: the D clauses the agent runs
   std::vector<std::vector<Probe::GuardTerm>> guard;    // checked by its trampoline first (Probe::agent_guard)
+  bool overrides = false;              // PK_ACTION_OVERRIDE (Probe::fail), or D code calling override():
+                                       // its trampoline may return to the caller at once
+  int64_t override_value = 0;
+  uint32_t override_per_million = 0;
   SiteInfo info;
   std::string note;                    // for -v: what was displaced
   std::vector<ProbeId> probes;

@@ -531,6 +531,11 @@ Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   return {};
 }
 
+void Agent::mark_override_site(uint32_t index, int64_t value, uint32_t per_million) {
+  site(index)->override_value = value;
+  site(index)->override_per_million = per_million;
+}
+
 void Agent::mark_return_site(uint32_t index, int64_t ret_offset) {
   site(index)->ret_offset = ret_offset;
   site(index)->return_site = 1;
@@ -611,7 +616,7 @@ Result<uint32_t> Agent::add_dprog(const std::vector<uint8_t>& code) {
 
 uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
                           const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset,
-                          std::vector<uint8_t>* out, uint32_t* items) {
+                          std::vector<uint8_t>* out, uint32_t* items, std::optional<int64_t>* override_value) {
   if (!dstate_ || !rings_) return 1;
   struct Env {
     Agent* agent;
@@ -678,8 +683,18 @@ uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t 
       return o->data();
     };
   }
+  // raise(): from here, to the thread stopped at the hit (delivered when
+  // it resumes, as the agent's own tgkill is when it leaves the call).
+  v.raise = [](pk_dvm_hit* h, uint64_t sig) {
+    auto* e = static_cast<Env*>(h->env);
+    (void)::syscall(SYS_tgkill, e->pid, e->tid, static_cast<int>(sig));
+  };
   const auto* prog = reinterpret_cast<const pk_dprog*>(data_->local + program);
   const uint32_t abandoned = pk_dvm_run(&v, reinterpret_cast<const uint8_t*>(prog + 1), prog->size);
+  if (override_value) {
+    if (v.overridden) *override_value = static_cast<int64_t>(v.override_value);
+    else override_value->reset();
+  }
   if (out) out->resize(v.out_len);
   if (items) *items = v.out_items;
   return abandoned;

@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "agent/agent_abi.h"
@@ -124,7 +125,8 @@ public:
   // number.
   uint32_t run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,
                      const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset = 0,
-                     std::vector<uint8_t>* out = nullptr, uint32_t* items = nullptr);
+                     std::vector<uint8_t>* out = nullptr, uint32_t* items = nullptr,
+                     std::optional<int64_t>* override_value = nullptr);  // set when override() ran
   // pk_agent_hit, for record trampolines.
   uint64_t hit_entry() const { return hit_entry_; }
   // ---- Return probes at jump speed (agent_abi.h pk_shadow_area) ----
@@ -142,6 +144,8 @@ public:
   // Marks a record or D site as a return site (its hits' rip is the real
   // return address; a D site's PK_DVAR_RETOFF is ret_offset).
   void mark_return_site(uint32_t index, int64_t ret_offset = 0);
+  // A PK_ACTION_OVERRIDE site's value and rate (Probe::fail).
+  void mark_override_site(uint32_t index, int64_t value, uint32_t per_million);
   // Where a process's pid is kept (its identity page): a followed fork
   // child gets its own pid written there before it runs.
   uint64_t identity_remote() const { return identity_; }

@@ -49,13 +49,21 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
 // With a guard (Probe::agent_guard, only at a function's entry, where the
 // flags and r11 are dead): compares first, and a hit no clause's terms all
 // hold for jumps straight to the displaced instructions.
+// With `overrides` (an entry site whose pk_agent_hit may override the
+// return: PK_ACTION_OVERRIDE, D's override()): a nonzero pk_agent_hit
+// skips `then` (the call is not made, so no return probe is hijacked for
+// it, as a trap override's body never reaches its ret sites), restores the
+// registers (rax now the value) and returns to the caller: [rsp] is the
+// return address at an entry, as the kernel's override sets ip to it.
 Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry, const JumpCall* then = nullptr,
-                                             const std::vector<std::vector<Probe::GuardTerm>>& guard = {}) {
+                                             const std::vector<std::vector<Probe::GuardTerm>>& guard = {},
+                                             bool overrides = false) {
   namespace ax = asmjit::x86;
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
   ax::Assembler a(&code);
-  asmjit::Label skip = a.newLabel(), run = a.newLabel();
+  asmjit::Label skip = a.newLabel(), run = a.newLabel(), leave = a.newLabel();
+  if (overrides && !entry) return Error("an override needs a function's entry", ErrorKind::cannot_relocate);
   const bool guarded = entry && !guard.empty();
   if (guarded) {
     using Cond = Probe::GuardTerm::Cond;
@@ -112,6 +120,10 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   a.and_(ax::rsp, -16);
   a.mov(ax::rax, asmjit::imm(hit));
   a.call(ax::rax);
+  if (overrides) {
+    a.test(ax::rax, ax::rax);
+    a.jnz(leave);
+  }
   if (then) {  // a second function on the same frame (rbx is callee-saved)
     a.mov(ax::rdi, ax::rbx);
     a.mov(ax::rsi, asmjit::imm(then->argument));
@@ -125,6 +137,16 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   } else {
     a.popfq();
     a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
+  }
+  if (overrides) {
+    asmjit::Label go = a.newLabel();
+    a.jmp(go);
+    a.bind(leave);  // the function returns at once: `ret` to the caller
+    a.mov(ax::rsp, ax::rbx);
+    for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
+    a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128));
+    a.ret();
+    a.bind(go);
   }
   a.bind(skip);
   if (code.flatten() != asmjit::kErrorOk) return Error("assembling a trampoline failed", ErrorKind::internal);
@@ -258,7 +280,9 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
                                                     const RemoteThread& given, const std::vector<pk_read>* program,
                                                     uint32_t regs_mask, const JumpCall* call, const JumpCall* then,
                                                     const std::shared_ptr<const std::vector<uint8_t>>& dcode,
-                                                    const std::vector<std::vector<Probe::GuardTerm>>& guard) {
+                                                    const std::vector<std::vector<Probe::GuardTerm>>& guard,
+                                                    const JumpOverride* override_return, bool dcode_overrides) {
+  if (override_return && !program) return Error("internal: an override site without records", ErrorKind::internal);
   if (!r.func_start || !r.func_size) {
     return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
   }
@@ -345,18 +369,33 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     site->dcode = dcode;
     site->guard = guard;
   }
-  auto index = as.agent->add_site(r.address, dcode ? PK_ACTION_DPROG : program ? PK_ACTION_RECORD : PK_ACTION_COUNT, prog);
-  if (!index) return index.error();
-  site->agent_index = *index;
-
   bool entry = r.address == r.func_start;
   if (r.address == r.func_start + 4) {
     static constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     entry = std::equal(func.begin(), func.begin() + 4, kEndbr64);
   }
+  if ((override_return || (dcode && dcode_overrides)) && !entry)
+    return Error("an override needs a function's entry", ErrorKind::cannot_relocate);
+  site->overrides = dcode && dcode_overrides;
+  auto index = as.agent->add_site(r.address,
+                                  dcode                ? PK_ACTION_DPROG
+                                  : override_return    ? PK_ACTION_OVERRIDE
+                                  : program            ? PK_ACTION_RECORD
+                                                       : PK_ACTION_COUNT,
+                                  prog);
+  if (!index) return index.error();
+  site->agent_index = *index;
+  if (override_return) {
+    as.agent->mark_override_site(*index, override_return->value, override_return->per_million);
+    site->overrides = true;
+    site->override_value = override_return->value;
+    site->override_per_million = override_return->per_million;
+  }
+
   auto head = call              ? assemble_record(call->argument, call->function, entry, then)
               : program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry, then,
-                                                   dcode ? guard : std::vector<std::vector<Probe::GuardTerm>>{})
+                                                   dcode ? guard : std::vector<std::vector<Probe::GuardTerm>>{},
+                                                   site->overrides)
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

@@ -57,6 +57,14 @@ struct JumpCall {
   uint64_t argument = 0;
 };
 
+// Error injection at a record site (Probe::fail): PK_ACTION_OVERRIDE.
+// (A D site whose code calls override(), Probe::agent_overrides, is
+// planned with dcode_overrides instead: its trampoline returns the same way.)
+struct JumpOverride {
+  int64_t value = 0;
+  uint32_t per_million = 1000000;
+};
+
 class JumpBackend {
 public:
   // Checks eligibility and writes the trampoline (injecting the agent into
@@ -67,7 +75,9 @@ public:
                                          const std::vector<pk_read>* program = nullptr, uint32_t regs_mask = 0,
                                          const JumpCall* call = nullptr, const JumpCall* then = nullptr,
                                          const std::shared_ptr<const std::vector<uint8_t>>& dcode = nullptr,
-                                         const std::vector<std::vector<Probe::GuardTerm>>& guard = {});
+                                         const std::vector<std::vector<Probe::GuardTerm>>& guard = {},
+                                         const JumpOverride* override_return = nullptr,
+                                         bool dcode_overrides = false);
   // A probe's capture as the agent's program; an error says what the agent
   // cannot capture (the probe is then a trap probe).
   // The registers it keeps are pk_program::regs_mask (regs_mask_of()).

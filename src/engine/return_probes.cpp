@@ -210,7 +210,7 @@ Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>
 bool ReturnProbes::wants_jump(const ProbeRecord& rec) const {
   const Probe& p = rec.probe;
   return (p.capture || p.agent_code) && p.return_handler && !p.entry_handler && !p.pre_handler && !p.post_handler &&
-         !p.fault_handler && p.data_size == 0 && !p.destructive && p.maxactive == 0 &&
+         !p.fault_handler && p.data_size == 0 && (!p.destructive || p.agent_overrides) && p.maxactive == 0 &&
          p.mechanism == ReturnMechanism::automatic && s_.opts_.backend != BackendChoice::trap && !s_.naive_;
 }
 
@@ -293,8 +293,12 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   }
   // A D site joined keeps its code but not its guard: a call its guard
   // rejects must still be hijacked.
+  std::optional<JumpOverride> ov;  // a fail probe's site keeps overriding (and then skips the hijack)
+  if (join && replaced->overrides && !replaced->dcode)
+    ov = JumpOverride{replaced->override_value, replaced->override_per_million};
   auto js = join ? s_.jump_.plan(*as, rs->front(), *remote, replaced->dcode ? nullptr : &replaced->program,
-                                 replaced->regs_mask, nullptr, &call, replaced->dcode)
+                                 replaced->regs_mask, nullptr, &call, replaced->dcode, {}, ov ? &*ov : nullptr,
+                                 replaced->overrides && replaced->dcode)
                  : s_.jump_.plan(*as, rs->front(), *remote, nullptr, 0, &call);
   if (!js) {
     if (replaced) {  // as it was

@@ -343,6 +343,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       program = std::move(*p);
     }
     const uint32_t regs_mask = program ? JumpBackend::regs_mask_of(*rec.probe.capture) : 0;
+    std::optional<JumpOverride> ov;
+    if (rec.probe.fail) ov = JumpOverride{rec.probe.fail->value, rec.probe.fail->per_million};
     if (auto it = as->jump_sites().find(r.address);
         it != as->jump_sites().end() && !it->second->gone && it->second->calls_agent) {
       // A jump return probe's entry. A record probe joins it: one
@@ -357,7 +359,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
           as->jump_sites().erase(it);
           JumpCall then{old->agent->ret_entry(), old->agent->site_remote(old->then_return)};
           // (A D site's guard would skip the hijack too: none here.)
-          auto js = jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, &then, dcode);
+          auto js = jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, &then, dcode, {},
+                               ov ? &*ov : nullptr, rec.probe.agent_overrides);
           if (js) {
             (*js)->probes = old->probes;
             (*js)->then_return = old->then_return;
@@ -378,6 +381,9 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
     }
     auto same_program = [&](const JumpSite& js) {
       if (js.calls_agent) return false;  // a return probe's entry or an unwinder hook: its own
+      if (ov || (js.overrides && !js.dcode))  // an override site serves the one fail probe it was made for
+        return js.overrides && ov && js.override_value == ov->value && js.override_per_million == ov->per_million &&
+               js.probes.empty();
       if (dcode) return js.dcode && *js.dcode == *dcode && js.guard.size() == rec.probe.agent_guard.size();
       if (js.dcode) return false;  // a D site counts nothing
       if (!program) return true;  // a count joins any jump site
@@ -395,7 +401,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       } else if (jump) {
         auto remote = remote_thread(as);
         auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, nullptr,
-                                      dcode, rec.probe.agent_guard)
+                                      dcode, rec.probe.agent_guard, ov ? &*ov : nullptr, rec.probe.agent_overrides)
                          : Result<std::unique_ptr<JumpSite>>(remote.error());
         if (js) {
           if ((*js)->records) add_record_agent((*js)->agent, true);
@@ -485,6 +491,16 @@ Result<ProbeId> SessionImpl::add(Probe probe) {
   }
   if (probe.agent_at_return && !probe.agent_code)
     return Error("agent_at_return needs agent_code", ErrorKind::usage);
+  if (probe.fail) {
+    if (!probe.destructive || !probe.pre_handler || probe.post_handler || probe.fault_handler ||
+        probe.return_handler || probe.entry_handler || probe.agent_code || probe.count_only)
+      return Error("a fail probe is destructive and has a pre_handler only", ErrorKind::usage);
+    if (probe.fail->per_million > 1000000) return Error("a fail probe's rate is above 100%", ErrorKind::usage);
+    if (!probe.capture) {  // the handler reads no memory and no register
+      probe.capture = Probe::Capture{};
+      probe.capture->registers = 0;
+    }
+  }
   if (probe.agent_code) {
     if (probe.count_only || probe.pre_handler || probe.post_handler || probe.fault_handler || probe.return_handler ||
         probe.entry_handler || probe.capture)
@@ -510,8 +526,10 @@ Result<ProbeId> SessionImpl::add(Probe probe) {
       auto p = probes_.find(id);
       auto t = threads_.find(ctx.tid());
       if (p == probes_.end() || t == threads_.end()) return;
-      run_agent_code(id, p->second.probe, t->second, ctx.regs(), ctx.comm(), ctx.cpu(), ctx.timestamp_ns(),
-                     ctx.return_offset().value_or(0));
+      // override() at a return: the caller receives the value.
+      if (auto v = run_agent_code(id, p->second.probe, t->second, ctx.regs(), ctx.comm(), ctx.cpu(),
+                                  ctx.timestamp_ns(), ctx.return_offset().value_or(0)))
+        (void)ctx.override_return(static_cast<uint64_t>(*v));
     };
     PK_TRY(returns_.validate(rec.probe));
   }
@@ -680,7 +698,7 @@ std::vector<std::string> SessionImpl::describe(ProbeId id) const {
       if (js->gone || std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
       const SiteInfo& i = js->info;
       std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
-      out.push_back("site " + where + ": jump, " + (js->dcode ? "D clauses run" : js->records ? "recorded" : "counted") + " in the agent (" +
+      out.push_back("site " + where + ": jump, " + (js->dcode ? "D clauses run" : js->overrides ? "overridden and recorded" : js->records ? "recorded" : "counted") + " in the agent (" +
                     js->note + ")");
     }
   }
@@ -743,12 +761,19 @@ bool SessionImpl::run_pre(Thread& t, ProbeSite& site, user_regs_struct& regs) {
     if (it == probes_.end() || !it->second.probe.enabled) continue;
     it->second.hits++;
     if (it->second.probe.agent_code) {  // the agent's code, run here: the same state as at jump sites
-      run_agent_code(id, it->second.probe, t, regs, ctx.comm(), ctx.cpu(), ctx.timestamp_ns(), 0);
+      if (auto v = run_agent_code(id, it->second.probe, t, regs, ctx.comm(), ctx.cpu(), ctx.timestamp_ns(), 0)) {
+        ctx.set_destructive(it->second.probe.destructive);  // override(): the function returns *v at once
+        (void)ctx.override_return(static_cast<uint64_t>(*v));
+      }
       continue;
     }
     if (!it->second.probe.pre_handler) continue;
     ctx.set_destructive(it->second.probe.destructive);
     PreHandler h = it->second.probe.pre_handler;
+    if (const auto& fail = it->second.probe.fail) {  // sampled here, as the agent samples at a jump site
+      if (fail->per_million < 1000000 && fail_rng_() % 1000000 >= fail->per_million) continue;
+      if (!ctx.override_return(static_cast<uint64_t>(fail->value))) continue;
+    }
     h(ctx);
   }
   current_ = saved;
@@ -1694,7 +1719,7 @@ namespace {
 // A probe whose handler can run on a record (Probe::capture).
 bool recordable(const Probe& p) {
   return p.capture && p.pre_handler && !p.post_handler && !p.fault_handler && !p.return_handler &&
-         !p.entry_handler && !p.destructive;
+         !p.entry_handler && (!p.destructive || p.fail);  // a fail probe's agent overrides; its handler only reads
 }
 
 }  // namespace
@@ -2064,8 +2089,9 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   return {};
 }
 
-void SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs,
-                                 const std::string& comm, int cpu, uint64_t timestamp_ns, int64_t ret_offset) {
+std::optional<int64_t> SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t,
+                                                   const user_regs_struct& regs, const std::string& comm, int cpu,
+                                                   uint64_t timestamp_ns, int64_t ret_offset) {
   // (An agent with D state is never freed: dstate_agents_ holds it, so its
   // address stays its own in dprogs_.)
   const std::shared_ptr<Agent>& agent = t.as && t.as->agent && t.as->agent->dstate() ? t.as->agent : nullptr;
@@ -2076,12 +2102,13 @@ void SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t, cons
   }
   if (prog == dprogs_.end()) {
     ++tracer_dprog_faults_;
-    return;
+    return std::nullopt;
   }
   std::vector<uint8_t> out;
   uint32_t items = 0;
-  tracer_dprog_faults_ +=
-      agent->run_dprog(prog->second, regs, t.tgid, t.tid, comm, __rdtsc(), cpu, ret_offset, &out, &items);
+  std::optional<int64_t> overridden;
+  tracer_dprog_faults_ += agent->run_dprog(prog->second, regs, t.tgid, t.tid, comm, __rdtsc(), cpu, ret_offset, &out,
+                                           &items, probe.agent_overrides ? &overridden : nullptr);
   if (items && probe.agent_output) {
     Probe::AgentOutput o;
     o.pid = t.tgid;
@@ -2095,6 +2122,7 @@ void SessionImpl::run_agent_code(ProbeId id, const Probe& probe, Thread& t, cons
     auto handler = probe.agent_output;  // a copy: the handler may remove the probe
     handler(o);
   }
+  return overridden;
 }
 
 std::vector<const uint8_t*> SessionImpl::agent_parts() const {

@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -127,8 +129,9 @@ private:
   Status ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint64_t near);
   // A probe's agent code run here, on t's address space's D state (a trap
   // site's hit; a return probe's return that is not a jump site's).
-  void run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs, const std::string& comm,
-                      int cpu, uint64_t timestamp_ns, int64_t ret_offset);
+  // Returns the value the code's override() asked for (the caller applies it).
+  std::optional<int64_t> run_agent_code(ProbeId id, const Probe& probe, Thread& t, const user_regs_struct& regs,
+                                        const std::string& comm, int cpu, uint64_t timestamp_ns, int64_t ret_offset);
   Status set_agent_state(AgentState state) override;
   std::vector<const uint8_t*> agent_parts() const override;
   uint64_t agent_faults() const override;
@@ -204,6 +207,7 @@ private:
   std::vector<std::shared_ptr<Agent>> dstate_agents_;       // every agent with D state (also of processes gone)
   std::map<std::pair<const Agent*, ProbeId>, uint32_t> dprogs_;  // a probe's code in an agent's data area
   uint64_t tracer_dprog_faults_ = 0;
+  std::mt19937_64 fail_rng_{std::random_device{}()};  // Probe::fail at trap sites
 };
 
 }  // namespace probekit::engine

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <thread>
 #include <signal.h>
@@ -368,6 +369,123 @@ TEST(JumpCli, HopSitesCountExactlyAsTrapProbesDo) {
         << d[0].out;
     EXPECT_EQ(count_lines(d[0].err, ": jump, D clauses run in the agent (via a hop at "), 2u) << d[0].err;
   }
+}
+
+}  // namespace
+}  // namespace probekit::testing
+
+namespace probekit::testing {
+namespace {
+
+// ---- Destructive actions at jump speed (issue 8): --fail, override(), raise() ----
+
+std::string fail_target() { return target_path("pk_ret-pie-O2"); }
+
+// "fail: F of C calls failed": the failures the program itself saw.
+long failures_seen(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(fail: (\d+) of (\d+) calls failed)"))) return -1;
+  return std::stol(m[1]);
+}
+
+TEST(JumpCli, FailOverridesEveryCallInTheAgentAsTheTrapBackendDoes) {
+  for (const char* b : {"--backend=jump", "--backend=trap"}) {
+    auto r = run({probekit_path(), "trace", "-w", "-v", b, "--fail", "try_op=-5", "-c", fail_target() + " fail 2500"});
+    ASSERT_EQ(r.status, 0) << b << "\n" << r.err;
+    EXPECT_NE(r.out.find("fail: 10000 of 10000 calls failed\n"), std::string::npos) << b;
+    EXPECT_EQ(count_lines(r.out, ": (try_op+0x0) retval=-5"), 10000u) << b;
+    EXPECT_EQ(count_lines(r.err, "probekit/fail_try_op: site try_op: jump, overridden and recorded in the agent"),
+              std::string(b) == "--backend=jump" ? 1u : 0u)
+        << r.err;
+  }
+}
+
+// 30% of 10,000 calls on 4 threads, sampled by each thread's generator in
+// the agent: the program's own count of failures is exactly probekit's
+// count of events, and within 6 standard deviations of 3,000.
+TEST(JumpCli, FailSamplesAPercentOfTheCallsAndReportsEachOne) {
+  for (const char* b : {"--backend=jump", "--backend=trap"}) {
+    auto r = run({probekit_path(), "trace", "-w", b, "--fail", "try_op=-5@30", "-c", fail_target() + " fail 2500"});
+    ASSERT_EQ(r.status, 0) << b << "\n" << r.err;
+    const long seen = failures_seen(r.out);
+    const long events = static_cast<long>(count_lines(r.out, ": (try_op+0x0) retval=-5"));
+    EXPECT_EQ(seen, events) << b;
+    EXPECT_LE(std::labs(events - 3000), 275) << b << ": " << events;  // 6 * sqrt(10000 * 0.3 * 0.7)
+  }
+  // -C: every call counted, overridden or not, as the trap backend counts them.
+  auto c = run({probekit_path(), "trace", "-w", "-C", "--backend=jump", "--fail", "try_op=-5@30", "-c",
+                fail_target() + " fail 2500"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_TRUE(std::regex_search(c.out, std::regex(R"(probekit/fail_try_op\s+10000\b)"))) << c.out;
+  EXPECT_GT(failures_seen(c.out), 2700);
+}
+
+// A return probe on an overridden function: the overridden calls never
+// return through the function (the trap backend's ret sites never see
+// them, and the agent does not hijack their return address), the others do.
+TEST(JumpCli, FailAndAReturnProbeOnTheSameFunctionFireAsUnderTheTrapBackend) {
+  for (const char* b : {"--backend=jump", "--backend=trap"}) {
+    auto r = run({probekit_path(), "trace", "-w", "-v", b, "--fail", "try_op=-5@30", "-c", fail_target() + " fail 2500",
+                  "r:a.out:try_op ret=$retval:s64"});
+    ASSERT_EQ(r.status, 0) << b << "\n" << r.err;
+    const long seen = failures_seen(r.out);
+    EXPECT_EQ(static_cast<long>(count_lines(r.out, ": (try_op+0x0) retval=-5")), seen) << b;
+    EXPECT_EQ(static_cast<long>(count_lines(r.out, "<- try_op) ret=")), 10000 - seen) << b;
+    EXPECT_EQ(count_lines(r.out, "<- try_op) ret=-5"), 0u) << b;
+  }
+}
+
+TEST(JumpCli, FailSiteIsTakenOutAtDetachWithEveryByteRestored) {
+  const std::string out = ::testing::TempDir() + "/fail_spin.txt";
+  const std::string spin_out = ::testing::TempDir() + "/fail_spin_target.txt";
+  ::unlink(out.c_str());
+  ::unlink(spin_out.c_str());
+  pid_t target = spawn({target_path("pk_spin-pie-O2"), "2"}, spin_out);
+  for (int i = 0; i < 100 && read_file(spin_out).size() < 8; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::string text = text_snapshot(target);
+  pid_t pk = spawn({probekit_path(), "trace", "-w", "-v", "-d", "1", "-p", std::to_string(target), "--fail", "work=7@50"},
+                   out);
+  EXPECT_EQ(wait_exit(pk, 30), 0);
+  EXPECT_EQ(text_snapshot(target), text);  // the jmp taken out, every byte back
+  EXPECT_GT(count_lines(read_file(out), "fail_work: (work+0x0) retval=7"), 10u);
+  EXPECT_TRUE(alive(target));
+  ::kill(target, SIGKILL);
+  wait_exit(target);
+}
+
+// D's override() and raise() run in the agent (-v says so) with the
+// program's output and probekit's identical to the trap backend's.
+RunResult d_destructive(const std::string& backend, const std::string& prog, const std::string& args) {
+  return run({probekit_path(), "-q", "-w", "-v", "-x", backend, "-n", prog, "-c", fail_target() + " " + args});
+}
+
+TEST(JumpCli, DOverrideAtEntryAndReturnRunsInTheAgentAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:try_op:entry /arg0 % 3 == 0/ { override(-3); @n[\"entry\"] = count(); }\n"
+      "pid$target:a.out:try_op:return /arg1 == 5/ { override(-2); @n[\"return\"] = count(); }\n";
+  auto jump = d_destructive("backend=auto", prog, "fail 2500");
+  auto trap = d_destructive("backend=trap", prog, "fail 2500");
+  ASSERT_EQ(jump.status, 0) << jump.err;
+  ASSERT_EQ(trap.status, 0) << trap.err;
+  EXPECT_EQ(jump.out, trap.out);
+  // x % 3 == 0 for 3334 of the 10,000 arguments; (x & 7) == 5 for 834 of
+  // the others, overridden at their return.
+  EXPECT_NE(jump.out.find("fail: 4168 of 10000 calls failed\n"), std::string::npos) << jump.out;
+  EXPECT_TRUE(std::regex_search(jump.out, std::regex(R"(entry\s+3334\n)"))) << jump.out;
+  EXPECT_EQ(count_lines(jump.err, ") runs in the agent"), 2u) << jump.err;
+  EXPECT_EQ(count_lines(trap.err, ") runs in the agent"), 0u) << trap.err;
+}
+
+TEST(JumpCli, DRaiseInTheAgentSignalsTheHittingThreadAsTheTrapBackendDoes) {
+  const std::string prog = "pid$target:a.out:signal_point:entry /arg0 % 50 == 1/ { raise(10); }";  // SIGUSR1
+  auto jump = d_destructive("backend=auto", prog, "raise 500");
+  auto trap = d_destructive("backend=trap", prog, "raise 500");
+  ASSERT_EQ(jump.status, 0) << jump.err;
+  ASSERT_EQ(trap.status, 0) << trap.err;
+  EXPECT_EQ(jump.out, trap.out);
+  // Arguments i + t (t the thread 0..3, i < 500): 40 of the 2000 are 1 mod 50.
+  EXPECT_NE(jump.out.find("40 signals, 40 on the calling thread\n"), std::string::npos) << jump.out;
+  EXPECT_EQ(count_lines(jump.err, ") runs in the agent"), 1u) << jump.err;
 }
 
 }  // namespace

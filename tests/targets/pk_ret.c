@@ -4,6 +4,7 @@
 // usage: pk_ret MODE [N] (deep: pk_ret deep N [DEPTH])
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,19 @@ __attribute__((noipa)) long coldret(long x) {
 // Error injection target: returns 0 unless told otherwise.
 __attribute__((noipa)) int open_config(const char* path) { return path[0] == '/' ? 0 : -2; }
 
+// Error injection under threads (fail N, raise N): try_op never fails by
+// itself; the program counts the failures it sees, and the signals its
+// handler gets on the thread that was calling signal_point.
+__attribute__((noipa)) long try_op(long x) { return x & 7; }
+__attribute__((noipa)) long signal_point(long x) { return x + 1; }
+static __thread volatile int in_signal_point;
+static volatile long signals_seen, signals_on_caller;
+static void on_usr1(int sig) {
+  (void)sig;
+  __atomic_add_fetch(&signals_seen, 1, __ATOMIC_SEQ_CST);
+  if (in_signal_point) __atomic_add_fetch(&signals_on_caller, 1, __ATOMIC_SEQ_CST);
+}
+
 __attribute__((noipa)) long forker(long x) {
   pid_t p = fork();
   return p == 0 ? 1000 + x : x;
@@ -108,6 +122,22 @@ static long iterations = 1;
 static void* thread_main(void* arg) {
   long id = (long)arg, s = 0;
   for (long i = 0; i < iterations; i++) s += fib(10 + id);
+  return (void*)s;
+}
+
+static void* fail_main(void* arg) {
+  long failures = 0;
+  for (long i = 0; i < iterations; i++) failures += try_op(i + (long)arg) < 0;
+  return (void*)failures;
+}
+
+static void* raise_main(void* arg) {
+  long s = 0;
+  for (long i = 0; i < iterations; i++) {
+    in_signal_point = 1;
+    s += signal_point(i + (long)arg);
+    in_signal_point = 0;
+  }
   return (void*)s;
 }
 
@@ -183,6 +213,23 @@ int main(int argc, char** argv) {
     int st = 0;
     waitpid(-1, &st, 0);
     printf("parent %ld fib %ld status %d\n", r, fib(8), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  } else if (strcmp(mode, "fail") == 0 || strcmp(mode, "raise") == 0) {
+    iterations = n;
+    int is_raise = strcmp(mode, "raise") == 0;
+    if (is_raise) signal(SIGUSR1, on_usr1);
+    pthread_t th[4];
+    for (long i = 0; i < 4; i++) pthread_create(&th[i], NULL, is_raise ? raise_main : fail_main, (void*)i);
+    long total = 0;
+    for (int i = 0; i < 4; i++) {
+      void* r;
+      pthread_join(th[i], &r);
+      total += (long)r;
+    }
+    if (is_raise)
+      printf("raise: %ld calls, sum %ld, %ld signals, %ld on the calling thread\n", 4 * n, total, signals_seen,
+             signals_on_caller);
+    else
+      printf("fail: %ld of %ld calls failed\n", total, 4 * n);
   } else if (strcmp(mode, "threads") == 0 || strcmp(mode, "slow") == 0) {
     iterations = n;
     pthread_t th[4];

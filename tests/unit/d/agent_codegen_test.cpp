@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -82,6 +83,12 @@ struct FakeAgent {
   static uint64_t tsc(pk_dvm_hit* v) { return static_cast<Env*>(v->env)->hit->ts; }
   static uint32_t cpu(pk_dvm_hit*) { return 0; }
 
+  // Destructive actions the code took, as FakeHost logs the tracer's.
+  std::vector<std::string> log;
+  static void raise(pk_dvm_hit* v, uint64_t sig) {
+    static_cast<Env*>(v->env)->agent->log.push_back("raise " + std::to_string(sig));
+  }
+
   // The output record's items of the last run (agent_abi.h PK_ITEM_DOUT).
   std::vector<uint8_t> out;
   uint32_t out_items = 0;
@@ -113,7 +120,9 @@ struct FakeAgent {
     v.env = &env;
     v.ret_offset = h.ret_offset;
     v.open = open;
+    v.raise = raise;
     const uint32_t abandoned = pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
+    if (v.overridden) log.push_back("override " + std::to_string(static_cast<int64_t>(v.override_value)));
     out.resize(v.out_len);
     out_items = v.out_items;
     return abandoned;
@@ -130,8 +139,9 @@ struct Both {
   testing::FakeHost host;
   std::unique_ptr<FakeAgent> shared;
 
-  explicit Both(const std::string& src) {
+  explicit Both(const std::string& src, bool destructive = false) {
     CompileOptions o;
+    o.destructive = destructive;
     o.target_pid = 1234;
     o.quiet = true;
     for (auto* p : {&tracer, &agent}) {
@@ -168,11 +178,16 @@ struct Both {
       for (int i = 0; i < 6; ++i) ctx.args[i] = h.args[i];
       for (int i = 6; i < 10; ++i) ctx.args[i] = h.stack[i - 5];
     }
+    const size_t tracer_log = host.log.size(), agent_log = shared->log.size();
     tracer->fire(tracer->register_probe(key).id, ctx);
     const uint32_t id = agent->register_probe(key).id;
     auto code = agent->agent_code(id, why);
     if (!code) return false;
     shared->run(*code, h);
+    // One hit's destructive actions, in a stable order (the agent's
+    // override takes effect when the code is done, the host's at once).
+    std::sort(host.log.begin() + static_cast<long>(tracer_log), host.log.end());
+    std::sort(shared->log.begin() + static_cast<long>(agent_log), shared->log.end());
     if (shared->out_items) {  // what probekit does with the output record
       Program::AgentHit out;
       out.tid = h.tid;
@@ -496,6 +511,42 @@ TEST(AgentCodegen, AReturnClauseThatOnlyCountsRunsInTheAgent) {
   b.end();
   EXPECT_NE(b.tracer_out.out_text().find("work"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
+}  // namespace
+}  // namespace probekit::d
+
+namespace probekit::d {
+namespace {
+
+// override() and raise() (-w): the agent's code takes the actions the
+// tracer's clauses ask its host for, at the same hits, with the same values
+// (an override at a return too; raise() of a constant signal only).
+TEST(AgentCodegen, OverrideAndRaiseActAsTheTracersHostDoes) {
+  Both b("pid$target::work:entry /arg0 % 3 == 0/ { override(arg1 - 7); @o = count(); }\n"
+         "pid$target::work:entry /arg0 % 5 == 1/ { raise(10); }\n"
+         "pid$target::work:return /arg1 & 1/ { override(-1); }\n",
+         true);
+  for (uint32_t c = 0; c < 3; ++c) EXPECT_EQ(b.agent->clause_place(c), "") << c;
+  EXPECT_TRUE(b.agent->agent_overrides(b.agent->register_probe(kWork).id));
+  EXPECT_TRUE(b.agent->agent_overrides(b.agent->register_probe(kWorkReturn).id));
+  EXPECT_FALSE(b.agent->agent_overrides(b.agent->register_probe(kRest).id));
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    Hit r = h;
+    r.rax = h.args[1] + 3;
+    ASSERT_TRUE(b.fire(kWorkReturn, r, &why)) << why;
+  }
+  b.end();
+  EXPECT_GT(b.host.log.size(), 20u);
+  EXPECT_EQ(b.shared->log, b.host.log);
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
+TEST(AgentCodegen, RaiseOfASignalKnownOnlyAtTheHitStaysInTheTracer) {
+  Both b("pid$target::work:entry { raise(arg0); }\n", true);
+  EXPECT_EQ(b.agent->clause_place(0), "raise() of a signal not known when the program is compiled");
 }
 
 }  // namespace

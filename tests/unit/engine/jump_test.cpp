@@ -534,3 +534,39 @@ TEST(Jump, UnfollowedForkChildKeepsNoArea) {
 
 }  // namespace
 }  // namespace probekit
+
+namespace probekit {
+namespace {
+
+using namespace probekit::testing;
+
+// Probe::fail (error injection, issue 8): at a jump site the agent
+// overrides the call and the handler runs on its record; at a trap site
+// the engine overrides. Either way every call fails, the handler sees each
+// one, and stats() counts every call.
+TEST_P(JumpBuilds, FailOverridesEveryCallWithEitherBackend) {
+  for (BackendChoice b : {BackendChoice::jump, BackendChoice::trap}) {
+    std::vector<std::string> argv = {target("pk_ret", GetParam()), "fail", "500"};
+    auto t = launch(argv, backend(b));
+    ASSERT_TRUE(t.session);
+    Probe p;
+    p.where = Location::parse("a.out:try_op").value();
+    p.fail = Probe::Fail{-9, 1000000};
+    uint64_t seen = 0;
+    p.pre_handler = [&seen](HitContext&) { ++seen; };
+    auto refused = t.session->add(p);  // not destructive
+    EXPECT_FALSE(refused.ok());
+    p.destructive = true;
+    auto id = t.session->add(p);
+    ASSERT_TRUE(id.ok()) << id.error().message();
+    EXPECT_EQ(described_as_jump(*t.session, *id), b == BackendChoice::jump) << t.session->describe(*id).front();
+    auto rc = t.session->run();
+    ASSERT_TRUE(rc.ok()) << rc.error().message();
+    EXPECT_EQ(t.output(), "fail: 2000 of 2000 calls failed\n");
+    EXPECT_EQ(seen, 2000u);
+    EXPECT_EQ(t.session->stats(*id).hits, 2000u);
+  }
+}
+
+}  // namespace
+}  // namespace probekit
