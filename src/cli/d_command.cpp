@@ -676,7 +676,7 @@ int d_main(int argc, char** argv) {
   BindOptions bind;
   bind.zero_ok = opt.zero_ok;
   bind.launched = launched;
-  bind.quiet = opt.quiet;
+  bind.quiet = program.quiet();  // -q, or the quiet option as the program left it
   bind.verbose = opt.verbose;
   bind.typed_args = source.find("args[") != std::string::npos;
   bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
@@ -707,7 +707,7 @@ int d_main(int argc, char** argv) {
     auto server = output::MetricsServer::start(where);
     if (!server) return fail(report("-x metrics", server.error()));
     metrics = std::move(*server);
-    if (!opt.quiet || where.ends_with(":0"))  // a port picked for us must be named, even with -q
+    if (!program.quiet() || where.ends_with(":0"))  // a port picked for us must be named, even with -q
       report_note("serving the aggregations at http://" + where.substr(0, where.rfind(':')) + ":" +
                   std::to_string(metrics->port()) + "/metrics");
   }

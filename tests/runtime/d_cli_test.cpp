@@ -464,3 +464,24 @@ TEST(DCli, UcallerAtEntryIsTheCaller) {
       out, std::regex("pk_types-pie-O2`main\n\n {14}pk_types-pie-O2`visit\n {14}pk_types-pie-O2`main\\+0x[0-9a-f]+\n\n")))
       << out;
 }
+
+// Option precedence as dtrace(1)'s: the command line's options are set
+// before the program is compiled and each `#pragma D option` after, so the
+// pragma wins (tests/d/tst.option_precedence.d has quiet and strsize):
+// -w with `destructive=no` in the program refuses system(), and
+// -q with `quiet=no` prints the "matched" line and dtrace's default output.
+TEST(DCli, PragmaOptionsWinOverTheCommandLine) {
+  auto w = run({probekit_path(), "-w", "-n", "#pragma D option destructive=no\nBEGIN { system(\"true\"); }"});
+  EXPECT_EQ(w.status, 2) << w.err;
+  EXPECT_NE(w.err.find("'system()' is a destructive action: run with '-w' to allow it [D_DESTRUCT]"),
+            std::string::npos)
+      << w.err;
+  auto q = run({probekit_path(), "-q", "-n", "#pragma D option quiet=no\nBEGIN { trace(1); exit(0); }"});
+  EXPECT_EQ(q.status, 0) << q.err;
+  EXPECT_NE(q.err.find("matched 1 probe"), std::string::npos) << q.err;
+  EXPECT_EQ(q.out, "CPU     ID                    FUNCTION:NAME\n  0      1                           :BEGIN         1\n\n");
+  auto x = run({probekit_path(), "-x", "quiet=no", "-n", "#pragma D option quiet\nBEGIN { trace(1); exit(0); }"});
+  EXPECT_EQ(x.status, 0) << x.err;
+  EXPECT_EQ(x.err, "");
+  EXPECT_EQ(x.out, "1\n");
+}
