@@ -199,12 +199,20 @@ public:
     reopened_.reset(f);
     return {};
   }
-  // ftruncate() empties a file freopen() opened; stdout and -o FILE are
-  // left as they are.
+  // ftruncate() empties where output goes now, as dtrace(1) does: a file
+  // freopen() opened (appended to, so output continues at its start), or
+  // stdout / -o FILE when it is a regular file (Writer::truncate); a
+  // terminal or a pipe is left as it is. Under -f chrome the file holds the
+  // timeline, never truncated.
   Status truncate() override {
     flush();
-    if (reopened_ && ::ftruncate(fileno(reopened_.get()), 0) != 0)
-      return Error("ftruncate(): cannot truncate the output file", ErrorKind::generic, errno);
+    if (reopened_) {
+      if (::ftruncate(fileno(reopened_.get()), 0) != 0)
+        return Error("ftruncate(): cannot truncate the output file", ErrorKind::generic, errno);
+      return {};
+    }
+    if (to_stderr_) return {};
+    if (auto st = writer_.truncate(); !st) return Error("ftruncate(): " + st.error().message(), ErrorKind::io);
     return {};
   }
 

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -463,6 +464,35 @@ TEST(DCli, UcallerAtEntryIsTheCaller) {
   EXPECT_TRUE(std::regex_match(
       out, std::regex("pk_types-pie-O2`main\n\n {14}pk_types-pie-O2`visit\n {14}pk_types-pie-O2`main\\+0x[0-9a-f]+\n\n")))
       << out;
+}
+
+// ftruncate() (destructive: -w) empties the output as dtrace(1)'s does
+// (dtrace-utils' tst.ftruncate: ten lines, ftruncate(), ten more): with
+// -o FILE and with stdout redirected to a file, the first ten are gone and
+// the rest start the file (no hole of NULs where they were); on a pipe
+// nothing can be truncated and every line is there.
+TEST(DCli, FtruncateEmptiesTheOutputFile) {
+  const std::string program = "tick-1ms { printf(\"%d\\n\", i++); } tick-1ms /i == 10/ { ftruncate(); } "
+                              "tick-1ms /i == 20/ { exit(0); }";
+  std::string all, expected;
+  for (int i = 0; i < 20; ++i) (i < 10 ? all : expected) += std::to_string(i) + "\n";
+  all += expected + "\n";  // the blank line when tracing stops
+  expected += "\n";
+  const std::string file = ::testing::TempDir() + "/d_ftruncate_o.txt";
+  auto r = run({probekit_path(), "-q", "-w", "-o", file, "-n", program});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(file), expected);
+  unlink(file.c_str());
+
+  const std::string out = ::testing::TempDir() + "/d_ftruncate_stdout.txt";
+  pid_t pk = spawn({probekit_path(), "-q", "-w", "-n", program}, out);
+  ASSERT_EQ(wait_exit(pk, 60), 0);
+  EXPECT_EQ(read_file(out), expected);
+  unlink(out.c_str());
+
+  auto p = run({probekit_path(), "-q", "-w", "-n", program});
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(p.out, all);
 }
 
 // Option precedence as dtrace(1)'s: the command line's options are set
