@@ -199,12 +199,20 @@ public:
     reopened_.reset(f);
     return {};
   }
-  // ftruncate() empties a file freopen() opened; stdout and -o FILE are
-  // left as they are.
+  // ftruncate() empties where output goes now, as dtrace(1) does: a file
+  // freopen() opened (appended to, so output continues at its start), or
+  // stdout / -o FILE when it is a regular file (Writer::truncate); a
+  // terminal or a pipe is left as it is. Under -f chrome the file holds the
+  // timeline, never truncated.
   Status truncate() override {
     flush();
-    if (reopened_ && ::ftruncate(fileno(reopened_.get()), 0) != 0)
-      return Error("ftruncate(): cannot truncate the output file", ErrorKind::generic, errno);
+    if (reopened_) {
+      if (::ftruncate(fileno(reopened_.get()), 0) != 0)
+        return Error("ftruncate(): cannot truncate the output file", ErrorKind::generic, errno);
+      return {};
+    }
+    if (to_stderr_) return {};
+    if (auto st = writer_.truncate(); !st) return Error("ftruncate(): " + st.error().message(), ErrorKind::io);
     return {};
   }
 
@@ -676,7 +684,7 @@ int d_main(int argc, char** argv) {
   BindOptions bind;
   bind.zero_ok = opt.zero_ok;
   bind.launched = launched;
-  bind.quiet = opt.quiet;
+  bind.quiet = program.quiet();  // -q, or the quiet option as the program left it
   bind.verbose = opt.verbose;
   bind.typed_args = source.find("args[") != std::string::npos;
   bind.return_mechanism = *parse_return_mechanism(program.option("retprobe"));
@@ -707,7 +715,7 @@ int d_main(int argc, char** argv) {
     auto server = output::MetricsServer::start(where);
     if (!server) return fail(report("-x metrics", server.error()));
     metrics = std::move(*server);
-    if (!opt.quiet || where.ends_with(":0"))  // a port picked for us must be named, even with -q
+    if (!program.quiet() || where.ends_with(":0"))  // a port picked for us must be named, even with -q
       report_note("serving the aggregations at http://" + where.substr(0, where.rfind(':')) + ":" +
                   std::to_string(metrics->port()) + "/metrics");
   }

@@ -326,16 +326,24 @@ Result<size_t> ProbeBinder::bind_tick(const d::ProbeDescription& desc) {
   return size_t{1};
 }
 
-Result<size_t> ProbeBinder::bind_profile(const d::ProbeDescription& desc) {
+bool names_profile(const d::ProbeDescription& desc) {
+  return (desc.provider.empty() || glob_match(desc.provider, "profile")) && starts_with(desc.name, "profile-");
+}
+
+Result<double> profile_rate(const d::ProbeDescription& desc) {
   auto hz = profile_rate_hz(desc.name);
-  if (!hz)
+  if (!hz || !(*hz > 0))
     return Error("probe description '" + desc.text + "': '" + desc.name +
                      "' is not a profile rate; use profile-N (Hz) or profile-N with a unit (ms, us, s)",
                  ErrorKind::unsupported);
-  if (!session_)
-    return Error("probe description '" + desc.text +
-                     "' samples a process: probekit samples the threads of its target, not the whole system "
-                     "(dtrace's profile-N fires on every CPU); give -p PID or -c 'CMD ARGS'",
+  return *hz;
+}
+
+Result<size_t> ProbeBinder::bind_profile(const d::ProbeDescription& desc) {
+  auto hz = profile_rate(desc);
+  if (!hz) return hz.error();
+  if (!session_)  // no target and no kernel provider (KernelProbes samples every CPU)
+    return Error("probe description '" + desc.text + "' samples a process here; give -p PID or -c 'CMD ARGS'",
                  ErrorKind::usage);
   auto reg = program_.register_probe({"profile", "", "", desc.name});
   if (!reg.id) return size_t{0};

@@ -7,7 +7,8 @@
 //
 //   dtrace:::BEGIN/END/ERROR   always there; fired by the program itself
 //   profile:::tick-N           timers on the tracer (run loop slices)
-//   profile:::profile-N        Session::add_sampler: every thread, N Hz
+//   profile:::profile-N        Session::add_sampler: every thread, N Hz;
+//                              with no target, every CPU (cli/kernel_probes.h)
 //   syscall::NAME:entry|return Session::add_syscall_probe; for a launched
 //                              target the numbers go into its seccomp
 //                              filter before it starts (launch_syscalls)
@@ -44,6 +45,12 @@ class KernelProbes;
 std::optional<uint64_t> tick_period_ns(const std::string& name);
 // profile-N[unit]: the sampling rate in Hz.
 std::optional<double> profile_rate_hz(const std::string& name);
+// A profile-N description (provider profile, or none): the ProbeBinder's
+// sampler of the target's threads, or, with no target, KernelProbes'
+// CPU-clock sampler on every CPU.
+bool names_profile(const d::ProbeDescription& desc);
+// Its rate in Hz, or the error naming what profile-N accepts.
+Result<double> profile_rate(const d::ProbeDescription& desc);
 
 // The system call numbers a program's syscall descriptions name, for a
 // launched target's seccomp filter.

@@ -18,8 +18,11 @@ namespace {
 // read (no registers, no user memory: the thread is not stopped).
 class KernelHitContext : public HitContext {
 public:
-  KernelHitContext(int pid, int tid, std::string comm, int cpu, uint64_t time)
-      : pid_(pid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {}
+  // user_pc: a sample taken in user mode (uregs[R_PC]); 0 otherwise.
+  KernelHitContext(int pid, int tid, std::string comm, int cpu, uint64_t time, uint64_t user_pc = 0)
+      : pid_(pid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {
+    regs_.rip = user_pc;
+  }
   int pid() const override { return pid_; }
   int tid() const override { return tid_; }
   int ppid() const override { return 0; }
@@ -85,7 +88,12 @@ const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
   return m;
 }
 
+bool KernelProbes::is_sampler(const d::ProbeDescription& desc) const {
+  return !has_target_ && names_profile(desc);
+}
+
 bool KernelProbes::is_kernel(const d::ProbeDescription& desc) const {
+  if (is_sampler(desc)) return true;
   const std::string& p = desc.provider;
   if (p == "tracepoint" || p == "proc" || p == "sched" || p == "kprobe" || p == "kretprobe" || p == "fbt")
     return true;
@@ -229,7 +237,7 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve_kprobe(const d::P
 
 d::ProbeFieldsAnswer KernelProbes::fields_for(const d::ProbeDescription& desc) {
   d::ProbeFieldsAnswer a;
-  if (!is_kernel(desc)) return a;
+  if (!is_kernel(desc) || is_sampler(desc)) return a;  // profile-N has no args->
   a.applies = true;
   auto named = resolve(desc);
   if (!named) {
@@ -255,6 +263,14 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring
   for (const auto& c : clauses) {
     for (const auto& desc : c.descriptions) {
       if (!is_kernel(desc)) continue;
+      if (is_sampler(desc)) {
+        auto hz = profile_rate(desc);
+        if (!hz) continue;  // bind() reports it, with the other descriptions' problems
+        auto same = [&](const Sampler& s) { return s.name == desc.name; };
+        if (std::none_of(samplers_.begin(), samplers_.end(), same))
+          samplers_.push_back({desc.name, static_cast<uint64_t>(1e9 / *hz), 0});
+        continue;
+      }
       auto named = resolve(desc);
       if (!named) return named.error();
       for (const auto& n : *named) {
@@ -264,17 +280,40 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring
       }
     }
   }
-  if (ids.empty()) return {};
+  if (ids.empty() && samplers_.empty()) return {};
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   size_t pages = 1;
   while (pages * page < ring_bytes && pages < (size_t{1} << 20)) pages <<= 1;
-  auto events = kernel::PerfEvents::open(ids, pages);
-  if (!events) return events.error();
+  kernel::EventSet set;
+  set.tracepoints = std::move(ids);
+  for (const auto& s : samplers_) set.sample_periods_ns.push_back(s.period_ns);
+  auto events = kernel::PerfEvents::open(set, pages);
+  if (!events) {
+    const Error& e = events.error();
+    if (!samplers_.empty() && e.kind() == ErrorKind::permission && starts_with(e.message(), "sampling"))
+      return Error("probe description '" + samplers_.front().name + "' with no -p/-c samples the whole system: " +
+                       e.message() + "; run as root, lower the setting (sysctl kernel.perf_event_paranoid=0), " +
+                       "or sample one process with -p PID or -c 'CMD ARGS'",
+                   ErrorKind::permission, e.errnum());
+    return events.error();
+  }
   events_ = std::move(*events);
   return {};
 }
 
+// profile-N with no target: the sampler open() created for its name.
+Result<size_t> KernelProbes::bind_sampler(d::Program& program, const d::ProbeDescription& desc) {
+  auto hz = profile_rate(desc);
+  if (!hz) return hz.error();
+  auto reg = program.register_probe({"profile", "", "", desc.name});
+  if (!reg.id) return size_t{0};
+  for (auto& s : samplers_)
+    if (s.name == desc.name) s.probe_id = reg.id;
+  return size_t{1};
+}
+
 Result<size_t> KernelProbes::bind(d::Program& program, const d::ProbeDescription& desc) {
+  if (is_sampler(desc)) return bind_sampler(program, desc);
   auto named = resolve(desc);
   if (!named) return named.error();
   size_t matched = 0;
@@ -407,10 +446,30 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
   if (program.fire(id, fc)) exit_requested_ = true;
 }
 
+// DTrace's profile-N arguments: arg0 the PC in the kernel, arg1 the PC in
+// the process, the other one 0. The process's PC is a raw address: its
+// symbols are not loaded (ufunc(arg1) prints it in hex).
+void KernelProbes::fire_sample(d::Program& program, const kernel::KernelEvent& ev) {
+  if (ev.sampler >= samplers_.size() || !samplers_[ev.sampler].probe_id) return;
+  KernelHitContext hit(ev.pid, ev.tid, std::string(ev.comm), static_cast<int>(ev.cpu), ev.time_ns,
+                       ev.in_kernel ? 0 : ev.ip);
+  d::FireContext fc;
+  fc.hit = &hit;
+  fc.cpu = static_cast<int>(ev.cpu);
+  fc.args[0] = ev.in_kernel ? ev.ip : 0;
+  fc.args[1] = ev.in_kernel ? 0 : ev.ip;
+  if (timeline_) timeline_->instant(hit, d::ProbeKey{"profile", "", "", samplers_[ev.sampler].name});
+  if (program.fire(samplers_[ev.sampler].probe_id, fc)) exit_requested_ = true;
+}
+
 bool KernelProbes::drain(d::Program& program) {
   if (!events_ || exit_requested_) return exit_requested_;
   events_->drain([&](const kernel::KernelEvent& ev) {
     if (exit_requested_) return;  // exit(): nothing after it fires
+    if (ev.kind == kernel::KernelEvent::Kind::sample) {
+      fire_sample(program, ev);
+      return;
+    }
     auto it = by_id_.find(ev.tracepoint);
     if (it == by_id_.end()) return;
     for (const auto& t : it->second->targets) fire(program, ev, *it->second, t);
@@ -430,6 +489,7 @@ void KernelProbes::report_drops() const {
 Result<std::vector<KernelProbes::Listed>> KernelProbes::list(const d::ProbeDescription& desc) {
   std::vector<Listed> out;
   if (desc.provider == "syscall") return out;  // listed from the system call table
+  if (is_sampler(desc)) return out;            // made on demand, as the target's samplers are
   auto named = desc.provider == "kprobe" || desc.provider == "kretprobe" || desc.provider == "fbt"
                    ? resolve_kprobe(desc, false)
                    : resolve(desc);

@@ -16,6 +16,11 @@
 //   fbt::FUNC:entry|return          (group probekit_PID), removed at exit;
 //                                   an error naming the missing kernel
 //                                   support (CONFIG_KPROBES) where absent
+//   profile:::profile-N             when there is no -c/-p: every CPU, a
+//                                   PERF_COUNT_SW_CPU_CLOCK sampler with a
+//                                   period of 1/N s (no tracefs needed);
+//                                   arg0 the kernel PC, arg1 the user PC,
+//                                   the other 0, as DTrace's profile-N
 //
 // The one idea: the D program sees a kernel event as any other firing: a
 // HitContext (pid, tid, execname, cpu, timestamp; no registers, no user
@@ -89,6 +94,16 @@ public:
   Result<std::vector<Listed>> list(const d::ProbeDescription& desc);
 
 private:
+  // profile-N with no target: one CPU-clock sampler per name.
+  struct Sampler {
+    std::string name;       // "profile-97"
+    uint64_t period_ns = 0;
+    uint32_t probe_id = 0;  // once bound
+  };
+  bool is_sampler(const d::ProbeDescription& desc) const;
+  Result<size_t> bind_sampler(d::Program& program, const d::ProbeDescription& desc);
+  void fire_sample(d::Program& program, const kernel::KernelEvent& ev);
+
   enum class Role : uint8_t { plain, exec_success, exit, create, on_cpu, off_cpu, sys_enter, sys_exit };
   struct Target {  // one (tracepoint, role): what it fires
     Role role = Role::plain;
@@ -128,6 +143,7 @@ private:
   std::map<std::string, Tracepoint> tracepoints_;  // "sub:event"
   std::map<uint32_t, Tracepoint*> by_id_;
   std::unique_ptr<kernel::PerfEvents> events_;
+  std::vector<Sampler> samplers_;  // in the order of EventSet::sample_periods_ns
   bool exit_requested_ = false;
   std::vector<std::string> kprobes_;  // events created in group kprobe_group()
   std::string kprobe_group() const;

@@ -336,16 +336,20 @@ class OptionPass : public Pass {
 public:
   OptionPass() : Pass("options") {}
 
+  // As dtrace(1) sets them: the command line's options first (-x, then
+  // -q, -w, -F), then each `#pragma D option` as the compiler meets it, so
+  // the program's pragma wins over the command line for every option
+  // (dtrace_setopt() runs in that order; `quiet=no` in the program undoes -q).
   void run(PassContext& ctx) override {
-    for (const auto& p : ctx.ast.options) {
-      if (check(ctx, p.name, p.value, p.loc)) set(ctx, p.name, p.value);
-    }
     for (const auto& [name, value] : ctx.options.options) {
       if (check(ctx, name, value, Loc{0, 0, 1})) set(ctx, name, value);
     }
     if (ctx.options.quiet) ctx.symbols.options["quiet"] = "";
     if (ctx.options.destructive) ctx.symbols.options["destructive"] = "";
     if (ctx.options.flow_indent) ctx.symbols.options["flowindent"] = "";
+    for (const auto& p : ctx.ast.options) {
+      if (check(ctx, p.name, p.value, p.loc)) set(ctx, p.name, p.value);
+    }
   }
 
 private:
@@ -1503,7 +1507,7 @@ private:
   }
 
   bool destructive_allowed() const {
-    return ctx_->options.destructive || syms_->options.count("destructive") > 0;
+    return syms_->options.count("destructive") > 0;  // -w, -x destructive, the pragma: the options pass
   }
 
   bool need(Expr& e, size_t i, bool want_string, const char* what = nullptr) {

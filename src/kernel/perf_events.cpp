@@ -20,15 +20,36 @@ namespace probekit::kernel {
 
 namespace {
 
-constexpr uint64_t kSampleType = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
-// sample_id_all's trailer for kSampleType: {pid, tid}, time, {cpu, res}.
-constexpr size_t kSampleIdSize = 24;
+// Every event: who, when, where, and which event (PERF_SAMPLE_IDENTIFIER).
+constexpr uint64_t kCommonSampleType =
+    PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
+// A tracepoint's sample: {id, pid, tid, time, cpu, res, raw size, raw}.
+constexpr uint64_t kTracepointSampleType = kCommonSampleType | PERF_SAMPLE_RAW;
+// A sampler's: {id, ip, pid, tid, time, cpu, res}.
+constexpr uint64_t kSamplerSampleType = kCommonSampleType | PERF_SAMPLE_IP;
+// sample_id_all's trailer, the same for both: {pid, tid}, time, {cpu, res}, id.
+constexpr size_t kSampleIdSize = 32;
 
 int perf_event_open(perf_event_attr* attr, int cpu, int group_fd) {
   return static_cast<int>(::syscall(SYS_perf_event_open, attr, -1, cpu, group_fd, PERF_FLAG_FD_CLOEXEC));
 }
 
+std::string paranoid_text() {
+  auto level = perf_event_paranoid();
+  return level ? std::to_string(*level) : std::string("unreadable");
+}
+
 }  // namespace
+
+std::optional<int> perf_event_paranoid() {
+  auto text = read_file("/proc/sys/kernel/perf_event_paranoid", 64);
+  if (!text) return std::nullopt;
+  std::string t(trim(*text));
+  bool negative = !t.empty() && t[0] == '-';
+  auto v = parse_uint(negative ? t.substr(1) : t, 10);
+  if (!v || *v > 1000) return std::nullopt;
+  return negative ? -static_cast<int>(*v) : static_cast<int>(*v);
+}
 
 std::vector<uint32_t> online_cpus() {
   std::vector<uint32_t> cpus;
@@ -49,21 +70,30 @@ std::vector<uint32_t> online_cpus() {
   return cpus;
 }
 
-Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const std::vector<uint32_t>& tracepoint_ids,
-                                                     size_t pages_per_cpu) {
+Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const EventSet& events, size_t pages_per_cpu) {
   std::unique_ptr<PerfEvents> pe(new PerfEvents());
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t count = events.tracepoints.size() + events.sample_periods_ns.size();
   for (uint32_t cpu : online_cpus()) {
     // In the table before anything is mapped: an error return unmaps it.
     Ring& ring = pe->rings_.emplace_back();
     ring.cpu = cpu;
-    for (size_t i = 0; i < tracepoint_ids.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
+      const bool sampler = i >= events.tracepoints.size();
+      const size_t index = sampler ? i - events.tracepoints.size() : i;
       perf_event_attr attr{};
       attr.size = sizeof attr;
-      attr.type = PERF_TYPE_TRACEPOINT;
-      attr.config = tracepoint_ids[i];
-      attr.sample_period = 1;
-      attr.sample_type = kSampleType;
+      if (sampler) {
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.config = PERF_COUNT_SW_CPU_CLOCK;
+        attr.sample_period = std::max<uint64_t>(events.sample_periods_ns[index], 1);  // ns of CPU clock
+        attr.sample_type = kSamplerSampleType;
+      } else {
+        attr.type = PERF_TYPE_TRACEPOINT;
+        attr.config = events.tracepoints[index];
+        attr.sample_period = 1;
+        attr.sample_type = kTracepointSampleType;
+      }
       attr.disabled = 1;
       attr.sample_id_all = 1;
       attr.use_clockid = 1;
@@ -78,17 +108,32 @@ Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const std::vector<uint32_t>
       int fd = perf_event_open(&attr, static_cast<int>(cpu), -1);
       if (fd < 0) {
         int err = errno;
+        if ((err == EACCES || err == EPERM) && sampler)
+          return Error("sampling every CPU needs root or CAP_PERFMON, or kernel.perf_event_paranoid at 0 or "
+                       "below (it is " + paranoid_text() + "): perf_event_open refused (" +
+                           std::string(std::strerror(err)) + ")",
+                       ErrorKind::permission, err);
         if (err == EACCES || err == EPERM)
           return Error("kernel tracepoints need root or CAP_PERFMON: perf_event_open refused (" +
                            std::string(std::strerror(err)) + ")",
                        ErrorKind::permission, err);
         if (err == ENODEV && cpu != 0) continue;  // a CPU gone offline meanwhile
-        return Error::from_errno("perf_event_open of tracepoint id " + std::to_string(tracepoint_ids[i]) +
+        if (sampler)
+          return Error::from_errno("perf_event_open of a CPU-clock sampling event on CPU " + std::to_string(cpu) +
+                                       " (a kernel without software perf events?)",
+                                   err);
+        return Error::from_errno("perf_event_open of tracepoint id " + std::to_string(events.tracepoints[index]) +
                                      " on CPU " + std::to_string(cpu),
                                  err);
       }
       ring.fds.emplace_back(fd);
-      if (i == 0) {
+      if (sampler) {
+        uint64_t id = 0;
+        if (::ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0)
+          return Error::from_errno("PERF_EVENT_IOC_ID on CPU " + std::to_string(cpu), errno);
+        pe->samplers_[id] = static_cast<uint32_t>(index);
+      }
+      if (ring.fds.size() == 1) {
         // The ring exists once mapped; only then can other events send to it.
         ring.data_size = pages_per_cpu * page;
         ring.map_size = ring.data_size + page;
@@ -100,9 +145,9 @@ Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const std::vector<uint32_t>
                                    err);
         }
         ring.base = base;
-      }
-      if (i > 0 && ::ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0].get()) != 0)
+      } else if (::ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0].get()) != 0) {
         return Error::from_errno("PERF_EVENT_IOC_SET_OUTPUT on CPU " + std::to_string(cpu), errno);
+      }
     }
     if (ring.fds.empty()) pe->rings_.pop_back();
   }
@@ -155,9 +200,17 @@ void PerfEvents::read_ring(Ring& r, std::vector<Pending>& out) {
     Pending p;
     p.cpu = r.cpu;
     p.type = h.type;
+    p.misc = h.misc;
     if (h.type == PERF_RECORD_SAMPLE) {
-      if (body_size < 8 + 8 + 8 + 4) continue;
-      std::memcpy(&p.time, body + 8, 8);
+      uint64_t id = 0;
+      if (body_size < 8) continue;
+      std::memcpy(&id, body, 8);
+      auto s = samplers_.find(id);
+      if (s != samplers_.end()) p.sampler = static_cast<int>(s->second);
+      // {id, [ip,] pid, tid, time, cpu, res, ...}
+      const size_t at = p.sampler >= 0 ? 8 + 8 : 8;
+      if (body_size < at + 8 + 8 + 8 + (p.sampler >= 0 ? 0 : 4)) continue;
+      std::memcpy(&p.time, body + at + 8, 8);
     } else if (h.type == PERF_RECORD_LOST) {
       uint64_t lost = 0;
       if (body_size >= 16) std::memcpy(&lost, body + 8, 8);
@@ -213,19 +266,33 @@ size_t PerfEvents::drain(const std::function<void(const KernelEvent&)>& fn) {
       }
       continue;
     }
+    // A sample: {id, [ip,] pid, tid, time, cpu, res, [raw size, raw]}.
     KernelEvent ev;
+    const uint8_t* at = b + 8;
+    if (p.sampler >= 0) {
+      ev.kind = KernelEvent::Kind::sample;
+      ev.sampler = static_cast<uint32_t>(p.sampler);
+      std::memcpy(&ev.ip, at, 8);
+      ev.in_kernel = (p.misc & PERF_RECORD_MISC_CPUMODE_MASK) != PERF_RECORD_MISC_USER;
+      at += 8;
+    }
+    std::memcpy(&pid, at, 4);
+    std::memcpy(&tid, at + 4, 4);
     ev.pid = static_cast<int>(pid);
     ev.tid = static_cast<int>(tid);
-    std::memcpy(&ev.time_ns, b + 8, 8);
-    std::memcpy(&ev.cpu, b + 16, 4);
-    uint32_t raw_size = 0;
-    std::memcpy(&raw_size, b + 24, 4);
-    if (28 + uint64_t{raw_size} > p.bytes.size() || raw_size < 2) continue;
-    ev.data = b + 28;
-    ev.size = raw_size;
-    uint16_t type = 0;
-    std::memcpy(&type, ev.data, 2);
-    ev.tracepoint = type;
+    std::memcpy(&ev.time_ns, at + 8, 8);
+    std::memcpy(&ev.cpu, at + 16, 4);
+    if (p.sampler < 0) {
+      const size_t raw_at = static_cast<size_t>(at + 24 - b);
+      uint32_t raw_size = 0;
+      std::memcpy(&raw_size, at + 24, 4);
+      if (raw_at + 4 + uint64_t{raw_size} > p.bytes.size() || raw_size < 2) continue;
+      ev.data = at + 28;
+      ev.size = raw_size;
+      uint16_t type = 0;
+      std::memcpy(&type, ev.data, 2);
+      ev.tracepoint = type;
+    }
     ev.comm = comm_of(ev.tid);
     ++samples;
     fn(ev);

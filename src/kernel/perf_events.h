@@ -18,6 +18,14 @@
 // sched_process_exec sample); a thread seen first is looked up in
 // /proc/TID/comm once.
 //
+// CPU sampling (D's profile-N with no target): a PERF_COUNT_SW_CPU_CLOCK
+// event per CPU (pid -1) with a fixed period, PERF_SAMPLE_IP, in the same
+// rings. Its samples say where each CPU was, in the kernel or in a process
+// (PERF_RECORD_MISC_USER/KERNEL), whatever runs there, idle included. Every
+// event carries PERF_SAMPLE_IDENTIFIER (the sample's first word, and the
+// last of every other record's sample_id trailer), so a drain knows which
+// event a sample came from without the events sharing one sample layout.
+//
 // A ring that fills loses samples; the kernel says how many in
 // PERF_RECORD_LOST, counted per CPU and reported as DTrace reports drops.
 #pragma once
@@ -26,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,6 +46,8 @@
 namespace probekit::kernel {
 
 struct KernelEvent {
+  enum class Kind : uint8_t { tracepoint, sample };
+  Kind kind = Kind::tracepoint;
   uint32_t cpu = 0;
   int pid = 0;
   int tid = 0;
@@ -45,14 +56,24 @@ struct KernelEvent {
   const uint8_t* data = nullptr;  // the raw record (the format's offsets)
   size_t size = 0;
   std::string_view comm;      // the thread's name at the event
+  // Kind::sample: which sampler (its index in EventSet::sample_periods_ns),
+  // the interrupted instruction and whether it was in the kernel.
+  uint32_t sampler = 0;
+  uint64_t ip = 0;
+  bool in_kernel = false;
+};
+
+// What PerfEvents::open opens on every online CPU.
+struct EventSet {
+  std::vector<uint32_t> tracepoints;          // tracepoint ids (tracefs `id` files)
+  std::vector<uint64_t> sample_periods_ns;    // CPU-clock samplers, one period each
 };
 
 class PerfEvents {
 public:
-  // Opens every tracepoint id on every online CPU and enables them.
+  // Opens every event of the set on every online CPU and enables them.
   // pages_per_cpu: a power of two (the ring's data size in pages).
-  static Result<std::unique_ptr<PerfEvents>> open(const std::vector<uint32_t>& tracepoint_ids,
-                                                  size_t pages_per_cpu = 128);
+  static Result<std::unique_ptr<PerfEvents>> open(const EventSet& events, size_t pages_per_cpu = 128);
   ~PerfEvents();
   PerfEvents(const PerfEvents&) = delete;
   PerfEvents& operator=(const PerfEvents&) = delete;
@@ -79,6 +100,8 @@ private:
     uint64_t time = 0;
     uint32_t cpu = 0;
     uint32_t type = 0;
+    uint16_t misc = 0;   // the header's (cpu mode of a sample)
+    int sampler = -1;    // a sampler's sample: its index in the set
     std::vector<uint8_t> bytes;
   };
   PerfEvents() = default;
@@ -87,8 +110,13 @@ private:
 
   std::vector<Ring> rings_;
   std::vector<uint64_t> lost_;
+  // PERF_EVENT_IOC_ID of each sampler's event -> its index in the set.
+  std::unordered_map<uint64_t, uint32_t> samplers_;
   std::unordered_map<int, std::string> comms_;
 };
+
+// /proc/sys/kernel/perf_event_paranoid, or nullopt where it cannot be read.
+std::optional<int> perf_event_paranoid();
 
 // The CPUs online (/sys/devices/system/cpu/online).
 std::vector<uint32_t> online_cpus();

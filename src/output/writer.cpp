@@ -130,4 +130,14 @@ Status Writer::flush() {
   return write_out(data);
 }
 
+Status Writer::truncate() {
+  PK_TRY(flush());
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  if (::ftruncate(fd_, 0) != 0) return Error::from_errno("cannot truncate output file '" + path_ + "'", errno);
+  // Without O_APPEND the offset would stay where it was, leaving a hole.
+  if (::lseek(fd_, 0, SEEK_SET) < 0) return Error::from_errno("cannot rewind output file '" + path_ + "'", errno);
+  return {};
+}
+
 }  // namespace probekit::output

@@ -45,6 +45,11 @@ public:
 
   Status write(std::string_view text);
   Status flush();
+  // D's ftruncate(): what was written is flushed, then emptied, and output
+  // continues at the start, where it is a regular file (-o FILE, or stdout
+  // redirected to one); a terminal, a pipe or a device is left as it is,
+  // as dtrace(1)'s ftruncate(fileno(fp), 0) and fseeko fail there unseen.
+  Status truncate();
   const std::string& path() const { return path_; }
 
 private:

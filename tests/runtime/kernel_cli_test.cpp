@@ -346,3 +346,70 @@ TEST(KernelCli, KprobesCountAKnownChildsCalls) {
   EXPECT_TRUE(std::regex_search(text, std::regex(R"(return\s+100\n)"))) << text;
   EXPECT_EQ(read_file("/sys/kernel/tracing/kprobe_events").find("probekit_" + std::to_string(pk)), std::string::npos);
 }
+
+// profile-N with no -c/-p samples every CPU (issue 10), as dtrace's
+// profile provider does: a CPU-clock sampler per CPU. A child spinning in
+// user mode (pk_spin-pie-O2 1 hot) is among the execnames, with user PCs in arg1
+// and arg0 0 there; no sample has both PCs; @[cpu] keys are online CPUs and
+// add up to the total; the rate is sane: more than none, and under 4x what
+// 997 Hz on every CPU gives over the span the samples cover (no timing
+// assertion: the bound is wide and the span is the samples' own).
+TEST(KernelCli, ProfileWithoutATargetSamplesEveryCpu) {
+  if (!is_root())
+    GTEST_SKIP() << "sampling every CPU needs root or CAP_PERFMON (or kernel.perf_event_paranoid <= 0)";
+  pid_t spin = spawn({target_path("pk_spin-pie-O2"), "1", "hot"}, "/dev/null");
+  ASSERT_GT(spin, 0);
+  auto r = run({probekit_path(), "-q", "-n",
+                "profile-997 { @exec[execname] = count(); @cpus[cpu] = count(); @total = count(); "
+                "@first = min(timestamp); @last = max(timestamp); } "
+                "profile-997 /execname == \"pk_spin-pie-O2\" && arg1 != 0 && arg0 == 0/ { @user = count(); } "
+                "profile-997 /arg0 != 0 && arg1 != 0/ { @both = count(); } "
+                "tick-1s { exit(0); } "
+                "END { printa(\"exec %s %@d\\n\", @exec); printa(\"cpu %d %@d\\n\", @cpus); "
+                "printa(\"total %@d\\n\", @total); printa(\"first %@d\\n\", @first); printa(\"last %@d\\n\", @last); "
+                "printa(\"user %@d\\n\", @user); printa(\"both %@d\\n\", @both); }"},
+               60);
+  kill(spin, SIGKILL);
+  waitpid(spin, nullptr, 0);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::smatch m;
+  auto number = [&](const std::string& what) -> long long {
+    return std::regex_search(r.out, m, std::regex("\n?" + what + " (\\d+)\n")) ? std::stoll(m[1]) : -1;
+  };
+  const long long total = number("total"), first = number("first"), last = number("last");
+  ASSERT_GT(total, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(exec pk_spin-pie-O2 [1-9]\d*\n)"))) << r.out;
+  EXPECT_GT(number("user"), 0) << r.out;
+  EXPECT_EQ(r.out.find("both"), std::string::npos) << r.out;  // an aggregation never added to prints nothing
+  long long by_cpu = 0;
+  const long long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  std::regex cpu_line(R"(cpu (\d+) (\d+)\n)");
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), cpu_line); it != std::sregex_iterator(); ++it) {
+    EXPECT_LT(std::stoll((*it)[1]), ncpu) << r.out;
+    by_cpu += std::stoll((*it)[2]);
+  }
+  EXPECT_EQ(by_cpu, total) << r.out;
+  const double span_s = static_cast<double>(last - first) / 1e9 + 0.01;
+  EXPECT_LT(static_cast<double>(total), 4.0 * 997 * static_cast<double>(ncpu) * span_s) << r.out;
+}
+
+// Where the host does not allow it, profile-N with no target says why and
+// what to do, and exits 1 (never a crash); tick-N alone needs nothing.
+TEST(KernelCli, ProfileWithoutATargetOrRightsSaysWhatToDo) {
+  if (!is_root()) GTEST_SKIP() << "switching to nobody needs root";
+  auto paranoid = read_file("/proc/sys/kernel/perf_event_paranoid");
+  if (paranoid.empty() || std::stoi(paranoid) <= 0)
+    GTEST_SKIP() << "kernel.perf_event_paranoid <= 0 lets anyone sample every CPU";
+  auto r = run_as_nobody({probekit_path(), "-n", "profile-97 { @ = count(); }"});
+  ASSERT_NE(r.status, 126) << "setuid(nobody) failed";
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("probekit: error: probe description 'profile-97' with no -p/-c samples the whole system: "
+                       "sampling every CPU needs root or CAP_PERFMON, or kernel.perf_event_paranoid at 0 or below "
+                       "(it is " + paranoid.substr(0, paranoid.find('\n')) + ")"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("sample one process with -p PID or -c 'CMD ARGS'"), std::string::npos) << r.err;
+  auto t = run_as_nobody({probekit_path(), "-q", "-n", "tick-1ms { exit(0); } END { printf(\"ticked\\n\"); }"});
+  EXPECT_EQ(t.status, 0) << t.err;
+  EXPECT_EQ(t.out, "ticked\n\n");  // END, then the blank line when tracing stops
+}

@@ -120,6 +120,16 @@ TEST(Passes, OptionsFromPragmaAndCommandLine) {
   ASSERT_EQ(r.failed, "");
   EXPECT_EQ(r.symbols.options.at("strsize"), "64");
   EXPECT_EQ(r.symbols.options.at("nspec"), "4");
+  // Both: the pragma wins, as dtrace(1) sets -x before compiling and each
+  // pragma while compiling.
+  o.options["strsize"] = "32";
+  o.quiet = true;
+  auto both = analyse("#pragma D option strsize=64\n#pragma D option quiet=no\nBEGIN {}", o);
+  ASSERT_EQ(both.failed, "");
+  EXPECT_EQ(both.symbols.options.at("strsize"), "64");
+  EXPECT_EQ(both.symbols.options.count("quiet"), 0u);
+  o.options.erase("strsize");
+  o.quiet = false;
   o.options["bogus"] = "";
   auto bad = analyse("BEGIN {}", o);
   EXPECT_EQ(bad.failed, "options");
