@@ -238,6 +238,23 @@ public:
     return std::nullopt;
   }
 
+  // args[N]'s types when the program is compiled: the parameters of the
+  // function a pid entry description names (a name, not a glob), in the
+  // module it names or the first that defines it, from DWARF. A double
+  // parameter makes args[N] a double, as DTrace types args[] from CTF.
+  std::optional<std::vector<d::ProbeArg>> args_of(const d::ProbeDescription& desc) {
+    if (desc.provider.rfind("pid", 0) != 0 || desc.name != "entry" || desc.function.empty() ||
+        desc.function.find_first_of("*?[") != std::string::npos)
+      return std::nullopt;
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      const std::string& path = paths_[i];
+      const std::string base = path.substr(path.rfind('/') + 1);
+      if (!desc.module.empty() && !(desc.module == "a.out" ? i == 0 : base.rfind(desc.module, 0) == 0)) continue;
+      if (auto params = lookup_probe_params(debug_, path, desc.function)) return params->types;
+    }
+    return std::nullopt;
+  }
+
   // The executable a -c command runs (its first word, on PATH) or -p's.
   static std::string executable_of(const TargetOptions& t) {
     if (t.pid) return "/proc/" + std::to_string(*t.pid) + "/exe";
@@ -257,6 +274,7 @@ private:
     using Kind = d::TargetMember::Kind;
     d::TargetMember t;
     t.name = m.name;
+    t.type_name = m.type_name;
     switch (m.cls) {
     case dwarf::TypeClass::signed_int:
     case dwarf::TypeClass::unsigned_int:
@@ -590,6 +608,7 @@ int d_main(int argc, char** argv) {
   TargetTypes target_types;
   if (opt.target.has_target()) target_types.set_paths({TargetTypes::executable_of(opt.target)});
   co.target_type = [&target_types](const std::string& key) { return target_types.find(key); };
+  co.probe_args = [&target_types](const d::ProbeDescription& desc) { return target_types.args_of(desc); };
   {
     d::CompileOptions first = co;
     first.target_pid = opt.target.has_target() ? 1 : 0;
