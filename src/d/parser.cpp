@@ -1033,7 +1033,10 @@ bool Parser::import_target_tag(const std::string& key) {
       auto dot = tm.name.rfind('.');
       m.print.name = dot == std::string::npos ? tm.name : tm.name.substr(dot + 1);
       m.print.depth = 1 + static_cast<int>(std::count(tm.name.begin(), tm.name.end(), '.'));
+      // An anonymous struct or union is "union", as ctf_type_name() spells it.
       m.print.type_name = tm.type_name;
+      if (auto anon = m.print.type_name.find(" <anonymous>"); anon != std::string::npos)
+        m.print.type_name.erase(anon, 12);
       m.print.offset = tm.offset;
       m.print.size = tm.size;
       m.print.is_signed = tm.is_signed;

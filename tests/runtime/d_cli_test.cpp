@@ -442,6 +442,36 @@ TEST(DCli, TargetStructsFromDwarf) {
   }
 }
 
+// print() of a pointer to the target's struct: every member with its C type
+// from DWARF, in dtrace-utils' layout (a zero pointer and the double left
+// out, the bit-field's 5 bits of -1 shown unsigned as dtrace-utils shows them).
+TEST(DCli, PrintShowsTheTargetsStruct) {
+  const std::string file = ::testing::TempDir() + "/d_print.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n", "pid$target:a.out:visit:entry { print((struct node *)arg0); }",
+                "-c", target_path("pk_types-pie-O0") + " 1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "visited 1 nodes, sum 9\n");
+  const std::string indent(44, ' ');
+  const std::string expected = indent + "(struct node) {\n" + indent + " .id = (long)1,\n" + indent +
+                               " .at = (struct point) {\n" + indent + "  .x = (int)10,\n" + indent +
+                               "  .y = (int)-1,\n" + indent + " },\n" + indent + " .u = (union) {\n" + indent +
+                               "  .as_int = (int)16909060,\n" + indent + "  .bytes = (unsigned char [4]) [\n" +
+                               indent + "   (unsigned char)4,\n" + indent + "   (unsigned char)3,\n" + indent +
+                               "   (unsigned char)2,\n" + indent + "   (unsigned char)1,\n" + indent + "  ],\n" +
+                               indent + " },\n" + indent + " .f = (struct flags) {\n" + indent +
+                               "  .ready = (unsigned int)1,\n" + indent + "  .mode = (unsigned int)1,\n" + indent +
+                               "  .delta = (int)31,\n" + indent + "  .big = (unsigned long long)78187493530,\n" +
+                               indent + " },\n" + indent + " .name = (char [16]) [\n" + indent + "  (char)'n',\n" +
+                               indent + "  (char)'o',\n" + indent + "  (char)'d',\n" + indent + "  (char)'e',\n" +
+                               indent + "  (char)'-',\n" + indent + "  (char)'1',\n" + indent + " ],\n" + indent +
+                               " .samples = (short [4]) [\n" + indent + "  (short)100,\n" + indent +
+                               "  (short)101,\n" + indent + "  (short)102,\n" + indent + "  (short)103,\n" + indent +
+                               " ],\n" + indent + "}\n\n";
+  const std::string out = read_file(file);
+  ASSERT_TRUE(std::regex_search(out, std::regex("^0x[0-9a-f]+ = \\*\n"))) << out;
+  EXPECT_EQ(out.substr(out.find('\n') + 1), expected) << out;
+}
+
 TEST(DCli, UnknownTargetStructIsAnError) {
   auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});
