@@ -223,8 +223,22 @@ private:
 class TargetTypes {
 public:
   void set_paths(std::vector<std::string> paths) { paths_ = std::move(paths); }
-  std::optional<d::TargetAggregate> find(const std::string& key) {
-    for (const auto& path : paths_) {
+  // A key scoped to a module (DTrace's `struct a.out`foo`, `libc.so.6`T`)
+  // is looked up in that module only: a.out is the executable, another
+  // name a loaded object whose file name starts with it.
+  std::optional<d::TargetAggregate> find(const std::string& scoped) {
+    std::string key = scoped, module;
+    if (auto tick = key.find('`'); tick != std::string::npos) {
+      const size_t space = key.rfind(' ', tick);
+      const size_t from = space == std::string::npos ? 0 : space + 1;
+      module = key.substr(from, tick - from);
+      key.erase(from, tick - from + 1);
+    }
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      const std::string& path = paths_[i];
+      if (!module.empty() &&
+          !(module == "a.out" ? i == 0 : path.substr(path.rfind('/') + 1).rfind(module, 0) == 0))
+        continue;
       auto info = debug_.debug_info(path);
       if (!info) continue;
       auto a = (*info)->aggregate(key);

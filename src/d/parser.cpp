@@ -259,7 +259,7 @@ ProgramAst Parser::parse_program() {
     if (!t.complete) continue;
     st.size = t.size;
     PrintMember top;
-    top.type_name = display_name(key);
+    top.type_name = t.shown.empty() ? display_name(key) : t.shown;
     top.kind = PrintMember::Kind::aggregate;
     top.size = t.size;
     st.layout.push_back(top);
@@ -269,8 +269,10 @@ ProgramAst Parser::parse_program() {
 }
 
 std::string Parser::display_name(const std::string& key) {
-  // An anonymous struct is "struct", as ctf_type_name() spells it.
+  // An anonymous struct is "struct", as ctf_type_name() spells it; a
+  // module's scope is not part of the name ("struct a.out`foo").
   if (key.find("<anonymous") != std::string::npos) return key.substr(0, key.find(' '));
+  if (auto tick = key.find('`'); tick != std::string::npos) return key.substr(0, key.find(' ') + 1) + key.substr(tick + 1);
   return key;
 }
 
@@ -694,9 +696,10 @@ ExprPtr Parser::parse_binary(int level) {
   return lhs;
 }
 
-bool Parser::at_type_name() const {
+bool Parser::at_type_name() {
   return tok_.kind == Tok::kw_type || is_qualifier(tok_) || at_tag_type() ||
-         (tok_.kind == Tok::identifier && typedefs_.count(tok_.text));
+         (tok_.kind == Tok::identifier && typedefs_.count(tok_.text)) ||
+         (tok_.kind == Tok::identifier && import_target_typedef(tok_.text));
 }
 
 bool Parser::at_tag_type() const {
@@ -1017,6 +1020,36 @@ bool Parser::import_target_tag(const std::string& key) {
   t.looked_up = true;
   auto a = target_types_(key);
   if (!a || (a->is_union != (key.rfind("union ", 0) == 0))) return false;
+  import_aggregate(key, *a);
+  return true;
+}
+
+// A typedef name of the target's (DWARF) for one of its structs or unions,
+// `node_t` or scoped to a module, `a.out`node_t` (DTrace's CTF names):
+// known to the parser from then on as that struct. False when the target
+// has no such typedef (the name is then an ordinary identifier).
+bool Parser::import_target_typedef(const std::string& name) {
+  if (tag_typedefs_.count(name)) return true;
+  if (!target_types_ || typedef_misses_.count(name) || typedefs_.count(name) || enumerators_.count(name))
+    return false;
+  auto a = target_types_(name);
+  if (!a) {
+    typedef_misses_.insert(name);
+    return false;
+  }
+  std::string key = std::string(a->is_union ? "union " : "struct ") + name;
+  Tag& t = tags_[key];
+  t.is_union = a->is_union;
+  t.looked_up = true;
+  if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+  if (!t.complete) import_aggregate(key, *a);
+  tags_[key].shown = name.substr(name.find('`') + 1);
+  tag_typedefs_[name] = key;
+  return true;
+}
+
+void Parser::import_aggregate(const std::string& key, const TargetAggregate& target) {
+  const TargetAggregate* a = &target;
   std::vector<Member> members;
   for (const auto& tm : a->members) {
     Member m;
@@ -1091,7 +1124,6 @@ bool Parser::import_target_tag(const std::string& key) {
   done.size = a->size;
   done.align = 8;
   done.complete = true;
-  return true;
 }
 
 // translator OUTPUT < INPUT PARAM > { MEMBER = EXPR; ... }; — DTrace's

@@ -23,6 +23,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string_view>
 
@@ -72,7 +73,7 @@ private:
   ExprPtr parse_postfix_ops(ExprPtr e);  // what follows a primary or a parenthesized expression
   ExprPtr parse_primary();
   std::optional<Type> parse_type_name();
-  bool at_type_name() const;
+  bool at_type_name();
   // The specifiers of a declaration or type name: built-in type words, a
   // typedef name, or a struct/union/enum.
   struct BaseType {
@@ -148,6 +149,7 @@ private:
     bool looked_up = false;  // asked target_types_ already
     bool from_target = false;  // its layout is the target's: the program may still define its own
     std::vector<std::pair<int64_t, std::string>> enumerators;  // an enum's, for print()
+    std::string shown;  // print()'s name when not the key's (a target's typedef: "node_t")
   };
   // print()'s lines for the members of tags_[key], at `depth`, `base` bytes in.
   void append_layout(const std::string& key, int depth, uint64_t base, std::vector<PrintMember>& out, int guard);
@@ -155,6 +157,9 @@ private:
   // Fills tags_[key] from the target's DWARF when the program did not
   // define it; true when it is complete afterwards.
   bool import_target_tag(const std::string& key);
+  bool import_target_typedef(const std::string& name);
+  void import_aggregate(const std::string& key, const TargetAggregate& a);
+  std::set<std::string> typedef_misses_;  // names the target has no typedef for
   TargetTypes target_types_;
   std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
   std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"

@@ -472,6 +472,25 @@ TEST(DCli, PrintShowsTheTargetsStruct) {
   EXPECT_EQ(out.substr(out.find('\n') + 1), expected) << out;
 }
 
+// The target's typedef names (DWARF) are types, as DTrace's CTF names are,
+// and a name may be scoped to a module: a.out`node_t, struct a.out`node;
+// a module that does not define it leaves the struct incomplete.
+TEST(DCli, TargetTypedefsAndModuleScopes) {
+  const std::string file = ::testing::TempDir() + "/d_typedefs.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n",
+                "pid$target:a.out:visit:entry { this->n = (node_t *)arg0; printf(\"%d %d %d %d\\n\", this->n->id, "
+                "((a.out`node_t *)arg0)->at.x, ((struct a.out`node *)arg0)->at.y, sizeof (node_t)); }",
+                "-c", target_path("pk_types-pie-O0") + " 2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "visited 2 nodes, sum 27\n");
+  EXPECT_EQ(read_file(file), "1 10 -1 72\n2 20 -2 72\n\n");
+  auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
+                  "-c", target_path("pk_types-pie-O0") + " 1"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.out, "");
+}
+
 TEST(DCli, UnknownTargetStructIsAnError) {
   auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});
