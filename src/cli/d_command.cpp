@@ -242,6 +242,23 @@ public:
       auto info = debug_.debug_info(path);
       if (!info) continue;
       auto a = (*info)->aggregate(key);
+      if (!a && key.find(' ') == std::string::npos) {
+        // A typedef of a scalar: an integer or a pointer D can hold.
+        auto t = (*info)->typedef_type(key);
+        if (!t) continue;
+        d::TargetAggregate out;
+        out.is_scalar = true;
+        dwarf::AggregateMember m;
+        m.cls = t->cls;
+        m.size = t->size;
+        m.is_signed = t->cls == dwarf::TypeClass::signed_int ||
+                      (t->cls == dwarf::TypeClass::character && t->name == "char");
+        out.scalar = member(m);
+        out.scalar.type_name = t->name;
+        if (out.scalar.kind != d::TargetMember::Kind::integer && out.scalar.kind != d::TargetMember::Kind::pointer)
+          continue;
+        return out;
+      }
       if (!a) continue;
       d::TargetAggregate out;
       out.is_union = a->is_union;

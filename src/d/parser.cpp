@@ -697,9 +697,10 @@ ExprPtr Parser::parse_binary(int level) {
 }
 
 bool Parser::at_type_name() {
-  return tok_.kind == Tok::kw_type || is_qualifier(tok_) || at_tag_type() ||
+  return tok_.kind == Tok::kw_type || is_qualifier(tok_) ||
          (tok_.kind == Tok::identifier && typedefs_.count(tok_.text)) ||
-         (tok_.kind == Tok::identifier && import_target_typedef(tok_.text));
+         (tok_.kind == Tok::identifier && import_target_typedef(tok_.text) && typedefs_.count(tok_.text)) ||
+         at_tag_type();
 }
 
 bool Parser::at_tag_type() const {
@@ -1036,6 +1037,18 @@ bool Parser::import_target_typedef(const std::string& name) {
   if (!a) {
     typedef_misses_.insert(name);
     return false;
+  }
+  if (a->is_scalar) {
+    // pthread_t and the like: the integer or pointer it stands for.
+    const TargetMember& s = a->scalar;
+    const bool word = s.size == 1 || s.size == 2 || s.size == 4 || s.size == 8;
+    if (s.kind == TargetMember::Kind::pointer) typedefs_[name] = Type::pointer();
+    else if (word) typedefs_[name] = Type::integer(static_cast<uint8_t>(s.size), s.is_signed);
+    else {
+      typedef_misses_.insert(name);
+      return false;
+    }
+    return true;
   }
   std::string key = std::string(a->is_union ? "union " : "struct ") + name;
   Tag& t = tags_[key];

@@ -104,6 +104,11 @@ struct TargetMember {
   bool pointee_signed = false;
 };
 struct TargetAggregate {
+  // A typedef of a scalar (asked by its bare name, "pthread_t"): what it
+  // stands for, in `scalar` (kind integer or pointer, size, is_signed);
+  // members then empty.
+  bool is_scalar = false;
+  TargetMember scalar;
   bool is_union = false;
   uint64_t size = 0;
   std::vector<TargetMember> members;

@@ -484,6 +484,12 @@ TEST(DCli, TargetTypedefsAndModuleScopes) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "visited 2 nodes, sum 27\n");
   EXPECT_EQ(read_file(file), "1 10 -1 72\n2 20 -2 72\n\n");
+  // A typedef of a scalar (pk_types' counter_t, unsigned long) is its type.
+  auto scalar = run({probekit_path(), "-q", "-o", file, "-n",
+                     "pid$target:a.out:visit:entry { printf(\"%u %d\\n\", (counter_t)-1, sizeof (a.out`counter_t)); }",
+                     "-c", target_path("pk_types-pie-O0") + " 1"});
+  EXPECT_EQ(scalar.status, 0) << scalar.err;
+  EXPECT_EQ(read_file(file), "18446744073709551615 8\n\n");
   auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
                   "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(bad.status, 2);
