@@ -231,17 +231,65 @@ private:
 class TargetTypes {
 public:
   void set_paths(std::vector<std::string> paths) { paths_ = std::move(paths); }
-  std::optional<d::TargetAggregate> find(const std::string& key) {
-    for (const auto& path : paths_) {
+  // A key scoped to a module (DTrace's `struct a.out`foo`, `libc.so.6`T`)
+  // is looked up in that module only: a.out is the executable, another
+  // name a loaded object whose file name starts with it.
+  std::optional<d::TargetAggregate> find(const std::string& scoped) {
+    std::string key = scoped, module;
+    if (auto tick = key.find('`'); tick != std::string::npos) {
+      const size_t space = key.rfind(' ', tick);
+      const size_t from = space == std::string::npos ? 0 : space + 1;
+      module = key.substr(from, tick - from);
+      key.erase(from, tick - from + 1);
+    }
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      const std::string& path = paths_[i];
+      if (!module.empty() &&
+          !(module == "a.out" ? i == 0 : path.substr(path.rfind('/') + 1).rfind(module, 0) == 0))
+        continue;
       auto info = debug_.debug_info(path);
       if (!info) continue;
       auto a = (*info)->aggregate(key);
+      if (!a && key.find(' ') == std::string::npos) {
+        // A typedef of a scalar: an integer or a pointer D can hold.
+        auto t = (*info)->typedef_type(key);
+        if (!t) continue;
+        d::TargetAggregate out;
+        out.is_scalar = true;
+        dwarf::AggregateMember m;
+        m.cls = t->cls;
+        m.size = t->size;
+        m.is_signed = t->cls == dwarf::TypeClass::signed_int ||
+                      (t->cls == dwarf::TypeClass::character && t->name == "char");
+        out.scalar = member(m);
+        out.scalar.type_name = t->name;
+        if (out.scalar.kind != d::TargetMember::Kind::integer && out.scalar.kind != d::TargetMember::Kind::pointer)
+          continue;
+        return out;
+      }
       if (!a) continue;
       d::TargetAggregate out;
       out.is_union = a->is_union;
       out.size = a->size;
       for (const auto& m : a->members) out.members.push_back(member(m));
       return out;
+    }
+    return std::nullopt;
+  }
+
+  // args[N]'s types when the program is compiled: the parameters of the
+  // function a pid entry description names (a name, not a glob), in the
+  // module it names or the first that defines it, from DWARF. A double
+  // parameter makes args[N] a double, as DTrace types args[] from CTF.
+  std::optional<std::vector<d::ProbeArg>> args_of(const d::ProbeDescription& desc) {
+    if (desc.provider.rfind("pid", 0) != 0 || desc.name != "entry" || desc.function.empty() ||
+        desc.function.find_first_of("*?[") != std::string::npos)
+      return std::nullopt;
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      const std::string& path = paths_[i];
+      const std::string base = path.substr(path.rfind('/') + 1);
+      if (!desc.module.empty() && !(desc.module == "a.out" ? i == 0 : base.rfind(desc.module, 0) == 0)) continue;
+      if (auto params = lookup_probe_params(debug_, path, desc.function)) return params->types;
     }
     return std::nullopt;
   }
@@ -265,6 +313,7 @@ private:
     using Kind = d::TargetMember::Kind;
     d::TargetMember t;
     t.name = m.name;
+    t.type_name = m.type_name;
     switch (m.cls) {
     case dwarf::TypeClass::signed_int:
     case dwarf::TypeClass::unsigned_int:
@@ -598,6 +647,7 @@ int d_main(int argc, char** argv) {
   TargetTypes target_types;
   if (opt.target.has_target()) target_types.set_paths({TargetTypes::executable_of(opt.target)});
   co.target_type = [&target_types](const std::string& key) { return target_types.find(key); };
+  co.probe_args = [&target_types](const d::ProbeDescription& desc) { return target_types.args_of(desc); };
   {
     d::CompileOptions first = co;
     first.target_pid = opt.target.has_target() ? 1 : 0;

@@ -62,6 +62,7 @@ const char* kind_name(ExprKind k) {
   case ExprKind::member: return "member";
   case ExprKind::if_stmt: return "if";
   case ExprKind::block: return "block";
+  case ExprKind::xlate: return "xlate";
   }
   return "?";
 }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "d/diagnostic.h"
@@ -49,6 +50,8 @@ enum class ExprKind {
                // a member of the struct p points to in the target (ival = its offset, from sema)
   if_stmt,     // kids[0] = condition, kids[1] = then block, kids[2] = else block (optional)
   block,       // kids = statements
+  xlate,       // text: the output struct ("struct out"), is_postfix: xlate<T *>, kids[0] = the input;
+               // only under a member access, which sema replaces by the translator's expression
 };
 
 // Operators reuse the token kinds of lexer.h (Tok::plus, Tok::amp_amp, ...).
@@ -123,6 +126,27 @@ struct Decl {
   Loc loc;                 // the declared name
 };
 
+// One line of print()'s rendering of a type: the type itself (depth 0),
+// then its members in C's order, each nested member after the one that
+// holds it (depth 1 = a member, 2 = a member's member), which is the order
+// in which DTrace walks a type's CTF (ctf_type_visit) to print it.
+struct PrintMember {
+  enum class Kind : uint8_t { integer, enumeration, pointer, floating, aggregate, array, other };
+  std::string name;       // "" for the type itself
+  std::string type_name;  // "int", "char [5]", "struct" (anonymous), "enum eh", "uint64_t"
+  int depth = 0;
+  Kind kind = Kind::other;
+  uint64_t offset = 0;     // bytes from the start of the printed object
+  uint64_t size = 0;       // bytes (of one element, for an array)
+  bool is_signed = false;
+  uint8_t bit_offset = 0, bit_size = 0;  // bit-fields
+  // Arrays: the element count, and the element's kind and type name.
+  uint64_t count = 0;
+  Kind element = Kind::other;
+  std::string element_name;
+  std::vector<std::pair<int64_t, std::string>> enumerators;  // enums the program declares
+};
+
 // A struct or union declared in the program, as `p->member` reads it: each
 // member's offset and type (integers and pointers; others have none).
 struct StructType {
@@ -139,10 +163,31 @@ struct StructType {
   };
   std::vector<Field> fields;
   bool complete = false;
+  uint64_t size = 0;
+  // print(p): the struct (depth 0) and every member, nested ones included.
+  std::vector<PrintMember> layout;
+};
+
+// translator OUTPUT < INPUT PARAM > { MEMBER = EXPR; ... }; (DTrace's
+// dt_xlator_t): xlate<OUTPUT>(e).MEMBER is EXPR with PARAM standing for e.
+struct Translator {
+  std::string output;      // "struct out"
+  uint16_t output_tag = 0; // its Type::tag
+  Type input;              // "struct in *" (a pointer with its tag) or an integer
+  std::string input_name;  // as written, for messages
+  std::string param;
+  struct Member {
+    std::string name;
+    Loc loc;
+    ExprPtr value;
+  };
+  std::vector<Member> members;
+  Loc loc;
 };
 
 struct ProgramAst {
   std::vector<StructType> structs;  // Type::tag - 1
+  std::vector<Translator> translators;
   std::vector<Clause> clauses;
   std::vector<Pragma> options;
   std::vector<Decl> decls;
@@ -182,6 +227,7 @@ public:
     case ExprKind::member: return impl().visit_member(e);
     case ExprKind::if_stmt: return impl().visit_if_stmt(e);
     case ExprKind::block: return impl().visit_block(e);
+    case ExprKind::xlate: return impl().visit_xlate(e);
     }
   }
   void visit_children(Expr& e) {
@@ -209,6 +255,7 @@ public:
   void visit_member(Expr& e) { visit_children(e); }
   void visit_if_stmt(Expr& e) { visit_children(e); }
   void visit_block(Expr& e) { visit_children(e); }
+  void visit_xlate(Expr& e) { visit_children(e); }
 
 private:
   Impl& impl() { return static_cast<Impl&>(*this); }

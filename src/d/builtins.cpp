@@ -73,6 +73,7 @@ const std::vector<FnInfo>& fns() {
       {"freopen", Fn::freopen, 1, -1, true, true, false},
       {"ftruncate", Fn::ftruncate, 0, 0, true, false, false},
       {"copyinto", Fn::copyinto, 3, 3, true, false, false},
+      {"print", Fn::print, 1, 1, true, false, true},
       {"ustack", Fn::ustack, 0, 2, false, false, true},
       {"copyin", Fn::copyin, 2, 2, false, false, false},
       {"copyinstr", Fn::copyinstr, 1, 2, false, false, false},

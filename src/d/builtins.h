@@ -50,7 +50,7 @@ enum class Fn : uint8_t {
   // actions (void)
   trace, printf, printa, exit, clear, trunc, normalize, denormalize, setopt,
   speculate, commit, discard, stop, raise, system, copyout, copyoutstr, override,
-  tracemem, chill, freopen, ftruncate, copyinto,
+  tracemem, chill, freopen, ftruncate, copyinto, print,
   // functions with a value
   ustack, copyin, copyinstr, strlen, strjoin, substr, index, rindex, strtok,
   strstr, basename, dirname, ufunc, usym, umod, uaddr, speculation, rand,

@@ -222,7 +222,7 @@ private:
 class ArgsIndex : public Node {
 public:
   bool record_safe(RecordNeeds&) const override { return true; }  // typed args (DWARF) are never recorded
-  explicit ArgsIndex(int i) : Node(Type::integer(8, true)), i_(i) {}
+  ArgsIndex(int i, Type t) : Node(t), i_(i) {}
   int64_t eval_int(Exec& x) const override { return value(x).i; }
   Value eval_value(Exec& x) const override { return value(x); }
   void eval_into(Exec& x, Value& out) const override { out = value(x); }
@@ -230,10 +230,16 @@ public:
 private:
   Value value(Exec& x) const {
     const auto& args = x.probe.args;
-    if (args.empty()) return Value::integer(static_cast<int64_t>(x.ctx.args[i_]));
+    if (args.empty() || static_cast<size_t>(i_) >= args.size())
+      return type.is_floating() ? Value::floating_bits(0, type.size) : Value::integer(static_cast<int64_t>(x.ctx.args[i_]));
     auto raw = static_cast<int64_t>(x.ctx.params[i_]);
-    if (static_cast<size_t>(i_) >= args.size()) return Value::integer(static_cast<int64_t>(x.ctx.args[i_]));
     const ProbeArg& a = args[static_cast<size_t>(i_)];
+    if (type.is_floating()) {
+      // Typed double (or float) at compile time: the SSE register's bits.
+      uint64_t bits = static_cast<uint64_t>(raw);
+      if (type.size == 4) bits &= 0xffffffffULL;
+      return Value::floating_bits(a.kind == ProbeArg::Kind::floating ? bits : 0, type.size);
+    }
     if (a.kind != ProbeArg::Kind::integer) return Value::unsigned_integer(static_cast<uint64_t>(raw), 8);
     Type t = Type::integer(a.size == 1 || a.size == 2 || a.size == 4 ? a.size : 8, a.is_signed);
     return Value::integer(normalize_to(t, raw), t.size, t.is_signed);
@@ -1185,6 +1191,30 @@ std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t f
   return out;
 }
 
+// print(p): the object p points to, read whole (at most 64 KiB) where the
+// probe fired and shown as its type's layout says (render_print).
+class PrintAction : public Node {
+public:
+  PrintAction(NodePtr addr, std::vector<PrintMember> layout, uint64_t size)
+      : Node(Type::none()), addr_(std::move(addr)), layout_(std::move(layout)), size_(size) {}
+  bool record_safe(RecordNeeds&) const override { return false; }  // reads the target's memory
+  void exec(Exec& x) const override {
+    Runtime& rt = x.rt;
+    auto addr = static_cast<uint64_t>(addr_->eval_int(x));
+    std::string bytes(static_cast<size_t>(std::min<uint64_t>(size_, 65536)), '\0');
+    read_memory(x, addr, bytes.data(), bytes.size());
+    std::string text = render_print(layout_, bytes, rt.printsize, addr);
+    rt.emit_prefix(x);
+    if (rt.json()) rt.emit(x, "{\"type\":\"print\",\"data\":" + json_quote(text) + "}\n");
+    else rt.emit(x, text);
+  }
+
+private:
+  NodePtr addr_;
+  std::vector<PrintMember> layout_;
+  uint64_t size_;
+};
+
 class Action : public Node {
 public:
   bool record_safe(RecordNeeds& n) const override {
@@ -1271,6 +1301,7 @@ public:
       }
       if (text_ == "quiet") rt.quiet_ = args_.empty() || option_switch(value).value_or(rt.quiet_);
       else if (text_ == "strsize" && option_size(value)) rt.strsize = static_cast<size_t>(*option_size(value));
+      else if (text_ == "printsize") rt.printsize = print_size(value);
       rt.symbols.options[text_] = value;
       return;
     }
@@ -1462,6 +1493,8 @@ class Compiler {
 public:
   // Action arguments become Replayed values (compile_replay).
   const std::vector<Value>* replay = nullptr;
+  // The program's struct layouts, for print().
+  const ProgramAst* ast = nullptr;
 
   NodePtr expr(Expr& e) {
     switch (e.kind) {
@@ -1473,7 +1506,8 @@ public:
     case ExprKind::self_var:
     case ExprKind::this_var: return lvalue(e);
     case ExprKind::index:
-      if (e.id == static_cast<int>(IndexKind::args)) return std::make_unique<ArgsIndex>(static_cast<int>(e.ival));
+      if (e.id == static_cast<int>(IndexKind::args))
+        return std::make_unique<ArgsIndex>(static_cast<int>(e.ival), e.type);
       if (e.id == static_cast<int>(IndexKind::uregs)) return std::make_unique<Uregs>(static_cast<int>(e.ival));
       return lvalue(e);
     case ExprKind::call: return call(e);
@@ -1520,6 +1554,7 @@ public:
     }
     case ExprKind::block:
     case ExprKind::macro:
+    case ExprKind::xlate:  // replaced by sema
     case ExprKind::agg_ref: break;
     }
     return std::make_unique<IntConst>(Type::integer(), 0);
@@ -1576,6 +1611,7 @@ private:
   NodePtr call(Expr& e) {
     Fn fn = static_cast<Fn>(e.id);
     const FnInfo* info = find_function(e.text);
+    if (fn == Fn::print && info && info->is_action) return print(e);
     if (info && info->is_action) {
       std::vector<NodePtr> args;
       std::string text;
@@ -1623,6 +1659,28 @@ private:
     return std::make_unique<Call>(e.type, fn, std::move(args), static_cast<int64_t>(e.ival));
   }
 
+  // print(p): the layout of what p points to (sema checked it has one).
+  NodePtr print(Expr& e) {
+    const Type& t = e.kids[0]->type;
+    std::vector<PrintMember> layout;
+    uint64_t size = 0;
+    if (ast && t.tag > 0 && t.tag <= ast->structs.size()) {
+      const StructType& st = ast->structs[t.tag - 1u];
+      layout = st.layout;
+      size = st.size;
+    } else {
+      PrintMember m;
+      Type pointee = Type::integer(t.pointee_size ? t.pointee_size : 8, t.pointee_signed);
+      m.type_name = pointee.name();
+      m.kind = PrintMember::Kind::integer;
+      m.size = pointee.size;
+      m.is_signed = pointee.is_signed;
+      layout.push_back(m);
+      size = m.size;
+    }
+    return std::make_unique<PrintAction>(expr(*e.kids[0]), std::move(layout), size);
+  }
+
   NodePtr arg(Expr& k) {
     if (replay) return std::make_unique<Replayed>(k.type, replay, replay_next_++);
     return expr(k);
@@ -1658,6 +1716,7 @@ NodePtr compile_replay(Expr& call, const std::vector<Value>* values) {
 std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime&) {
   std::vector<CompiledClause> out;
   Compiler c;
+  c.ast = &ast;
   for (auto& cl : ast.clauses) {
     CompiledClause cc;
     if (cl.predicate) cc.predicate = c.expr(*cl.predicate);

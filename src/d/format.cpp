@@ -16,6 +16,7 @@
 #include <cctype>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "util/strings.h"
 
@@ -562,6 +563,150 @@ Result<std::string> printa(std::string_view fmt, std::span<const Aggregation* co
     }
   }
   return out;
+}
+
+
+// --- print() -----------------------------------------------------------------------
+//
+// dtrace-utils walks the type (ctf_type_visit: the type, then each member,
+// nested members right after the one holding them) and prints a line for
+// each one whose bytes are not all zero. A struct or union opens a `{`
+// that is closed, with "}," one column in from its members, when the walk
+// comes back up to its depth (or at the end, the outermost "}" without the
+// comma). `layout` is that walk, precomputed.
+namespace {
+
+constexpr int kPrintIndent = 44;  // dtrace-utils' DT_PRINT_STARTINDENT
+constexpr int kPrintDepth = 10;   // and DT_PRINT_DEPTH
+
+class PrintWriter {
+public:
+  PrintWriter(std::string_view data, size_t limit) : data_(data), limit_(limit) {}
+
+  std::string run(const std::vector<PrintMember>& layout) {
+    for (const auto& m : layout)
+      if (!visit(m)) break;
+    close(0);
+    return std::move(out_);
+  }
+
+private:
+  static bool is_open(PrintMember::Kind k) { return k == PrintMember::Kind::aggregate; }
+
+  void line(int depth, const std::string& text) {
+    out_.append(static_cast<size_t>(kPrintIndent + depth), ' ');
+    out_ += text;
+    out_ += '\n';
+  }
+
+  // The "}" of every struct or union deeper than `depth` shown so far.
+  void close(int depth) {
+    if (!is_open(kinds_[static_cast<size_t>(depth)])) return;
+    if (depth == 0 && last_depth_ == 0) last_depth_ = 1;
+    for (int i = last_depth_ - depth; i > 0; --i) {
+      line(depth + i - 1, std::string("}") + (depth > 0 || i > 1 ? "," : ""));
+      last_depth_ = depth;
+    }
+  }
+
+  bool zero(uint64_t offset, uint64_t n) const {
+    if (offset >= data_.size()) return true;
+    n = std::min<uint64_t>(n, data_.size() - offset);
+    for (uint64_t i = 0; i < n; ++i)
+      if (data_[offset + i] != 0) return false;
+    return true;
+  }
+
+  uint64_t bits(uint64_t offset, uint64_t n) const {
+    uint64_t v = 0;
+    if (offset < data_.size())
+      std::memcpy(&v, data_.data() + offset, static_cast<size_t>(std::min<uint64_t>(n, data_.size() - offset)));
+    return v;
+  }
+
+  // "(TYPE)VALUE," for a scalar; nullopt when dtrace-utils shows nothing.
+  std::optional<std::string> scalar(PrintMember::Kind kind, const std::string& type_name, uint64_t offset,
+                                    uint64_t size, bool is_signed, const PrintMember* m) const {
+    using K = PrintMember::Kind;
+    const std::string cast = "(" + type_name + ")";
+    switch (kind) {
+    case K::integer: {
+      if (m && m->bit_size > 0) {
+        uint64_t raw = bits(offset, 8) >> m->bit_offset;
+        if (m->bit_size < 64) raw &= (uint64_t{1} << m->bit_size) - 1;
+        if (raw == 0) return std::nullopt;
+        return cast + std::to_string(static_cast<int64_t>(raw)) + ",";
+      }
+      uint64_t raw = bits(offset, size);
+      if (size == 8 && !is_signed) return cast + std::to_string(raw) + ",";
+      Type t = Type::integer(static_cast<uint8_t>(size == 1 || size == 2 || size == 4 ? size : 8), is_signed);
+      int64_t v = normalize_to(t, static_cast<int64_t>(raw));
+      if (type_name == "char" && size == 1) return cast + "'" + std::string(1, static_cast<char>(v)) + "',";
+      return cast + std::to_string(v) + ",";
+    }
+    case K::enumeration: {
+      auto v = static_cast<int32_t>(bits(offset, 4));
+      if (m)
+        for (const auto& [value, name] : m->enumerators)
+          if (value == v) return cast + name + ",";
+      return cast + std::to_string(v) + ",";
+    }
+    case K::pointer: return cast + cfmt("0x%llx", static_cast<unsigned long long>(bits(offset, 8))) + ",";
+    default: return std::nullopt;
+    }
+  }
+
+  bool visit(const PrintMember& m) {
+    const int depth = m.depth;
+    if (m.offset >= limit_ || depth >= kPrintDepth) {
+      line(depth, "...");
+      return false;
+    }
+    if (last_depth_ > depth) close(depth);
+    const uint64_t bytes = m.kind == PrintMember::Kind::array ? m.size * m.count : m.size;
+    if (depth > 0 && zero(m.offset, bytes)) return true;
+    kinds_[static_cast<size_t>(depth)] = m.kind;
+    last_depth_ = depth;
+    const std::string name = depth > 0 && !m.name.empty() ? "." + m.name + " = " : "";
+    using K = PrintMember::Kind;
+    switch (m.kind) {
+    case K::aggregate: line(depth, name + "(" + m.type_name + ") {"); return true;
+    case K::array: {
+      line(depth, name + "(" + m.type_name + ") [" + (m.count == 0 ? "]," : ""));
+      const bool chars = m.element == K::integer && m.size == 1 && m.element_name == "char";
+      for (uint64_t i = 0; i < m.count; ++i) {
+        const uint64_t at = m.offset + i * m.size;
+        if (chars && bits(at, 1) == 0) break;
+        if (zero(at, m.size)) continue;
+        auto v = scalar(m.element, m.element_name, at, m.size, m.is_signed, nullptr);
+        if (!v && m.element == K::aggregate) v = "(" + m.element_name + ") {";
+        if (v) line(depth + 1, *v);
+      }
+      if (m.count > 0) line(depth, "],");
+      return true;
+    }
+    default: {
+      auto v = scalar(m.kind, m.type_name, m.offset, m.size, m.is_signed, &m);
+      if (v) line(depth, name + *v);
+      return true;
+    }
+    }
+  }
+
+  std::string_view data_;
+  size_t limit_;
+  std::string out_;
+  int last_depth_ = 0;
+  PrintMember::Kind kinds_[kPrintDepth + 1] = {};
+};
+
+}  // namespace
+
+std::string render_print(const std::vector<PrintMember>& layout, std::string_view data, size_t limit,
+                         uint64_t addr) {
+  std::string head = addr == 0 ? "(nil) = *\n" : cfmt("0x%llx = *\n", static_cast<unsigned long long>(addr));
+  PrintWriter w(data, limit);
+  return head + w.run(layout);
 }
 
 }  // namespace probekit::d

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "d/aggregation.h"
+#include "d/ast.h"
 #include "d/value.h"
 #include "util/result.h"
 
@@ -77,6 +78,14 @@ Result<std::string> format(std::string_view fmt, std::span<const Value> args);
 // it prints the distribution block. A format without `%@` prints the keys
 // only.
 Result<std::string> printa(std::string_view fmt, std::span<const Aggregation* const> aggs);
+
+// print(p) as dtrace-utils prints it: "ADDR = *", then the object `data`
+// (the bytes at ADDR) one line per member, `[.NAME = ](TYPE)VALUE,`,
+// indented 44 columns plus the depth; members whose bytes are all zero are
+// left out, char arrays stop at their NUL, floating members are not shown,
+// and past `limit` bytes (the printsize option) a "..." ends the listing.
+std::string render_print(const std::vector<PrintMember>& layout, std::string_view data, size_t limit,
+                         uint64_t addr);
 
 // The C escapes %S uses: \a \b \f \n \r \t \v \\ \" and \ooo for the rest.
 std::string escape_string(std::string_view s);

@@ -408,6 +408,24 @@ Token Lexer::next_once() {
   char c = peek();
   if (is_ident_start(c)) {
     while (is_ident_char(peek())) get();
+    // A name scoped to a module, DTrace's MODULE`NAME (`a.out`foo`,
+    // `libc.so.6`size_t`): one identifier, when a '`' and a name follow
+    // the module's characters with no space between.
+    size_t end = pos_;
+    while (end < src_.size() && (is_ident_char(src_[end]) || src_[end] == '.' || src_[end] == '-' || src_[end] == '+'))
+      ++end;
+    if (end + 1 < src_.size() && src_[end] == '`' && is_ident_start(src_[end + 1])) {
+      while (pos_ <= end) get();
+      while (is_ident_char(peek())) get();
+      Token t = make(Tok::identifier, start);
+      // A built-in type word keeps its meaning in any module's scope.
+      std::string_view bare = std::string_view(t.text).substr(t.text.find('`') + 1);
+      if (type_words().count(bare)) {
+        t.kind = Tok::kw_type;
+        t.text = std::string(bare);
+      }
+      return t;
+    }
     Token t = make(Tok::identifier, start);
     if (t.text == "sizeof") t.kind = Tok::kw_sizeof;
     else if (t.text == "stringof") t.kind = Tok::kw_stringof;

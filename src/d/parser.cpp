@@ -226,7 +226,8 @@ ProgramAst Parser::parse_program() {
     if (at_declaration()) {
       lexer_.reset_to(tok_);
       advance();
-      parse_declaration(prog);
+      if (tok_.kind == Tok::identifier && tok_.text == "translator") parse_translator(prog);
+      else parse_declaration(prog);
       // What follows is read as a probe description again.
       lexer_.reset_to(tok_);
       advance_probe_desc();
@@ -255,8 +256,39 @@ ProgramAst Parser::parse_program() {
     st.complete = t.complete;
     for (const auto& m : t.members)
       st.fields.push_back(StructType::Field{m.name, m.offset, m.type, m.is_array, m.bit_offset, m.bit_size});
+    if (!t.complete) continue;
+    st.size = t.size;
+    PrintMember top;
+    top.type_name = t.shown.empty() ? display_name(key) : t.shown;
+    top.kind = PrintMember::Kind::aggregate;
+    top.size = t.size;
+    st.layout.push_back(top);
+    append_layout(key, 1, 0, st.layout, 0);
   }
   return prog;
+}
+
+std::string Parser::display_name(const std::string& key) {
+  // An anonymous struct is "struct", as ctf_type_name() spells it; a
+  // module's scope is not part of the name ("struct a.out`foo").
+  if (key.find("<anonymous") != std::string::npos) return key.substr(0, key.find(' '));
+  if (auto tick = key.find('`'); tick != std::string::npos) return key.substr(0, key.find(' ') + 1) + key.substr(tick + 1);
+  return key;
+}
+
+void Parser::append_layout(const std::string& key, int depth, uint64_t base, std::vector<PrintMember>& out,
+                           int guard) {
+  if (guard > 16 || out.size() > 4096) return;
+  const Tag& t = tags_[key];
+  for (const auto& m : t.members) {
+    PrintMember p = m.print;
+    p.depth += depth - 1;
+    p.offset += base;
+    if (p.kind == PrintMember::Kind::enumeration && !m.nested.empty()) p.enumerators = tags_[m.nested].enumerators;
+    out.push_back(p);
+    if (!t.from_target && p.kind == PrintMember::Kind::aggregate && !m.nested.empty())
+      append_layout(m.nested, p.depth + 1, p.offset, out, guard + 1);
+  }
 }
 
 bool Parser::at_declaration() const {
@@ -264,8 +296,8 @@ bool Parser::at_declaration() const {
   size_t n = 0;
   while (n < tok_.text.size() && (std::isalnum(static_cast<unsigned char>(tok_.text[n])) || tok_.text[n] == '_')) ++n;
   std::string word = tok_.text.substr(0, n);
-  static const char* const kWords[] = {"extern", "static", "register", "auto",  "typedef", "inline", "self",
-                                       "this",   "const",  "volatile", "struct", "union",  "enum"};
+  static const char* const kWords[] = {"extern", "static",   "register", "auto",  "typedef", "inline",    "self",
+                                       "this",   "const",    "volatile", "struct", "union",  "enum", "translator"};
   for (const char* w : kWords)
     if (word == w) return true;
   return is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0;
@@ -664,9 +696,11 @@ ExprPtr Parser::parse_binary(int level) {
   return lhs;
 }
 
-bool Parser::at_type_name() const {
-  return tok_.kind == Tok::kw_type || is_qualifier(tok_) || at_tag_type() ||
-         (tok_.kind == Tok::identifier && typedefs_.count(tok_.text));
+bool Parser::at_type_name() {
+  return tok_.kind == Tok::kw_type || is_qualifier(tok_) ||
+         (tok_.kind == Tok::identifier && typedefs_.count(tok_.text)) ||
+         (tok_.kind == Tok::identifier && import_target_typedef(tok_.text) && typedefs_.count(tok_.text)) ||
+         at_tag_type();
 }
 
 bool Parser::at_tag_type() const {
@@ -810,6 +844,33 @@ bool Parser::parse_struct_body(const std::string& key) {
         }
       m.offset = is_union ? 0 : (size + malign - 1) / malign * malign;
       m.size = msize;
+      {
+        using K = PrintMember::Kind;
+        std::string base_name = b.tag.empty() ? join(b.words, " ") : display_name(b.tag);
+        if (stars > 0) base_name += " " + std::string(static_cast<size_t>(stars), '*');
+        K kind = stars > 0            ? K::pointer
+                 : !b.tag.empty()     ? (tags_[b.tag].is_enum ? K::enumeration : K::aggregate)
+                 : t->is_floating()   ? K::floating
+                 : t->is_integer()    ? K::integer
+                                      : K::other;
+        if (stars == 0 && !b.tag.empty()) m.nested = b.tag;
+        m.print.name = m.name;
+        m.print.depth = 1;
+        m.print.offset = m.offset;
+        m.print.is_signed = t->is_signed;
+        if (msize != (object ? object : t->size)) {  // an array
+          m.print.kind = K::array;
+          m.print.element = kind;
+          m.print.element_name = base_name;
+          m.print.size = object ? object : t->size;
+          m.print.count = msize / m.print.size;
+          m.print.type_name = base_name + " [" + std::to_string(m.print.count) + "]";
+        } else {
+          m.print.kind = kind;
+          m.print.size = msize;
+          m.print.type_name = base_name;
+        }
+      }
       if (msize == t->size && object == 0) m.type = *t;  // not an array: p->m can read it
       size = is_union ? std::max(size, msize) : m.offset + msize;
       align = std::max(align, malign);
@@ -828,7 +889,7 @@ bool Parser::parse_struct_body(const std::string& key) {
 
 // An enum's enumerators after its '{': NAME [= constant], counting from 0
 // or from the last value, as C does.
-bool Parser::parse_enum_body() {
+bool Parser::parse_enum_body(const std::string& key) {
   int64_t next = 0;
   while (!accept(Tok::rbrace)) {
     if (tok_.kind != Tok::identifier) {
@@ -860,6 +921,7 @@ bool Parser::parse_enum_body() {
       failed_statement_ = true;
       return false;
     }
+    tags_[key].enumerators.emplace_back(next, name);
     enumerators_[name] = next++;
     if (!accept(Tok::comma) && tok_.kind != Tok::rbrace) {
       expect(Tok::rbrace, "',' or '}' after the enumerator");
@@ -947,7 +1009,7 @@ std::string Parser::parse_tag_type() {
   ++open_bodies_;
   tags_[key].from_target = false;  // the program's own definition wins
   tags_[key].complete = false;
-  if (!(kind == "enum" ? parse_enum_body() : parse_struct_body(key))) return "";
+  if (!(kind == "enum" ? parse_enum_body(key) : parse_struct_body(key))) return "";
   --open_bodies_;
   tags_[key].complete = true;
   return key;
@@ -959,12 +1021,83 @@ bool Parser::import_target_tag(const std::string& key) {
   t.looked_up = true;
   auto a = target_types_(key);
   if (!a || (a->is_union != (key.rfind("union ", 0) == 0))) return false;
+  import_aggregate(key, *a);
+  return true;
+}
+
+// A typedef name of the target's (DWARF) for one of its structs or unions,
+// `node_t` or scoped to a module, `a.out`node_t` (DTrace's CTF names):
+// known to the parser from then on as that struct. False when the target
+// has no such typedef (the name is then an ordinary identifier).
+bool Parser::import_target_typedef(const std::string& name) {
+  if (tag_typedefs_.count(name)) return true;
+  if (!target_types_ || typedef_misses_.count(name) || typedefs_.count(name) || enumerators_.count(name))
+    return false;
+  auto a = target_types_(name);
+  if (!a) {
+    typedef_misses_.insert(name);
+    return false;
+  }
+  if (a->is_scalar) {
+    // pthread_t and the like: the integer or pointer it stands for.
+    const TargetMember& s = a->scalar;
+    const bool word = s.size == 1 || s.size == 2 || s.size == 4 || s.size == 8;
+    if (s.kind == TargetMember::Kind::pointer) typedefs_[name] = Type::pointer();
+    else if (word) typedefs_[name] = Type::integer(static_cast<uint8_t>(s.size), s.is_signed);
+    else {
+      typedef_misses_.insert(name);
+      return false;
+    }
+    return true;
+  }
+  std::string key = std::string(a->is_union ? "union " : "struct ") + name;
+  Tag& t = tags_[key];
+  t.is_union = a->is_union;
+  t.looked_up = true;
+  if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+  if (!t.complete) import_aggregate(key, *a);
+  tags_[key].shown = name.substr(name.find('`') + 1);
+  tag_typedefs_[name] = key;
+  return true;
+}
+
+void Parser::import_aggregate(const std::string& key, const TargetAggregate& target) {
+  const TargetAggregate* a = &target;
   std::vector<Member> members;
   for (const auto& tm : a->members) {
     Member m;
     m.name = tm.name;
     m.offset = tm.offset;
     m.size = tm.count ? tm.size * tm.count : tm.size;
+    {
+      using K = PrintMember::Kind;
+      K kind = tm.kind == TargetMember::Kind::integer    ? K::integer
+               : tm.kind == TargetMember::Kind::pointer  ? K::pointer
+               : tm.kind == TargetMember::Kind::floating ? K::floating
+               : tm.kind == TargetMember::Kind::aggregate ? K::aggregate
+                                                          : K::other;
+      auto dot = tm.name.rfind('.');
+      m.print.name = dot == std::string::npos ? tm.name : tm.name.substr(dot + 1);
+      m.print.depth = 1 + static_cast<int>(std::count(tm.name.begin(), tm.name.end(), '.'));
+      // An anonymous struct or union is "union", as ctf_type_name() spells it.
+      m.print.type_name = tm.type_name;
+      if (auto anon = m.print.type_name.find(" <anonymous>"); anon != std::string::npos)
+        m.print.type_name.erase(anon, 12);
+      m.print.offset = tm.offset;
+      m.print.size = tm.size;
+      m.print.is_signed = tm.is_signed;
+      m.print.bit_offset = tm.bit_offset;
+      m.print.bit_size = tm.bit_size;
+      if (tm.count > 0) {
+        m.print.kind = K::array;
+        m.print.element = kind;
+        m.print.count = tm.count;
+        auto bracket = tm.type_name.find(" [");
+        m.print.element_name = tm.type_name.substr(0, bracket);
+      } else {
+        m.print.kind = kind;
+      }
+    }
     const bool word = tm.size == 1 || tm.size == 2 || tm.size == 4 || tm.size == 8;
     if (tm.count > 0) {
       // An array: its address, as a pointer to its elements.
@@ -1004,7 +1137,114 @@ bool Parser::import_target_tag(const std::string& key) {
   done.size = a->size;
   done.align = 8;
   done.complete = true;
-  return true;
+}
+
+// translator OUTPUT < INPUT PARAM > { MEMBER = EXPR; ... }; — DTrace's
+// rules: the output is a complete struct or union (D_XLATE_SOU), one
+// translator per input and output pair (D_XLATE_REDECL, checked by sema,
+// which knows the types), each MEMBER one of the output's (D_XLATE_MEMB,
+// sema too).
+void Parser::parse_translator(ProgramAst& prog) {
+  Translator tr;
+  tr.loc = tok_.loc;
+  auto fail = [&](const char* id, Loc loc, const std::string& message) {
+    if (!failed_statement_) diags_.error(id, loc, message);
+    failed_statement_ = true;
+    for (int depth = 0; tok_.kind != Tok::eof; advance()) {
+      if (tok_.kind == Tok::lbrace) {
+        ++depth;
+      } else if (tok_.kind == Tok::rbrace) {
+        --depth;
+      } else if (tok_.kind == Tok::semicolon && depth <= 0) {
+        advance();
+        return;
+      }
+    }
+  };
+  auto near = [&]() {
+    return "syntax error near " + (tok_.kind == Tok::eof ? std::string("end of input") : "'" + tok_.text + "'");
+  };
+  advance();  // translator
+  BaseType out;
+  Loc out_loc = tok_.loc;
+  if (!parse_base_type(out) || out.words.empty()) return fail("D_SYNTAX", tok_.loc, near() + ": expected the translator's output type");
+  int out_stars = 0;
+  while (accept(Tok::star)) ++out_stars;
+  if (out.tag.empty() || tags_[out.tag].is_enum || out_stars > 0)
+    return fail("D_XLATE_SOU", out_loc, "translator output type must be a struct or union");
+  if (!tags_[out.tag].complete && !import_target_tag(out.tag))
+    return fail("D_XLATE_SOU", out_loc, "incomplete struct/union/enum " + out.tag + ": define it before the translator");
+  tr.output = out.tag;
+  tr.output_tag = tags_[out.tag].index;
+  if (!accept(Tok::lt)) return fail("D_SYNTAX", tok_.loc, near() + ": expected '<' and the translator's input, e.g. 'translator " + out.tag + " < struct in *p >'");
+  BaseType in;
+  Loc in_loc = tok_.loc;
+  if (!parse_base_type(in) || in.words.empty()) return fail("D_SYNTAX", tok_.loc, near() + ": expected the translator's input type");
+  int in_stars = 0;
+  while (accept(Tok::star)) ++in_stars;
+  uint64_t object = 0;
+  auto in_type = resolve_type(in, in_stars, &object);
+  tr.input_name = (in.tag.empty() ? join(in.words, " ") : in.tag) +
+                  (in_stars ? " " + std::string(static_cast<size_t>(in_stars), '*') : "");
+  if (!in_type || object > 0 || in_type->is_none() || in_type->is_string() || in_type->is_floating())
+    return fail("D_XLATE_INCOMPAT", in_loc,
+                "translator input type '" + tr.input_name + "' is not supported: translate from a pointer or an integer");
+  tr.input = *in_type;
+  if (tok_.kind != Tok::identifier) return fail("D_SYNTAX", tok_.loc, near() + ": expected the name of the translator's input");
+  tr.param = tok_.text;
+  advance();
+  if (!accept(Tok::gt)) return fail("D_SYNTAX", tok_.loc, near() + ": expected '>' after the translator's input");
+  if (!accept(Tok::lbrace)) return fail("D_SYNTAX", tok_.loc, near());
+  while (!accept(Tok::rbrace)) {
+    if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) return fail("D_SYNTAX", tok_.loc, near());
+    Translator::Member m;
+    m.name = tok_.text;
+    m.loc = tok_.loc;
+    advance();
+    if (!accept(Tok::assign)) return fail("D_SYNTAX", tok_.loc, near() + ": expected '=' after member '" + m.name + "'");
+    m.value = parse_ternary();
+    if (!m.value || failed_statement_) return fail("D_SYNTAX", tok_.loc, near());
+    if (!accept(Tok::semicolon)) return fail("D_SYNTAX", tok_.loc, near() + ": expected ';' after the member's value");
+    tr.members.push_back(std::move(m));
+  }
+  if (!accept(Tok::semicolon)) {
+    diags_.error("D_SYNTAX", tok_.loc, near() + ": a translator ends with '};'");
+    failed_statement_ = true;
+    return;
+  }
+  prog.translators.push_back(std::move(tr));
+}
+
+// xlate <OUTPUT> (EXPR), xlate <OUTPUT *> (EXPR): what sema turns into the
+// translator's member expression once a member is named.
+ExprPtr Parser::parse_xlate() {
+  Loc loc = tok_.loc;
+  advance();  // xlate
+  if (!expect(Tok::lt, "'<' and the output type after 'xlate'")) return nullptr;
+  BaseType out;
+  Loc out_loc = tok_.loc;
+  if (!parse_base_type(out) || out.words.empty()) {
+    error_here("expected the output type of 'xlate'");
+    return nullptr;
+  }
+  int stars = 0;
+  while (accept(Tok::star)) ++stars;
+  if (out.tag.empty() || tags_[out.tag].is_enum || stars > 1) {
+    diags_.error("D_XLATE_SOU", out_loc, "xlate output type must be a struct or union, or a pointer to one");
+    failed_statement_ = true;
+    return nullptr;
+  }
+  if (!expect(Tok::gt, "'>' after the output type")) return nullptr;
+  if (!expect(Tok::lparen, "'(' and the value to translate")) return nullptr;
+  auto in = parse_expr();
+  if (!in || !expect(Tok::rparen, "')' after the value to translate")) return nullptr;
+  auto e = make(ExprKind::xlate, loc);
+  e->text = out.tag;
+  e->is_postfix = stars == 1;
+  e->ival = tags_[out.tag].index;
+  e->kids.push_back(std::move(in));
+  if (!check_height(*e)) return nullptr;
+  return e;
 }
 
 // offsetof(struct foo, member): a constant.
@@ -1235,6 +1475,21 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       m->kids.push_back(std::move(e));
       if (!check_height(*m)) return nullptr;
       e = std::move(m);
+    } else if (tok_.kind == Tok::dot && e->kind == ExprKind::xlate && !e->is_postfix) {
+      // xlate<struct out>(p).member
+      Loc dot = tok_.loc;
+      advance();
+      if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+        error_here("expected a member name after '.'");
+        return nullptr;
+      }
+      auto m = make(ExprKind::member, dot);
+      m->text = tok_.text;
+      m->loc.length = tok_.loc.column + tok_.loc.length - dot.column;
+      advance();
+      m->kids.push_back(std::move(e));
+      if (!check_height(*m)) return nullptr;
+      e = std::move(m);
     } else if (tok_.kind == Tok::dot && e->kind == ExprKind::member && !e->kids.empty()) {
       // p->a.b: a member of a nested struct, which the target's types list
       // flattened as "a.b".
@@ -1318,6 +1573,7 @@ ExprPtr Parser::parse_primary() {
   }
   case Tok::identifier: {
     if (tok_.text == "offsetof") return parse_offsetof();
+    if (tok_.text == "xlate") return parse_xlate();
     if (auto it = enumerators_.find(tok_.text); it != enumerators_.end()) {
       auto e = make(ExprKind::integer, loc);
       e->ival = static_cast<uint64_t>(it->second);

@@ -1,6 +1,6 @@
 // d/parser.h — recursive descent from tokens to the ProgramAst.
 //
-// Grammar (DTrace's D without translators and structs):
+// Grammar (DTrace's D; translators and struct declarations at program scope too):
 //   program   := (pragma | decl | clause)*
 //   decl      := [extern|inline|typedef] [self|this] type declarator (',' declarator)* ';'
 //   declarator:= '*'* NAME ['[' (expr | type (',' type)*) ']'] ['=' expr (inline only)]
@@ -23,6 +23,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string_view>
 
@@ -72,7 +73,7 @@ private:
   ExprPtr parse_postfix_ops(ExprPtr e);  // what follows a primary or a parenthesized expression
   ExprPtr parse_primary();
   std::optional<Type> parse_type_name();
-  bool at_type_name() const;
+  bool at_type_name();
   // The specifiers of a declaration or type name: built-in type words, a
   // typedef name, or a struct/union/enum.
   struct BaseType {
@@ -91,9 +92,11 @@ private:
   bool at_tag_type() const;
   std::string parse_tag_type();
   bool parse_struct_body(const std::string& key);
-  bool parse_enum_body();
+  bool parse_enum_body(const std::string& key);
   std::optional<int64_t> enum_value(const Expr& e);
   ExprPtr parse_offsetof();
+  void parse_translator(ProgramAst& prog);
+  ExprPtr parse_xlate();
   std::vector<ExprPtr> parse_args(Tok close);
   ExprPtr make(ExprKind k, Loc loc);
   // Sets e.height from its kids; false (and a diagnostic) when too tall.
@@ -132,6 +135,11 @@ private:
     Type type;  // none for arrays and structs
     bool is_array = false;                  // the target's arrays (StructType::Field)
     uint8_t bit_offset = 0, bit_size = 0;   // the target's bit-fields
+    // How print() shows it: depth 1 (the target's flattened "a.b" members
+    // deeper), offset relative to the struct; `nested` is the tag of a
+    // struct, union or enum the program declared, whose layout follows.
+    PrintMember print;
+    std::string nested;
   };
   struct Tag {
     bool is_enum = false, is_union = false, complete = false;
@@ -140,10 +148,18 @@ private:
     uint16_t index = 0;  // Type::tag of a pointer to it
     bool looked_up = false;  // asked target_types_ already
     bool from_target = false;  // its layout is the target's: the program may still define its own
+    std::vector<std::pair<int64_t, std::string>> enumerators;  // an enum's, for print()
+    std::string shown;  // print()'s name when not the key's (a target's typedef: "node_t")
   };
+  // print()'s lines for the members of tags_[key], at `depth`, `base` bytes in.
+  void append_layout(const std::string& key, int depth, uint64_t base, std::vector<PrintMember>& out, int guard);
+  static std::string display_name(const std::string& key);
   // Fills tags_[key] from the target's DWARF when the program did not
   // define it; true when it is complete afterwards.
   bool import_target_tag(const std::string& key);
+  bool import_target_typedef(const std::string& name);
+  void import_aggregate(const std::string& key, const TargetAggregate& a);
+  std::set<std::string> typedef_misses_;  // names the target has no typedef for
   TargetTypes target_types_;
   std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
   std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"

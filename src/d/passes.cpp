@@ -97,6 +97,12 @@ std::optional<bool> option_switch(const std::string& value) {
   return std::nullopt;
 }
 
+size_t print_size(const std::string& value) {
+  auto v = value.empty() ? std::nullopt : option_size(value);
+  uint64_t n = v && *v > 0 && *v <= 65536 ? *v : 8192;
+  return static_cast<size_t>((n + 7) / 8 * 8);
+}
+
 // dtrace's dt_optval_parse: digits, then at most one of k m g t.
 std::optional<uint64_t> option_size(const std::string& value) {
   std::string digits = value;
@@ -173,6 +179,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"retprobe", true},  // probekit: return probe mechanism (auto, ret-site, hijack)
       {"backend", true},   // probekit: how pid probes are armed (auto, jump, trap)
       {"exitcode", false},  // probekit: exit with the -c command's status
+      {"printsize", true},  // print(): how many bytes of a type it shows
       {"handsoff", false},  // probekit: detach while every probe is a jump probe (LaunchOptions::hands_off)
       {"noagent", false},   // probekit: every clause runs in probekit, none in the agent (d/agent_codegen.h)
       {"aggfmt", true},     // probekit: how aggregations print (text, folded)
@@ -526,6 +533,8 @@ public:
     report_ = true;
     for (auto& d : ctx.ast.decls) declare(d);
     if (ctx.diags.has_errors()) return;
+    check_translators();
+    if (ctx.diags.has_errors()) return;
     // Two quiet rounds declare variables from their assignments wherever
     // they are in the program (a predicate may test self->ts before the
     // clause that sets it), then one round reports.
@@ -629,10 +638,157 @@ public:
     undefined(e, "");
   }
 
+  // args[n] of a clause whose descriptions all name functions whose
+  // parameter n is a double (or all a float): that floating type, as
+  // DTrace types args[] from CTF; otherwise the 64-bit integer argN is.
+  Type typed_arg(size_t n) {
+    if (!ctx_->options.probe_args || !clause_ || clause_->descs.empty()) return Type::integer(8, true);
+    uint8_t size = 0;
+    for (const auto& d : clause_->descs) {
+      auto args = ctx_->options.probe_args(description_of(d));
+      if (!args || n >= args->size() || (*args)[n].kind != ProbeArg::Kind::floating) return Type::integer(8, true);
+      uint8_t s = (*args)[n].size == 4 ? 4 : 8;
+      if (size && s != size) return Type::integer(8, true);
+      size = s;
+    }
+    return Type::floating(size);
+  }
+
+  // --- translators (DTrace's dt_xlator) ---------------------------------------------
+
+  static bool same_input(const Type& a, const Type& b) { return a == b && a.tag == b.tag; }
+
+  // A translator member's value for `input`: its expression, with the
+  // translator's parameter standing for the input.
+  static ExprPtr translated(const Expr& value, const std::string& param, const Expr& input) {
+    ExprPtr v = clone(value);
+    auto substitute = [&](auto& self, Expr& e) -> void {
+      if (e.kind == ExprKind::ident && e.text == param) {
+        ExprPtr in = clone(input);
+        e = std::move(*in);
+        return;
+      }
+      for (auto& k : e.kids) self(self, *k);
+    };
+    substitute(substitute, *v);
+    return v;
+  }
+
+  static const StructType::Field* field_of(const StructType& st, const std::string& name) {
+    for (const auto& f : st.fields)
+      if (f.name == name) return &f;
+    return nullptr;
+  }
+
+  // The member's C assignment rule (dt_node_is_argcompat, for the types D has).
+  static bool member_accepts(const Type& member, const Type& value) {
+    if (member.is_integer()) return value.is_integer();
+    if (member.kind == Type::Kind::pointer) return value.kind == Type::Kind::pointer;
+    if (member.is_floating()) return member == value;
+    return false;
+  }
+
+  // Each translator once, where it is declared: its members exist in the
+  // output and their values have compatible types (the input typed as
+  // declared).
+  void check_translators() {
+    auto& trs = ctx_->ast.translators;
+    clause_ = nullptr;
+    for (size_t i = 0; i < trs.size(); ++i) {
+      Translator& tr = trs[i];
+      for (size_t j = 0; j < i; ++j)
+        if (trs[j].output == tr.output && same_input(trs[j].input, tr.input)) {
+          error("D_XLATE_REDECL", tr.loc,
+                "translator from " + tr.input_name + " to " + tr.output + " has already been declared");
+          break;
+        }
+      if (tr.output_tag == 0 || tr.output_tag > ctx_->ast.structs.size()) continue;
+      const StructType& st = ctx_->ast.structs[tr.output_tag - 1u];
+      Expr input(ExprKind::cast, tr.loc);
+      input.cast_type = tr.input;
+      auto zero = std::make_unique<Expr>(ExprKind::integer, tr.loc);
+      zero->type = Type::integer(4, true);
+      input.kids.push_back(std::move(zero));
+      for (auto& m : tr.members) {
+        const StructType::Field* f = field_of(st, m.name);
+        if (!f) {
+          error("D_XLATE_MEMB", m.loc, "translator member " + m.name + " is not a member of " + tr.output);
+          continue;
+        }
+        ExprPtr v = translated(*m.value, tr.param, input);
+        statement_top_ = false;
+        visit(*v);
+        if (v->type.is_none()) continue;
+        if (!member_accepts(f->type, v->type))
+          error("D_XLATE_INCOMPAT", m.value->loc,
+                "translator member " + m.name + " definition uses incompatible types: \"" +
+                    (f->type.is_none() ? "struct or array" : f->type.name()) + "\" = \"" + v->type.name() + "\"");
+      }
+    }
+  }
+
+  // xlate<OUT>(e).m, xlate<OUT *>(e)->m: the translator from e's type to
+  // OUT gives m's value, converted to m's type; the member node becomes that.
+  void visit_translated_member(Expr& e) {
+    Expr& x = *e.kids[0];
+    visit_kids(x, 0);
+    const Type& in = x.kids[0]->type;
+    if (in.is_none()) return;
+    const Translator* found = nullptr;
+    for (const auto& tr : ctx_->ast.translators) {
+      if (tr.output != x.text) continue;
+      bool fits = tr.input.kind == Type::Kind::pointer
+                      ? in.kind == Type::Kind::pointer && (tr.input.tag == 0 || in.tag == tr.input.tag)
+                      : in.is_integer() && tr.input.is_integer();
+      if (fits) {
+        found = &tr;
+        break;
+      }
+    }
+    auto type_name = [&](const Type& t) {
+      if (t.kind == Type::Kind::pointer && t.tag > 0 && t.tag <= ctx_->ast.structs.size())
+        return ctx_->ast.structs[t.tag - 1u].name + " *";
+      return t.name();
+    };
+    if (!found) {
+      error("D_XLATE_NONE", x.loc, "cannot translate from \"" + type_name(in) + "\" to \"" + x.text + "\"");
+      return;
+    }
+    const Translator::Member* member = nullptr;
+    for (const auto& m : found->members)
+      if (m.name == e.text) member = &m;
+    if (!member) {
+      error("D_XLATE_NOCONV", e.loc, "translator does not define conversion for member: " + e.text);
+      return;
+    }
+    const StructType::Field* f =
+        found->output_tag > 0 && found->output_tag <= ctx_->ast.structs.size()
+            ? field_of(ctx_->ast.structs[found->output_tag - 1u], e.text)
+            : nullptr;
+    ExprPtr value = translated(*member->value, found->param, *x.kids[0]);
+    Loc loc = e.loc;
+    if (f && f->type.is_scalar()) {
+      Expr cast(ExprKind::cast, loc);
+      cast.cast_type = f->type;
+      cast.kids.push_back(std::move(value));
+      e = std::move(cast);
+    } else {
+      e = std::move(*value);
+    }
+    visit(e);
+  }
+
+  void visit_xlate(Expr& e) {
+    visit_kids(e, 0);
+    error("D_XLATE_NOCONV", e.loc,
+          "a translated struct is used only through its members: xlate<" + e.text + (e.is_postfix ? " *>(p)->m" : ">(p).m"));
+  }
+
   // args->FIELD: a field of the kernel tracepoints the clause's
   // descriptions name, typed from their formats (CompileOptions::
   // probe_fields): an integer of the field's size and sign, or a string.
   void visit_member(Expr& e) {
+    if (!e.kids.empty() && e.kids[0]->kind == ExprKind::xlate) return visit_translated_member(e);
     if (!e.kids.empty()) return visit_pointer_member(e);
     bool applies = false, unknown = false;
     std::optional<ProbeField> found;
@@ -721,6 +877,7 @@ public:
         error("D_ARGS_IDX", e.loc, "index of 'args[]' must be an integer constant from 0 to 9");
       else
         e.ival = static_cast<uint64_t>(*v);
+      if (v && *v >= 0 && *v <= 9) e.type = typed_arg(static_cast<size_t>(*v));
       return;
     }
     if (e.text == "uregs") {
@@ -1156,6 +1313,10 @@ public:
   }
 
   void visit_cast(Expr& e) {
+    if (!e.kids.empty() && e.kids[0]->kind == ExprKind::xlate) {
+      error("D_CAST_INVAL", e.loc, "invalid cast expression: \"pointer to translated data\" to \"" + e.cast_type.name() + "\"");
+      return;
+    }
     visit_kids(e, 0);
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
@@ -1785,6 +1946,26 @@ private:
       need(e, 1, false);
       need(e, 2, false, "a pointer from alloca()");
       return;
+    case Fn::print: {
+      // dtrace-utils' prototype is void(void *): the object a pointer
+      // refers to is printed, so that type must have a size.
+      const Type& t = e.kids[0]->type;
+      if (t.is_none()) return;
+      if (t.kind != Type::Kind::pointer) {
+        error("D_PROTO_ARG", e.kids[0]->loc,
+              "'print()' argument #1 is incompatible with prototype: void * (argument: " + t.name() +
+                  "); pass a pointer to what to print, e.g. print((struct foo *)p)");
+        return;
+      }
+      const StructType* st = t.tag > 0 && t.tag <= ctx_->ast.structs.size() ? &ctx_->ast.structs[t.tag - 1u] : nullptr;
+      if (st ? !st->complete || st->size == 0 : t.pointee_size == 0) {
+        error("D_PRINT_SIZE", e.kids[0]->loc,
+              "'print()' argument #1 reference has type '" + (st ? st->name : std::string("void")) +
+                  "' with size 0; cannot print() it: cast it to a pointer to a complete type");
+        return;
+      }
+      return;
+    }
     case Fn::tracemem: {
       const Type& t = e.kids[0]->type;
       if (!t.is_none() && !t.is_scalar()) {

@@ -133,6 +133,9 @@ inline constexpr const char* kDVersion = "1.13";
 std::optional<bool> option_switch(const std::string& value);
 // A size option's value in bytes ("4m"), or nullopt.
 std::optional<uint64_t> option_size(const std::string& value);
+// The printsize option as DTrace takes it: a size up to 64k rounded up to
+// 8 bytes; anything else (or nothing) is the default, 8192.
+size_t print_size(const std::string& value);
 // A rate option's value as a period in ns ("10hz", "500ms"), or nullopt.
 std::optional<uint64_t> option_rate_ns(const std::string& value);
 // Whether `-x version=` names a D version this compiler covers.

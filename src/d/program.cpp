@@ -222,6 +222,7 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   nspec = static_cast<int>(option_size(symbols, "nspec", 1));
   specs.resize(static_cast<size_t>(std::max(nspec, 0)));
   strsize = option_size(symbols, "strsize", 256);
+  printsize = print_size(symbols.options.count("printsize") ? symbols.options.at("printsize") : "");
   specsize = option_size(symbols, "specsize", 0);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   // DTrace's defaults: aggsize 4m, dynvarsize 1m (SpaceBudget's rule).

@@ -54,6 +54,7 @@ namespace probekit::d {
 enum class OutputFormat { text, json };
 
 struct ProbeDescription;
+struct ProbeArg;
 
 // One field of a kernel tracepoint's record, handed to register_probe() so
 // that args->NAME reads it from FireContext::record (the event's format in
@@ -91,6 +92,7 @@ struct ProbeFieldsAnswer {
 struct TargetMember {
   enum class Kind { integer, pointer, floating, aggregate, other };
   std::string name;
+  std::string type_name;  // C's spelling, as print() shows it: "int", "char [16]", "struct point"
   Kind kind = Kind::other;
   uint64_t offset = 0;
   uint32_t size = 0;  // bytes (of one element, for an array)
@@ -102,6 +104,11 @@ struct TargetMember {
   bool pointee_signed = false;
 };
 struct TargetAggregate {
+  // A typedef of a scalar (asked by its bare name, "pthread_t"): what it
+  // stands for, in `scalar` (kind integer or pointer, size, is_signed);
+  // members then empty.
+  bool is_scalar = false;
+  TargetMember scalar;
   bool is_union = false;
   uint64_t size = 0;
   std::vector<TargetMember> members;
@@ -123,6 +130,11 @@ struct CompileOptions {
   // The target's own struct and union types ("struct foo"), for those the
   // program does not declare; null or nullopt: unknown.
   std::function<std::optional<TargetAggregate>(const std::string& key)> target_type;
+  // The parameters of the function a pid description names (from its
+  // DWARF), so that args[N] of a double or float parameter is a floating
+  // value at compile time (printf("%f", args[1])); null or nullopt: args[N]
+  // is the untyped 64-bit integer.
+  std::function<std::optional<std::vector<ProbeArg>>(const ProbeDescription&)> probe_args;
 };
 
 struct ProbeKey {
@@ -151,8 +163,9 @@ struct ClauseInfo {
 //   pointer  64-bit unsigned
 //   string   a char pointer: 64-bit unsigned, for copyinstr(args[N]) and
 //            stringof(args[N])
-//   floating a float/double: D has no floating type, so args[N] holds the
-//            raw bits of the SSE register (low 4 or 8 bytes)
+//   floating a float/double: the bits of its SSE register (the nth
+//            floating parameter's xmm, per the System V ABI); args[N] is a
+//            float or double when CompileOptions::probe_args typed it so
 // The caller fills FireContext::params[N] from the right place (register,
 // stack slot or SSE register) at each hit; the program only interprets the
 // bits. name and c_type are for listings (`-l -v`). A probe registered

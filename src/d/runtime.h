@@ -194,6 +194,7 @@ public:
   size_t strtok_pos = 0;
   bool in_error = false;
   size_t strsize = 256;
+  size_t printsize = 8192;  // print() shows a type's first printsize bytes (DTrace's option)
   int ustackframes = 100;
   int ustackframes_max = 1000;  // ustackdepth's walk
   OutputFormat format_ = OutputFormat::text;

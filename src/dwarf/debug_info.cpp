@@ -973,6 +973,25 @@ bool find_definition(Dwarf_Die* parent, int tag, std::string_view name, int dept
 
 }  // namespace
 
+std::optional<Type> DebugInfo::typedef_type(std::string_view name) const {
+  if (!handles_) return std::nullopt;
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die cudie;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+    Dwarf_Die child;
+    if (dwarf_child(&cudie, &child) != 0) continue;
+    do {
+      const char* n = dwarf_diename(&child);
+      if (dwarf_tag(&child) != DW_TAG_typedef || n == nullptr || name != n) continue;
+      Dwarf_Die to;
+      if (!type_of(&child, &to)) return Type{"void", TypeClass::void_, 0};
+      return TypeReader(false).read(&to);
+    } while (dwarf_siblingof(&child, &child) == 0);
+  }
+  return std::nullopt;
+}
+
 std::optional<Aggregate> DebugInfo::aggregate(std::string_view key) const {
   if (!handles_) return std::nullopt;
   int tag = 0;

@@ -150,6 +150,9 @@ public:
   // NAME_t of one, given as its name) in any compile unit; nullopt when the
   // object does not define it.
   std::optional<Aggregate> aggregate(std::string_view key) const;
+  // What the typedef NAME stands for ("pthread_t": unsigned long), from
+  // the first compile unit that declares it; nullopt when none does.
+  std::optional<Type> typedef_type(std::string_view name) const;
 
 private:
   DebugInfo() = default;

@@ -75,25 +75,36 @@ TEST_P(ArgBuilds, UnknownParameterSuggestsTheClosest) {
       << r.err;
 }
 
+// A float or double parameter is a floating args[N] (typed from DWARF when
+// the program compiles), read from its SSE register: mix(float f, double
+// d, int n, double e) has f in xmm0, d in xmm1, n in edi and e in xmm2.
 TEST_P(ArgBuilds, DArgsAreTypedAndArgNStayRaw) {
   auto r = run({probekit_path(), "-q", "-c", target() + " 2", "-n",
                 "pid$target:a.out:eight:entry { printf(\"%d %d %d %d %d %d %d %d | %d\\n\", args[0], args[1], "
                 "args[2], args[3], args[4], args[5], args[6], args[7], arg0); }",
                 "-n",
-                "pid$target:a.out:process:entry { printf(\"%d %s %s %x\\n\", args[0], copyinstr(args[1]), "
+                "pid$target:a.out:process:entry { printf(\"%d %s %s %.1f\\n\", args[0], copyinstr(args[1]), "
                 "stringof(args[1]), args[2]); }",
-                "-n", "pid$target:a.out:mix:entry { printf(\"%x %x %d %x %x\\n\", args[0], args[1], args[2], args[3], "
+                "-n", "pid$target:a.out:mix:entry { printf(\"%f %g %d %g %x\\n\", args[0], args[1], args[2], args[3], "
                 "uregs[R_XMM1]); }"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(without_program(r.out),
             "-1 -2 -3 200 5 6 -7 8000000000 | 4294967295\n"
-            "42 widget widget 4004000000000000\n"
-            "3f000000 bff4000000000000 0 4202a05f20000000 bff4000000000000\n"
+            "42 widget widget 2.5\n"
+            "0.500000 -1.25 0 1e+10 bff4000000000000\n"
             "-1 -2 -3 200 5 6 -7 8000000001 | 4294967295\n"
-            "43 widget widget 4004000000000000\n"
-            "3f000000 bff4000000000000 1 4202a05f20000000 bff4000000000000\n"
+            "43 widget widget 2.5\n"
+            "0.500000 -1.25 1 1e+10 bff4000000000000\n"
             "\n")  // the blank line when tracing stops
       << r.out;
+}
+
+TEST_P(ArgBuilds, DDoubleArgsAreNotComputedWith) {
+  auto r = run({probekit_path(), "-q", "-c", target() + " 1", "-n",
+                "pid$target:a.out:mix:entry { trace(args[1] + 1); }"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("[D_OP_ARITH]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
 }
 
 TEST_P(ArgBuilds, ListVerboseShowsArgumentTypes) {

@@ -438,6 +438,61 @@ TEST(DCli, TargetStructsFromDwarf) {
   }
 }
 
+// print() of a pointer to the target's struct: every member with its C type
+// from DWARF, in dtrace-utils' layout (a zero pointer and the double left
+// out, the bit-field's 5 bits of -1 shown unsigned as dtrace-utils shows them).
+TEST(DCli, PrintShowsTheTargetsStruct) {
+  const std::string file = ::testing::TempDir() + "/d_print.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n", "pid$target:a.out:visit:entry { print((struct node *)arg0); }",
+                "-c", target_path("pk_types-pie-O0") + " 1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "visited 1 nodes, sum 9\n");
+  const std::string indent(44, ' ');
+  const std::string expected = indent + "(struct node) {\n" + indent + " .id = (long)1,\n" + indent +
+                               " .at = (struct point) {\n" + indent + "  .x = (int)10,\n" + indent +
+                               "  .y = (int)-1,\n" + indent + " },\n" + indent + " .u = (union) {\n" + indent +
+                               "  .as_int = (int)16909060,\n" + indent + "  .bytes = (unsigned char [4]) [\n" +
+                               indent + "   (unsigned char)4,\n" + indent + "   (unsigned char)3,\n" + indent +
+                               "   (unsigned char)2,\n" + indent + "   (unsigned char)1,\n" + indent + "  ],\n" +
+                               indent + " },\n" + indent + " .f = (struct flags) {\n" + indent +
+                               "  .ready = (unsigned int)1,\n" + indent + "  .mode = (unsigned int)1,\n" + indent +
+                               "  .delta = (int)31,\n" + indent + "  .big = (unsigned long long)78187493530,\n" +
+                               indent + " },\n" + indent + " .name = (char [16]) [\n" + indent + "  (char)'n',\n" +
+                               indent + "  (char)'o',\n" + indent + "  (char)'d',\n" + indent + "  (char)'e',\n" +
+                               indent + "  (char)'-',\n" + indent + "  (char)'1',\n" + indent + " ],\n" + indent +
+                               " .samples = (short [4]) [\n" + indent + "  (short)100,\n" + indent +
+                               "  (short)101,\n" + indent + "  (short)102,\n" + indent + "  (short)103,\n" + indent +
+                               " ],\n" + indent + "}\n\n";
+  const std::string out = read_file(file);
+  ASSERT_TRUE(std::regex_search(out, std::regex("^0x[0-9a-f]+ = \\*\n"))) << out;
+  EXPECT_EQ(out.substr(out.find('\n') + 1), expected) << out;
+}
+
+// The target's typedef names (DWARF) are types, as DTrace's CTF names are,
+// and a name may be scoped to a module: a.out`node_t, struct a.out`node;
+// a module that does not define it leaves the struct incomplete.
+TEST(DCli, TargetTypedefsAndModuleScopes) {
+  const std::string file = ::testing::TempDir() + "/d_typedefs.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n",
+                "pid$target:a.out:visit:entry { this->n = (node_t *)arg0; printf(\"%d %d %d %d\\n\", this->n->id, "
+                "((a.out`node_t *)arg0)->at.x, ((struct a.out`node *)arg0)->at.y, sizeof (node_t)); }",
+                "-c", target_path("pk_types-pie-O0") + " 2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "visited 2 nodes, sum 27\n");
+  EXPECT_EQ(read_file(file), "1 10 -1 72\n2 20 -2 72\n\n");
+  // A typedef of a scalar (pk_types' counter_t, unsigned long) is its type.
+  auto scalar = run({probekit_path(), "-q", "-o", file, "-n",
+                     "pid$target:a.out:visit:entry { printf(\"%u %d\\n\", (counter_t)-1, sizeof (a.out`counter_t)); }",
+                     "-c", target_path("pk_types-pie-O0") + " 1"});
+  EXPECT_EQ(scalar.status, 0) << scalar.err;
+  EXPECT_EQ(read_file(file), "18446744073709551615 8\n\n");
+  auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
+                  "-c", target_path("pk_types-pie-O0") + " 1"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.out, "");
+}
+
 TEST(DCli, UnknownTargetStructIsAnError) {
   auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});

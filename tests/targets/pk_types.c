@@ -33,6 +33,8 @@ struct node {
 };
 
 typedef struct node node_t;
+typedef unsigned long counter_t;  // a scalar typedef D reads from DWARF: (counter_t)x
+counter_t nodes_made;
 
 __attribute__((noipa)) long visit(node_t *n) { return n->id + n->at.x + n->at.y + n->f.delta; }
 
@@ -54,6 +56,7 @@ int main(int argc, char **argv) {
     n->weight = i * 1.5;
     n->next = head;
     head = n;
+    ++nodes_made;
   }
   long sum = 0;
   for (node_t *n = head; n; n = n->next) sum += visit(n);

@@ -17,7 +17,9 @@
 //   stack: ADDR...           what the host's unwinder returns
 //   argtypes: PROBE TYPE...  register PROBE with typed args[] (ProbeArg), each
 //         TYPE one of s1 s2 s4 s8 u1 u2 u4 u8 (integers), ptr, str (char *),
-//         f4 f8 (float, double); a firing's argN=V then also sets params[N]
+//         f4 f8 (float, double); a firing's argN=V then also sets params[N];
+//         the types also answer CompileOptions::probe_args (args[N] of f4/f8
+//         is a float/double)
 //   a firing's xmmN=BITS sets the low 64 bits of SSE register N (uregs[R_XMMn])
 // BEGIN fires first and END last, as with dtrace(1); the target pid is 1234,
 // the clock starts at 1s and advances 1000ns per firing, rand() is seeded
@@ -152,6 +154,15 @@ std::string run_tst(const std::string& name, const std::string& source) {
     }
   }
   hit.destructive = opts.destructive;
+  // args[N] is typed at compile time from the argtypes of the probes a
+  // description matches (the CLI answers from DWARF).
+  opts.probe_args = [&](const ProbeDescription& d) -> std::optional<std::vector<ProbeArg>> {
+    for (const auto& f : fires) {
+      auto t = arg_types.find(f.key.str());
+      if (t != arg_types.end() && d.matches(f.key)) return t->second;
+    }
+    return std::nullopt;
+  };
   auto r = compile(source, name, opts);
   if (!r.ok()) return "-- compile failed --\n" + r.diagnostics.render();
   Program& prog = *r.program;
@@ -219,6 +230,23 @@ TEST_P(Corpus, Matches) {
     std::string id = name.substr(4, name.find('.', 4) - 4);
     CompileOptions opts;
     opts.target_pid = 1234;
+    // argtypes: type args[N] here too.
+    std::vector<std::pair<ProbeKey, std::vector<ProbeArg>>> typed;
+    for (auto line : split(source, '\n')) {
+      auto at = line.find("argtypes:");
+      if (at == std::string::npos) continue;
+      std::string rest(line.substr(at + 9));
+      if (auto end = rest.find("*/"); end != std::string::npos) rest.resize(end);
+      auto words = split_ws(rest);
+      if (words.empty()) continue;
+      typed.emplace_back(key_from_spec(words[0]), std::vector<ProbeArg>{});
+      for (size_t i = 1; i < words.size(); ++i) typed.back().second.push_back(probe_arg(words[i]));
+    }
+    opts.probe_args = [&](const ProbeDescription& d) -> std::optional<std::vector<ProbeArg>> {
+      for (const auto& [key, types] : typed)
+        if (d.matches(key)) return types;
+      return std::nullopt;
+    };
     auto r = compile(source, name, opts);
     ASSERT_FALSE(r.ok()) << name << " compiled but must fail with " << id;
     ASSERT_FALSE(r.diagnostics.all().empty());
