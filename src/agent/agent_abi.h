@@ -201,7 +201,11 @@ struct pk_control {
   /* timestamp: ns = ns_base + ((tsc - tsc_base) * tsc_mult >> tsc_shift) */
   uint64_t tsc_base, ns_base, tsc_mult;
   uint32_t tsc_shift;
-  uint32_t pad2;
+  /* D global integer variables: one word each, shared by every thread of
+   * the process, after the thread parts (at dstate_remote + nthreads_max *
+   * dstate_stride); probekit reads and adjusts them (d/program.cpp
+   * sync_globals). */
+  uint32_t dglobal_words;
 };
 
 /* ---- D clauses (PK_ACTION_DPROG) ----
@@ -287,6 +291,10 @@ struct pk_dagg_table {
  *   ACT u16         faults from here on are in action u16 (an ERROR item)
  *   DIVZ/MODZ u8    pop b, pop a, push a / b or a % b (u8 1: signed); a zero
  *                   b is DTrace's divide-by-zero fault (an ERROR item)
+ *   GLOBAL u16      push global variable u16 (pk_control dglobal_words)
+ *   SETGLOBAL u16   pop into global variable u16 (a plain store)
+ *   ADDGLOBAL u16   pop n, add it to global variable u16 atomically (x++,
+ *                   x += n from several threads lose no update)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -295,7 +303,7 @@ enum {
   PK_OP_SGE, PK_OP_ULT, PK_OP_ULE, PK_OP_UGT, PK_OP_UGE, PK_OP_NEG, PK_OP_NOT, PK_OP_LNOT, PK_OP_EXT,
   PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
   PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
-  PK_OP_STRCMP, PK_OP_COUNT_
+  PK_OP_STRCMP, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_COUNT_
 };
 #define PK_DVAR_PID 0u
 #define PK_DVAR_TID 1u

@@ -10,7 +10,8 @@
  * The one idea: everything a hit touches is reached through its thread's
  * part of the shared state (self-> variables, aggregation tables), which
  * only that thread writes, so nothing needs an atomic operation and
- * probekit reads the parts to print. The thread's slot, the time and the
+ * probekit reads the parts to print. Global variables are the exception:
+ * one word per process, shared by its threads, added to atomically. The thread's slot, the time and the
  * CPU are asked for only when the code needs them: a predicate that
  * rejects `arg0 == 12345` costs a few instructions.
  *
@@ -571,6 +572,25 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         __builtin_memcpy(w, t->comm, 16);
         st[sp++] = w[0] == pk_dvm_u64(code + pc) && w[1] == pk_dvm_u64(code + pc + 8);
         pc += 16;
+        break;
+      }
+      case PK_OP_GLOBAL:
+      case PK_OP_SETGLOBAL:
+      case PK_OP_ADDGLOBAL: {
+        /* Shared by every thread of the process (after the thread parts):
+         * a plain load or store, or an atomic add for x++ and x += n. */
+        const uint32_t slot = pk_dvm_u16(code + pc);
+        pc += 2;
+        if (slot >= h->c->dglobal_words) goto fault;
+        uint64_t *var = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride) + slot;
+        if (op == PK_OP_GLOBAL) {
+          PK_ROOM(1);
+          st[sp++] = __atomic_load_n(var, __ATOMIC_RELAXED);
+        } else {
+          PK_NEED(1);
+          if (op == PK_OP_SETGLOBAL) __atomic_store_n(var, st[--sp], __ATOMIC_RELAXED);
+          else __atomic_fetch_add(var, st[--sp], __ATOMIC_RELAXED);
+        }
         break;
       }
       default: goto fault;

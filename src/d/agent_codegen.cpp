@@ -275,7 +275,14 @@ public:
         imm(e.ival);
         return push();
       case ExprKind::ident: {
-        if (e.slot >= 0) return refuse("global variables live in the tracer");
+        if (e.slot >= 0) {
+          const int w = global(e.slot);
+          if (w < 0) return false;
+          op(PK_OP_GLOBAL);
+          u16(static_cast<uint32_t>(w));
+          ext(symbols_.globals[static_cast<size_t>(e.slot)].type);
+          return push();
+        }
         if (e.id < 0) return refuse("'" + e.text + "'");
         const Var v = static_cast<Var>(e.id);
         switch (v) {
@@ -483,6 +490,82 @@ private:
     return static_cast<uint32_t>(w);
   }
 
+  // A global integer variable's word (agent_abi.h dglobal_words), or -1.
+  int global(int slot) {
+    if (slot < 0 || static_cast<size_t>(slot) >= symbols_.globals.size()) {
+      refuse("an unknown global variable");
+      return -1;
+    }
+    const VarDecl& g = symbols_.globals[static_cast<size_t>(slot)];
+    if (g.is_array) {
+      refuse("associative arrays live in the tracer");
+      return -1;
+    }
+    if (!g.type.is_scalar() || g.type.is_floating()) {
+      refuse("global variable '" + g.name + "' is not an integer");
+      return -1;
+    }
+    if (static_cast<size_t>(slot) >= plan_.global_word.size()) plan_.global_word.resize(static_cast<size_t>(slot) + 1, -1);
+    int& w = plan_.global_word[static_cast<size_t>(slot)];
+    if (w < 0) {
+      if (plan_.global_slot.size() >= 0xffff) {
+        refuse("too many global variables for the agent");
+        return -1;
+      }
+      w = static_cast<int>(plan_.global_slot.size());
+      plan_.global_slot.push_back(slot);
+    }
+    return w;
+  }
+  static bool is_global(const Expr& e) { return e.kind == ExprKind::ident && e.slot >= 0; }
+
+  // x = v, x op= v, x++ on a global: a plain store, or for + and - an
+  // atomic add (threads incrementing one counter lose no update).
+  bool global_assign(Expr& s, Expr& lhs, Expr* rhs, Op aop) {
+    const int w = global(lhs.slot);
+    if (w < 0) return false;
+    if (rhs && !rhs->type.is_scalar()) return refuse("global variable '" + lhs.text + "' is not an integer");
+    if (aop == Op::add || aop == Op::sub || aop == Op::inc || aop == Op::dec) {
+      if (rhs) {
+        if (!expr(*rhs)) return false;
+      } else {
+        imm(1);
+        if (!push()) return false;
+      }
+      if (aop == Op::sub || aop == Op::dec) op(PK_OP_NEG);
+      op(PK_OP_ADDGLOBAL);
+      u16(static_cast<uint32_t>(w));
+      pop();
+      return true;
+    }
+    if (aop != Op::none) {
+      if (aop == Op::div || aop == Op::mod) return refuse("division in the agent");
+      op(PK_OP_GLOBAL);
+      u16(static_cast<uint32_t>(w));
+      ext(symbols_.globals[static_cast<size_t>(lhs.slot)].type);
+      if (!push()) return false;
+    }
+    if (!expr(*rhs)) return false;
+    if (aop != Op::none) {
+      const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
+      switch (aop) {
+        case Op::mul: op(PK_OP_MUL); break;
+        case Op::band: op(PK_OP_AND); break;
+        case Op::bor: op(PK_OP_OR); break;
+        case Op::bxor: op(PK_OP_XOR); break;
+        case Op::shl: op(PK_OP_SHL); break;
+        case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
+        default: return refuse(std::string("operator ") + to_string(aop) + "=");
+      }
+      pop();
+    }
+    ext(s.type);
+    op(PK_OP_SETGLOBAL);
+    u16(static_cast<uint32_t>(w));
+    pop();
+    return true;
+  }
+
   uint32_t string_id(const std::string& s) {
     auto it = std::find(plan_.strings.begin(), plan_.strings.end(), s);
     if (it != plan_.strings.end()) return static_cast<uint32_t>(it - plan_.strings.begin());
@@ -625,8 +708,9 @@ private:
       case ExprKind::agg_set: return agg_set(s);
       case ExprKind::assign: {
         Expr& lhs = *s.kids[0];
+        if (is_global(lhs)) return global_assign(s, lhs, s.kids[1].get(), s.op);
         if (lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var)
-          return refuse("assigning anything but a self-> or this-> variable");
+          return refuse("assigning anything but a variable");
         if (!lhs.type.is_scalar() || !s.kids[1]->type.is_scalar())
           return refuse(var_name(lhs) + " variable that is not an integer");
         const uint32_t w = var_word(lhs);
@@ -660,6 +744,7 @@ private:
       }
       case ExprKind::incdec: {
         Expr& lhs = *s.kids[0];
+        if (is_global(lhs) && lhs.type.is_scalar()) return global_assign(s, lhs, nullptr, s.op);
         if ((lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var) || !lhs.type.is_scalar())
           return refuse("++/-- of anything but an integer self-> or this-> variable");
         const uint32_t w = var_word(lhs);
@@ -917,6 +1002,8 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.aggs = std::move(layout.aggs);
     plan.self_word = std::move(layout.self_word);
     plan.self_words = layout.self_words;
+    plan.global_word = std::move(layout.global_word);
+    plan.global_slot = std::move(layout.global_slot);
     plan.this_word = std::move(layout.this_word);
     plan.strings = std::move(layout.strings);
     plan.actions = std::move(layout.actions);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -347,10 +348,12 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
   flow_applied = false;
   x.now = ctx.hit ? ctx.hit->timestamp_ns() : host->monotonic_ns();
   x.tid = ctx.hit ? ctx.hit->tid() : host->tracer_pid();
+  if (before_fire) before_fire();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
     x.epid = p.epids[i];
     run_clause(x, p.clauses[i]);
   }
+  if (after_fire) after_fire();
   return exit_requested;
 }
 
@@ -463,7 +466,72 @@ struct ProgramState {
   uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
   std::vector<NodePtr> replay;       // by AgentPlan::actions id: the output action, run on replay_values
   std::vector<Value> replay_values;  // what the agent computed for the action being replayed
+  // Globals shared with the agent (Program::set_agent_globals): the value
+  // each word had for the program at the last sync (raw, as the agent adds
+  // to it), and what each address space's word was then.
+  std::function<std::vector<uint64_t*>()> agent_globals;
+  std::vector<uint64_t> global_total;
+  std::map<const uint64_t*, std::vector<uint64_t>> global_seen;
+  void pull_globals();
+  void push_globals();
 };
+
+// Every address space's change since the last sync is added to the total,
+// and each space is brought to the total (by atomic adds: an agent's
+// increment meanwhile stays): a counter incremented in two processes
+// counts both.
+void ProgramState::pull_globals() {
+  const std::vector<uint64_t*> spaces = agent_globals ? agent_globals() : std::vector<uint64_t*>{};
+  const size_t n = plan.global_slot.size();
+  for (uint64_t* g : spaces) {
+    auto& seen = global_seen[g];
+    if (seen.size() != n) {  // not given to init_agent_globals: taken as it is
+      seen.assign(n, 0);
+      for (size_t w = 0; w < n; ++w) seen[w] = std::atomic_ref<uint64_t>(g[w]).load(std::memory_order_relaxed);
+      continue;
+    }
+    for (size_t w = 0; w < n; ++w) {
+      const uint64_t cur = std::atomic_ref<uint64_t>(g[w]).load(std::memory_order_relaxed);
+      global_total[w] += cur - seen[w];
+      seen[w] = cur;
+    }
+  }
+  for (uint64_t* g : spaces) {
+    auto& seen = global_seen[g];
+    for (size_t w = 0; w < n; ++w) {
+      if (seen[w] == global_total[w]) continue;
+      std::atomic_ref<uint64_t>(g[w]).fetch_add(global_total[w] - seen[w], std::memory_order_relaxed);
+      seen[w] = global_total[w];
+    }
+  }
+  for (size_t w = 0; w < n; ++w) {
+    const size_t slot = static_cast<size_t>(plan.global_slot[w]);
+    const Type& t = rt.symbols.globals[slot].type;
+    rt.globals[slot] = Value::integer(normalize_to(t, static_cast<int64_t>(global_total[w])), t.size,
+                                      t.is_signed && t.kind == Type::Kind::integer);
+  }
+}
+
+// What the program's clauses changed, added to every address space's word.
+void ProgramState::push_globals() {
+  const size_t n = plan.global_slot.size();
+  std::vector<uint64_t*> spaces;
+  for (size_t w = 0; w < n; ++w) {
+    const size_t slot = static_cast<size_t>(plan.global_slot[w]);
+    const Type& t = rt.symbols.globals[slot].type;
+    const uint64_t now = static_cast<uint64_t>(rt.globals[slot].i);
+    if (now == static_cast<uint64_t>(normalize_to(t, static_cast<int64_t>(global_total[w])))) continue;
+    const uint64_t delta = now - global_total[w];
+    global_total[w] = now;
+    if (spaces.empty() && agent_globals) spaces = agent_globals();
+    for (uint64_t* g : spaces) {
+      auto& seen = global_seen[g];
+      if (seen.size() != n) continue;
+      std::atomic_ref<uint64_t>(g[w]).fetch_add(delta, std::memory_order_relaxed);
+      seen[w] += delta;
+    }
+  }
+}
 
 CompileResult compile(std::string_view source, std::string file_name, const CompileOptions& options) {
   CompileResult r;
@@ -510,6 +578,8 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     state->layout.self_words = state->plan.self_words;
     state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
     state->layout.output = state->plan.actions.size() > 1;
+    state->layout.global_words = state->plan.any ? static_cast<uint32_t>(state->plan.global_slot.size()) : 0;
+    state->global_total.assign(state->plan.global_slot.size(), 0);
   }
   state->ast = std::move(ast);
   // DTrace's fixed ids: BEGIN 1, END 2, ERROR 3.
@@ -713,9 +783,26 @@ void Program::set_agent_parts(std::function<std::vector<const uint8_t*>()> parts
   state_->rt.before_print = [this] { absorb_agent(); };
 }
 
+void Program::set_agent_globals(std::function<std::vector<uint64_t*>()> globals) {
+  ProgramState& st = *state_;
+  if (st.plan.global_slot.empty()) return;
+  st.agent_globals = std::move(globals);
+  st.rt.before_fire = [&st] { st.pull_globals(); };
+  st.rt.after_fire = [&st] { st.push_globals(); };
+}
+
+void Program::init_agent_globals(uint64_t* words) {
+  ProgramState& st = *state_;
+  const size_t n = st.plan.global_slot.size();
+  std::vector<uint64_t>& seen = st.global_seen[words];
+  seen = st.global_total;
+  for (size_t w = 0; w < n; ++w) std::atomic_ref<uint64_t>(words[w]).store(seen[w], std::memory_order_relaxed);
+}
+
 // The agent-owned aggregations, rebuilt from every thread's part.
 void Program::absorb_agent() {
   ProgramState& st = *state_;
+  if (st.agent_globals) st.pull_globals();
   if (!st.agent_parts || st.plan.aggs.empty()) return;
   const std::vector<const uint8_t*> parts = st.agent_parts();
   Runtime& rt = st.rt;

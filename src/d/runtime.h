@@ -206,6 +206,9 @@ public:
   void sync() {
     if (before_print) before_print();
   }
+  // Around each firing of the program's own clauses (Program::set_agent_globals):
+  // the agent's global words read before, the clauses' changes given back after.
+  std::function<void()> before_fire, after_fire;
 
   uint32_t register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {},
                           std::vector<ProbeField> fields = {});  // id (0: nothing matches)

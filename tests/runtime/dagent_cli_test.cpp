@@ -201,5 +201,29 @@ TEST(DAgentCli, OutputLostToAFullBufferIsCountedAsDTraceCountsDrops) {
   EXPECT_EQ(std::count(jump.out.begin(), jump.out.end(), '\n') + dropped, 800000u + 1u) << jump.run.err;
 }
 
+// Global integers in the agent: four threads add to shared words (atomic
+// adds: no update lost), BEGIN's value reaches the agent before the first
+// hit, a clause the tracer runs adds to the same counter, and END reads
+// the totals: exactly the trap backend's output.
+TEST(DAgentCli, GlobalsSharedByFourThreadsKeepExactTotals) {
+  const std::string prog =
+      "BEGIN { base = 100; }\n"
+      "pid$target:a.out:main:entry { printf(\"%s\\n\", execname); n += 1000; }\n"
+      "pid$target:a.out:work:entry { n++; sum += arg0; down -= 2; }\n"
+      "pid$target:a.out:work:entry /base == 100/ { seen++; }\n"
+      "pid$target:a.out:work:entry /arg0 == 2999/ { last = arg0; }\n"
+      "END { printf(\"n=%d sum=%d down=%d seen=%d last=%d base=%d\\n\", n, sum, down, seen, last, base); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out, "pk_basic-pie-O2\nn=13000 sum=17994000 down=-24000 seen=12000 last=2999 base=100\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 3u) << jump.run.err;
+}
+
 }  // namespace
 }  // namespace probekit::testing
