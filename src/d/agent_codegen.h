@@ -66,6 +66,21 @@ struct AgentPlan {
   // use them too, through Program's sync of the shared words.
   std::vector<int> global_word;          // by global slot: its word, or -1
   std::vector<int> global_slot;          // by word: the global slot
+  // Associative arrays of integers keyed by integers that only agent
+  // clauses change (the tracer's clauses may read them): a table each in
+  // the global words, after the scalars (agent_abi.h pk_darray), and one
+  // pk_ddyn (the dynvarsize budget) before the first table.
+  struct Array {
+    int slot = 0;                // the global slot
+    uint32_t word = 0;           // its pk_darray, counted from the end of the scalars
+    uint64_t capacity = 0;
+    uint32_t key_words = 0;
+    uint64_t elem_bytes = 0;
+  };
+  std::vector<int> array_index;          // by global slot: its Array, or -1
+  std::vector<Array> arrays;
+  uint32_t array_words = 0;              // words of the tables (and the pk_ddyn)
+  uint64_t dynvarsize = 1 << 20;         // the budget (0: none)
   uint32_t part_bytes = 0;               // bytes of one thread's part
   std::vector<std::string> strings;      // string ids of key parts
   // By id (PK_OP_OUT's and PK_OP_ACT's operand, an output item's address):
@@ -83,7 +98,7 @@ struct AgentPlan {
 // `entries_per_agg`: table capacity (a power of two) of each aggregation in
 // each thread's part.
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize = 256);
+                     uint32_t strsize = 256, uint64_t dynvarsize = 1 << 20);
 
 // The code of one probe's clauses (agent_abi.h PK_OP_*), or why the probe
 // cannot run in the agent. The plan's string table may grow (probe names

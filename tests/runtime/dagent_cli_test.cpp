@@ -225,5 +225,44 @@ TEST(DAgentCli, GlobalsSharedByFourThreadsKeepExactTotals) {
   EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 3u) << jump.run.err;
 }
 
+// Associative arrays of integers in the agent: one lock-free table per
+// process, so four threads counting into shared keys keep exact totals;
+// END reads the agent's table.
+TEST(DAgentCli, AssociativeArraysSharedByFourThreadsKeepExactTotals) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { a[arg0 & 7] += 1; t[tid] += 1; s[arg0 & 1, arg0 & 2] += arg0; }\n"
+      "pid$target:a.out:work:entry /t[tid] == 3000/ { done += 1; }\n"
+      "END { printf(\"%d %d %d %d %d %d\\n\", a[0], a[7], s[1, 2], s[0, 0], done, t[12345]); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  // s[1, 2]: 4 threads x the arg0 = 4k + 3 below 3000 (3, 7, ... 2999).
+  EXPECT_EQ(jump.out, "1500 1500 4503000 4494000 4 0\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+}
+
+// A full -x dynvarsize: the elements that find no room are counted and
+// reported as the trap backend reports them, to the element.
+TEST(DAgentCli, AFullDynvarsizeReportsTheTrapBackendsDrops) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { a[arg0 & 15] += 1; }\n"
+      "END { printf(\"%d %d %d %d\\n\", a[0], a[8], a[9], a[12]); }\n";
+  const std::vector<std::string> x = {"-x", "dynvarsize=640"};
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", x);
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", x);
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  // 640 bytes hold 10 elements (64 bytes each): keys 0..9; 10..15 drop at
+  // each of their 187 hits in each thread.
+  EXPECT_EQ(jump.out, "752 748 748 0\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, "probekit: 4488 dynamic variable drops"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(trap.run.err, "probekit: 4488 dynamic variable drops"), 1u) << trap.run.err;
+}
+
 }  // namespace
 }  // namespace probekit::testing

@@ -298,6 +298,43 @@ TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
   EXPECT_NE(b.agent->clause_place(3), "");
 }
 
+// Associative arrays of integers in the agent: ++, +=, stores, reads in
+// predicates and keys, deleting by storing 0, and the tracer's END reading
+// the agent's table.
+TEST(AgentCodegen, AssociativeArraysMatchTheTracer) {
+  Both b("pid$target::work:entry { a[arg0 & 7]++; b[tid, arg1 & 3] += arg1; c[arg0 & 3] = arg1; d[arg1] -= 1; }\n"
+         "pid$target::work:entry /a[arg0 & 7] == 3/ { c[arg0 & 3] = 0; @x[arg0 & 7, c[1]] = count(); d[arg1] = 0; }\n"
+         "pid$target::work:entry /a[arg0 & 7] > 4/ { a[arg0 & 7] *= 2; }\n"
+         "END { printf(\"%d %d %d %d %d %d %d %d\\n\", a[0], a[1], a[5], b[101, 3], b[102, 1], c[1], c[2], d[14]); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find(" "), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// Elements that find no room in -x dynvarsize are dynamic variable drops,
+// counted as the tracer counts them (a store of 0 to a missing element of
+// a full budget is one too).
+TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
+  Both b("#pragma D option dynvarsize=640\n"
+         "pid$target::work:entry { a[arg1] += 1; z[arg1] = 0; }\n"
+         "END { printf(\"%d %d %d\\n\", a[0], a[63], a[266]); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_EQ(b.tracer_out.out_text(), "1 1 0\n\n");
+  // 30 keys of a[] past the 10 that fit; z[] from the hit that filled it.
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 61 dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   Both b("pid$target::work:entry { self->ts = timestamp; @n = count(); }\n"
          "pid$target::rest:entry { trace(execname); trace(self->ts); }\n"
