@@ -1144,6 +1144,10 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     break;
   }
   plan.clause_ready = ready;
+  for (size_t i = 0; i < n; ++i)
+    for (int a : touches[i].arrays)
+      if (!ready[i] && static_cast<size_t>(a) < plan.array_index.size() && plan.array_index[static_cast<size_t>(a)] >= 0)
+        plan.arrays_read_in_tracer = true;
   plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
   uint64_t offset = 8ull * plan.self_words;
   for (auto& a : plan.aggs) {

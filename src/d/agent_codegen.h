@@ -80,6 +80,7 @@ struct AgentPlan {
   std::vector<int> array_index;          // by global slot: its Array, or -1
   std::vector<Array> arrays;
   uint32_t array_words = 0;              // words of the tables (and the pk_ddyn)
+  bool arrays_read_in_tracer = false;    // a clause the tracer runs reads one (sync them at its firings)
   uint64_t dynvarsize = 1 << 20;         // the budget (0: none)
   uint32_t part_bytes = 0;               // bytes of one thread's part
   std::vector<std::string> strings;      // string ids of key parts

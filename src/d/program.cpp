@@ -473,7 +473,7 @@ struct ProgramState {
   std::vector<uint64_t> global_total;
   std::map<const uint64_t*, std::vector<uint64_t>> global_seen;
   uint64_t array_drops = 0;  // dynamic variable drops of the agent's arrays already counted
-  void pull_globals();
+  void pull_globals(bool arrays = true);
   void push_globals();
   void pull_arrays(const std::vector<uint64_t*>& spaces);
 };
@@ -522,7 +522,7 @@ void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
 // and each space is brought to the total (by atomic adds: an agent's
 // increment meanwhile stays): a counter incremented in two processes
 // counts both.
-void ProgramState::pull_globals() {
+void ProgramState::pull_globals(bool arrays) {
   const std::vector<uint64_t*> spaces = agent_globals ? agent_globals() : std::vector<uint64_t*>{};
   const size_t n = plan.global_slot.size();
   for (uint64_t* g : spaces) {
@@ -546,7 +546,7 @@ void ProgramState::pull_globals() {
       seen[w] = global_total[w];
     }
   }
-  pull_arrays(spaces);
+  if (arrays) pull_arrays(spaces);  // O(table): only where a tracer clause reads them, and before printing
   for (size_t w = 0; w < n; ++w) {
     const size_t slot = static_cast<size_t>(plan.global_slot[w]);
     const Type& t = rt.symbols.globals[slot].type;
@@ -831,7 +831,7 @@ void Program::set_agent_globals(std::function<std::vector<uint64_t*>()> globals)
   ProgramState& st = *state_;
   if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;
   st.agent_globals = std::move(globals);
-  st.rt.before_fire = [&st] { st.pull_globals(); };
+  st.rt.before_fire = [&st] { st.pull_globals(st.plan.arrays_read_in_tracer); };
   st.rt.after_fire = [&st] { st.push_globals(); };
 }
 
