@@ -348,12 +348,17 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
   flow_applied = false;
   x.now = ctx.hit ? ctx.hit->timestamp_ns() : host->monotonic_ns();
   x.tid = ctx.hit ? ctx.hit->tid() : host->tracer_pid();
-  if (before_fire) before_fire();
+  // Not again for ERROR fired from inside a clause: the outer firing's
+  // stores are not given back yet.
+  const bool outer = !firing_;
+  firing_ = true;
+  if (outer && before_fire) before_fire();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
     x.epid = p.epids[i];
     run_clause(x, p.clauses[i]);
   }
-  if (after_fire) after_fire();
+  if (outer && after_fire) after_fire();
+  if (outer) firing_ = false;
   return exit_requested;
 }
 

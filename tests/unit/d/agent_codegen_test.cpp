@@ -279,7 +279,8 @@ TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
          "BEGIN { base = 7; small = 250; mixed = 1; }\n"
          "pid$target::work:entry { n++; total += arg1; down -= 2; last = arg0; prod *= 1; small++; }\n"
          "pid$target::work:entry /base == 7 && n % 4 == 1/ { @at[n, (int)last] = count(); mixed = mixed * 3 + 1; }\n"
-         "pid$target::rest:entry { printf(\"%s %d\\n\", execname, n); n += 1000; }\n"
+         "pid$target::rest:entry { printf(\"%s %d\\n\", execname, n); n += 1000; mixed = 2; mixed = mixed / (n - n); }\n"
+         "ERROR { printf(\"error %d\\n\", mixed); }\n"
          "END { printf(\"%d %d %d %d %d %d %d\\n\", n, total, down, last, base, mixed, small); }\n");
   b.begin();
   const std::vector<Hit> hits = some_hits();
@@ -296,6 +297,8 @@ TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
   EXPECT_EQ(b.agent->clause_place(1), "");
   EXPECT_EQ(b.agent->clause_place(2), "");
   EXPECT_NE(b.agent->clause_place(3), "");
+  // A store before a fault stays, and ERROR (fired inside that firing) sees it.
+  EXPECT_NE(b.agent_out.out_text().find("error 2\n"), std::string::npos) << b.agent_out.out_text();
 }
 
 // Associative arrays of integers in the agent: ++, +=, stores, reads in
