@@ -155,6 +155,8 @@ dprog() {
     keyed) echo 'pid$target:a.out:paced_hit:entry { @[arg0 & 7] = count(); }' ;;
     delta) echo 'pid$target:a.out:paced_hit:entry /self->ts/ { @ = quantize(timestamp - self->ts); } pid$target:a.out:paced_hit:entry { self->ts = timestamp; }' ;;
     retlat) echo 'pid$target:a.out:paced_hit:entry { self->ts = timestamp; } pid$target:a.out:paced_hit:return /self->ts/ { @ = quantize(timestamp - self->ts); self->ts = 0; }' ;;
+    global) echo 'pid$target:a.out:paced_hit:entry { n++; }' ;;
+    array) echo 'pid$target:a.out:paced_hit:entry { a[arg0 & 7]++; }' ;;
   esac
 }
 bprog() {
@@ -164,12 +166,16 @@ bprog() {
     keyed) echo "uprobe:$paced:paced_hit { @[arg0 & 7] = count(); }" ;;
     delta) echo "uprobe:$paced:paced_hit /@ts[tid]/ { @ = hist(nsecs - @ts[tid]); } uprobe:$paced:paced_hit { @ts[tid] = nsecs; }" ;;
     retlat) echo "uprobe:$paced:paced_hit { @ts[tid] = nsecs; } uretprobe:$paced:paced_hit /@ts[tid]/ { @ = hist(nsecs - @ts[tid]); delete(@ts[tid]); }" ;;
+    global) echo "uprobe:$paced:paced_hit { @n++; }" ;;
+    array) echo "uprobe:$paced:paced_hit { @a[arg0 & 7]++; }" ;;
   esac
 }
 # retlat: the issue's entry + return latency histogram, per call (both
 # halves in the agent: the entry's jump site and the return side of its
 # shadow-stack hijack).
-for d in count reject keyed delta retlat; do
+# global, array: a global counter (an atomic add on a word shared by the
+# process's threads) and an associative array (the lock-free table).
+for d in count reject keyed delta retlat global array; do
   drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
   drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then

@@ -471,8 +471,16 @@ public:
     uint32_t self_words = 0;
     uint32_t part_bytes = 0;
     bool output = false;  // the code writes output records (Probe::agent_output): drain them
+    // Words shared by every thread of a process (D globals), after the
+    // thread parts; each address space's are given to init_globals before
+    // any of its threads runs agent code (the values the program holds).
+    uint32_t global_words = 0;
+    std::function<void(uint64_t*)> init_globals;
   };
   virtual Status set_agent_state(AgentState state) = 0;
+  // Every address space's global words (AgentState::global_words), live,
+  // writable (the caller adds to them atomically; also of processes gone).
+  virtual std::vector<uint64_t*> agent_globals() const = 0;
   // Every thread part of every address space's state, live (probekit's
   // mapping; also of processes gone since): the caller reads what the
   // agents wrote.

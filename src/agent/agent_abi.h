@@ -213,7 +213,11 @@ struct pk_control {
   /* timestamp: ns = ns_base + ((tsc - tsc_base) * tsc_mult >> tsc_shift) */
   uint64_t tsc_base, ns_base, tsc_mult;
   uint32_t tsc_shift;
-  uint32_t pad2;
+  /* D global integer variables: one word each, shared by every thread of
+   * the process, after the thread parts (at dstate_remote + nthreads_max *
+   * dstate_stride); probekit reads and adjusts them (d/program.cpp
+   * sync_globals). */
+  uint32_t dglobal_words;
   /* A system call probekit runs in a stopped thread goes through the
    * agent's gadget, pk_agent_syscall: `syscall; int3`. Before it changes
    * the thread's registers, probekit keeps them here (struct
@@ -318,6 +322,17 @@ struct pk_dagg_table {
  *                   return rax becomes the value (the last one wins)
  *   RAISE           pop a signal number and send it to the hitting thread
  *                   (tgkill; destructive, -w)
+ *   GLOBAL u16      push global variable u16 (pk_control dglobal_words)
+ *   SETGLOBAL u16   pop into global variable u16 (a plain store)
+ *   ADDGLOBAL u16   pop n, add it to global variable u16 atomically (x++,
+ *                   x += n from several threads lose no update)
+ *   AGET u32        pop an associative array's key words, push its value
+ *                   (0: no element); u32: the array's table (pk_darray), as
+ *                   a word index among the global words
+ *   ASET u32        pop the value, then the key words: store it (0 deletes
+ *                   the element, as DTrace does)
+ *   AADD u32        pop n, then the key words: add n to the element
+ *                   atomically (created when missing; deleted when 0)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -326,8 +341,35 @@ enum {
   PK_OP_SGE, PK_OP_ULT, PK_OP_ULE, PK_OP_UGT, PK_OP_UGE, PK_OP_NEG, PK_OP_NOT, PK_OP_LNOT, PK_OP_EXT,
   PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
   PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
-  PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_COUNT_
+  PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_AGET,
+  PK_OP_ASET, PK_OP_AADD, PK_OP_COUNT_
 };
+/* An associative array of integers keyed by integers (a[k1, k2] = v), in
+ * the global words: shared by the process's threads, so a lock-free
+ * open-addressing table. A pk_darray, then `capacity` entries of 2 +
+ * key_words words: a state word (PK_DENTRY_*), the key, the value. A key is
+ * claimed by a compare-and-swap of a free state word and stays in its entry
+ * for good: deleting it makes the entry a tombstone (DEAD) that the same key
+ * revives, so no key is ever in two entries. Live elements are charged
+ * elem_bytes each to the dynvarsize budget (pk_ddyn, shared by every array),
+ * as the tracer charges them (d/compiler.cpp ArrayElem); an element that
+ * finds no room is a dynamic variable drop. */
+#define PK_DENTRY_FREE 0u
+#define PK_DENTRY_CLAIMED 1u /* its key is being written */
+#define PK_DENTRY_LIVE 2u
+#define PK_DENTRY_DEAD 3u
+struct pk_darray {
+  uint64_t capacity;  /* entries, a power of two */
+  uint64_t key_words;
+  uint64_t elem_bytes; /* charged to the budget per live element */
+  uint64_t dyn;        /* the pk_ddyn's word index among the global words */
+};
+struct pk_ddyn {
+  uint64_t used, limit; /* bytes of live elements; the budget (dynvarsize) */
+  uint64_t drops;       /* elements that found no room */
+  uint64_t pad;
+};
+
 #define PK_DVAR_PID 0u
 #define PK_DVAR_TID 1u
 #define PK_DVAR_TIMESTAMP 2u

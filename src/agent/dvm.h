@@ -10,7 +10,8 @@
  * The one idea: everything a hit touches is reached through its thread's
  * part of the shared state (self-> variables, aggregation tables), which
  * only that thread writes, so nothing needs an atomic operation and
- * probekit reads the parts to print. The thread's slot, the time and the
+ * probekit reads the parts to print. Global variables are the exception:
+ * one word per process, shared by its threads, added to atomically. The thread's slot, the time and the
  * CPU are asked for only when the code needs them: a predicate that
  * rejects `arg0 == 12345` costs a few instructions.
  *
@@ -230,6 +231,77 @@ static inline void pk_dvm_aggregate(uint8_t *part, const struct pk_dagg *a, cons
     case PK_DAGG_LLQUANTIZE: val[pk_dvm_llquantize(a, v)] += incr; break;
     default: break;
   }
+}
+
+/* An associative array's entry for `key` (agent_abi.h pk_darray): found,
+ * or with `create` claimed (its state DEAD until the caller makes it LIVE);
+ * 0 when missing or when the table has no free entry. */
+static inline uint64_t *pk_dvm_aentry(uint64_t *globals, uint32_t table, const uint64_t *key, int create) {
+  struct pk_darray *a = (struct pk_darray *)(globals + table);
+  const uint32_t kw = (uint32_t)a->key_words, words = 2u + kw;
+  const uint64_t mask = a->capacity - 1;
+  uint64_t hash = 0x9e3779b97f4a7c15ull;
+  for (uint32_t i = 0; i < kw; ++i) {
+    hash ^= key[i];
+    hash *= 0xbf58476d1ce4e5b9ull;
+    hash ^= hash >> 31;
+  }
+  uint64_t *entries = globals + table + sizeof(struct pk_darray) / 8;
+  uint64_t i = hash & mask;
+  for (uint64_t n = 0; n <= mask; ++n, i = (i + 1) & mask) {
+    uint64_t *e = entries + i * words;
+    uint64_t state = __atomic_load_n(&e[0], __ATOMIC_ACQUIRE);
+    if (state == PK_DENTRY_FREE) {
+      if (!create) return 0; /* keys are never moved: the key is not in the table */
+      uint64_t expected = PK_DENTRY_FREE;
+      if (__atomic_compare_exchange_n(&e[0], &expected, PK_DENTRY_CLAIMED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        for (uint32_t k = 0; k < kw; ++k) e[1 + k] = key[k];
+        e[1 + kw] = 0;
+        __atomic_store_n(&e[0], PK_DENTRY_DEAD, __ATOMIC_RELEASE);
+        return e;
+      }
+      state = expected; /* another thread claimed it first: maybe for this key */
+    }
+    for (uint32_t spin = 0; state == PK_DENTRY_CLAIMED && spin < 100000; ++spin) {
+      __builtin_ia32_pause();
+      state = __atomic_load_n(&e[0], __ATOMIC_ACQUIRE);
+    }
+    if (state == PK_DENTRY_CLAIMED) continue; /* its writer is stopped: taken as another key */
+    uint32_t k = 0;
+    while (k < kw && e[1 + k] == key[k]) ++k;
+    if (k == kw) return e;
+  }
+  return 0;
+}
+
+/* Charges one element to the budget; 0 (a drop counted) when it does not fit. */
+static inline int pk_dvm_acharge(uint64_t *globals, const struct pk_darray *a) {
+  struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
+  const uint64_t used = __atomic_add_fetch(&d->used, a->elem_bytes, __ATOMIC_RELAXED);
+  if (d->limit && (a->elem_bytes > d->limit || used > d->limit)) {
+    __atomic_sub_fetch(&d->used, a->elem_bytes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
+  return 1;
+}
+
+/* A DEAD entry made LIVE (charged); 0 when it found no room. */
+static inline int pk_dvm_alive(uint64_t *globals, const struct pk_darray *a, uint64_t *e) {
+  while (__atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_DEAD) {
+    if (!pk_dvm_acharge(globals, a)) return 0;
+    uint64_t expected = PK_DENTRY_DEAD;
+    if (__atomic_compare_exchange_n(&e[0], &expected, PK_DENTRY_LIVE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 1;
+    __atomic_sub_fetch(&((struct pk_ddyn *)(globals + a->dyn))->used, a->elem_bytes, __ATOMIC_RELAXED);
+  }
+  return 1;
+}
+
+/* A LIVE entry whose value became 0 deleted (its charge given back). */
+static inline void pk_dvm_adelete(uint64_t *globals, const struct pk_darray *a, uint64_t *e) {
+  uint64_t expected = PK_DENTRY_LIVE;
+  if (__atomic_compare_exchange_n(&e[0], &expected, PK_DENTRY_DEAD, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    __atomic_sub_fetch(&((struct pk_ddyn *)(globals + a->dyn))->used, a->elem_bytes, __ATOMIC_RELAXED);
 }
 
 /* The callbacks, read once at the start of a hit (pk_dvm_run): where the
@@ -591,6 +663,77 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         --sp;
         if (h->raise) h->raise(h, st[sp]);
         break;
+      case PK_OP_GLOBAL:
+      case PK_OP_SETGLOBAL:
+      case PK_OP_ADDGLOBAL: {
+        /* Shared by every thread of the process (after the thread parts):
+         * a plain load or store, or an atomic add for x++ and x += n. */
+        const uint32_t slot = pk_dvm_u16(code + pc);
+        pc += 2;
+        if (slot >= h->c->dglobal_words) goto fault;
+        uint64_t *var = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride) + slot;
+        if (op == PK_OP_GLOBAL) {
+          PK_ROOM(1);
+          st[sp++] = __atomic_load_n(var, __ATOMIC_RELAXED);
+        } else {
+          PK_NEED(1);
+          if (op == PK_OP_SETGLOBAL) __atomic_store_n(var, st[--sp], __ATOMIC_RELAXED);
+          else __atomic_fetch_add(var, st[--sp], __ATOMIC_RELAXED);
+        }
+        break;
+      }
+      case PK_OP_AGET:
+      case PK_OP_ASET:
+      case PK_OP_AADD: {
+        uint32_t table;
+        __builtin_memcpy(&table, code + pc, 4);
+        pc += 4;
+        uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+        const uint32_t nglobals = h->c->dglobal_words;
+        if ((uint64_t)table + sizeof(struct pk_darray) / 8 > nglobals) goto fault;
+        const struct pk_darray *a = (const struct pk_darray *)(globals + table);
+        const uint64_t kw = a->key_words;
+        if (kw > PK_DVM_STACK || a->dyn + sizeof(struct pk_ddyn) / 8 > nglobals ||
+            table + sizeof(struct pk_darray) / 8 + a->capacity * (2 + kw) > nglobals)
+          goto fault;
+        if (op == PK_OP_AGET) {
+          PK_NEED(kw);
+          sp -= (uint32_t)kw;
+          const uint64_t *e = pk_dvm_aentry(globals, table, st + sp, 0);
+          st[sp++] = e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE
+                         ? __atomic_load_n(&e[1 + kw], __ATOMIC_RELAXED)
+                         : 0;
+          break;
+        }
+        PK_NEED(kw + 1);
+        sp -= (uint32_t)kw + 1;
+        const uint64_t v = st[sp + kw];
+        uint64_t *e = pk_dvm_aentry(globals, table, st + sp, v != 0 || op == PK_OP_AADD);
+        if (op == PK_OP_ASET && v == 0) {
+          /* Deleting: the tracer creates the element first and counts a
+           * drop when there is no room for it (d/compiler.cpp Assign). */
+          if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
+            __atomic_store_n(&e[1 + kw], 0, __ATOMIC_RELAXED);
+            pk_dvm_adelete(globals, a, e);
+          } else {
+            struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
+            if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + a->elem_bytes > d->limit)
+              __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+          }
+          break;
+        }
+        if (!e) { /* no free entry: the element does not fit */
+          __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
+          break;
+        }
+        if (!pk_dvm_alive(globals, a, e)) break;
+        if (op == PK_OP_ASET) {
+          __atomic_store_n(&e[1 + kw], v, __ATOMIC_RELAXED);
+        } else if (__atomic_add_fetch(&e[1 + kw], v, __ATOMIC_RELAXED) == 0) {
+          pk_dvm_adelete(globals, a, e);
+        }
+        break;
+      }
       default: goto fault;
     }
     continue;

@@ -543,9 +543,13 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(
     st.self_words = layout.self_words;
     st.part_bytes = layout.part_bytes;
     st.output = layout.output;
+    st.global_words = layout.global_words;
+    d::Program* program = &program_;
+    st.init_globals = [program](uint64_t* words) { program->init_agent_globals(words); };
     PK_TRY(session_->set_agent_state(std::move(st)));
     Session* session = session_;
     program_.set_agent_parts([session] { return session->agent_parts(); });
+    program_.set_agent_globals([session] { return session->agent_globals(); });
     agent_state_set_ = true;
   }
   return std::make_shared<const std::vector<uint8_t>>(std::move(*code));

@@ -23,6 +23,8 @@ constexpr int kReturnValueWord = 10;  // rax: arg1 and retval at a return
 struct Touches {
   std::set<int> aggs;
   std::set<int> selfs;
+  std::set<int> arrays_changed;  // associative arrays the clause stores into
+  std::set<int> arrays;          // ... or reads
 };
 
 class Gen {
@@ -289,7 +291,14 @@ public:
         imm(e.ival);
         return push();
       case ExprKind::ident: {
-        if (e.slot >= 0) return refuse("global variables live in the tracer");
+        if (e.slot >= 0) {
+          const int w = global(e.slot);
+          if (w < 0) return false;
+          op(PK_OP_GLOBAL);
+          u16(static_cast<uint32_t>(w));
+          ext(symbols_.globals[static_cast<size_t>(e.slot)].type);
+          return push();
+        }
         if (e.id < 0) return refuse("'" + e.text + "'");
         const Var v = static_cast<Var>(e.id);
         switch (v) {
@@ -335,7 +344,12 @@ public:
           code.push_back(static_cast<uint8_t>(e.ival));
           return push();
         }
-        return refuse("associative arrays live in the tracer");
+        if (!array_keys(e)) return false;
+        op(PK_OP_AGET);
+        if (!table(e.slot)) return false;
+        pop(static_cast<int>(e.kids.size()));
+        ext(symbols_.globals[static_cast<size_t>(e.slot)].type);
+        return push();
       case ExprKind::unary: {
         if (e.op == Op::deref) {
           // *(T *)ADDR: the fault-safe reader; nothing there is DTrace's
@@ -500,6 +514,176 @@ private:
     return static_cast<uint32_t>(w);
   }
 
+  // A global integer variable's word (agent_abi.h dglobal_words), or -1.
+  int global(int slot) {
+    if (slot < 0 || static_cast<size_t>(slot) >= symbols_.globals.size()) {
+      refuse("an unknown global variable");
+      return -1;
+    }
+    const VarDecl& g = symbols_.globals[static_cast<size_t>(slot)];
+    if (g.is_array) {
+      refuse("associative arrays live in the tracer");
+      return -1;
+    }
+    if (!g.type.is_scalar() || g.type.is_floating()) {
+      refuse("global variable '" + g.name + "' is not an integer");
+      return -1;
+    }
+    if (static_cast<size_t>(slot) >= plan_.global_word.size()) plan_.global_word.resize(static_cast<size_t>(slot) + 1, -1);
+    int& w = plan_.global_word[static_cast<size_t>(slot)];
+    if (w < 0) {
+      if (plan_.global_slot.size() >= 0xffff) {
+        refuse("too many global variables for the agent");
+        return -1;
+      }
+      w = static_cast<int>(plan_.global_slot.size());
+      plan_.global_slot.push_back(slot);
+    }
+    return w;
+  }
+  static bool is_global(const Expr& e) { return e.kind == ExprKind::ident && e.slot >= 0; }
+
+  // x = v, x op= v, x++ on a global: a plain store, or for + and - an
+  // atomic add (threads incrementing one counter lose no update).
+  bool global_assign(Expr& s, Expr& lhs, Expr* rhs, Op aop) {
+    const int w = global(lhs.slot);
+    if (w < 0) return false;
+    if (rhs && !rhs->type.is_scalar()) return refuse("global variable '" + lhs.text + "' is not an integer");
+    if (aop == Op::add || aop == Op::sub || aop == Op::inc || aop == Op::dec) {
+      if (rhs) {
+        if (!expr(*rhs)) return false;
+      } else {
+        imm(1);
+        if (!push()) return false;
+      }
+      if (aop == Op::sub || aop == Op::dec) op(PK_OP_NEG);
+      op(PK_OP_ADDGLOBAL);
+      u16(static_cast<uint32_t>(w));
+      pop();
+      return true;
+    }
+    if (aop != Op::none) {
+      if (aop == Op::div || aop == Op::mod) return refuse("division in the agent");
+      op(PK_OP_GLOBAL);
+      u16(static_cast<uint32_t>(w));
+      ext(symbols_.globals[static_cast<size_t>(lhs.slot)].type);
+      if (!push()) return false;
+    }
+    if (!expr(*rhs)) return false;
+    if (aop != Op::none) {
+      const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
+      switch (aop) {
+        case Op::mul: op(PK_OP_MUL); break;
+        case Op::band: op(PK_OP_AND); break;
+        case Op::bor: op(PK_OP_OR); break;
+        case Op::bxor: op(PK_OP_XOR); break;
+        case Op::shl: op(PK_OP_SHL); break;
+        case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
+        default: return refuse(std::string("operator ") + to_string(aop) + "=");
+      }
+      pop();
+    }
+    ext(s.type);
+    op(PK_OP_SETGLOBAL);
+    u16(static_cast<uint32_t>(w));
+    pop();
+    return true;
+  }
+
+  static bool is_array(const Expr& e) {
+    return e.kind == ExprKind::index && e.id == static_cast<int>(IndexKind::array);
+  }
+  // An associative array's table operand (u32: its pk_darray's word among
+  // the global words; the scalars are all known once the plan is laid out).
+  bool table(int slot) {
+    const VarDecl& g = symbols_.globals[static_cast<size_t>(slot)];
+    if (static_cast<size_t>(slot) >= plan_.array_index.size()) plan_.array_index.resize(static_cast<size_t>(slot) + 1, -1);
+    int& index = plan_.array_index[static_cast<size_t>(slot)];
+    if (index < 0) {
+      AgentPlan::Array a;
+      a.slot = slot;
+      a.key_words = static_cast<uint32_t>(g.keys.size());
+      // As the tracer charges an element (d/compiler.cpp ArrayElem::bytes).
+      a.elem_bytes = 32 + 16ull * a.key_words + 8ull * a.key_words + 8;
+      const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / a.elem_bytes : 1 << 15;
+      a.capacity = 16;
+      while (a.capacity < 2 * most && a.capacity < (1u << 20)) a.capacity *= 2;
+      if (plan_.arrays.empty()) plan_.array_words = sizeof(pk_ddyn) / 8;
+      a.word = plan_.array_words;
+      const uint64_t words = sizeof(pk_darray) / 8 + a.capacity * (2 + a.key_words);
+      if (plan_.array_words + words > (1u << 28)) return refuse("the agent's associative arrays are too large");
+      plan_.array_words += static_cast<uint32_t>(words);
+      index = static_cast<int>(plan_.arrays.size());
+      plan_.arrays.push_back(a);
+    }
+    const uint32_t word = static_cast<uint32_t>(plan_.global_slot.size()) + plan_.arrays[static_cast<size_t>(index)].word;
+    for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(word >> (8 * i)));
+    return true;
+  }
+  // The key words of a[k1, ...]: integers only.
+  bool array_keys(Expr& e) {
+    if (e.slot < 0 || static_cast<size_t>(e.slot) >= symbols_.globals.size()) return refuse("an unknown array");
+    const VarDecl& g = symbols_.globals[static_cast<size_t>(e.slot)];
+    if (e.ival > 0 || g.dim > 0) return refuse("a fixed-size array");
+    if (!g.type.is_scalar() || g.type.is_floating()) return refuse("an associative array of strings");
+    if (g.keys.size() != e.kids.size() || e.kids.empty()) return refuse("an associative array's keys");
+    for (size_t i = 0; i < e.kids.size(); ++i) {
+      if (!e.kids[i]->type.is_scalar() || !g.keys[i].is_scalar() || g.keys[i].is_floating())
+        return refuse("an associative array with a string key");
+      if (!expr(*e.kids[i])) return false;
+      ext(g.keys[i]);  // the key as the tracer stores it (its declared type)
+    }
+    return true;
+  }
+  // a[k] = v, a[k] op= v, a[k]++: a store (ASET; 0 deletes), or for + and -
+  // an atomic add (AADD).
+  bool array_assign(Expr& s, Expr& lhs, Expr* rhs, Op aop) {
+    if (rhs && !rhs->type.is_scalar()) return refuse("an associative array of strings");
+    if (!array_keys(lhs)) return false;
+    const int nkeys = static_cast<int>(lhs.kids.size());
+    if (aop == Op::add || aop == Op::sub || aop == Op::inc || aop == Op::dec) {
+      if (rhs) {
+        if (!expr(*rhs)) return false;
+      } else {
+        imm(1);
+        if (!push()) return false;
+      }
+      if (aop == Op::sub || aop == Op::dec) op(PK_OP_NEG);
+      op(PK_OP_AADD);
+      if (!table(lhs.slot)) return false;
+      pop(nkeys + 1);
+      return true;
+    }
+    if (aop != Op::none) {
+      if (aop == Op::div || aop == Op::mod) return refuse("division in the agent");
+      if (!array_keys(lhs)) return false;
+      op(PK_OP_AGET);
+      if (!table(lhs.slot)) return false;
+      pop(nkeys);
+      ext(symbols_.globals[static_cast<size_t>(lhs.slot)].type);
+      if (!push()) return false;
+    }
+    if (!expr(*rhs)) return false;
+    if (aop != Op::none) {
+      const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
+      switch (aop) {
+        case Op::mul: op(PK_OP_MUL); break;
+        case Op::band: op(PK_OP_AND); break;
+        case Op::bor: op(PK_OP_OR); break;
+        case Op::bxor: op(PK_OP_XOR); break;
+        case Op::shl: op(PK_OP_SHL); break;
+        case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
+        default: return refuse(std::string("operator ") + to_string(aop) + "=");
+      }
+      pop();
+    }
+    ext(s.type);
+    op(PK_OP_ASET);
+    if (!table(lhs.slot)) return false;
+    pop(nkeys + 1);
+    return true;
+  }
+
   uint32_t string_id(const std::string& s) {
     auto it = std::find(plan_.strings.begin(), plan_.strings.end(), s);
     if (it != plan_.strings.end()) return static_cast<uint32_t>(it - plan_.strings.begin());
@@ -642,8 +826,10 @@ private:
       case ExprKind::agg_set: return agg_set(s);
       case ExprKind::assign: {
         Expr& lhs = *s.kids[0];
+        if (is_global(lhs)) return global_assign(s, lhs, s.kids[1].get(), s.op);
+        if (is_array(lhs)) return array_assign(s, lhs, s.kids[1].get(), s.op);
         if (lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var)
-          return refuse("assigning anything but a self-> or this-> variable");
+          return refuse("assigning anything but a variable");
         if (!lhs.type.is_scalar() || !s.kids[1]->type.is_scalar())
           return refuse(var_name(lhs) + " variable that is not an integer");
         const uint32_t w = var_word(lhs);
@@ -677,6 +863,8 @@ private:
       }
       case ExprKind::incdec: {
         Expr& lhs = *s.kids[0];
+        if (is_global(lhs) && lhs.type.is_scalar()) return global_assign(s, lhs, nullptr, s.op);
+        if (is_array(lhs) && lhs.type.is_scalar()) return array_assign(s, lhs, nullptr, s.op);
         if ((lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var) || !lhs.type.is_scalar())
           return refuse("++/-- of anything but an integer self-> or this-> variable");
         const uint32_t w = var_word(lhs);
@@ -803,9 +991,10 @@ std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, cons
 }
 
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize) {
+                     uint32_t strsize, uint64_t dynvarsize) {
   AgentPlan plan;
   plan.strsize = strsize;
+  plan.dynvarsize = dynvarsize;
   const size_t n = ast.clauses.size();
   plan.clause_ready.assign(n, false);
   plan.clause_why.assign(n, "");
@@ -824,6 +1013,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     // The clause compiles for every kind of probe it names.
     AgentPlan scratch;
     scratch.strsize = strsize;
+    scratch.dynvarsize = dynvarsize;
     Gen g(scratch, symbols, nullptr, true, false), gr(scratch, symbols, nullptr, true, true);
     if (flow_indent) {
       plan.clause_why[i] = "-F prints every firing";
@@ -853,6 +1043,22 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
         t->selfs.insert(e.slot);
         visit_children(e);
       }
+      void visit_index(Expr& e) {
+        if (e.id == static_cast<int>(IndexKind::array)) t->arrays.insert(e.slot);
+        visit_children(e);
+      }
+      void changes(Expr& e) {
+        const Expr& lhs = *e.kids[0];
+        if (lhs.kind == ExprKind::index && lhs.id == static_cast<int>(IndexKind::array)) t->arrays_changed.insert(lhs.slot);
+      }
+      void visit_assign(Expr& e) {
+        changes(e);
+        visit_children(e);
+      }
+      void visit_incdec(Expr& e) {
+        changes(e);
+        visit_children(e);
+      }
     } walk;
     walk.t = &touches[i];
     walk.visit_clause(c);
@@ -879,12 +1085,13 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     // is every clause touching it.
     for (bool moved = true; moved;) {
       moved = false;
-      std::set<int> tracer_aggs(changed_in_tracer), tracer_selfs;
+      std::set<int> tracer_aggs(changed_in_tracer), tracer_selfs, tracer_arrays;
       for (size_t i = 0; i < n; ++i) {
         if (ready[i]) continue;
         for (int a : touches[i].aggs)
           if (a >= 0) tracer_aggs.insert(a);
         tracer_selfs.insert(touches[i].selfs.begin(), touches[i].selfs.end());
+        tracer_arrays.insert(touches[i].arrays_changed.begin(), touches[i].arrays_changed.end());
       }
       for (size_t i = 0; i < n; ++i) {
         if (!ready[i]) continue;
@@ -899,6 +1106,14 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
             ready[i] = false;
             plan.clause_why[i] = "self->" + symbols.thread_vars[static_cast<size_t>(s)].name +
                                  " is also used by a clause that runs in the tracer";
+          }
+        }
+        // An array the tracer changes is the tracer's (one it only reads
+        // is read from the agent's table).
+        for (int a : touches[i].arrays) {
+          if (ready[i] && tracer_arrays.count(a)) {
+            ready[i] = false;
+            plan.clause_why[i] = symbols.globals[static_cast<size_t>(a)].name + "[] is also changed in the tracer";
           }
         }
         // A probe runs its clauses in one place: one that may share a
@@ -920,6 +1135,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     // goes to the tracer, and the fixpoint runs again.
     AgentPlan layout;
     layout.strsize = strsize;
+    layout.dynvarsize = dynvarsize;
     bool stable = true;
     for (size_t i = 0; i < n; ++i) {
       if (!ready[i]) continue;
@@ -939,12 +1155,21 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.aggs = std::move(layout.aggs);
     plan.self_word = std::move(layout.self_word);
     plan.self_words = layout.self_words;
+    plan.global_word = std::move(layout.global_word);
+    plan.global_slot = std::move(layout.global_slot);
+    plan.array_index = std::move(layout.array_index);
+    plan.arrays = std::move(layout.arrays);
+    plan.array_words = layout.array_words;
     plan.this_word = std::move(layout.this_word);
     plan.strings = std::move(layout.strings);
     plan.actions = std::move(layout.actions);
     break;
   }
   plan.clause_ready = ready;
+  for (size_t i = 0; i < n; ++i)
+    for (int a : touches[i].arrays)
+      if (!ready[i] && static_cast<size_t>(a) < plan.array_index.size() && plan.array_index[static_cast<size_t>(a)] >= 0)
+        plan.arrays_read_in_tracer = true;
   plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
   uint64_t offset = 8ull * plan.self_words;
   for (auto& a : plan.aggs) {

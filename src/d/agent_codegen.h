@@ -11,10 +11,12 @@
 // trace, printa, exit of integers and copyinstr strings) and faults (a
 // division by a zero variable, an unreadable address) become items of an
 // output record the tracer acts on (Program::agent_output) with the code
-// the tracer's own clauses use. Anything else (globals, strings other
-// than execname and the probe's names as keys, args[]) keeps its clause
-// in the tracer,
-// and with it every piece of state that clause shares. Ownership is a
+// the tracer's own clauses use. Global integer variables are one word per
+// process shared by its threads, which the tracer's clauses read and write
+// too (Program syncs them around each tracer firing), so they never move a
+// clause. Anything else (strings other than execname and the probe's
+// names as keys, args[]) keeps its clause in the tracer, and with it every
+// piece of state that clause shares. Ownership is a
 // fixpoint: a clause that cannot run in the agent takes the state it
 // touches with it, which can make other clauses not ready.
 //
@@ -59,6 +61,27 @@ struct AgentPlan {
   std::vector<int> self_word;            // by self-> slot: its word in the part, or -1
   std::map<int, uint32_t> this_word;     // by -1 - this-> slot: its word in the part
   uint32_t self_words = 0;
+  // Global integer variables an agent clause uses: one word each, shared by
+  // the process's threads (pk_control dglobal_words); the tracer's clauses
+  // use them too, through Program's sync of the shared words.
+  std::vector<int> global_word;          // by global slot: its word, or -1
+  std::vector<int> global_slot;          // by word: the global slot
+  // Associative arrays of integers keyed by integers that only agent
+  // clauses change (the tracer's clauses may read them): a table each in
+  // the global words, after the scalars (agent_abi.h pk_darray), and one
+  // pk_ddyn (the dynvarsize budget) before the first table.
+  struct Array {
+    int slot = 0;                // the global slot
+    uint32_t word = 0;           // its pk_darray, counted from the end of the scalars
+    uint64_t capacity = 0;
+    uint32_t key_words = 0;
+    uint64_t elem_bytes = 0;
+  };
+  std::vector<int> array_index;          // by global slot: its Array, or -1
+  std::vector<Array> arrays;
+  uint32_t array_words = 0;              // words of the tables (and the pk_ddyn)
+  bool arrays_read_in_tracer = false;    // a clause the tracer runs reads one (sync them at its firings)
+  uint64_t dynvarsize = 1 << 20;         // the budget (0: none)
   uint32_t part_bytes = 0;               // bytes of one thread's part
   std::vector<std::string> strings;      // string ids of key parts
   // By id (PK_OP_OUT's and PK_OP_ACT's operand, an output item's address):
@@ -76,7 +99,7 @@ struct AgentPlan {
 // `entries_per_agg`: table capacity (a power of two) of each aggregation in
 // each thread's part.
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize = 256);
+                     uint32_t strsize = 256, uint64_t dynvarsize = 1 << 20);
 
 // The code of one probe's clauses (agent_abi.h PK_OP_*), or why the probe
 // cannot run in the agent. The plan's string table may grow (probe names

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -348,10 +349,17 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
   flow_applied = false;
   x.now = ctx.hit ? ctx.hit->timestamp_ns() : host->monotonic_ns();
   x.tid = ctx.hit ? ctx.hit->tid() : host->tracer_pid();
+  // Not again for ERROR fired from inside a clause: the outer firing's
+  // stores are not given back yet.
+  const bool outer = !firing_;
+  firing_ = true;
+  if (outer && before_fire) before_fire();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
     x.epid = p.epids[i];
     run_clause(x, p.clauses[i]);
   }
+  if (outer && after_fire) after_fire();
+  if (outer) firing_ = false;
   return exit_requested;
 }
 
@@ -464,7 +472,115 @@ struct ProgramState {
   uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
   std::vector<NodePtr> replay;       // by AgentPlan::actions id: the output action, run on replay_values
   std::vector<Value> replay_values;  // what the agent computed for the action being replayed
+  // Globals shared with the agent (Program::set_agent_globals): the value
+  // each word had for the program at the last sync (raw, as the agent adds
+  // to it), and what each address space's word was then.
+  std::function<std::vector<uint64_t*>()> agent_globals;
+  std::vector<uint64_t> global_total;
+  std::map<const uint64_t*, std::vector<uint64_t>> global_seen;
+  uint64_t array_drops = 0;  // dynamic variable drops of the agent's arrays already counted
+  void pull_globals(bool arrays = true);
+  void push_globals();
+  void pull_arrays(const std::vector<uint64_t*>& spaces);
 };
+
+// The agent's associative arrays, rebuilt from every address space's
+// tables (the tracer's clauses only read them: agent_codegen.h), and
+// their dynamic variable drops counted as the tracer counts its own.
+void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
+  if (plan.arrays.empty()) return;
+  const uint32_t scalars = static_cast<uint32_t>(plan.global_slot.size());
+  uint64_t drops = 0;
+  for (const AgentPlan::Array& a : plan.arrays) rt.arrays[static_cast<size_t>(a.slot)].clear();
+  Key key;
+  for (uint64_t* g : spaces) {
+    if (global_seen[g].size() != scalars) continue;  // not laid out by init_agent_globals
+    drops += std::atomic_ref<uint64_t>(reinterpret_cast<pk_ddyn*>(g + scalars)->drops).load(std::memory_order_relaxed);
+    for (const AgentPlan::Array& a : plan.arrays) {
+      const VarDecl& decl = rt.symbols.globals[static_cast<size_t>(a.slot)];
+      ArrayMap& map = rt.arrays[static_cast<size_t>(a.slot)];
+      uint64_t* entries = g + scalars + a.word + sizeof(pk_darray) / 8;
+      for (uint64_t e = 0; e < a.capacity; ++e) {
+        uint64_t* en = entries + e * (2 + a.key_words);
+        if (std::atomic_ref<uint64_t>(en[0]).load(std::memory_order_acquire) != PK_DENTRY_LIVE) continue;
+        key.resize(a.key_words);
+        for (uint32_t k = 0; k < a.key_words; ++k) {
+          const Type& t = decl.keys[k];
+          key[k] = Value::integer(normalize_to(t, static_cast<int64_t>(en[1 + k])), t.size,
+                                  t.is_signed && t.kind == Type::Kind::integer);
+        }
+        const int64_t v = normalize_to(decl.type, static_cast<int64_t>(
+                                                      std::atomic_ref<uint64_t>(en[1 + a.key_words]).load(std::memory_order_relaxed)));
+        if (v == 0) continue;
+        Value& slot = map[key];  // two processes' elements of one key: the sum
+        slot = Value::integer(static_cast<int64_t>(static_cast<uint64_t>(slot.i) + static_cast<uint64_t>(v)),
+                              decl.type.size, decl.type.is_signed && decl.type.kind == Type::Kind::integer);
+      }
+    }
+  }
+  if (drops > array_drops) {
+    rt.dyn_budget.drops += drops - array_drops;
+    array_drops = drops;
+  }
+}
+
+// Every address space's change since the last sync is added to the total,
+// and each space is brought to the total (by atomic adds: an agent's
+// increment meanwhile stays): a counter incremented in two processes
+// counts both.
+void ProgramState::pull_globals(bool arrays) {
+  const std::vector<uint64_t*> spaces = agent_globals ? agent_globals() : std::vector<uint64_t*>{};
+  const size_t n = plan.global_slot.size();
+  for (uint64_t* g : spaces) {
+    auto& seen = global_seen[g];
+    if (seen.size() != n) {  // not given to init_agent_globals: taken as it is
+      seen.assign(n, 0);
+      for (size_t w = 0; w < n; ++w) seen[w] = std::atomic_ref<uint64_t>(g[w]).load(std::memory_order_relaxed);
+      continue;
+    }
+    for (size_t w = 0; w < n; ++w) {
+      const uint64_t cur = std::atomic_ref<uint64_t>(g[w]).load(std::memory_order_relaxed);
+      global_total[w] += cur - seen[w];
+      seen[w] = cur;
+    }
+  }
+  for (uint64_t* g : spaces) {
+    auto& seen = global_seen[g];
+    for (size_t w = 0; w < n; ++w) {
+      if (seen[w] == global_total[w]) continue;
+      std::atomic_ref<uint64_t>(g[w]).fetch_add(global_total[w] - seen[w], std::memory_order_relaxed);
+      seen[w] = global_total[w];
+    }
+  }
+  if (arrays) pull_arrays(spaces);  // O(table): only where a tracer clause reads them, and before printing
+  for (size_t w = 0; w < n; ++w) {
+    const size_t slot = static_cast<size_t>(plan.global_slot[w]);
+    const Type& t = rt.symbols.globals[slot].type;
+    rt.globals[slot] = Value::integer(normalize_to(t, static_cast<int64_t>(global_total[w])), t.size,
+                                      t.is_signed && t.kind == Type::Kind::integer);
+  }
+}
+
+// What the program's clauses changed, added to every address space's word.
+void ProgramState::push_globals() {
+  const size_t n = plan.global_slot.size();
+  std::vector<uint64_t*> spaces;
+  for (size_t w = 0; w < n; ++w) {
+    const size_t slot = static_cast<size_t>(plan.global_slot[w]);
+    const Type& t = rt.symbols.globals[slot].type;
+    const uint64_t now = static_cast<uint64_t>(rt.globals[slot].i);
+    if (now == static_cast<uint64_t>(normalize_to(t, static_cast<int64_t>(global_total[w])))) continue;
+    const uint64_t delta = now - global_total[w];
+    global_total[w] = now;
+    if (spaces.empty() && agent_globals) spaces = agent_globals();
+    for (uint64_t* g : spaces) {
+      auto& seen = global_seen[g];
+      if (seen.size() != n) continue;
+      std::atomic_ref<uint64_t>(g[w]).fetch_add(delta, std::memory_order_relaxed);
+      seen[w] += delta;
+    }
+  }
+}
 
 CompileResult compile(std::string_view source, std::string file_name, const CompileOptions& options) {
   CompileResult r;
@@ -506,11 +622,14 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     while (entries < 65536 && uint64_t{entries} * 2 * 1024 <= aggsize) entries *= 2;
     state->plan.strsize = static_cast<uint32_t>(std::min<size_t>(rt.strsize, 0xffff));
     const uint32_t strsize = state->plan.strsize;
-    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries, strsize);
+    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries, strsize, rt.dyn_budget.limit);
     state->layout.aggs = state->plan.aggs;
     state->layout.self_words = state->plan.self_words;
     state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
     state->layout.output = state->plan.actions.size() > 1;
+    state->layout.global_words =
+        state->plan.any ? static_cast<uint32_t>(state->plan.global_slot.size()) + state->plan.array_words : 0;
+    state->global_total.assign(state->plan.global_slot.size(), 0);
   }
   state->ast = std::move(ast);
   // DTrace's fixed ids: BEGIN 1, END 2, ERROR 3.
@@ -720,9 +839,38 @@ void Program::set_agent_parts(std::function<std::vector<const uint8_t*>()> parts
   state_->rt.before_print = [this] { absorb_agent(); };
 }
 
+void Program::set_agent_globals(std::function<std::vector<uint64_t*>()> globals) {
+  ProgramState& st = *state_;
+  if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;
+  st.agent_globals = std::move(globals);
+  st.rt.before_fire = [&st] { st.pull_globals(st.plan.arrays_read_in_tracer); };
+  st.rt.after_fire = [&st] { st.push_globals(); };
+}
+
+void Program::init_agent_globals(uint64_t* words) {
+  ProgramState& st = *state_;
+  const size_t n = st.plan.global_slot.size();
+  std::vector<uint64_t>& seen = st.global_seen[words];
+  seen = st.global_total;
+  for (size_t w = 0; w < n; ++w) std::atomic_ref<uint64_t>(words[w]).store(seen[w], std::memory_order_relaxed);
+  if (st.plan.arrays.empty()) return;
+  // The arrays' tables, empty, and the dynvarsize budget they share.
+  auto* dyn = reinterpret_cast<pk_ddyn*>(words + n);
+  *dyn = pk_ddyn{};
+  dyn->limit = st.rt.dyn_budget.limit;
+  for (const AgentPlan::Array& a : st.plan.arrays) {
+    auto* t = reinterpret_cast<pk_darray*>(words + n + a.word);
+    t->capacity = a.capacity;
+    t->key_words = a.key_words;
+    t->elem_bytes = a.elem_bytes;
+    t->dyn = n;
+  }
+}
+
 // The agent-owned aggregations, rebuilt from every thread's part.
 void Program::absorb_agent() {
   ProgramState& st = *state_;
+  if (st.agent_globals) st.pull_globals();
   if (!st.agent_parts || st.plan.aggs.empty()) return;
   const std::vector<const uint8_t*> parts = st.agent_parts();
   Runtime& rt = st.rt;

@@ -342,6 +342,7 @@ public:
     uint32_t self_words = 0;    // self-> variables at the start of each part
     uint32_t part_bytes = 0;    // one thread's part (0: no clause runs in the agent)
     bool output = false;        // some agent clause prints, exits or may fault (agent_output)
+    uint32_t global_words = 0;  // global integer variables shared with the agent (pk_control dglobal_words)
   };
   const AgentLayout& agent_layout() const;
   // What the agent clauses of probe `id` asked for at one hit (output
@@ -375,6 +376,14 @@ public:
   // agent-owned aggregations are rebuilt from them.
   void set_agent_parts(std::function<std::vector<const uint8_t*>()> parts);
   void absorb_agent();
+  // Global variables shared with the agent (AgentLayout::global_words):
+  // every address space's words, live. The program reads them before each
+  // of its own firings and prints, and adds what its clauses changed to
+  // every address space's words atomically after each firing (so a
+  // concurrent x++ in the agent is kept). init_agent_globals fills a new
+  // address space's words with the values the program holds (BEGIN's).
+  void set_agent_globals(std::function<std::vector<uint64_t*>()> globals);
+  void init_agent_globals(uint64_t* words);
   bool begin();  // fires dtrace:::BEGIN
   void end();    // fires dtrace:::END, prints the remaining aggregations
 

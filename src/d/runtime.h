@@ -207,6 +207,10 @@ public:
   void sync() {
     if (before_print) before_print();
   }
+  // Around each firing of the program's own clauses (Program::set_agent_globals):
+  // the agent's global words read before, the clauses' changes given back after.
+  std::function<void()> before_fire, after_fire;
+  bool firing_ = false;  // inside fire() (ERROR fires from a clause's fault)
 
   uint32_t register_probe(const ProbeKey& key, std::vector<ProbeArg> args = {},
                           std::vector<ProbeField> fields = {});  // id (0: nothing matches)

@@ -568,14 +568,16 @@ Result<uint32_t> Agent::add_program(const std::vector<pk_read>& reads, uint32_t 
 }
 
 Status Agent::enable_dstate(AddressSpace& as, const RemoteThread& remote, const std::vector<uint8_t>& daggs,
-                            uint32_t self_words, uint32_t part_bytes, uint64_t tsc_base, uint64_t ns_base,
+                            uint32_t self_words, uint32_t part_bytes, uint32_t global_words,
+                            const std::function<void(uint64_t*)>& init_globals, uint64_t tsc_base, uint64_t ns_base,
                             uint64_t tsc_mult, uint32_t tsc_shift) {
   if (dstate_) return {};
   if (!rings_) return Error("internal: the D state needs the thread table", ErrorKind::internal);
   if (part_bytes == 0 || part_bytes % kPage) return Error("internal: a D state part is not in pages", ErrorKind::internal);
   const size_t at_bytes = (daggs.size() + 15) & ~size_t{15};
   if (programs_used_ + at_bytes > kProgramSpace) return Error("the agent's program space is full", ErrorKind::cannot_relocate);
-  auto area = map_shared(as, remote, size_t{kThreads} * part_bytes, PROT_READ | PROT_WRITE, {});
+  const size_t globals_bytes = page_up(size_t{8} * global_words);
+  auto area = map_shared(as, remote, size_t{kThreads} * part_bytes + globals_bytes, PROT_READ | PROT_WRITE, {});
   if (!area) return area.error();
   pk_control* c = control();
   const size_t at = c->patches_offset + page_up(sizeof(pk_patch) * kMaxPatches) + programs_used_;
@@ -586,6 +588,11 @@ Status Agent::enable_dstate(AddressSpace& as, const RemoteThread& remote, const 
   c->ndaggs = static_cast<uint32_t>(daggs.size() / sizeof(pk_dagg));
   c->dstate_stride = part_bytes;
   c->dself_words = self_words;
+  c->dglobal_words = global_words;
+  if (global_words) {
+    dglobals_ = reinterpret_cast<uint64_t*>(dstate_->local + size_t{kThreads} * part_bytes);
+    if (init_globals) init_globals(dglobals_);
+  }
   c->tsc_base = tsc_base;
   c->ns_base = ns_base;
   {

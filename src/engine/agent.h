@@ -112,10 +112,15 @@ public:
   // slot) and copies the aggregation table (pk_dagg[] as bytes) into the
   // data area, once, after enable_records(). The area is shared with the
   // session (dstate()), which reads it after this agent is gone.
+  // global_words: words shared by the process's threads after the parts,
+  // handed to init_globals before the state is published to the agent.
   Status enable_dstate(AddressSpace& as, const RemoteThread& remote, const std::vector<uint8_t>& daggs,
-                       uint32_t self_words, uint32_t part_bytes, uint64_t tsc_base, uint64_t ns_base,
+                       uint32_t self_words, uint32_t part_bytes, uint32_t global_words,
+                       const std::function<void(uint64_t*)>& init_globals, uint64_t tsc_base, uint64_t ns_base,
                        uint64_t tsc_mult, uint32_t tsc_shift);
   const std::shared_ptr<SharedArea>& dstate() const { return dstate_; }
+  // The global words in probekit's mapping (null without D state or globals).
+  uint64_t* dglobals() const { return dglobals_; }
   // A site's D code copied into the data area (a pk_dprog); its offset for add_site().
   Result<uint32_t> add_dprog(const std::vector<uint8_t>& code);
   // Runs a site's D code in the tracer, for a hit that stopped the thread
@@ -232,6 +237,7 @@ private:
   std::unique_ptr<SharedArea> data_;
   std::unique_ptr<SharedArea> rings_;
   std::shared_ptr<SharedArea> dstate_;
+  uint64_t* dglobals_ = nullptr;  // in dstate_, after the thread parts
   uint64_t identity_ = 0;
   uint64_t hit_entry_ = 0;
   uint64_t image_base_ = 0;

@@ -2083,7 +2083,8 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   // as ns = ns_base + (tsc - tsc_base) * mult >> 32.
   const TscClock::Line line = clock_.line();
   PK_TRY(as->agent->enable_dstate(*as, *remote, agent_state_->tables, agent_state_->self_words,
-                                  agent_state_->part_bytes, line.tsc_base, line.ns_base, line.mult, 32));
+                                  agent_state_->part_bytes, agent_state_->global_words, agent_state_->init_globals,
+                                  line.tsc_base, line.ns_base, line.mult, 32));
   dstate_agents_.push_back(as->agent);
   add_record_agent(as->agent, agent_state_->output);  // drained (output records, if any) and taught rseq for `cpu`
   return {};
@@ -2132,6 +2133,16 @@ std::vector<const uint8_t*> SessionImpl::agent_parts() const {
     const auto& area = agent->dstate();
     if (!area || !seen.insert(area.get()).second) continue;
     for (uint32_t i = 0; i < Agent::kThreads; ++i) out.push_back(area->local + uint64_t{i} * agent_state_->part_bytes);
+  }
+  return out;
+}
+
+std::vector<uint64_t*> SessionImpl::agent_globals() const {
+  std::vector<uint64_t*> out;
+  std::set<const SharedArea*> seen;
+  for (const auto& agent : dstate_agents_) {
+    if (!agent->dstate() || !seen.insert(agent->dstate().get()).second) continue;
+    if (uint64_t* g = agent->dglobals()) out.push_back(g);
   }
   return out;
 }

@@ -134,6 +134,7 @@ private:
                                         const std::string& comm, int cpu, uint64_t timestamp_ns, int64_t ret_offset);
   Status set_agent_state(AgentState state) override;
   std::vector<const uint8_t*> agent_parts() const override;
+  std::vector<uint64_t*> agent_globals() const override;
   uint64_t agent_faults() const override;
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
   const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }

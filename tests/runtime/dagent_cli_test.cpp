@@ -230,5 +230,68 @@ TEST(DAgentCli, OutputLostToAFullBufferIsCountedAsDTraceCountsDrops) {
   EXPECT_EQ(std::count(jump.out.begin(), jump.out.end(), '\n') + dropped, 800000u + 1u) << jump.run.err;
 }
 
+// Global integers in the agent: four threads add to shared words (atomic
+// adds: no update lost), BEGIN's value reaches the agent before the first
+// hit, a clause the tracer runs adds to the same counter, and END reads
+// the totals: exactly the trap backend's output.
+TEST(DAgentCli, GlobalsSharedByFourThreadsKeepExactTotals) {
+  const std::string prog =
+      "BEGIN { base = 100; }\n"
+      "pid$target:a.out:main:entry { printf(\"%s\\n\", execname); n += 1000; }\n"
+      "pid$target:a.out:work:entry { n++; sum += arg0; down -= 2; }\n"
+      "pid$target:a.out:work:entry /base == 100/ { seen++; }\n"
+      "pid$target:a.out:work:entry /arg0 == 2999/ { last = arg0; }\n"
+      "END { printf(\"n=%d sum=%d down=%d seen=%d last=%d base=%d\\n\", n, sum, down, seen, last, base); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out, "pk_basic-pie-O2\nn=13000 sum=17994000 down=-24000 seen=12000 last=2999 base=100\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 3u) << jump.run.err;
+}
+
+// Associative arrays of integers in the agent: one lock-free table per
+// process, so four threads counting into shared keys keep exact totals;
+// END reads the agent's table.
+TEST(DAgentCli, AssociativeArraysSharedByFourThreadsKeepExactTotals) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { a[arg0 & 7] += 1; t[tid] += 1; s[arg0 & 1, arg0 & 2] += arg0; }\n"
+      "pid$target:a.out:work:entry /t[tid] == 3000/ { done += 1; }\n"
+      "END { printf(\"%d %d %d %d %d %d\\n\", a[0], a[7], s[1, 2], s[0, 0], done, t[12345]); }\n";
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays");
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays");
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  // s[1, 2]: 4 threads x the arg0 = 4k + 3 below 3000 (3, 7, ... 2999).
+  EXPECT_EQ(jump.out, "1500 1500 4503000 4494000 4 0\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+}
+
+// A full -x dynvarsize: the elements that find no room are counted and
+// reported as the trap backend reports them, to the element.
+TEST(DAgentCli, AFullDynvarsizeReportsTheTrapBackendsDrops) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { a[arg0 & 15] += 1; }\n"
+      "END { printf(\"%d %d %d %d\\n\", a[0], a[8], a[9], a[12]); }\n";
+  const std::vector<std::string> x = {"-x", "dynvarsize=640"};
+  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", x);
+  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", x);
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  // 640 bytes hold 10 elements (64 bytes each): keys 0..9; 10..15 drop at
+  // each of their 187 hits in each thread.
+  EXPECT_EQ(jump.out, "752 748 748 0\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, "probekit: 4488 dynamic variable drops"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(trap.run.err, "probekit: 4488 dynamic variable drops"), 1u) << trap.run.err;
+}
+
 }  // namespace
 }  // namespace probekit::testing

@@ -42,11 +42,15 @@ struct FakeAgent {
     c->ndaggs = static_cast<uint32_t>(l.aggs.size());
     c->dstate_stride = l.part_bytes;
     c->dself_words = l.self_words;
+    c->nthreads_max = static_cast<uint32_t>(threads.size());
+    c->dglobal_words = l.global_words;
     c->tsc_mult = 1;  // ns = tsc
     if (!l.aggs.empty()) std::memcpy(data.data() + sizeof(pk_control), l.aggs.data(), l.aggs.size() * sizeof(pk_dagg));
-    parts.assign(threads.size() * l.part_bytes, 0);
+    parts.assign(threads.size() * l.part_bytes + 8u * l.global_words, 0);
   }
   pk_control* control() { return reinterpret_cast<pk_control*>(data.data()); }
+  // The global words, after the thread parts (as Agent::enable_dstate maps them).
+  uint64_t* globals() { return reinterpret_cast<uint64_t*>(parts.data() + threads.size() * layout->part_bytes); }
 
   struct Env {
     FakeAgent* agent;
@@ -159,10 +163,15 @@ struct Both {
         out.push_back(shared->parts.data() + i * agent->agent_layout().part_bytes);
       return out;
     });
+    if (agent->agent_layout().global_words) {
+      agent->init_agent_globals(shared->globals());
+      agent->set_agent_globals([this] { return std::vector<uint64_t*>{shared->globals()}; });
+    }
   }
 
-  // Fires both; false when the agent could not take the probe.
-  bool fire(const ProbeKey& key, const Hit& h, std::string* why = nullptr) {
+  // Fires both; false when the agent could not take the probe (with
+  // in_tracer, the agent's program then fires it itself, as probekit does).
+  bool fire(const ProbeKey& key, const Hit& h, std::string* why = nullptr, bool in_tracer = false) {
     testing::FakeHit hit;
     hit.tid_ = h.tid;
     hit.comm_ = h.comm;
@@ -182,6 +191,7 @@ struct Both {
     tracer->fire(tracer->register_probe(key).id, ctx);
     const uint32_t id = agent->register_probe(key).id;
     auto code = agent->agent_code(id, why);
+    if (!code && in_tracer) agent->fire(id, ctx);
     if (!code) return false;
     shared->run(*code, h);
     // One hit's destructive actions, in a stable order (the agent's
@@ -198,6 +208,10 @@ struct Both {
       agent->agent_output(id, out);
     }
     return true;
+  }
+  void begin() {
+    tracer->begin();
+    agent->begin();
   }
   void end() {
     tracer->end();
@@ -270,6 +284,73 @@ TEST(AgentCodegen, ThreadLocalsPredicatesAndArithmeticMatchTheTracer) {
   b.end();
   EXPECT_FALSE(b.tracer_out.out_text().empty());
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
+// Global integers in the agent: one word per process that BEGIN's value
+// reaches before the first hit, that agent clauses read, store and add to,
+// and that the tracer's own clauses (END, a probe it runs) read and change.
+TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
+  Both b("uint8_t small;\n"
+         "BEGIN { base = 7; small = 250; mixed = 1; }\n"
+         "pid$target::work:entry { n++; total += arg1; down -= 2; last = arg0; prod *= 1; small++; }\n"
+         "pid$target::work:entry /base == 7 && n % 4 == 1/ { @at[n, (int)last] = count(); mixed = mixed * 3 + 1; }\n"
+         "pid$target::rest:entry { printf(\"%s %d\\n\", execname, n); n += 1000; mixed = 2; mixed = mixed / (n - n); }\n"
+         "ERROR { printf(\"error %d\\n\", mixed); }\n"
+         "END { printf(\"%d %d %d %d %d %d %d\\n\", n, total, down, last, base, mixed, small); }\n");
+  b.begin();
+  const std::vector<Hit> hits = some_hits();
+  for (size_t i = 0; i < hits.size(); ++i) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, hits[i], &why)) << why;
+    if (i == 20) {
+      EXPECT_FALSE(b.fire(kRest, hits[i], nullptr, true));  // a string output: the tracer's clause
+    }
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("1040 "), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent->clause_place(1), "");
+  EXPECT_EQ(b.agent->clause_place(2), "");
+  EXPECT_NE(b.agent->clause_place(3), "");
+  // A store before a fault stays, and ERROR (fired inside that firing) sees it.
+  EXPECT_NE(b.agent_out.out_text().find("error 2\n"), std::string::npos) << b.agent_out.out_text();
+}
+
+// Associative arrays of integers in the agent: ++, +=, stores, reads in
+// predicates and keys, deleting by storing 0, and the tracer's END reading
+// the agent's table.
+TEST(AgentCodegen, AssociativeArraysMatchTheTracer) {
+  Both b("pid$target::work:entry { a[arg0 & 7]++; b[tid, arg1 & 3] += arg1; c[arg0 & 3] = arg1; d[arg1] -= 1; }\n"
+         "pid$target::work:entry /a[arg0 & 7] == 3/ { c[arg0 & 3] = 0; @x[arg0 & 7, c[1]] = count(); d[arg1] = 0; }\n"
+         "pid$target::work:entry /a[arg0 & 7] > 4/ { a[arg0 & 7] *= 2; }\n"
+         "END { printf(\"%d %d %d %d %d %d %d %d\\n\", a[0], a[1], a[5], b[101, 3], b[102, 1], c[1], c[2], d[14]); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find(" "), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// Elements that find no room in -x dynvarsize are dynamic variable drops,
+// counted as the tracer counts them (a store of 0 to a missing element of
+// a full budget is one too).
+TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
+  Both b("#pragma D option dynvarsize=640\n"
+         "pid$target::work:entry { a[arg1] += 1; z[arg1] = 0; }\n"
+         "END { printf(\"%d %d %d\\n\", a[0], a[63], a[266]); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_EQ(b.tracer_out.out_text(), "1 1 0\n\n");
+  // 30 keys of a[] past the 10 that fit; z[] from the hit that filled it.
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 61 dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
 TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
