@@ -358,6 +358,7 @@ enum {
 #define PK_DENTRY_CLAIMED 1u /* its key is being written */
 #define PK_DENTRY_LIVE 2u
 #define PK_DENTRY_DEAD 3u
+#define PK_DENTRY_REVIVING 4u /* a DEAD entry one thread is charging for: the others wait */
 struct pk_darray {
   uint64_t capacity;  /* entries, a power of two */
   uint64_t key_words;

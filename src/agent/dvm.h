@@ -286,15 +286,26 @@ static inline int pk_dvm_acharge(uint64_t *globals, const struct pk_darray *a) {
   return 1;
 }
 
-/* A DEAD entry made LIVE (charged); 0 when it found no room. */
+/* A DEAD entry made LIVE (charged); 0 when it found no room. One thread
+ * at a time charges for an entry (REVIVING): two threads creating the same
+ * element at once must not both charge it, or the second can find the
+ * budget full of the first's charge and count a drop for an element that
+ * is there. */
 static inline int pk_dvm_alive(uint64_t *globals, const struct pk_darray *a, uint64_t *e) {
-  while (__atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_DEAD) {
-    if (!pk_dvm_acharge(globals, a)) return 0;
-    uint64_t expected = PK_DENTRY_DEAD;
-    if (__atomic_compare_exchange_n(&e[0], &expected, PK_DENTRY_LIVE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 1;
-    __atomic_sub_fetch(&((struct pk_ddyn *)(globals + a->dyn))->used, a->elem_bytes, __ATOMIC_RELAXED);
+  for (uint32_t spin = 0; spin < 100000; ++spin) {
+    uint64_t state = __atomic_load_n(&e[0], __ATOMIC_ACQUIRE);
+    if (state == PK_DENTRY_LIVE) return 1;
+    if (state == PK_DENTRY_DEAD) {
+      if (!__atomic_compare_exchange_n(&e[0], &state, PK_DENTRY_REVIVING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        continue;
+      const int ok = pk_dvm_acharge(globals, a);
+      __atomic_store_n(&e[0], ok ? PK_DENTRY_LIVE : PK_DENTRY_DEAD, __ATOMIC_RELEASE);
+      return ok;
+    }
+    __builtin_ia32_pause(); /* REVIVING: another thread is charging for it */
   }
-  return 1;
+  __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
+  return 0; /* its reviver is stopped: a drop */
 }
 
 /* A LIVE entry whose value became 0 deleted (its charge given back). */
