@@ -1283,6 +1283,9 @@ public:
       return;
     }
     case Fn::exit:
+      // exit() records its status (dtrace's DTRACEACT_EXIT): the firing
+      // has its line in the default output even when nothing else does.
+      rt.emit_prefix(x);
       rt.exit_status = static_cast<int>(args_[0]->eval_int(x));
       rt.exit_requested = true;
       return;
