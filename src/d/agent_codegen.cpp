@@ -488,6 +488,25 @@ private:
   }
 
   static std::string var_name(const Expr& e) { return e.kind == ExprKind::this_var ? "a this->" : "a self->"; }
+
+  // A compound assignment's operator (x op= v): the old value and v on
+  // the stack, the result left there.
+  bool compound(Op aop, const Type& t) {
+    const bool sg = t.is_signed && t.kind == Type::Kind::integer;
+    switch (aop) {
+      case Op::add: op(PK_OP_ADD); break;
+      case Op::sub: op(PK_OP_SUB); break;
+      case Op::mul: op(PK_OP_MUL); break;
+      case Op::band: op(PK_OP_AND); break;
+      case Op::bor: op(PK_OP_OR); break;
+      case Op::bxor: op(PK_OP_XOR); break;
+      case Op::shl: op(PK_OP_SHL); break;
+      case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
+      default: return refuse(std::string("operator ") + to_string(aop) + "=");
+    }
+    pop();
+    return true;
+  }
   // A this-> variable is a word of the thread's part too (after the
   // self-> ones it is laid out with), zeroed at the start of each firing
   // of a probe whose clauses use it (agent_code), as the tracer clears
@@ -570,19 +589,7 @@ private:
       if (!push()) return false;
     }
     if (!expr(*rhs)) return false;
-    if (aop != Op::none) {
-      const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
-      switch (aop) {
-        case Op::mul: op(PK_OP_MUL); break;
-        case Op::band: op(PK_OP_AND); break;
-        case Op::bor: op(PK_OP_OR); break;
-        case Op::bxor: op(PK_OP_XOR); break;
-        case Op::shl: op(PK_OP_SHL); break;
-        case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
-        default: return refuse(std::string("operator ") + to_string(aop) + "=");
-      }
-      pop();
-    }
+    if (aop != Op::none && !compound(aop, s.type)) return false;
     ext(s.type);
     op(PK_OP_SETGLOBAL);
     u16(static_cast<uint32_t>(w));
@@ -664,19 +671,7 @@ private:
       if (!push()) return false;
     }
     if (!expr(*rhs)) return false;
-    if (aop != Op::none) {
-      const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
-      switch (aop) {
-        case Op::mul: op(PK_OP_MUL); break;
-        case Op::band: op(PK_OP_AND); break;
-        case Op::bor: op(PK_OP_OR); break;
-        case Op::bxor: op(PK_OP_XOR); break;
-        case Op::shl: op(PK_OP_SHL); break;
-        case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
-        default: return refuse(std::string("operator ") + to_string(aop) + "=");
-      }
-      pop();
-    }
+    if (aop != Op::none && !compound(aop, s.type)) return false;
     ext(s.type);
     op(PK_OP_ASET);
     if (!table(lhs.slot)) return false;
@@ -840,21 +835,7 @@ private:
           if (!push()) return false;
         }
         if (!expr(*s.kids[1])) return false;
-        if (s.op != Op::none) {
-          const bool sg = s.type.is_signed && s.type.kind == Type::Kind::integer;
-          switch (s.op) {
-            case Op::add: op(PK_OP_ADD); break;
-            case Op::sub: op(PK_OP_SUB); break;
-            case Op::mul: op(PK_OP_MUL); break;
-            case Op::band: op(PK_OP_AND); break;
-            case Op::bor: op(PK_OP_OR); break;
-            case Op::bxor: op(PK_OP_XOR); break;
-            case Op::shl: op(PK_OP_SHL); break;
-            case Op::shr: op(sg ? PK_OP_SAR : PK_OP_SHR); break;
-            default: return refuse(std::string("operator ") + to_string(s.op) + "=");
-          }
-          pop();
-        }
+        if (s.op != Op::none && !compound(s.op, s.type)) return false;
         ext(s.type);
         op(PK_OP_SETSELF);
         u16(w);

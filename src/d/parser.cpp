@@ -1460,32 +1460,20 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       m->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
       advance();
       e = std::move(m);
-    } else if (tok_.kind == Tok::arrow) {
-      // p->member: typed by sema from the struct p points to.
-      Loc arrow = tok_.loc;
+    } else if (tok_.kind == Tok::arrow ||
+               (tok_.kind == Tok::dot && e->kind == ExprKind::xlate && !e->is_postfix)) {
+      // p->member, typed by sema from the struct p points to; and
+      // xlate<struct out>(p).member.
+      const Loc at = tok_.loc;
+      const bool arrow = tok_.kind == Tok::arrow;
       advance();
       if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
-        error_here("expected a member name after '->'");
+        error_here(arrow ? "expected a member name after '->'" : "expected a member name after '.'");
         return nullptr;
       }
-      auto m = make(ExprKind::member, arrow);
+      auto m = make(ExprKind::member, at);
       m->text = tok_.text;
-      m->loc.length = tok_.loc.column + tok_.loc.length - arrow.column;
-      advance();
-      m->kids.push_back(std::move(e));
-      if (!check_height(*m)) return nullptr;
-      e = std::move(m);
-    } else if (tok_.kind == Tok::dot && e->kind == ExprKind::xlate && !e->is_postfix) {
-      // xlate<struct out>(p).member
-      Loc dot = tok_.loc;
-      advance();
-      if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
-        error_here("expected a member name after '.'");
-        return nullptr;
-      }
-      auto m = make(ExprKind::member, dot);
-      m->text = tok_.text;
-      m->loc.length = tok_.loc.column + tok_.loc.length - dot.column;
+      m->loc.length = tok_.loc.column + tok_.loc.length - at.column;
       advance();
       m->kids.push_back(std::move(e));
       if (!check_height(*m)) return nullptr;
