@@ -1302,7 +1302,12 @@ public:
       if (lv.kind == ExprKind::ident) fresh = syms_->find(syms_->globals, lv.text);
       if (lv.kind == ExprKind::self_var) fresh = syms_->find(syms_->thread_vars, lv.text);
       if (lv.kind == ExprKind::this_var) fresh = syms_->find(syms_->clause_vars, lv.text);
-      if (fresh && fresh->type.is_none() && !fresh->is_array) var = visit_lvalue(lv, Type::integer(8, true), true);
+      // a[k]++ on a new array declares its values int64_t too, as dtrace's
+      // ++ gives any undefined variable that type.
+      const bool array = lv.kind == ExprKind::index && lv.id == static_cast<int>(IndexKind::array);
+      if (array) fresh = syms_->find(syms_->globals, lv.text);
+      if (fresh && fresh->type.is_none() && fresh->is_array == array)
+        var = visit_lvalue(lv, Type::integer(8, true), true);
     }
     if (var.is_none()) return;
     if (!var.is_scalar()) {
