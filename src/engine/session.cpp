@@ -397,7 +397,11 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
         continue;
       }
       if (it != as->jump_sites().end() && !it->second->gone) {
-        refused = "a jump probe capturing other values is at the same address";
+        const JumpSite& there = *it->second;
+        refused = ov || there.overrides ? "a probe at the same address overrides the function (--fail, override()), "
+                                          "and the two cannot share one jump"
+                  : dcode || there.dcode ? "a jump probe running other D clauses is at the same address"
+                                         : "a jump probe capturing other values is at the same address";
       } else if (jump) {
         auto remote = remote_thread(as);
         auto js = remote ? jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, nullptr,

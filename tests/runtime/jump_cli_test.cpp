@@ -400,6 +400,19 @@ TEST(JumpCli, FailOverridesEveryCallInTheAgentAsTheTrapBackendDoes) {
   }
 }
 
+// An entry probe beside --fail on the same function: the two cannot share
+// one jump, so both are trap probes; -v says why, and every call is still
+// both recorded and overridden.
+TEST(JumpCli, AnEntryProbeBesideAFailSaysWhyBothAreTrapProbes) {
+  auto r = run({probekit_path(), "trace", "-w", "-v", "--fail", "try_op=-5", "-c", fail_target() + " fail 25",
+                "p:a.out:try_op x=%di:s64"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("fail: 100 of 100 calls failed\n"), std::string::npos) << r.out;
+  EXPECT_EQ(count_lines(r.out, ": (try_op+0x0) retval=-5"), 100u);
+  EXPECT_EQ(count_lines(r.out, ": (try_op+0x0) x="), 100u);
+  EXPECT_EQ(count_lines(r.err, "not a jump probe: a probe at the same address overrides the function"), 2u) << r.err;
+}
+
 // 30% of 10,000 calls on 4 threads, sampled by each thread's generator in
 // the agent: the program's own count of failures is exactly probekit's
 // count of events, and within 6 standard deviations of 3,000.
