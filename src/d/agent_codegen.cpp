@@ -562,6 +562,19 @@ private:
   }
   static bool is_global(const Expr& e) { return e.kind == ExprKind::ident && e.slot >= 0; }
 
+  // What x += v, x -= v, x++ and x-- add to a shared variable (an atomic
+  // add): v, or 1, negated for - and --.
+  bool delta(Expr* rhs, Op aop) {
+    if (rhs) {
+      if (!expr(*rhs)) return false;
+    } else {
+      imm(1);
+      if (!push()) return false;
+    }
+    if (aop == Op::sub || aop == Op::dec) op(PK_OP_NEG);
+    return true;
+  }
+
   // x = v, x op= v, x++ on a global: a plain store, or for + and - an
   // atomic add (threads incrementing one counter lose no update).
   bool global_assign(Expr& s, Expr& lhs, Expr* rhs, Op aop) {
@@ -569,13 +582,7 @@ private:
     if (w < 0) return false;
     if (rhs && !rhs->type.is_scalar()) return refuse("global variable '" + lhs.text + "' is not an integer");
     if (aop == Op::add || aop == Op::sub || aop == Op::inc || aop == Op::dec) {
-      if (rhs) {
-        if (!expr(*rhs)) return false;
-      } else {
-        imm(1);
-        if (!push()) return false;
-      }
-      if (aop == Op::sub || aop == Op::dec) op(PK_OP_NEG);
+      if (!delta(rhs, aop)) return false;
       op(PK_OP_ADDGLOBAL);
       u16(static_cast<uint32_t>(w));
       pop();
@@ -649,13 +656,7 @@ private:
     if (!array_keys(lhs)) return false;
     const int nkeys = static_cast<int>(lhs.kids.size());
     if (aop == Op::add || aop == Op::sub || aop == Op::inc || aop == Op::dec) {
-      if (rhs) {
-        if (!expr(*rhs)) return false;
-      } else {
-        imm(1);
-        if (!push()) return false;
-      }
-      if (aop == Op::sub || aop == Op::dec) op(PK_OP_NEG);
+      if (!delta(rhs, aop)) return false;
       op(PK_OP_AADD);
       if (!table(lhs.slot)) return false;
       pop(nkeys + 1);
