@@ -35,15 +35,23 @@ Traced trace_with(const std::string& backend, const std::string& prog, const std
   return t;
 }
 
+// The same program under the agent (backend=auto) and under -x
+// backend=trap, both ending well.
+void trace_both(const std::string& prog, const std::string& target, const std::string& name, Traced& jump, Traced& trap,
+                const std::vector<std::string>& extra = {}) {
+  jump = trace_with("backend=auto", prog, target, name, extra);
+  trap = trace_with("backend=trap", prog, target, name, extra);
+  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
+  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+}
+
 TEST(DAgentCli, PrintfAndTraceFromAgentClausesPrintAsTheTrapBackendDoes) {
   const std::string prog =
       "pid$target:a.out:work:entry /arg0 % 7 == 3/ { self->n++; printf(\"%d %u %5x|\\n\", arg0, self->n, arg0 * 3); "
       "trace(arg0 * 2); @c = count(); }\n"
       "pid$target:a.out:work:entry /arg0 == 1000/ { printf(\"n=%d\\n\", self->n); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 1 2000", "printf");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 1 2000", "printf");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 1 2000", "printf", jump, trap));
   EXPECT_EQ(jump.run.out, "threads 1 calls 2000 total 4000000\n");  // the program's own stdout
   EXPECT_EQ(trap.run.out, jump.run.out);
   EXPECT_EQ(jump.out, trap.out);
@@ -60,10 +68,8 @@ TEST(DAgentCli, PrintfFromAReturnClausePrintsAsTheTrapBackendDoes) {
   const std::string prog =
       "pid$target:a.out:work:entry { self->n++; }\n"
       "pid$target:a.out:work:return /self->n % 5 == 1/ { printf(\"%d %d %d\\n\", self->n, arg1, retval); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 1 20", "retprintf");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 1 20", "retprintf");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 1 20", "retprintf", jump, trap));
   EXPECT_EQ(jump.run.out, trap.run.out);
   EXPECT_EQ(jump.out, "1 1 1\n6 11 11\n11 21 21\n16 31 31\n\n");
   EXPECT_EQ(trap.out, jump.out);
@@ -101,10 +107,8 @@ TEST(DAgentCli, WalltimestampInTheAgentIsTheWallClockAtTheHit) {
 TEST(DAgentCli, FourThreadsPrintEveryLineOnceInEachThreadsOrder) {
   const std::string prog =
       "pid$target:a.out:work:entry /arg0 % 10 == 0/ { self->n++; printf(\"%d %d %d\\n\", tid, self->n, arg0); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads", jump, trap));
   EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
   EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
   // Per thread: n counts 1, 2, 3, ... with arg0 = 10 (n - 1), every line once.
@@ -143,10 +147,8 @@ TEST(DAgentCli, ADivisionByZeroInTheAgentIsTheTrapBackendsErrorAndFiresERROR) {
       "pid$target:a.out:work:entry /arg0 < 10/ { printf(\"%d\\n\", 100 / (arg0 - 5)); }\n";
   const std::string with_error = prog + "ERROR { printf(\"ERROR %d %d %d\\n\", arg1, arg2, arg4); }\n";
   for (const std::string& p : {prog, with_error}) {
-    Traced jump = trace_with("backend=auto", p, target_path("pk_basic-pie-O2") + " 1 100", "divzero");
-    Traced trap = trace_with("backend=trap", p, target_path("pk_basic-pie-O2") + " 1 100", "divzero");
-    ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-    ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+    Traced jump, trap;
+    ASSERT_NO_FATAL_FAILURE(trace_both(p, target_path("pk_basic-pie-O2") + " 1 100", "divzero", jump, trap));
     EXPECT_EQ(jump.run.out, "threads 1 calls 100 total 10000\n");  // no signal in the target
     EXPECT_EQ(jump.out, trap.out);
     EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
@@ -169,10 +171,8 @@ TEST(DAgentCli, CopyinstrIsReadByTheAgentAndABadAddressIsTheTrapBackendsError) {
   const std::string prog =
       "pid$target:a.out:process:entry { printf(\"%d %s|%s\\n\", arg0, copyinstr(arg1), copyinstr(arg1 + 2)); }\n"
       "pid$target:a.out:eight:entry /arg7 == 8000000001/ { printf(\"%s\\n\", copyinstr(arg0)); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_args-pie-O2") + " 3", "copyinstr");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_args-pie-O2") + " 3", "copyinstr");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_args-pie-O2") + " 3", "copyinstr", jump, trap));
   EXPECT_EQ(jump.run.out, trap.run.out);  // the program's own stdout
   EXPECT_EQ(jump.out, "42 widget|dget\n43 widget|dget\n44 widget|dget\n\n");
   EXPECT_EQ(trap.out, jump.out);
@@ -198,10 +198,8 @@ TEST(DAgentCli, StringComparisonsAndABadPointerReadInTheAgentAreTheTrapBackends)
       "pid$target:a.out:process:entry /copyinstr(arg1) == \"widget\" && arg0 == 43/ { printf(\"%d %s\\n\", arg0, copyinstr(arg1)); }\n"
       "pid$target:a.out:process:entry /copyinstr(arg1) > \"widgets\" || \"a\" > copyinstr(arg1)/ { printf(\"no\\n\"); }\n"
       "pid$target:a.out:mix:entry /arg0 == 1/ { printf(\"%d\\n\", *(int *)arg0); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_args-pie-O2") + " 3", "strcmp");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_args-pie-O2") + " 3", "strcmp");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_args-pie-O2") + " 3", "strcmp", jump, trap));
   EXPECT_EQ(jump.run.out, trap.run.out);
   EXPECT_EQ(jump.out, "43 widget\n\n");
   EXPECT_EQ(trap.out, jump.out);
@@ -242,10 +240,8 @@ TEST(DAgentCli, GlobalsSharedByFourThreadsKeepExactTotals) {
       "pid$target:a.out:work:entry /base == 100/ { seen++; }\n"
       "pid$target:a.out:work:entry /arg0 == 2999/ { last = arg0; }\n"
       "END { printf(\"n=%d sum=%d down=%d seen=%d last=%d base=%d\\n\", n, sum, down, seen, last, base); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "globals", jump, trap));
   EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
   EXPECT_EQ(trap.run.out, jump.run.out);
   EXPECT_EQ(jump.out, "pk_basic-pie-O2\nn=13000 sum=17994000 down=-24000 seen=12000 last=2999 base=100\n\n");
@@ -262,10 +258,8 @@ TEST(DAgentCli, AssociativeArraysSharedByFourThreadsKeepExactTotals) {
       "pid$target:a.out:work:entry { a[arg0 & 7] += 1; t[tid] += 1; s[arg0 & 1, arg0 & 2] += arg0; }\n"
       "pid$target:a.out:work:entry /t[tid] == 3000/ { done += 1; }\n"
       "END { printf(\"%d %d %d %d %d %d\\n\", a[0], a[7], s[1, 2], s[0, 0], done, t[12345]); }\n";
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays");
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays");
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "arrays", jump, trap));
   EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
   EXPECT_EQ(trap.run.out, jump.run.out);
   // s[1, 2]: 4 threads x the arg0 = 4k + 3 below 3000 (3, 7, ... 2999).
@@ -281,10 +275,8 @@ TEST(DAgentCli, AFullDynvarsizeReportsTheTrapBackendsDrops) {
       "pid$target:a.out:work:entry { a[arg0 & 15] += 1; }\n"
       "END { printf(\"%d %d %d %d\\n\", a[0], a[8], a[9], a[12]); }\n";
   const std::vector<std::string> x = {"-x", "dynvarsize=640"};
-  Traced jump = trace_with("backend=auto", prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", x);
-  Traced trap = trace_with("backend=trap", prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", x);
-  ASSERT_EQ(jump.run.status, 0) << jump.run.err;
-  ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", jump, trap, x));
   // 640 bytes hold 10 elements (64 bytes each): keys 0..9; 10..15 drop at
   // each of their 187 hits in each thread.
   EXPECT_EQ(jump.out, "752 748 748 0\n\n");
