@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "harness.h"
 
@@ -31,6 +33,23 @@ bool eventually(F ok, double seconds) {
 std::string temp(const std::string& tag) {
   static int n = 0;
   return "/tmp/pk_survival_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+
+// SIGKILL of probekit `pk`: the target's text (each module suffix's
+// snapshot, "" the executable) comes back as it was, the target goes on
+// writing `out`, and it ends by our SIGTERM, not by a SIGTRAP or a SIGSEGV.
+void expect_outlives(pid_t pk, pid_t target, const std::string& out,
+                     const std::vector<std::pair<std::string, std::string>>& texts) {
+  ::kill(pk, SIGKILL);
+  EXPECT_EQ(wait_exit(pk), 128 + SIGKILL);
+  for (const auto& [module, text] : texts)
+    EXPECT_TRUE(eventually([&] { return text_snapshot(target, module) == text; }, 5))
+        << "text not restored: " << (module.empty() ? "a.out" : module);
+  const size_t lines = read_file(out).size();
+  EXPECT_TRUE(eventually([&] { return read_file(out).size() > lines + 20; }, 10)) << "not running";
+  EXPECT_TRUE(alive(target));
+  ::kill(target, SIGTERM);
+  EXPECT_EQ(wait_exit(target), 128 + SIGTERM);
 }
 
 TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
@@ -71,17 +90,9 @@ TEST(Survival, AttachedTargetOutlivesAKilledProbekit) {
           [&] { return (trap || text_snapshot(target) != text) && text_snapshot(target, "libc.so.6") != libc; }, 10))
           << "never patched";
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
-      ::kill(pk, SIGKILL);
-      EXPECT_EQ(wait_exit(pk), 128 + SIGKILL);
       // The agent puts the bytes back when the death pipe signals it (or at
       // the first int3 nobody serves).
-      EXPECT_TRUE(eventually([&] { return text_snapshot(target) == text; }, 5)) << "text not restored";
-      EXPECT_TRUE(eventually([&] { return text_snapshot(target, "libc.so.6") == libc; }, 5));
-      const size_t lines = read_file(out).size();
-      EXPECT_TRUE(eventually([&] { return read_file(out).size() > lines + 20; }, 10)) << "not running";
-      EXPECT_TRUE(alive(target));
-      ::kill(target, SIGTERM);
-      EXPECT_EQ(wait_exit(target), 128 + SIGTERM);  // our SIGTERM, not a SIGTRAP
+      expect_outlives(pk, target, out, {{"", text}, {"libc.so.6", libc}});
       ::unlink(out.c_str());
       ::unlink(pk_out.c_str());
     }
@@ -111,14 +122,7 @@ TEST(Survival, HopSitesAreRestoredWhenProbekitIsKilled) {
       pid_t pk = spawn(argv, pk_out);
       ASSERT_TRUE(eventually([&] { return text_snapshot(target) != text; }, 10)) << "never patched";
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
-      ::kill(pk, SIGKILL);
-      EXPECT_EQ(wait_exit(pk), 128 + SIGKILL);
-      EXPECT_TRUE(eventually([&] { return text_snapshot(target) == text; }, 5)) << "text not restored";
-      const size_t lines = read_file(out).size();
-      EXPECT_TRUE(eventually([&] { return read_file(out).size() > lines + 20; }, 10)) << "not running";
-      EXPECT_TRUE(alive(target));
-      ::kill(target, SIGTERM);
-      EXPECT_EQ(wait_exit(target), 128 + SIGTERM);
+      expect_outlives(pk, target, out, {{"", text}});
       ::unlink(out.c_str());
       ::unlink(pk_out.c_str());
     }
@@ -152,14 +156,7 @@ TEST(Survival, KilledInTheMiddleOfARemoteSystemCall) {
                      pk_out);
     ::unsetenv("PROBEKIT_TEST_FREEZE_REMOTE_SYSCALL");
     ASSERT_TRUE(eventually([&] { return state(pk) == 'T'; }, 10)) << "probekit never stopped in a remote call";
-    ::kill(pk, SIGKILL);
-    EXPECT_EQ(wait_exit(pk), 128 + SIGKILL);
-    EXPECT_TRUE(eventually([&] { return text_snapshot(target) == text; }, 5)) << "text not restored";
-    const size_t lines = read_file(out).size();
-    EXPECT_TRUE(eventually([&] { return read_file(out).size() > lines + 20; }, 10)) << "not running";
-    EXPECT_TRUE(alive(target));
-    ::kill(target, SIGTERM);
-    EXPECT_EQ(wait_exit(target), 128 + SIGTERM);  // our SIGTERM, not a SIGTRAP or a SIGSEGV
+    expect_outlives(pk, target, out, {{"", text}});
     ::unlink(out.c_str());
     ::unlink(pk_out.c_str());
   }
