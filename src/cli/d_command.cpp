@@ -57,7 +57,7 @@ struct DOptions {
   std::string format = "text";
   std::string output;
   std::optional<double> duration;  // -d
-  std::vector<std::string> xopts;
+  std::vector<std::string> xopts;  // -x OPT[=VAL] and -b SIZE (bufsize=SIZE), in command-line order
   std::vector<std::string> programs;  // -n
   std::vector<std::string> files;     // -s
   std::vector<std::string> args;      // $1..$9
@@ -65,7 +65,6 @@ struct DOptions {
   PreprocessOptions cpp_options;      // -D, -U, -I
   bool compile_only = false;          // -e: compile, then exit
   bool version = false;               // -V: the D version, then exit
-  std::optional<std::string> bufsize; // -b SIZE (-x bufsize=SIZE)
   std::vector<std::string> libdirs;   // -L DIR: every DIR/*.d before the program
 };
 
@@ -364,7 +363,10 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
   app.add_flag("-e", opt.compile_only, "exit after compiling the program, before any process is started or attached");
   app.add_flag("-V", opt.version, "print the version of D this probekit implements");
-  app.add_option("-b", opt.bufsize, "set the trace buffer size (-x bufsize=SIZE)")->type_name("SIZE");
+  std::vector<std::string> bufsizes;
+  auto* b_opt = app.add_option("-b", bufsizes, "set the trace buffer size (-x bufsize=SIZE)")
+                    ->type_name("SIZE")
+                    ->allow_extra_args(false);
   app.add_option("-L", opt.libdirs, "compile every DIR/*.d (a library of declarations) before the program")
       ->allow_extra_args(false)
       ->type_name("DIR");
@@ -374,7 +376,8 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_option("-o", opt.output, "write output to FILE");
   app.add_option("-d", opt.duration, "stop after SECONDS, print the aggregations and detach");
   app.set_version_flag("--version", "probekit " PROBEKIT_VERSION);
-  app.add_option("-x", opt.xopts, "set option OPT[=VAL]")->allow_extra_args(false);
+  std::vector<std::string> xopts;  // -x OPT[=VAL] and -b SIZE (bufsize=SIZE), in command-line order
+  auto* x_opt = app.add_option("-x", xopts, "set option OPT[=VAL]")->allow_extra_args(false);
   app.add_option("args", opt.args, "macro arguments $1..$9");
   app.allow_extras(false);
   try {
@@ -395,6 +398,13 @@ int parse_options(int argc, char** argv, DOptions& opt) {
     return exit_usage;
   }
   opt.target.pid = pid;
+  // -b SIZE is -x bufsize=SIZE, and the later of them wins, as dtrace(1)
+  // sets both in command-line order.
+  size_t b = 0, x = 0;
+  for (const CLI::Option* o : app.parse_order()) {
+    if (o == b_opt && b < bufsizes.size()) opt.xopts.push_back("bufsize=" + bufsizes[b++]);
+    if (o == x_opt && x < xopts.size()) opt.xopts.push_back(xopts[x++]);
+  }
   return exit_ok;
 }
 
@@ -626,11 +636,10 @@ int d_main(int argc, char** argv) {
   co.quiet = opt.quiet;
   co.flow_indent = opt.flow;
   co.format = opt.format == "json" ? d::OutputFormat::json : d::OutputFormat::text;
-  if (opt.format == "folded") co.options["aggfmt"] = "folded";  // -x aggfmt= below may override it
-  if (opt.bufsize) co.options["bufsize"] = *opt.bufsize;          // -b SIZE; -x bufsize= below wins
+  if (opt.format == "folded") co.options.emplace_back("aggfmt", "folded");  // -x aggfmt= below may override it
   for (const auto& x : opt.xopts) {
     auto eq = x.find('=');
-    co.options[x.substr(0, eq)] = eq == std::string::npos ? "" : x.substr(eq + 1);
+    co.options.emplace_back(x.substr(0, eq), eq == std::string::npos ? "" : x.substr(eq + 1));
   }
 
   // Everything that can be checked is checked before a command starts: the
@@ -681,7 +690,8 @@ int d_main(int argc, char** argv) {
     launch.backend = *backend;
     launch.hands_off = probe_pass.program->has_option("handsoff");
   }
-  auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output);
+  // -o FILE is appended to, as dtrace(1) opens it (fopen "a").
+  auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output, output::Writer::Mode::append);
   if (!writer) return report("", writer.error());
 
   route_signals_to(nullptr);  // from here on a signal stops set-up cleanly

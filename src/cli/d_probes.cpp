@@ -118,26 +118,45 @@ void fill_entry_args(HitContext& ctx, d::FireContext& fc) {
   }
 }
 
+// The profile provider's shortest interval, as DTrace's (profile_interval_min):
+// tick-1us and profile-10000 are probes it does not have.
+constexpr double kMinIntervalNs = 200e3;
+
+// N[unit] after PREFIX: the interval in nanoseconds (a bare N or "hz" is a rate).
+std::optional<double> interval_ns(const std::string& name, const std::string& prefix) {
+  auto nu = count_and_unit(name, prefix);
+  if (!nu) return std::nullopt;
+  auto [n, unit] = *nu;
+  double ns = 0;
+  if (unit.empty() || unit == "hz") {
+    ns = 1e9 / static_cast<double>(n);
+  } else {
+    auto per = unit_ns(unit);
+    if (!per) return std::nullopt;
+    ns = static_cast<double>(n) * *per;
+  }
+  if (ns < kMinIntervalNs) return std::nullopt;
+  return ns;
+}
+
+Error no_profile_probe(const d::ProbeDescription& desc, const char* kind) {
+  return Error("probe description '" + desc.text + "' matches no probe: the profile provider has " + kind +
+                   "-N with N a rate (N, Nhz) or an interval (ns, us, ms, s, m, h, d), at most 5000 Hz "
+                   "(every 200us); allow it with -Z [D_PDESC_ZERO]",
+               ErrorKind::no_such_symbol);
+}
 }  // namespace
 
 std::optional<uint64_t> tick_period_ns(const std::string& name) {
-  auto nu = count_and_unit(name, "tick-");
-  if (!nu) return std::nullopt;
-  auto [n, unit] = *nu;
-  if (unit.empty() || unit == "hz") return static_cast<uint64_t>(1e9 / static_cast<double>(n));
-  auto ns = unit_ns(unit);
+  auto ns = interval_ns(name, "tick-");
   if (!ns) return std::nullopt;
-  return static_cast<uint64_t>(static_cast<double>(n) * *ns);
+  return static_cast<uint64_t>(*ns);
 }
 
 std::optional<double> profile_rate_hz(const std::string& name) {
-  auto nu = count_and_unit(name, "profile-");
-  if (!nu) return std::nullopt;
-  auto [n, unit] = *nu;
-  if (unit.empty() || unit == "hz") return static_cast<double>(n);
-  auto ns = unit_ns(unit);
+  auto ns = interval_ns(name, "profile-");
   if (!ns) return std::nullopt;
-  return 1e9 / (static_cast<double>(n) * *ns);
+  return 1e9 / *ns;
 }
 
 std::vector<int> launch_syscalls(const std::vector<d::ClauseInfo>& clauses) {
@@ -290,10 +309,11 @@ int ProbeBinder::bind_all() {
       }
 
       Result<size_t> matched = size_t{0};
+      const bool profile = provider_is(desc, "profile") ||
+                           (desc.provider.empty() && (starts_with(desc.name, "tick-") || starts_with(desc.name, "profile-")));
       if (options_.kernel && options_.kernel->is_kernel(desc)) {
         matched = options_.kernel->bind(program_, desc);
-      } else if (provider_is(desc, "profile") || (desc.provider.empty() && (starts_with(desc.name, "tick-") ||
-                                                                     starts_with(desc.name, "profile-")))) {
+      } else if (profile) {
         matched = starts_with(desc.name, "profile-") ? bind_profile(desc) : bind_tick(desc);
       } else if (provider_is(desc, "syscall")) {
         matched = bind_syscall(desc);
@@ -303,6 +323,8 @@ int ProbeBinder::bind_all() {
         matched = bind_usdt(desc);
       }
       if (interrupted()) return worst;
+      if (!matched && profile && options_.zero_ok && matched.error().kind() == ErrorKind::no_such_symbol)
+        continue;  // tick-1us under -Z: a probe the provider does not have
       if (!matched) {
         worst = std::max(worst, report("", matched.error()));
         continue;
@@ -316,10 +338,7 @@ int ProbeBinder::bind_all() {
 
 Result<size_t> ProbeBinder::bind_tick(const d::ProbeDescription& desc) {
   auto period = tick_period_ns(desc.name);
-  if (!period)
-    return Error("probe description '" + desc.text + "': '" + desc.name +
-                     "' is not a tick; use tick-N with a unit (ns, us, ms, s, m, h, d, hz)",
-                 ErrorKind::unsupported);
+  if (!period) return no_profile_probe(desc, "tick");
   auto reg = program_.register_probe({"profile", "", "", desc.name});
   if (!reg.id) return size_t{0};  // profile::tick-1sec (module "profile"), BEGIN:tick-1
   if (armed_.insert("profile:::" + desc.name).second) ticks_.push_back({reg.id, *period, now_ns() + *period});
@@ -332,10 +351,7 @@ bool names_profile(const d::ProbeDescription& desc) {
 
 Result<double> profile_rate(const d::ProbeDescription& desc) {
   auto hz = profile_rate_hz(desc.name);
-  if (!hz || !(*hz > 0))
-    return Error("probe description '" + desc.text + "': '" + desc.name +
-                     "' is not a profile rate; use profile-N (Hz) or profile-N with a unit (ms, us, s)",
-                 ErrorKind::unsupported);
+  if (!hz) return no_profile_probe(desc, "profile");
   return *hz;
 }
 

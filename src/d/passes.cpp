@@ -203,7 +203,8 @@ public:
 
   void run(PassContext& ctx) override {
     ctx_ = &ctx;
-    defaultargs_ = ctx.options.options.count("defaultargs") > 0;
+    for (const auto& o : ctx.options.options)
+      if (o.first == "defaultargs") defaultargs_ = true;
     for (const auto& p : ctx.ast.options)
       if (p.name == "defaultargs") defaultargs_ = true;
     for (auto& c : ctx.ast.clauses) {

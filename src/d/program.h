@@ -122,8 +122,9 @@ struct CompileOptions {
   bool quiet = false;                   // -q
   bool flow_indent = false;             // -F
   OutputFormat format = OutputFormat::text;
-  // -x name[=value] options (override the program's #pragma D option).
-  std::map<std::string, std::string> options;
+  // -x name[=value] options in command-line order, each checked, the later
+  // winning (the program's #pragma D option wins over them all).
+  std::vector<std::pair<std::string, std::string>> options;
   // Types args->FIELD: the fields of the probes a description names (the
   // CLI reads them from tracefs); null: args-> is an error.
   std::function<ProbeFieldsAnswer(const ProbeDescription&)> probe_fields;

@@ -20,7 +20,7 @@ Result<Writer> Writer::open(const std::string& path) {
   return w;
 }
 
-Result<Writer> Writer::prepare(const std::string& path) {
+Result<Writer> Writer::prepare(const std::string& path, Mode mode) {
   if (path == "-" || path == "/dev/stdout") return to_stdout();
   if (path == "/dev/stderr") return Writer(STDERR_FILENO, Fd(), "<stderr>");
   auto fail = [&](int err) -> Result<Writer> {
@@ -35,9 +35,10 @@ Result<Writer> Writer::prepare(const std::string& path) {
   };
   // O_NOFOLLOW: a symbolic link as the last component is refused (ELOOP).
   bool created = false;
-  int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (mode == Mode::append ? O_APPEND : 0);
+  int fd = ::open(path.c_str(), flags);
   if (fd < 0 && errno == ENOENT) {
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL, 0644);
     created = fd >= 0;
   }
   if (fd < 0) return fail(errno);
@@ -46,13 +47,14 @@ Result<Writer> Writer::prepare(const std::string& path) {
   // Only a regular file is truncated (a FIFO, a terminal or /dev/null is written as it is).
   w.started_ = ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
   w.created_ = created;
+  w.append_ = mode == Mode::append;
   return w;
 }
 
 Status Writer::start() {
   if (started_) return {};
   started_ = true;
-  if (::ftruncate(fd_, 0) != 0) return Error::from_errno("cannot truncate output file '" + path_ + "'", errno);
+  if (!append_ && ::ftruncate(fd_, 0) != 0) return Error::from_errno("cannot truncate output file '" + path_ + "'", errno);
   return {};
 }
 
@@ -64,6 +66,7 @@ Writer::Writer(Writer&& o) noexcept
       failed_(o.failed_),
       failure_(std::move(o.failure_)),
       started_(std::exchange(o.started_, true)),
+      append_(o.append_),
       created_(std::exchange(o.created_, false)) {}
 
 Writer& Writer::operator=(Writer&& o) noexcept {
@@ -76,6 +79,7 @@ Writer& Writer::operator=(Writer&& o) noexcept {
     failed_ = o.failed_;
     failure_ = std::move(o.failure_);
     started_ = std::exchange(o.started_, true);
+    append_ = o.append_;
     created_ = std::exchange(o.created_, false);
   }
   return *this;

@@ -8,9 +8,9 @@
 // tracing instead of losing lines silently.
 //
 // A file is prepared before the target is touched (so a bad path is an
-// error before anything starts) and truncated only when output starts: a
-// run that fails during set-up leaves an existing file as it was and
-// removes one it created. The last component is never followed when it is a
+// error before anything starts) and truncated only when output starts, or
+// appended to (D's -o FILE, as dtrace(1) opens it): a run that fails during
+// set-up leaves an existing file as it was and removes one it created. The last component is never followed when it is a
 // symbolic link (a link planted at the output path must not redirect a
 // root tracer's writes); /dev/stdout and /dev/stderr name the streams.
 #pragma once
@@ -32,7 +32,9 @@ public:
   // The file opened (or created, mode 0644) but not truncated yet; start()
   // or the first write truncates it. Destroyed before that, a file it
   // created is removed.
-  static Result<Writer> prepare(const std::string& path);
+  // Mode::append keeps what the file holds and writes after it.
+  enum class Mode { truncate, append };
+  static Result<Writer> prepare(const std::string& path, Mode mode = Mode::truncate);
   Status start();
   // An fd that the caller keeps owning (tests use a pipe).
   static Writer to_fd(int fd);
@@ -62,7 +64,8 @@ private:
   std::string pending_;  // an incomplete last line
   bool failed_ = false;
   std::string failure_;
-  bool started_ = true;   // truncated (or nothing to truncate)
+  bool started_ = true;   // truncated (or nothing to truncate), or output began
+  bool append_ = false;   // Mode::append: never truncated when output starts
   bool created_ = false;  // prepare() created the file
 };
 

@@ -28,7 +28,7 @@ TEST(DCli, CountAggregationOnPidProbe) {
 TEST(DCli, PredicateAndPrintfWithArguments) {
   // The trace goes to its own file: recorded hits are printed when drained,
   // so on a shared stdout the program's own line may come between them.
-  const std::string file = ::testing::TempDir() + "/d_predicate_printf.txt";
+  const std::string file = output_file("d_predicate_printf.txt");
   auto r = run({probekit_path(), "-q", "-o", file, "-n",
                 "pid$target:a.out:work:entry /arg0 % 2 == 0/ { printf(\"x=%d\\n\", arg0); }", "-c",
                 target_path("pk_basic-nopie-O0") + " 1 6"});
@@ -73,7 +73,7 @@ TEST(DCli, ListPidProbes) {
 }
 
 TEST(DCli, ErrorProbeFiresOnAFaultAndTracingGoesOn) {
-  const std::string file = ::testing::TempDir() + "/d_error_probe.txt";  // apart from the program's output
+  const std::string file = output_file("d_error_probe.txt");  // apart from the program's output
   auto r = run({probekit_path(), "-q", "-o", file, "-n",
                 "pid$target:a.out:work:entry { trace(copyinstr(arg0)); } "
                 "ERROR { printf(\"fault %d at %x\\n\", arg4, arg5); }",
@@ -95,7 +95,7 @@ TEST(DCli, DurationEndsAProgramThatWouldWaitForCtrlC) {
 }
 
 TEST(DCli, JsonLinesInBpftraceShapes) {
-  const std::string file = ::testing::TempDir() + "/d_json_lines.txt";  // apart from the program's output
+  const std::string file = output_file("d_json_lines.txt");  // apart from the program's output
   auto r = run({probekit_path(), "-q", "-f", "json", "-o", file, "-n",
                 "pid$target:a.out:work:entry { @c[probefunc] = count(); printf(\"x=%d\\n\", arg0); }", "-c",
                 target_path("pk_basic-pie-O2") + " 1 2"});
@@ -130,13 +130,26 @@ TEST(DCli, CtrlCPrintsAggregationsAndDetachesCleanly) {
 }
 
 TEST(DCli, OutputFile) {
-  std::string path = ::testing::TempDir() + "/pk_d_out.txt";
+  std::string path = output_file("pk_d_out.txt");
   auto r = run({probekit_path(), "-q", "-o", path, "-n",
                 "pid$target:a.out:work:entry { printf(\"w%d\\n\", arg0); }", "-c",
                 target_path("pk_basic-pie-O2") + " 1 3"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_file(path), "w0\nw1\nw2\n\n");
   EXPECT_EQ(r.out, "threads 1 calls 3 total 9\n");  // only the program's own output
+}
+
+// -o FILE is appended to, as dtrace(1) opens it: a second run adds its
+// output after the first's.
+TEST(DCli, OutputFileIsAppendedTo) {
+  const std::string path = output_file("pk_d_append.txt");
+  for (const char* word : {"first", "second"}) {
+    auto r = run({probekit_path(), "-q", "-o", path, "-n",
+                  std::string("BEGIN { printf(\"") + word + "\\n\"); exit(0); }"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_EQ(read_file(path), "first\n\nsecond\n\n");
 }
 
 TEST(DCli, CxxFunctionsByBareDemangledOrMangledName) {
@@ -271,6 +284,22 @@ TEST(DCli, DescriptionsMatchingNothingAreDPdescZeroUnlessZ) {
   EXPECT_EQ(z.out, "ok\n\n");
 }
 
+// The profile provider has no tick or profile probe faster than every
+// 200us (5000 Hz), nor one without a number: dtrace-utils'
+// err.D_PDESC_ZERO.oneus.d, err.D_PDESC_ZERO.profile.d. -Z accepts them.
+TEST(DCli, ProfileProbesFasterThan5000HzMatchNothing) {
+  for (const char* prog : {"tick-1us { exit(0); }", "profile-1ns { exit(0); }", "profile-5001 { exit(0); }",
+                           "tick-199us { exit(0); }", "profile-n { exit(0); }"}) {
+    auto r = run({probekit_path(), "-q", "-n", prog}, 10);
+    EXPECT_EQ(r.status, 2) << prog;
+    EXPECT_NE(r.err.find("at most 5000 Hz (every 200us)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("[D_PDESC_ZERO]"), std::string::npos) << r.err;
+  }
+  auto z = run({probekit_path(), "-q", "-Z", "-n", "tick-1us { exit(1); } tick-200us { printf(\"ok\\n\"); exit(0); }"});
+  EXPECT_EQ(z.status, 0) << z.err;
+  EXPECT_EQ(z.out, "ok\n\n");
+}
+
 TEST(DCli, SyntaxErrorIsReportedNeverRun) {
   auto r = run({probekit_path(), "-n", "BEGIN { trace(epid)); printf(\"ran\\n\"); exit(0); }"});
   EXPECT_EQ(r.status, 2);
@@ -310,6 +339,20 @@ TEST(DCli, BufferSizeFlagTakesDTracesSizes) {
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("failed to set option 'bufsize': '4x' is not a size"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("[D_PRAGMA_OPTSET]"), std::string::npos) << bad.err;
+}
+
+// -b SIZE and -x bufsize=SIZE are set in command-line order, as dtrace(1)
+// sets them: each is checked, so a bad one fails whichever comes last.
+TEST(DCli, BufferSizeFlagAndOptionAreEachChecked) {
+  for (std::vector<std::string> order : {std::vector<std::string>{"-b", "4x", "-x", "bufsize=1m"},
+                                         std::vector<std::string>{"-x", "bufsize=4x", "-b", "1m"}}) {
+    std::vector<std::string> argv = {probekit_path(), "-q"};
+    argv.insert(argv.end(), order.begin(), order.end());
+    argv.insert(argv.end(), {"-n", "BEGIN { exit(0); }"});
+    auto r = run(argv, 10);
+    EXPECT_EQ(r.status, 2) << order[0];
+    EXPECT_NE(r.err.find("failed to set option 'bufsize': '4x' is not a size"), std::string::npos) << r.err;
+  }
 }
 
 // -L DIR: DIR/*.d is compiled before the program; an error in it names it.
@@ -374,7 +417,7 @@ TEST(DCli, DefaultOutputIsDtraces) {
 // detached: exit() kills it, and probekit ends at once with the program's
 // output and status 0. pk_spin loops for ever, sleeping in clock_nanosleep.
 TEST(DCli, ExitEndsALoopingTargetUnderTheSyscallFilter) {
-  const std::string file = ::testing::TempDir() + "/pk_exit_filtered.txt";
+  const std::string file = output_file("pk_exit_filtered.txt");
   auto r = run({probekit_path(), "-o", file, "-n",
                 "syscall::clock_nanosleep:entry /++n == 3/ { printf(\"three\\n\"); exit(0); }", "-c",
                 target_path("pk_spin-pie-O2")},
@@ -425,7 +468,7 @@ TEST(DCli, TargetStructsFromDwarf) {
       "  printf(\"%.1f\\n\", this->n->weight);\n"
       "}";
   for (const char* build : {"pie-O0", "nopie-O2"}) {
-    const std::string file = ::testing::TempDir() + "/d_target_structs.txt";
+    const std::string file = output_file("d_target_structs.txt");
     auto r = run({probekit_path(), "-q", "-o", file, "-n", program, "-c",
                   target_path(std::string("pk_types-") + build) + " 3"});
     ASSERT_EQ(r.status, 0) << build << ": " << r.err;
@@ -442,7 +485,7 @@ TEST(DCli, TargetStructsFromDwarf) {
 // from DWARF, in dtrace-utils' layout (a zero pointer and the double left
 // out, the bit-field's 5 bits of -1 shown unsigned as dtrace-utils shows them).
 TEST(DCli, PrintShowsTheTargetsStruct) {
-  const std::string file = ::testing::TempDir() + "/d_print.txt";
+  const std::string file = output_file("d_print.txt");
   auto r = run({probekit_path(), "-q", "-o", file, "-n", "pid$target:a.out:visit:entry { print((struct node *)arg0); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -472,7 +515,7 @@ TEST(DCli, PrintShowsTheTargetsStruct) {
 // and a name may be scoped to a module: a.out`node_t, struct a.out`node;
 // a module that does not define it leaves the struct incomplete.
 TEST(DCli, TargetTypedefsAndModuleScopes) {
-  const std::string file = ::testing::TempDir() + "/d_typedefs.txt";
+  const std::string file = output_file("d_typedefs.txt");
   auto r = run({probekit_path(), "-q", "-o", file, "-n",
                 "pid$target:a.out:visit:entry { this->n = (node_t *)arg0; printf(\"%d %d %d %d\\n\", this->n->id, "
                 "((a.out`node_t *)arg0)->at.x, ((struct a.out`node *)arg0)->at.y, sizeof (node_t)); }",
@@ -481,11 +524,12 @@ TEST(DCli, TargetTypedefsAndModuleScopes) {
   EXPECT_EQ(r.out, "visited 2 nodes, sum 27\n");
   EXPECT_EQ(read_file(file), "1 10 -1 72\n2 20 -2 72\n\n");
   // A typedef of a scalar (pk_types' counter_t, unsigned long) is its type.
-  auto scalar = run({probekit_path(), "-q", "-o", file, "-n",
+  const std::string scalar_file = output_file("d_typedefs_scalar.txt");
+  auto scalar = run({probekit_path(), "-q", "-o", scalar_file, "-n",
                      "pid$target:a.out:visit:entry { printf(\"%u %d\\n\", (counter_t)-1, sizeof (a.out`counter_t)); }",
                      "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(scalar.status, 0) << scalar.err;
-  EXPECT_EQ(read_file(file), "18446744073709551615 8\n\n");
+  EXPECT_EQ(read_file(scalar_file), "18446744073709551615 8\n\n");
   auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
                   "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(bad.status, 2);
@@ -505,7 +549,7 @@ TEST(DCli, UnknownTargetStructIsAnError) {
 // misses it there: rbp is still the caller's), also when only two frames are
 // asked for (ustack(2)).
 TEST(DCli, UcallerAtEntryIsTheCaller) {
-  const std::string file = ::testing::TempDir() + "/d_ucaller.txt";
+  const std::string file = output_file("d_ucaller.txt");
   auto r = run({probekit_path(), "-q", "-o", file, "-n",
                 "pid$target:a.out:visit:entry { printf(\"%s\\n\", ufunc(ucaller)); ustack(2); }", "-c",
                 target_path("pk_types-pie-O2") + " 1"});
@@ -528,7 +572,7 @@ TEST(DCli, FtruncateEmptiesTheOutputFile) {
   for (int i = 0; i < 20; ++i) (i < 10 ? all : expected) += std::to_string(i) + "\n";
   all += expected + "\n";  // the blank line when tracing stops
   expected += "\n";
-  const std::string file = ::testing::TempDir() + "/d_ftruncate_o.txt";
+  const std::string file = output_file("d_ftruncate_o.txt");
   auto r = run({probekit_path(), "-q", "-w", "-o", file, "-n", program});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_file(file), expected);

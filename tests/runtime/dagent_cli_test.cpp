@@ -23,8 +23,8 @@ struct Traced {
 
 Traced trace_with(const std::string& backend, const std::string& prog, const std::string& target, const std::string& name,
                   const std::vector<std::string>& extra = {}) {
-  const std::string file = ::testing::TempDir() + "/dagent_" + name + "_" + backend.substr(8) + "_" +
-                           std::to_string(::getpid()) + ".txt";
+  const std::string file =
+      output_file("dagent_" + name + "_" + backend.substr(8) + "_" + std::to_string(::getpid()) + ".txt");
   std::vector<std::string> argv = {probekit_path(), "-q", "-v", "-x", backend, "-o", file};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.insert(argv.end(), {"-n", prog, "-c", target});

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #ifndef PROBEKIT_BINARY
 #error "PROBEKIT_BINARY must be defined by CMake"
 #endif
@@ -169,6 +171,12 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+std::string output_file(const std::string& name) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  ::unlink(path.c_str());
+  return path;
 }
 
 size_t count_lines(const std::string& s, const std::string& needle) {

@@ -37,6 +37,9 @@ bool alive(pid_t pid);
 std::string text_snapshot(pid_t pid, const std::string& module_suffix = "");
 
 std::string read_file(const std::string& path);
+// TempDir()/NAME with nothing there: probekit's -o appends, as dtrace's does,
+// so a file left by an earlier run (or the other build's) would be read too.
+std::string output_file(const std::string& name);
 // Count of lines in s containing needle.
 size_t count_lines(const std::string& s, const std::string& needle);
 // Replaces every match of regex `pattern` in s with `replacement`.

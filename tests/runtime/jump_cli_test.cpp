@@ -52,7 +52,7 @@ TEST(JumpCli, RecordedTraceOutputIsTheSameWithEitherBackend) {
     std::string out[2];
     int i = 0;
     for (const char* b : {"--backend=jump", "--backend=trap"}) {
-      const std::string file = ::testing::TempDir() + "/rec_" + format + b + ".txt";
+      const std::string file = output_file(std::string("rec_") + format + b + ".txt");
       auto r = run({probekit_path(), "trace", "-v", b, "-f", format, "-o", file, "-c",
                     target_path("pk_args-pie-O2") + " 5", def});
       ASSERT_EQ(r.status, 0) << r.err;
@@ -73,7 +73,7 @@ TEST(JumpCli, RecordsReadAtSymbolArgumentsAsTrapHitsDo) {
   std::string out[2];
   int i = 0;
   for (const char* b : {"--backend=jump", "--backend=trap"}) {
-    const std::string file = ::testing::TempDir() + "/rec_sym" + b + ".txt";
+    const std::string file = output_file(std::string("rec_sym") + b + ".txt");
     auto r = run({probekit_path(), "trace", "-v", b, "-o", file, "-c", target_path("pk_basic-pie-O2") + " 1 3",
                   "p:a.out:work x=@total:s64 c=@calls:s64 p=@calls:symbol"});
     ASSERT_EQ(r.status, 0) << r.err;
@@ -85,7 +85,7 @@ TEST(JumpCli, RecordsReadAtSymbolArgumentsAsTrapHitsDo) {
 }
 
 TEST(JumpCli, ThreadedRecordsAreExactAndInOrderPerThread) {
-  const std::string file = ::testing::TempDir() + "/rec_threads.txt";
+  const std::string file = output_file("rec_threads.txt");
   auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 4 2000",
                 "p:a.out:work x=%di:s64"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -115,7 +115,7 @@ TEST(JumpCli, RecordsFollowForkAndVforkExecChildrenWithTheirOwnPids) {
     std::set<std::string> pids[2];
     int i = 0;
     for (const char* b : {"--backend=jump", "--backend=trap"}) {
-      const std::string file = ::testing::TempDir() + "/rec_fork_" + mode + b + ".txt";
+      const std::string file = output_file(std::string("rec_fork_") + mode + b + ".txt");
       auto r = run({probekit_path(), "trace", b, "-o", file, "-c", target_path("pk_fork-pie-O2") + " " + mode,
                     "p:a.out:work x=%di:s64"});
       ASSERT_EQ(r.status, 0) << r.err;
@@ -138,7 +138,7 @@ TEST(JumpCli, RecordsFollowForkAndVforkExecChildrenWithTheirOwnPids) {
 TEST(JumpCli, LostRecordsAreCountedAndReportedAsDTraceDoes) {
   // Far more records than the tracer can format while the program runs:
   // whatever is not printed is reported as dropped, to the record.
-  const std::string file = ::testing::TempDir() + "/rec_drops.txt";
+  const std::string file = output_file("rec_drops.txt");
   auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 2 400000",
                 "p:a.out:work x=%di:s64"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -162,7 +162,7 @@ TEST(JumpCli, HandsOffCountsAndRecordsExactlyWithoutATracer) {
             std::string::npos)
       << r.out;
   // Records of threads created after the hand-off, each in its own order.
-  const std::string file = ::testing::TempDir() + "/handsoff_records.txt";
+  const std::string file = output_file("handsoff_records.txt");
   r = run({probekit_path(), "trace", "--hands-off", "-o", file, "-c", target_path("pk_basic-pie-O2") + " 4 2000",
            "p:a.out:work x=%di:s64"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -236,7 +236,7 @@ TEST(JumpCli, DClausesThatReadNoMemoryRunOnRecordsWithTheSameOutput) {
   RunResult out[2];
   int i = 0;
   for (const char* b : {"backend=jump", "backend=trap"}) {
-    const std::string file = ::testing::TempDir() + "/d_rec_" + b + ".txt";
+    const std::string file = output_file(std::string("d_rec_") + b + ".txt");
     out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-o", file, "-n", prog, "-c",
                   target_path("pk_basic-pie-O2") + " 2 3000"});
     ASSERT_EQ(out[i].status, 0) << out[i].err;
@@ -256,7 +256,7 @@ TEST(JumpCli, DCopyinstrOfAnArgumentIsReadByTheAgent) {
   RunResult out[2];
   int i = 0;
   for (const char* b : {"backend=jump", "backend=trap"}) {
-    const std::string file = ::testing::TempDir() + "/d_str_" + b + ".txt";
+    const std::string file = output_file(std::string("d_str_") + b + ".txt");
     out[i] = run({probekit_path(), "-q", "-v", "-x", b, "-o", file, "-n", prog, "-c", target_path("pk_args-pie-O2") + " 3"});
     ASSERT_EQ(out[i].status, 0) << out[i].err;
     out[i].out = read_file(file);
@@ -327,7 +327,7 @@ TEST(JumpCli, DClausesSharingStateWithATracerClauseStayInProbekit) {
   const std::string prog =
       "pid$target:a.out:work:entry { self->ts = timestamp; @n = count(); }\n"
       "pid$target:a.out:work:entry /self->ts/ { printf(\"%d %s\\n\", arg0, probefunc); }\n";
-  const std::string file = ::testing::TempDir() + "/d_shared_state.txt";  // records print when drained
+  const std::string file = output_file("d_shared_state.txt");  // records print when drained
   auto r = run({probekit_path(), "-q", "-v", "-o", file, "-n", prog, "-c", target_path("pk_basic-pie-O2") + " 1 3"});
   ASSERT_EQ(r.status, 0) << r.err;
   r.out = read_file(file);

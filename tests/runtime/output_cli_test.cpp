@@ -79,7 +79,7 @@ class FlameBuilds : public ::testing::TestWithParam<const char*> {};
 // probe's stacks are exactly main;middle;via_[i];leaf_b, once per round.
 TEST_P(FlameBuilds, EntryProbeStacksAreTheKnownCallChainWithItsInlinedFrame) {
   const std::string target = target_path(std::string("pk_flame-") + GetParam());
-  const std::string file = ::testing::TempDir() + "/pk_flame_entry_" + GetParam() + ".folded";  // one per build: ctest -j runs them at once
+  const std::string file = output_file(std::string("pk_flame_entry_") + GetParam() + ".folded");  // one per build: ctest -j runs them at once
   auto plain = run({target, "6", "10"});
   auto r = run({probekit_path(), "-q", "-f", "folded", "-o", file, "-n",
                 "pid$target:a.out:leaf_b:entry { @[ustack()] = count(); }", "-c", target + " 6 10"});
@@ -122,7 +122,7 @@ INSTANTIATE_TEST_SUITE_P(Targets, FlameBuilds, ::testing::Values("pie-O0", "pie-
 // each leaf inside its middle() and the middles one after the other.
 TEST(ChromeCli, CallsNestAsTheyWereMade) {
   const std::string target = target_path("pk_flame-pie-O2");
-  const std::string file = ::testing::TempDir() + "/pk_flame_chrome.json";
+  const std::string file = output_file("pk_flame_chrome.json");
   auto plain = run({target, "4", "1000"});
   auto r = run({probekit_path(), "-q", "-f", "chrome", "-o", file, "-n",
                 "pid$target:a.out:middle:entry, pid$target:a.out:middle:return, pid$target:a.out:leaf_*:entry,"
@@ -170,7 +170,7 @@ TEST(ChromeCli, CallsNestAsTheyWereMade) {
 // Kernel tracepoints: each event an instant event with the record's fields.
 TEST(ChromeCli, TracepointEventsAreInstantsWithTheirFields) {
   if (geteuid() != 0) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
-  const std::string file = ::testing::TempDir() + "/pk_tracepoint_chrome.json";
+  const std::string file = output_file("pk_tracepoint_chrome.json");
   auto r = run({probekit_path(), "-f", "chrome", "-o", file, "-n",
                 "tracepoint:syscalls:sys_enter_getppid /pid == $target/ { @ = count(); }", "-c",
                 target_path("pk_syscalls-pie-O2") + " count"});
@@ -191,7 +191,7 @@ TEST(ChromeCli, TracepointEventsAreInstantsWithTheirFields) {
 }
 
 TEST(ChromeCli, TraceEventsAreInstantsWithTheirFields) {
-  const std::string file = ::testing::TempDir() + "/pk_trace_chrome.json";
+  const std::string file = output_file("pk_trace_chrome.json");
   auto r = run({probekit_path(), "trace", "-f", "chrome", "-o", file, "-c",
                 target_path("pk_flame-nopie-O0") + " 3 7", "p:a.out:leaf_a x=%di:u64 spin=%si:s64"});
   ASSERT_EQ(r.status, 0) << r.err;

@@ -111,7 +111,7 @@ TEST(RetJumpCli, ReturnOutputIsTheSameWithEitherBackend) {
     std::string out[2];
     int i = 0;
     for (const char* b : {c.trap_defs ? "--backend=auto" : "--backend=jump", "--backend=trap"}) {
-      const std::string file = ::testing::TempDir() + "/retjump" + b + ".txt";
+      const std::string file = output_file(std::string("retjump") + b + ".txt");
       std::vector<std::string> argv = {probekit_path(),
                                        "trace",
                                        "-v",
@@ -145,7 +145,7 @@ TEST(RetJumpCli, ReturnOutputIsTheSameWithEitherBackend) {
 }
 
 TEST(RetJumpCli, StrtolReportsTheValueItsCallerReceives) {
-  const std::string file = ::testing::TempDir() + "/retjump_strtol.txt";
+  const std::string file = output_file("retjump_strtol.txt");
   auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c",
                 target_path("pk_ret-pie-O2") + " strtol", "r:libc.so.6:strtol ret=$retval:s64"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -180,7 +180,7 @@ TEST(RetJumpCli, DetachInDeepRecursionLeavesTheOutputIntact) {
 // (missed, as kretprobes' maxactive), and the 64 outer ones still return
 // through the agent with their values.
 TEST(RetJumpCli, CallsDeeperThanTheShadowStackAreMissed) {
-  const std::string file = ::testing::TempDir() + "/retjump_depth.txt";
+  const std::string file = output_file("retjump_depth.txt");
   auto r = run({probekit_path(), "trace", "--backend=jump", "-o", file, "-c",
                 target_path("pk_ret-pie-O2") + " deep 3 100", "r:a.out:deep ret=$retval:s64"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -235,7 +235,7 @@ TEST(RetJumpCli, EntryAndReturnOnOneFunction) {
     std::string out[2];
     int i = 0;
     for (const char* b : {"--backend=jump", "--backend=trap"}) {
-      const std::string file = ::testing::TempDir() + "/retjump_both" + b + ".txt";
+      const std::string file = output_file(std::string("retjump_both") + b + ".txt");
       std::vector<std::string> argv = {probekit_path(),
                                        "trace",
                                        "-v",

@@ -130,7 +130,7 @@ std::string run_tst(const std::string& name, const std::string& source) {
         else if (words[i] == "-x" && i + 1 < words.size()) {
           auto kv = words[++i];
           auto eq = kv.find('=');
-          opts.options[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+          opts.options.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
         }
       }
     } else if (key == "mem") {

@@ -115,22 +115,30 @@ TEST(Passes, ActionOrderingRules) {
 
 TEST(Passes, OptionsFromPragmaAndCommandLine) {
   CompileOptions o;
-  o.options["nspec"] = "4";
+  o.options.emplace_back("nspec", "4");
   auto r = analyse("#pragma D option strsize=64\nBEGIN {}", o);
   ASSERT_EQ(r.failed, "");
   EXPECT_EQ(r.symbols.options.at("strsize"), "64");
   EXPECT_EQ(r.symbols.options.at("nspec"), "4");
   // Both: the pragma wins, as dtrace(1) sets -x before compiling and each
   // pragma while compiling.
-  o.options["strsize"] = "32";
+  o.options.emplace_back("strsize", "32");
   o.quiet = true;
   auto both = analyse("#pragma D option strsize=64\n#pragma D option quiet=no\nBEGIN {}", o);
   ASSERT_EQ(both.failed, "");
   EXPECT_EQ(both.symbols.options.at("strsize"), "64");
   EXPECT_EQ(both.symbols.options.count("quiet"), 0u);
-  o.options.erase("strsize");
+  o.options.pop_back();  // strsize=32
   o.quiet = false;
-  o.options["bogus"] = "";
+  // Several on the command line (-b 1m -x bufsize=2m): each is checked, the later wins.
+  CompileOptions twice;
+  twice.options = {{"bufsize", "1m"}, {"bufsize", "2m"}};
+  auto later = analyse("BEGIN {}", twice);
+  ASSERT_EQ(later.failed, "");
+  EXPECT_EQ(later.symbols.options.at("bufsize"), "2m");
+  twice.options = {{"bufsize", "bad"}, {"bufsize", "2m"}};
+  EXPECT_EQ(analyse("BEGIN {}", twice).failed, "options");
+  o.options.emplace_back("bogus", "");
   auto bad = analyse("BEGIN {}", o);
   EXPECT_EQ(bad.failed, "options");
   EXPECT_EQ(bad.diags.render(), "t.d: error: failed to set option 'bogus': unknown option [D_PRAGMA_OPTSET]\n");

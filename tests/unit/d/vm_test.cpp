@@ -134,7 +134,7 @@ TEST(Vm, JsonOutput) {
 TEST(Vm, SpeculationCommitKeepsOrderDiscardDrops) {
   CompileOptions o;
   o.quiet = true;
-  o.options["nspec"] = "2";
+  o.options.emplace_back("nspec", "2");
   Harness h("pid$target:a.out:work:entry /arg0 == 1/ { s = speculation(); }\n"
             "pid$target:a.out:work:entry /s/ { speculate(s); printf(\"[%d]\", arg0); }\n"
             "pid$target:a.out:work:return /arg0 == 1/ { commit(s); s = 0; }\n"
