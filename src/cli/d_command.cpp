@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -910,8 +911,27 @@ int d_main(int argc, char** argv) {
 //
 // "None" for a function without parameters; "unavailable (no debug
 // information in 'PATH')" when the object has no DWARF.
+namespace {
+// One printf-formatted piece of -l's listing, written through W.
+[[gnu::format(printf, 2, 3)]] void put(output::Writer& w, const char* format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  va_list again;
+  va_copy(again, ap);
+  const int n = std::vsnprintf(nullptr, 0, format, ap);
+  va_end(ap);
+  std::string text(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(text.data(), text.size() + 1, format, again);
+  va_end(again);
+  (void)w.write(text);
+}
+}  // namespace
+
 int list_main(DOptions& opt) {
   DebugArgs debug;
+  // -o FILE: appended to, as dtrace -l -o does.
+  auto out = output::Writer::prepare(opt.output.empty() ? "-" : opt.output, output::Writer::Mode::append);
+  if (!out) return report("", out.error());
   std::unique_ptr<Session> session;
   if (opt.target.has_target()) {
     auto s = open_target(opt.target);
@@ -925,10 +945,10 @@ int list_main(DOptions& opt) {
       return exit_usage;
     }
   }
-  std::printf("%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
+  put(*out, "%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
   int id = 0;
   auto row = [&](const std::string& prov, const std::string& mod, const std::string& fn, const std::string& name) {
-    std::printf("%5d %10s %17s %33s %s\n", ++id, prov.c_str(), mod.c_str(), fn.c_str(), name.c_str());
+    put(*out, "%5d %10s %17s %33s %s\n", ++id, prov.c_str(), mod.c_str(), fn.c_str(), name.c_str());
   };
   std::vector<std::string> descs = opt.programs;
   if (descs.empty()) descs.push_back("");
@@ -974,10 +994,10 @@ int list_main(DOptions& opt) {
         row(l.key.provider, l.key.module, l.key.function, l.key.name);
         if (!opt.verbose) continue;
         // dtrace -lv's section, with the tracepoint's fields as args->.
-        std::printf("\n\tArgument Types\n");
-        if (l.fields.empty()) std::printf("\t\tNone\n");
-        for (const auto& f : l.fields) std::printf("\t\targs->%s: %s\n", f.name.c_str(), f.c_type.c_str());
-        std::printf("\n");
+        put(*out, "\n\tArgument Types\n");
+        if (l.fields.empty()) put(*out, "\t\tNone\n");
+        for (const auto& f : l.fields) put(*out, "\t\targs->%s: %s\n", f.name.c_str(), f.c_type.c_str());
+        put(*out, "\n");
       }
       continue;
     }
@@ -989,10 +1009,10 @@ int list_main(DOptions& opt) {
       for (const auto& p : *probes) {
         row(p.key.provider, p.key.module, p.key.function, p.key.name);
         if (!opt.verbose) continue;
-        std::printf("\n\tArgument Types\n");
+        put(*out, "\n\tArgument Types\n");
         for (const auto& l : describe_args(debug, p.module_path, p.raw_symbol, p.is_return))
-          std::printf("\t\t%s\n", l.c_str());
-        std::printf("\n");
+          put(*out, "\t\t%s\n", l.c_str());
+        put(*out, "\n");
       }
     }
     // USDT probes: the notes of every mapped object (the provider field is
@@ -1006,18 +1026,18 @@ int list_main(DOptions& opt) {
       for (const auto& m : match_usdt(desc, *all, session->pid())) {
         row(m.key.provider, m.key.module, m.key.function, m.key.name);
         if (!opt.verbose) continue;
-        std::printf("\n\tArgument Types\n");
-        if (!m.probe.args_error.empty()) std::printf("\t\t%s\n", m.probe.args_error.c_str());
+        put(*out, "\n\tArgument Types\n");
+        if (!m.probe.args_error.empty()) put(*out, "\t\t%s\n", m.probe.args_error.c_str());
         for (size_t i = 0; i < m.probe.args.size(); ++i) {
           const auto& a = m.probe.args[i];
-          std::printf("\t\targs[%zu]: %s%d_t (%s)\n", i, a.is_signed ? "int" : "uint", a.size * 8, a.text.c_str());
+          put(*out, "\t\targs[%zu]: %s%d_t (%s)\n", i, a.is_signed ? "int" : "uint", a.size * 8, a.text.c_str());
         }
-        if (m.probe.semaphore) std::printf("\t\tsemaphore: 0x%llx\n", static_cast<unsigned long long>(m.probe.semaphore));
-        std::printf("\n");
+        if (m.probe.semaphore) put(*out, "\t\tsemaphore: 0x%llx\n", static_cast<unsigned long long>(m.probe.semaphore));
+        put(*out, "\n");
       }
     }
   }
-  std::fflush(stdout);
+  (void)out->flush();
   if (session && !opt.target.command.empty()) {
     // A command started only to list its probes never ran its main: end it
     // rather than let it run (it may be a server) once we let go.

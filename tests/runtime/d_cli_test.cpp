@@ -150,6 +150,12 @@ TEST(DCli, OutputFileIsAppendedTo) {
     EXPECT_EQ(r.out, "");
   }
   EXPECT_EQ(read_file(path), "first\n\nsecond\n\n");
+  // -l -o FILE too.
+  auto l = run({probekit_path(), "-l", "-o", path, "-n", "dtrace:::BEGIN"});
+  ASSERT_EQ(l.status, 0) << l.err;
+  EXPECT_EQ(l.out, "");
+  EXPECT_EQ(read_file(path), "first\n\nsecond\n\n   ID   PROVIDER            MODULE                          FUNCTION NAME\n"
+                             "    1     dtrace                                                     BEGIN\n");
 }
 
 TEST(DCli, CxxFunctionsByBareDemangledOrMangledName) {
