@@ -352,6 +352,13 @@ struct pk_dagg_table {
  *   SLEN u16        pop a string; push its length (at most u16)
  *   SKEY u16        pop a string; push it as u16 words (its bytes, at most
  *                   8 * u16, zero-padded): an aggregation's key part
+ *   SJOIN u16 u16   pop b, pop a (strings); write a then b, at most the
+ *                   second u16 bytes, to word u16 of the part; push it
+ *                   (strjoin)
+ *   SUBSTR u16 u16 u8  pop n when u8 is 1, pop index, pop a string; write
+ *                   DTrace's substr() of it (a negative index counts from
+ *                   the end, a negative n leaves that many bytes off), at
+ *                   most the second u16 bytes, to word u16; push it
  *   OUTS's u16 with bit 0x8000 set: the word is a string value (above),
  *                   copied into the item (at most u16 & 0x7fff bytes)
  *   END             the probe's last clause is done */
@@ -365,6 +372,7 @@ enum {
   PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_AGET,
   PK_OP_ASET, PK_OP_AADD,
   PK_OP_SREAD, PK_OP_SVAR, PK_OP_SSTORE, PK_OP_SLIT, PK_OP_SCOMM, PK_OP_SCMP, PK_OP_SLEN, PK_OP_SKEY,
+  PK_OP_SJOIN, PK_OP_SUBSTR,
   PK_OP_COUNT_
 };
 /* An associative array of integers keyed by integers (a[k1, k2] = v), in

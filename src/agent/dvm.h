@@ -846,6 +846,38 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         sp += words;
         break;
       }
+      case PK_OP_SJOIN:
+      case PK_OP_SUBSTR: {
+        const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2);
+        const uint32_t has_n = op == PK_OP_SUBSTR ? code[pc + 4] : 0;
+        pc += op == PK_OP_SUBSTR ? 5 : 4;
+        uint8_t *part = pk_dvm_part(h, f);
+        if (!part || word + max / 8u + 1u > h->c->dself_words) goto fault;
+        uint8_t *str = part + 8ull * word;
+        uint32_t len = 0;
+        if (op == PK_OP_SJOIN) {
+          PK_NEED(2);
+          const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+          for (uint32_t i = 0; len < max && a[i]; ++i) str[len++] = a[i];
+          for (uint32_t i = 0; len < max && b[i]; ++i) str[len++] = b[i];
+        } else {
+          PK_NEED(2u + has_n);
+          const int64_t n_in = has_n ? (int64_t)st[--sp] : 0;
+          int64_t idx = (int64_t)st[--sp];
+          const uint8_t *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+          int64_t slen = 0;
+          while (slen < 0xffff && a[slen]) ++slen;
+          int64_t n = has_n ? n_in : slen;
+          if (idx < 0) idx = slen + idx < 0 ? 0 : slen + idx;
+          if (idx > slen) idx = slen;
+          if (n < 0) n = slen - idx + n < 0 ? 0 : slen - idx + n;
+          if (n > slen - idx) n = slen - idx;
+          for (int64_t i = 0; i < n && len < max; ++i) str[len++] = a[idx + i];
+        }
+        str[len] = 0;
+        st[sp - 1] = (uint64_t)(uintptr_t)str;
+        break;
+      }
       default: goto fault;
     }
     continue;

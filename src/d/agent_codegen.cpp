@@ -237,10 +237,12 @@ private:
     Expr& a = *e.kids[0];
     Expr& b = *e.kids[1];
     auto ca = constant_string(a), cb = constant_string(b);
-    if ((is_copyinstr(a) && cb) || (is_copyinstr(b) && ca)) {
+    // (A literal, not a probe's name: the code's shape, and with it the
+    // scratch strings it uses, must not depend on the probe.)
+    auto short_literal = [](const Expr& x) { return x.kind == ExprKind::string && x.text.size() <= PK_DVM_STRCMP_MAX; };
+    if ((is_copyinstr(a) && short_literal(b)) || (is_copyinstr(b) && short_literal(a))) {
       // copyinstr(ADDR) OP "literal": STRCMP's -1/0/1, compared with 0.
       const std::string& lit = ca ? *ca : *cb;
-      if (lit.size() > PK_DVM_STRCMP_MAX) return refuse("a string literal longer than the agent compares");
       if (!expr(*(ca ? b : a).kids[0]) || !in_action()) return false;
       op(PK_OP_STRCMP);
       u16(std::min<uint32_t>(plan_.strsize, 0xffff));
@@ -337,7 +339,8 @@ private:
 
   // Pushes a string value (agent_abi.h: the address of a NUL-terminated
   // copy the agent holds, at most strsize bytes): a literal, the probe's
-  // names, execname, copyinstr(ADDR), a self-> or this-> string, a ?: of them.
+  // names, execname, copyinstr(ADDR), a self-> or this-> string, strjoin(),
+  // substr(), a ?: of them.
   bool string_value(Expr& e) {
     if (plan_.strsize == 0 || plan_.strsize > PK_STRING_MAX / 2)
       return refuse("strsize is larger than the agent's string room");
@@ -372,6 +375,29 @@ private:
       u16(w);
       return push();
     }
+    if (e.kind == ExprKind::call && static_cast<Fn>(e.id) == Fn::strjoin && e.kids.size() == 2) {
+      const uint32_t w = scratch_word();
+      if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
+      if (!string_value(*e.kids[0]) || !string_value(*e.kids[1])) return false;
+      op(PK_OP_SJOIN);
+      u16(w);
+      u16(plan_.strsize);
+      pop();
+      return true;
+    }
+    if (e.kind == ExprKind::call && static_cast<Fn>(e.id) == Fn::substr && (e.kids.size() == 2 || e.kids.size() == 3)) {
+      const uint32_t w = scratch_word();
+      if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
+      if (!string_value(*e.kids[0])) return false;
+      for (size_t i = 1; i < e.kids.size(); ++i)
+        if (!e.kids[i]->type.is_scalar() || !expr(*e.kids[i])) return refuse("substr() of these values");
+      op(PK_OP_SUBSTR);
+      u16(w);
+      u16(plan_.strsize);
+      code.push_back(e.kids.size() == 3 ? 1 : 0);
+      pop(static_cast<int>(e.kids.size()) - 1);
+      return true;
+    }
     if (e.kind == ExprKind::ternary) {
       if (!expr(*e.kids[0])) return false;
       op(PK_OP_JZ);
@@ -386,8 +412,8 @@ private:
       if (!patch(jz) || !string_value(*e.kids[2])) return false;
       return patch(jmp);
     }
-    return refuse("a string other than a literal, execname, the probe's names, copyinstr(ADDR) or a string "
-                  "variable");
+    return refuse("a string other than a literal, execname, the probe's names, copyinstr(ADDR), strjoin(), "
+                  "substr() or a string variable");
   }
 
 public:
@@ -1309,11 +1335,21 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
         plan.arrays_read_in_tracer = true;
   plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
   uint64_t offset = 8ull * plan.self_words;
-  for (auto& a : plan.aggs) {
+  for (size_t i = 0; i < plan.aggs.size(); ++i) {
+    pk_dagg& a = plan.aggs[i];
     offset = (offset + 63) & ~uint64_t{63};
     a.offset = static_cast<uint32_t>(offset);
     a.capacity = entries_per_agg;
-    offset += sizeof(pk_dagg_table) + 8ull * entries_per_agg * (1u + a.key_words + a.value_words);
+    // A string key is strsize bytes in every entry: such a table gets no
+    // more than 64 bytes per entry of an integer table (512 keys a thread
+    // at the default aggsize and strsize), since probekit reads every
+    // thread's whole table at each print; a key that finds no room is an
+    // aggregation drop.
+    const bool strings = std::any_of(plan.agg_keys[i].begin(), plan.agg_keys[i].end(),
+                                     [](const AgentKeyPart& p) { return p.kind == AgentKeyPart::Kind::string; });
+    const uint64_t entry = 8ull * (1u + a.key_words + a.value_words);
+    while (strings && a.capacity > 64 && uint64_t{a.capacity} * entry > uint64_t{entries_per_agg} * 64) a.capacity /= 2;
+    offset += sizeof(pk_dagg_table) + uint64_t{a.capacity} * entry;
   }
   // A page at least: clauses with no state (output only) still need the
   // agent's D state (its thread slots, the output records).

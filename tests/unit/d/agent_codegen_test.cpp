@@ -221,7 +221,8 @@ struct Both {
 
 // Why a clause with a string the agent does not compute runs in the tracer.
 const char* const kOtherString =
-    "a string other than a literal, execname, the probe's names, copyinstr(ADDR) or a string variable";
+    "a string other than a literal, execname, the probe's names, copyinstr(ADDR), strjoin(), substr() or a "
+    "string variable";
 
 std::vector<Hit> some_hits() {
   std::vector<Hit> hits;
@@ -592,6 +593,27 @@ TEST(AgentCodegen, ComparingTwoStringsMatchesTheTracer) {
   b.end();
   EXPECT_FALSE(b.tracer_out.out_text().empty());
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// strjoin() clipped to strsize, substr() with negative and large indices
+// and lengths, of target strings, variables and names.
+TEST(AgentCodegen, StrjoinAndSubstrMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { self->j = strjoin(copyinstr(arg0), execname); this->s = substr(copyinstr(arg1), (int)arg2 - 6);\n"
+         "  @j[self->j, this->s] = count(); @k[strjoin(probefunc, \"-\"), substr(execname, 1, (int)arg2 - 8)] = count();\n"
+         "  printf(\"%s|%s|%s|%s|%s\\n\", self->j, this->s, substr(copyinstr(arg1), 2, 3), substr(probefunc, -3, -1),\n"
+         "         strjoin(substr(self->j, 1), \"\")); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("hia.out|234567|234|or|ia.out\n"), std::string::npos) << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
