@@ -1,7 +1,8 @@
 /* bench/paced.c — the cost of a probe hit that writes a record.
  *
  * usage: paced CALLS [GAP_NS]
- * Calls paced_hit(i, 2*i) CALLS times, GAP_NS of busy work apart (default
+ * Calls paced_hit(i, 2*i, NAME) CALLS times (NAME one of four short
+ * strings in turn, for D's copyinstr(arg2) rows), GAP_NS of busy work apart (default
  * 2000), and prints the mean TSC time of the calls alone, in ns. The gap
  * lets the consumer (probekit formatting each record, bpftrace's printf)
  * keep up, so that every hit really writes its record instead of taking
@@ -13,7 +14,12 @@
 #include <time.h>
 #include <x86intrin.h>
 
-__attribute__((noipa)) long paced_hit(long a, long b) { return a + b; }
+__attribute__((noipa)) long paced_hit(long a, long b, const char *name) {
+  (void)name;
+  return a + b;
+}
+
+static const char *const names[4] = {"alpha", "beta", "gamma", "delta"};
 
 static unsigned long long ns(void) {
   struct timespec ts;
@@ -30,7 +36,7 @@ int main(int argc, char** argv) {
   long s = 0;
   for (long i = 0; i < n; i++) {
     unsigned long long t0 = __rdtscp(&aux);
-    s += paced_hit(i, 2 * i);
+    s += paced_hit(i, 2 * i, names[i & 3]);
     unsigned long long t1 = __rdtscp(&aux);
     if (i > 0) ticks += t1 - t0; /* the first hit sets up the thread's buffer */
     unsigned long long until = ns() + (unsigned long long)gap;

@@ -333,6 +333,34 @@ struct pk_dagg_table {
  *                   the element, as DTrace does)
  *   AADD u32        pop n, then the key words: add n to the element
  *                   atomically (created when missing; deleted when 0)
+ *   Strings: a string value on the stack is the address, in the process
+ *   running the code, of a NUL-terminated copy (in the thread's part, the
+ *   code or the thread's name), never of the target's memory:
+ *   SREAD u16 u16   pop an address; read the target's string there, at
+ *                   most the second u16 bytes (strsize), into the part at
+ *                   word u16 (NUL-terminated); push its address; nothing
+ *                   readable: a bad-address fault (copyinstr)
+ *   SVAR u16        push the address of the string at word u16 of the part
+ *                   (a self->/this-> string: "" until set)
+ *   SSTORE u16 u16  pop a string; copy at most the second u16 bytes of it
+ *                   (NUL-terminated) to word u16 of the part
+ *   SLIT u16 bytes  push the address of the u16 bytes that follow (and
+ *                   their NUL, one byte more)
+ *   SCOMM           push the address of the thread's name (execname)
+ *   SCMP u16        pop b, pop a (strings); push -1, 0 or 1 as strcmp
+ *                   orders them (unsigned bytes, at most u16 compared)
+ *   SLEN u16        pop a string; push its length (at most u16)
+ *   SKEY u16        pop a string; push it as u16 words (its bytes, at most
+ *                   8 * u16, zero-padded): an aggregation's key part
+ *   SJOIN u16 u16   pop b, pop a (strings); write a then b, at most the
+ *                   second u16 bytes, to word u16 of the part; push it
+ *                   (strjoin)
+ *   SUBSTR u16 u16 u8  pop n when u8 is 1, pop index, pop a string; write
+ *                   DTrace's substr() of it (a negative index counts from
+ *                   the end, a negative n leaves that many bytes off), at
+ *                   most the second u16 bytes, to word u16; push it
+ *   OUTS's u16 with bit 0x8000 set: the word is a string value (above),
+ *                   copied into the item (at most u16 & 0x7fff bytes)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -342,7 +370,10 @@ enum {
   PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
   PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
   PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_AGET,
-  PK_OP_ASET, PK_OP_AADD, PK_OP_COUNT_
+  PK_OP_ASET, PK_OP_AADD,
+  PK_OP_SREAD, PK_OP_SVAR, PK_OP_SSTORE, PK_OP_SLIT, PK_OP_SCOMM, PK_OP_SCMP, PK_OP_SLEN, PK_OP_SKEY,
+  PK_OP_SJOIN, PK_OP_SUBSTR,
+  PK_OP_COUNT_
 };
 /* An associative array of integers keyed by integers (a[k1, k2] = v), in
  * the global words: shared by the process's threads, so a lock-free
@@ -379,6 +410,7 @@ struct pk_ddyn {
 #define PK_DVAR_WALLTIMESTAMP 5u /* timestamp + pk_control.wall_offset: CLOCK_REALTIME's ns */
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
 #define PK_DVM_STRCMP_MAX 128 /* bytes of a string literal STRCMP compares with */
+#define PK_OUTS_LOCAL 0x8000u /* OUTS: the value is a string value, not a target address */
 
 /* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----
  * A return probe's entry site is a jump site whose trampoline calls

@@ -542,7 +542,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         sp -= n;
         if (dropped) break;
         uint32_t most = 0; /* the item's largest payload */
-        for (uint32_t i = 0; i < n; ++i) most += 8u + ((pk_dvm_u16(kinds + 2 * i) + 7u) & ~7u);
+        for (uint32_t i = 0; i < n; ++i) most += 8u + (((pk_dvm_u16(kinds + 2 * i) & ~PK_OUTS_LOCAL) + 7u) & ~7u);
         const uint32_t start = h->out_len;
         uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, most);
         if (!p) {
@@ -559,6 +559,16 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           if (!max) {
             __builtin_memcpy(p + at, &v, 8);
             at += 8;
+            continue;
+          }
+          if (max & PK_OUTS_LOCAL) { /* a string value: already here */
+            const uint8_t *str = (const uint8_t *)(uintptr_t)v;
+            const uint32_t cap = max & ~PK_OUTS_LOCAL;
+            uint64_t len = 0;
+            while (len < cap && str[len]) ++len;
+            __builtin_memcpy(p + at, &len, 8);
+            for (uint32_t k = 0; k < len; ++k) p[at + 8 + k] = str[k];
+            at += 8u + (((uint32_t)len + 7u) & ~7u);
             continue;
           }
           const uint32_t got = f->read(h, v, p + at + 8, max);
@@ -743,6 +753,129 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         } else if (__atomic_add_fetch(&e[1 + kw], v, __ATOMIC_RELAXED) == 0) {
           pk_dvm_adelete(globals, a, e);
         }
+        break;
+      }
+      case PK_OP_SREAD:
+      case PK_OP_SVAR:
+      case PK_OP_SSTORE: {
+        const uint32_t word = pk_dvm_u16(code + pc), max = op == PK_OP_SVAR ? 0 : pk_dvm_u16(code + pc + 2);
+        pc += op == PK_OP_SVAR ? 2 : 4;
+        uint8_t *part = pk_dvm_part(h, f);
+        if (!part || word + max / 8u + 1u > h->c->dself_words) goto fault;
+        uint8_t *str = part + 8ull * word;
+        if (op == PK_OP_SVAR) {
+          PK_ROOM(1);
+          st[sp++] = (uint64_t)(uintptr_t)str;
+          break;
+        }
+        PK_NEED(1);
+        const uint64_t from = st[sp - 1];
+        uint32_t len = 0;
+        if (op == PK_OP_SREAD) {
+          const uint32_t got = max ? f->read(h, from, str, max) : 0;
+          if (max && got == 0) {
+            fkind = 1; /* DTRACEFLT_BADADDR */
+            faddr = from;
+            goto fault;
+          }
+          while (len < got && str[len]) ++len;
+          str[len] = 0;
+          st[sp - 1] = (uint64_t)(uintptr_t)str;
+        } else {
+          const uint8_t *src = (const uint8_t *)(uintptr_t)from;
+          if (src != str)
+            for (; len < max && src[len]; ++len) str[len] = src[len];
+          else
+            while (len < max && str[len]) ++len;
+          str[len] = 0;
+          --sp;
+        }
+        break;
+      }
+      case PK_OP_SLIT: {
+        const uint32_t len = pk_dvm_u16(code + pc);
+        PK_ROOM(1);
+        if (pc + 2 + len + 1 > size || code[pc + 2 + len]) goto fault;
+        st[sp++] = (uint64_t)(uintptr_t)(code + pc + 2);
+        pc += 2 + len + 1;
+        break;
+      }
+      case PK_OP_SCOMM: {
+        PK_ROOM(1);
+        struct pk_thread *t = pk_dvm_thread(h, f);
+        if (!t || t->comm[15]) goto fault;
+        st[sp++] = (uint64_t)(uintptr_t)t->comm;
+        break;
+      }
+      case PK_OP_SCMP: {
+        const uint32_t max = pk_dvm_u16(code + pc);
+        pc += 2;
+        PK_NEED(2);
+        const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+        int64_t c = 0;
+        for (uint32_t i = 0; i < max; ++i) {
+          if (a[i] != b[i]) {
+            c = a[i] < b[i] ? -1 : 1;
+            break;
+          }
+          if (!a[i]) break;
+        }
+        st[sp - 1] = (uint64_t)c;
+        break;
+      }
+      case PK_OP_SLEN: {
+        const uint32_t max = pk_dvm_u16(code + pc);
+        pc += 2;
+        PK_NEED(1);
+        const uint8_t *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+        uint64_t len = 0;
+        while (len < max && a[len]) ++len;
+        st[sp - 1] = len;
+        break;
+      }
+      case PK_OP_SKEY: {
+        const uint32_t words = pk_dvm_u16(code + pc);
+        pc += 2;
+        PK_NEED(1);
+        if (words > PK_DVM_STACK || sp - 1 + words > PK_DVM_STACK) goto fault;
+        const uint8_t *a = (const uint8_t *)(uintptr_t)st[--sp];
+        uint8_t *key = (uint8_t *)(st + sp);
+        uint32_t i = 0;
+        for (; i < 8u * words && a[i]; ++i) key[i] = a[i];
+        for (; i < 8u * words; ++i) key[i] = 0;
+        sp += words;
+        break;
+      }
+      case PK_OP_SJOIN:
+      case PK_OP_SUBSTR: {
+        const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2);
+        const uint32_t has_n = op == PK_OP_SUBSTR ? code[pc + 4] : 0;
+        pc += op == PK_OP_SUBSTR ? 5 : 4;
+        uint8_t *part = pk_dvm_part(h, f);
+        if (!part || word + max / 8u + 1u > h->c->dself_words) goto fault;
+        uint8_t *str = part + 8ull * word;
+        uint32_t len = 0;
+        if (op == PK_OP_SJOIN) {
+          PK_NEED(2);
+          const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+          for (uint32_t i = 0; len < max && a[i]; ++i) str[len++] = a[i];
+          for (uint32_t i = 0; len < max && b[i]; ++i) str[len++] = b[i];
+        } else {
+          PK_NEED(2u + has_n);
+          const int64_t n_in = has_n ? (int64_t)st[--sp] : 0;
+          int64_t idx = (int64_t)st[--sp];
+          const uint8_t *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+          int64_t slen = 0;
+          while (slen < 0xffff && a[slen]) ++slen;
+          int64_t n = has_n ? n_in : slen;
+          if (idx < 0) idx = slen + idx < 0 ? 0 : slen + idx;
+          if (idx > slen) idx = slen;
+          if (n < 0) n = slen - idx + n < 0 ? 0 : slen - idx + n;
+          if (n > slen - idx) n = slen - idx;
+          for (int64_t i = 0; i < n && len < max; ++i) str[len++] = a[idx + i];
+        }
+        str[len] = 0;
+        st[sp - 1] = (uint64_t)(uintptr_t)str;
         break;
       }
       default: goto fault;

@@ -42,6 +42,7 @@ public:
     if (c.body.empty()) return refuse("a clause without statements prints the probe (the tracer does)");
     clause_ = index;
     action_ = 0;
+    scratch_ = 0;
     const size_t at = code.size();
     op(PK_OP_CLAUSE);
     u16(0);
@@ -134,14 +135,18 @@ private:
     for (size_t i = from; i < s.kids.size(); ++i) {
       Expr& k = *s.kids[i];
       if (k.type.is_string()) {
-        // copyinstr(ADDR): the agent reads it into the record.
-        if (k.kind != ExprKind::call || static_cast<Fn>(k.id) != Fn::copyinstr || k.kids.size() != 1 ||
-            !k.kids[0]->type.is_scalar())
-          return refuse(s.text + "() of a string other than copyinstr(ADDR) (the tracer reads it)");
         if (plan_.strsize == 0 || plan_.strsize > PK_STRING_MAX / 2)
           return refuse("strsize is larger than the agent's record room");
-        if (!expr(*k.kids[0])) return false;
-        kinds.push_back(plan_.strsize);
+        if (is_copyinstr(k)) {
+          // copyinstr(ADDR): the agent reads it straight into the record.
+          if (!expr(*k.kids[0])) return false;
+          kinds.push_back(plan_.strsize);
+        } else {
+          // Any other string the agent has (a variable, execname, ...):
+          // copied into the record, clipped to strsize as the tracer clips it.
+          if (!string_value(k)) return false;
+          kinds.push_back(plan_.strsize | PK_OUTS_LOCAL);
+        }
         strings = true;
       } else {
         if (!k.type.is_scalar()) return refuse(s.text + "() of this value");
@@ -232,10 +237,12 @@ private:
     Expr& a = *e.kids[0];
     Expr& b = *e.kids[1];
     auto ca = constant_string(a), cb = constant_string(b);
-    if ((is_copyinstr(a) && cb) || (is_copyinstr(b) && ca)) {
+    // (A literal, not a probe's name: the code's shape, and with it the
+    // scratch strings it uses, must not depend on the probe.)
+    auto short_literal = [](const Expr& x) { return x.kind == ExprKind::string && x.text.size() <= PK_DVM_STRCMP_MAX; };
+    if ((is_copyinstr(a) && short_literal(b)) || (is_copyinstr(b) && short_literal(a))) {
       // copyinstr(ADDR) OP "literal": STRCMP's -1/0/1, compared with 0.
       const std::string& lit = ca ? *ca : *cb;
-      if (lit.size() > PK_DVM_STRCMP_MAX) return refuse("a string literal longer than the agent compares");
       if (!expr(*(ca ? b : a).kids[0]) || !in_action()) return false;
       op(PK_OP_STRCMP);
       u16(std::min<uint32_t>(plan_.strsize, 0xffff));
@@ -255,26 +262,158 @@ private:
       pop();
       return true;
     }
-    if (e.op != Op::eq && e.op != Op::ne) return refuse("string ordering");
     if (ca && cb) {
-      imm(dry_ ? 0 : ((*ca == *cb) == (e.op == Op::eq)));
+      const int c = dry_ ? 0 : ca->compare(*cb);
+      imm(dry_ ? 0 : compare_ops(e.op, c < 0 ? -1 : c > 0 ? 1 : 0));
       return push();
     }
-    Expr* name = is_execname(a) ? &a : is_execname(b) ? &b : nullptr;
-    auto lit = is_execname(a) ? cb : ca;
-    if (!name || !lit) return refuse("a string comparison other than with execname or the probe's names");
-    // execname is at most 15 bytes and a NUL: compared as two words.
-    if (lit->size() > 15) {
-      imm(e.op == Op::ne);
+    if (e.op == Op::eq || e.op == Op::ne) {
+      Expr* name = is_execname(a) ? &a : is_execname(b) ? &b : nullptr;
+      auto lit = is_execname(a) ? cb : ca;
+      if (name && lit) {
+        // execname is at most 15 bytes and a NUL: compared as two words.
+        if (lit->size() > 15) {
+          imm(e.op == Op::ne);
+          return push();
+        }
+        uint64_t w[2] = {0, 0};
+        std::memcpy(w, lit->data(), lit->size());
+        op(PK_OP_COMMEQ);
+        for (uint64_t x : w)
+          for (int i = 0; i < 8; ++i) code.push_back(static_cast<uint8_t>(x >> (8 * i)));
+        if (e.op == Op::ne) op(PK_OP_LNOT);
+        return push();
+      }
+    }
+    // Any two strings the agent has: SCMP's -1/0/1, compared with 0.
+    if (!string_value(a) || !string_value(b)) return false;
+    op(PK_OP_SCMP);
+    u16(std::max(string_bound(a), string_bound(b)));
+    pop();
+    imm(0);
+    if (!push()) return false;
+    switch (e.op) {
+      case Op::eq: op(PK_OP_EQ); break;
+      case Op::ne: op(PK_OP_NE); break;
+      case Op::lt: op(PK_OP_SLT); break;
+      case Op::le: op(PK_OP_SLE); break;
+      case Op::gt: op(PK_OP_SGT); break;
+      default: op(PK_OP_SGE); break;
+    }
+    pop();
+    return true;
+  }
+  // a OP b for strings a and b that strcmp orders c (-1, 0, 1).
+  static bool compare_ops(Op o, int c) {
+    switch (o) {
+      case Op::eq: return c == 0;
+      case Op::ne: return c != 0;
+      case Op::lt: return c < 0;
+      case Op::le: return c <= 0;
+      case Op::gt: return c > 0;
+      default: return c >= 0;
+    }
+  }
+
+  // The bytes a string value holds and its NUL: what SCMP and SLEN look
+  // at, at most (strsize; execname's 15 when it is less; a probe's name,
+  // which the code holds whole).
+  uint32_t string_bound(const Expr& e) const {
+    const auto c = constant_string(e);
+    return static_cast<uint32_t>(std::min<size_t>(std::max<size_t>({plan_.strsize, 16, c ? c->size() : 0}) + 1, 0xffff));
+  }
+  // Words of a string's copy in the thread's part: strsize bytes and a NUL.
+  uint32_t string_words() const { return plan_.strsize / 8 + 1; }
+
+  // A scratch string of the clause, for its n-th copyinstr(): the n-th of
+  // every clause shares words of the part (clauses run one at a time), so
+  // the layout pass and a probe's code find the same words.
+  uint32_t scratch_word() {
+    const uint32_t n = scratch_++;
+    if (n >= plan_.scratch_word.size()) {
+      plan_.scratch_word.push_back(plan_.self_words);
+      plan_.self_words += string_words();
+    }
+    return plan_.scratch_word[n];
+  }
+
+  // Pushes a string value (agent_abi.h: the address of a NUL-terminated
+  // copy the agent holds, at most strsize bytes): a literal, the probe's
+  // names, execname, copyinstr(ADDR), a self-> or this-> string, strjoin(),
+  // substr(), a ?: of them.
+  bool string_value(Expr& e) {
+    if (plan_.strsize == 0 || plan_.strsize > PK_STRING_MAX / 2)
+      return refuse("strsize is larger than the agent's string room");
+    if (auto c = constant_string(e)) {
+      // (Not a probe's name: it is known only for a probe's code, which
+      // must not fail where the plan said yes.)
+      if (e.kind == ExprKind::string && c->size() > plan_.strsize) return refuse("a string literal longer than strsize");
+      if (c->size() > 0xfff0) return refuse("a string longer than the agent's code holds");
+      op(PK_OP_SLIT);
+      u16(static_cast<uint32_t>(c->size()));
+      code.insert(code.end(), c->begin(), c->end());
+      code.push_back(0);
       return push();
     }
-    uint64_t w[2] = {0, 0};
-    std::memcpy(w, lit->data(), lit->size());
-    op(PK_OP_COMMEQ);
-    for (uint64_t x : w)
-      for (int i = 0; i < 8; ++i) code.push_back(static_cast<uint8_t>(x >> (8 * i)));
-    if (e.op == Op::ne) op(PK_OP_LNOT);
-    return push();
+    if (is_execname(e)) {
+      op(PK_OP_SCOMM);
+      return push();
+    }
+    if (is_copyinstr(e)) {
+      const uint32_t w = scratch_word();
+      if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
+      if (!expr(*e.kids[0]) || !in_action()) return false;
+      op(PK_OP_SREAD);
+      u16(w);
+      u16(plan_.strsize);
+      return true;
+    }
+    if (e.kind == ExprKind::self_var || e.kind == ExprKind::this_var) {
+      const uint32_t w = var_word(e);
+      if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
+      op(PK_OP_SVAR);
+      u16(w);
+      return push();
+    }
+    if (e.kind == ExprKind::call && static_cast<Fn>(e.id) == Fn::strjoin && e.kids.size() == 2) {
+      const uint32_t w = scratch_word();
+      if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
+      if (!string_value(*e.kids[0]) || !string_value(*e.kids[1])) return false;
+      op(PK_OP_SJOIN);
+      u16(w);
+      u16(plan_.strsize);
+      pop();
+      return true;
+    }
+    if (e.kind == ExprKind::call && static_cast<Fn>(e.id) == Fn::substr && (e.kids.size() == 2 || e.kids.size() == 3)) {
+      const uint32_t w = scratch_word();
+      if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
+      if (!string_value(*e.kids[0])) return false;
+      for (size_t i = 1; i < e.kids.size(); ++i)
+        if (!e.kids[i]->type.is_scalar() || !expr(*e.kids[i])) return refuse("substr() of these values");
+      op(PK_OP_SUBSTR);
+      u16(w);
+      u16(plan_.strsize);
+      code.push_back(e.kids.size() == 3 ? 1 : 0);
+      pop(static_cast<int>(e.kids.size()) - 1);
+      return true;
+    }
+    if (e.kind == ExprKind::ternary) {
+      if (!expr(*e.kids[0])) return false;
+      op(PK_OP_JZ);
+      const size_t jz = code.size();
+      u16(0);
+      pop();
+      if (!string_value(*e.kids[1])) return false;
+      op(PK_OP_JMP);
+      const size_t jmp = code.size();
+      u16(0);
+      pop();
+      if (!patch(jz) || !string_value(*e.kids[2])) return false;
+      return patch(jmp);
+    }
+    return refuse("a string other than a literal, execname, the probe's names, copyinstr(ADDR), strjoin(), "
+                  "substr() or a string variable");
   }
 
 public:
@@ -374,6 +513,18 @@ public:
         return true;
       }
       case ExprKind::binary: return binary(e);
+      case ExprKind::call:
+        if (static_cast<Fn>(e.id) == Fn::strlen && e.kids.size() == 1 && e.kids[0]->type.is_string()) {
+          if (auto c = constant_string(*e.kids[0])) {
+            imm(dry_ ? 0 : c->size());
+            return push();
+          }
+          if (!string_value(*e.kids[0])) return false;
+          op(PK_OP_SLEN);
+          u16(string_bound(*e.kids[0]));
+          return true;
+        }
+        return refuse(e.text + "() in the agent");
       case ExprKind::ternary: {
         if (!e.type.is_scalar()) return refuse("a string ?:");
         if (!expr(*e.kids[0])) return false;
@@ -511,12 +662,17 @@ private:
   // self-> ones it is laid out with), zeroed at the start of each firing
   // of a probe whose clauses use it (agent_code), as the tracer clears
   // its clause variables at each firing.
+  // A string variable takes string_words() words (strsize bytes and a NUL).
   uint32_t var_word(const Expr& e) {
-    if (e.kind != ExprKind::this_var) return self_word(e.slot);
+    const uint32_t words = e.type.is_string() ? string_words() : 1;
+    if (e.kind != ExprKind::this_var) return self_word(e.slot, words);
     if (e.slot < 0) return 0;
     const int key = -1 - e.slot;  // this-> slots, kept apart from self-> ones
     auto it = plan_.this_word.find(key);
-    if (it == plan_.this_word.end()) it = plan_.this_word.emplace(key, plan_.self_words++).first;
+    if (it == plan_.this_word.end()) {
+      it = plan_.this_word.emplace(key, plan_.self_words).first;
+      plan_.self_words += words;
+    }
     this_used.insert(it->second);
     return it->second;
   }
@@ -525,11 +681,14 @@ public:
   std::set<uint32_t> this_used;  // the this-> words the code generated so far uses
 
 private:
-  uint32_t self_word(int slot) {
+  uint32_t self_word(int slot, uint32_t words) {
     if (slot < 0) return 0;
     if (static_cast<size_t>(slot) >= plan_.self_word.size()) plan_.self_word.resize(static_cast<size_t>(slot) + 1, -1);
     int& w = plan_.self_word[static_cast<size_t>(slot)];
-    if (w < 0) w = static_cast<int>(plan_.self_words++);
+    if (w < 0) {
+      w = static_cast<int>(plan_.self_words);
+      plan_.self_words += words;
+    }
     return static_cast<uint32_t>(w);
   }
 
@@ -698,7 +857,17 @@ private:
         return push(2);
       }
       auto c = constant_string(k);
-      if (!c) return refuse("a string key other than execname or the probe's names");
+      if (!c) {
+        // Any other string: its bytes, strsize-bounded, are the key's words.
+        part.kind = AgentKeyPart::Kind::string;
+        part.words = (plan_.strsize + 7) / 8;
+        if (!string_value(k)) return false;
+        op(PK_OP_SKEY);
+        u16(part.words);
+        pop();
+        parts.push_back(part);
+        return push(static_cast<int>(part.words));
+      }
       imm(dry_ ? 0 : string_id(*c));
       part.kind = AgentKeyPart::Kind::string_id;
       parts.push_back(part);
@@ -750,7 +919,7 @@ private:
     op(PK_OP_AGG);
     u16(static_cast<uint32_t>(index));
     int words = 2;
-    for (const auto& p : parts) words += p.kind == AgentKeyPart::Kind::comm ? 2 : 1;
+    for (const auto& p : parts) words += static_cast<int>(p.key_words());
     pop(words);
     return true;
   }
@@ -779,7 +948,7 @@ private:
     pk_dagg a{};
     a.func = func;
     uint32_t key_words = 0;
-    for (const auto& p : parts) key_words += p.kind == AgentKeyPart::Kind::comm ? 2 : 1;
+    for (const auto& p : parts) key_words += p.key_words();
     a.key_words = static_cast<uint16_t>(key_words);
     switch (func) {
       case PK_DAGG_AVG:
@@ -826,6 +995,16 @@ private:
         if (is_array(lhs)) return array_assign(s, lhs, s.kids[1].get(), s.op);
         if (lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var)
           return refuse("assigning anything but a variable");
+        if (lhs.type.is_string() && s.kids[1]->type.is_string() && s.op == Op::none) {
+          // A copy into the variable's words, clipped to strsize.
+          const uint32_t w = var_word(lhs);
+          if (!string_value(*s.kids[1])) return false;
+          op(PK_OP_SSTORE);
+          u16(w);
+          u16(plan_.strsize);
+          pop();
+          return true;
+        }
         if (!lhs.type.is_scalar() || !s.kids[1]->type.is_scalar())
           return refuse(var_name(lhs) + " variable that is not an integer");
         const uint32_t w = var_word(lhs);
@@ -877,6 +1056,7 @@ private:
   int depth_ = 0;
   uint32_t clause_ = 0;
   int action_ = 0;
+  uint32_t scratch_ = 0;  // copyinstr() scratch strings of the clause so far
 };
 
 // `@[probefunc] = count()` and the like with no predicate: what
@@ -1143,6 +1323,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.arrays = std::move(layout.arrays);
     plan.array_words = layout.array_words;
     plan.this_word = std::move(layout.this_word);
+    plan.scratch_word = std::move(layout.scratch_word);
     plan.strings = std::move(layout.strings);
     plan.actions = std::move(layout.actions);
     break;
@@ -1154,11 +1335,21 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
         plan.arrays_read_in_tracer = true;
   plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
   uint64_t offset = 8ull * plan.self_words;
-  for (auto& a : plan.aggs) {
+  for (size_t i = 0; i < plan.aggs.size(); ++i) {
+    pk_dagg& a = plan.aggs[i];
     offset = (offset + 63) & ~uint64_t{63};
     a.offset = static_cast<uint32_t>(offset);
     a.capacity = entries_per_agg;
-    offset += sizeof(pk_dagg_table) + 8ull * entries_per_agg * (1u + a.key_words + a.value_words);
+    // A string key is strsize bytes in every entry: such a table gets no
+    // more than 64 bytes per entry of an integer table (512 keys a thread
+    // at the default aggsize and strsize), since probekit reads every
+    // thread's whole table at each print; a key that finds no room is an
+    // aggregation drop.
+    const bool strings = std::any_of(plan.agg_keys[i].begin(), plan.agg_keys[i].end(),
+                                     [](const AgentKeyPart& p) { return p.kind == AgentKeyPart::Kind::string; });
+    const uint64_t entry = 8ull * (1u + a.key_words + a.value_words);
+    while (strings && a.capacity > 64 && uint64_t{a.capacity} * entry > uint64_t{entries_per_agg} * 64) a.capacity /= 2;
+    offset += sizeof(pk_dagg_table) + uint64_t{a.capacity} * entry;
   }
   // A page at least: clauses with no state (output only) still need the
   // agent's D state (its thread slots, the output records).

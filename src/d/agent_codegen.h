@@ -14,9 +14,12 @@
 // the tracer's own clauses use. Global integer variables are one word per
 // process shared by its threads, which the tracer's clauses read and write
 // too (Program syncs them around each tracer firing), so they never move a
-// clause. Anything else (strings other than execname and the probe's
-// names as keys, args[]) keeps its clause in the tracer, and with it every
-// piece of state that clause shares. Ownership is a
+// clause. Strings are strsize-bounded copies the agent holds (literals,
+// the probe's names, execname, copyinstr, self->/this-> strings): compared,
+// measured, printed and used as aggregation keys (their bytes). Anything
+// else (the other string functions, string globals and arrays, args[])
+// keeps its clause in the tracer, and with it every piece of state that
+// clause shares. Ownership is a
 // fixpoint: a clause that cannot run in the agent takes the state it
 // touches with it, which can make other clauses not ready.
 //
@@ -43,11 +46,14 @@ namespace probekit::d {
 
 struct ProbeEntry;
 
-// What one word (or two, for execname) of an agent aggregation's key is.
+// What one word (or two, for execname; `words` for another string) of an
+// agent aggregation's key is.
 struct AgentKeyPart {
-  enum class Kind : uint8_t { integer, string_id, comm };
+  enum class Kind : uint8_t { integer, string_id, comm, string };
   Kind kind = Kind::integer;
-  Type type;  // integer: the width and sign its Value gets
+  Type type;           // integer: the width and sign its Value gets
+  uint32_t words = 0;  // string: its bytes (strsize, zero-padded) in words
+  uint32_t key_words() const { return kind == Kind::comm ? 2 : kind == Kind::string ? words : 1; }
 };
 
 struct AgentPlan {
@@ -60,6 +66,7 @@ struct AgentPlan {
   std::vector<pk_dagg> aggs;             // by pk_dagg index
   std::vector<int> self_word;            // by self-> slot: its word in the part, or -1
   std::map<int, uint32_t> this_word;     // by -1 - this-> slot: its word in the part
+  std::vector<uint32_t> scratch_word;    // a clause's n-th copyinstr() string: its words in the part
   uint32_t self_words = 0;
   // Global integer variables an agent clause uses: one word each, shared by
   // the process's threads (pk_control dglobal_words); the tracer's clauses

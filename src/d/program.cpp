@@ -911,6 +911,13 @@ void Program::absorb_agent() {
               key[k] = Value::string(comm);
               break;
             }
+            case AgentKeyPart::Kind::string: {  // strsize bytes at most, zero-padded
+              const char* bytes = reinterpret_cast<const char*>(w);
+              const size_t most = std::min<size_t>(8u * layout[k].words, st.plan.strsize);
+              key[k] = Value::string(std::string(bytes, strnlen(bytes, most)));
+              w += layout[k].words;
+              break;
+            }
           }
         }
         const auto* v = reinterpret_cast<const int64_t*>(w);

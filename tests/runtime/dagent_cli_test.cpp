@@ -235,7 +235,7 @@ TEST(DAgentCli, OutputLostToAFullBufferIsCountedAsDTraceCountsDrops) {
 TEST(DAgentCli, GlobalsSharedByFourThreadsKeepExactTotals) {
   const std::string prog =
       "BEGIN { base = 100; }\n"
-      "pid$target:a.out:main:entry { printf(\"%s\\n\", execname); n += 1000; }\n"
+      "pid$target:a.out:main:entry { printf(\"%s\\n\", strstr(execname, \"\")); n += 1000; }\n"  // the tracer's (strstr)
       "pid$target:a.out:work:entry { n++; sum += arg0; down -= 2; }\n"
       "pid$target:a.out:work:entry /base == 100/ { seen++; }\n"
       "pid$target:a.out:work:entry /arg0 == 2999/ { last = arg0; }\n"
@@ -283,6 +283,55 @@ TEST(DAgentCli, AFullDynvarsizeReportsTheTrapBackendsDrops) {
   EXPECT_EQ(trap.out, jump.out);
   EXPECT_EQ(count_lines(jump.run.err, "probekit: 4488 dynamic variable drops"), 1u) << jump.run.err;
   EXPECT_EQ(count_lines(trap.run.err, "probekit: 4488 dynamic variable drops"), 1u) << trap.run.err;
+}
+
+// Strings in the agent (pk_strings: five names in turn, one empty, one
+// longer than strsize, and every 100th call an unreadable address), four
+// threads: aggregations keyed by copyinstr(), a self-> string set at the
+// entry and compared at the return; exact totals, the same as the trap
+// backend's, and the fault is ERROR (counted), no signal to the program.
+TEST(DAgentCli, StringKeysAndVariablesOfFourThreadsKeepExactTotals) {
+  const std::string prog =
+      "pid$target:a.out:name_hit:entry { @n[copyinstr(arg1)] = count(); @m[copyinstr(arg1), arg0 % 2] = count();\n"
+      "  self->name = copyinstr(arg1); }\n"
+      "pid$target:a.out:name_hit:return /self->name == \"beta\" || self->name < \"b\"/ { @r[self->name] = count(); }\n"
+      "ERROR { @e = count(); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(
+      trace_both(prog, target_path("pk_strings-pie-O2") + " 4 3000", "strkeys", jump, trap, {"-x", "strsize=16"}));
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 18006000\n");  // the program's own stdout
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out, trap.out);
+  for (const char* line : {"2280\n                                                                 2400\n",  // ""
+                           "  a-name-longer-th                                               2400\n",
+                           "  gamma                                                          2280\n",
+                           "  gamma                                                             1             1080\n",
+                           "  a-name-longer-th                                               2520\n",  // @r
+                           "\n              120\n"})                                                   // @e
+    EXPECT_NE(jump.out.find(line), std::string::npos) << line << "\n" << jump.out;
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 2u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+}
+
+// printf and trace of string variables and execname, strlen() and string
+// comparisons from agent clauses print as the trap backend prints them.
+TEST(DAgentCli, StringVariablesPrintAsTheTrapBackendPrintsThem) {
+  const std::string prog =
+      "pid$target:a.out:name_hit:entry { self->name = copyinstr(arg1); this->e = execname; }\n"
+      "pid$target:a.out:name_hit:return /self->name != \"gamma\"/ {\n"
+      "  printf(\"%s|%d|%s|%d\\n\", self->name, strlen(self->name), execname, self->name >= probefunc); trace(self->name); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(
+      trace_both(prog, target_path("pk_strings-pie-O2") + " 1 7", "strvars", jump, trap, {"-x", "strsize=16"}));
+  EXPECT_EQ(jump.run.out, "threads 1 calls 7 total 28\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  // Each printf line, then trace()'s string (no newline); gamma skipped.
+  EXPECT_EQ(jump.out,
+            "alpha|5|pk_strings-pie-|0\nalphabeta|4|pk_strings-pie-|0\nbeta|0|pk_strings-pie-|0\n"
+            "a-name-longer-th|16|pk_strings-pie-|0\na-name-longer-thalpha|5|pk_strings-pie-|0\n"
+            "alphabeta|4|pk_strings-pie-|0\nbeta\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
 }
 
 }  // namespace

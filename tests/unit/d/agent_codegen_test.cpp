@@ -219,6 +219,11 @@ struct Both {
   }
 };
 
+// Why a clause with a string the agent does not compute runs in the tracer.
+const char* const kOtherString =
+    "a string other than a literal, execname, the probe's names, copyinstr(ADDR), strjoin(), substr() or a "
+    "string variable";
+
 std::vector<Hit> some_hits() {
   std::vector<Hit> hits;
   for (int i = 0; i < 40; ++i) {
@@ -294,7 +299,7 @@ TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
          "BEGIN { base = 7; small = 250; mixed = 1; }\n"
          "pid$target::work:entry { n++; total += arg1; down -= 2; last = arg0; prod *= 1; small++; }\n"
          "pid$target::work:entry /base == 7 && n % 4 == 1/ { @at[n, (int)last] = count(); mixed = mixed * 3 + 1; }\n"
-         "pid$target::rest:entry { printf(\"%s %d\\n\", execname, n); n += 1000; mixed = 2; mixed = mixed / (n - n); }\n"
+         "pid$target::rest:entry { printf(\"%s %d\\n\", toupper(execname), n); n += 1000; mixed = 2; mixed = mixed / (n - n); }\n"
          "ERROR { printf(\"error %d\\n\", mixed); }\n"
          "END { printf(\"%d %d %d %d %d %d %d\\n\", n, total, down, last, base, mixed, small); }\n");
   b.begin();
@@ -355,7 +360,7 @@ TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
 
 TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   Both b("pid$target::work:entry { self->ts = timestamp; @n = count(); }\n"
-         "pid$target::rest:entry { trace(execname); trace(self->ts); }\n"
+         "pid$target::rest:entry { trace(toupper(execname)); trace(self->ts); }\n"
          "pid$target::rest:entry { @m = count(); }\n"
          "tick-1s { clear(@m); }\n"
          "pid$target::work:entry /arg0 / arg1 > 1/ { @d = count(); }\n");
@@ -363,7 +368,7 @@ TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   EXPECT_FALSE(b.agent->agent_code(b.agent->register_probe(kWork).id, &why));
   EXPECT_NE(why.find("self->ts is also used by a clause that runs in the tracer"), std::string::npos) << why;
   EXPECT_EQ(b.agent->clause_place(0), "self->ts is also used by a clause that runs in the tracer");
-  EXPECT_EQ(b.agent->clause_place(1), "trace() of a string other than copyinstr(ADDR) (the tracer reads it)");
+  EXPECT_EQ(b.agent->clause_place(1), kOtherString);
   EXPECT_EQ(b.agent->clause_place(2), "it only counts: the jump site's counter does it");
   EXPECT_EQ(b.agent->clause_place(4), "clause 1, which runs in the tracer, may fire for the same probes");
 }
@@ -401,10 +406,10 @@ TEST(AgentCodegen, AProbeRunsAllItsClausesInOnePlace) {
   // malloc fires both clauses; the second prints (the tracer): so the
   // first runs there too. free's clause shares no probe with it.
   Both b("pid$target::malloc:entry, pid$target::calloc:entry /arg0 > 5/ { @big[probefunc] = count(); }\n"
-         "pid$target::m*:entry { printf(\"%s\\n\", execname); }\n"
+         "pid$target::m*:entry { printf(\"%s\\n\", toupper(execname)); }\n"
          "pid$target::free:entry /arg0/ { @f = count(); }\n");
   EXPECT_EQ(b.agent->clause_place(0), "clause 2, which runs in the tracer, may fire for the same probes");
-  EXPECT_EQ(b.agent->clause_place(1), "printf() of a string other than copyinstr(ADDR) (the tracer reads it)");
+  EXPECT_EQ(b.agent->clause_place(1), kOtherString);
   EXPECT_EQ(b.agent->clause_place(2), "");
 }
 
@@ -494,6 +499,121 @@ TEST(AgentCodegen, StringComparisonsAndMemoryReadsMatchTheTracer) {
   EXPECT_NE(b.tracer_out.out_text().find("E 2 0 1 20\n"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_NE(b.tracer_out.out_text().find("E 4 1 1 4002\n"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// Hits whose arg0 and arg1 point at strings: short, empty, longer than
+// strsize (8), without a NUL before the readable memory ends, and (arg0 of
+// the fourth) nothing readable.
+std::vector<Hit> string_hits() {
+  std::vector<Hit> hits(12);
+  const uint64_t at[] = {0x1000, 0x2000, 0x3000, 0x5000, 0x6000, 0x1001};
+  for (size_t i = 0; i < hits.size(); ++i) {
+    Hit& h = hits[i];
+    h.tid = 100 + static_cast<int>(i % 3);
+    h.comm = h.tid == 101 ? "worker" : "a.out";
+    h.memory[0x1000] = std::string("hi\0there", 8);
+    h.memory[0x2000] = "0123456789abcdef";   // longer than strsize
+    h.memory[0x3000] = "xyz";                // no NUL before the region ends
+    h.memory[0x5000] = std::string("\0", 1);  // empty
+    h.memory[0x6000] = std::string("work\0", 5);
+    h.args[0] = i == 3 ? 0x10 : at[i % 6];
+    h.args[1] = at[(i * 5 + 1) % 6];
+    h.args[2] = i;
+    h.ts = 1000 + i;
+  }
+  return hits;
+}
+
+TEST(AgentCodegen, StringKeysFromCopyinstrMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { @s[copyinstr(arg0)] = count(); @m[copyinstr(arg1), arg2 % 2] = sum(arg2); }\n"
+         "pid$target::work:entry { @e[execname, copyinstr(arg1)] = max(arg2); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "");
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("E 2 1 1 10\n"), std::string::npos) << out;  // the unreadable one: ERROR, no key
+  // The empty key once (the other empty one was the unreadable address),
+  // and one clipped to strsize.
+  EXPECT_NE(out.find("\n                                                                    1\n"
+                     "  01234567                                                          2\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  worker                                                                                                               10\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+TEST(AgentCodegen, StringVariablesMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { self->name = copyinstr(arg0); }\n"
+         "pid$target::work:entry /self->name != \"hi\"/ {\n"
+         "  this->s = arg2 % 2 ? execname : probefunc; @n[self->name, this->s] = count();\n"
+         "  printf(\"%s|%s|%s|%d\\n\", self->name, this->s, self->other, strlen(self->name)); trace(self->name); }\n"
+         "pid$target::work:return /self->name == \"hi\" || self->name > \"1\"/ { @r[self->name, execname] = count(); }\n"
+         "pid$target::work:return { @l[strlen(self->name)] = count(); self->other = self->name; self->name = \"x\"; }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "");
+  for (Hit h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    h.rax = h.args[2];
+    ASSERT_TRUE(b.fire(kWorkReturn, h, &why)) << why;
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  // Clipped, execname in a this-> string, self->other unset (""), then the
+  // fault (self->name keeps "x", the return's store).
+  EXPECT_NE(out.find("01234567|worker||8\n01234567xyz|work||3\nxyzE 2 1 1 10\nx|a.out|hi|1\n"), std::string::npos)
+      << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+TEST(AgentCodegen, ComparingTwoStringsMatchesTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry /copyinstr(arg0) == copyinstr(arg1)/ { @eq[arg2] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg0) < copyinstr(arg1)/ { @lt[copyinstr(arg0), copyinstr(arg1)] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg1) >= probefunc && execname != copyinstr(arg0)/ { @ge[arg2] = count(); }\n"
+         "pid$target::work:entry /execname > probefunc || \"b\" <= \"a\" || probefunc >= \"work\"/ { @c[execname] = count(); }\n"
+         "pid$target::work:entry /copyinstr(arg1) <= \"\"/ { @empty = count(); }\n"
+         "pid$target::work:entry { @len[strlen(copyinstr(arg1)), strlen(execname)] = count(); }\n");
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "") << i;
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_FALSE(b.tracer_out.out_text().empty());
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// strjoin() clipped to strsize, substr() with negative and large indices
+// and lengths, of target strings, variables and names.
+TEST(AgentCodegen, StrjoinAndSubstrMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { self->j = strjoin(copyinstr(arg0), execname); this->s = substr(copyinstr(arg1), (int)arg2 - 6);\n"
+         "  @j[self->j, this->s] = count(); @k[strjoin(probefunc, \"-\"), substr(execname, 1, (int)arg2 - 8)] = count();\n"
+         "  printf(\"%s|%s|%s|%s|%s\\n\", self->j, this->s, substr(copyinstr(arg1), 2, 3), substr(probefunc, -3, -1),\n"
+         "         strjoin(substr(self->j, 1), \"\")); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("hia.out|234567|234|or|ia.out\n"), std::string::npos) << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
