@@ -143,6 +143,10 @@ private:
         if (!expr(*k.kids[0])) return false;
         kinds.push_back(plan_.strsize);
         strings = true;
+      } else if (is_symbol(k)) {
+        // The address; probekit symbolizes it (Program::agent_output).
+        if (!expr(*k.kids[0])) return false;
+        kinds.push_back(0);
       } else {
         if (!k.type.is_scalar()) return refuse(s.text + "() of this value");
         if (!expr(k)) return false;
@@ -221,6 +225,14 @@ private:
   }
   bool is_execname(const Expr& e) const {
     return e.kind == ExprKind::ident && e.slot < 0 && e.id == static_cast<int>(Var::execname);
+  }
+
+  // ufunc(x), usym(x), uaddr(x), umod(x): the agent keeps the address x,
+  // probekit symbolizes it when it prints.
+  static bool is_symbol(const Expr& e) {
+    if (e.kind != ExprKind::call || e.kids.size() != 1 || !e.kids[0]->type.is_scalar()) return false;
+    const Fn f = static_cast<Fn>(e.id);
+    return f == Fn::ufunc || f == Fn::usym || f == Fn::uaddr || f == Fn::umod;
   }
 
   static bool is_copyinstr(const Expr& e) {
@@ -704,6 +716,15 @@ private:
       parts.push_back(part);
       return push();
     }
+    if (is_symbol(k)) {
+      if (!expr(*k.kids[0])) return false;
+      part.kind = AgentKeyPart::Kind::symbol;
+      part.fn = static_cast<Fn>(k.id);
+      parts.push_back(part);
+      return true;
+    }
+    if (k.type.kind == Type::Kind::stack)
+      return refuse("ustack() is walked in the tracer (its first frame from DWARF call frames, inlined frames)");
     if (!k.type.is_scalar()) return refuse("a key of type " + k.type.name());
     if (!expr(k)) return false;
     part.kind = AgentKeyPart::Kind::integer;
@@ -765,7 +786,7 @@ private:
     auto same = [](const std::vector<AgentKeyPart>& a, const std::vector<AgentKeyPart>& b) {
       if (a.size() != b.size()) return false;
       for (size_t i = 0; i < a.size(); ++i)
-        if (a[i].kind != b[i].kind || !(a[i].type == b[i].type)) return false;
+        if (a[i].kind != b[i].kind || !(a[i].type == b[i].type) || a[i].fn != b[i].fn) return false;
       return true;
     };
     if (index >= 0) {

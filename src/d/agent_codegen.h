@@ -36,6 +36,7 @@
 
 #include "agent/agent_abi.h"
 #include "d/ast.h"
+#include "d/builtins.h"
 #include "d/passes.h"
 #include "d/types.h"
 
@@ -44,10 +45,15 @@ namespace probekit::d {
 struct ProbeEntry;
 
 // What one word (or two, for execname) of an agent aggregation's key is.
+// A symbol (ufunc(x), usym(x), uaddr(x), umod(x)) is the address x: probekit
+// symbolizes it when it prints (Program::absorb_agent), by the modules the
+// address space had (Session::agent_symbolize), so a process gone by then
+// still prints names.
 struct AgentKeyPart {
-  enum class Kind : uint8_t { integer, string_id, comm };
+  enum class Kind : uint8_t { integer, string_id, comm, symbol };
   Kind kind = Kind::integer;
   Type type;  // integer: the width and sign its Value gets
+  Fn fn = Fn::uaddr;  // symbol: which of the four
 };
 
 struct AgentPlan {

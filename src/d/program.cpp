@@ -469,6 +469,11 @@ struct ProgramState {
   AgentPlan plan;
   Program::AgentLayout layout;
   std::function<std::vector<const uint8_t*>()> agent_parts;
+  Program::AgentSymbolizer agent_symbolize;
+  // An address the agent stored, as the tracer's ufunc() & co. make it at a hit.
+  Value agent_symbol(const uint8_t* part, int pid, uint64_t addr, Fn which) const {
+    return symbol_value(agent_symbolize ? agent_symbolize(part, pid, addr) : hex(addr), addr, which);
+  }
   uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
   std::vector<NodePtr> replay;       // by AgentPlan::actions id: the output action, run on replay_values
   std::vector<Value> replay_values;  // what the agent computed for the action being replayed
@@ -799,7 +804,10 @@ bool Program::agent_output(uint32_t id, const AgentHit& hit) {
                 uint64_t v;
                 std::memcpy(&v, item.data + w, 8);
                 w += 8;
-                if (stmt.kids[a]->type.is_string()) {
+                const Expr& arg = *stmt.kids[a];
+                if (arg.type.kind == Type::Kind::symbol) {
+                  st.replay_values.push_back(st.agent_symbol(nullptr, hit.pid, v, static_cast<Fn>(arg.id)));
+                } else if (arg.type.is_string()) {
                   const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(v, item.length - w));
                   st.replay_values.push_back(Value::string(std::string(reinterpret_cast<const char*>(item.data + w), len)));
                   w += (len + 7) & ~7u;
@@ -839,10 +847,13 @@ void Program::set_agent_parts(std::function<std::vector<const uint8_t*>()> parts
   state_->rt.before_print = [this] { absorb_agent(); };
 }
 
+void Program::set_agent_symbolizer(AgentSymbolizer symbolize) { state_->agent_symbolize = std::move(symbolize); }
+
 void Program::set_agent_globals(std::function<std::vector<uint64_t*>()> globals) {
   ProgramState& st = *state_;
-  if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;
+  if (st.plan.global_slot.empty() && st.plan.array_words == 0) return;
   st.agent_globals = std::move(globals);
+  if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;  // only the self-> charges' drops: read at prints
   st.rt.before_fire = [&st] { st.pull_globals(st.plan.arrays_read_in_tracer); };
   st.rt.after_fire = [&st] { st.push_globals(); };
 }
@@ -903,6 +914,9 @@ void Program::absorb_agent() {
             case AgentKeyPart::Kind::string_id:
               key[k] = Value::string(*w < st.plan.strings.size() ? st.plan.strings[*w] : std::string());
               ++w;
+              break;
+            case AgentKeyPart::Kind::symbol:
+              key[k] = st.agent_symbol(part, 0, *w++, layout[k].fn);
               break;
             case AgentKeyPart::Kind::comm: {
               char comm[17] = {};
