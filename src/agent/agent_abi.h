@@ -333,6 +333,11 @@ struct pk_dagg_table {
  *                   the element, as DTrace does)
  *   AADD u32        pop n, then the key words: add n to the element
  *                   atomically (created when missing; deleted when 0)
+ *   SETSELFDYN u16 u16 u32  SETSELF u16 charged to the dynvarsize budget
+ *                   (the pk_ddyn at global word u32) as the tracer charges
+ *                   self-> variables: a thread's first store charges
+ *                   self_bytes (all of them, once) and sets its word u16
+ *                   (second); no room: a dynamic variable drop, no store
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -342,7 +347,7 @@ enum {
   PK_OP_JZ, PK_OP_JMP, PK_OP_CLAUSE, PK_OP_AGG, PK_OP_COMM, PK_OP_COMMEQ,
   PK_OP_OUT, PK_OP_ACT, PK_OP_DIVZ, PK_OP_MODZ, PK_OP_OUTS, PK_OP_LOAD,
   PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_AGET,
-  PK_OP_ASET, PK_OP_AADD, PK_OP_COUNT_
+  PK_OP_ASET, PK_OP_AADD, PK_OP_SETSELFDYN, PK_OP_COUNT_
 };
 /* An associative array of integers keyed by integers (a[k1, k2] = v), in
  * the global words: shared by the process's threads, so a lock-free
@@ -368,7 +373,7 @@ struct pk_darray {
 struct pk_ddyn {
   uint64_t used, limit; /* bytes of live elements; the budget (dynvarsize) */
   uint64_t drops;       /* elements that found no room */
-  uint64_t pad;
+  uint64_t self_bytes;  /* a thread's self-> variables, charged at its first store (SETSELFDYN) */
 };
 
 #define PK_DVAR_PID 0u

@@ -533,6 +533,25 @@ private:
     return it->second;
   }
 
+  // A store into a self-> or this-> variable's word. A self-> store is
+  // charged to -x dynvarsize as the tracer charges it (SETSELFDYN: the
+  // thread's self-> variables at its first store, all at once, to the
+  // pk_ddyn before the arrays' tables; no room: a drop, no store).
+  void set_var(const Expr& lhs, uint32_t w) {
+    if (lhs.kind != ExprKind::self_var || plan_.dynvarsize == 0) {
+      op(PK_OP_SETSELF);
+      u16(w);
+      return;
+    }
+    if (plan_.self_charged < 0) plan_.self_charged = static_cast<int>(plan_.self_words++);
+    if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
+    op(PK_OP_SETSELFDYN);
+    u16(w);
+    u16(static_cast<uint32_t>(plan_.self_charged));
+    const uint32_t dyn = static_cast<uint32_t>(plan_.global_slot.size());  // the scalars, then the pk_ddyn
+    for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(dyn >> (8 * i)));
+  }
+
 public:
   std::set<uint32_t> this_used;  // the this-> words the code generated so far uses
 
@@ -634,7 +653,7 @@ private:
       const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / a.elem_bytes : 1 << 15;
       a.capacity = 16;
       while (a.capacity < 2 * most && a.capacity < (1u << 20)) a.capacity *= 2;
-      if (plan_.arrays.empty()) plan_.array_words = sizeof(pk_ddyn) / 8;
+      if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
       a.word = plan_.array_words;
       const uint64_t words = sizeof(pk_darray) / 8 + a.capacity * (2 + a.key_words);
       if (plan_.array_words + words > (1u << 28)) return refuse("the agent's associative arrays are too large");
@@ -859,8 +878,7 @@ private:
         if (!expr(*s.kids[1])) return false;
         if (s.op != Op::none && !compound(s.op, s.type)) return false;
         ext(s.type);
-        op(PK_OP_SETSELF);
-        u16(w);
+        set_var(lhs, w);
         pop();
         return true;
       }
@@ -876,8 +894,7 @@ private:
         imm(1);
         op(s.op == Op::inc ? PK_OP_ADD : PK_OP_SUB);
         ext(lhs.type);
-        op(PK_OP_SETSELF);
-        u16(w);
+        set_var(lhs, w);
         return true;
       }
       case ExprKind::call:
@@ -1158,6 +1175,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.aggs = std::move(layout.aggs);
     plan.self_word = std::move(layout.self_word);
     plan.self_words = layout.self_words;
+    plan.self_charged = layout.self_charged;
     plan.global_word = std::move(layout.global_word);
     plan.global_slot = std::move(layout.global_slot);
     plan.array_index = std::move(layout.array_index);

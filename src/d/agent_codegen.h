@@ -67,6 +67,9 @@ struct AgentPlan {
   std::vector<int> self_word;            // by self-> slot: its word in the part, or -1
   std::map<int, uint32_t> this_word;     // by -1 - this-> slot: its word in the part
   uint32_t self_words = 0;
+  // The word of a thread's part saying its self-> variables are charged to
+  // -x dynvarsize (PK_OP_SETSELFDYN), or -1 (no self-> store, no budget).
+  int self_charged = -1;
   // Global integer variables an agent clause uses: one word each, shared by
   // the process's threads (pk_control dglobal_words); the tracer's clauses
   // use them too, through Program's sync of the shared words.
@@ -85,7 +88,7 @@ struct AgentPlan {
   };
   std::vector<int> array_index;          // by global slot: its Array, or -1
   std::vector<Array> arrays;
-  uint32_t array_words = 0;              // words of the tables (and the pk_ddyn)
+  uint32_t array_words = 0;              // words of the pk_ddyn (arrays or self-> stores) and the tables
   bool arrays_read_in_tracer = false;    // a clause the tracer runs reads one (sync them at its firings)
   uint64_t dynvarsize = 1 << 20;         // the budget (0: none)
   uint32_t part_bytes = 0;               // bytes of one thread's part

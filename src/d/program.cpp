@@ -134,6 +134,14 @@ bool ProbeDescription::matches(const ProbeKey& key) const {
 
 // --- Exec ---------------------------------------------------------------------------------
 
+// What a thread's self-> variables are charged to dynvarsize, together
+// at its first store (the agent's PK_OP_SETSELFDYN charges the same).
+static uint64_t thread_vars_bytes(const Runtime& rt) {
+  uint64_t bytes = 0;
+  for (const auto& d : rt.symbols.thread_vars) bytes += 32 + 2 * 16 + (d.type.is_string() ? rt.dyn_budget.strsize : 8);
+  return bytes;
+}
+
 std::vector<Value>* Exec::thread_vars(bool create) {
   if (self) return self;
   auto& tv = rt.thread_vars;
@@ -142,10 +150,7 @@ std::vector<Value>* Exec::thread_vars(bool create) {
     if (!create) return nullptr;
     // Each self-> variable of the thread is a dynamic variable keyed by
     // (variable, thread): charged together when the thread first stores one.
-    uint64_t bytes = 0;
-    for (const auto& d : rt.symbols.thread_vars)
-      bytes += 32 + 2 * 16 + (d.type.is_string() ? rt.dyn_budget.strsize : 8);
-    if (!rt.dyn_budget.charge(bytes)) return nullptr;
+    if (!rt.dyn_budget.charge(thread_vars_bytes(rt))) return nullptr;
     std::vector<Value> slots;
     for (const auto& d : rt.symbols.thread_vars) {
       Value v;
@@ -493,7 +498,7 @@ struct ProgramState {
 // tables (the tracer's clauses only read them: agent_codegen.h), and
 // their dynamic variable drops counted as the tracer counts its own.
 void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
-  if (plan.arrays.empty()) return;
+  if (plan.array_words == 0) return;  // no pk_ddyn: no arrays, no charged self-> stores
   const uint32_t scalars = static_cast<uint32_t>(plan.global_slot.size());
   uint64_t drops = 0;
   for (const AgentPlan::Array& a : plan.arrays) rt.arrays[static_cast<size_t>(a.slot)].clear();
@@ -864,11 +869,13 @@ void Program::init_agent_globals(uint64_t* words) {
   std::vector<uint64_t>& seen = st.global_seen[words];
   seen = st.global_total;
   for (size_t w = 0; w < n; ++w) std::atomic_ref<uint64_t>(words[w]).store(seen[w], std::memory_order_relaxed);
-  if (st.plan.arrays.empty()) return;
-  // The arrays' tables, empty, and the dynvarsize budget they share.
+  if (st.plan.array_words == 0) return;
+  // The arrays' tables, empty, and the dynvarsize budget they share with
+  // the self-> variables (charged as Exec::thread_vars charges them).
   auto* dyn = reinterpret_cast<pk_ddyn*>(words + n);
   *dyn = pk_ddyn{};
   dyn->limit = st.rt.dyn_budget.limit;
+  dyn->self_bytes = thread_vars_bytes(st.rt);
   for (const AgentPlan::Array& a : st.plan.arrays) {
     auto* t = reinterpret_cast<pk_darray*>(words + n + a.word);
     t->capacity = a.capacity;

@@ -368,6 +368,24 @@ TEST(AgentCodegen, AssociativeArraysMatchTheTracer) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// self-> variables are charged to -x dynvarsize as the tracer charges
+// them: a thread's (all of them: 72 + 72 bytes) at its first store, even
+// of 0; 300 bytes hold two threads', the third's stores are drops, and
+// its variables read 0.
+TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
+  Both b("#pragma D option dynvarsize=300\n"
+         "pid$target::work:entry /arg1 % 2 == 0/ { self->a += arg1; }\n"
+         "pid$target::work:entry /arg1 % 2 == 1/ { self->b = 0; @[tid] = sum(self->a + self->b); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.err_text().find("dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 // Elements that find no room in -x dynvarsize are dynamic variable drops,
 // counted as the tracer counts them (a store of 0 to a missing element of
 // a full budget is one too).
