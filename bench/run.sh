@@ -157,6 +157,7 @@ dprog() {
     retlat) echo 'pid$target:a.out:paced_hit:entry { self->ts = timestamp; } pid$target:a.out:paced_hit:return /self->ts/ { @ = quantize(timestamp - self->ts); self->ts = 0; }' ;;
     global) echo 'pid$target:a.out:paced_hit:entry { n++; }' ;;
     array) echo 'pid$target:a.out:paced_hit:entry { a[arg0 & 7]++; }' ;;
+    ufunc) echo 'pid$target:a.out:paced_hit:entry { @[ufunc(uregs[R_PC])] = count(); }' ;;
   esac
 }
 bprog() {
@@ -168,6 +169,7 @@ bprog() {
     retlat) echo "uprobe:$paced:paced_hit { @ts[tid] = nsecs; } uretprobe:$paced:paced_hit /@ts[tid]/ { @ = hist(nsecs - @ts[tid]); delete(@ts[tid]); }" ;;
     global) echo "uprobe:$paced:paced_hit { @n++; }" ;;
     array) echo "uprobe:$paced:paced_hit { @a[arg0 & 7]++; }" ;;
+    ufunc) echo "uprobe:$paced:paced_hit { @[usym(reg(\"ip\"))] = count(); }" ;;
   esac
 }
 # retlat: the issue's entry + return latency histogram, per call (both
@@ -175,7 +177,8 @@ bprog() {
 # shadow-stack hijack).
 # global, array: a global counter (an atomic add on a word shared by the
 # process's threads) and an associative array (the lock-free table).
-for d in count reject keyed delta retlat global array; do
+# ufunc: a key the agent keeps as an address, symbolized when printed.
+for d in count reject keyed delta retlat global array ufunc; do
   drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
   drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then
