@@ -158,6 +158,7 @@ dprog() {
     global) echo 'pid$target:a.out:paced_hit:entry { n++; }' ;;
     array) echo 'pid$target:a.out:paced_hit:entry { a[arg0 & 7]++; }' ;;
     strkey) echo 'pid$target:a.out:paced_hit:entry { @[copyinstr(arg2)] = count(); }' ;;
+    ufunc) echo 'pid$target:a.out:paced_hit:entry { @[ufunc(uregs[R_PC])] = count(); }' ;;
   esac
 }
 bprog() {
@@ -170,6 +171,7 @@ bprog() {
     global) echo "uprobe:$paced:paced_hit { @n++; }" ;;
     array) echo "uprobe:$paced:paced_hit { @a[arg0 & 7]++; }" ;;
     strkey) echo "uprobe:$paced:paced_hit { @[str(arg2)] = count(); }" ;;
+    ufunc) echo "uprobe:$paced:paced_hit { @[usym(reg(\"ip\"))] = count(); }" ;;
   esac
 }
 # retlat: the issue's entry + return latency histogram, per call (both
@@ -179,7 +181,8 @@ bprog() {
 # process's threads) and an associative array (the lock-free table).
 # strkey: an aggregation keyed by a string the agent reads (copyinstr, its
 # bytes the key).
-for d in count reject keyed delta retlat global array strkey; do
+# ufunc: a key the agent keeps as an address, symbolized when printed.
+for d in count reject keyed delta retlat global array strkey ufunc; do
   drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
   drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then

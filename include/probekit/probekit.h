@@ -485,6 +485,14 @@ public:
   // mapping; also of processes gone since): the caller reads what the
   // agents wrote.
   virtual std::vector<const uint8_t*> agent_parts() const = 0;
+  // An address the agent code stored (a D key or value kept as an address:
+  // ufunc(), usym(), uaddr(), umod(), ustack()), symbolized as
+  // HitContext::symbolize(addr, true) symbolizes it at a hit, by every
+  // module the address space has had mapped (also unmapped since, also
+  // once the process has exited or exec'd): the address space whose state
+  // holds `part` (one of agent_parts()), or with `part` null the one of
+  // process `pid` (an output record's, Probe::AgentOutput::pid).
+  virtual std::string agent_symbolize(const uint8_t* part, int pid, uint64_t addr) const = 0;
   // Hits whose agent code abandoned a clause (a fault, no thread slot).
   virtual uint64_t agent_faults() const = 0;
 

@@ -361,6 +361,11 @@ struct pk_dagg_table {
  *                   most the second u16 bytes, to word u16; push it
  *   OUTS's u16 with bit 0x8000 set: the word is a string value (above),
  *                   copied into the item (at most u16 & 0x7fff bytes)
+ *   SETSELFDYN u16 u16 u32  SETSELF u16 charged to the dynvarsize budget
+ *                   (the pk_ddyn at global word u32) as the tracer charges
+ *                   self-> variables: a thread's first store charges
+ *                   self_bytes (all of them, once) and sets its word u16
+ *                   (second); no room: a dynamic variable drop, no store
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -372,7 +377,7 @@ enum {
   PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_AGET,
   PK_OP_ASET, PK_OP_AADD,
   PK_OP_SREAD, PK_OP_SVAR, PK_OP_SSTORE, PK_OP_SLIT, PK_OP_SCOMM, PK_OP_SCMP, PK_OP_SLEN, PK_OP_SKEY,
-  PK_OP_SJOIN, PK_OP_SUBSTR,
+  PK_OP_SJOIN, PK_OP_SUBSTR, PK_OP_SETSELFDYN,
   PK_OP_COUNT_
 };
 /* An associative array of integers keyed by integers (a[k1, k2] = v), in
@@ -399,7 +404,7 @@ struct pk_darray {
 struct pk_ddyn {
   uint64_t used, limit; /* bytes of live elements; the budget (dynvarsize) */
   uint64_t drops;       /* elements that found no room */
-  uint64_t pad;
+  uint64_t self_bytes;  /* a thread's self-> variables, charged at its first store (SETSELFDYN) */
 };
 
 #define PK_DVAR_PID 0u

@@ -429,6 +429,37 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         }
         break;
       }
+      case PK_OP_SETSELFDYN: {
+        /* As the tracer charges self-> variables (d/program.cpp
+         * Exec::thread_vars): all of a thread's at its first store, once;
+         * a store that finds no room is a drop and goes nowhere. */
+        if (pc + 8 > size) goto fault;
+        const uint32_t slot = pk_dvm_u16(code + pc), flag = pk_dvm_u16(code + pc + 2);
+        uint32_t dyn;
+        __builtin_memcpy(&dyn, code + pc + 4, 4);
+        pc += 8;
+        uint8_t *part = pk_dvm_part(h, f);
+        if (!part || slot >= h->c->dself_words || flag >= h->c->dself_words ||
+            (uint64_t)dyn + sizeof(struct pk_ddyn) / 8 > h->c->dglobal_words)
+          goto fault;
+        PK_NEED(1);
+        const uint64_t v = st[--sp];
+        uint64_t *w = (uint64_t *)part;
+        if (!w[flag]) {
+          uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+          struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
+          const uint64_t bytes = d->self_bytes;
+          const uint64_t used = __atomic_add_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+          if (d->limit && (bytes > d->limit || used > d->limit)) {
+            __atomic_sub_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+            break;
+          }
+          w[flag] = 1;
+        }
+        w[slot] = v;
+        break;
+      }
       case PK_OP_DUP:
         PK_NEED(1);
         PK_ROOM(1);

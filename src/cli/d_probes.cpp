@@ -523,6 +523,7 @@ std::function<void(const Probe::AgentOutput&)> ProbeBinder::agent_output_handler
   Session* session = session_;
   return [program, session, id](const Probe::AgentOutput& o) {
     d::Program::AgentHit h;
+    h.pid = o.pid;
     h.cpu = o.cpu;
     h.tid = o.tid;
     h.timestamp_ns = o.timestamp_ns;
@@ -565,6 +566,8 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(
     PK_TRY(session_->set_agent_state(std::move(st)));
     Session* session = session_;
     program_.set_agent_parts([session] { return session->agent_parts(); });
+    program_.set_agent_symbolizer(
+        [session](const uint8_t* part, int pid, uint64_t addr) { return session->agent_symbolize(part, pid, addr); });
     program_.set_agent_globals([session] { return session->agent_globals(); });
     agent_state_set_ = true;
   }

@@ -148,6 +148,10 @@ private:
           kinds.push_back(plan_.strsize | PK_OUTS_LOCAL);
         }
         strings = true;
+      } else if (is_symbol(k)) {
+        // The address; probekit symbolizes it (Program::agent_output).
+        if (!expr(*k.kids[0])) return false;
+        kinds.push_back(0);
       } else {
         if (!k.type.is_scalar()) return refuse(s.text + "() of this value");
         if (!expr(k)) return false;
@@ -226,6 +230,14 @@ private:
   }
   bool is_execname(const Expr& e) const {
     return e.kind == ExprKind::ident && e.slot < 0 && e.id == static_cast<int>(Var::execname);
+  }
+
+  // ufunc(x), usym(x), uaddr(x), umod(x): the agent keeps the address x,
+  // probekit symbolizes it when it prints.
+  static bool is_symbol(const Expr& e) {
+    if (e.kind != ExprKind::call || e.kids.size() != 1 || !e.kids[0]->type.is_scalar()) return false;
+    const Fn f = static_cast<Fn>(e.id);
+    return f == Fn::ufunc || f == Fn::usym || f == Fn::uaddr || f == Fn::umod;
   }
 
   static bool is_copyinstr(const Expr& e) {
@@ -677,6 +689,25 @@ private:
     return it->second;
   }
 
+  // A store into a self-> or this-> variable's word. A self-> store is
+  // charged to -x dynvarsize as the tracer charges it (SETSELFDYN: the
+  // thread's self-> variables at its first store, all at once, to the
+  // pk_ddyn before the arrays' tables; no room: a drop, no store).
+  void set_var(const Expr& lhs, uint32_t w) {
+    if (lhs.kind != ExprKind::self_var || plan_.dynvarsize == 0) {
+      op(PK_OP_SETSELF);
+      u16(w);
+      return;
+    }
+    if (plan_.self_charged < 0) plan_.self_charged = static_cast<int>(plan_.self_words++);
+    if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
+    op(PK_OP_SETSELFDYN);
+    u16(w);
+    u16(static_cast<uint32_t>(plan_.self_charged));
+    const uint32_t dyn = static_cast<uint32_t>(plan_.global_slot.size());  // the scalars, then the pk_ddyn
+    for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(dyn >> (8 * i)));
+  }
+
 public:
   std::set<uint32_t> this_used;  // the this-> words the code generated so far uses
 
@@ -781,7 +812,7 @@ private:
       const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / a.elem_bytes : 1 << 15;
       a.capacity = 16;
       while (a.capacity < 2 * most && a.capacity < (1u << 20)) a.capacity *= 2;
-      if (plan_.arrays.empty()) plan_.array_words = sizeof(pk_ddyn) / 8;
+      if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
       a.word = plan_.array_words;
       const uint64_t words = sizeof(pk_darray) / 8 + a.capacity * (2 + a.key_words);
       if (plan_.array_words + words > (1u << 28)) return refuse("the agent's associative arrays are too large");
@@ -873,6 +904,15 @@ private:
       parts.push_back(part);
       return push();
     }
+    if (is_symbol(k)) {
+      if (!expr(*k.kids[0])) return false;
+      part.kind = AgentKeyPart::Kind::symbol;
+      part.fn = static_cast<Fn>(k.id);
+      parts.push_back(part);
+      return true;
+    }
+    if (k.type.kind == Type::Kind::stack)
+      return refuse("ustack() is walked in the tracer (its first frame from DWARF call frames, inlined frames)");
     if (!k.type.is_scalar()) return refuse("a key of type " + k.type.name());
     if (!expr(k)) return false;
     part.kind = AgentKeyPart::Kind::integer;
@@ -934,7 +974,7 @@ private:
     auto same = [](const std::vector<AgentKeyPart>& a, const std::vector<AgentKeyPart>& b) {
       if (a.size() != b.size()) return false;
       for (size_t i = 0; i < a.size(); ++i)
-        if (a[i].kind != b[i].kind || !(a[i].type == b[i].type)) return false;
+        if (a[i].kind != b[i].kind || !(a[i].type == b[i].type) || a[i].fn != b[i].fn) return false;
       return true;
     };
     if (index >= 0) {
@@ -1017,8 +1057,7 @@ private:
         if (!expr(*s.kids[1])) return false;
         if (s.op != Op::none && !compound(s.op, s.type)) return false;
         ext(s.type);
-        op(PK_OP_SETSELF);
-        u16(w);
+        set_var(lhs, w);
         pop();
         return true;
       }
@@ -1034,8 +1073,7 @@ private:
         imm(1);
         op(s.op == Op::inc ? PK_OP_ADD : PK_OP_SUB);
         ext(lhs.type);
-        op(PK_OP_SETSELF);
-        u16(w);
+        set_var(lhs, w);
         return true;
       }
       case ExprKind::call:
@@ -1317,6 +1355,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.aggs = std::move(layout.aggs);
     plan.self_word = std::move(layout.self_word);
     plan.self_words = layout.self_words;
+    plan.self_charged = layout.self_charged;
     plan.global_word = std::move(layout.global_word);
     plan.global_slot = std::move(layout.global_slot);
     plan.array_index = std::move(layout.array_index);

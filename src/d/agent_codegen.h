@@ -39,6 +39,7 @@
 
 #include "agent/agent_abi.h"
 #include "d/ast.h"
+#include "d/builtins.h"
 #include "d/passes.h"
 #include "d/types.h"
 
@@ -47,12 +48,16 @@ namespace probekit::d {
 struct ProbeEntry;
 
 // What one word (or two, for execname; `words` for another string) of an
-// agent aggregation's key is.
+// agent aggregation's key is. A symbol (ufunc(x), usym(x), uaddr(x), umod(x))
+// is the address x: probekit symbolizes it when it prints
+// (Program::absorb_agent), by the modules the address space had
+// (Session::agent_symbolize), so a process gone by then still prints names.
 struct AgentKeyPart {
-  enum class Kind : uint8_t { integer, string_id, comm, string };
+  enum class Kind : uint8_t { integer, string_id, comm, string, symbol };
   Kind kind = Kind::integer;
   Type type;           // integer: the width and sign its Value gets
   uint32_t words = 0;  // string: its bytes (strsize, zero-padded) in words
+  Fn fn = Fn::uaddr;   // symbol: which of the four
   uint32_t key_words() const { return kind == Kind::comm ? 2 : kind == Kind::string ? words : 1; }
 };
 
@@ -68,6 +73,9 @@ struct AgentPlan {
   std::map<int, uint32_t> this_word;     // by -1 - this-> slot: its word in the part
   std::vector<uint32_t> scratch_word;    // a clause's n-th copyinstr() string: its words in the part
   uint32_t self_words = 0;
+  // The word of a thread's part saying its self-> variables are charged to
+  // -x dynvarsize (PK_OP_SETSELFDYN), or -1 (no self-> store, no budget).
+  int self_charged = -1;
   // Global integer variables an agent clause uses: one word each, shared by
   // the process's threads (pk_control dglobal_words); the tracer's clauses
   // use them too, through Program's sync of the shared words.
@@ -86,7 +94,7 @@ struct AgentPlan {
   };
   std::vector<int> array_index;          // by global slot: its Array, or -1
   std::vector<Array> arrays;
-  uint32_t array_words = 0;              // words of the tables (and the pk_ddyn)
+  uint32_t array_words = 0;              // words of the pk_ddyn (arrays or self-> stores) and the tables
   bool arrays_read_in_tracer = false;    // a clause the tracer runs reads one (sync them at its firings)
   uint64_t dynvarsize = 1 << 20;         // the budget (0: none)
   uint32_t part_bytes = 0;               // bytes of one thread's part

@@ -823,9 +823,9 @@ private:
   NodePtr a_;
 };
 
-std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
-  if (!x.ctx.hit) return hex(addr);
-  std::string s = x.ctx.hit->symbolize(addr, true);
+}  // namespace
+
+std::string symbol_text(std::string s, Fn which) {
   // HitContext writes "module:func+0x10"; DTrace writes "module`func+0x10".
   auto colon = s.find(':');
   if (colon != std::string::npos && s.rfind("0x", 0) != 0) s[colon] = '`';
@@ -840,6 +840,30 @@ std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
   }
   default: return s;
   }
+}
+
+Value symbol_value(const std::string& symbolized, uint64_t addr, Fn which) {
+  Value v;
+  v.kind = Value::Kind::symbol;
+  v.s = symbol_text(symbolized, which);
+  // Keys compare symbols by `i`: make it the identity of what is shown —
+  // the function's start for ufunc/usym, the text for umod.
+  v.i = static_cast<int64_t>(addr);
+  if (which == Fn::ufunc || which == Fn::usym) {
+    std::string full = symbol_text(symbolized, Fn::uaddr);
+    auto plus = full.rfind("+0x");
+    if (plus != std::string::npos) v.i -= static_cast<int64_t>(parse_uint(full.substr(plus + 1)).value_or(0));
+  } else if (which == Fn::umod) {
+    v.i = static_cast<int64_t>(std::hash<std::string>{}(v.s));
+  }
+  return v;
+}
+
+namespace {
+
+std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
+  if (!x.ctx.hit) return hex(addr);
+  return symbol_text(x.ctx.hit->symbolize(addr, true), which);
 }
 
 class Call : public Node {
@@ -1098,20 +1122,7 @@ public:
     case Fn::umod:
     case Fn::uaddr: {
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
-      Value v;
-      v.kind = Value::Kind::symbol;
-      v.s = symbol_text(x, addr, fn_);
-      // Keys compare symbols by `i`: make it the identity of what is shown —
-      // the function's start for ufunc/usym, the text for umod.
-      v.i = static_cast<int64_t>(addr);
-      if (fn_ == Fn::ufunc || fn_ == Fn::usym) {
-        std::string full = symbol_text(x, addr, Fn::uaddr);
-        auto plus = full.rfind("+0x");
-        if (plus != std::string::npos) v.i -= static_cast<int64_t>(parse_uint(full.substr(plus + 1)).value_or(0));
-      } else if (fn_ == Fn::umod) {
-        v.i = static_cast<int64_t>(std::hash<std::string>{}(v.s));
-      }
-      return v;
+      return symbol_value(x.ctx.hit ? x.ctx.hit->symbolize(addr, true) : hex(addr), addr, fn_);
     }
     case Fn::ustack: {
       Value v;
@@ -1484,6 +1495,15 @@ public:
   Replayed(Type t, const std::vector<Value>* values, size_t index) : Node(t), values_(values), index_(index) {}
   int64_t eval_int(Exec&) const override { return normalize_to(type, (*values_)[index_].i); }
   std::string_view eval_str(Exec&, std::string&) const override { return (*values_)[index_].s; }
+  // A symbol the tracer made of the agent's address (Program::agent_output).
+  Value eval_value(Exec& x) const override {
+    if (type.kind == Type::Kind::symbol) return (*values_)[index_];
+    return Node::eval_value(x);
+  }
+  void eval_into(Exec& x, Value& out) const override {
+    if (type.kind == Type::Kind::symbol) out = (*values_)[index_];
+    else Node::eval_into(x, out);
+  }
 
 private:
   const std::vector<Value>* values_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "d/ast.h"
+#include "d/builtins.h"
 #include "d/runtime.h"
 
 namespace probekit::d {
@@ -19,6 +20,15 @@ std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt);
 // computed where the probe fired (d/agent_codegen.h): they read `values`, in
 // order, when the node runs.
 NodePtr compile_replay(Expr& call, const std::vector<Value>* values);
+
+// ufunc(), usym(), umod() or uaddr() (`which`) of `addr` as a key or a
+// value, from `symbolized`, what HitContext::symbolize(addr, true) gives
+// ("module:func+0x10"): the tracer's at the hit, the agent's addresses'
+// when probekit prints them (Program::absorb_agent, agent_output). The
+// same text and the same key identity either way.
+Value symbol_value(const std::string& symbolized, uint64_t addr, Fn which);
+// The text alone (Fn::uaddr: every part).
+std::string symbol_text(std::string symbolized, Fn which);
 
 // Exposed for tests: one expression on its own.
 NodePtr compile_expr(Expr& e, Runtime& rt);

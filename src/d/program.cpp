@@ -134,6 +134,14 @@ bool ProbeDescription::matches(const ProbeKey& key) const {
 
 // --- Exec ---------------------------------------------------------------------------------
 
+// What a thread's self-> variables are charged to dynvarsize, together
+// at its first store (the agent's PK_OP_SETSELFDYN charges the same).
+static uint64_t thread_vars_bytes(const Runtime& rt) {
+  uint64_t bytes = 0;
+  for (const auto& d : rt.symbols.thread_vars) bytes += 32 + 2 * 16 + (d.type.is_string() ? rt.dyn_budget.strsize : 8);
+  return bytes;
+}
+
 std::vector<Value>* Exec::thread_vars(bool create) {
   if (self) return self;
   auto& tv = rt.thread_vars;
@@ -142,10 +150,7 @@ std::vector<Value>* Exec::thread_vars(bool create) {
     if (!create) return nullptr;
     // Each self-> variable of the thread is a dynamic variable keyed by
     // (variable, thread): charged together when the thread first stores one.
-    uint64_t bytes = 0;
-    for (const auto& d : rt.symbols.thread_vars)
-      bytes += 32 + 2 * 16 + (d.type.is_string() ? rt.dyn_budget.strsize : 8);
-    if (!rt.dyn_budget.charge(bytes)) return nullptr;
+    if (!rt.dyn_budget.charge(thread_vars_bytes(rt))) return nullptr;
     std::vector<Value> slots;
     for (const auto& d : rt.symbols.thread_vars) {
       Value v;
@@ -469,6 +474,11 @@ struct ProgramState {
   AgentPlan plan;
   Program::AgentLayout layout;
   std::function<std::vector<const uint8_t*>()> agent_parts;
+  Program::AgentSymbolizer agent_symbolize;
+  // An address the agent stored, as the tracer's ufunc() & co. make it at a hit.
+  Value agent_symbol(const uint8_t* part, int pid, uint64_t addr, Fn which) const {
+    return symbol_value(agent_symbolize ? agent_symbolize(part, pid, addr) : hex(addr), addr, which);
+  }
   uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
   std::vector<NodePtr> replay;       // by AgentPlan::actions id: the output action, run on replay_values
   std::vector<Value> replay_values;  // what the agent computed for the action being replayed
@@ -488,7 +498,7 @@ struct ProgramState {
 // tables (the tracer's clauses only read them: agent_codegen.h), and
 // their dynamic variable drops counted as the tracer counts its own.
 void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
-  if (plan.arrays.empty()) return;
+  if (plan.array_words == 0) return;  // no pk_ddyn: no arrays, no charged self-> stores
   const uint32_t scalars = static_cast<uint32_t>(plan.global_slot.size());
   uint64_t drops = 0;
   for (const AgentPlan::Array& a : plan.arrays) rt.arrays[static_cast<size_t>(a.slot)].clear();
@@ -799,7 +809,10 @@ bool Program::agent_output(uint32_t id, const AgentHit& hit) {
                 uint64_t v;
                 std::memcpy(&v, item.data + w, 8);
                 w += 8;
-                if (stmt.kids[a]->type.is_string()) {
+                const Expr& arg = *stmt.kids[a];
+                if (arg.type.kind == Type::Kind::symbol) {
+                  st.replay_values.push_back(st.agent_symbol(nullptr, hit.pid, v, static_cast<Fn>(arg.id)));
+                } else if (arg.type.is_string()) {
                   const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(v, item.length - w));
                   st.replay_values.push_back(Value::string(std::string(reinterpret_cast<const char*>(item.data + w), len)));
                   w += (len + 7) & ~7u;
@@ -839,10 +852,13 @@ void Program::set_agent_parts(std::function<std::vector<const uint8_t*>()> parts
   state_->rt.before_print = [this] { absorb_agent(); };
 }
 
+void Program::set_agent_symbolizer(AgentSymbolizer symbolize) { state_->agent_symbolize = std::move(symbolize); }
+
 void Program::set_agent_globals(std::function<std::vector<uint64_t*>()> globals) {
   ProgramState& st = *state_;
-  if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;
+  if (st.plan.global_slot.empty() && st.plan.array_words == 0) return;
   st.agent_globals = std::move(globals);
+  if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;  // only the self-> charges' drops: read at prints
   st.rt.before_fire = [&st] { st.pull_globals(st.plan.arrays_read_in_tracer); };
   st.rt.after_fire = [&st] { st.push_globals(); };
 }
@@ -853,11 +869,13 @@ void Program::init_agent_globals(uint64_t* words) {
   std::vector<uint64_t>& seen = st.global_seen[words];
   seen = st.global_total;
   for (size_t w = 0; w < n; ++w) std::atomic_ref<uint64_t>(words[w]).store(seen[w], std::memory_order_relaxed);
-  if (st.plan.arrays.empty()) return;
-  // The arrays' tables, empty, and the dynvarsize budget they share.
+  if (st.plan.array_words == 0) return;
+  // The arrays' tables, empty, and the dynvarsize budget they share with
+  // the self-> variables (charged as Exec::thread_vars charges them).
   auto* dyn = reinterpret_cast<pk_ddyn*>(words + n);
   *dyn = pk_ddyn{};
   dyn->limit = st.rt.dyn_budget.limit;
+  dyn->self_bytes = thread_vars_bytes(st.rt);
   for (const AgentPlan::Array& a : st.plan.arrays) {
     auto* t = reinterpret_cast<pk_darray*>(words + n + a.word);
     t->capacity = a.capacity;
@@ -903,6 +921,9 @@ void Program::absorb_agent() {
             case AgentKeyPart::Kind::string_id:
               key[k] = Value::string(*w < st.plan.strings.size() ? st.plan.strings[*w] : std::string());
               ++w;
+              break;
+            case AgentKeyPart::Kind::symbol:
+              key[k] = st.agent_symbol(part, 0, *w++, layout[k].fn);
               break;
             case AgentKeyPart::Kind::comm: {
               char comm[17] = {};

@@ -352,6 +352,7 @@ public:
   // tracer clauses use, so the output is the same. Nothing once exit() was
   // requested; true then.
   struct AgentHit {
+    int pid = 0;  // the process (its addresses are symbolized by set_agent_symbolizer's function)
     int cpu = 0;
     int tid = 0;
     uint64_t timestamp_ns = 0;
@@ -376,6 +377,13 @@ public:
   // (live) each time the program is about to print an aggregation: the
   // agent-owned aggregations are rebuilt from them.
   void set_agent_parts(std::function<std::vector<const uint8_t*>()> parts);
+  // What an address the agent stored (a ufunc() key, a trace(ufunc(x))
+  // value) is, as HitContext::symbolize(addr, true) says at a hit: of the
+  // address space whose state holds `part` (a part from set_agent_parts'
+  // function), or with `part` null of process `pid` (Session::
+  // agent_symbolize). Unset: the address in hexadecimal.
+  using AgentSymbolizer = std::function<std::string(const uint8_t* part, int pid, uint64_t addr)>;
+  void set_agent_symbolizer(AgentSymbolizer symbolize);
   void absorb_agent();
   // Global variables shared with the agent (AgentLayout::global_words):
   // every address space's words, live. The program reads them before each

@@ -119,6 +119,7 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::clone_for(pid_t child) const
   if (!mem) return mem.error();
   std::shared_ptr<AddressSpace> as(new AddressSpace(child, std::move(*mem)));
   as->modules_ = modules_;
+  as->history_->add(modules_);
   as->maps_ = maps_;
   as->next_order_ = next_order_;
   as->xol_ = xol_;
@@ -216,6 +217,7 @@ Result<bool> AddressSpace::refresh_modules() {
   forget_unmapped(sites_);
   forget_unmapped(jump_sites_);
   modules_ = std::move(found);
+  history_->add(modules_);
   return changed;
 }
 
@@ -272,10 +274,12 @@ JumpSite* AddressSpace::jump_site_covering(uint64_t addr) {
   return addr < j->address + j->length && !j->gone ? j : nullptr;
 }
 
-SiteInfo AddressSpace::site_info(uint64_t addr) const {
+namespace {
+
+// What `addr` is in module `m` (null: in none).
+SiteInfo site_info_in(const Module* m, uint64_t addr) {
   SiteInfo info;
   info.address = addr;
-  const Module* m = module_at(addr);
   if (!m) return info;
   info.module = m->name;
   info.module_path = m->path;
@@ -289,6 +293,47 @@ SiteInfo AddressSpace::site_info(uint64_t addr) const {
     }
   }
   return info;
+}
+
+// "module:func+0x10", "func+0x10", "module:0x..." or "0x...".
+std::string symbol_text(const SiteInfo& info, uint64_t addr, bool qualify_module) {
+  if (info.symbol.empty()) {
+    if (qualify_module && !info.module.empty()) return info.module + ":" + hex(addr);
+    return hex(addr);
+  }
+  std::string s = info.symbol;
+  if (info.offset) s += "+" + hex(info.offset);
+  if (qualify_module) s = info.module + ":" + s;
+  return s;
+}
+
+}  // namespace
+
+SiteInfo AddressSpace::site_info(uint64_t addr) const { return site_info_in(module_at(addr), addr); }
+
+void ModuleHistory::add(const std::vector<Module>& modules) {
+  std::lock_guard lock(mutex_);
+  for (const Module& m : modules) {
+    auto same = [&m](const Module& x) {
+      return x.path == m.path && x.start == m.start && x.end == m.end && x.inode == m.inode;
+    };
+    // Newest last: a module seen again moves to the end (it may have been
+    // shadowed by another one mapped at its addresses meanwhile).
+    auto it = std::find_if(modules_.begin(), modules_.end(), same);
+    if (it != modules_.end()) {
+      if (it + 1 == modules_.end()) continue;
+      modules_.erase(it);
+    }
+    modules_.push_back(m);
+  }
+}
+
+std::string ModuleHistory::symbolize(uint64_t addr, bool qualify_module) const {
+  std::lock_guard lock(mutex_);
+  const Module* at = nullptr;
+  for (auto it = modules_.rbegin(); it != modules_.rend() && !at; ++it)
+    if (addr >= it->start && addr < it->end) at = &*it;
+  return symbol_text(site_info_in(at, addr), addr, qualify_module);
 }
 
 bool AddressSpace::writable(uint64_t addr, size_t len) const {
@@ -407,15 +452,7 @@ Result<std::vector<ResolvedSite>> AddressSpace::resolve(const Location& where) c
 }
 
 std::string AddressSpace::symbolize(uint64_t addr, bool qualify_module) const {
-  SiteInfo info = site_info(addr);
-  if (info.symbol.empty()) {
-    if (qualify_module && !info.module.empty()) return info.module + ":" + hex(addr);
-    return hex(addr);
-  }
-  std::string s = info.symbol;
-  if (info.offset) s += "+" + hex(info.offset);
-  if (qualify_module) s = info.module + ":" + s;
-  return s;
+  return symbol_text(site_info(addr), addr, qualify_module);
 }
 
 Result<uint64_t> AddressSpace::lookup_symbol(const std::string& name) const {

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
@@ -112,6 +113,23 @@ struct JumpSite {
   bool gone = false;
 };
 
+// Every module an address space has had mapped, newest last
+// (AddressSpace::refresh_modules appends each one it finds): symbolizes an
+// address as the address space saw it when the address was recorded, also
+// after the module was unmapped or the process exited or exec'd. The agent
+// keeps D values as addresses (ufunc(), ustack() keys) that probekit
+// symbolizes only when it prints them (Session::agent_symbolize).
+class ModuleHistory {
+public:
+  void add(const std::vector<Module>& modules);
+  // As AddressSpace::symbolize.
+  std::string symbolize(uint64_t addr, bool qualify_module) const;
+
+private:
+  mutable std::mutex mutex_;  // read by the metrics server's printing too
+  std::vector<Module> modules_;
+};
+
 struct ResolvedSite {
   uint64_t address = 0;
   SiteInfo info;
@@ -140,6 +158,8 @@ public:
   // no_such_symbol (with suggestions), not_instruction_boundary, usage.
   Result<std::vector<ResolvedSite>> resolve(const Location& where) const;
   std::string symbolize(uint64_t addr, bool qualify_module) const;
+  // The modules this address space has had (shared: it outlives the space).
+  const std::shared_ptr<ModuleHistory>& history() const { return history_; }
   Result<uint64_t> lookup_symbol(const std::string& name) const;
   // One entry per function address, named by elf::preferred_alias, with its
   // aliases and cold parts marked (FunctionInfo).
@@ -226,6 +246,7 @@ private:
   pid_t pid_;
   proc::ProcessMemory mem_;
   std::vector<Module> modules_;
+  std::shared_ptr<ModuleHistory> history_ = std::make_shared<ModuleHistory>();
   std::vector<proc::MapEntry> maps_;
   uint64_t next_order_ = 0;
   std::map<uint64_t, std::unique_ptr<ProbeSite>> sites_;

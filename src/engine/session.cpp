@@ -2090,6 +2090,7 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
                                   agent_state_->part_bytes, agent_state_->global_words, agent_state_->init_globals,
                                   line.tsc_base, line.ns_base, line.mult, 32));
   dstate_agents_.push_back(as->agent);
+  dstate_spaces_.push_back({as->agent->dstate().get(), as->pid(), as->history()});
   add_record_agent(as->agent, agent_state_->output);  // drained (output records, if any) and taught rseq for `cpu`
   return {};
 }
@@ -2139,6 +2140,15 @@ std::vector<const uint8_t*> SessionImpl::agent_parts() const {
     for (uint32_t i = 0; i < Agent::kThreads; ++i) out.push_back(area->local + uint64_t{i} * agent_state_->part_bytes);
   }
   return out;
+}
+
+std::string SessionImpl::agent_symbolize(const uint8_t* part, int pid, uint64_t addr) const {
+  // The newest space first: a pid that exec'd has its latest modules last.
+  for (auto it = dstate_spaces_.rbegin(); it != dstate_spaces_.rend(); ++it) {
+    const bool mine = part ? part >= it->area->local && part < it->area->local + it->area->size : it->pid == pid;
+    if (mine) return it->history->symbolize(addr, true);
+  }
+  return hex(addr);
 }
 
 std::vector<uint64_t*> SessionImpl::agent_globals() const {

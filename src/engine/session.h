@@ -134,6 +134,7 @@ private:
                                         const std::string& comm, int cpu, uint64_t timestamp_ns, int64_t ret_offset);
   Status set_agent_state(AgentState state) override;
   std::vector<const uint8_t*> agent_parts() const override;
+  std::string agent_symbolize(const uint8_t* part, int pid, uint64_t addr) const override;
   std::vector<uint64_t*> agent_globals() const override;
   uint64_t agent_faults() const override;
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
@@ -206,6 +207,13 @@ private:
   TscClock clock_;
   std::optional<AgentState> agent_state_;
   std::vector<std::shared_ptr<Agent>> dstate_agents_;       // every agent with D state (also of processes gone)
+  // Whose modules an agent's D state addresses are symbolized by (agent_symbolize).
+  struct DstateSpace {
+    const SharedArea* area = nullptr;
+    pid_t pid = 0;
+    std::shared_ptr<ModuleHistory> history;
+  };
+  std::vector<DstateSpace> dstate_spaces_;
   std::map<std::pair<const Agent*, ProbeId>, uint32_t> dprogs_;  // a probe's code in an agent's data area
   uint64_t tracer_dprog_faults_ = 0;
   std::mt19937_64 fail_rng_{std::random_device{}()};  // Probe::fail at trap sites

@@ -331,6 +331,49 @@ TEST(DAgentCli, StringVariablesPrintAsTheTrapBackendPrintsThem) {
             "a-name-longer-th|16|pk_strings-pie-|0\na-name-longer-thalpha|5|pk_strings-pie-|0\n"
             "alphabeta|4|pk_strings-pie-|0\nbeta\n");
   EXPECT_EQ(trap.out, jump.out);
+}
+
+// ufunc(), usym(), umod() and uaddr() keys and trace() values in the
+// agent: it keeps addresses, probekit symbolizes them when it prints, by
+// the modules the process had: the program has exited when the
+// aggregations print, and they still print names.
+TEST(DAgentCli, SymbolKeysPrintNamesAfterTheProgramHasExitedAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { @f[ufunc(uregs[R_PC])] = count(); @c[usym(*(uint64_t *)uregs[R_SP])] = count();\n"
+      "  @m[umod(uregs[R_PC]), uaddr(uregs[R_PC])] = sum(arg0); }\n"
+      "pid$target:a.out:work:entry /arg0 == 5/ { trace(ufunc(uregs[R_PC])); printf(\"[%s]\\n\", umod(uregs[R_PC])); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "symbols", jump, trap));
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out, trap.out);
+  EXPECT_EQ(count_lines(jump.out, "pk_basic-pie-O2`work[pk_basic-pie-O2]"), 4u) << jump.out;
+  EXPECT_NE(jump.out.find("  pk_basic-pie-O2`work                                          12000\n"), std::string::npos)
+      << jump.out;
+  EXPECT_NE(jump.out.find("  pk_basic-pie-O2`run                                           12000\n"), std::string::npos)
+      << jump.out;
+  EXPECT_NE(jump.out.find("\n  pk_basic-pie-O2                                     pk_basic-pie-O2`work"
+                          "                                       17994000\n"),
+            std::string::npos)
+      << jump.out;
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+}
+
+// self-> variables in the agent are charged to -x dynvarsize as the
+// tracer charges them (a thread's at its first store): 150 bytes hold two
+// threads' (72 bytes each); the other two drop each of their 3000 stores.
+TEST(DAgentCli, SelfVariablesFillDynvarsizeAsTheTrapBackendsDo) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { self->n++; }\n"
+      "pid$target:a.out:work:entry /self->n == 3000/ { @done = count(); }\n";
+  const std::vector<std::string> x = {"-x", "dynvarsize=150"};
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "selfdyn", jump, trap, x));
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+  EXPECT_EQ(jump.out, "\n                2\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, "probekit: 6000 dynamic variable drops"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(trap.run.err, "probekit: 6000 dynamic variable drops"), 1u) << trap.run.err;
   EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
 }
 

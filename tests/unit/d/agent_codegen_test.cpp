@@ -142,6 +142,7 @@ struct Both {
   StringSink tracer_out, agent_out;
   testing::FakeHost host;
   std::unique_ptr<FakeAgent> shared;
+  std::vector<testing::FakeSymbol> symbols;  // what the hits symbolize by
 
   explicit Both(const std::string& src, bool destructive = false) {
     CompileOptions o;
@@ -163,6 +164,13 @@ struct Both {
         out.push_back(shared->parts.data() + i * agent->agent_layout().part_bytes);
       return out;
     });
+    // probekit symbolizes the agent's addresses when it prints them, by
+    // the modules the address space had (Session::agent_symbolize).
+    agent->set_agent_symbolizer([this](const uint8_t*, int, uint64_t addr) {
+      testing::FakeHit hit;
+      hit.symbols = symbols;
+      return hit.symbolize(addr, true);
+    });
     if (agent->agent_layout().global_words) {
       agent->init_agent_globals(shared->globals());
       agent->set_agent_globals([this] { return std::vector<uint64_t*>{shared->globals()}; });
@@ -177,6 +185,7 @@ struct Both {
     hit.comm_ = h.comm;
     hit.ts_ = h.ts;
     hit.memory = h.memory;
+    hit.symbols = symbols;
     FireContext ctx;
     ctx.hit = &hit;
     if (key.name == "return") {  // as d_probes.cpp fills a return's context
@@ -252,6 +261,31 @@ TEST(AgentCodegen, AggregationsMatchTheTracer) {
   }
   b.end();
   EXPECT_FALSE(b.tracer_out.out_text().empty());
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// ufunc(), usym(), uaddr() and umod() keys and trace() values in the
+// agent: it keeps the address, probekit symbolizes it when it prints, to
+// the tracer's text and key identity (two addresses in one function are
+// one ufunc() key).
+TEST(AgentCodegen, SymbolKeysAndValuesAreSymbolizedWhenPrintedAsTheTracerDoes) {
+  Both b("pid$target::work:entry {\n"
+         "  @f[ufunc(arg0)] = count(); @s[usym(arg0), (int)arg1 % 2] = sum(arg1); @a[uaddr(arg0)] = count();\n"
+         "  @m[umod(arg0)] = count();\n"
+         "}\n"
+         "pid$target::work:entry /arg1 % 7 == 0/ { trace(ufunc(arg0)); printf(\"%a %A\\n\", arg0, arg0); trace(uaddr(arg0)); }\n");
+  b.symbols = {{0x1000, 0x40, "work"}, {0x1040, 0x100, "rest"}, {0x7f0000, 0x80, "malloc", "libc.so.6"}};
+  for (int i = 0; i < 30; ++i) {
+    Hit h;
+    h.args[0] = std::vector<uint64_t>{0x1000, 0x1010, 0x1050, 0x7f0010, 0x7f0000, 0x5000}[static_cast<size_t>(i) % 6];
+    h.args[1] = static_cast<uint64_t>(i);
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("a.out`work"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("libc.so.6`malloc+0x10"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
@@ -335,6 +369,24 @@ TEST(AgentCodegen, AssociativeArraysMatchTheTracer) {
   }
   b.end();
   EXPECT_NE(b.tracer_out.out_text().find(" "), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// self-> variables are charged to -x dynvarsize as the tracer charges
+// them: a thread's (all of them: 72 + 72 bytes) at its first store, even
+// of 0; 300 bytes hold two threads', the third's stores are drops, and
+// its variables read 0.
+TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
+  Both b("#pragma D option dynvarsize=300\n"
+         "pid$target::work:entry /arg1 % 2 == 0/ { self->a += arg1; }\n"
+         "pid$target::work:entry /arg1 % 2 == 1/ { self->b = 0; @[tid] = sum(self->a + self->b); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.err_text().find("dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
