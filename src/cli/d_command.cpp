@@ -680,6 +680,7 @@ int d_main(int argc, char** argv) {
     if (!backend) return report("-x backend", backend.error());
     launch.backend = *backend;
     launch.hands_off = probe_pass.program->has_option("handsoff");
+    launch.agent_native = probe_pass.program->option("agentjit") != "off";
   }
   auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output);
   if (!writer) return report("", writer.error());
