@@ -517,8 +517,10 @@ Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   a.jz(lost);
   a.mov(ax::qword_ptr(ax::rsp, 16 * 8 + 128 - 8), ax::rax);
   for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
-  a.popfq();
-  a.lea(ax::rsp, ax::ptr(ax::rsp, 128 - 8));
+  // The flags are pushed (the records' eflags) but not restored: after a
+  // `ret` the System V ABI keeps none of them for the caller (DF is 0,
+  // and cld kept it so), and popfq was the costliest instruction here.
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128 - 8));
   a.ret();
   a.bind(lost);
   a.ud2();  // no frame for this return (cannot happen unless memory was corrupted): stop visibly
