@@ -291,6 +291,10 @@ struct LaunchOptions {
   // (its tid at fs:0x2d0), checked on every thread; otherwise the
   // session stays attached.
   bool hands_off = false;
+  // D clauses in the agent run as native code (engine/dvm_native.h) where
+  // they compile, else as bytecode for the agent's interpreter (-x
+  // agentjit=off: always bytecode; the two give the same results).
+  bool agent_native = true;
   std::string stdin_path;     // empty: inherit
   std::string stdout_path;    // empty: inherit; else created/truncated (launch only)
   bool follow_forks = true;   // trace children; false: clean breakpoints from them

@@ -537,6 +537,23 @@ static void dprog_raise(struct pk_dvm_hit *v, uint64_t sig) {
   sys3(NR_tgkill, e->h.pid, sys3(NR_gettid, 0, 0, 0), (long)sig);
 }
 
+/* Native code's helpers (engine/dvm_native.h): what an op needs of the
+ * agent, called at these addresses, each dvm.h's own code with this
+ * file's callbacks, as pk_dvm_run calls them. */
+static const struct pk_dvm_fns dprog_fns = {dprog_thread, dprog_read, dprog_tsc, dprog_cpu};
+PK_EXPORT struct pk_thread *pk_agent_dvm_thread(struct pk_dvm_hit *v) { return pk_dvm_thread(v, &dprog_fns); }
+PK_EXPORT uint8_t *pk_agent_dvm_part(struct pk_dvm_hit *v) { return pk_dvm_part(v, &dprog_fns); }
+PK_EXPORT uint64_t pk_agent_dvm_timestamp(struct pk_dvm_hit *v) { return pk_dvm_timestamp(v, &dprog_fns); }
+PK_EXPORT uint64_t pk_agent_dvm_cpu(struct pk_dvm_hit *v) { return dprog_cpu(v); }
+PK_EXPORT void pk_agent_dvm_aggregate(const struct pk_dvm_hit *v, uint8_t *part, uint32_t index, const uint64_t *args) {
+  pk_dvm_aggregate_at(v, part, index, args);
+}
+/* A clause the native compiler left to the interpreter, as a program of
+ * its own (CLAUSE first: a fault ends it). */
+PK_EXPORT uint32_t pk_agent_dvm_interpret(struct pk_dvm_hit *v, const uint8_t *code, uint32_t size) {
+  return pk_dvm_run(v, code, size);
+}
+
 /* Returns nonzero when the clauses overrode the function's return (the
  * frame's rax is then the value: see pk_agent_hit). */
 static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site) {
@@ -577,7 +594,8 @@ static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_
   v.raise = dprog_raise;
   v.overridden = 0;
   v.override_value = 0;
-  const uint32_t abandoned = pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
+  const uint32_t abandoned = prog->native ? ((uint32_t(*)(struct pk_dvm_hit *))(uintptr_t)prog->native)(&v)
+                                           : pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
   if (e.rec) {
     struct pk_record *r = e.rec;
     struct pk_thread *t = v.t;

@@ -241,6 +241,10 @@ struct pk_control {
 struct pk_dprog {
   uint32_t size;  /* bytes of code after this header */
   uint32_t probe; /* the D program's probe id */
+  /* The same clauses as machine code (engine/dvm_native.h), called as
+   * uint32_t (*)(struct pk_dvm_hit *) instead of pk_dvm_run; 0: interpreted.
+   * Set before the site is published, never changed after. */
+  uint64_t native;
 };
 
 #define PK_DAGG_COUNT 0u

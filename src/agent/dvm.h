@@ -349,6 +349,15 @@ static inline uint64_t pk_dvm_timestamp(struct pk_dvm_hit *h, const struct pk_dv
   return h->now;
 }
 
+/* AGG's update once its part is known (pk_dvm_run, and native code
+ * through the agent's pk_agent_dvm_aggregate): args are the key words,
+ * then the value and the increment. */
+static inline void pk_dvm_aggregate_at(const struct pk_dvm_hit *h, uint8_t *part, uint32_t index, const uint64_t *args) {
+  if (index >= h->c->ndaggs) return;
+  const struct pk_dagg *a = (const struct pk_dagg *)(h->data + h->c->daggs_offset) + index;
+  pk_dvm_aggregate(part, a, args, (int64_t)args[a->key_words], (int64_t)args[a->key_words + 1]);
+}
+
 /* Runs a site's clauses. Returns the number of clauses abandoned (a
  * fault, or no thread slot for a clause that needed one). */
 static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uint32_t size) {

@@ -690,6 +690,7 @@ int d_main(int argc, char** argv) {
     if (!backend) return report("-x backend", backend.error());
     launch.backend = *backend;
     launch.hands_off = probe_pass.program->has_option("handsoff");
+    launch.agent_native = probe_pass.program->option("agentjit") != "off";
   }
   // -o FILE is appended to, as dtrace(1) opens it (fopen "a").
   auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output, output::Writer::Mode::append);

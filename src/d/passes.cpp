@@ -182,6 +182,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"printsize", true},  // print(): how many bytes of a type it shows
       {"handsoff", false},  // probekit: detach while every probe is a jump probe (LaunchOptions::hands_off)
       {"noagent", false},   // probekit: every clause runs in probekit, none in the agent (d/agent_codegen.h)
+      {"agentjit", true},   // probekit: agent clauses as native code (on) or bytecode (off)
       {"aggfmt", true},     // probekit: how aggregations print (text, folded)
       {"metrics", true},    // probekit: serve the aggregations as OpenMetrics at ADDR:PORT
       {"progress", true},   // probekit: seconds of arming before a terminal shows "armed K/N"
@@ -382,7 +383,8 @@ private:
       std::vector<std::string> names = {"quiet", "destructive", "flowindent", "zdefs", "defaultargs",
                                         "nspec", "bufsize", "strsize", "aggsortkey", "aggsortrev",
                                         "specsize", "switchrate", "ustackframes", "stackframes", "retprobe",
-                                        "backend", "exitcode", "handsoff", "aggfmt", "metrics", "progress", "noagent"};
+                                        "backend", "exitcode", "handsoff", "aggfmt", "metrics", "progress", "noagent",
+                                        "agentjit"};
       auto near = closest_matches(name, names);
       ctx.diags.error("D_PRAGMA_OPTSET", loc,
                       "failed to set option '" + name + "': unknown option" +
@@ -400,6 +402,12 @@ private:
         if (value == "auto" || value == "jump" || value == "trap") return true;
         ctx.diags.error("D_PRAGMA_OPTSET", loc,
                         "failed to set option 'backend': '" + value + "' is not a backend; use auto, jump or trap");
+        return false;
+      }
+      if (name == "agentjit") {
+        if (value == "on" || value == "off") return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'agentjit': '" + value + "' is not a setting; use on or off");
         return false;
       }
       if (name == "aggfmt") {

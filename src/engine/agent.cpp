@@ -19,6 +19,7 @@
 #include "agent/agent_image.h"
 #include "agent/dvm.h"
 #include "engine/address_space.h"
+#include "engine/dvm_native.h"
 #include "util/fd.h"
 #include "util/strings.h"
 
@@ -213,6 +214,11 @@ Result<AgentImage> load_agent_image() {
     if (std::strcmp(name, "pk_agent_ret_exit") == 0) img.ret_exit_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_unwind") == 0) img.ret_unwind_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_catch") == 0) img.ret_catch_offset = s.st_value;
+    static const char* const kDvmHelpers[] = {"pk_agent_dvm_thread",    "pk_agent_dvm_part",
+                                              "pk_agent_dvm_timestamp", "pk_agent_dvm_cpu",
+                                              "pk_agent_dvm_aggregate", "pk_agent_dvm_interpret"};
+    for (size_t k = 0; k < std::size(kDvmHelpers); ++k)
+      if (std::strcmp(name, kDvmHelpers[k]) == 0) img.dvm_helper_offsets[k] = s.st_value;
   }
   if (!img.sigtrap_offset || !img.restorer_offset || !img.syscall_offset || !img.data_ptr_offset || !img.hit_offset ||
       !img.shadow_ptr_offset || !img.ret_entry_offset || !img.ret_exit_offset || !img.ret_unwind_offset ||
@@ -267,6 +273,8 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   agent->ret_exit_offset_ = image->ret_exit_offset;
   agent->ret_unwind_offset_ = image->ret_unwind_offset;
   agent->ret_catch_offset_ = image->ret_catch_offset;
+  for (size_t k = 0; k < std::size(agent->dvm_helpers_); ++k)
+    agent->dvm_helpers_[k] = image->dvm_helper_offsets[k] ? area.remote + image->dvm_helper_offsets[k] : 0;
   const uint64_t restorer = area.remote + image->restorer_offset;
   agent->code_.push_back(std::move(*code));
   (void)as.refresh_modules();
@@ -509,8 +517,10 @@ Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   a.jz(lost);
   a.mov(ax::qword_ptr(ax::rsp, 16 * 8 + 128 - 8), ax::rax);
   for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
-  a.popfq();
-  a.lea(ax::rsp, ax::ptr(ax::rsp, 128 - 8));
+  // The flags are pushed (the records' eflags) but not restored: after a
+  // `ret` the System V ABI keeps none of them for the caller (DF is 0,
+  // and cld kept it so), and popfq was the costliest instruction here.
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128 - 8));
   a.ret();
   a.bind(lost);
   a.ud2();  // no frame for this return (cannot happen unless memory was corrupted): stop visibly
@@ -616,9 +626,53 @@ Result<uint32_t> Agent::add_dprog(const std::vector<uint8_t>& code) {
   auto* prog = reinterpret_cast<pk_dprog*>(data_->local + at);
   prog->size = static_cast<uint32_t>(code.size());
   prog->probe = 0;
+  prog->native = 0;  // interpreted unless compile_native() says otherwise
   std::memcpy(prog + 1, code.data(), code.size());
   programs_used_ += bytes;
   return static_cast<uint32_t>(at);
+}
+
+Result<std::string> Agent::compile_native(AddressSpace& as, const RemoteThread& remote, uint32_t program) {
+  std::string form;
+  auto* prog = reinterpret_cast<pk_dprog*>(data_->local + program);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(prog + 1);
+  const pk_control* c = control();
+  if (!native_) {
+    form = "bytecode (-x agentjit=off)";
+  } else if (!dstate_) {
+    form = "bytecode (no D state)";
+  } else if (auto same = native_of_.find(std::vector<uint8_t>(bytes, bytes + prog->size)); same != native_of_.end()) {
+    prog->native = same->second.first;  // another site of the probe: the same code (its clauses the same bytes)
+    form = same->second.second;
+  } else {
+    DvmNativeHelpers helpers{dvm_helpers_[0], dvm_helpers_[1], dvm_helpers_[2],
+                             dvm_helpers_[3], dvm_helpers_[4], dvm_helpers_[5]};
+    DvmNativeState state;
+    state.daggs = reinterpret_cast<const pk_dagg*>(data_->local + c->daggs_offset);
+    state.ndaggs = c->ndaggs;
+    state.self_words = c->dself_words;
+    state.global_words = c->dglobal_words;
+    state.globals_offset = uint64_t{c->nthreads_max} * c->dstate_stride;
+    auto native = engine::compile_native(std::vector<uint8_t>(bytes, bytes + prog->size),
+                                         data_->remote + program + sizeof(pk_dprog), helpers, state);
+    if (!native) {
+      form = "bytecode (" + native.error().message() + ")";
+    } else {
+      auto space = code_near(as, remote, code_remote(), native->code.size());
+      if (!space) return space.error();
+      std::memcpy(space->local, native->code.data(), native->code.size());
+      prog->native = space->remote;  // before add_site() publishes the site
+      form = describe(*native);
+    }
+    native_of_[std::vector<uint8_t>(bytes, bytes + prog->size)] = {prog->native, form};
+  }
+  dprog_forms_[program] = form;
+  return form;
+}
+
+std::string Agent::dprog_form_of_site(uint32_t index) const {
+  auto it = dprog_forms_.find(site(index)->program);
+  return it == dprog_forms_.end() ? std::string() : it->second;
 }
 
 uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t pid, pid_t tid,

@@ -123,6 +123,16 @@ public:
   uint64_t* dglobals() const { return dglobals_; }
   // A site's D code copied into the data area (a pk_dprog); its offset for add_site().
   Result<uint32_t> add_dprog(const std::vector<uint8_t>& code);
+  // Native D code (engine/dvm_native.h): whether compile_native() compiles
+  // (LaunchOptions::agent_native), and the program at `program` (an
+  // add_dprog() offset, not yet any site's) compiled into a code area, the
+  // agent then calling it instead of the interpreter. Returns what runs,
+  // for -v: "native code", or "bytecode (WHY)"; an area that cannot be
+  // mapped is an error.
+  void set_native(bool on) { native_ = on; }
+  Result<std::string> compile_native(AddressSpace& as, const RemoteThread& remote, uint32_t program);
+  // What compile_native() said of a site's program ("" before it ran).
+  std::string dprog_form_of_site(uint32_t index) const;
   // Runs a site's D code in the tracer, for a hit that stopped the thread
   // (a probe that could not be a jump site): the same interpreter on the
   // same state. Returns the clauses abandoned; `out` gets the output
@@ -235,6 +245,11 @@ private:
   }
 
   std::unique_ptr<SharedArea> data_;
+  bool native_ = true;
+  std::map<uint32_t, std::string> dprog_forms_;  // by program offset
+  // Native code by bytecode: a probe's sites share their code (0: bytecode).
+  std::map<std::vector<uint8_t>, std::pair<uint64_t, std::string>> native_of_;
+  uint64_t dvm_helpers_[6] = {};                 // AgentImage::dvm_helper_offsets, in the target
   std::unique_ptr<SharedArea> rings_;
   std::shared_ptr<SharedArea> dstate_;
   uint64_t* dglobals_ = nullptr;  // in dstate_, after the thread parts
@@ -283,6 +298,9 @@ struct AgentImage {
   uint64_t ret_exit_offset = 0;
   uint64_t ret_unwind_offset = 0;
   uint64_t ret_catch_offset = 0;
+  // Native D code's helpers (agent.c pk_agent_dvm_*, engine/dvm_native.h):
+  // thread, part, timestamp, cpu, aggregate, interpret; 0 where missing.
+  uint64_t dvm_helper_offsets[6] = {};
 };
 Result<AgentImage> load_agent_image();
 

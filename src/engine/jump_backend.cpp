@@ -366,6 +366,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     auto p = as.agent->add_dprog(*dcode);
     if (!p) return p.error();
     prog = *p;
+    if (auto form = as.agent->compile_native(as, remote, prog); !form) return form.error();
     site->dcode = dcode;
     site->guard = guard;
   }

@@ -277,6 +277,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   // state mapped by place()).
   auto prog = rec.probe.agent_code ? agent.add_dprog(*rec.probe.agent_code) : agent.add_program(program, mask);
   if (!prog) return prog.error();
+  if (rec.probe.agent_code) PK_TRY(agent.compile_native(*as, *remote, *prog));
   auto index = agent.add_site(plan.func.address, rec.probe.agent_code ? PK_ACTION_DPROG : PK_ACTION_RECORD, *prog);
   if (!index) return index.error();
   agent.mark_return_site(*index, ret_offset);
@@ -825,9 +826,10 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
     if (p->jump) {
       const auto rec = s_.probes_.find(owner);
       const bool dcode = rec != s_.probes_.end() && rec->second.probe.agent_code;
+      const std::string form = dcode && p->agent ? p->agent->dprog_form_of_site(p->return_index) : "";
       out.push_back(name + (dcode ? ": jump, D clauses run in the agent at the return"
                                   : ": jump, recorded in the agent at the return") +
-                    " (the agent hijacks the return address)");
+                    " (the agent hijacks the return address)" + (form.empty() ? "" : "; " + form));
       continue;
     }
     std::string not_jump = p->jump_refused.empty() ? "" : "; not a jump probe: " + p->jump_refused;

@@ -702,8 +702,9 @@ std::vector<std::string> SessionImpl::describe(ProbeId id) const {
       if (js->gone || std::find(js->probes.begin(), js->probes.end(), id) == js->probes.end()) continue;
       const SiteInfo& i = js->info;
       std::string where = i.symbol.empty() ? hex(addr) : i.symbol + (i.offset ? "+" + hex(i.offset) : "");
+      std::string form = js->dcode && js->agent ? js->agent->dprog_form_of_site(js->agent_index) : "";
       out.push_back("site " + where + ": jump, " + (js->dcode ? "D clauses run" : js->overrides ? "overridden and recorded" : js->records ? "recorded" : "counted") + " in the agent (" +
-                    js->note + ")");
+                    js->note + ")" + (form.empty() ? "" : "; " + form));
     }
   }
   return out;
@@ -2083,6 +2084,7 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   }
   as->agent->guard_remote(*remote);
   PK_TRY(as->agent->enable_records(*as, *remote));
+  as->agent->set_native(opts_.agent_native);
   // timestamp in the agent: the session clock's line (record_context.h),
   // as ns = ns_base + (tsc - tsc_base) * mult >> 32.
   const TscClock::Line line = clock_.line();

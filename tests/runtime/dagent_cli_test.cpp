@@ -36,13 +36,23 @@ Traced trace_with(const std::string& backend, const std::string& prog, const std
 }
 
 // The same program under the agent (backend=auto) and under -x
-// backend=trap, both ending well.
+// backend=trap, both ending well; and under the agent once more with its
+// clauses as bytecode (-x agentjit=off: engine/dvm_native.h), which must
+// print byte for byte what the native code printed (unless `same_text` is
+// false: threads printing in an order of their own).
 void trace_both(const std::string& prog, const std::string& target, const std::string& name, Traced& jump, Traced& trap,
-                const std::vector<std::string>& extra = {}) {
+                const std::vector<std::string>& extra = {}, bool same_text = true) {
   jump = trace_with("backend=auto", prog, target, name, extra);
   trap = trace_with("backend=trap", prog, target, name, extra);
   ASSERT_EQ(jump.run.status, 0) << jump.run.err;
   ASSERT_EQ(trap.run.status, 0) << trap.run.err;
+  std::vector<std::string> off = extra;
+  off.insert(off.end(), {"-x", "agentjit=off"});
+  Traced bytecode = trace_with("backend=auto", prog, target, name + "_bytecode", off);
+  ASSERT_EQ(bytecode.run.status, 0) << bytecode.run.err;
+  EXPECT_EQ(bytecode.run.out, jump.run.out);
+  if (same_text) EXPECT_EQ(bytecode.out, jump.out);
+  EXPECT_EQ(count_lines(bytecode.run.err, "native code"), 0u) << bytecode.run.err;
 }
 
 TEST(DAgentCli, PrintfAndTraceFromAgentClausesPrintAsTheTrapBackendDoes) {
@@ -108,7 +118,7 @@ TEST(DAgentCli, FourThreadsPrintEveryLineOnceInEachThreadsOrder) {
   const std::string prog =
       "pid$target:a.out:work:entry /arg0 % 10 == 0/ { self->n++; printf(\"%d %d %d\\n\", tid, self->n, arg0); }\n";
   Traced jump, trap;
-  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads", jump, trap));
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "threads", jump, trap, {}, false));
   EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
   EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
   // Per thread: n counts 1, 2, 3, ... with arg0 = 10 (n - 1), every line once.
@@ -375,6 +385,35 @@ TEST(DAgentCli, SelfVariablesFillDynvarsizeAsTheTrapBackendsDo) {
   EXPECT_EQ(count_lines(jump.run.err, "probekit: 6000 dynamic variable drops"), 1u) << jump.run.err;
   EXPECT_EQ(count_lines(trap.run.err, "probekit: 6000 dynamic variable drops"), 1u) << trap.run.err;
   EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+}
+
+// Clauses compiled to native code (engine/dvm_native.h) compute what the
+// interpreter computes: arithmetic, comparisons, predicates, self->
+// variables, built-ins and every aggregation, at an entry and at a
+// return, printed the same under native code, bytecode and the trap
+// backend; -v says which form runs. A clause the compiler leaves to the
+// interpreter (printf: an output op) runs beside native ones.
+TEST(DAgentCli, NativeClausesComputeWhatTheInterpreterComputes) {
+  const std::string prog =
+      "pid$target:a.out:work:entry /execname == \"pk_basic-pie-O2\" && pid > 0 && tid > 0 && cpu >= 0/ {\n"
+      "  self->n++; self->a = arg0; this->x = (arg0 * 7 - 3) / 2 % 1000;\n"
+      "  @k[arg0 & 7, arg0 % 3 == 1] = count(); @s = sum(this->x); @mn = min(-(int)arg0 >> 2);\n"
+      "  @mx = max(arg0 ^ 0x55 | 1); @av = avg((int)(char)arg0); @sd = stddev(arg0 & 0xff);\n"
+      "  @q = quantize(arg0 - 500); @lq = lquantize(arg0 % 50, 0, 40, 5); @llq = llquantize(arg0, 10, 0, 3, 10);\n"
+      "  @u[(unsigned)arg0 / 3 > 300 ? 1 : 0, !(arg0 & 1), ~arg0 & 3, arg0 << 2 >= 40] = count();\n"
+      "}\n"
+      "pid$target:a.out:work:return /self->a % 97 == 0/ { @r[self->n] = sum(arg1 - self->a); }\n"
+      "pid$target:a.out:work:entry /arg0 == 777/ { printf(\"%d %d\\n\", arg0, self->n); }\n"
+      "END { printa(@k); printa(@s); printa(@mn); printa(@mx); printa(@av); printa(@sd); printa(@q); printa(@lq);\n"
+      "  printa(@llq); printa(@u); printa(@r); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 1 1000", "native", jump, trap));
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_NE(jump.out.find("777 778\n"), std::string::npos) << jump.out;
+  EXPECT_EQ(count_lines(jump.run.err, "D clauses run in the agent (") , 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, "; native code; interpreted: clause 2 (OUT)"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, "at the return (the agent hijacks the return address); native code"), 1u)
+      << jump.run.err;
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The agent code generator against the tree VM: the same program fired on
 // the same hits, once by Program::fire (the tracer) and once by the agent's
 // interpreter (agent/dvm.h, run here on memory laid out as the agent's
-// shared state), must print exactly the same aggregations.
+// shared state), must print exactly the same aggregations; and every hit
+// the interpreter runs, the native code engine/dvm_native.h compiles from
+// the same bytecode runs too, leaving exactly the same state.
 #include "d/agent_codegen.h"
 
 #include <gtest/gtest.h>
@@ -10,8 +12,11 @@
 #include <cstring>
 #include <map>
 
+#include <sys/mman.h>
+
 #include "agent/dvm.h"
 #include "d/program.h"
+#include "engine/dvm_native.h"
 #include "fake_hit.h"
 
 namespace probekit::d {
@@ -26,6 +31,25 @@ struct Hit {
   uint64_t rax = 0;        // at a return: the return value
   int64_t ret_offset = 0;  // at a return: the returning instruction's offset
   std::map<uint64_t, std::string> memory;  // region start -> bytes (copyinstr)
+};
+
+// Machine code mapped executable in this process, for as long as it lives.
+class ExecutableCode {
+public:
+  explicit ExecutableCode(const std::vector<uint8_t>& code) : size_(code.size()) {
+    mem_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(mem_, MAP_FAILED);
+    std::memcpy(mem_, code.data(), size_);
+    EXPECT_EQ(::mprotect(mem_, size_, PROT_READ | PROT_EXEC), 0);
+  }
+  ~ExecutableCode() { ::munmap(mem_, size_); }
+  ExecutableCode(const ExecutableCode&) = delete;
+  ExecutableCode& operator=(const ExecutableCode&) = delete;
+  uint32_t call(pk_dvm_hit* v) const { return reinterpret_cast<uint32_t (*)(pk_dvm_hit*)>(mem_)(v); }
+
+private:
+  void* mem_ = nullptr;
+  size_t size_ = 0;
 };
 
 // The shared state of one address space, in this process.
@@ -103,7 +127,71 @@ struct FakeAgent {
     return e->agent->out.data();
   }
 
+  // A hit runs twice from the same state: by the interpreter, then by the
+  // code engine/dvm_native.h compiles (here, in this process), and both
+  // must leave the same state, output and actions behind. (The first 64
+  // hits of a test and every 16th after: each comparison copies the whole
+  // state.)
+  uint32_t hits_ = 0;
   uint32_t run(const std::vector<uint8_t>& code, const Hit& h) {
+    if (++hits_ > 64 && hits_ % 16) return run_form(code, h, hits_ % 2);
+    const auto threads0 = threads;
+    const auto parts0 = parts;
+    const size_t log0 = log.size();
+    const uint32_t abandoned = run_form(code, h, false);
+    const auto threads1 = threads;
+    const auto parts1 = parts;
+    const auto out1 = out;
+    const uint32_t items1 = out_items;
+    const std::vector<std::string> log1(log.begin() + static_cast<long>(log0), log.end());
+    threads = threads0;
+    parts = parts0;
+    log.resize(log0);
+    const uint32_t native_abandoned = run_form(code, h, true);
+    EXPECT_EQ(native_abandoned, abandoned);
+    EXPECT_EQ(0, std::memcmp(threads.data(), threads1.data(), threads.size() * sizeof(pk_thread)));
+    EXPECT_TRUE(parts == parts1) << "the native code left other D state than the interpreter";
+    EXPECT_TRUE(out == out1);
+    EXPECT_EQ(out_items, items1);
+    EXPECT_EQ(std::vector<std::string>(log.begin() + static_cast<long>(log0), log.end()), log1);
+    return abandoned;
+  }
+
+  // The native form: compiled with helpers that are this process's
+  // functions doing what the agent's pk_agent_dvm_* do.
+  static pk_dvm_fns fns(pk_dvm_hit* v) { return {v->thread, v->read, v->tsc, v->cpu}; }
+  static pk_thread* n_thread(pk_dvm_hit* v) {
+    auto f = fns(v);
+    return pk_dvm_thread(v, &f);
+  }
+  static uint8_t* n_part(pk_dvm_hit* v) {
+    auto f = fns(v);
+    return pk_dvm_part(v, &f);
+  }
+  static uint64_t n_timestamp(pk_dvm_hit* v) {
+    auto f = fns(v);
+    return pk_dvm_timestamp(v, &f);
+  }
+  static uint64_t n_cpu(pk_dvm_hit* v) { return v->cpu(v); }
+  static uint32_t n_interpret(pk_dvm_hit* v, const uint8_t* c, uint32_t size) { return pk_dvm_run(v, c, size); }
+  static uint32_t run_native(pk_dvm_hit* v, const std::vector<uint8_t>& code) {
+    engine::DvmNativeHelpers helpers{reinterpret_cast<uint64_t>(&n_thread),    reinterpret_cast<uint64_t>(&n_part),
+                                     reinterpret_cast<uint64_t>(&n_timestamp), reinterpret_cast<uint64_t>(&n_cpu),
+                                     reinterpret_cast<uint64_t>(&pk_dvm_aggregate_at),
+                                     reinterpret_cast<uint64_t>(&n_interpret)};
+    engine::DvmNativeState state;
+    state.daggs = reinterpret_cast<const pk_dagg*>(v->data + v->c->daggs_offset);
+    state.ndaggs = v->c->ndaggs;
+    state.self_words = v->c->dself_words;
+    state.global_words = v->c->dglobal_words;
+    state.globals_offset = uint64_t{v->c->nthreads_max} * v->c->dstate_stride;
+    auto native = engine::compile_native(code, reinterpret_cast<uint64_t>(code.data()), helpers, state);
+    if (!native) return pk_dvm_run(v, code.data(), static_cast<uint32_t>(code.size()));  // all bytecode
+    ExecutableCode exec(native->code);
+    return exec.call(v);
+  }
+
+  uint32_t run_form(const std::vector<uint8_t>& code, const Hit& h, bool native) {
     out.clear();
     uint64_t frame[16] = {};
     static constexpr int kWord[6] = {14, 13, 12, 11, 9, 8};
@@ -125,7 +213,7 @@ struct FakeAgent {
     v.ret_offset = h.ret_offset;
     v.open = open;
     v.raise = raise;
-    const uint32_t abandoned = pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
+    const uint32_t abandoned = native ? run_native(&v, code) : pk_dvm_run(&v, code.data(), static_cast<uint32_t>(code.size()));
     if (v.overridden) log.push_back("override " + std::to_string(static_cast<int64_t>(v.override_value)));
     out.resize(v.out_len);
     out_items = v.out_items;

@@ -1,0 +1,75 @@
+// engine/dvm_native.h — D clauses compiled to x86-64 for the agent.
+//
+// The agent's interpreter (agent/dvm.h) spends most of a short clause
+// dispatching: a jump table, stack bounds and an operand decode per op.
+// This compiler turns a site's bytecode (d/agent_codegen.h) into machine
+// code, once, in probekit; the agent calls it from pk_agent_hit instead of
+// pk_dvm_run (pk_dprog.native). The one idea: the interpreter's stack
+// depth is known at every op (jumps go forward only and the code
+// generator proves the depth), so each stack word is a fixed slot of the
+// native frame and an op is two to four instructions with no check left
+// to make at run time but the ones the interpreter's faults need.
+//
+// Guarantees kept from the interpreter: the code is bounded (every branch
+// goes forward), a clause that faults (no thread slot, a division by
+// zero) is abandoned and counted as the interpreter counts it, and what
+// an op computes is what dvm.h computes. What needs the agent (the
+// thread's slot, the time, an aggregation's table) is a call to the
+// agent's helpers at their absolute addresses (agent.c pk_agent_dvm_*),
+// which run dvm.h's own code. A clause with an op this compiler does not
+// know (output, memory reads, arrays, and any op added later) is handed to
+// the interpreter whole: the native code calls pk_agent_dvm_interpret on
+// that clause's bytes. So every program runs, each clause in one form.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/agent_abi.h"
+#include "util/result.h"
+
+namespace probekit::engine {
+
+// Where the native code runs: the addresses of the agent's helpers there
+// (agent.c; their C signatures in dvm_native.cpp).
+struct DvmNativeHelpers {
+  uint64_t thread = 0;     // struct pk_thread *(struct pk_dvm_hit *): h->t, fetched once
+  uint64_t part = 0;       // uint8_t *(struct pk_dvm_hit *): the thread's part of the D state, or 0
+  uint64_t timestamp = 0;  // uint64_t (struct pk_dvm_hit *): h->now, read once
+  uint64_t cpu = 0;        // uint64_t (struct pk_dvm_hit *)
+  uint64_t aggregate = 0;  // void (const struct pk_dvm_hit *, uint8_t *part, uint32_t index, const uint64_t *args)
+  uint64_t interpret = 0;  // uint32_t (struct pk_dvm_hit *, const uint8_t *code, uint32_t size): pk_dvm_run
+};
+
+// The D state's shape, fixed once the agent's state is published
+// (Agent::enable_dstate): the native code checks slots and tables when
+// it is compiled instead of at each op.
+struct DvmNativeState {
+  const pk_dagg* daggs = nullptr;
+  uint32_t ndaggs = 0;
+  uint32_t self_words = 0;
+  uint32_t global_words = 0;
+  uint64_t globals_offset = 0;  // bytes from pk_dvm_hit.parts to the global words
+};
+
+struct DvmNative {
+  std::vector<uint8_t> code;  // position-independent: call it as uint32_t (*)(struct pk_dvm_hit *)
+  uint32_t native_clauses = 0;
+  // Clauses run by the interpreter: "clause N (OP)", N counted from 1.
+  std::vector<std::string> interpreted;
+};
+
+// Compiles a program. code_at: the address of the bytecode where the
+// native code runs (a clause handed to the interpreter is read there).
+// An error (the whole program stays bytecode) names what is not compiled.
+Result<DvmNative> compile_native(const std::vector<uint8_t>& code, uint64_t code_at, const DvmNativeHelpers& helpers,
+                                 const DvmNativeState& state);
+
+// For -v: "native code", "native code (clause 2 (OUT) interpreted)".
+std::string describe(const DvmNative& native);
+
+// The opcode's name, for messages.
+std::string dvm_op_name(uint8_t op);
+
+}  // namespace probekit::engine

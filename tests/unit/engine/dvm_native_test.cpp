@@ -1,0 +1,182 @@
+// The native compiler of agent clauses (engine/dvm_native.h), read back
+// with the decoder (Zydis, src/x86): the code is bounded (every branch goes
+// forward, inside the code), calls only the agent's helpers at their
+// absolute addresses, and hands to the interpreter exactly the clauses
+// with ops it does not compile. (What the code computes is checked hit by
+// hit against the interpreter in tests/unit/d/agent_codegen_test.cpp.)
+#include "engine/dvm_native.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+
+#include "x86/x86.h"
+
+namespace probekit::engine {
+namespace {
+
+constexpr uint64_t kAt = 0x7f0000100000;  // where the code is assumed to run
+const DvmNativeHelpers kHelpers{0x7f0000001000, 0x7f0000002000, 0x7f0000003000,
+                                0x7f0000004000, 0x7f0000005000, 0x7f0000006000};
+
+struct Code {
+  std::vector<uint8_t> bytes;
+  Code& op(uint8_t o) {
+    bytes.push_back(o);
+    return *this;
+  }
+  Code& u8(uint8_t v) { return op(v); }
+  Code& u16(uint16_t v) { return op(static_cast<uint8_t>(v)).op(static_cast<uint8_t>(v >> 8)); }
+  Code& imm(uint64_t v) {
+    op(PK_OP_IMM);
+    for (int i = 0; i < 8; ++i) op(static_cast<uint8_t>(v >> (8 * i)));
+    return *this;
+  }
+  // CLAUSE len, then `body` bytes.
+  Code& clause(const Code& body) {
+    op(PK_OP_CLAUSE).u16(static_cast<uint16_t>(body.bytes.size()));
+    bytes.insert(bytes.end(), body.bytes.begin(), body.bytes.end());
+    return *this;
+  }
+};
+
+DvmNativeState state_with(std::vector<pk_dagg>& daggs) {
+  DvmNativeState s;
+  s.daggs = daggs.data();
+  s.ndaggs = static_cast<uint32_t>(daggs.size());
+  s.self_words = 4;
+  s.global_words = 2;
+  s.globals_offset = 256 * 4096;
+  return s;
+}
+
+// Decodes all of it; every branch forward and inside, every call `call
+// rax` right after `mov rax, HELPER`; one ret, last.
+void check_code(const std::vector<uint8_t>& code) {
+  auto insns = x86::decode_all(code, 0x1000);
+  ASSERT_TRUE(insns.ok()) << insns.error().message();
+  const std::set<uint64_t> helpers = {kHelpers.thread,    kHelpers.part,      kHelpers.timestamp,
+                                      kHelpers.cpu,       kHelpers.aggregate, kHelpers.interpret};
+  size_t rets = 0;
+  for (size_t i = 0; i < insns->size(); ++i) {
+    const auto& in = (*insns)[i];
+    const std::string m = in.mnemonic();
+    if (m[0] == 'j') {
+      ASSERT_GT(in.target(), in.address) << in.text() << " goes backward";
+      ASSERT_LE(in.target(), 0x1000 + code.size()) << in.text();
+    }
+    if (m == "call") {
+      ASSERT_EQ(in.text(), "call rax");
+      ASSERT_GT(i, 0u);
+      const auto& prev = (*insns)[i - 1];
+      ASSERT_EQ(prev.mnemonic(), "mov") << prev.text();
+      uint64_t imm = 0;
+      ASSERT_EQ(prev.length, 10) << prev.text();  // mov rax, imm64
+      std::memcpy(&imm, prev.bytes.data() + 2, 8);
+      EXPECT_TRUE(helpers.count(imm)) << prev.text();
+    }
+    if (m == "ret") {
+      ++rets;
+      EXPECT_EQ(i + 1, insns->size());
+    }
+  }
+  EXPECT_EQ(rets, 1u);
+}
+
+TEST(DvmNative, ClausesOfKnownOpsCompileToForwardOnlyCodeCallingOnlyTheHelpers) {
+  std::vector<pk_dagg> daggs(1);
+  daggs[0].key_words = 1;
+  daggs[0].value_words = 1;
+  daggs[0].func = PK_DAGG_COUNT;
+  Code body1, body2, p;
+  // /self->0 != 0 && arg0 / 3 > 2/ { @[arg0 & 7] = count(); self->0 = timestamp; g0 += 1; }
+  body1.op(PK_OP_SELF).u16(0).imm(0).op(PK_OP_NE).op(PK_OP_JZ).u16(0);
+  const size_t jz = body1.bytes.size() - 2;
+  body1.op(PK_OP_REG).u8(14).imm(3).op(PK_OP_SDIV).imm(2).op(PK_OP_SGT).op(PK_OP_LNOT).op(PK_OP_LNOT);
+  body1.op(PK_OP_JZ).u16(0);
+  const size_t jz2 = body1.bytes.size() - 2;
+  const size_t then = body1.bytes.size();
+  body1.op(PK_OP_REG).u8(14).imm(7).op(PK_OP_AND).imm(0).imm(1).op(PK_OP_AGG).u16(0);
+  body1.op(PK_OP_VAR).u8(PK_DVAR_TIMESTAMP).op(PK_OP_SETSELF).u16(0);
+  body1.imm(1).op(PK_OP_ADDGLOBAL).u16(0);
+  const size_t end = body1.bytes.size();
+  body1.bytes[jz] = static_cast<uint8_t>(end - (jz + 2));
+  body1.bytes[jz2] = static_cast<uint8_t>(end - (jz2 + 2));
+  (void)then;
+  // { pid, tid, cpu, execname == "a.out", ext, shifts, unsigned mod }
+  body2.op(PK_OP_VAR).u8(PK_DVAR_PID).op(PK_OP_VAR).u8(PK_DVAR_TID).op(PK_OP_ADD);
+  body2.op(PK_OP_VAR).u8(PK_DVAR_CPU).op(PK_OP_MUL).op(PK_OP_EXT).u8(2).u8(1);
+  body2.imm(3).op(PK_OP_SHL).imm(5).op(PK_OP_UMOD).op(PK_OP_COMMEQ).imm(0).imm(0).op(PK_OP_POP);
+  body2.op(PK_OP_POP);
+  p.imm(0).op(PK_OP_SETSELF).u16(3);  // this-> cleared before the clauses
+  p.clause(body1).clause(body2).op(PK_OP_END);
+  auto daggs_state = state_with(daggs);
+  auto native = compile_native(p.bytes, kAt, kHelpers, daggs_state);
+  ASSERT_TRUE(native.ok()) << native.error().message();
+  EXPECT_EQ(native->native_clauses, 2u);
+  EXPECT_TRUE(native->interpreted.empty());
+  EXPECT_EQ(describe(*native), "native code");
+  ASSERT_NO_FATAL_FAILURE(check_code(native->code));
+}
+
+TEST(DvmNative, AClauseWithAnOpItDoesNotCompileIsHandedToTheInterpreterWhole) {
+  std::vector<pk_dagg> daggs;
+  Code counted, printed, future, p;
+  counted.imm(1).op(PK_OP_ADDGLOBAL).u16(1);
+  printed.op(PK_OP_REG).u8(14).op(PK_OP_OUT).u16(1).u8(1);  // printf("%d", arg0)
+  future.imm(1).op(200);                                     // an op added after this compiler
+  p.clause(counted).clause(printed).clause(future).op(PK_OP_END);
+  auto s = state_with(daggs);
+  auto native = compile_native(p.bytes, kAt, kHelpers, s);
+  ASSERT_TRUE(native.ok()) << native.error().message();
+  EXPECT_EQ(native->native_clauses, 1u);
+  EXPECT_EQ(describe(*native), "native code; interpreted: clause 2 (OUT), clause 3 (op 200)");
+  ASSERT_NO_FATAL_FAILURE(check_code(native->code));
+  // The interpreter gets each clause's own bytes, CLAUSE first.
+  auto insns = x86::decode_all(native->code, 0x1000);
+  ASSERT_TRUE(insns.ok());
+  std::vector<uint64_t> handed;
+  for (const auto& in : *insns) {
+    if (in.mnemonic() == "mov" && in.length == 10 && in.text().rfind("mov rsi, ", 0) == 0) {
+      uint64_t imm = 0;
+      std::memcpy(&imm, in.bytes.data() + 2, 8);
+      handed.push_back(imm);
+    }
+  }
+  const uint64_t second = kAt + 3 + counted.bytes.size(), third = second + 3 + printed.bytes.size();
+  EXPECT_EQ(handed, (std::vector<uint64_t>{second, third}));
+}
+
+TEST(DvmNative, ProgramsItCannotCompileStayBytecodeWithTheReason) {
+  std::vector<pk_dagg> daggs;
+  auto s = state_with(daggs);
+  Code printed, p;
+  printed.op(PK_OP_REG).u8(14).op(PK_OP_OUT).u16(1).u8(1);
+  p.clause(printed).op(PK_OP_END);
+  auto all_out = compile_native(p.bytes, kAt, kHelpers, s);
+  ASSERT_FALSE(all_out.ok());
+  EXPECT_EQ(all_out.error().message(), "no clause compiles: clause 1 (OUT)");
+  // A self-> slot beyond the state: the interpreter's fault, not compiled.
+  Code wide, q;
+  wide.op(PK_OP_SELF).u16(9).op(PK_OP_POP);
+  q.clause(wide).op(PK_OP_END);
+  auto out_of_range = compile_native(q.bytes, kAt, kHelpers, s);
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_EQ(out_of_range.error().message(), "no clause compiles: clause 1 (SELF of a slot or table out of range)");
+  // Stack depths that differ where two paths join.
+  Code join, r;
+  join.imm(1).op(PK_OP_JZ).u16(10).imm(5).op(PK_OP_POP);  // to the end
+  r.clause(join).op(PK_OP_END);
+  auto joined = compile_native(r.bytes, kAt, kHelpers, s);
+  ASSERT_TRUE(joined.ok()) << joined.error().message();  // imm 5; pop: the same depth
+  Code bad, t;
+  bad.imm(1).op(PK_OP_JZ).u16(19).imm(5).imm(0).op(PK_OP_POP);  // to the end, one word more
+  t.clause(bad).op(PK_OP_END);
+  auto differs = compile_native(t.bytes, kAt, kHelpers, s);
+  ASSERT_FALSE(differs.ok());
+  EXPECT_EQ(differs.error().message(), "no clause compiles: clause 1 (stack depth differs at the clause's end)");
+}
+
+}  // namespace
+}  // namespace probekit::engine
