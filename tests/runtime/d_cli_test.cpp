@@ -489,7 +489,7 @@ TEST(DCli, TargetTypedefsAndModuleScopes) {
   auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
                   "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(bad.status, 2);
-  EXPECT_NE(bad.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("[D_OP_INCOMPLETE]"), std::string::npos) << bad.err;
   EXPECT_EQ(bad.out, "");
 }
 
@@ -497,7 +497,7 @@ TEST(DCli, UnknownTargetStructIsAnError) {
   auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[D_OP_INCOMPLETE]"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
 
