@@ -484,6 +484,7 @@ public:
     rhs_->eval_into(x, v);
     Value* slot = lhs_->ref(x, true);
     *slot = std::move(v);
+    lhs_->written(x);
     scratch = slot->s;
     if (slot->s.empty()) lhs_->release(x);
     return scratch;
@@ -493,6 +494,7 @@ public:
     Value v = rhs_->eval_value(x);
     Value* slot = lhs_->ref(x, true);
     *slot = v;
+    lhs_->written(x);
     if (is_zero(v)) lhs_->release(x);
     return v;
   }
@@ -507,6 +509,7 @@ public:
       slot = lhs_->ref(x, true);
       slot->kind = Value::Kind::string;
       slot->s.swap(v.s);
+      lhs_->written(x);
       if (slot->s.empty()) lhs_->release(x);
     } else {
       (void)eval_value(x);
@@ -825,6 +828,21 @@ public:
 
 private:
   NodePtr dst_, src_;
+  uint64_t size_;
+};
+
+// A struct value as a key: its bytes, held as a string.
+class ObjectBytes : public Node {
+public:
+  ObjectBytes(NodePtr addr, uint64_t size) : Node(Type::string()), addr_(std::move(addr)), size_(size) {}
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    scratch.assign(static_cast<size_t>(size_), '\0');
+    read_memory(x, static_cast<uint64_t>(addr_->eval_int(x)), scratch.data(), scratch.size());
+    return scratch;
+  }
+
+private:
+  NodePtr addr_;
   uint64_t size_;
 };
 
@@ -1669,7 +1687,12 @@ private:
     case ExprKind::this_var: return std::make_unique<ThisVar>(e.type, e.slot);
     case ExprKind::index: {
       std::vector<NodePtr> keys;
-      for (auto& k : e.kids) keys.push_back(expr(*k));
+      for (auto& k : e.kids) {
+        // A struct key is its bytes, so equal members make equal keys
+        // (dtrace-utils' tst.StructAssoc), not its address.
+        if (k->type.object) keys.push_back(std::make_unique<ObjectBytes>(expr(*k), object_size(k->type)));
+        else keys.push_back(expr(*k));
+      }
       return std::make_unique<ArrayElem>(e.type, e.slot, std::move(keys), static_cast<int64_t>(e.ival));
     }
     case ExprKind::member:  // p->m, x.m: the member's address

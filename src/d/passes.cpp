@@ -1116,6 +1116,12 @@ public:
         if (report_) error("D_KEY_TYPE", e.kids[i]->loc, "key #" + std::to_string(i) + " of '@" + e.text + "' has no value");
         return;
       }
+      if (t.object) {
+        error("D_KEY_TYPE", e.kids[i]->loc,
+              "key #" + std::to_string(i) + " of '@" + e.text + "' is a " + type_name(t) +
+                  ": an aggregation is keyed by scalars and strings; use its members");
+        return;
+      }
       keys.push_back(t);
     }
     AggDecl* a = syms_->find_agg(e.text);
@@ -1800,8 +1806,8 @@ private:
       const Type& t = e.kids[from + i]->type;
       if (!t.is_none() && !compatible(keys[i], t)) {
         error("D_PROTO_ARG", e.kids[from + i]->loc,
-              "key #" + std::to_string(i + 1) + " of " + what + " is " + t.name() + " here but " +
-                  keys[i].name() + " elsewhere");
+              "key #" + std::to_string(i + 1) + " of " + what + " is " + type_name(t) + " here but " +
+                  type_name(keys[i]) + " elsewhere");
         return false;
       }
     }

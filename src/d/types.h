@@ -1,8 +1,9 @@
 // d/types.h — the static types of D expressions.
 //
-// D is typed like C, minus what a tracer does not need here (structs and
-// CTF). Integers keep their width and signedness because D follows C's
-// rules: `(uint8_t)300` is 44 and `(char)200 < 0`. Pointers are 64-bit
+// D is typed like C. Structs and unions are laid out by the parser
+// (ProgramAst::structs); a Type names one by its tag, as a pointer to it or,
+// with `object`, as a value of it. Integers keep their width and signedness
+// because D follows C's rules: `(uint8_t)300` is 44 and `(char)200 < 0`. Pointers are 64-bit
 // unsigned integers that print as addresses. Strings are values, compared by
 // content. `stack` and `symbol` come from ustack()/ufunc()/usym()/umod()/
 // uaddr() and are only stored, keyed on and printed.
