@@ -249,6 +249,17 @@ public:
         continue;
       auto info = debug_.debug_info(path);
       if (!info) continue;
+      if (key.rfind("enum ", 0) == 0 || key.rfind("enumerator ", 0) == 0) {
+        // An enum by its tag, or the enum that defines an enumerator.
+        auto e = key[4] == ' ' ? (*info)->enumeration(key) : (*info)->enumeration_with(key.substr(11));
+        if (!e) continue;
+        d::TargetAggregate out;
+        out.is_enum = true;
+        out.key = e->key;
+        out.size = e->size;
+        out.enumerators = e->enumerators;
+        return out;
+      }
       auto a = (*info)->aggregate(key);
       if (!a && key.find(' ') == std::string::npos) {
         // A typedef of a scalar: an integer or a pointer D can hold.
@@ -328,6 +339,7 @@ private:
     }
     t.offset = m.offset;
     t.size = static_cast<uint32_t>(m.size);
+    t.enumerators = m.enumerators;
     t.is_signed = m.is_signed;
     t.bit_offset = static_cast<uint8_t>(m.bit_offset);
     t.bit_size = static_cast<uint8_t>(m.bit_size);

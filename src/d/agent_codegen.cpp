@@ -433,6 +433,7 @@ public:
     // Floating values compare as doubles (CompareFloat), which the agent's
     // integer machine cannot do.
     if (e.type.is_floating() || e.cast_type.is_floating()) return refuse("a float or double value");
+    if (e.type.object) return refuse("a struct or union value");
     switch (e.kind) {
       case ExprKind::integer:
         imm(e.ival);
@@ -1031,6 +1032,7 @@ private:
       case ExprKind::agg_set: return agg_set(s);
       case ExprKind::assign: {
         Expr& lhs = *s.kids[0];
+        if (lhs.type.object) return refuse("a struct or union value");
         if (is_global(lhs)) return global_assign(s, lhs, s.kids[1].get(), s.op);
         if (is_array(lhs)) return array_assign(s, lhs, s.kids[1].get(), s.op);
         if (lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var)

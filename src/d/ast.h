@@ -47,7 +47,8 @@ enum class ExprKind {
   sizeof_expr, // kids[0]
   stringof,    // kids[0]
   member,      // text: FIELD of args->FIELD (a kernel tracepoint's field); with kids[0]: p->FIELD,
-               // a member of the struct p points to in the target (ival = its offset, from sema)
+               // a member of the struct p points to in the target (ival = its offset, from sema),
+               // or with is_postfix, x.FIELD of a struct value x; "a.b" names a nested member
   if_stmt,     // kids[0] = condition, kids[1] = then block, kids[2] = else block (optional)
   block,       // kids = statements
   xlate,       // text: the output struct ("struct out"), is_postfix: xlate<T *>, kids[0] = the input;
@@ -68,6 +69,8 @@ const char* to_string(Op op);
 // address) or a bit-field (Expr::slot = bit offset * 256 + width).
 inline constexpr int kMemberArray = 1;
 inline constexpr int kMemberBitField = 2;
+// A member that is itself a struct or union: its address (a Type::object).
+inline constexpr int kMemberObject = 3;
 
 struct Expr {
   ExprKind kind;
@@ -160,6 +163,8 @@ struct StructType {
     bool is_array = false;
     // A bit-field: bit_size bits, bit_offset bits above the byte at offset.
     uint8_t bit_offset = 0, bit_size = 0;
+    // A struct or union member: that type's Type::tag (x.inner is a value of it).
+    uint16_t nested = 0;
   };
   std::vector<Field> fields;
   bool complete = false;

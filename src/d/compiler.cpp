@@ -334,6 +334,8 @@ public:
   virtual Value* ref(Exec& x, bool create) const = 0;
   // Called after storing a zero: arrays free the element, as DTrace does.
   virtual void release(Exec&) const {}
+  // Called after every store into ref()'s slot (memory lvalues write it back).
+  virtual void written(Exec&) const {}
 
   int64_t eval_int(Exec& x) const override {
     const Value* v = ref(x, false);
@@ -473,6 +475,7 @@ public:
     slot->i = v;
     slot->size = type.size;
     slot->is_signed = type.is_signed && type.kind == Type::Kind::integer;
+    lhs_->written(x);
     if (v == 0) lhs_->release(x);
     return v;
   }
@@ -481,6 +484,7 @@ public:
     rhs_->eval_into(x, v);
     Value* slot = lhs_->ref(x, true);
     *slot = std::move(v);
+    lhs_->written(x);
     scratch = slot->s;
     if (slot->s.empty()) lhs_->release(x);
     return scratch;
@@ -490,6 +494,7 @@ public:
     Value v = rhs_->eval_value(x);
     Value* slot = lhs_->ref(x, true);
     *slot = v;
+    lhs_->written(x);
     if (is_zero(v)) lhs_->release(x);
     return v;
   }
@@ -504,6 +509,7 @@ public:
       slot = lhs_->ref(x, true);
       slot->kind = Value::Kind::string;
       slot->s.swap(v.s);
+      lhs_->written(x);
       if (slot->s.empty()) lhs_->release(x);
     } else {
       (void)eval_value(x);
@@ -529,6 +535,7 @@ public:
     slot->i = nv;
     slot->size = type.size;
     slot->is_signed = type.is_signed && type.kind == Type::Kind::integer;
+    lv_->written(x);
     if (nv == 0) lv_->release(x);
     return postfix_ ? old : nv;
   }
@@ -767,15 +774,111 @@ public:
 private:
   NodePtr a_;
 };
+// A struct or union variable (Type::object): the address of its bytes,
+// `offset` into Runtime::var_mem or, for self->, this thread's thread_mem.
+class ObjectAddr : public Node {
+public:
+  ObjectAddr(Type t, uint64_t base, uint64_t offset) : Node(t), addr_(base + offset) {}
+  int64_t eval_int(Exec&) const override { return static_cast<int64_t>(addr_); }
+
+private:
+  uint64_t addr_;
+};
+
+// p->m, x.m or *p as an assignment's target: the integer or pointer at an
+// address, loaded for ref() and stored back by written() (write_memory:
+// only D's own memory takes it).
+class MemLValue : public LValue {
+public:
+  MemLValue(Type t, NodePtr addr) : LValue(t), addr_(std::move(addr)) {}
+  Value* ref(Exec& x, bool) const override {
+    at_ = static_cast<uint64_t>(addr_->eval_int(x));
+    uint64_t v = 0;
+    read_memory(x, at_, &v, type.size);
+    slot_ = Value::integer(normalize_to(type, static_cast<int64_t>(v)), type.size,
+                           type.is_signed && type.kind == Type::Kind::integer);
+    return &slot_;
+  }
+  void written(Exec& x) const override {
+    uint64_t v = static_cast<uint64_t>(slot_.i);
+    write_memory(x, at_, &v, type.size);
+  }
+  int64_t eval_int(Exec& x) const override { return ref(x, false)->i; }
+
+private:
+  NodePtr addr_;
+  mutable uint64_t at_ = 0;
+  mutable Value slot_;
+};
+
+// dst = src for structs and unions: `size` bytes copied, read first (src
+// may be the target's memory) and written to D's.
+class ObjectCopy : public Node {
+public:
+  ObjectCopy(Type t, NodePtr dst, NodePtr src, uint64_t size)
+      : Node(t), dst_(std::move(dst)), src_(std::move(src)), size_(size) {}
+  int64_t eval_int(Exec& x) const override {
+    std::string bytes(static_cast<size_t>(size_), '\0');
+    read_memory(x, static_cast<uint64_t>(src_->eval_int(x)), bytes.data(), bytes.size());
+    uint64_t dst = static_cast<uint64_t>(dst_->eval_int(x));
+    write_memory(x, dst, bytes.data(), bytes.size());
+    return static_cast<int64_t>(dst);
+  }
+  void exec(Exec& x) const override { (void)eval_int(x); }
+
+private:
+  NodePtr dst_, src_;
+  uint64_t size_;
+};
+
+// A struct value as a key: its bytes, held as a string.
+class ObjectBytes : public Node {
+public:
+  ObjectBytes(NodePtr addr, uint64_t size) : Node(Type::string()), addr_(std::move(addr)), size_(size) {}
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    scratch.assign(static_cast<size_t>(size_), '\0');
+    read_memory(x, static_cast<uint64_t>(addr_->eval_int(x)), scratch.data(), scratch.size());
+    return scratch;
+  }
+
+private:
+  NodePtr addr_;
+  uint64_t size_;
+};
 
 // --- strings and memory -------------------------------------------------------------
 
 }  // namespace
 
+namespace {
+
+// D's own memory holding [addr, addr + len): alloca() scratch, the struct
+// variables, this thread's self-> structs; `at` is addr's offset in it.
+std::string* d_memory(Exec& x, uint64_t addr, size_t len, size_t& at) {
+  std::string* region = nullptr;
+  uint64_t base = 0;
+  if (addr >= kScratchBase && addr < kScratchBase + (uint64_t{1} << 40)) {
+    region = &x.scratch_mem;
+    base = kScratchBase;
+  } else if (addr >= kVarBase && addr < kVarBase + (uint64_t{1} << 40)) {
+    region = &x.rt.var_mem;
+    base = kVarBase;
+  } else if (addr >= kThreadVarBase && addr < kThreadVarBase + (uint64_t{1} << 40) && x.rt.thread_mem_size > 0) {
+    region = &x.rt.thread_mem[x.tid];
+    if (region->size() < x.rt.thread_mem_size) region->resize(x.rt.thread_mem_size, '\0');
+    base = kThreadVarBase;
+  }
+  if (!region || addr - base > region->size() || len > region->size() - (addr - base)) return nullptr;
+  at = static_cast<size_t>(addr - base);
+  return region;
+}
+
+}  // namespace
+
 void read_memory(Exec& x, uint64_t addr, void* buf, size_t len) {
-  if (addr >= kScratchBase && addr - kScratchBase <= x.scratch_mem.size() &&
-      len <= x.scratch_mem.size() - (addr - kScratchBase)) {
-    std::memcpy(buf, x.scratch_mem.data() + (addr - kScratchBase), len);
+  size_t at = 0;
+  if (std::string* m = d_memory(x, addr, len, at)) {
+    if (len) std::memcpy(buf, m->data() + at, len);
     return;
   }
   if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
@@ -783,12 +886,20 @@ void read_memory(Exec& x, uint64_t addr, void* buf, size_t len) {
   if (!n || *n != len) x.fault(FaultKind::bad_address, addr);
 }
 
+void write_memory(Exec& x, uint64_t addr, const void* buf, size_t len) {
+  size_t at = 0;
+  std::string* m = d_memory(x, addr, len, at);
+  if (!m) x.fault(FaultKind::bad_address, addr);
+  if (len) std::memcpy(m->data() + at, buf, len);
+}
+
 namespace {
 
 std::string read_target_string(Exec& x, uint64_t addr, size_t max) {
-  if (addr >= kScratchBase && addr - kScratchBase < x.scratch_mem.size()) {
-    std::string_view rest(x.scratch_mem);
-    rest.remove_prefix(addr - kScratchBase);
+  size_t at = 0;
+  if (std::string* m = d_memory(x, addr, 1, at)) {
+    std::string_view rest(*m);
+    rest.remove_prefix(at);
     return std::string(rest.substr(0, std::min({max, rest.find('\0'), rest.size()})));
   }
   if (!x.ctx.hit) x.fault(FaultKind::bad_address, addr);
@@ -1206,8 +1317,8 @@ std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t f
 // probe fired and shown as its type's layout says (render_print).
 class PrintAction : public Node {
 public:
-  PrintAction(NodePtr addr, std::vector<PrintMember> layout, uint64_t size)
-      : Node(Type::none()), addr_(std::move(addr)), layout_(std::move(layout)), size_(size) {}
+  PrintAction(NodePtr addr, std::vector<PrintMember> layout, uint64_t size, bool value)
+      : Node(Type::none()), addr_(std::move(addr)), layout_(std::move(layout)), size_(size), value_(value) {}
   bool record_safe(RecordNeeds&) const override { return false; }  // reads the target's memory
   void exec(Exec& x) const override {
     Runtime& rt = x.rt;
@@ -1215,6 +1326,7 @@ public:
     std::string bytes(static_cast<size_t>(std::min<uint64_t>(size_, 65536)), '\0');
     read_memory(x, addr, bytes.data(), bytes.size());
     std::string text = render_print(layout_, bytes, rt.printsize, addr);
+    if (value_) text.erase(0, text.find('\n') + 1);
     rt.emit_prefix(x);
     if (rt.json()) rt.emit(x, "{\"type\":\"print\",\"data\":" + json_quote(text) + "}\n");
     else rt.emit(x, text);
@@ -1224,6 +1336,7 @@ private:
   NodePtr addr_;
   std::vector<PrintMember> layout_;
   uint64_t size_;
+  bool value_;
 };
 
 class Action : public Node {
@@ -1380,13 +1493,12 @@ public:
       uint64_t src = static_cast<uint64_t>(args_[0]->eval_int(x));
       int64_t n = args_[1]->eval_int(x);
       uint64_t dst = static_cast<uint64_t>(args_[2]->eval_int(x));
-      // The destination must be alloca() memory of this firing.
-      if (n < 0 || dst < kScratchBase || dst - kScratchBase > x.scratch_mem.size() ||
-          static_cast<uint64_t>(n) > x.scratch_mem.size() - (dst - kScratchBase))
-        x.fault(FaultKind::bad_address, dst);
+      // The destination must be D's memory: alloca()'s or a struct variable's.
+      size_t at = 0;
+      if (n < 0 || !d_memory(x, dst, static_cast<size_t>(n), at)) x.fault(FaultKind::bad_address, dst);
       std::string bytes(static_cast<size_t>(n), '\0');
       read_memory(x, src, bytes.data(), bytes.size());
-      std::memcpy(x.scratch_mem.data() + (dst - kScratchBase), bytes.data(), bytes.size());
+      write_memory(x, dst, bytes.data(), bytes.size());
       return;
     }
     case Fn::copyout:
@@ -1524,10 +1636,11 @@ public:
     case ExprKind::integer: return std::make_unique<IntConst>(e.type, static_cast<int64_t>(e.ival));
     case ExprKind::string: return std::make_unique<StrConst>(e.text);
     case ExprKind::ident:
+      if (e.type.object) return object_var(e);
       if (e.slot >= 0) return lvalue(e);
       return std::make_unique<BuiltinVar>(e.type, static_cast<Var>(e.id));
     case ExprKind::self_var:
-    case ExprKind::this_var: return lvalue(e);
+    case ExprKind::this_var: return e.type.object ? object_var(e) : lvalue(e);
     case ExprKind::index:
       if (e.id == static_cast<int>(IndexKind::args))
         return std::make_unique<ArgsIndex>(static_cast<int>(e.ival), e.type);
@@ -1536,6 +1649,8 @@ public:
     case ExprKind::call: return call(e);
     case ExprKind::agg_set: return agg_set(e);
     case ExprKind::unary:
+      // *p of a struct pointer is the struct at p: its address.
+      if (e.op == Op::deref && e.type.object) return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
       if (e.op == Op::deref) return std::make_unique<Deref>(e.type, expr(*e.kids[0]));
       return std::make_unique<Unary>(e.type, e.op, expr(*e.kids[0]));
     case ExprKind::binary: return binary(e);
@@ -1545,6 +1660,7 @@ public:
       Expr& lhs = *e.kids[0];
       if (lhs.kind == ExprKind::index && lhs.id == static_cast<int>(IndexKind::uregs))
         return std::make_unique<UregsStore>(static_cast<int>(lhs.ival), expr(*e.kids[1]));
+      if (lhs.type.object) return std::make_unique<ObjectCopy>(e.type, expr(lhs), expr(*e.kids[1]), object_size(lhs.type));
       return std::make_unique<Assign>(e.type, e.op, lvalue(lhs), expr(*e.kids[1]));
     }
     case ExprKind::incdec:
@@ -1560,7 +1676,7 @@ public:
         NodePtr addr = std::make_unique<Binary>(
             Type::integer(8, false), Op::add, expr(*e.kids[0]),
             std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival)));
-        if (e.id == kMemberArray) return std::make_unique<Cast>(e.type, std::move(addr));
+        if (e.id == kMemberArray || e.id == kMemberObject) return std::make_unique<Cast>(e.type, std::move(addr));
         if (e.id == kMemberBitField)
           return std::make_unique<BitField>(
               e.type, std::make_unique<Deref>(Type::integer(e.type.size, false), std::move(addr)), e.slot / 256,
@@ -1591,11 +1707,56 @@ private:
     case ExprKind::this_var: return std::make_unique<ThisVar>(e.type, e.slot);
     case ExprKind::index: {
       std::vector<NodePtr> keys;
-      for (auto& k : e.kids) keys.push_back(expr(*k));
+      for (auto& k : e.kids) {
+        // A struct key is its bytes, so equal members make equal keys
+        // (dtrace-utils' tst.StructAssoc), not its address.
+        if (k->type.object) keys.push_back(std::make_unique<ObjectBytes>(expr(*k), object_size(k->type)));
+        else keys.push_back(expr(*k));
+      }
       return std::make_unique<ArrayElem>(e.type, e.slot, std::move(keys), static_cast<int64_t>(e.ival));
     }
+    case ExprKind::member:  // p->m, x.m: the member's address
+      return std::make_unique<MemLValue>(
+          e.type, std::make_unique<Binary>(Type::integer(8, false), Op::add, expr(*e.kids[0]),
+                                           std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival))));
+    case ExprKind::unary:  // *p
+      return std::make_unique<MemLValue>(e.type, expr(*e.kids[0]));
     default: assert(false && "not an lvalue"); return nullptr;
     }
+  }
+
+public:
+  // Where each struct or union variable's bytes are: globals and this->
+  // ones in Runtime::var_mem, self-> ones in each thread's thread_mem, each
+  // at its type's alignment (8).
+  void lay_out_objects(const Symbols& syms, Runtime& rt) {
+    auto place = [&](const std::vector<VarDecl>& vars, std::vector<uint64_t>& at, uint64_t& end) {
+      at.assign(vars.size(), 0);
+      for (size_t i = 0; i < vars.size(); ++i) {
+        if (!vars[i].type.object || vars[i].is_array) continue;
+        end = (end + 7) & ~uint64_t{7};
+        at[i] = end;
+        end += std::max<uint64_t>(object_size(vars[i].type), 1);
+      }
+    };
+    uint64_t shared = 0, thread = 0;
+    place(syms.globals, global_at_, shared);
+    place(syms.clause_vars, this_at_, shared);
+    place(syms.thread_vars, self_at_, thread);
+    rt.var_mem.assign(static_cast<size_t>(shared), '\0');
+    rt.thread_mem_size = static_cast<size_t>(thread);
+  }
+
+private:
+  std::vector<uint64_t> global_at_, this_at_, self_at_;
+
+  uint64_t object_size(const Type& t) const {
+    return ast && t.tag > 0 && t.tag <= ast->structs.size() ? ast->structs[t.tag - 1u].size : 0;
+  }
+  NodePtr object_var(Expr& e) {
+    const auto& at = e.kind == ExprKind::self_var ? self_at_ : e.kind == ExprKind::this_var ? this_at_ : global_at_;
+    const uint64_t off = e.slot >= 0 && static_cast<size_t>(e.slot) < at.size() ? at[static_cast<size_t>(e.slot)] : 0;
+    return std::make_unique<ObjectAddr>(e.type, e.kind == ExprKind::self_var ? kThreadVarBase : kVarBase, off);
   }
 
   NodePtr binary(Expr& e) {
@@ -1635,6 +1796,13 @@ private:
     Fn fn = static_cast<Fn>(e.id);
     const FnInfo* info = find_function(e.text);
     if (fn == Fn::print && info && info->is_action) return print(e);
+    if (fn == Fn::trace && !e.kids.empty() && e.kids[0]->type.object) {
+      // trace(x) of a struct records its bytes, which dtrace(1) prints as raw bytes.
+      std::vector<NodePtr> args;
+      args.push_back(expr(*e.kids[0]));
+      args.push_back(std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(object_size(e.kids[0]->type))));
+      return std::make_unique<Action>(Fn::tracemem, std::move(args));
+    }
     if (info && info->is_action) {
       std::vector<NodePtr> args;
       std::string text;
@@ -1685,6 +1853,7 @@ private:
   // print(p): the layout of what p points to (sema checked it has one).
   NodePtr print(Expr& e) {
     const Type& t = e.kids[0]->type;
+    const bool value = t.object;  // print(x) of a struct value: no "ADDR = *" line
     std::vector<PrintMember> layout;
     uint64_t size = 0;
     if (ast && t.tag > 0 && t.tag <= ast->structs.size()) {
@@ -1701,7 +1870,7 @@ private:
       layout.push_back(m);
       size = m.size;
     }
-    return std::make_unique<PrintAction>(expr(*e.kids[0]), std::move(layout), size);
+    return std::make_unique<PrintAction>(expr(*e.kids[0]), std::move(layout), size, value);
   }
 
   NodePtr arg(Expr& k) {
@@ -1736,10 +1905,11 @@ NodePtr compile_replay(Expr& call, const std::vector<Value>* values) {
   return c.expr(call);
 }
 
-std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime&) {
+std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt) {
   std::vector<CompiledClause> out;
   Compiler c;
   c.ast = &ast;
+  c.lay_out_objects(rt.symbols, rt);
   for (auto& cl : ast.clauses) {
     CompiledClause cc;
     if (cl.predicate) cc.predicate = c.expr(*cl.predicate);

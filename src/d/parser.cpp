@@ -254,8 +254,13 @@ ProgramAst Parser::parse_program() {
     StructType& st = prog.structs[t.index - 1u];
     st.name = key;
     st.complete = t.complete;
-    for (const auto& m : t.members)
-      st.fields.push_back(StructType::Field{m.name, m.offset, m.type, m.is_array, m.bit_offset, m.bit_size});
+    for (const auto& m : t.members) {
+      StructType::Field f{m.name, m.offset, m.type, m.is_array, m.bit_offset, m.bit_size};
+      if (auto n = tags_.find(m.nested); n != tags_.end() && !n->second.is_enum && !m.is_array &&
+                                         m.print.kind == PrintMember::Kind::aggregate)
+        f.nested = n->second.index;
+      st.fields.push_back(f);
+    }
     if (!t.complete) continue;
     st.size = t.size;
     PrintMember top;
@@ -378,7 +383,9 @@ void Parser::parse_declaration(ProgramAst& prog) {
     uint64_t object = 0;
     auto type = resolve_type(base, stars, &object);
     if (!type && !base.tag.empty() && base.words.size() == 1)
-      return fail("D_DECL_INCOMPLETE", base.loc, "incomplete " + base.tag + ": " + d.name + " needs its definition");
+      return fail("D_DECL_INCOMPLETE", base.loc,
+                  "incomplete struct/union/enum " + base.tag + ": " + d.name + "; define " + base.tag +
+                      " ('" + base.tag + " { ... };') before declaring " + d.name);
     if (!type)
       return fail("D_DECL_COMBO", base.loc,
                   "invalid type combination '" + join(base.words, " ") + std::string(static_cast<size_t>(stars), '*') + "'");
@@ -390,11 +397,8 @@ void Parser::parse_declaration(ProgramAst& prog) {
       if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
       return;
     }
-    if (object > 0)
-      return fail("D_DECL_COMBO", d.loc,
-                  "variables of type " + base.tag + " are not supported: declare a pointer ('" + base.tag + " *" +
-                      d.name + "')");
-    d.type = *type;
+    // A struct or union variable holds the struct's bytes (Type::object).
+    d.type = object > 0 ? Type::aggregate(tags_[base.tag].index) : *type;
     if (typedefs_.count(d.name) || tag_typedefs_.count(d.name))
       return fail("D_DECL_IDRED", d.loc, "typedef identifier redeclared: '" + d.name + "' names a type");
     if (enumerators_.count(d.name))
@@ -431,6 +435,10 @@ void Parser::parse_declaration(ProgramAst& prog) {
       else d.cls = scope;
       if (d.is_array && d.cls == Decl::Class::inline_)
         return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
+      if (d.is_array && d.type.object)
+        return fail("D_DECL_COMBO", d.loc,
+                    "arrays of " + base.tag + " are not supported: declare " + d.name + " as one " + base.tag +
+                        " or index an array of pointers");
       if (d.is_array && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
         return fail("D_DECL_LOCASSC", d.loc,
                     std::string("arrays may not be declared as ") + (d.cls == Decl::Class::self ? "self" : "this") +
@@ -763,6 +771,14 @@ std::optional<Type> Parser::parse_type_name() {
   }
   uint64_t size = 0;
   auto t = resolve_type(b, stars, &size);
+  if (!t && !b.tag.empty() && b.words.size() == 1 && in_sizeof_) {
+    // dt_node_op1's rule for sizeof of a forward declaration.
+    diags_.error("D_SIZEOF_TYPE", b.loc,
+                 "cannot apply sizeof to an operand of unknown size: " + b.tag + " is not defined; define it ('" +
+                     b.tag + " { ... };') first");
+    failed_statement_ = true;
+    return t;
+  }
   if (!t && !b.tag.empty() && b.words.size() == 1) {
     diags_.error("D_DECL_INCOMPLETE", b.loc, "incomplete " + b.tag + ": define it ('" + b.tag + " { ... };') first");
     failed_statement_ = true;
@@ -811,6 +827,12 @@ bool Parser::parse_struct_body(const std::string& key) {
       advance();
       uint64_t object = 0;
       auto t = resolve_type(b, stars, &object);
+      if (!t && !b.tag.empty() && b.words.size() == 1) {
+        diags_.error("D_DECL_INCOMPLETE", mloc,
+                     "incomplete struct/union/enum " + b.tag + ": " + m.name + "; define " + b.tag + " before " + key);
+        failed_statement_ = true;
+        return false;
+      }
       if (!t || (t->is_none() && object == 0) || t->is_string()) {
         diags_.error(t && t->is_none() ? "D_DECL_VOIDOBJ" : "D_DECL_INCOMPLETE", mloc,
                      "member '" + m.name + "' of '" + key + "' has no size: give it an integer, pointer or " +
@@ -872,6 +894,12 @@ bool Parser::parse_struct_body(const std::string& key) {
         }
       }
       if (msize == t->size && object == 0) m.type = *t;  // not an array: p->m can read it
+      if (msize != (object ? object : t->size) && object == 0 && t->is_integer()) {
+        // An array of integers: p->m (x.m) is the address of its first
+        // element, so p->m[i] reads one and stringof(p->m) a char array.
+        m.is_array = true;
+        m.type = Type::pointer(t->size, t->is_signed);
+      }
       size = is_union ? std::max(size, msize) : m.offset + msize;
       align = std::max(align, malign);
       members.push_back(m);
@@ -998,6 +1026,7 @@ std::string Parser::parse_tag_type() {
   if (tok_.kind != Tok::lbrace) {
     // A reference, maybe to a type defined later, or to the target's own.
     if (!t.is_enum && !t.complete) import_target_tag(key);
+    if (t.is_enum && !t.complete) import_target_enum(key);
     return key;
   }
   if (t.complete && !t.from_target) {
@@ -1022,6 +1051,23 @@ bool Parser::import_target_tag(const std::string& key) {
   auto a = target_types_(key);
   if (!a || (a->is_union != (key.rfind("union ", 0) == 0))) return false;
   import_aggregate(key, *a);
+  return true;
+}
+
+// `enum color` that the program does not define: the target's (DWARF), its
+// enumerators then constants as the program's own are (DTrace's CTF enums).
+bool Parser::import_target_enum(const std::string& key) {
+  Tag& t = tags_[key];
+  if (t.complete || t.looked_up || !target_types_) return t.complete;
+  t.looked_up = true;
+  auto a = target_types_(key);
+  if (!a || !a->is_enum) return false;
+  Tag& done = tags_[key];
+  done.from_target = true;
+  done.complete = true;
+  done.size = a->size;
+  done.enumerators = a->enumerators;
+  for (const auto& [value, name] : a->enumerators) enumerators_.emplace(name, value);
   return true;
 }
 
@@ -1096,6 +1142,11 @@ void Parser::import_aggregate(const std::string& key, const TargetAggregate& tar
         m.print.element_name = tm.type_name.substr(0, bracket);
       } else {
         m.print.kind = kind;
+      }
+      if (!tm.enumerators.empty()) {
+        // An enum: print() shows its value by name.
+        (tm.count > 0 ? m.print.element : m.print.kind) = K::enumeration;
+        m.print.enumerators = tm.enumerators;
       }
     }
     const bool word = tm.size == 1 || tm.size == 2 || tm.size == 4 || tm.size == 8;
@@ -1315,7 +1366,9 @@ ExprPtr Parser::parse_unary() {
     if (tok_.kind == Tok::lparen) {
       advance();
       if (at_type_name()) {
+        in_sizeof_ = true;
         auto t = parse_type_name();
+        in_sizeof_ = false;
         if (!t) return nullptr;
         if (!expect(Tok::rparen, "')' after the type name")) return nullptr;
         if (aggregate_size_) {  // sizeof (struct foo): a constant
@@ -1489,9 +1542,11 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       e->text += "." + tok_.text;
       e->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
       advance();
-    } else if (tok_.kind == Tok::lbracket && e->kind == ExprKind::member && !e->kids.empty()) {
+    } else if (tok_.kind == Tok::lbracket &&
+               ((e->kind == ExprKind::member && !e->kids.empty()) || e->kind == ExprKind::self_var ||
+                e->kind == ExprKind::this_var)) {
       // p->a[i]: *(p->a + i), an array member being the address of its
-      // first element.
+      // first element; this->p[i] and self->p[i] of a pointer likewise.
       Loc at = tok_.loc;
       advance();
       auto index = parse_expr();
@@ -1506,10 +1561,21 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       if (!check_height(*deref)) return nullptr;
       e = std::move(deref);
     } else if (tok_.kind == Tok::dot) {
-      diags_.error("D_SYNTAX", tok_.loc,
-                   "member access with '.' is not supported (no struct values); use a pointer and '->'");
-      failed_statement_ = true;
-      return nullptr;
+      // x.member of a struct or union value (sema checks that x is one).
+      const Loc at = tok_.loc;
+      advance();
+      if (tok_.kind != Tok::identifier && tok_.kind != Tok::kw_type) {
+        error_here("expected a member name after '.'");
+        return nullptr;
+      }
+      auto m = make(ExprKind::member, at);
+      m->text = tok_.text;
+      m->is_postfix = true;
+      m->loc.length = tok_.loc.column + tok_.loc.length - at.column;
+      advance();
+      m->kids.push_back(std::move(e));
+      if (!check_height(*m)) return nullptr;
+      e = std::move(m);
     } else if (tok_.kind == Tok::lbracket || tok_.kind == Tok::lparen) {
       error_here("only names can be indexed or called: '" + tok_.text + "' cannot follow this expression");
       return nullptr;

@@ -158,6 +158,7 @@ private:
   // define it; true when it is complete afterwards.
   bool import_target_tag(const std::string& key);
   bool import_target_typedef(const std::string& name);
+  bool import_target_enum(const std::string& key);
   void import_aggregate(const std::string& key, const TargetAggregate& a);
   std::set<std::string> typedef_misses_;  // names the target has no typedef for
   TargetTypes target_types_;
@@ -169,7 +170,8 @@ private:
   std::optional<uint64_t> aggregate_size_;
   int anonymous_tags_ = 0;
   int struct_count_ = 0;
-  int open_bodies_ = 0;  // struct/enum bodies the declaration being read is inside
+  int open_bodies_ = 0;
+  bool in_sizeof_ = false;  // parsing sizeof's type name: an incomplete one is D_SIZEOF_TYPE  // struct/enum bodies the declaration being read is inside
 };
 
 // Parses a type name ("unsigned long long", "uint8_t", "char *") from its

@@ -526,6 +526,8 @@ ArgType arg_type_of(const Type& t) {
 }
 
 bool compatible(const Type& var, const Type& value) {
+  // A struct or union takes only a value of its own type, as in C.
+  if (var.object || value.object) return var.object && value.object && var.tag == value.tag;
   if (var.is_scalar() && value.is_scalar()) return true;
   if (var.is_floating()) return value.is_floating() && var.size == value.size;  // no conversions
   return var.kind == value.kind;
@@ -644,8 +646,26 @@ public:
       if (report_ && g->type.is_none()) undefined(e, "variable '" + e.text + "' is never assigned a value");
       return;
     }
+    if (auto v = target_enumerator(e.text)) {
+      // An enumerator of the target's (DWARF), as DTrace reads CTF's.
+      e.kind = ExprKind::integer;
+      e.ival = static_cast<uint64_t>(*v);
+      e.type = Type::integer(4, true);
+      return;
+    }
     undefined(e, "");
   }
+
+  std::optional<int64_t> target_enumerator(const std::string& name) {
+    if (!ctx_->options.target_type) return std::nullopt;
+    auto [it, fresh] = target_enumerators_.try_emplace(name);
+    if (fresh)
+      if (auto a = ctx_->options.target_type("enumerator " + name); a && a->is_enum)
+        for (const auto& [value, n] : a->enumerators)
+          if (n == name) it->second = value;
+    return it->second;
+  }
+  std::map<std::string, std::optional<int64_t>> target_enumerators_;
 
   // args[n] of a clause whose descriptions all name functions whose
   // parameter n is a double (or all a float): that floating type, as
@@ -830,47 +850,123 @@ public:
           "no field '" + e.text + "' in " + join(where, ", ") + (names.empty() ? "" : "; its fields: " + join(names, ", ")));
   }
 
-  // p->member: p points to a struct or union the program declared; the
-  // member is read from the target at p + its offset (ival).
+  // p->member and x.member (is_postfix): p points to a struct or union,
+  // x is one (its address); the member is read at that address + its
+  // offset (ival). The checks and tags are dt_cook_op2's: D_OP_PTR,
+  // D_OP_SOU, D_OP_INCOMPLETE for a forward declaration, D_TYPE_MEMBER.
   void visit_pointer_member(Expr& e) {
     visit_kids(e, 0);
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
-    if (t.kind != Type::Kind::pointer) {
-      error("D_OP_PTR", e.loc, "operator '->' must be applied to a pointer, not " + t.name());
+    const bool dot = e.is_postfix;
+    const char* op = dot ? "." : "->";
+    if (!dot && (t.kind != Type::Kind::pointer || t.object)) {
+      error("D_OP_PTR", e.loc,
+            "operator -> must be applied to a pointer, not " + type_name(t) +
+                (t.object ? "; use '.' for a member of a struct value" : ""));
+      return;
+    }
+    if (dot && !t.object) {
+      error("D_OP_SOU", e.loc,
+            "operator . cannot be applied to type \"" + type_name(t) + "\"; must be applied to a struct or union" +
+                (t.kind == Type::Kind::pointer && t.tag ? ": use '->' for a member through a pointer" : ""));
       return;
     }
     if (t.tag == 0 || t.tag > ctx_->ast.structs.size()) {
       error("D_OP_SOU", e.loc,
-            "operator '->' must be applied to a pointer to a struct or union: cast it, e.g. ((struct foo *)p)->" + e.text);
+            "operator -> cannot be applied to pointer to type \"" + type_name(t) +
+                "\"; must be applied to a struct or union pointer: cast it, e.g. ((struct foo *)p)->" + e.text);
       return;
     }
-    const StructType& st = ctx_->ast.structs[t.tag - 1u];
-    if (!st.complete) {
-      error("D_DECL_INCOMPLETE", e.loc, "incomplete " + st.name + ": define it before reading its members");
+    const StructType* st = &ctx_->ast.structs[t.tag - 1u];
+    if (!st->complete) {
+      error("D_OP_INCOMPLETE", e.loc,
+            std::string("operator ") + op + " cannot be applied to a forward declaration: no " + st->name +
+                " definition is available; define it before reading its members");
       return;
     }
-    for (const auto& f : st.fields) {
-      if (f.name != e.text) continue;
+    // "a.b.c": the target's types list nested members flattened; the
+    // program's structs hold the nested struct, walked one name at a time.
+    uint64_t base = 0;
+    std::string rest = e.text;
+    for (;;) {
+      const StructType::Field* found = nullptr;
+      for (const auto& f : st->fields)
+        if (f.name == rest) found = &f;
+      std::string name = rest, tail;
+      if (!found) {
+        if (auto dotpos = rest.find('.'); dotpos != std::string::npos) {
+          name = rest.substr(0, dotpos);
+          tail = rest.substr(dotpos + 1);
+          for (const auto& f : st->fields)
+            if (f.name == name) found = &f;
+        }
+      }
+      if (!found) {
+        error("D_TYPE_MEMBER", e.loc, name + " is not a member of " + st->name);
+        return;
+      }
+      const StructType::Field& f = *found;
+      if (!tail.empty()) {
+        if (f.nested == 0 || f.nested > ctx_->ast.structs.size()) {
+          error("D_OP_SOU", e.loc,
+                "operator . cannot be applied to type \"" + (f.type.is_none() ? std::string("array") : f.type.name()) +
+                    "\"; must be applied to a struct or union (member '" + name + "' of " + st->name + ")");
+          return;
+        }
+        base += f.offset;
+        st = &ctx_->ast.structs[f.nested - 1u];
+        rest = tail;
+        continue;
+      }
+      e.ival = base + f.offset;
+      if (f.nested > 0 && f.nested <= ctx_->ast.structs.size()) {
+        e.type = Type::aggregate(f.nested);
+        e.id = kMemberObject;
+        return;
+      }
       if (f.is_array || f.bit_size > 0) {
         // Read by the compiler as an address (arrays) or a bit-field.
         e.type = f.type;
-        e.ival = f.offset;
         e.id = f.is_array ? kMemberArray : kMemberBitField;
         e.slot = f.bit_offset * 256 + f.bit_size;
         return;
       }
       if (!f.type.is_scalar() && !f.type.is_floating()) {
         error("D_OP_SOU", e.loc,
-              "member '" + e.text + "' of " + st.name +
-                  " is an array or a struct: read it with copyin(), at its offsetof()");
+              "member '" + e.text + "' of " + st->name +
+                  " is an array: read it with copyin(), at its offsetof()");
         return;
       }
       e.type = f.type;
-      e.ival = f.offset;
       return;
     }
-    error("D_MEMBER_NAME", e.loc, st.name + " has no member named '" + e.text + "'");
+  }
+
+  // A type as messages name it: a struct value or pointer by its struct's name.
+  std::string type_name(const Type& t) const {
+    if (t.tag > 0 && t.tag <= ctx_->ast.structs.size())
+      return ctx_->ast.structs[t.tag - 1u].name + (t.object ? "" : " *");
+    return t.name();
+  }
+
+  // p[i] of a pointer variable p is *(p + i), as in C: e becomes that.
+  bool pointer_index(Expr& e, const VarDecl& g) {
+    if (e.kids.size() != 1 || g.type.kind != Type::Kind::pointer || g.type.object || g.type.pointee_size == 0)
+      return false;
+    auto var = std::make_unique<Expr>(ExprKind::ident, e.loc);
+    var->text = e.text;
+    auto sum = std::make_unique<Expr>(ExprKind::binary, e.loc);
+    sum->op = Op::add;
+    sum->kids.push_back(std::move(var));
+    sum->kids.push_back(std::move(e.kids[0]));
+    e.kids.clear();
+    e.kids.push_back(std::move(sum));
+    e.kind = ExprKind::unary;
+    e.op = Op::deref;
+    e.text.clear();
+    e.id = -1;
+    return true;
   }
 
   void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
@@ -910,6 +1006,7 @@ public:
       return;
     }
     if (!g->is_array) {
+      if (pointer_index(e, *g)) return visit(e);
       error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
       return;
     }
@@ -1028,6 +1125,12 @@ public:
         if (report_) error("D_KEY_TYPE", e.kids[i]->loc, "key #" + std::to_string(i) + " of '@" + e.text + "' has no value");
         return;
       }
+      if (t.object) {
+        error("D_KEY_TYPE", e.kids[i]->loc,
+              "key #" + std::to_string(i) + " of '@" + e.text + "' is a " + type_name(t) +
+                  ": an aggregation is keyed by scalars and strings; use its members");
+        return;
+      }
       keys.push_back(t);
     }
     AggDecl* a = syms_->find_agg(e.text);
@@ -1127,8 +1230,20 @@ public:
       e.type = Type::integer(4, true);
       return;
     case Op::deref:
-      if (t.kind != Type::Kind::pointer) {
-        error("D_DEREF_NONPTR", e.loc, "cannot dereference " + t.name() + ": cast it to a pointer type first, e.g. *(int *)arg0");
+      if (t.kind != Type::Kind::pointer || t.object) {
+        error("D_DEREF_NONPTR", e.loc, "cannot dereference " + type_name(t) + ": cast it to a pointer type first, e.g. *(int *)arg0");
+        return;
+      }
+      if (t.tag > 0 && t.tag <= ctx_->ast.structs.size()) {
+        // *p of a struct pointer: the struct at p, a value that `.` reads
+        // and a struct variable can be assigned.
+        if (!ctx_->ast.structs[t.tag - 1u].complete) {
+          error("D_OP_INCOMPLETE", e.loc,
+                "operator * cannot be applied to a forward declaration: no " + ctx_->ast.structs[t.tag - 1u].name +
+                    " definition is available");
+          return;
+        }
+        e.type = Type::aggregate(t.tag);
         return;
       }
       if (t.pointee_size == 0) {
@@ -1291,7 +1406,8 @@ public:
     if (var.is_none()) return;
     if (!compatible(var, rhs)) {
       error("D_OP_INCOMPAT", e.loc,
-            "cannot assign " + rhs.name() + " to " + describe_lvalue(lhs) + " of type " + var.name());
+            "cannot assign " + type_name(rhs) + " to " + describe_lvalue(lhs) + " of type " + type_name(var) +
+                (var.object || rhs.object ? ": a struct or union takes only a value of its own type" : ""));
       return;
     }
     if (e.op != Op::none && !var.is_scalar()) {
@@ -1369,6 +1485,10 @@ public:
     e.type = Type::integer(8, false);
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
+    if (t.object) {  // a struct or union value: its type's size
+      e.ival = t.tag <= ctx_->ast.structs.size() ? ctx_->ast.structs[t.tag - 1u].size : 0;
+      return;
+    }
     if (!t.is_scalar() && !t.is_string()) {
       error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to " + t.name());
       return;
@@ -1540,6 +1660,8 @@ private:
 
   std::string describe_lvalue(const Expr& e) {
     switch (e.kind) {
+    case ExprKind::member: return "member '" + e.text + "'";
+    case ExprKind::unary: return "'*'";
     case ExprKind::self_var: return "'self->" + e.text + "'";
     case ExprKind::this_var: return "'this->" + e.text + "'";
     case ExprKind::index: return "'" + e.text + "[]'";
@@ -1633,6 +1755,7 @@ private:
         return Type::none();
       }
       VarDecl* existing = syms_->find(syms_->globals, e.text);
+      if (existing && !existing->is_array && pointer_index(e, *existing)) return visit_lvalue(e, value, read_too);
       if (existing && !existing->is_array) {
         error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
         return Type::none();
@@ -1654,7 +1777,26 @@ private:
       e.type = v->type;
       return v->type;
     }
-    default:
+    case ExprKind::member:
+    case ExprKind::unary: {
+      // p->m, x.m and *p: memory. D's own (struct variables, alloca())
+      // takes the store; the target's user memory faults at run time
+      // (DTrace's invalid address: only copyout() writes there).
+      if (e.kind == ExprKind::unary ? e.op != Op::deref : e.kids.empty() || e.kids[0]->kind == ExprKind::xlate)
+        break;
+      visit(e);
+      if (e.type.is_none()) return Type::none();
+      if (e.kind == ExprKind::member && (e.id == kMemberArray || e.id == kMemberBitField)) {
+        error("D_OP_LVAL", e.loc,
+              std::string("member '") + e.text + "' is " + (e.id == kMemberArray ? "an array" : "a bit-field") +
+                  " and cannot be assigned: assign its elements or the whole struct");
+        return Type::none();
+      }
+      return e.type;
+    }
+    default: break;
+    }
+    {
       if (read_too || true) visit(e);
       error("D_OP_LVAL", e.loc, "the left side of an assignment must be a variable, 'self->name', 'this->name' or 'array[key]'");
       return Type::none();
@@ -1673,8 +1815,8 @@ private:
       const Type& t = e.kids[from + i]->type;
       if (!t.is_none() && !compatible(keys[i], t)) {
         error("D_PROTO_ARG", e.kids[from + i]->loc,
-              "key #" + std::to_string(i + 1) + " of " + what + " is " + t.name() + " here but " +
-                  keys[i].name() + " elsewhere");
+              "key #" + std::to_string(i + 1) + " of " + what + " is " + type_name(t) + " here but " +
+                  type_name(keys[i]) + " elsewhere");
         return false;
       }
     }
@@ -1758,6 +1900,12 @@ private:
           return;
         }
         if (e.kids[i]->type.is_none()) return;
+        if (e.kids[i]->type.object) {
+          error("D_PRINTF_ARG_TYPE", e.kids[i]->loc,
+                quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " is a " + type_name(e.kids[i]->type) +
+                    ": print() it, or pass one of its members");
+          return;
+        }
         args.push_back(arg_type_of(e.kids[i]->type));
       }
       if (report_) report_format_issues(fmt, check_format(fmt.text, args), e);
@@ -1965,6 +2113,7 @@ private:
       // refers to is printed, so that type must have a size.
       const Type& t = e.kids[0]->type;
       if (t.is_none()) return;
+      if (t.object) return;  // print(x) of a struct value: its bytes, its layout
       if (t.kind != Type::Kind::pointer) {
         error("D_PROTO_ARG", e.kids[0]->loc,
               "'print()' argument #1 is incompatible with prototype: void * (argument: " + t.name() +
@@ -2008,6 +2157,12 @@ private:
       std::vector<ArgType> args;
       for (size_t i = 1; i < e.kids.size(); ++i) {
         if (e.kids[i]->type.is_none()) return;
+        if (e.kids[i]->type.object) {
+          error("D_PRINTF_ARG_TYPE", e.kids[i]->loc,
+                quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " is a " + type_name(e.kids[i]->type) +
+                    ": print() it, or pass one of its members");
+          return;
+        }
         args.push_back(arg_type_of(e.kids[i]->type));
       }
       if (report_) report_format_issues(fmt, check_format(fmt.text, args), e);

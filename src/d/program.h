@@ -102,6 +102,7 @@ struct TargetMember {
   std::string pointee_aggregate;         // pointers to a struct: "struct bar"
   uint32_t pointee_size = 0;             // pointers to an integer
   bool pointee_signed = false;
+  std::vector<std::pair<int64_t, std::string>> enumerators;  // an enum's, which print() shows by name
 };
 struct TargetAggregate {
   // A typedef of a scalar (asked by its bare name, "pthread_t"): what it
@@ -112,6 +113,11 @@ struct TargetAggregate {
   bool is_union = false;
   uint64_t size = 0;
   std::vector<TargetMember> members;
+  // An enum (asked as "enum color", or as "enumerator RED" for the enum
+  // that defines RED): its key and enumerators; members then empty.
+  bool is_enum = false;
+  std::string key;
+  std::vector<std::pair<int64_t, std::string>> enumerators;
 };
 
 struct CompileOptions {
@@ -128,8 +134,9 @@ struct CompileOptions {
   // Types args->FIELD: the fields of the probes a description names (the
   // CLI reads them from tracefs); null: args-> is an error.
   std::function<ProbeFieldsAnswer(const ProbeDescription&)> probe_fields;
-  // The target's own struct and union types ("struct foo"), for those the
-  // program does not declare; null or nullopt: unknown.
+  // The target's own struct, union and enum types ("struct foo", "enum
+  // color", "enumerator RED", a typedef's bare name), for those the program
+  // does not declare; null or nullopt: unknown.
   std::function<std::optional<TargetAggregate>(const std::string& key)> target_type;
   // The parameters of the function a pid description names (from its
   // DWARF), so that args[N] of a double or float parameter is a floating

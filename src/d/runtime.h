@@ -48,6 +48,12 @@ struct ProbeEntry;
 
 inline constexpr uint64_t kScratchBase = 0xdead000000000000ULL;
 inline constexpr size_t kScratchSize = 1 << 16;  // per firing, as DTrace's scratchsize
+// The bytes of struct and union variables (Type::object), which D reads and
+// writes by address as it does alloca() memory: globals and this-> ones in
+// Runtime::var_mem, self-> ones in the firing thread's Runtime::thread_mem.
+// Non-canonical, so no target address is ever mistaken for them.
+inline constexpr uint64_t kVarBase = 0xdeae000000000000ULL;
+inline constexpr uint64_t kThreadVarBase = 0xdeaf000000000000ULL;
 
 // Per-firing state handed to every node.
 struct Exec {
@@ -169,6 +175,9 @@ public:
   std::vector<ArrayMap> arrays;  // by global slot (only array slots used)
   std::unordered_map<int, std::vector<Value>> thread_vars;
   std::vector<Value> clause_vars;
+  std::string var_mem;                               // at kVarBase: struct globals and this-> structs
+  std::unordered_map<int, std::string> thread_mem;   // by tid, at kThreadVarBase: self-> structs
+  size_t thread_mem_size = 0;                        // bytes each thread's self-> structs take
   std::vector<Aggregation> aggs;
   std::vector<bool> agg_printed;
   SpaceBudget agg_budget;  // aggsize: every aggregation's keys
@@ -227,6 +236,10 @@ private:
 // Reads target memory, or alloca()'s scratch memory at kScratchBase: a bad
 // address is a fault (ERROR fires).
 void read_memory(Exec& x, uint64_t addr, void* buf, size_t len);
+// Writes D's own memory (alloca() scratch, struct variables); anything else,
+// the target's user memory included, is a bad-address fault, as DTrace
+// stores only into its own memory (copyout() writes the target's).
+void write_memory(Exec& x, uint64_t addr, const void* buf, size_t len);
 
 // Renders trace(value) as dtrace(1) does (quiet or not).
 std::string render_trace(const Value& v, bool quiet);

@@ -10,6 +10,7 @@ std::string Type::name() const {
   case Kind::symbol: return "symbol";
   case Kind::floating: return size == 4 ? "float" : "double";
   case Kind::pointer:
+    if (object) return "struct or union";  // the struct's name is the AST's (StructType::name)
     switch (pointee_size) {
     case 0: return "void *";
     case 1: return pointee_signed ? "char *" : "uint8_t *";

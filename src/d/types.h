@@ -1,8 +1,9 @@
 // d/types.h — the static types of D expressions.
 //
-// D is typed like C, minus what a tracer does not need here (structs and
-// CTF). Integers keep their width and signedness because D follows C's
-// rules: `(uint8_t)300` is 44 and `(char)200 < 0`. Pointers are 64-bit
+// D is typed like C. Structs and unions are laid out by the parser
+// (ProgramAst::structs); a Type names one by its tag, as a pointer to it or,
+// with `object`, as a value of it. Integers keep their width and signedness
+// because D follows C's rules: `(uint8_t)300` is 44 and `(char)200 < 0`. Pointers are 64-bit
 // unsigned integers that print as addresses. Strings are values, compared by
 // content. `stack` and `symbol` come from ustack()/ufunc()/usym()/umod()/
 // uaddr() and are only stored, keyed on and printed.
@@ -27,6 +28,12 @@ struct Type {
   // Pointers to a struct or union: its index + 1 in ProgramAst::structs
   // (what `p->member` reads), 0 otherwise.
   uint16_t tag = 0;
+  // A struct or union value (a D variable `struct foo x;`, `x.inner`, `*p`):
+  // kind pointer with its tag, evaluated as the address of its bytes (D's
+  // own variable memory, alloca() scratch or the target's), which `.member`
+  // reads at an offset as `->` does. Not a scalar: only member access,
+  // whole assignment from the same type, print() and trace() use it.
+  bool object = false;
 
   static Type none() { return Type{}; }
   static Type integer(uint8_t size = 8, bool is_signed = true) {
@@ -39,15 +46,21 @@ struct Type {
   static Type stack() { return Type{Kind::stack, 0, false}; }
   static Type symbol() { return Type{Kind::symbol, 8, false}; }
   static Type floating(uint8_t size) { return Type{Kind::floating, size, false}; }
+  static Type aggregate(uint16_t tag) {
+    Type t = pointer();
+    t.tag = tag;
+    t.object = true;
+    return t;
+  }
 
   bool is_none() const { return kind == Kind::none; }
   bool is_integer() const { return kind == Kind::integer; }
   // Integers and pointers: what arithmetic and predicates accept.
-  bool is_scalar() const { return kind == Kind::integer || kind == Kind::pointer; }
+  bool is_scalar() const { return (kind == Kind::integer || kind == Kind::pointer) && !object; }
   bool is_string() const { return kind == Kind::string; }
   bool is_floating() const { return kind == Kind::floating; }
   bool operator==(const Type& o) const {
-    return kind == o.kind && (!is_scalar() || (size == o.size && is_signed == o.is_signed)) &&
+    return kind == o.kind && object == o.object && (!object || tag == o.tag) && (!is_scalar() || (size == o.size && is_signed == o.is_signed)) &&
            (!is_floating() || size == o.size);
   }
 

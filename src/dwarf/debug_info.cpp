@@ -866,6 +866,31 @@ namespace {
 
 // Reads a struct's members for D (AggregateMember): offsets, bit-fields,
 // arrays, pointers, nested aggregates flattened as "outer.inner".
+// An enum's DW_TAG_enumerator children, in declaration order.
+std::vector<std::pair<int64_t, std::string>> enumerators_of(Dwarf_Die* e) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  Dwarf_Die c;
+  if (dwarf_child(e, &c) != 0) return out;
+  do {
+    if (dwarf_tag(&c) != DW_TAG_enumerator) continue;
+    const char* n = dwarf_diename(&c);
+    Dwarf_Attribute a;
+    Dwarf_Sword v = 0;
+    if (n == nullptr || dwarf_attr(&c, DW_AT_const_value, &a) == nullptr || dwarf_formsdata(&a, &v) != 0) continue;
+    out.emplace_back(static_cast<int64_t>(v), n);
+  } while (dwarf_siblingof(&c, &c) == 0);
+  return out;
+}
+
+Enumeration enumeration_from(Dwarf_Die* e) {
+  Enumeration out;
+  const char* n = dwarf_diename(e);
+  out.key = n != nullptr ? std::string("enum ") + n : "enum";
+  out.size = TypeReader::size_of(e);
+  out.enumerators = enumerators_of(e);
+  return out;
+}
+
 class AggregateReader {
 public:
   void members(Dwarf_Die* agg, const std::string& prefix, uint64_t base, int depth, std::vector<AggregateMember>& out) {
@@ -921,6 +946,7 @@ public:
     Dwarf_Word enc = 0;
     if (dwarf_tag(p) == DW_TAG_base_type) attr_udata(p, DW_AT_encoding, &enc);
     m.is_signed = enc == DW_ATE_signed || enc == DW_ATE_signed_char || dwarf_tag(p) == DW_TAG_enumeration_type;
+    if (dwarf_tag(p) == DW_TAG_enumeration_type) m.enumerators = enumerators_of(p);
     if (dwarf_tag(p) == DW_TAG_pointer_type) {
       Dwarf_Die to, pt;
       if (type_of(p, &to) && peel(&to, &pt)) {
@@ -1015,6 +1041,40 @@ std::optional<Aggregate> DebugInfo::aggregate(std::string_view key) const {
     a.size = TypeReader::size_of(&def);
     AggregateReader().members(&def, "", 0, 0, a.members);
     return a;
+  }
+  return std::nullopt;
+}
+
+std::optional<Enumeration> DebugInfo::enumeration(std::string_view key) const {
+  if (!handles_ || key.substr(0, 5) != "enum ") return std::nullopt;
+  std::string_view name = key.substr(5);
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die cudie;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+    Dwarf_Die def;
+    if (find_definition(&cudie, DW_TAG_enumeration_type, name, 0, &def)) return enumeration_from(&def);
+  }
+  return std::nullopt;
+}
+
+std::optional<Enumeration> DebugInfo::enumeration_with(std::string_view enumerator) const {
+  if (!handles_) return std::nullopt;
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die cudie;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+    Dwarf_Die child;
+    if (dwarf_child(&cudie, &child) != 0) continue;
+    do {
+      if (dwarf_tag(&child) != DW_TAG_enumeration_type) continue;
+      Dwarf_Die c;
+      if (dwarf_child(&child, &c) != 0) continue;
+      do {
+        const char* n = dwarf_diename(&c);
+        if (dwarf_tag(&c) == DW_TAG_enumerator && n != nullptr && enumerator == n) return enumeration_from(&child);
+      } while (dwarf_siblingof(&c, &c) == 0);
+    } while (dwarf_siblingof(&child, &child) == 0);
   }
   return std::nullopt;
 }

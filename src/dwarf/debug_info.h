@@ -107,6 +107,14 @@ struct AggregateMember {
   std::string pointee_aggregate;
   size_t pointee_size = 0;
   bool pointee_signed = false;
+  // An enum (or an array of one): its enumerators, which print() shows by name.
+  std::vector<std::pair<int64_t, std::string>> enumerators;
+};
+// An enum type: its size and enumerators (DW_TAG_enumerator values).
+struct Enumeration {
+  std::string key;  // "enum color"; "enum" for an anonymous one
+  size_t size = 4;
+  std::vector<std::pair<int64_t, std::string>> enumerators;
 };
 struct Aggregate {
   std::string key;  // "struct foo", "union u"
@@ -153,6 +161,11 @@ public:
   // What the typedef NAME stands for ("pthread_t": unsigned long), from
   // the first compile unit that declares it; nullopt when none does.
   std::optional<Type> typedef_type(std::string_view name) const;
+  // The definition of "enum NAME" in any compile unit; nullopt when none.
+  std::optional<Enumeration> enumeration(std::string_view key) const;
+  // The enum (at a compile unit's top level) that has an enumerator NAME,
+  // which D then reads as a constant, as DTrace reads CTF's enumerators.
+  std::optional<Enumeration> enumeration_with(std::string_view enumerator) const;
 
 private:
   DebugInfo() = default;

@@ -539,15 +539,64 @@ TEST(DCli, TargetTypedefsAndModuleScopes) {
   auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
                   "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(bad.status, 2);
-  EXPECT_NE(bad.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("[D_OP_INCOMPLETE]"), std::string::npos) << bad.err;
   EXPECT_EQ(bad.out, "");
+}
+
+// The target's enums (DWARF), as DTrace reads CTF's: `enum color` in casts
+// and declarations, its enumerators as constants, and print() showing an
+// enum member by name; a struct variable holds a copy of the target's
+// struct, which D may change without touching the target (pk_types checks
+// that paint() saw its own values, and its output stays byte-identical).
+TEST(DCli, TargetEnumsAndStructValues) {
+  const std::string file = ::testing::TempDir() + "/d_enums.txt";
+  auto r = run({probekit_path(), "-q", "-o", file, "-n",
+                "enum color k;\n"
+                "pid$target:a.out:paint:entry {\n"
+                "  this->t = (struct tagged *)arg0;\n"
+                "  k = (enum color)this->t->hue;\n"
+                "  printf(\"%d %d %d %d %d\\n\", this->t->hue, this->t->hue == BLUE, GREEN, k, sizeof (enum color));\n"
+                "  print(this->t);\n"
+                "  this->copy = *this->t;\n"
+                "  this->copy.weight = 99;\n"
+                "  this->copy.hue = RED;\n"
+                "  printf(\"%d %d %d\\n\", this->copy.hue, this->copy.weight, this->t->weight);\n"
+                "}",
+                "-c", target_path("pk_types-pie-O0") + " 2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "visited 2 nodes, sum 27\n");
+  const std::string indent(44, ' ');
+  const std::string out = read_file(file);
+  ASSERT_TRUE(std::regex_search(out, std::regex("^6 1 5 6 4\n0x[0-9a-f]+ = \\*\n"))) << out;
+  EXPECT_EQ(out.substr(out.find('\n', out.find('\n') + 1) + 1),
+            indent + "(struct tagged) {\n" + indent + " .hue = (enum color)BLUE,\n" + indent +
+                " .weight = (int)2,\n" + indent + "}\n0 99 2\n\n")
+      << out;
+}
+
+// copyout()/copyoutstr() (destructive: -w) write the target's memory
+// through the engine; a plain store through a pointer into it is an
+// invalid address, as in DTrace, and leaves the target's bytes alone.
+TEST(DCli, CopyoutWritesTheTargetAndStoresDoNot) {
+  const std::string target = target_path("pk_types-nopie-O2") + " 1 original";
+  const std::string file = ::testing::TempDir() + "/d_copyout.txt";
+  auto w = run({probekit_path(), "-q", "-w", "-o", file, "-n",
+                "pid$target:a.out:relabel:entry { copyoutstr(\"patched\", arg0, 8); copyout(0x21, arg0 + 7, 1); }",
+                "-c", target});
+  ASSERT_EQ(w.status, 0) << w.err;
+  EXPECT_EQ(w.out, "visited 1 nodes, sum 9\nlabel patched!\n");
+  auto store = run({probekit_path(), "-q", "-o", file, "-n", "pid$target:a.out:relabel:entry { *(char *)arg0 = 'X'; }",
+                    "-c", target});
+  EXPECT_EQ(store.status, 0) << store.err;
+  EXPECT_EQ(store.out, "visited 1 nodes, sum 9\nlabel original\n");
+  EXPECT_NE(store.err.find("invalid address"), std::string::npos) << store.err;
 }
 
 TEST(DCli, UnknownTargetStructIsAnError) {
   auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("[D_DECL_INCOMPLETE]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[D_OP_INCOMPLETE]"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
 

@@ -1,7 +1,9 @@
 // pk_types: structs that D programs read through the program's own types
 // (DWARF), as DTrace reads CTF: nested structs and unions, bit-fields,
-// arrays, a linked list and a double. `pk_types N` calls visit() on each of N
-// nodes and prints what it saw (the output must not change under tracing).
+// arrays, a linked list, a double and an enum. `pk_types N` calls visit() on
+// each of N nodes and prints what it saw (the output must not change under
+// tracing); `pk_types N LABEL` also hands LABEL's bytes to relabel() and
+// prints them after (what a tracer's copyout() changed).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +34,20 @@ struct node {
   struct node *next;
 };
 
+enum color { RED, GREEN = 5, BLUE };
+
+struct tagged {
+  enum color hue;
+  int weight;
+};
+
 typedef struct node node_t;
 typedef unsigned long counter_t;  // a scalar typedef D reads from DWARF: (counter_t)x
 counter_t nodes_made;
 
 __attribute__((noipa)) long visit(node_t *n) { return n->id + n->at.x + n->at.y + n->f.delta; }
+__attribute__((noipa)) int paint(struct tagged *t) { return (int)t->hue + t->weight; }
+__attribute__((noipa)) size_t relabel(char *label) { return strlen(label); }
 
 int main(int argc, char **argv) {
   int count = argc > 1 ? atoi(argv[1]) : 2;
@@ -61,5 +72,13 @@ int main(int argc, char **argv) {
   long sum = 0;
   for (node_t *n = head; n; n = n->next) sum += visit(n);
   printf("visited %d nodes, sum %ld\n", count, sum);
+  struct tagged t = {BLUE, count};
+  if (paint(&t) != BLUE + count) return 1;
+  if (argc > 2) {
+    char label[16] = {0};
+    snprintf(label, sizeof label, "%s", argv[2]);
+    relabel(label);
+    printf("label %s\n", label);
+  }
   return 0;
 }

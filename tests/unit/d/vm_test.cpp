@@ -396,10 +396,10 @@ TEST(Vm, UnknownTargetStructIsIncomplete) {
   o.target_pid = 1234;
   auto r = compile("pid$target:a.out:work:entry { trace(((struct nosuch *)arg0)->x); }", "t.d", o);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.diagnostics.all()[0].id, "D_DECL_INCOMPLETE") << r.diagnostics.render();
+  EXPECT_EQ(r.diagnostics.all()[0].id, "D_OP_INCOMPLETE") << r.diagnostics.render();
   auto member = compile("pid$target:a.out:work:entry { trace(((struct node *)arg0)->nosuch); }", "t.d", o);
   ASSERT_FALSE(member.ok());
-  EXPECT_EQ(member.diagnostics.all()[0].id, "D_MEMBER_NAME");
+  EXPECT_EQ(member.diagnostics.all()[0].id, "D_TYPE_MEMBER");
 }
 
 }  // namespace

@@ -1,0 +1,3 @@
+struct fwd;
+
+struct fwd v;

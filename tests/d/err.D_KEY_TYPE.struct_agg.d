@@ -1,0 +1,10 @@
+struct record {
+	int position;
+};
+
+struct record r;
+
+BEGIN
+{
+	@counts[r] = count();
+}

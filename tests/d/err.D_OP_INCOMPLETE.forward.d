@@ -1,0 +1,7 @@
+struct fwd;
+
+BEGIN
+{
+	p = (struct fwd *)0;
+	trace(p->x);
+}

@@ -1,0 +1,8 @@
+struct a { int x; };
+
+struct a A;
+
+BEGIN
+{
+	printf("%d\n", A);
+}

@@ -1,0 +1,8 @@
+struct s { int a; };
+
+struct s x;
+
+BEGIN
+{
+	x.b = 1;
+}
