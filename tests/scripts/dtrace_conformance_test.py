@@ -147,6 +147,16 @@ class ConformanceRun(unittest.TestCase):
             self.assertIn("-xerrtags -s test/unittest/b/err.D_SYNTAX.good.d", runs)
             self.assertIn("-s test/unittest/d/other.d -C -DARCH_x86_64 -e", runs)
             self.assertIn("-s test/unittest/d/tst.opts.d -C -DARCH_x86_64", runs)
+            # --tags-only: a program rejected with the right tag passes,
+            # whatever the exit status; the wrong tag still fails.
+            r = subprocess.run([sys.executable, SCRIPT, "--probekit", fake, "--tags-only", "--filter", "/b/",
+                                "--list-failures", unit],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.splitlines()
+            self.assertIn("pass / (pass + fail): 2 / 4 = 50.0%; pass / all: 2 / 4 = 50.0%", lines)
+            self.assertEqual(sorted(l.split(":")[0] for l in lines if l.startswith("FAIL")),
+                             ["FAIL test/unittest/b/err.D_SYNTAX.badtag.d", "FAIL test/unittest/b/err.untagged.d"])
 
 
 if __name__ == "__main__":
