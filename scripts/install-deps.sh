@@ -15,6 +15,7 @@ packages=(
   systemtap-sdt-dev  # <sys/sdt.h>: the USDT test target (tests/targets/pk_usdt.c)
   libcpp-httplib-dev  # the -x metrics= HTTP endpoint (src/output/metrics_server.cpp) and its test's client
   nlohmann-json3-dev  # tests only: parse the -f chrome timeline (tests/runtime/output_cli_test.cpp)
+  python3  # scripts/dtrace-conformance.py and its test (tests/scripts)
 )
 
 missing=()

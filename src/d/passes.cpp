@@ -187,6 +187,8 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"metrics", true},    // probekit: serve the aggregations as OpenMetrics at ADDR:PORT
       {"progress", true},   // probekit: seconds of arming before a terminal shows "armed K/N"
       {"version", true},      // the D language version the program asks for (at most kDVersion)
+      {"errtags", false},     // dtrace: errors carry their [D_*] tag (probekit's always do)
+      {"droptags", false},    // dtrace: drop reports carry a tag (accepted; drops print as they do)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;

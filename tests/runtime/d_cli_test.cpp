@@ -644,6 +644,19 @@ TEST(DCli, FtruncateEmptiesTheOutputFile) {
   EXPECT_EQ(p.out, all);
 }
 
+// dtrace-utils' test suite runs every err.D_* test with -xerrtags and each
+// drp.* test with -xdroptags (scripts/dtrace-conformance.py does the same):
+// both are accepted, and an error still carries its tag.
+TEST(DCli, ErrtagsAndDroptagsAreAcceptedAsDtraceAcceptsThem) {
+  auto ok = run({probekit_path(), "-q", "-x", "errtags", "-xdroptags", "-n", "BEGIN { trace(1); exit(0); }"});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(ok.err, "");
+  EXPECT_EQ(ok.out, "1\n");
+  auto bad = run({probekit_path(), "-q", "-xerrtags", "-n", "BEGIN { trace(epid)); }"});
+  EXPECT_EQ(bad.status, 2) << bad.err;
+  EXPECT_NE(bad.err.find("expected ';' after the statement [D_SYNTAX]"), std::string::npos) << bad.err;
+}
+
 // Option precedence as dtrace(1)'s: the command line's options are set
 // before the program is compiled and each `#pragma D option` after, so the
 // pragma wins (tests/d/tst.option_precedence.d has quiet and strsize):
