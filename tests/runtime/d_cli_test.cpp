@@ -549,7 +549,7 @@ TEST(DCli, TargetTypedefsAndModuleScopes) {
 // struct, which D may change without touching the target (pk_types checks
 // that paint() saw its own values, and its output stays byte-identical).
 TEST(DCli, TargetEnumsAndStructValues) {
-  const std::string file = ::testing::TempDir() + "/d_enums.txt";
+  const std::string file = output_file("d_enums.txt");
   auto r = run({probekit_path(), "-q", "-o", file, "-n",
                 "enum color k;\n"
                 "pid$target:a.out:paint:entry {\n"
@@ -579,7 +579,7 @@ TEST(DCli, TargetEnumsAndStructValues) {
 // invalid address, as in DTrace, and leaves the target's bytes alone.
 TEST(DCli, CopyoutWritesTheTargetAndStoresDoNot) {
   const std::string target = target_path("pk_types-nopie-O2") + " 1 original";
-  const std::string file = ::testing::TempDir() + "/d_copyout.txt";
+  const std::string file = output_file("d_copyout.txt");
   auto w = run({probekit_path(), "-q", "-w", "-o", file, "-n",
                 "pid$target:a.out:relabel:entry { copyoutstr(\"patched\", arg0, 8); copyout(0x21, arg0 + 7, 1); }",
                 "-c", target});
