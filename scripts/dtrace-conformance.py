@@ -25,7 +25,7 @@ and nothing of it is copied.  The rules followed (runtest.sh, devel branch):
 Not applicable (counted apart, with the reason): .c tests (linked against
 libdtrace), .sh tests (they drive dtrace-utils' tools), @@skip, a .x
 program answering "skip", tests dtrace-utils itself expects to fail
-(@@xfail, .x answering 1), descriptions of kernel-only providers, and
+(@@xfail, .x answering 1), descriptions of kernel-only providers, kernel symbols (`max_pfn), and
 triggers that are not built (give --triggers DIR with them built).
 
 The share reported is pass / (pass + fail), and pass / all.  --tags-only
@@ -65,11 +65,21 @@ def strip_comments(text):
     return re.sub(r"//[^\n]*", "", text)
 
 
+# `name with no module before the backquote: a kernel symbol (D scopes a
+# name to a module as mod`name; alone it is the kernel's).
+KERNEL_SYMBOL_RE = re.compile(r"(?<![A-Za-z0-9_.])`([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def kernel_provider(source):
-    """The first kernel-only provider a probe description names, or None."""
-    for m in DESC_RE.finditer(strip_comments(source)):
+    """The first kernel-only provider a probe description names, or a
+    kernel symbol the program reads, or None."""
+    text = strip_comments(source)
+    for m in DESC_RE.finditer(text):
         if m.group(1) in KERNEL_PROVIDERS:
             return m.group(1)
+    m = KERNEL_SYMBOL_RE.search(re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', text))
+    if m:
+        return "`" + m.group(1)
     return None
 
 
@@ -321,7 +331,7 @@ class Runner:
 
         prov = kernel_provider(source)
         if prov:
-            return na("kernel-only provider '%s'" % prov)
+            return na(("kernel symbol '%s'" if prov.startswith("`") else "kernel-only provider '%s'") % prov)
 
         trigger = "none" if re.match(r"(tst|err|drp)\.", name) else None
         t = s.option("trigger", test)

@@ -51,7 +51,9 @@ void trace_both(const std::string& prog, const std::string& target, const std::s
   Traced bytecode = trace_with("backend=auto", prog, target, name + "_bytecode", off);
   ASSERT_EQ(bytecode.run.status, 0) << bytecode.run.err;
   EXPECT_EQ(bytecode.run.out, jump.run.out);
-  if (same_text) EXPECT_EQ(bytecode.out, jump.out);
+  if (same_text) {
+    EXPECT_EQ(bytecode.out, jump.out);
+  }
   EXPECT_EQ(count_lines(bytecode.run.err, "native code"), 0u) << bytecode.run.err;
 }
 

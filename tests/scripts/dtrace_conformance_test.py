@@ -89,6 +89,8 @@ class ConformanceRules(unittest.TestCase):
         self.assertEqual(dc.kernel_provider("BEGIN {}\nsched:::on-cpu\n{}"), "sched")
         self.assertEqual(dc.kernel_provider("pid$target::main:entry\n{}"), None)
         self.assertEqual(dc.kernel_provider("/* fbt::x:entry */\nBEGIN {}"), None)
+        self.assertEqual(dc.kernel_provider('BEGIN { trace(&`max_pfn); }'), "`max_pfn")
+        self.assertEqual(dc.kernel_provider('BEGIN { trace(sizeof (a.out`node_t)); printf("`x"); }'), None)
 
     def test_first_difference_names_the_lines(self):
         self.assertEqual(dc.first_difference("1\n2\n", "1\n3\n", False), "expected '2', got '3'")
