@@ -45,6 +45,7 @@ std::optional<uint32_t> operand_bytes(uint8_t op) {
     case PK_OP_AGG: case PK_OP_ACT: case PK_OP_GLOBAL: case PK_OP_SETGLOBAL: case PK_OP_ADDGLOBAL:
       return 2;
     case PK_OP_COMMEQ: return 16;
+    case PK_OP_SETSELFDYN: return 8;
     default:
       if (op >= PK_OP_ADD && op <= PK_OP_UGE) return 0;
       return std::nullopt;
@@ -182,6 +183,14 @@ private:
       case PK_OP_SETSELF:
         if (u16_at(arg) >= state_.self_words) return std::nullopt;
         return Effect{1, 0};
+      case PK_OP_SETSELFDYN: {
+        uint32_t dyn;
+        std::memcpy(&dyn, arg + 4, 4);
+        if (u16_at(arg) >= state_.self_words || u16_at(arg + 2) >= state_.self_words ||
+            uint64_t{dyn} + sizeof(pk_ddyn) / 8 > state_.global_words)
+          return std::nullopt;
+        return Effect{1, 0};
+      }
       case PK_OP_GLOBAL:
         if (u16_at(arg) >= state_.global_words) return std::nullopt;
         return Effect{0, 1};
@@ -312,6 +321,40 @@ private:
         a_.mov(ax::rax, slot(d - 1));
         a_.mov(ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))), ax::rax);
         return d - 1;
+      case PK_OP_SETSELFDYN: {
+        // dvm.h's SETSELFDYN: the thread's first self-> store charges its
+        // self_bytes to the pk_ddyn; no room: a drop, and no store.
+        uint32_t dyn;
+        std::memcpy(&dyn, arg + 4, 4);
+        const auto flag = ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg + 2)));
+        asmjit::Label store = a_.newLabel(), fits = a_.newLabel(), drop = a_.newLabel(), done = a_.newLabel();
+        part(fault);
+        a_.cmp(flag, 0);
+        a_.jne(store);
+        global(dyn);  // rax = the pk_ddyn
+        a_.mov(ax::rcx, ax::qword_ptr(ax::rax, offsetof(pk_ddyn, self_bytes)));
+        a_.mov(ax::rdx, ax::rcx);
+        a_.lock().xadd(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, used)), ax::rdx);
+        a_.add(ax::rdx, ax::rcx);  // what is used with this thread's
+        a_.mov(ax::r8, ax::qword_ptr(ax::rax, offsetof(pk_ddyn, limit)));
+        a_.test(ax::r8, ax::r8);
+        a_.jz(fits);
+        a_.cmp(ax::rcx, ax::r8);
+        a_.ja(drop);
+        a_.cmp(ax::rdx, ax::r8);
+        a_.ja(drop);
+        a_.bind(fits);
+        a_.mov(flag, 1);
+        a_.bind(store);
+        a_.mov(ax::rax, slot(d - 1));
+        a_.mov(ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))), ax::rax);
+        a_.jmp(done);
+        a_.bind(drop);
+        a_.lock().sub(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, used)), ax::rcx);
+        a_.lock().add(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, drops)), 1);
+        a_.bind(done);
+        return d - 1;
+      }
       case PK_OP_GLOBAL:
         global(u16_at(arg));
         a_.mov(ax::rax, ax::qword_ptr(ax::rax));
@@ -502,7 +545,9 @@ std::string dvm_op_name(uint8_t op) {
       "UDIV", "UMOD", "AND", "OR", "XOR", "SHL", "SAR", "SHR", "EQ", "NE", "SLT", "SLE", "SGT", "SGE", "ULT",
       "ULE", "UGT", "UGE", "NEG", "NOT", "LNOT", "EXT", "JZ", "JMP", "CLAUSE", "AGG", "COMM", "COMMEQ", "OUT",
       "ACT", "DIVZ", "MODZ", "OUTS", "LOAD", "STRCMP", "OVERRIDE", "RAISE", "GLOBAL", "SETGLOBAL", "ADDGLOBAL",
-      "AGET", "ASET", "AADD"};
+      "AGET", "ASET", "AADD", "SREAD", "SVAR", "SSTORE", "SLIT", "SCOMM", "SCMP", "SLEN", "SKEY", "SJOIN",
+      "SUBSTR", "SETSELFDYN"};
+  static_assert(std::size(kNames) == PK_OP_COUNT_, "a name for every op");
   if (op < std::size(kNames)) return kNames[op];
   return "op " + std::to_string(op);
 }
