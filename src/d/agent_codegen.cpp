@@ -263,15 +263,7 @@ private:
       if (ca) op(PK_OP_NEG);  // "lit" OP s: s OP' "lit"
       imm(0);
       if (!push()) return false;
-      switch (e.op) {
-        case Op::eq: op(PK_OP_EQ); break;
-        case Op::ne: op(PK_OP_NE); break;
-        case Op::lt: op(PK_OP_SLT); break;
-        case Op::le: op(PK_OP_SLE); break;
-        case Op::gt: op(PK_OP_SGT); break;
-        default: op(PK_OP_SGE); break;
-      }
-      pop();
+      compare_with_zero(e.op);
       return true;
     }
     if (ca && cb) {
@@ -304,7 +296,12 @@ private:
     pop();
     imm(0);
     if (!push()) return false;
-    switch (e.op) {
+    compare_with_zero(e.op);
+    return true;
+  }
+  // a OP b from the strcmp-like -1/0/1 and the 0 pushed above it (two words become one).
+  void compare_with_zero(Op o) {
+    switch (o) {
       case Op::eq: op(PK_OP_EQ); break;
       case Op::ne: op(PK_OP_NE); break;
       case Op::lt: op(PK_OP_SLT); break;
@@ -313,7 +310,6 @@ private:
       default: op(PK_OP_SGE); break;
     }
     pop();
-    return true;
   }
   // a OP b for strings a and b that strcmp orders c (-1, 0, 1).
   static bool compare_ops(Op o, int c) {
