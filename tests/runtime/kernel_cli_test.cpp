@@ -228,8 +228,12 @@ TEST(KernelCli, LostEventsAreReportedAsDrops) {
   int st = 0;
   waitpid(child, &st, 0);
   ASSERT_TRUE(ready) << read_file(out) << read_file(err);
-  // The child's samples are all in the rings (or lost) once it has exited;
-  // Ctrl-C drains what the rings hold, then END prints.
+  // The child's samples are all in the rings (or lost) once it has exited,
+  // but the kernel writes a ring's last count of lost events only with the
+  // next event that fits (probekit's own system calls, once it has caught
+  // up): give that a moment. Then Ctrl-C drains what the rings hold, and END
+  // prints.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   kill(pk, SIGINT);
   int status = wait_exit(pk, 60);
   std::string text = read_file(out), errors = read_file(err);

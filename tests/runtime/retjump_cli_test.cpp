@@ -207,12 +207,17 @@ TEST(RetJumpCli, HandsOffWithAReturnProbe) {
   for (int i = 0; i < 100 && read_file(spin_out).size() < 8; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const std::string libc = text_snapshot(target, "libc.so.6");
-  pid_t pk = spawn({probekit_path(), "trace", "--hands-off", "-d", "1.5", "-p",
+  pid_t pk = spawn({probekit_path(), "trace", "--hands-off", "-d", "3", "-p",
                     std::to_string(target), "r:libc.so.6:clock_nanosleep ret=$retval:s64"},
                    out);
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
-  EXPECT_EQ(status_field(target, "TracerPid"), "0"); // running hands-off
-  EXPECT_NE(text_snapshot(target, "libc.so.6"), libc);
+  // Set-up takes a while under ASAN on a loaded machine: wait (at most the
+  // 3 s of -d) until the program runs hands-off with its text patched.
+  bool hands_off = false;
+  for (int i = 0; i < 250 && !hands_off; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    hands_off = status_field(target, "TracerPid") == "0" && text_snapshot(target, "libc.so.6") != libc;
+  }
+  EXPECT_TRUE(hands_off) << "TracerPid " << status_field(target, "TracerPid");
   EXPECT_EQ(wait_exit(pk, 30), 0);
   EXPECT_EQ(text_snapshot(target, "libc.so.6"), libc); // taken back, restored, detached
   EXPECT_GT(count_lines(read_file(out), "(nanosleep+0x"), 100u);
