@@ -29,8 +29,8 @@ program answering "skip", tests dtrace-utils itself expects to fail
 triggers that are not built (give --triggers DIR with them built).
 
 The share reported is pass / (pass + fail), and pass / all.  --tags-only
-judges err.D_* tests by their tag alone (probekit exits 2 where dtrace(1)
-exits 1 for a program it rejects, and words its messages its own way).
+judges err.D_* tests by their tag alone, whatever the exit status and the
+messages' wording (probekit words its messages its own way).
 """
 
 import argparse
@@ -488,7 +488,7 @@ def cause(r):
     kind = r.reason.split(":")[0]
     if r.reason == "exit code 2, expected 1":
         # The program was rejected (with the right tag, for err.D_*), but
-        # probekit exits 2 for a program error where dtrace(1) exits 1.
+        # with the exit status of a command line that does not parse.
         return "rejected with exit status 2, dtrace exits 1" + (
             " (tag right)" if re.search(r"/err\.D_", r.test) else "")
     if kind.startswith("exit code"):
@@ -526,8 +526,8 @@ def main():
                     help="where the triggers are built")
     ap.add_argument("--tags-only", action="store_true",
                     help="an err.D_* test passes when the program is rejected with its tag, "
-                         "whatever the exit status and message text (dtrace exits 1, probekit 2, "
-                         "and their messages are worded differently)")
+                         "whatever the exit status and message text (the messages are worded "
+                         "differently)")
     ap.add_argument("--list-failures", action="store_true", help="one line per failing test")
     ap.add_argument("--causes", action="store_true",
                     help="the failures grouped by cause, most frequent first")

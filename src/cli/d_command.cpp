@@ -425,6 +425,14 @@ int parse_options(int argc, char** argv, DOptions& opt) {
 
 int list_main(DOptions& opt);
 
+// dtrace(1) exits 2 (E_USAGE) only for a command line it cannot parse; a
+// program, an option value, a target or a probe it cannot use is E_ERROR,
+// 1, whatever the error's kind. Prints the error as report() does.
+int reject(const std::string& where, const Error& error, const std::string& text = "") {
+  report(where, error, text);
+  return exit_rejected;
+}
+
 namespace {
 // "pid$target" -> "pid1234" in -l descriptions (programs expand it in D).
 std::string normalize_target(std::string provider, pid_t pid) {
@@ -597,10 +605,10 @@ int d_main(int argc, char** argv) {
   std::string libraries;
   for (const auto& dir : opt.libdirs) {
     auto files = library_files(dir);
-    if (!files) return report("-L " + dir, files.error());
+    if (!files) return reject("-L " + dir, files.error());
     for (const auto& f : *files) {
       auto text = read_program_file(f);
-      if (!text) return report("-L " + dir, text.error());
+      if (!text) return reject("-L " + dir, text.error());
       libraries += "#line 1 \"" + f + "\"\n" + *text;
       if (libraries.back() != '\n') libraries += '\n';
     }
@@ -613,7 +621,7 @@ int d_main(int argc, char** argv) {
   };
   for (const auto& f : opt.files) {
     auto text = read_program_file(f);
-    if (!text) return report("-s " + f, text.error());
+    if (!text) return reject("-s " + f, text.error());
     const int first = line_count(source) + 1;
     source += *text;
     if (!source.empty() && source.back() != '\n') source += '\n';
@@ -634,12 +642,12 @@ int d_main(int argc, char** argv) {
       opt.cpp_options.quote_dirs.push_back(slash == std::string::npos ? "." : slash == 0 ? "/" : f.substr(0, slash));
     }
     auto expanded = preprocess(source, file_name, opt.cpp_options);
-    if (!expanded) return report("-C", expanded.error());
+    if (!expanded) return reject("-C", expanded.error());
     source = std::move(*expanded);
   } else if (!opt.cpp_options.defines.empty() || !opt.cpp_options.undefines.empty() ||
              !opt.cpp_options.includes.empty()) {
     report_error("", "-D, -U and -I are options of the C preprocessor: add -C to run it");
-    return exit_usage;
+    return exit_rejected;
   }
 
   d::CompileOptions co;
@@ -676,7 +684,7 @@ int d_main(int argc, char** argv) {
     auto probe_pass = d::compile(source, file_name, first);
     if (!probe_pass.ok()) {
       std::fputs(probe_pass.diagnostics.render().c_str(), stderr);
-      return exit_usage;
+      return exit_rejected;
     }
     // -e: the program compiles; nothing is started, attached or armed.
     if (opt.compile_only) return exit_ok;
@@ -684,29 +692,29 @@ int d_main(int argc, char** argv) {
     // -p and -c name none (dtrace attaches to it the same way).
     if (!opt.target.has_target()) {
       auto named = named_pid(probe_pass.program->clauses());
-      if (!named) return report("", named.error());
+      if (!named) return reject("", named.error());
       if (*named > 0) opt.target.pid = *named;
     }
     size_t ring_bytes = KernelProbes::kDefaultRingBytes;
     if (std::string b = probe_pass.program->option("bufsize"); !b.empty()) {
       auto n = parse_size(b);
-      if (!n) return report("-x bufsize", n.error());
+      if (!n) return reject("-x bufsize", n.error());
       ring_bytes = *n;
     }
     if (auto opened = kernel.open(probe_pass.program->clauses(), ring_bytes); !opened)
-      return report("", opened.error());
+      return reject("", opened.error());
     if (!opt.target.command.empty()) launch.trace_syscalls = launch_syscalls(probe_pass.program->clauses());
     auto mechanism = parse_return_mechanism(probe_pass.program->option("retprobe"));
-    if (!mechanism) return report("-x retprobe", mechanism.error());
+    if (!mechanism) return reject("-x retprobe", mechanism.error());
     auto backend = parse_backend(probe_pass.program->option("backend"));
-    if (!backend) return report("-x backend", backend.error());
+    if (!backend) return reject("-x backend", backend.error());
     launch.backend = *backend;
     launch.hands_off = probe_pass.program->has_option("handsoff");
     launch.agent_native = probe_pass.program->option("agentjit") != "off";
   }
   // -o FILE is appended to, as dtrace(1) opens it (fopen "a").
   auto writer = output::Writer::prepare(opt.output.empty() ? "-" : opt.output, output::Writer::Mode::append);
-  if (!writer) return report("", writer.error());
+  if (!writer) return reject("", writer.error());
 
   route_signals_to(nullptr);  // from here on a signal stops set-up cleanly
   std::unique_ptr<Session> session;
@@ -720,13 +728,13 @@ int d_main(int argc, char** argv) {
   };
   if (opt.target.has_target()) {
     auto s = open_target(opt.target, launch);
-    if (!s) return report("", s.error());
+    if (!s) return reject("", s.error());
     session = std::move(*s);
     route_signals_to(session.get());
     // A launched target stops at exec, before ld.so maps its libraries:
     // let it map them (and stop before their initializers and main) so
     // descriptions such as pid$target:libc.so.6::entry find their functions.
-    if (auto loaded = session->load_libraries(); !loaded && !interrupted()) return fail(report("", loaded.error()));
+    if (auto loaded = session->load_libraries(); !loaded && !interrupted()) return fail(reject("", loaded.error()));
   }
   co.target_pid = session ? session->pid() : 0;
   if (session) {
@@ -741,7 +749,7 @@ int d_main(int argc, char** argv) {
   auto compiled = d::compile(source, file_name, co);
   if (!compiled.ok()) {
     std::fputs(compiled.diagnostics.render().c_str(), stderr);
-    return fail(exit_usage);
+    return fail(exit_rejected);
   }
   d::Program& program = *compiled.program;
 
@@ -770,12 +778,12 @@ int d_main(int argc, char** argv) {
   }
   if (std::string p = program.option("progress"); !p.empty()) {
     auto delay = parse_seconds(p);
-    if (!delay) return fail(report("-x progress", delay.error()));
+    if (!delay) return fail(reject("-x progress", delay.error()));
     bind.progress_delay_s = *delay;
   }
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
-  if (worst != exit_ok) return fail(worst);
+  if (worst != exit_ok) return fail(exit_rejected);  // a description that matches nothing, as dtrace: 1
   if (!program.quiet() && !interrupted())
     report_matches(parts, program_lines(source, file_name), program, binder.matched());
   auto& ticks = binder.ticks();
@@ -787,7 +795,7 @@ int d_main(int argc, char** argv) {
   std::unique_ptr<output::MetricsServer> metrics;
   if (std::string where = program.option("metrics"); program.has_option("metrics") && !stopped_early) {
     auto server = output::MetricsServer::start(where);
-    if (!server) return fail(report("-x metrics", server.error()));
+    if (!server) return fail(reject("-x metrics", server.error()));
     metrics = std::move(*server);
     if (!program.quiet() || where.ends_with(":0"))  // a port picked for us must be named, even with -q
       report_note("serving the aggregations at http://" + where.substr(0, where.rfind(':')) + ":" +
@@ -800,7 +808,7 @@ int d_main(int argc, char** argv) {
     metrics->publish(program.openmetrics());
   };
   const uint64_t deadline = opt.duration ? now_ns() + static_cast<uint64_t>(*opt.duration * 1e9) : 0;
-  if (auto st = writer->start(); !st) return fail(report("", st.error()));
+  if (auto st = writer->start(); !st) return fail(reject("", st.error()));
   if (chrome) (void)writer->write(timeline.trace.begin());
   bool done = stopped_early || program.begin();
   bool target_exited = false;
@@ -827,7 +835,7 @@ int d_main(int argc, char** argv) {
     if (session) {
       auto r = session->run(slice);
       if (!r) {
-        worst = report("", r.error());
+        worst = reject("", r.error());
         break;
       }
       if (*r >= 0) {
@@ -899,7 +907,7 @@ int d_main(int argc, char** argv) {
   }
   if (session) {
     auto d = session->detach();
-    if (!d && worst == exit_ok) worst = report("", d.error());
+    if (!d && worst == exit_ok) worst = reject("", d.error());
     if (opt.verbose)
       for (const auto& line : session->detach_notes()) report_note(line);
   }
@@ -944,18 +952,18 @@ int list_main(DOptions& opt) {
   DebugArgs debug;
   // -o FILE: appended to, as dtrace -l -o does.
   auto out = output::Writer::prepare(opt.output.empty() ? "-" : opt.output, output::Writer::Mode::append);
-  if (!out) return report("", out.error());
+  if (!out) return reject("", out.error());
   std::unique_ptr<Session> session;
   if (opt.target.has_target()) {
     auto s = open_target(opt.target);
-    if (!s) return report("", s.error());
+    if (!s) return reject("", s.error());
     session = std::move(*s);
-    if (auto loaded = session->load_libraries(); !loaded) return report("", loaded.error());
+    if (auto loaded = session->load_libraries(); !loaded) return reject("", loaded.error());
   }
   for (const auto& text : opt.programs) {
     if (!session && text.find("$target") != std::string::npos) {
       report_error("-l", "probe description '" + text + "': $target needs a process: give -p PID or -c 'CMD ARGS'");
-      return exit_usage;
+      return exit_rejected;
     }
   }
   put(*out, "%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
@@ -977,7 +985,7 @@ int list_main(DOptions& opt) {
     while (fields.size() < 4) fields.insert(fields.begin(), "");
     if (fields.size() > 4) {
       report_error("", "invalid probe description '" + text + "'; use provider:module:function:name");
-      return exit_usage;
+      return exit_rejected;
     }
     if (session && !fields[0].empty()) {
       fields[0] = normalize_target(fields[0], session->pid());
@@ -1002,7 +1010,7 @@ int list_main(DOptions& opt) {
     }
     if (kernel.is_kernel(desc) && desc.provider != "syscall") {
       auto keys = kernel.list(desc);
-      if (!keys) return report("-l", keys.error());
+      if (!keys) return reject("-l", keys.error());
       for (const auto& l : *keys) {
         row(l.key.provider, l.key.module, l.key.function, l.key.name);
         if (!opt.verbose) continue;
@@ -1018,7 +1026,7 @@ int list_main(DOptions& opt) {
       if (desc.provider.empty() && desc.module.empty() && desc.function.empty() && desc.name.empty())
         continue;  // as dtrace -l: no pid probes unless asked for
       auto probes = expand_pid(desc, *session);
-      if (!probes) return report("", probes.error());
+      if (!probes) return reject("", probes.error());
       for (const auto& p : *probes) {
         row(p.key.provider, p.key.module, p.key.function, p.key.name);
         if (!opt.verbose) continue;
@@ -1035,7 +1043,7 @@ int list_main(DOptions& opt) {
                                 !glob_match(desc.provider, "profile");
     if (session && (desc.provider.empty() || other_provider)) {
       auto all = usdt_probes(*session);
-      if (!all) return report("", all.error());
+      if (!all) return reject("", all.error());
       for (const auto& m : match_usdt(desc, *all, session->pid())) {
         row(m.key.provider, m.key.module, m.key.function, m.key.name);
         if (!opt.verbose) continue;

@@ -1,7 +1,8 @@
 // cli/report.h — how the probekit command talks to its user when things go
 // wrong: `probekit: <where>: error: <what>` on stderr, the offending text
-// with a caret under the column, and the exit codes of DESIGN.md
-// (0 success, 1 runtime failure, 2 usage or program error).
+// with a caret under the column, and the exit codes (0 success, 1 failure,
+// 2 usage; the D command exits 1 for a program it refuses, as dtrace(1)'s
+// E_ERROR, and 2 only for a command line that does not parse, its E_USAGE).
 #pragma once
 
 #include <string>
@@ -11,7 +12,12 @@
 
 namespace probekit::cli {
 
-enum ExitCode { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
+enum ExitCode {
+  exit_ok = 0,
+  exit_runtime = 1,
+  exit_rejected = 1,  // a D program that does not compile (dtrace's E_ERROR)
+  exit_usage = 2,
+};
 
 // Prints `probekit: WHERE: error: MESSAGE` (WHERE omitted when empty).
 void report_error(const std::string& where, const std::string& message);

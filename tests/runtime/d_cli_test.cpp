@@ -49,17 +49,19 @@ TEST(DCli, TickFiresAndExits) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+5\n)"))) << r.out;
 }
 
-TEST(DCli, CompileErrorsExit2WithCaret) {
+// dtrace(1) exits 1 (E_ERROR) for a program it cannot compile and 2 (E_USAGE)
+// only for a command line it cannot parse; probekit does the same.
+TEST(DCli, RejectedProgramsExit1WithCaretAsDtraceDoes) {
   auto r = run({probekit_path(), "-n", "BEGIN { x = ; }"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("<command line>:1:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("^"), std::string::npos) << r.err;
 }
 
-TEST(DCli, DescriptionMatchingNothingExits2) {
+TEST(DCli, DescriptionMatchingNothingExits1) {
   auto r = run({probekit_path(), "-n", "pid$target:a.out:nosuchfunction:entry { }", "-c",
                 target_path("pk_basic-pie-O2") + " 1 1"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("does not match any probes"), std::string::npos) << r.err;
 }
 
@@ -261,17 +263,17 @@ TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
                                  "#endif\n"
                                  "\tx = nosuchvar;\n}\n");
   auto e = run({probekit_path(), "-C", "-s", bad});
-  EXPECT_EQ(e.status, 2);
+  EXPECT_EQ(e.status, 1);
   EXPECT_NE(e.err.find(bad + ":6:6: error: unknown identifier 'nosuchvar'"), std::string::npos) << e.err;
   auto failed = run({probekit_path(), "-C", "-n", "#error stop here\nBEGIN { }"});
-  EXPECT_EQ(failed.status, 2);
+  EXPECT_EQ(failed.status, 1);
   EXPECT_NE(failed.err.find("probekit: -C: error: the C preprocessor failed"), std::string::npos) << failed.err;
   EXPECT_NE(failed.err.find("stop here"), std::string::npos) << failed.err;
 }
 
 TEST(DCli, PreprocessorOptionsNeedC) {
   auto r = run({probekit_path(), "-D", "X=1", "-n", "BEGIN { exit(0); }"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("add -C"), std::string::npos) << r.err;
 }
 
@@ -281,7 +283,7 @@ TEST(DCli, DescriptionsMatchingNothingAreDPdescZeroUnlessZ) {
   for (const char* prog : {"BEGIN:tick-1 { exit(0); }", "profile::tick-1sec { exit(0); } BEGIN { }",
                            "foo:BEGIN { exit(0); }"}) {
     auto r = run({probekit_path(), "-q", "-n", prog}, 10);
-    EXPECT_EQ(r.status, 2) << prog;
+    EXPECT_EQ(r.status, 1) << prog;
     EXPECT_NE(r.err.find("does not match any probes"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("[D_PDESC_ZERO]"), std::string::npos) << r.err;
   }
@@ -297,7 +299,7 @@ TEST(DCli, ProfileProbesFasterThan5000HzMatchNothing) {
   for (const char* prog : {"tick-1us { exit(0); }", "profile-1ns { exit(0); }", "profile-5001 { exit(0); }",
                            "tick-199us { exit(0); }", "profile-n { exit(0); }"}) {
     auto r = run({probekit_path(), "-q", "-n", prog}, 10);
-    EXPECT_EQ(r.status, 2) << prog;
+    EXPECT_EQ(r.status, 1) << prog;
     EXPECT_NE(r.err.find("at most 5000 Hz (every 200us)"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("[D_PDESC_ZERO]"), std::string::npos) << r.err;
   }
@@ -308,7 +310,7 @@ TEST(DCli, ProfileProbesFasterThan5000HzMatchNothing) {
 
 TEST(DCli, SyntaxErrorIsReportedNeverRun) {
   auto r = run({probekit_path(), "-n", "BEGIN { trace(epid)); printf(\"ran\\n\"); exit(0); }"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("expected ';' after the statement [D_SYNTAX]"), std::string::npos) << r.err;
 }
@@ -333,7 +335,7 @@ TEST(DCli, CompileOnlyStartsNothing) {
   EXPECT_EQ(r.err, "");
   EXPECT_FALSE(std::filesystem::exists(marker));
   auto bad = run({probekit_path(), "-e", "-n", "BEGIN { x = ; }"}, 10);
-  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find("[D_SYNTAX]"), std::string::npos) << bad.err;
 }
 
@@ -342,7 +344,7 @@ TEST(DCli, BufferSizeFlagTakesDTracesSizes) {
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(ok.out, "ok\n\n");
   auto bad = run({probekit_path(), "-q", "-b", "4x", "-n", "BEGIN { exit(0); }"}, 10);
-  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find("failed to set option 'bufsize': '4x' is not a size"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("[D_PRAGMA_OPTSET]"), std::string::npos) << bad.err;
 }
@@ -356,7 +358,7 @@ TEST(DCli, BufferSizeFlagAndOptionAreEachChecked) {
     argv.insert(argv.end(), order.begin(), order.end());
     argv.insert(argv.end(), {"-n", "BEGIN { exit(0); }"});
     auto r = run(argv, 10);
-    EXPECT_EQ(r.status, 2) << order[0];
+    EXPECT_EQ(r.status, 1) << order[0];
     EXPECT_NE(r.err.find("failed to set option 'bufsize': '4x' is not a size"), std::string::npos) << r.err;
   }
 }
@@ -374,11 +376,11 @@ TEST(DCli, LibraryDirectoryIsCompiledFirst) {
   std::filesystem::create_directories(bad_dir);
   std::ofstream(bad_dir + "/bad.d") << "\ninline int BROKEN = ;\n";
   auto bad = run({probekit_path(), "-q", "-L", bad_dir, "-n", "BEGIN { exit(0); }"}, 10);
-  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find(bad_dir + "/bad.d:2:"), std::string::npos) << bad.err;
 
   auto missing = run({probekit_path(), "-L", dir + "/nonexistent", "-n", "BEGIN { exit(0); }"}, 10);
-  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("probekit: -L " + dir + "/nonexistent: error: cannot read the library directory"),
             std::string::npos)
       << missing.err;
@@ -538,7 +540,7 @@ TEST(DCli, TargetTypedefsAndModuleScopes) {
   EXPECT_EQ(read_file(scalar_file), "18446744073709551615 8\n\n");
   auto bad = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct libc.so.6`node *)arg0)->id); }",
                   "-c", target_path("pk_types-pie-O0") + " 1"});
-  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find("[D_OP_INCOMPLETE]"), std::string::npos) << bad.err;
   EXPECT_EQ(bad.out, "");
 }
@@ -595,7 +597,7 @@ TEST(DCli, CopyoutWritesTheTargetAndStoresDoNot) {
 TEST(DCli, UnknownTargetStructIsAnError) {
   auto r = run({probekit_path(), "-q", "-n", "pid$target:a.out:visit:entry { trace(((struct nosuch *)arg0)->x); }",
                 "-c", target_path("pk_types-pie-O0") + " 1"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("[D_OP_INCOMPLETE]"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
@@ -653,7 +655,7 @@ TEST(DCli, ErrtagsAndDroptagsAreAcceptedAsDtraceAcceptsThem) {
   EXPECT_EQ(ok.err, "");
   EXPECT_EQ(ok.out, "1\n");
   auto bad = run({probekit_path(), "-q", "-xerrtags", "-n", "BEGIN { trace(epid)); }"});
-  EXPECT_EQ(bad.status, 2) << bad.err;
+  EXPECT_EQ(bad.status, 1) << bad.err;
   EXPECT_NE(bad.err.find("expected ';' after the statement [D_SYNTAX]"), std::string::npos) << bad.err;
 }
 
@@ -664,7 +666,7 @@ TEST(DCli, ErrtagsAndDroptagsAreAcceptedAsDtraceAcceptsThem) {
 // -q with `quiet=no` prints the "matched" line and dtrace's default output.
 TEST(DCli, PragmaOptionsWinOverTheCommandLine) {
   auto w = run({probekit_path(), "-w", "-n", "#pragma D option destructive=no\nBEGIN { system(\"true\"); }"});
-  EXPECT_EQ(w.status, 2) << w.err;
+  EXPECT_EQ(w.status, 1) << w.err;
   EXPECT_NE(w.err.find("'system()' is a destructive action: run with '-w' to allow it [D_DESTRUCT]"),
             std::string::npos)
       << w.err;

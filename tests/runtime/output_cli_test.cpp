@@ -331,7 +331,7 @@ TEST(MetricsCli, ServesTheAggregationsUntilCtrlC) {
 
 TEST(MetricsCli, ABadAddressIsAnError) {
   auto r = run({probekit_path(), "-x", "metrics=nowhere", "-n", "BEGIN { exit(0); }"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("probekit: -x metrics: error: 'nowhere' is not an address to listen on; use HOST:PORT"),
             std::string::npos)
       << r.err;

@@ -105,7 +105,7 @@ TEST(SymbolsCli, NamingAFunctionDoesNotNameItsColdPart) {
 
 TEST(SymbolsCli, ListingTargetWithoutAProcessIsAnError) {
   auto r = run({probekit_path(), "-l", "-n", "pid$target:a.out::entry"});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("$target needs a process: give -p PID or -c"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
