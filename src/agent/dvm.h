@@ -678,7 +678,12 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         if (op == PK_OP_DIVZ)
           st[sp - 1] = !sgn ? a / b : b == ~0ull ? (uint64_t)0 - a : (uint64_t)((int64_t)a / (int64_t)b);
         else
-          st[sp - 1] = !sgn ? a % b : b == ~0ull ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
+          /* DTrace's signed %: negative when the operands' signs differ
+           * (compiler.cpp's rule), where C's follows a's sign alone. */
+          st[sp - 1] = !sgn ? a % b
+                       : b == ~0ull ? 0
+                       : (int64_t)b < 0 ? (uint64_t)0 - (uint64_t)((int64_t)a % (int64_t)b)
+                                        : (uint64_t)((int64_t)a % (int64_t)b);
         break;
       }
       case PK_OP_AGG: {

@@ -499,6 +499,7 @@ public:
         ext(symbols_.globals[static_cast<size_t>(e.slot)].type);
         return push();
       case ExprKind::unary: {
+        if (is_string_index(e)) return refuse("indexing a string");
         if (e.op == Op::deref) {
           // *(T *)ADDR: the fault-safe reader; nothing there is DTrace's
           // bad-address fault, reported by the tracer from the fault item.
@@ -634,7 +635,17 @@ private:
       case Op::sub: op(PK_OP_SUB); break;
       case Op::mul: op(PK_OP_MUL); break;
       case Op::div: op(s ? PK_OP_SDIV : PK_OP_UDIV); break;
-      case Op::mod: op(s ? PK_OP_SMOD : PK_OP_UMOD); break;
+      case Op::mod:
+        op(s ? PK_OP_SMOD : PK_OP_UMOD);
+        // A negative constant divisor: DTrace's sign rule (compiler.cpp)
+        // negates C's remainder.
+        if (s && static_cast<int64_t>(b.ival) < 0) {
+          pop();
+          op(PK_OP_NEG);
+          ext(e.type);
+          return true;
+        }
+        break;
       case Op::band: op(PK_OP_AND); break;
       case Op::bor: op(PK_OP_OR); break;
       case Op::bxor: op(PK_OP_XOR); break;

@@ -266,6 +266,14 @@ private:
   Impl& impl() { return static_cast<Impl&>(*this); }
 };
 
+// s[i] of a string (the parser's *(s + i), its sum marked is_postfix, and
+// sema's typing): char i of the string, not a memory read.
+inline bool is_string_index(const Expr& e) {
+  return e.kind == ExprKind::unary && e.op == Op::deref && e.kids.size() == 1 &&
+         e.kids[0]->kind == ExprKind::binary && e.kids[0]->op == Op::add && e.kids[0]->is_postfix &&
+         e.kids[0]->kids.size() == 2 && e.kids[0]->kids[0]->type.is_string();
+}
+
 // The tree printed back as S-expressions, for parser tests:
 // "(binary + (ident a) (integer 1))".
 std::string dump(const Expr& e);

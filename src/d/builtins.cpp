@@ -44,9 +44,60 @@ const std::vector<VarInfo>& vars() {
       {"ucaller", Var::ucaller, Type::integer(8, false)},
       {"ustackdepth", Var::ustackdepth, Type::integer(4, false)},
       {"caller", Var::caller, Type::integer(8, false)},
+      {"stackdepth", Var::stackdepth, Type::integer(4, false)},
+      {"curpsinfo", Var::curpsinfo, Type::pointer()},
+      {"curlwpsinfo", Var::curlwpsinfo, Type::pointer()},
   };
   return table;
 }
+
+}  // namespace
+
+const ProcMember* find_proc_member(bool lwp, std::string_view name) {
+  using K = ProcMember::Kind;
+  using F = ProcField;
+  const Type i32 = Type::integer(4, true), u32 = Type::integer(4, false), u64 = Type::integer(8, false);
+  const Type chr = Type::integer(1, true), str = Type::string();
+  static const std::vector<ProcMember> ps = {
+      {"pr_flag", K::no_conversion, F::zero, i32},      {"pr_nlwp", K::value, F::nlwp, i32},
+      {"pr_pid", K::value, F::pid, i32},                {"pr_ppid", K::value, F::ppid, i32},
+      {"pr_pgid", K::value, F::pgid, i32},              {"pr_sid", K::value, F::sid, i32},
+      {"pr_uid", K::value, F::uid, u32},                {"pr_euid", K::value, F::euid, u32},
+      {"pr_gid", K::value, F::gid, u32},                {"pr_egid", K::value, F::egid, u32},
+      {"pr_addr", K::kernel_address, F::zero, u64},     {"pr_size", K::no_conversion, F::zero, u64},
+      {"pr_rssize", K::no_conversion, F::zero, u64},    {"pr_pad1", K::no_conversion, F::zero, u64},
+      {"pr_ttydev", K::kernel_address, F::zero, u64},   {"pr_pctcpu", K::no_conversion, F::zero, i32},
+      {"pr_pctmem", K::no_conversion, F::zero, i32},    {"pr_start", K::no_conversion, F::zero, i32},
+      {"pr_time", K::no_conversion, F::zero, i32},      {"pr_ctime", K::no_conversion, F::zero, i32},
+      {"pr_fname", K::value, F::fname, str},            {"pr_psargs", K::value, F::psargs, str},
+      {"pr_wstat", K::value, F::zero, i32},             {"pr_argc", K::value, F::argc, i32},
+      {"pr_argv", K::value, F::argv, u64},              {"pr_envp", K::value, F::envp, u64},
+      {"pr_dmodel", K::value, F::dmodel, chr},          {"pr_pad2", K::no_conversion, F::zero, i32},
+      {"pr_taskid", K::value, F::zero, i32},            {"pr_projid", K::value, F::zero, i32},
+      {"pr_nzomb", K::value, F::zero, i32},             {"pr_poolid", K::value, F::zero, i32},
+      {"pr_zoneid", K::value, F::zero, i32},            {"pr_contract", K::value, F::zero, i32},
+      {"pr_filler", K::no_conversion, F::zero, i32},    {"pr_lwp", K::no_conversion, F::zero, i32},
+  };
+  static const std::vector<ProcMember> lwps = {
+      {"pr_flag", K::value, F::flag, i32},              {"pr_lwpid", K::value, F::lwpid, i32},
+      {"pr_addr", K::kernel_address, F::zero, u64},     {"pr_wchan", K::value, F::zero, u64},
+      {"pr_stype", K::value, F::zero, chr},             {"pr_state", K::value, F::state, chr},
+      {"pr_sname", K::value, F::sname, chr},            {"pr_nice", K::no_conversion, F::zero, chr},
+      {"pr_syscall", K::no_conversion, F::zero, i32},   {"pr_oldpri", K::no_conversion, F::zero, chr},
+      {"pr_cpu", K::no_conversion, F::zero, chr},       {"pr_pri", K::value, F::pri, i32},
+      {"pr_pctcpu", K::no_conversion, F::zero, i32},    {"pr_pad", K::no_conversion, F::zero, i32},
+      {"pr_start", K::no_conversion, F::zero, i32},     {"pr_time", K::no_conversion, F::zero, i32},
+      {"pr_clname", K::no_conversion, F::zero, str},    {"pr_name", K::value, F::name, str},
+      {"pr_onpro", K::value, F::onpro, i32},            {"pr_bindpro", K::no_conversion, F::zero, i32},
+      {"pr_bindpset", K::no_conversion, F::zero, i32},  {"pr_lgrp", K::no_conversion, F::zero, i32},
+      {"pr_filler", K::no_conversion, F::zero, i32},
+  };
+  for (const auto& m : lwp ? lwps : ps)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+namespace {
 
 const std::vector<FnInfo>& fns() {
   static const std::vector<FnInfo> table = {
@@ -74,6 +125,9 @@ const std::vector<FnInfo>& fns() {
       {"ftruncate", Fn::ftruncate, 0, 0, true, false, false},
       {"copyinto", Fn::copyinto, 3, 3, true, false, false},
       {"print", Fn::print, 1, 1, true, false, true},
+      {"bcopy", Fn::bcopy, 3, 3, true, false, false},
+      {"panic", Fn::panic, 0, 0, true, true, false},
+      {"breakpoint", Fn::breakpoint, 0, 0, true, true, false},
       {"ustack", Fn::ustack, 0, 2, false, false, true},
       {"copyin", Fn::copyin, 2, 2, false, false, false},
       {"copyinstr", Fn::copyinstr, 1, 2, false, false, false},

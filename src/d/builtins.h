@@ -21,6 +21,10 @@ enum class Var : uint8_t {
   probeprov, probemod, probefunc, probename, arg0, arg1, arg2, arg3, arg4, arg5,
   arg6, arg7, arg8, arg9, errno_, curcpu, cpu, retval, epid, id, curthread, ucaller, ustackdepth,
   caller,  // the kernel's caller: refused (user space only), with the name to use
+  stackdepth,  // the kernel's stack depth: refused likewise
+  // curpsinfo->M and curlwpsinfo->M (sema's rewrite of the member): one
+  // member of the process or thread the probe fired in (ProcMember).
+  curpsinfo, curlwpsinfo,
 };
 
 struct VarInfo {
@@ -46,11 +50,31 @@ inline constexpr int kEntryArgWord[6] = {14, 13, 12, 11, 9, 8};
 inline constexpr int kXmmRegisterBase = kRegisterCount;
 inline constexpr int kReadableRegisterCount = kRegisterCount + 16;
 
+// The members of curpsinfo (psinfo_t) and curlwpsinfo (lwpsinfo_t) as
+// dtrace-utils' procfs.d translates them from the kernel's task_struct,
+// read here from /proc/PID (Host::proc_info). A member the translator does
+// not define is D_XLATE_NOCONV; one that is a kernel address (pr_addr,
+// pr_ttydev) is refused, probekit tracing user space only.
+enum class ProcField : uint8_t {
+  zero,  // a constant 0 on Linux (pr_wstat, pr_taskid, pr_wchan, ...)
+  nlwp, pid, ppid, pgid, sid, uid, euid, gid, egid, fname, psargs, argc, argv, envp, dmodel,
+  flag, lwpid, state, sname, pri, name, onpro,
+};
+struct ProcMember {
+  std::string_view name;
+  enum class Kind : uint8_t { value, no_conversion, kernel_address } kind;
+  ProcField field;
+  Type type;
+};
+// nullptr: not a member of psinfo_t (lwp false) or lwpsinfo_t (lwp true).
+const ProcMember* find_proc_member(bool lwp, std::string_view name);
+
 enum class Fn : uint8_t {
   // actions (void)
   trace, printf, printa, exit, clear, trunc, normalize, denormalize, setopt,
   speculate, commit, discard, stop, raise, system, copyout, copyoutstr, override,
-  tracemem, chill, freopen, ftruncate, copyinto, print,
+  tracemem, chill, freopen, ftruncate, copyinto, print, bcopy,
+  panic, breakpoint,  // the kernel's: refused even with -w (user space only)
   // functions with a value
   ustack, copyin, copyinstr, strlen, strjoin, substr, index, rindex, strtok,
   strstr, basename, dirname, ufunc, usym, umod, uaddr, speculation, rand,

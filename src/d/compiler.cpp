@@ -160,7 +160,7 @@ public:
     case Var::vtimestamp: v = static_cast<int64_t>(x.now); break;
     case Var::walltimestamp: v = static_cast<int64_t>(x.rt.host->walltime_ns()); break;
     case Var::pid: v = hit ? hit->pid() : x.rt.host->tracer_pid(); break;
-    case Var::ppid: v = hit ? hit->ppid() : 0; break;
+    case Var::ppid: v = hit ? hit->ppid() : x.rt.host->proc_info(x.rt.host->tracer_pid(), x.rt.host->tracer_pid()).ppid; break;
     case Var::tid: v = hit ? hit->tid() : x.rt.host->tracer_pid(); break;
     case Var::uid: v = x.rt.host->uid_of(hit ? hit->pid() : x.rt.host->tracer_pid()); break;
     case Var::gid: v = x.rt.host->gid_of(hit ? hit->pid() : x.rt.host->tracer_pid()); break;
@@ -443,7 +443,10 @@ int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
     if (b == 0) x.fault(FaultKind::div_zero, 0);
     if (sign) {
       if (a == INT64_MIN && b == -1) return op == Op::div ? a : 0;
-      return normalize_to(t, op == Op::div ? a / b : a % b);
+      // DTrace's signed % (dtrace-utils' tst.moddiv): |a| % |b|, negative
+      // when the signs differ, where C's follows a's sign alone.
+      if (op == Op::mod) return normalize_to(t, b < 0 ? -(a % b) : a % b);
+      return normalize_to(t, a / b);
     }
     return normalize_to(t, static_cast<int64_t>(op == Op::div ? ua / ub : ua % ub));
   case Op::band: return normalize_to(t, a & b);
@@ -598,6 +601,85 @@ public:
 
 private:
   NodePtr p_;
+};
+
+// curpsinfo->M and curlwpsinfo->M: a member of the process or thread the
+// probe fired in (probekit's own outside a process, as DTrace's BEGIN
+// sees dtrace), read from /proc by Host::proc_info.
+class ProcMemberVar : public Node {
+public:
+  bool record_safe(RecordNeeds&) const override { return false; }  // /proc of a live process
+  ProcMemberVar(Type t, ProcField f) : Node(t), field_(f) {}
+  int64_t eval_int(Exec& x) const override {
+    HitContext* hit = x.ctx.hit;
+    const int pid = hit ? hit->pid() : x.rt.host->tracer_pid();
+    const int tid = hit ? hit->tid() : x.rt.host->tracer_pid();
+    if (field_ == ProcField::zero) return 0;
+    if (field_ == ProcField::pid) return normalize_to(type, pid);
+    if (field_ == ProcField::lwpid) return normalize_to(type, tid);
+    if (field_ == ProcField::onpro) return normalize_to(type, hit ? hit->cpu() : x.ctx.cpu);
+    if (field_ == ProcField::dmodel) return 2;  // PR_MODEL_LP64
+    const ProcInfo p = x.rt.host->proc_info(pid, tid);
+    // The letters of /proc's state as procfs.d maps the task's state; a
+    // thread in probekit's ptrace stop is running as far as it knows.
+    const char st = p.state;
+    const bool sleeping = st == 'S' || st == 'D' || st == 'I', stopped = st == 'T';
+    const bool zombie = st == 'Z' || st == 'X' || st == 'x';
+    int64_t v = 0;
+    switch (field_) {
+    case ProcField::nlwp: v = p.nlwp; break;
+    case ProcField::ppid: v = hit ? hit->ppid() : p.ppid; break;
+    case ProcField::pgid: v = p.pgid; break;
+    case ProcField::sid: v = p.sid; break;
+    case ProcField::uid: v = p.uid; break;
+    case ProcField::euid: v = p.euid; break;
+    case ProcField::gid: v = p.gid; break;
+    case ProcField::egid: v = p.egid; break;
+    case ProcField::argc: v = p.argc; break;
+    case ProcField::argv: v = static_cast<int64_t>(p.argv); break;
+    case ProcField::envp: v = static_cast<int64_t>(p.envp); break;
+    case ProcField::flag: v = stopped ? 1 : 0; break;  // PR_STOPPED
+    case ProcField::state: v = sleeping ? 1 : stopped ? 4 : zombie ? 3 : 2; break;  // SSLEEP SSTOP SZOMB SRUN
+    case ProcField::sname: v = sleeping ? 'S' : stopped ? 'T' : zombie ? 'Z' : 'R'; break;
+    case ProcField::pri: v = p.prio; break;
+    default: break;
+    }
+    return normalize_to(type, v);
+  }
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    HitContext* hit = x.ctx.hit;
+    if (field_ == ProcField::fname || field_ == ProcField::name) {  // the thread's comm, as execname
+      if (hit) return hit->comm();
+      return "probekit";
+    }
+    const int pid = hit ? hit->pid() : x.rt.host->tracer_pid();
+    scratch = x.rt.host->proc_info(pid, hit ? hit->tid() : pid).psargs;
+    return scratch;
+  }
+
+private:
+  ProcField field_;
+};
+
+// s[i]: char i of a string. DTrace holds a string in a strsize buffer,
+// zero past its end, and reads s[i] from it unchecked: an index past the
+// end but inside the buffer is 0, one outside it a bad address.
+class StringIndex : public Node {
+public:
+  bool record_safe(RecordNeeds& n) const override { return s_->record_safe(n) && i_->record_safe(n); }
+  StringIndex(NodePtr s, NodePtr i) : Node(Type::integer(1, true)), s_(std::move(s)), i_(std::move(i)) {}
+  int64_t eval_int(Exec& x) const override {
+    std::string scratch;
+    std::string_view v = s_->eval_str(x, scratch);
+    int64_t i = i_->eval_int(x);
+    if (i < 0 || static_cast<uint64_t>(i) >= std::max<uint64_t>(x.rt.strsize, v.size() + 1))
+      x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
+    if (static_cast<uint64_t>(i) >= v.size()) return 0;
+    return static_cast<signed char>(v[static_cast<size_t>(i)]);
+  }
+
+private:
+  NodePtr s_, i_;
 };
 
 // A bit-field of the target's types: `width` bits, `shift` bits up in the
@@ -1066,7 +1148,7 @@ public:
       // the scratch space is exhausted.
       int64_t n = args_[0]->eval_int(x);
       size_t at = (x.scratch_mem.size() + 7) & ~size_t{7};
-      if (n < 0 || static_cast<uint64_t>(n) > kScratchSize - std::min(at, kScratchSize))
+      if (n < 0 || static_cast<uint64_t>(n) > x.rt.scratchsize - std::min(at, x.rt.scratchsize))
         x.fault(FaultKind::no_scratch, 0);
       x.scratch_mem.resize(at + static_cast<size_t>(n), '\0');
       return static_cast<int64_t>(kScratchBase + at);
@@ -1239,7 +1321,7 @@ public:
       Value v;
       v.kind = Value::Kind::stack;
       if (!x.ctx.hit) return v;
-      int frames = extra_ > 0 ? static_cast<int>(extra_) : x.rt.ustackframes;
+      int frames = std::min(extra_ > 0 ? static_cast<int>(extra_) : x.rt.ustackframes, x.rt.ustackframes_max);
       auto pcs = x.rt.host->user_stack(*x.ctx.hit, frames);
       for (size_t i = 0; i < pcs.size(); ++i) {
         if (i) v.s += '\n';
@@ -1351,6 +1433,7 @@ public:
     case Fn::override:
     case Fn::chill:
     case Fn::tracemem:
+    case Fn::bcopy:
     case Fn::copyinto: return false;  // they act on the thread at its hit, or read its memory
     default: return all_record_safe(args_, n);
     }
@@ -1501,6 +1584,35 @@ public:
       write_memory(x, dst, bytes.data(), bytes.size());
       return;
     }
+    case Fn::bcopy: {
+      // dtrace-utils' rules: the destination must start in this firing's
+      // alloca() memory (else a bad address) and the copy end there, as a
+      // source in it must (else a bad size). A string is its bytes. The
+      // arguments are evaluated in order (tst.bcopy_arg_order).
+      std::string bytes;
+      uint64_t src = 0;
+      if (args_[0]->type.is_string()) bytes = std::string(args_[0]->eval_str(x, bytes));
+      else src = static_cast<uint64_t>(args_[0]->eval_int(x));
+      const uint64_t dst = static_cast<uint64_t>(args_[1]->eval_int(x));
+      const int64_t n = args_[2]->eval_int(x);
+      const uint64_t top = kScratchBase + x.scratch_mem.size();
+      if (dst < kScratchBase || dst >= top) x.fault(FaultKind::bad_address, dst);
+      auto bad_size = [&] {
+        char what[64];
+        std::snprintf(what, sizeof what, "invalid size (0x%llx)", static_cast<unsigned long long>(n));
+        x.fault(FaultKind::bad_size, static_cast<uint64_t>(n), what);
+      };
+      if (n < 0 || static_cast<uint64_t>(n) > top - dst) bad_size();
+      if (args_[0]->type.is_string()) {
+        bytes.resize(static_cast<size_t>(n), '\0');
+      } else {
+        if (src >= kScratchBase && src < top && static_cast<uint64_t>(n) > top - src) bad_size();
+        bytes.assign(static_cast<size_t>(n), '\0');
+        read_memory(x, src, bytes.data(), bytes.size());
+      }
+      write_memory(x, dst, bytes.data(), bytes.size());
+      return;
+    }
     case Fn::copyout:
     case Fn::copyoutstr: {
       Value src = args_[0]->eval_value(x);
@@ -1638,6 +1750,8 @@ public:
     case ExprKind::ident:
       if (e.type.object) return object_var(e);
       if (e.slot >= 0) return lvalue(e);
+      if (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo))
+        return std::make_unique<ProcMemberVar>(e.type, static_cast<ProcField>(e.ival));
       return std::make_unique<BuiltinVar>(e.type, static_cast<Var>(e.id));
     case ExprKind::self_var:
     case ExprKind::this_var: return e.type.object ? object_var(e) : lvalue(e);
@@ -1651,6 +1765,7 @@ public:
     case ExprKind::unary:
       // *p of a struct pointer is the struct at p: its address.
       if (e.op == Op::deref && e.type.object) return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
+      if (is_string_index(e)) return std::make_unique<StringIndex>(expr(*e.kids[0]->kids[0]), expr(*e.kids[0]->kids[1]));
       if (e.op == Op::deref) return std::make_unique<Deref>(e.type, expr(*e.kids[0]));
       return std::make_unique<Unary>(e.type, e.op, expr(*e.kids[0]));
     case ExprKind::binary: return binary(e);

@@ -1542,17 +1542,21 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       e->text += "." + tok_.text;
       e->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
       advance();
-    } else if (tok_.kind == Tok::lbracket &&
-               ((e->kind == ExprKind::member && !e->kids.empty()) || e->kind == ExprKind::self_var ||
-                e->kind == ExprKind::this_var)) {
-      // p->a[i]: *(p->a + i), an array member being the address of its
-      // first element; this->p[i] and self->p[i] of a pointer likewise.
+    } else if (tok_.kind == Tok::lbracket && e->kind != ExprKind::agg_ref) {
+      // E[i] is *(E + i), as in C, for any expression but a name (a name
+      // is an array, args[] or uregs[]; sema turns a pointer or string
+      // variable's p[i] into the same): p->a[i] (an array member being the
+      // address of its first element), this->p[i], ((char *)p)[32],
+      // func(x)[i]. The sum is marked (is_postfix) so that sema can tell
+      // indexing from arithmetic: a string can be indexed (s[i] is its
+      // char i) but not added to.
       Loc at = tok_.loc;
       advance();
       auto index = parse_expr();
       if (!index || !expect(Tok::rbracket, "']' after the index")) return nullptr;
       auto sum = make(ExprKind::binary, at);
       sum->op = Op::add;
+      sum->is_postfix = true;
       sum->kids.push_back(std::move(e));
       sum->kids.push_back(std::move(index));
       auto deref = make(ExprKind::unary, at);
@@ -1577,7 +1581,7 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       if (!check_height(*m)) return nullptr;
       e = std::move(m);
     } else if (tok_.kind == Tok::lbracket || tok_.kind == Tok::lparen) {
-      error_here("only names can be indexed or called: '" + tok_.text + "' cannot follow this expression");
+      error_here("only names can be called: '" + tok_.text + "' cannot follow this expression");
       return nullptr;
     } else {
       break;

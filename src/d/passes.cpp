@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "d/format.h"
+#include "d/runtime.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -187,6 +188,8 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"metrics", true},    // probekit: serve the aggregations as OpenMetrics at ADDR:PORT
       {"progress", true},   // probekit: seconds of arming before a terminal shows "armed K/N"
       {"version", true},      // the D language version the program asks for (at most kDVersion)
+      {"scratchsize", true},  // alloca()'s space per clause firing (bytes)
+      {"maxframes", true},    // the most frames stack() and ustack() may ask for
       {"errtags", false},     // dtrace: errors carry their [D_*] tag (probekit's always do)
       {"droptags", false},    // dtrace: drop reports carry a tag (accepted; drops print as they do)
   };
@@ -591,6 +594,8 @@ public:
   void visit_macro(Expr& e) { e.type = Type::integer(); }
 
   void visit_ident(Expr& e) {
+    if (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo))
+      return;  // curpsinfo->M, typed by visit_proc_member in an earlier round
     if (const InlineDecl* in = find_inline(e.text)) {
       if (!in->value->type.is_none() && !compatible(in->type, in->value->type)) {
         e.type = in->type;  // its definition is reported; no second error here
@@ -612,6 +617,19 @@ public:
         // fire in user space, where the caller is ucaller.
         error("D_VAR_UNSUP", e.loc,
               "'caller' is the kernel's caller and probekit traces user space only: use 'ucaller'");
+        return;
+      }
+      if (v->var == Var::stackdepth) {
+        error("D_VAR_UNSUP", e.loc,
+              "'stackdepth' is the depth of the kernel's stack and probekit traces user space only: use 'ustackdepth'");
+        return;
+      }
+      if (v->var == Var::curpsinfo || v->var == Var::curlwpsinfo) {
+        // DTrace's psinfo_t * is a translation of the kernel's task_struct,
+        // which probekit cannot point at: only its members are read.
+        error("D_VAR_UNSUP", e.loc,
+              "'" + e.text + "' is read through its members, e.g. '" + e.text + "->" +
+                  (v->var == Var::curpsinfo ? "pr_pid" : "pr_lwpid") + "'");
         return;
       }
       e.id = static_cast<int>(v->var);
@@ -820,6 +838,9 @@ public:
   // probe_fields): an integer of the field's size and sign, or a string.
   void visit_member(Expr& e) {
     if (!e.kids.empty() && e.kids[0]->kind == ExprKind::xlate) return visit_translated_member(e);
+    if (!e.kids.empty() && !e.is_postfix && e.kids[0]->kind == ExprKind::ident &&
+        (e.kids[0]->text == "curpsinfo" || e.kids[0]->text == "curlwpsinfo"))
+      return visit_proc_member(e);
     if (!e.kids.empty()) return visit_pointer_member(e);
     bool applies = false, unknown = false;
     std::optional<ProbeField> found;
@@ -850,6 +871,36 @@ public:
     }
     error("D_ARGS_MEMBER", e.loc,
           "no field '" + e.text + "' in " + join(where, ", ") + (names.empty() ? "" : "; its fields: " + join(names, ", ")));
+  }
+
+  // curpsinfo->M, curlwpsinfo->M: e becomes the built-in variable with
+  // the member's ProcField in ival (builtins.h names which members exist).
+  void visit_proc_member(Expr& e) {
+    const bool lwp = e.kids[0]->text == "curlwpsinfo";
+    const char* type = lwp ? "lwpsinfo_t" : "psinfo_t";
+    const ProcMember* m = find_proc_member(lwp, e.text);
+    if (!m) {
+      error("D_TYPE_MEMBER", e.loc, e.text + " is not a member of " + type);
+      return;
+    }
+    if (m->kind == ProcMember::Kind::no_conversion) {
+      error("D_XLATE_NOCONV", e.loc,
+            "translator does not define conversion for member: " + e.text + " (" + type +
+                " has no value for it on Linux)");
+      return;
+    }
+    if (m->kind == ProcMember::Kind::kernel_address) {
+      error("D_VAR_UNSUP", e.loc,
+            std::string(lwp ? "curlwpsinfo" : "curpsinfo") + "->" + e.text +
+                " is an address in the kernel and probekit traces user space only");
+      return;
+    }
+    e.text = e.kids[0]->text + "->" + e.text;
+    e.kind = ExprKind::ident;
+    e.kids.clear();
+    e.id = static_cast<int>(lwp ? Var::curlwpsinfo : Var::curpsinfo);
+    e.ival = static_cast<uint64_t>(m->field);
+    e.type = m->type;
   }
 
   // p->member and x.member (is_postfix): p points to a struct or union,
@@ -952,14 +1003,17 @@ public:
     return t.name();
   }
 
-  // p[i] of a pointer variable p is *(p + i), as in C: e becomes that.
-  bool pointer_index(Expr& e, const VarDecl& g) {
-    if (e.kids.size() != 1 || g.type.kind != Type::Kind::pointer || g.type.object || g.type.pointee_size == 0)
-      return false;
+  // p[i] of a pointer variable p is *(p + i), as in C, and s[i] of a
+  // string variable or built-in (execname[0]) the same, char i of the
+  // string: e becomes that, its sum marked as an index (is_postfix).
+  bool pointer_index(Expr& e, const Type& t) {
+    if (e.kids.size() != 1) return false;
+    if (!t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0)) return false;
     auto var = std::make_unique<Expr>(ExprKind::ident, e.loc);
     var->text = e.text;
     auto sum = std::make_unique<Expr>(ExprKind::binary, e.loc);
     sum->op = Op::add;
+    sum->is_postfix = true;
     sum->kids.push_back(std::move(var));
     sum->kids.push_back(std::move(e.kids[0]));
     e.kids.clear();
@@ -997,6 +1051,7 @@ public:
         e.ival = static_cast<uint64_t>(*v);
       return;
     }
+    if (const VarInfo* v = find_var(e.text); v && pointer_index(e, v->type)) return visit(e);
     if (find_var(e.text) || find_function(e.text)) {
       error("D_ARR_BADREF", e.loc, "'" + e.text + "' is not an array and cannot be indexed");
       return;
@@ -1008,7 +1063,7 @@ public:
       return;
     }
     if (!g->is_array) {
-      if (pointer_index(e, *g)) return visit(e);
+      if (pointer_index(e, g->type)) return visit(e);
       error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
       return;
     }
@@ -1232,6 +1287,11 @@ public:
       e.type = Type::integer(4, true);
       return;
     case Op::deref:
+      if (is_string_index(e)) {
+        // s[i]: a char, as DTrace reads it from the string's buffer.
+        e.type = Type::integer(1, true);
+        return;
+      }
       if (t.kind != Type::Kind::pointer || t.object) {
         error("D_DEREF_NONPTR", e.loc, "cannot dereference " + type_name(t) + ": cast it to a pointer type first, e.g. *(int *)arg0");
         return;
@@ -1255,6 +1315,13 @@ public:
       e.type = Type::integer(t.pointee_size, t.pointee_signed);
       return;
     case Op::addr:
+      if (e.kids[0]->kind == ExprKind::unary && e.kids[0]->op == Op::deref && !is_string_index(*e.kids[0]) &&
+          e.kids[0]->kids[0]->type.kind == Type::Kind::pointer) {
+        // &*p and &p[i]: the pointer itself, as in C (&s[14] of alloca() memory).
+        ExprPtr p = std::move(e.kids[0]->kids[0]);
+        e = std::move(*p);
+        return;
+      }
       error("D_ADDROF_VAR", e.loc, "cannot take the address of a D expression");
       return;
     default: return;
@@ -1313,6 +1380,11 @@ public:
     case Op::sub:
     case Op::mul:
     case Op::div:
+      if (e.op == Op::add && e.is_postfix && a.is_string() && b.is_integer()) {
+        // s[i] (the parser's *(s + i)): the deref reads char i of the string.
+        e.type = a;
+        return;
+      }
       if (!a.is_scalar() || !b.is_scalar()) {
         error("D_OP_ARITH", e.loc,
               "operator " + opname + " needs arithmetic operands, not " + (a.is_scalar() ? b : a).name() +
@@ -1467,6 +1539,13 @@ public:
     }
     if (e.cast_type.is_floating() && e.cast_type == t) {  // DTrace casts a float only to its own type
       e.type = e.cast_type;
+      return;
+    }
+    if (e.cast_type.is_string() && t.kind == Type::Kind::pointer && !t.object) {
+      // (string)p is the string at p, as stringof(p) (dtrace-utils'
+      // tst.bcopy-into-alloca.d: trace((string)alloca'd)).
+      e.kind = ExprKind::stringof;
+      e.type = Type::string();
       return;
     }
     error("D_CAST_INVAL", e.loc, "cannot cast " + t.name() + " to " + e.cast_type.name() +
@@ -1694,6 +1773,10 @@ private:
     };
     switch (e.kind) {
     case ExprKind::ident: {
+      if (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo)) {
+        error("D_OP_WRITE", e.loc, "'" + e.text + "' is a built-in variable and cannot be modified");
+        return Type::none();
+      }
       if (find_inline(e.text)) {
         error("D_OP_LVAL", e.loc, "'" + e.text + "' is an inline and cannot be modified");
         return Type::none();
@@ -1757,7 +1840,7 @@ private:
         return Type::none();
       }
       VarDecl* existing = syms_->find(syms_->globals, e.text);
-      if (existing && !existing->is_array && pointer_index(e, *existing)) return visit_lvalue(e, value, read_too);
+      if (existing && !existing->is_array && pointer_index(e, existing->type)) return visit_lvalue(e, value, read_too);
       if (existing && !existing->is_array) {
         error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
         return Type::none();
@@ -1788,6 +1871,11 @@ private:
         break;
       visit(e);
       if (e.type.is_none()) return Type::none();
+      if (e.kind == ExprKind::ident) return visit_lvalue(e, value, read_too);  // curpsinfo->M, rewritten
+      if (is_string_index(e)) {
+        error("D_OP_WRITE", e.loc, "a string cannot be modified in place: build a new one, e.g. with strjoin() or substr()");
+        return Type::none();
+      }
       if (e.kind == ExprKind::member && (e.id == kMemberArray || e.id == kMemberBitField)) {
         error("D_OP_LVAL", e.loc,
               std::string("member '") + e.text + "' is " + (e.id == kMemberArray ? "an array" : "a bit-field") +
@@ -2102,6 +2190,13 @@ private:
       if (need(e, 0, false)) {
         auto n = const_int(*e.kids[0]);
         if (n && *n < 0) error("D_ALLOCA_SIZE", e.kids[0]->loc, "'alloca()' size must not be negative");
+        // A constant size is checked against scratchsize here, as dt_cg does.
+        auto it = syms_->options.find("scratchsize");
+        const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+        if (n && *n >= 0 && limit && static_cast<uint64_t>(*n) > *limit)
+          error("D_ALLOCA_SIZE", e.kids[0]->loc,
+                "alloca(" + std::to_string(*n) + ") size larger than scratchsize " + std::to_string(*limit) +
+                    ": allocate less, or raise it (-x scratchsize=SIZE)");
       }
       e.type = Type::pointer();
       return;
@@ -2174,6 +2269,24 @@ private:
     case Fn::stack:
       error("D_VAR_UNSUP", e.loc,
             "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
+      return;
+    case Fn::panic:
+    case Fn::breakpoint:
+      // Reached with -w only: DTrace's panic() panics the kernel and
+      // breakpoint() enters the kernel debugger; probekit has neither.
+      error("D_ACT_UNSUP", e.loc,
+            quoted_fn(e.text) + (fn.fn == Fn::panic ? " panics the kernel" : " stops the kernel in its debugger") +
+                ", and probekit traces user space only: use stop() or raise() to act on the traced process");
+      return;
+    case Fn::bcopy:
+      // bcopy(src, dst, size): src is any address (or a string's bytes),
+      // dst memory from alloca(); both are checked when the clause runs.
+      if (!e.kids[0]->type.is_none() && !e.kids[0]->type.is_scalar() && !e.kids[0]->type.is_string()) {
+        need(e, 0, false, "an address or a string");
+        return;
+      }
+      need(e, 1, false, "a pointer from alloca()");
+      need(e, 2, false, "a size");
       return;
     }
   }

@@ -20,6 +20,7 @@
 #include "d/parser.h"
 #include "d/passes.h"
 #include "d/runtime.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -74,6 +75,64 @@ uint64_t Host::walltime_ns() { return clock_ns(CLOCK_REALTIME); }
 int Host::tracer_pid() { return static_cast<int>(getpid()); }
 uint32_t Host::uid_of(int pid) { return proc_status_id(pid, "Uid:"); }
 uint32_t Host::gid_of(int pid) { return proc_status_id(pid, "Gid:"); }
+
+namespace {
+
+// The fields of a /proc stat file after the command's ')': [0] is field 3.
+std::vector<std::string> stat_fields(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return {};
+  auto close = text->rfind(')');
+  if (close == std::string::npos) return {};
+  return split_ws(std::string_view(*text).substr(close + 1));
+}
+
+int64_t field_or(const std::vector<std::string>& f, size_t i, int64_t dflt) {
+  if (i >= f.size()) return dflt;
+  return parse_int(f[i]).value_or(dflt);
+}
+
+}  // namespace
+
+ProcInfo Host::proc_info(int pid, int tid) {
+  ProcInfo p;
+  p.pid = pid;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  auto stat = stat_fields(dir + "/stat");
+  p.ppid = static_cast<int>(field_or(stat, 1, 0));
+  p.pgid = static_cast<int>(field_or(stat, 2, 0));
+  p.sid = static_cast<int>(field_or(stat, 3, 0));
+  p.nlwp = static_cast<int>(field_or(stat, 17, 1));
+  const uint64_t start_stack = static_cast<uint64_t>(field_or(stat, 25, 0));
+  if (auto status = read_file(dir + "/status")) {
+    for (const auto& line : split(*status, '\n')) {
+      const bool is_uid = starts_with(line, "Uid:"), is_gid = starts_with(line, "Gid:");
+      if (!is_uid && !is_gid) continue;
+      auto ids = split_ws(std::string_view(line).substr(4));
+      uint32_t real = ids.size() > 0 ? static_cast<uint32_t>(parse_uint(ids[0]).value_or(0)) : 0;
+      uint32_t eff = ids.size() > 1 ? static_cast<uint32_t>(parse_uint(ids[1]).value_or(0)) : 0;
+      (is_uid ? p.uid : p.gid) = real;
+      (is_uid ? p.euid : p.egid) = eff;
+    }
+  }
+  if (auto cmdline = read_file(dir + "/cmdline")) {
+    std::string args = *cmdline;
+    if (!args.empty() && args.back() == '\0') args.pop_back();
+    if (!cmdline->empty()) p.argc = static_cast<int>(std::count(args.begin(), args.end(), '\0')) + 1;
+    std::replace(args.begin(), args.end(), '\0', ' ');
+    p.psargs = args.substr(0, 79);
+  }
+  // The kernel leaves argc at the stack's start, then argv[], a null,
+  // envp[].
+  if (start_stack != 0) {
+    p.argv = start_stack + 8;
+    p.envp = start_stack + 8 * (static_cast<uint64_t>(p.argc) + 2);
+  }
+  auto task = stat_fields(dir + "/task/" + std::to_string(tid) + "/stat");
+  if (!task.empty() && !task[0].empty()) p.state = task[0][0];
+  p.prio = static_cast<int>(field_or(task, 15, 20)) + 100;  // field 18 is prio - MAX_RT_PRIO
+  return p;
+}
 
 std::vector<uint64_t> Host::user_stack(const HitContext& hit, int max_frames) {
   // Frame-pointer walk: good for code built with -fno-omit-frame-pointer;
@@ -231,6 +290,12 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   printsize = print_size(symbols.options.count("printsize") ? symbols.options.at("printsize") : "");
   specsize = option_size(symbols, "specsize", 0);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
+  // maxframes bounds every user stack walk: ustack(N), ustackframes, ustackdepth.
+  if (symbols.options.count("maxframes")) {
+    ustackframes_max = static_cast<int>(std::min<size_t>(option_size(symbols, "maxframes", 1000), 1000));
+    ustackframes = std::min(ustackframes, ustackframes_max);
+  }
+  scratchsize = std::min(option_size(symbols, "scratchsize", kScratchSize), size_t{1} << 26);  // 64 MiB at most
   // DTrace's defaults: aggsize 4m, dynvarsize 1m (SpaceBudget's rule).
   for (SpaceBudget* b : {&agg_budget, &dyn_budget}) {
     b->strsize = strsize;

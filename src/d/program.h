@@ -257,6 +257,18 @@ private:
   std::FILE* err_;
 };
 
+// What curpsinfo and curlwpsinfo show of a process and one of its threads
+// (builtins.h, ProcField), as /proc/PID describes them.
+struct ProcInfo {
+  int pid = 0, ppid = 0, pgid = 0, sid = 0, nlwp = 1;
+  uint32_t uid = 0, euid = 0, gid = 0, egid = 0;
+  std::string psargs;  // the command line, its arguments joined by blanks (at most 79 chars, as PRARGSZ)
+  int argc = 0;
+  uint64_t argv = 0, envp = 0;  // the initial vectors (above argc at the stack's start)
+  char state = 'R';             // the thread's /proc state letter
+  int prio = 120;               // the kernel's prio (120 for nice 0)
+};
+
 // Effects and facts outside the language. Every method has a default that
 // works without an engine (tests): clocks from CLOCK_MONOTONIC/REALTIME,
 // destructive actions refused with an error.
@@ -268,6 +280,9 @@ public:
   virtual int tracer_pid();          // pid/tid for BEGIN/END/tick (DTrace's own)
   virtual uint32_t uid_of(int pid);  // /proc/PID/status, cached
   virtual uint32_t gid_of(int pid);
+  // /proc/PID/{stat,status,cmdline} and /proc/PID/task/TID/stat; what
+  // cannot be read stays at its default.
+  virtual ProcInfo proc_info(int pid, int tid);
   // Return addresses of the hitting thread, innermost first, at most
   // max_frames (default: frame-pointer walk through hit.read()).
   virtual std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames);

@@ -34,7 +34,8 @@ namespace probekit::d {
 
 // DTrace's fault codes (DTRACEFLT_*), reported as arg4 of ERROR.
 enum class FaultKind : int {
-  unknown = 0, bad_address = 1, bad_align = 2, illegal_op = 3, div_zero = 4, no_scratch = 5
+  unknown = 0, bad_address = 1, bad_align = 2, illegal_op = 3, div_zero = 4, no_scratch = 5,
+  bad_size = 10  // DTRACEFLT_BADSIZE (bcopy() past its memory); Fault::what says it
 };
 
 struct Fault {
@@ -205,7 +206,8 @@ public:
   size_t strsize = 256;
   size_t printsize = 8192;  // print() shows a type's first printsize bytes (DTrace's option)
   int ustackframes = 100;
-  int ustackframes_max = 1000;  // ustackdepth's walk
+  int ustackframes_max = 1000;  // ustackdepth's walk, and the most ustack() shows (maxframes)
+  size_t scratchsize = kScratchSize;  // alloca()'s space per firing
   OutputFormat format_ = OutputFormat::text;
   bool folded_ = false;
   bool quiet_ = false;

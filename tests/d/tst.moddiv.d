@@ -1,6 +1,8 @@
 /* flags: -q */
-/* Division and remainder of negative operands follow C: the quotient is
-   truncated toward zero and the remainder has the sign of the dividend. */
+/* Division and remainder of negative operands as DTrace computes them
+   (dtrace-utils' tst.moddiv): the magnitudes divided, the quotient truncated
+   toward zero and both negative when the operands' signs differ (C's
+   remainder follows the dividend's sign alone: 19 % -5 is 4 there). */
 int64_t big;
 
 BEGIN

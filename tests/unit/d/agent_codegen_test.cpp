@@ -353,6 +353,27 @@ TEST(AgentCodegen, AggregationsMatchTheTracer) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// Signed % is DTrace's in both places (dtrace-utils' tst.moddiv): negative
+// when the operands' signs differ, for a constant divisor and a variable one.
+TEST(AgentCodegen, SignedRemainderFollowsDTracesSignRule) {
+  Both b("pid$target::work:entry {\n"
+         "  @m[(int)arg0 % -3, (int)arg0 % ((int)arg2 - 1), (int)arg0 / -3, (int)arg0 % 4] = count();\n"
+         "}\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  // arg0 = 5: 5 % -3 is -2 as DTrace has it (C: 2), 5 / -3 is -1, 5 % 4 is 1;
+  // arg0 = -5: -5 % -3 is 2 (C: -2), -5 / -3 is 1, -5 % 4 is -1.
+  EXPECT_NE(b.tracer_out.out_text().find("\n       -2        0       -1        1 "), std::string::npos)
+      << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("\n        2        0        1       -1 "), std::string::npos)
+      << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 // ufunc(), usym(), uaddr() and umod() keys and trace() values in the
 // agent: it keeps the address, probekit symbolizes it when it prints, to
 // the tracer's text and key identity (two addresses in one function are

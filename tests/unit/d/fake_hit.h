@@ -105,6 +105,24 @@ public:
   int tracer_pid() override { return 999; }
   uint32_t uid_of(int) override { return 1000; }
   uint32_t gid_of(int) override { return 100; }
+  ProcInfo proc_info(int pid, int) override {
+    ProcInfo p;
+    p.pid = pid;
+    p.ppid = 1;  // as FakeHit::ppid()
+    p.pgid = pid;
+    p.sid = 7;
+    p.nlwp = 2;
+    p.uid = p.euid = 1000;
+    p.gid = 100;
+    p.egid = 101;
+    p.psargs = "./target -v";
+    p.argc = 2;
+    p.argv = 0x7ffc00001008;
+    p.envp = 0x7ffc00001020;
+    p.state = 'S';
+    p.prio = 120;
+    return p;
+  }
   std::vector<uint64_t> user_stack(const HitContext&, int max_frames) override {
     std::vector<uint64_t> out = stack;
     if (static_cast<int>(out.size()) > max_frames) out.resize(static_cast<size_t>(max_frames));

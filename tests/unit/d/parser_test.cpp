@@ -52,6 +52,22 @@ TEST(Parser, VariablesCallsIndexes) {
   EXPECT_EQ(expr("$1 + $target"), "(binary + (macro 1) (macro target))");
 }
 
+// E[i] is *(E + i) after any expression but a name (dtrace-utils'
+// tst.ctf-bounds.oob-cast.d: ((char *)p)[32]); `.` and `->` follow any
+// expression too ((*p).x); only a name can be called.
+TEST(Parser, PostfixOperatorsFollowAnyPrimaryExpression) {
+  EXPECT_EQ(expr("((char *)p)[32]"), "(unary * (binary + (cast char * (ident p)) (integer 32)))");
+  EXPECT_EQ(expr("(s = copyinstr(p))[4]"),
+            "(unary * (binary + (assign = (ident s) (call copyinstr (ident p))) (integer 4)))");
+  EXPECT_EQ(expr("f(x)[1][2]"),
+            "(unary * (binary + (unary * (binary + (call f (ident x)) (integer 1))) (integer 2)))");
+  EXPECT_EQ(expr("(*p).x"), "(member x (unary * (ident p)))");
+  EXPECT_EQ(expr("(a)[1]"), "(index a (integer 1))");
+  Diagnostics d("t.d", "");
+  EXPECT_EQ(expr("(a + 1)(2)", &d), "<error>");
+  EXPECT_NE(d.render().find("only names can be called"), std::string::npos) << d.render();
+}
+
 TEST(Parser, ClausesDescriptionsPredicatesPragmas) {
   std::string src =
       "#pragma D option quiet\n"

@@ -144,6 +144,48 @@ TEST(Passes, OptionsFromPragmaAndCommandLine) {
   EXPECT_EQ(bad.diags.render(), "t.d: error: failed to set option 'bogus': unknown option [D_PRAGMA_OPTSET]\n");
 }
 
+// s[i] of a string is a char (the parser's *(s + i), typed as an index);
+// a string added to is still an arithmetic error, and s[i] is not
+// assignable.
+TEST(Passes, IndexingAStringIsAChar) {
+  auto r = analyse("BEGIN { s = \"abc\"; x = s[1]; y = execname[0]; this->t = \"d\"; z = this->t[0]; }");
+  ASSERT_EQ(r.failed, "") << r.diags.render();
+  for (size_t i : {1u, 2u, 4u}) {
+    const Expr& v = *r.ast.clauses[0].body[i]->kids[1];
+    EXPECT_TRUE(is_string_index(v)) << dump(v);
+    EXPECT_EQ(v.type, Type::integer(1, true)) << dump(v);
+  }
+  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; x = *(s + 1); }")), std::vector<std::string>{"D_OP_ARITH"});
+  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; s[1] = 'x'; }")), std::vector<std::string>{"D_OP_WRITE"});
+  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; x = s[\"k\"]; }")), std::vector<std::string>{"D_OP_ARITH"});
+}
+
+// curpsinfo->M becomes a built-in of M's type; members the translator
+// does not define, kernel addresses and stackdepth are refused.
+TEST(Passes, CurpsinfoMembersAreTypedBuiltins) {
+  auto r = analyse("BEGIN { a = curpsinfo->pr_ppid; b = curpsinfo->pr_psargs; c = curlwpsinfo->pr_sname; }");
+  ASSERT_EQ(r.failed, "") << r.diags.render();
+  const auto& body = r.ast.clauses[0].body;
+  EXPECT_EQ(body[0]->kids[1]->kind, ExprKind::ident);
+  EXPECT_EQ(body[0]->kids[1]->type, Type::integer(4, true));
+  EXPECT_EQ(body[1]->kids[1]->type, Type::string());
+  EXPECT_EQ(body[2]->kids[1]->type, Type::integer(1, true));
+  EXPECT_EQ(ids(analyse("BEGIN { x = curpsinfo->pr_rssize; }")), std::vector<std::string>{"D_XLATE_NOCONV"});
+  EXPECT_EQ(ids(analyse("BEGIN { x = curpsinfo->pr_ttydev; }")), std::vector<std::string>{"D_VAR_UNSUP"});
+  EXPECT_EQ(ids(analyse("BEGIN { x = curpsinfo; }")), std::vector<std::string>{"D_VAR_UNSUP"});
+  EXPECT_EQ(ids(analyse("BEGIN { x = stackdepth; }")), std::vector<std::string>{"D_VAR_UNSUP"});
+  EXPECT_EQ(ids(analyse("BEGIN { curpsinfo->pr_pid = 1; }")), std::vector<std::string>{"D_OP_WRITE"});
+}
+
+// scratchsize bounds a constant alloca() at compile time (dtrace-utils'
+// err.D_ALLOCA_SIZE.big_alloca.d); maxframes and scratchsize are options.
+TEST(Passes, ScratchsizeBoundsAConstantAlloca) {
+  EXPECT_EQ(analyse("#pragma D option scratchsize=1024\nBEGIN { p = alloca(1024); }").failed, "");
+  EXPECT_EQ(ids(analyse("#pragma D option scratchsize=1024\nBEGIN { p = alloca(1025); }")),
+            std::vector<std::string>{"D_ALLOCA_SIZE"});
+  EXPECT_EQ(analyse("#pragma D option maxframes=5\nBEGIN { }").failed, "");
+}
+
 TEST(Passes, RegisterNamesAreConstants) {
   auto r = analyse("BEGIN { x = uregs[R_SP]; }");
   ASSERT_EQ(r.failed, "");
