@@ -636,6 +636,29 @@ int d_main(int argc, char** argv) {
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
   if (!libraries.empty()) source = libraries + "#line 1 \"" + file_name + "\"\n" + source;
+  // -x define=, undef=, incdir= are -D, -U, -I; -x stdc= is dtrace's -X
+  // (a, t: __STDC__ 0; c: 1, cpp's own; s: undefined). They are the
+  // preprocessor's, not the program's.
+  for (auto it = opt.xopts.begin(); it != opt.xopts.end();) {
+    const auto eq = it->find('=');
+    const std::string name = it->substr(0, eq), value = eq == std::string::npos ? "" : it->substr(eq + 1);
+    if (name == "define") opt.cpp_options.defines.push_back(value);
+    else if (name == "undef") opt.cpp_options.undefines.push_back(value);
+    else if (name == "incdir") opt.cpp_options.includes.push_back(value);
+    else if (name == "stdc") {
+      if (value == "a" || value == "t") opt.cpp_options.defines.push_back("__STDC__=0");
+      else if (value == "s") opt.cpp_options.undefines.push_back("__STDC__");
+      else if (value != "c") {
+        report_error("-x stdc", "'" + value + "' is not a C dialect: use a (ISO C with K&R extensions), c (strict "
+                                "ISO C), s (K&R C) or t (transition)");
+        return exit_rejected;
+      }
+    } else {
+      ++it;
+      continue;
+    }
+    it = opt.xopts.erase(it);
+  }
   if (opt.cpp) {
     for (const auto& f : opt.files) {
       auto slash = f.rfind('/');
@@ -644,11 +667,9 @@ int d_main(int argc, char** argv) {
     auto expanded = preprocess(source, file_name, opt.cpp_options);
     if (!expanded) return reject("-C", expanded.error());
     source = std::move(*expanded);
-  } else if (!opt.cpp_options.defines.empty() || !opt.cpp_options.undefines.empty() ||
-             !opt.cpp_options.includes.empty()) {
-    report_error("", "-D, -U and -I are options of the C preprocessor: add -C to run it");
-    return exit_rejected;
   }
+  // Without -C, -D, -U and -I are accepted and do nothing, as dtrace(1)'s:
+  // the preprocessor does not run.
 
   d::CompileOptions co;
   co.macro_args = opt.args;

@@ -271,10 +271,32 @@ TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
   EXPECT_NE(failed.err.find("stop here"), std::string::npos) << failed.err;
 }
 
-TEST(DCli, PreprocessorOptionsNeedC) {
-  auto r = run({probekit_path(), "-D", "X=1", "-n", "BEGIN { exit(0); }"});
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("add -C"), std::string::npos) << r.err;
+// Without -C, dtrace(1) accepts -D, -U and -I and the preprocessor does
+// not run; -x define=, undef= and stdc= are the same options (dtrace-utils'
+// options/tst.define.d, tst.undef.d, tst.stdc-*.d, err.stdc-x.d).
+TEST(DCli, PreprocessorOptionsWithoutCAreAcceptedAndXSpellsThem) {
+  auto r = run({probekit_path(), "-q", "-D", "X=1", "-U", "Y", "-I", "/nonexistent", "-n",
+                "BEGIN { printf(\"ran\\n\"); exit(0); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ran\n\n");
+  EXPECT_EQ(r.err, "");
+  auto def = run({probekit_path(), "-q", "-C", "-x", "define=probe=BEGIN", "-n", "probe { printf(\"def\\n\"); exit(0); }"});
+  EXPECT_EQ(def.status, 0) << def.err;
+  EXPECT_EQ(def.out, "def\n\n");
+  auto undef = run({probekit_path(), "-q", "-C", "-x", "undef=__linux", "-n",
+                    "BEGIN {\n#ifdef __linux\nprintf(\"linux\\n\");\n#else\nprintf(\"none\\n\");\n#endif\nexit(0); }"});
+  EXPECT_EQ(undef.status, 0) << undef.err;
+  EXPECT_EQ(undef.out, "none\n\n");
+  const std::string stdc = "BEGIN {\n#ifdef __STDC__\nprintf(\"%d\\n\", __STDC__);\n#else\nprintf(\"none\\n\");\n#endif\nexit(0); }";
+  for (auto [dialect, want] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "0\n\n"}, {"c", "1\n\n"}, {"s", "none\n\n"}, {"t", "0\n\n"}}) {
+    auto x = run({probekit_path(), "-q", "-C", "-x", "stdc=" + dialect, "-n", stdc});
+    EXPECT_EQ(x.status, 0) << dialect << ": " << x.err;
+    EXPECT_EQ(x.out, want) << dialect;
+  }
+  auto bad = run({probekit_path(), "-x", "stdc=X", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("probekit: -x stdc: error: 'X' is not a C dialect"), std::string::npos) << bad.err;
 }
 
 // DTrace's D_PDESC_ZERO: BEGIN:tick-1 (function BEGIN, name tick-1) and
