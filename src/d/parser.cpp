@@ -1552,8 +1552,22 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       // char i) but not added to.
       Loc at = tok_.loc;
       advance();
-      auto index = parse_expr();
-      if (!index || !expect(Tok::rbracket, "']' after the index")) return nullptr;
+      auto keys = parse_args(Tok::rbracket);
+      if (failed_statement_) return nullptr;
+      if (keys.size() != 1) {
+        // Several keys make an associative array, which only a name is.
+        failed_statement_ = true;
+        if (e->kind == ExprKind::this_var)
+          diags_.error("D_ARR_LOCAL", at, "local variables may not be used as associative arrays: this->" + e->text);
+        else if (e->kind == ExprKind::self_var)
+          diags_.error("D_SYNTAX", at,
+                       "thread-local associative arrays are not supported: key a global array by tid, e.g. " +
+                           e->text + "[tid, ...]");
+        else
+          diags_.error("D_SYNTAX", at, keys.empty() ? "expected an index in '[]'" : "an index is one expression");
+        return nullptr;
+      }
+      auto index = std::move(keys[0]);
       auto sum = make(ExprKind::binary, at);
       sum->op = Op::add;
       sum->is_postfix = true;

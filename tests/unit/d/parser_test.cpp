@@ -66,6 +66,11 @@ TEST(Parser, PostfixOperatorsFollowAnyPrimaryExpression) {
   Diagnostics d("t.d", "");
   EXPECT_EQ(expr("(a + 1)(2)", &d), "<error>");
   EXPECT_NE(d.render().find("only names can be called"), std::string::npos) << d.render();
+  // Several keys are an associative array, which this-> and self-> are not.
+  EXPECT_EQ(expr("this->x[1, 2]", &d), "<error>");
+  EXPECT_NE(d.render().find("[D_ARR_LOCAL]"), std::string::npos) << d.render();
+  EXPECT_EQ(expr("self->x[1, 2]", &d), "<error>");
+  EXPECT_NE(d.render().find("thread-local associative arrays are not supported"), std::string::npos) << d.render();
 }
 
 TEST(Parser, ClausesDescriptionsPredicatesPragmas) {
