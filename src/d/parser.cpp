@@ -397,6 +397,11 @@ void Parser::parse_declaration(ProgramAst& prog) {
     std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
     return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected a type name in the declaration");
   }
+  if (!base.tag.empty() && base.words.size() > 1) {
+    // `unsigned struct s { ... }`: the words dtrace refuses with a struct.
+    auto [id, why] = type_words_issue(base.words);
+    return fail(id, base.loc, "invalid type '" + join(base.words, " ") + "': " + why);
+  }
   if (tok_.kind == Tok::semicolon) {
     advance();
     // `struct foo { ... };` declares the type; `int;` nothing.

@@ -1463,12 +1463,20 @@ public:
       return;
     }
     if (e.op != Op::none && !rhs.is_scalar()) {
-      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer value, not " + rhs.name());
+      // dtrace checks the operands' types agree first: D_OP_INCOMPAT.
+      error("D_OP_INCOMPAT", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer value, not " + rhs.name());
       return;
     }
     Type var = visit_lvalue(lhs, rhs, e.op != Op::none);
     if (var.is_none()) return;
-    if (!compatible(var, rhs)) {
+    // dt_node_is_argcompat(): an integer and a pointer are not compatible,
+    // except the constant 0 as a pointer (x = curthread; x = pid is
+    // refused).
+    const bool zero = e.kids[1]->kind == ExprKind::integer && e.kids[1]->ival == 0;
+    const bool pointer_mix = e.op == Op::none && !var.object && !rhs.object &&
+                             ((var.kind == Type::Kind::pointer && rhs.kind == Type::Kind::integer && !zero) ||
+                              (var.kind == Type::Kind::integer && rhs.kind == Type::Kind::pointer));
+    if (pointer_mix || !compatible(var, rhs)) {
       error("D_OP_INCOMPAT", e.loc,
             "cannot assign " + type_name(rhs) + " to " + describe_lvalue(lhs) + " of type " + type_name(var) +
                 (var.object || rhs.object ? ": a struct or union takes only a value of its own type" : ""));
@@ -1500,7 +1508,8 @@ public:
     }
     if (var.is_none()) return;
     if (!var.is_scalar()) {
-      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "' needs an integer variable, not " + var.name());
+      // dt_node_op1: ++ and -- need a scalar (D_OP_SCALAR).
+      error("D_OP_SCALAR", e.loc, std::string("operator '") + to_string(e.op) + "' needs an integer variable, not " + var.name());
       return;
     }
     e.type = var;
