@@ -568,6 +568,7 @@ public:
       visible_inlines_ = syms_->inlines.size();
       for (auto& c : ctx.ast.clauses) {
         clause_ = &c;
+        after_speculate_ = false;
         if (c.predicate) {
           statement_top_ = false;
           visit(*c.predicate);
@@ -639,7 +640,7 @@ public:
     }
     if (VarDecl* g = syms_->find(syms_->globals, e.text)) {
       if (g->is_array) {
-        error("D_ARR_BADREF", e.loc,
+        error(bare_array_tag(e), e.loc,
               "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
         return;
       }
@@ -653,6 +654,10 @@ public:
       e.kind = ExprKind::integer;
       e.ival = static_cast<uint64_t>(*v);
       e.type = Type::integer(4, true);
+      return;
+    }
+    if (e.text == "args" || e.text == "uregs") {
+      error("D_IDENT_BADREF", e.loc, "'" + e.text + "' is an array: index it, e.g. " + e.text + "[0]");
       return;
     }
     undefined(e, "");
@@ -979,12 +984,17 @@ public:
     if (e.text == "args") {
       e.id = static_cast<int>(IndexKind::args);
       e.type = Type::integer(8, true);
-      auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
-      if (!v || *v < 0 || *v > 9)
+      const int64_t i = (e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt).value_or(-1);
+      if (e.kids.size() == 1 && !e.kids[0]->type.is_none() && !e.kids[0]->type.is_scalar()) {
+        // dtrace: the index fails args[]'s prototype (an integer).
+        error("D_PROTO_ARG", e.kids[0]->loc, "index of 'args[]' must be an integer from 0 to 9, not " +
+                                                 e.kids[0]->type.name());
+      } else if (i < 0 || i > 9) {
         error("D_ARGS_IDX", e.loc, "index of 'args[]' must be an integer constant from 0 to 9");
-      else
-        e.ival = static_cast<uint64_t>(*v);
-      if (v && *v >= 0 && *v <= 9) e.type = typed_arg(static_cast<size_t>(*v));
+      } else {
+        e.ival = static_cast<uint64_t>(i);
+        e.type = typed_arg(static_cast<size_t>(i));
+      }
       return;
     }
     if (e.text == "uregs") {
@@ -992,7 +1002,9 @@ public:
       e.type = Type::integer(8, false);
       auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
       if (!v || *v < 0 || *v >= kReadableRegisterCount)
-        error("D_REGS_IDX", e.loc, "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
+        // dtrace takes only a constant index (D_PROTO_ARG otherwise).
+        error(v ? "D_REGS_IDX" : "D_PROTO_ARG", e.loc,
+              "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
       else
         e.ival = static_cast<uint64_t>(*v);
       return;
@@ -1450,7 +1462,12 @@ public:
 
   void visit_assign(Expr& e) {
     statement_top_ = false;
-    visit(*e.kids[1]);
+    {
+      const Expr* outer = parent_;
+      parent_ = &e;
+      visit(*e.kids[1]);
+      parent_ = outer;
+    }
     const Type rhs = e.kids[1]->type;
     Expr& lhs = *e.kids[0];
     if (e.kids[1]->kind == ExprKind::agg_ref) {
@@ -1704,6 +1721,21 @@ private:
     parent_ = outer;
   }
 
+  // The tag DTrace gives an array named without an index: that of the
+  // expression around it (&a, sizeof a, a predicate, an assignment).
+  const char* bare_array_tag(const Expr& e) const {
+    if (clause_ && clause_->predicate.get() == &e) return "D_PRED_SCALAR";
+    const Expr* p = parent_;
+    bool kid = false;
+    if (p)
+      for (const auto& k : p->kids) kid = kid || k.get() == &e;
+    if (!kid) return "D_ARR_BADREF";
+    if (p->kind == ExprKind::unary && p->op == Op::addr) return "D_ADDROF_VAR";
+    if (p->kind == ExprKind::sizeof_expr) return "D_IDENT_BADREF";
+    if (p->kind == ExprKind::assign) return "D_OP_ARRFUN";
+    return "D_ARR_BADREF";
+  }
+
   // The tag DTrace gives an action used as a value: the check of the
   // expression around it fails (its operand or argument has type void).
   const char* action_value_tag(const Expr& e) const {
@@ -1815,7 +1847,8 @@ private:
       }
       VarDecl* existing = syms_->find(syms_->globals, e.text);
       if (existing && existing->is_array) {
-        error("D_ARR_BADREF", e.loc, "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
+        // dtrace: an array (or a function) cannot be assigned.
+        error("D_OP_ARRFUN", e.loc, "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
         return Type::none();
       }
       VarDecl* v = declare(syms_->globals, false);
@@ -1988,11 +2021,19 @@ private:
     }
   }
 
+  // dtrace checks a call's arguments when it parses it, speculation rules
+  // when it generates code, and permission for destructive actions last:
+  // so a bad argument is D_PROTO_ARG and a destructive action after
+  // speculate() D_ACT_SPEC (the action pass), even without -w.
   void check_call(Expr& e, const FnInfo& fn, bool top) {
-    if (fn.destructive && !destructive_allowed()) {
+    const int before = ctx_->diags.error_count();
+    check_call_arguments(e, fn, top);
+    if (fn.fn == Fn::speculate && top) after_speculate_ = true;
+    if (fn.destructive && !destructive_allowed() && !after_speculate_ && ctx_->diags.error_count() == before)
       error("D_DESTRUCT", e.loc, quoted_fn(e.text) + " is a destructive action: run with '-w' to allow it");
-      return;
-    }
+  }
+
+  void check_call_arguments(Expr& e, const FnInfo& fn, bool top) {
     (void)top;
     e.type = Type::none();
     switch (fn.fn) {
@@ -2313,6 +2354,7 @@ private:
   bool report_ = false;
   bool statement_top_ = false;
   const Expr* parent_ = nullptr;  // the expression whose kids visit_kids() is visiting
+  bool after_speculate_ = false;  // the clause being checked called speculate()
   size_t visible_inlines_ = 0;  // inlines [0, n) can be named here
 };
 
