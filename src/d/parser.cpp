@@ -393,9 +393,18 @@ void Parser::parse_declaration(ProgramAst& prog) {
   // union or enum (maybe defined here).
   BaseType base;
   if (!parse_base_type(base)) return fail("D_SYNTAX", tok_.loc, "");
+  if (base.words.empty() && (scope != Decl::Class::global || (!storage.empty() && storage != "typedef")) &&
+      tok_.kind == Tok::identifier)
+    base.words.push_back("int");  // `this x;`: C's implicit int, as dtrace takes it
   if (base.words.empty()) {
     std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
     return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected a type name in the declaration");
+  }
+  if (!base.tag.empty() && at_tag_type()) {
+    // `struct a { ... } struct b { ... }`: a ';' is missing, and to dtrace's
+    // grammar that is two types in one declaration.
+    return fail("D_DECL_COMBO", tok_.loc,
+                "'" + base.tag + "' is followed by another type: end its declaration with ';'");
   }
   if (!base.tag.empty() && base.words.size() > 1) {
     // `unsigned struct s { ... }`: the words dtrace refuses with a struct.
@@ -1140,6 +1149,11 @@ std::string Parser::parse_tag_type() {
   Loc loc = tok_.loc;
   advance();
   std::string name;
+  if ((tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) && tok_.text.find('`') != std::string::npos) {
+    // `struct mod`name`: a scoped name is a type of a module, not one to define.
+    error_here("syntax error near '" + tok_.text + "': the name of a struct, union or enum defined in D cannot have a module scope ('`')");
+    return "";
+  }
   if (tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) {
     name = tok_.text;
     advance();
