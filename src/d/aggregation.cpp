@@ -458,9 +458,10 @@ std::optional<AggParamIssue> check_params(AggFunc func, const AggParams& p) {
       return issue("D_LQUANT_MISMATCH", 2,
                    "lquantize() upper bound (argument #3) must be greater than the lower "
                    "bound (argument #2)");
-    if (p.step <= 0 || p.step > std::numeric_limits<uint16_t>::max())
-      return issue("D_LQUANT_STEPVAL", 3,
-                   "lquantize() step (argument #4) must be a positive 16-bit quantity");
+    if (p.step <= 0)
+      return issue("D_LQUANT_STEPTYPE", 3, "lquantize() step (argument #4) must be a positive integer constant");
+    if (p.step > std::numeric_limits<uint16_t>::max())
+      return issue("D_LQUANT_STEPVAL", 3, "lquantize() step (argument #4) must be a 16-bit quantity (at most 65535)");
     int64_t levels = (p.hi - p.lo) / p.step;
     if (levels == 0)
       return issue("D_LQUANT_STEPLARGE", 3,
@@ -487,12 +488,14 @@ std::optional<AggParamIssue> check_params(AggFunc func, const AggParams& p) {
                    "magnitude (argument #3)");
     long double top = 1;
     for (int64_t i = 0; i <= p.high; i++) top *= static_cast<long double>(p.factor);
-    if (top > static_cast<long double>(std::numeric_limits<int64_t>::max()))
+    if (top > static_cast<long double>(std::numeric_limits<uint64_t>::max()))
       return issue("D_LLQUANT_HMAGVAL", 3,
                    "llquantize() high magnitude (argument #4) overflows 64 bits; lower it");
-    if (p.steps < 1 || p.steps > std::numeric_limits<uint16_t>::max())
+    if (p.steps < 1)
+      return issue("D_LLQUANT_STEPTYPE", 4, "llquantize() steps (argument #5) must be a positive integer constant");
+    if (p.steps > std::numeric_limits<uint16_t>::max())
       return issue("D_LLQUANT_STEPVAL", 4,
-                   "llquantize() steps (argument #5) must be between 1 and 65535");
+                   "llquantize() steps (argument #5) must be a 16-bit quantity (at most 65535)");
     if (p.steps < p.factor && p.factor % p.steps != 0)
       return issue("D_LLQUANT_STEPVAL", 4,
                    "llquantize() steps (argument #5) must evenly divide the factor "

@@ -870,25 +870,42 @@ private:
 // p->m, x.m or *p as an assignment's target: the integer or pointer at an
 // address, loaded for ref() and stored back by written() (write_memory:
 // only D's own memory takes it).
+// A bit-field (width > 0) is `width` bits `shift` bits up in the word:
+// read and sign-extended as BitField reads it, stored by putting the low
+// `width` bits of the value into the word read again, the other bits kept.
 class MemLValue : public LValue {
 public:
-  MemLValue(Type t, NodePtr addr) : LValue(t), addr_(std::move(addr)) {}
+  MemLValue(Type t, NodePtr addr, int shift = 0, int width = 0)
+      : LValue(t), addr_(std::move(addr)), shift_(shift), width_(width) {}
   Value* ref(Exec& x, bool) const override {
     at_ = static_cast<uint64_t>(addr_->eval_int(x));
     uint64_t v = 0;
     read_memory(x, at_, &v, type.size);
+    if (width_ > 0) {
+      v = (v >> shift_) & mask();
+      if (type.is_signed && width_ < 64 && (v >> (width_ - 1)) & 1) v |= ~uint64_t{0} << width_;
+    }
     slot_ = Value::integer(normalize_to(type, static_cast<int64_t>(v)), type.size,
                            type.is_signed && type.kind == Type::Kind::integer);
     return &slot_;
   }
   void written(Exec& x) const override {
     uint64_t v = static_cast<uint64_t>(slot_.i);
+    if (width_ > 0) {
+      uint64_t word = 0;
+      read_memory(x, at_, &word, type.size);
+      word = (word & ~(mask() << shift_)) | ((v & mask()) << shift_);
+      write_memory(x, at_, &word, type.size);
+      return;
+    }
     write_memory(x, at_, &v, type.size);
   }
   int64_t eval_int(Exec& x) const override { return ref(x, false)->i; }
 
 private:
+  uint64_t mask() const { return width_ >= 64 ? ~uint64_t{0} : (uint64_t{1} << width_) - 1; }
   NodePtr addr_;
+  int shift_, width_;
   mutable uint64_t at_ = 0;
   mutable Value slot_;
 };
@@ -1832,8 +1849,10 @@ private:
     }
     case ExprKind::member:  // p->m, x.m: the member's address
       return std::make_unique<MemLValue>(
-          e.type, std::make_unique<Binary>(Type::integer(8, false), Op::add, expr(*e.kids[0]),
-                                           std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival))));
+          e.type,
+          std::make_unique<Binary>(Type::integer(8, false), Op::add, expr(*e.kids[0]),
+                                   std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival))),
+          e.id == kMemberBitField ? e.slot / 256 : 0, e.id == kMemberBitField ? e.slot % 256 : 0);
     case ExprKind::unary:  // *p
       return std::make_unique<MemLValue>(e.type, expr(*e.kids[0]));
     default: assert(false && "not an lvalue"); return nullptr;

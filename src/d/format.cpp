@@ -114,7 +114,7 @@ Parsed parse(std::string_view fmt) {
     // DTrace takes '@' anywhere before the conversion: %8@d as %@8d.
     for (; j < fmt.size() && fmt[j] == '@'; j++) cv.agg = true;
     if (j >= fmt.size()) {
-      out.error = FormatIssue{"D_PRINTF_ARG_FMT", i, fmt.size() - i, -1,
+      out.error = FormatIssue{"D_SYNTAX", i, fmt.size() - i, -1,
                               "format string ends inside the conversion \"" +
                                   std::string(fmt.substr(i)) + "\"; write \"%%\" for a literal '%'"};
       return out;
@@ -123,7 +123,7 @@ Parsed parse(std::string_view fmt) {
     cv.length = j + 1 - i;
     cv.text = std::string(fmt.substr(i, cv.length));
     if (kConversions.find(cv.conv) == std::string_view::npos) {
-      out.error = FormatIssue{"D_PRINTF_ARG_FMT", i, cv.length, -1,
+      out.error = FormatIssue{"D_SYNTAX", i, cv.length, -1,
                               "\"" + cv.text +
                                   "\" is not a valid conversion; use one of %d %i %u %o %x %X "
                                   "%c %s %p %a %A %S %e %E %f %g %G, or \"%%\" for '%'"};

@@ -343,6 +343,15 @@ Token Lexer::lex_number(Loc start) {
                 ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
                 : 99;
     if (d >= base) {
+      // A decimal number run into a name ("10ms") is two tokens to dtrace's
+      // lexer and a syntax error to its grammar; a bad digit of an octal
+      // constant ("019") is D_INT_DIGIT.
+      const bool run_on = base == 10 && !std::isdigit(static_cast<unsigned char>(c));
+      if (run_on) {
+        diags_.error("D_SYNTAX", t.loc,
+                     "syntax error near '" + t.text + "': a number runs into a name; separate them or fix the number");
+        return t;
+      }
       diags_.error("D_INT_DIGIT", t.loc,
                    "invalid digit '" + std::string(1, c) + "' in " +
                        (base == 16 ? "hexadecimal" : base == 8 ? "octal" : "decimal") +

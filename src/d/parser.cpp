@@ -7,6 +7,44 @@
 
 namespace probekit::d {
 
+// Why the words of a type that did not resolve are wrong, as dtrace's
+// dt_decl_attr()/dt_decl_spec()/dt_decl_check() find it word by word:
+// two type names (D_DECL_COMBO), short or long with char (D_DECL_CHARATTR),
+// any attribute with void (D_DECL_VOIDATTR), signed or unsigned with a
+// non-integer (D_DECL_SIGNINT), long with a non-arithmetic type
+// (D_DECL_LONGINT). Words that pass every check but name no type ("long
+// short") fail CTF's lookup: D_UNKNOWN.
+static std::pair<const char*, std::string> type_words_issue(const std::vector<std::string>& words) {
+  enum class Kind { unknown, integer, floating, other };
+  Kind kind = Kind::unknown;
+  std::string name;
+  bool shortw = false, longw = false, sign = false;
+  auto check = [&]() -> std::pair<const char*, std::string> {
+    if (kind == Kind::unknown) return {nullptr, ""};
+    if (name == "char" && (shortw || longw)) return {"D_DECL_CHARATTR", "short and long cannot be used with char"};
+    if (name == "void" && (shortw || longw || sign))
+      return {"D_DECL_VOIDATTR", "short, long, signed and unsigned cannot be used with void"};
+    if (kind != Kind::integer && sign)
+      return {"D_DECL_SIGNINT", "signed and unsigned can only be used with an integer type, not " + name};
+    if (kind != Kind::integer && kind != Kind::floating && longw)
+      return {"D_DECL_LONGINT", "long can only be used with an integer or floating-point type, not " + name};
+    return {nullptr, ""};
+  };
+  for (const auto& w : words) {
+    if (w == "short" || w == "long" || w == "signed" || w == "unsigned") {
+      (w == "short" ? shortw : w == "long" ? longw : sign) = true;
+    } else {
+      if (kind != Kind::unknown) return {"D_DECL_COMBO", "'" + name + "' and '" + w + "' are two types: keep one"};
+      name = w;
+      kind = w == "char" || w == "int" || w == "void" ? Kind::integer
+             : w == "float" || w == "double"         ? Kind::floating
+                                                     : Kind::other;
+    }
+    if (auto issue = check(); issue.first) return issue;
+  }
+  return {"D_UNKNOWN", "no such type"};
+}
+
 namespace {
 
 struct BinLevel {
@@ -355,9 +393,23 @@ void Parser::parse_declaration(ProgramAst& prog) {
   // union or enum (maybe defined here).
   BaseType base;
   if (!parse_base_type(base)) return fail("D_SYNTAX", tok_.loc, "");
+  if (base.words.empty() && (scope != Decl::Class::global || (!storage.empty() && storage != "typedef")) &&
+      tok_.kind == Tok::identifier)
+    base.words.push_back("int");  // `this x;`: C's implicit int, as dtrace takes it
   if (base.words.empty()) {
     std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
     return fail("D_SYNTAX", tok_.loc, "syntax error near " + got + ": expected a type name in the declaration");
+  }
+  if (!base.tag.empty() && at_tag_type()) {
+    // `struct a { ... } struct b { ... }`: a ';' is missing, and to dtrace's
+    // grammar that is two types in one declaration.
+    return fail("D_DECL_COMBO", tok_.loc,
+                "'" + base.tag + "' is followed by another type: end its declaration with ';'");
+  }
+  if (!base.tag.empty() && base.words.size() > 1) {
+    // `unsigned struct s { ... }`: the words dtrace refuses with a struct.
+    auto [id, why] = type_words_issue(base.words);
+    return fail(id, base.loc, "invalid type '" + join(base.words, " ") + "': " + why);
   }
   if (tok_.kind == Tok::semicolon) {
     advance();
@@ -386,9 +438,11 @@ void Parser::parse_declaration(ProgramAst& prog) {
       return fail("D_DECL_INCOMPLETE", base.loc,
                   "incomplete struct/union/enum " + base.tag + ": " + d.name + "; define " + base.tag +
                       " ('" + base.tag + " { ... };') before declaring " + d.name);
-    if (!type)
-      return fail("D_DECL_COMBO", base.loc,
-                  "invalid type combination '" + join(base.words, " ") + std::string(static_cast<size_t>(stars), '*') + "'");
+    if (!type) {
+      auto [id, why] = type_words_issue(base.words);
+      return fail(id, base.loc,
+                  "invalid type '" + join(base.words, " ") + std::string(static_cast<size_t>(stars), '*') + "': " + why);
+    }
     if (storage == "typedef" && !base.tag.empty() && stars == 0 && !tags_[base.tag].is_enum) {
       // typedef struct foo foo_t: foo_t names the struct itself.
       if (typedefs_.count(d.name) || tag_typedefs_.count(d.name)) return fail("D_DECL_IDRED", d.loc, "typedef redeclared: " + d.name);
@@ -613,7 +667,25 @@ ExprPtr Parser::parse_statement() {
         return nullptr;
       }
     }
+    if (tok_.kind == Tok::lbracket && !keys.empty()) {
+      diags_.error("D_AGG_MDIM", tok_.loc,
+                   "aggregation '@" + name + "' takes one list of keys: write @" + name + "[a, b], not @" + name +
+                       "[a][b]");
+      failed_statement_ = true;
+      return nullptr;
+    }
+    if ((tok_.kind == Tok::semicolon || tok_.kind == Tok::rbrace) && !failed_statement_) {
+      // `@a;` does nothing: dtrace's D_AGG_NULL, or D_IDENT_UNDEF for an
+      // aggregation never assigned before.
+      const bool known = !keys.empty() || agg_names_.count(name);
+      diags_.error(known ? "D_AGG_NULL" : "D_IDENT_UNDEF", loc,
+                   known ? "'@" + name + "' alone has no effect: assign it, e.g. @" + name + " = count()"
+                         : "unknown aggregation '@" + name + "': assign it first, e.g. @" + name + " = count()");
+      failed_statement_ = true;
+      return nullptr;
+    }
     if (!expect(Tok::assign, "'=' and an aggregating function such as 'count()'")) return nullptr;
+    agg_names_.insert(name);
     auto fn = parse_postfix();
     if (!fn) return nullptr;
     if (fn->kind != ExprKind::call) {
@@ -724,7 +796,11 @@ bool Parser::parse_base_type(BaseType& b) {
     } else if (tok_.kind == Tok::kw_type) {
       b.words.push_back(tok_.text);
       advance();
-    } else if (b.words.empty() && !b.named && b.tag.empty() && at_tag_type()) {
+    } else if (!b.named && b.tag.empty() && at_tag_type() &&
+               std::all_of(b.words.begin(), b.words.end(), [](const std::string& w) {
+                 return w == "short" || w == "long" || w == "signed" || w == "unsigned";
+               })) {
+      // `unsigned struct s`: read, so that it is refused with its tag.
       b.tag = parse_tag_type();
       if (b.tag.empty()) return false;
       b.words.push_back(b.tag);
@@ -786,8 +862,10 @@ std::optional<Type> Parser::parse_type_name() {
   }
   if (t && size > 0) aggregate_size_ = size;
   if (!t) {
-    diags_.error("D_SYNTAX", b.loc, "'" + join(b.words, " ") + std::string(static_cast<size_t>(stars), '*') +
-                                        "' is not a valid type name");
+    auto [id, why] = type_words_issue(b.words);
+    diags_.error(id, b.loc,
+                 "'" + join(b.words, " ") + std::string(static_cast<size_t>(stars), '*') +
+                     "' is not a valid type name: " + why);
     failed_statement_ = true;
   }
   return t;
@@ -797,7 +875,8 @@ std::optional<Type> Parser::parse_type_name() {
 // lays them out on x86-64.
 bool Parser::parse_struct_body(const std::string& key) {
   std::vector<Member> members;
-  uint64_t size = 0, align = 1;
+  uint64_t size = 0, align = 1, next = 0;
+  bool has_bitfields = false;
   const bool is_union = tags_[key].is_union;
   while (!accept(Tok::rbrace)) {
     if (tok_.kind == Tok::eof) {
@@ -817,14 +896,17 @@ bool Parser::parse_struct_body(const std::string& key) {
         if (tok_.kind == Tok::star) ++stars;
         advance();
       }
-      if (tok_.kind != Tok::identifier) {
+      // `int : 3;` is an unnamed bit-field (padding): it takes its place
+      // in the layout and has no name to read it by.
+      const bool unnamed = tok_.kind == Tok::colon && stars == 0;
+      if (tok_.kind != Tok::identifier && !unnamed) {
         error_here("expected the name of a member of '" + key + "'");
         return false;
       }
       Member m;
-      m.name = tok_.text;
+      m.name = unnamed ? "" : tok_.text;
       Loc mloc = tok_.loc;
-      advance();
+      if (!unnamed) advance();
       uint64_t object = 0;
       auto t = resolve_type(b, stars, &object);
       if (!t && !b.tag.empty() && b.words.size() == 1) {
@@ -853,18 +935,57 @@ bool Parser::parse_struct_body(const std::string& key) {
         if (!expect(Tok::rbracket, "']' after the dimension")) return false;
         msize *= static_cast<uint64_t>(*n);
       }
-      if (tok_.kind == Tok::colon) {
-        diags_.error("D_DECL_BFTYPE", tok_.loc, "bit-fields are not supported: declare '" + m.name + "' as an integer");
-        failed_statement_ = true;
-        return false;
-      }
-      for (const auto& other : members)
-        if (other.name == m.name) {
-          diags_.error("D_DECL_IDRED", mloc, "member redeclared: " + m.name + " in " + key);
+      uint64_t malign_override = 0;
+      if (accept(Tok::colon)) {
+        // A bit-field, with dt_decl_member()'s checks in its order. Its
+        // type is an integer of `width` bits stored in the smallest power
+        // of two bytes holding them, as libctf's ctf_add_integer() sizes it
+        // (so `int a : 3` is a 1-byte member: DTrace's layout, not C's).
+        const std::string shown = m.name.empty() ? "(anon)" : m.name;
+        auto w = parse_ternary();
+        if (!w) return false;
+        auto width = enum_value(*w);
+        if (m.name.empty() && width && *width == 0 && w->kind == ExprKind::integer) {
+          // `int : 0;` ends the storage unit in C; libctf ignores it.
+          if (accept(Tok::comma)) continue;
+          if (!expect(Tok::semicolon, "';' after the member")) return false;
+          break;
+        }
+        if (!width || *width <= 0) {
+          diags_.error("D_DECL_BFCONST", w->loc,
+                       "the width of bit-field '" + shown + "' must be a positive integer constant");
           failed_statement_ = true;
           return false;
         }
-      m.offset = is_union ? 0 : (size + malign - 1) / malign * malign;
+        if (stars > 0 || object != 0 || !t->is_integer() || msize != t->size ||
+            (!b.tag.empty() && tags_[b.tag].is_enum)) {
+          diags_.error("D_DECL_BFTYPE", mloc,
+                       "invalid type for bit-field '" + shown + "': declare it with an integer type such as 'int'");
+          failed_statement_ = true;
+          return false;
+        }
+        if (*width > static_cast<int64_t>(t->size) * 8) {
+          diags_.error("D_DECL_BFSIZE", w->loc,
+                       "bit-field '" + shown + "' is " + std::to_string(*width) + " bits wide, more than its type's " +
+                           std::to_string(t->size * 8) + ": make it narrower or its type wider");
+          failed_statement_ = true;
+          return false;
+        }
+        m.bit_size = static_cast<uint8_t>(*width);
+        uint64_t bytes = (static_cast<uint64_t>(*width) + 7) / 8;
+        msize = bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : 8;
+        malign_override = msize;
+        has_bitfields = true;
+      }
+      if (malign_override) malign = malign_override;
+      for (const auto& other : members)
+        if (!m.name.empty() && other.name == m.name) {
+          // libctf refuses the member; dtrace reports that as D_UNKNOWN.
+          diags_.error("D_UNKNOWN", mloc, "member '" + m.name + "' is declared twice in " + key + ": rename one");
+          failed_statement_ = true;
+          return false;
+        }
+      m.offset = is_union ? 0 : (next + malign - 1) / malign * malign;
       m.size = msize;
       {
         using K = PrintMember::Kind;
@@ -880,7 +1001,7 @@ bool Parser::parse_struct_body(const std::string& key) {
         m.print.depth = 1;
         m.print.offset = m.offset;
         m.print.is_signed = t->is_signed;
-        if (msize != (object ? object : t->size)) {  // an array
+        if (m.bit_size == 0 && msize != (object ? object : t->size)) {  // an array
           m.print.kind = K::array;
           m.print.element = kind;
           m.print.element_name = base_name;
@@ -893,16 +1014,25 @@ bool Parser::parse_struct_body(const std::string& key) {
           m.print.type_name = base_name;
         }
       }
-      if (msize == t->size && object == 0) m.type = *t;  // not an array: p->m can read it
-      if (msize != (object ? object : t->size) && object == 0 && t->is_integer()) {
+      if (m.bit_size > 0) {
+        m.print.size = msize;
+        m.print.bit_size = m.bit_size;
+        m.type = Type::integer(static_cast<uint8_t>(msize), t->is_signed);
+      } else if (msize == t->size && object == 0) {
+        m.type = *t;  // not an array: p->m can read it
+      }
+      if (m.bit_size == 0 && msize != (object ? object : t->size) && object == 0 && t->is_integer()) {
         // An array of integers: p->m (x.m) is the address of its first
         // element, so p->m[i] reads one and stringof(p->m) a char array.
         m.is_array = true;
         m.type = Type::pointer(t->size, t->is_signed);
       }
+      // The next member starts after this one's last bit, rounded up to a
+      // byte (libctf's rule: a bit-field's storage may overlap the next).
       size = is_union ? std::max(size, msize) : m.offset + msize;
+      next = is_union ? 0 : m.bit_size > 0 ? m.offset + (m.bit_size + 7u) / 8u : size;
       align = std::max(align, malign);
-      members.push_back(m);
+      if (!m.name.empty()) members.push_back(m);
       if (accept(Tok::comma)) continue;
       if (!expect(Tok::semicolon, "';' after the member")) return false;
       break;
@@ -911,7 +1041,9 @@ bool Parser::parse_struct_body(const std::string& key) {
   Tag& t = tags_[key];
   t.members = std::move(members);
   t.align = align;
-  t.size = (size + align - 1) / align * align;
+  // With bit-fields the size is where the last member ends, as libctf
+  // computes it (DTrace's sizeof of `struct { int a : 1; }` is 1).
+  t.size = has_bitfields ? size : (size + align - 1) / align * align;
   return true;
 }
 
@@ -938,6 +1070,14 @@ bool Parser::parse_enum_body(const std::string& key) {
         return false;
       }
       next = *v;
+    }
+    bool twice = false;
+    for (const auto& en : tags_[key].enumerators) twice = twice || en.second == name;
+    if (twice) {
+      // libctf refuses it before dtrace looks for other identifiers.
+      diags_.error("D_UNKNOWN", loc, "enumerator '" + name + "' is declared twice in " + key + ": rename one");
+      failed_statement_ = true;
+      return false;
     }
     if (enumerators_.count(name) || typedefs_.count(name) || find_var(name)) {
       diags_.error("D_DECL_IDRED", loc, "identifier redeclared: " + name);
@@ -1009,6 +1149,11 @@ std::string Parser::parse_tag_type() {
   Loc loc = tok_.loc;
   advance();
   std::string name;
+  if ((tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) && tok_.text.find('`') != std::string::npos) {
+    // `struct mod`name`: a scoped name is a type of a module, not one to define.
+    error_here("syntax error near '" + tok_.text + "': the name of a struct, union or enum defined in D cannot have a module scope ('`')");
+    return "";
+  }
   if (tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) {
     name = tok_.text;
     advance();
@@ -1304,6 +1449,11 @@ ExprPtr Parser::parse_offsetof() {
   advance();  // offsetof
   if (!expect(Tok::lparen, "'(' after 'offsetof'")) return nullptr;
   Loc tloc = tok_.loc;
+  if (tok_.kind == Tok::identifier && !at_type_name()) {
+    // Not a type at all: dtrace's grammar wants a type name here.
+    error_here("syntax error near '" + tok_.text + "': offsetof() wants a struct or union type, e.g. 'struct foo'");
+    return nullptr;
+  }
   std::string key = at_tag_type() ? parse_tag_type() : std::string();
   if (key.empty() || tags_[key].is_enum) {
     if (!failed_statement_) diags_.error("D_OFFSETOF_TYPE", tloc, "offsetof operand must be a struct or union type");
@@ -1321,12 +1471,19 @@ ExprPtr Parser::parse_offsetof() {
   if (!expect(Tok::rparen, "')' to close offsetof()")) return nullptr;
   const Tag& t = tags_[key];
   if (!t.complete) {
-    diags_.error("D_DECL_INCOMPLETE", tloc, "incomplete " + key + ": define it before offsetof()");
+    // A forward declaration is not a struct type to CTF (dt_node_offsetof).
+    diags_.error("D_OFFSETOF_TYPE", tloc, "offsetof operand must be a complete struct or union: define " + key + " first");
     failed_statement_ = true;
     return nullptr;
   }
   for (const auto& m : t.members)
     if (m.name == member) {
+      if (m.bit_size > 0) {
+        diags_.error("D_OFFSETOF_BITFIELD", mloc,
+                     "cannot take the offset of bit-field '" + member + "' of " + key + ": it need not start at a byte");
+        failed_statement_ = true;
+        return nullptr;
+      }
       auto e = make(ExprKind::integer, loc);
       e->ival = m.offset;
       e->type = Type::integer(8, false);

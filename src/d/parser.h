@@ -165,6 +165,7 @@ private:
   std::map<std::string, Tag> tags_;                  // "struct foo", "union u", "enum e"
   std::map<std::string, std::string> tag_typedefs_;  // foo_t -> "struct foo"
   std::map<std::string, int64_t> enumerators_;
+  std::set<std::string> agg_names_;  // aggregations assigned so far ('@a;' before any is D_IDENT_UNDEF)
   // Set by parse_type_name when it read a struct or union itself (not a
   // pointer to one): its size, for sizeof.
   std::optional<uint64_t> aggregate_size_;

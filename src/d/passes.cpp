@@ -571,6 +571,7 @@ public:
       visible_inlines_ = syms_->inlines.size();
       for (auto& c : ctx.ast.clauses) {
         clause_ = &c;
+        after_speculate_ = false;
         if (c.predicate) {
           statement_top_ = false;
           visit(*c.predicate);
@@ -657,7 +658,7 @@ public:
     }
     if (VarDecl* g = syms_->find(syms_->globals, e.text)) {
       if (g->is_array) {
-        error("D_ARR_BADREF", e.loc,
+        error(bare_array_tag(e), e.loc,
               "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
         return;
       }
@@ -671,6 +672,10 @@ public:
       e.kind = ExprKind::integer;
       e.ival = static_cast<uint64_t>(*v);
       e.type = Type::integer(4, true);
+      return;
+    }
+    if (e.text == "args" || e.text == "uregs") {
+      error("D_IDENT_BADREF", e.loc, "'" + e.text + "' is an array: index it, e.g. " + e.text + "[0]");
       return;
     }
     undefined(e, "");
@@ -1033,12 +1038,17 @@ public:
     if (e.text == "args") {
       e.id = static_cast<int>(IndexKind::args);
       e.type = Type::integer(8, true);
-      auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
-      if (!v || *v < 0 || *v > 9)
+      const int64_t i = (e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt).value_or(-1);
+      if (e.kids.size() == 1 && !e.kids[0]->type.is_none() && !e.kids[0]->type.is_scalar()) {
+        // dtrace: the index fails args[]'s prototype (an integer).
+        error("D_PROTO_ARG", e.kids[0]->loc, "index of 'args[]' must be an integer from 0 to 9, not " +
+                                                 e.kids[0]->type.name());
+      } else if (i < 0 || i > 9) {
         error("D_ARGS_IDX", e.loc, "index of 'args[]' must be an integer constant from 0 to 9");
-      else
-        e.ival = static_cast<uint64_t>(*v);
-      if (v && *v >= 0 && *v <= 9) e.type = typed_arg(static_cast<size_t>(*v));
+      } else {
+        e.ival = static_cast<uint64_t>(i);
+        e.type = typed_arg(static_cast<size_t>(i));
+      }
       return;
     }
     if (e.text == "uregs") {
@@ -1046,7 +1056,9 @@ public:
       e.type = Type::integer(8, false);
       auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
       if (!v || *v < 0 || *v >= kReadableRegisterCount)
-        error("D_REGS_IDX", e.loc, "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
+        // dtrace takes only a constant index (D_PROTO_ARG otherwise).
+        error(v ? "D_REGS_IDX" : "D_PROTO_ARG", e.loc,
+              "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
       else
         e.ival = static_cast<uint64_t>(*v);
       return;
@@ -1115,6 +1127,12 @@ public:
     visit_kids(e, 1);
     for (auto& k : call.kids) visit(*k);
     const AggFnInfo* fn = find_agg_function(call.text);
+    if (!fn && !find_function(call.text)) {
+      error("D_FUNC_UNDEF", call.loc,
+            "unknown function " + quoted_fn(call.text) + "; an aggregation takes count, sum, avg, min, max, stddev, "
+            "quantize, lquantize or llquantize");
+      return;
+    }
     if (!fn) {
       error("D_AGG_FUNC", call.loc,
             quoted_fn(call.text) +
@@ -1127,26 +1145,32 @@ public:
       error("D_PROTO_LEN", call.loc, arg_count_message(std::string(fn->name), fn->min_args, fn->max_args, n));
       return;
     }
-    for (int i = 0; i < n; ++i) {
-      const Type& t = call.kids[static_cast<size_t>(i)]->type;
+    // dt_cg's order and tags: the value (argument #1) must be a scalar
+    // (D_AGG_SCALAR), then lquantize's and llquantize's parameters are
+    // checked, each with its own tag, then the increment (D_PROTO_ARG).
+    if (n > 0) {
+      const Type& t = call.kids[0]->type;
       if (!t.is_none() && !t.is_scalar()) {
-        // DTrace's tag for an aggregating function's operands.
-        error("D_AGG_SCALAR", call.kids[static_cast<size_t>(i)]->loc,
-              quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be of scalar type, not " +
-                  t.name() + (t.is_string() ? "; aggregate on it as a key instead, e.g. @[str] = count()" : ""));
+        error("D_AGG_SCALAR", call.kids[0]->loc,
+              quoted_fn(call.text) + " argument #1 must be of scalar type, not " + t.name() +
+                  (t.is_string() ? "; aggregate on it as a key instead, e.g. @[str] = count()" : ""));
         return;
       }
     }
     AggFunc func = static_cast<AggFunc>(fn->fn);  // same order as AggFunc
     AggParams params;
+    int first_incr = 1;
     if (fn->fn == AggFn::lquantize || fn->fn == AggFn::llquantize) {
+      static const char* const lq_tags[] = {"D_LQUANT_BASETYPE", "D_LQUANT_LIMTYPE", "D_LQUANT_STEPTYPE"};
+      static const char* const llq_tags[] = {"D_LLQUANT_FACTORTYPE", "D_LLQUANT_LMAGTYPE", "D_LLQUANT_HMAGTYPE",
+                                             "D_LLQUANT_STEPTYPE"};
       std::vector<int64_t> consts;
       int last = fn->fn == AggFn::lquantize ? std::min(n, 4) : 5;
+      first_incr = last;
       for (int i = 1; i < last; ++i) {
         auto v = const_int(*call.kids[static_cast<size_t>(i)]);
         if (!v) {
-          error(fn->fn == AggFn::lquantize ? "D_LQUANT_BASETYPE" : "D_LLQUANT_FACTORTYPE",
-                call.kids[static_cast<size_t>(i)]->loc,
+          error(fn->fn == AggFn::lquantize ? lq_tags[i - 1] : llq_tags[i - 1], call.kids[static_cast<size_t>(i)]->loc,
                 quoted_fn(call.text) + " argument #" + std::to_string(i + 1) + " must be an integer constant");
           return;
         }
@@ -1163,12 +1187,19 @@ public:
         params.steps = consts[3];
       }
       if (report_) {
-        auto made = Aggregation::make(e.text, func, params);
-        if (!made) {
-          error(fn->fn == AggFn::lquantize ? "D_LQUANT_LIMVAL" : "D_LLQUANT_FACTORVAL", call.loc,
-                made.error().message());
+        if (auto issue = check_params(func, params)) {
+          error(issue->id.c_str(), call.loc, issue->message);
           return;
         }
+      }
+    }
+    for (int i = first_incr; i < n; ++i) {
+      const Type& t = call.kids[static_cast<size_t>(i)]->type;
+      if (!t.is_none() && !t.is_scalar()) {
+        error("D_PROTO_ARG", call.kids[static_cast<size_t>(i)]->loc,
+              quoted_fn(call.text) + " increment (argument #" + std::to_string(i + 1) +
+                  ") must be of scalar type, not " + t.name());
+        return;
       }
     }
     std::vector<Type> keys;
@@ -1207,6 +1238,27 @@ public:
                          a->params.step == params.step && a->params.factor == params.factor &&
                          a->params.low == params.low && a->params.high == params.high &&
                          a->params.steps == params.steps;
+      if (a->func == func && !same_params) {
+        // dt_cg's tag names the first parameter that differs.
+        const char* id = "D_AGG_REDEF";
+        std::string what;
+        if (func == AggFunc::lquantize) {
+          id = a->params.lo != params.lo                         ? (what = "lower bound", "D_LQUANT_MATCHBASE")
+               : lquantize_span(a->params) != lquantize_span(params) ? (what = "upper bound", "D_LQUANT_MATCHLIM")
+                   : (what = "step", "D_LQUANT_MATCHSTEP");
+        } else if (func == AggFunc::llquantize) {
+          id = a->params.factor != params.factor ? (what = "factor", "D_LLQUANT_MATCHFACTOR")
+               : a->params.low != params.low     ? (what = "low magnitude", "D_LLQUANT_MATCHLMAG")
+               : a->params.high != params.high   ? (what = "high magnitude", "D_LLQUANT_MATCHHMAG")
+                                                 : (what = "steps", "D_LLQUANT_MATCHSTEPS");
+        }
+        if (!what.empty()) {
+          error(id, call.loc,
+                "'@" + e.text + "' is already an aggregation of " + to_string(func) + "() with another " + what +
+                    "; use the same parameters everywhere or another name");
+          return;
+        }
+      }
       if (a->func != func || !same_params) {
         error("D_AGG_REDEF", call.loc,
               "'@" + e.text + "' is already an aggregation of " + to_string(a->func) + "()" +
@@ -1240,7 +1292,11 @@ public:
     if (!fn) {
       visit_kids(e, 0);
       if (find_agg_function(e.text)) {
-        error("D_AGG_FUNC", e.loc,
+        // clear(count()) and the like: the caller reports its argument
+        // is not an aggregation. A statement of its own is dtrace's
+        // D_CG_EXPR (code generation meets an aggregating function).
+        if (agg_arg_tag(parent_) && parent_->kids[0].get() == &e) return;
+        error(top ? "D_CG_EXPR" : "D_AGG_FUNC", e.loc,
               quoted_fn(e.text) + " is an aggregating function: use it as '@name = " + e.text + "(...)'");
         return;
       }
@@ -1258,10 +1314,15 @@ public:
       return;
     }
     if (fn->is_action && !top) {
-      error("D_ACT_VALUE", e.loc, quoted_fn(e.text) + " is an action and has no value; call it as a statement");
+      error(action_value_tag(e), e.loc, quoted_fn(e.text) + " is an action and has no value; call it as a statement");
       return;
     }
     check_call(e, *fn, top);
+  }
+
+  // The range lquantize()'s buckets cover (DTrace compares levels * step).
+  static int64_t lquantize_span(const AggParams& p) {
+    return p.step > 0 ? (p.hi - p.lo) / p.step * p.step : p.hi - p.lo;
   }
 
   void visit_unary(Expr& e) {
@@ -1314,7 +1375,7 @@ public:
       }
       e.type = Type::integer(t.pointee_size, t.pointee_signed);
       return;
-    case Op::addr:
+    case Op::addr: {
       if (e.kids[0]->kind == ExprKind::unary && e.kids[0]->op == Op::deref && !is_string_index(*e.kids[0]) &&
           e.kids[0]->kids[0]->type.kind == Type::Kind::pointer) {
         // &*p and &p[i]: the pointer itself, as in C (&s[14] of alloca() memory).
@@ -1322,8 +1383,21 @@ public:
         e = std::move(*p);
         return;
       }
-      error("D_ADDROF_VAR", e.loc, "cannot take the address of a D expression");
+      // dt_node_op1()'s order: a D variable, then anything that is not an
+      // lvalue, then a bit-field.
+      const Expr& k = *e.kids[0];
+      const bool variable = k.kind == ExprKind::ident || k.kind == ExprKind::self_var ||
+                            k.kind == ExprKind::this_var || k.kind == ExprKind::index ||
+                            k.kind == ExprKind::agg_ref;
+      const bool lvalue = k.kind == ExprKind::member || (k.kind == ExprKind::unary && k.op == Op::deref);
+      if (variable) error("D_ADDROF_VAR", e.loc, "cannot take the address of a D variable");
+      else if (!lvalue)
+        error("D_ADDROF_LVAL", e.loc, "operator & needs an lvalue operand (a member or '*p'), not an expression");
+      else if (k.kind == ExprKind::member && k.id == kMemberBitField)
+        error("D_ADDROF_BITFIELD", e.loc, "cannot take the address of bit-field '" + k.text + "'");
+      else error("D_ADDROF_VAR", e.loc, "cannot take the address of a D expression");
       return;
+    }
     default: return;
     }
   }
@@ -1460,7 +1534,12 @@ public:
 
   void visit_assign(Expr& e) {
     statement_top_ = false;
-    visit(*e.kids[1]);
+    {
+      const Expr* outer = parent_;
+      parent_ = &e;
+      visit(*e.kids[1]);
+      parent_ = outer;
+    }
     const Type rhs = e.kids[1]->type;
     Expr& lhs = *e.kids[0];
     if (e.kids[1]->kind == ExprKind::agg_ref) {
@@ -1473,12 +1552,20 @@ public:
       return;
     }
     if (e.op != Op::none && !rhs.is_scalar()) {
-      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer value, not " + rhs.name());
+      // dtrace checks the operands' types agree first: D_OP_INCOMPAT.
+      error("D_OP_INCOMPAT", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer value, not " + rhs.name());
       return;
     }
     Type var = visit_lvalue(lhs, rhs, e.op != Op::none);
     if (var.is_none()) return;
-    if (!compatible(var, rhs)) {
+    // dt_node_is_argcompat(): an integer and a pointer are not compatible,
+    // except the constant 0 as a pointer (x = curthread; x = pid is
+    // refused).
+    const bool zero = e.kids[1]->kind == ExprKind::integer && e.kids[1]->ival == 0;
+    const bool pointer_mix = e.op == Op::none && !var.object && !rhs.object &&
+                             ((var.kind == Type::Kind::pointer && rhs.kind == Type::Kind::integer && !zero) ||
+                              (var.kind == Type::Kind::integer && rhs.kind == Type::Kind::pointer));
+    if (pointer_mix || !compatible(var, rhs)) {
       error("D_OP_INCOMPAT", e.loc,
             "cannot assign " + type_name(rhs) + " to " + describe_lvalue(lhs) + " of type " + type_name(var) +
                 (var.object || rhs.object ? ": a struct or union takes only a value of its own type" : ""));
@@ -1510,7 +1597,8 @@ public:
     }
     if (var.is_none()) return;
     if (!var.is_scalar()) {
-      error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "' needs an integer variable, not " + var.name());
+      // dt_node_op1: ++ and -- need a scalar (D_OP_SCALAR).
+      error("D_OP_SCALAR", e.loc, std::string("operator '") + to_string(e.op) + "' needs an integer variable, not " + var.name());
       return;
     }
     e.type = var;
@@ -1566,6 +1654,10 @@ public:
     e.type = Type::integer(8, false);
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
+    if (e.kids[0]->kind == ExprKind::member && e.kids[0]->id == kMemberBitField) {
+      error("D_SIZEOF_BITFIELD", e.loc, "cannot apply sizeof to bit-field '" + e.kids[0]->text + "'");
+      return;
+    }
     if (t.object) {  // a struct or union value: its type's size
       e.ival = t.tag <= ctx_->ast.structs.size() ? ctx_->ast.structs[t.tag - 1u].size : 0;
       return;
@@ -1699,9 +1791,56 @@ private:
   }
 
   void visit_kids(Expr& e, size_t from) {
+    const Expr* outer = parent_;
+    parent_ = &e;
     for (size_t i = from; i < e.kids.size(); ++i) {
       statement_top_ = false;
       visit(*e.kids[i]);
+    }
+    parent_ = outer;
+  }
+
+  // The tag DTrace gives an array named without an index: that of the
+  // expression around it (&a, sizeof a, a predicate, an assignment).
+  const char* bare_array_tag(const Expr& e) const {
+    if (clause_ && clause_->predicate.get() == &e) return "D_PRED_SCALAR";
+    const Expr* p = parent_;
+    bool kid = false;
+    if (p)
+      for (const auto& k : p->kids) kid = kid || k.get() == &e;
+    if (!kid) return "D_ARR_BADREF";
+    if (p->kind == ExprKind::unary && p->op == Op::addr) return "D_ADDROF_VAR";
+    if (p->kind == ExprKind::sizeof_expr) return "D_IDENT_BADREF";
+    if (p->kind == ExprKind::assign) return "D_OP_ARRFUN";
+    return "D_ARR_BADREF";
+  }
+
+  // The tag DTrace gives an action used as a value: the check of the
+  // expression around it fails (its operand or argument has type void).
+  const char* action_value_tag(const Expr& e) const {
+    const Expr* p = parent_;
+    bool kid = false;
+    if (p)
+      for (const auto& k : p->kids) kid = kid || k.get() == &e;
+    if (!kid) return "D_ACT_VALUE";
+    switch (p->kind) {
+    case ExprKind::call:
+      if (p->text == "trace") return "D_TRACE_VOID";
+      if ((p->text == "printf" || p->text == "printa" || p->text == "system") && p->kids[0].get() != &e)
+        return "D_PRINTF_ARG_TYPE";
+      return "D_PROTO_ARG";
+    case ExprKind::ternary: return "D_OP_ACT";
+    case ExprKind::stringof: return "D_STRINGOF_TYPE";
+    case ExprKind::unary:
+    case ExprKind::binary:
+      switch (p->op) {
+      case Op::add: case Op::sub: case Op::mul: case Op::div: case Op::mod: case Op::neg: case Op::plus:
+        return "D_OP_ARITH";
+      case Op::band: case Op::bor: case Op::bxor: case Op::shl: case Op::shr: case Op::bnot: return "D_OP_INT";
+      case Op::land: case Op::lor: case Op::lxor: case Op::lnot: return "D_OP_SCALAR";
+      default: return "D_ACT_VALUE";
+      }
+    default: return "D_ACT_VALUE";
     }
   }
 
@@ -1791,7 +1930,8 @@ private:
       }
       VarDecl* existing = syms_->find(syms_->globals, e.text);
       if (existing && existing->is_array) {
-        error("D_ARR_BADREF", e.loc, "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
+        // dtrace: an array (or a function) cannot be assigned.
+        error("D_OP_ARRFUN", e.loc, "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
         return Type::none();
       }
       VarDecl* v = declare(syms_->globals, false);
@@ -1876,10 +2016,9 @@ private:
         error("D_OP_WRITE", e.loc, "a string cannot be modified in place: build a new one, e.g. with strjoin() or substr()");
         return Type::none();
       }
-      if (e.kind == ExprKind::member && (e.id == kMemberArray || e.id == kMemberBitField)) {
+      if (e.kind == ExprKind::member && e.id == kMemberArray) {
         error("D_OP_LVAL", e.loc,
-              std::string("member '") + e.text + "' is " + (e.id == kMemberArray ? "an array" : "a bit-field") +
-                  " and cannot be assigned: assign its elements or the whole struct");
+              std::string("member '") + e.text + "' is an array and cannot be assigned: assign its elements or the whole struct");
         return Type::none();
       }
       return e.type;
@@ -1934,9 +2073,21 @@ private:
     return ok;
   }
 
+  // The tag of clear(), normalize(), denormalize() and trunc() for a first
+  // argument that is not an aggregation (dt_cg's own for each); null for
+  // any other expression.
+  static const char* agg_arg_tag(const Expr* call) {
+    if (!call || call->kind != ExprKind::call || call->kids.empty()) return nullptr;
+    if (call->text == "clear") return "D_CLEAR_AGGARG";
+    if (call->text == "normalize" || call->text == "denormalize") return "D_NORMALIZE_AGGARG";
+    if (call->text == "trunc") return "D_TRUNC_AGGARG";
+    return nullptr;
+  }
+
   bool need_agg(Expr& e, size_t i) {
     if (e.kids[i]->kind != ExprKind::agg_ref) {
-      error("D_PROTO_ARG", e.kids[i]->loc,
+      const char* tag = i == 0 ? agg_arg_tag(&e) : nullptr;
+      error(tag ? tag : "D_PROTO_ARG", e.kids[i]->loc,
             quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " must be an aggregation such as '@name'");
       return false;
     }
@@ -1958,21 +2109,30 @@ private:
     }
   }
 
+  // dtrace checks a call's arguments when it parses it, speculation rules
+  // when it generates code, and permission for destructive actions last:
+  // so a bad argument is D_PROTO_ARG and a destructive action after
+  // speculate() D_ACT_SPEC (the action pass), even without -w.
   void check_call(Expr& e, const FnInfo& fn, bool top) {
-    if (fn.destructive && !destructive_allowed()) {
+    const int before = ctx_->diags.error_count();
+    check_call_arguments(e, fn, top);
+    if (fn.fn == Fn::speculate && top) after_speculate_ = true;
+    if (fn.destructive && !destructive_allowed() && !after_speculate_ && ctx_->diags.error_count() == before)
       error("D_DESTRUCT", e.loc, quoted_fn(e.text) + " is a destructive action: run with '-w' to allow it");
-      return;
-    }
+  }
+
+  void check_call_arguments(Expr& e, const FnInfo& fn, bool top) {
     (void)top;
     e.type = Type::none();
     switch (fn.fn) {
     case Fn::trace:
       if (e.kids[0]->kind == ExprKind::agg_ref) {
-        error("D_TRACE_AGG", e.kids[0]->loc, "'trace()' cannot print an aggregation: use printa(@" + e.kids[0]->text + ")");
+        error("D_TRACE_DYN", e.kids[0]->loc, "'trace()' cannot print an aggregation: use printa(@" + e.kids[0]->text + ")");
         return;
       }
       if (e.kids[0]->type.is_none()) {
-        if (e.kids[0]->kind == ExprKind::call && find_function(e.kids[0]->text))
+        const FnInfo* inner = e.kids[0]->kind == ExprKind::call ? find_function(e.kids[0]->text) : nullptr;
+        if (inner && !inner->is_action)  // an action was reported where it stands
           error("D_TRACE_VOID", e.kids[0]->loc, "'trace()' needs a value, and this has none");
       }
       return;
@@ -1980,13 +2140,23 @@ private:
     case Fn::system: {
       Expr& fmt = *e.kids[0];
       if (fmt.kind != ExprKind::string) {
-        error("D_PRINTF_ARG_FMT", fmt.loc, quoted_fn(e.text) + " format must be a string literal");
+        // dtrace: a format that is not a string at all fails the
+        // prototype (D_PROTO_ARG); a string that is not a literal is
+        // D_PRINTF_ARG_FMT.
+        if (!fmt.type.is_none() && !fmt.type.is_string())
+          error("D_PROTO_ARG", fmt.loc,
+                quoted_fn(e.text) + " format must be a string literal, not " + fmt.type.name());
+        else error("D_PRINTF_ARG_FMT", fmt.loc, quoted_fn(e.text) + " format must be a string literal");
+        return;
+      }
+      if (fmt.text.empty() && fn.fn == Fn::printf) {
+        error("D_PRINTF_FMT_EMPTY", fmt.loc, "'printf()' format is empty: give it text or conversions, or remove it");
         return;
       }
       std::vector<ArgType> args;
       for (size_t i = 1; i < e.kids.size(); ++i) {
         if (e.kids[i]->kind == ExprKind::agg_ref) {
-          error("D_PRINTF_AGG_CONV", e.kids[i]->loc, quoted_fn(e.text) + " cannot print an aggregation: use printa()");
+          error("D_PRINTF_ARG_TYPE", e.kids[i]->loc, quoted_fn(e.text) + " cannot print an aggregation: use printa()");
           return;
         }
         if (e.kids[i]->type.is_none()) return;
@@ -2296,6 +2466,8 @@ private:
   Symbols* syms_ = nullptr;
   bool report_ = false;
   bool statement_top_ = false;
+  const Expr* parent_ = nullptr;  // the expression whose kids visit_kids() is visiting
+  bool after_speculate_ = false;  // the clause being checked called speculate()
   size_t visible_inlines_ = 0;  // inlines [0, n) can be named here
 };
 

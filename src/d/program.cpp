@@ -665,6 +665,15 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
   ProgramAst ast = parser.parse_program();
   if (r.diagnostics.has_errors()) return r;
   if (ast.clauses.empty()) {
+    // Declarations alone are still checked first (dtrace reports an inline
+    // redefined or mistyped before it finds no clause).
+    if (!ast.decls.empty()) {
+      Symbols symbols;
+      PassManager pm;
+      add_default_passes(pm);
+      PassContext ctx{ast, r.diagnostics, options, symbols};
+      if (!pm.run(ctx)) return r;
+    }
     // Nothing to trace would wait for ever: DTrace's D_EMPTY.
     r.diagnostics.error("D_EMPTY", Loc{0, 0, 1}, "empty D program translation unit");
     return r;

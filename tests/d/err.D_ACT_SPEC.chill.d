@@ -1,0 +1,5 @@
+BEGIN
+{
+	speculate(speculation());
+	chill(10);
+}

@@ -1,0 +1,7 @@
+int a[5];
+int *p;
+
+BEGIN
+{
+	p = &a;
+}

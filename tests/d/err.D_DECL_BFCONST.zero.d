@@ -1,0 +1,6 @@
+struct s { int a : 0; };
+
+BEGIN
+{
+	exit(0);
+}

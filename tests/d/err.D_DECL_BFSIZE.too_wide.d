@@ -1,0 +1,6 @@
+struct s { char c : 9; };
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,6 +1,0 @@
-struct s { int a : 3; };
-
-BEGIN
-{
-	exit(0);
-}

@@ -1,0 +1,6 @@
+struct s { float : 1; };
+
+BEGIN
+{
+	exit(0);
+}

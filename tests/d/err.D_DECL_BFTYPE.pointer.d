@@ -1,0 +1,6 @@
+struct s { int *p : 3; };
+
+BEGIN
+{
+	exit(0);
+}

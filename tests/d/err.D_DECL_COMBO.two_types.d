@@ -1,0 +1,4 @@
+BEGIN
+{
+	x = (char int)0;
+}

@@ -1,0 +1,8 @@
+long struct s {
+	int i;
+};
+
+BEGIN
+{
+	exit(0);
+}

@@ -1,0 +1,5 @@
+BEGIN
+{
+	x[0] = 1;
+	trace(sizeof (x));
+}

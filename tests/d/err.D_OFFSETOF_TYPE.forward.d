@@ -1,0 +1,6 @@
+struct fwd;
+
+BEGIN
+{
+	trace(offsetof(struct fwd, x));
+}

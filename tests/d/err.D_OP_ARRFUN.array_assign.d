@@ -1,0 +1,7 @@
+int a[2];
+int b[2];
+
+BEGIN
+{
+	b = a;
+}

@@ -1,0 +1,5 @@
+BEGIN
+{
+	a = 3;
+	a += "foobar";
+}

@@ -1,0 +1,6 @@
+this x;
+
+BEGIN
+{
+	this->x = execname;
+}

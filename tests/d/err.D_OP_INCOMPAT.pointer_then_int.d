@@ -1,0 +1,6 @@
+BEGIN
+{
+	x = (char *)arg0;
+	x = 0;
+	x = pid;
+}

@@ -1,0 +1,1 @@
+BEGIN { exit(exit(0)); }

@@ -1,0 +1,6 @@
+struct s { int a : 3; } v;
+
+BEGIN
+{
+	trace(sizeof (v.a));
+}

@@ -1,0 +1,4 @@
+BEGIN
+{
+	trace(offsetof(no_such_t, x));
+}

@@ -1,0 +1,1 @@
+BEGIN { printf("%d and %**d\n", 1, 2, 3); }

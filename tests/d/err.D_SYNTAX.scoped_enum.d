@@ -1,0 +1,3 @@
+enum foo`bar {
+	A
+};

@@ -1,0 +1,6 @@
+enum e { A, B, A = 4 };
+
+BEGIN
+{
+	exit(0);
+}

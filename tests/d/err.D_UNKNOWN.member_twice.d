@@ -1,0 +1,6 @@
+struct s { int x; char x; };
+
+BEGIN
+{
+	exit(0);
+}
