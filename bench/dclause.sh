@@ -12,7 +12,8 @@
 # are the breakdown in docs/architecture.md ("D in the agent"): a
 # trampoline that calls the agent and a global store (no thread, no time),
 # then the thread's slot (self->), then the time (timestamp), then an
-# aggregation, then the two halves of a return probe. Best of RUNS, one
+# aggregation, then the two halves of a return probe. ROWS=REGEX runs only
+# the rows whose label matches. Best of RUNS, one
 # CPU (taskset -c 0), everything in the same minutes.
 set -uo pipefail
 build=${1:-build}
@@ -37,12 +38,19 @@ printf 'untraced: %s cpu-ns/loop; load average %s\n' "$base" "$(cut -d' ' -f1-3 
 printf '%-58s %8s %8s\n' "clause (pid\$target:a.out:paced_hit:...)" native bytecode
 row() {
   local name=$1 prog=$2 on off
+  [[ -n ${ROWS:-} && ! $name =~ $ROWS ]] && return
   on=$(best "$pk" -q -x agentjit=on -n "$prog" -c "$paced $n 0")
   off=$(best "$pk" -q -x agentjit=off -n "$prog" -c "$paced $n 0")
   awk -v n="$name" -v a="$on" -v b="$off" -v z="$base" \
     'BEGIN { printf "%-58s %8.1f %8.1f\n", n, (a == "" ? 0 : a - z), (b == "" ? 0 : b - z) }'
 }
 P='pid$target:a.out:paced_hit'
+# The issue's per-hit figures first (a counting jump site, a predicate
+# the trampoline rejects), then copyinstr of a literal in the executable
+# (read directly, no system call: agent.c safe_read).
+row "entry { @[probefunc] = count(); }" "$P:entry { @[probefunc] = count(); }"
+row "entry /arg0 == 12345/ { @ = count(); }" "$P:entry /arg0 == 12345/ { @ = count(); }"
+row "entry { @[copyinstr(arg2)] = count(); }" "$P:entry { @[copyinstr(arg2)] = count(); }"
 row "entry { g = arg0; }" "$P:entry { g = arg0; }"
 row "entry { self->x = arg0; }" "$P:entry { self->x = arg0; }"
 row "entry { self->x = timestamp; }" "$P:entry { self->x = timestamp; }"

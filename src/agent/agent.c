@@ -269,13 +269,60 @@ static void copy_bytes(uint8_t *dst, const uint8_t *src, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
+/* Copies n bytes from memory certainly mapped, 8 at a time; with
+ * `string`, stops after the word holding a NUL (the caller reads up to
+ * the NUL only). */
+static void copy_direct(uint8_t *dst, const uint8_t *src, uint32_t n, int string) {
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, src + i, 8); /* one unaligned load */
+    __builtin_memcpy(dst + i, &w, 8);
+    if (string && ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)) return; /* a zero byte in w */
+  }
+  copy_bytes(dst + i, src + i, n - i);
+}
+
+/* How many bytes from addr (at most len) lie in memory the agent may read
+ * directly: the hit's own stack window, or one of probekit's ranges that
+ * stay mapped (agent_abi.h pk_control.direct). A thread's stack above its
+ * rsp cannot go away under the read either, but only the window up to the
+ * end of rsp's page is known here for any thread. */
+static uint32_t direct_bytes(const struct hit *h, uint64_t addr, uint32_t len) {
+  uint64_t end = 0;
+  if (addr >= h->direct_lo && addr < h->direct_hi) {
+    end = h->direct_hi;
+  } else {
+    const struct pk_control *c = h->c;
+    const uint32_t n = c->ndirect < PK_DIRECT_RANGES ? c->ndirect : PK_DIRECT_RANGES;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (addr >= c->direct[i][0] && addr < c->direct[i][1]) {
+        end = c->direct[i][1];
+        break;
+      }
+    }
+  }
+  if (!end) return 0;
+  return end - addr < len ? (uint32_t)(end - addr) : len;
+}
+
 /* Reads up to len bytes at addr into dst; returns how many could be read
  * from the start (the remote side is split at page boundaries, so a
- * partial read ends exactly where the mapping does). */
-static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len) {
-  if (addr >= h->direct_lo && addr + len <= h->direct_hi && addr + len >= addr) {
-    copy_bytes(dst, (const uint8_t *)(uintptr_t)addr, len);
-    return len;
+ * partial read ends exactly where the mapping does). What lies in memory
+ * that cannot go away (direct_bytes) is copied with plain loads; the rest,
+ * which another thread may unmap at any moment, goes through
+ * process_vm_readv on the process itself, which fails instead of
+ * faulting. */
+static uint32_t safe_read_string(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len, int string) {
+  const uint32_t direct = direct_bytes(h, addr, len);
+  if (direct) {
+    copy_direct(dst, (const uint8_t *)(uintptr_t)addr, direct, string);
+    if (direct == len) return len;
+    if (string) { /* its NUL already read: the rest is not needed */
+      for (uint32_t i = 0; i < direct; ++i)
+        if (!dst[i]) return direct;
+    }
+    return direct + safe_read_string(h, addr + direct, dst + direct, len - direct, string);
   }
   struct pk_iovec local = {(uint64_t)(uintptr_t)dst, len};
   struct pk_iovec remote[3];
@@ -292,6 +339,9 @@ static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint
   }
   long r = sys6(NR_process_vm_readv, h->pid, (long)&local, 1, (long)remote, n, 0);
   return r > 0 ? (uint32_t)r : 0;
+}
+static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len) {
+  return safe_read_string(h, addr, dst, len, 0);
 }
 
 static uint64_t reg_value(const struct hit *h, int32_t reg) {
@@ -318,7 +368,7 @@ static int capture(const struct hit *h, uint8_t **at, uint64_t addr, uint32_t le
   uint8_t *bytes = *at + sizeof *item;
   item->address = addr;
   item->flags = 0;
-  uint32_t got = safe_read(h, addr, bytes, len);
+  uint32_t got = safe_read_string(h, addr, bytes, len, string);
   if (string) {
     uint32_t n = 0;
     while (n < got && bytes[n]) ++n;
@@ -457,13 +507,18 @@ struct dprog_env {
   uint64_t head;          /* the ring's head before it (after a filler) */
 };
 
-static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
-  struct dprog_env *e = (struct dprog_env *)v->env;
-  struct pk_thread *t = thread_slot(e->h.c, e->h.fsbase, e->h.pid);
-  if (!t || t->busy) return 0; /* none free, or a hit inside a hit (a signal handler's): not its state */
+/* The hit's use of the thread's slot t: none free, or a hit inside a hit
+ * (a signal handler's) gets no state; otherwise the slot is marked busy
+ * until the hit ends (dprog_hit). */
+static struct pk_thread *dprog_claim(struct dprog_env *e, struct pk_thread *t) {
+  if (!t || t->busy) return 0;
   __atomic_store_n(&t->busy, 1, __ATOMIC_RELAXED);
   e->busy = t;
   return t;
+}
+static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
+  struct dprog_env *e = (struct dprog_env *)v->env;
+  return dprog_claim(e, thread_slot(e->h.c, e->h.fsbase, e->h.pid));
 }
 static uint32_t dprog_read(struct pk_dvm_hit *v, uint64_t addr, uint8_t *dst, uint32_t len) {
   return safe_read(&((struct dprog_env *)v->env)->h, addr, dst, len);
@@ -555,8 +610,11 @@ PK_EXPORT uint32_t pk_agent_dvm_interpret(struct pk_dvm_hit *v, const uint8_t *c
 }
 
 /* Returns nonzero when the clauses overrode the function's return (the
- * frame's rax is then the value: see pk_agent_hit). */
-static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site) {
+ * frame's rax is then the value: see pk_agent_hit). fsbase is the hitting
+ * thread's; slot, when not 0, its thread slot already found (the return
+ * side of a hijack keeps it with the shadow stack: no second lookup). */
+static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site, uint64_t fsbase,
+                          struct pk_thread *slot) {
   if (!c->threads_remote || !c->dstate_remote || c->restoring) return 0;
   const struct pk_dprog *prog = (const struct pk_dprog *)((const uint8_t *)c + site->program);
   struct dprog_env e;
@@ -567,7 +625,7 @@ static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_
   e.h.frame = frame;
   e.h.rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
   e.h.rip = site->return_site ? frame[FRAME_WORDS] : site->address; /* pk_agent_ret_exit: the real return address */
-  e.h.fsbase = read_fsbase(c);
+  e.h.fsbase = fsbase;
   e.h.pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
   e.h.direct_lo = (uint64_t)(uintptr_t)frame;
   e.h.direct_hi = (e.h.rsp | 4095) + 1;
@@ -585,7 +643,7 @@ static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_
   v.tsc = dprog_tsc;
   v.cpu = dprog_cpu;
   v.env = &e;
-  v.t = 0;
+  v.t = slot ? dprog_claim(&e, slot) : 0;
   v.now = 0;
   v.ret_offset = site->ret_offset;
   v.open = dprog_open;
@@ -646,12 +704,13 @@ static int override_chosen(struct pk_thread *t, uint64_t fsbase, uint32_t per_mi
 
 /* Returns nonzero when the hit overrides the function's return (an
  * OVERRIDE site's sampled call): the frame's rax holds the value and the
- * entry trampoline returns to the caller instead of running the function. */
-PK_EXPORT uint64_t pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
-  struct pk_control *c = control();
-  if (site->action == PK_ACTION_DPROG) return dprog_hit(c, frame, site);
+ * entry trampoline returns to the caller instead of running the function.
+ * fsbase: the hitting thread's; slot: its thread slot when the caller
+ * already knows it (0: looked up here). */
+static uint64_t site_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site, uint64_t fsbase,
+                         struct pk_thread *slot) {
+  if (site->action == PK_ACTION_DPROG) return dprog_hit(c, frame, site, fsbase, slot);
   uint64_t overridden = 0;
-  const uint64_t fsbase = read_fsbase(c);
   const uint32_t cpu = current_cpu(c, fsbase);
   if (!c->threads_remote || c->restoring) goto lost;
   {
@@ -664,7 +723,7 @@ PK_EXPORT uint64_t pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
     h.pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
     h.direct_lo = (uint64_t)(uintptr_t)frame;
     h.direct_hi = (h.rsp | 4095) + 1;
-    struct pk_thread *t = thread_slot(c, h.fsbase, h.pid);
+    struct pk_thread *t = slot ? slot : thread_slot(c, h.fsbase, h.pid);
     if (!t) goto lost;
     if (t->busy) {
       __atomic_fetch_add(&site->nested, 1, __ATOMIC_RELAXED);
@@ -749,6 +808,11 @@ lost:
   return 0;
 }
 
+PK_EXPORT uint64_t pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
+  struct pk_control *c = control();
+  return site_hit(c, frame, site, read_fsbase(c), 0);
+}
+
 /* ---- return probes (agent_abi.h pk_shadow_area) ----
  * The one idea: kretprobes' return-address hijack, run by the thread
  * itself. Entry and return are paired by sp (the address of the return
@@ -778,11 +842,33 @@ static struct pk_shadow_stack *shadow_of(struct pk_shadow_area *a, uint64_t fs, 
     uint64_t expected = 0;
     if (__atomic_compare_exchange_n(&s->key, &expected, fs, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
       s->depth = 0;
+      s->thread = 0;
       return s;
     }
     if (expected == fs) return s;
   }
   return 0;
+}
+
+/* The thread's slot in the record table (thread_slot), kept with its
+ * shadow stack so that a return finds both with one lookup by fs base:
+ * the kept one is checked as thread_slot checks a slot it finds (its key,
+ * then its tid from the TCB or the process's pid), which also catches a
+ * fork child's inherited copy of the stack (the child's thread has its own
+ * slot) and a thread that reuses an exited one's stack. */
+static struct pk_thread *shadow_thread(struct pk_control *c, struct pk_shadow_stack *s, uint64_t fs) {
+  if (!c->threads_remote) return 0;
+  const uint32_t pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
+  struct pk_thread *t = (struct pk_thread *)(uintptr_t)s->thread;
+  if (t && __atomic_load_n(&t->key, __ATOMIC_ACQUIRE) == (fs ? fs : 1)) {
+    const uint32_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+    if (c->tid_offset && fs ? tid == *(const volatile uint32_t *)(uintptr_t)(fs + c->tid_offset)
+                            : (tid && t->pid == pid))
+      return t;
+  }
+  t = thread_slot(c, fs, pid);
+  s->thread = (uint64_t)(uintptr_t)t;
+  return t;
 }
 
 /* The entry site's trampoline: frame as for pk_agent_hit, [rsp] the return
@@ -844,7 +930,8 @@ PK_EXPORT uint64_t pk_agent_ret_exit(uint64_t *frame) {
   struct pk_shadow_area *a = shadow_area();
   struct pk_control *c = control();
   const uint64_t sp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE - 8;
-  struct pk_shadow_stack *s = a ? shadow_of(a, read_fsbase(c), 0) : 0;
+  const uint64_t fs = read_fsbase(c);
+  struct pk_shadow_stack *s = a ? shadow_of(a, fs, 0) : 0;
   if (!s) goto lost;
   {
     uint32_t d = s->depth;
@@ -859,10 +946,11 @@ PK_EXPORT uint64_t pk_agent_ret_exit(uint64_t *frame) {
     const uint64_t orig = s->frames[d - 1].orig;
     frame[FRAME_WORDS] = orig; /* the records' rip (pk_agent_hit) */
     struct pk_site_rt *sites = (struct pk_site_rt *)(uintptr_t)a->sites_remote;
+    struct pk_thread *t = c->restoring ? 0 : shadow_thread(c, s, fs); /* one lookup for every frame's clauses */
     while (d && s->frames[d - 1].sp == sp) {
       struct pk_site_rt *site = &sites[s->frames[d - 1].site];
       s->depth = --d;
-      pk_agent_hit(frame, site);
+      site_hit(c, frame, site, fs, t);
     }
     return orig;
   }

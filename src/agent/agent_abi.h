@@ -170,6 +170,8 @@ struct pk_kernel_sigaction {
   uint64_t mask;
 };
 
+#define PK_DIRECT_RANGES 8
+
 /* The head of the data area; the site table follows at sites_offset, the
  * patch table at patches_offset. */
 struct pk_control {
@@ -231,6 +233,18 @@ struct pk_control {
   /* CLOCK_REALTIME minus the timestamp clock (CLOCK_MONOTONIC), in ns, when
    * the D state was set up: D's walltimestamp in the agent. */
   int64_t wall_offset;
+  /* Memory the agent reads directly, without process_vm_readv (agent.c
+   * safe_read): ranges [start, end) that stay mapped and readable as long
+   * as the process runs, written by probekit before the first record
+   * site: the main executable's read-only mappings (nothing in the
+   * process unmaps its own executable; the dynamic loader's RELRO only
+   * makes more of it read-only) and the main thread's stack as it was
+   * (the kernel grows a stack's mapping down, never shrinks it, and a
+   * read of a page in it that was never touched gets a zero page, not a
+   * fault). ndirect of them, sorted, adjacent ones merged. */
+  uint32_t ndirect;
+  uint32_t pad_direct;
+  uint64_t direct[PK_DIRECT_RANGES][2];
 };
 
 /* ---- D clauses (PK_ACTION_DPROG) ----
@@ -449,7 +463,7 @@ struct pk_shadow_stack {
   uint32_t depth; /* frames in use */
   uint32_t busy;  /* inside pk_agent_ret_*: a nested entry (a signal handler's) is not hijacked */
   uint64_t missed; /* calls not hijacked (full, nested) */
-  uint64_t pad;
+  uint64_t thread; /* the thread's pk_thread (agent.c shadow_thread; checked before use), 0: not known */
   struct pk_shadow_frame frames[PK_SHADOW_DEPTH];
 };
 

@@ -457,6 +457,26 @@ bool fsgsbase_enabled(pid_t pid) {
   return false;
 }
 
+// The ranges the agent reads without a system call (agent_abi.h
+// pk_control.direct): the main executable's read-only mappings and the
+// [stack] mapping, adjacent ones merged. Fewer than all of them is only
+// slower: a read elsewhere takes process_vm_readv.
+void set_direct_ranges(pk_control* c, const std::vector<proc::MapEntry>& maps, const Module* main) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const auto& m : maps) {
+    const bool exe = main && m.path == main->path && m.inode == main->inode && m.readable() && !m.writable();
+    if (!exe && !(m.path == "[stack]" && m.readable())) continue;
+    if (!ranges.empty() && ranges.back().second == m.start) ranges.back().second = m.end;
+    else ranges.emplace_back(m.start, m.end);
+  }
+  const size_t n = std::min<size_t>(ranges.size(), PK_DIRECT_RANGES);
+  for (size_t i = 0; i < n; ++i) {
+    c->direct[i][0] = ranges[i].first;
+    c->direct[i][1] = ranges[i].second;
+  }
+  c->ndirect = static_cast<uint32_t>(n);
+}
+
 }  // namespace
 
 Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
@@ -477,8 +497,9 @@ Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
   c->nthreads_max = kThreads;
   c->ring_size = kRingSize;
   c->rings_remote = rings_->remote + table;
-  std::atomic_ref<uint64_t>(c->threads_remote).store(rings_->remote, std::memory_order_release);
   (void)as.refresh_modules();
+  if (auto maps = proc::read_maps(as.pid())) set_direct_ranges(c, *maps, as.main_module());
+  std::atomic_ref<uint64_t>(c->threads_remote).store(rings_->remote, std::memory_order_release);
   return {};
 }
 
@@ -486,7 +507,15 @@ Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
 // `ret`, so rsp is as after the real return and [rsp-8] is dead. It saves
 // the registers as a record trampoline does (the frame pk_agent_hit reads:
 // rsp as after the return, rax the return value), calls pk_agent_ret_exit,
-// puts the real return address back into [rsp-8] and returns there.
+// puts the real return address into [rsp-8] and jumps there. A `jmp`, not
+// a `ret`: the function's own `ret` already used the CPU's return-stack
+// entry of this call (mispredicted: it came here), so a second `ret` would
+// take its caller's entry, mispredict too, and leave every later return
+// up the call chain one entry off; an indirect jmp is predicted by its
+// target history (one hot caller: always right) and leaves the return
+// stack as the program's own calls left it (uftrace's and kretprobes'
+// trampolines return with `ret`). [rsp-8] is below rsp but safe: the
+// kernel puts a signal frame below the 128-byte red zone.
 Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   if (shadow_) return {};
   if (!rings_) return Error("return probes need the agent's records", ErrorKind::internal);
@@ -520,8 +549,8 @@ Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   // The flags are pushed (the records' eflags) but not restored: after a
   // `ret` the System V ABI keeps none of them for the caller (DF is 0,
   // and cld kept it so), and popfq was the costliest instruction here.
-  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128 - 8));
-  a.ret();
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128));
+  a.jmp(ax::qword_ptr(ax::rsp, -8));
   a.bind(lost);
   a.ud2();  // no frame for this return (cannot happen unless memory was corrupted): stop visibly
   if (code.flatten() != asmjit::kErrorOk) return Error("assembling the return trampoline failed", ErrorKind::internal);

@@ -204,6 +204,26 @@ TEST(DAgentCli, CopyinstrIsReadByTheAgentAndABadAddressIsTheTrapBackendsError) {
   EXPECT_EQ(errors(trap.run.err), errors(jump.run.err)) << trap.run.err;
 }
 
+// The agent reads a string with plain loads where the memory cannot go
+// away (the executable's read-only mappings, the main thread's stack, the
+// hit's own stack window) and with process_vm_readv elsewhere (agent.c
+// safe_read): every kind gives the trap backend's string, from the main
+// thread and from another, the top of the main stack (AT_EXECFN: its
+// mapping ends a few bytes after the string) and a string cut by the end
+// of its mapping included.
+TEST(DAgentCli, CopyinstrReadsEveryKindOfMemoryAsTheTrapBackendDoes) {
+  const std::string prog = "pid$target:a.out:name_hit:entry { printf(\"%d %s\\n\", arg0, copyinstr(arg1)); }\n";
+  const std::string target = target_path("pk_strings-pie-O2");
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target + " places", "places", jump, trap));
+  EXPECT_EQ(jump.run.out, "places done\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out, "1 in-the-executable\n2 main-stack\n3 heap\n4 " + target +
+                          "\n5 tail\n10 thread-stack\n11 main-stack\n12 in-the-executable\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+}
+
 TEST(DAgentCli, StringComparisonsAndABadPointerReadInTheAgentAreTheTrapBackends) {
   // mix()'s arg0 is the loop counter: *(int *)1 is DTrace's invalid address.
   const std::string prog =

@@ -314,6 +314,14 @@ TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
       // fork inside a probed function: both processes return from it.
       {"pk_ret-pie-O2", "fork", "pid$target:a.out:forker:return { @[arg1] = count(); }", "\n             1003                1\n", 1,
        0},
+      // The agent keeps a thread's slot with its shadow stack (agent.c
+      // shadow_thread): the fork child inherits the parent's copy, and its
+      // returns must find its own slot (self->n unset there), not use the
+      // parent's.
+      {"pk_ret-pie-O2", "forkself",
+       "pid$target:a.out:forker:entry, pid$target:a.out:fib:entry { self->n++; }\n"
+       "pid$target:a.out:forker:return, pid$target:a.out:fib:return { @[probefunc, arg1 >= 1000, self->n] = count(); }",
+       "  forker                                                    1                0                1\n", 2, 0},
   };
   for (const DCase& c : cases) {
     SCOPED_TRACE(c.target + " " + c.args);

@@ -203,6 +203,19 @@ int main(int argc, char** argv) {
     long depth = argc > 3 ? atol(argv[3]) : 40;
     for (long i = 0; i < n; i++) s += deep(depth) + i;
     printf("deep %ld\n", s);
+  } else if (strcmp(mode, "forkself") == 0) {
+    // A return before the fork: the agent keeps the thread's slot with
+    // its shadow stack, which the child inherits and must not use.
+    long a = fib(3);
+    long r = forker(3);
+    if (r >= 1000) {
+      printf("child %ld fib %ld\n", r, fib(4));
+      fflush(stdout);
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(-1, &st, 0);
+    printf("parent %ld fib %ld status %d\n", r, a, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   } else if (strcmp(mode, "fork") == 0) {
     long r = forker(3);
     if (r >= 1000) {
