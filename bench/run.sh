@@ -159,6 +159,8 @@ dprog() {
     array) echo 'pid$target:a.out:paced_hit:entry { a[arg0 & 7]++; }' ;;
     strkey) echo 'pid$target:a.out:paced_hit:entry { @[copyinstr(arg2)] = count(); }' ;;
     ufunc) echo 'pid$target:a.out:paced_hit:entry { @[ufunc(uregs[R_PC])] = count(); }' ;;
+    strglobal) echo 'pid$target:a.out:paced_hit:entry { last = copyinstr(arg2); }' ;;
+    strarray) echo 'pid$target:a.out:paced_hit:entry { a[copyinstr(arg2)]++; }' ;;
   esac
 }
 bprog() {
@@ -172,6 +174,8 @@ bprog() {
     array) echo "uprobe:$paced:paced_hit { @a[arg0 & 7]++; }" ;;
     strkey) echo "uprobe:$paced:paced_hit { @[str(arg2)] = count(); }" ;;
     ufunc) echo "uprobe:$paced:paced_hit { @[usym(reg(\"ip\"))] = count(); }" ;;
+    strglobal) echo "uprobe:$paced:paced_hit { @last = str(arg2); }" ;;
+    strarray) echo "uprobe:$paced:paced_hit { @a[str(arg2)]++; }" ;;
   esac
 }
 # retlat: the issue's entry + return latency histogram, per call (both
@@ -182,7 +186,10 @@ bprog() {
 # strkey: an aggregation keyed by a string the agent reads (copyinstr, its
 # bytes the key).
 # ufunc: a key the agent keeps as an address, symbolized when printed.
-for d in count reject keyed delta retlat global array strkey ufunc; do
+# strglobal, strarray: a string global stored from copyinstr (a copy into
+# the process's shared room) and an array keyed by one (its bytes the key
+# in the lock-free table).
+for d in count reject keyed delta retlat global array strkey ufunc strglobal strarray; do
   drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
   drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then

@@ -384,6 +384,15 @@ struct pk_dagg_table {
  *                   self-> variables: a thread's first store charges
  *                   self_bytes (all of them, once) and sets its word u16
  *                   (second); no room: a dynamic variable drop, no store
+ *   SGLOBAL u32 u16 push the address of string global u32 (u16 = strsize
+ *                   bytes and a NUL at global word u32, shared by the
+ *                   process's threads; "" until set)
+ *   SSETGLOBAL u32 u16  pop a string; copy at most u16 bytes of it to
+ *                   string global u32, then its NUL. No lock: a thread
+ *                   reading the variable while another stores it may see
+ *                   old and new bytes mixed (DTrace's string stores are not
+ *                   atomic either), never more than u16 bytes (the last
+ *                   byte of the variable's room is only ever a NUL)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -395,7 +404,7 @@ enum {
   PK_OP_STRCMP, PK_OP_OVERRIDE, PK_OP_RAISE, PK_OP_GLOBAL, PK_OP_SETGLOBAL, PK_OP_ADDGLOBAL, PK_OP_AGET,
   PK_OP_ASET, PK_OP_AADD,
   PK_OP_SREAD, PK_OP_SVAR, PK_OP_SSTORE, PK_OP_SLIT, PK_OP_SCOMM, PK_OP_SCMP, PK_OP_SLEN, PK_OP_SKEY,
-  PK_OP_SJOIN, PK_OP_SUBSTR, PK_OP_SETSELFDYN,
+  PK_OP_SJOIN, PK_OP_SUBSTR, PK_OP_SETSELFDYN, PK_OP_SGLOBAL, PK_OP_SSETGLOBAL,
   PK_OP_COUNT_
 };
 /* An associative array of integers keyed by integers (a[k1, k2] = v), in
@@ -405,7 +414,7 @@ enum {
  * claimed by a compare-and-swap of a free state word and stays in its entry
  * for good: deleting it makes the entry a tombstone (DEAD) that the same key
  * revives, so no key is ever in two entries. Live elements are charged
- * elem_bytes each to the dynvarsize budget (pk_ddyn, shared by every array),
+ * elem_bytes each (and their string keys' lengths) to the dynvarsize budget (pk_ddyn, shared by every array),
  * as the tracer charges them (d/compiler.cpp ArrayElem); an element that
  * finds no room is a dynamic variable drop. */
 #define PK_DENTRY_FREE 0u
@@ -418,6 +427,13 @@ struct pk_darray {
   uint64_t key_words;
   uint64_t elem_bytes; /* charged to the budget per live element */
   uint64_t dyn;        /* the pk_ddyn's word index among the global words */
+  /* String keys (a[copyinstr(arg0)]): bit i set when key word i starts a
+   * string part of string_key_words words (its bytes, NUL-padded). Each
+   * adds its length to the element's charge as the tracer charges a string
+   * key, (length + 1) rounded up to 8 bytes: a function of the key, so a
+   * deleted element gives back what it was charged. */
+  uint64_t string_starts;
+  uint64_t string_key_words;
 };
 struct pk_ddyn {
   uint64_t used, limit; /* bytes of live elements; the budget (dynvarsize) */

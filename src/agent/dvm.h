@@ -274,12 +274,26 @@ static inline uint64_t *pk_dvm_aentry(uint64_t *globals, uint32_t table, const u
   return 0;
 }
 
+/* What the element of `key` is charged: elem_bytes, and each string key's
+ * length + 1 rounded up to 8 (d/compiler.cpp ArrayElem::bytes). */
+static inline uint64_t pk_dvm_abytes(const struct pk_darray *a, const uint64_t *key) {
+  uint64_t n = a->elem_bytes;
+  for (uint32_t i = 0; i < a->key_words && i < 64; ++i) {
+    if (!((a->string_starts >> i) & 1)) continue;
+    const uint8_t *s = (const uint8_t *)(key + i);
+    uint64_t len = 0;
+    while (len < 8 * a->string_key_words && 8 * i + len < 8 * a->key_words && s[len]) ++len;
+    n += (len + 1 + 7) / 8 * 8;
+  }
+  return n;
+}
+
 /* Charges one element to the budget; 0 (a drop counted) when it does not fit. */
-static inline int pk_dvm_acharge(uint64_t *globals, const struct pk_darray *a) {
+static inline int pk_dvm_acharge(uint64_t *globals, const struct pk_darray *a, uint64_t bytes) {
   struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
-  const uint64_t used = __atomic_add_fetch(&d->used, a->elem_bytes, __ATOMIC_RELAXED);
-  if (d->limit && (a->elem_bytes > d->limit || used > d->limit)) {
-    __atomic_sub_fetch(&d->used, a->elem_bytes, __ATOMIC_RELAXED);
+  const uint64_t used = __atomic_add_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+  if (d->limit && (bytes > d->limit || used > d->limit)) {
+    __atomic_sub_fetch(&d->used, bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
     return 0;
   }
@@ -298,7 +312,7 @@ static inline int pk_dvm_alive(uint64_t *globals, const struct pk_darray *a, uin
     if (state == PK_DENTRY_DEAD) {
       if (!__atomic_compare_exchange_n(&e[0], &state, PK_DENTRY_REVIVING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         continue;
-      const int ok = pk_dvm_acharge(globals, a);
+      const int ok = pk_dvm_acharge(globals, a, pk_dvm_abytes(a, e + 1));
       __atomic_store_n(&e[0], ok ? PK_DENTRY_LIVE : PK_DENTRY_DEAD, __ATOMIC_RELEASE);
       return ok;
     }
@@ -312,7 +326,7 @@ static inline int pk_dvm_alive(uint64_t *globals, const struct pk_darray *a, uin
 static inline void pk_dvm_adelete(uint64_t *globals, const struct pk_darray *a, uint64_t *e) {
   uint64_t expected = PK_DENTRY_LIVE;
   if (__atomic_compare_exchange_n(&e[0], &expected, PK_DENTRY_DEAD, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-    __atomic_sub_fetch(&((struct pk_ddyn *)(globals + a->dyn))->used, a->elem_bytes, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&((struct pk_ddyn *)(globals + a->dyn))->used, pk_dvm_abytes(a, e + 1), __ATOMIC_RELAXED);
 }
 
 /* The callbacks, read once at the start of a hit (pk_dvm_run): where the
@@ -783,7 +797,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
             pk_dvm_adelete(globals, a, e);
           } else {
             struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
-            if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + a->elem_bytes > d->limit)
+            if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, st + sp) > d->limit)
               __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
           }
           break;
@@ -835,6 +849,29 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           str[len] = 0;
           --sp;
         }
+        break;
+      }
+      case PK_OP_SGLOBAL:
+      case PK_OP_SSETGLOBAL: {
+        /* A string global: strsize bytes and a NUL among the global words,
+         * shared by the process's threads, stored with no lock (agent_abi.h). */
+        uint32_t word;
+        __builtin_memcpy(&word, code + pc, 4);
+        const uint32_t max = pk_dvm_u16(code + pc + 4);
+        pc += 6;
+        if ((uint64_t)word + max / 8u + 1u > h->c->dglobal_words) goto fault;
+        uint8_t *str = (uint8_t *)((uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride) + word);
+        if (op == PK_OP_SGLOBAL) {
+          PK_ROOM(1);
+          st[sp++] = (uint64_t)(uintptr_t)str;
+          break;
+        }
+        PK_NEED(1);
+        const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
+        if (src == str) break;
+        uint32_t len = 0;
+        for (; len < max && src[len]; ++len) str[len] = src[len];
+        str[len] = 0;
         break;
       }
       case PK_OP_SLIT: {

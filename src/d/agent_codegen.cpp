@@ -376,6 +376,11 @@ private:
       u16(plan_.strsize);
       return true;
     }
+    if (is_global(e)) {
+      if (!string_global(e.slot)) return false;
+      op(PK_OP_SGLOBAL);
+      return string_global_operands(e.slot) && push();
+    }
     if (e.kind == ExprKind::self_var || e.kind == ExprKind::this_var) {
       const uint32_t w = var_word(e);
       if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
@@ -495,7 +500,7 @@ public:
         if (!array_keys(e)) return false;
         op(PK_OP_AGET);
         if (!table(e.slot)) return false;
-        pop(static_cast<int>(e.kids.size()));
+        pop(key_words_);
         ext(symbols_.globals[static_cast<size_t>(e.slot)].type);
         return push();
       case ExprKind::unary: {
@@ -760,6 +765,39 @@ private:
   }
   static bool is_global(const Expr& e) { return e.kind == ExprKind::ident && e.slot >= 0; }
 
+  // A string global's place among the string globals (laid out after the
+  // scalars and the arrays: the plan knows both before any probe's code).
+  bool string_global(int slot) {
+    if (slot < 0 || static_cast<size_t>(slot) >= symbols_.globals.size()) return refuse("an unknown global variable");
+    const VarDecl& g = symbols_.globals[static_cast<size_t>(slot)];
+    if (g.is_array || !g.type.is_string()) return refuse("global variable '" + g.name + "' is not a string");
+    auto& index = plan_.string_global_index;
+    if (static_cast<size_t>(slot) >= index.size()) index.resize(static_cast<size_t>(slot) + 1, -1);
+    if (index[static_cast<size_t>(slot)] < 0) {
+      index[static_cast<size_t>(slot)] = static_cast<int>(plan_.string_global_slot.size());
+      plan_.string_global_slot.push_back(slot);
+    }
+    return true;
+  }
+  // SGLOBAL's and SSETGLOBAL's operands: the variable's word, strsize.
+  bool string_global_operands(int slot) {
+    const uint64_t word = plan_.string_globals_word() +
+                          uint64_t{plan_.string_words()} * static_cast<uint32_t>(plan_.string_global_index[static_cast<size_t>(slot)]);
+    if (word + plan_.string_words() > (1u << 28)) return refuse("too many string globals for the agent");
+    for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(word >> (8 * i)));
+    u16(plan_.strsize);
+    return true;
+  }
+  // g = "string": a copy into the variable's room, clipped to strsize.
+  bool string_global_assign(Expr& lhs, Expr* rhs, Op aop) {
+    if (!rhs || aop != Op::none || !rhs->type.is_string()) return refuse("this operation on a string");
+    if (!string_global(lhs.slot) || !string_value(*rhs)) return false;
+    op(PK_OP_SSETGLOBAL);
+    if (!string_global_operands(lhs.slot)) return false;
+    pop();
+    return true;
+  }
+
   // What x += v, x -= v, x++ and x-- add to a shared variable (an atomic
   // add): v, or 1, negated for - and --.
   bool delta(Expr* rhs, Op aop) {
@@ -814,10 +852,25 @@ private:
     if (index < 0) {
       AgentPlan::Array a;
       a.slot = slot;
-      a.key_words = static_cast<uint32_t>(g.keys.size());
-      // As the tracer charges an element (d/compiler.cpp ArrayElem::bytes).
-      a.elem_bytes = 32 + 16ull * a.key_words + 8ull * a.key_words + 8;
-      const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / a.elem_bytes : 1 << 15;
+      // A string key is its bytes (strsize, NUL-padded: PK_OP_SKEY).
+      uint32_t integers = 0;
+      a.string_key_words = (plan_.strsize + 7) / 8;
+      for (const Type& k : g.keys) {
+        if (k.is_string()) {
+          if (a.key_words < 64) a.string_starts |= uint64_t{1} << a.key_words;
+          a.key_parts.push_back(a.string_key_words);
+        } else {
+          ++integers;
+          a.key_parts.push_back(1);
+        }
+        a.key_words += a.key_parts.back();
+      }
+      if (a.key_words >= 64) return refuse("the array's keys are too long for the agent's stack");
+      // As the tracer charges an element (d/compiler.cpp ArrayElem::bytes):
+      // a string key adds its length + 1, rounded up to 8 (the agent does).
+      const uint64_t nstrings = g.keys.size() - integers;
+      a.elem_bytes = 32 + 16ull * g.keys.size() + 8ull * integers + 8;
+      const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / (a.elem_bytes + 8 * nstrings) : 1 << 15;
       a.capacity = 16;
       while (a.capacity < 2 * most && a.capacity < (1u << 20)) a.capacity *= 2;
       if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
@@ -832,18 +885,33 @@ private:
     for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(word >> (8 * i)));
     return true;
   }
-  // The key words of a[k1, ...]: integers only.
+  // The key words of a[k1, ...]: integers and strings (their bytes);
+  // key_words_ says how many words they took.
+  int key_words_ = 0;
   bool array_keys(Expr& e) {
+    key_words_ = 0;
     if (e.slot < 0 || static_cast<size_t>(e.slot) >= symbols_.globals.size()) return refuse("an unknown array");
     const VarDecl& g = symbols_.globals[static_cast<size_t>(e.slot)];
     if (e.ival > 0 || g.dim > 0) return refuse("a fixed-size array");
     if (!g.type.is_scalar() || g.type.is_floating()) return refuse("an associative array of strings");
     if (g.keys.size() != e.kids.size() || e.kids.empty()) return refuse("an associative array's keys");
     for (size_t i = 0; i < e.kids.size(); ++i) {
+      if (e.kids[i]->type.is_string() && g.keys[i].is_string()) {
+        // Its bytes, strsize-bounded, as an aggregation's string key.
+        const uint32_t words = (plan_.strsize + 7) / 8;
+        if (!string_value(*e.kids[i])) return false;
+        op(PK_OP_SKEY);
+        u16(words);
+        pop();
+        if (!push(static_cast<int>(words))) return false;
+        key_words_ += static_cast<int>(words);
+        continue;
+      }
       if (!e.kids[i]->type.is_scalar() || !g.keys[i].is_scalar() || g.keys[i].is_floating())
-        return refuse("an associative array with a string key");
+        return refuse("an associative array with a key of this type");
       if (!expr(*e.kids[i])) return false;
       ext(g.keys[i]);  // the key as the tracer stores it (its declared type)
+      ++key_words_;
     }
     return true;
   }
@@ -852,7 +920,7 @@ private:
   bool array_assign(Expr& s, Expr& lhs, Expr* rhs, Op aop) {
     if (rhs && !rhs->type.is_scalar()) return refuse("an associative array of strings");
     if (!array_keys(lhs)) return false;
-    const int nkeys = static_cast<int>(lhs.kids.size());
+    const int nkeys = key_words_;
     if (aop == Op::add || aop == Op::sub || aop == Op::inc || aop == Op::dec) {
       if (!delta(rhs, aop)) return false;
       op(PK_OP_AADD);
@@ -1040,6 +1108,7 @@ private:
       case ExprKind::assign: {
         Expr& lhs = *s.kids[0];
         if (lhs.type.object) return refuse("a struct or union value");
+        if (is_global(lhs) && lhs.type.is_string()) return string_global_assign(lhs, s.kids[1].get(), s.op);
         if (is_global(lhs)) return global_assign(s, lhs, s.kids[1].get(), s.op);
         if (is_array(lhs)) return array_assign(s, lhs, s.kids[1].get(), s.op);
         if (lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var)
@@ -1370,6 +1439,8 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.array_index = std::move(layout.array_index);
     plan.arrays = std::move(layout.arrays);
     plan.array_words = layout.array_words;
+    plan.string_global_index = std::move(layout.string_global_index);
+    plan.string_global_slot = std::move(layout.string_global_slot);
     plan.this_word = std::move(layout.this_word);
     plan.scratch_word = std::move(layout.scratch_word);
     plan.strings = std::move(layout.strings);

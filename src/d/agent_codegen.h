@@ -16,8 +16,10 @@
 // too (Program syncs them around each tracer firing), so they never move a
 // clause. Strings are strsize-bounded copies the agent holds (literals,
 // the probe's names, execname, copyinstr, self->/this-> strings): compared,
-// measured, printed and used as aggregation keys (their bytes). Anything
-// else (the other string functions, string globals and arrays, args[])
+// measured, printed and used as aggregation and array keys (their bytes);
+// string globals are strsize bytes per process, synced as the integers
+// are (the changed copy wins). Anything
+// else (the other string functions, string-valued arrays, args[])
 // keeps its clause in the tracer, and with it every piece of state that
 // clause shares. Ownership is a
 // fixpoint: a clause that cannot run in the agent takes the state it
@@ -81,7 +83,7 @@ struct AgentPlan {
   // use them too, through Program's sync of the shared words.
   std::vector<int> global_word;          // by global slot: its word, or -1
   std::vector<int> global_slot;          // by word: the global slot
-  // Associative arrays of integers keyed by integers that only agent
+  // Associative arrays of integers keyed by integers and strings that only agent
   // clauses change (the tracer's clauses may read them): a table each in
   // the global words, after the scalars (agent_abi.h pk_darray), and one
   // pk_ddyn (the dynvarsize budget) before the first table.
@@ -90,12 +92,23 @@ struct AgentPlan {
     uint32_t word = 0;           // its pk_darray, counted from the end of the scalars
     uint64_t capacity = 0;
     uint32_t key_words = 0;
-    uint64_t elem_bytes = 0;
+    uint64_t elem_bytes = 0;       // without its string keys' lengths (pk_darray)
+    std::vector<uint32_t> key_parts;  // each key's words: 1 an integer, more a string's bytes
+    uint64_t string_starts = 0;    // pk_darray's
+    uint32_t string_key_words = 0;
   };
   std::vector<int> array_index;          // by global slot: its Array, or -1
   std::vector<Array> arrays;
   uint32_t array_words = 0;              // words of the pk_ddyn (arrays or self-> stores) and the tables
   bool arrays_read_in_tracer = false;    // a clause the tracer runs reads one (sync them at its firings)
+  // String global variables an agent clause uses: strsize bytes and a NUL
+  // each (string_words() words), after the scalars and array_words, shared
+  // by the process's threads; the tracer's clauses use them through
+  // Program's sync (the last store wins, agent_abi.h PK_OP_SSETGLOBAL).
+  std::vector<int> string_global_index;  // by global slot: its index, or -1
+  std::vector<int> string_global_slot;   // by index: the global slot
+  uint32_t string_words() const { return strsize / 8 + 1; }
+  uint32_t string_globals_word() const { return static_cast<uint32_t>(global_slot.size()) + array_words; }
   uint64_t dynvarsize = 1 << 20;         // the budget (0: none)
   uint32_t part_bytes = 0;               // bytes of one thread's part
   std::vector<std::string> strings;      // string ids of key parts

@@ -554,8 +554,16 @@ struct ProgramState {
   std::vector<uint64_t> global_total;
   std::map<const uint64_t*, std::vector<uint64_t>> global_seen;
   uint64_t array_drops = 0;  // dynamic variable drops of the agent's arrays already counted
+  // String globals shared with the agent: the value each had for the
+  // program at the last sync, and what each address space held then. A
+  // string is not a sum: the space that changed it since wins (the last
+  // one looked at, when two processes both did).
+  std::vector<std::string> string_total;
+  std::map<const uint64_t*, std::vector<std::string>> string_seen;
   void pull_globals(bool arrays = true);
   void push_globals();
+  std::string agent_string(const uint64_t* g, size_t i) const;
+  void put_agent_string(uint64_t* g, size_t i, const std::string& v) const;
   void pull_arrays(const std::vector<uint64_t*>& spaces);
 };
 
@@ -578,10 +586,15 @@ void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
       for (uint64_t e = 0; e < a.capacity; ++e) {
         uint64_t* en = entries + e * (2 + a.key_words);
         if (std::atomic_ref<uint64_t>(en[0]).load(std::memory_order_acquire) != PK_DENTRY_LIVE) continue;
-        key.resize(a.key_words);
-        for (uint32_t k = 0; k < a.key_words; ++k) {
+        key.resize(a.key_parts.size());
+        for (uint32_t k = 0, w = 1; k < a.key_parts.size(); w += a.key_parts[k++]) {
           const Type& t = decl.keys[k];
-          key[k] = Value::integer(normalize_to(t, static_cast<int64_t>(en[1 + k])), t.size,
+          if (t.is_string()) {  // its bytes, NUL-padded (PK_OP_SKEY)
+            const auto* bytes = reinterpret_cast<const char*>(en + w);
+            key[k] = Value::string(std::string(bytes, strnlen(bytes, 8ull * a.key_parts[k])));
+            continue;
+          }
+          key[k] = Value::integer(normalize_to(t, static_cast<int64_t>(en[w])), t.size,
                                   t.is_signed && t.kind == Type::Kind::integer);
         }
         const int64_t v = normalize_to(decl.type, static_cast<int64_t>(
@@ -627,6 +640,27 @@ void ProgramState::pull_globals(bool arrays) {
       seen[w] = global_total[w];
     }
   }
+  const size_t ns = string_total.size();
+  for (uint64_t* g : spaces) {
+    auto& seen = string_seen[g];
+    if (seen.size() != ns) continue;  // not laid out by init_agent_globals
+    for (size_t i = 0; i < ns; ++i) {
+      std::string cur = agent_string(g, i);
+      if (cur == seen[i]) continue;
+      string_total[i] = cur;
+      seen[i] = std::move(cur);
+    }
+  }
+  for (uint64_t* g : spaces) {
+    auto& seen = string_seen[g];
+    if (seen.size() != ns) continue;
+    for (size_t i = 0; i < ns; ++i) {
+      if (seen[i] == string_total[i]) continue;
+      put_agent_string(g, i, string_total[i]);
+      seen[i] = string_total[i];
+    }
+  }
+  for (size_t i = 0; i < ns; ++i) rt.globals[static_cast<size_t>(plan.string_global_slot[i])] = Value::string(string_total[i]);
   if (arrays) pull_arrays(spaces);  // O(table): only where a tracer clause reads them, and before printing
   for (size_t w = 0; w < n; ++w) {
     const size_t slot = static_cast<size_t>(plan.global_slot[w]);
@@ -636,10 +670,43 @@ void ProgramState::pull_globals(bool arrays) {
   }
 }
 
+// String global i of an address space (at most strsize bytes: a store
+// under way may mix old and new bytes, as agent_abi.h says).
+std::string ProgramState::agent_string(const uint64_t* g, size_t i) const {
+  const auto* p = reinterpret_cast<const char*>(g + plan.string_globals_word() + i * plan.string_words());
+  std::string v;
+  for (uint32_t k = 0; k < plan.strsize; ++k) {
+    const char ch = std::atomic_ref<char>(const_cast<char&>(p[k])).load(std::memory_order_relaxed);
+    if (!ch) break;
+    v.push_back(ch);
+  }
+  return v;
+}
+
+void ProgramState::put_agent_string(uint64_t* g, size_t i, const std::string& v) const {
+  auto* p = reinterpret_cast<char*>(g + plan.string_globals_word() + i * plan.string_words());
+  const size_t len = std::min<size_t>(v.size(), plan.strsize);
+  for (size_t k = 0; k < len; ++k) std::atomic_ref<char>(p[k]).store(v[k], std::memory_order_relaxed);
+  std::atomic_ref<char>(p[len]).store(0, std::memory_order_relaxed);
+}
+
 // What the program's clauses changed, added to every address space's word.
 void ProgramState::push_globals() {
   const size_t n = plan.global_slot.size();
   std::vector<uint64_t*> spaces;
+  for (size_t i = 0; i < plan.string_global_slot.size(); ++i) {
+    const Value& v = rt.globals[static_cast<size_t>(plan.string_global_slot[i])];
+    const std::string now = v.s.substr(0, std::min<size_t>(v.s.find('\0'), plan.strsize));
+    if (now == string_total[i]) continue;
+    string_total[i] = now;
+    if (spaces.empty() && agent_globals) spaces = agent_globals();
+    for (uint64_t* g : spaces) {
+      auto& seen = string_seen[g];
+      if (seen.size() != string_total.size()) continue;
+      put_agent_string(g, i, now);
+      seen[i] = now;
+    }
+  }
   for (size_t w = 0; w < n; ++w) {
     const size_t slot = static_cast<size_t>(plan.global_slot[w]);
     const Type& t = rt.symbols.globals[slot].type;
@@ -712,8 +779,11 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
     state->layout.output = state->plan.actions.size() > 1;
     state->layout.global_words =
-        state->plan.any ? static_cast<uint32_t>(state->plan.global_slot.size()) + state->plan.array_words : 0;
+        state->plan.any ? state->plan.string_globals_word() + static_cast<uint32_t>(state->plan.string_global_slot.size()) *
+                                                                   state->plan.string_words()
+                        : 0;
     state->global_total.assign(state->plan.global_slot.size(), 0);
+    state->string_total.assign(state->plan.string_global_slot.size(), "");
   }
   state->ast = std::move(ast);
   // DTrace's fixed ids: BEGIN 1, END 2, ERROR 3.
@@ -930,9 +1000,10 @@ void Program::set_agent_symbolizer(AgentSymbolizer symbolize) { state_->agent_sy
 
 void Program::set_agent_globals(std::function<std::vector<uint64_t*>()> globals) {
   ProgramState& st = *state_;
-  if (st.plan.global_slot.empty() && st.plan.array_words == 0) return;
+  const bool strings = !st.plan.string_global_slot.empty();
+  if (st.plan.global_slot.empty() && st.plan.array_words == 0 && !strings) return;
   st.agent_globals = std::move(globals);
-  if (st.plan.global_slot.empty() && st.plan.arrays.empty()) return;  // only the self-> charges' drops: read at prints
+  if (st.plan.global_slot.empty() && st.plan.arrays.empty() && !strings) return;  // only the self-> charges' drops: read at prints
   st.rt.before_fire = [&st] { st.pull_globals(st.plan.arrays_read_in_tracer); };
   st.rt.after_fire = [&st] { st.push_globals(); };
 }
@@ -943,6 +1014,8 @@ void Program::init_agent_globals(uint64_t* words) {
   std::vector<uint64_t>& seen = st.global_seen[words];
   seen = st.global_total;
   for (size_t w = 0; w < n; ++w) std::atomic_ref<uint64_t>(words[w]).store(seen[w], std::memory_order_relaxed);
+  st.string_seen[words] = st.string_total;
+  for (size_t i = 0; i < st.string_total.size(); ++i) st.put_agent_string(words, i, st.string_total[i]);
   if (st.plan.array_words == 0) return;
   // The arrays' tables, empty, and the dynvarsize budget they share with
   // the self-> variables (charged as Exec::thread_vars charges them).
@@ -955,6 +1028,8 @@ void Program::init_agent_globals(uint64_t* words) {
     t->capacity = a.capacity;
     t->key_words = a.key_words;
     t->elem_bytes = a.elem_bytes;
+    t->string_starts = a.string_starts;
+    t->string_key_words = a.string_key_words;
     t->dyn = n;
   }
 }

@@ -365,6 +365,49 @@ TEST(DAgentCli, StringVariablesPrintAsTheTrapBackendPrintsThem) {
   EXPECT_EQ(trap.out, jump.out);
 }
 
+// String globals in the agent: one copy per process shared by its four
+// threads, set by the tracer's clause at main's entry (before the threads
+// run) and read by the agent's, stored by the agent's and read by the
+// tracer's at main's return and at END: the trap backend's output.
+TEST(DAgentCli, StringGlobalsSharedWithTheTracerPrintAsTheTrapBackendPrintsThem) {
+  const std::string prog =
+      "pid$target:a.out:main:entry { printf(\"%s\\n\", strstr(execname, \"\")); first = \"from-tracer\"; }\n"
+      "pid$target:a.out:name_hit:entry /arg0 == 2998/ { last = copyinstr(arg1); }\n"
+      "pid$target:a.out:name_hit:entry /arg0 == 6/ { six = copyinstr(arg1); }\n"
+      "pid$target:a.out:name_hit:entry /first == \"from-tracer\"/ { matched++; }\n"
+      "pid$target:a.out:name_hit:entry /arg0 == 4/ { copy = first; }\n"
+      "pid$target:a.out:main:return { printf(\"%s %s\\n\", strstr(last, \"\"), six); }\n"
+      "END { printf(\"%s|%s|%s|%s|%d\\n\", last, six, copy, first, matched); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(
+      trace_both(prog, target_path("pk_strings-pie-O2") + " 4 3000", "strglobals", jump, trap, {"-x", "strsize=16"}));
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 18006000\n");  // the program's own stdout
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  EXPECT_EQ(jump.out,
+            "pk_strings-pie-\na-name-longer-th beta\na-name-longer-th|beta|from-tracer|from-tracer|12000\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 4u) << jump.run.err;
+}
+
+// Associative arrays keyed by strings (copyinstr(), alone and with an
+// integer) in the agent's lock-free tables: four threads counting into
+// shared keys keep exact totals; END reads the agent's tables.
+TEST(DAgentCli, StringKeysOfArraysSharedByFourThreadsKeepExactTotals) {
+  const std::string prog =
+      "pid$target:a.out:name_hit:entry { a[copyinstr(arg1)]++; m[copyinstr(arg1), arg0 & 1] += 1; }\n"
+      "END { printf(\"%d %d %d %d %d\\n\", a[\"alpha\"], a[\"\"], a[\"a-name-longer-th\"], m[\"gamma\", 1], "
+      "m[\"beta\", 0]); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(
+      trace_both(prog, target_path("pk_strings-pie-O2") + " 4 3000", "strarrays", jump, trap, {"-x", "strsize=16"}));
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 18006000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  // gamma at odd i: i = 10k + 9, less the unreadable i = 100k + 99.
+  EXPECT_EQ(jump.out, "2400 2400 2400 1080 1200\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 1u) << jump.run.err;
+}
+
 // ufunc(), usym(), umod() and uaddr() keys and trace() values in the
 // agent: it keeps addresses, probekit symbolizes them when it prints, by
 // the modules the process had: the program has exited when the

@@ -738,6 +738,70 @@ TEST(AgentCodegen, StringVariablesMatchTheTracer) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// String globals in the agent: stored from copyinstr() and other
+// strings, read in predicates, keys and printf, set by tracer clauses
+// (BEGIN, one with toupper()) between agent hits and printed at END: what
+// the tracer prints, a never-set one "", a long copyinstr() clipped to
+// strsize.
+TEST(AgentCodegen, StringGlobalsMatchTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "string never;\n"
+         "BEGIN { first = \"begin\"; }\n"
+         "pid$target::work:entry { last = copyinstr(arg0); @k[last, first] = count(); n = strlen(last); }\n"
+         "pid$target::work:entry /last == \"xyz\" || first != \"begin\"/ {\n"
+         "  first = last; printf(\"%s|%s|%s|%d\\n\", first, last, never, n); }\n"
+         "pid$target::rest:entry { printf(\"%s %s\\n\", toupper(last), first); first = \"tracer\"; }\n"
+         "ERROR { printf(\"E %s %s\\n\", last, first); }\n"
+         "END { printf(\"%s|%s|%s|%d\\n\", first, last, never, n); }\n");
+  EXPECT_EQ(b.agent->clause_place(1), "");
+  EXPECT_EQ(b.agent->clause_place(2), "");
+  EXPECT_NE(b.agent->clause_place(3), "");
+  b.begin();
+  const std::vector<Hit> hits = string_hits();
+  for (size_t i = 0; i < hits.size(); ++i) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, hits[i], &why)) << why;
+    if (i == 1 || i == 7) {
+      EXPECT_FALSE(b.fire(kRest, hits[i], nullptr, true));  // toupper(): the tracer's clause
+    }
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("01234567 01234567\nxyz|xyz||3\n|||0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  xyz                                                 tracer                                                            2\n"), std::string::npos) << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// Associative arrays keyed by strings (alone and mixed with integers) in
+// the agent's tables: ++, +=, stores, deletes, reads in predicates, and
+// END reading them; each element charged as the tracer charges it (its
+// string keys by length), so a small dynvarsize drops the same stores.
+TEST(AgentCodegen, StringKeysOfAssociativeArraysMatchTheTracer) {
+  for (const char* dyn : {"", "#pragma D option dynvarsize=400\n"}) {
+    Both b(std::string("#pragma D option strsize=8\n") + dyn +
+           "pid$target::work:entry { a[copyinstr(arg0)]++; m[copyinstr(arg1), arg2 % 3] += arg2; e[execname] = arg2; }\n"
+           "pid$target::work:entry /a[copyinstr(arg0)] == 2/ { m[\"hi\", 1] = 0; @x[copyinstr(arg0)] = count(); }\n"
+           "END { printf(\"%d %d %d %d %d %d %d %d\\n\", a[\"hi\"], a[\"01234567\"], a[\"xyz\"], a[\"\"], m[\"hi\", 1],\n"
+           "  m[\"work\", 0], e[\"worker\"], e[\"a.out\"]); }\n");
+    EXPECT_EQ(b.agent->clause_place(0), "");
+    EXPECT_EQ(b.agent->clause_place(1), "");
+    for (const Hit& h : string_hits()) {
+      std::string why;
+      ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    }
+    b.end();
+    const std::string& out = b.tracer_out.out_text();
+    EXPECT_EQ(b.agent_out.out_text(), out);
+    EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+    if (*dyn) {
+      EXPECT_NE(b.tracer_out.err_text().find("dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+    } else {
+      EXPECT_EQ(out.substr(0, out.find('\n') + 1), "2 2 2 1 0 9 10 11\n") << out;
+    }
+  }
+}
+
 TEST(AgentCodegen, ComparingTwoStringsMatchesTheTracer) {
   Both b("#pragma D option strsize=8\n"
          "pid$target::work:entry /copyinstr(arg0) == copyinstr(arg1)/ { @eq[arg2] = count(); }\n"
