@@ -1159,14 +1159,16 @@ std::string Parser::parse_tag_type() {
   Loc loc = tok_.loc;
   advance();
   std::string name;
-  if ((tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) && tok_.text.find('`') != std::string::npos) {
-    // `struct mod`name`: a scoped name is a type of a module, not one to define.
-    error_here("syntax error near '" + tok_.text + "': the name of a struct, union or enum defined in D cannot have a module scope ('`')");
-    return "";
-  }
   if (tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) {
     name = tok_.text;
     advance();
+    if (tok_.kind == Tok::lbrace && name.find('`') != std::string::npos) {
+      // `struct mod`name { ... }`: a scoped name refers to a module's type;
+      // it cannot be defined here.
+      error_here("syntax error near '{': the name of a struct, union or enum defined in D cannot have a module "
+                 "scope ('" + name + "')");
+      return "";
+    }
   } else if (tok_.kind == Tok::lbrace) {
     name = "<anonymous " + std::to_string(++anonymous_tags_) + ">";
   } else {
