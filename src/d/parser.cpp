@@ -245,10 +245,20 @@ void Parser::drain_pragmas(ProgramAst& p) {
     } else if (words.size() >= 2 && words[0] == "D" &&
                (words[1] == "attributes" || words[1] == "depends_on" || words[1] == "binding")) {
       // Accepted and ignored: stability attributes and dependencies do not
-      // change what a program does here.
+      // change what a program does here. Each takes two arguments
+      // (dt_pragma.c's D_PRAGMA_MALFORM otherwise).
+      if (words.size() != 4)
+        diags_.error("D_PRAGMA_MALFORM", line.loc,
+                     "malformed '#pragma D " + words[1] + "': write '#pragma D " + words[1] + " " +
+                         (words[1] == "attributes" ? "<attributes> <name>" : words[1] == "binding" ? "<version> <name>"
+                                                                                                   : "<class> <name>") +
+                         "'");
+    } else if (words.size() >= 2 && words[0] == "D" && words[1] == "error") {
+      // The program's own error (#pragma D error "text"): D_PRAGERR.
+      diags_.error("D_PRAGERR", line.loc, "#pragma D error:" + line.text.substr(line.text.find("error") + 5));
     } else if (!words.empty() && words[0] == "D") {
-      diags_.error("D_PRAGCTL_INVAL", line.loc,
-                   "unknown control directive '#pragma " + line.text + "'; use '#pragma D option'");
+      diags_.error("D_PRAGMA_INVAL", line.loc,
+                   "unknown D pragma '#pragma " + line.text + "'; use '#pragma D option'");
     }
     // Non-D pragmas are ignored, as C compilers do.
   }
@@ -1149,14 +1159,16 @@ std::string Parser::parse_tag_type() {
   Loc loc = tok_.loc;
   advance();
   std::string name;
-  if ((tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) && tok_.text.find('`') != std::string::npos) {
-    // `struct mod`name`: a scoped name is a type of a module, not one to define.
-    error_here("syntax error near '" + tok_.text + "': the name of a struct, union or enum defined in D cannot have a module scope ('`')");
-    return "";
-  }
   if (tok_.kind == Tok::identifier || tok_.kind == Tok::kw_type) {
     name = tok_.text;
     advance();
+    if (tok_.kind == Tok::lbrace && name.find('`') != std::string::npos) {
+      // `struct mod`name { ... }`: a scoped name refers to a module's type;
+      // it cannot be defined here.
+      error_here("syntax error near '{': the name of a struct, union or enum defined in D cannot have a module "
+                 "scope ('" + name + "')");
+      return "";
+    }
   } else if (tok_.kind == Tok::lbrace) {
     name = "<anonymous " + std::to_string(++anonymous_tags_) + ">";
   } else {

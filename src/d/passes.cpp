@@ -1327,6 +1327,10 @@ public:
 
   void visit_unary(Expr& e) {
     visit_kids(e, 0);
+    if (e.op == Op::addr && e.kids[0]->kind == ExprKind::agg_ref) {
+      error("D_ADDROF_VAR", e.loc, "cannot take the address of aggregation '@" + e.kids[0]->text + "'");
+      return;
+    }
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
     switch (e.op) {
@@ -1471,6 +1475,14 @@ public:
           error("D_DIV_ZERO", e.kids[1]->loc, "division by zero");
           return;
         }
+      }
+      if ((e.op == Op::add || e.op == Op::sub) &&
+          ((a.kind == Type::Kind::pointer && a.name() == "void *" && b.is_integer()) ||
+           (e.op == Op::add && b.kind == Type::Kind::pointer && b.name() == "void *" && a.is_integer()))) {
+        // dtrace: a void * has no size to step by (D_OP_INCOMPAT).
+        error("D_OP_INCOMPAT", e.loc,
+              "operator " + opname + " cannot step a 'void *': cast it to a typed pointer first, e.g. (char *)p");
+        return;
       }
       if ((e.op == Op::add || e.op == Op::sub) && a.kind == Type::Kind::pointer && b.is_integer()) {
         e.type = a;  // pointer arithmetic keeps the pointer type (scaled)
@@ -2496,6 +2508,8 @@ public:
         Expr& e = *s;
         if (e.kind == ExprKind::agg_set) {
           if (spec) ctx.diags.error("D_AGG_SPEC", e.loc, "aggregating actions may not follow 'speculate()' in a clause");
+          else if (commit)
+            ctx.diags.error("D_AGG_COMM", e.loc, "aggregating actions may not follow 'commit()' or 'discard()' in a clause");
           aggregated = true;
           continue;
         }
@@ -2519,6 +2533,8 @@ public:
           commit = true;
           continue;
         }
+        if (commit && fn && fn->fn == Fn::exit && !records)  // exit() records its status
+          ctx.diags.error("D_DREC_COMM", e.loc, "'exit()' may not follow 'commit()' or 'discard()' in a clause");
         if (records) {
           if (commit) ctx.diags.error("D_DREC_COMM", e.loc, "data-recording actions may not follow 'commit()' or 'discard()'");
           recorded = true;

@@ -512,7 +512,10 @@ TEST(Lquantize, EmptyAfterClearPrintsTheFirstThreeRows) {
 
 TEST(Lquantize, BadParameters) {
   EXPECT_EQ(check_params(AggFunc::lquantize, lq(10, 0))->id, "D_LQUANT_MISMATCH");
-  EXPECT_EQ(check_params(AggFunc::lquantize, lq(0, 10, 0))->id, "D_LQUANT_STEPVAL");
+  // dt_cg: a step that is not a positive constant is D_LQUANT_STEPTYPE, one
+  // over 16 bits D_LQUANT_STEPVAL.
+  EXPECT_EQ(check_params(AggFunc::lquantize, lq(0, 10, 0))->id, "D_LQUANT_STEPTYPE");
+  EXPECT_EQ(check_params(AggFunc::lquantize, lq(0, 100000, 70000))->id, "D_LQUANT_STEPVAL");
   EXPECT_EQ(check_params(AggFunc::lquantize, lq(0, 10, 20))->id, "D_LQUANT_STEPLARGE");
   EXPECT_FALSE(check_params(AggFunc::lquantize, lq(-10, 10, 3)).has_value());
   EXPECT_FALSE(Aggregation::make("x", AggFunc::lquantize, lq(5, 5)).ok());

@@ -1,0 +1,6 @@
+void *p;
+
+BEGIN
+{
+	trace((int)(p + 1));
+}

@@ -1,0 +1,6 @@
+#pragma D error "not for this system"
+
+BEGIN
+{
+	exit(0);
+}
