@@ -421,7 +421,7 @@ TEST(DCli, DefaultOutputIsDtraces) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(normalize(r.out, R"(\n +\d+ )", "\n  C "),
             "CPU     ID                    FUNCTION:NAME\n"
-            "  C      1                           :BEGIN         7\n"
+            "  C      1                           :BEGIN           7\n"
             "\n");
   EXPECT_EQ(r.err, "probekit: description 'BEGIN ' matched 1 probe\n");
 
@@ -701,7 +701,7 @@ TEST(DCli, PragmaOptionsWinOverTheCommandLine) {
   auto q = run({probekit_path(), "-q", "-n", "#pragma D option quiet=no\nBEGIN { trace(1); exit(0); }"});
   EXPECT_EQ(q.status, 0) << q.err;
   EXPECT_NE(q.err.find("matched 1 probe"), std::string::npos) << q.err;
-  EXPECT_EQ(q.out, "CPU     ID                    FUNCTION:NAME\n  0      1                           :BEGIN         1\n\n");
+  EXPECT_EQ(q.out, "CPU     ID                    FUNCTION:NAME\n  0      1                           :BEGIN           1\n\n");
   auto x = run({probekit_path(), "-x", "quiet=no", "-n", "#pragma D option quiet\nBEGIN { trace(1); exit(0); }"});
   EXPECT_EQ(x.status, 0) << x.err;
   EXPECT_EQ(x.err, "");
