@@ -145,6 +145,12 @@ Error no_profile_probe(const d::ProbeDescription& desc, const char* kind) {
                    "(every 200us); allow it with -Z [D_PDESC_ZERO]",
                ErrorKind::no_such_symbol);
 }
+
+// pid, pid1234, pid*: the pid provider (not pidgin, a USDT provider's name).
+bool names_pid_provider(const d::ProbeDescription& desc) {
+  return starts_with(desc.provider, "pid") && desc.provider.find_first_not_of("0123456789*?[]", 3) == std::string::npos;
+}
+
 }  // namespace
 
 std::optional<uint64_t> tick_period_ns(const std::string& name) {
@@ -315,6 +321,10 @@ int ProbeBinder::bind_all() {
         matched = options_.kernel->bind(program_, desc);
       } else if (profile) {
         matched = starts_with(desc.name, "profile-") ? bind_profile(desc) : bind_tick(desc);
+      } else if (!session_ && !names_pid_provider(desc)) {
+        // No process: nothing but a pid description needs one. dtrace
+        // finds no such probe (BEGIN::read:entry, pidgin:::entry): D_PDESC_ZERO.
+        matched = size_t{0};
       } else if (provider_is(desc, "syscall")) {
         matched = bind_syscall(desc);
       } else if (desc.provider.empty() || starts_with(desc.provider, "pid")) {
@@ -575,6 +585,10 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ProbeBinder::agent_code_for(
 }
 
 Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
+  if (!session_ && desc.provider == "pid0")  // pid$target with no -p/-c: dt_pid.c's D_PROC_BADPID
+    return Error("probe description '" + desc.text + "': pid0 does not contain a valid pid ($target is 0 " +
+                     "without a process: give -p PID or -c 'CMD ARGS') [D_PROC_BADPID]",
+                 ErrorKind::usage);
   if (!session_)
     return Error("probe description '" + desc.text + "' needs a process: give -p PID or -c 'CMD ARGS'",
                  ErrorKind::usage);

@@ -75,6 +75,14 @@ std::vector<d::ProbeField> probe_fields(const kernel::TracepointFormat& f) {
 
 bool empty_or_matches_empty(const std::string& field) { return field.empty() || glob_match(field, ""); }
 
+// "write:entry" with no process: no provider, a system call's name and
+// entry or return, which dtrace matches to syscall::write:entry.
+bool names_system_call(const d::ProbeDescription& desc) {
+  if (!desc.provider.empty() || !empty_or_matches_empty(desc.module) || desc.function.empty()) return false;
+  if (!desc.name.empty() && !glob_match(desc.name, "entry") && !glob_match(desc.name, "return")) return false;
+  return !syscalls::match_syscalls(desc.function).empty();
+}
+
 }  // namespace
 
 const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
@@ -97,7 +105,7 @@ bool KernelProbes::is_kernel(const d::ProbeDescription& desc) const {
   const std::string& p = desc.provider;
   if (p == "tracepoint" || p == "proc" || p == "sched" || p == "kprobe" || p == "kretprobe" || p == "fbt")
     return true;
-  return p == "syscall" && !has_target_;
+  return (p == "syscall" || names_system_call(desc)) && !has_target_;
 }
 
 Result<const kernel::Tracefs*> KernelProbes::tracefs() {
@@ -140,7 +148,7 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     for (auto& [s, e] : *events) out.push_back({s, e, Role::plain, {"tracepoint", s, e, ""}});
     return out;
   }
-  if (p == "syscall") {
+  if (p == "syscall" || names_system_call(desc)) {
     if (!empty_or_matches_empty(desc.module)) return out;
     bool entry = desc.name.empty() || glob_match(desc.name, "entry");
     bool ret = desc.name.empty() || glob_match(desc.name, "return");

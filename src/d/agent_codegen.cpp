@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "d/builtins.h"
@@ -36,6 +37,7 @@ public:
 
   std::vector<uint8_t> code;
   std::string why;
+  bool guard_exit = false;  // an earlier clause of the probe may call exit()
 
   // One clause: CLAUSE len, [predicate, JZ end], statements.
   bool clause(Clause& c, uint32_t index) {
@@ -46,6 +48,20 @@ public:
     const size_t at = code.size();
     op(PK_OP_CLAUSE);
     u16(0);
+    // After an earlier clause of this firing called exit(), the clause does
+    // not run (Runtime::fire's rule, dtrace-utils' activity check).
+    // The word is laid out when the plan generated the exit() (never here:
+    // the part's layout is fixed by then).
+    if (!plan_.this_word.count(kExitKey)) guard_exit = false;
+    size_t exited = 0;
+    if (guard_exit) {
+      op(PK_OP_SELF);
+      u16(exit_word());
+      op(PK_OP_LNOT);
+      op(PK_OP_JZ);
+      exited = code.size();
+      u16(0);
+    }
     size_t jz = 0;
     if (c.predicate) {
       if (!expr(*c.predicate)) return false;
@@ -58,6 +74,7 @@ public:
       if (!statement(*s)) return false;
     }
     if (c.predicate && !patch(jz)) return false;
+    if (guard_exit && !patch(exited)) return false;
     const size_t len = code.size() - (at + 3);
     if (len > 0xffff) return refuse("the clause's code is too long");
     code[at + 1] = static_cast<uint8_t>(len);
@@ -168,6 +185,11 @@ private:
     if (strings)
       for (uint32_t k : kinds) u16(k);
     pop(n);
+    if (static_cast<Fn>(s.id) == Fn::exit) {  // the firing's later clauses are skipped
+      imm(1);
+      op(PK_OP_SETSELF);
+      u16(exit_word());
+    }
     return true;
   }
 
@@ -701,6 +723,16 @@ private:
     this_used.insert(it->second);
     return it->second;
   }
+
+  // The word saying exit() ran in this firing: a this-> word of its own
+  // (zeroed at each firing), kept apart from the program's this-> slots.
+  uint32_t exit_word() {
+    auto it = plan_.this_word.find(kExitKey);
+    if (it == plan_.this_word.end()) it = plan_.this_word.emplace(kExitKey, plan_.self_words++).first;
+    this_used.insert(it->second);
+    return it->second;
+  }
+  static constexpr int kExitKey = std::numeric_limits<int>::min();
 
   // A store into a self-> or this-> variable's word. A self-> store is
   // charged to -x dynvarsize as the tracer charges it (SETSELFDYN: the
@@ -1476,6 +1508,23 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
   return plan;
 }
 
+namespace {
+
+// Whether the clause calls exit() (its later clauses then check the firing's exit word).
+bool calls_exit(Clause& c) {
+  struct Walk : Visitor<Walk> {
+    bool found = false;
+    void visit_call(Expr& e) {
+      found = found || e.text == "exit";  // by name: an aggregating call's id is no Fn
+      visit_children(e);
+    }
+  } walk;
+  walk.visit_clause(c);
+  return walk.found;
+}
+
+}  // namespace
+
 std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& symbols, AgentPlan& plan,
                                                const ProbeEntry& probe, std::string* why) {
   auto fail = [&](std::string w) -> std::optional<std::vector<uint8_t>> {
@@ -1486,12 +1535,15 @@ std::optional<std::vector<uint8_t>> agent_code(ProgramAst& ast, const Symbols& s
     return fail("only pid entry and return probes run in the agent");
   std::vector<uint8_t> code;
   std::set<uint32_t> this_used;
+  bool exits = false;  // a clause before this one calls exit()
   for (uint32_t ci : probe.clauses) {
     if (ci >= plan.clause_ready.size() || !plan.clause_ready[ci])
       return fail("clause " + std::to_string(ci + 1) + ": " +
                   (ci < plan.clause_why.size() ? plan.clause_why[ci] : std::string("unknown")));
     Gen g(plan, symbols, &probe, false);
+    g.guard_exit = exits;
     if (!g.clause(ast.clauses[ci], ci)) return fail("clause " + std::to_string(ci + 1) + ": " + g.why);
+    exits = exits || calls_exit(ast.clauses[ci]);
     code.insert(code.end(), g.code.begin(), g.code.end());
     this_used.insert(g.this_used.begin(), g.this_used.end());
   }

@@ -398,8 +398,7 @@ public:
   Value* ref(Exec& x, bool create) const override {
     for (size_t i = 0; i < keys_.size(); ++i) keys_[i]->eval_into(x, scratch_[i]);
     if (dim_ > 0 && (scratch_[0].i < 0 || scratch_[0].i >= dim_))
-      x.fault(FaultKind::illegal_op, 0,
-              "index " + std::to_string(scratch_[0].i) + " is out of range (0.." + std::to_string(dim_ - 1) + ")");
+      x.fault(FaultKind::bad_index, static_cast<uint64_t>(scratch_[0].i), {});
     ArrayMap& m = x.rt.arrays[slot_];
     auto it = m.find(std::span<const Value>(scratch_));
     if (it != m.end()) return &it->second;
@@ -1545,7 +1544,9 @@ public:
     case Fn::commit:
     case Fn::discard: {
       int64_t id = args_[0]->eval_int(x);
-      if (id <= 0 || static_cast<size_t>(id) > rt.specs.size()) return;
+      if (id == 0) return;  // no speculation
+      // An ID that is no speculation buffer is dtrace-utils' illegal operation.
+      if (id < 0 || static_cast<size_t>(id) > rt.specs.size()) x.fault(FaultKind::illegal_op, 0, {});
       Speculation& s = rt.specs[static_cast<size_t>(id - 1)];
       if (!s.active) return;
       if (fn_ == Fn::commit) rt.sink->out(s.buffer);

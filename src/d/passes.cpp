@@ -6,6 +6,7 @@
 #include <set>
 
 #include <strings.h>
+#include <unistd.h>
 
 #include "d/format.h"
 #include "d/runtime.h"
@@ -240,14 +241,12 @@ private:
   // Resolves one macro name; false (and a diagnostic) when undefined.
   bool lookup(const std::string& name, Loc loc, std::string& value, bool& is_int, int64_t& ival) {
     const auto& o = ctx_->options;
+    // dtrace's macros: $target is the -p/-c process, 0 without one (so
+    // pid$target is pid0, which matches nothing); $pid is the tracer's own
+    // process (dt_open.c sets it to getpid()).
     if (name == "target" || name == "pid") {
-      if (o.target_pid <= 0) {
-        ctx_->diags.error("D_MACRO_UNDEF", loc,
-                          "macro '$" + name + "' needs a target process: run with '-p PID' or '-c CMD'");
-        return false;
-      }
       is_int = true;
-      ival = o.target_pid;
+      ival = name == "pid" ? ::getpid() : std::max(o.target_pid, 0);
       value = std::to_string(ival);
       return true;
     }

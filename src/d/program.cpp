@@ -235,13 +235,23 @@ std::string render_trace(const Value& v, bool quiet) {
   case Value::Kind::floating:  // dtrace(1) prints a float's bits as an unsigned integer
   case Value::Kind::integer: {
     if (quiet) return v.is_signed ? std::to_string(v.i) : std::to_string(v.u());
-    int width = v.size == 8 ? 16 : v.size == 4 ? 8 : v.size == 2 ? 5 : 3;
+    // dtrace-utils' dt_print_trace: the width of the type's largest value
+    // (" %19ld", " %20lu", " %10d", " %5hd", " %3hhd").
+    int width = v.size == 8 ? (v.is_signed ? 19 : 20) : v.size == 4 ? 10 : v.size == 2 ? 5 : 3;
     if (v.is_signed) std::snprintf(buf, sizeof buf, " %*lld", width, static_cast<long long>(v.i));
     else std::snprintf(buf, sizeof buf, " %*llu", width, static_cast<unsigned long long>(v.u()));
     return buf;
   }
   case Value::Kind::string:
-  case Value::Kind::symbol: return quiet ? v.s : "  " + v.s;
+  case Value::Kind::symbol: {
+    // dt_print_trace's "  %-33s" for a string; a symbol's record is
+    // printed "  %-50s" even under -q (dt_print_usym and friends).
+    const size_t width = v.kind == Value::Kind::symbol ? 50 : 33;
+    if (quiet && v.kind == Value::Kind::string) return v.s;
+    std::string out = "  " + v.s;
+    if (v.s.size() < width) out.append(width - v.s.size(), ' ');
+    return out;
+  }
   case Value::Kind::stack: {
     std::string out = "\n";
     for (const auto& frame : split(v.s, '\n'))
@@ -407,10 +417,19 @@ void Runtime::emit_flow_prefix(Exec& x) {
 
 void Runtime::emit(Exec& x, std::string_view text) { x.out->append(text); }
 
+// exit() moves tracing from active to draining, as dtrace-utils' activity
+// state does (dt_state.h): each clause starts only while the state is the
+// one its probe runs in (dt_cg_call_clause), so after exit() the rest of
+// that firing's clauses and every later firing are skipped, except END,
+// which runs while draining (an exit() there changes nothing), and ERROR,
+// whose clauses dtrace-utils calls unconditionally. The clause calling
+// exit() runs to its end.
 bool Runtime::fire(uint32_t id, FireContext& ctx) {
   if (id == 0 || id > probes.size()) return exit_requested;
   const ProbeEntry& p = probes[id - 1];
   if (p.clauses.empty()) return exit_requested;
+  const bool runs_draining = id == 2 || id == 3;  // END, ERROR
+  if (exit_requested && !runs_draining) return true;
   for (size_t i = 0; i < clause_vars.size(); ++i) {
     if (clause_vars[i].kind == Value::Kind::integer) clause_vars[i].i = 0;
     else clause_vars[i].s.clear();
@@ -425,6 +444,7 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
   firing_ = true;
   if (outer && before_fire) before_fire();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
+    if (exit_requested && !runs_draining) break;
     x.epid = p.epids[i];
     run_clause(x, p.clauses[i]);
   }
@@ -485,31 +505,41 @@ void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, cons
 void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext&) {
   ++errors;
   if (in_error) return;  // a fault in an ERROR clause is not reported again
+  size_t clause = 0;  // the faulting clause's place in the program
+  for (size_t i = 0; i < p.epids.size(); ++i)
+    if (p.epids[i] == epid) clause = p.clauses[i];
+  // dtrace-utils' ERROR arguments: arg1 the probe's ID, arg2 the clause's
+  // statement ID (its place in the program), arg3 the BPF pc, arg4 the
+  // fault (DTRACEFLT_*), arg5 the address.
   const ProbeEntry& err = probes[2];
   if (!err.clauses.empty()) {
     FireContext ec;
-    ec.args[1] = epid;
-    ec.args[2] = static_cast<uint64_t>(action);
-    ec.args[3] = 0;
+    ec.args[1] = p.id;
+    ec.args[2] = clause;
+    ec.args[3] = static_cast<uint64_t>(action + 1);
     ec.args[4] = static_cast<uint64_t>(f.kind);
     ec.args[5] = f.address;
     in_error = true;
     fire(err.id, ec);
     in_error = false;
-    return;
   }
+  // The message is printed whether or not ERROR has clauses, as
+  // dtrace-utils' default error handler prints it: "error in dt_clause_N
+  // for probe ID P (prv:mod:fun:prb): FAULT (ADDR) at BPF pc K"
+  // (dt_handle_err). There is no BPF here: K is the faulting action's
+  // place in its clause, from 1 (the predicate), never 0.
   std::string what;
   switch (f.kind) {
   case FaultKind::bad_address: what = "invalid address (" + hex(f.address) + ")"; break;
   case FaultKind::div_zero: what = "divide-by-zero"; break;
-  case FaultKind::bad_align: what = "misaligned address (" + hex(f.address) + ")"; break;
+  case FaultKind::bad_align: what = "invalid alignment (" + hex(f.address) + ")"; break;
   case FaultKind::no_scratch: what = "out of scratch space"; break;
+  case FaultKind::bad_index: what = "index out of bounds (" + std::to_string(static_cast<int64_t>(f.address)) + ")"; break;
   default: what = f.what.empty() ? "illegal operation" : f.what; break;
   }
-  std::string where = action == 0 ? "predicate" : "action #" + std::to_string(action);
-  std::string msg = "probekit: error on enabled probe ID " + std::to_string(epid) + " (ID " +
-                    std::to_string(p.id) + ": " + p.probe_text + "): " + what + " in " + where +
-                    " at DIF offset 0\n";
+  std::string msg = "probekit: error in dt_clause_" + std::to_string(clause) + " for probe ID " +
+                    std::to_string(p.id) + " (" + p.probe_text + "): " + what + " at BPF pc " +
+                    std::to_string(action + 1) + "\n";
   if (json()) sink->out("{\"type\":\"error\",\"msg\":" + json_quote(msg.substr(0, msg.size() - 1)) + "}\n");
   else sink->err(msg);
 }

@@ -123,7 +123,7 @@ struct TargetAggregate {
 struct CompileOptions {
   std::vector<std::string> macro_args;  // $1, $2, ... ($0 is the script name)
   std::string script_name = "probekit"; // $0
-  int target_pid = 0;                   // $target / $pid; 0 = no target
+  int target_pid = 0;                   // $target; 0 = no target ($pid is the tracer's own)
   bool destructive = false;             // -w
   bool quiet = false;                   // -q
   bool flow_indent = false;             // -F

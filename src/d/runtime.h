@@ -35,7 +35,8 @@ namespace probekit::d {
 // DTrace's fault codes (DTRACEFLT_*), reported as arg4 of ERROR.
 enum class FaultKind : int {
   unknown = 0, bad_address = 1, bad_align = 2, illegal_op = 3, div_zero = 4, no_scratch = 5,
-  bad_size = 10  // DTRACEFLT_BADSIZE (bcopy() past its memory); Fault::what says it
+  bad_size = 10,  // DTRACEFLT_BADSIZE (bcopy() past its memory); Fault::what says it
+  bad_index = 11  // DTRACEFLT_BADINDEX: address is the index
 };
 
 struct Fault {

@@ -1,6 +1,8 @@
 /* flags: -q */
-/* exit() ends tracing after the firing: the rest of its clause, and the
-   other clauses of the same probe, still run (DTrace's semantics). */
+/* exit() ends tracing after the clause that calls it: the rest of that
+   clause still runs (its quantize counts, its printf prints), the probe's
+   later clauses do not (dtrace-utils checks the activity state before each
+   clause), END's do. */
 BEGIN
 {
 	exit(0);
@@ -11,4 +13,16 @@ BEGIN
 BEGIN
 {
 	@c = count();
+	printf("second BEGIN clause\n");
+}
+
+END
+{
+	exit(1);
+	printf("END\n");
+}
+
+END
+{
+	printf("second END clause\n");
 }

@@ -43,6 +43,34 @@ TEST(DCli, BeginEndWithoutTarget) {
   EXPECT_EQ(r.out, "hello world\n\n");
 }
 
+// With no -p/-c, dtrace's $target is 0 and $pid its own pid; pid$target is
+// then pid0 (dt_pid.c: D_PROC_BADPID), and a description no provider has
+// without a process is D_PDESC_ZERO, not a demand for one.
+TEST(DCli, NoTargetIsDtracesTargetZero) {
+  auto r = run({probekit_path(), "-q", "-n", "BEGIN /$pid != 0/ { printf(\"%d %d\\n\", $target, $pid == pid); exit(0); }"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "0 1\n\n");
+  r = run({probekit_path(), "-n", "pid$target:::entry { exit(0); }"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("'pid$target:::entry': pid0 does not contain a valid pid"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[D_PROC_BADPID]"), std::string::npos) << r.err;
+  for (const char* desc : {"BEGIN::read:entry", "pidgin:::entry"}) {
+    r = run({probekit_path(), "-n", std::string(desc) + " { exit(0); }"});
+    EXPECT_EQ(r.status, 1) << desc;
+    EXPECT_NE(r.err.find("[D_PDESC_ZERO]"), std::string::npos) << desc << r.err;
+  }
+}
+
+// exit() stops tracing after its clause: the firing's later clauses do not
+// run, END's do (dtrace-utils' activity check before each clause).
+TEST(DCli, ExitSkipsTheFiringsLaterClauses) {
+  auto r = run({probekit_path(), "-q", "-n",
+                "BEGIN { exit(0); printf(\"a\\n\"); } BEGIN { printf(\"b\\n\"); @c = count(); } "
+                "END { printf(\"end\\n\"); exit(2); } END { printf(\"end2\\n\"); }"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.out, "a\nend\nend2\n\n");
+}
+
 TEST(DCli, TickFiresAndExits) {
   auto r = run({probekit_path(), "-q", "-n", "tick-10ms { @t = count(); } tick-10ms /++i == 5/ { exit(0); }"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -415,7 +443,7 @@ TEST(DCli, DefaultOutputIsDtraces) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(normalize(r.out, R"(\n +\d+ )", "\n  C "),
             "CPU     ID                    FUNCTION:NAME\n"
-            "  C      1                           :BEGIN         7\n"
+            "  C      1                           :BEGIN           7\n"
             "\n");
   EXPECT_EQ(r.err, "probekit: description 'BEGIN ' matched 1 probe\n");
 
@@ -695,7 +723,7 @@ TEST(DCli, PragmaOptionsWinOverTheCommandLine) {
   auto q = run({probekit_path(), "-q", "-n", "#pragma D option quiet=no\nBEGIN { trace(1); exit(0); }"});
   EXPECT_EQ(q.status, 0) << q.err;
   EXPECT_NE(q.err.find("matched 1 probe"), std::string::npos) << q.err;
-  EXPECT_EQ(q.out, "CPU     ID                    FUNCTION:NAME\n  0      1                           :BEGIN         1\n\n");
+  EXPECT_EQ(q.out, "CPU     ID                    FUNCTION:NAME\n  0      1                           :BEGIN           1\n\n");
   auto x = run({probekit_path(), "-x", "quiet=no", "-n", "#pragma D option quiet\nBEGIN { trace(1); exit(0); }"});
   EXPECT_EQ(x.status, 0) << x.err;
   EXPECT_EQ(x.err, "");

@@ -627,7 +627,7 @@ TEST(AgentCodegen, CopyinstrIsReadIntoTheOutputAndABadAddressIsAnError) {
   }
   b.end();
   EXPECT_EQ(b.tracer_out.out_text(),
-            "[hi] 0 [01234567]\n01234567[i] 1 [12345678]\n12345678[hi] 2 [xyz]\nxyzE 2 1 1 10\n[hi] 4 [456789ab]\n456789ab\n");
+            "[hi] 0 [01234567]\n01234567[i] 1 [12345678]\n12345678[hi] 2 [xyz]\nxyzE 4 0 1 10\n[hi] 4 [456789ab]\n456789ab\n");
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
@@ -657,8 +657,8 @@ TEST(AgentCodegen, StringComparisonsAndMemoryReadsMatchTheTracer) {
   }
   b.end();
   EXPECT_NE(b.tracer_out.out_text().find("0 -5 255\n"), std::string::npos) << b.tracer_out.out_text();
-  EXPECT_NE(b.tracer_out.out_text().find("E 2 0 1 20\n"), std::string::npos) << b.tracer_out.out_text();
-  EXPECT_NE(b.tracer_out.out_text().find("E 4 1 1 4002\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("E 4 0 1 20\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("E 4 2 1 4002\n"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
@@ -698,7 +698,7 @@ TEST(AgentCodegen, StringKeysFromCopyinstrMatchTheTracer) {
   }
   b.end();
   const std::string& out = b.tracer_out.out_text();
-  EXPECT_NE(out.find("E 2 1 1 10\n"), std::string::npos) << out;  // the unreadable one: ERROR, no key
+  EXPECT_NE(out.find("E 4 0 1 10\n"), std::string::npos) << out;  // the unreadable one: ERROR, no key
   // The empty key once (the other empty one was the unreadable address),
   // and one clipped to strsize.
   EXPECT_NE(out.find("\n                                                                    1\n"
@@ -732,7 +732,7 @@ TEST(AgentCodegen, StringVariablesMatchTheTracer) {
   const std::string& out = b.tracer_out.out_text();
   // Clipped, execname in a this-> string, self->other unset (""), then the
   // fault (self->name keeps "x", the return's store).
-  EXPECT_NE(out.find("01234567|worker||8\n01234567xyz|work||3\nxyzE 2 1 1 10\nx|a.out|hi|1\n"), std::string::npos)
+  EXPECT_NE(out.find("01234567|worker||8\n01234567xyz|work||3\nxyzE 4 0 1 10\nx|a.out|hi|1\n"), std::string::npos)
       << out;
   EXPECT_EQ(b.agent_out.out_text(), out);
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
@@ -842,6 +842,25 @@ TEST(AgentCodegen, StrjoinAndSubstrMatchTheTracer) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+TEST(AgentCodegen, AnExitSkipsTheFiringsLaterClausesAsInTheTracer) {
+  // dtrace-utils' activity check before each clause: the clause calling
+  // exit() runs to its end, the firing's later clauses do not (no "late 1",
+  // @c counts the first firing only).
+  Both b("pid$target::work:entry /arg2 == 1/ { exit(0); @s = sum(arg2); printf(\"exit %d\\n\", arg2); }\n"
+         "pid$target::work:entry /arg2 <= 1/ { @c = count(); printf(\"late %d\\n\", arg2); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  EXPECT_EQ(b.agent->clause_place(1), "");
+  for (uint64_t i = 0; i < 2; ++i) {
+    Hit h;
+    h.args[2] = i;
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_EQ(b.tracer_out.out_text(), "late 0\nexit 1\n\n                1\n                1\n");
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
 TEST(AgentCodegen, ADivisionByZeroIsTheTracersErrorAndFiresERROR) {
   // The agent's fault item drops the clause's output so far, as the
   // tracer discards the output of a clause that faulted.
@@ -859,13 +878,13 @@ TEST(AgentCodegen, ADivisionByZeroIsTheTracersErrorAndFiresERROR) {
     EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
     EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
     if (error.empty()) {
-      EXPECT_NE(b.tracer_out.err_text().find("divide-by-zero in action #2 at DIF offset 0\n"), std::string::npos)
+      EXPECT_NE(b.tracer_out.err_text().find("divide-by-zero at BPF pc 3\n"), std::string::npos)
           << b.tracer_out.err_text();
-      EXPECT_NE(b.tracer_out.err_text().find("divide-by-zero in predicate at DIF offset 0\n"), std::string::npos)
+      EXPECT_NE(b.tracer_out.err_text().find("divide-by-zero at BPF pc 1\n"), std::string::npos)
           << b.tracer_out.err_text();
     } else {
-      EXPECT_NE(b.tracer_out.out_text().find("E 2 2 4\n"), std::string::npos) << b.tracer_out.out_text();
-      EXPECT_NE(b.tracer_out.out_text().find("E 3 0 4\n"), std::string::npos) << b.tracer_out.out_text();
+      EXPECT_NE(b.tracer_out.out_text().find("E 4 0 4\n"), std::string::npos) << b.tracer_out.out_text();
+      EXPECT_NE(b.tracer_out.out_text().find("E 4 1 4\n"), std::string::npos) << b.tracer_out.out_text();
     }
   }
 }
