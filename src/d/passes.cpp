@@ -2453,8 +2453,10 @@ private:
       return;
     case Fn::panic:
     case Fn::breakpoint:
-      // Reached with -w only: DTrace's panic() panics the kernel and
-      // breakpoint() enters the kernel debugger; probekit has neither.
+      // Without -w they are D_DESTRUCT (check_call). With it: DTrace's
+      // panic() panics the kernel and breakpoint() enters the kernel
+      // debugger; probekit has neither.
+      if (!destructive_allowed()) return;
       error("D_ACT_UNSUP", e.loc,
             quoted_fn(e.text) + (fn.fn == Fn::panic ? " panics the kernel" : " stops the kernel in its debugger") +
                 ", and probekit traces user space only: use stop() or raise() to act on the traced process");
