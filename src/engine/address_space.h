@@ -152,6 +152,8 @@ public:
   const std::vector<Module>& modules() const { return modules_; }
   const Module* module_at(uint64_t addr) const;
   const Module* main_module() const;
+  // The mappings read by the last refresh_modules().
+  const std::vector<proc::MapEntry>& maps() const { return maps_; }
   const Module* interp_module() const;
 
   // Location -> absolute addresses with their SiteInfo. Errors: no_such_module,

@@ -498,7 +498,7 @@ Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
   c->ring_size = kRingSize;
   c->rings_remote = rings_->remote + table;
   (void)as.refresh_modules();
-  if (auto maps = proc::read_maps(as.pid())) set_direct_ranges(c, *maps, as.main_module());
+  set_direct_ranges(c, as.maps(), as.main_module());  // the maps refresh_modules() just read
   std::atomic_ref<uint64_t>(c->threads_remote).store(rings_->remote, std::memory_order_release);
   return {};
 }
