@@ -78,15 +78,6 @@ uint32_t Host::gid_of(int pid) { return proc_status_id(pid, "Gid:"); }
 
 namespace {
 
-// The fields of a /proc stat file after the command's ')': [0] is field 3.
-std::vector<std::string> stat_fields(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return {};
-  auto close = text->rfind(')');
-  if (close == std::string::npos) return {};
-  return split_ws(std::string_view(*text).substr(close + 1));
-}
-
 int64_t field_or(const std::vector<std::string>& f, size_t i, int64_t dflt) {
   if (i >= f.size()) return dflt;
   return parse_int(f[i]).value_or(dflt);
@@ -98,7 +89,7 @@ ProcInfo Host::proc_info(int pid, int tid) {
   ProcInfo p;
   p.pid = pid;
   const std::string dir = "/proc/" + std::to_string(pid);
-  auto stat = stat_fields(dir + "/stat");
+  auto stat = read_stat_fields(dir + "/stat");
   p.ppid = static_cast<int>(field_or(stat, 1, 0));
   p.pgid = static_cast<int>(field_or(stat, 2, 0));
   p.sid = static_cast<int>(field_or(stat, 3, 0));
@@ -128,7 +119,7 @@ ProcInfo Host::proc_info(int pid, int tid) {
     p.argv = start_stack + 8;
     p.envp = start_stack + 8 * (static_cast<uint64_t>(p.argc) + 2);
   }
-  auto task = stat_fields(dir + "/task/" + std::to_string(tid) + "/stat");
+  auto task = read_stat_fields(dir + "/task/" + std::to_string(tid) + "/stat");
   if (!task.empty() && !task[0].empty()) p.state = task[0][0];
   p.prio = static_cast<int>(field_or(task, 15, 20)) + 100;  // field 18 is prio - MAX_RT_PRIO
   return p;

@@ -20,17 +20,10 @@ const std::string& HitContextImpl::comm() const {
 int HitContextImpl::cpu() const {
   if (!cpu_) {
     cpu_ = -1;
-    auto text = read_file("/proc/" + std::to_string(t_.tgid) + "/task/" + std::to_string(t_.tid) + "/stat");
-    if (text) {
-      // Field 2 (comm) may contain blanks: count fields after the last ')'.
-      auto close = text->rfind(')');
-      if (close != std::string::npos) {
-        auto fields = split_ws(std::string_view(*text).substr(close + 1));
-        // fields[0] is field 3 (state); processor is field 39.
-        if (fields.size() > 36) {
-          if (auto v = parse_int(fields[36])) cpu_ = static_cast<int>(*v);
-        }
-      }
+    auto fields = read_stat_fields("/proc/" + std::to_string(t_.tgid) + "/task/" + std::to_string(t_.tid) + "/stat");
+    // fields[0] is field 3 (state); processor is field 39.
+    if (fields.size() > 36) {
+      if (auto v = parse_int(fields[36])) cpu_ = static_cast<int>(*v);
     }
   }
   return *cpu_;

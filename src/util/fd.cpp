@@ -74,4 +74,12 @@ Result<size_t> pwrite_full(int fd, const void* buf, size_t len, uint64_t offset)
   return done;
 }
 
+std::vector<std::string> read_stat_fields(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return {};
+  auto close = text->rfind(')');
+  if (close == std::string::npos) return {};
+  return split_ws(std::string_view(*text).substr(close + 1));
+}
+
 }  // namespace probekit

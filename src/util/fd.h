@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "util/result.h"
 
@@ -43,6 +44,10 @@ private:
 // With max_bytes, a file that grows past it (/dev/zero, a pipe that never
 // ends) is an error of kind `usage` saying so, after max_bytes + 1 bytes.
 Result<std::string> read_file(const std::string& path, size_t max_bytes = SIZE_MAX);
+// The fields of a /proc stat file (/proc/PID/stat, .../task/TID/stat) after
+// the command's ')' (the command may hold blanks and parentheses): [0] is
+// field 3, the state. Empty when the file cannot be read.
+std::vector<std::string> read_stat_fields(const std::string& path);
 
 // pread/pwrite that loop until done; a short count means the rest is unmapped.
 Result<size_t> pread_full(int fd, void* buf, size_t len, uint64_t offset);
