@@ -437,6 +437,13 @@ static void claimed(struct pk_control *c, struct pk_thread *tab, struct pk_threa
  * (same process), the second claims its own. Otherwise a slot is (fs
  * base, the identity page's pid) and probekit hands slots over at clone
  * events. */
+/* Whether slot t, found under the thread's key, is the thread's own: its
+ * tid as the TCB gives it (by_tid, self) or, without one, any claimed tid
+ * of this process. */
+static inline int slot_owned(const struct pk_thread *t, uint32_t tid, int by_tid, uint32_t self, uint32_t pid) {
+  return by_tid ? tid == self : (tid && t->pid == pid);
+}
+
 static struct pk_thread *thread_slot(struct pk_control *c, uint64_t fs, uint32_t pid) {
   struct pk_thread *tab = (struct pk_thread *)(uintptr_t)c->threads_remote;
   const uint32_t n = c->nthreads_max, mask = n - 1;
@@ -455,7 +462,7 @@ static struct pk_thread *thread_slot(struct pk_control *c, uint64_t fs, uint32_t
     for (int spin = 0; spin < 100000 && !(tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE)); ++spin) {
       __asm__ volatile("pause");
     }
-    if (by_tid ? tid == self : (tid && t->pid == pid)) return t;
+    if (slot_owned(t, tid, by_tid, self, pid)) return t;
   }
   /* Not found: a new thread (the slow path, once per thread). */
   if (by_tid) {
@@ -861,10 +868,9 @@ static struct pk_thread *shadow_thread(struct pk_control *c, struct pk_shadow_st
   const uint32_t pid = *(const volatile uint32_t *)(uintptr_t)c->identity;
   struct pk_thread *t = (struct pk_thread *)(uintptr_t)s->thread;
   if (t && __atomic_load_n(&t->key, __ATOMIC_ACQUIRE) == (fs ? fs : 1)) {
-    const uint32_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
-    if (c->tid_offset && fs ? tid == *(const volatile uint32_t *)(uintptr_t)(fs + c->tid_offset)
-                            : (tid && t->pid == pid))
-      return t;
+    const int by_tid = c->tid_offset && fs;
+    const uint32_t self = by_tid ? *(const volatile uint32_t *)(uintptr_t)(fs + c->tid_offset) : 0;
+    if (slot_owned(t, __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE), by_tid, self, pid)) return t;
   }
   t = thread_slot(c, fs, pid);
   s->thread = (uint64_t)(uintptr_t)t;
