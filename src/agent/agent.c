@@ -340,7 +340,7 @@ static uint32_t safe_read_string(const struct hit *h, uint64_t addr, uint8_t *ds
   long r = sys6(NR_process_vm_readv, h->pid, (long)&local, 1, (long)remote, n, 0);
   return r > 0 ? (uint32_t)r : 0;
 }
-static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len) {
+__attribute__((unused)) static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len) {
   return safe_read_string(h, addr, dst, len, 0);
 }
 
@@ -527,8 +527,12 @@ static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
   struct dprog_env *e = (struct dprog_env *)v->env;
   return dprog_claim(e, thread_slot(e->h.c, e->h.fsbase, e->h.pid));
 }
+/* As a string read: dvm.h reads strings (copyinstr, comparisons), which
+ * look no further than their NUL, and values of at most 8 bytes, which a
+ * direct copy takes whole either way; a direct copy of a string stops at
+ * the word with its NUL instead of copying all of strsize. */
 static uint32_t dprog_read(struct pk_dvm_hit *v, uint64_t addr, uint8_t *dst, uint32_t len) {
-  return safe_read(&((struct dprog_env *)v->env)->h, addr, dst, len);
+  return safe_read_string(&((struct dprog_env *)v->env)->h, addr, dst, len, 1);
 }
 static uint64_t dprog_tsc(struct pk_dvm_hit *v) {
   (void)v;
@@ -614,6 +618,23 @@ PK_EXPORT void pk_agent_dvm_aggregate(const struct pk_dvm_hit *v, uint8_t *part,
  * its own (CLAUSE first: a fault ends it). */
 PK_EXPORT uint32_t pk_agent_dvm_interpret(struct pk_dvm_hit *v, const uint8_t *code, uint32_t size) {
   return pk_dvm_run(v, code, size);
+}
+/* A string op of a native clause (dvm.h pk_dvm_string_op) at `op`, size
+ * bytes of code from it, on the native frame's stack st of depth words,
+ * in the clause's action `action`: 0 done; 1 a fault (the native code
+ * counts the clause abandoned); 2 a bad-address fault reported as the
+ * interpreter reports it (an ERROR item; the clause ends). */
+PK_EXPORT uint32_t pk_agent_dvm_string(struct pk_dvm_hit *v, const uint8_t *op, uint32_t size, uint64_t *st,
+                                       uint32_t depth, uint32_t action) {
+  uint32_t pc = 1, sp = depth;
+  uint64_t faddr = 0;
+  const uint32_t r = pk_dvm_string_op(v, &dprog_fns, op, size, &pc, st, &sp, &faddr);
+  if (r != PK_DVM_SBADADDR) return r;
+  uint64_t *w = (uint64_t *)pk_dvm_item(v, PK_ITEM_DFAULT, action, 16);
+  if (!w) return PK_DVM_SFAULT;
+  w[0] = 1; /* DTRACEFLT_BADADDR */
+  w[1] = faddr;
+  return PK_DVM_SBADADDR;
 }
 
 /* Returns nonzero when the clauses overrode the function's return (the

@@ -393,6 +393,17 @@ struct pk_dagg_table {
  *                   old and new bytes mixed (DTrace's string stores are not
  *                   atomic either), never more than u16 bytes (the last
  *                   byte of the variable's room is only ever a NUL)
+ *   ASGET u32       as AGET for an array of strings (pk_darray
+ *                   value_words): push the address of the element's string
+ *                   (in its entry; "" when there is no element)
+ *   ASSET u32 u16   as ASET for an array of strings: pop a string, then
+ *                   the key words; copy at most u16 bytes (strsize) of it
+ *                   and its NUL into the element ("" deletes it, as the
+ *                   tracer does). No lock, as SSETGLOBAL: a reader may see
+ *                   old and new bytes mixed, never more than u16 of them
+ *   SSTOREDYN u16 u16 u16 u32  SSTORE u16 u16 to a self-> string, charged
+ *                   as SETSELFDYN charges (its flag word the third u16, the
+ *                   pk_ddyn at global word u32): no room, a drop, no store
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -405,12 +416,14 @@ enum {
   PK_OP_ASET, PK_OP_AADD,
   PK_OP_SREAD, PK_OP_SVAR, PK_OP_SSTORE, PK_OP_SLIT, PK_OP_SCOMM, PK_OP_SCMP, PK_OP_SLEN, PK_OP_SKEY,
   PK_OP_SJOIN, PK_OP_SUBSTR, PK_OP_SETSELFDYN, PK_OP_SGLOBAL, PK_OP_SSETGLOBAL,
+  PK_OP_ASGET, PK_OP_ASSET, PK_OP_SSTOREDYN,
   PK_OP_COUNT_
 };
-/* An associative array of integers keyed by integers (a[k1, k2] = v), in
+/* An associative array of integers or strings keyed by integers and strings (a[k1, k2] = v), in
  * the global words: shared by the process's threads, so a lock-free
- * open-addressing table. A pk_darray, then `capacity` entries of 2 +
- * key_words words: a state word (PK_DENTRY_*), the key, the value. A key is
+ * open-addressing table. A pk_darray, then `capacity` entries of 1 +
+ * key_words + (value_words ? value_words : 1) words: a state word
+ * (PK_DENTRY_*), the key, the value (an integer word, or a string's words). A key is
  * claimed by a compare-and-swap of a free state word and stays in its entry
  * for good: deleting it makes the entry a tombstone (DEAD) that the same key
  * revives, so no key is ever in two entries. Live elements are charged
@@ -434,6 +447,10 @@ struct pk_darray {
    * deleted element gives back what it was charged. */
   uint64_t string_starts;
   uint64_t string_key_words;
+  /* 0: the value is an integer word. Else an array of strings: the value
+   * is value_words words (strsize bytes and a NUL, as a string global),
+   * its charge in elem_bytes (the tracer charges strsize per string). */
+  uint64_t value_words;
 };
 struct pk_ddyn {
   uint64_t used, limit; /* bytes of live elements; the budget (dynvarsize) */

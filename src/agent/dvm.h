@@ -97,6 +97,73 @@ static inline uint32_t pk_dvm_u16(const uint8_t *p) {
   return v;
 }
 
+/* ---- Strings a word at a time ----
+ * A string value is always an agent-held copy (agent_abi.h): when it
+ * starts on an 8-byte boundary (the thread parts, the global words, an
+ * array's entry, a thread's name; a literal in the code may not), every
+ * aligned word holding one of its bytes lies in its room, or at worst on
+ * the same page as its last byte, so reading whole words up to its NUL
+ * never faults. Elsewhere it is read a byte at a time. */
+static const uint8_t pk_dvm_empty[8] = {0}; /* "": an array of strings' missing element */
+
+/* Nonzero when a byte of w is 0; its lowest set bit marks the first one. */
+static inline uint64_t pk_dvm_zero_bytes(uint64_t w) {
+  return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+}
+
+/* strnlen(s, max). */
+static inline uint32_t pk_dvm_slen(const uint8_t *s, uint32_t max) {
+  uint32_t n = 0;
+  if (!((uintptr_t)s & 7)) {
+    for (; n + 8 <= max; n += 8) {
+      const uint64_t z = pk_dvm_zero_bytes(pk_dvm_u64(s + n));
+      if (z) return n + (uint32_t)__builtin_ctzll(z) / 8;
+    }
+  }
+  while (n < max && s[n]) ++n;
+  return n;
+}
+
+/* Copies at most max bytes of src up to its NUL to dst, then a NUL
+ * (dst has room for max + 1 bytes); returns the length. */
+static inline uint32_t pk_dvm_scopy(uint8_t *dst, const uint8_t *src, uint32_t max) {
+  uint32_t n = 0;
+  if (!((uintptr_t)src & 7)) {
+    for (; n + 8 <= max; n += 8) {
+      const uint64_t w = pk_dvm_u64(src + n);
+      if (pk_dvm_zero_bytes(w)) break;
+      __builtin_memcpy(dst + n, &w, 8);
+    }
+  }
+  for (; n < max && src[n]; ++n) dst[n] = src[n];
+  dst[n] = 0;
+  return n;
+}
+
+/* A string as `words` key words: its bytes (at most 8 * words), the rest
+ * zero. */
+static inline void pk_dvm_skey(uint64_t *key, const uint8_t *src, uint32_t words) {
+  uint32_t i = 0;
+  if (!((uintptr_t)src & 7)) {
+    for (; i < words; ++i) {
+      const uint64_t w = pk_dvm_u64(src + 8ull * i);
+      const uint64_t z = pk_dvm_zero_bytes(w);
+      if (z) { /* keep the bytes before the first NUL */
+        const uint32_t keep = (uint32_t)__builtin_ctzll(z) & ~7u;
+        key[i++] = keep ? w & (~0ull >> (64 - keep)) : 0;
+        break;
+      }
+      key[i] = w;
+    }
+  } else {
+    uint8_t *k = (uint8_t *)key;
+    for (; i < 8u * words && src[i]; ++i) k[i] = src[i];
+    for (; i < 8u * words; ++i) k[i] = 0;
+    return;
+  }
+  for (; i < words; ++i) key[i] = 0;
+}
+
 static inline uint64_t pk_dvm_reg(const struct pk_dvm_hit *h, uint32_t reg) {
   /* struct user_regs_struct's words: 0..14 r15..rdi, 15 orig_rax, 16 rip,
    * 17 cs, 18 eflags, 19 rsp, 20 ss, 21 fs_base. */
@@ -171,13 +238,25 @@ static inline uint32_t pk_dvm_llquantize(const struct pk_dagg *a, int64_t v) {
 }
 
 /* The entry of `key` in a table, created when missing; 0 when full. */
-static inline uint64_t *pk_dvm_entry(uint8_t *table, const struct pk_dagg *a, const uint64_t *key) {
+/* A key's hash. Zero words are skipped: a string key part is mostly its
+ * NUL padding (strsize bytes), and mixing those words was most of the
+ * cost of a string-keyed hit; each other word is rotated by its index, so
+ * that (0, 5) and (5, 0) still differ. */
+static inline uint64_t pk_dvm_hash(const uint64_t *key, uint32_t words) {
   uint64_t hash = 0x9e3779b97f4a7c15ull;
-  for (uint32_t i = 0; i < a->key_words; ++i) {
-    hash ^= key[i];
+  for (uint32_t i = 0; i < words; ++i) {
+    const uint64_t w = key[i];
+    if (!w) continue;
+    const uint32_t r = i & 63;
+    hash ^= r ? (w << r) | (w >> (64 - r)) : w;
     hash *= 0xbf58476d1ce4e5b9ull;
     hash ^= hash >> 31;
   }
+  return hash;
+}
+
+static inline uint64_t *pk_dvm_entry(uint8_t *table, const struct pk_dagg *a, const uint64_t *key) {
+  const uint64_t hash = pk_dvm_hash(key, a->key_words);
   const uint32_t words = 1u + a->key_words + a->value_words, mask = a->capacity - 1;
   uint64_t *entries = (uint64_t *)(table + sizeof(struct pk_dagg_table));
   uint32_t i = (uint32_t)hash & mask;
@@ -236,16 +315,16 @@ static inline void pk_dvm_aggregate(uint8_t *part, const struct pk_dagg *a, cons
 /* An associative array's entry for `key` (agent_abi.h pk_darray): found,
  * or with `create` claimed (its state DEAD until the caller makes it LIVE);
  * 0 when missing or when the table has no free entry. */
+/* Words of an array's entry: the state word, the key, the value. */
+static inline uint64_t pk_dvm_aentry_words(const struct pk_darray *a) {
+  return 1u + a->key_words + (a->value_words ? a->value_words : 1u);
+}
+
 static inline uint64_t *pk_dvm_aentry(uint64_t *globals, uint32_t table, const uint64_t *key, int create) {
   struct pk_darray *a = (struct pk_darray *)(globals + table);
-  const uint32_t kw = (uint32_t)a->key_words, words = 2u + kw;
+  const uint32_t kw = (uint32_t)a->key_words, words = (uint32_t)pk_dvm_aentry_words(a);
   const uint64_t mask = a->capacity - 1;
-  uint64_t hash = 0x9e3779b97f4a7c15ull;
-  for (uint32_t i = 0; i < kw; ++i) {
-    hash ^= key[i];
-    hash *= 0xbf58476d1ce4e5b9ull;
-    hash ^= hash >> 31;
-  }
+  const uint64_t hash = pk_dvm_hash(key, kw);
   uint64_t *entries = globals + table + sizeof(struct pk_darray) / 8;
   uint64_t i = hash & mask;
   for (uint64_t n = 0; n <= mask; ++n, i = (i + 1) & mask) {
@@ -256,7 +335,7 @@ static inline uint64_t *pk_dvm_aentry(uint64_t *globals, uint32_t table, const u
       uint64_t expected = PK_DENTRY_FREE;
       if (__atomic_compare_exchange_n(&e[0], &expected, PK_DENTRY_CLAIMED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         for (uint32_t k = 0; k < kw; ++k) e[1 + k] = key[k];
-        e[1 + kw] = 0;
+        e[1 + kw] = 0; /* 0, or "" */
         __atomic_store_n(&e[0], PK_DENTRY_DEAD, __ATOMIC_RELEASE);
         return e;
       }
@@ -280,9 +359,9 @@ static inline uint64_t pk_dvm_abytes(const struct pk_darray *a, const uint64_t *
   uint64_t n = a->elem_bytes;
   for (uint32_t i = 0; i < a->key_words && i < 64; ++i) {
     if (!((a->string_starts >> i) & 1)) continue;
-    const uint8_t *s = (const uint8_t *)(key + i);
-    uint64_t len = 0;
-    while (len < 8 * a->string_key_words && 8 * i + len < 8 * a->key_words && s[len]) ++len;
+    uint64_t room = 8 * a->string_key_words;
+    if (room > 8 * (a->key_words - i)) room = 8 * (a->key_words - i);
+    const uint64_t len = pk_dvm_slen((const uint8_t *)(key + i), (uint32_t)room);
     n += (len + 1 + 7) / 8 * 8;
   }
   return n;
@@ -371,6 +450,292 @@ static inline void pk_dvm_aggregate_at(const struct pk_dvm_hit *h, uint8_t *part
   const struct pk_dagg *a = (const struct pk_dagg *)(h->data + h->c->daggs_offset) + index;
   pk_dvm_aggregate(part, a, args, (int64_t)args[a->key_words], (int64_t)args[a->key_words + 1]);
 }
+
+/* ---- String ops (agent_abi.h: SREAD .. SUBSTR, ASGET, ASSET) ----
+ * One op at code[*pc - 1] (its operands from *pc), on the stack st of *sp
+ * words: what pk_dvm_run runs for it, and what native code calls through
+ * the agent's pk_agent_dvm_string (engine/dvm_native.h), so both forms run
+ * the same code. Returns 0 (*pc and *sp moved on), PK_DVM_SFAULT (the
+ * clause is abandoned) or PK_DVM_SBADADDR (DTrace's bad-address fault at
+ * *faddr: an ERROR item). */
+#define PK_DVM_SFAULT 1u
+#define PK_DVM_SBADADDR 2u
+#define PK_SNEED(n) \
+  if (sp < (n)) return PK_DVM_SFAULT
+#define PK_SROOM(n) \
+  if (sp + (n) > PK_DVM_STACK) return PK_DVM_SFAULT
+static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *f, const uint8_t *code,
+                                        uint32_t size, uint32_t *pcp, uint64_t *st, uint32_t *spp, uint64_t *faddr) {
+  uint32_t pc = *pcp, sp = *spp;
+  const uint8_t op = code[pc - 1];
+  switch (op) { /* its operands lie in the code */
+    case PK_OP_SCOMM: break;
+    case PK_OP_SVAR: case PK_OP_SLIT: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY:
+      if (pc + 2 > size) return PK_DVM_SFAULT;
+      break;
+    case PK_OP_SUBSTR:
+      if (pc + 5 > size) return PK_DVM_SFAULT;
+      break;
+    case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL: case PK_OP_ASSET:
+      if (pc + 6 > size) return PK_DVM_SFAULT;
+      break;
+    case PK_OP_SSTOREDYN:
+      if (pc + 10 > size) return PK_DVM_SFAULT;
+      break;
+    default:
+      if (pc + 4 > size) return PK_DVM_SFAULT;
+      break;
+  }
+  switch (op) {
+    case PK_OP_STRCMP: {
+      const uint32_t max = pk_dvm_u16(code + pc), len = pk_dvm_u16(code + pc + 2);
+      const uint8_t *lit = code + pc + 4;
+      pc += 4 + len;
+      if (pc > size || len > PK_DVM_STRCMP_MAX) return PK_DVM_SFAULT;
+      PK_SNEED(1);
+      const uint64_t at = st[sp - 1];
+      /* The first len + 1 bytes decide (fewer when strsize is less). */
+      uint8_t buf[PK_DVM_STRCMP_MAX + 1];
+      const uint32_t want = len + 1 < max ? len + 1 : max;
+      const uint32_t got = want ? f->read(h, at, buf, want) : 0;
+      if (want && got == 0) {
+        *faddr = at;
+        return PK_DVM_SBADADDR;
+      }
+      uint32_t n = 0;
+      while (n < got && buf[n]) ++n;
+      int64_t c = 0;
+      for (uint32_t i = 0; i < n && i < len && !c; ++i) c = buf[i] < lit[i] ? -1 : buf[i] > lit[i] ? 1 : 0;
+      if (!c) c = n < len ? -1 : n > len ? 1 : 0;
+      st[sp - 1] = (uint64_t)c;
+      break;
+    }
+    case PK_OP_SSTOREDYN: {
+      /* SSTORE to a self-> string, charged as SETSELFDYN charges: the
+       * thread's first self-> store charges self_bytes; no room: a drop,
+       * and the store goes nowhere. */
+      const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2), flag = pk_dvm_u16(code + pc + 4);
+      uint32_t dyn;
+      __builtin_memcpy(&dyn, code + pc + 6, 4);
+      pc += 10;
+      uint8_t *part = pk_dvm_part(h, f);
+      if (!part || word + max / 8u + 1u > h->c->dself_words || flag >= h->c->dself_words ||
+          (uint64_t)dyn + sizeof(struct pk_ddyn) / 8 > h->c->dglobal_words)
+        return PK_DVM_SFAULT;
+      PK_SNEED(1);
+      const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
+      uint64_t *w = (uint64_t *)part;
+      if (!w[flag]) {
+        uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+        struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
+        const uint64_t bytes = d->self_bytes;
+        const uint64_t used = __atomic_add_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+        if (d->limit && (bytes > d->limit || used > d->limit)) {
+          __atomic_sub_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+          __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+          break;
+        }
+        w[flag] = 1;
+      }
+      uint8_t *str = part + 8ull * word;
+      if (src != str) pk_dvm_scopy(str, src, max);
+      break;
+    }
+    case PK_OP_ASGET:
+    case PK_OP_ASSET: {
+      /* An array of strings: as AGET and ASET, the value the string in
+       * the entry (agent_abi.h pk_darray value_words). */
+      uint32_t table;
+      __builtin_memcpy(&table, code + pc, 4);
+      const uint32_t max = op == PK_OP_ASSET ? pk_dvm_u16(code + pc + 4) : 0;
+      pc += op == PK_OP_ASSET ? 6 : 4;
+      uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+      const uint32_t nglobals = h->c->dglobal_words;
+      if ((uint64_t)table + sizeof(struct pk_darray) / 8 > nglobals) return PK_DVM_SFAULT;
+      const struct pk_darray *a = (const struct pk_darray *)(globals + table);
+      const uint64_t kw = a->key_words;
+      if (kw > PK_DVM_STACK || !a->value_words || a->value_words > PK_STRING_MAX / 8 || max >= 8 * a->value_words ||
+          a->dyn + sizeof(struct pk_ddyn) / 8 > nglobals ||
+          table + sizeof(struct pk_darray) / 8 + a->capacity * pk_dvm_aentry_words(a) > nglobals)
+        return PK_DVM_SFAULT;
+      if (op == PK_OP_ASGET) {
+        PK_SNEED(kw);
+        sp -= (uint32_t)kw;
+        const uint64_t *e = pk_dvm_aentry(globals, table, st + sp, 0);
+        st[sp++] = e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE ? (uint64_t)(uintptr_t)(e + 1 + kw)
+                                                                                  : (uint64_t)(uintptr_t)pk_dvm_empty;
+        break;
+      }
+      PK_SNEED(kw + 1);
+      sp -= (uint32_t)kw + 1;
+      const uint8_t *src = (const uint8_t *)(uintptr_t)st[sp + kw];
+      uint64_t *e = pk_dvm_aentry(globals, table, st + sp, src[0] != 0);
+      if (!src[0]) { /* "" deletes the element (ASET's 0) */
+        if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
+          __atomic_store_n((uint8_t *)(e + 1 + kw), 0, __ATOMIC_RELAXED);
+          pk_dvm_adelete(globals, a, e);
+        } else {
+          struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
+          if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, st + sp) > d->limit)
+            __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+        }
+        break;
+      }
+      if (!e) {
+        __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
+        break;
+      }
+      if (!pk_dvm_alive(globals, a, e)) break;
+      uint8_t *str = (uint8_t *)(e + 1 + kw);
+      if (src != str) pk_dvm_scopy(str, src, max);
+      break;
+    }
+    case PK_OP_SREAD:
+    case PK_OP_SVAR:
+    case PK_OP_SSTORE: {
+      const uint32_t word = pk_dvm_u16(code + pc), max = op == PK_OP_SVAR ? 0 : pk_dvm_u16(code + pc + 2);
+      pc += op == PK_OP_SVAR ? 2 : 4;
+      uint8_t *part = pk_dvm_part(h, f);
+      if (!part || word + max / 8u + 1u > h->c->dself_words) return PK_DVM_SFAULT;
+      uint8_t *str = part + 8ull * word;
+      if (op == PK_OP_SVAR) {
+        PK_SROOM(1);
+        st[sp++] = (uint64_t)(uintptr_t)str;
+        break;
+      }
+      PK_SNEED(1);
+      const uint64_t from = st[sp - 1];
+      uint32_t len = 0;
+      if (op == PK_OP_SREAD) {
+        const uint32_t got = max ? f->read(h, from, str, max) : 0;
+        if (max && got == 0) {
+          *faddr = from;
+          return PK_DVM_SBADADDR;
+        }
+        len = pk_dvm_slen(str, got);
+        str[len] = 0;
+        st[sp - 1] = (uint64_t)(uintptr_t)str;
+      } else {
+        const uint8_t *src = (const uint8_t *)(uintptr_t)from;
+        if (src != str) {
+          pk_dvm_scopy(str, src, max);
+        } else {
+          len = pk_dvm_slen(str, max);
+          str[len] = 0;
+        }
+        --sp;
+      }
+      break;
+    }
+    case PK_OP_SGLOBAL:
+    case PK_OP_SSETGLOBAL: {
+      /* A string global: strsize bytes and a NUL among the global words,
+       * shared by the process's threads, stored with no lock (agent_abi.h). */
+      uint32_t word;
+      __builtin_memcpy(&word, code + pc, 4);
+      const uint32_t max = pk_dvm_u16(code + pc + 4);
+      pc += 6;
+      if ((uint64_t)word + max / 8u + 1u > h->c->dglobal_words) return PK_DVM_SFAULT;
+      uint8_t *str = (uint8_t *)((uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride) + word);
+      if (op == PK_OP_SGLOBAL) {
+        PK_SROOM(1);
+        st[sp++] = (uint64_t)(uintptr_t)str;
+        break;
+      }
+      PK_SNEED(1);
+      const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
+      if (src == str) break;
+      pk_dvm_scopy(str, src, max);
+      break;
+    }
+    case PK_OP_SLIT: {
+      const uint32_t len = pk_dvm_u16(code + pc);
+      PK_SROOM(1);
+      if (pc + 2 + len + 1 > size || code[pc + 2 + len]) return PK_DVM_SFAULT;
+      st[sp++] = (uint64_t)(uintptr_t)(code + pc + 2);
+      pc += 2 + len + 1;
+      break;
+    }
+    case PK_OP_SCOMM: {
+      PK_SROOM(1);
+      struct pk_thread *t = pk_dvm_thread(h, f);
+      if (!t || t->comm[15]) return PK_DVM_SFAULT;
+      st[sp++] = (uint64_t)(uintptr_t)t->comm;
+      break;
+    }
+    case PK_OP_SCMP: {
+      const uint32_t max = pk_dvm_u16(code + pc);
+      pc += 2;
+      PK_SNEED(2);
+      const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+      int64_t c = 0;
+      for (uint32_t i = 0; i < max; ++i) {
+        if (a[i] != b[i]) {
+          c = a[i] < b[i] ? -1 : 1;
+          break;
+        }
+        if (!a[i]) break;
+      }
+      st[sp - 1] = (uint64_t)c;
+      break;
+    }
+    case PK_OP_SLEN: {
+      const uint32_t max = pk_dvm_u16(code + pc);
+      pc += 2;
+      PK_SNEED(1);
+      st[sp - 1] = pk_dvm_slen((const uint8_t *)(uintptr_t)st[sp - 1], max);
+      break;
+    }
+    case PK_OP_SKEY: {
+      const uint32_t words = pk_dvm_u16(code + pc);
+      pc += 2;
+      PK_SNEED(1);
+      if (words > PK_DVM_STACK || sp - 1 + words > PK_DVM_STACK) return PK_DVM_SFAULT;
+      const uint8_t *a = (const uint8_t *)(uintptr_t)st[--sp];
+      pk_dvm_skey(st + sp, a, words);
+      sp += words;
+      break;
+    }
+    case PK_OP_SJOIN:
+    case PK_OP_SUBSTR: {
+      const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2);
+      const uint32_t has_n = op == PK_OP_SUBSTR ? code[pc + 4] : 0;
+      pc += op == PK_OP_SUBSTR ? 5 : 4;
+      uint8_t *part = pk_dvm_part(h, f);
+      if (!part || word + max / 8u + 1u > h->c->dself_words) return PK_DVM_SFAULT;
+      uint8_t *str = part + 8ull * word;
+      uint32_t len = 0;
+      if (op == PK_OP_SJOIN) {
+        PK_SNEED(2);
+        const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+        for (uint32_t i = 0; len < max && a[i]; ++i) str[len++] = a[i];
+        for (uint32_t i = 0; len < max && b[i]; ++i) str[len++] = b[i];
+      } else {
+        PK_SNEED(2u + has_n);
+        const int64_t n_in = has_n ? (int64_t)st[--sp] : 0;
+        int64_t idx = (int64_t)st[--sp];
+        const uint8_t *a = (const uint8_t *)(uintptr_t)st[sp - 1];
+        int64_t slen = 0;
+        while (slen < 0xffff && a[slen]) ++slen;
+        int64_t n = has_n ? n_in : slen;
+        if (idx < 0) idx = slen + idx < 0 ? 0 : slen + idx;
+        if (idx > slen) idx = slen;
+        if (n < 0) n = slen - idx + n < 0 ? 0 : slen - idx + n;
+        if (n > slen - idx) n = slen - idx;
+        for (int64_t i = 0; i < n && len < max; ++i) str[len++] = a[idx + i];
+      }
+      str[len] = 0;
+      st[sp - 1] = (uint64_t)(uintptr_t)str;
+      break;
+    }
+    default: return PK_DVM_SFAULT;
+  }
+  *pcp = pc;
+  *spp = sp;
+  return 0;
+}
+#undef PK_SNEED
+#undef PK_SROOM
 
 /* Runs a site's clauses. Returns the number of clauses abandoned (a
  * fault, or no thread slot for a clause that needed one). */
@@ -618,8 +983,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           if (max & PK_OUTS_LOCAL) { /* a string value: already here */
             const uint8_t *str = (const uint8_t *)(uintptr_t)v;
             const uint32_t cap = max & ~PK_OUTS_LOCAL;
-            uint64_t len = 0;
-            while (len < cap && str[len]) ++len;
+            const uint64_t len = pk_dvm_slen(str, cap);
             __builtin_memcpy(p + at, &len, 8);
             for (uint32_t k = 0; k < len; ++k) p[at + 8 + k] = str[k];
             at += 8u + (((uint32_t)len + 7u) & ~7u);
@@ -653,30 +1017,6 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           goto fault;
         }
         st[sp - 1] = (uint64_t)pk_dvm_ext(v, bytes, sgn);
-        break;
-      }
-      case PK_OP_STRCMP: {
-        const uint32_t max = pk_dvm_u16(code + pc), len = pk_dvm_u16(code + pc + 2);
-        const uint8_t *lit = code + pc + 4;
-        pc += 4 + len;
-        if (pc > size || len > PK_DVM_STRCMP_MAX) goto fault;
-        PK_NEED(1);
-        const uint64_t at = st[sp - 1];
-        /* The first len + 1 bytes decide (fewer when strsize is less). */
-        uint8_t buf[PK_DVM_STRCMP_MAX + 1];
-        const uint32_t want = len + 1 < max ? len + 1 : max;
-        const uint32_t got = want ? f->read(h, at, buf, want) : 0;
-        if (want && got == 0) {
-          fkind = 1;
-          faddr = at;
-          goto fault;
-        }
-        uint32_t n = 0;
-        while (n < got && buf[n]) ++n;
-        int64_t c = 0;
-        for (uint32_t i = 0; i < n && i < len && !c; ++i) c = buf[i] < lit[i] ? -1 : buf[i] > lit[i] ? 1 : 0;
-        if (!c) c = n < len ? -1 : n > len ? 1 : 0;
-        st[sp - 1] = (uint64_t)c;
         break;
       }
       case PK_OP_DIVZ:
@@ -773,7 +1113,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         if ((uint64_t)table + sizeof(struct pk_darray) / 8 > nglobals) goto fault;
         const struct pk_darray *a = (const struct pk_darray *)(globals + table);
         const uint64_t kw = a->key_words;
-        if (kw > PK_DVM_STACK || a->dyn + sizeof(struct pk_ddyn) / 8 > nglobals ||
+        if (kw > PK_DVM_STACK || a->value_words || a->dyn + sizeof(struct pk_ddyn) / 8 > nglobals ||
             table + sizeof(struct pk_darray) / 8 + a->capacity * (2 + kw) > nglobals)
           goto fault;
         if (op == PK_OP_AGET) {
@@ -814,150 +1154,12 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         }
         break;
       }
-      case PK_OP_SREAD:
-      case PK_OP_SVAR:
-      case PK_OP_SSTORE: {
-        const uint32_t word = pk_dvm_u16(code + pc), max = op == PK_OP_SVAR ? 0 : pk_dvm_u16(code + pc + 2);
-        pc += op == PK_OP_SVAR ? 2 : 4;
-        uint8_t *part = pk_dvm_part(h, f);
-        if (!part || word + max / 8u + 1u > h->c->dself_words) goto fault;
-        uint8_t *str = part + 8ull * word;
-        if (op == PK_OP_SVAR) {
-          PK_ROOM(1);
-          st[sp++] = (uint64_t)(uintptr_t)str;
-          break;
-        }
-        PK_NEED(1);
-        const uint64_t from = st[sp - 1];
-        uint32_t len = 0;
-        if (op == PK_OP_SREAD) {
-          const uint32_t got = max ? f->read(h, from, str, max) : 0;
-          if (max && got == 0) {
-            fkind = 1; /* DTRACEFLT_BADADDR */
-            faddr = from;
-            goto fault;
-          }
-          while (len < got && str[len]) ++len;
-          str[len] = 0;
-          st[sp - 1] = (uint64_t)(uintptr_t)str;
-        } else {
-          const uint8_t *src = (const uint8_t *)(uintptr_t)from;
-          if (src != str)
-            for (; len < max && src[len]; ++len) str[len] = src[len];
-          else
-            while (len < max && str[len]) ++len;
-          str[len] = 0;
-          --sp;
-        }
-        break;
-      }
-      case PK_OP_SGLOBAL:
-      case PK_OP_SSETGLOBAL: {
-        /* A string global: strsize bytes and a NUL among the global words,
-         * shared by the process's threads, stored with no lock (agent_abi.h). */
-        uint32_t word;
-        __builtin_memcpy(&word, code + pc, 4);
-        const uint32_t max = pk_dvm_u16(code + pc + 4);
-        pc += 6;
-        if ((uint64_t)word + max / 8u + 1u > h->c->dglobal_words) goto fault;
-        uint8_t *str = (uint8_t *)((uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride) + word);
-        if (op == PK_OP_SGLOBAL) {
-          PK_ROOM(1);
-          st[sp++] = (uint64_t)(uintptr_t)str;
-          break;
-        }
-        PK_NEED(1);
-        const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
-        if (src == str) break;
-        uint32_t len = 0;
-        for (; len < max && src[len]; ++len) str[len] = src[len];
-        str[len] = 0;
-        break;
-      }
-      case PK_OP_SLIT: {
-        const uint32_t len = pk_dvm_u16(code + pc);
-        PK_ROOM(1);
-        if (pc + 2 + len + 1 > size || code[pc + 2 + len]) goto fault;
-        st[sp++] = (uint64_t)(uintptr_t)(code + pc + 2);
-        pc += 2 + len + 1;
-        break;
-      }
-      case PK_OP_SCOMM: {
-        PK_ROOM(1);
-        struct pk_thread *t = pk_dvm_thread(h, f);
-        if (!t || t->comm[15]) goto fault;
-        st[sp++] = (uint64_t)(uintptr_t)t->comm;
-        break;
-      }
-      case PK_OP_SCMP: {
-        const uint32_t max = pk_dvm_u16(code + pc);
-        pc += 2;
-        PK_NEED(2);
-        const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
-        int64_t c = 0;
-        for (uint32_t i = 0; i < max; ++i) {
-          if (a[i] != b[i]) {
-            c = a[i] < b[i] ? -1 : 1;
-            break;
-          }
-          if (!a[i]) break;
-        }
-        st[sp - 1] = (uint64_t)c;
-        break;
-      }
-      case PK_OP_SLEN: {
-        const uint32_t max = pk_dvm_u16(code + pc);
-        pc += 2;
-        PK_NEED(1);
-        const uint8_t *a = (const uint8_t *)(uintptr_t)st[sp - 1];
-        uint64_t len = 0;
-        while (len < max && a[len]) ++len;
-        st[sp - 1] = len;
-        break;
-      }
-      case PK_OP_SKEY: {
-        const uint32_t words = pk_dvm_u16(code + pc);
-        pc += 2;
-        PK_NEED(1);
-        if (words > PK_DVM_STACK || sp - 1 + words > PK_DVM_STACK) goto fault;
-        const uint8_t *a = (const uint8_t *)(uintptr_t)st[--sp];
-        uint8_t *key = (uint8_t *)(st + sp);
-        uint32_t i = 0;
-        for (; i < 8u * words && a[i]; ++i) key[i] = a[i];
-        for (; i < 8u * words; ++i) key[i] = 0;
-        sp += words;
-        break;
-      }
-      case PK_OP_SJOIN:
-      case PK_OP_SUBSTR: {
-        const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2);
-        const uint32_t has_n = op == PK_OP_SUBSTR ? code[pc + 4] : 0;
-        pc += op == PK_OP_SUBSTR ? 5 : 4;
-        uint8_t *part = pk_dvm_part(h, f);
-        if (!part || word + max / 8u + 1u > h->c->dself_words) goto fault;
-        uint8_t *str = part + 8ull * word;
-        uint32_t len = 0;
-        if (op == PK_OP_SJOIN) {
-          PK_NEED(2);
-          const uint8_t *b = (const uint8_t *)(uintptr_t)st[--sp], *a = (const uint8_t *)(uintptr_t)st[sp - 1];
-          for (uint32_t i = 0; len < max && a[i]; ++i) str[len++] = a[i];
-          for (uint32_t i = 0; len < max && b[i]; ++i) str[len++] = b[i];
-        } else {
-          PK_NEED(2u + has_n);
-          const int64_t n_in = has_n ? (int64_t)st[--sp] : 0;
-          int64_t idx = (int64_t)st[--sp];
-          const uint8_t *a = (const uint8_t *)(uintptr_t)st[sp - 1];
-          int64_t slen = 0;
-          while (slen < 0xffff && a[slen]) ++slen;
-          int64_t n = has_n ? n_in : slen;
-          if (idx < 0) idx = slen + idx < 0 ? 0 : slen + idx;
-          if (idx > slen) idx = slen;
-          if (n < 0) n = slen - idx + n < 0 ? 0 : slen - idx + n;
-          if (n > slen - idx) n = slen - idx;
-          for (int64_t i = 0; i < n && len < max; ++i) str[len++] = a[idx + i];
-        }
-        str[len] = 0;
-        st[sp - 1] = (uint64_t)(uintptr_t)str;
+      case PK_OP_SREAD: case PK_OP_SVAR: case PK_OP_SSTORE: case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL:
+      case PK_OP_SLIT: case PK_OP_SCOMM: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: case PK_OP_SJOIN:
+      case PK_OP_SUBSTR: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_STRCMP: case PK_OP_SSTOREDYN: {
+        const uint32_t r = pk_dvm_string_op(h, f, code, size, &pc, st, &sp, &faddr);
+        if (r == PK_DVM_SBADADDR) fkind = 1; /* DTRACEFLT_BADADDR */
+        if (r) goto fault;
         break;
       }
       default: goto fault;

@@ -403,6 +403,14 @@ private:
       op(PK_OP_SGLOBAL);
       return string_global_operands(e.slot) && push();
     }
+    if (is_array(e)) {  // the element's string, in its entry ("" when missing)
+      if (!array_keys(e)) return false;
+      const int nkeys = key_words_;
+      op(PK_OP_ASGET);
+      if (!table(e.slot)) return false;
+      pop(nkeys);
+      return push();
+    }
     if (e.kind == ExprKind::self_var || e.kind == ExprKind::this_var) {
       const uint32_t w = var_word(e);
       if (w + string_words() > 0xffff) return refuse("too many strings for the agent");
@@ -519,6 +527,7 @@ public:
           code.push_back(static_cast<uint8_t>(e.ival));
           return push();
         }
+        if (!e.type.is_scalar()) return refuse("an associative array of strings here");
         if (!array_keys(e)) return false;
         op(PK_OP_AGET);
         if (!table(e.slot)) return false;
@@ -744,10 +753,14 @@ private:
       u16(w);
       return;
     }
-    if (plan_.self_charged < 0) plan_.self_charged = static_cast<int>(plan_.self_words++);
-    if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
     op(PK_OP_SETSELFDYN);
     u16(w);
+    self_charge_operands();
+  }
+  // SETSELFDYN's and SSTOREDYN's last operands: the thread's flag word, the pk_ddyn.
+  void self_charge_operands() {
+    if (plan_.self_charged < 0) plan_.self_charged = static_cast<int>(plan_.self_words++);
+    if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
     u16(static_cast<uint32_t>(plan_.self_charged));
     const uint32_t dyn = static_cast<uint32_t>(plan_.global_slot.size());  // the scalars, then the pk_ddyn
     for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(dyn >> (8 * i)));
@@ -900,14 +913,17 @@ private:
       if (a.key_words >= 64) return refuse("the array's keys are too long for the agent's stack");
       // As the tracer charges an element (d/compiler.cpp ArrayElem::bytes):
       // a string key adds its length + 1, rounded up to 8 (the agent does).
+      // A string value is strsize bytes and a NUL (a string global's room),
+      // charged strsize as the tracer charges it.
       const uint64_t nstrings = g.keys.size() - integers;
-      a.elem_bytes = 32 + 16ull * g.keys.size() + 8ull * integers + 8;
+      if (g.type.is_string()) a.value_words = plan_.string_words();
+      a.elem_bytes = 32 + 16ull * g.keys.size() + 8ull * integers + (g.type.is_string() ? plan_.strsize : 8);
       const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / (a.elem_bytes + 8 * nstrings) : 1 << 15;
       a.capacity = 16;
       while (a.capacity < 2 * most && a.capacity < (1u << 20)) a.capacity *= 2;
       if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
       a.word = plan_.array_words;
-      const uint64_t words = sizeof(pk_darray) / 8 + a.capacity * (2 + a.key_words);
+      const uint64_t words = sizeof(pk_darray) / 8 + a.capacity * (1 + a.key_words + std::max<uint32_t>(a.value_words, 1));
       if (plan_.array_words + words > (1u << 28)) return refuse("the agent's associative arrays are too large");
       plan_.array_words += static_cast<uint32_t>(words);
       index = static_cast<int>(plan_.arrays.size());
@@ -925,7 +941,8 @@ private:
     if (e.slot < 0 || static_cast<size_t>(e.slot) >= symbols_.globals.size()) return refuse("an unknown array");
     const VarDecl& g = symbols_.globals[static_cast<size_t>(e.slot)];
     if (e.ival > 0 || g.dim > 0) return refuse("a fixed-size array");
-    if (!g.type.is_scalar() || g.type.is_floating()) return refuse("an associative array of strings");
+    if ((!g.type.is_scalar() || g.type.is_floating()) && !g.type.is_string())
+      return refuse("an associative array of this type");
     if (g.keys.size() != e.kids.size() || e.kids.empty()) return refuse("an associative array's keys");
     for (size_t i = 0; i < e.kids.size(); ++i) {
       if (e.kids[i]->type.is_string() && g.keys[i].is_string()) {
@@ -950,6 +967,18 @@ private:
   // a[k] = v, a[k] op= v, a[k]++: a store (ASET; 0 deletes), or for + and -
   // an atomic add (AADD).
   bool array_assign(Expr& s, Expr& lhs, Expr* rhs, Op aop) {
+    if (lhs.type.is_string()) {
+      // a[k] = "string": a copy into the element, clipped to strsize ("" deletes it).
+      if (!rhs || aop != Op::none || !rhs->type.is_string()) return refuse("this operation on a string");
+      if (!array_keys(lhs)) return false;
+      const int nkeys = key_words_;
+      if (!string_value(*rhs)) return false;
+      op(PK_OP_ASSET);
+      if (!table(lhs.slot)) return false;
+      u16(plan_.strsize);
+      pop(nkeys + 1);
+      return true;
+    }
     if (rhs && !rhs->type.is_scalar()) return refuse("an associative array of strings");
     if (!array_keys(lhs)) return false;
     const int nkeys = key_words_;
@@ -1147,11 +1176,14 @@ private:
           return refuse("assigning anything but a variable");
         if (lhs.type.is_string() && s.kids[1]->type.is_string() && s.op == Op::none) {
           // A copy into the variable's words, clipped to strsize.
+          // A self-> store is charged to dynvarsize as the tracer charges it.
           const uint32_t w = var_word(lhs);
           if (!string_value(*s.kids[1])) return false;
-          op(PK_OP_SSTORE);
+          const bool charged = lhs.kind == ExprKind::self_var && plan_.dynvarsize != 0;
+          op(charged ? PK_OP_SSTOREDYN : PK_OP_SSTORE);
           u16(w);
           u16(plan_.strsize);
+          if (charged) self_charge_operands();
           pop();
           return true;
         }

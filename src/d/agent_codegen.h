@@ -83,7 +83,7 @@ struct AgentPlan {
   // use them too, through Program's sync of the shared words.
   std::vector<int> global_word;          // by global slot: its word, or -1
   std::vector<int> global_slot;          // by word: the global slot
-  // Associative arrays of integers keyed by integers and strings that only agent
+  // Associative arrays of integers or strings keyed by integers and strings that only agent
   // clauses change (the tracer's clauses may read them): a table each in
   // the global words, after the scalars (agent_abi.h pk_darray), and one
   // pk_ddyn (the dynvarsize budget) before the first table.
@@ -96,6 +96,7 @@ struct AgentPlan {
     std::vector<uint32_t> key_parts;  // each key's words: 1 an integer, more a string's bytes
     uint64_t string_starts = 0;    // pk_darray's
     uint32_t string_key_words = 0;
+    uint32_t value_words = 0;      // pk_darray's: 0 an integer value, else a string's room
   };
   std::vector<int> array_index;          // by global slot: its Array, or -1
   std::vector<Array> arrays;

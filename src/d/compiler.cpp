@@ -504,11 +504,12 @@ public:
     if (type.is_scalar()) {
       (void)eval_int(x);
     } else if (type.is_string()) {
-      Value* slot = lhs_->ref(x, true);
       // Evaluate into a temporary first: the right side may read the slot.
+      // The slot is looked up once: a new element that finds no room is
+      // one dynamic variable drop.
       Value v;
       rhs_->eval_into(x, v);
-      slot = lhs_->ref(x, true);
+      Value* slot = lhs_->ref(x, true);
       slot->kind = Value::Kind::string;
       slot->s.swap(v.s);
       lhs_->written(x);

@@ -604,8 +604,9 @@ void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
       const VarDecl& decl = rt.symbols.globals[static_cast<size_t>(a.slot)];
       ArrayMap& map = rt.arrays[static_cast<size_t>(a.slot)];
       uint64_t* entries = g + scalars + a.word + sizeof(pk_darray) / 8;
+      const uint64_t words = 1 + a.key_words + std::max<uint32_t>(a.value_words, 1);
       for (uint64_t e = 0; e < a.capacity; ++e) {
-        uint64_t* en = entries + e * (2 + a.key_words);
+        uint64_t* en = entries + e * words;
         if (std::atomic_ref<uint64_t>(en[0]).load(std::memory_order_acquire) != PK_DENTRY_LIVE) continue;
         key.resize(a.key_parts.size());
         for (uint32_t k = 0, w = 1; k < a.key_parts.size(); w += a.key_parts[k++]) {
@@ -617,6 +618,17 @@ void ProgramState::pull_arrays(const std::vector<uint64_t*>& spaces) {
           }
           key[k] = Value::integer(normalize_to(t, static_cast<int64_t>(en[w])), t.size,
                                   t.is_signed && t.kind == Type::Kind::integer);
+        }
+        if (a.value_words) {  // an array of strings: the element's bytes (agent_abi.h PK_OP_ASSET)
+          const auto* p = reinterpret_cast<const char*>(en + 1 + a.key_words);
+          std::string v;
+          for (uint32_t k = 0; k < plan.strsize; ++k) {
+            const char ch = std::atomic_ref<char>(const_cast<char&>(p[k])).load(std::memory_order_relaxed);
+            if (!ch) break;
+            v += ch;
+          }
+          if (!v.empty()) map[key] = Value::string(std::move(v));  // two processes' elements of one key: the last
+          continue;
         }
         const int64_t v = normalize_to(decl.type, static_cast<int64_t>(
                                                       std::atomic_ref<uint64_t>(en[1 + a.key_words]).load(std::memory_order_relaxed)));
@@ -1051,6 +1063,7 @@ void Program::init_agent_globals(uint64_t* words) {
     t->elem_bytes = a.elem_bytes;
     t->string_starts = a.string_starts;
     t->string_key_words = a.string_key_words;
+    t->value_words = a.value_words;
     t->dyn = n;
   }
 }

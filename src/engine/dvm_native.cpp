@@ -33,9 +33,29 @@ uint64_t u64_at(const uint8_t* p) {
 }
 uint32_t u16_at(const uint8_t* p) { return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8; }
 
-// Operand bytes of the ops the compiler knows; nullopt: not compiled.
-std::optional<uint32_t> operand_bytes(uint8_t op) {
+// The string ops it compiles (dvm.h pk_dvm_string_op).
+bool is_string_op(uint8_t op) {
   switch (op) {
+    case PK_OP_SREAD: case PK_OP_SVAR: case PK_OP_SSTORE: case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL:
+    case PK_OP_SLIT: case PK_OP_SCOMM: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: case PK_OP_SJOIN:
+    case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN:
+      return true;
+    default: return false;
+  }
+}
+
+// Operand bytes of the ops the compiler knows (arg: its operands, avail
+// bytes of code from there); nullopt: not compiled.
+std::optional<uint32_t> operand_bytes(uint8_t op, const uint8_t* arg, size_t avail) {
+  switch (op) {
+    case PK_OP_SCOMM: return 0;
+    case PK_OP_SVAR: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: return 2;
+    case PK_OP_SREAD: case PK_OP_SSTORE: case PK_OP_SJOIN: return 4;
+    case PK_OP_SUBSTR: return 5;
+    case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL: return 6;
+    case PK_OP_SLIT: return avail < 2 ? 2 : 2 + u16_at(arg) + 1;  // its bytes and their NUL
+    case PK_OP_STRCMP: return avail < 4 ? 4 : 4 + u16_at(arg + 2);  // strsize, the literal's length, its bytes
+    case PK_OP_SSTOREDYN: return 10;
     case PK_OP_END: case PK_OP_DUP: case PK_OP_POP: case PK_OP_NEG: case PK_OP_NOT: case PK_OP_LNOT:
     case PK_OP_COMM: case PK_OP_OVERRIDE: case PK_OP_RAISE:
       return 0;
@@ -60,8 +80,9 @@ struct Effect {
 
 class Compiler {
 public:
-  Compiler(const std::vector<uint8_t>& code, const DvmNativeHelpers& helpers, const DvmNativeState& state)
-      : code_(code), helpers_(helpers), state_(state) {}
+  Compiler(const std::vector<uint8_t>& code, uint64_t code_at, const DvmNativeHelpers& helpers,
+           const DvmNativeState& state)
+      : code_(code), code_at_(code_at), helpers_(helpers), state_(state) {}
 
   // Checks [begin, end): every op known, depths agree. Empty: it compiles.
   std::string check(uint32_t begin, uint32_t end) {
@@ -76,8 +97,8 @@ public:
         d = at->second;
         reachable = true;
       }
-      auto n = operand_bytes(op);
-      if (!n) return dvm_op_name(op);
+      auto n = operand_bytes(op, code_.data() + pc + 1, code_.size() - pc - 1);
+      if (!n || (is_string_op(op) && !helpers_.string)) return dvm_op_name(op);
       if (op == PK_OP_CLAUSE) return "a clause inside a clause";
       const uint32_t next = pc + 1 + *n;
       if (next > end) return "an op past the clause's end";
@@ -124,6 +145,8 @@ public:
     asmjit::Label fault = a_.newLabel();
     uint32_t d = 0;
     bool reachable = true;
+    end_ = end;
+    action_ = 0;
     for (uint32_t pc = begin; pc < end;) {
       auto jd = depth_.find(pc);
       if (jd != depth_.end()) {
@@ -133,7 +156,7 @@ public:
       if (labels.count(pc) || jd != depth_.end()) a_.bind(label(pc));
       const uint8_t op = code_[pc];
       const uint8_t* arg = code_.data() + pc + 1;
-      const uint32_t next = pc + 1 + *operand_bytes(op);
+      const uint32_t next = pc + 1 + *operand_bytes(op, arg, code_.size() - pc - 1);
       if (reachable) d = op_(op, arg, d, next, label, fault);
       reachable = op != PK_OP_JMP && op != PK_OP_END;
       pc = next;
@@ -208,6 +231,37 @@ private:
         return Effect{2u + state_.daggs[index].key_words, 0};
       }
       case PK_OP_END: case PK_OP_JMP: case PK_OP_ACT: return Effect{0, 0};
+      // Strings: the part's or the globals' words they use lie in the state.
+      case PK_OP_SVAR: case PK_OP_SREAD: case PK_OP_SSTORE: case PK_OP_SJOIN: case PK_OP_SUBSTR: {
+        const uint32_t max = op == PK_OP_SVAR ? 0 : u16_at(arg + 2);
+        if (u16_at(arg) + max / 8u + 1u > state_.self_words) return std::nullopt;
+        if (op == PK_OP_SUBSTR && arg[4] > 1) return std::nullopt;
+        return op == PK_OP_SVAR     ? Effect{0, 1}
+               : op == PK_OP_SSTORE ? Effect{1, 0}
+               : op == PK_OP_SREAD  ? Effect{1, 1}
+               : op == PK_OP_SJOIN  ? Effect{2, 1}
+                                    : Effect{2u + arg[4], 1};
+      }
+      case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL: {
+        uint32_t word;
+        std::memcpy(&word, arg, 4);
+        if (uint64_t{word} + u16_at(arg + 4) / 8u + 1u > state_.global_words) return std::nullopt;
+        return op == PK_OP_SGLOBAL ? Effect{0, 1} : Effect{1, 0};
+      }
+      case PK_OP_SLIT: case PK_OP_SCOMM: return Effect{0, 1};
+      case PK_OP_SCMP: return Effect{2, 1};
+      case PK_OP_SLEN: case PK_OP_STRCMP: return Effect{1, 1};
+      case PK_OP_SSTOREDYN: {
+        uint32_t dyn;
+        std::memcpy(&dyn, arg + 6, 4);
+        if (u16_at(arg) + u16_at(arg + 2) / 8u + 1u > state_.self_words || u16_at(arg + 4) >= state_.self_words ||
+            uint64_t{dyn} + sizeof(pk_ddyn) / 8 > state_.global_words)
+          return std::nullopt;
+        return Effect{1, 0};
+      }
+      case PK_OP_SKEY:
+        if (u16_at(arg) > PK_DVM_STACK) return std::nullopt;
+        return Effect{1, u16_at(arg)};
       default: return Effect{2, 1};  // binary
     }
   }
@@ -278,7 +332,53 @@ private:
   uint32_t op_(uint8_t op, const uint8_t* arg, uint32_t d, uint32_t next, LabelOf& label, asmjit::Label fault) {
     switch (op) {
       case PK_OP_END: a_.jmp(epilogue_); return d;
-      case PK_OP_ACT: return d;  // only faults with an ERROR item name the action: none compiled
+      case PK_OP_ACT: action_ = u16_at(arg); return d;  // the action a string op's bad address is in
+      case PK_OP_SVAR:
+        part(fault);
+        a_.lea(ax::rax, ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))));
+        a_.mov(slot(d), ax::rax);
+        return d + 1;
+      case PK_OP_SGLOBAL: {
+        uint32_t word;
+        std::memcpy(&word, arg, 4);
+        global(word);
+        a_.mov(slot(d), ax::rax);
+        return d + 1;
+      }
+      case PK_OP_SLIT:  // the literal's bytes, in the code where it runs
+        a_.mov(ax::rax, asmjit::imm(code_at_ + static_cast<uint64_t>(arg - code_.data()) + 2));
+        a_.mov(slot(d), ax::rax);
+        return d + 1;
+      case PK_OP_SCOMM:  // the thread's name, NUL-terminated (else the interpreter's fault)
+        thread(fault);
+        a_.cmp(ax::byte_ptr(ax::rax, offsetof(pk_thread, comm) + 15), 0);
+        a_.jne(fault);
+        a_.add(ax::rax, asmjit::imm(offsetof(pk_thread, comm)));
+        a_.mov(slot(d), ax::rax);
+        return d + 1;
+      case PK_OP_SREAD: case PK_OP_SSTORE: case PK_OP_SSETGLOBAL: case PK_OP_SCMP: case PK_OP_SLEN:
+      case PK_OP_SKEY: case PK_OP_SJOIN: case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN: {
+        // The agent runs the interpreter's code for the op on the frame's
+        // stack words: 0 done, 2 a bad address it reported (the clause
+        // ends), else a fault (the clause is abandoned).
+        const uint32_t pc = static_cast<uint32_t>(arg - code_.data()) - 1;
+        asmjit::Label ok = a_.newLabel();
+        a_.mov(ax::rdi, ax::rbx);
+        a_.mov(ax::rsi, asmjit::imm(code_at_ + pc));
+        a_.mov(ax::edx, asmjit::imm(static_cast<uint32_t>(code_.size()) - pc));
+        a_.mov(ax::rcx, ax::rsp);
+        a_.mov(ax::r8d, asmjit::imm(d));
+        a_.mov(ax::r9d, asmjit::imm(action_));
+        call(helpers_.string);
+        a_.test(ax::eax, ax::eax);
+        a_.jz(ok);
+        a_.cmp(ax::eax, asmjit::imm(PK_DVM_SBADADDR));
+        a_.je(label(end_));
+        a_.jmp(fault);
+        a_.bind(ok);
+        const Effect e = *effect(op, arg);
+        return d - e.need + e.push;
+      }
       case PK_OP_IMM: {
         const uint64_t v = u64_at(arg);
         if (static_cast<int64_t>(v) >= INT32_MIN && static_cast<int64_t>(v) <= INT32_MAX) {
@@ -521,9 +621,12 @@ private:
   }
 
   const std::vector<uint8_t>& code_;
+  uint64_t code_at_;
   const DvmNativeHelpers& helpers_;
   const DvmNativeState& state_;
   std::map<uint32_t, uint32_t> depth_;  // jump targets' stack depths (check, then emit)
+  uint32_t end_ = 0;                    // the end of what emit() emits (a reported bad address goes there)
+  uint32_t action_ = 0;                 // the last ACT's action, in code order
 
 public:
   asmjit::CodeHolder holder_;
@@ -546,7 +649,7 @@ std::string dvm_op_name(uint8_t op) {
       "ULE", "UGT", "UGE", "NEG", "NOT", "LNOT", "EXT", "JZ", "JMP", "CLAUSE", "AGG", "COMM", "COMMEQ", "OUT",
       "ACT", "DIVZ", "MODZ", "OUTS", "LOAD", "STRCMP", "OVERRIDE", "RAISE", "GLOBAL", "SETGLOBAL", "ADDGLOBAL",
       "AGET", "ASET", "AADD", "SREAD", "SVAR", "SSTORE", "SLIT", "SCOMM", "SCMP", "SLEN", "SKEY", "SJOIN",
-      "SUBSTR", "SETSELFDYN", "SGLOBAL", "SSETGLOBAL"};
+      "SUBSTR", "SETSELFDYN", "SGLOBAL", "SSETGLOBAL", "ASGET", "ASSET", "SSTOREDYN"};
   static_assert(std::size(kNames) == PK_OP_COUNT_, "a name for every op");
   if (op < std::size(kNames)) return kNames[op];
   return "op " + std::to_string(op);
@@ -557,13 +660,13 @@ Result<DvmNative> compile_native(const std::vector<uint8_t>& code, uint64_t code
   if (!helpers.thread || !helpers.part || !helpers.timestamp || !helpers.cpu || !helpers.aggregate ||
       !helpers.interpret)
     return Error("the agent has no helpers for native code", ErrorKind::unsupported);
-  Compiler c(code, helpers, state);
+  Compiler c(code, code_at, helpers, state);
   DvmNative out;
   c.prologue();
   // The prefix (this-> variables zeroed) up to the first clause.
   uint32_t pc = 0;
   while (pc < code.size() && code[pc] != PK_OP_CLAUSE && code[pc] != PK_OP_END) {
-    auto n = operand_bytes(code[pc]);
+    auto n = operand_bytes(code[pc], code.data() + pc + 1, code.size() - pc - 1);
     if (!n) return Error("the code before the first clause uses " + dvm_op_name(code[pc]), ErrorKind::unsupported);
     pc += 1 + *n;
   }

@@ -16,7 +16,12 @@
 // an op computes is what dvm.h computes. What needs the agent (the
 // thread's slot, the time, an aggregation's table) is a call to the
 // agent's helpers at their absolute addresses (agent.c pk_agent_dvm_*),
-// which run dvm.h's own code. A clause with an op this compiler does not
+// which run dvm.h's own code. Strings: an op that only makes an address
+// (a literal, a self->/this-> string, a string global, execname) is an
+// instruction or two; the others (copyinstr's read, copies, comparisons,
+// strlen, keys) call the agent's pk_agent_dvm_string on the op's own
+// bytes, which runs the interpreter's code for it on the native frame's
+// stack words. A clause with an op this compiler does not
 // know (output, memory reads, arrays, and any op added later) is handed to
 // the interpreter whole: the native code calls pk_agent_dvm_interpret on
 // that clause's bytes. So every program runs, each clause in one form.
@@ -40,6 +45,10 @@ struct DvmNativeHelpers {
   uint64_t cpu = 0;        // uint64_t (struct pk_dvm_hit *)
   uint64_t aggregate = 0;  // void (const struct pk_dvm_hit *, uint8_t *part, uint32_t index, const uint64_t *args)
   uint64_t interpret = 0;  // uint32_t (struct pk_dvm_hit *, const uint8_t *code, uint32_t size): pk_dvm_run
+  // uint32_t (struct pk_dvm_hit *, const uint8_t *op, uint32_t size, uint64_t *stack, uint32_t depth,
+  // uint32_t action): one string op, dvm.h pk_dvm_string_op (agent.c pk_agent_dvm_string); 0: clauses
+  // with string ops are interpreted.
+  uint64_t string = 0;
 };
 
 // The D state's shape, fixed once the agent's state is published

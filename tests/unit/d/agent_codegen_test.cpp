@@ -157,6 +157,11 @@ struct FakeAgent {
     return abandoned;
   }
 
+  // What the last native run compiled (engine::describe, or why not).
+  static std::string& native_form() {
+    static std::string form;
+    return form;
+  }
   // The native form: compiled with helpers that are this process's
   // functions doing what the agent's pk_agent_dvm_* do.
   static pk_dvm_fns fns(pk_dvm_hit* v) { return {v->thread, v->read, v->tsc, v->cpu}; }
@@ -174,11 +179,24 @@ struct FakeAgent {
   }
   static uint64_t n_cpu(pk_dvm_hit* v) { return v->cpu(v); }
   static uint32_t n_interpret(pk_dvm_hit* v, const uint8_t* c, uint32_t size) { return pk_dvm_run(v, c, size); }
+  static uint32_t n_string(pk_dvm_hit* v, const uint8_t* op, uint32_t size, uint64_t* st, uint32_t depth,
+                           uint32_t action) {  // agent.c pk_agent_dvm_string
+    auto f = fns(v);
+    uint32_t pc = 1, sp = depth;
+    uint64_t faddr = 0;
+    const uint32_t r = pk_dvm_string_op(v, &f, op, size, &pc, st, &sp, &faddr);
+    if (r != PK_DVM_SBADADDR) return r;
+    auto* w = reinterpret_cast<uint64_t*>(pk_dvm_item(v, PK_ITEM_DFAULT, action, 16));
+    if (!w) return PK_DVM_SFAULT;
+    w[0] = 1;
+    w[1] = faddr;
+    return PK_DVM_SBADADDR;
+  }
   static uint32_t run_native(pk_dvm_hit* v, const std::vector<uint8_t>& code) {
     engine::DvmNativeHelpers helpers{reinterpret_cast<uint64_t>(&n_thread),    reinterpret_cast<uint64_t>(&n_part),
                                      reinterpret_cast<uint64_t>(&n_timestamp), reinterpret_cast<uint64_t>(&n_cpu),
                                      reinterpret_cast<uint64_t>(&pk_dvm_aggregate_at),
-                                     reinterpret_cast<uint64_t>(&n_interpret)};
+                                     reinterpret_cast<uint64_t>(&n_interpret),  reinterpret_cast<uint64_t>(&n_string)};
     engine::DvmNativeState state;
     state.daggs = reinterpret_cast<const pk_dagg*>(v->data + v->c->daggs_offset);
     state.ndaggs = v->c->ndaggs;
@@ -186,6 +204,7 @@ struct FakeAgent {
     state.global_words = v->c->dglobal_words;
     state.globals_offset = uint64_t{v->c->nthreads_max} * v->c->dstate_stride;
     auto native = engine::compile_native(code, reinterpret_cast<uint64_t>(code.data()), helpers, state);
+    native_form() = native ? engine::describe(*native) : "bytecode: " + native.error().message();
     if (!native) return pk_dvm_run(v, code.data(), static_cast<uint32_t>(code.size()));  // all bytecode
     ExecutableCode exec(native->code);
     return exec.call(v);
@@ -800,6 +819,64 @@ TEST(AgentCodegen, StringKeysOfAssociativeArraysMatchTheTracer) {
       EXPECT_EQ(out.substr(0, out.find('\n') + 1), "2 2 2 1 0 9 10 11\n") << out;
     }
   }
+}
+
+// Associative arrays of strings in the agent's tables: stored from
+// copyinstr() and execname, keyed by integers and strings, read back in
+// predicates, keys, comparisons, strlen() and printf, deleted by storing
+// "" (and a store of "" to a missing element), printed at END; each
+// element charged as the tracer charges it (strsize for the value), so a
+// small dynvarsize drops the same stores and reports as many drops.
+TEST(AgentCodegen, AssociativeArraysOfStringsMatchTheTracer) {
+  for (const char* dyn : {"", "#pragma D option dynvarsize=300\n"}) {
+    Both b(std::string("#pragma D option strsize=8\n") + dyn +
+           "pid$target::work:entry { names[tid] = copyinstr(arg0); w[execname, arg2 % 2] = copyinstr(arg1); }\n"
+           "pid$target::work:entry /names[tid] == \"hi\" || w[execname, 1] > names[tid]/ {\n"
+           "  @k[names[tid], w[execname, 0]] = count(); self->s = w[execname, 1];\n"
+           "  printf(\"%d %s|%s|%d\\n\", tid, names[tid], self->s, strlen(w[execname, 0])); }\n"
+           "pid$target::work:entry /arg2 == 7/ { names[101] = \"\"; w[\"none\", 3] = \"\"; c[arg2] = execname; }\n"
+           "END { printf(\"%s|%s|%s|%s|%s|%s|%s|%s|%s\\n\", names[100], names[101], names[102], names[999],\n"
+           "  w[\"a.out\", 0], w[\"a.out\", 1], w[\"worker\", 0], w[\"worker\", 1], c[7]); }\n");
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "") << i;
+    for (const Hit& h : string_hits()) {
+      std::string why;
+      ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    }
+    b.end();
+    const std::string& out = b.tracer_out.out_text();
+    EXPECT_EQ(b.agent_out.out_text(), out);
+    EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+    if (*dyn) {
+      EXPECT_NE(b.tracer_out.err_text().find("dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+    } else {
+      EXPECT_NE(out.find("\n|work|i||i|xyz||hi|worker\n"), std::string::npos) << out;
+    }
+  }
+}
+
+// Clauses with strings (copyinstr, string variables and globals,
+// comparisons, strlen, string keys, strjoin, substr, literals, execname)
+// compile to native code, which calls the agent's string helper for each
+// op that reads or copies; both forms leave the same state at every hit
+// (FakeAgent::run), the tracer prints the same.
+TEST(AgentCodegen, ClausesWithStringsRunAsNativeCodeAsTheTracerRunsThem) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry /copyinstr(arg0) != \"xyz\" && execname == \"a.out\"/ {\n"
+         "  self->n = copyinstr(arg1); g = strjoin(self->n, execname); @s[copyinstr(arg0), strlen(self->n)] = count();\n"
+         "  @j[g, substr(g, 2, 3), self->n > \"hi\"] = count(); this->t = probefunc; @t[this->t] = count(); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n"
+         "END { printf(\"%s\\n\", g); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    EXPECT_EQ(FakeAgent::native_form(), "native code");
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("E 4 0 1 10\n"), std::string::npos) << out;  // copyinstr's bad address, from native code
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
 TEST(AgentCodegen, ComparingTwoStringsMatchesTheTracer) {

@@ -17,8 +17,8 @@ namespace probekit::engine {
 namespace {
 
 constexpr uint64_t kAt = 0x7f0000100000;  // where the code is assumed to run
-const DvmNativeHelpers kHelpers{0x7f0000001000, 0x7f0000002000, 0x7f0000003000,
-                                0x7f0000004000, 0x7f0000005000, 0x7f0000006000};
+const DvmNativeHelpers kHelpers{0x7f0000001000, 0x7f0000002000, 0x7f0000003000, 0x7f0000004000,
+                                0x7f0000005000, 0x7f0000006000, 0x7f0000007000};
 
 struct Code {
   std::vector<uint8_t> bytes;
@@ -56,8 +56,8 @@ DvmNativeState state_with(std::vector<pk_dagg>& daggs) {
 void check_code(const std::vector<uint8_t>& code) {
   auto insns = x86::decode_all(code, 0x1000);
   ASSERT_TRUE(insns.ok()) << insns.error().message();
-  const std::set<uint64_t> helpers = {kHelpers.thread,    kHelpers.part,      kHelpers.timestamp,
-                                      kHelpers.cpu,       kHelpers.aggregate, kHelpers.interpret};
+  const std::set<uint64_t> helpers = {kHelpers.thread,    kHelpers.part,      kHelpers.timestamp, kHelpers.cpu,
+                                      kHelpers.aggregate, kHelpers.interpret, kHelpers.string};
   size_t rets = 0;
   for (size_t i = 0; i < insns->size(); ++i) {
     const auto& in = (*insns)[i];
@@ -176,6 +176,68 @@ TEST(DvmNative, ProgramsItCannotCompileStayBytecodeWithTheReason) {
   auto differs = compile_native(t.bytes, kAt, kHelpers, s);
   ASSERT_FALSE(differs.ok());
   EXPECT_EQ(differs.error().message(), "no clause compiles: clause 1 (stack depth differs at the clause's end)");
+}
+
+// String ops: a literal, a self-> string, a string global and execname
+// are addresses made in place; copyinstr's read, copies, comparisons,
+// strlen and keys call the string helper with the op's own address in
+// the code, the bytes to the code's end, the stack (rsp), its depth and
+// the action a bad address is reported in. Without that helper such a
+// clause stays bytecode.
+TEST(DvmNative, StringOpsCompileToAddressesAndCallsOfTheStringHelper) {
+  std::vector<pk_dagg> daggs(1);
+  daggs[0].key_words = 1;
+  daggs[0].value_words = 1;
+  daggs[0].func = PK_DAGG_COUNT;
+  auto s = state_with(daggs);
+  s.self_words = 8;
+  s.global_words = 8;
+  Code body, p;
+  // /execname != "ab"/ { self->s = copyinstr(arg0); g = self->s; @[self->s] = count(); this->n = strlen(g); }
+  body.op(PK_OP_SCOMM).op(PK_OP_SLIT).u16(2).u8('a').u8('b').u8(0).op(PK_OP_SCMP).u16(8);
+  body.op(PK_OP_JZ).u16(0);
+  const size_t jz = body.bytes.size() - 2;
+  body.op(PK_OP_REG).u8(14).op(PK_OP_ACT).u16(3);
+  const size_t sread = body.bytes.size();
+  body.op(PK_OP_SREAD).u16(2).u16(8).op(PK_OP_SSTORE).u16(0).u16(8);
+  body.op(PK_OP_SVAR).u16(0).op(PK_OP_SSETGLOBAL).u8(4).u8(0).u8(0).u8(0).u16(8);
+  body.op(PK_OP_SVAR).u16(0).op(PK_OP_SKEY).u16(1).imm(0).imm(1).op(PK_OP_AGG).u16(0);
+  body.op(PK_OP_SGLOBAL).u8(4).u8(0).u8(0).u8(0).u16(8).op(PK_OP_SLEN).u16(8).op(PK_OP_SETSELF).u16(4);
+  body.bytes[jz] = static_cast<uint8_t>(body.bytes.size() - (jz + 2));
+  p.clause(body).op(PK_OP_END);
+  auto native = compile_native(p.bytes, kAt, kHelpers, s);
+  ASSERT_TRUE(native.ok()) << native.error().message();
+  EXPECT_EQ(describe(*native), "native code");
+  ASSERT_NO_FATAL_FAILURE(check_code(native->code));
+  // The string helper's calls: SCMP, SREAD, SSTORE, SSETGLOBAL, SKEY,
+  // SLEN, each with rsi the op's address and r9d the action so far.
+  auto insns = x86::decode_all(native->code, 0x1000);
+  ASSERT_TRUE(insns.ok());
+  std::vector<uint64_t> ops;
+  std::vector<std::string> actions;
+  for (size_t i = 0; i + 1 < insns->size(); ++i) {
+    const auto& in = (*insns)[i];
+    if (in.mnemonic() == "mov" && in.length == 10 && in.text().rfind("mov rsi, ", 0) == 0) {
+      uint64_t imm = 0;
+      std::memcpy(&imm, in.bytes.data() + 2, 8);
+      ops.push_back(imm);
+    }
+    if (in.text().rfind("mov r9d, ", 0) == 0) actions.push_back(in.text());
+  }
+  ASSERT_EQ(ops.size(), 6u);
+  EXPECT_EQ(ops[0], kAt + 3 + 1 + 6);  // SCMP, after SCOMM and SLIT
+  EXPECT_EQ(ops[1], kAt + 3 + sread);  // SREAD
+  EXPECT_EQ(actions.front(), "mov r9d, 0x00");
+  EXPECT_EQ(actions[1], "mov r9d, 0x03");
+  // No string helper: the clause is the interpreter's.
+  DvmNativeHelpers without = kHelpers;
+  without.string = 0;
+  Code counted, q;
+  counted.imm(1).op(PK_OP_ADDGLOBAL).u16(1);
+  q.clause(counted).clause(body).op(PK_OP_END);
+  auto partly = compile_native(q.bytes, kAt, without, s);
+  ASSERT_TRUE(partly.ok()) << partly.error().message();
+  EXPECT_EQ(describe(*partly), "native code; interpreted: clause 2 (SCOMM)");
 }
 
 }  // namespace
