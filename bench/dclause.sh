@@ -51,6 +51,11 @@ P='pid$target:a.out:paced_hit'
 row "entry { @[probefunc] = count(); }" "$P:entry { @[probefunc] = count(); }"
 row "entry /arg0 == 12345/ { @ = count(); }" "$P:entry /arg0 == 12345/ { @ = count(); }"
 row "entry { @[copyinstr(arg2)] = count(); }" "$P:entry { @[copyinstr(arg2)] = count(); }"
+# Strings kept by the process's threads together: a string global, an
+# array keyed by one, an array of them.
+row "entry { last = copyinstr(arg2); }" "$P:entry { last = copyinstr(arg2); }"
+row "entry { a[copyinstr(arg2)]++; }" "$P:entry { a[copyinstr(arg2)]++; }"
+row "entry { v[arg0 & 7] = copyinstr(arg2); }" "$P:entry { v[arg0 & 7] = copyinstr(arg2); }"
 row "entry { g = arg0; }" "$P:entry { g = arg0; }"
 row "entry { self->x = arg0; }" "$P:entry { self->x = arg0; }"
 row "entry { self->x = timestamp; }" "$P:entry { self->x = timestamp; }"
