@@ -364,6 +364,10 @@ TEST(DAgentCli, StringKeysAndVariablesOfFourThreadsKeepExactTotals) {
     EXPECT_NE(jump.out.find(line), std::string::npos) << line << "\n" << jump.out;
   EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 2u) << jump.run.err;
   EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 2u) << jump.run.err;
+  // Both sites' string clauses (copyinstr, keys, a self-> store, comparisons) are native code.
+  EXPECT_EQ(count_lines(jump.run.err, "; native code"), 2u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, "interpreted"), 0u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, "; bytecode"), 0u) << jump.run.err;
 }
 
 // printf and trace of string variables and execname, strlen() and string
@@ -427,6 +431,28 @@ TEST(DAgentCli, StringKeysOfArraysSharedByFourThreadsKeepExactTotals) {
   EXPECT_EQ(jump.out, "2400 2400 2400 1080 1200\n\n");
   EXPECT_EQ(trap.out, jump.out);
   EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 1u) << jump.run.err;
+}
+
+// Associative arrays of strings in the agent's lock-free tables: a
+// thread's last name (keyed by tid, read back in a predicate, deleted by
+// storing ""), names shared by four threads by the call's last digit (""
+// deletes it), read at END by the tracer.
+TEST(DAgentCli, ArraysOfStringsSharedByFourThreadsPrintAsTheTrapBackendPrintsThem) {
+  const std::string prog =
+      "pid$target:a.out:name_hit:entry { last[tid] = copyinstr(arg1); byi[arg0 % 10] = copyinstr(arg1); }\n"
+      "pid$target:a.out:name_hit:entry /last[tid] == \"gamma\"/ { g++; }\n"
+      "pid$target:a.out:name_hit:entry /arg0 == 2999/ { last[tid] = \"\"; }\n"
+      "END { printf(\"%s|%s|%s|%s|%s|%s|%d\\n\", byi[0], byi[4], byi[3], byi[2], byi[9], last[$target], g); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(
+      trace_both(prog, target_path("pk_strings-pie-O2") + " 4 3000", "strvalues", jump, trap, {"-x", "strsize=16"}));
+  EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 18006000\n");
+  EXPECT_EQ(trap.run.out, jump.run.out);
+  // gamma at i = 5k + 4 (600 a thread), less the unreadable i = 100k + 99
+  // (30: their clause is abandoned, last[tid] keeps the name before).
+  EXPECT_EQ(jump.out, "alpha|gamma|a-name-longer-th||gamma||2280\n\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, ") runs in the agent"), 3u) << jump.run.err;
 }
 
 // ufunc(), usym(), umod() and uaddr() keys and trace() values in the
