@@ -19,10 +19,12 @@
  *                      instead of faulting: a bad pointer in a fetch-arg
  *                      costs a system call, never the program.
  *   pk_agent_ret_*     return probes (agent_abi.h pk_shadow_area): the
- *                      entry swaps the return address for the return
- *                      trampoline and keeps the real one on the thread's
- *                      shadow stack; the exit fires the return site's
- *                      record through pk_agent_hit and gives the real
+ *                      entry keeps the real return address on the
+ *                      thread's shadow stack and has the trampoline call
+ *                      the function, whose `ret` comes back to the
+ *                      trampoline's return point; the exit fires the
+ *                      return site (pk_agent_hit_ret: the entry's clauses
+ *                      and the push in one call) and gives the real
  *                      address back; unwind/catch are the C++ unwinder's
  *                      hooks (real addresses back before unwinding, the
  *                      surviving frames hooked again at the catch).
@@ -843,7 +845,9 @@ PK_EXPORT uint64_t pk_agent_hit(uint64_t *frame, struct pk_site_rt *site) {
 
 /* ---- return probes (agent_abi.h pk_shadow_area) ----
  * The one idea: kretprobes' return-address hijack, run by the thread
- * itself. Entry and return are paired by sp (the address of the return
+ * itself, with the return address replaced by a `call` from the entry
+ * trampoline rather than by a store, so that the CPU's return stack
+ * predicts both returns. Entry and return are paired by sp (the address of the return
  * address), so a frame left without returning (longjmp, an exception
  * nobody caught with __cxa_begin_catch) is recognised by its sp being
  * deeper than the current one and dropped, at the thread's next push or
@@ -898,59 +902,87 @@ static struct pk_thread *shadow_thread(struct pk_control *c, struct pk_shadow_st
   return t;
 }
 
-/* The entry site's trampoline: frame as for pk_agent_hit, [rsp] the return
- * address; ret_site the return site to fire when this call returns. */
-PK_EXPORT void pk_agent_ret_entry(uint64_t *frame, struct pk_site_rt *ret_site) {
-  struct pk_shadow_area *a = shadow_area();
-  if (!a || !a->trampoline) return;
-  struct pk_control *c = control();
-  const uint64_t rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
-  struct pk_shadow_stack *s = shadow_of(a, read_fsbase(c), 1);
+/* The push of a return probe's entry (pk_agent_ret_entry,
+ * pk_agent_hit_ret): s the thread's shadow stack (0: none free), frame as
+ * for pk_agent_hit with [rsp] the return address, ret_site the return site
+ * to fire when this call returns, rp the entry trampoline's return point.
+ * Returns nonzero when the trampoline is to call the function's head (the
+ * call puts rp into [sp]); 0 leaves [sp] as it is: no room, a nested
+ * entry, or a tail call from a hijacked function, whose return point is
+ * there already and fires this frame too. */
+static uint64_t ret_push(struct pk_shadow_area *a, struct pk_shadow_stack *s, uint64_t *frame,
+                         struct pk_site_rt *ret_site, uint64_t rp) {
   if (!s) {
     __atomic_fetch_add(&a->missed, 1, __ATOMIC_RELAXED);
-    return;
+    return 0;
   }
   if (s->busy) {
     ++s->missed;
-    return;
+    return 0;
   }
   __atomic_store_n(&s->busy, 1, __ATOMIC_RELAXED);
   __asm__ volatile("" ::: "memory");
-  volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)rsp;
-  const uint64_t ret = *slot;
-  const int chained = ret == a->trampoline;
+  const uint64_t rsp = (uint64_t)(uintptr_t)(frame + FRAME_WORDS) + RED_ZONE;
+  const uint64_t ret = *(volatile uint64_t *)(uintptr_t)rsp;
   uint32_t d = s->depth;
   if (d > PK_SHADOW_DEPTH) d = 0;
-  /* Deeper frames of the same stack (and one at this sp, unless this is a
-   * tail call from a hijacked function) were left without returning. A
-   * frame far below is on another stack (a signal handler's sigaltstack
-   * above the thread's stack) and may be live: it stays, and goes at the
-   * pop of a frame under it. */
+  /* Deeper frames of the same stack were left without returning. A frame
+   * far below is on another stack (a signal handler's sigaltstack above
+   * the thread's stack) and may be live: it stays, and goes at the pop of
+   * a frame under it. Then a frame at this sp whose return point [sp]
+   * holds: this is a tail call from that hijacked function (chained);
+   * any other frame at this sp was left without returning too. */
+  while (d && s->frames[d - 1].sp < rsp && rsp - s->frames[d - 1].sp <= PK_SHADOW_SAME_STACK) --d;
+  const int chained = d && s->frames[d - 1].sp == rsp && s->frames[d - 1].rp == ret;
   while (d && ((s->frames[d - 1].sp < rsp && rsp - s->frames[d - 1].sp <= PK_SHADOW_SAME_STACK) ||
                (s->frames[d - 1].sp == rsp && !chained))) {
     --d;
   }
-  if (chained && !(d && s->frames[d - 1].sp == rsp)) {
-    s->depth = d; /* the trampoline, but not ours to pair with: leave it */
-  } else if (d == PK_SHADOW_DEPTH) {
+  uint64_t call = 0;
+  if (d == PK_SHADOW_DEPTH) {
     s->depth = d;
     ++s->missed;
   } else {
     struct pk_shadow_frame *f = &s->frames[d];
     f->sp = rsp;
     f->orig = chained ? s->frames[d - 1].orig : ret;
+    f->rp = chained ? ret : rp;
     f->site = (uint32_t)(ret_site - (struct pk_site_rt *)(uintptr_t)a->sites_remote);
     f->chained = (uint16_t)chained;
     f->unhooked = 0;
     s->depth = d + 1;
-    if (!chained) *slot = a->trampoline;
+    call = !chained;
   }
   __asm__ volatile("" ::: "memory");
   __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+  return call;
+}
+
+/* The entry site's trampoline of a return probe alone: frame as for
+ * pk_agent_hit, [rsp] the return address; see ret_push. */
+PK_EXPORT uint64_t pk_agent_ret_entry(uint64_t *frame, struct pk_site_rt *ret_site, uint64_t rp) {
+  struct pk_shadow_area *a = shadow_area();
+  if (!a || !a->trampoline) return 0;
+  return ret_push(a, shadow_of(a, read_fsbase(control()), 1), frame, ret_site, rp);
+}
+
+/* A return probe's entry that is also an entry probe's site (no override
+ * there): one call runs the site's clauses and the push, with one fs base
+ * read and one lookup of the shadow stack, whose kept thread slot the
+ * clauses use (shadow_thread) instead of looking theirs up. */
+PK_EXPORT uint64_t pk_agent_hit_ret(uint64_t *frame, struct pk_site_rt *site, struct pk_site_rt *ret_site,
+                                    uint64_t rp) {
+  struct pk_control *c = control();
+  const uint64_t fs = read_fsbase(c);
+  struct pk_shadow_area *a = shadow_area();
+  struct pk_shadow_stack *s = a && a->trampoline ? shadow_of(a, fs, 1) : 0;
+  (void)site_hit(c, frame, site, fs, s && !c->restoring ? shadow_thread(c, s, fs) : 0);
+  if (!a || !a->trampoline) return 0;
+  return ret_push(a, s, frame, ret_site, rp);
 }
 
 /* The return trampoline: frame as for pk_agent_hit with rsp as after the
- * real return (the `ret` popped the trampoline's address). Fires the
+ * real return (the `ret` popped a return point's address). Fires the
  * return sites of the frames at that sp (innermost first) and returns the
  * real return address (0: no frame; the trampoline then runs ud2). */
 PK_EXPORT uint64_t pk_agent_ret_exit(uint64_t *frame) {
@@ -1003,7 +1035,7 @@ PK_EXPORT void pk_agent_ret_unwind(uint64_t *frame, struct pk_site_rt *unused) {
     struct pk_shadow_frame *f = &s->frames[i];
     if (f->sp < rsp || f->unhooked) continue;
     volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)f->sp;
-    if (*slot == a->trampoline) *slot = f->orig;
+    if (*slot == f->rp) *slot = f->orig;
     f->unhooked = 1;
   }
 }
@@ -1028,7 +1060,7 @@ PK_EXPORT void pk_agent_ret_catch(uint64_t *frame, struct pk_site_rt *unused) {
     struct pk_shadow_frame *f = &s->frames[i];
     if (!f->unhooked) continue;
     volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)f->sp;
-    if (*slot == f->orig) *slot = a->trampoline;
-    if (*slot == f->orig || *slot == a->trampoline) f->unhooked = 0;
+    if (*slot == f->orig) *slot = f->rp;
+    if (*slot == f->orig || *slot == f->rp) f->unhooked = 0;
   }
 }

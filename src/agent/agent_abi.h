@@ -471,12 +471,19 @@ struct pk_ddyn {
 /* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----
  * A return probe's entry site is a jump site whose trampoline calls
  * pk_agent_ret_entry: it pushes (sp, the real return address, the return
- * site) on the thread's shadow stack and writes the return trampoline's
- * address into [sp]. The function's `ret` then lands in the return
- * trampoline, which calls pk_agent_ret_exit: it pops the frames for that
- * sp, fires each one's return site through pk_agent_hit (rax the return
- * value, rsp and rip as after the real return) and returns the real return
- * address, where the trampoline goes. The shadow stacks are a private
+ * site, the site's return point) on the thread's shadow stack and says
+ * whether the trampoline is to call the function: then the trampoline
+ * pops the real return address (`lea rsp,[rsp+8]`) and `call`s the
+ * function's relocated head, so that [sp] holds its return point, just
+ * after that call, and the function's `ret` lands there, predicted by the
+ * CPU's return stack (Frida's and uftrace's return hooks write the
+ * address into [sp] instead, and that `ret` is always mispredicted). The
+ * return point jumps to the return trampoline, which calls
+ * pk_agent_ret_exit: it pops the frames for that sp, fires each one's
+ * return site (rax the return value, rsp and rip as after the real
+ * return) and returns the real return address, which the trampoline
+ * `ret`s to: predicted too, the caller's own call being on top of the
+ * return stack again. The shadow stacks are a private
  * anonymous mapping of the process (pk_agent_shadow): a fork child gets its
  * parent's copy with its memory, and the forking thread (same fs base)
  * finds its frames there with no tracer. */
@@ -487,8 +494,9 @@ struct pk_shadow_frame {
   uint64_t sp;   /* where the return address lives (rsp at the entry) */
   uint64_t orig; /* the real return address */
   uint32_t site;     /* the return site's index in the site table */
-  uint16_t chained;  /* [sp] already held the trampoline (a tail call between two probed functions) */
+  uint16_t chained;  /* [sp] already held a return point (a tail call between two probed functions) */
   uint16_t unhooked; /* the real address is back in [sp] for an unwinder, until the catch */
+  uint64_t rp;       /* the return point [sp] holds while the call runs (the entry trampoline's) */
 };
 
 struct pk_shadow_stack {
@@ -501,7 +509,7 @@ struct pk_shadow_stack {
 };
 
 struct pk_shadow_area {
-  uint64_t trampoline;   /* the return trampoline (in a code area) */
+  uint64_t trampoline;   /* the return trampoline (in a code area), where return points jump */
   uint64_t sites_remote; /* the site table, in the target */
   uint64_t lost;         /* returns that found no frame (the program then stops with SIGILL) */
   uint64_t missed;       /* entries without a free shadow stack */

@@ -211,6 +211,7 @@ Result<AgentImage> load_agent_image() {
     if (std::strcmp(name, "pk_agent_hit") == 0) img.hit_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_shadow") == 0) img.shadow_ptr_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_entry") == 0) img.ret_entry_offset = s.st_value;
+    if (std::strcmp(name, "pk_agent_hit_ret") == 0) img.hit_ret_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_exit") == 0) img.ret_exit_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_unwind") == 0) img.ret_unwind_offset = s.st_value;
     if (std::strcmp(name, "pk_agent_ret_catch") == 0) img.ret_catch_offset = s.st_value;
@@ -223,7 +224,7 @@ Result<AgentImage> load_agent_image() {
   }
   if (!img.sigtrap_offset || !img.restorer_offset || !img.syscall_offset || !img.data_ptr_offset || !img.hit_offset ||
       !img.shadow_ptr_offset || !img.ret_entry_offset || !img.ret_exit_offset || !img.ret_unwind_offset ||
-      !img.ret_catch_offset) {
+      !img.ret_catch_offset || !img.hit_ret_offset) {
     return image_error("an entry point is missing");
   }
   if (img.data_ptr_offset + 8 > img.bytes.size()) return image_error("pk_agent_data outside the image");
@@ -271,6 +272,7 @@ Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThrea
   agent->image_base_ = area.remote;
   agent->shadow_ptr_offset_ = image->shadow_ptr_offset;
   agent->ret_entry_offset_ = image->ret_entry_offset;
+  agent->hit_ret_offset_ = image->hit_ret_offset;
   agent->ret_exit_offset_ = image->ret_exit_offset;
   agent->ret_unwind_offset_ = image->ret_unwind_offset;
   agent->ret_catch_offset_ = image->ret_catch_offset;
@@ -504,19 +506,24 @@ Status Agent::enable_records(AddressSpace& as, const RemoteThread& remote) {
   return {};
 }
 
-// The return trampoline (agent_abi.h): reached by the probed function's
-// `ret`, so rsp is as after the real return and [rsp-8] is dead. It saves
-// the registers as a record trampoline does (the frame pk_agent_hit reads:
-// rsp as after the return, rax the return value), calls pk_agent_ret_exit,
-// puts the real return address into [rsp-8] and jumps there. A `jmp`, not
-// a `ret`: the function's own `ret` already used the CPU's return-stack
-// entry of this call (mispredicted: it came here), so a second `ret` would
-// take its caller's entry, mispredict too, and leave every later return
-// up the call chain one entry off; an indirect jmp is predicted by its
-// target history (one hot caller: always right) and leaves the return
-// stack as the program's own calls left it (uftrace's and kretprobes'
-// trampolines return with `ret`). [rsp-8] is below rsp but safe: the
-// kernel puts a signal frame below the 128-byte red zone.
+// The return trampoline (agent_abi.h): reached from a return point (the
+// probed function's `ret` landed there), so rsp is as after the real
+// return. It saves the frame pk_agent_hit reads (rsp as after the return,
+// rax the return value), calls pk_agent_ret_exit, puts the real return
+// address into [rsp-8] (the slot the function returned from) and `ret`s
+// to it: the entry trampoline's `call` had pushed the return point on the
+// CPU's return stack and the function's `ret` consumed it, so the caller's
+// own call is on top again and this `ret` is predicted (kretprobes' and
+// uftrace's trampolines return with `ret` after a hijack that was not a
+// call, and mispredict it). The registers: all 15 are stored (the frame
+// has every word a clause may read) but only the 9 the C code may clobber
+// are loaded back, the callee-saved ones being as the agent found them;
+// the flags word holds 0x202 (after a `ret` the System V ABI keeps no flag
+// for the caller, DF is 0 and stays 0 in the agent), so neither pushfq,
+// popfq nor cld runs. The stack is aligned for the call with the old rsp
+// kept on it, not in a callee-saved register that would need restoring.
+// [rsp-8] is below rsp but safe: the kernel puts a signal frame below the
+// 128-byte red zone.
 Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   if (shadow_) return {};
   if (!rings_) return Error("return probes need the agent's records", ErrorKind::internal);
@@ -530,28 +537,28 @@ Status Agent::enable_returns(AddressSpace& as, const RemoteThread& remote) {
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
   ax::Assembler a(&code);
-  static const ax::Gp kSaved[] = {ax::rdi, ax::rsi, ax::rdx, ax::rcx, ax::rax, ax::r8,  ax::r9, ax::r10,
-                                  ax::r11, ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
+  static const ax::Gp kClobbered[] = {ax::rdi, ax::rsi, ax::rdx, ax::rcx, ax::rax, ax::r8, ax::r9, ax::r10, ax::r11};
+  static const ax::Gp kPreserved[] = {ax::rbx, ax::rbp, ax::r12, ax::r13, ax::r14, ax::r15};
   asmjit::Label lost = a.newLabel();
   a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
-  a.pushfq();
-  for (const auto& r : kSaved) a.push(r);
-  a.cld();
+  a.push(asmjit::imm(0x202));  // the frame's flags word
+  for (const auto& r : kClobbered) a.push(r);
+  for (const auto& r : kPreserved) a.push(r);
   a.mov(ax::rdi, ax::rsp);
-  a.mov(ax::rbx, ax::rsp);
+  a.mov(ax::rax, ax::rsp);
   a.and_(ax::rsp, -16);
+  a.push(ax::rax);
+  a.push(ax::rax);
   a.mov(ax::rax, asmjit::imm(image_base_ + ret_exit_offset_));
   a.call(ax::rax);
-  a.mov(ax::rsp, ax::rbx);
+  a.mov(ax::rsp, ax::qword_ptr(ax::rsp));
   a.test(ax::rax, ax::rax);
   a.jz(lost);
   a.mov(ax::qword_ptr(ax::rsp, 16 * 8 + 128 - 8), ax::rax);
-  for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
-  // The flags are pushed (the records' eflags) but not restored: after a
-  // `ret` the System V ABI keeps none of them for the caller (DF is 0,
-  // and cld kept it so), and popfq was the costliest instruction here.
-  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128));
-  a.jmp(ax::qword_ptr(ax::rsp, -8));
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 * static_cast<int>(std::size(kPreserved))));
+  for (size_t i = std::size(kClobbered); i-- > 0;) a.pop(kClobbered[i]);
+  a.lea(ax::rsp, ax::ptr(ax::rsp, 8 + 128 - 8));  // the flags word and the red zone: rsp at the slot
+  a.ret();
   a.bind(lost);
   a.ud2();  // no frame for this return (cannot happen unless memory was corrupted): stop visibly
   if (code.flatten() != asmjit::kErrorOk) return Error("assembling the return trampoline failed", ErrorKind::internal);

@@ -154,6 +154,9 @@ public:
   // The agent's entry points for the jump sites of return probes: the entry
   // (hijack), and the unwinder's and the catch's hooks.
   uint64_t ret_entry() const { return image_base_ + ret_entry_offset_; }
+  // pk_agent_hit_ret: an entry probe's site that is also a return probe's
+  // entry (its clauses and the push in one call; no override there).
+  uint64_t hit_ret() const { return image_base_ + hit_ret_offset_; }
   uint64_t ret_unwind() const { return image_base_ + ret_unwind_offset_; }
   uint64_t ret_catch() const { return image_base_ + ret_catch_offset_; }
   // Marks a record or D site as a return site (its hits' rip is the real
@@ -257,7 +260,7 @@ private:
   uint64_t hit_entry_ = 0;
   uint64_t image_base_ = 0;
   uint64_t shadow_ptr_offset_ = 0, ret_entry_offset_ = 0, ret_exit_offset_ = 0;
-  uint64_t ret_unwind_offset_ = 0, ret_catch_offset_ = 0;
+  uint64_t ret_unwind_offset_ = 0, ret_catch_offset_ = 0, hit_ret_offset_ = 0;
   uint64_t shadow_ = 0;           // pk_shadow_area in the target (private)
   size_t shadow_size_ = 0;
   uint64_t ret_trampoline_ = 0;
@@ -298,6 +301,7 @@ struct AgentImage {
   uint64_t ret_exit_offset = 0;
   uint64_t ret_unwind_offset = 0;
   uint64_t ret_catch_offset = 0;
+  uint64_t hit_ret_offset = 0;  // pk_agent_hit_ret
   // Native D code's helpers (agent.c pk_agent_dvm_*, engine/dvm_native.h):
   // thread, part, timestamp, cpu, aggregate, interpret, string; 0 where missing.
   uint64_t dvm_helper_offsets[7] = {};

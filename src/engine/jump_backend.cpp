@@ -55,15 +55,39 @@ Result<std::vector<uint8_t>> assemble_count(uint64_t counter) {
 // it, as a trap override's body never reaches its ret sites), restores the
 // registers (rax now the value) and returns to the caller: [rsp] is the
 // return address at an entry, as the kernel's override sets ip to it.
+//
+// A return probe's push (`returns`: the site's own call is
+// pk_agent_ret_entry, or `then` is) is also given the trampoline's return
+// point `rp` (rdx, the third argument), and its nonzero result (ZF kept
+// from a `test` across the pops and lea: the flags are dead here) has the
+// trampoline call the function instead of jumping into it:
+//   jz copy; lea rsp,[rsp+8]; call copy
+//   rp: jmp [rip+lit]; lit: dq <the return trampoline>
+//   copy: <displaced instructions, relocated>; jmp back
+// The call pops the real return address the agent kept and pushes rp in
+// its place, so the function's stack is exactly what its caller made
+// (arguments on the stack included) and its `ret` lands on rp, predicted
+// by the CPU's return stack; the return trampoline leaves by `ret` to the
+// real address, predicted too (see Agent::enable_returns). A joined site
+// (`then` a push, no override) makes one call instead of two:
+// pk_agent_hit_ret(frame, site, then's return site, rp).
 Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool entry, const JumpCall* then = nullptr,
                                              const std::vector<std::vector<Probe::GuardTerm>>& guard = {},
-                                             bool overrides = false) {
+                                             bool overrides = false, bool returns = false,
+                                             uint64_t return_trampoline = 0) {
   namespace ax = asmjit::x86;
   asmjit::CodeHolder code;
   code.init(asmjit::Environment(asmjit::Arch::kX64));
   ax::Assembler a(&code);
-  asmjit::Label skip = a.newLabel(), run = a.newLabel(), leave = a.newLabel();
+  asmjit::Label skip = a.newLabel(), run = a.newLabel(), leave = a.newLabel(), rp = a.newLabel();
   if (overrides && !entry) return Error("an override needs a function's entry", ErrorKind::cannot_relocate);
+  const bool pushes = returns || (then && then->returns);
+  if (pushes && (!entry || !return_trampoline)) {
+    return Error("internal: a return probe's push needs a function's entry and the return trampoline",
+                 ErrorKind::internal);
+  }
+  // One call for the site's clauses and the push (pk_agent_hit_ret).
+  const bool joined = then && then->returns && !overrides && !returns;
   const bool guarded = entry && !guard.empty();
   if (guarded) {
     using Cond = Probe::GuardTerm::Cond;
@@ -116,20 +140,27 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   a.cld();
   a.mov(ax::rdi, ax::rsp);
   a.mov(ax::rsi, asmjit::imm(site));
+  if (returns) a.lea(ax::rdx, ax::ptr(rp));
+  if (joined) {
+    a.mov(ax::rdx, asmjit::imm(then->argument));
+    a.lea(ax::rcx, ax::ptr(rp));
+  }
   a.mov(ax::rbx, ax::rsp);
   a.and_(ax::rsp, -16);
-  a.mov(ax::rax, asmjit::imm(hit));
+  a.mov(ax::rax, asmjit::imm(joined ? then->joined : hit));
   a.call(ax::rax);
   if (overrides) {
     a.test(ax::rax, ax::rax);
     a.jnz(leave);
   }
-  if (then) {  // a second function on the same frame (rbx is callee-saved)
+  if (then && !joined) {  // a second function on the same frame (rbx is callee-saved)
     a.mov(ax::rdi, ax::rbx);
     a.mov(ax::rsi, asmjit::imm(then->argument));
+    if (then->returns) a.lea(ax::rdx, ax::ptr(rp));
     a.mov(ax::rax, asmjit::imm(then->function));
     a.call(ax::rax);
   }
+  if (pushes) a.test(ax::rax, ax::rax);  // nonzero: call the function
   a.mov(ax::rsp, ax::rbx);
   for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
   if (entry) {
@@ -138,9 +169,19 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
     a.popfq();
     a.lea(ax::rsp, ax::ptr(ax::rsp, 128));
   }
+  if (pushes) {
+    asmjit::Label lit = a.newLabel();
+    a.jz(skip);
+    a.lea(ax::rsp, ax::ptr(ax::rsp, 8));
+    a.call(skip);
+    a.bind(rp);
+    a.jmp(ax::ptr(lit));
+    a.bind(lit);
+    a.embedUInt64(return_trampoline);
+  }
   if (overrides) {
     asmjit::Label go = a.newLabel();
-    a.jmp(go);
+    if (!pushes) a.jmp(go);
     a.bind(leave);  // the function returns at once: `ret` to the caller
     a.mov(ax::rsp, ax::rbx);
     for (size_t i = std::size(kSaved); i-- > 0;) a.pop(kSaved[i]);
@@ -393,10 +434,12 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
     site->override_per_million = override_return->per_million;
   }
 
-  auto head = call              ? assemble_record(call->argument, call->function, entry, then)
+  const uint64_t ret_tramp = as.agent->return_trampoline();
+  auto head = call              ? assemble_record(call->argument, call->function, entry, then, {}, false, call->returns,
+                                                  ret_tramp)
               : program || dcode ? assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), entry, then,
                                                    dcode ? guard : std::vector<std::vector<Probe::GuardTerm>>{},
-                                                   site->overrides)
+                                                   site->overrides, false, ret_tramp)
                       : assemble_count(as.agent->site_remote(*index) + offsetof(pk_site_rt, hits));
   if (!head) return head.error();
   constexpr size_t kMaxBlock = 5 * 15 + 64;

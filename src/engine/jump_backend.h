@@ -28,12 +28,14 @@
 //   mov rsi,&site; mov rbx,rsp; and rsp,-16; mov rax,pk_agent_hit; call rax
 //   mov rsp,rbx; pop ...; popfq; lea rsp,[rsp+128]; <displaced>; jmp back
 // A return probe (engine/return_probes.h, "jump") uses the same head with
-// another function: its entry site calls pk_agent_ret_entry, which swaps
-// the return address for the agent's return trampoline and pushes the real
-// one on the thread's shadow stack (agent_abi.h pk_shadow_area); the
-// return trampoline (Agent::enable_returns) saves the same frame with rsp
-// and rip as after the real return and fires the return site's record
-// through pk_agent_hit, then returns to the real address.
+// another function: its entry site calls pk_agent_ret_entry, which pushes
+// the real return address on the thread's shadow stack (agent_abi.h
+// pk_shadow_area), and then the trampoline `call`s the relocated head in
+// place of the caller's call, so the function returns to the trampoline's
+// return point (predicted: see assemble_record), which jumps to the return
+// trampoline (Agent::enable_returns): it saves the frame with rsp and rip
+// as after the real return, fires the return site through the agent and
+// `ret`s to the real address.
 // The agent is built -mgeneral-regs-only: no vector state needs saving,
 // at a function's entry or anywhere else. Its per-thread recursion guard
 // (pk_thread.busy) drops a hit nested in another (a signal handler's).
@@ -52,9 +54,16 @@ namespace probekit::engine {
 // entry of a return probe (pk_agent_ret_entry, argument the return site)
 // and the unwinder's hooks. `then`: a second call after the first, on the
 // same frame (a record site that is also a return probe's entry).
+// `returns`: the function is a return probe's push (pk_agent_ret_entry):
+// it is also given the trampoline's return point, and its nonzero result
+// has the trampoline call the function (assemble_record). `joined`, for
+// such a `then`: the one function that runs the site's clauses and the
+// push (pk_agent_hit_ret), called instead of both where nothing overrides.
 struct JumpCall {
   uint64_t function = 0;
   uint64_t argument = 0;
+  bool returns = false;
+  uint64_t joined = 0;
 };
 
 // Error injection at a record site (Probe::fail): PK_ACTION_OVERRIDE.

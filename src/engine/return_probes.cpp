@@ -281,7 +281,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   auto index = agent.add_site(plan.func.address, rec.probe.agent_code ? PK_ACTION_DPROG : PK_ACTION_RECORD, *prog);
   if (!index) return index.error();
   agent.mark_return_site(*index, ret_offset);
-  JumpCall call{agent.ret_entry(), agent.site_remote(*index)};
+  JumpCall call{agent.ret_entry(), agent.site_remote(*index), true, agent.hit_ret()};
   std::unique_ptr<JumpSite> replaced;  // join: the entry's record site, out of the table
   if (join) {
     s_.drain_records(true);  // its records, under its own index
@@ -507,7 +507,7 @@ Result<bool> ReturnProbes::entry_to_trap(const std::shared_ptr<AddressSpace>& as
 }
 
 bool ReturnProbes::edit_agent_stack(Thread& t, uint64_t fs_base,
-                                    const std::function<void(pk_shadow_stack&, uint64_t)>& edit) {
+                                    const std::function<void(pk_shadow_stack&)>& edit) {
   if (!t.as) return false;
   // A fork child's stacks are its parent's copy, with its parent's agent.
   Agent* owner = t.as->agent ? t.as->agent.get() : t.as->inherited.get();
@@ -521,7 +521,7 @@ bool ReturnProbes::edit_agent_stack(Thread& t, uint64_t fs_base,
     if (all[i].key != fs) continue;
     pk_shadow_stack& st = all[i];
     st.depth = std::min<uint32_t>(st.depth, PK_SHADOW_DEPTH);
-    edit(st, owner->return_trampoline());
+    edit(st);
     const uint64_t at = stacks + uint64_t{i} * sizeof(pk_shadow_stack);
     return static_cast<bool>(mem.write(at, &st, sizeof st));
   }
@@ -532,12 +532,12 @@ void ReturnProbes::restore_agent_frames(Thread& t, uint64_t rsp) {
   auto regs = proc::get_regs(t.tid);
   if (!regs || !t.as) return;
   const auto& mem = t.as->memory();
-  (void)edit_agent_stack(t, regs->fs_base, [&](pk_shadow_stack& st, uint64_t tramp) {
+  (void)edit_agent_stack(t, regs->fs_base, [&](pk_shadow_stack& st) {
     for (uint32_t k = 0; k < st.depth; ++k) {
       const pk_shadow_frame& f = st.frames[k];
       if (f.sp < rsp) continue;
       uint64_t v = 0;
-      if (mem.read_exact(f.sp, &v, sizeof v) && v == tramp) (void)mem.write(f.sp, &f.orig, sizeof f.orig);
+      if (mem.read_exact(f.sp, &v, sizeof v) && v == f.rp) (void)mem.write(f.sp, &f.orig, sizeof f.orig);
     }
   });
 }
@@ -551,12 +551,12 @@ void ReturnProbes::on_agent_unwind(HitContext& ctx) {
   if (!t || !t->as) return;
   const uint64_t rsp = ctx.regs().rsp;
   const auto& mem = t->as->memory();
-  (void)edit_agent_stack(*t, ctx.regs().fs_base, [&](pk_shadow_stack& st, uint64_t tramp) {
+  (void)edit_agent_stack(*t, ctx.regs().fs_base, [&](pk_shadow_stack& st) {
     for (uint32_t k = 0; k < st.depth; ++k) {
       pk_shadow_frame& f = st.frames[k];
       if (f.sp < rsp || f.unhooked) continue;
       uint64_t v = 0;
-      if (mem.read_exact(f.sp, &v, sizeof v) && v == tramp) (void)mem.write(f.sp, &f.orig, sizeof f.orig);
+      if (mem.read_exact(f.sp, &v, sizeof v) && v == f.rp) (void)mem.write(f.sp, &f.orig, sizeof f.orig);
       f.unhooked = 1;
     }
   });
@@ -567,7 +567,7 @@ void ReturnProbes::on_agent_catch(HitContext& ctx) {
   if (!t || !t->as) return;
   const uint64_t rsp = ctx.regs().rsp;
   const auto& mem = t->as->memory();
-  (void)edit_agent_stack(*t, ctx.regs().fs_base, [&](pk_shadow_stack& st, uint64_t tramp) {
+  (void)edit_agent_stack(*t, ctx.regs().fs_base, [&](pk_shadow_stack& st) {
     while (st.depth && st.frames[st.depth - 1].sp <= rsp) {
       st.depth--;
       st.missed++;
@@ -577,8 +577,8 @@ void ReturnProbes::on_agent_catch(HitContext& ctx) {
       if (!f.unhooked) continue;
       uint64_t v = 0;
       if (!mem.read_exact(f.sp, &v, sizeof v)) continue;
-      if (v == f.orig) (void)mem.write(f.sp, &tramp, sizeof tramp);
-      if (v == f.orig || v == tramp) f.unhooked = 0;
+      if (v == f.orig) (void)mem.write(f.sp, &f.rp, sizeof f.rp);
+      if (v == f.orig || v == f.rp) f.unhooked = 0;
     }
   });
 }

@@ -37,8 +37,11 @@
 // entry is a jump site whose trampoline calls pk_agent_ret_entry: the real
 // return address and sp go on the thread's shadow stack (a private mapping
 // of the process, agent_abi.h pk_shadow_area; 64 frames a thread, deeper
-// calls missed as kretprobes' maxactive) and [sp] becomes the agent's
-// return trampoline. The function's `ret` lands there: pk_agent_ret_exit
+// calls missed as kretprobes' maxactive) and the trampoline `call`s the
+// function's relocated head in place of its caller's call, so [sp] holds
+// the trampoline's return point (jump_backend.cpp assemble_record) and
+// both `ret`s are predicted. The function's `ret` lands there and goes on
+// to the agent's return trampoline: pk_agent_ret_exit
 // pops the frames of that sp and fires the return site's record through
 // pk_agent_hit with rax the return value and rsp/rip as after the real
 // return, and the trampoline goes on to the real return address. A tail
@@ -51,8 +54,9 @@
 // keep working. A function's exits are not used as jump sites: a `ret` is
 // 1 byte and the few eligible exits would not spare the hijack for the
 // other exits of the same call. An entry record probe at the same entry
-// shares the jmp (its trampoline calls pk_agent_hit, then
-// pk_agent_ret_entry); any other probe there makes the return probe's
+// shares the jmp (its trampoline calls pk_agent_hit_ret: the entry's
+// clauses and the push with one lookup of the thread; pk_agent_hit, then
+// pk_agent_ret_entry, where it overrides); any other probe there makes the return probe's
 // entry a trap probe (entry_to_trap).
 //
 // C++ exceptions and hijack: the unwinder reads return addresses, and finds
@@ -192,8 +196,9 @@ private:
   // address back (the world is held).
   void restore_agent_frames(Thread& t, uint64_t rsp);
   // Finds t's shadow stack (by fs base) in its agent's area, lets edit
-  // change it (given the return trampoline's address) and writes it back.
-  bool edit_agent_stack(Thread& t, uint64_t fs_base, const std::function<void(pk_shadow_stack&, uint64_t)>& edit);
+  // change it (each frame's return point is pk_shadow_frame::rp) and
+  // writes it back.
+  bool edit_agent_stack(Thread& t, uint64_t fs_base, const std::function<void(pk_shadow_stack&)>& edit);
   void on_agent_unwind(HitContext& ctx);  // the agent's hooks as trap sites (see the .cpp)
   void on_agent_catch(HitContext& ctx);
   Result<std::shared_ptr<ReturnPlan>> plan_function(const ProbeRecord& rec, AddressSpace& as,

@@ -348,7 +348,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
     if (auto it = as->jump_sites().find(r.address);
         it != as->jump_sites().end() && !it->second->gone && it->second->calls_agent) {
       // A jump return probe's entry. A record probe joins it: one
-      // trampoline calls pk_agent_hit, then pk_agent_ret_entry. Anything
+      // trampoline calls pk_agent_hit_ret (pk_agent_hit, then
+      // pk_agent_ret_entry, where the probe overrides). Anything
       // else makes that return probe a trap probe (and this one follows).
       JumpSite& there = *it->second;
       if ((program || dcode) && jump && there.then_return != UINT32_MAX && there.agent) {
@@ -357,7 +358,8 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
           PK_TRY(disarm_jump(as, there));
           std::unique_ptr<JumpSite> old = std::move(it->second);
           as->jump_sites().erase(it);
-          JumpCall then{old->agent->ret_entry(), old->agent->site_remote(old->then_return)};
+          JumpCall then{old->agent->ret_entry(), old->agent->site_remote(old->then_return), true,
+                        old->agent->hit_ret()};
           // (A D site's guard would skip the hijack too: none here.)
           auto js = jump_.plan(*as, r, *remote, program ? &*program : nullptr, regs_mask, nullptr, &then, dcode, {},
                                ov ? &*ov : nullptr, rec.probe.agent_overrides);

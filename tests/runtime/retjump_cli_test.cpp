@@ -195,6 +195,26 @@ TEST(RetJumpCli, CallsDeeperThanTheShadowStackAreMissed) {
   EXPECT_EQ(count_lines(all, "ret=667"), 0u); // deep(36): not hijacked
 }
 
+// A recursion 1,000 deep under an entry and a return probe: every entry
+// fires, the 64 outermost calls return through the agent (the shadow
+// stack's depth) with their values, the 936 inner ones return to their
+// callers untouched, and the program prints what it prints untraced.
+TEST(RetJumpCli, ARecursionAThousandDeepUnderEntryAndReturnProbes) {
+  const std::string target = target_path("pk_ret-pie-O2") + " deep 2 1000";
+  auto r = run({probekit_path(), "-q", "-v", "-n",
+                "pid$target:a.out:deep:entry { self->d++; @e = count(); }\n"
+                "pid$target:a.out:deep:return { @r = count(); @s = sum(arg1); self->d--; }\n"
+                "END { printa(\"e %@d\\n\", @e); printa(\"r %@d\\n\", @r); printa(\"s %@d\\n\", @s); }",
+                "-c", target});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const RunResult plain = run({target_path("pk_ret-pie-O2"), "deep", "2", "1000"});
+  ASSERT_EQ(plain.status, 0);
+  long sum = 0;  // deep(d) returns 1 + (1 + ... + d); the hijacked ones: deep(1000) .. deep(937)
+  for (long d = 937; d <= 1000; ++d) sum += 1 + d * (d + 1) / 2;
+  EXPECT_EQ(r.out, plain.out + "e 2002\nr 128\ns " + std::to_string(2 * sum) + "\n\n");
+  EXPECT_EQ(count_lines(r.err, ": jump, D clauses run in the agent at the return"), 1u) << r.err;
+}
+
 // Hands-off: a return probe the agent runs needs no stop, so the program
 // runs with no tracer; its threads sleep inside clock_nanosleep with the
 // agent's trampoline for a return address when probekit takes them back.
@@ -311,6 +331,18 @@ TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
        "pid$target:a.out:thrower:return, pid$target:a.out:middle:return, pid$target:a.out:relay:return, "
        "pid$target:a.out:guarded:return { @[probefunc, (int)arg1] = count(); }",
        "  guarded                                                  -1                4\n", 4, 0},
+      // Arguments on the stack (the 7th and 8th) read at the entry, and
+      // the function reading them itself, while a return point holds the
+      // slot of the return address (the entry trampoline called it).
+      {"pk_ret-pie-O2", "stackargs 4",
+       "pid$target:a.out:many:entry { self->g = arg6; self->h = arg7; }\n"
+       "pid$target:a.out:many:return { @[self->g, self->h, arg1] = count(); }",
+       "\n                9               10          1009073                1\n", 1, 0},
+      // Four threads, an entry and a return clause each: exact counts.
+      {"pk_ret-pie-O2", "threads 2",
+       "pid$target:a.out:fib:entry { self->n++; @e = count(); }\n"
+       "pid$target:a.out:fib:return { @r = count(); @s = sum(arg1); self->n--; }",
+       "\n             1686\n             1686\n             6456\n", 1, 0},
       // fork inside a probed function: both processes return from it.
       {"pk_ret-pie-O2", "fork", "pid$target:a.out:forker:return { @[arg1] = count(); }", "\n             1003                1\n", 1,
        0},

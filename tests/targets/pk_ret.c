@@ -118,6 +118,13 @@ __attribute__((noipa)) long deep(long d) {
   return r + d;
 }
 
+// Eight integer arguments: g and h are on the stack, read at [rsp+8] and
+// [rsp+16] from the entry, where a return probe's entry trampoline puts
+// its return point in place of the caller's.
+__attribute__((noipa)) long many(long a, long b, long c, long d, long e, long f, long g, long h) {
+  return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 1000 * g + 100000 * h;
+}
+
 static long iterations = 1;
 static void* thread_main(void* arg) {
   long id = (long)arg, s = 0;
@@ -203,6 +210,10 @@ int main(int argc, char** argv) {
     long depth = argc > 3 ? atol(argv[3]) : 40;
     for (long i = 0; i < n; i++) s += deep(depth) + i;
     printf("deep %ld\n", s);
+  } else if (strcmp(mode, "stackargs") == 0) {
+    long s = 0;
+    for (long i = 0; i < n; i++) s += many(i, 1, 2, 3, 4, 5, i + 6, i + 7);
+    printf("stackargs %ld\n", s);
   } else if (strcmp(mode, "forkself") == 0) {
     // A return before the fork: the agent keeps the thread's slot with
     // its shadow stack, which the child inherits and must not use.

@@ -101,7 +101,8 @@ TEST(AgentImage, EngineLoaderFindsTheEntry) {
   auto img = probekit::engine::load_agent_image();
   ASSERT_TRUE(img.ok()) << img.error().message();
   for (uint64_t off : {img->sigtrap_offset, img->restorer_offset, img->data_ptr_offset, img->shadow_ptr_offset,
-                       img->ret_entry_offset, img->ret_exit_offset, img->ret_unwind_offset, img->ret_catch_offset}) {
+                       img->ret_entry_offset, img->ret_exit_offset, img->ret_unwind_offset, img->ret_catch_offset,
+                       img->hit_ret_offset}) {
     EXPECT_GT(off, 0u);
     EXPECT_LT(off, img->bytes.size());
   }
