@@ -580,7 +580,7 @@ int d_main(int argc, char** argv) {
   if (rc != exit_ok) return rc;
   if (opt.version) {
     // As dtrace -V: the version of the D language, on stdout.
-    std::printf("probekit: Sun D %s\n", d::kDVersion);
+    std::printf("probekit: %s %s\n", d::kDDialect, d::kDVersion);
     return exit_ok;
   }
   if (opt.list) return list_main(opt);
@@ -807,6 +807,11 @@ int d_main(int argc, char** argv) {
   if (worst != exit_ok) return fail(exit_rejected);  // a description that matches nothing, as dtrace: 1
   if (!program.quiet() && !interrupted())
     report_matches(parts, program_lines(source, file_name), program, binder.matched());
+  // After the matches, as dtrace reports it when it enables them.
+  if (std::string why = program.enabling_error(); !why.empty() && !interrupted()) {
+    std::fprintf(stderr, "probekit: could not enable tracing: Enabling exceeds size of buffer (%s)\n", why.c_str());
+    return fail(exit_runtime);
+  }
   auto& ticks = binder.ticks();
 
   // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause

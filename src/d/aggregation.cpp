@@ -585,15 +585,15 @@ uint64_t SpaceBudget::key_bytes(std::span<const Value> key, bool by_length) cons
   return n;
 }
 
-std::string drop_report(const SpaceBudget& aggregations, const SpaceBudget& dynamic_variables) {
-  std::string out;
-  auto line = [&](uint64_t n, const char* what, const char* tail) {
-    if (n == 0) return;
-    out += "probekit: " + std::to_string(n) + " " + what + (n > 1 ? "s" : "") + tail + "\n";
-  };
-  line(dynamic_variables.drops, "dynamic variable drop", "");
-  line(aggregations.drops, "aggregation drop", " on CPU 0");
-  return out;
+std::string drop_line(uint64_t n, const char* tag, const char* what, const char* tail, bool tags) {
+  if (n == 0) return {};
+  return "probekit: " + (tags ? "[" + std::string(tag) + "] " : std::string()) + std::to_string(n) + " " + what +
+         (n > 1 ? "s" : "") + tail + "\n";
+}
+
+std::string drop_report(const SpaceBudget& aggregations, const SpaceBudget& dynamic_variables, bool tags) {
+  return drop_line(dynamic_variables.drops, "DTRACEDROP_DYNAMIC", "dynamic variable drop", "", tags) +
+         drop_line(aggregations.drops, "DTRACEDROP_AGGREGATION", "aggregation drop", " on CPU 0", tags);
 }
 
 uint64_t Aggregation::entry_bytes(std::span<const Value> key) const {
@@ -705,7 +705,7 @@ void Aggregation::clear() {
 }
 
 void Aggregation::trunc(int64_t n) {
-  std::vector<const Entry*> order = sorted();  // ascending
+  std::vector<const Entry*> order = sorted(AggSort{});  // ascending, whatever the print order
   size_t keep = static_cast<size_t>(n < 0 ? -n : n);
   if (keep >= order.size()) return;
   std::vector<Key> doomed;
@@ -808,21 +808,29 @@ int Aggregation::compare_values(const AggState& a, const AggState& b) const {
   return cmp3i(wa.zero, wb.zero);
 }
 
-int Aggregation::compare_keys(const Key& a, const Key& b) {
+int Aggregation::compare_keys(const Key& a, const Key& b, size_t from) {
   if (a.size() != b.size()) return cmp3i(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); i++) {
-    if (int c = compare_value(a[i], b[i])) return c;
+  const size_t n = a.size();
+  if (from >= n) from = 0;  // dt_aggregate_keycmp: a position past the key is 0
+  for (size_t i = 0; i < n; i++) {
+    const size_t at = (from + i) % n;
+    if (int c = compare_value(a[at], b[at])) return c;
   }
   return 0;
 }
 
-std::vector<const Aggregation::Entry*> Aggregation::sorted() const {
+std::vector<const Aggregation::Entry*> Aggregation::sorted() const { return sorted(sort_ ? *sort_ : AggSort{}); }
+
+std::vector<const Aggregation::Entry*> Aggregation::sorted(const AggSort& order) const {
   std::vector<const Entry*> out;
   out.reserve(map_.size());
   for (const auto& e : map_) out.push_back(&e);
-  std::sort(out.begin(), out.end(), [this](const Entry* x, const Entry* y) {
-    if (int c = compare_values(x->second, y->second)) return c < 0;
-    return compare_keys(x->first, y->first) < 0;
+  std::sort(out.begin(), out.end(), [&](const Entry* x, const Entry* y) {
+    int c = 0;
+    if (order.by_key) c = compare_keys(x->first, y->first, order.keypos);
+    if (c == 0) c = compare_values(x->second, y->second);
+    if (c == 0 && !order.by_key) c = compare_keys(x->first, y->first, order.keypos);
+    return order.reverse ? c > 0 : c < 0;
   });
   return out;
 }
@@ -901,12 +909,18 @@ std::vector<Key> joined_keys(std::span<const Aggregation* const> aggs) {
     const AggState* s = aggs[j]->find(k);
     return s ? *s : zero[j];
   };
-  // dt_aggregate_bundlecmp: each aggregation's value in turn, then the key.
+  // dt_aggregate_bundlecmp: each aggregation's value in turn (from the
+  // aggsortpos'th), then the key; or the key first under aggsortkey.
+  const AggSort order = aggs[0]->sort() ? *aggs[0]->sort() : AggSort{};
+  const size_t first = order.valpos < aggs.size() ? order.valpos : 0;
   std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
-    for (size_t j = 0; j < aggs.size(); j++) {
-      if (int c = aggs[j]->compare_values(state(j, x), state(j, y))) return c < 0;
+    int c = order.by_key ? Aggregation::compare_keys(x, y, order.keypos) : 0;
+    for (size_t i = 0; c == 0 && i < aggs.size(); i++) {
+      const size_t j = (first + i) % aggs.size();
+      c = aggs[j]->compare_values(state(j, x), state(j, y));
     }
-    return Aggregation::compare_keys(x, y) < 0;
+    if (c == 0 && !order.by_key) c = Aggregation::compare_keys(x, y, order.keypos);
+    return order.reverse ? c > 0 : c < 0;
   });
   return keys;
 }

@@ -145,9 +145,24 @@ struct SpaceBudget {
   uint64_t key_bytes(std::span<const Value> key, bool by_length) const;
 };
 
+// How entries sort when they print: dtrace's aggsortkey (by key first),
+// aggsortkeypos (the key element compared first, then the ones after it,
+// wrapping around), aggsortpos (which aggregation of a joined printa()
+// sorts first) and aggsortrev (descending), as dt_aggregate_qsort() does.
+struct AggSort {
+  bool by_key = false;
+  size_t keypos = 0;
+  size_t valpos = 0;
+  bool reverse = false;
+};
+
 // "dtrace: 3 aggregation drops on CPU 0" and "... 2 dynamic variable drops",
 // dt_drop.c's wording after the "probekit: " prefix; "" when there were none.
-std::string drop_report(const SpaceBudget& aggregations, const SpaceBudget& dynamic_variables);
+// With `tags` (-x droptags), each line carries dtrace's drop tag after the
+// prefix: "[DTRACEDROP_AGGREGATION] 3 aggregation drops on CPU 0".
+std::string drop_report(const SpaceBudget& aggregations, const SpaceBudget& dynamic_variables, bool tags = false);
+// One such line ("" when n is 0): "N WHATs TAIL".
+std::string drop_line(uint64_t n, const char* tag, const char* what, const char* tail, bool tags);
 
 class Aggregation {
 public:
@@ -198,11 +213,16 @@ public:
   // Bucket count of the quantize family for this aggregation's params.
   int bucket_count() const;
 
-  // Entries in DTrace's print order: value ascending, ties by key ascending.
+  // Entries in DTrace's print order: value ascending, ties by key
+  // ascending, or as the AggSort set here says (null: that default).
   std::vector<const Entry*> sorted() const;
-  // DTrace's comparisons (negative, 0, positive).
+  std::vector<const Entry*> sorted(const AggSort& order) const;
+  void set_sort(const AggSort* sort) { sort_ = sort; }
+  const AggSort* sort() const { return sort_; }
+  // DTrace's comparisons (negative, 0, positive). Keys compare element by
+  // element from element `from` (wrapping around; 0 when past the end).
   int compare_values(const AggState& a, const AggState& b) const;
-  static int compare_keys(const Key& a, const Key& b);
+  static int compare_keys(const Key& a, const Key& b, size_t from = 0);
 
   // Printed as dtrace(1) prints an aggregation at exit or on printa(@name):
   // one line per key (keys " %-50s"/" %16lld"-style, then the value), or the
@@ -247,6 +267,7 @@ private:
   int nbuckets_ = 0;
   Map map_;
   SpaceBudget* budget_ = nullptr;
+  const AggSort* sort_ = nullptr;
 };
 
 // Prints several aggregations joined on their keys, as `printa(@a, @b)`

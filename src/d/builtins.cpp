@@ -189,23 +189,38 @@ const std::vector<Reg>& regs() {
   static const std::vector<Reg> table = {
       {"R_R15", 0},  {"R_R14", 1},  {"R_R13", 2},  {"R_R12", 3},   {"R_RBP", 4},  {"R_FP", 4},
       {"R_RBX", 5},  {"R_R11", 6},  {"R_R10", 7},  {"R_R9", 8},    {"R_R8", 9},   {"R_RAX", 10},
-      {"R_R0", 10},  {"R_RCX", 11}, {"R_RDX", 12}, {"R_R1", 12},   {"R_RSI", 13}, {"R_RDI", 14},
-      {"R_TRAPNO", 15}, {"R_RIP", 16}, {"R_PC", 16}, {"R_CS", 17},  {"R_RFL", 18}, {"R_PS", 18},
-      {"R_RSP", 19}, {"R_SP", 19},  {"R_SS", 20},  {"R_FSBASE", 21}, {"R_GSBASE", 22},
-      {"R_DS", 23},  {"R_ES", 24},  {"R_FS", 25},  {"R_GS", 26},
+      {"R_R0", 10},  {"R_RCX", 11}, {"R_RDX", 12}, {"R_R1", 5},    {"R_RSI", 13}, {"R_RDI", 14},
+      {"R_RIP", 16}, {"R_PC", 16}, {"R_CS", 17},  {"R_RFL", 18}, {"R_PS", 18},
+      {"R_RSP", 19}, {"R_SP", 19},  {"R_SS", 20},
+      {"R_DS", 21},  {"R_ES", 22},  {"R_FS", 23},  {"R_GS", 24},  {"R_TRAPNO", 25},
+      {"R_FSBASE", 26}, {"R_GSBASE", 27},
       // dtrace's x86-64 regs.d also has these: R_ERR (orig_rax's slot) and
-      // the 32-bit names of the 64-bit registers.
+      // the 32-bit names of the 64-bit registers (R_R1 is R_EBX there).
       {"R_ERR", 15}, {"R_EAX", 10}, {"R_EBX", 5}, {"R_ECX", 11}, {"R_EDX", 12}, {"R_ESI", 13},
       {"R_EDI", 14}, {"R_EBP", 4}, {"R_EIP", 16}, {"R_EFL", 18}, {"R_ESP", 19},
-      {"R_XMM0", 27},  {"R_XMM1", 28},  {"R_XMM2", 29},  {"R_XMM3", 30},  {"R_XMM4", 31},
-      {"R_XMM5", 32},  {"R_XMM6", 33},  {"R_XMM7", 34},  {"R_XMM8", 35},  {"R_XMM9", 36},
-      {"R_XMM10", 37}, {"R_XMM11", 38}, {"R_XMM12", 39}, {"R_XMM13", 40}, {"R_XMM14", 41},
-      {"R_XMM15", 42},
+      {"R_XMM0", 28},  {"R_XMM1", 29},  {"R_XMM2", 30},  {"R_XMM3", 31},  {"R_XMM4", 32},
+      {"R_XMM5", 33},  {"R_XMM6", 34},  {"R_XMM7", 35},  {"R_XMM8", 36},  {"R_XMM9", 37},
+      {"R_XMM10", 38}, {"R_XMM11", 39}, {"R_XMM12", 40}, {"R_XMM13", 41}, {"R_XMM14", 42},
+      {"R_XMM15", 43},
   };
   return table;
 }
 
 }  // namespace
+
+int uregs_word(int n) {
+  // user_regs_struct: ... ss (20) fs_base gs_base ds es fs gs (26).
+  switch (n) {
+  case 21: return 23;  // R_DS
+  case 22: return 24;  // R_ES
+  case 23: return 25;  // R_FS
+  case 24: return 26;  // R_GS
+  case 25: return 15;  // R_TRAPNO: Linux keeps none; orig_rax's slot, as R_ERR
+  case 26: return 21;  // R_FSBASE
+  case 27: return 22;  // R_GSBASE
+  default: return n;
+  }
+}
 
 const VarInfo* find_var(std::string_view name) {
   for (const auto& v : vars())

@@ -35,15 +35,20 @@ struct VarInfo {
 const VarInfo* find_var(std::string_view name);
 std::vector<std::string> var_names();
 
-// uregs[] indices: the position of the register in user_regs_struct, read as
-// an array of 64-bit words (x86-64); then R_XMM0..R_XMM15 (the low 64 bits
-// of each SSE register, from the FP state), which can be read but not
-// assigned.
+// uregs[] indices: a register's number (below), which uregs_word() turns
+// into its position in user_regs_struct, read as an array of 64-bit words
+// (x86-64); then R_XMM0..R_XMM15 (the low 64 bits of each SSE register,
+// from the FP state), which can be read but not assigned.
 // DTrace's signal.d and errno.d: SIGHUP..SIGSYS (and SIGRTMIN/SIGRTMAX) and
 // EPERM..EHWPOISON as integer constants, with Linux's values.
 std::optional<int> find_constant(std::string_view name);
 std::optional<int> find_register(std::string_view name);
-inline constexpr int kRegisterCount = 27;       // writable: user_regs_struct words
+// Register numbers are dtrace-utils' x86-64 regs.d (kernel pt_regs order,
+// then R_DS 21, R_ES 22, R_FS 23, R_GS 24, R_TRAPNO 25), then probekit's
+// R_FSBASE 26 and R_GSBASE 27, then R_XMM0..R_XMM15. uregs_word() turns
+// one into its user_regs_struct word (an SSE register keeps its number).
+inline constexpr int kRegisterCount = 28;       // writable: the general registers
+int uregs_word(int register_number);
 // arg0..arg5 at a function's entry, as user_regs_struct words: rdi, rsi,
 // rdx, rcx, r8, r9 (the System V AMD64 calling convention).
 inline constexpr int kEntryArgWord[6] = {14, 13, 12, 11, 9, 8};

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <set>
 
 #include "d/builtins.h"
 #include "d/format.h"
@@ -1111,7 +1112,12 @@ public:
       std::string hay(args_[0]->eval_str(x, s1));
       std::string_view needle = args_[1]->eval_str(x, s2);
       int64_t start = args_.size() > 2 ? args_[2]->eval_int(x) : (fn_ == Fn::index ? 0 : static_cast<int64_t>(hay.size()));
-      if (start < 0) start = 0;
+      // dtrace-utils: index() starts a negative position at 0, but rindex()
+      // finds nothing before position 0.
+      if (start < 0) {
+        if (fn_ == Fn::rindex) return -1;
+        start = 0;
+      }
       if (fn_ == Fn::index) {
         if (static_cast<size_t>(start) > hay.size()) return -1;
         auto p = hay.find(needle, static_cast<size_t>(start));
@@ -1141,12 +1147,25 @@ public:
       return normalize_to(type, static_cast<int64_t>((s * 2685821657736338717ULL) >> 33));
     }
     case Fn::copyin: {
+      // dtrace-utils' dt_cg_subr_copyin: the bytes go to this firing's
+      // scratch space (as alloca() takes it, at most scratchsize - 8), and
+      // the copy's address is the value: a string cast of it reads the copy
+      // (n bytes, with no NUL of their own).
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
       int64_t n = args_[1]->eval_int(x);
-      if (n < 0) x.fault(FaultKind::bad_address, addr);
-      std::vector<uint8_t> buf(static_cast<size_t>(std::min<int64_t>(n, 1 << 20)));
-      read_memory(x, addr, buf.data(), buf.size());
-      return static_cast<int64_t>(addr);
+      size_t at = (x.scratch_mem.size() + 7) & ~size_t{7};
+      if (n < 0 || static_cast<uint64_t>(n) + 8 > x.rt.scratchsize) {
+        char what[64];
+        std::snprintf(what, sizeof what, "invalid size (0x%llx)", static_cast<unsigned long long>(n));
+        x.fault(FaultKind::bad_size, static_cast<uint64_t>(n), what);
+      }
+      if (static_cast<uint64_t>(n) > x.rt.scratchsize - std::min(at, x.rt.scratchsize))
+        x.fault(FaultKind::no_scratch, 0);
+      std::string bytes(static_cast<size_t>(n), '\0');
+      read_memory(x, addr, bytes.data(), bytes.size());
+      x.scratch_mem.resize(at, '\0');
+      x.scratch_mem += bytes;
+      return static_cast<int64_t>(kScratchBase + at);
     }
     case Fn::progenyof: {
       int64_t p = args_[0]->eval_int(x);
@@ -1177,13 +1196,20 @@ public:
   std::string_view eval_str(Exec& x, std::string& scratch) const override {
     switch (fn_) {
     case Fn::copyinstr: {
+      // dtrace-utils (dt_cg_subr_copyinstr) copies into a buffer of
+      // min(maxsize, strsize) bytes, the last of them the NUL: at most one
+      // character fewer than the size (copyinstr(p, 8) is 7 characters).
+      // Without maxsize the string is strsize characters, as every other
+      // string and the agent's copyinstr(p) (dtrace-utils: strsize - 1).
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
-      size_t max = x.rt.strsize;
+      size_t chars = x.rt.strsize;
       if (args_.size() > 1) {
         int64_t n = args_[1]->eval_int(x);
-        if (n >= 0 && static_cast<size_t>(n) < max) max = static_cast<size_t>(n);
+        size_t size = x.rt.strsize;
+        if (n >= 0 && static_cast<size_t>(n) < size) size = static_cast<size_t>(n);
+        chars = size ? size - 1 : 0;
       }
-      scratch = read_target_string(x, addr, max);
+      scratch = chars ? read_target_string(x, addr, chars) : std::string();
       return scratch;
     }
     case Fn::strjoin: {
@@ -1203,8 +1229,17 @@ public:
       int64_t idx = args_[1]->eval_int(x);
       int64_t n = args_.size() > 2 ? args_[2]->eval_int(x) : len;
       // DTrace: a negative index counts from the end; a negative length
-      // leaves that many characters off the end.
-      if (idx < 0) idx = std::max<int64_t>(0, len + idx);
+      // leaves that many characters off the end. An index still before the
+      // start takes its distance off the length (substr("abcde", -6, 3) is
+      // "ab"), as dtrace's dtrace_dif_subr() and dtrace-utils' substr do.
+      if (idx < 0) {
+        idx += len;
+        if (idx < 0) {
+          if (args_.size() > 2 && n + idx <= 0) n = 0;
+          else if (args_.size() > 2) n += idx;
+          idx = 0;
+        }
+      }
       if (idx > len) idx = len;
       if (n < 0) n = std::max<int64_t>(0, len - idx + n);
       n = std::min(n, len - idx);
@@ -1239,7 +1274,9 @@ public:
       size_t e = buf.find_first_of(delims, p);
       if (e == std::string::npos) e = buf.size();
       scratch = buf.substr(p, e - p);
-      x.rt.strtok_pos = e < buf.size() ? e + 1 : e;
+      // The next call starts at the delimiter that ended this token (DTrace
+      // keeps its address), and skips it only if it is in that call's set.
+      x.rt.strtok_pos = e;
       return scratch;
     }
     case Fn::basename:
@@ -1378,6 +1415,23 @@ void clip_string(Value& v, size_t strsize) {
   if (v.kind == Value::Kind::string && v.s.size() > strsize) v.s.resize(strsize);
 }
 
+// Why dtrace would refuse setopt(name, value) while tracing, or nullptr:
+// an unknown name, an option only the command line or a pragma sets (its
+// _dtrace_rtoptions), or a value the option does not take.
+const char* runtime_option_error(const std::string& name, const std::string& value, bool has_value) {
+  bool takes_value = false;
+  if (!is_known_option(name, &takes_value)) return "Invalid option name";
+  static const std::set<std::string> while_tracing = {
+      "aggrate",  "aggsortkey", "aggsortkeypos", "aggsortpos", "aggsortrev", "flowindent", "quiet",
+      "quietresize", "rawbytes", "stackindent", "switchrate", "printsize", "strsize"};
+  if (!while_tracing.count(name)) return "Operation illegal when tracing is active";
+  if (!has_value) return nullptr;
+  const bool ok = name == "aggrate" || name == "switchrate" ? option_rate_ns(value).has_value()
+                  : takes_value                              ? option_size(value).has_value()
+                                                             : option_switch(value).has_value();
+  return ok ? nullptr : "Invalid value for specified option";
+}
+
 // tracemem()'s dump, as dtrace(1) prints raw bytes: a header of column
 // digits, then 16 bytes a line with their offset and printable characters.
 std::string raw_bytes(std::string_view b) {
@@ -1403,6 +1457,20 @@ std::string raw_bytes(std::string_view b) {
     out += '\n';
   }
   return out;
+}
+
+// The bytes dtrace records for trace()'s value: a string in strsize + 1
+// bytes, NUL-padded; an integer in its size, little-endian.
+std::string record_bytes(const Value& v, size_t strsize) {
+  if (v.kind == Value::Kind::string) {
+    std::string b = v.s.substr(0, std::min(v.s.size(), strsize));
+    b.resize(strsize + 1, '\0');
+    return b;
+  }
+  std::string b(v.size ? v.size : 8, '\0');
+  const uint64_t u = static_cast<uint64_t>(v.i);
+  for (size_t i = 0; i < b.size() && i < 8; ++i) b[i] = static_cast<char>(u >> (8 * i));
+  return b;
 }
 
 std::vector<Value> eval_args(Exec& x, const std::vector<NodePtr>& args, size_t from) {
@@ -1466,6 +1534,8 @@ public:
       clip_string(v, rt.strsize);
       rt.emit_prefix(x);
       if (rt.json()) rt.emit(x, "{\"type\":\"value\",\"data\":" + json_value(v) + "}\n");
+      else if (rt.rawbytes && (v.kind == Value::Kind::string || v.kind == Value::Kind::integer))
+        rt.emit(x, raw_bytes(record_bytes(v, rt.strsize)));
       else rt.emit(x, render_trace(v, rt.quiet()));
       return;
     }
@@ -1526,10 +1596,23 @@ public:
         std::string s;
         value = std::string(args_[0]->eval_str(x, s));
       }
+      // What dtrace's consumer answers to a setopt() it cannot do: an error
+      // message for the clause, and the clause goes on (dt_setopt()).
+      if (auto why = runtime_option_error(text_, value, !args_.empty())) {
+        rt.sink->err("probekit: " + rt.clause_where(x) + ": couldn't set option \"" + text_ + "\" to \"" +
+                     (args_.empty() ? std::string("1") : value) + "\": " + why + "\n\n");
+        return;
+      }
       if (text_ == "quiet") rt.quiet_ = args_.empty() || option_switch(value).value_or(rt.quiet_);
       else if (text_ == "strsize" && option_size(value)) rt.strsize = static_cast<size_t>(*option_size(value));
       else if (text_ == "printsize") rt.printsize = print_size(value);
-      rt.symbols.options[text_] = value;
+      // A switch set to no/0/false is unset, as dtrace's dt_opt_runtime.
+      bool takes_value = false;
+      (void)is_known_option(text_, &takes_value);
+      if (!takes_value && !value.empty() && !option_switch(value).value_or(true)) rt.symbols.options.erase(text_);
+      else rt.symbols.options[text_] = value;
+      rt.rawbytes = rt.symbols.options.count("rawbytes") > 0;
+      rt.apply_sort_options();
       return;
     }
     case Fn::speculate: {

@@ -17,6 +17,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "util/strings.h"
 
@@ -48,7 +49,9 @@ struct Parsed {
   std::optional<FormatIssue> error;
 };
 
-constexpr std::string_view kConversions = "diuoxXcspaASeEfgG";
+// dtrace's conversions (dt_printf.c's _dtrace_conversions) less the wide
+// and long-double ones: %k a stack, %Y and %T a time in nanoseconds.
+constexpr std::string_view kConversions = "diuoxXcspaASeEfgGkYT";
 
 Parsed parse(std::string_view fmt) {
   Parsed out;
@@ -126,7 +129,7 @@ Parsed parse(std::string_view fmt) {
       out.error = FormatIssue{"D_SYNTAX", i, cv.length, -1,
                               "\"" + cv.text +
                                   "\" is not a valid conversion; use one of %d %i %u %o %x %X "
-                                  "%c %s %p %a %A %S %e %E %f %g %G, or \"%%\" for '%'"};
+                                  "%c %s %p %a %A %S %e %E %f %g %G %k %Y %T, or \"%%\" for '%'"};
       return out;
     }
     out.pieces.push_back(Piece{std::move(lit), true, std::move(cv)});
@@ -224,6 +227,9 @@ bool accepts(char conv, Value::Kind k) {
     case 'f':
     case 'g':
     case 'G': return k == Value::Kind::integer;
+    case 'k': return k == Value::Kind::stack;
+    case 'Y':
+    case 'T': return k == Value::Kind::integer;
     default: return k == Value::Kind::integer || k == Value::Kind::symbol;
   }
 }
@@ -289,6 +295,37 @@ Result<std::string> format_one(const Conv& cv, int width, int prec, const Value&
     case 'S': {
       std::string s = cv.conv == 'S' ? escape_string(v.s) : text_of(v);
       return cfmt(c_spec(cv, width, prec, "", 's').c_str(), s.c_str());
+    }
+    case 'k': {
+      // pfprint_stack: each frame on a line of its own after a newline,
+      // indented by the width when it is left-justified, printed with the
+      // conversion's "%s".
+      const int indent = width < 0 || cv.left ? std::abs(width) : 0;
+      std::string out = "\n";
+      for (const auto& frame : split(v.s, '\n')) {
+        if (frame.empty()) continue;
+        out += std::string(static_cast<size_t>(indent), ' ');
+        out += cfmt(c_spec(cv, width, prec, "", 's').c_str(), frame.c_str());
+        out += '\n';
+      }
+      return out;
+    }
+    case 'Y':
+    case 'T': {
+      // Nanoseconds since the epoch: %Y as pfprint_time ("2004 Jan  1
+      // 00:00:00", local time), %T as RFC 822 (pfprint_time822).
+      const time_t sec = static_cast<time_t>(zero_extend(v.i, size) / 1000000000ULL);
+      std::string text;
+      if (cv.conv == 'Y') {
+        char src[32] = {};
+        if (ctime_r(&sec, src)) text = std::string(src + 20, 4) + std::string(src + 3, 16);
+      } else {
+        struct tm tm = {};
+        char buf[64] = {};
+        localtime_r(&sec, &tm);
+        text.assign(buf, std::strftime(buf, sizeof buf, "%a, %d %b %G %T %Z", &tm));
+      }
+      return cfmt(c_spec(cv, width, prec, "", 's').c_str(), text.c_str());
     }
   }
   return Error("\"" + cv.text + "\" is not a valid conversion", ErrorKind::usage);

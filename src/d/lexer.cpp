@@ -1,6 +1,7 @@
 #include "d/lexer.h"
 
 #include <cctype>
+#include <cstring>
 #include <unordered_set>
 
 #include "util/strings.h"
@@ -255,6 +256,14 @@ Token Lexer::lex_string(Loc start) {
     if (c == '"') break;
     if (c == '\\') {
       if (pos_ >= src_.size()) continue;
+      // In a string, dtrace's stresc2chr() knows only these escapes and
+      // keeps any other as written: "\?" and "\'" stay two characters.
+      const char e = peek();
+      if (e != '\n' && std::strchr("01234567abfnrtvx\"\\", e) == nullptr) {
+        value += '\\';
+        value += get();
+        continue;
+      }
       value += static_cast<char>(lex_escape(start));
     } else {
       value += c;

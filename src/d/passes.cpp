@@ -158,12 +158,13 @@ bool option_version(const std::string& value) {
     if (!n || *n > 4095) return false;
     v.push_back(*n);
   }
-  auto latest = split(kDVersion, '.');
-  const uint64_t major = *parse_uint(latest[0], 10), minor = *parse_uint(latest[1], 10);
-  // The versions D has had: 1.0 .. 1.13 (and 1.6.1, 1.6.2, 1.6.3).
-  if (v[0] != 1 || v[0] > major || v[1] > minor) return false;
-  if (v.size() == 3 && v[2] != 0 && !(v[1] == 6 && v[2] <= 3)) return false;
-  return true;
+  // The versions D has had: 1.0 .. 1.13 (and 1.2.1, 1.2.2, 1.4.1, 1.6.1
+  // .. 1.6.4), then dtrace-utils' 2.0 and 2.0.1 (kDVersion).
+  const uint64_t micro = v.size() == 3 ? v[2] : 0;
+  if (v[0] == 2) return v[1] == 0 && micro <= 1;
+  if (v[0] != 1 || v[1] > 13) return false;
+  if (micro == 0) return true;
+  return (v[1] == 2 && micro <= 2) || (v[1] == 4 && micro == 1) || (v[1] == 6 && micro <= 4);
 }
 
 bool is_known_option(const std::string& name, bool* takes_value) {
@@ -193,6 +194,8 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"maxframes", true},    // the most frames stack() and ustack() may ask for
       {"errtags", false},     // dtrace: errors carry their [D_*] tag (probekit's always do)
       {"droptags", false},    // dtrace: drop reports carry a tag (accepted; drops print as they do)
+      {"tree", true},         // dtrace: dump the parse tree of passes N (a debugging aid; accepted, no effect)
+      {"argref", false},      // dtrace: arguments after the program need not be referenced
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -210,14 +213,26 @@ public:
 
   void run(PassContext& ctx) override {
     ctx_ = &ctx;
-    for (const auto& o : ctx.options.options)
+    bool argref = false;
+    for (const auto& o : ctx.options.options) {
       if (o.first == "defaultargs") defaultargs_ = true;
-    for (const auto& p : ctx.ast.options)
+      if (o.first == "argref") argref = o.second.empty() || option_switch(o.second).value_or(true);
+    }
+    for (const auto& p : ctx.ast.options) {
       if (p.name == "defaultargs") defaultargs_ = true;
+      if (p.name == "argref") argref = true;
+    }
     for (auto& c : ctx.ast.clauses) {
       for (auto& d : c.descs) expand_desc(d);
       visit_clause(c);
     }
+    // dtrace (dt_compile): the last argument after the program must be
+    // used, unless -x argref says arguments may go unused.
+    const auto& args = ctx.options.macro_args;
+    if (!args.empty() && !argref && !referenced_.count(args.size()))
+      ctx.diags.error("D_MACRO_UNUSED", Loc{0, 0, 0},
+                      "extraneous argument '" + args.back() + "' ($" + std::to_string(args.size()) +
+                          " is not referenced): use it in the program, remove it, or pass '-x argref'");
   }
 
   void visit_macro(Expr& e) {
@@ -252,6 +267,7 @@ private:
     }
     if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
       size_t n = std::stoul(name.size() > 6 ? "999999" : name);
+      referenced_.insert(n);
       if (n == 0) {
         value = o.script_name;
         is_int = false;
@@ -341,6 +357,7 @@ private:
 
   PassContext* ctx_ = nullptr;
   bool defaultargs_ = false;
+  std::set<size_t> referenced_;  // $N the program uses
 };
 
 // --- options ----------------------------------------------------------------
@@ -449,6 +466,13 @@ private:
         ctx.diags.error("D_PRAGMA_OPTSET", loc,
                         "failed to set option '" + name + "': '" + value + "' is not a size; use a number " +
                             "with an optional k, m, g or t suffix (4m)");
+        return false;
+      }
+      // dtrace's dt_opt_strsize: a string holds at least its NUL and one
+      // character.
+      if (name == "strsize" && *option_size(value) < 2) {
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'strsize': '" + value + "' is too small; use 2 or more");
         return false;
       }
     } else if (!option_switch(value)) {
@@ -1059,7 +1083,7 @@ public:
         error(v ? "D_REGS_IDX" : "D_PROTO_ARG", e.loc,
               "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
       else
-        e.ival = static_cast<uint64_t>(*v);
+        e.ival = static_cast<uint64_t>(uregs_word(static_cast<int>(*v)));
       return;
     }
     if (const VarInfo* v = find_var(e.text); v && pointer_index(e, v->type)) return visit(e);
@@ -1978,7 +2002,7 @@ private:
                     : "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
           return Type::none();
         }
-        e.ival = static_cast<uint64_t>(*idx);
+        e.ival = static_cast<uint64_t>(uregs_word(static_cast<int>(*idx)));
         if (!destructive_allowed()) {
           error("D_DESTRUCT", e.loc, "assigning to 'uregs[]' is destructive: run with '-w' to allow it");
           return Type::none();
@@ -2233,8 +2257,8 @@ private:
         error("D_PROTO_ARG", e.kids[0]->loc, "'setopt()' option name must be a string literal");
         return;
       }
-      if (!is_known_option(e.kids[0]->text))
-        error("D_PRAGMA_OPTSET", e.kids[0]->loc, "failed to set option '" + e.kids[0]->text + "': unknown option");
+      // An option setopt() cannot set is the consumer's error when the
+      // clause runs, as dtrace reports it, not the compiler's.
       need(e, 1, true);
       return;
     }

@@ -126,8 +126,12 @@ bool split_probe_desc(const std::string& text, ProbeDesc& out);
 bool is_known_option(const std::string& name, bool* takes_value = nullptr);
 
 // The D language version this compiler implements, as dtrace -V names it
-// ("Sun D 1.13"), and the highest `-x version=` accepts.
-inline constexpr const char* kDVersion = "1.13";
+// ("Oracle D 2.0"), and the highest `-x version=` accepts. probekit's D is
+// dtrace-utils' (its semantics are the ones the conformance suite checks:
+// strsize, string functions, print(), the drops), whose latest is 2.0;
+// Solaris/illumos scripts that ask for 1.0 to 1.13 are accepted too.
+inline constexpr const char* kDVersion = "2.0";
+inline constexpr const char* kDDialect = "Oracle D";
 
 // A switch's value (quiet=yes, -x flowindent=0): on, off, or not a value.
 std::optional<bool> option_switch(const std::string& value);

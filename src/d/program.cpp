@@ -306,6 +306,9 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   dyn_budget.limit = option_size(symbols, "dynvarsize", 1 << 20);
   for (auto& a : aggs) a.set_budget(&agg_budget);
   quiet_ = symbols.options.count("quiet") > 0;
+  rawbytes = symbols.options.count("rawbytes") > 0;
+  for (auto& a : aggs) a.set_sort(&agg_sort);
+  apply_sort_options();
   flow_indent = symbols.options.count("flowindent") > 0;
   format_ = options.format;
   if (auto f = symbols.options.find("aggfmt"); f != symbols.options.end()) folded_ = f->second == "folded";
@@ -493,12 +496,35 @@ void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, cons
   if (!out.empty()) sink->out(out);
 }
 
+void Runtime::apply_sort_options() {
+  const auto& o = symbols.options;
+  auto position = [&](const char* name) -> size_t {
+    auto it = o.find(name);
+    return it == o.end() ? 0 : static_cast<size_t>(d::option_size(it->second).value_or(0));
+  };
+  agg_sort.by_key = o.count("aggsortkey") > 0;
+  agg_sort.reverse = o.count("aggsortrev") > 0;
+  agg_sort.keypos = position("aggsortkeypos");
+  agg_sort.valpos = position("aggsortpos");
+}
+
+// The clause's place in the program (dt_clause_N, from 0).
+static size_t clause_index(const ProbeEntry& p, uint32_t epid) {
+  size_t clause = 0;
+  for (size_t i = 0; i < p.epids.size(); ++i)
+    if (p.epids[i] == epid) clause = p.clauses[i];
+  return clause;
+}
+
+std::string Runtime::clause_where(const Exec& x) const {
+  return "error in dt_clause_" + std::to_string(clause_index(x.probe, x.epid)) + " for probe ID " +
+         std::to_string(x.probe.id) + " (" + x.probe.probe_text + ")";
+}
+
 void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const Fault& f, FireContext&) {
   ++errors;
   if (in_error) return;  // a fault in an ERROR clause is not reported again
-  size_t clause = 0;  // the faulting clause's place in the program
-  for (size_t i = 0; i < p.epids.size(); ++i)
-    if (p.epids[i] == epid) clause = p.clauses[i];
+  const size_t clause = clause_index(p, epid);  // the faulting clause's place in the program
   // dtrace-utils' ERROR arguments: arg1 the probe's ID, arg2 the clause's
   // statement ID (its place in the program), arg3 the BPF pc, arg4 the
   // fault (DTRACEFLT_*), arg5 the address.
@@ -541,7 +567,10 @@ void Runtime::report_fault(const ProbeEntry& p, uint32_t epid, int action, const
 void Runtime::print_remaining_aggregations() {
   sync();
   std::string text = json() || folded() ? "" : "\n";
-  for (size_t i = 0; i < aggs.size(); ++i) {
+  // dtrace sorts every entry by aggregation first (dt_aggregate_varcmp),
+  // which aggsortrev reverses too: the last aggregation prints first.
+  for (size_t n = 0; n < aggs.size(); ++n) {
+    const size_t i = agg_sort.reverse ? aggs.size() - 1 - n : n;
     if (agg_printed[i]) continue;
     agg_printed[i] = true;
     if (json()) sink->out(aggs[i].json() + "\n");
@@ -1161,12 +1190,11 @@ void Program::end() {
   state_->rt.fire(2, ctx);
   state_->rt.sync();
   // As dtrace(1) reports drops: on stderr, before the aggregations.
-  std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget);
-  auto line = [&drops](uint64_t n, const char* what, const char* tail) {
-    if (n) drops += "probekit: " + std::to_string(n) + " " + what + (n > 1 ? "s" : "") + tail + "\n";
-  };
-  line(state_->rt.spec_drops, "speculative drop", "");
-  line(state_->rt.spec_unavailable, "failed speculation", " (no speculative buffer available)");
+  const bool tags = state_->rt.symbols.options.count("droptags") > 0;
+  std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget, tags);
+  drops += drop_line(state_->rt.spec_drops, "DTRACEDROP_SPEC", "speculative drop", "", tags);
+  drops += drop_line(state_->rt.spec_unavailable, "DTRACEDROP_SPECUNAVAIL", "failed speculation",
+                     " (no speculative buffer available)", tags);
   if (!drops.empty()) state_->rt.sink->err(drops);
   state_->rt.print_remaining_aggregations();
   state_->rt.sink->flush();
@@ -1196,6 +1224,44 @@ bool Program::has_option(const std::string& name) const { return state_->rt.symb
 std::string Program::option(const std::string& name) const {
   auto it = state_->rt.symbols.options.find(name);
   return it == state_->rt.symbols.options.end() ? std::string() : it->second;
+}
+
+std::string Program::enabling_error() const {
+  const Runtime& rt = state_->rt;
+  auto zero_key = [](const std::vector<Type>& types) {
+    std::vector<Value> key;
+    for (const Type& t : types) key.push_back(zero_value(t));
+    return key;
+  };
+  auto too_small = [](const char* option, uint64_t limit, uint64_t need, const char* what) {
+    return "-x " + std::string(option) + "=" + std::to_string(limit) + ": " + what + " takes " +
+           std::to_string(need) + " bytes: use " + option + "=" + std::to_string(need) + " or more";
+  };
+  // dtrace-utils sizes its buffers for the largest record, entry or
+  // variable the program has (dt_maxreclen, dt_maxtuplesize + ...):
+  // each must fit once, however few are stored later.
+  uint64_t agg_need = 0;
+  for (size_t i = 0; i < rt.aggs.size() && i < rt.symbols.aggs.size(); ++i)
+    agg_need = std::max(agg_need, rt.aggs[i].entry_bytes(zero_key(rt.symbols.aggs[i].keys)));
+  if (rt.agg_budget.limit && agg_need > rt.agg_budget.limit)
+    return too_small("aggsize", rt.agg_budget.limit, agg_need, "an aggregation entry");
+  uint64_t dyn_need = rt.symbols.thread_vars.empty() ? 0 : thread_vars_bytes(rt);
+  for (const auto& g : rt.symbols.globals) {
+    if (!g.is_array || g.dim > 0) continue;
+    const auto key = zero_key(g.keys);
+    dyn_need = std::max<uint64_t>(dyn_need, 32 + 16 * key.size() + rt.dyn_budget.key_bytes(key, true) +
+                                                (g.type.is_string() ? rt.dyn_budget.strsize : 8));
+  }
+  if (rt.dyn_budget.limit && dyn_need > rt.dyn_budget.limit)
+    return too_small("dynvarsize", rt.dyn_budget.limit, dyn_need, "a dynamic variable");
+  // The smallest record dtrace-utils writes to its buffer with the perf
+  // header (a firing's EPID and exit status) is 64 bytes.
+  constexpr uint64_t kMinBufsize = 64;
+  if (auto it = rt.symbols.options.find("bufsize"); it != rt.symbols.options.end()) {
+    const uint64_t bufsize = d::option_size(it->second).value_or(kMinBufsize);
+    if (bufsize < kMinBufsize) return too_small("bufsize", bufsize, kMinBufsize, "a record");
+  }
+  return {};
 }
 
 bool Program::quiet() const { return state_->rt.quiet(); }

@@ -426,6 +426,11 @@ public:
   // Effective option value (pragmas, then -x), "" when unset.
   std::string option(const std::string& name) const;
   bool has_option(const std::string& name) const;  // set, with or without a value
+  // Why tracing cannot start with these sizes, "" when it can: a buffer
+  // (bufsize, aggsize, dynvarsize) smaller than one record, aggregation
+  // entry or dynamic variable of the program (dtrace's "Enabling exceeds
+  // size of buffer", EDT_BUFTOOSMALL). Names the option and its minimum.
+  std::string enabling_error() const;
   bool quiet() const;
   bool destructive() const;  // -w or #pragma D option destructive
   uint64_t fires() const;    // clause executions so far

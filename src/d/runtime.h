@@ -205,6 +205,16 @@ public:
   size_t strtok_pos = 0;
   bool in_error = false;
   size_t strsize = 256;
+  // -x rawbytes: trace() shows its record's bytes as tracemem() does (a
+  // string's strsize + 1, NUL-padded), as dtrace's dt_print_trace does.
+  bool rawbytes = false;
+  // aggsortkey, aggsortkeypos, aggsortpos, aggsortrev (every aggregation
+  // sorts by it); apply_sort_options() reads them again after a setopt().
+  AggSort agg_sort;
+  void apply_sort_options();
+  // "error in dt_clause_N for probe ID P (prv:mod:fun:prb)": where a
+  // clause's run-time error happened, as dtrace-utils words it.
+  std::string clause_where(const Exec& x) const;
   size_t printsize = 8192;  // print() shows a type's first printsize bytes (DTrace's option)
   int ustackframes = 100;
   int ustackframes_max = 1000;  // ustackdepth's walk, and the most ustack() shows (maxframes)

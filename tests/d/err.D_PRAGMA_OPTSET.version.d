@@ -1,2 +1,2 @@
-#pragma D option version=2.0
+#pragma D option version=2.1
 BEGIN { exit(0); }

@@ -2,7 +2,7 @@
 /*
  * The buffer and rate options DTrace users set are accepted with DTrace's
  * units (sizes k m g t, rates hz ns us ms s m h d), and version= names a
- * D version up to 1.13.
+ * D version up to 2.0.
  */
 #pragma D option quiet
 #pragma D option version=1.1

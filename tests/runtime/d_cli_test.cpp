@@ -370,7 +370,7 @@ TEST(DCli, SyntaxErrorIsReportedNeverRun) {
 TEST(DCli, VersionFlagPrintsTheDVersion) {
   auto r = run({probekit_path(), "-V"}, 10);
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "probekit: Sun D 1.13\n");
+  EXPECT_EQ(r.out, "probekit: Oracle D 2.0\n");
   EXPECT_EQ(r.err, "");
 }
 
@@ -411,6 +411,55 @@ TEST(DCli, BufferSizeFlagAndOptionAreEachChecked) {
     EXPECT_EQ(r.status, 1) << order[0];
     EXPECT_NE(r.err.find("failed to set option 'bufsize': '4x' is not a size"), std::string::npos) << r.err;
   }
+}
+
+// A buffer smaller than one record, aggregation entry or dynamic variable of
+// the program stops it before anything runs, after the matches, as dtrace's
+// "could not enable tracing" (EDT_BUFTOOSMALL); one that fits runs it.
+TEST(DCli, BuffersTooSmallForTheProgramAreRefused) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string program;
+    std::string why;
+  };
+  const std::vector<Case> cases = {
+      {{"-x", "aggsize=8"}, "BEGIN { @ = count(); exit(0); }",
+       "(-x aggsize=8: an aggregation entry takes 48 bytes: use aggsize=48 or more)"},
+      {{"-x", "dynvarsize=15"}, "BEGIN { a[1] = 1; exit(0); }",
+       "(-x dynvarsize=15: a dynamic variable takes 64 bytes: use dynvarsize=64 or more)"},
+      {{"-b", "59"}, "BEGIN { exit(0); }", "(-x bufsize=59: a record takes 64 bytes: use bufsize=64 or more)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {probekit_path()};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    argv.insert(argv.end(), {"-n", c.program});
+    auto r = run(argv, 10);
+    EXPECT_EQ(r.status, 1) << c.flags[1];
+    EXPECT_EQ(r.out, "") << c.flags[1];
+    EXPECT_EQ(r.err, "probekit: description 'BEGIN ' matched 1 probe\n"
+                     "probekit: could not enable tracing: Enabling exceeds size of buffer " + c.why + "\n");
+  }
+  auto fits = run({probekit_path(), "-q", "-x", "aggsize=48", "-b", "64", "-n", "BEGIN { @ = count(); exit(0); }"}, 10);
+  EXPECT_EQ(fits.status, 0) << fits.err;
+  EXPECT_EQ(fits.out, "\n                1\n");
+}
+
+// The last argument after the program must be used, as dtrace(1) wants it
+// (D_MACRO_UNUSED), unless -x argref; so two -e after "--" are arguments.
+TEST(DCli, AnUnusedLastArgumentIsAnErrorUnlessArgref) {
+  auto unused = run({probekit_path(), "-n", "BEGIN { exit(0); }", "1234"}, 10);
+  EXPECT_EQ(unused.status, 1);
+  EXPECT_EQ(unused.err,
+            "<command line>: error: extraneous argument '1234' ($1 is not referenced): use it in the program, "
+            "remove it, or pass '-x argref' [D_MACRO_UNUSED]\n");
+  auto dashes = run({probekit_path(), "-n", "BEGIN { exit(0); }", "--", "-e", "-e"}, 10);
+  EXPECT_EQ(dashes.status, 1);
+  EXPECT_NE(dashes.err.find("extraneous argument '-e' ($2 is not referenced)"), std::string::npos) << dashes.err;
+  auto used = run({probekit_path(), "-q", "-n", "BEGIN { printf(\"%d\\n\", $1); exit(0); }", "1234"}, 10);
+  EXPECT_EQ(used.status, 0) << used.err;
+  EXPECT_EQ(used.out, "1234\n\n");
+  auto argref = run({probekit_path(), "-q", "-xargref", "-n", "BEGIN { exit(0); }", "1234"}, 10);
+  EXPECT_EQ(argref.status, 0) << argref.err;
 }
 
 // -L DIR: DIR/*.d is compiled before the program; an error in it names it.

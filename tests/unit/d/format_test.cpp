@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,23 @@ TEST(Format, PlainTextAndPercent) {
   EXPECT_EQ(fmt("hello\n", {}), "hello\n");
   EXPECT_EQ(fmt("100%%", {}), "100%");
   EXPECT_EQ(fmt("", {}), "");
+}
+
+// %Y and %T take nanoseconds since the epoch, shown in local time (here
+// UTC): %Y as dtrace's pfprint_time ("YEAR Mon DD HH:MM:SS" from ctime),
+// %T as RFC 822 (pfprint_time822), each through the conversion's width.
+TEST(Format, TimeConversionsShowNanosecondsSinceTheEpoch) {
+  const char* old_tz = std::getenv("TZ");
+  const std::string saved = old_tz ? old_tz : "";
+  setenv("TZ", "UTC", 1);
+  tzset();
+  const Value jan_2004 = Value::integer(1072915200LL * 1000000000LL + 5, 8);  // 2004-01-01 00:00:00 UTC
+  EXPECT_EQ(fmt("%Y", {jan_2004}), "2004 Jan  1 00:00:00");
+  EXPECT_EQ(fmt("[%22Y]", {jan_2004}), "[  2004 Jan  1 00:00:00]");
+  EXPECT_EQ(fmt("%T", {jan_2004}), "Thu, 01 Jan 2004 00:00:00 UTC");
+  if (old_tz) setenv("TZ", saved.c_str(), 1);
+  else unsetenv("TZ");
+  tzset();
 }
 
 TEST(Format, SignedDecimalWithFlagsAndWidths) {

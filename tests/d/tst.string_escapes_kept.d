@@ -1,0 +1,11 @@
+/* flags: -q */
+/*
+ * In a string constant dtrace knows the escapes \a \b \f \n \r \t \v \" \\,
+ * octal and hexadecimal ones; any other, such as \? and \', stays as
+ * written (dtrace's stresc2chr), unlike in a character constant.
+ */
+BEGIN
+{
+	printf("%s|%s|%d\n", "a\?b", "\'\\\"", '\?');
+	exit(0);
+}
