@@ -134,7 +134,11 @@ public:
 
   // DWARF's inlined subroutines at pc, for ustack()'s inline frames.
   std::vector<std::string> inline_frames(const HitContext& hit, uint64_t pc) override {
-    auto module = module_at(hit, pc);
+    return inline_frames_at(hit.symbolize(pc, true), pc);
+  }
+  // The same for a frame the agent walked (symbolized by Session::agent_symbolize).
+  std::vector<std::string> inline_frames_at(const std::string& symbolized, uint64_t pc) override {
+    auto module = module_named(symbolized);
     if (!module) return {};
     auto info = debug_.debug_info(module->path);
     if (!info) return {};
@@ -145,9 +149,10 @@ public:
 
 private:
   // The module pc is in, by the name the symbolizer gives it.
-  const ModuleInfo* module_at(const HitContext& hit, uint64_t pc) {
+  const ModuleInfo* module_at(const HitContext& hit, uint64_t pc) { return module_named(hit.symbolize(pc, true)); }
+  // The module a symbolized address ("module:func+0x10") is in.
+  const ModuleInfo* module_named(const std::string& where) {
     if (!session_) return nullptr;
-    std::string where = hit.symbolize(pc, true);  // "module:func+0x10"
     auto colon = where.find(':');
     if (colon == std::string::npos || where.rfind("0x", 0) == 0) return nullptr;
     std::string module = where.substr(0, colon);
