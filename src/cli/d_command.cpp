@@ -132,6 +132,14 @@ public:
     return pcs;
   }
 
+  // The modules mapped now, kept by name: the agent's ustack() frames are
+  // named when the program prints (inline_frames_at), maybe after the
+  // process has exited, when the session no longer lists its modules.
+  void remember_modules() {
+    if (!session_) return;
+    for (const auto& info : session_->modules()) modules_[info.name] = info;
+  }
+
   // DWARF's inlined subroutines at pc, for ustack()'s inline frames.
   std::vector<std::string> inline_frames(const HitContext& hit, uint64_t pc) override {
     return inline_frames_at(hit.symbolize(pc, true), pc);
@@ -810,6 +818,7 @@ int d_main(int argc, char** argv) {
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(exit_rejected);  // a description that matches nothing, as dtrace: 1
+  host.remember_modules();
   if (!program.quiet() && !interrupted())
     report_matches(parts, program_lines(source, file_name), program, binder.matched());
   auto& ticks = binder.ticks();
@@ -860,6 +869,7 @@ int d_main(int argc, char** argv) {
     }
     if (session) {
       auto r = session->run(slice);
+      host.remember_modules();  // libraries loaded meanwhile, for the agent's stacks
       if (!r) {
         worst = reject("", r.error());
         break;
