@@ -161,6 +161,7 @@ dprog() {
     ufunc) echo 'pid$target:a.out:paced_hit:entry { @[ufunc(uregs[R_PC])] = count(); }' ;;
     strglobal) echo 'pid$target:a.out:paced_hit:entry { last = copyinstr(arg2); }' ;;
     strarray) echo 'pid$target:a.out:paced_hit:entry { a[copyinstr(arg2)]++; }' ;;
+    ustack) echo 'pid$target:a.out:paced_hit:entry { @[ustack()] = count(); }' ;;
   esac
 }
 bprog() {
@@ -176,6 +177,7 @@ bprog() {
     ufunc) echo "uprobe:$paced:paced_hit { @[usym(reg(\"ip\"))] = count(); }" ;;
     strglobal) echo "uprobe:$paced:paced_hit { @last = str(arg2); }" ;;
     strarray) echo "uprobe:$paced:paced_hit { @a[str(arg2)]++; }" ;;
+    ustack) echo "uprobe:$paced:paced_hit { @[ustack] = count(); }" ;;
   esac
 }
 # retlat: the issue's entry + return latency histogram, per call (both
@@ -189,7 +191,9 @@ bprog() {
 # strglobal, strarray: a string global stored from copyinstr (a copy into
 # the process's shared room) and an array keyed by one (its bytes the key
 # in the lock-free table).
-for d in count reject keyed delta retlat global array strkey ufunc strglobal strarray; do
+# ustack: a key of the thread's stack (the agent's walk, the stack interned
+# in the thread's table, symbolized when printed).
+for d in count reject keyed delta retlat global array strkey ufunc strglobal strarray ustack; do
   drow "$d: probekit agent" "$(pmean "$pk" -q -n "$(dprog $d)" -c "$paced $pn $dgap")"
   drow "$d: probekit -x backend=trap" "$(pmean "$pk" -q -x backend=trap -n "$(dprog $d)" -c "$paced $pn $dgap")"
   if [ "${BPFTRACE:-1}" = 1 ] && command -v bpftrace >/dev/null 2>&1; then

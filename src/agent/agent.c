@@ -605,6 +605,23 @@ static void dprog_raise(struct pk_dvm_hit *v, uint64_t sig) {
   sys3(NR_tgkill, e->h.pid, sys3(NR_gettid, 0, 0, 0), (long)sig);
 }
 
+static struct pk_shadow_area *shadow_area(void);
+static struct pk_shadow_stack *shadow_of(struct pk_shadow_area *a, uint64_t fs, int claim);
+
+/* ustack()'s walk reads return addresses: one a return probe hijacked is
+ * its site's return point (the frame's rp), and the program's is in the
+ * thread's shadow stack, in the frame of that slot. */
+static uint64_t dprog_real_return(struct pk_dvm_hit *v, uint64_t slot, uint64_t value) {
+  struct pk_shadow_area *a = shadow_area();
+  if (!a || !a->trampoline) return value; /* no return is hijacked */
+  struct pk_shadow_stack *s = shadow_of(a, v->fsbase, 0);
+  if (!s) return value;
+  const uint32_t d = s->depth <= PK_SHADOW_DEPTH ? s->depth : 0;
+  for (uint32_t i = d; i > 0; --i)
+    if (s->frames[i - 1].sp == slot && s->frames[i - 1].rp == value) return s->frames[i - 1].orig;
+  return value;
+}
+
 /* Native code's helpers (engine/dvm_native.h): what an op needs of the
  * agent, called at these addresses, each dvm.h's own code with this
  * file's callbacks, as pk_dvm_run calls them. */
@@ -646,6 +663,7 @@ PK_EXPORT uint32_t pk_agent_dvm_string(struct pk_dvm_hit *v, const uint8_t *op, 
 static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_rt *site, uint64_t fsbase,
                           struct pk_thread *slot) {
   if (!c->threads_remote || !c->dstate_remote || c->restoring) return 0;
+  if (__atomic_load_n(&c->dexited, __ATOMIC_RELAXED)) return 0; /* after exit(): nothing runs */
   const struct pk_dprog *prog = (const struct pk_dprog *)((const uint8_t *)c + site->program);
   struct dprog_env e;
   e.busy = 0;
@@ -682,6 +700,13 @@ static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_
   v.raise = dprog_raise;
   v.overridden = 0;
   v.override_value = 0;
+  /* ustack(): at a return site the hit is past the `ret` (rip the real
+   * return address): the first frame is that `ret` (the function's one
+   * exit: a code walking the stack there needs it, Probe::
+   * agent_reads_return_offset) and the caller is known. */
+  v.stack_top = site->return_site ? site->address + (uint64_t)site->ret_offset : site->address;
+  v.stack_caller = site->return_site ? e.h.rip : 0;
+  v.real_return = dprog_real_return;
   const uint32_t abandoned = prog->native ? ((uint32_t(*)(struct pk_dvm_hit *))(uintptr_t)prog->native)(&v)
                                            : pk_dvm_run(&v, (const uint8_t *)(prog + 1), prog->size);
   if (e.rec) {

@@ -245,6 +245,14 @@ struct pk_control {
   uint32_t ndirect;
   uint32_t pad_direct;
   uint64_t direct[PK_DIRECT_RANGES][2];
+  /* D's exit() (dtrace-utils' activity state going to DRAINING): set by a
+   * clause's exit() (PK_OP_EXIT), in the agent or in the tracer's run of
+   * the same code; from then on no D site of the process runs its clauses
+   * (the firing that called exit() finishes its clause), so another
+   * thread's hits between the exit() and probekit stopping the process
+   * change nothing, as under the trap backend. */
+  uint32_t dexited;
+  uint32_t pad_dexited;
 };
 
 /* ---- D clauses (PK_ACTION_DPROG) ----
@@ -404,6 +412,20 @@ struct pk_dagg_table {
  *   SSTOREDYN u16 u16 u16 u32  SSTORE u16 u16 to a self-> string, charged
  *                   as SETSELFDYN charges (its flag word the third u16, the
  *                   pk_ddyn at global word u32): no room, a drop, no store
+ *   USTACK u16 u8 u32 u16 u16  walk the hitting thread's user stack (at
+ *                   most the first u16 frames, as the tracer's walk: the
+ *                   probed instruction, its caller by the call frame rule
+ *                   when the frame-pointer chain misses it, then the rbp
+ *                   chain read with the fault-safe reader; dvm.h
+ *                   pk_dvm_ustack) and push, by u8 (PK_USTACK_*): the
+ *                   frame count (ustackdepth), the second frame or 0
+ *                   (ucaller), or the stack's id in the thread's stack
+ *                   table (ustack() as a key: a pk_dstacks at byte u32 of
+ *                   the part, u16 entries of 2 + the second u16 words; 0
+ *                   when the table is full, a drop counted there), or
+ *                   the stack itself for an output item (PK_USTACK_LOCAL)
+ *   EXIT            exit() was called: the process's D sites stop running
+ *                   their clauses (pk_control dexited)
  *   END             the probe's last clause is done */
 enum {
   PK_OP_END = 0, PK_OP_IMM, PK_OP_REG, PK_OP_STK, PK_OP_VAR, PK_OP_SELF, PK_OP_SETSELF, PK_OP_DUP, PK_OP_POP,
@@ -417,6 +439,7 @@ enum {
   PK_OP_SREAD, PK_OP_SVAR, PK_OP_SSTORE, PK_OP_SLIT, PK_OP_SCOMM, PK_OP_SCMP, PK_OP_SLEN, PK_OP_SKEY,
   PK_OP_SJOIN, PK_OP_SUBSTR, PK_OP_SETSELFDYN, PK_OP_SGLOBAL, PK_OP_SSETGLOBAL,
   PK_OP_ASGET, PK_OP_ASSET, PK_OP_SSTOREDYN,
+  PK_OP_USTACK, PK_OP_EXIT,
   PK_OP_COUNT_
 };
 /* An associative array of integers or strings keyed by integers and strings (a[k1, k2] = v), in
@@ -458,6 +481,23 @@ struct pk_ddyn {
   uint64_t self_bytes;  /* a thread's self-> variables, charged at its first store (SETSELFDYN) */
 };
 
+/* ustack() keys (PK_OP_USTACK): a thread's stacks, interned in its part
+ * (bpftrace's stack map, with the whole stack compared, not its hash), so
+ * an aggregation's key holds one word, the stack's id: its entry's index
+ * + 1. A pk_dstacks, then `capacity` entries of 2 + frames words: the
+ * frame count (0: free), a hash, the frames. Only the owning thread writes
+ * it; probekit reads a stack back by its id (Program::absorb_agent). */
+struct pk_dstacks {
+  uint64_t drops; /* stacks that found no room (their hits' aggregations dropped) */
+  uint64_t used;  /* entries in use: at most half the table, so a lookup stays short when it is full */
+};
+#define PK_USTACK_DEPTH 0u  /* push the frame count (ustackdepth) */
+#define PK_USTACK_CALLER 1u /* push the second frame, 0 when none (ucaller) */
+#define PK_USTACK_KEY 2u    /* push the stack's id in the thread's table (0: full) */
+#define PK_USTACK_LOCAL 3u  /* push the address of the table's scratch entry: the frame count, a word,
+                               the frames (an OUTS value of kind PK_OUTS_STACK) */
+#define PK_USTACK_MAX 1000u /* frames a walk may take (maxframes' bound) */
+
 #define PK_DVAR_PID 0u
 #define PK_DVAR_TID 1u
 #define PK_DVAR_TIMESTAMP 2u
@@ -467,6 +507,8 @@ struct pk_ddyn {
 #define PK_DVM_STACK 64 /* words: the code generator refuses deeper code */
 #define PK_DVM_STRCMP_MAX 128 /* bytes of a string literal STRCMP compares with */
 #define PK_OUTS_LOCAL 0x8000u /* OUTS: the value is a string value, not a target address */
+#define PK_OUTS_STACK 0x4000u /* OUTS: the value is a walked stack (PK_USTACK_LOCAL) of at most the low
+                                 bits' frames, copied as its frames (the length word: 8 per frame) */
 
 /* ---- Return probes at jump speed (agent.c pk_agent_ret_*) ----
  * A return probe's entry site is a jump site whose trampoline calls

@@ -37,6 +37,11 @@ typedef uint32_t (*pk_dvm_cpu_fn)(struct pk_dvm_hit *);
 typedef uint8_t *(*pk_dvm_open_fn)(struct pk_dvm_hit *, uint32_t *cap);
 /* raise(): sends the signal to the hitting thread (PK_OP_RAISE). */
 typedef void (*pk_dvm_raise_fn)(struct pk_dvm_hit *, uint64_t sig);
+/* ustack()'s walk (PK_OP_USTACK): the return address `value` read at
+ * `slot` as the program sees it (the agent's return trampoline, put there
+ * by a return probe's hijack, becomes the real address its shadow stack
+ * keeps). */
+typedef uint64_t (*pk_dvm_retaddr_fn)(struct pk_dvm_hit *, uint64_t slot, uint64_t value);
 
 struct pk_dvm_hit {
   const struct pk_control *c;   /* in this process's view */
@@ -62,6 +67,12 @@ struct pk_dvm_hit {
   pk_dvm_raise_fn raise;        /* 0: raise() does nothing */
   uint32_t overridden;          /* override() ran: the function returns override_value */
   uint64_t override_value;
+  /* ustack() and its family (PK_OP_USTACK, pk_dvm_ustack). */
+  uint64_t stack_top;           /* the first frame: the probed instruction (a jump return site's `ret`,
+                                   its function's address + ret_offset); 0: rip */
+  uint64_t stack_caller;        /* the probed function's return address when the caller knows it (a jump
+                                   return site: the real one the trampoline goes to); 0: read at [rsp] */
+  pk_dvm_retaddr_fn real_return; /* 0: return addresses as read */
 };
 
 /* Appends an item of `len` payload bytes; its payload, or 0 when it does
@@ -737,6 +748,88 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
 #undef PK_SNEED
 #undef PK_SROOM
 
+/* The hitting thread's user stack as the tracer's walk sees it at a trap
+ * (d::Host::user_stack, then cli's correction from the call frame rule):
+ * the probed instruction; the function's caller, when the frame-pointer
+ * chain's first frame is not it (an entry, a `ret`, a frameless
+ * function: the rule there is CFA = rsp + 8, the return address at
+ * [rsp]); then the rbp chain, each frame read with the fault-safe reader
+ * (a fault, a zero return address or a frame pointer that does not grow
+ * ends it, where the tracer's ends). At most max frames (1 when max is
+ * 0, as the tracer keeps the first), the chain bounded as the tracer
+ * bounds it, before the caller is inserted. frames (when not 0) gets
+ * them; returns how many. */
+static inline uint32_t pk_dvm_ustack(struct pk_dvm_hit *h, const struct pk_dvm_fns *f, uint64_t *frames,
+                                     uint32_t max) {
+  uint64_t caller = h->stack_caller;
+  if (!caller) {
+    if (f->read(h, h->rsp, (uint8_t *)&caller, 8) != 8) caller = 0;
+    else if (h->real_return) caller = h->real_return(h, h->rsp, caller);
+  }
+  const uint32_t cap = max ? max : 1;
+  uint32_t n = 0, chain = 0;
+#define PK_EMIT(v)                  \
+  do {                              \
+    if (n < cap) {                  \
+      if (frames) frames[n] = (v);  \
+      ++n;                          \
+    }                               \
+  } while (0)
+  PK_EMIT(h->stack_top ? h->stack_top : h->rip);
+  uint64_t fp = h->frame[4]; /* rbp */
+  while (1 + chain < max && fp) {
+    uint64_t w[2]; /* the saved rbp, the return address */
+    if (f->read(h, fp, (uint8_t *)w, 16) != 16) break;
+    uint64_t ret = w[1];
+    if (h->real_return) ret = h->real_return(h, fp + 8, ret);
+    if (!ret) break;
+    if (chain == 0 && caller && ret != caller) PK_EMIT(caller);
+    PK_EMIT(ret);
+    ++chain;
+    if (w[0] <= fp) break;
+    fp = w[0];
+  }
+  if (chain == 0 && caller) PK_EMIT(caller);
+#undef PK_EMIT
+  return n;
+}
+
+/* A stack's id in a thread's table (agent_abi.h pk_dstacks): its entry's
+ * index + 1, the entry claimed when the stack is new; 0 when the table
+ * is full, which is half its entries (a drop counted). The frames are the
+ * table's scratch entry's. */
+static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32_t words, uint32_t n) {
+  uint64_t *scratch = (uint64_t *)(table + sizeof(struct pk_dstacks));
+  const uint64_t *frames = scratch + 2;
+  uint64_t hash = 0x9e3779b97f4a7c15ull ^ n;
+  for (uint32_t i = 0; i < n; ++i) {
+    hash ^= frames[i];
+    hash *= 0xbf58476d1ce4e5b9ull;
+    hash ^= hash >> 31;
+  }
+  uint64_t *entries = scratch + words;
+  const uint32_t mask = capacity - 1;
+  uint32_t i = (uint32_t)hash & mask;
+  for (uint32_t k = 0; k < capacity; ++k, i = (i + 1) & mask) {
+    uint64_t *e = entries + (uint64_t)i * words;
+    if (e[0] == 0) {
+      struct pk_dstacks *head = (struct pk_dstacks *)table;
+      if (head->used >= capacity / 2) break;
+      head->used++;
+      e[1] = hash;
+      for (uint32_t j = 0; j < n; ++j) e[2 + j] = frames[j];
+      __atomic_store_n(&e[0], n, __ATOMIC_RELEASE); /* probekit reads the frames only once this is set */
+      return (uint64_t)i + 1;
+    }
+    if (e[0] != n || e[1] != hash) continue;
+    uint32_t j = 0;
+    while (j < n && e[2 + j] == frames[j]) ++j;
+    if (j == n) return (uint64_t)i + 1;
+  }
+  ((struct pk_dstacks *)table)->drops++;
+  return 0;
+}
+
 /* Runs a site's clauses. Returns the number of clauses abandoned (a
  * fault, or no thread slot for a clause that needed one). */
 static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uint32_t size) {
@@ -961,7 +1054,11 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         sp -= n;
         if (dropped) break;
         uint32_t most = 0; /* the item's largest payload */
-        for (uint32_t i = 0; i < n; ++i) most += 8u + (((pk_dvm_u16(kinds + 2 * i) & ~PK_OUTS_LOCAL) + 7u) & ~7u);
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t kind = pk_dvm_u16(kinds + 2 * i);
+          most += 8u + ((kind & PK_OUTS_STACK) && !(kind & PK_OUTS_LOCAL) ? 8u * (kind & (PK_OUTS_STACK - 1u))
+                                                                          : ((kind & ~PK_OUTS_LOCAL) + 7u) & ~7u);
+        }
         const uint32_t start = h->out_len;
         uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, most);
         if (!p) {
@@ -978,6 +1075,15 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           if (!max) {
             __builtin_memcpy(p + at, &v, 8);
             at += 8;
+            continue;
+          }
+          if ((max & PK_OUTS_STACK) && !(max & PK_OUTS_LOCAL)) { /* a walked stack: its frames */
+            const uint64_t *walked = (const uint64_t *)(uintptr_t)v;
+            const uint64_t frames = walked[0] < (max & (PK_OUTS_STACK - 1u)) ? walked[0] : (max & (PK_OUTS_STACK - 1u));
+            const uint64_t len = 8u * frames;
+            __builtin_memcpy(p + at, &len, 8);
+            for (uint64_t k = 0; k < frames; ++k) __builtin_memcpy(p + at + 8 + 8 * k, &walked[2 + k], 8);
+            at += 8u + (uint32_t)len;
             continue;
           }
           if (max & PK_OUTS_LOCAL) { /* a string value: already here */
@@ -1160,6 +1266,43 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         const uint32_t r = pk_dvm_string_op(h, f, code, size, &pc, st, &sp, &faddr);
         if (r == PK_DVM_SBADADDR) fkind = 1; /* DTRACEFLT_BADADDR */
         if (r) goto fault;
+        break;
+      }
+      case PK_OP_EXIT:
+        __atomic_store_n(&((struct pk_control *)(uintptr_t)h->c)->dexited, 1u, __ATOMIC_RELAXED);
+        break;
+      case PK_OP_USTACK: {
+        if (pc + 11 > size) goto fault;
+        const uint32_t max = pk_dvm_u16(code + pc), what = code[pc + 2];
+        uint32_t off;
+        __builtin_memcpy(&off, code + pc + 3, 4);
+        const uint32_t capacity = pk_dvm_u16(code + pc + 7), words = pk_dvm_u16(code + pc + 9);
+        pc += 11;
+        PK_ROOM(1);
+        if (max > PK_USTACK_MAX) goto fault;
+        if (what == PK_USTACK_DEPTH) {
+          st[sp++] = pk_dvm_ustack(h, f, 0, max);
+          break;
+        }
+        if (what == PK_USTACK_CALLER) {
+          uint64_t two[2];
+          st[sp++] = pk_dvm_ustack(h, f, two, max < 2 ? max : 2) > 1 ? two[1] : 0;
+          break;
+        }
+        uint8_t *part = pk_dvm_part(h, f);
+        if (!part || (what != PK_USTACK_KEY && what != PK_USTACK_LOCAL) || !capacity || (capacity & (capacity - 1)) || words < 3 ||
+            (max ? max : 1) > words - 2u ||
+            (uint64_t)off + sizeof(struct pk_dstacks) + 8ull * words * (capacity + 1u) > h->c->dstate_stride)
+          goto fault;
+        uint8_t *table = part + off;
+        uint64_t *scratch = (uint64_t *)(table + sizeof(struct pk_dstacks));
+        const uint32_t n = pk_dvm_ustack(h, f, scratch + 2, max);
+        if (what == PK_USTACK_LOCAL) {
+          scratch[0] = n;
+          st[sp++] = (uint64_t)(uintptr_t)scratch;
+          break;
+        }
+        st[sp++] = pk_dvm_stack_id(table, capacity, words, n);
         break;
       }
       default: goto fault;

@@ -132,9 +132,21 @@ public:
     return pcs;
   }
 
+  // The modules mapped now, kept by name: the agent's ustack() frames are
+  // named when the program prints (inline_frames_at), maybe after the
+  // process has exited, when the session no longer lists its modules.
+  void remember_modules() {
+    if (!session_) return;
+    for (const auto& info : session_->modules()) modules_[info.name] = info;
+  }
+
   // DWARF's inlined subroutines at pc, for ustack()'s inline frames.
   std::vector<std::string> inline_frames(const HitContext& hit, uint64_t pc) override {
-    auto module = module_at(hit, pc);
+    return inline_frames_at(hit.symbolize(pc, true), pc);
+  }
+  // The same for a frame the agent walked (symbolized by Session::agent_symbolize).
+  std::vector<std::string> inline_frames_at(const std::string& symbolized, uint64_t pc) override {
+    auto module = module_named(symbolized);
     if (!module) return {};
     auto info = debug_.debug_info(module->path);
     if (!info) return {};
@@ -145,9 +157,10 @@ public:
 
 private:
   // The module pc is in, by the name the symbolizer gives it.
-  const ModuleInfo* module_at(const HitContext& hit, uint64_t pc) {
+  const ModuleInfo* module_at(const HitContext& hit, uint64_t pc) { return module_named(hit.symbolize(pc, true)); }
+  // The module a symbolized address ("module:func+0x10") is in.
+  const ModuleInfo* module_named(const std::string& where) {
     if (!session_) return nullptr;
-    std::string where = hit.symbolize(pc, true);  // "module:func+0x10"
     auto colon = where.find(':');
     if (colon == std::string::npos || where.rfind("0x", 0) == 0) return nullptr;
     std::string module = where.substr(0, colon);
@@ -805,6 +818,7 @@ int d_main(int argc, char** argv) {
   ProbeBinder binder(program, session.get(), debug, bind);
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(exit_rejected);  // a description that matches nothing, as dtrace: 1
+  host.remember_modules();
   if (!program.quiet() && !interrupted())
     report_matches(parts, program_lines(source, file_name), program, binder.matched());
   // After the matches, as dtrace reports it when it enables them.
@@ -860,6 +874,7 @@ int d_main(int argc, char** argv) {
     }
     if (session) {
       auto r = session->run(slice);
+      host.remember_modules();  // libraries loaded meanwhile, for the agent's stacks
       if (!r) {
         worst = reject("", r.error());
         break;

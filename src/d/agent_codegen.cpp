@@ -149,6 +149,7 @@ private:
     int n = 0;
     std::vector<uint32_t> kinds;  // OUTS: 0 a word, else a string of at most that many bytes
     bool strings = false;
+    int stacks = 0;
     for (size_t i = from; i < s.kids.size(); ++i) {
       Expr& k = *s.kids[i];
       if (k.type.is_string()) {
@@ -164,6 +165,18 @@ private:
           if (!string_value(k)) return false;
           kinds.push_back(plan_.strsize | PK_OUTS_LOCAL);
         }
+        strings = true;
+      } else if (k.type.kind == Type::Kind::stack) {
+        // ustack(N): its frames, walked into the stack table's scratch
+        // entry (one per statement) and copied into the record; probekit
+        // symbolizes them (Program::agent_output).
+        if (k.kind != ExprKind::call || static_cast<Fn>(k.id) != Fn::ustack) return refuse("a stack other than ustack()");
+        if (stacks++) return refuse("two stacks in one statement");
+        const uint32_t frames = ustack_frames(k);
+        plan_.stack_frames = std::max(plan_.stack_frames, std::max<uint32_t>(frames, 1));
+        ustack(frames, PK_USTACK_LOCAL);
+        if (!push()) return false;
+        kinds.push_back(PK_OUTS_STACK | std::max<uint32_t>(frames, 1));
         strings = true;
       } else if (is_symbol(k)) {
         // The address; probekit symbolizes it (Program::agent_output).
@@ -189,6 +202,7 @@ private:
       imm(1);
       op(PK_OP_SETSELF);
       u16(exit_word());
+      op(PK_OP_EXIT);  // and every later firing of the process
     }
     return true;
   }
@@ -231,6 +245,21 @@ private:
       code.push_back(static_cast<uint8_t>(n - 5));
     }
     return push();
+  }
+
+  // ustack(N)'s frames, as the tracer bounds them (compiler.cpp Call).
+  uint32_t ustack_frames(const Expr& call) const {
+    const uint32_t n = call.ival > 0 && call.ival < 0xffff ? static_cast<uint32_t>(call.ival) : plan_.ustackframes;
+    return std::min({n, plan_.maxframes, uint32_t{PK_USTACK_MAX}});
+  }
+  void ustack(uint32_t frames, uint8_t what) {
+    op(PK_OP_USTACK);
+    u16(std::min(frames, uint32_t{PK_USTACK_MAX}));
+    code.push_back(what);
+    const uint32_t off = plan_.stack_offset;
+    for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(off >> (8 * i)));
+    u16(plan_.stack_capacity);
+    u16(plan_.stack_frames ? plan_.stack_frames + 2 : 0);
   }
 
   // The probe's names, folded: the string itself (dry runs: any).
@@ -502,6 +531,12 @@ public:
           case Var::arg0: case Var::arg1: case Var::arg2: case Var::arg3: case Var::arg4:
           case Var::arg5: case Var::arg6: case Var::arg7: case Var::arg8: case Var::arg9:
             return arg(static_cast<int>(v) - static_cast<int>(Var::arg0));
+          case Var::ustackdepth:
+            ustack(plan_.maxframes, PK_USTACK_DEPTH);
+            return push();
+          case Var::ucaller:
+            ustack(2, PK_USTACK_CALLER);
+            return push();
           case Var::retval:
             if (!ret_) return refuse("'retval' outside a return probe");
             op(PK_OP_REG);
@@ -1048,8 +1083,17 @@ private:
       parts.push_back(part);
       return true;
     }
-    if (k.type.kind == Type::Kind::stack)
-      return refuse("ustack() is walked in the tracer (its first frame from DWARF call frames, inlined frames)");
+    if (k.type.kind == Type::Kind::stack) {
+      // ustack(N): its id in the thread's stack table; probekit reads the
+      // frames back and symbolizes them as the tracer's ustack() does.
+      if (k.kind != ExprKind::call || static_cast<Fn>(k.id) != Fn::ustack) return refuse("a stack other than ustack()");
+      const uint32_t frames = ustack_frames(k);
+      plan_.stack_frames = std::max(plan_.stack_frames, std::max<uint32_t>(frames, 1));
+      ustack(frames, PK_USTACK_KEY);
+      part.kind = AgentKeyPart::Kind::stack;
+      parts.push_back(part);
+      return push();
+    }
     if (!k.type.is_scalar()) return refuse("a key of type " + k.type.name());
     if (!expr(k)) return false;
     part.kind = AgentKeyPart::Kind::integer;
@@ -1332,14 +1376,27 @@ std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, cons
   return out;
 }
 
+namespace {
+bool calls_exit(Clause& c);
+bool pid_descs(const Clause& c) {
+  return !c.descs.empty() && std::all_of(c.descs.begin(), c.descs.end(), [](const ProbeDesc& d) {
+    return d.provider.rfind("pid", 0) == 0 && d.provider.size() > 3 &&
+           std::all_of(d.provider.begin() + 3, d.provider.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  });
+}
+}  // namespace
+
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize, uint64_t dynvarsize) {
+                     uint32_t strsize, uint64_t dynvarsize, uint32_t ustackframes, uint32_t maxframes) {
   AgentPlan plan;
   plan.strsize = strsize;
   plan.dynvarsize = dynvarsize;
+  plan.ustackframes = ustackframes;
+  plan.maxframes = maxframes;
   const size_t n = ast.clauses.size();
   plan.clause_ready.assign(n, false);
   plan.clause_why.assign(n, "");
+  for (auto& c : ast.clauses) plan.pid_exit = plan.pid_exit || (pid_descs(c) && calls_exit(c));
   std::vector<Touches> touches(n);
   std::vector<bool> compiles(n, false);
   for (size_t i = 0; i < n; ++i) {
@@ -1356,12 +1413,14 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     AgentPlan scratch;
     scratch.strsize = strsize;
     scratch.dynvarsize = dynvarsize;
+    scratch.ustackframes = ustackframes;
+    scratch.maxframes = maxframes;
     Gen g(scratch, symbols, nullptr, true, false), gr(scratch, symbols, nullptr, true, true);
     if (flow_indent) {
       plan.clause_why[i] = "-F prints every firing";
     } else if (!pid_only) {
       plan.clause_why[i] = "only pid entry and return probes run in the agent";
-    } else if (only_counts(c) && at_entry) {
+    } else if (only_counts(c) && at_entry && !plan.pid_exit) {
       plan.clause_why[i] = "it only counts: the jump site's counter does it";
     } else if (at_entry && !g.clause(c, static_cast<uint32_t>(i))) {
       plan.clause_why[i] = g.why;
@@ -1478,6 +1537,8 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     AgentPlan layout;
     layout.strsize = strsize;
     layout.dynvarsize = dynvarsize;
+    layout.ustackframes = ustackframes;
+    layout.maxframes = maxframes;
     bool stable = true;
     for (size_t i = 0; i < n; ++i) {
       if (!ready[i]) continue;
@@ -1509,6 +1570,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.scratch_word = std::move(layout.scratch_word);
     plan.strings = std::move(layout.strings);
     plan.actions = std::move(layout.actions);
+    plan.stack_frames = layout.stack_frames;
     break;
   }
   plan.clause_ready = ready;
@@ -1533,6 +1595,20 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     const uint64_t entry = 8ull * (1u + a.key_words + a.value_words);
     while (strings && a.capacity > 64 && uint64_t{a.capacity} * entry > uint64_t{entries_per_agg} * 64) a.capacity /= 2;
     offset += sizeof(pk_dagg_table) + uint64_t{a.capacity} * entry;
+  }
+  if (plan.stack_frames) {
+    // ustack() keys: the thread's stack table (a scratch entry the walk
+    // fills, then the entries, half of which it fills), for as many
+    // stacks as an aggregation table has keys, in 2 MiB at most. Only
+    // the pages the thread writes are ever touched: probekit reads an
+    // entry by a key's id, never the whole table.
+    offset = (offset + 63) & ~uint64_t{63};
+    plan.stack_offset = static_cast<uint32_t>(offset);
+    const uint64_t entry = 8ull * (2u + plan.stack_frames);
+    plan.stack_capacity = std::min<uint32_t>(2 * entries_per_agg, 0x8000);
+    while (plan.stack_capacity > 128 && uint64_t{plan.stack_capacity} * entry > (uint64_t{2} << 20))
+      plan.stack_capacity /= 2;
+    offset += sizeof(pk_dstacks) + uint64_t{plan.stack_capacity + 1} * entry;
   }
   // A page at least: clauses with no state (output only) still need the
   // agent's D state (its thread slots, the output records).
@@ -1614,6 +1690,10 @@ bool agent_reads_return_offset(ProgramAst& ast, const ProbeEntry& probe) {
     bool found = false;
     void visit_ident(Expr& e) {
       found = found || (e.slot < 0 && e.id == static_cast<int>(Var::arg0));
+      visit_children(e);
+    }
+    void visit_call(Expr& e) {
+      found = found || e.text == "ustack";  // its first frame is the returning instruction
       visit_children(e);
     }
   } walk;

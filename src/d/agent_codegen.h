@@ -54,8 +54,10 @@ struct ProbeEntry;
 // is the address x: probekit symbolizes it when it prints
 // (Program::absorb_agent), by the modules the address space had
 // (Session::agent_symbolize), so a process gone by then still prints names.
+// A stack (ustack(), ustack(N)) is its id in the thread's stack table
+// (agent_abi.h pk_dstacks), whose frames probekit symbolizes the same way.
 struct AgentKeyPart {
-  enum class Kind : uint8_t { integer, string_id, comm, string, symbol };
+  enum class Kind : uint8_t { integer, string_id, comm, string, symbol, stack };
   Kind kind = Kind::integer;
   Type type;           // integer: the width and sign its Value gets
   uint32_t words = 0;  // string: its bytes (strsize, zero-padded) in words
@@ -122,13 +124,27 @@ struct AgentPlan {
   };
   std::vector<Action> actions{Action{}};
   uint32_t strsize = 256;  // bytes copyinstr() reads (-x strsize)
+  // ustack() and its family (PK_OP_USTACK), bounded as the tracer's walks
+  // are (Runtime::ustackframes, ustackframes_max: -x maxframes).
+  uint32_t ustackframes = 100, maxframes = 1000;
+  // ustack() keys: each thread's stack table (pk_dstacks) at stack_offset
+  // of its part, stack_capacity entries of 2 + stack_frames words (0: no
+  // ustack() key), sized as a string-keyed aggregation's table is.
+  uint32_t stack_frames = 0, stack_offset = 0, stack_capacity = 0;
+  // A clause of a pid probe calls exit(): counting probes then run as
+  // clauses (in the agent, which stops at the process's exit word, or in
+  // the tracer, which stops at exit_requested) rather than as counters
+  // handed over in bulk, which would count the hits after the exit()
+  // (Program::countable).
+  bool pid_exit = false;
 };
 
 // Decides where each clause runs and lays out the agent's state.
 // `entries_per_agg`: table capacity (a power of two) of each aggregation in
 // each thread's part.
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize = 256, uint64_t dynvarsize = 1 << 20);
+                     uint32_t strsize = 256, uint64_t dynvarsize = 1 << 20, uint32_t ustackframes = 100,
+                     uint32_t maxframes = 1000);
 
 // The code of one probe's clauses (agent_abi.h PK_OP_*), or why the probe
 // cannot run in the agent. The plan's string table may grow (probe names
@@ -150,7 +166,8 @@ struct AgentGuardTerm {
 std::vector<std::vector<AgentGuardTerm>> agent_guard(const ProgramAst& ast, const ProbeEntry& probe);
 
 // A return probe's code reads arg0, the returning instruction's offset
-// (PK_DVAR_RETOFF): the engine knows it at a jump return site only for a
+// (PK_DVAR_RETOFF), or walks ustack() (its first frame is that
+// instruction): the engine knows it at a jump return site only for a
 // function with one exit (Probe::agent_reads_return_offset).
 bool agent_reads_return_offset(ProgramAst& ast, const ProbeEntry& probe);
 

@@ -1070,12 +1070,20 @@ Value symbol_value(const std::string& symbolized, uint64_t addr, Fn which) {
   return v;
 }
 
-namespace {
-
-std::string symbol_text(Exec& x, uint64_t addr, Fn which) {
-  if (!x.ctx.hit) return hex(addr);
-  return symbol_text(x.ctx.hit->symbolize(addr, true), which);
+std::string stack_text(const std::vector<uint64_t>& pcs, const std::function<std::string(uint64_t)>& symbolized,
+                       const std::function<std::vector<std::string>(uint64_t)>& inlined) {
+  std::string out;
+  for (size_t i = 0; i < pcs.size(); ++i) {
+    if (i) out += '\n';
+    // Functions inlined at this pc (a return address: at its call, one byte back), innermost first.
+    const uint64_t at = i ? pcs[i] - 1 : pcs[i];
+    for (const auto& name : inlined(at)) out += name + " [inlined]\n";
+    out += symbol_text(symbolized(pcs[i]), Fn::uaddr);
+  }
+  return out;
 }
+
+namespace {
 
 class Call : public Node {
 public:
@@ -1377,13 +1385,10 @@ public:
       if (!x.ctx.hit) return v;
       int frames = std::min(extra_ > 0 ? static_cast<int>(extra_) : x.rt.ustackframes, x.rt.ustackframes_max);
       auto pcs = x.rt.host->user_stack(*x.ctx.hit, frames);
-      for (size_t i = 0; i < pcs.size(); ++i) {
-        if (i) v.s += '\n';
-        // Functions inlined at this pc (a return address: at its call, one byte back), innermost first.
-        for (const auto& name : x.rt.host->inline_frames(*x.ctx.hit, i ? pcs[i] - 1 : pcs[i]))
-          v.s += name + " [inlined]\n";
-        v.s += symbol_text(x, pcs[i], Fn::uaddr);
-      }
+      const HitContext& hit = *x.ctx.hit;
+      v.s = stack_text(
+          pcs, [&](uint64_t pc) { return hit.symbolize(pc, true); },
+          [&](uint64_t pc) { return x.rt.host->inline_frames(hit, pc); });
       return v;
     }
     default: return Node::eval_value(x);
@@ -1823,11 +1828,11 @@ public:
   std::string_view eval_str(Exec&, std::string&) const override { return (*values_)[index_].s; }
   // A symbol the tracer made of the agent's address (Program::agent_output).
   Value eval_value(Exec& x) const override {
-    if (type.kind == Type::Kind::symbol) return (*values_)[index_];
+    if (type.kind == Type::Kind::symbol || type.kind == Type::Kind::stack) return (*values_)[index_];
     return Node::eval_value(x);
   }
   void eval_into(Exec& x, Value& out) const override {
-    if (type.kind == Type::Kind::symbol) out = (*values_)[index_];
+    if (type.kind == Type::Kind::symbol || type.kind == Type::Kind::stack) out = (*values_)[index_];
     else Node::eval_into(x, out);
   }
 

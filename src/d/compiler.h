@@ -6,6 +6,7 @@
 // folds what is constant.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "d/ast.h"
@@ -29,6 +30,14 @@ NodePtr compile_replay(Expr& call, const std::vector<Value>* values);
 Value symbol_value(const std::string& symbolized, uint64_t addr, Fn which);
 // The text alone (Fn::uaddr: every part).
 std::string symbol_text(std::string symbolized, Fn which);
+// ustack()'s text from its frames, innermost first: each frame's inlined
+// functions (Host::inline_frames; at a return address, of the call
+// instruction: one byte back) as "NAME [inlined]" lines, then the frame as
+// uaddr() shows it (`symbolized`: what HitContext::symbolize(pc, true)
+// says). The tracer's ustack() and the agent's keys
+// (Program::absorb_agent) print the same.
+std::string stack_text(const std::vector<uint64_t>& pcs, const std::function<std::string(uint64_t)>& symbolized,
+                       const std::function<std::vector<std::string>(uint64_t)>& inlined);
 
 // Exposed for tests: one expression on its own.
 NodePtr compile_expr(Expr& e, Runtime& rt);

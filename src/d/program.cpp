@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "d/agent_codegen.h"
 #include "d/builtins.h"
@@ -144,6 +145,7 @@ std::vector<uint64_t> Host::user_stack(const HitContext& hit, int max_frames) {
 }
 
 std::vector<std::string> Host::inline_frames(const HitContext&, uint64_t) { return {}; }
+std::vector<std::string> Host::inline_frames_at(const std::string&, uint64_t) { return {}; }
 
 Status Host::stop(FireContext&) {
   return Error("stop() needs the probe engine", ErrorKind::unsupported);
@@ -594,6 +596,26 @@ struct ProgramState {
   Value agent_symbol(const uint8_t* part, int pid, uint64_t addr, Fn which) const {
     return symbol_value(agent_symbolize ? agent_symbolize(part, pid, addr) : hex(addr), addr, which);
   }
+  // A stack the agent walked (a ustack() key: its id in the part's stack
+  // table), as the tracer's ustack() makes it at a hit; nullopt for id 0
+  // (the table was full: the hit's aggregation was dropped) or an id the
+  // table does not hold.
+  std::optional<Value> agent_stack(const uint8_t* part, uint64_t id) const {
+    const uint32_t words = plan.stack_frames + 2;
+    if (id == 0 || id > plan.stack_capacity) return std::nullopt;
+    const auto* e = reinterpret_cast<const uint64_t*>(part + plan.stack_offset + sizeof(pk_dstacks)) + words * id;
+    const uint64_t n = __atomic_load_n(&e[0], __ATOMIC_ACQUIRE);
+    if (n == 0 || n > plan.stack_frames) return std::nullopt;
+    return stack_value(part, 0, std::vector<uint64_t>(e + 2, e + 2 + n));
+  }
+  // Frames the agent walked, as the tracer's ustack() shows them.
+  Value stack_value(const uint8_t* part, int pid, const std::vector<uint64_t>& pcs) const {
+    Value v;
+    v.kind = Value::Kind::stack;
+    auto symbolized = [&](uint64_t pc) { return agent_symbolize ? agent_symbolize(part, pid, pc) : hex(pc); };
+    v.s = stack_text(pcs, symbolized, [&](uint64_t pc) { return rt.host->inline_frames_at(symbolized(pc), pc); });
+    return v;
+  }
   uint64_t agent_drops = 0;  // aggregation drops of the parts already counted
   std::vector<NodePtr> replay;       // by AgentPlan::actions id: the output action, run on replay_values
   std::vector<Value> replay_values;  // what the agent computed for the action being replayed
@@ -835,7 +857,9 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     while (entries < 65536 && uint64_t{entries} * 2 * 1024 <= aggsize) entries *= 2;
     state->plan.strsize = static_cast<uint32_t>(std::min<size_t>(rt.strsize, 0xffff));
     const uint32_t strsize = state->plan.strsize;
-    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries, strsize, rt.dyn_budget.limit);
+    state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries, strsize, rt.dyn_budget.limit,
+                             static_cast<uint32_t>(std::max(rt.ustackframes, 0)),
+                             static_cast<uint32_t>(std::max(rt.ustackframes_max, 0)));
     state->layout.aggs = state->plan.aggs;
     state->layout.self_words = state->plan.self_words;
     state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
@@ -883,6 +907,7 @@ bool Program::fire(uint32_t id, FireContext& ctx) { return state_->rt.fire(id, c
 bool Program::countable(uint32_t id) const {
   const Runtime& rt = state_->rt;
   if (id == 0 || id > rt.probes.size() || rt.flow_indent) return false;
+  if (state_->plan.pid_exit) return false;  // the hits after an exit() must not count (AgentPlan::pid_exit)
   const ProbeEntry& p = rt.probes[id - 1];
   if (p.clauses.empty()) return false;
   for (uint32_t ci : p.clauses) {
@@ -1018,6 +1043,12 @@ bool Program::agent_output(uint32_t id, const AgentHit& hit) {
                 const Expr& arg = *stmt.kids[a];
                 if (arg.type.kind == Type::Kind::symbol) {
                   st.replay_values.push_back(st.agent_symbol(nullptr, hit.pid, v, static_cast<Fn>(arg.id)));
+                } else if (arg.type.kind == Type::Kind::stack) {  // its frames (PK_OUTS_STACK)
+                  const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(v, item.length - w)) & ~7u;
+                  std::vector<uint64_t> pcs(len / 8);
+                  if (len) std::memcpy(pcs.data(), item.data + w, len);
+                  w += len;
+                  st.replay_values.push_back(st.stack_value(nullptr, hit.pid, pcs));
                 } else if (arg.type.is_string()) {
                   const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(v, item.length - w));
                   st.replay_values.push_back(Value::string(std::string(reinterpret_cast<const char*>(item.data + w), len)));
@@ -1109,6 +1140,7 @@ void Program::absorb_agent() {
   std::vector<Value> key;
   AggState state;
   for (const uint8_t* part : parts) {
+    if (st.plan.stack_frames) drops += reinterpret_cast<const pk_dstacks*>(part + st.plan.stack_offset)->drops;
     for (size_t i = 0; i < st.plan.aggs.size(); ++i) {
       const pk_dagg& a = st.plan.aggs[i];
       const std::vector<AgentKeyPart>& layout = st.plan.agg_keys[i];
@@ -1122,8 +1154,15 @@ void Program::absorb_agent() {
         if (__atomic_load_n(&en[0], __ATOMIC_ACQUIRE) != 1) continue;
         key.resize(layout.size());
         const uint64_t* w = en + 1;
+        bool dropped = false;  // a stack the thread's table had no room for
         for (size_t k = 0; k < layout.size(); ++k) {
           switch (layout[k].kind) {
+            case AgentKeyPart::Kind::stack: {
+              auto stack = st.agent_stack(part, *w++);
+              dropped = dropped || !stack;
+              if (stack) key[k] = std::move(*stack);
+              break;
+            }
             case AgentKeyPart::Kind::integer: {
               const Type& t = layout[k].type;
               key[k] = Value::integer(static_cast<int64_t>(*w++), t.size,
@@ -1153,6 +1192,7 @@ void Program::absorb_agent() {
             }
           }
         }
+        if (dropped) continue;
         const auto* v = reinterpret_cast<const int64_t*>(w);
         state = AggState{};
         switch (a.func) {

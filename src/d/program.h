@@ -290,6 +290,10 @@ public:
   // first, "a.out`mix"): ustack() shows each as a frame "a.out`mix
   // [inlined]" above the function they were inlined into. Default: none.
   virtual std::vector<std::string> inline_frames(const HitContext& hit, uint64_t pc);
+  // The same for a pc the agent kept (an agent ustack() key's frames),
+  // with no hit: `symbolized` is what HitContext::symbolize(pc, true)
+  // says of it ("module:func+0x10"). Default: none.
+  virtual std::vector<std::string> inline_frames_at(const std::string& symbolized, uint64_t pc);
   // Destructive actions (only reached when compiled with -w).
   virtual Status stop(FireContext& ctx);
   virtual Status raise(FireContext& ctx, int signal);

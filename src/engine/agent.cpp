@@ -716,6 +716,8 @@ uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t 
                           const std::string& comm, uint64_t tsc, int cpu, int64_t ret_offset,
                           std::vector<uint8_t>* out, uint32_t* items, std::optional<int64_t>* override_value) {
   if (!dstate_ || !rings_) return 1;
+  // After an exit() (agent_abi.h dexited), as the agent's dprog_hit: nothing runs.
+  if (std::atomic_ref<uint32_t>(control()->dexited).load(std::memory_order_relaxed)) return 0;
   struct Env {
     Agent* agent;
     pid_t pid, tid;

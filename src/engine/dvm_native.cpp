@@ -649,7 +649,7 @@ std::string dvm_op_name(uint8_t op) {
       "ULE", "UGT", "UGE", "NEG", "NOT", "LNOT", "EXT", "JZ", "JMP", "CLAUSE", "AGG", "COMM", "COMMEQ", "OUT",
       "ACT", "DIVZ", "MODZ", "OUTS", "LOAD", "STRCMP", "OVERRIDE", "RAISE", "GLOBAL", "SETGLOBAL", "ADDGLOBAL",
       "AGET", "ASET", "AADD", "SREAD", "SVAR", "SSTORE", "SLIT", "SCOMM", "SCMP", "SLEN", "SKEY", "SJOIN",
-      "SUBSTR", "SETSELFDYN", "SGLOBAL", "SSETGLOBAL", "ASGET", "ASSET", "SSTOREDYN"};
+      "SUBSTR", "SETSELFDYN", "SGLOBAL", "SSETGLOBAL", "ASGET", "ASSET", "SSTOREDYN", "USTACK", "EXIT"};
   static_assert(std::size(kNames) == PK_OP_COUNT_, "a name for every op");
   if (op < std::size(kNames)) return kNames[op];
   return "op " + std::to_string(op);

@@ -239,7 +239,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   int64_t ret_offset = 0;
   if (rec.probe.agent_code && rec.probe.agent_reads_return_offset) {
     if (plan.exits.size() != 1) {
-      return Error("its D code reads arg0 (the returning instruction's offset) and it has " +
+      return Error("its D code reads arg0 or ustack() (the returning instruction) and it has " +
                        (plan.exits.empty() ? std::string("no decoded exits") : std::to_string(plan.exits.size()) + " exits"),
                    ErrorKind::cannot_relocate);
     }

@@ -530,5 +530,87 @@ TEST(DAgentCli, NativeClausesComputeWhatTheInterpreterComputes) {
       << jump.run.err;
 }
 
+// ustack() and its family in the agent (PK_OP_USTACK): the agent walks as
+// the tracer walks at a trap (the probed instruction, the caller from the
+// call frame rule when the frame-pointer chain lacks it, the chain read
+// with the fault-safe reader), keeps a key's frames in the thread's stack
+// table, and probekit symbolizes them when it prints: byte for byte the
+// trap backend's output, in -O0 code (frames everywhere) and -O2 code (a
+// frameless caller: the rule's frame is the only one), in four threads.
+TEST(DAgentCli, UstackKeysDepthAndCallerInTheAgentPrintAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { @s[ustack()] = count(); @t[ustack(2), probefunc] = sum(arg0);\n"
+      "  @d[ustackdepth] = count(); @c[ufunc(ucaller)] = count(); }\n"
+      "pid$target:a.out:work:entry /arg0 == 7 && ustackdepth > 1/ { trace(ustack(3)); printf(\"[%d %d]\\n\", "
+      "ustackdepth, ucaller != 0); }\n";
+  for (const char* opt : {"O0", "O2"}) {
+    const std::string name = std::string("pk_basic-pie-") + opt;
+    Traced jump, trap;
+    ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path(name) + " 4 3000", std::string("ustack") + opt, jump, trap));
+    EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");
+    EXPECT_EQ(trap.run.out, jump.run.out);
+    EXPECT_EQ(jump.out, trap.out) << opt;
+    // The caller (run) comes from the call frame rule at the entry, above
+    // the chain's frames; every thread's stack is the same.
+    EXPECT_NE(jump.out.find("              " + name + "`work\n              " + name + "`run+0x"), std::string::npos)
+        << jump.out;
+    EXPECT_TRUE(std::regex_search(jump.out, std::regex("`run\\s+12000\n"))) << jump.out;
+    EXPECT_EQ(count_lines(jump.out, "[" ), 4u) << jump.out;
+    EXPECT_EQ(count_lines(jump.run.err, ": jump, D clauses run in the agent"), 1u) << jump.run.err;
+  }
+}
+
+// At a return the stack is the returning instruction's (the function's
+// one exit: the agent knows it), with the caller the hijack returns to;
+// and a frame whose return address a return probe hijacked (run's, at
+// -O0 on the chain) shows the real caller, never the agent's trampoline.
+TEST(DAgentCli, UstackAtAReturnAndThroughAHijackedFrameIsTheTrapBackends) {
+  const std::string prog =
+      "pid$target:a.out:work:return { @r[ustack()] = count(); @c[ufunc(ucaller)] = count(); @d[ustackdepth] = count(); }\n"
+      "pid$target:a.out:run:return { @n = count(); }\n"
+      "pid$target:a.out:run:entry { @e[ustack()] = count(); }\n";
+  for (const char* opt : {"O0", "O2"}) {
+    const std::string name = std::string("pk_basic-pie-") + opt;
+    Traced jump, trap;
+    ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path(name) + " 4 3000", std::string("ustackret") + opt, jump, trap));
+    EXPECT_EQ(jump.out, trap.out) << opt;
+    EXPECT_NE(jump.out.find("              " + name + "`work+0x"), std::string::npos) << jump.out;
+    EXPECT_EQ(jump.out.find("0x7f"), std::string::npos) << jump.out;  // no unsymbolized frame (a trampoline)
+    EXPECT_EQ(count_lines(jump.run.err, "D clauses run in the agent at the return"), 2u) << jump.run.err;
+  }
+}
+
+// exit() in an agent clause stops every D site of the process at once
+// (agent_abi.h dexited): the main thread's calls after done() (20 million
+// of them, arg0 7 among the first) count nothing, and neither does a
+// counting probe (it runs as a clause when a pid clause may call exit():
+// a counter handed over in bulk would count them), so four threads'
+// totals are exactly the trap backend's, with no record to drop. At -O2
+// done() is a bare `ret`, a trap site: the tracer runs its code on the
+// same state (Agent::run_dprog), and its exit() stops the agent the same.
+TEST(DAgentCli, AfterExitNoFiringOfAnyThreadRunsInTheAgent) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { @c = count(); }\n"
+      "pid$target:a.out:work:entry /arg0 == 7/ { @seven = count(); }\n"
+      "pid$target:a.out:done:entry { exit(0); }\n";
+  for (const char* opt : {"O0", "O2"}) {
+    std::string outs[2];
+    int i = 0;
+    for (const char* backend : {"backend=auto", "backend=trap"}) {
+      Traced t = trace_with(backend, prog, target_path(std::string("pk_basic-pie-") + opt) + " 4 3000 20000000",
+                            std::string("exit_threads") + opt);
+      EXPECT_EQ(t.run.status, 0) << backend << t.run.err;
+      EXPECT_EQ(t.out, "\n            12000\n                4\n") << backend << opt;
+      EXPECT_EQ(count_lines(t.run.err, "drops"), 0u) << t.run.err;
+      if (std::string(backend) == "backend=auto") {
+        EXPECT_EQ(count_lines(t.run.err, ": jump, D clauses run in the agent"), opt == std::string("O0") ? 2u : 1u)
+            << t.run.err;
+      }
+      outs[i++] = t.out;
+    }
+    EXPECT_EQ(outs[0], outs[1]);
+  }
+}
+
 }  // namespace
 }  // namespace probekit::testing

@@ -275,8 +275,11 @@ TEST(JumpCli, DCopyinstrOfAnArgumentIsReadByTheAgent) {
 }
 
 TEST(JumpCli, DClauseThatReadsTargetMemoryStaysATrapProbe) {
-  // ustack() walks the thread's stack: only a stopped thread has one.
-  auto r = run({probekit_path(), "-q", "-v", "-n", "pid$target:a.out:work:entry /arg0 < 10/ { @ = count(); @s[ustack()] = count(); }", "-c",
+  // copyin() copies target memory into scratch space the agent does not have.
+  auto r = run({probekit_path(), "-q", "-v", "-n",
+                "pid$target:a.out:work:entry /arg0 < 10/ { @ = count(); @s[*(uint64_t *)copyin(uregs[R_SP], 8) != 0] = "
+                "count(); }",
+                "-c",
                 target_path("pk_basic-pie-O2") + " 2 100"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(count_lines(r.err, ": jump"), 0u) << r.err;

@@ -31,6 +31,7 @@ struct Hit {
   uint64_t rax = 0;        // at a return: the return value
   int64_t ret_offset = 0;  // at a return: the returning instruction's offset
   std::map<uint64_t, std::string> memory;  // region start -> bytes (copyinstr)
+  uint64_t rip = 0, rbp = 0;               // ustack()'s first frame and frame-pointer chain
 };
 
 // Machine code mapped executable in this process, for as long as it lives.
@@ -216,6 +217,7 @@ struct FakeAgent {
     static constexpr int kWord[6] = {14, 13, 12, 11, 9, 8};
     for (int i = 0; i < 6; ++i) frame[kWord[i]] = h.args[i];
     frame[10] = h.rax;
+    frame[4] = h.rbp;
     Env env{this, &h};
     pk_dvm_hit v{};
     v.c = control();
@@ -224,6 +226,7 @@ struct FakeAgent {
     v.parts = parts.data();
     v.frame = frame;
     v.rsp = reinterpret_cast<uint64_t>(h.stack);
+    v.rip = h.rip;
     v.thread = thread;
     v.read = read;
     v.tsc = tsc;
@@ -293,6 +296,9 @@ struct Both {
     hit.ts_ = h.ts;
     hit.memory = h.memory;
     hit.symbols = symbols;
+    hit.regs_.rip = h.rip;
+    hit.regs_.rbp = h.rbp;
+    hit.regs_.rsp = reinterpret_cast<uint64_t>(h.stack);
     FireContext ctx;
     ctx.hit = &hit;
     if (key.name == "return") {  // as d_probes.cpp fills a return's context
@@ -414,6 +420,54 @@ TEST(AgentCodegen, SymbolKeysAndValuesAreSymbolizedWhenPrintedAsTheTracerDoes) {
   b.end();
   EXPECT_NE(b.tracer_out.out_text().find("a.out`work"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_NE(b.tracer_out.out_text().find("libc.so.6`malloc+0x10"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// The frames of a fake stack: (saved rbp, return address) pairs at fp.
+std::string frame_bytes(uint64_t next_fp, uint64_t ret) {
+  std::string b(16, '\0');
+  std::memcpy(b.data(), &next_fp, 8);
+  std::memcpy(b.data() + 8, &ret, 8);
+  return b;
+}
+
+// ustack() keys, ustackdepth and ucaller in the agent: the thread's walk
+// (pk_dvm_ustack) interned in its stack table, read back and symbolized
+// when printed, as the tracer's ustack() prints (the call frame rule's
+// caller is the chain's first frame here: the fake tracer host walks the
+// chain only). A chain that ends in a fault ends the walk where the
+// tracer's ends; ustack(1) keeps the first frame only.
+TEST(AgentCodegen, UstackKeysDepthAndCallerMatchTheTracer) {
+  Both b("pid$target::work:entry { @s[ustack()] = count(); @t[ustack(2), tid] = sum(arg1); @d[ustackdepth] = count();\n"
+         "  @c[ucaller] = count(); @o[ustack(1)] = count(); }\n"
+         "pid$target::work:entry /ustackdepth > 3/ { @deep = count(); }\n");
+  b.symbols = {{0x1000, 0x40, "work"}, {0x1040, 0x100, "run"}, {0x2000, 0x100, "main"},
+               {0x7f0000, 0x80, "start_thread", "libc.so.6"}};
+  b.host.walk = true;
+  for (int i = 0; i < 30; ++i) {
+    Hit h;
+    h.tid = 100 + i % 3;
+    h.args[1] = static_cast<uint64_t>(i);
+    h.rip = 0x1000 + static_cast<uint64_t>(i % 2) * 4;
+    const uint64_t caller = i % 5 == 0 ? 0x2010 : 0x1050 + static_cast<uint64_t>(i % 3);
+    h.stack[0] = caller;
+    h.rbp = 0x9000;
+    if (i % 7 == 3) {
+      h.memory[0x9000] = frame_bytes(0xa000, caller);  // the next frame is unreadable: the walk ends there
+    } else {
+      h.memory[0x9000] = frame_bytes(0x9100, caller);
+      h.memory[0x9100] = frame_bytes(i % 4 ? 0x9200 : 0x9100, 0x2020);  // a frame pointer that does not grow ends it
+      h.memory[0x9200] = frame_bytes(0, 0x7f0010);
+    }
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("a.out`work+0x4\n              a.out`run+0x11\n              a.out`main+0x20\n"
+                                         "              libc.so.6`start_thread+0x10\n"),
+            std::string::npos)
+      << b.tracer_out.out_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }

@@ -123,7 +123,9 @@ public:
     p.prio = 120;
     return p;
   }
-  std::vector<uint64_t> user_stack(const HitContext&, int max_frames) override {
+  bool walk = false;  // user_stack(): the frame-pointer walk through the hit's memory, not `stack`
+  std::vector<uint64_t> user_stack(const HitContext& hit, int max_frames) override {
+    if (walk) return Host::user_stack(hit, max_frames);
     std::vector<uint64_t> out = stack;
     if (static_cast<int>(out.size()) > max_frames) out.resize(static_cast<size_t>(max_frames));
     return out;
