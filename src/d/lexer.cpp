@@ -16,7 +16,9 @@ const std::unordered_set<std::string_view>& type_words() {
       "uint32_t", "uint64_t",  "intptr_t", "uintptr_t", "size_t", "ssize_t",  "pid_t",
       "uid_t",    "gid_t",     "id_t",     "uchar_t",  "ushort_t", "uint_t",  "ulong_t",
       "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool", "ipaddr_t", "in_port_t",
-      "float", "double"};
+      "float", "double",
+      // The kernel's <linux/types.h> names, which dtrace finds in its CTF.
+      "uint", "ushort", "ulong", "unchar", "u_char", "u_short", "u_int", "u_long", "ptrdiff_t"};
   return words;
 }
 
