@@ -477,11 +477,15 @@ public:
       : Node(t), op_(op), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
 
   int64_t eval_int(Exec& x) const override {
-    int64_t v = rhs_->eval_int(x);
+    // x op= e reads x before it evaluates e, as dtrace's code does
+    // (i += i++ adds to i's value before the ++).
+    int64_t cur = 0;
     if (op_ != Op::none) {
-      const Value* cur = lhs_->ref(x, false);
-      v = arith(x, op_, common_type(type, rhs_->type), cur ? cur->i : 0, v);
+      const Value* c = lhs_->ref(x, false);
+      cur = c ? c->i : 0;
     }
+    int64_t v = rhs_->eval_int(x);
+    if (op_ != Op::none) v = arith(x, op_, common_type(type, rhs_->type), cur, v);
     v = normalize_to(type, v);
     Value* slot = lhs_->ref(x, true);
     slot->kind = Value::Kind::integer;
@@ -1317,7 +1321,9 @@ public:
       size_t e = buf.find_first_of(delims, p);
       if (e == std::string::npos) e = buf.size();
       scratch = buf.substr(p, e - p);
-      x.rt.strtok_pos = e < buf.size() ? e + 1 : e;
+      // The next call starts at the delimiter that ended this token, which
+      // its own delimiters may not skip (dtrace's strtok.S).
+      x.rt.strtok_pos = e;
       return scratch;
     }
     case Fn::basename:

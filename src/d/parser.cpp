@@ -958,7 +958,10 @@ std::optional<Type> Parser::parse_type_name() {
     failed_statement_ = true;
     return t;
   }
-  if (t && size > 0) aggregate_size_ = size;
+  if (t && size > 0) {
+    aggregate_size_ = size;
+    aggregate_tag_ = tags_[b.tag].index;
+  }
   if (!t) {
     auto [id, why] = type_words_issue(b.words);
     diags_.error(id, b.loc,
@@ -1674,16 +1677,14 @@ ExprPtr Parser::parse_unary() {
     if (at_type_name()) {
       auto t = parse_type_name();
       if (!t) return nullptr;
-      if (aggregate_size_) {
-        diags_.error("D_CAST_INVAL", loc, "cannot cast to a struct or union: cast to a pointer to it");
-        failed_statement_ = true;
-        return nullptr;
-      }
+      // (struct s)v: sema takes it only of a value of that struct.
+      const std::optional<Type> object =
+          aggregate_size_ ? std::optional<Type>(Type::aggregate(aggregate_tag_)) : std::nullopt;
       if (!expect(Tok::rparen, "')' to close the cast")) return nullptr;
       auto e = parse_unary();
       if (!e) return nullptr;
       auto n = make(ExprKind::cast, loc);
-      n->cast_type = *t;
+      n->cast_type = object ? *object : *t;
       n->kids.push_back(std::move(e));
       if (!check_height(*n)) return nullptr;
       return n;
@@ -1893,9 +1894,10 @@ ExprPtr Parser::parse_primary() {
     auto e = make(ExprKind::integer, loc);
     e->ival = tok_.ival;
     if (tok_.kind == Tok::character) {
-      e->type = Type::integer(tok_.loc.length == 3 ? 1 : 4, true);
-      e->type = Type::integer(1, true);
-      if (tok_.ival > 0xff) e->type = Type::integer(4, true);
+      // An int, as in C and dtrace (sizeof ('c') is 4); a constant of more
+      // than four characters is a long.
+      const auto v = static_cast<int64_t>(tok_.ival);
+      e->type = Type::integer(v >= INT32_MIN && v <= INT32_MAX ? 4 : 8, true);
     } else {
       // C's rule: the first of int, unsigned (hex/octal only), long,
       // unsigned long that holds the value; suffixes raise the floor.

@@ -1725,6 +1725,10 @@ public:
       e = std::move(*k);
       return;
     }
+    if (e.cast_type.object) {
+      error("D_CAST_INVAL", e.loc, "cannot cast to a struct or union: cast to a pointer to it");
+      return;
+    }
     if (e.cast_type.is_string() && t.is_string()) {
       e.type = e.cast_type;
       return;
