@@ -354,11 +354,18 @@ public:
   std::string_view eval_str(Exec& x, std::string&) const override {
     const Value* v = ref(x, false);
     if (v && v->kind == Value::Kind::string && v->i == kNullString) return kNull;
-    return v ? std::string_view(v->s) : std::string_view("");
+    if (!v) return unset_is_null() ? kNull : std::string_view("");
+    return v->s;
   }
+  // Whether a string never stored (or deleted) reads as NULL: an array
+  // element, as dtrace's missing dynamic variable reads as 0.
+  virtual bool unset_is_null() const { return false; }
   Value eval_value(Exec& x) const override {
     const Value* v = ref(x, false);
-    return v ? *v : zero_of(type);
+    if (v) return *v;
+    Value z = zero_of(type);
+    if (type.is_string() && unset_is_null()) z.i = kNullString;
+    return z;
   }
 };
 
@@ -377,6 +384,7 @@ class SelfVar : public LValue {
 public:
   bool record_safe(RecordNeeds&) const override { return true; }
   SelfVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
+  bool unset_is_null() const override { return true; }
   Value* ref(Exec& x, bool create) const override {
     auto* vars = x.thread_vars(create);
     if (vars) return &(*vars)[slot_];
@@ -419,6 +427,7 @@ public:
     if (!x.rt.dyn_budget.charge(bytes(x))) return &(x.rt.dropped_store = zero_of(type));
     return &m.emplace(Key(scratch_), zero_of(type)).first->second;
   }
+  bool unset_is_null() const override { return true; }
   void release(Exec& x) const override {
     ArrayMap& m = x.rt.arrays[slot_];
     auto it = m.find(std::span<const Value>(scratch_));
@@ -1578,6 +1587,8 @@ public:
     switch (fn_) {
     case Fn::trace: {
       Value v = args_[0]->eval_value(x);
+      // The NULL string is no string to record: dtrace reads address 0.
+      if (v.kind == Value::Kind::string && v.i == kNullString) x.fault(FaultKind::bad_address, 0);
       clip_string(v, rt.strsize);
       rt.emit_prefix(x);
       if (rt.json()) rt.emit(x, "{\"type\":\"value\",\"data\":" + json_value(v) + "}\n");
@@ -1852,10 +1863,14 @@ class Replayed : public Node {
 public:
   Replayed(Type t, const std::vector<Value>* values, size_t index) : Node(t), values_(values), index_(index) {}
   int64_t eval_int(Exec&) const override { return normalize_to(type, (*values_)[index_].i); }
-  std::string_view eval_str(Exec&, std::string&) const override { return (*values_)[index_].s; }
-  // A symbol the tracer made of the agent's address (Program::agent_output).
+  std::string_view eval_str(Exec&, std::string&) const override {
+    const Value& v = (*values_)[index_];
+    return v.kind == Value::Kind::string && v.i == kNullString ? kNull : std::string_view(v.s);
+  }
+  // A symbol the tracer made of the agent's address (Program::agent_output);
+  // a string as recorded (the NULL string too).
   Value eval_value(Exec& x) const override {
-    if (type.kind == Type::Kind::symbol) return (*values_)[index_];
+    if (type.kind == Type::Kind::symbol || type.is_string()) return (*values_)[index_];
     return Node::eval_value(x);
   }
   void eval_into(Exec& x, Value& out) const override {

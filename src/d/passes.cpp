@@ -1049,9 +1049,6 @@ public:
     return t.name();
   }
 
-  // p[i] of a pointer variable p is *(p + i), as in C, and s[i] of a
-  // string variable or built-in (execname[0]) the same, char i of the
-  // string: e becomes that, its sum marked as an index (is_postfix).
   // self->p[i] (the parser's thread-local array "self->p" keyed by tid, i)
   // of a pointer or string self-> variable is *(self->p + i).
   bool self_pointer_index(Expr& e) {
@@ -1081,6 +1078,9 @@ public:
   // pointer arithmetic on them work as in DTrace.
   static bool in_memory(const VarDecl& g) { return g.is_array && g.dim > 0 && g.type.is_scalar(); }
 
+  // p[i] of a pointer variable p is *(p + i), as in C, and s[i] of a
+  // string variable or built-in (execname[0]) the same, char i of the
+  // string: e becomes that, its sum marked as an index (is_postfix).
   bool pointer_index(Expr& e, const Type& t) {
     if (e.kids.size() != 1) return false;
     if (!t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0)) return false;
