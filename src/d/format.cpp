@@ -252,8 +252,9 @@ Result<std::string> format_one(const Conv& cv, int width, int prec, const Value&
     case 'i': {
       // DTrace's pfcheck_dint turns %d of an unsigned value into %u: the
       // argument's type, not the conversion, decides the sign, so
-      // printf("%d", (uint32_t)-1) prints 4294967295 (pfprint_uint).
-      if (!v.is_signed) {
+      // printf("%d", (uint32_t)-1) prints 4294967295 (pfprint_uint). With
+      // a length modifier (%hhd, %lld) it is pfprint_sint: signed.
+      if (!v.is_signed && cv.lenmod.empty()) {
         unsigned long long u = zero_extend(v.i, size);
         return cfmt(c_spec(cv, width, prec, "ll", 'u').c_str(), u);
       }
