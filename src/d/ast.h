@@ -45,7 +45,7 @@ enum class ExprKind {
   cast,        // cast_type, kids[0]
   sizeof_type, // cast_type
   sizeof_expr, // kids[0]
-  stringof,    // kids[0]
+  stringof,    // kids[0]; is_postfix: a pointer or 0 met as a string (0 is the NULL string)
   member,      // text: FIELD of args->FIELD (a kernel tracepoint's field); with kids[0]: p->FIELD,
                // a member of the struct p points to in the target (ival = its offset, from sema),
                // or with is_postfix, x.FIELD of a struct value x; "a.b" names a nested member
@@ -71,6 +71,9 @@ inline constexpr int kMemberArray = 1;
 inline constexpr int kMemberBitField = 2;
 // A member that is itself a struct or union: its address (a Type::object).
 inline constexpr int kMemberObject = 3;
+// Expr::id of the name of a declared array of scalars (`int a[5];` ... `a`):
+// the address of its first element, as in C (its elements are D memory).
+inline constexpr int kArrayDecay = -2;
 
 struct Expr {
   ExprKind kind;
@@ -178,7 +181,7 @@ struct StructType {
 struct Translator {
   std::string output;      // "struct out"
   uint16_t output_tag = 0; // its Type::tag
-  Type input;              // "struct in *" (a pointer with its tag) or an integer
+  Type input;              // "struct in *" (a pointer with its tag), an integer or a struct value (object)
   std::string input_name;  // as written, for messages
   std::string param;
   struct Member {

@@ -159,7 +159,17 @@ const std::vector<FnInfo>& fns() {
       {"ntohl", Fn::ntohl, 1, 1, false, false, false},
       {"ntohll", Fn::ntohll, 1, 1, false, false, false},
       {"inet_ntoa", Fn::inet_ntoa, 1, 1, false, false, false},
-      {"inet_ntoa6", Fn::inet_ntoa6, 1, 1, false, false, false},
+      {"inet_ntoa6", Fn::inet_ntoa6, 1, 2, false, false, false},
+      {"link_ntop", Fn::link_ntop, 2, 2, false, false, false},
+      {"cleanpath", Fn::cleanpath, 1, 1, false, false, false},
+      {"getmajor", Fn::getmajor, 1, 1, false, false, false},
+      {"getminor", Fn::getminor, 1, 1, false, false, false},
+      // dtrace's kernel-symbol functions (DT_ACT_SYM, DT_ACT_MOD): func() is
+      // sym(). probekit's addresses are the target's, so they are usym()
+      // and umod().
+      {"sym", Fn::usym, 1, 1, false, false, false},
+      {"func", Fn::usym, 1, 1, false, false, false},
+      {"mod", Fn::umod, 1, 1, false, false, false},
       {"inet_ntop", Fn::inet_ntop, 2, 2, false, false, false},
       {"alloca", Fn::alloca, 1, 1, false, false, false},
       {"stack", Fn::stack, 0, 1, false, false, true},
@@ -260,6 +270,8 @@ std::optional<int> find_constant(std::string_view name) {
       {"DTRACEFLT_LIBRARY", 1000},
       // <netinet/in.h>'s address families, for inet_ntop().
       {"AF_INET", 2}, {"AF_INET6", 10},
+      // <linux/if_arp.h>'s hardware types link_ntop() formats (dtrace's net.d).
+      {"ARPHRD_ETHER", 1}, {"ARPHRD_INFINIBAND", 32},
   };
 #undef PK_C
   for (const auto& [n, v] : table)

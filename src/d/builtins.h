@@ -85,6 +85,7 @@ enum class Fn : uint8_t {
   strstr, basename, dirname, ufunc, usym, umod, uaddr, speculation, rand,
   lltostr, toupper, tolower, progenyof, strchr, strrchr, htons, htonl, htonll, ntohs,
   ntohl, ntohll, inet_ntoa, inet_ntoa6, inet_ntop, alloca,
+  link_ntop, cleanpath, getmajor, getminor,
   stack,  // the kernel's stack: refused (user space only), with the name to use
 };
 

@@ -14,6 +14,15 @@
 
 namespace probekit::d {
 
+namespace {
+// The NULL string (strchr() that finds nothing, `s = NULL`): a view with no
+// data, kept in a stored Value as i = kNullString. It prints as "" and
+// compares less than every string, "" included.
+constexpr int64_t kNullString = 1;
+constexpr std::string_view kNull{};
+bool is_null_string(std::string_view v) { return v.data() == nullptr; }
+}  // namespace
+
 // --- Node defaults ------------------------------------------------------------
 
 int64_t Node::eval_int(Exec& x) const {
@@ -30,8 +39,9 @@ Value Node::eval_value(Exec& x) const {
   case Type::Kind::string: {
     std::string s;
     auto v = eval_str(x, s);
-    if (v.data() == s.data() && v.size() == s.size()) return Value::string(std::move(s));
-    return Value::string(std::string(v));
+    Value out = v.data() == s.data() && v.size() == s.size() ? Value::string(std::move(s)) : Value::string(std::string(v));
+    out.i = is_null_string(v);
+    return out;
   }
   case Type::Kind::pointer: return Value::unsigned_integer(static_cast<uint64_t>(eval_int(x)), 8);
   case Type::Kind::integer: return Value::integer(eval_int(x), type.size, type.is_signed);
@@ -46,7 +56,7 @@ void Node::eval_into(Exec& x, Value& out) const {
     out.kind = Value::Kind::string;
     auto v = eval_str(x, out.s);
     if (v.data() != out.s.data() || v.size() != out.s.size()) out.s.assign(v.data(), v.size());
-    out.i = 0;
+    out.i = is_null_string(v);
     return;
   }
   case Type::Kind::pointer:
@@ -344,11 +354,19 @@ public:
   }
   std::string_view eval_str(Exec& x, std::string&) const override {
     const Value* v = ref(x, false);
-    return v ? std::string_view(v->s) : std::string_view();
+    if (v && v->kind == Value::Kind::string && v->i == kNullString) return kNull;
+    if (!v) return unset_is_null() ? kNull : std::string_view("");
+    return v->s;
   }
+  // Whether a string never stored (or deleted) reads as NULL: an array
+  // element, as dtrace's missing dynamic variable reads as 0.
+  virtual bool unset_is_null() const { return false; }
   Value eval_value(Exec& x) const override {
     const Value* v = ref(x, false);
-    return v ? *v : zero_of(type);
+    if (v) return *v;
+    Value z = zero_of(type);
+    if (type.is_string() && unset_is_null()) z.i = kNullString;
+    return z;
   }
 };
 
@@ -367,6 +385,7 @@ class SelfVar : public LValue {
 public:
   bool record_safe(RecordNeeds&) const override { return true; }
   SelfVar(Type t, int slot) : LValue(t), slot_(static_cast<size_t>(slot)) {}
+  bool unset_is_null() const override { return true; }
   Value* ref(Exec& x, bool create) const override {
     auto* vars = x.thread_vars(create);
     if (vars) return &(*vars)[slot_];
@@ -409,6 +428,7 @@ public:
     if (!x.rt.dyn_budget.charge(bytes(x))) return &(x.rt.dropped_store = zero_of(type));
     return &m.emplace(Key(scratch_), zero_of(type)).first->second;
   }
+  bool unset_is_null() const override { return true; }
   void release(Exec& x) const override {
     ArrayMap& m = x.rt.arrays[slot_];
     auto it = m.find(std::span<const Value>(scratch_));
@@ -467,11 +487,15 @@ public:
       : Node(t), op_(op), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
 
   int64_t eval_int(Exec& x) const override {
-    int64_t v = rhs_->eval_int(x);
+    // x op= e reads x before it evaluates e, as dtrace's code does
+    // (i += i++ adds to i's value before the ++).
+    int64_t cur = 0;
     if (op_ != Op::none) {
-      const Value* cur = lhs_->ref(x, false);
-      v = arith(x, op_, common_type(type, rhs_->type), cur ? cur->i : 0, v);
+      const Value* c = lhs_->ref(x, false);
+      cur = c ? c->i : 0;
     }
+    int64_t v = rhs_->eval_int(x);
+    if (op_ != Op::none) v = arith(x, op_, common_type(type, rhs_->type), cur, v);
     v = normalize_to(type, v);
     Value* slot = lhs_->ref(x, true);
     slot->kind = Value::Kind::integer;
@@ -489,8 +513,9 @@ public:
     *slot = std::move(v);
     lhs_->written(x);
     scratch = slot->s;
+    const bool null = slot->i == kNullString;
     if (slot->s.empty()) lhs_->release(x);
-    return scratch;
+    return null ? kNull : std::string_view(scratch);
   }
   Value eval_value(Exec& x) const override {
     if (type.is_scalar()) return Node::eval_value(x);
@@ -513,6 +538,7 @@ public:
       Value* slot = lhs_->ref(x, true);
       slot->kind = Value::Kind::string;
       slot->s.swap(v.s);
+      slot->i = v.i;  // kNullString for s = NULL
       lhs_->written(x);
       if (slot->s.empty()) lhs_->release(x);
     } else {
@@ -783,12 +809,13 @@ public:
     std::string sa, sb;
     std::string_view a = a_->eval_str(x, sa);
     // Copy when the left view could be invalidated by evaluating the right.
-    if (a.data() != sa.data()) {
+    if (a.data() != sa.data() && !is_null_string(a)) {
       sa.assign(a.data(), a.size());
       a = sa;
     }
     std::string_view b = b_->eval_str(x, sb);
-    int c = a.compare(b);
+    // The NULL string is less than every string and equal to itself.
+    int c = is_null_string(a) || is_null_string(b) ? int(!is_null_string(a)) - int(!is_null_string(b)) : a.compare(b);
     return CompareInt::result(op_, c < 0 ? -1 : c > 0 ? 1 : 0);
   }
 
@@ -866,6 +893,25 @@ public:
 
 private:
   uint64_t addr_;
+};
+
+// &a[i] of a declared array in D memory: the index checked against the
+// dimension (DTRACEFLT_BADINDEX, as the array's element would fault).
+class ElemAddr : public Node {
+public:
+  ElemAddr(Type t, uint64_t addr, NodePtr index, uint64_t size, int64_t dim)
+      : Node(t), addr_(addr), index_(std::move(index)), size_(size), dim_(dim) {}
+  int64_t eval_int(Exec& x) const override {
+    const int64_t i = index_->eval_int(x);
+    if (i < 0 || i >= dim_) x.fault(FaultKind::bad_index, static_cast<uint64_t>(i), {});
+    return static_cast<int64_t>(addr_ + static_cast<uint64_t>(i) * size_);
+  }
+
+private:
+  uint64_t addr_;
+  NodePtr index_;
+  uint64_t size_;
+  int64_t dim_;
 };
 
 // p->m, x.m or *p as an assignment's target: the integer or pointer at an
@@ -1014,14 +1060,18 @@ class Stringof : public Node {
 public:
   bool record_safe(RecordNeeds& n) const override {
     if (a_->type.is_string() || a_->type.kind == Type::Kind::symbol) return a_->record_safe(n);
+    if (null_ok_) return dynamic_cast<const IntConst*>(a_.get()) != nullptr;  // NULL itself
     const int reg = a_->register_word();  // the string at a register's value
     if (reg < 0 || !a_->record_safe(n)) return false;
     n.string_regs.push_back(reg);
     return true;
   }
-  explicit Stringof(NodePtr a) : Node(Type::string()), a_(std::move(a)) {}
+  // null_ok: a pointer or 0 met as a string (s == NULL), 0 reading as the
+  // NULL string rather than faulting.
+  Stringof(NodePtr a, bool null_ok) : Node(Type::string()), a_(std::move(a)), null_ok_(null_ok) {}
   std::string_view eval_str(Exec& x, std::string& scratch) const override {
     if (a_->type.is_string()) return a_->eval_str(x, scratch);
+    if (null_ok_ && a_->eval_int(x) == 0) return kNull;
     if (a_->type.kind == Type::Kind::symbol) {
       scratch = a_->eval_value(x).s;
       return scratch;
@@ -1032,7 +1082,37 @@ public:
 
 private:
   NodePtr a_;
+  bool null_ok_;
 };
+
+// dtrace's cleanpath(): the path with "//", "." and ".." resolved by
+// text alone (a rooted path's ".." stops at "/"); "" stays "" and a
+// relative path that resolves to nothing is ".".
+std::string clean_path(std::string_view path) {
+  const bool rooted = !path.empty() && path[0] == '/';
+  std::vector<std::string_view> parts;
+  size_t at = 0;
+  while (at <= path.size()) {
+    size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(at, end - at);
+    at = end + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") parts.pop_back();
+      else if (!rooted) parts.push_back(part);
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out = rooted ? "/" : "";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += '/';
+    out += parts[i];
+  }
+  if (out.empty() && !path.empty()) out = ".";
+  return out;
+}
 
 }  // namespace
 
@@ -1094,6 +1174,7 @@ public:
     case Fn::inet_ntoa:
     case Fn::inet_ntoa6:
     case Fn::inet_ntop:
+    case Fn::link_ntop:
     case Fn::alloca: return false;  // target memory, or this firing's scratch
     case Fn::copyinstr: {
       // A string at a register's value: the agent reads it at the hit.
@@ -1110,6 +1191,13 @@ public:
 
   int64_t eval_int(Exec& x) const override {
     switch (fn_) {
+    case Fn::getmajor:
+    case Fn::getminor: {
+      // The kernel's dev_t: a u32 of a 12-bit major and a 20-bit minor
+      // (MINORBITS), as dtrace-utils' getmajor()/getminor() read it.
+      const auto dev = static_cast<uint32_t>(args_[0]->eval_int(x));
+      return fn_ == Fn::getmajor ? dev >> 20 : dev & 0xfffff;
+    }
     case Fn::strlen: {
       std::string s;
       return static_cast<int64_t>(args_[0]->eval_str(x, s).size());
@@ -1259,16 +1347,21 @@ public:
       std::string hay(args_[0]->eval_str(x, a));
       std::string_view needle = args_[1]->eval_str(x, b);
       auto p = hay.find(needle);
-      scratch = p == std::string::npos ? std::string() : hay.substr(p);
+      if (p == std::string::npos) return kNull;
+      scratch = hay.substr(p);
       return scratch;
     }
     case Fn::strtok: {
       if (args_[0]->type.is_string()) {
         std::string a;
-        x.rt.strtok_buffer = std::string(args_[0]->eval_str(x, a));
+        std::string_view s = args_[0]->eval_str(x, a);
+        if (is_null_string(s)) x.fault(FaultKind::bad_address, 0);
+        x.rt.strtok_buffer = std::string(s);
         x.rt.strtok_pos = 0;
       } else if (args_[0]->eval_int(x) != 0) {
         x.fault(FaultKind::illegal_op, 0, "strtok() takes a string or NULL");
+      } else if (x.rt.strtok_buffer.empty() && x.rt.strtok_pos == 0) {
+        x.fault(FaultKind::bad_address, 0);  // strtok(NULL, ...) with no string to go on
       }
       std::string d;
       std::string delims(args_[1]->eval_str(x, d));
@@ -1276,14 +1369,13 @@ public:
       size_t p = buf.find_first_not_of(delims, x.rt.strtok_pos);
       if (p == std::string::npos) {
         x.rt.strtok_pos = buf.size();
-        scratch.clear();
-        return scratch;
+        return kNull;  // no token left: NULL
       }
       size_t e = buf.find_first_of(delims, p);
       if (e == std::string::npos) e = buf.size();
       scratch = buf.substr(p, e - p);
-      // The next call starts at the delimiter that ended this token (DTrace
-      // keeps its address), and skips it only if it is in that call's set.
+      // The next call starts at the delimiter that ended this token, which
+      // its own delimiters may not skip (dtrace's strtok.S).
       x.rt.strtok_pos = e;
       return scratch;
     }
@@ -1345,7 +1437,8 @@ public:
       std::string s(args_[0]->eval_str(x, a));
       char c = static_cast<char>(args_[1]->eval_int(x));
       auto p = fn_ == Fn::strchr ? s.find(c) : s.rfind(c);
-      scratch = p == std::string::npos ? std::string() : s.substr(p);
+      if (p == std::string::npos) return kNull;
+      scratch = s.substr(p);
       return scratch;
     }
     case Fn::inet_ntoa:
@@ -1364,6 +1457,36 @@ public:
       char text[INET6_ADDRSTRLEN] = {};
       inet_ntop(family, bytes, text, sizeof text);
       scratch = text;
+      // inet_ntoa6() without strict (its second argument, 0 by default)
+      // writes an IPv4-compatible or -mapped address as the bare IPv4
+      // address (dtrace-utils' inet_ntoa6.S); glibc writes the strict form.
+      if (fn_ == Fn::inet_ntoa6 && (args_.size() < 2 || args_[1]->eval_int(x) == 0) &&
+          scratch.find('.') != std::string::npos)
+        scratch.erase(0, scratch.rfind(':') + 1);
+      return scratch;
+    }
+    case Fn::link_ntop: {
+      // dtrace-utils' link_ntop.S: Ethernet (6 bytes) and InfiniBand (20)
+      // addresses as colon-separated hex bytes; another type is an illegal
+      // operation.
+      const int64_t kind = args_[0]->eval_int(x);
+      if (kind != 1 && kind != 32)
+        x.fault(FaultKind::illegal_op, 0, "link_ntop() hardware type must be ARPHRD_ETHER or ARPHRD_INFINIBAND");
+      uint8_t bytes[20] = {};
+      const size_t n = kind == 1 ? 6 : 20;
+      read_memory(x, static_cast<uint64_t>(args_[1]->eval_int(x)), bytes, n);
+      scratch.clear();
+      static const char kHex[] = "0123456789abcdef";
+      for (size_t i = 0; i < n; ++i) {
+        if (i > 0) scratch += ':';
+        scratch += kHex[bytes[i] >> 4];
+        scratch += kHex[bytes[i] & 15];
+      }
+      return scratch;
+    }
+    case Fn::cleanpath: {
+      std::string a;
+      scratch = clean_path(args_[0]->eval_str(x, a));
       return scratch;
     }
     default: scratch.clear(); return scratch;
@@ -1536,6 +1659,8 @@ public:
     switch (fn_) {
     case Fn::trace: {
       Value v = args_[0]->eval_value(x);
+      // The NULL string is no string to record: dtrace reads address 0.
+      if (v.kind == Value::Kind::string && v.i == kNullString) x.fault(FaultKind::bad_address, 0);
       clip_string(v, rt.strsize);
       rt.emit_prefix(x);
       if (rt.json()) rt.emit(x, "{\"type\":\"value\",\"data\":" + json_value(v) + "}\n");
@@ -1825,10 +1950,14 @@ class Replayed : public Node {
 public:
   Replayed(Type t, const std::vector<Value>* values, size_t index) : Node(t), values_(values), index_(index) {}
   int64_t eval_int(Exec&) const override { return normalize_to(type, (*values_)[index_].i); }
-  std::string_view eval_str(Exec&, std::string&) const override { return (*values_)[index_].s; }
-  // A symbol the tracer made of the agent's address (Program::agent_output).
+  std::string_view eval_str(Exec&, std::string&) const override {
+    const Value& v = (*values_)[index_];
+    return v.kind == Value::Kind::string && v.i == kNullString ? kNull : std::string_view(v.s);
+  }
+  // A symbol the tracer made of the agent's address (Program::agent_output);
+  // a string as recorded (the NULL string too).
   Value eval_value(Exec& x) const override {
-    if (type.kind == Type::Kind::symbol || type.kind == Type::Kind::stack) return (*values_)[index_];
+    if (type.kind == Type::Kind::symbol || type.kind == Type::Kind::stack || type.is_string()) return (*values_)[index_];
     return Node::eval_value(x);
   }
   void eval_into(Exec& x, Value& out) const override {
@@ -1856,6 +1985,11 @@ public:
     case ExprKind::string: return std::make_unique<StrConst>(e.text);
     case ExprKind::ident:
       if (e.type.object) return object_var(e);
+      if (e.id == kArrayDecay) {
+        Expr zero(ExprKind::integer, e.loc);
+        zero.type = Type::integer(4, true);
+        return element_addr(e.slot, e.type, zero, static_cast<int64_t>(e.ival));
+      }
       if (e.slot >= 0) return lvalue(e);
       if (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo))
         return std::make_unique<ProcMemberVar>(e.type, static_cast<ProcField>(e.ival));
@@ -1872,6 +2006,8 @@ public:
     case ExprKind::unary:
       // *p of a struct pointer is the struct at p: its address.
       if (e.op == Op::deref && e.type.object) return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
+      if (e.op == Op::addr && in_memory(*e.kids[0]))
+        return element_addr(e.kids[0]->slot, e.type, *e.kids[0]->kids[0], static_cast<int64_t>(e.kids[0]->ival));
       if (is_string_index(e)) return std::make_unique<StringIndex>(expr(*e.kids[0]->kids[0]), expr(*e.kids[0]->kids[1]));
       if (e.op == Op::deref) return std::make_unique<Deref>(e.type, expr(*e.kids[0]));
       return std::make_unique<Unary>(e.type, e.op, expr(*e.kids[0]));
@@ -1892,7 +2028,7 @@ public:
     }
     case ExprKind::sizeof_type:
     case ExprKind::sizeof_expr: return std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival));
-    case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]));
+    case ExprKind::stringof: return std::make_unique<Stringof>(expr(*e.kids[0]), e.is_postfix);
     case ExprKind::member:
       if (!e.kids.empty()) {  // p->member: the target's memory at p + offset
         NodePtr addr = std::make_unique<Binary>(
@@ -1935,6 +2071,9 @@ private:
         if (k->type.object) keys.push_back(std::make_unique<ObjectBytes>(expr(*k), object_size(k->type)));
         else keys.push_back(expr(*k));
       }
+      if (in_memory(e))
+        return std::make_unique<MemLValue>(
+            e.type, element_addr(e.slot, Type::integer(8, false), *e.kids[0], static_cast<int64_t>(e.ival)));
       return std::make_unique<ArrayElem>(e.type, e.slot, std::move(keys), static_cast<int64_t>(e.ival));
     }
     case ExprKind::member:  // p->m, x.m: the member's address
@@ -1957,12 +2096,21 @@ public:
     auto place = [&](const std::vector<VarDecl>& vars, std::vector<uint64_t>& at, uint64_t& end) {
       at.assign(vars.size(), 0);
       for (size_t i = 0; i < vars.size(); ++i) {
-        if (!vars[i].type.object || vars[i].is_array) continue;
+        // A declared array of scalars (`int a[5]`): its elements, in order.
+        const bool elements = vars[i].is_array && vars[i].dim > 0 && vars[i].type.is_scalar();
+        if (!elements && (!vars[i].type.object || vars[i].is_array)) continue;
         end = (end + 7) & ~uint64_t{7};
         at[i] = end;
-        end += std::max<uint64_t>(object_size(vars[i].type), 1);
+        end += elements ? static_cast<uint64_t>(vars[i].dim) * vars[i].type.size
+                        : std::max<uint64_t>(object_size(vars[i].type), 1);
       }
     };
+    arrays_in_memory_.assign(syms.globals.size(), false);
+    element_size_.assign(syms.globals.size(), 8);
+    for (size_t i = 0; i < syms.globals.size(); ++i) {
+      arrays_in_memory_[i] = syms.globals[i].is_array && syms.globals[i].dim > 0 && syms.globals[i].type.is_scalar();
+      element_size_[i] = syms.globals[i].type.size;
+    }
     uint64_t shared = 0, thread = 0;
     place(syms.globals, global_at_, shared);
     place(syms.clause_vars, this_at_, shared);
@@ -1973,6 +2121,20 @@ public:
 
 private:
   std::vector<uint64_t> global_at_, this_at_, self_at_;
+  std::vector<bool> arrays_in_memory_;  // by global slot: a declared array laid out in var_mem
+  std::vector<uint64_t> element_size_;  // by global slot: the size of its element
+
+  // a[i] of a declared array whose elements are in D memory.
+  bool in_memory(const Expr& e) const {
+    return e.kind == ExprKind::index && e.id == static_cast<int>(IndexKind::array) && e.kids.size() == 1 &&
+           e.slot >= 0 && static_cast<size_t>(e.slot) < arrays_in_memory_.size() &&
+           arrays_in_memory_[static_cast<size_t>(e.slot)];
+  }
+  NodePtr element_addr(int slot, Type t, Expr& index, int64_t dim) {
+    const uint64_t off = slot >= 0 && static_cast<size_t>(slot) < global_at_.size() ? global_at_[static_cast<size_t>(slot)] : 0;
+    const uint64_t size = slot >= 0 && static_cast<size_t>(slot) < element_size_.size() ? element_size_[static_cast<size_t>(slot)] : 8;
+    return std::make_unique<ElemAddr>(t, kVarBase + off, expr(index), size, dim);
+  }
 
   uint64_t object_size(const Type& t) const {
     return ast && t.tag > 0 && t.tag <= ast->structs.size() ? ast->structs[t.tag - 1u].size : 0;

@@ -256,10 +256,11 @@ Result<std::string> format_one(const Conv& cv, int width, int prec, const Value&
   switch (cv.conv) {
     case 'd':
     case 'i': {
-      // An unsigned char/short promotes to a non-negative int, so C and
-      // DTrace (pfprint_dint -> pfprint_uint) print printf("%d", (uint8_t)255)
-      // as 255; 32- and 64-bit unsigned values are reinterpreted (-1).
-      if (!v.is_signed && cv.lenmod.empty() && size < 4) {
+      // DTrace's pfcheck_dint turns %d of an unsigned value into %u: the
+      // argument's type, not the conversion, decides the sign, so
+      // printf("%d", (uint32_t)-1) prints 4294967295 (pfprint_uint). With
+      // a length modifier (%hhd, %lld) it is pfprint_sint: signed.
+      if (!v.is_signed && cv.lenmod.empty()) {
         unsigned long long u = zero_extend(v.i, size);
         return cfmt(c_spec(cv, width, prec, "ll", 'u').c_str(), u);
       }

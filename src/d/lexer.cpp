@@ -17,7 +17,9 @@ const std::unordered_set<std::string_view>& type_words() {
       "uint32_t", "uint64_t",  "intptr_t", "uintptr_t", "size_t", "ssize_t",  "pid_t",
       "uid_t",    "gid_t",     "id_t",     "uchar_t",  "ushort_t", "uint_t",  "ulong_t",
       "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool", "ipaddr_t", "in_port_t",
-      "float", "double"};
+      "float", "double",
+      // The kernel's <linux/types.h> names, which dtrace finds in its CTF.
+      "uint", "ushort", "ulong", "unchar", "u_char", "u_short", "u_int", "u_long", "ptrdiff_t"};
   return words;
 }
 
@@ -206,30 +208,32 @@ void Lexer::skip_space_and_comments() {
   }
 }
 
-int Lexer::lex_escape(Loc start) {
-  // After the backslash.
+void Lexer::lex_escape(Loc start, std::string& out) {
+  // After the backslash. dtrace's stresc2chr(): C's escapes but \? and \',
+  // and any other character keeps its backslash ('\?' is two bytes); \x
+  // takes every hexadecimal digit that follows, keeping the low byte.
   char c = get();
   switch (c) {
-  case 'n': return '\n';
-  case 't': return '\t';
-  case 'r': return '\r';
-  case 'a': return '\a';
-  case 'b': return '\b';
-  case 'f': return '\f';
-  case 'v': return '\v';
-  case '\\': return '\\';
-  case '\'': return '\'';
-  case '"': return '"';
-  case '?': return '?';
+  case 'n': out += '\n'; return;
+  case 't': out += '\t'; return;
+  case 'r': out += '\r'; return;
+  case 'a': out += '\a'; return;
+  case 'b': out += '\b'; return;
+  case 'f': out += '\f'; return;
+  case 'v': out += '\v'; return;
+  case '\\':
+  case '"': out += c; return;
   case 'x': {
     int v = 0, n = 0;
-    while (std::isxdigit(static_cast<unsigned char>(peek())) && n < 2) {
+    while (std::isxdigit(static_cast<unsigned char>(peek()))) {
       char h = get();
       v = v * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+      v &= 0xff;
       ++n;
     }
     if (n == 0) diags_.error("D_SYNTAX", start, "'\\x' escape needs hexadecimal digits");
-    return v;
+    out += static_cast<char>(v);
+    return;
   }
   default:
     if (c >= '0' && c <= '7') {
@@ -238,9 +242,11 @@ int Lexer::lex_escape(Loc start) {
         v = v * 8 + (get() - '0');
         ++n;
       }
-      return v & 0xff;
+      out += static_cast<char>(v & 0xff);
+      return;
     }
-    return static_cast<unsigned char>(c);
+    out += '\\';
+    out += c;
   }
 }
 
@@ -256,15 +262,7 @@ Token Lexer::lex_string(Loc start) {
     if (c == '"') break;
     if (c == '\\') {
       if (pos_ >= src_.size()) continue;
-      // In a string, dtrace's stresc2chr() knows only these escapes and
-      // keeps any other as written: "\?" and "\'" stay two characters.
-      const char e = peek();
-      if (e != '\n' && std::strchr("01234567abfnrtvx\"\\", e) == nullptr) {
-        value += '\\';
-        value += get();
-        continue;
-      }
-      value += static_cast<char>(lex_escape(start));
+      lex_escape(start, value);
     } else {
       value += c;
     }
@@ -285,9 +283,15 @@ Token Lexer::lex_char(Loc start) {
     }
     char c = get();
     if (c == '\'') break;
-    int b = c == '\\' ? lex_escape(start) : static_cast<unsigned char>(c);
-    v = (v << 8) | static_cast<uint64_t>(b & 0xff);
-    ++n;
+    std::string bytes(1, c);
+    if (c == '\\') {
+      bytes.clear();
+      lex_escape(start, bytes);
+    }
+    for (char b : bytes) {
+      v = (v << 8) | static_cast<unsigned char>(b);
+      ++n;
+    }
   }
   if (n == 0) diags_.error("D_CHR_NULL", start, "empty character constant; put a character between the quotes");
   if (n > 8) diags_.error("D_CHR_OFLOW", start, "character constant is too long");

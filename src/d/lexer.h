@@ -93,7 +93,9 @@ private:
   Token lex_number(Loc start);
   Token lex_string(Loc start);
   Token lex_char(Loc start);
-  int lex_escape(Loc start);
+  // Appends the escape after a backslash (one byte, or two when dtrace
+  // keeps the backslash).
+  void lex_escape(Loc start, std::string& out);
   void lex_directive();
 
   std::string_view src_;

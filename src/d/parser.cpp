@@ -126,7 +126,12 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
           {"off_t", Type::integer(8, true)},      {"caddr_t", Type::pointer(1, true)},
           {"processorid_t", Type::integer(4, true)}, {"bool", Type::integer(1, false)},
           {"_Bool", Type::integer(1, false)},     {"ipaddr_t", Type::integer(4, false)},
-          {"in_port_t", Type::integer(2, false)},
+          {"in_port_t", Type::integer(2, false)}, {"ptrdiff_t", Type::integer(8, true)},
+          // <linux/types.h>, from the kernel's CTF in dtrace.
+          {"uint", Type::integer(4, false)},      {"ushort", Type::integer(2, false)},
+          {"ulong", Type::integer(8, false)},     {"unchar", Type::integer(1, false)},
+          {"u_char", Type::integer(1, false)},    {"u_short", Type::integer(2, false)},
+          {"u_int", Type::integer(4, false)},     {"u_long", Type::integer(8, false)},
       };
       for (const auto& [n, t] : table)
         if (n == w) named = t;
@@ -428,11 +433,71 @@ void Parser::parse_declaration(ProgramAst& prog) {
       diags_.error("D_DECL_USELESS", start, "useless declaration: name the variable, e.g. '" + join(base.words, " ") + " x;'");
     return;
   }
+  // A function's prototype, `(void)`, `(int, char *)`, `(int, ...)`, as
+  // dt_decl_prototype() checks it. D cannot call such a function; the
+  // declaration is checked and kept nowhere. False after an error.
+  auto prototype = [&]() -> bool {
+    advance();  // '('
+    int n = 0, voids = 0;
+    while (tok_.kind != Tok::rparen) {
+      ++n;
+      if (tok_.kind == Tok::dot) {  // '...': the variable-length rest
+        for (int i = 0; i < 3; ++i)
+          if (!accept(Tok::dot)) return fail("D_SYNTAX", tok_.loc, "syntax error: expected '...'"), false;
+        if (tok_.kind != Tok::rparen)
+          return fail("D_SYNTAX", tok_.loc, "syntax error: '...' must be the last parameter"), false;
+        break;
+      }
+      if (tok_.kind == Tok::identifier && (tok_.text == "extern" || tok_.text == "static" || tok_.text == "auto" ||
+                                           tok_.text == "typedef" || tok_.text == "inline"))
+        return fail("D_DECL_PARMCLASS", tok_.loc,
+                    "inappropriate storage class '" + tok_.text + "' for a function parameter: remove it"),
+               false;
+      if (tok_.kind == Tok::identifier && tok_.text == "register") advance();
+      BaseType pb;
+      const Loc at = tok_.loc;
+      if (!parse_base_type(pb) || pb.words.empty())
+        return fail("D_SYNTAX", tok_.loc, "syntax error: expected the type of parameter #" + std::to_string(n)), false;
+      int pstars = 0;
+      while (tok_.kind == Tok::star || is_qualifier(tok_)) {
+        if (tok_.kind == Tok::star) ++pstars;
+        advance();
+      }
+      const bool is_void = pstars == 0 && pb.words.size() == 1 && pb.words[0] == "void";
+      voids += is_void;
+      if (tok_.kind == Tok::identifier) {
+        if (is_void)
+          return fail("D_DECL_PROTO_NAME", tok_.loc, "void parameter may not have a name: " + tok_.text), false;
+        advance();
+      }
+      if (tok_.kind == Tok::lbracket)
+        return fail("D_DECL_PROTO_TYPE", at,
+                    "function prototype may not use an array or associative array parameter: parameter #" +
+                        std::to_string(n)),
+               false;
+      if (!accept(Tok::comma)) break;
+    }
+    if (!expect(Tok::rparen, "')' to close the parameter list")) return fail("D_SYNTAX", tok_.loc, ""), false;
+    if (voids > 0 && n > 1) return fail("D_DECL_PROTO_VOID", start, "void must be the sole parameter"), false;
+    return true;
+  };
   for (;;) {
     int stars = 0;
     while (tok_.kind == Tok::star || is_qualifier(tok_)) {
       if (tok_.kind == Tok::star) ++stars;
       advance();
+    }
+    if (tok_.kind == Tok::lparen) {
+      // int *(*fp)(void): a pointer to a function, declared and unused.
+      advance();
+      while (accept(Tok::star)) {
+      }
+      if (tok_.kind != Tok::identifier || (advance(), tok_.kind != Tok::rparen) || (advance(), tok_.kind != Tok::lparen))
+        return fail("D_SYNTAX", tok_.loc, "syntax error: expected a function pointer declarator, e.g. 'int (*fp)(void)'");
+      if (!prototype()) return;
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+      return;
     }
     if (tok_.kind != Tok::identifier) {
       std::string got = tok_.kind == Tok::eof ? "end of input" : "'" + tok_.text + "'";
@@ -442,6 +507,14 @@ void Parser::parse_declaration(ProgramAst& prog) {
     d.name = tok_.text;
     d.loc = tok_.loc;
     advance();
+    if (tok_.kind == Tok::lparen && storage != "typedef" && storage != "inline" && scope == Decl::Class::global) {
+      // int foo(int): a function's declaration (dtrace's DT_DC_EXTERN
+      // functions, e.g. in a header that declares the target's).
+      if (!prototype()) return;
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+      return;
+    }
     uint64_t object = 0;
     auto type = resolve_type(base, stars, &object);
     if (!type && !base.tag.empty() && base.words.size() == 1)
@@ -467,9 +540,24 @@ void Parser::parse_declaration(ProgramAst& prog) {
       return fail("D_DECL_IDRED", d.loc, "typedef identifier redeclared: '" + d.name + "' names a type");
     if (enumerators_.count(d.name))
       return fail("D_DECL_IDRED", d.loc, "identifier redeclared: '" + d.name + "' is an enumerator");
+    if (tok_.kind == Tok::lbracket && storage == "extern") {
+      // extern int a[], b[3][4]: the target's arrays, which dtrace types
+      // from CTF; probekit reads a target's variables by their DWARF, so
+      // the declaration is accepted and kept nowhere.
+      while (accept(Tok::lbracket)) {
+        while (tok_.kind != Tok::rbracket && tok_.kind != Tok::semicolon && tok_.kind != Tok::eof) advance();
+        if (!expect(Tok::rbracket, "']' to close the array declaration")) return fail("D_SYNTAX", tok_.loc, "");
+      }
+      if (accept(Tok::comma)) continue;
+      if (!expect(Tok::semicolon, "';' after the declaration")) return fail("D_SYNTAX", tok_.loc, "");
+      return;
+    }
     if (tok_.kind == Tok::lbracket) {
       advance();
       d.is_array = true;
+      if (tok_.kind == Tok::dot)
+        return fail("D_DECL_PROTO_VARARGS", tok_.loc,
+                    "associative array prototype may not use a variable-length argument list: " + d.name);
       if (tok_.kind == Tok::rbracket)
         return fail("D_DECL_ARRNULL", d.loc,
                     "array declaration requires array dimension or tuple signature: " + d.name + "[5] or " + d.name +
@@ -870,7 +958,10 @@ std::optional<Type> Parser::parse_type_name() {
     failed_statement_ = true;
     return t;
   }
-  if (t && size > 0) aggregate_size_ = size;
+  if (t && size > 0) {
+    aggregate_size_ = size;
+    aggregate_tag_ = tags_[b.tag].index;
+  }
   if (!t) {
     auto [id, why] = type_words_issue(b.words);
     diags_.error(id, b.loc,
@@ -1169,6 +1260,9 @@ std::string Parser::parse_tag_type() {
                  "scope ('" + name + "')");
       return "";
     }
+    // `struct D`s`: the module D names the program's own types (dtrace's
+    // "D" CTF container), which is where an unscoped name looks first.
+    if (name.rfind("D`", 0) == 0 && name.size() > 2) name.erase(0, 2);
   } else if (tok_.kind == Tok::lbrace) {
     name = "<anonymous " + std::to_string(++anonymous_tags_) + ">";
   } else {
@@ -1394,10 +1488,12 @@ void Parser::parse_translator(ProgramAst& prog) {
   auto in_type = resolve_type(in, in_stars, &object);
   tr.input_name = (in.tag.empty() ? join(in.words, " ") : in.tag) +
                   (in_stars ? " " + std::string(static_cast<size_t>(in_stars), '*') : "");
-  if (!in_type || object > 0 || in_type->is_none() || in_type->is_string() || in_type->is_floating())
+  if (!in_type || (object == 0 && (in_type->is_none() || in_type->is_string() || in_type->is_floating())))
     return fail("D_XLATE_INCOMPAT", in_loc,
-                "translator input type '" + tr.input_name + "' is not supported: translate from a pointer or an integer");
-  tr.input = *in_type;
+                "translator input type '" + tr.input_name + "' is not supported: translate from a pointer, an integer "
+                "or a struct or union");
+  // A struct or union input is a value of it (xlate<T>(s), `*p`).
+  tr.input = object > 0 ? Type::aggregate(tags_[in.tag].index) : *in_type;
   if (tok_.kind != Tok::identifier) return fail("D_SYNTAX", tok_.loc, near() + ": expected the name of the translator's input");
   tr.param = tok_.text;
   advance();
@@ -1581,16 +1677,14 @@ ExprPtr Parser::parse_unary() {
     if (at_type_name()) {
       auto t = parse_type_name();
       if (!t) return nullptr;
-      if (aggregate_size_) {
-        diags_.error("D_CAST_INVAL", loc, "cannot cast to a struct or union: cast to a pointer to it");
-        failed_statement_ = true;
-        return nullptr;
-      }
+      // (struct s)v: sema takes it only of a value of that struct.
+      const std::optional<Type> object =
+          aggregate_size_ ? std::optional<Type>(Type::aggregate(aggregate_tag_)) : std::nullopt;
       if (!expect(Tok::rparen, "')' to close the cast")) return nullptr;
       auto e = parse_unary();
       if (!e) return nullptr;
       auto n = make(ExprKind::cast, loc);
-      n->cast_type = *t;
+      n->cast_type = object ? *object : *t;
       n->kids.push_back(std::move(e));
       if (!check_height(*n)) return nullptr;
       return n;
@@ -1711,6 +1805,29 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       e->text += "." + tok_.text;
       e->loc.length = tok_.loc.column + tok_.loc.length - e->loc.column;
       advance();
+    } else if (tok_.kind == Tok::lbracket && e->kind == ExprKind::self_var) {
+      // self->a[k, ...]: a thread-local associative array, DTrace's
+      // DT_IDFLG_TLS array. It is the global array "self->a" keyed first by
+      // the thread (tid), so each thread has its own elements. Sema turns
+      // self->p[i] of a pointer or string self-> variable back into
+      // *(self->p + i), which the parser cannot tell apart.
+      Loc at = tok_.loc;
+      advance();
+      auto idx = make(ExprKind::index, e->loc);
+      idx->text = "self->" + e->text;
+      auto tid = make(ExprKind::ident, e->loc);
+      tid->text = "tid";
+      idx->kids.push_back(std::move(tid));
+      auto keys = parse_args(Tok::rbracket);
+      if (failed_statement_) return nullptr;
+      if (keys.empty()) {
+        failed_statement_ = true;
+        diags_.error("D_SYNTAX", at, "expected an index in '[]'");
+        return nullptr;
+      }
+      for (auto& k : keys) idx->kids.push_back(std::move(k));
+      if (!check_height(*idx)) return nullptr;
+      e = std::move(idx);
     } else if (tok_.kind == Tok::lbracket && e->kind != ExprKind::agg_ref) {
       // E[i] is *(E + i), as in C, for any expression but a name (a name
       // is an array, args[] or uregs[]; sema turns a pointer or string
@@ -1728,10 +1845,6 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
         failed_statement_ = true;
         if (e->kind == ExprKind::this_var)
           diags_.error("D_ARR_LOCAL", at, "local variables may not be used as associative arrays: this->" + e->text);
-        else if (e->kind == ExprKind::self_var)
-          diags_.error("D_SYNTAX", at,
-                       "thread-local associative arrays are not supported: key a global array by tid, e.g. " +
-                           e->text + "[tid, ...]");
         else
           diags_.error("D_SYNTAX", at, keys.empty() ? "expected an index in '[]'" : "an index is one expression");
         return nullptr;
@@ -1781,9 +1894,10 @@ ExprPtr Parser::parse_primary() {
     auto e = make(ExprKind::integer, loc);
     e->ival = tok_.ival;
     if (tok_.kind == Tok::character) {
-      e->type = Type::integer(tok_.loc.length == 3 ? 1 : 4, true);
-      e->type = Type::integer(1, true);
-      if (tok_.ival > 0xff) e->type = Type::integer(4, true);
+      // An int, as in C and dtrace (sizeof ('c') is 4); a constant of more
+      // than four characters is a long.
+      const auto v = static_cast<int64_t>(tok_.ival);
+      e->type = Type::integer(v >= INT32_MIN && v <= INT32_MAX ? 4 : 8, true);
     } else {
       // C's rule: the first of int, unsigned (hex/octal only), long,
       // unsigned long that holds the value; suffixes raise the floor.

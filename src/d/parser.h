@@ -169,6 +169,7 @@ private:
   // Set by parse_type_name when it read a struct or union itself (not a
   // pointer to one): its size, for sizeof.
   std::optional<uint64_t> aggregate_size_;
+  uint16_t aggregate_tag_ = 0;  // with aggregate_size_: the struct's Type::tag
   int anonymous_tags_ = 0;
   int struct_count_ = 0;
   int open_bodies_ = 0;

@@ -561,6 +561,26 @@ bool compatible(const Type& var, const Type& value) {
   return var.kind == value.kind;
 }
 
+// DTrace's string is a char array, so its pointer rules (dt_node_is_strcompat,
+// dt_node_is_ptrcompat) let a string meet NULL, the constant 0 or a pointer
+// in a comparison, an assignment or a '?:': the pointer is read as the
+// string it points to, 0 as the NULL string (less than every string,
+// equal only to itself). Wraps such an operand `k` in a stringof (ival 1:
+// made here; is_postfix: NULL-tolerant, else reading 0 faults, as a string
+// function's NULL argument does) and says whether it did.
+bool string_from_pointer(ExprPtr& k, bool null_ok = true) {
+  const Type& t = k->type;
+  const bool zero = k->kind == ExprKind::integer && k->ival == 0 && (t.is_integer() || t.kind == Type::Kind::pointer);
+  if (!zero && !(t.kind == Type::Kind::pointer && !t.object)) return false;
+  auto w = std::make_unique<Expr>(ExprKind::stringof, k->loc);
+  w->ival = 1;
+  w->is_postfix = null_ok;
+  w->type = Type::string();
+  w->kids.push_back(std::move(k));
+  k = std::move(w);
+  return true;
+}
+
 class SemanticPass : public Pass, public Visitor<SemanticPass> {
 public:
   SemanticPass() : Pass("semantic") {}
@@ -680,6 +700,15 @@ public:
       return;
     }
     if (VarDecl* g = syms_->find(syms_->globals, e.text)) {
+      if (in_memory(*g) && !(clause_ && clause_->predicate.get() == &e)) {
+        // A declared array's name is the address of its first element
+        // (dtrace: `int *p = a;`, `((int *)a)[i]`).
+        e.slot = g->slot;
+        e.id = kArrayDecay;
+        e.ival = static_cast<uint64_t>(g->dim);
+        e.type = Type::pointer(g->type.size, g->type.is_signed && g->type.is_integer());
+        return;
+      }
       if (g->is_array) {
         error(bare_array_tag(e), e.loc,
               "'" + e.text + "' is an associative array: index it, e.g. " + e.text + "[key]");
@@ -781,11 +810,23 @@ public:
         }
       if (tr.output_tag == 0 || tr.output_tag > ctx_->ast.structs.size()) continue;
       const StructType& st = ctx_->ast.structs[tr.output_tag - 1u];
+      // A stand-in for the input, typed as it: (T)0, or *(struct in *)0
+      // for a struct value.
       Expr input(ExprKind::cast, tr.loc);
       input.cast_type = tr.input;
+      if (tr.input.object) {
+        input.cast_type = Type::pointer();
+        input.cast_type.tag = tr.input.tag;
+      }
       auto zero = std::make_unique<Expr>(ExprKind::integer, tr.loc);
       zero->type = Type::integer(4, true);
       input.kids.push_back(std::move(zero));
+      if (tr.input.object) {
+        Expr deref(ExprKind::unary, tr.loc);
+        deref.op = Op::deref;
+        deref.kids.push_back(std::make_unique<Expr>(std::move(input)));
+        input = std::move(deref);
+      }
       for (auto& m : tr.members) {
         const StructType::Field* f = field_of(st, m.name);
         if (!f) {
@@ -814,9 +855,10 @@ public:
     const Translator* found = nullptr;
     for (const auto& tr : ctx_->ast.translators) {
       if (tr.output != x.text) continue;
-      bool fits = tr.input.kind == Type::Kind::pointer
-                      ? in.kind == Type::Kind::pointer && (tr.input.tag == 0 || in.tag == tr.input.tag)
-                      : in.is_integer() && tr.input.is_integer();
+      bool fits = tr.input.object                         ? in.object && in.tag == tr.input.tag
+                  : tr.input.kind == Type::Kind::pointer ? in.kind == Type::Kind::pointer && !in.object &&
+                                                               (tr.input.tag == 0 || in.tag == tr.input.tag)
+                                                         : in.is_integer() && tr.input.is_integer();
       if (fits) {
         found = &tr;
         break;
@@ -1031,6 +1073,35 @@ public:
     return t.name();
   }
 
+  // self->p[i] (the parser's thread-local array "self->p" keyed by tid, i)
+  // of a pointer or string self-> variable is *(self->p + i).
+  bool self_pointer_index(Expr& e) {
+    if (e.text.rfind("self->", 0) != 0 || e.kids.size() != 2) return false;
+    const VarDecl* v = syms_->find(syms_->thread_vars, e.text.substr(6));
+    if (!v || v->is_array) return false;
+    const Type& t = v->type;
+    if (!t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0)) return false;
+    auto var = std::make_unique<Expr>(ExprKind::self_var, e.loc);
+    var->text = e.text.substr(6);
+    auto sum = std::make_unique<Expr>(ExprKind::binary, e.loc);
+    sum->op = Op::add;
+    sum->is_postfix = true;
+    sum->kids.push_back(std::move(var));
+    sum->kids.push_back(std::move(e.kids[1]));
+    e.kids.clear();
+    e.kids.push_back(std::move(sum));
+    e.kind = ExprKind::unary;
+    e.op = Op::deref;
+    e.text.clear();
+    e.id = -1;
+    return true;
+  }
+
+  // A declared array of integers or pointers (`int a[5];`) keeps its
+  // elements in D memory, as C lays them out, so that &a[i], `a` and
+  // pointer arithmetic on them work as in DTrace.
+  static bool in_memory(const VarDecl& g) { return g.is_array && g.dim > 0 && g.type.is_scalar(); }
+
   // p[i] of a pointer variable p is *(p + i), as in C, and s[i] of a
   // string variable or built-in (execname[0]) the same, char i of the
   // string: e becomes that, its sum marked as an index (is_postfix).
@@ -1087,6 +1158,7 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text); v && pointer_index(e, v->type)) return visit(e);
+    if (self_pointer_index(e)) return visit(e);
     if (find_var(e.text) || find_function(e.text)) {
       error("D_ARR_BADREF", e.loc, "'" + e.text + "' is not an array and cannot be indexed");
       return;
@@ -1413,11 +1485,19 @@ public:
       // dt_node_op1()'s order: a D variable, then anything that is not an
       // lvalue, then a bit-field.
       const Expr& k = *e.kids[0];
+      if (k.kind == ExprKind::index && k.id == static_cast<int>(IndexKind::array) && k.slot >= 0 &&
+          static_cast<size_t>(k.slot) < syms_->globals.size() && in_memory(syms_->globals[static_cast<size_t>(k.slot)])) {
+        // &a[i] of a declared array: the element's address in D memory.
+        e.type = Type::pointer(k.type.size, k.type.is_signed && k.type.is_integer());
+        return;
+      }
       const bool variable = k.kind == ExprKind::ident || k.kind == ExprKind::self_var ||
                             k.kind == ExprKind::this_var || k.kind == ExprKind::index ||
                             k.kind == ExprKind::agg_ref;
       const bool lvalue = k.kind == ExprKind::member || (k.kind == ExprKind::unary && k.op == Op::deref);
-      if (variable) error("D_ADDROF_VAR", e.loc, "cannot take the address of a D variable");
+      if (k.kind == ExprKind::ident && k.id == kArrayDecay)
+        error("D_ADDROF_VAR", e.loc, "cannot take the address of array '" + k.text + "': take an element's, e.g. &" + k.text + "[0], or use '" + k.text + "' itself");
+      else if (variable) error("D_ADDROF_VAR", e.loc, "cannot take the address of a D variable");
       else if (!lvalue)
         error("D_ADDROF_LVAL", e.loc, "operator & needs an lvalue operand (a member or '*p'), not an expression");
       else if (k.kind == ExprKind::member && k.id == kMemberBitField)
@@ -1447,7 +1527,8 @@ public:
         e.cast_type = common_type(a, b);
         return;
       }
-      if (a.is_string() && b.is_string()) {
+      if ((a.is_string() && (b.is_string() || string_from_pointer(e.kids[1]))) ||
+          (b.is_string() && string_from_pointer(e.kids[0]))) {
         e.type = Type::integer(4, true);
         e.cast_type = Type::string();
         return;
@@ -1560,8 +1641,9 @@ public:
       if (a.kind == Type::Kind::pointer && a == b) e.type = a;
       return;
     }
-    if (a.kind == b.kind) {
-      e.type = a;
+    if (a.kind == b.kind || (a.is_string() && string_from_pointer(e.kids[2])) ||
+        (b.is_string() && string_from_pointer(e.kids[1]))) {
+      e.type = a.kind == b.kind ? a : Type::string();
       return;
     }
     error("D_OP_INCOMPAT", e.loc, "the branches of '?:' have incompatible types: " + a.name() + " and " + b.name());
@@ -1593,6 +1675,11 @@ public:
     }
     Type var = visit_lvalue(lhs, rhs, e.op != Op::none);
     if (var.is_none()) return;
+    // s = NULL: a string variable takes NULL, 0 or a pointer as a string.
+    if (e.op == Op::none && var.is_string() && string_from_pointer(e.kids[1])) {
+      e.type = var;
+      return;
+    }
     // dt_node_is_argcompat(): an integer and a pointer are not compatible,
     // except the constant 0 as a pointer (x = curthread; x = pid is
     // refused).
@@ -1656,6 +1743,16 @@ public:
       e.type = e.cast_type;
       return;
     }
+    if (e.cast_type.object && t.object && e.cast_type.tag == t.tag) {
+      // (struct s)v of a struct s value: the value itself.
+      ExprPtr k = std::move(e.kids[0]);
+      e = std::move(*k);
+      return;
+    }
+    if (e.cast_type.object) {
+      error("D_CAST_INVAL", e.loc, "cannot cast to a struct or union: cast to a pointer to it");
+      return;
+    }
     if (e.cast_type.is_string() && t.is_string()) {
       e.type = e.cast_type;
       return;
@@ -1697,6 +1794,14 @@ public:
       e.ival = t.tag <= ctx_->ast.structs.size() ? ctx_->ast.structs[t.tag - 1u].size : 0;
       return;
     }
+    if (e.kids[0]->kind == ExprKind::integer && e.kids[0]->text == "NULL") {  // dtrace's NULL is the int 0
+      e.ival = 4;
+      return;
+    }
+    if (e.kids[0]->kind == ExprKind::ident && e.kids[0]->id == kArrayDecay) {  // sizeof a: all its elements
+      e.ival = e.kids[0]->ival * t.pointee_size;
+      return;
+    }
     if (!t.is_scalar() && !t.is_string()) {
       error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to " + t.name());
       return;
@@ -1711,7 +1816,7 @@ public:
     visit_kids(e, 0);
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
-    if (t.is_string() || t.kind == Type::Kind::pointer || t.kind == Type::Kind::symbol) {
+    if (t.is_string() || t.kind == Type::Kind::pointer || t.kind == Type::Kind::symbol || e.ival == 1) {
       e.type = Type::string();
       return;
     }
@@ -2014,6 +2119,7 @@ private:
         error("D_OP_WRITE", e.loc, "'" + e.text + "' is a built-in variable and cannot be modified");
         return Type::none();
       }
+      if (self_pointer_index(e)) return visit_lvalue(e, value, read_too);
       VarDecl* existing = syms_->find(syms_->globals, e.text);
       if (existing && !existing->is_array && pointer_index(e, existing->type)) return visit_lvalue(e, value, read_too);
       if (existing && !existing->is_array) {
@@ -2100,7 +2206,9 @@ private:
               quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " cannot be an aggregation");
       return false;
     }
-    bool ok = want_string ? t.is_string() : t.is_scalar();
+    // A string parameter takes NULL or a pointer (dt_node_is_argcompat):
+    // the string it points to, NULL faulting when the program runs.
+    bool ok = want_string ? t.is_string() || string_from_pointer(e.kids[i], false) : t.is_scalar();
     if (!ok)
       error("D_PROTO_ARG", e.kids[i]->loc,
             quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " must be " +
@@ -2384,7 +2492,28 @@ private:
     case Fn::inet_ntoa:
     case Fn::inet_ntoa6:
       need(e, 0, false, "a pointer to the address");
+      // inet_ntoa6(addr, strict): dtrace-utils takes an integer constant,
+      // which decides whether an IPv4 address keeps its "::" or "::ffff:".
+      if (e.kids.size() > 1 && !e.kids[1]->type.is_none() &&
+          (!e.kids[1]->type.is_integer() || !const_int(*e.kids[1])))
+        error("D_PROTO_ARG", e.kids[1]->loc,
+              quoted_fn(e.text) + " argument #2 must be an integer constant (0 or 1), not " +
+                  (e.kids[1]->type.is_integer() ? "a variable" : e.kids[1]->type.name()));
       e.type = Type::string();
+      return;
+    case Fn::link_ntop:
+      need(e, 0, false, "a hardware type (ARPHRD_ETHER or ARPHRD_INFINIBAND)");
+      need(e, 1, false, "a pointer to the address");
+      e.type = Type::string();
+      return;
+    case Fn::cleanpath:
+      need(e, 0, true);
+      e.type = Type::string();
+      return;
+    case Fn::getmajor:
+    case Fn::getminor:
+      need(e, 0, false, "a dev_t");
+      e.type = Type::integer(4, false);  // the kernel's dev_t (u32)
       return;
     case Fn::inet_ntop:
       need(e, 0, false, "an address family (AF_INET or AF_INET6)");
@@ -2529,12 +2658,14 @@ public:
         }
       };
       flatten(flatten, c.body);
+      // dtrace-utils' dt_cg_clsflags(): commit() seals a clause against
+      // later data; discard() does not (data, exit() and another commit()
+      // or discard() may follow it), and commit() may follow discard().
       for (Expr* s : statements) {
         Expr& e = *s;
         if (e.kind == ExprKind::agg_set) {
-          if (spec) ctx.diags.error("D_AGG_SPEC", e.loc, "aggregating actions may not follow 'speculate()' in a clause");
-          else if (commit)
-            ctx.diags.error("D_AGG_COMM", e.loc, "aggregating actions may not follow 'commit()' or 'discard()' in a clause");
+          if (commit) ctx.diags.error("D_AGG_COMM", e.loc, "aggregating actions may not follow 'commit()' in a clause");
+          else if (spec) ctx.diags.error("D_AGG_SPEC", e.loc, "aggregating actions may not follow 'speculate()' in a clause");
           aggregated = true;
           continue;
         }
@@ -2546,26 +2677,25 @@ public:
         if (fn && fn->fn == Fn::speculate) {
           if (spec) ctx.diags.error("D_SPEC_SPEC", e.loc, "'speculate()' may not follow another 'speculate()'");
           else if (commit) ctx.diags.error("D_SPEC_COMM", e.loc, "'speculate()' may not follow 'commit()'");
-          else if (recorded) ctx.diags.error("D_SPEC_DREC", e.loc, "'speculate()' must come before any data-recording action in its clause");
-          else if (aggregated) ctx.diags.error("D_AGG_SPEC", e.loc, "'speculate()' may not follow an aggregating action");
+          else if (recorded || aggregated)
+            ctx.diags.error("D_SPEC_DREC", e.loc, "'speculate()' must come before any data-recording action in its clause");
           spec = true;
           continue;
         }
-        if (fn && (fn->fn == Fn::commit || fn->fn == Fn::discard)) {
-          if (spec) ctx.diags.error("D_SPEC_COMM", e.loc, "'" + e.text + "()' may not follow 'speculate()' in a clause");
-          else if (commit) ctx.diags.error("D_COMM_COMM", e.loc, "'" + e.text + "()' may not follow another 'commit()' or 'discard()'");
-          else if (recorded) ctx.diags.error("D_COMM_DREC", e.loc, "'" + e.text + "()' may not follow a data-recording action");
+        if (fn && fn->fn == Fn::commit) {
+          if (recorded || aggregated) ctx.diags.error("D_COMM_DREC", e.loc, "'commit()' may not follow a data-recording action");
           commit = true;
           continue;
         }
-        if (commit && fn && fn->fn == Fn::exit && !records)  // exit() records its status
-          ctx.diags.error("D_DREC_COMM", e.loc, "'exit()' may not follow 'commit()' or 'discard()' in a clause");
-        if (records) {
-          if (commit) ctx.diags.error("D_DREC_COMM", e.loc, "data-recording actions may not follow 'commit()' or 'discard()'");
-          recorded = true;
-        }
+        if (fn && fn->fn == Fn::discard) continue;
+        const bool exits = fn && fn->fn == Fn::exit;
         if (spec && destructive) ctx.diags.error("D_ACT_SPEC", e.loc, "destructive actions may not follow 'speculate()'");
-        if (spec && fn && fn->fn == Fn::exit) ctx.diags.error("D_EXIT_SPEC", e.loc, "'exit()' may not follow 'speculate()'");
+        else if (spec && exits) ctx.diags.error("D_EXIT_SPEC", e.loc, "'exit()' may not follow 'speculate()'");
+        else if (commit && (records || destructive || exits))
+          ctx.diags.error("D_DREC_COMM", e.loc,
+                          exits ? "'exit()' may not follow 'commit()' in a clause"
+                                : "data-recording actions may not follow 'commit()'");
+        if (records || destructive || exits) recorded = true;
       }
     }
   }

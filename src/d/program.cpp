@@ -206,7 +206,10 @@ std::vector<Value>* Exec::thread_vars(bool create) {
     std::vector<Value> slots;
     for (const auto& d : rt.symbols.thread_vars) {
       Value v;
-      if (d.type.is_string()) v = Value::string("");
+      if (d.type.is_string()) {
+        v = Value::string("");
+        v.i = 1;  // never stored: the NULL string (compiler.cpp's kNullString), as dtrace reads it
+      }
       else if (d.type.kind == Type::Kind::stack) v.kind = Value::Kind::stack;
       else if (d.type.kind == Type::Kind::symbol) v.kind = Value::Kind::symbol;
       else v = Value::integer(0, d.type.size ? d.type.size : 8, d.type.is_signed);
@@ -463,6 +466,9 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
     for (size_t i = 0; i < c.body.size(); ++i) {
       x.action = static_cast<int>(i + 1);
       c.body[i]->exec(x);
+      // speculate() of no speculation (0, discarded, committed): dtrace-utils
+      // leaves the clause there, its later statements not run.
+      if (x.spec < 0) return;
     }
   } catch (const Fault& f) {
     report_fault(x.probe, x.epid, x.action, f, x.ctx);

@@ -33,14 +33,13 @@ Type common_type(Type a, Type b) {
   // Pointers behave as uint64_t in arithmetic.
   if (a.kind == Type::Kind::pointer) a = Type::integer(8, false);
   if (b.kind == Type::Kind::pointer) b = Type::integer(8, false);
-  // Integer promotion: anything narrower than int becomes int.
-  if (a.size < 4) a = Type::integer(4, true);
-  if (b.size < 4) b = Type::integer(4, true);
-  if (a.size != b.size) {
-    const Type& wide = a.size > b.size ? a : b;
-    return Type::integer(wide.size, wide.is_signed);
-  }
-  return Type::integer(a.size, a.is_signed && b.is_signed);
+  // dtrace's dt_type_promote(), not C's: no promotion to int; the type of
+  // greater rank (bits, plus one when unsigned) wins, so uint8_t + char is
+  // a uint8_t and (uint8_t)254 + 3 prints 1.
+  const int rank_a = a.size * 8 + !a.is_signed;
+  const int rank_b = b.size * 8 + !b.is_signed;
+  const Type& wins = rank_a >= rank_b ? a : b;
+  return Type::integer(wins.size, wins.is_signed);
 }
 
 }  // namespace probekit::d

@@ -68,9 +68,8 @@ struct Type {
   std::string name() const;
 };
 
-// C's usual arithmetic conversions on two scalar types: the common type
-// (at least int, 64 bits when either side is, unsigned when the wider side
-// or an equal-width side is unsigned).
+// The common type of two scalar types, as dtrace's dt_type_promote() picks
+// it: the wider, or the unsigned of two as wide (no promotion to int).
 Type common_type(Type a, Type b);
 
 // The integer of `value` interpreted as `t` (truncated to t.size bytes, then

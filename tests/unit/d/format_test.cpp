@@ -70,7 +70,8 @@ TEST(Format, IntegersAreReadAtTheirOwnWidth) {
   EXPECT_EQ(fmt("%x", {i4(-1)}), "ffffffff");
   EXPECT_EQ(fmt("%x", {i8(-1)}), "ffffffffffffffff");
   EXPECT_EQ(fmt("%u", {i4(-1)}), "4294967295");
-  EXPECT_EQ(fmt("%d", {Value::unsigned_integer(0xffffffffu, 4)}), "-1");
+  // %d of an unsigned value is %u (dtrace's pfcheck_dint), at any width.
+  EXPECT_EQ(fmt("%d", {Value::unsigned_integer(0xffffffffu, 4)}), "4294967295");
   EXPECT_EQ(fmt("%d", {Value::unsigned_integer(0xffffffffu, 8)}), "4294967295");
   EXPECT_EQ(fmt("%u", {Value::integer(-1, 1)}), "255");
   EXPECT_EQ(fmt("%d", {Value::integer(-1, 2)}), "-1");

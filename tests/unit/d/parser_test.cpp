@@ -66,11 +66,12 @@ TEST(Parser, PostfixOperatorsFollowAnyPrimaryExpression) {
   Diagnostics d("t.d", "");
   EXPECT_EQ(expr("(a + 1)(2)", &d), "<error>");
   EXPECT_NE(d.render().find("only names can be called"), std::string::npos) << d.render();
-  // Several keys are an associative array, which this-> and self-> are not.
+  // Several keys are an associative array, which this-> is not; self->x[...]
+  // is a thread-local one, the global "self->x" keyed first by tid.
   EXPECT_EQ(expr("this->x[1, 2]", &d), "<error>");
   EXPECT_NE(d.render().find("[D_ARR_LOCAL]"), std::string::npos) << d.render();
-  EXPECT_EQ(expr("self->x[1, 2]", &d), "<error>");
-  EXPECT_NE(d.render().find("thread-local associative arrays are not supported"), std::string::npos) << d.render();
+  EXPECT_EQ(expr("self->x[1, 2]"), "(index self->x (ident tid) (integer 1) (integer 2))");
+  EXPECT_EQ(expr("self->p[3]"), "(index self->p (ident tid) (integer 3))");
 }
 
 TEST(Parser, ClausesDescriptionsPredicatesPragmas) {

@@ -78,10 +78,15 @@ TEST(Passes, VariableTypesFromFirstAssignmentAnywhere) {
   EXPECT_EQ(r.symbols.find(r.symbols.globals, "c")->type.name(), "char");
 }
 
+// dtrace's dt_type_promote(): the operand of greater rank gives the type,
+// with no promotion to int (uint8_t + uint8_t is a uint8_t).
 TEST(Passes, UsualArithmeticConversions) {
-  auto r = analyse("BEGIN { a = (uint8_t)1 + (uint8_t)2; b = 1 + 2LL; c = 1U + -1; d = (uint64_t)1 + (int64_t)1; }");
+  auto r = analyse("BEGIN { a = (uint8_t)1 + (uint8_t)2; b = 1 + 2LL; c = 1U + -1; d = (uint64_t)1 + (int64_t)1; "
+                   "e = (uint8_t)1 + (char)1; f = (short)1 + 1; }");
   ASSERT_EQ(r.failed, "") << r.diags.render();
-  EXPECT_EQ(r.symbols.find(r.symbols.globals, "a")->type.name(), "int");
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "a")->type.name(), "uint8_t");
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "e")->type.name(), "uint8_t");
+  EXPECT_EQ(r.symbols.find(r.symbols.globals, "f")->type.name(), "int");
   EXPECT_EQ(r.symbols.find(r.symbols.globals, "b")->type.name(), "int64_t");
   EXPECT_EQ(r.symbols.find(r.symbols.globals, "c")->type.name(), "uint32_t");
   EXPECT_EQ(r.symbols.find(r.symbols.globals, "d")->type.name(), "uint64_t");

@@ -1,0 +1,2 @@
+/* A parameter has no storage class but register (D_DECL_PARMCLASS). */
+int foo(static int);
