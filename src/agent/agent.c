@@ -342,9 +342,6 @@ static uint32_t safe_read_string(const struct hit *h, uint64_t addr, uint8_t *ds
   long r = sys6(NR_process_vm_readv, h->pid, (long)&local, 1, (long)remote, n, 0);
   return r > 0 ? (uint32_t)r : 0;
 }
-__attribute__((unused)) static uint32_t safe_read(const struct hit *h, uint64_t addr, uint8_t *dst, uint32_t len) {
-  return safe_read_string(h, addr, dst, len, 0);
-}
 
 static uint64_t reg_value(const struct hit *h, int32_t reg) {
   /* struct user_regs_struct's words: 0..14 r15..rdi, 15 orig_rax, 16 rip,
@@ -533,8 +530,8 @@ static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
  * look no further than their NUL, and values of at most 8 bytes, which a
  * direct copy takes whole either way; a direct copy of a string stops at
  * the word with its NUL instead of copying all of strsize. */
-static uint32_t dprog_read(struct pk_dvm_hit *v, uint64_t addr, uint8_t *dst, uint32_t len) {
-  return safe_read_string(&((struct dprog_env *)v->env)->h, addr, dst, len, 1);
+static uint32_t dprog_read(struct pk_dvm_hit *v, uint64_t addr, uint8_t *dst, uint32_t len, int string) {
+  return safe_read_string(&((struct dprog_env *)v->env)->h, addr, dst, len, string);
 }
 static uint64_t dprog_tsc(struct pk_dvm_hit *v) {
   (void)v;

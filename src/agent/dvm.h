@@ -28,7 +28,10 @@ __extension__ typedef unsigned __int128 pk_u128; /* multiplication only: no libg
 
 struct pk_dvm_hit;
 typedef struct pk_thread *(*pk_dvm_thread_fn)(struct pk_dvm_hit *);
-typedef uint32_t (*pk_dvm_read_fn)(struct pk_dvm_hit *, uint64_t addr, uint8_t *dst, uint32_t len);
+/* Reads len bytes of the target at addr into dst; returns how many (0: a
+ * fault). With `string` the caller needs only the bytes up to the first
+ * NUL: those after it may be left unwritten (a string read stops early). */
+typedef uint32_t (*pk_dvm_read_fn)(struct pk_dvm_hit *, uint64_t addr, uint8_t *dst, uint32_t len, int string);
 typedef uint64_t (*pk_dvm_tsc_fn)(struct pk_dvm_hit *);
 typedef uint32_t (*pk_dvm_cpu_fn)(struct pk_dvm_hit *);
 /* Where this hit's output items go (agent_abi.h PK_ITEM_DOUT): called at
@@ -508,7 +511,7 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
       /* The first len + 1 bytes decide (fewer when strsize is less). */
       uint8_t buf[PK_DVM_STRCMP_MAX + 1];
       const uint32_t want = len + 1 < max ? len + 1 : max;
-      const uint32_t got = want ? f->read(h, at, buf, want) : 0;
+      const uint32_t got = want ? f->read(h, at, buf, want, 1) : 0;
       if (want && got == 0) {
         *faddr = at;
         return PK_DVM_SBADADDR;
@@ -618,7 +621,7 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
       const uint64_t from = st[sp - 1];
       uint32_t len = 0;
       if (op == PK_OP_SREAD) {
-        const uint32_t got = max ? f->read(h, from, str, max) : 0;
+        const uint32_t got = max ? f->read(h, from, str, max, 1) : 0;
         if (max && got == 0) {
           *faddr = from;
           return PK_DVM_SBADADDR;
@@ -763,7 +766,7 @@ static inline uint32_t pk_dvm_ustack(struct pk_dvm_hit *h, const struct pk_dvm_f
                                      uint32_t max) {
   uint64_t caller = h->stack_caller;
   if (!caller) {
-    if (f->read(h, h->rsp, (uint8_t *)&caller, 8) != 8) caller = 0;
+    if (f->read(h, h->rsp, (uint8_t *)&caller, 8, 0) != 8) caller = 0;
     else if (h->real_return) caller = h->real_return(h, h->rsp, caller);
   }
   const uint32_t cap = max ? max : 1;
@@ -779,7 +782,7 @@ static inline uint32_t pk_dvm_ustack(struct pk_dvm_hit *h, const struct pk_dvm_f
   uint64_t fp = h->frame[4]; /* rbp */
   while (1 + chain < max && fp) {
     uint64_t w[2]; /* the saved rbp, the return address */
-    if (f->read(h, fp, (uint8_t *)w, 16) != 16) break;
+    if (f->read(h, fp, (uint8_t *)w, 16, 0) != 16) break;
     uint64_t ret = w[1];
     if (h->real_return) ret = h->real_return(h, fp + 8, ret);
     if (!ret) break;
@@ -870,7 +873,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         PK_ROOM(1);
         uint64_t v = 0;
         const uint64_t at = h->rsp + 8ull * code[pc++];
-        if (f->read(h, at, (uint8_t *)&v, 8) != 8) goto fault;
+        if (f->read(h, at, (uint8_t *)&v, 8, 0) != 8) goto fault;
         st[sp++] = v;
         break;
       }
@@ -1095,7 +1098,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
             at += 8u + (((uint32_t)len + 7u) & ~7u);
             continue;
           }
-          const uint32_t got = f->read(h, v, p + at + 8, max);
+          const uint32_t got = f->read(h, v, p + at + 8, max, 1);
           if (got == 0) {
             action = id;
             fkind = 1; /* DTRACEFLT_BADADDR */
@@ -1117,7 +1120,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         PK_NEED(1);
         const uint64_t at = st[sp - 1];
         uint64_t v = 0;
-        if (bytes > 8 || f->read(h, at, (uint8_t *)&v, bytes) != bytes) {
+        if (bytes > 8 || f->read(h, at, (uint8_t *)&v, bytes, 0) != bytes) {
           fkind = 1; /* DTRACEFLT_BADADDR */
           faddr = at;
           goto fault;

@@ -767,7 +767,7 @@ uint32_t Agent::run_dprog(uint32_t program, const user_regs_struct& regs, pid_t 
     }
     return nullptr;
   };
-  v.read = [](pk_dvm_hit* h, uint64_t addr, uint8_t* dst, uint32_t len) -> uint32_t {
+  v.read = [](pk_dvm_hit* h, uint64_t addr, uint8_t* dst, uint32_t len, int) -> uint32_t {
     auto* e = static_cast<Env*>(h->env);
     iovec local{dst, len}, remote{reinterpret_cast<void*>(addr), len};
     const ssize_t n = ::process_vm_readv(e->pid, &local, 1, &remote, 1, 0);

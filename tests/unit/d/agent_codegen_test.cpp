@@ -95,7 +95,7 @@ struct FakeAgent {
     }
     return nullptr;
   }
-  static uint32_t read(pk_dvm_hit* v, uint64_t addr, uint8_t* dst, uint32_t len) {
+  static uint32_t read(pk_dvm_hit* v, uint64_t addr, uint8_t* dst, uint32_t len, int) {
     auto* e = static_cast<Env*>(v->env);
     for (const auto& [start, bytes] : e->hit->memory) {  // as FakeHit reads it: up to the region's end
       if (addr >= start && addr < start + bytes.size()) {
