@@ -465,6 +465,27 @@ static inline void pk_dvm_aggregate_at(const struct pk_dvm_hit *h, uint8_t *part
   pk_dvm_aggregate(part, a, args, (int64_t)args[a->key_words], (int64_t)args[a->key_words + 1]);
 }
 
+/* A thread's self-> variables are charged to dynvarsize as the tracer
+ * charges them (d/program.cpp Exec::thread_vars): all of them (self_bytes)
+ * at the thread's first store, once (the part's word `flag` remembers it).
+ * Returns 0 when there is no room: the store is a drop and goes nowhere
+ * (SETSELFDYN, SSTOREDYN). */
+static inline int pk_dvm_charge_self(const struct pk_dvm_hit *h, uint8_t *part, uint32_t flag, uint32_t dyn) {
+  uint64_t *w = (uint64_t *)part;
+  if (w[flag]) return 1;
+  uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+  struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
+  const uint64_t bytes = d->self_bytes;
+  const uint64_t used = __atomic_add_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+  if (d->limit && (bytes > d->limit || used > d->limit)) {
+    __atomic_sub_fetch(&d->used, bytes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
+  w[flag] = 1;
+  return 1;
+}
+
 /* ---- String ops (agent_abi.h: SREAD .. SUBSTR, ASGET, ASSET) ----
  * One op at code[*pc - 1] (its operands from *pc), on the stack st of *sp
  * words: what pk_dvm_run runs for it, and what native code calls through
@@ -538,19 +559,7 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
         return PK_DVM_SFAULT;
       PK_SNEED(1);
       const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
-      uint64_t *w = (uint64_t *)part;
-      if (!w[flag]) {
-        uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
-        struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
-        const uint64_t bytes = d->self_bytes;
-        const uint64_t used = __atomic_add_fetch(&d->used, bytes, __ATOMIC_RELAXED);
-        if (d->limit && (bytes > d->limit || used > d->limit)) {
-          __atomic_sub_fetch(&d->used, bytes, __ATOMIC_RELAXED);
-          __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
-          break;
-        }
-        w[flag] = 1;
-      }
+      if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
       uint8_t *str = part + 8ull * word;
       if (src != str) pk_dvm_scopy(str, src, max);
       break;
@@ -928,20 +937,8 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           goto fault;
         PK_NEED(1);
         const uint64_t v = st[--sp];
-        uint64_t *w = (uint64_t *)part;
-        if (!w[flag]) {
-          uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
-          struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
-          const uint64_t bytes = d->self_bytes;
-          const uint64_t used = __atomic_add_fetch(&d->used, bytes, __ATOMIC_RELAXED);
-          if (d->limit && (bytes > d->limit || used > d->limit)) {
-            __atomic_sub_fetch(&d->used, bytes, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
-            break;
-          }
-          w[flag] = 1;
-        }
-        w[slot] = v;
+        if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
+        ((uint64_t *)part)[slot] = v;
         break;
       }
       case PK_OP_DUP:

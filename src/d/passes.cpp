@@ -1083,18 +1083,24 @@ public:
     if (!t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0)) return false;
     auto var = std::make_unique<Expr>(ExprKind::self_var, e.loc);
     var->text = e.text.substr(6);
+    auto index = std::move(e.kids[1]);
+    as_deref_of_sum(e, std::move(var), std::move(index));
+    return true;
+  }
+
+  // e becomes *(base + index), its sum marked as an index (is_postfix).
+  static void as_deref_of_sum(Expr& e, std::unique_ptr<Expr> base, std::unique_ptr<Expr> index) {
     auto sum = std::make_unique<Expr>(ExprKind::binary, e.loc);
     sum->op = Op::add;
     sum->is_postfix = true;
-    sum->kids.push_back(std::move(var));
-    sum->kids.push_back(std::move(e.kids[1]));
+    sum->kids.push_back(std::move(base));
+    sum->kids.push_back(std::move(index));
     e.kids.clear();
     e.kids.push_back(std::move(sum));
     e.kind = ExprKind::unary;
     e.op = Op::deref;
     e.text.clear();
     e.id = -1;
-    return true;
   }
 
   // A declared array of integers or pointers (`int a[5];`) keeps its
@@ -1110,17 +1116,8 @@ public:
     if (!t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0)) return false;
     auto var = std::make_unique<Expr>(ExprKind::ident, e.loc);
     var->text = e.text;
-    auto sum = std::make_unique<Expr>(ExprKind::binary, e.loc);
-    sum->op = Op::add;
-    sum->is_postfix = true;
-    sum->kids.push_back(std::move(var));
-    sum->kids.push_back(std::move(e.kids[0]));
-    e.kids.clear();
-    e.kids.push_back(std::move(sum));
-    e.kind = ExprKind::unary;
-    e.op = Op::deref;
-    e.text.clear();
-    e.id = -1;
+    auto index = std::move(e.kids[0]);
+    as_deref_of_sum(e, std::move(var), std::move(index));
     return true;
   }
 
