@@ -690,7 +690,8 @@ private:
 
 // s[i]: char i of a string. DTrace holds a string in a strsize buffer,
 // zero past its end, and reads s[i] from it unchecked: an index past the
-// end but inside the buffer is 0, one outside it a bad address.
+// end but inside the buffer is 0, one outside it a bad address; s[i] of
+// the NULL string a bad address i.
 class StringIndex : public Node {
 public:
   bool record_safe(RecordNeeds& n) const override { return s_->record_safe(n) && i_->record_safe(n); }
@@ -699,6 +700,8 @@ public:
     std::string scratch;
     std::string_view v = s_->eval_str(x, scratch);
     int64_t i = i_->eval_int(x);
+    // The NULL string has no buffer: s[i] reads address i, as in dtrace.
+    if (is_null_string(v)) x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
     if (i < 0 || static_cast<uint64_t>(i) >= std::max<uint64_t>(x.rt.strsize, v.size() + 1))
       x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
     if (static_cast<uint64_t>(i) >= v.size()) return 0;
