@@ -126,7 +126,7 @@ Result<bool> leave_areas(Thread& t, const AddressSpace& as, const std::vector<Ar
 }
 
 Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
-                               const std::vector<AreaRange>& areas) {
+                               const std::vector<AreaRange>& areas, StackWord* found) {
   auto regs = proc::get_regs(tid);
   if (!regs) return regs.error();
   const uint64_t from = regs->rsp & ~uint64_t{7};
@@ -138,7 +138,10 @@ Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::Map
   ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
   if (n < 0) return Error::from_errno("reading thread " + std::to_string(tid) + "'s stack", errno);
   words.resize(static_cast<size_t>(n) / 8);
-  return std::any_of(words.begin(), words.end(), [&](uint64_t w) { return inside(areas, w); });
+  auto w = std::find_if(words.begin(), words.end(), [&](uint64_t v) { return inside(areas, v); });
+  if (w == words.end()) return false;
+  if (found) *found = {from + 8 * static_cast<uint64_t>(w - words.begin()), *w};
+  return true;
 }
 
 Status unmap_areas(const RemoteThread& remote, const std::vector<AreaRange>& areas) {

@@ -45,9 +45,14 @@ constexpr int kMaxLeaveSteps = 10000;
 Result<bool> leave_areas(Thread& t, const AddressSpace& as, const std::vector<AreaRange>& areas);
 
 // Whether an 8-byte word of thread tid's stack, from rsp to the end of the
-// mapping holding rsp (at most 1 MiB), points into an area.
+// mapping holding rsp (at most 1 MiB), points into an area; `found`, when
+// given, gets the first such word's address and value (for the note).
+struct StackWord {
+  uint64_t address = 0;
+  uint64_t value = 0;
+};
 Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
-                               const std::vector<AreaRange>& areas);
+                               const std::vector<AreaRange>& areas, StackWord* found = nullptr);
 
 // The SIGTRAP action of the process `remote` runs in, given back through
 // every agent of `as` mapped there (areas) that installed it: a fork

@@ -1523,9 +1523,13 @@ void SessionImpl::release_areas(const std::shared_ptr<AddressSpace>& as) {
   }
   credit_all(*as);  // hits of threads stepped through a trampoline
   for (Thread* t : in) {
-    auto refers = stack_points_into(as->pid(), t->tid, *maps, areas);
+    StackWord word;
+    auto refers = stack_points_into(as->pid(), t->tid, *maps, areas, &word);
     if (!refers) return keep(refers.error().message());
-    if (*refers) return keep("a word of thread " + std::to_string(t->tid) + "'s stack points into one");
+    if (*refers) {
+      return keep("a word of thread " + std::to_string(t->tid) + "'s stack points into one (" + hex(word.value) +
+                  " at " + hex(word.address) + ")");
+    }
   }
   auto remote = remote_thread(as);
   if (!remote) return keep(remote.error().message());
