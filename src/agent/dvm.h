@@ -422,6 +422,22 @@ static inline void pk_dvm_adelete(uint64_t *globals, const struct pk_darray *a, 
     __atomic_sub_fetch(&((struct pk_ddyn *)(globals + a->dyn))->used, pk_dvm_abytes(a, e + 1), __ATOMIC_RELAXED);
 }
 
+/* Storing 0 (or "" to an array of strings) at key: a live element is
+ * emptied (its first value word zeroed, so a string reads as "") and
+ * deleted; a missing one is a drop when the tracer, which creates the
+ * element first (d/compiler.cpp Assign), would find no room for it.
+ * e is pk_dvm_aentry's answer for the key (0: none). ASET, ASSET. */
+static inline void pk_dvm_aclear(uint64_t *globals, const struct pk_darray *a, uint64_t *e, const uint64_t *key) {
+  if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
+    __atomic_store_n(&e[1 + a->key_words], 0, __ATOMIC_RELAXED);
+    pk_dvm_adelete(globals, a, e);
+    return;
+  }
+  struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
+  if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, key) > d->limit)
+    __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
+}
+
 /* The callbacks, read once at the start of a hit (pk_dvm_run): where the
  * caller has just set them (the agent's dprog_hit), the compiler then
  * calls them directly and inlines them (no indirect call for `timestamp`);
@@ -594,14 +610,7 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
       const uint8_t *src = (const uint8_t *)(uintptr_t)st[sp + kw];
       uint64_t *e = pk_dvm_aentry(globals, table, st + sp, src[0] != 0);
       if (!src[0]) { /* "" deletes the element (ASET's 0) */
-        if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
-          __atomic_store_n((uint8_t *)(e + 1 + kw), 0, __ATOMIC_RELAXED);
-          pk_dvm_adelete(globals, a, e);
-        } else {
-          struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
-          if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, st + sp) > d->limit)
-            __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
-        }
+        pk_dvm_aclear(globals, a, e, st + sp);
         break;
       }
       if (!e) {
@@ -1238,14 +1247,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         if (op == PK_OP_ASET && v == 0) {
           /* Deleting: the tracer creates the element first and counts a
            * drop when there is no room for it (d/compiler.cpp Assign). */
-          if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
-            __atomic_store_n(&e[1 + kw], 0, __ATOMIC_RELAXED);
-            pk_dvm_adelete(globals, a, e);
-          } else {
-            struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
-            if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, st + sp) > d->limit)
-              __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
-          }
+          pk_dvm_aclear(globals, a, e, st + sp);
           break;
         }
         if (!e) { /* no free entry: the element does not fit */
