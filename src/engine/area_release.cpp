@@ -125,23 +125,51 @@ Result<bool> leave_areas(Thread& t, const AddressSpace& as, const std::vector<Ar
   }
 }
 
-Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
+namespace {
+
+// rt_sigreturn as every x86-64 libc's SA_RESTORER issues it (glibc's and
+// musl's __restore_rt, Go's sigreturn: mov $15,%rax; syscall, or its
+// mov $15,%eax form).
+bool is_sigreturn_code(const uint8_t* b) {
+  static constexpr uint8_t rax[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  static constexpr uint8_t eax[] = {0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  return std::memcmp(b, rax, sizeof rax) == 0 || std::memcmp(b, eax, sizeof eax) == 0;
+}
+
+// The kernel's x86-64 rt_sigframe, from the word the handler returns
+// through (pretcode, the SA_RESTORER): ucontext follows it, whose
+// uc_mcontext (after uc_flags, uc_link and the 24-byte uc_stack) holds
+// r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, then rip.
+constexpr size_t kFrameRipWord = (8 + 8 + 8 + 24 + 16 * 8) / 8;
+
+}  // namespace
+
+Result<bool> signal_frame_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
                                const std::vector<AreaRange>& areas, StackWord* found) {
   auto regs = proc::get_regs(tid);
   if (!regs) return regs.error();
-  const uint64_t from = regs->rsp & ~uint64_t{7};
-  auto m = std::find_if(maps.begin(), maps.end(), [&](const proc::MapEntry& e) { return e.contains(from); });
+  // One word below rsp too: a thread stopped in the restorer has popped
+  // its frame's pretcode already.
+  const uint64_t from = (regs->rsp & ~uint64_t{7}) - 8;
+  auto m = std::find_if(maps.begin(), maps.end(), [&](const proc::MapEntry& e) { return e.contains(from + 8); });
   if (m == maps.end()) return Error("thread " + std::to_string(tid) + "'s stack pointer is in no mapping", ErrorKind::io);
-  std::vector<uint64_t> words(std::min<uint64_t>(m->end - from, kMaxStackScan) / 8);
+  const uint64_t start = std::max(from, m->start);
+  std::vector<uint64_t> words(std::min<uint64_t>(m->end - start, kMaxStackScan) / 8);
   iovec local{words.data(), words.size() * 8};
-  iovec remote{reinterpret_cast<void*>(from), words.size() * 8};
+  iovec remote{reinterpret_cast<void*>(start), words.size() * 8};
   ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
   if (n < 0) return Error::from_errno("reading thread " + std::to_string(tid) + "'s stack", errno);
   words.resize(static_cast<size_t>(n) / 8);
-  auto w = std::find_if(words.begin(), words.end(), [&](uint64_t v) { return inside(areas, v); });
-  if (w == words.end()) return false;
-  if (found) *found = {from + 8 * static_cast<uint64_t>(w - words.begin()), *w};
-  return true;
+  for (size_t i = kFrameRipWord; i < words.size(); ++i) {
+    if (!inside(areas, words[i])) continue;
+    uint8_t code[16] = {};
+    iovec lc{code, sizeof code};
+    iovec rc{reinterpret_cast<void*>(words[i - kFrameRipWord]), sizeof code};
+    if (::process_vm_readv(pid, &lc, 1, &rc, 1, 0) < 9 || !is_sigreturn_code(code)) continue;
+    if (found) *found = {start + 8 * i, words[i]};
+    return true;
+  }
+  return false;
 }
 
 Status unmap_areas(const RemoteThread& remote, const std::vector<AreaRange>& areas) {

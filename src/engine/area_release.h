@@ -5,11 +5,22 @@
 // in it again. So, with every thread of the address space stopped and every
 // patch out: no thread's rip is inside one (a thread in a jump site's
 // relocated copy goes back to the original instruction, whose bytes are
-// back; anywhere else it is single-stepped until it leaves), and no word of
-// any thread's stack points into one (a signal frame taken inside a
-// trampoline, a return address into agent code). The stack check is
-// conservative: a stale word that happens to point there keeps every area
-// mapped, which is what detach always did, and is never wrong.
+// back; anywhere else it is single-stepped until it leaves), and no signal
+// frame on any thread's stack resumes inside one (a signal taken inside a
+// trampoline whose handler still runs).
+//
+// Why signal frames are the only stack words that count: a word can send
+// a thread into an area only as the return address of a live frame or as
+// a signal frame's saved rip. With every thread out of the areas, no live
+// frame returns into one: code in the areas leaves them only by jumps,
+// by relocated calls that push the original return address
+// (x86/relocate.cpp), and by the entry trampoline's call of a relocated
+// head, whose return point detach has already put back with every
+// hijacked return (ReturnProbes::restore_agent_frames). Every other word
+// pointing there is stale: a trampoline's pushes and the agent's return
+// addresses stay below a frame the program later extends over without
+// writing (counting them once kept a counting-only session's areas in a
+// clean-clone CI run).
 #pragma once
 
 #include <sys/types.h>
@@ -44,14 +55,16 @@ std::vector<AreaRange> mapped_areas(const AddressSpace& as, const std::vector<pr
 constexpr int kMaxLeaveSteps = 10000;
 Result<bool> leave_areas(Thread& t, const AddressSpace& as, const std::vector<AreaRange>& areas);
 
-// Whether an 8-byte word of thread tid's stack, from rsp to the end of the
-// mapping holding rsp (at most 1 MiB), points into an area; `found`, when
-// given, gets the first such word's address and value (for the note).
+// Whether a signal frame on thread tid's stack, from rsp to the end of the
+// mapping holding rsp (at most 1 MiB), resumes inside an area: a word
+// pointing into one where a frame's rip is, with the frame's return word
+// pointing at rt_sigreturn code. `found`, when given, gets the saved rip's
+// address and value (for the note).
 struct StackWord {
   uint64_t address = 0;
   uint64_t value = 0;
 };
-Result<bool> stack_points_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
+Result<bool> signal_frame_into(pid_t pid, pid_t tid, const std::vector<proc::MapEntry>& maps,
                                const std::vector<AreaRange>& areas, StackWord* found = nullptr);
 
 // The SIGTRAP action of the process `remote` runs in, given back through

@@ -1524,11 +1524,11 @@ void SessionImpl::release_areas(const std::shared_ptr<AddressSpace>& as) {
   credit_all(*as);  // hits of threads stepped through a trampoline
   for (Thread* t : in) {
     StackWord word;
-    auto refers = stack_points_into(as->pid(), t->tid, *maps, areas, &word);
+    auto refers = signal_frame_into(as->pid(), t->tid, *maps, areas, &word);
     if (!refers) return keep(refers.error().message());
     if (*refers) {
-      return keep("a word of thread " + std::to_string(t->tid) + "'s stack points into one (" + hex(word.value) +
-                  " at " + hex(word.address) + ")");
+      return keep("a signal frame on thread " + std::to_string(t->tid) + "'s stack resumes in one (rip " +
+                  hex(word.value) + " saved at " + hex(word.address) + "): its handler has not returned");
     }
   }
   auto remote = remote_thread(as);
@@ -1560,7 +1560,7 @@ void SessionImpl::release_child_areas(pid_t child, const std::shared_ptr<Address
   const std::vector<AreaRange> areas = mapped_areas(*parent_as, *maps);
   if (areas.empty()) return done();
   auto out = leave_areas(t, *parent_as, areas);
-  auto refers = out && *out ? stack_points_into(child, child, *maps, areas) : Result<bool>(true);
+  auto refers = out && *out ? signal_frame_into(child, child, *maps, areas) : Result<bool>(true);
   if (!refers || *refers) return done();
   uint64_t insn = parent_as->syscall_insn;
   if (!insn) {
