@@ -997,25 +997,42 @@ bool find_definition(Dwarf_Die* parent, int tag, std::string_view name, int dept
   return false;
 }
 
+// The first result `f` gives (an optional) over every unit's DIE.
+template <class F>
+auto first_in_units(Dwarf* dbg, F&& f) -> decltype(f(static_cast<Dwarf_Die*>(nullptr))) {
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die cudie;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+    if (auto r = f(&cudie)) return r;
+  }
+  return std::nullopt;
+}
+
+// The first result `f` gives (an optional) over parent's children.
+template <class F>
+auto first_child(Dwarf_Die* parent, F&& f) -> decltype(f(parent)) {
+  Dwarf_Die child;
+  if (dwarf_child(parent, &child) != 0) return std::nullopt;
+  do {
+    if (auto r = f(&child)) return r;
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Type> DebugInfo::typedef_type(std::string_view name) const {
   if (!handles_) return std::nullopt;
-  Dwarf_CU* cu = nullptr;
-  Dwarf_Die cudie;
-  uint8_t unit_type = 0;
-  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
-    Dwarf_Die child;
-    if (dwarf_child(&cudie, &child) != 0) continue;
-    do {
-      const char* n = dwarf_diename(&child);
-      if (dwarf_tag(&child) != DW_TAG_typedef || n == nullptr || name != n) continue;
+  return first_in_units(handles_->dbg, [&](Dwarf_Die* unit) {
+    return first_child(unit, [&](Dwarf_Die* d) -> std::optional<Type> {
+      const char* n = dwarf_diename(d);
+      if (dwarf_tag(d) != DW_TAG_typedef || n == nullptr || name != n) return std::nullopt;
       Dwarf_Die to;
-      if (!type_of(&child, &to)) return Type{"void", TypeClass::void_, 0};
+      if (!type_of(d, &to)) return Type{"void", TypeClass::void_, 0};
       return TypeReader(false).read(&to);
-    } while (dwarf_siblingof(&child, &child) == 0);
-  }
-  return std::nullopt;
+    });
+  });
 }
 
 std::optional<Aggregate> DebugInfo::aggregate(std::string_view key) const {
@@ -1029,54 +1046,42 @@ std::optional<Aggregate> DebugInfo::aggregate(std::string_view key) const {
     tag = DW_TAG_union_type;
     name.remove_prefix(6);
   }
-  Dwarf_CU* cu = nullptr;
-  Dwarf_Die cudie;
-  uint8_t unit_type = 0;
-  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+  return first_in_units(handles_->dbg, [&](Dwarf_Die* unit) -> std::optional<Aggregate> {
     Dwarf_Die def;
-    if (!find_definition(&cudie, tag, name, 0, &def)) continue;
+    if (!find_definition(unit, tag, name, 0, &def)) return std::nullopt;
     Aggregate a;
     a.key = std::string(key);
     a.is_union = dwarf_tag(&def) == DW_TAG_union_type;
     a.size = TypeReader::size_of(&def);
     AggregateReader().members(&def, "", 0, 0, a.members);
     return a;
-  }
-  return std::nullopt;
+  });
 }
 
 std::optional<Enumeration> DebugInfo::enumeration(std::string_view key) const {
   if (!handles_ || key.substr(0, 5) != "enum ") return std::nullopt;
   std::string_view name = key.substr(5);
-  Dwarf_CU* cu = nullptr;
-  Dwarf_Die cudie;
-  uint8_t unit_type = 0;
-  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+  return first_in_units(handles_->dbg, [&](Dwarf_Die* unit) -> std::optional<Enumeration> {
     Dwarf_Die def;
-    if (find_definition(&cudie, DW_TAG_enumeration_type, name, 0, &def)) return enumeration_from(&def);
-  }
-  return std::nullopt;
+    if (!find_definition(unit, DW_TAG_enumeration_type, name, 0, &def)) return std::nullopt;
+    return enumeration_from(&def);
+  });
 }
 
 std::optional<Enumeration> DebugInfo::enumeration_with(std::string_view enumerator) const {
   if (!handles_) return std::nullopt;
-  Dwarf_CU* cu = nullptr;
-  Dwarf_Die cudie;
-  uint8_t unit_type = 0;
-  while (dwarf_get_units(handles_->dbg, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
-    Dwarf_Die child;
-    if (dwarf_child(&cudie, &child) != 0) continue;
-    do {
-      if (dwarf_tag(&child) != DW_TAG_enumeration_type) continue;
-      Dwarf_Die c;
-      if (dwarf_child(&child, &c) != 0) continue;
-      do {
-        const char* n = dwarf_diename(&c);
-        if (dwarf_tag(&c) == DW_TAG_enumerator && n != nullptr && enumerator == n) return enumeration_from(&child);
-      } while (dwarf_siblingof(&c, &c) == 0);
-    } while (dwarf_siblingof(&child, &child) == 0);
-  }
-  return std::nullopt;
+  return first_in_units(handles_->dbg, [&](Dwarf_Die* unit) {
+    return first_child(unit, [&](Dwarf_Die* e) -> std::optional<Enumeration> {
+      if (dwarf_tag(e) != DW_TAG_enumeration_type) return std::nullopt;
+      auto hit = first_child(e, [&](Dwarf_Die* c) -> std::optional<bool> {
+        const char* n = dwarf_diename(c);
+        if (dwarf_tag(c) == DW_TAG_enumerator && n != nullptr && enumerator == n) return true;
+        return std::nullopt;
+      });
+      if (!hit) return std::nullopt;
+      return enumeration_from(e);
+    });
+  });
 }
 
 }  // namespace probekit::dwarf
