@@ -583,6 +583,8 @@ void Agent::mark_override_site(uint32_t index, int64_t value, uint32_t per_milli
   site(index)->override_per_million = per_million;
 }
 
+void Agent::set_ret_offset(uint32_t index, int64_t ret_offset) { site(index)->ret_offset = ret_offset; }
+
 void Agent::mark_return_site(uint32_t index, int64_t ret_offset) {
   site(index)->ret_offset = ret_offset;
   site(index)->return_site = 1;

@@ -162,6 +162,10 @@ public:
   // Marks a record or D site as a return site (its hits' rip is the real
   // return address; a D site's PK_DVAR_RETOFF is ret_offset).
   void mark_return_site(uint32_t index, int64_t ret_offset = 0);
+  // A D site at a function's exit (a return probe's exit site, jump mode):
+  // its PK_DVAR_RETOFF, D's arg0 there. Not a return site: the hit is at
+  // the `ret` itself, rip the `ret`, as at a trap ret site.
+  void set_ret_offset(uint32_t index, int64_t ret_offset);
   // A PK_ACTION_OVERRIDE site's value and rate (Probe::fail).
   void mark_override_site(uint32_t index, int64_t value, uint32_t per_million);
   // Where a process's pid is kept (its identity page): a followed fork
