@@ -492,6 +492,17 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const
   auto jp = x86::plan_exit({func, r.func_start}, r.address);
   if (!jp) return jp.error();
   const std::string where = "the ret at +" + hex(r.address - r.func_start);
+  // An entry D site in the bytes the exit needs: one window from the
+  // entry's first byte to the ret serves both.
+  if (entry && !(entry->address < jp->address + jp->length && jp->address < entry->address + entry->length))
+    entry = nullptr;
+  if (entry) {
+    if (entry->address > jp->address || entry->address < r.func_start) {
+      return Error(where + ": the entry's jump probe covers other bytes", ErrorKind::cannot_relocate);
+    }
+    jp = x86::plan_exit({func, r.func_start}, r.address, entry->address);
+    if (!jp) return jp.error();
+  }
   {  // no branch of the module into the window but to its first byte
     const uint64_t lo = jp->address - m->bias, hi = lo + jp->length;
     auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
@@ -508,9 +519,9 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const
     }
   }
   if (entry) {
-    if (entry->address != jp->address || entry->length != jp->length || !entry->dcode || entry->hop ||
+    if (entry->address != jp->address || entry->length > jp->length || !entry->dcode || entry->hop ||
         entry->calls_agent || entry->then_return != UINT32_MAX || entry->exit_ret) {
-      return Error(where + ": the entry's jump probe covers other bytes", ErrorKind::cannot_relocate);
+      return Error(where + ": the jump probe at the entry cannot share its window (not D code alone, or a hop)", ErrorKind::cannot_relocate);
     }
   } else if (as.jump_site_covering(jp->address + jp->length - 1) || as.jump_site_covering(jp->address)) {
     return Error(where + ": another jump probe overlaps the patched bytes", ErrorKind::cannot_relocate);

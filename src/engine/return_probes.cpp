@@ -368,8 +368,7 @@ Status ReturnProbes::arm_exit_sites(ProbeRecord& rec, const std::shared_ptr<Addr
     // A D site at the entry whose window holds this ret (a function of a
     // few bytes): one jmp serves both, the entry's clauses first.
     const JumpSite* entry = nullptr;
-    if (auto it = as->jump_sites().find(plan.entry); it != as->jump_sites().end() && !it->second->gone &&
-                                                      it->second->address + it->second->length > a) {
+    if (auto it = as->jump_sites().find(plan.entry); it != as->jump_sites().end() && !it->second->gone) {
       entry = it->second.get();
     }
     auto js = s_.jump_.plan_exit(*as, rs->front(), *remote, rec.probe.agent_code,
@@ -398,8 +397,9 @@ Status ReturnProbes::arm_exit_sites(ProbeRecord& rec, const std::shared_ptr<Addr
   plan.return_index = planned.front()->exit_index;
   std::vector<JumpSite*> sites;
   for (auto& js : planned) {
-    if (auto it = as->jump_sites().find(js->address); it != as->jump_sites().end()) {
-      // The entry's site it replaces (same window, same agent site).
+    if (auto it = as->jump_sites().find(js->address);
+        js->agent_index != js->exit_index && it != as->jump_sites().end()) {
+      // The entry's site it replaces (its window's start, its agent site).
       PK_TRY(s_.disarm_jump(as, *it->second));
       s_.credit(*it->second);
       as->jump_sites().erase(it);
@@ -917,8 +917,9 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
       for (const auto& [a, index] : p->exit_sites) where.push_back(offset_text(static_cast<int64_t>(a - p->func.address)));
       const std::string form = p->agent ? p->agent->dprog_form_of_site(p->return_index) : "";
       const size_t n = p->exit_sites.size();
-      out.push_back(name + ": jump at the exits, D clauses run in the agent at " + std::to_string(n) +
-                    (n == 1 ? " ret" : " rets") + " (" + join(where, ", ") + ")" + (form.empty() ? "" : "; " + form));
+      out.push_back(name + ": jump, D clauses run in the agent at the return, at its " + std::to_string(n) +
+                    (n == 1 ? " exit" : " exits") + " (" + join(where, ", ") + "; no hijack)" +
+                    (form.empty() ? "" : "; " + form));
       continue;
     }
     if (p->jump) {

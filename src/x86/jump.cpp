@@ -158,7 +158,7 @@ BranchScan scan_branches(std::span<const uint8_t> code, uint64_t start) {
   return out;
 }
 
-Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address) {
+Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address, uint64_t from) {
   const uint64_t start = function.start;
   auto insns = decode_all(function.bytes, start);
   if (!insns) return refuse("the function does not decode: " + insns.error().message());
@@ -176,6 +176,11 @@ Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address) {
                     " bytes of instructions before it in the function");
     }
     --first;
+  }
+  if (from) {
+    if (from > (*insns)[first].address) return refuse("internal: a window from after its shortest start");
+    while (first > 0 && (*insns)[first].address > from) --first;
+    if ((*insns)[first].address != from) return refuse("+" + hex(from - start) + " is not an instruction boundary");
   }
   const uint64_t s = (*insns)[first].address;
   auto plan = plan_displaced(function, s, end - s);

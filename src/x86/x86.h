@@ -218,7 +218,10 @@ Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at, bool ju
 // at its first byte, nor may the function have an indirect jmp (the engine
 // checks the whole module's branches too, x86::scan_branches). ret_address must be
 // an instruction boundary of `function` (decoded linearly from its start).
-Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address);
+// `from`, when not 0: the window starts there instead (an instruction
+// boundary at or before the shortest window's start: an entry site's
+// window that the exit's overlaps, made one).
+Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address, uint64_t from = 0);
 
 // plan_jump() without the whole-function part: only the displaced
 // instructions are decoded and checked. For a caller that checked the
