@@ -137,7 +137,9 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
   a.pushfq();
   for (const auto& r : kSaved) a.push(r);
-  a.cld();
+  // DF is clear at a function's entry and at its ret (the ABI: "on function
+  // entry and return"), so only a site inside a function needs the cld.
+  if (!entry) a.cld();
   a.mov(ax::rdi, ax::rsp);
   a.mov(ax::rsi, asmjit::imm(site));
   if (returns) a.lea(ax::rdx, ax::ptr(rp));
