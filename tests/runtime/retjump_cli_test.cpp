@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <regex>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -215,6 +216,44 @@ TEST(RetJumpCli, ARecursionAThousandDeepUnderEntryAndReturnProbes) {
   EXPECT_EQ(r.out, plain.out + "e 2002\nr 2002\ns " + std::to_string(2 * sum) + "\n\n");
   EXPECT_EQ(count_lines(r.err, ": jump, D clauses run in the agent at the return, at its 2 exits"), 1u) << r.err;
   EXPECT_EQ(count_lines(r.err, "no hijack"), 1u) << r.err;
+}
+
+// Exit sites at detach: pk_spin's work is `lea rax,[rdi+1]; ret`, one
+// window for its entry's and its exit's clauses, which three threads run
+// without pause, so the detach after exit() finds threads in the
+// trampoline (moved back to the original instruction or stepped out).
+// Every byte of the program's code and every mapping is as before, and
+// the program goes on printing.
+TEST(RetJumpCli, DReturnAtTheExitsDetachRestoresBytesAndMappings) {
+  const std::string out = output_file("retjump_exits_spin.txt");
+  pid_t pid = spawn({target_path("pk_spin-pie-O2"), "3", "hot"}, out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string before = text_snapshot(pid);
+  ASSERT_FALSE(before.empty());
+  const std::string maps = "/proc/" + std::to_string(pid) + "/maps";
+  const std::string maps_before = read_file(maps);
+  auto r = run({probekit_path(), "-q", "-v", "-n",
+                "pid$target:a.out:work:entry { self->in = 1; @e = count(); }\n"
+                "pid$target:a.out:work:return /self->in/ { @r = count(); self->in = 0; }\n"
+                "tick-500ms { exit(0); }\n"
+                "END { printa(\"%@d\\n\", @e); printa(\"%@d\\n\", @r); }",
+                "-p", std::to_string(pid)});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_lines(r.err, "work: jump, D clauses run in the agent at the return, at its 1 exit"), 1u) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"((\d+)\n(\d+)\n)"))) << r.out;
+  // (Not compared: the program runs on while END reads the two.)
+  EXPECT_GT(std::stoull(m[1]), 10000u) << r.out;
+  EXPECT_GT(std::stoull(m[2]), 10000u) << r.out;
+  EXPECT_TRUE(alive(pid));
+  EXPECT_EQ(text_snapshot(pid), before);
+  EXPECT_EQ(read_file(maps).find("memfd:probekit-agent"), std::string::npos);
+  EXPECT_EQ(read_file(maps), maps_before);
+  const size_t size_after = read_file(out).size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GT(read_file(out).size(), size_after);
+  kill(pid, SIGKILL);
+  wait_exit(pid);
 }
 
 // Hands-off: a return probe the agent runs needs no stop, so the program
