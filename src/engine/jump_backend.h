@@ -24,7 +24,8 @@
 //
 // A record trampoline (Probe::capture) calls the agent:
 //   lea rsp,[rsp-128]; pushfq; push rdi rsi rdx rcx rax r8-r11 rbx rbp r12-r15
-//   cld; mov rdi,rsp (the saves: user_regs_struct's first 15 words, flags)
+//   cld (not at an entry or a ret: DF is clear there); mov rdi,rsp (the saves:
+//   user_regs_struct's first 15 words, flags)
 //   mov rsi,&site; mov rbx,rsp; and rsp,-16; mov rax,pk_agent_hit; call rax
 //   mov rsp,rbx; pop ...; popfq; lea rsp,[rsp+128]; <displaced>; jmp back
 // A return probe (engine/return_probes.h, "jump") uses the same head with

@@ -51,9 +51,12 @@
 // and does there what on_unwind/on_catch do below; a fork child inherits
 // its parent's frames with its memory; detach writes the real addresses
 // back; if probekit dies, the trampoline and the stacks stay mapped and
-// keep working. A function's exits are not used as jump sites: a `ret` is
-// 1 byte and the few eligible exits would not spare the hijack for the
-// other exits of the same call. An entry record probe at the same entry
+// keep working. D return clauses first try the exits instead (arm_exit_sites):
+// where every exit is a `ret` whose window (the ret and the instructions
+// before it, at least 5 bytes, JumpBackend::plan_exit) can take a jmp,
+// each exit is a jump site running the code at the ret, with no entry
+// site and no hijack; any ineligible exit keeps the whole function on the
+// hijack below. An entry record probe at the same entry
 // shares the jmp (its trampoline calls pk_agent_hit_ret: the entry's
 // clauses and the push with one lookup of the thread; pk_agent_hit, then
 // pk_agent_ret_entry, where it overrides); any other probe there makes the return probe's
