@@ -598,6 +598,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const
   const std::vector<uint8_t> jmp = x86::jmp_rel32(jp->address, site->trampoline);
   std::copy(jmp.begin(), jmp.end(), site->patch.begin());
   for (const auto& insn : jp->displaced) site->note += (site->note.empty() ? "" : "; ") + insn.text();
+  if (entry) site->note += "; one jmp with the return's clauses at its ret";
   return site;
 }
 

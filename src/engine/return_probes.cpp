@@ -913,12 +913,22 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
   for (const auto& p : it->second) {
     std::string name = p->func.symbol.empty() ? hex(p->func.address) : p->func.symbol;
     if (p->jump && !p->exit_sites.empty()) {
-      std::vector<std::string> where;
-      for (const auto& [a, index] : p->exit_sites) where.push_back(offset_text(static_cast<int64_t>(a - p->func.address)));
+      std::vector<std::string> where, trapped;
+      for (const auto& [a, index] : p->exit_sites) {
+        const std::string off = offset_text(static_cast<int64_t>(a - p->func.address));
+        where.push_back(off);
+        // Demoted (another probe in its window needs the tracer): a trap
+        // site at the ret runs the same code (SessionImpl::demote).
+        const bool live = p->as && std::any_of(p->as->jump_sites().begin(), p->as->jump_sites().end(),
+                                               [&](const auto& js) { return js.second->exit_ret == a && !js.second->gone; });
+        if (!live) trapped.push_back(off);
+      }
       const std::string form = p->agent ? p->agent->dprog_form_of_site(p->return_index) : "";
       const size_t n = p->exit_sites.size();
       out.push_back(name + ": jump, D clauses run in the agent at the return, at its " + std::to_string(n) +
                     (n == 1 ? " exit" : " exits") + " (" + join(where, ", ") + "; no hijack)" +
+                    (trapped.empty() ? "" : "; a trap site at " + join(trapped, ", ") +
+                                                ", where another probe needs the tracer") +
                     (form.empty() ? "" : "; " + form));
       continue;
     }
