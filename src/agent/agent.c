@@ -533,7 +533,9 @@ static struct pk_thread *dprog_thread(struct pk_dvm_hit *v) {
 static uint32_t dprog_read(struct pk_dvm_hit *v, uint64_t addr, uint8_t *dst, uint32_t len, int string) {
   return safe_read_string(&((struct dprog_env *)v->env)->h, addr, dst, len, string);
 }
-static uint64_t dprog_tsc(struct pk_dvm_hit *v) {
+/* Exported: native code compares a hit's tsc callback with this one's
+ * address and reads the TSC in place when they match (dvm_native.cpp). */
+PK_EXPORT uint64_t pk_agent_dvm_tsc(struct pk_dvm_hit *v) {
   (void)v;
   uint32_t lo, hi;
   __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
@@ -622,7 +624,7 @@ static uint64_t dprog_real_return(struct pk_dvm_hit *v, uint64_t slot, uint64_t 
 /* Native code's helpers (engine/dvm_native.h): what an op needs of the
  * agent, called at these addresses, each dvm.h's own code with this
  * file's callbacks, as pk_dvm_run calls them. */
-static const struct pk_dvm_fns dprog_fns = {dprog_thread, dprog_read, dprog_tsc, dprog_cpu};
+static const struct pk_dvm_fns dprog_fns = {dprog_thread, dprog_read, pk_agent_dvm_tsc, dprog_cpu};
 PK_EXPORT struct pk_thread *pk_agent_dvm_thread(struct pk_dvm_hit *v) { return pk_dvm_thread(v, &dprog_fns); }
 PK_EXPORT uint8_t *pk_agent_dvm_part(struct pk_dvm_hit *v) { return pk_dvm_part(v, &dprog_fns); }
 PK_EXPORT uint64_t pk_agent_dvm_timestamp(struct pk_dvm_hit *v) { return pk_dvm_timestamp(v, &dprog_fns); }
@@ -685,7 +687,7 @@ static uint64_t dprog_hit(struct pk_control *c, uint64_t *frame, struct pk_site_
   v.fsbase = e.h.fsbase;
   v.thread = dprog_thread;
   v.read = dprog_read;
-  v.tsc = dprog_tsc;
+  v.tsc = pk_agent_dvm_tsc;
   v.cpu = dprog_cpu;
   v.env = &e;
   v.t = slot ? dprog_claim(&e, slot) : 0;

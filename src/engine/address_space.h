@@ -96,6 +96,11 @@ struct JumpSite {
   uint32_t agent_index = 0;
   bool records = false;                // PK_ACTION_RECORD: the trampoline calls the agent
   bool calls_agent = false;            // a return probe's entry or unwinder hook (JumpCall): joins no probe
+  uint64_t exit_ret = 0;               // a return probe's exit site: the `ret` its probe runs at (the
+                                       // window starts at `address`, before it; JumpBackend::plan_exit)
+  uint32_t exit_index = UINT32_MAX;    // exit site: its agent site (agent_index too, unless an entry D
+                                       // site shares the window: then agent_index is the entry's)
+  ProbeId exit_probe = 0;              // exit site: the return probe's internal record among `probes`
   uint32_t then_return = UINT32_MAX;   // a jump return probe's entry: the return site (with records: a
                                        // record site whose trampoline then calls pk_agent_ret_entry)
   std::vector<pk_read> program;        // records: what the agent captures at a hit

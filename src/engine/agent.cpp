@@ -218,7 +218,7 @@ Result<AgentImage> load_agent_image() {
     static const char* const kDvmHelpers[] = {"pk_agent_dvm_thread",    "pk_agent_dvm_part",
                                               "pk_agent_dvm_timestamp", "pk_agent_dvm_cpu",
                                               "pk_agent_dvm_aggregate", "pk_agent_dvm_interpret",
-                                              "pk_agent_dvm_string"};
+                                              "pk_agent_dvm_string",    "pk_agent_dvm_tsc"};
     for (size_t k = 0; k < std::size(kDvmHelpers); ++k)
       if (std::strcmp(name, kDvmHelpers[k]) == 0) img.dvm_helper_offsets[k] = s.st_value;
   }
@@ -583,6 +583,8 @@ void Agent::mark_override_site(uint32_t index, int64_t value, uint32_t per_milli
   site(index)->override_per_million = per_million;
 }
 
+void Agent::set_ret_offset(uint32_t index, int64_t ret_offset) { site(index)->ret_offset = ret_offset; }
+
 void Agent::mark_return_site(uint32_t index, int64_t ret_offset) {
   site(index)->ret_offset = ret_offset;
   site(index)->return_site = 1;
@@ -683,7 +685,7 @@ Result<std::string> Agent::compile_native(AddressSpace& as, const RemoteThread& 
     form = same->second.second;
   } else {
     DvmNativeHelpers helpers{dvm_helpers_[0], dvm_helpers_[1], dvm_helpers_[2], dvm_helpers_[3],
-                             dvm_helpers_[4], dvm_helpers_[5], dvm_helpers_[6]};
+                             dvm_helpers_[4], dvm_helpers_[5], dvm_helpers_[6], dvm_helpers_[7]};
     DvmNativeState state;
     state.daggs = reinterpret_cast<const pk_dagg*>(data_->local + c->daggs_offset);
     state.ndaggs = c->ndaggs;

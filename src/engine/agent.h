@@ -162,6 +162,10 @@ public:
   // Marks a record or D site as a return site (its hits' rip is the real
   // return address; a D site's PK_DVAR_RETOFF is ret_offset).
   void mark_return_site(uint32_t index, int64_t ret_offset = 0);
+  // A D site at a function's exit (a return probe's exit site, jump mode):
+  // its PK_DVAR_RETOFF, D's arg0 there. Not a return site: the hit is at
+  // the `ret` itself, rip the `ret`, as at a trap ret site.
+  void set_ret_offset(uint32_t index, int64_t ret_offset);
   // A PK_ACTION_OVERRIDE site's value and rate (Probe::fail).
   void mark_override_site(uint32_t index, int64_t value, uint32_t per_million);
   // Where a process's pid is kept (its identity page): a followed fork
@@ -252,7 +256,7 @@ private:
   std::map<uint32_t, std::string> dprog_forms_;  // by program offset
   // Native code by bytecode: a probe's sites share their code (0: bytecode).
   std::map<std::vector<uint8_t>, std::pair<uint64_t, std::string>> native_of_;
-  uint64_t dvm_helpers_[7] = {};                 // AgentImage::dvm_helper_offsets, in the target
+  uint64_t dvm_helpers_[8] = {};                 // AgentImage::dvm_helper_offsets, in the target
   std::unique_ptr<SharedArea> rings_;
   std::shared_ptr<SharedArea> dstate_;
   uint64_t* dglobals_ = nullptr;  // in dstate_, after the thread parts
@@ -304,7 +308,7 @@ struct AgentImage {
   uint64_t hit_ret_offset = 0;  // pk_agent_hit_ret
   // Native D code's helpers (agent.c pk_agent_dvm_*, engine/dvm_native.h):
   // thread, part, timestamp, cpu, aggregate, interpret, string; 0 where missing.
-  uint64_t dvm_helper_offsets[7] = {};
+  uint64_t dvm_helper_offsets[8] = {};
 };
 Result<AgentImage> load_agent_image();
 

@@ -299,12 +299,41 @@ private:
     a_.bind(have);
   }
 
-  // rax = the hit's timestamp.
+  // rax = the hit's timestamp. The first read is dvm.h pk_dvm_timestamp
+  // in place (rdtsc, then ns_base + ((tsc - tsc_base) * tsc_mult >>
+  // tsc_shift), the 128-bit product's bits by shrd), with no call: the
+  // helper only for a TSC before tsc_base, a shift above 63, which shrd
+  // cannot do, or a hit whose clock is not the agent's TSC (h->tsc). The
+  // result goes to h->now as the helper leaves it.
   void timestamp() {
-    asmjit::Label have = a_.newLabel();
+    asmjit::Label have = a_.newLabel(), slow = a_.newLabel();
     a_.mov(ax::rax, ax::qword_ptr(ax::rbx, offsetof(pk_dvm_hit, now)));
     a_.test(ax::rax, ax::rax);
     a_.jnz(have);
+    if (!helpers_.tsc) {
+      a_.mov(ax::rdi, ax::rbx);
+      call(helpers_.timestamp);
+      a_.bind(have);
+      return;
+    }
+    a_.mov(ax::rax, asmjit::imm(helpers_.tsc));
+    a_.cmp(ax::qword_ptr(ax::rbx, offsetof(pk_dvm_hit, tsc)), ax::rax);
+    a_.jne(slow);  // another clock (a test's): its callback, through the helper
+    a_.mov(ax::rsi, ax::qword_ptr(ax::rbx, offsetof(pk_dvm_hit, c)));
+    a_.mov(ax::ecx, ax::dword_ptr(ax::rsi, offsetof(pk_control, tsc_shift)));
+    a_.cmp(ax::ecx, 63);
+    a_.ja(slow);
+    a_.rdtsc();
+    a_.shl(ax::rdx, 32);
+    a_.or_(ax::rax, ax::rdx);
+    a_.sub(ax::rax, ax::qword_ptr(ax::rsi, offsetof(pk_control, tsc_base)));
+    a_.js(slow);  // before tsc_base: the helper (it reads the TSC again)
+    a_.mul(ax::qword_ptr(ax::rsi, offsetof(pk_control, tsc_mult)));
+    a_.shrd(ax::rax, ax::rdx, ax::cl);
+    a_.add(ax::rax, ax::qword_ptr(ax::rsi, offsetof(pk_control, ns_base)));
+    a_.mov(ax::qword_ptr(ax::rbx, offsetof(pk_dvm_hit, now)), ax::rax);
+    a_.jmp(have);
+    a_.bind(slow);
     a_.mov(ax::rdi, ax::rbx);
     call(helpers_.timestamp);
     a_.bind(have);

@@ -49,6 +49,10 @@ struct DvmNativeHelpers {
   // uint32_t action): one string op, dvm.h pk_dvm_string_op (agent.c pk_agent_dvm_string); 0: clauses
   // with string ops are interpreted.
   uint64_t string = 0;
+  // The agent's own TSC callback (agent.c pk_agent_dvm_tsc): a hit whose
+  // h->tsc is this one reads the TSC in place, with no call (0: always the
+  // timestamp helper, as for a caller with a clock of its own).
+  uint64_t tsc = 0;
 };
 
 // The D state's shape, fixed once the agent's state is published

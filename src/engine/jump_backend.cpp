@@ -137,7 +137,9 @@ Result<std::vector<uint8_t>> assemble_record(uint64_t site, uint64_t hit, bool e
   a.lea(ax::rsp, ax::ptr(ax::rsp, -128));
   a.pushfq();
   for (const auto& r : kSaved) a.push(r);
-  a.cld();
+  // DF is clear at a function's entry and at its ret (the ABI: "on function
+  // entry and return"), so only a site inside a function needs the cld.
+  if (!entry) a.cld();
   a.mov(ax::rdi, ax::rsp);
   a.mov(ax::rsi, asmjit::imm(site));
   if (returns) a.lea(ax::rdx, ax::ptr(rp));
@@ -470,6 +472,133 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   }
   for (const auto& insn : jp->displaced) site->note += (site->note.empty() ? "" : "; ") + insn.text();
   if (hop) site->note = "via a hop at " + as.symbolize(hop, false) + ": " + site->note;
+  return site;
+}
+
+Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const ResolvedSite& r,
+                                                         const RemoteThread& given,
+                                                         const std::shared_ptr<const std::vector<uint8_t>>& dcode,
+                                                         int64_t ret_offset, const JumpSite* entry,
+                                                         uint32_t exit_index) {
+  if (!dcode) return Error("internal: an exit site without D code", ErrorKind::internal);
+  if (!r.func_start || !r.func_size) {
+    return Error("no sized function symbol covers the exit", ErrorKind::cannot_relocate);
+  }
+  const Module* m = as.module_at(r.address);
+  if (!m || !m->elf) return Error("no module covers the exit", ErrorKind::cannot_relocate);
+  std::vector<uint8_t> func(r.func_size);
+  PK_TRY(as.read_original(r.func_start, func.data(), func.size()));
+  const ModuleBranches& branches = module_branches(as, *m);
+  const uint64_t flo = r.func_start - m->bias, fhi = flo + r.func_size;
+  if (any_in(branches.undecodable, flo, fhi)) return Error("the function does not decode", ErrorKind::cannot_relocate);
+  auto jp = x86::plan_exit({func, r.func_start}, r.address);
+  if (!jp) return jp.error();
+  const std::string where = "the ret at +" + hex(r.address - r.func_start);
+  // An entry D site in the bytes the exit needs: one window from the
+  // entry's first byte to the ret serves both.
+  if (entry && !(entry->address < jp->address + jp->length && jp->address < entry->address + entry->length))
+    entry = nullptr;
+  if (entry) {
+    if (entry->address > jp->address || entry->address < r.func_start) {
+      return Error(where + ": the entry's jump probe covers other bytes", ErrorKind::cannot_relocate);
+    }
+    jp = x86::plan_exit({func, r.func_start}, r.address, entry->address);
+    if (!jp) return jp.error();
+  }
+  {  // no branch of the module into the window but to its first byte
+    const uint64_t lo = jp->address - m->bias, hi = lo + jp->length;
+    auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
+                               std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
+    if (it != branches.by_target.end() && it->first < hi) {
+      return Error(where + ": a branch at " + as.symbolize(it->second + m->bias, false) +
+                       " jumps into the bytes before it",
+                   ErrorKind::cannot_relocate);
+    }
+  }
+  for (uint64_t a = jp->address; a < jp->address + jp->length; ++a) {
+    if (as.site_at(a) && !as.site_at(a)->gone) {
+      return Error(where + ": a breakpoint at " + hex(a) + " is inside the patched bytes", ErrorKind::cannot_relocate);
+    }
+  }
+  if (entry) {
+    if (entry->address != jp->address || entry->length > jp->length || !entry->dcode || entry->hop ||
+        entry->calls_agent || entry->then_return != UINT32_MAX || entry->exit_ret) {
+      return Error(where + ": the jump probe at the entry cannot share its window (not D code alone, or a hop)", ErrorKind::cannot_relocate);
+    }
+  } else if (as.jump_site_covering(jp->address + jp->length - 1) || as.jump_site_covering(jp->address)) {
+    return Error(where + ": another jump probe overlaps the patched bytes", ErrorKind::cannot_relocate);
+  }
+  // The window's instructions but the ret: copied first, then the probe.
+  x86::JumpPlan before = *jp;
+  const x86::Instruction ret = before.displaced.back();
+  before.displaced.pop_back();
+  before.length -= ret.length;
+
+  RemoteThread remote = given;
+  if (!as.agent) {
+    auto agent = Agent::inject(as, remote, r.address);
+    if (!agent) return agent.error();
+    as.agent = *agent;
+  }
+  as.agent->guard_remote(remote);
+  if (!as.agent->dstate()) return Error("internal: agent code without the D state", ErrorKind::internal);
+  Result<uint32_t> index = exit_index;
+  if (exit_index == UINT32_MAX) {
+    auto prog = as.agent->add_dprog(*dcode);
+    if (!prog) return prog.error();
+    if (auto form = as.agent->compile_native(as, remote, *prog); !form) return form.error();
+    index = as.agent->add_site(r.address, PK_ACTION_DPROG, *prog);
+    if (!index) return index.error();
+    as.agent->set_ret_offset(*index, ret_offset);
+  }
+  auto head = assemble_record(as.agent->site_remote(*index), as.agent->hit_entry(), true);
+  if (!head) return head.error();
+  // The entry's head first (its guard's rejection and its clauses both go
+  // on to the copies; an override returns from the head itself).
+  std::vector<uint8_t> entry_head;
+  if (entry) {
+    auto eh = assemble_record(as.agent->site_remote(entry->agent_index), as.agent->hit_entry(), true, nullptr,
+                              entry->guard, entry->overrides);
+    if (!eh) return eh.error();
+    entry_head = std::move(*eh);
+  }
+  constexpr size_t kMaxBlock = 5 * 15;
+  auto space = as.agent->code_near(as, remote, r.address, entry_head.size() + kMaxBlock + head->size() + 15);
+  if (!space) return space.error();
+  auto block = x86::relocate_block(before, space->remote + entry_head.size(), false);
+  if (!block) return block.error();
+  if (block->code.size() > kMaxBlock) return Error("relocated block too large", ErrorKind::internal);
+  const uint64_t copy_at = space->remote + entry_head.size();
+  const uint64_t probe_at = copy_at + block->code.size();
+  std::vector<uint8_t> code = std::move(entry_head);
+  code.insert(code.end(), block->code.begin(), block->code.end());
+  code.insert(code.end(), head->begin(), head->end());
+  code.insert(code.end(), ret.bytes.begin(), ret.bytes.begin() + ret.length);  // ret / ret imm16: no rip use
+  std::memcpy(space->local, code.data(), code.size());
+
+  auto site = std::make_unique<JumpSite>();
+  site->address = jp->address;
+  site->length = jp->length;
+  site->exit_ret = r.address;
+  site->exit_index = *index;
+  site->info = entry ? entry->info : r.info;
+  site->agent = as.agent;
+  site->agent_index = entry ? entry->agent_index : *index;
+  site->dcode = entry ? entry->dcode : dcode;
+  if (entry) {
+    site->guard = entry->guard;
+    site->overrides = entry->overrides;
+    site->probes = entry->probes;
+  }
+  site->trampoline = space->remote;
+  site->copy = copy_at;  // where the orphan guard resumes a thread at the window's first byte
+  site->copy_of = std::move(block->copy_of);
+  site->copy_of.emplace_back(r.address, probe_at);  // a thread stopped at the ret: the probe, then the ret
+  PK_TRY(as.read_original(jp->address, site->original.data(), site->original.size()));
+  const std::vector<uint8_t> jmp = x86::jmp_rel32(jp->address, site->trampoline);
+  std::copy(jmp.begin(), jmp.end(), site->patch.begin());
+  for (const auto& insn : jp->displaced) site->note += (site->note.empty() ? "" : "; ") + insn.text();
+  if (entry) site->note += "; one jmp with the return's clauses at its ret";
   return site;
 }
 

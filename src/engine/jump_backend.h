@@ -24,7 +24,8 @@
 //
 // A record trampoline (Probe::capture) calls the agent:
 //   lea rsp,[rsp-128]; pushfq; push rdi rsi rdx rcx rax r8-r11 rbx rbp r12-r15
-//   cld; mov rdi,rsp (the saves: user_regs_struct's first 15 words, flags)
+//   cld (not at an entry or a ret: DF is clear there); mov rdi,rsp (the saves:
+//   user_regs_struct's first 15 words, flags)
 //   mov rsi,&site; mov rbx,rsp; and rsp,-16; mov rax,pk_agent_hit; call rax
 //   mov rsp,rbx; pop ...; popfq; lea rsp,[rsp+128]; <displaced>; jmp back
 // A return probe (engine/return_probes.h, "jump") uses the same head with
@@ -87,6 +88,27 @@ public:
                                          const std::vector<std::vector<Probe::GuardTerm>>& guard = {},
                                          const JumpOverride* override_return = nullptr,
                                          bool dcode_overrides = false);
+  // A return probe's exit site (jump mode): the `ret` at r.address and the
+  // whole instructions before it, at least 5 bytes (x86::plan_exit), are
+  // replaced by a jmp to a trampoline that runs the copies of those
+  // instructions, then the D code (a PK_ACTION_DPROG site at the `ret`,
+  // its PK_DVAR_RETOFF ret_offset) with rsp as at the `ret`, then the
+  // `ret` itself:
+  //   <pop rbx; pop rbp, relocated>  lea rsp,[rsp-128]; pushfq; push ...
+  //   call pk_agent_hit; pop ...; lea rsp,[rsp+136]; ret
+  // The flags are dead at a `ret` (the ABI keeps none across a return), so
+  // they are not restored, as at an entry. A thread stopped at the `ret`
+  // moves to the probe (moved_rip), one in the copies to their copy.
+  // `entry`: a D site at the function's entry whose window is this one (a
+  // function of 5 to ~8 bytes: `lea rax,[rdi+rsi]; ret`): the new site
+  // replaces it, its trampoline running the entry's head (guard, clauses,
+  // override) first, on the entry's agent site. `exit_index`: the exit's
+  // agent site already made (an exit site re-planned with an entry that
+  // arrived after it); else one is added for dcode.
+  Result<std::unique_ptr<JumpSite>> plan_exit(AddressSpace& as, const ResolvedSite& r, const RemoteThread& remote,
+                                              const std::shared_ptr<const std::vector<uint8_t>>& dcode,
+                                              int64_t ret_offset, const JumpSite* entry = nullptr,
+                                              uint32_t exit_index = UINT32_MAX);
   // A probe's capture as the agent's program; an error says what the agent
   // cannot capture (the probe is then a trap probe).
   // The registers it keeps are pk_program::regs_mask (regs_mask_of()).

@@ -178,7 +178,8 @@ Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>
   // A library mapped since: the agent's unwinder hooks where jump return
   // probes are (best effort: a hook that cannot be placed now leaves the
   // program as without it, as a C program has none).
-  if (std::any_of(existing.begin(), existing.end(), [&](const auto& p) { return p->jump && p->as == as; }) &&
+  if (std::any_of(existing.begin(), existing.end(),
+                  [&](const auto& p) { return p->jump && p->exit_sites.empty() && p->as == as; }) &&
       (s_.run_tid_.load() == 0 || s_.all_stopped_in(as))) {
     if (auto remote = s_.remote_thread(as)) {
       (void)ensure_agent_hooks(as, *remote);
@@ -193,10 +194,13 @@ Status ReturnProbes::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>
       }
       const std::string fname = plan->func.symbol.empty() ? hex(plan->func.address) : plan->func.symbol;
       if (s_.opts_.backend == BackendChoice::jump) {
-        return Error("cannot place a jump return probe on '" + fname + "': " + st.error().message(),
+        return Error("cannot place a jump return probe on '" + fname + "': " +
+                         (plan->hijack_why.empty() ? "" : "not at the exits: " + plan->hijack_why + "; no hijack: ") +
+                         st.error().message(),
                      ErrorKind::cannot_relocate);
       }
-      plan->jump_refused = st.error().message();
+      plan->jump_refused = (plan->hijack_why.empty() ? "" : "not at the exits: " + plan->hijack_why + "; no hijack: ") +
+                           st.error().message();
     }
     PK_TRY(arm_plan(rec, as, plan));
     existing.push_back(plan);
@@ -219,6 +223,13 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   ReturnPlan& plan = *shared;
   if (s_.run_tid_.load() != 0 && !s_.all_stopped_in(as)) {
     return Error("armed while other threads of the program were running", ErrorKind::cannot_relocate);
+  }
+  // D code runs at the function's exits where every one can take a jmp:
+  // two plain jump hits a call with an entry probe, no shadow stack.
+  if (rec.probe.agent_code) {
+    auto at_exits = arm_exit_sites(rec, as, shared);
+    if (at_exits) return {};
+    plan.hijack_why = at_exits.error().message();
   }
   if (ProbeSite* site = as->site_at(plan.entry); site && !site->gone) {
     return Error("a probe at the function's entry needs the tracer", ErrorKind::cannot_relocate);
@@ -329,6 +340,80 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   JumpSite* site = js->get();
   as->jump_sites()[site->address] = std::move(*js);
   if (s_.jump_site_enabled(*site)) PK_TRY(s_.arm_jump(as, *site));
+  return {};
+}
+
+Status ReturnProbes::arm_exit_sites(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
+                                    const std::shared_ptr<ReturnPlan>& shared) {
+  ReturnPlan& plan = *shared;
+  if (plan.mechanism != ReturnMechanism::ret_site) return Error(plan.reason, ErrorKind::cannot_relocate);
+  if (plan.exits.empty()) return Error("no exit was found by decoding", ErrorKind::cannot_relocate);
+  for (const auto& [a, e] : plan.exits) {
+    if (e.kind != x86::ExitSite::Kind::ret) {
+      // Its value is the callee's, known only when that returns: the
+      // hijack reports what the caller receives.
+      return Error("a tail call at " + offset_text(static_cast<int64_t>(a - plan.func.address)),
+                   ErrorKind::cannot_relocate);
+    }
+  }
+  auto remote = s_.remote_thread(as);
+  if (!remote) return remote.error();
+  std::vector<std::unique_ptr<JumpSite>> planned;
+  for (const auto& [a, e] : plan.exits) {
+    Location l;
+    l.address = a;
+    auto rs = as->resolve(l);
+    if (!rs) return rs.error();
+    if (rs->empty()) return Error("no site at " + hex(a), ErrorKind::internal);
+    // A D site at the entry whose window holds this ret (a function of a
+    // few bytes): one jmp serves both, the entry's clauses first.
+    const JumpSite* entry = nullptr;
+    if (auto it = as->jump_sites().find(plan.entry); it != as->jump_sites().end() && !it->second->gone) {
+      entry = it->second.get();
+    }
+    auto js = s_.jump_.plan_exit(*as, rs->front(), *remote, rec.probe.agent_code,
+                                 static_cast<int64_t>(a - plan.func.address), entry);
+    if (!js) return js.error();
+    for (const auto& other : planned) {  // two exits' windows in the same bytes
+      if ((*js)->address < other->address + other->length && other->address < (*js)->address + (*js)->length) {
+        return Error("the windows of the rets at " + offset_text(static_cast<int64_t>(other->exit_ret - plan.func.address)) +
+                         " and " + offset_text(static_cast<int64_t>(a - plan.func.address)) + " overlap",
+                     ErrorKind::cannot_relocate);
+      }
+    }
+    planned.push_back(std::move(*js));
+  }
+  s_.add_record_agent(as->agent, false);  // its D output records are drained
+  const std::string fname = plan.func.symbol.empty() ? hex(plan.func.address) : plan.func.symbol;
+  ProbeRecord& x = new_internal(rec.id, rec.probe.enabled, fname + ":return");
+  std::shared_ptr<ReturnPlan> keep = shared;
+  // Demoted to a trap site at its ret (another probe there needs the
+  // tracer): the ret-site handler runs the same code in the tracer.
+  x.probe.pre_handler = [this, keep](HitContext& ctx) { on_exit(ctx, keep); };
+  plan.exit_id = x.id;
+  plan.jump = true;
+  plan.agent = as->agent;
+  plan.return_index = planned.front()->agent_index;
+  plan.return_index = planned.front()->exit_index;
+  std::vector<JumpSite*> sites;
+  for (auto& js : planned) {
+    if (auto it = as->jump_sites().find(js->address);
+        js->agent_index != js->exit_index && it != as->jump_sites().end()) {
+      // The entry's site it replaces (its window's start, its agent site).
+      PK_TRY(s_.disarm_jump(as, *it->second));
+      s_.credit(*it->second);
+      as->jump_sites().erase(it);
+    }
+    js->probes.push_back(x.id);
+    js->exit_probe = x.id;
+    plan.exit_sites.emplace_back(js->exit_ret, js->exit_index);
+    return_sites_[{as->agent.get(), js->exit_index}] = shared;
+    sites.push_back(js.get());
+    as->jump_sites()[js->address] = std::move(js);
+  }
+  for (JumpSite* js : sites) {
+    if (s_.jump_site_enabled(*js)) PK_TRY(s_.arm_jump(as, *js));
+  }
   return {};
 }
 
@@ -445,7 +530,7 @@ bool ReturnProbes::agent_only(ProbeId id) const {
   }
   for (const auto& [owner, plans] : plans_) {
     for (const auto& p : plans) {
-      if (p->jump && p->entry_id == id) return true;
+      if (p->jump && (p->entry_id == id || (!p->exit_sites.empty() && p->exit_id == id))) return true;
     }
   }
   return false;
@@ -459,6 +544,8 @@ uint64_t ReturnProbes::jump_missed(ProbeId owner) const {
   uint64_t n = 0;
   for (const auto& p : it->second) {
     if (p->jump && p->agent) n += p->agent->dropped(p->return_index) + p->agent->nested(p->return_index);
+    for (size_t i = 1; p->jump && p->agent && i < p->exit_sites.size(); ++i)
+      n += p->agent->dropped(p->exit_sites[i].second) + p->agent->nested(p->exit_sites[i].second);
   }
   return n;
 }
@@ -468,8 +555,10 @@ uint64_t ReturnProbes::agent_faults() const {
   for (const auto& [owner, plans] : plans_) {
     auto rec = s_.probes_.find(owner);
     if (rec == s_.probes_.end() || !rec->second.probe.agent_code) continue;
-    for (const auto& p : plans)
+    for (const auto& p : plans) {
       if (p->agent) n += p->agent->dropped(p->return_index);
+      for (size_t i = 1; p->agent && i < p->exit_sites.size(); ++i) n += p->agent->dropped(p->exit_sites[i].second);
+    }
   }
   return n;
 }
@@ -823,13 +912,35 @@ std::vector<std::string> ReturnProbes::describe(ProbeId owner) const {
   if (it == plans_.end()) return out;
   for (const auto& p : it->second) {
     std::string name = p->func.symbol.empty() ? hex(p->func.address) : p->func.symbol;
+    if (p->jump && !p->exit_sites.empty()) {
+      std::vector<std::string> where, trapped;
+      for (const auto& [a, index] : p->exit_sites) {
+        const std::string off = offset_text(static_cast<int64_t>(a - p->func.address));
+        where.push_back(off);
+        // Demoted (another probe in its window needs the tracer): a trap
+        // site at the ret runs the same code (SessionImpl::demote).
+        const bool live = p->as && std::any_of(p->as->jump_sites().begin(), p->as->jump_sites().end(),
+                                               [&](const auto& js) { return js.second->exit_ret == a && !js.second->gone; });
+        if (!live) trapped.push_back(off);
+      }
+      const std::string form = p->agent ? p->agent->dprog_form_of_site(p->return_index) : "";
+      const size_t n = p->exit_sites.size();
+      out.push_back(name + ": jump, D clauses run in the agent at the return, at its " + std::to_string(n) +
+                    (n == 1 ? " exit" : " exits") + " (" + join(where, ", ") + "; no hijack)" +
+                    (trapped.empty() ? "" : "; a trap site at " + join(trapped, ", ") +
+                                                ", where another probe needs the tracer") +
+                    (form.empty() ? "" : "; " + form));
+      continue;
+    }
     if (p->jump) {
       const auto rec = s_.probes_.find(owner);
       const bool dcode = rec != s_.probes_.end() && rec->second.probe.agent_code;
       const std::string form = dcode && p->agent ? p->agent->dprog_form_of_site(p->return_index) : "";
       out.push_back(name + (dcode ? ": jump, D clauses run in the agent at the return"
                                   : ": jump, recorded in the agent at the return") +
-                    " (the agent hijacks the return address)" + (form.empty() ? "" : "; " + form));
+                    " (the agent hijacks the return address" +
+                    (p->hijack_why.empty() ? "" : "; not at the exits: " + p->hijack_why) + ")" +
+                    (form.empty() ? "" : "; " + form));
       continue;
     }
     std::string not_jump = p->jump_refused.empty() ? "" : "; not a jump probe: " + p->jump_refused;

@@ -51,9 +51,12 @@
 // and does there what on_unwind/on_catch do below; a fork child inherits
 // its parent's frames with its memory; detach writes the real addresses
 // back; if probekit dies, the trampoline and the stacks stay mapped and
-// keep working. A function's exits are not used as jump sites: a `ret` is
-// 1 byte and the few eligible exits would not spare the hijack for the
-// other exits of the same call. An entry record probe at the same entry
+// keep working. D return clauses first try the exits instead (arm_exit_sites):
+// where every exit is a `ret` whose window (the ret and the instructions
+// before it, at least 5 bytes, JumpBackend::plan_exit) can take a jmp,
+// each exit is a jump site running the code at the ret, with no entry
+// site and no hijack; any ineligible exit keeps the whole function on the
+// hijack below. An entry record probe at the same entry
 // shares the jmp (its trampoline calls pk_agent_hit_ret: the entry's
 // clauses and the push with one lookup of the thread; pk_agent_hit, then
 // pk_agent_ret_entry, where it overrides); any other probe there makes the return probe's
@@ -115,6 +118,12 @@ struct ReturnPlan {
   std::shared_ptr<Agent> agent;
   uint32_t return_index = 0;
   std::string jump_refused;             // why it stayed a trap probe (for describe)
+  // jump at the exits (D code, every exit a `ret` that can take a jmp):
+  // each exit is a jump site of its own whose trampoline runs the code at
+  // the `ret` (JumpBackend::plan_exit); no entry site, no shadow stack.
+  // (ret address, its agent site) per exit; exit_id is their probe.
+  std::vector<std::pair<uint64_t, uint32_t>> exit_sites;
+  std::string hijack_why;               // jump by hijack: why not at the exits (for describe)
 };
 
 // One call in flight: pushed at entry, popped at its return.
@@ -187,6 +196,11 @@ private:
   bool wants_jump(const ProbeRecord& rec) const;
   Status arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
                        const std::shared_ptr<ReturnPlan>& plan);
+  // Jump at the exits (see ReturnPlan::exit_sites): every exit planned
+  // before any is armed; an error (the exit that cannot take a jmp, and
+  // why) leaves nothing behind and the caller hijacks instead.
+  Status arm_exit_sites(ProbeRecord& rec, const std::shared_ptr<AddressSpace>& as,
+                        const std::shared_ptr<ReturnPlan>& plan);
   // The unwinder's and __cxa_begin_catch's hooks in the agent (jump sites),
   // in every address space with jump return probes, as their libraries are
   // mapped (place() runs at each loader event); an error when one cannot

@@ -382,7 +382,7 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       }
     }
     auto same_program = [&](const JumpSite& js) {
-      if (js.calls_agent) return false;  // a return probe's entry or an unwinder hook: its own
+      if (js.calls_agent || js.exit_ret) return false;  // a return probe's entry, exit or unwinder hook: its own
       if (ov || (js.overrides && !js.dcode))  // an override site serves the one fail probe it was made for
         return js.overrides && ov && js.override_value == ov->value && js.override_per_million == ov->per_million &&
                js.probes.empty();
@@ -397,6 +397,17 @@ Status SessionImpl::place(ProbeRecord& rec, const std::shared_ptr<AddressSpace>&
       if (it != as->jump_sites().end() && !it->second->gone && same_program(*it->second)) {
         jump_targets.push_back(it->second.get());
         continue;
+      }
+      // A return probe's exit site whose window starts here (a function of
+      // a few bytes): a D entry site takes it over, one jmp for both.
+      if (it != as->jump_sites().end() && !it->second->gone && jump && dcode && !program && !ov &&
+          it->second->exit_ret && it->second->exit_index == it->second->agent_index) {
+        auto js = join_exit_site(as, r, rec, it->second);
+        if (js) {
+          jump_planned.push_back(std::move(*js));
+          continue;
+        }
+        it = as->jump_sites().find(r.address);
       }
       if (it != as->jump_sites().end() && !it->second->gone) {
         const JumpSite& there = *it->second;
@@ -2191,6 +2202,42 @@ std::vector<Session::Drops> SessionImpl::dropped_records() const {
 // A probe that needs the tracer (a handler, a breakpoint inside the
 // patched bytes) arrives where a jump probe is: the jump site becomes a
 // trap site carrying the same probes, with their counts kept.
+Result<std::unique_ptr<JumpSite>> SessionImpl::join_exit_site(const std::shared_ptr<AddressSpace>& as,
+                                                              const ResolvedSite& r, const ProbeRecord& rec,
+                                                              std::unique_ptr<JumpSite>& slot) {
+  auto remote = remote_thread(as);
+  if (!remote) return remote.error();
+  Location l;
+  l.address = slot->exit_ret;
+  auto ret = as->resolve(l);
+  if (!ret) return ret.error();
+  if (ret->empty()) return Error("no site at the exit", ErrorKind::internal);
+  PK_TRY(disarm_jump(as, *slot));
+  credit(*slot);
+  std::unique_ptr<JumpSite> old = std::move(slot);
+  as->jump_sites().erase(r.address);
+  auto put_back = [&]() {
+    JumpSite* back = old.get();
+    as->jump_sites()[back->address] = std::move(old);
+    if (jump_site_enabled(*back)) (void)arm_jump(as, *back);
+  };
+  const auto& dcode = rec.probe.agent_code;
+  auto entry = jump_.plan(*as, r, *remote, nullptr, 0, nullptr, nullptr, dcode, rec.probe.agent_guard, nullptr,
+                          rec.probe.agent_overrides);
+  if (!entry) {
+    put_back();
+    return entry.error();
+  }
+  auto joined = jump_.plan_exit(*as, ret->front(), *remote, old->dcode, 0, entry->get(), old->exit_index);
+  if (!joined) {
+    put_back();
+    return joined.error();
+  }
+  (*joined)->probes = old->probes;  // the return probe's; the entry probe joins as a jump target
+  (*joined)->exit_probe = old->exit_probe;
+  return joined;
+}
+
 Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t address) {
   auto it = as->jump_sites().find(address);
   if (it == as->jump_sites().end()) return {};
@@ -2217,16 +2264,35 @@ Status SessionImpl::demote(const std::shared_ptr<AddressSpace>& as, uint64_t add
   credit(*js);  // also for a site that was not armed (its module gone)
   as->jump_sites().erase(it);
   if (js->gone || js->probes.empty()) return {};
-  ResolvedSite r;
-  r.address = js->address;
-  r.info = js->info;
-  auto site = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
-  if (!site) return site.error();
-  (*site)->probes = js->probes;
-  (*site)->jump_refused = "another probe here needs the tracer";
-  ProbeSite* p = site->get();
-  as->replace_site(std::move(*site));
-  if (jump_site_enabled(*js)) PK_TRY(trap_.arm(*as, *p));
+  // A return probe's exit site: its probe goes to a trap site at its ret,
+  // the others (an entry D site that shared the window) at the address.
+  std::vector<std::pair<uint64_t, std::vector<ProbeId>>> traps;
+  std::vector<ProbeId> rest = js->probes;
+  if (js->exit_ret && js->exit_probe) {
+    rest.erase(std::remove(rest.begin(), rest.end(), js->exit_probe), rest.end());
+    traps.push_back({js->exit_ret, {js->exit_probe}});
+  }
+  if (!rest.empty()) traps.push_back({js->address, rest});
+  for (auto& [at, probes] : traps) {
+    ResolvedSite r;
+    r.address = at;
+    if (at == js->address) {
+      r.info = js->info;
+    } else if (auto rs = as->resolve(Location{.address = at}); rs && !rs->empty()) {
+      r.info = rs->front().info;
+    }
+    auto site = trap_.plan(*as, r, [this](AddressSpace& a, uint64_t near) { return provide_slot(a, near); });
+    if (!site) return site.error();
+    (*site)->probes = probes;
+    (*site)->jump_refused = "another probe here needs the tracer";
+    ProbeSite* p = site->get();
+    as->replace_site(std::move(*site));
+    const bool on = std::any_of(probes.begin(), probes.end(), [&](ProbeId id) {
+      auto r2 = probes_.find(id);
+      return r2 != probes_.end() && r2->second.probe.enabled;
+    });
+    if (on) PK_TRY(trap_.arm(*as, *p));
+  }
   return {};
 }
 

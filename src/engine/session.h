@@ -114,6 +114,12 @@ private:
   bool all_stopped_in(const std::shared_ptr<AddressSpace>& as) const;
   Status stop_all_in(const std::shared_ptr<AddressSpace>& as);
   Status arm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
+  // A D entry probe at r over a return probe's exit site (in `slot`)
+  // whose window starts there: one site running both (JumpBackend::
+  // plan_exit with the entry); the exit site is out of the table, or back
+  // in it (armed as it was) when this fails.
+  Result<std::unique_ptr<JumpSite>> join_exit_site(const std::shared_ptr<AddressSpace>& as, const ResolvedSite& r,
+                                                   const ProbeRecord& rec, std::unique_ptr<JumpSite>& slot);
   Status disarm_jump(const std::shared_ptr<AddressSpace>& as, JumpSite& site);
   void credit(JumpSite& site);
   void credit_all(AddressSpace& as);

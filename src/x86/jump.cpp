@@ -158,7 +158,46 @@ BranchScan scan_branches(std::span<const uint8_t> code, uint64_t start) {
   return out;
 }
 
-Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at) {
+Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address, uint64_t from) {
+  const uint64_t start = function.start;
+  auto insns = decode_all(function.bytes, start);
+  if (!insns) return refuse("the function does not decode: " + insns.error().message());
+  size_t k = 0;
+  while (k < insns->size() && (*insns)[k].address != ret_address) ++k;
+  if (k == insns->size()) return refuse("no instruction starts at +" + hex(ret_address - start));
+  if (detail::decoded_of((*insns)[k]).insn.meta.category != ZYDIS_CATEGORY_RET) {
+    return refuse("'" + (*insns)[k].text() + "' at +" + hex(ret_address - start) + " is not a ret");
+  }
+  const uint64_t end = ret_address + (*insns)[k].length;
+  size_t first = k;
+  while (end - (*insns)[first].address < kJmpLength) {
+    if (first == 0) {
+      return refuse("the ret at +" + hex(ret_address - start) + " has fewer than " + std::to_string(kJmpLength) +
+                    " bytes of instructions before it in the function");
+    }
+    --first;
+  }
+  if (from) {
+    if (from > (*insns)[first].address) return refuse("internal: a window from after its shortest start");
+    while (first > 0 && (*insns)[first].address > from) --first;
+    if ((*insns)[first].address != from) return refuse("+" + hex(from - start) + " is not an instruction boundary");
+  }
+  const uint64_t s = (*insns)[first].address;
+  auto plan = plan_displaced(function, s, end - s);
+  if (!plan) {
+    return refuse("the ret at +" + hex(ret_address - start) + ": " + plan.error().message());
+  }
+  if (plan->address + plan->length != end || plan->displaced.back().address != ret_address) {
+    return refuse("internal: the ret at +" + hex(ret_address - start) + " does not end its window");
+  }
+  // The function's own branches (the engine checks the module's too).
+  if (auto st = check_branches_into(*insns, start, s, end, true); !st) {
+    return refuse("the ret at +" + hex(ret_address - start) + ": " + st.error().message());
+  }
+  return plan;
+}
+
+Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at, bool jump_back) {
   RelocatedBlock block;
   for (size_t k = 0; k < plan.displaced.size(); ++k) {
     const Instruction& insn = plan.displaced[k];
@@ -180,7 +219,7 @@ Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at) {
     // A plain copy: relocate() appended a jump back to the original next
     // instruction; keep the instruction and let the next copy follow it.
     block.code.insert(block.code.end(), x->code.begin(), x->code.begin() + insn.length);
-    if (last) {
+    if (last && jump_back) {
       const std::vector<uint8_t> back = jmp_to(at + block.code.size(), plan.address + plan.length);
       block.code.insert(block.code.end(), back.begin(), back.end());
     }

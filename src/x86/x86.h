@@ -204,7 +204,24 @@ struct RelocatedBlock {
   std::vector<uint8_t> code;
   std::vector<std::pair<uint64_t, uint64_t>> copy_of;  // original -> copy
 };
-Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at);
+// jump_back false: no jump back is appended (the caller writes what follows
+// the copies: an exit site's probe and its `ret`).
+Result<RelocatedBlock> relocate_block(const JumpPlan& plan, uint64_t at, bool jump_back = true);
+
+// An exit site's window (return probes at jump speed): the `ret` at
+// `ret_address` and the whole instructions just before it, at least 5 bytes
+// ending with the `ret`, so that a `jmp rel32` can replace them and the
+// probe run after the copies of the others (`pop rbx; pop rbp; ret`,
+// `leave; ret`), with rsp as at the `ret`. The instructions before the
+// `ret` must be plain (plan_displaced's rules: no branch, call or
+// syscall), and no branch of the function may land inside the window but
+// at its first byte, nor may the function have an indirect jmp (the engine
+// checks the whole module's branches too, x86::scan_branches). ret_address must be
+// an instruction boundary of `function` (decoded linearly from its start).
+// `from`, when not 0: the window starts there instead (an instruction
+// boundary at or before the shortest window's start: an entry site's
+// window that the exit's overlaps, made one).
+Result<JumpPlan> plan_exit(const CodeRange& function, uint64_t ret_address, uint64_t from = 0);
 
 // plan_jump() without the whole-function part: only the displaced
 // instructions are decoded and checked. For a caller that checked the

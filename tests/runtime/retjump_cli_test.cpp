@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <regex>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -196,9 +197,10 @@ TEST(RetJumpCli, CallsDeeperThanTheShadowStackAreMissed) {
 }
 
 // A recursion 1,000 deep under an entry and a return probe: every entry
-// fires, the 64 outermost calls return through the agent (the shadow
-// stack's depth) with their values, the 936 inner ones return to their
-// callers untouched, and the program prints what it prints untraced.
+// fires and, deep's one exit being a jump site of its own (no shadow
+// stack, so no depth limit), every return with its value, as at the trap
+// backend's ret sites; the program prints what it prints untraced. (The
+// hijack's 64-frame depth: CallsDeeperThanTheShadowStackAreMissed above.)
 TEST(RetJumpCli, ARecursionAThousandDeepUnderEntryAndReturnProbes) {
   const std::string target = target_path("pk_ret-pie-O2") + " deep 2 1000";
   auto r = run({probekit_path(), "-q", "-v", "-n",
@@ -209,10 +211,49 @@ TEST(RetJumpCli, ARecursionAThousandDeepUnderEntryAndReturnProbes) {
   ASSERT_EQ(r.status, 0) << r.err;
   const RunResult plain = run({target_path("pk_ret-pie-O2"), "deep", "2", "1000"});
   ASSERT_EQ(plain.status, 0);
-  long sum = 0;  // deep(d) returns 1 + (1 + ... + d); the hijacked ones: deep(1000) .. deep(937)
-  for (long d = 937; d <= 1000; ++d) sum += 1 + d * (d + 1) / 2;
-  EXPECT_EQ(r.out, plain.out + "e 2002\nr 128\ns " + std::to_string(2 * sum) + "\n\n");
-  EXPECT_EQ(count_lines(r.err, ": jump, D clauses run in the agent at the return"), 1u) << r.err;
+  long sum = 0;  // deep(d) returns 1 + (1 + ... + d), for d = 1000 down to 0
+  for (long d = 0; d <= 1000; ++d) sum += 1 + d * (d + 1) / 2;
+  EXPECT_EQ(r.out, plain.out + "e 2002\nr 2002\ns " + std::to_string(2 * sum) + "\n\n");
+  EXPECT_EQ(count_lines(r.err, ": jump, D clauses run in the agent at the return, at its 2 exits"), 1u) << r.err;
+  EXPECT_EQ(count_lines(r.err, "no hijack"), 1u) << r.err;
+}
+
+// Exit sites at detach: pk_spin's work is `lea rax,[rdi+1]; ret`, one
+// window for its entry's and its exit's clauses, which three threads run
+// without pause, so the detach after exit() finds threads in the
+// trampoline (moved back to the original instruction or stepped out).
+// Every byte of the program's code and every mapping is as before, and
+// the program goes on printing.
+TEST(RetJumpCli, DReturnAtTheExitsDetachRestoresBytesAndMappings) {
+  const std::string out = output_file("retjump_exits_spin.txt");
+  pid_t pid = spawn({target_path("pk_spin-pie-O2"), "3", "hot"}, out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string before = text_snapshot(pid);
+  ASSERT_FALSE(before.empty());
+  const std::string maps = "/proc/" + std::to_string(pid) + "/maps";
+  const std::string maps_before = read_file(maps);
+  auto r = run({probekit_path(), "-q", "-v", "-n",
+                "pid$target:a.out:work:entry { self->in = 1; @e = count(); }\n"
+                "pid$target:a.out:work:return /self->in/ { @r = count(); self->in = 0; }\n"
+                "tick-500ms { exit(0); }\n"
+                "END { printa(\"%@d\\n\", @e); printa(\"%@d\\n\", @r); }",
+                "-p", std::to_string(pid)});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_lines(r.err, "work: jump, D clauses run in the agent at the return, at its 1 exit"), 1u) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"((\d+)\n(\d+)\n)"))) << r.out;
+  // (Not compared: the program runs on while END reads the two.)
+  EXPECT_GT(std::stoull(m[1]), 10000u) << r.out;
+  EXPECT_GT(std::stoull(m[2]), 10000u) << r.out;
+  EXPECT_TRUE(alive(pid));
+  EXPECT_EQ(text_snapshot(pid), before);
+  EXPECT_EQ(read_file(maps).find("memfd:probekit-agent"), std::string::npos);
+  EXPECT_EQ(read_file(maps), maps_before);
+  const size_t size_after = read_file(out).size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GT(read_file(out).size(), size_after);
+  kill(pid, SIGKILL);
+  wait_exit(pid);
 }
 
 // Hands-off: a return probe the agent runs needs no stop, so the program
@@ -286,14 +327,18 @@ TEST(RetJumpCli, EntryAndReturnOnOneFunction) {
   }
 }
 
-// D return clauses in the agent: the return side of the shadow-stack hijack
-// runs the clauses (arg1/retval the return value, self-> shared with the
-// entry's clauses); the output is the trap backend's, byte for byte.
+// D return clauses in the agent: at the function's exits where every exit
+// is a ret that can take a jmp (each exit a jump site of its own), else
+// the return side of the shadow-stack hijack runs them (arg1/retval the
+// return value, self-> shared with the entry's clauses); the output is
+// the trap backend's, byte for byte.
 struct DCase {
   std::string target, args, program;
   std::string needle;    // in the output
   size_t agent_returns;  // functions whose return clauses run in the agent (jump run, -v)
   size_t tracer_returns; // functions whose return probe stays a trap probe (arg0 with several exits)
+  size_t at_exits;       // of agent_returns, those run at the exits (no hijack)
+  size_t tracer_clauses = 0;  // clauses that run in probekit (an offset probe's)
 };
 
 TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
@@ -302,50 +347,50 @@ TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
       {"pk_ret-pie-O2", "fib 12",
        "pid$target:a.out:fib:entry { self->d++; @calls = count(); }\n"
        "pid$target:a.out:fib:return { @r[arg1] = count(); @depth = max(self->d); self->d--; @s = sum(retval); }",
-       "\n              144                1\n", 1, 0},
+       "\n              144                1\n", 1, 0, 0},
       // Threads: a latency-style pair, per thread.
       {"pk_ret-pie-O2", "threads 1",
        "pid$target:a.out:fib:entry { self->ts = timestamp; }\n"
        "pid$target:a.out:fib:return /self->ts && timestamp >= self->ts/ { @n[tid == pid] = count(); "
        "@q = quantize(arg1); self->ts = 0; }",
-       "\n        0              322\n", 1, 0},
+       "\n        0              322\n", 1, 0, 0},
       // Tail calls report what the caller receives (leaf's value).
       {"pk_ret-pie-O2", "tail 3",
        "pid$target:a.out:tail_a:return, pid$target:a.out:tail_b:return { @[probefunc, arg1] = count(); }",
-       "  tail_a                                                           50                1\n", 2, 0},
+       "  tail_a                                                           50                1\n", 2, 0, 0},
       // arg0 at a return: impl has one `ret` (a constant offset, in the
       // agent); wrapper leaves by a tail call into it.
       {"pk_ret-pie-O2", "wrap 4",
        "pid$target:a.out:impl:return { @i[arg0, arg1] = count(); } pid$target:a.out:wrapper:return { @w[arg1] = count(); }",
-       "\n                5              -97                1\n", 2, 0},
+       "\n                5              -97                1\n", 2, 0, 1},
       // classify has several `ret`s: its clause reads arg0, so its returns
       // run the same code in probekit, at each ret site.
       {"pk_ret-pie-O2", "paths", "pid$target:a.out:classify:return { @[arg0 > 0, arg1] = count(); }",
-       "\n        1              203                1\n", 0, 1},
+       "\n        1              203                1\n", 0, 1, 0},
       // longjmp out of probed frames: they never return.
       {"pk_ret-pie-O2", "longjmp 5",
        "pid$target:a.out:dive:return, pid$target:a.out:fib:return { @[probefunc] = count(); @v[probefunc] = sum(arg1); }",
-       "  fib                                                              13\n", 2, 0},
+       "  fib                                                              13\n", 2, 0, 1},
       // A C++ exception through probed frames, caught above them.
       {"pk_ret_cxx-pie-O2", "10 guarded",
        "pid$target:a.out:thrower:return, pid$target:a.out:middle:return, pid$target:a.out:relay:return, "
        "pid$target:a.out:guarded:return { @[probefunc, (int)arg1] = count(); }",
-       "  guarded                                                  -1                4\n", 4, 0},
+       "  guarded                                                  -1                4\n", 4, 0, 3},
       // Arguments on the stack (the 7th and 8th) read at the entry, and
       // the function reading them itself, while a return point holds the
       // slot of the return address (the entry trampoline called it).
       {"pk_ret-pie-O2", "stackargs 4",
        "pid$target:a.out:many:entry { self->g = arg6; self->h = arg7; }\n"
        "pid$target:a.out:many:return { @[self->g, self->h, arg1] = count(); }",
-       "\n                9               10          1009073                1\n", 1, 0},
+       "\n                9               10          1009073                1\n", 1, 0, 1},
       // Four threads, an entry and a return clause each: exact counts.
       {"pk_ret-pie-O2", "threads 2",
        "pid$target:a.out:fib:entry { self->n++; @e = count(); }\n"
        "pid$target:a.out:fib:return { @r = count(); @s = sum(arg1); self->n--; }",
-       "\n             1686\n             1686\n             6456\n", 1, 0},
+       "\n             1686\n             1686\n             6456\n", 1, 0, 0},
       // fork inside a probed function: both processes return from it.
       {"pk_ret-pie-O2", "fork", "pid$target:a.out:forker:return { @[arg1] = count(); }", "\n             1003                1\n", 1,
-       0},
+       0, 1},
       // The agent keeps a thread's slot with its shadow stack (agent.c
       // shadow_thread): the fork child inherits the parent's copy, and its
       // returns must find its own slot (self->n unset there), not use the
@@ -353,7 +398,35 @@ TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
       {"pk_ret-pie-O2", "forkself",
        "pid$target:a.out:forker:entry, pid$target:a.out:fib:entry { self->n++; }\n"
        "pid$target:a.out:forker:return, pid$target:a.out:fib:return { @[probefunc, arg1 >= 1000, self->n] = count(); }",
-       "  forker                                                    1                0                1\n", 2, 0},
+       "  forker                                                    1                0                1\n", 2, 0, 1},
+      // At the exits under four threads: several() has two rets, both
+      // jump sites; rdepth() recurses (self->d the depth at each return);
+      // mixed()'s second ret has no room for a jmp, so it keeps the
+      // hijack (its clause does not read arg0). Exact counts per exit
+      // (arg0) and per depth.
+      {"pk_ret-pie-O2", "exits 2000",
+       "pid$target:a.out:several:entry,pid$target:a.out:mixed:entry,pid$target:a.out:rdepth:entry "
+       "{ self->d++; @e[probefunc] = count(); }\n"
+       "pid$target:a.out:several:return,pid$target:a.out:rdepth:return "
+       "{ @r[probefunc, arg0, arg1 % 7] = count(); @d[probefunc, self->d] = count(); self->d--; }\n"
+       "pid$target:a.out:mixed:return { @m[arg1 > 0] = count(); @d[probefunc, self->d] = count(); self->d--; }",
+       "  several                                                          23               -1             1596\n"
+       "  rdepth                                                           37                6             3999\n",
+       3, 0, 2},
+      // A probe inside an exit's window that needs a trap site (the pop
+      // before several()'s first ret: a jmp there would leave before its 5
+      // bytes end) turns that exit into a trap site at its ret running the
+      // same code (SessionImpl::demote); the other exit stays a jump site.
+      {"pk_ret-pie-O2", "exits 500",
+       "pid$target:a.out:several:entry { self->d++; }\n"
+       "pid$target:a.out:several:return { @r[arg0, arg1 % 3, self->d] = count(); self->d--; }\n"
+       "pid$target:a.out:several:d { @o[probename] = count(); }",
+       "               23               -1                1              396\n"
+       "               14                0                1              534\n"
+       "               14                1                1              535\n"
+       "               14                2                1              535\n"
+       "  d                                                              1604\n",
+       1, 0, 1, 1},
   };
   for (const DCase& c : cases) {
     SCOPED_TRACE(c.target + " " + c.args);
@@ -367,8 +440,13 @@ TEST(RetJumpCli, DReturnClausesRunInTheAgentWithTheTrapBackendsOutput) {
     EXPECT_EQ(out[0].out, out[1].out);
     EXPECT_NE(out[0].out.find(c.needle), std::string::npos) << out[0].out;
     EXPECT_EQ(count_lines(out[0].err, ": jump, D clauses run in the agent at the return"), c.agent_returns) << out[0].err;
-    EXPECT_EQ(count_lines(out[0].err, "not a jump probe: its D code reads arg0"), c.tracer_returns) << out[0].err;
-    EXPECT_EQ(count_lines(out[0].err, "runs in probekit"), 0u) << out[0].err;  // every clause in the agent's code
+    EXPECT_EQ(count_lines(out[0].err, "not a jump probe: not at the exits: "), c.tracer_returns) << out[0].err;
+    EXPECT_EQ(count_lines(out[0].err, "no hijack: its D code reads arg0"), c.tracer_returns) << out[0].err;
+    EXPECT_EQ(count_lines(out[0].err, "; no hijack); "), c.at_exits) << out[0].err;
+    EXPECT_EQ(count_lines(out[0].err, "(the agent hijacks the return address; not at the exits: "),
+              c.agent_returns - c.at_exits)
+        << out[0].err;
+    EXPECT_EQ(count_lines(out[0].err, "runs in probekit"), c.tracer_clauses) << out[0].err;  // the rest in the agent's code
     EXPECT_GE(count_lines(out[0].err, ") runs in the agent"), 1u) << out[0].err;
     EXPECT_EQ(count_lines(out[1].err, ": jump"), 0u) << out[1].err;
   }

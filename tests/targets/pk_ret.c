@@ -125,7 +125,71 @@ __attribute__((noipa)) long many(long a, long b, long c, long d, long e, long f,
   return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 1000 * g + 100000 * h;
 }
 
+// Return probes at the exits (jump mode): written in assembly so that the
+// bytes before each ret are known. several() has two rets, each after at
+// least 4 bytes of plain instructions that no branch enters but at their
+// first (the second path's first instruction is the js target), so both
+// exits take a jmp. mixed()'s second ret has only `xor eax,eax` before it
+// and the first path's ret before that: no window, so the whole function
+// keeps the hijack. rdepth() recurses and leaves by `mov -8(%rbp),%rbx;
+// leave; ret`, the window starting just after the jle's target.
+__asm__(".text\n"
+        ".globl several\n.type several,@function\n"
+        "several:\n"
+        "  push %rbx\n"
+        "  mov %rdi,%rbx\n"
+        "  test %rdi,%rdi\n"
+        "  js 1f\n"
+        "  lea 100(%rbx),%rax\n"
+        "  pop %rbx\n"
+        "  ret\n"
+        "1:\n"
+        "  mov $-1,%rax\n"
+        "  pop %rbx\n"
+        "  ret\n"
+        ".size several,.-several\n"
+        ".globl mixed\n.type mixed,@function\n"
+        "mixed:\n"
+        "  test %rdi,%rdi\n"
+        "  js 1f\n"
+        "  lea (%rdi,%rdi),%rax\n"
+        "  ret\n"
+        "1:\n"
+        "  xor %eax,%eax\n"
+        "  ret\n"
+        ".size mixed,.-mixed\n"
+        ".globl rdepth\n.type rdepth,@function\n"
+        "rdepth:\n"
+        "  push %rbp\n"
+        "  mov %rsp,%rbp\n"
+        "  push %rbx\n"
+        "  sub $8,%rsp\n"
+        "  mov %rdi,%rbx\n"
+        "  xor %eax,%eax\n"
+        "  test %rdi,%rdi\n"
+        "  jle 1f\n"
+        "  lea -1(%rdi),%rdi\n"
+        "  call rdepth\n"
+        "  add %rbx,%rax\n"
+        "1:\n"
+        "  nop\n"
+        "  mov -8(%rbp),%rbx\n"
+        "  leave\n"
+        "  ret\n"
+        ".size rdepth,.-rdepth\n");
+long several(long x);
+long mixed(long x);
+long rdepth(long n);
+
 static long iterations = 1;
+static void* exits_main(void* arg) {
+  long id = (long)arg, s = 0;
+  for (long i = 0; i < iterations; i++) {
+    const long x = (i % 5 == 0 ? -i : i) + id;
+    s += several(x) + mixed(x) + rdepth((i + id) % 6);
+  }
+  return (void*)s;
+}
 static void* thread_main(void* arg) {
   long id = (long)arg, s = 0;
   for (long i = 0; i < iterations; i++) s += fib(10 + id);
@@ -254,6 +318,18 @@ int main(int argc, char** argv) {
              signals_on_caller);
     else
       printf("fail: %ld of %ld calls failed\n", total, 4 * n);
+  } else if (strcmp(mode, "exits") == 0) {
+    // Four threads through several(), mixed() and rdepth() (exits N).
+    iterations = n;
+    pthread_t th[4];
+    for (long i = 0; i < 4; i++) pthread_create(&th[i], NULL, exits_main, (void*)i);
+    long total = 0;
+    for (int i = 0; i < 4; i++) {
+      void* r;
+      pthread_join(th[i], &r);
+      total += (long)r;
+    }
+    printf("exits total %ld\n", total);
   } else if (strcmp(mode, "threads") == 0 || strcmp(mode, "slow") == 0) {
     iterations = n;
     pthread_t th[4];

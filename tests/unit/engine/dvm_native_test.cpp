@@ -8,9 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <x86intrin.h>
+
 #include <cstring>
 #include <set>
 
+#include "agent/dvm.h"
 #include "x86/x86.h"
 
 namespace probekit::engine {
@@ -53,11 +57,10 @@ DvmNativeState state_with(std::vector<pk_dagg>& daggs) {
 
 // Decodes all of it; every branch forward and inside, every call `call
 // rax` right after `mov rax, HELPER`; one ret, last.
-void check_code(const std::vector<uint8_t>& code) {
+void check_code(const std::vector<uint8_t>& code, const DvmNativeHelpers& h = kHelpers) {
   auto insns = x86::decode_all(code, 0x1000);
   ASSERT_TRUE(insns.ok()) << insns.error().message();
-  const std::set<uint64_t> helpers = {kHelpers.thread,    kHelpers.part,      kHelpers.timestamp, kHelpers.cpu,
-                                      kHelpers.aggregate, kHelpers.interpret, kHelpers.string};
+  const std::set<uint64_t> helpers = {h.thread, h.part, h.timestamp, h.cpu, h.aggregate, h.interpret, h.string};
   size_t rets = 0;
   for (size_t i = 0; i < insns->size(); ++i) {
     const auto& in = (*insns)[i];
@@ -238,6 +241,73 @@ TEST(DvmNative, StringOpsCompileToAddressesAndCallsOfTheStringHelper) {
   auto partly = compile_native(q.bytes, kAt, without, s);
   ASSERT_TRUE(partly.ok()) << partly.error().message();
   EXPECT_EQ(describe(*partly), "native code; interpreted: clause 2 (SCOMM)");
+}
+
+// `timestamp` read in place (DvmNativeHelpers::tsc): a hit whose clock is
+// the agent's own reads rdtsc and scales it with no call; any other clock
+// goes through the timestamp helper. Run here: g0 = timestamp, with ns =
+// 1000 + (tsc - base) * 3 >> 1, between the TSCs read before and after.
+uint64_t agent_tsc(pk_dvm_hit*) { return __rdtsc(); }
+uint64_t other_tsc(pk_dvm_hit*) { return 7; }
+uint64_t helper_timestamp(pk_dvm_hit* h) {  // dvm.h pk_dvm_timestamp, for the other clock
+  h->now = h->c->ns_base + (((h->tsc(h) - h->c->tsc_base) * h->c->tsc_mult) >> h->c->tsc_shift);
+  return h->now;
+}
+
+TEST(DvmNative, TimestampReadsTheTscInPlaceOnlyForTheAgentsClock) {
+  std::vector<pk_dagg> none;
+  auto st = state_with(none);
+  st.globals_offset = 0;
+  Code body, p;
+  body.op(PK_OP_VAR).u8(PK_DVAR_TIMESTAMP).op(PK_OP_SETGLOBAL).u16(0);
+  p.clause(body).op(PK_OP_END);
+  DvmNativeHelpers helpers = kHelpers;
+  helpers.timestamp = reinterpret_cast<uint64_t>(&helper_timestamp);
+  helpers.tsc = reinterpret_cast<uint64_t>(&agent_tsc);
+  void* mem = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto native = compile_native(p.bytes, reinterpret_cast<uint64_t>(mem), helpers, st);
+  ASSERT_TRUE(native.ok()) << native.error().message();
+  ASSERT_NO_FATAL_FAILURE(check_code(native->code, helpers));
+  auto insns = x86::decode_all(native->code, 0x1000);
+  ASSERT_TRUE(insns.ok());
+  size_t rdtsc = 0;
+  for (const auto& in : *insns) rdtsc += in.mnemonic() == "rdtsc";
+  EXPECT_EQ(rdtsc, 1u);
+  ASSERT_LE(native->code.size(), 4096u);
+  std::memcpy(mem, native->code.data(), native->code.size());
+  pk_control c{};
+  c.tsc_base = __rdtsc();
+  c.ns_base = 1000;
+  c.tsc_mult = 3;
+  c.tsc_shift = 1;
+  uint64_t globals[2] = {};
+  auto run = [&](uint64_t (*clock)(pk_dvm_hit*)) {
+    pk_dvm_hit h{};
+    h.c = &c;
+    h.data = reinterpret_cast<const uint8_t*>(&c);
+    h.parts = reinterpret_cast<uint8_t*>(globals);
+    h.tsc = clock;
+    using Fn = uint32_t (*)(pk_dvm_hit*);
+    const uint32_t abandoned = reinterpret_cast<Fn>(mem)(&h);
+    EXPECT_EQ(abandoned, 0u);
+    EXPECT_EQ(h.now, globals[0]);  // kept for the hit's later reads
+  };
+  const uint64_t before = __rdtsc();
+  run(agent_tsc);
+  const uint64_t after = __rdtsc();
+  EXPECT_GE(globals[0], 1000 + ((before - c.tsc_base) * 3 >> 1));
+  EXPECT_LE(globals[0], 1000 + ((after - c.tsc_base) * 3 >> 1));
+  run(other_tsc);  // the helper, with the other clock: 7 - base wraps, as the helper computes it
+  EXPECT_EQ(globals[0], 1000 + (((7 - c.tsc_base) * 3) >> 1));
+  // Without the agent's clock named, every read is the helper's.
+  helpers.tsc = 0;
+  auto plain = compile_native(p.bytes, reinterpret_cast<uint64_t>(mem), helpers, st);
+  ASSERT_TRUE(plain.ok());
+  auto plain_insns = x86::decode_all(plain->code, 0x1000);
+  ASSERT_TRUE(plain_insns.ok());
+  for (const auto& in : *plain_insns) EXPECT_NE(in.mnemonic(), "rdtsc");
+  ::munmap(mem, 4096);
 }
 
 }  // namespace

@@ -198,5 +198,81 @@ TEST(Padding, AFunctionThatFallsThroughIsNotFollowedByAHop) {
   EXPECT_FALSE(ends_without_falling_through({chk, 0x401000}));
 }
 
+// Exit windows (return probes at jump speed): the ret and the whole
+// instructions before it, at least 5 bytes, ending with the ret.
+TEST(PlanExit, TakesTheInstructionsBeforeTheRet) {
+  // push rbx; mov rbx,rdi; lea rax,[rbx+0x64]; pop rbx; ret
+  std::vector<uint8_t> f{0x53, 0x48, 0x89, 0xfb, 0x48, 0x8d, 0x43, 0x64, 0x5b, 0xc3};
+  auto p = plan_exit({f, kFn}, kFn + 9);
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->address, kFn + 4);
+  EXPECT_EQ(p->length, 6u);
+  ASSERT_EQ(p->displaced.size(), 3u);
+  EXPECT_EQ(p->displaced[0].text(), "lea rax, [rbx+0x64]");
+  EXPECT_EQ(p->displaced[2].mnemonic(), "ret");
+  // leave; ret after a 4-byte load: mov rbx,[rbp-8]; leave; ret
+  std::vector<uint8_t> g{0x55, 0x48, 0x89, 0xe5, 0x48, 0x8b, 0x5d, 0xf8, 0xc9, 0xc3};
+  auto q = plan_exit({g, kFn}, kFn + 9);
+  ASSERT_TRUE(q.ok()) << q.error().message();
+  EXPECT_EQ(q->address, kFn + 4);
+  EXPECT_EQ(q->length, 6u);
+  // From an earlier boundary (an entry's window made one with the exit's).
+  auto r = plan_exit({g, kFn}, kFn + 9, kFn);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->address, kFn);
+  EXPECT_EQ(r->length, 10u);
+  EXPECT_FALSE(plan_exit({g, kFn}, kFn + 9, kFn + 2).ok());  // inside mov rbp,rsp
+  EXPECT_FALSE(plan_exit({g, kFn}, kFn + 8).ok());           // leave is no ret
+}
+
+TEST(PlanExit, RefusesABranchIntoTheWindowAnotherRetOrTooFewBytes) {
+  // test rdi,rdi; js +5 (to the xor); lea rax,[rdi+rdi]; ret; xor eax,eax;
+  // ret: the second ret has only the xor, then the first ret, before it.
+  std::vector<uint8_t> f{0x48, 0x85, 0xff, 0x78, 0x05, 0x48, 0x8d, 0x04, 0x3f, 0xc3, 0x31, 0xc0, 0xc3};
+  auto second = plan_exit({f, kFn}, kFn + 12);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message().find("'ret' at +0x9 leaves before"), std::string::npos)
+      << second.error().message();
+  auto first = plan_exit({f, kFn}, kFn + 9);  // the first: lea; ret (no branch lands in it)
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->address, kFn + 5);
+  // jz lands on the pop inside the window before the ret.
+  std::vector<uint8_t> g{0x85, 0xff, 0x74, 0x04, 0x48, 0x89, 0xf8, 0x90, 0x5b, 0xc3};
+  auto into = plan_exit({g, kFn}, kFn + 9);
+  ASSERT_FALSE(into.ok());
+  EXPECT_NE(into.error().message().find("jumps into the patched bytes"), std::string::npos)
+      << into.error().message();
+  std::vector<uint8_t> tiny{0x31, 0xc0, 0xc3};  // xor eax,eax; ret
+  auto t = plan_exit({tiny, kFn}, kFn + 2);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message().find("fewer than 5 bytes"), std::string::npos) << t.error().message();
+  // A call before the ret cannot be moved (its return address would be the copy's).
+  std::vector<uint8_t> call{0x90, 0xe8, 0, 0, 0, 0, 0xc3};
+  auto c = plan_exit({call, kFn}, kFn + 6);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("is a call"), std::string::npos) << c.error().message();
+}
+
+TEST(RelocateBlock, WithoutJumpBackTheCopiesEndTheBlock) {
+  // mov rax,[rip+0x100]; pop rbx; ret: the window's instructions but the
+  // ret, copied for an exit site (the probe and the ret follow them).
+  std::vector<uint8_t> f{0x48, 0x8b, 0x05, 0x00, 0x01, 0x00, 0x00, 0x5b, 0xc3};
+  auto p = plan_exit({f, kFn}, kFn + 8);
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  ASSERT_EQ(p->address, kFn);
+  JumpPlan before = *p;
+  before.displaced.pop_back();
+  before.length -= 1;
+  auto b = relocate_block(before, 0x600000, false);
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  ASSERT_EQ(b->code.size(), 8u);  // no jmp appended
+  auto insns = decode_all(b->code, 0x600000);
+  ASSERT_TRUE(insns.ok()) << insns.error().message();
+  ASSERT_EQ(insns->size(), 2u);
+  EXPECT_EQ((*insns)[0].target(), kFn + 7 + 0x100);  // still reads what the original read
+  EXPECT_EQ((*insns)[1].text(), "pop rbx");
+  EXPECT_EQ(b->copy_of.size(), 2u);
+}
+
 }  // namespace
 }  // namespace probekit::x86
