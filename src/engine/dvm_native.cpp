@@ -299,6 +299,58 @@ private:
     a_.bind(have);
   }
 
+  // count(), sum() and quantize() of an aggregation without keys, in
+  // place, once its one entry exists: dvm.h pk_dvm_entry puts it where
+  // the hash of no words (its seed) falls, so its address is known now;
+  // the value and increment are stack words d-2, d-1. The helper call
+  // that follows (to `done` when taken) creates the entry at the first
+  // hit and serves every other aggregation.
+  void keyless_aggregate(const pk_dagg& a, uint32_t d, asmjit::Label done) {
+    if (a.key_words != 0 || !a.capacity) return;
+    if (a.func != PK_DAGG_COUNT && a.func != PK_DAGG_SUM && a.func != PK_DAGG_QUANTIZE) return;
+    const uint64_t at = uint64_t{a.offset} + sizeof(pk_dagg_table) +
+                        (0x9e3779b97f4a7c15ull & (a.capacity - 1)) * (1u + a.value_words) * 8;
+    if (at > 0x7fff0000) return;
+    asmjit::Label slow = a_.newLabel();
+    a_.lea(ax::rax, ax::qword_ptr(ax::r12, static_cast<int32_t>(at)));
+    a_.cmp(ax::qword_ptr(ax::rax), 0);
+    a_.je(slow);
+    if (a.func == PK_DAGG_COUNT) {
+      a_.inc(ax::qword_ptr(ax::rax, 8));
+    } else if (a.func == PK_DAGG_SUM) {
+      a_.mov(ax::rcx, slot(d - 2));
+      a_.add(ax::qword_ptr(ax::rax, 8), ax::rcx);
+    } else {  // pk_dvm_quantize's bucket into rdx
+      asmjit::Label positive = a_.newLabel(), negative = a_.newLabel(), have = a_.newLabel(),
+                    lowest = a_.newLabel();
+      a_.mov(ax::rcx, slot(d - 2));
+      a_.test(ax::rcx, ax::rcx);
+      a_.jg(positive);
+      a_.jl(negative);
+      a_.mov(ax::edx, 63);
+      a_.jmp(have);
+      a_.bind(positive);
+      a_.bsr(ax::rdx, ax::rcx);
+      a_.add(ax::edx, 64);
+      a_.jmp(have);
+      a_.bind(negative);
+      a_.neg(ax::rcx);
+      a_.bsr(ax::rcx, ax::rcx);
+      a_.cmp(ax::ecx, 62);
+      a_.jae(lowest);
+      a_.mov(ax::edx, 62);
+      a_.sub(ax::edx, ax::ecx);
+      a_.jmp(have);
+      a_.bind(lowest);
+      a_.xor_(ax::edx, ax::edx);
+      a_.bind(have);
+      a_.mov(ax::rcx, slot(d - 1));
+      a_.add(ax::qword_ptr(ax::rax, ax::rdx, 3, 8), ax::rcx);
+    }
+    a_.jmp(done);
+    a_.bind(slow);
+  }
+
   // rax = the hit's timestamp. The first read is dvm.h pk_dvm_timestamp
   // in place (rdtsc, then ns_base + ((tsc - tsc_base) * tsc_mult >>
   // tsc_shift), the 128-bit product's bits by shrd), with no call: the
@@ -535,11 +587,14 @@ private:
       case PK_OP_AGG: {
         const uint32_t index = u16_at(arg), words = 2u + state_.daggs[index].key_words;
         part(fault);
+        asmjit::Label done = a_.newLabel();
+        keyless_aggregate(state_.daggs[index], d, done);
         a_.mov(ax::rdi, ax::rbx);
         a_.mov(ax::rsi, ax::r12);
         a_.mov(ax::edx, asmjit::imm(index));
         a_.lea(ax::rcx, slot(d - words));
         call(helpers_.aggregate);
+        a_.bind(done);
         return d - words;
       }
       case PK_OP_COMM:

@@ -378,6 +378,26 @@ TEST(AgentCodegen, AggregationsMatchTheTracer) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// count(), sum() and quantize() without keys update their one entry in
+// place in native code (dvm_native.cpp keyless_aggregate) once the
+// helper has created it: zero, negative and positive values, the lowest
+// and highest buckets, increments.
+TEST(AgentCodegen, KeylessAggregationsInPlaceMatchTheTracer) {
+  Both b("pid$target::work:entry {\n"
+         "  @n = count(); @t = sum((int)arg0); @q = quantize((int)arg0); @inc = quantize(arg1, 3);\n"
+         "  @x = quantize((int64_t)arg1 << 58); @y = quantize(-(int64_t)arg1 << 57);\n"
+         "}\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    EXPECT_EQ(FakeAgent::native_form(), "native code");
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.out_text().find("-4611686018427387904 |@"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 // Signed % is DTrace's in both places (dtrace-utils' tst.moddiv): negative
 // when the operands' signs differ, for a constant divisor and a variable one.
 TEST(AgentCodegen, SignedRemainderFollowsDTracesSignRule) {
