@@ -56,6 +56,12 @@ row "entry { @[copyinstr(arg2)] = count(); }" "$P:entry { @[copyinstr(arg2)] = c
 row "entry { last = copyinstr(arg2); }" "$P:entry { last = copyinstr(arg2); }"
 row "entry { a[copyinstr(arg2)]++; }" "$P:entry { a[copyinstr(arg2)]++; }"
 row "entry { v[arg0 & 7] = copyinstr(arg2); }" "$P:entry { v[arg0 & 7] = copyinstr(arg2); }"
+# An array of integers shared by the threads (AADD: pk_agent_dvm_op, a
+# CAS-claimed entry, an atomic add) and ustack() as a key (USTACK: the
+# walk of the rbp chain through the fault-safe reader, the thread's stack
+# table).
+row "entry { a[arg0 & 7] += arg0; }" "$P:entry { a[arg0 & 7] += arg0; }"
+row "entry { @[ustack()] = count(); }" "$P:entry { @[ustack()] = count(); }"
 row "entry { g = arg0; }" "$P:entry { g = arg0; }"
 row "entry { self->x = arg0; }" "$P:entry { self->x = arg0; }"
 row "entry { self->x = timestamp; }" "$P:entry { self->x = timestamp; }"
