@@ -275,7 +275,7 @@ private:
   }
   // A string expression known when the code is generated.
   std::optional<std::string> constant_string(const Expr& e) const {
-    if (e.kind == ExprKind::string) return e.text;
+    if (e.kind == ExprKind::string) return e.text.substr(0, plan_.strsize);  // as the tracer's StrConst clips it
     if (e.kind == ExprKind::ident && e.slot < 0 && e.id >= 0) return probe_name(static_cast<Var>(e.id));
     return std::nullopt;
   }
@@ -302,7 +302,9 @@ private:
     auto ca = constant_string(a), cb = constant_string(b);
     // (A literal, not a probe's name: the code's shape, and with it the
     // scratch strings it uses, must not depend on the probe.)
-    auto short_literal = [](const Expr& x) { return x.kind == ExprKind::string && x.text.size() <= PK_DVM_STRCMP_MAX; };
+    auto short_literal = [&](const Expr& x) {
+      return x.kind == ExprKind::string && std::min<size_t>(x.text.size(), plan_.strsize) <= PK_DVM_STRCMP_MAX;
+    };
     if ((is_copyinstr(a) && short_literal(b)) || (is_copyinstr(b) && short_literal(a))) {
       // copyinstr(ADDR) OP "literal": STRCMP's -1/0/1, compared with 0.
       const std::string& lit = ca ? *ca : *cb;
@@ -406,7 +408,6 @@ private:
     if (auto c = constant_string(e)) {
       // (Not a probe's name: it is known only for a probe's code, which
       // must not fail where the plan said yes.)
-      if (e.kind == ExprKind::string && c->size() > plan_.strsize) return refuse("a string literal longer than strsize");
       if (c->size() > 0xfff0) return refuse("a string longer than the agent's code holds");
       op(PK_OP_SLIT);
       u16(static_cast<uint32_t>(c->size()));

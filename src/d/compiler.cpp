@@ -142,7 +142,12 @@ class StrConst : public Node {
 public:
   bool record_safe(RecordNeeds&) const override { return true; }
   explicit StrConst(std::string s) : Node(Type::string()), s_(std::move(s)) {}
-  std::string_view eval_str(Exec&, std::string&) const override { return s_; }
+  // A string value is at most strsize bytes, a literal's too (dtrace-utils'
+  // funcs/strlen/tst.capped-sizw: strlen("123456789") is 5 at strsize=5):
+  // what it is stored as, compared as, keyed by, as the agent's SLIT is.
+  std::string_view eval_str(Exec& x, std::string&) const override {
+    return std::string_view(s_).substr(0, x.rt.strsize);
+  }
   bool probe_constant() const override { return true; }
 
 private:

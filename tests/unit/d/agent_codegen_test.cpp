@@ -980,6 +980,33 @@ TEST(AgentCodegen, EveryOpRunsAsNativeCodeAsTheTracerRunsIt) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// A string literal longer than strsize is its first strsize bytes in both
+// places (dtrace-utils funcs/strlen/tst.capped-sizw): stored into a global,
+// a self-> string and an array, measured, compared with copyinstr() and
+// keyed by; the clause runs in the agent (it used to be refused there).
+TEST(AgentCodegen, AStringLiteralLongerThanStrsizeIsClippedAsInTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { x = \"abcdefghijkl\"; self->s = \"mnopqrstuvw\"; v[arg2 & 1] = \"ABCDEFGHIJ\";\n"
+         "  @[x, strlen(self->s), v[arg2 & 1], copyinstr(arg1) == \"0123456789abcdef\"] = count(); }\n"
+         "END { printf(\"%s %d %d\\n\", x, strlen(x), x == \"abcdefgh\"); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    EXPECT_EQ(FakeAgent::native_form(), "native code");
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("abcdefgh 8 1\n"), std::string::npos) << out;
+  // copyinstr() of "0123456789abcdef" (two hits) equals the literal: both are "01234567".
+  EXPECT_NE(out.find("  abcdefgh" + std::string(58, ' ') + "8  ABCDEFGH" + std::string(50, ' ') + "1" +
+                     std::string(16, ' ') + "2\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 TEST(AgentCodegen, ComparingTwoStringsMatchesTheTracer) {
   Both b("#pragma D option strsize=8\n"
          "pid$target::work:entry /copyinstr(arg0) == copyinstr(arg1)/ { @eq[arg2] = count(); }\n"
