@@ -1719,7 +1719,10 @@ public:
       // has its line in the default output even when nothing else does.
       rt.emit_prefix(x);
       rt.exit_status = static_cast<int>(args_[0]->eval_int(x));
-      rt.exit_requested = true;
+      if (!rt.exit_requested) {
+        rt.exit_requested = true;
+        if (rt.on_exit) rt.on_exit();  // the agents' clauses stop too (Program::set_on_exit)
+      }
       return;
     case Fn::clear: rt.aggs[static_cast<size_t>(aggs_[0])].clear(); return;
     case Fn::trunc:

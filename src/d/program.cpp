@@ -1256,6 +1256,7 @@ void Program::set_host(Host* host) {
 }
 
 bool Program::exit_requested() const { return state_->rt.exit_requested; }
+void Program::set_on_exit(std::function<void()> on_exit) { state_->rt.on_exit = std::move(on_exit); }
 int Program::exit_status() const { return state_->rt.exit_status; }
 
 std::string Program::openmetrics() const {

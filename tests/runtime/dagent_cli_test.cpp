@@ -620,5 +620,50 @@ TEST(DAgentCli, AfterExitNoFiringOfAnyThreadRunsInTheAgent) {
   }
 }
 
+// exit() in a clause that runs in probekit (here: one the agent cannot
+// run, at a trap site) stops the agent's clauses too, as dtrace-utils'
+// activity state stops every clause after exit(): the main thread goes on
+// to call work() 2,000,000 times after done(), and none of those calls
+// counts, under the agent as under the trap backend.
+TEST(DAgentCli, AnExitInAProbekitClauseStopsTheAgentsClauses) {
+  const std::string prog =
+      "pid$target:a.out:work:entry { @c = count(); }\n"
+      "pid$target:a.out:done:entry { printf(\"%s\\n\", toupper(execname)); exit(0); }\n";
+  std::string outs[2];
+  int i = 0;
+  for (const char* backend : {"backend=auto", "backend=trap"}) {
+    Traced t = trace_with(backend, prog, target_path("pk_basic-pie-O2") + " 4 3000 2000000", "exit_tracer");
+    EXPECT_EQ(t.run.status, 0) << backend << t.run.err;
+    EXPECT_EQ(t.out, "PK_BASIC-PIE-O2\n\n            12000\n") << backend;
+    if (std::string(backend) == "backend=auto") {
+      EXPECT_EQ(count_lines(t.run.err, "clause 1 (line 1) runs in the agent"), 1u) << t.run.err;
+      EXPECT_EQ(count_lines(t.run.err, "clause 2 (line 2) runs in probekit"), 1u) << t.run.err;
+    }
+    outs[i++] = t.out;
+  }
+  EXPECT_EQ(outs[0], outs[1]);
+}
+
+// A counting probe's total is what it counted before exit(): here exit()
+// runs in probekit at a USDT probe (i == 5) while app_neg()'s jump site
+// counts in the agent; the program goes on calling app_neg() 100,000
+// times, and the total handed to the program stays 5 (i = 0..4), as under
+// the trap backend.
+TEST(DAgentCli, ACountingProbeCountsNoHitAfterAnExitInProbekit) {
+  const std::string prog =
+      "pid$target:a.out:app_neg:entry { @c = count(); }\n"
+      "pkapp$target:::tick /arg0 == 5/ { exit(0); }\n";
+  const std::string target =
+      target_path("pk_usdt-pie-O2") + " " + target_path("pk_usdtdl.so") + " 100000";
+  for (const char* backend : {"backend=auto", "backend=trap"}) {
+    Traced t = trace_with(backend, prog, target, "exit_counted");
+    EXPECT_EQ(t.run.status, 0) << backend << t.run.err;
+    EXPECT_EQ(t.out, "\n                5\n") << backend;
+    if (std::string(backend) == "backend=auto") {
+      EXPECT_EQ(count_lines(t.run.err, "app_neg: jump, counted in the agent"), 1u) << t.run.err;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace probekit::testing
