@@ -821,9 +821,9 @@ static inline uint32_t pk_dvm_ustack(struct pk_dvm_hit *h, const struct pk_dvm_f
 
 /* A stack's id in a thread's table (agent_abi.h pk_dstacks): its entry's
  * index + 1, the entry claimed when the stack is new; 0 when the table
- * is full, which is half its entries (a drop counted). The frames are the
- * table's scratch entry's. */
-static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32_t words, uint32_t n) {
+ * is full, which is `limit` entries used (a drop counted). The frames are
+ * the table's scratch entry's. */
+static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32_t words, uint32_t limit, uint32_t n) {
   uint64_t *scratch = (uint64_t *)(table + sizeof(struct pk_dstacks));
   const uint64_t *frames = scratch + 2;
   uint64_t hash = 0x9e3779b97f4a7c15ull ^ n;
@@ -839,7 +839,7 @@ static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32
     uint64_t *e = entries + (uint64_t)i * words;
     if (e[0] == 0) {
       struct pk_dstacks *head = (struct pk_dstacks *)table;
-      if (head->used >= capacity / 2) break;
+      if (head->used >= limit) break;
       head->used++;
       e[1] = hash;
       for (uint32_t j = 0; j < n; ++j) e[2 + j] = frames[j];
@@ -881,7 +881,7 @@ static inline uint32_t pk_dvm_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *
     case PK_OP_LOAD: operands = 2; break;
     case PK_OP_OUT: case PK_OP_OUTS: operands = 3; break;
     case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: operands = 4; break;
-    case PK_OP_USTACK: operands = 11; break;
+    case PK_OP_USTACK: operands = 13; break;
     default: return pk_dvm_string_op(h, f, code, size, pcp, st, spp, faddr);
   }
   if (pc + operands > size) return PK_DVM_SFAULT;
@@ -1058,12 +1058,12 @@ static inline uint32_t pk_dvm_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *
       __atomic_store_n(&((struct pk_control *)(uintptr_t)h->c)->dexited, 1u, __ATOMIC_RELAXED);
       break;
     case PK_OP_USTACK: {
-      if (pc + 11 > size) return PK_DVM_SFAULT;
       const uint32_t max = pk_dvm_u16(code + pc), what = code[pc + 2];
       uint32_t off;
       __builtin_memcpy(&off, code + pc + 3, 4);
       const uint32_t capacity = pk_dvm_u16(code + pc + 7), words = pk_dvm_u16(code + pc + 9);
-      pc += 11;
+      const uint32_t limit = pk_dvm_u16(code + pc + 11);
+      pc += 13;
       PK_OROOM(1);
       if (max > PK_USTACK_MAX) return PK_DVM_SFAULT;
       if (what == PK_USTACK_DEPTH) {
@@ -1076,7 +1076,8 @@ static inline uint32_t pk_dvm_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *
         break;
       }
       uint8_t *part = pk_dvm_part(h, f);
-      if (!part || (what != PK_USTACK_KEY && what != PK_USTACK_LOCAL) || !capacity || (capacity & (capacity - 1)) || words < 3 ||
+      if (!part || (what != PK_USTACK_KEY && what != PK_USTACK_LOCAL) || !capacity || (capacity & (capacity - 1)) ||
+          limit >= capacity || words < 3 ||
           (max ? max : 1) > words - 2u ||
           (uint64_t)off + sizeof(struct pk_dstacks) + 8ull * words * (capacity + 1u) > h->c->dstate_stride)
         return PK_DVM_SFAULT;
@@ -1088,7 +1089,7 @@ static inline uint32_t pk_dvm_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *
         st[sp++] = (uint64_t)(uintptr_t)scratch;
         break;
       }
-      st[sp++] = pk_dvm_stack_id(table, capacity, words, n);
+      st[sp++] = pk_dvm_stack_id(table, capacity, words, limit, n);
       break;
     }
     default: return PK_DVM_SFAULT;

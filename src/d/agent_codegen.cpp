@@ -260,6 +260,7 @@ private:
     for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(off >> (8 * i)));
     u16(plan_.stack_capacity);
     u16(plan_.stack_frames ? plan_.stack_frames + 2 : 0);
+    u16(plan_.stack_limit);
   }
 
   // The probe's names, folded: the string itself (dry runs: any).
@@ -1388,7 +1389,8 @@ bool pid_descs(const Clause& c) {
 }  // namespace
 
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize, uint64_t dynvarsize, uint32_t ustackframes, uint32_t maxframes) {
+                     uint32_t strsize, uint64_t dynvarsize, uint32_t ustackframes, uint32_t maxframes,
+                     uint64_t aggsize) {
   AgentPlan plan;
   plan.strsize = strsize;
   plan.dynvarsize = dynvarsize;
@@ -1599,16 +1601,26 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
   }
   if (plan.stack_frames) {
     // ustack() keys: the thread's stack table (a scratch entry the walk
-    // fills, then the entries, half of which it fills), for as many
-    // stacks as an aggregation table has keys, in 2 MiB at most. Only
-    // the pages the thread writes are ever touched: probekit reads an
-    // entry by a key's id, never the whole table.
+    // fills, then the entries). It holds as many stacks as the tracer's
+    // aggregations hold keys with a stack: -x aggsize over the smallest
+    // such entry (Aggregation::entry_bytes: 40 bytes, the stack's
+    // SpaceBudget::stack_bytes of 8 * (ustackframes + 1), an 8-byte
+    // value), 4,900 at the defaults; so a thread's table never drops a
+    // stack the trap path would keep, and the drops are the merge's
+    // (absorb_agent), as the trap path's are its budget's. At most 3/4 of
+    // the entries are used (a short probe when full), 24,576 stacks at
+    // most (the op's u16 capacity). Only the pages the thread writes are
+    // ever touched: probekit reads an entry by a key's id, never the
+    // whole table.
     offset = (offset + 63) & ~uint64_t{63};
     plan.stack_offset = static_cast<uint32_t>(offset);
     const uint64_t entry = 8ull * (2u + plan.stack_frames);
-    plan.stack_capacity = std::min<uint32_t>(2 * entries_per_agg, 0x8000);
-    while (plan.stack_capacity > 128 && uint64_t{plan.stack_capacity} * entry > (uint64_t{2} << 20))
-      plan.stack_capacity /= 2;
+    const uint64_t smallest = 40 + 8 * (uint64_t{ustackframes} + 1) + 8;
+    const uint64_t budget = aggsize ? aggsize : uint64_t{4} << 20;
+    plan.stack_limit = static_cast<uint32_t>(std::clamp<uint64_t>(budget / smallest, 1, 0x6000));
+    plan.stack_capacity = 4;
+    while (plan.stack_capacity < 0x8000 && uint64_t{plan.stack_capacity} * 3 < uint64_t{plan.stack_limit} * 4 + 3)
+      plan.stack_capacity *= 2;
     offset += sizeof(pk_dstacks) + uint64_t{plan.stack_capacity + 1} * entry;
   }
   // A page at least: clauses with no state (output only) still need the

@@ -68,7 +68,7 @@ std::optional<uint32_t> operand_bytes(uint8_t op, const uint8_t* arg, size_t ava
     case PK_OP_OUTS: return avail < 3 ? 3 : 3 + 2u * arg[2];  // id, n, each value's kind
     case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_ASGET: return 4;
     case PK_OP_ASSET: return 6;
-    case PK_OP_USTACK: return 11;
+    case PK_OP_USTACK: return 13;
     case PK_OP_EXIT: return 0;
     case PK_OP_END: case PK_OP_DUP: case PK_OP_POP: case PK_OP_NEG: case PK_OP_NOT: case PK_OP_LNOT:
     case PK_OP_COMM: case PK_OP_OVERRIDE: case PK_OP_RAISE:

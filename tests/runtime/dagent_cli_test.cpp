@@ -620,6 +620,32 @@ TEST(DAgentCli, AfterExitNoFiringOfAnyThreadRunsInTheAgent) {
   }
 }
 
+// A thread's ustack() table holds as many stacks as the trap path's
+// -x aggsize holds keys with a stack (aggsize / (48 + 8 * (ustackframes +
+// 1)): 520 of 1000-frame stacks at the default 4m, 8 at 64k), so a
+// recursion 600 deep (601 stacks) drops what the trap backend drops, with
+// the same message: 80 (the merge's) at 4m, 592 (the thread table's) at
+// 64k. The table used to hold 128 such stacks a thread (472 drops).
+TEST(DAgentCli, AUstackTableHoldsAsManyStacksAsAggsizeAsTheTrapBackendDoes) {
+  const std::string prog =
+      "pid$target:a.out:deep:entry { @s[ustack()] = count(); @n = count(); }\n"
+      "END { printa(\"%@d\", @s); printf(\"\\n\"); }\n";
+  const std::string target = target_path("pk_ret-pie-O0") + " deep 1 600";
+  for (const char* aggsize : {"aggsize=4m", "aggsize=64k"}) {
+    const bool small = std::string(aggsize) == "aggsize=64k";
+    Traced jump, trap;
+    ASSERT_NO_FATAL_FAILURE(trace_both(prog, target, std::string("ustack_fill") + (small ? "64k" : "4m"), jump, trap,
+                                       {"-x", aggsize, "-x", "ustackframes=1000"}));
+    const std::string kept = small ? "11111112" : std::string(519, '1') + "2";
+    EXPECT_EQ(jump.out, kept + "\n\n              601\n") << aggsize;
+    EXPECT_EQ(trap.out, jump.out) << aggsize;
+    const std::string drops = small ? "probekit: 592 aggregation drops on CPU 0" : "probekit: 80 aggregation drops on CPU 0";
+    EXPECT_EQ(count_lines(jump.run.err, drops), 1u) << jump.run.err;
+    EXPECT_EQ(count_lines(trap.run.err, drops), 1u) << trap.run.err;
+    EXPECT_EQ(count_lines(jump.run.err, "clause 1 (line 1) runs in the agent"), 1u) << jump.run.err;
+  }
+}
+
 // exit() in a clause that runs in probekit (here: one the agent cannot
 // run, at a trap site) stops the agent's clauses too, as dtrace-utils'
 // activity state stops every clause after exit(): the main thread goes on

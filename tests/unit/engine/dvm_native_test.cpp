@@ -297,7 +297,7 @@ TEST(DvmNative, EveryOpTheAgentRunsCompilesToNativeCode) {
   mark(); body.op(PK_OP_ASSET).u8(16).u8(0).u8(0).u8(0).u16(8);       // s[arg0] = "x"
   body.op(PK_OP_REG).u8(14);
   mark(); body.op(PK_OP_ASGET).u8(16).u8(0).u8(0).u8(0);              // s[arg0]
-  mark(); body.op(PK_OP_USTACK).u16(4).u8(PK_USTACK_DEPTH).u8(0).u8(0).u8(0).u8(0).u16(0).u16(0);
+  mark(); body.op(PK_OP_USTACK).u16(4).u8(PK_USTACK_DEPTH).u8(0).u8(0).u8(0).u8(0).u16(0).u16(0).u16(0);
   mark(); body.op(PK_OP_OUTS).u16(2).u8(2).u16(8 | PK_OUTS_LOCAL).u16(0);  // printf("%s %d", s[arg0], depth)
   mark(); body.op(PK_OP_OUT).u16(3).u8(1);                            // trace(the quotient)
   body.op(PK_OP_EXIT);
