@@ -1582,6 +1582,26 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
       if (!ready[i] && static_cast<size_t>(a) < plan.array_index.size() && plan.array_index[static_cast<size_t>(a)] >= 0)
         plan.arrays_read_in_tracer = true;
   plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
+  if (plan.stack_frames) {
+    // ustack() keys: the thread's stack table (a scratch entry the walk
+    // fills, then the entries). It holds as many stacks as the tracer's
+    // aggregations hold keys with a stack: -x aggsize over the smallest
+    // such entry (Aggregation::entry_bytes: 40 bytes, the stack's
+    // SpaceBudget::stack_bytes of 8 * (ustackframes + 1), an 8-byte
+    // value), 4,900 at the defaults; so a thread's table never drops a
+    // stack the trap path would keep, and the drops are the merge's
+    // (absorb_agent), as the trap path's are its budget's. At most 3/4 of
+    // the entries are used (a short probe when full), 24,576 stacks at
+    // most (the op's u16 capacity). Only the pages the thread writes are
+    // ever touched: probekit reads an entry by a key's id, never the
+    // whole table.
+    const uint64_t smallest = 40 + 8 * (uint64_t{ustackframes} + 1) + 8;
+    const uint64_t budget = aggsize ? aggsize : uint64_t{4} << 20;
+    plan.stack_limit = static_cast<uint32_t>(std::clamp<uint64_t>(budget / smallest, 1, 0x6000));
+    plan.stack_capacity = 4;
+    while (plan.stack_capacity < 0x8000 && uint64_t{plan.stack_capacity} * 3 < uint64_t{plan.stack_limit} * 4 + 3)
+      plan.stack_capacity *= 2;
+  }
   uint64_t offset = 8ull * plan.self_words;
   for (size_t i = 0; i < plan.aggs.size(); ++i) {
     pk_dagg& a = plan.aggs[i];
@@ -1597,30 +1617,19 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
                                      [](const AgentKeyPart& p) { return p.kind == AgentKeyPart::Kind::string; });
     const uint64_t entry = 8ull * (1u + a.key_words + a.value_words);
     while (strings && a.capacity > 64 && uint64_t{a.capacity} * entry > uint64_t{entries_per_agg} * 64) a.capacity /= 2;
+    // A key with a stack: room for every stack the thread's stack table
+    // holds (and the one id of those it has no room for), so the table's
+    // drops, not this one's, are the trap path's; never a full table,
+    // whose every miss probes each entry.
+    const bool stacks = std::any_of(plan.agg_keys[i].begin(), plan.agg_keys[i].end(),
+                                    [](const AgentKeyPart& p) { return p.kind == AgentKeyPart::Kind::stack; });
+    if (stacks && !strings) a.capacity = std::max(a.capacity, plan.stack_capacity);
     offset += sizeof(pk_dagg_table) + uint64_t{a.capacity} * entry;
   }
   if (plan.stack_frames) {
-    // ustack() keys: the thread's stack table (a scratch entry the walk
-    // fills, then the entries). It holds as many stacks as the tracer's
-    // aggregations hold keys with a stack: -x aggsize over the smallest
-    // such entry (Aggregation::entry_bytes: 40 bytes, the stack's
-    // SpaceBudget::stack_bytes of 8 * (ustackframes + 1), an 8-byte
-    // value), 4,900 at the defaults; so a thread's table never drops a
-    // stack the trap path would keep, and the drops are the merge's
-    // (absorb_agent), as the trap path's are its budget's. At most 3/4 of
-    // the entries are used (a short probe when full), 24,576 stacks at
-    // most (the op's u16 capacity). Only the pages the thread writes are
-    // ever touched: probekit reads an entry by a key's id, never the
-    // whole table.
     offset = (offset + 63) & ~uint64_t{63};
     plan.stack_offset = static_cast<uint32_t>(offset);
     const uint64_t entry = 8ull * (2u + plan.stack_frames);
-    const uint64_t smallest = 40 + 8 * (uint64_t{ustackframes} + 1) + 8;
-    const uint64_t budget = aggsize ? aggsize : uint64_t{4} << 20;
-    plan.stack_limit = static_cast<uint32_t>(std::clamp<uint64_t>(budget / smallest, 1, 0x6000));
-    plan.stack_capacity = 4;
-    while (plan.stack_capacity < 0x8000 && uint64_t{plan.stack_capacity} * 3 < uint64_t{plan.stack_limit} * 4 + 3)
-      plan.stack_capacity *= 2;
     offset += sizeof(pk_dstacks) + uint64_t{plan.stack_capacity + 1} * entry;
   }
   // A page at least: clauses with no state (output only) still need the

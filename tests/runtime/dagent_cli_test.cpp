@@ -624,8 +624,8 @@ TEST(DAgentCli, AfterExitNoFiringOfAnyThreadRunsInTheAgent) {
 // -x aggsize holds keys with a stack (aggsize / (48 + 8 * (ustackframes +
 // 1)): 520 of 1000-frame stacks at the default 4m, 8 at 64k), so a
 // recursion 600 deep (601 stacks) drops what the trap backend drops, with
-// the same message: 80 (the merge's) at 4m, 592 (the thread table's) at
-// 64k. The table used to hold 128 such stacks a thread (472 drops).
+// the same message: 80 at 4m, 592 at 64k. The table used to hold 128
+// such stacks a thread (472 drops).
 TEST(DAgentCli, AUstackTableHoldsAsManyStacksAsAggsizeAsTheTrapBackendDoes) {
   const std::string prog =
       "pid$target:a.out:deep:entry { @s[ustack()] = count(); @n = count(); }\n"
@@ -644,6 +644,20 @@ TEST(DAgentCli, AUstackTableHoldsAsManyStacksAsAggsizeAsTheTrapBackendDoes) {
     EXPECT_EQ(count_lines(trap.run.err, drops), 1u) << trap.run.err;
     EXPECT_EQ(count_lines(jump.run.err, "clause 1 (line 1) runs in the agent"), 1u) << jump.run.err;
   }
+  // 100 frames, 100k: the trap path holds 119 such keys, all of a 150-deep
+  // recursion's 100 stacks (the 51 deepest walks are the same 100 frames);
+  // the aggregation's own table in the thread's part holds every stack its
+  // stack table does (it held 64, and dropped 172 hits).
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both("pid$target:a.out:deep:entry { @s[ustack()] = count(); @n = count(); }\n"
+                                     "END { printa(\"%@d \", @s); printf(\"\\n\"); }\n",
+                                     target_path("pk_ret-pie-O0") + " deep 1 150", "ustack_fill100k", jump, trap,
+                                     {"-x", "aggsize=100k"}));
+  std::string kept;
+  for (int i = 0; i < 98; ++i) kept += "1 ";
+  EXPECT_EQ(jump.out, kept + "2 51 \n\n              151\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, "drops"), 0u) << jump.run.err;
 }
 
 // exit() in a clause that runs in probekit (here: one the agent cannot
