@@ -82,7 +82,7 @@ struct DvmNative {
 Result<DvmNative> compile_native(const std::vector<uint8_t>& code, uint64_t code_at, const DvmNativeHelpers& helpers,
                                  const DvmNativeState& state);
 
-// For -v: "native code", "native code (clause 2 (OUT) interpreted)".
+// For -v: "native code", "native code; interpreted: clause 2 (op 200)".
 std::string describe(const DvmNative& native);
 
 // The opcode's name, for messages.
