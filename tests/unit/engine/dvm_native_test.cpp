@@ -11,6 +11,7 @@
 #include <cstring>
 #include <set>
 
+#include "agent/dvm.h"
 #include "x86/x86.h"
 
 namespace probekit::engine {
@@ -312,10 +313,23 @@ TEST(DvmNative, EveryOpTheAgentRunsCompilesToNativeCode) {
   auto insns = x86::decode_all(native->code, 0x1000);
   ASSERT_TRUE(insns.ok());
   char store[64];
-  std::snprintf(store, sizeof store, "mov dword ptr [rax+0x%02zX], 0x01", offsetof(pk_control, dexited));
+  std::snprintf(store, sizeof store, "mov dword ptr [rax+0x%02zx], 0x01", offsetof(pk_control, dexited));
   size_t stores = 0;
   for (const auto& in : *insns) stores += in.text() == store;
   EXPECT_EQ(stores, 1u) << store;
+  // The clause's output starts where it starts (pk_dvm_hit.clause_out,
+  // stored at its entry) and a fault puts out_len back there, as the
+  // interpreter's CLAUSE and fault do.
+  char save[64], restore[64];
+  std::snprintf(save, sizeof save, "mov [rbx+0x%02zx], eax", offsetof(pk_dvm_hit, clause_out));
+  std::snprintf(restore, sizeof restore, "mov eax, [rbx+0x%02zx]", offsetof(pk_dvm_hit, clause_out));
+  size_t saves = 0, restores = 0;
+  for (const auto& in : *insns) {
+    saves += in.text() == save;
+    restores += in.text() == restore;
+  }
+  EXPECT_EQ(saves, 1u) << save;
+  EXPECT_EQ(restores, 1u) << restore;
   // No headers: the array ops cannot be sized, the clause is interpreted.
   s.globals = nullptr;
   Code counted, q;
