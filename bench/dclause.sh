@@ -56,6 +56,13 @@ row "entry { @[copyinstr(arg2)] = count(); }" "$P:entry { @[copyinstr(arg2)] = c
 row "entry { last = copyinstr(arg2); }" "$P:entry { last = copyinstr(arg2); }"
 row "entry { a[copyinstr(arg2)]++; }" "$P:entry { a[copyinstr(arg2)]++; }"
 row "entry { v[arg0 & 7] = copyinstr(arg2); }" "$P:entry { v[arg0 & 7] = copyinstr(arg2); }"
+# An array of integers shared by the threads (AADD: pk_agent_dvm_op, a
+# CAS-claimed entry, an atomic add) and ustack() as a key (USTACK: the
+# walk of the rbp chain through the fault-safe reader, the thread's stack
+# table; two frames: paced is built without frame pointers, so a deeper
+# walk follows a garbage rbp chain and every call is a new stack).
+row "entry { a[arg0 & 7] += arg0; }" "$P:entry { a[arg0 & 7] += arg0; }"
+row "entry { @[ustack(2)] = count(); }" "$P:entry { @[ustack(2)] = count(); }"
 row "entry { g = arg0; }" "$P:entry { g = arg0; }"
 row "entry { self->x = arg0; }" "$P:entry { self->x = arg0; }"
 row "entry { self->x = timestamp; }" "$P:entry { self->x = timestamp; }"

@@ -499,6 +499,11 @@ public:
   virtual std::string agent_symbolize(const uint8_t* part, int pid, uint64_t addr) const = 0;
   // Hits whose agent code abandoned a clause (a fault, no thread slot).
   virtual uint64_t agent_faults() const = 0;
+  // D's exit() was called where the program runs in probekit (BEGIN, a
+  // tick, a clause the agent cannot run): from now on no agent runs a D
+  // clause in any traced process (pk_control.dexited, as the agent's own
+  // exit() sets it in its process), also in one set up later.
+  virtual void stop_agent_clauses() = 0;
 
   // What detach() left in the target and why, one line each (for `-v`),
   // e.g. "pid 123: probekit's areas stay mapped: a word of thread 124's

@@ -637,22 +637,20 @@ PK_EXPORT void pk_agent_dvm_aggregate(const struct pk_dvm_hit *v, uint8_t *part,
 PK_EXPORT uint32_t pk_agent_dvm_interpret(struct pk_dvm_hit *v, const uint8_t *code, uint32_t size) {
   return pk_dvm_run(v, code, size);
 }
-/* A string op of a native clause (dvm.h pk_dvm_string_op) at `op`, size
- * bytes of code from it, on the native frame's stack st of depth words,
- * in the clause's action `action`: 0 done; 1 a fault (the native code
- * counts the clause abandoned); 2 a bad-address fault reported as the
- * interpreter reports it (an ERROR item; the clause ends). */
-PK_EXPORT uint32_t pk_agent_dvm_string(struct pk_dvm_hit *v, const uint8_t *op, uint32_t size, uint64_t *st,
-                                       uint32_t depth, uint32_t action) {
+/* An op of a native clause the agent runs (dvm.h pk_dvm_op: strings,
+ * output, memory reads, arrays, ustack()) at `op`, size bytes of code
+ * from it, on the native frame's stack st of depth words, in the clause's
+ * action `action`: 0 done; 1 a fault (the native code counts the clause
+ * abandoned and drops its output); 2 a DTrace fault reported as the
+ * interpreter reports it (the clause's output dropped, an ERROR item; the
+ * clause ends). */
+PK_EXPORT uint32_t pk_agent_dvm_op(struct pk_dvm_hit *v, const uint8_t *op, uint32_t size, uint64_t *st,
+                                   uint32_t depth, uint32_t action) {
   uint32_t pc = 1, sp = depth;
   uint64_t faddr = 0;
-  const uint32_t r = pk_dvm_string_op(v, &dprog_fns, op, size, &pc, st, &sp, &faddr);
-  if (r != PK_DVM_SBADADDR) return r;
-  uint64_t *w = (uint64_t *)pk_dvm_item(v, PK_ITEM_DFAULT, action, 16);
-  if (!w) return PK_DVM_SFAULT;
-  w[0] = 1; /* DTRACEFLT_BADADDR */
-  w[1] = faddr;
-  return PK_DVM_SBADADDR;
+  const uint32_t r = pk_dvm_op(v, &dprog_fns, op, size, &pc, st, &sp, &faddr, &action);
+  if (!r) return 0;
+  return pk_dvm_fault(v, r, action, faddr) ? PK_DVM_SFAULT : PK_DVM_SBADADDR;
 }
 
 /* Returns nonzero when the clauses overrode the function's return (the

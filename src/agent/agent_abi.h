@@ -412,7 +412,7 @@ struct pk_dagg_table {
  *   SSTOREDYN u16 u16 u16 u32  SSTORE u16 u16 to a self-> string, charged
  *                   as SETSELFDYN charges (its flag word the third u16, the
  *                   pk_ddyn at global word u32): no room, a drop, no store
- *   USTACK u16 u8 u32 u16 u16  walk the hitting thread's user stack (at
+ *   USTACK u16 u8 u32 u16 u16 u16  walk the hitting thread's user stack (at
  *                   most the first u16 frames, as the tracer's walk: the
  *                   probed instruction, its caller by the call frame rule
  *                   when the frame-pointer chain misses it, then the rbp
@@ -421,8 +421,9 @@ struct pk_dagg_table {
  *                   frame count (ustackdepth), the second frame or 0
  *                   (ucaller), or the stack's id in the thread's stack
  *                   table (ustack() as a key: a pk_dstacks at byte u32 of
- *                   the part, u16 entries of 2 + the second u16 words; 0
- *                   when the table is full, a drop counted there), or
+ *                   the part, u16 entries of 2 + the second u16 words,
+ *                   at most the third u16 of them used; 0 when the table
+ *                   is full, a drop counted there), or
  *                   the stack itself for an output item (PK_USTACK_LOCAL)
  *   EXIT            exit() was called: the process's D sites stop running
  *                   their clauses (pk_control dexited)
@@ -489,7 +490,7 @@ struct pk_ddyn {
  * it; probekit reads a stack back by its id (Program::absorb_agent). */
 struct pk_dstacks {
   uint64_t drops; /* stacks that found no room (their hits' aggregations dropped) */
-  uint64_t used;  /* entries in use: at most half the table, so a lookup stays short when it is full */
+  uint64_t used;  /* entries in use: at most the op's limit (3/4 of the table or less), so a lookup stays short */
 };
 #define PK_USTACK_DEPTH 0u  /* push the frame count (ustackdepth) */
 #define PK_USTACK_CALLER 1u /* push the second frame, 0 when none (ucaller) */

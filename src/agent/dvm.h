@@ -66,6 +66,10 @@ struct pk_dvm_hit {
   uint8_t *out;                 /* filled on first use */
   uint32_t out_len, out_cap, out_items;
   uint32_t out_drops;           /* clauses whose output found no room */
+  /* The running clause's output so far (set where a clause starts: CLAUSE,
+   * or the native code's clause entry): a fault drops what it wrote, and
+   * `clause_dropped` says its output already found no room. */
+  uint32_t clause_out, clause_items, clause_dropped;
   /* Destructive actions (-w): override() sets these, raise() calls raise. */
   pk_dvm_raise_fn raise;        /* 0: raise() does nothing */
   uint32_t overridden;          /* override() ran: the function returns override_value */
@@ -504,9 +508,9 @@ static inline int pk_dvm_charge_self(const struct pk_dvm_hit *h, uint8_t *part, 
 
 /* ---- String ops (agent_abi.h: SREAD .. SUBSTR, ASGET, ASSET) ----
  * One op at code[*pc - 1] (its operands from *pc), on the stack st of *sp
- * words: what pk_dvm_run runs for it, and what native code calls through
- * the agent's pk_agent_dvm_string (engine/dvm_native.h), so both forms run
- * the same code. Returns 0 (*pc and *sp moved on), PK_DVM_SFAULT (the
+ * words, for pk_dvm_op (below), which both pk_dvm_run and native code
+ * (through the agent's pk_agent_dvm_op) call, so both forms run the same
+ * code. Returns 0 (*pc and *sp moved on), PK_DVM_SFAULT (the
  * clause is abandoned) or PK_DVM_SBADADDR (DTrace's bad-address fault at
  * *faddr: an ERROR item). */
 #define PK_DVM_SFAULT 1u
@@ -817,9 +821,9 @@ static inline uint32_t pk_dvm_ustack(struct pk_dvm_hit *h, const struct pk_dvm_f
 
 /* A stack's id in a thread's table (agent_abi.h pk_dstacks): its entry's
  * index + 1, the entry claimed when the stack is new; 0 when the table
- * is full, which is half its entries (a drop counted). The frames are the
- * table's scratch entry's. */
-static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32_t words, uint32_t n) {
+ * is full, which is `limit` entries used (a drop counted). The frames are
+ * the table's scratch entry's. */
+static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32_t words, uint32_t limit, uint32_t n) {
   uint64_t *scratch = (uint64_t *)(table + sizeof(struct pk_dstacks));
   const uint64_t *frames = scratch + 2;
   uint64_t hash = 0x9e3779b97f4a7c15ull ^ n;
@@ -835,7 +839,7 @@ static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32
     uint64_t *e = entries + (uint64_t)i * words;
     if (e[0] == 0) {
       struct pk_dstacks *head = (struct pk_dstacks *)table;
-      if (head->used >= capacity / 2) break;
+      if (head->used >= limit) break;
       head->used++;
       e[1] = hash;
       for (uint32_t j = 0; j < n; ++j) e[2 + j] = frames[j];
@@ -851,17 +855,282 @@ static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32
   return 0;
 }
 
+/* The ops native code runs through the agent (agent.c pk_agent_dvm_op):
+ * the string ops, output (OUT, OUTS), memory reads (STK, LOAD), division
+ * that reports a fault (DIVZ, MODZ), the arrays (AGET, ASET, AADD, ASGET,
+ * ASSET), ustack() (USTACK) and exit() (EXIT). One op at code[*pc - 1]
+ * (its operands from *pc) on the stack st of *sp words: what pk_dvm_run
+ * runs for it, so both forms run the same code. Returns 0 (*pc and *sp
+ * moved on), PK_DVM_SFAULT (the clause is abandoned) or a DTrace fault
+ * (PK_DVM_SBADADDR at *faddr, PK_DVM_SDIVZERO) to report in *action (an
+ * ERROR item: pk_dvm_fault). The clause's output state is the hit's
+ * (clause_out, clause_items, clause_dropped). */
+#define PK_DVM_SDIVZERO 3u
+#define PK_ONEED(n) \
+  if (sp < (n)) return PK_DVM_SFAULT
+#define PK_OROOM(n) \
+  if (sp + (n) > PK_DVM_STACK) return PK_DVM_SFAULT
+static inline uint32_t pk_dvm_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *f, const uint8_t *code, uint32_t size,
+                                 uint32_t *pcp, uint64_t *st, uint32_t *spp, uint64_t *faddr, uint32_t *action) {
+  uint32_t pc = *pcp, sp = *spp;
+  const uint8_t op = code[pc - 1];
+  uint32_t operands = 0;
+  switch (op) {
+    case PK_OP_EXIT: break;
+    case PK_OP_STK: case PK_OP_DIVZ: case PK_OP_MODZ: operands = 1; break;
+    case PK_OP_LOAD: operands = 2; break;
+    case PK_OP_OUT: case PK_OP_OUTS: operands = 3; break;
+    case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: operands = 4; break;
+    case PK_OP_USTACK: operands = 13; break;
+    default: return pk_dvm_string_op(h, f, code, size, pcp, st, spp, faddr);
+  }
+  if (pc + operands > size) return PK_DVM_SFAULT;
+  switch (op) {
+    case PK_OP_STK: {
+      PK_OROOM(1);
+      uint64_t v = 0;
+      const uint64_t at = h->rsp + 8ull * code[pc++];
+      if (f->read(h, at, (uint8_t *)&v, 8, 0) != 8) return PK_DVM_SFAULT;
+      st[sp++] = v;
+      break;
+    }
+    case PK_OP_OUT: {
+      const uint32_t id = pk_dvm_u16(code + pc), n = code[pc + 2];
+      pc += 3;
+      PK_ONEED(n);
+      sp -= n;
+      if (h->clause_dropped) break;
+      uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, 8u * n);
+      if (!p) { /* DTrace drops the clause's data when its buffer is full */
+        h->out_len = h->clause_out;
+        h->out_items = h->clause_items;
+        h->out_drops++;
+        h->clause_dropped = 1;
+        break;
+      }
+      for (uint32_t i = 0; i < n; ++i) __builtin_memcpy(p + 8u * i, &st[sp + i], 8); /* no memcpy call */
+      break;
+    }
+    case PK_OP_OUTS: {
+      const uint32_t id = pk_dvm_u16(code + pc), n = code[pc + 2];
+      const uint8_t *kinds = code + pc + 3;
+      pc += 3 + 2 * n;
+      if (pc > size) return PK_DVM_SFAULT;
+      PK_ONEED(n);
+      sp -= n;
+      if (h->clause_dropped) break;
+      uint32_t most = 0; /* the item's largest payload */
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t kind = pk_dvm_u16(kinds + 2 * i);
+        most += 8u + ((kind & PK_OUTS_STACK) && !(kind & PK_OUTS_LOCAL) ? 8u * (kind & (PK_OUTS_STACK - 1u))
+                                                                        : ((kind & ~PK_OUTS_LOCAL) + 7u) & ~7u);
+      }
+      const uint32_t start = h->out_len;
+      uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, most);
+      if (!p) {
+        h->out_len = h->clause_out;
+        h->out_items = h->clause_items;
+        h->out_drops++;
+        h->clause_dropped = 1;
+        break;
+      }
+      uint32_t at = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t max = pk_dvm_u16(kinds + 2 * i);
+        const uint64_t v = st[sp + i];
+        if (!max) {
+          __builtin_memcpy(p + at, &v, 8);
+          at += 8;
+          continue;
+        }
+        if ((max & PK_OUTS_STACK) && !(max & PK_OUTS_LOCAL)) { /* a walked stack: its frames */
+          const uint64_t *walked = (const uint64_t *)(uintptr_t)v;
+          const uint64_t frames = walked[0] < (max & (PK_OUTS_STACK - 1u)) ? walked[0] : (max & (PK_OUTS_STACK - 1u));
+          const uint64_t len = 8u * frames;
+          __builtin_memcpy(p + at, &len, 8);
+          for (uint64_t k = 0; k < frames; ++k) __builtin_memcpy(p + at + 8 + 8 * k, &walked[2 + k], 8);
+          at += 8u + (uint32_t)len;
+          continue;
+        }
+        if (max & PK_OUTS_LOCAL) { /* a string value: already here */
+          const uint8_t *str = (const uint8_t *)(uintptr_t)v;
+          const uint32_t cap = max & ~PK_OUTS_LOCAL;
+          const uint64_t len = pk_dvm_slen(str, cap);
+          __builtin_memcpy(p + at, &len, 8);
+          for (uint32_t k = 0; k < len; ++k) p[at + 8 + k] = str[k];
+          at += 8u + (((uint32_t)len + 7u) & ~7u);
+          continue;
+        }
+        const uint32_t got = f->read(h, v, p + at + 8, max, 1);
+        if (got == 0) {
+          *action = id;
+          *faddr = v;
+          return PK_DVM_SBADADDR;
+        }
+        uint64_t len = 0;
+        while (len < got && p[at + 8 + len]) ++len;
+        __builtin_memcpy(p + at, &len, 8);
+        at += 8u + (((uint32_t)len + 7u) & ~7u);
+      }
+      ((struct pk_item *)p - 1)->length = at; /* the last item: give back what it did not use */
+      h->out_len = start + (uint32_t)sizeof(struct pk_item) + at;
+      break;
+    }
+    case PK_OP_LOAD: {
+      const uint32_t bytes = code[pc], sgn = code[pc + 1];
+      pc += 2;
+      PK_ONEED(1);
+      const uint64_t at = st[sp - 1];
+      uint64_t v = 0;
+      if (bytes > 8 || f->read(h, at, (uint8_t *)&v, bytes, 0) != bytes) {
+        *faddr = at;
+        return PK_DVM_SBADADDR;
+      }
+      st[sp - 1] = (uint64_t)pk_dvm_ext(v, bytes, sgn);
+      break;
+    }
+    case PK_OP_DIVZ:
+    case PK_OP_MODZ: {
+      const uint32_t sgn = code[pc++];
+      PK_ONEED(2);
+      const uint64_t b = st[--sp], a = st[sp - 1];
+      if (b == 0) {
+        *faddr = 0;
+        return PK_DVM_SDIVZERO;
+      }
+      if (op == PK_OP_DIVZ)
+        st[sp - 1] = !sgn ? a / b : b == ~0ull ? (uint64_t)0 - a : (uint64_t)((int64_t)a / (int64_t)b);
+      else
+        /* DTrace's signed %: negative when the operands' signs differ
+         * (compiler.cpp's rule), where C's follows a's sign alone. */
+        st[sp - 1] = !sgn ? a % b
+                     : b == ~0ull ? 0
+                     : (int64_t)b < 0 ? (uint64_t)0 - (uint64_t)((int64_t)a % (int64_t)b)
+                                      : (uint64_t)((int64_t)a % (int64_t)b);
+      break;
+    }
+    case PK_OP_AGET:
+    case PK_OP_ASET:
+    case PK_OP_AADD: {
+      uint32_t table;
+      __builtin_memcpy(&table, code + pc, 4);
+      pc += 4;
+      uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+      const uint32_t nglobals = h->c->dglobal_words;
+      if ((uint64_t)table + sizeof(struct pk_darray) / 8 > nglobals) return PK_DVM_SFAULT;
+      const struct pk_darray *a = (const struct pk_darray *)(globals + table);
+      const uint64_t kw = a->key_words;
+      if (kw > PK_DVM_STACK || a->value_words || a->dyn + sizeof(struct pk_ddyn) / 8 > nglobals ||
+          table + sizeof(struct pk_darray) / 8 + a->capacity * (2 + kw) > nglobals)
+        return PK_DVM_SFAULT;
+      if (op == PK_OP_AGET) {
+        PK_ONEED(kw);
+        sp -= (uint32_t)kw;
+        const uint64_t *e = pk_dvm_aentry(globals, table, st + sp, 0);
+        st[sp++] = e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE
+                       ? __atomic_load_n(&e[1 + kw], __ATOMIC_RELAXED)
+                       : 0;
+        break;
+      }
+      PK_ONEED(kw + 1);
+      sp -= (uint32_t)kw + 1;
+      const uint64_t v = st[sp + kw];
+      uint64_t *e = pk_dvm_aentry(globals, table, st + sp, v != 0 || op == PK_OP_AADD);
+      if (op == PK_OP_ASET && v == 0) {
+        /* Deleting: the tracer creates the element first and counts a
+         * drop when there is no room for it (d/compiler.cpp Assign). */
+        pk_dvm_aclear(globals, a, e, st + sp);
+        break;
+      }
+      if (!e) { /* no free entry: the element does not fit */
+        __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
+        break;
+      }
+      if (!pk_dvm_alive(globals, a, e)) break;
+      if (op == PK_OP_ASET) {
+        __atomic_store_n(&e[1 + kw], v, __ATOMIC_RELAXED);
+      } else if (__atomic_add_fetch(&e[1 + kw], v, __ATOMIC_RELAXED) == 0) {
+        pk_dvm_adelete(globals, a, e);
+      }
+      break;
+    }
+    case PK_OP_EXIT:
+      __atomic_store_n(&((struct pk_control *)(uintptr_t)h->c)->dexited, 1u, __ATOMIC_RELAXED);
+      break;
+    case PK_OP_USTACK: {
+      const uint32_t max = pk_dvm_u16(code + pc), what = code[pc + 2];
+      uint32_t off;
+      __builtin_memcpy(&off, code + pc + 3, 4);
+      const uint32_t capacity = pk_dvm_u16(code + pc + 7), words = pk_dvm_u16(code + pc + 9);
+      const uint32_t limit = pk_dvm_u16(code + pc + 11);
+      pc += 13;
+      PK_OROOM(1);
+      if (max > PK_USTACK_MAX) return PK_DVM_SFAULT;
+      if (what == PK_USTACK_DEPTH) {
+        st[sp++] = pk_dvm_ustack(h, f, 0, max);
+        break;
+      }
+      if (what == PK_USTACK_CALLER) {
+        uint64_t two[2];
+        st[sp++] = pk_dvm_ustack(h, f, two, max < 2 ? max : 2) > 1 ? two[1] : 0;
+        break;
+      }
+      uint8_t *part = pk_dvm_part(h, f);
+      if (!part || (what != PK_USTACK_KEY && what != PK_USTACK_LOCAL) || !capacity || (capacity & (capacity - 1)) ||
+          limit >= capacity || words < 3 ||
+          (max ? max : 1) > words - 2u ||
+          (uint64_t)off + sizeof(struct pk_dstacks) + 8ull * words * (capacity + 1u) > h->c->dstate_stride)
+        return PK_DVM_SFAULT;
+      uint8_t *table = part + off;
+      uint64_t *scratch = (uint64_t *)(table + sizeof(struct pk_dstacks));
+      const uint32_t n = pk_dvm_ustack(h, f, scratch + 2, max);
+      if (what == PK_USTACK_LOCAL) {
+        scratch[0] = n;
+        st[sp++] = (uint64_t)(uintptr_t)scratch;
+        break;
+      }
+      st[sp++] = pk_dvm_stack_id(table, capacity, words, limit, n);
+      break;
+    }
+    default: return PK_DVM_SFAULT;
+  }
+  *pcp = pc;
+  *spp = sp;
+  return 0;
+}
+#undef PK_ONEED
+#undef PK_OROOM
+
+/* A clause's fault (r: pk_dvm_op's answer, or PK_DVM_SFAULT): what the
+ * clause wrote goes with it; a DTrace fault becomes an ERROR item of the
+ * action (DTRACEFLT_BADADDR at faddr, DTRACEFLT_DIVZERO), as the tracer's
+ * error line. Returns 1 when the clause counts as abandoned (a fault that
+ * is no DTrace error, or no room for the item). */
+static inline uint32_t pk_dvm_fault(struct pk_dvm_hit *h, uint32_t r, uint32_t action, uint64_t faddr) {
+  h->out_len = h->clause_out;
+  h->out_items = h->clause_items;
+  if (r != PK_DVM_SBADADDR && r != PK_DVM_SDIVZERO) return 1;
+  uint64_t *w = (uint64_t *)pk_dvm_item(h, PK_ITEM_DFAULT, action, 16);
+  if (!w) return 1;
+  w[0] = r == PK_DVM_SBADADDR ? 1u : 4u;
+  w[1] = faddr;
+  return 0;
+}
+
 /* Runs a site's clauses. Returns the number of clauses abandoned (a
  * fault, or no thread slot for a clause that needed one). */
 static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uint32_t size) {
   uint64_t st[PK_DVM_STACK];
   uint32_t sp = 0, pc = 0, clause_end = size, abandoned = 0;
   const struct pk_dvm_fns fns = {h->thread, h->read, h->tsc, h->cpu}, *f = &fns;
-  /* The clause's output so far, dropped with it on a fault; the action a
-   * fault is reported in; DTrace's fault code (0: abandoned, not an error). */
-  uint32_t clause_out = 0, clause_items = 0, action = 0, fkind = 0, dropped = 0;
+  /* The action a fault is reported in; the fault (pk_dvm_op's answer; 0:
+   * abandoned, not an error). The clause's output so far is the hit's. */
+  uint32_t action = 0, fkind = 0;
   uint64_t faddr = 0;
   const struct pk_dagg *daggs = (const struct pk_dagg *)(h->data + h->c->daggs_offset);
+  h->clause_out = h->out_len;
+  h->clause_items = h->out_items;
+  h->clause_dropped = 0;
 #define PK_NEED(n) \
   if (sp < (n)) goto fault
 #define PK_ROOM(n) \
@@ -887,14 +1156,6 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         PK_ROOM(1);
         st[sp++] = pk_dvm_reg(h, code[pc++]);
         break;
-      case PK_OP_STK: {
-        PK_ROOM(1);
-        uint64_t v = 0;
-        const uint64_t at = h->rsp + 8ull * code[pc++];
-        if (f->read(h, at, (uint8_t *)&v, 8, 0) != 8) goto fault;
-        st[sp++] = v;
-        break;
-      }
       case PK_OP_VAR: {
         PK_ROOM(1);
         const uint8_t which = code[pc++];
@@ -1028,133 +1289,15 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         clause_end = pc + 2 + pk_dvm_u16(code + pc);
         pc += 2;
         sp = 0;
-        clause_out = h->out_len;
-        clause_items = h->out_items;
-        dropped = 0;
+        h->clause_out = h->out_len;
+        h->clause_items = h->out_items;
+        h->clause_dropped = 0;
         action = 0;
         break;
       case PK_OP_ACT:
         action = pk_dvm_u16(code + pc);
         pc += 2;
         break;
-      case PK_OP_OUT: {
-        const uint32_t id = pk_dvm_u16(code + pc), n = code[pc + 2];
-        pc += 3;
-        PK_NEED(n);
-        sp -= n;
-        if (dropped) break;
-        uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, 8u * n);
-        if (!p) { /* DTrace drops the clause's data when its buffer is full */
-          h->out_len = clause_out;
-          h->out_items = clause_items;
-          h->out_drops++;
-          dropped = 1;
-          break;
-        }
-        for (uint32_t i = 0; i < n; ++i) __builtin_memcpy(p + 8u * i, &st[sp + i], 8); /* no memcpy call */
-        break;
-      }
-      case PK_OP_OUTS: {
-        const uint32_t id = pk_dvm_u16(code + pc), n = code[pc + 2];
-        const uint8_t *kinds = code + pc + 3;
-        pc += 3 + 2 * n;
-        if (pc > size) goto fault;
-        PK_NEED(n);
-        sp -= n;
-        if (dropped) break;
-        uint32_t most = 0; /* the item's largest payload */
-        for (uint32_t i = 0; i < n; ++i) {
-          const uint32_t kind = pk_dvm_u16(kinds + 2 * i);
-          most += 8u + ((kind & PK_OUTS_STACK) && !(kind & PK_OUTS_LOCAL) ? 8u * (kind & (PK_OUTS_STACK - 1u))
-                                                                          : ((kind & ~PK_OUTS_LOCAL) + 7u) & ~7u);
-        }
-        const uint32_t start = h->out_len;
-        uint8_t *p = pk_dvm_item(h, PK_ITEM_DOUT, id, most);
-        if (!p) {
-          h->out_len = clause_out;
-          h->out_items = clause_items;
-          h->out_drops++;
-          dropped = 1;
-          break;
-        }
-        uint32_t at = 0;
-        for (uint32_t i = 0; i < n; ++i) {
-          const uint32_t max = pk_dvm_u16(kinds + 2 * i);
-          const uint64_t v = st[sp + i];
-          if (!max) {
-            __builtin_memcpy(p + at, &v, 8);
-            at += 8;
-            continue;
-          }
-          if ((max & PK_OUTS_STACK) && !(max & PK_OUTS_LOCAL)) { /* a walked stack: its frames */
-            const uint64_t *walked = (const uint64_t *)(uintptr_t)v;
-            const uint64_t frames = walked[0] < (max & (PK_OUTS_STACK - 1u)) ? walked[0] : (max & (PK_OUTS_STACK - 1u));
-            const uint64_t len = 8u * frames;
-            __builtin_memcpy(p + at, &len, 8);
-            for (uint64_t k = 0; k < frames; ++k) __builtin_memcpy(p + at + 8 + 8 * k, &walked[2 + k], 8);
-            at += 8u + (uint32_t)len;
-            continue;
-          }
-          if (max & PK_OUTS_LOCAL) { /* a string value: already here */
-            const uint8_t *str = (const uint8_t *)(uintptr_t)v;
-            const uint32_t cap = max & ~PK_OUTS_LOCAL;
-            const uint64_t len = pk_dvm_slen(str, cap);
-            __builtin_memcpy(p + at, &len, 8);
-            for (uint32_t k = 0; k < len; ++k) p[at + 8 + k] = str[k];
-            at += 8u + (((uint32_t)len + 7u) & ~7u);
-            continue;
-          }
-          const uint32_t got = f->read(h, v, p + at + 8, max, 1);
-          if (got == 0) {
-            action = id;
-            fkind = 1; /* DTRACEFLT_BADADDR */
-            faddr = v;
-            goto fault;
-          }
-          uint64_t len = 0;
-          while (len < got && p[at + 8 + len]) ++len;
-          __builtin_memcpy(p + at, &len, 8);
-          at += 8u + (((uint32_t)len + 7u) & ~7u);
-        }
-        ((struct pk_item *)p - 1)->length = at; /* the last item: give back what it did not use */
-        h->out_len = start + (uint32_t)sizeof(struct pk_item) + at;
-        break;
-      }
-      case PK_OP_LOAD: {
-        const uint32_t bytes = code[pc], sgn = code[pc + 1];
-        pc += 2;
-        PK_NEED(1);
-        const uint64_t at = st[sp - 1];
-        uint64_t v = 0;
-        if (bytes > 8 || f->read(h, at, (uint8_t *)&v, bytes, 0) != bytes) {
-          fkind = 1; /* DTRACEFLT_BADADDR */
-          faddr = at;
-          goto fault;
-        }
-        st[sp - 1] = (uint64_t)pk_dvm_ext(v, bytes, sgn);
-        break;
-      }
-      case PK_OP_DIVZ:
-      case PK_OP_MODZ: {
-        const uint32_t sgn = code[pc++];
-        PK_NEED(2);
-        const uint64_t b = st[--sp], a = st[sp - 1];
-        if (b == 0) {
-          fkind = 4; /* DTRACEFLT_DIVZERO */
-          faddr = 0;
-          goto fault;
-        }
-        if (op == PK_OP_DIVZ)
-          st[sp - 1] = !sgn ? a / b : b == ~0ull ? (uint64_t)0 - a : (uint64_t)((int64_t)a / (int64_t)b);
-        else
-          /* DTrace's signed %: negative when the operands' signs differ
-           * (compiler.cpp's rule), where C's follows a's sign alone. */
-          st[sp - 1] = !sgn ? a % b
-                       : b == ~0ull ? 0
-                       : (int64_t)b < 0 ? (uint64_t)0 - (uint64_t)((int64_t)a % (int64_t)b)
-                                        : (uint64_t)((int64_t)a % (int64_t)b);
-        break;
-      }
       case PK_OP_AGG: {
         const uint32_t index = pk_dvm_u16(code + pc);
         pc += 2;
@@ -1217,114 +1360,20 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         }
         break;
       }
-      case PK_OP_AGET:
-      case PK_OP_ASET:
-      case PK_OP_AADD: {
-        uint32_t table;
-        __builtin_memcpy(&table, code + pc, 4);
-        pc += 4;
-        uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
-        const uint32_t nglobals = h->c->dglobal_words;
-        if ((uint64_t)table + sizeof(struct pk_darray) / 8 > nglobals) goto fault;
-        const struct pk_darray *a = (const struct pk_darray *)(globals + table);
-        const uint64_t kw = a->key_words;
-        if (kw > PK_DVM_STACK || a->value_words || a->dyn + sizeof(struct pk_ddyn) / 8 > nglobals ||
-            table + sizeof(struct pk_darray) / 8 + a->capacity * (2 + kw) > nglobals)
-          goto fault;
-        if (op == PK_OP_AGET) {
-          PK_NEED(kw);
-          sp -= (uint32_t)kw;
-          const uint64_t *e = pk_dvm_aentry(globals, table, st + sp, 0);
-          st[sp++] = e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE
-                         ? __atomic_load_n(&e[1 + kw], __ATOMIC_RELAXED)
-                         : 0;
-          break;
-        }
-        PK_NEED(kw + 1);
-        sp -= (uint32_t)kw + 1;
-        const uint64_t v = st[sp + kw];
-        uint64_t *e = pk_dvm_aentry(globals, table, st + sp, v != 0 || op == PK_OP_AADD);
-        if (op == PK_OP_ASET && v == 0) {
-          /* Deleting: the tracer creates the element first and counts a
-           * drop when there is no room for it (d/compiler.cpp Assign). */
-          pk_dvm_aclear(globals, a, e, st + sp);
-          break;
-        }
-        if (!e) { /* no free entry: the element does not fit */
-          __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
-          break;
-        }
-        if (!pk_dvm_alive(globals, a, e)) break;
-        if (op == PK_OP_ASET) {
-          __atomic_store_n(&e[1 + kw], v, __ATOMIC_RELAXED);
-        } else if (__atomic_add_fetch(&e[1 + kw], v, __ATOMIC_RELAXED) == 0) {
-          pk_dvm_adelete(globals, a, e);
-        }
-        break;
-      }
+      case PK_OP_STK: case PK_OP_OUT: case PK_OP_OUTS: case PK_OP_LOAD: case PK_OP_DIVZ: case PK_OP_MODZ:
+      case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_USTACK: case PK_OP_EXIT:
       case PK_OP_SREAD: case PK_OP_SVAR: case PK_OP_SSTORE: case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL:
       case PK_OP_SLIT: case PK_OP_SCOMM: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: case PK_OP_SJOIN:
-      case PK_OP_SUBSTR: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_STRCMP: case PK_OP_SSTOREDYN: {
-        const uint32_t r = pk_dvm_string_op(h, f, code, size, &pc, st, &sp, &faddr);
-        if (r == PK_DVM_SBADADDR) fkind = 1; /* DTRACEFLT_BADADDR */
-        if (r) goto fault;
+      case PK_OP_SUBSTR: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_STRCMP: case PK_OP_SSTOREDYN:
+        fkind = pk_dvm_op(h, f, code, size, &pc, st, &sp, &faddr, &action);
+        if (fkind) goto fault;
         break;
-      }
-      case PK_OP_EXIT:
-        __atomic_store_n(&((struct pk_control *)(uintptr_t)h->c)->dexited, 1u, __ATOMIC_RELAXED);
-        break;
-      case PK_OP_USTACK: {
-        if (pc + 11 > size) goto fault;
-        const uint32_t max = pk_dvm_u16(code + pc), what = code[pc + 2];
-        uint32_t off;
-        __builtin_memcpy(&off, code + pc + 3, 4);
-        const uint32_t capacity = pk_dvm_u16(code + pc + 7), words = pk_dvm_u16(code + pc + 9);
-        pc += 11;
-        PK_ROOM(1);
-        if (max > PK_USTACK_MAX) goto fault;
-        if (what == PK_USTACK_DEPTH) {
-          st[sp++] = pk_dvm_ustack(h, f, 0, max);
-          break;
-        }
-        if (what == PK_USTACK_CALLER) {
-          uint64_t two[2];
-          st[sp++] = pk_dvm_ustack(h, f, two, max < 2 ? max : 2) > 1 ? two[1] : 0;
-          break;
-        }
-        uint8_t *part = pk_dvm_part(h, f);
-        if (!part || (what != PK_USTACK_KEY && what != PK_USTACK_LOCAL) || !capacity || (capacity & (capacity - 1)) || words < 3 ||
-            (max ? max : 1) > words - 2u ||
-            (uint64_t)off + sizeof(struct pk_dstacks) + 8ull * words * (capacity + 1u) > h->c->dstate_stride)
-          goto fault;
-        uint8_t *table = part + off;
-        uint64_t *scratch = (uint64_t *)(table + sizeof(struct pk_dstacks));
-        const uint32_t n = pk_dvm_ustack(h, f, scratch + 2, max);
-        if (what == PK_USTACK_LOCAL) {
-          scratch[0] = n;
-          st[sp++] = (uint64_t)(uintptr_t)scratch;
-          break;
-        }
-        st[sp++] = pk_dvm_stack_id(table, capacity, words, n);
-        break;
-      }
       default: goto fault;
     }
     continue;
   fault:
-    h->out_len = clause_out; /* the clause's output goes with it */
-    h->out_items = clause_items;
-    if (fkind) {
-      uint64_t *w = (uint64_t *)pk_dvm_item(h, PK_ITEM_DFAULT, action, 16);
-      if (w) {
-        w[0] = fkind;
-        w[1] = faddr;
-      } else {
-        ++abandoned;
-      }
-      fkind = 0;
-    } else {
-      ++abandoned;
-    }
+    abandoned += pk_dvm_fault(h, fkind, action, faddr);
+    fkind = 0;
     if (clause_end <= pc || clause_end > size) return abandoned;
     pc = clause_end;
     sp = 0;

@@ -816,6 +816,9 @@ int d_main(int argc, char** argv) {
     bind.progress_delay_s = *delay;
   }
   ProbeBinder binder(program, session.get(), debug, bind);
+  // exit() anywhere ends every clause's firing, the agents' included, and
+  // the counting probes' totals (dtrace-utils: after exit() only END runs).
+  program.set_on_exit([&binder] { binder.stop_at_exit(); });
   int worst = interrupted() ? exit_ok : binder.bind_all();
   if (worst != exit_ok) return fail(exit_rejected);  // a description that matches nothing, as dtrace: 1
   host.remember_modules();

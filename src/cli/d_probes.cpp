@@ -797,9 +797,17 @@ Result<size_t> ProbeBinder::bind_usdt_probes(const d::ProbeDescription& desc, co
   return matched;
 }
 
+void ProbeBinder::stop_at_exit() {
+  if (!session_) return;
+  session_->stop_agent_clauses();
+  for (auto& c : counted_)
+    if (!c.final_hits) c.final_hits = session_->stats(c.engine_id).hits;
+}
+
 void ProbeBinder::flush_counts() {
   for (auto& c : counted_) {
-    const uint64_t hits = session_->stats(c.engine_id).hits;
+    const uint64_t now = session_->stats(c.engine_id).hits;
+    const uint64_t hits = c.final_hits ? std::min(now, *c.final_hits) : now;
     if (hits > c.flushed) program_.fire_counted(c.d_id, hits - c.flushed);
     c.flushed = std::max(c.flushed, hits);
   }

@@ -166,6 +166,11 @@ public:
   // target. This hands the program the hits counted since the last call;
   // call it before anything that prints aggregations (ticks, END).
   void flush_counts();
+  // At exit(): the counting probes' totals are what they are now, hits
+  // after it are not handed to the program (nothing fires after exit(),
+  // as dtrace-utils' activity state has it); the agents' D clauses stop.
+  // Safe inside a firing: it only reads the engine's counters.
+  void stop_at_exit();
 
 private:
   static Error no_match(const d::ProbeDescription& desc);
@@ -190,6 +195,7 @@ private:
     ProbeId engine_id = 0;
     uint32_t d_id = 0;
     uint64_t flushed = 0;  // hits already handed to the program
+    std::optional<uint64_t> final_hits;  // stop_at_exit(): the hits before exit()
   };
   std::vector<Counted> counted_;
 };

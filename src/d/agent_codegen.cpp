@@ -260,6 +260,7 @@ private:
     for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(off >> (8 * i)));
     u16(plan_.stack_capacity);
     u16(plan_.stack_frames ? plan_.stack_frames + 2 : 0);
+    u16(plan_.stack_limit);
   }
 
   // The probe's names, folded: the string itself (dry runs: any).
@@ -275,7 +276,7 @@ private:
   }
   // A string expression known when the code is generated.
   std::optional<std::string> constant_string(const Expr& e) const {
-    if (e.kind == ExprKind::string) return e.text;
+    if (e.kind == ExprKind::string) return e.text.substr(0, plan_.strsize);  // as the tracer's StrConst clips it
     if (e.kind == ExprKind::ident && e.slot < 0 && e.id >= 0) return probe_name(static_cast<Var>(e.id));
     return std::nullopt;
   }
@@ -302,7 +303,9 @@ private:
     auto ca = constant_string(a), cb = constant_string(b);
     // (A literal, not a probe's name: the code's shape, and with it the
     // scratch strings it uses, must not depend on the probe.)
-    auto short_literal = [](const Expr& x) { return x.kind == ExprKind::string && x.text.size() <= PK_DVM_STRCMP_MAX; };
+    auto short_literal = [&](const Expr& x) {
+      return x.kind == ExprKind::string && std::min<size_t>(x.text.size(), plan_.strsize) <= PK_DVM_STRCMP_MAX;
+    };
     if ((is_copyinstr(a) && short_literal(b)) || (is_copyinstr(b) && short_literal(a))) {
       // copyinstr(ADDR) OP "literal": STRCMP's -1/0/1, compared with 0.
       const std::string& lit = ca ? *ca : *cb;
@@ -406,7 +409,6 @@ private:
     if (auto c = constant_string(e)) {
       // (Not a probe's name: it is known only for a probe's code, which
       // must not fail where the plan said yes.)
-      if (e.kind == ExprKind::string && c->size() > plan_.strsize) return refuse("a string literal longer than strsize");
       if (c->size() > 0xfff0) return refuse("a string longer than the agent's code holds");
       op(PK_OP_SLIT);
       u16(static_cast<uint32_t>(c->size()));
@@ -1387,7 +1389,8 @@ bool pid_descs(const Clause& c) {
 }  // namespace
 
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
-                     uint32_t strsize, uint64_t dynvarsize, uint32_t ustackframes, uint32_t maxframes) {
+                     uint32_t strsize, uint64_t dynvarsize, uint32_t ustackframes, uint32_t maxframes,
+                     uint64_t aggsize) {
   AgentPlan plan;
   plan.strsize = strsize;
   plan.dynvarsize = dynvarsize;
@@ -1579,6 +1582,26 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
       if (!ready[i] && static_cast<size_t>(a) < plan.array_index.size() && plan.array_index[static_cast<size_t>(a)] >= 0)
         plan.arrays_read_in_tracer = true;
   plan.any = std::find(ready.begin(), ready.end(), true) != ready.end();
+  if (plan.stack_frames) {
+    // ustack() keys: the thread's stack table (a scratch entry the walk
+    // fills, then the entries). It holds as many stacks as the tracer's
+    // aggregations hold keys with a stack: -x aggsize over the smallest
+    // such entry (Aggregation::entry_bytes: 40 bytes, the stack's
+    // SpaceBudget::stack_bytes of 8 * (ustackframes + 1), an 8-byte
+    // value), 4,900 at the defaults; so a thread's table never drops a
+    // stack the trap path would keep, and the drops are the merge's
+    // (absorb_agent), as the trap path's are its budget's. At most 3/4 of
+    // the entries are used (a short probe when full), 24,576 stacks at
+    // most (the op's u16 capacity). Only the pages the thread writes are
+    // ever touched: probekit reads an entry by a key's id, never the
+    // whole table.
+    const uint64_t smallest = 40 + 8 * (uint64_t{ustackframes} + 1) + 8;
+    const uint64_t budget = aggsize ? aggsize : uint64_t{4} << 20;
+    plan.stack_limit = static_cast<uint32_t>(std::clamp<uint64_t>(budget / smallest, 1, 0x6000));
+    plan.stack_capacity = 4;
+    while (plan.stack_capacity < 0x8000 && uint64_t{plan.stack_capacity} * 3 < uint64_t{plan.stack_limit} * 4 + 3)
+      plan.stack_capacity *= 2;
+  }
   uint64_t offset = 8ull * plan.self_words;
   for (size_t i = 0; i < plan.aggs.size(); ++i) {
     pk_dagg& a = plan.aggs[i];
@@ -1594,20 +1617,19 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
                                      [](const AgentKeyPart& p) { return p.kind == AgentKeyPart::Kind::string; });
     const uint64_t entry = 8ull * (1u + a.key_words + a.value_words);
     while (strings && a.capacity > 64 && uint64_t{a.capacity} * entry > uint64_t{entries_per_agg} * 64) a.capacity /= 2;
+    // A key with a stack: room for every stack the thread's stack table
+    // holds (and the one id of those it has no room for), so the table's
+    // drops, not this one's, are the trap path's; never a full table,
+    // whose every miss probes each entry.
+    const bool stacks = std::any_of(plan.agg_keys[i].begin(), plan.agg_keys[i].end(),
+                                    [](const AgentKeyPart& p) { return p.kind == AgentKeyPart::Kind::stack; });
+    if (stacks && !strings) a.capacity = std::max(a.capacity, plan.stack_capacity);
     offset += sizeof(pk_dagg_table) + uint64_t{a.capacity} * entry;
   }
   if (plan.stack_frames) {
-    // ustack() keys: the thread's stack table (a scratch entry the walk
-    // fills, then the entries, half of which it fills), for as many
-    // stacks as an aggregation table has keys, in 2 MiB at most. Only
-    // the pages the thread writes are ever touched: probekit reads an
-    // entry by a key's id, never the whole table.
     offset = (offset + 63) & ~uint64_t{63};
     plan.stack_offset = static_cast<uint32_t>(offset);
     const uint64_t entry = 8ull * (2u + plan.stack_frames);
-    plan.stack_capacity = std::min<uint32_t>(2 * entries_per_agg, 0x8000);
-    while (plan.stack_capacity > 128 && uint64_t{plan.stack_capacity} * entry > (uint64_t{2} << 20))
-      plan.stack_capacity /= 2;
     offset += sizeof(pk_dstacks) + uint64_t{plan.stack_capacity + 1} * entry;
   }
   // A page at least: clauses with no state (output only) still need the

@@ -129,8 +129,9 @@ struct AgentPlan {
   uint32_t ustackframes = 100, maxframes = 1000;
   // ustack() keys: each thread's stack table (pk_dstacks) at stack_offset
   // of its part, stack_capacity entries of 2 + stack_frames words (0: no
-  // ustack() key), sized as a string-keyed aggregation's table is.
-  uint32_t stack_frames = 0, stack_offset = 0, stack_capacity = 0;
+  // ustack() key), at most stack_limit of them used: as many stacks as
+  // the tracer's -x aggsize holds keys with a stack (plan_agent).
+  uint32_t stack_frames = 0, stack_offset = 0, stack_capacity = 0, stack_limit = 0;
   // A clause of a pid probe calls exit(): counting probes then run as
   // clauses (in the agent, which stops at the process's exit word, or in
   // the tracer, which stops at exit_requested) rather than as counters
@@ -144,7 +145,7 @@ struct AgentPlan {
 // each thread's part.
 AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, uint32_t entries_per_agg,
                      uint32_t strsize = 256, uint64_t dynvarsize = 1 << 20, uint32_t ustackframes = 100,
-                     uint32_t maxframes = 1000);
+                     uint32_t maxframes = 1000, uint64_t aggsize = 4 << 20);
 
 // The code of one probe's clauses (agent_abi.h PK_OP_*), or why the probe
 // cannot run in the agent. The plan's string table may grow (probe names

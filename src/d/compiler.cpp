@@ -142,7 +142,12 @@ class StrConst : public Node {
 public:
   bool record_safe(RecordNeeds&) const override { return true; }
   explicit StrConst(std::string s) : Node(Type::string()), s_(std::move(s)) {}
-  std::string_view eval_str(Exec&, std::string&) const override { return s_; }
+  // A string value is at most strsize bytes, a literal's too (dtrace-utils'
+  // funcs/strlen/tst.capped-sizw: strlen("123456789") is 5 at strsize=5):
+  // what it is stored as, compared as, keyed by, as the agent's SLIT is.
+  std::string_view eval_str(Exec& x, std::string&) const override {
+    return std::string_view(s_).substr(0, x.rt.strsize);
+  }
   bool probe_constant() const override { return true; }
 
 private:
@@ -1714,7 +1719,10 @@ public:
       // has its line in the default output even when nothing else does.
       rt.emit_prefix(x);
       rt.exit_status = static_cast<int>(args_[0]->eval_int(x));
-      rt.exit_requested = true;
+      if (!rt.exit_requested) {
+        rt.exit_requested = true;
+        if (rt.on_exit) rt.on_exit();  // the agents' clauses stop too (Program::set_on_exit)
+      }
       return;
     case Fn::clear: rt.aggs[static_cast<size_t>(aggs_[0])].clear(); return;
     case Fn::trunc:

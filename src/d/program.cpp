@@ -865,7 +865,7 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
     const uint32_t strsize = state->plan.strsize;
     state->plan = plan_agent(ast, rt.symbols, rt.flow_indent, entries, strsize, rt.dyn_budget.limit,
                              static_cast<uint32_t>(std::max(rt.ustackframes, 0)),
-                             static_cast<uint32_t>(std::max(rt.ustackframes_max, 0)));
+                             static_cast<uint32_t>(std::max(rt.ustackframes_max, 0)), aggsize);
     state->layout.aggs = state->plan.aggs;
     state->layout.self_words = state->plan.self_words;
     state->layout.part_bytes = state->plan.any ? state->plan.part_bytes : 0;
@@ -1256,6 +1256,7 @@ void Program::set_host(Host* host) {
 }
 
 bool Program::exit_requested() const { return state_->rt.exit_requested; }
+void Program::set_on_exit(std::function<void()> on_exit) { state_->rt.on_exit = std::move(on_exit); }
 int Program::exit_status() const { return state_->rt.exit_status; }
 
 std::string Program::openmetrics() const {

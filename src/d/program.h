@@ -426,6 +426,11 @@ public:
   void set_host(Host* host);          // default: Host{}
 
   bool exit_requested() const;
+  // Called once, at the first exit() wherever it runs (a clause here, or
+  // an agent's exit item replayed by agent_output): dtrace-utils' activity
+  // state leaves DRAINING then, so the caller stops the agents' clauses
+  // and the counting sites' totals there (d_command.cpp).
+  void set_on_exit(std::function<void()> on_exit);
   int exit_status() const;
   // Effective option value (pragmas, then -x), "" when unset.
   std::string option(const std::string& name) const;

@@ -197,6 +197,8 @@ public:
 
   bool exit_requested = false;
   int exit_status = 0;
+  // Called once, when exit() first sets exit_requested (Program::set_on_exit).
+  std::function<void()> on_exit;
   bool header_done = false;
   uint64_t fires = 0;
   uint64_t errors = 0;

@@ -218,7 +218,7 @@ Result<AgentImage> load_agent_image() {
     static const char* const kDvmHelpers[] = {"pk_agent_dvm_thread",    "pk_agent_dvm_part",
                                               "pk_agent_dvm_timestamp", "pk_agent_dvm_cpu",
                                               "pk_agent_dvm_aggregate", "pk_agent_dvm_interpret",
-                                              "pk_agent_dvm_string",    "pk_agent_dvm_tsc"};
+                                              "pk_agent_dvm_op",        "pk_agent_dvm_tsc"};
     for (size_t k = 0; k < std::size(kDvmHelpers); ++k)
       if (std::strcmp(name, kDvmHelpers[k]) == 0) img.dvm_helper_offsets[k] = s.st_value;
   }
@@ -692,6 +692,7 @@ Result<std::string> Agent::compile_native(AddressSpace& as, const RemoteThread& 
     state.self_words = c->dself_words;
     state.global_words = c->dglobal_words;
     state.globals_offset = uint64_t{c->nthreads_max} * c->dstate_stride;
+    state.globals = dglobals_;
     auto native = engine::compile_native(std::vector<uint8_t>(bytes, bytes + prog->size),
                                          data_->remote + program + sizeof(pk_dprog), helpers, state);
     if (!native) {

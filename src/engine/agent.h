@@ -25,6 +25,7 @@
 // area (MAP_SHARED), so its hits land in the same counters.
 #pragma once
 
+#include <atomic>
 #include <sys/types.h>
 #include <sys/user.h>
 
@@ -131,6 +132,9 @@ public:
   // mapped is an error.
   void set_native(bool on) { native_ = on; }
   Result<std::string> compile_native(AddressSpace& as, const RemoteThread& remote, uint32_t program);
+  // D's exit(): no D clause runs here any more (pk_control.dexited, which
+  // PK_OP_EXIT sets in the agent and dprog_hit and run_dprog check).
+  void stop_clauses() { std::atomic_ref<uint32_t>(control()->dexited).store(1, std::memory_order_relaxed); }
   // What compile_native() said of a site's program ("" before it ran).
   std::string dprog_form_of_site(uint32_t index) const;
   // Runs a site's D code in the tracer, for a hit that stopped the thread

@@ -33,15 +33,21 @@ uint64_t u64_at(const uint8_t* p) {
 }
 uint32_t u16_at(const uint8_t* p) { return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8; }
 
-// The string ops it compiles (dvm.h pk_dvm_string_op).
-bool is_string_op(uint8_t op) {
+// The ops whose native code calls the agent's pk_agent_dvm_op (dvm.h
+// pk_dvm_op), and those that need it to be there (the string ops that
+// only make an address do not call it, but go with the others).
+bool calls_agent(uint8_t op) {
   switch (op) {
-    case PK_OP_SREAD: case PK_OP_SVAR: case PK_OP_SSTORE: case PK_OP_SGLOBAL: case PK_OP_SSETGLOBAL:
-    case PK_OP_SLIT: case PK_OP_SCOMM: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: case PK_OP_SJOIN:
-    case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN:
+    case PK_OP_SREAD: case PK_OP_SSTORE: case PK_OP_SSETGLOBAL: case PK_OP_SCMP: case PK_OP_SLEN:
+    case PK_OP_SKEY: case PK_OP_SJOIN: case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN:
+    case PK_OP_STK: case PK_OP_OUT: case PK_OP_OUTS: case PK_OP_LOAD: case PK_OP_DIVZ: case PK_OP_MODZ:
+    case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_USTACK:
       return true;
     default: return false;
   }
+}
+bool needs_agent_op(uint8_t op) {
+  return calls_agent(op) || op == PK_OP_SVAR || op == PK_OP_SGLOBAL || op == PK_OP_SLIT || op == PK_OP_SCOMM;
 }
 
 // Operand bytes of the ops the compiler knows (arg: its operands, avail
@@ -56,6 +62,14 @@ std::optional<uint32_t> operand_bytes(uint8_t op, const uint8_t* arg, size_t ava
     case PK_OP_SLIT: return avail < 2 ? 2 : 2 + u16_at(arg) + 1;  // its bytes and their NUL
     case PK_OP_STRCMP: return avail < 4 ? 4 : 4 + u16_at(arg + 2);  // strsize, the literal's length, its bytes
     case PK_OP_SSTOREDYN: return 10;
+    case PK_OP_STK: case PK_OP_DIVZ: case PK_OP_MODZ: return 1;
+    case PK_OP_LOAD: return 2;
+    case PK_OP_OUT: return 3;
+    case PK_OP_OUTS: return avail < 3 ? 3 : 3 + 2u * arg[2];  // id, n, each value's kind
+    case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_ASGET: return 4;
+    case PK_OP_ASSET: return 6;
+    case PK_OP_USTACK: return 13;
+    case PK_OP_EXIT: return 0;
     case PK_OP_END: case PK_OP_DUP: case PK_OP_POP: case PK_OP_NEG: case PK_OP_NOT: case PK_OP_LNOT:
     case PK_OP_COMM: case PK_OP_OVERRIDE: case PK_OP_RAISE:
       return 0;
@@ -87,6 +101,7 @@ public:
   // Checks [begin, end): every op known, depths agree. Empty: it compiles.
   std::string check(uint32_t begin, uint32_t end) {
     depth_.clear();
+    calls_ = false;
     uint32_t d = 0;
     bool reachable = true;
     for (uint32_t pc = begin; pc < end;) {
@@ -98,7 +113,8 @@ public:
         reachable = true;
       }
       auto n = operand_bytes(op, code_.data() + pc + 1, code_.size() - pc - 1);
-      if (!n || (is_string_op(op) && !helpers_.string)) return dvm_op_name(op);
+      if (!n || (needs_agent_op(op) && !helpers_.op)) return dvm_op_name(op);
+      if (calls_agent(op)) calls_ = true;
       if (op == PK_OP_CLAUSE) return "a clause inside a clause";
       const uint32_t next = pc + 1 + *n;
       if (next > end) return "an op past the clause's end";
@@ -147,6 +163,17 @@ public:
     bool reachable = true;
     end_ = end;
     action_ = 0;
+    const bool calls = calls_;  // check()'s: this range calls the agent
+    if (calls) {
+      // The clause's output starts here (dvm.h pk_dvm_hit clause_out):
+      // what a fault drops, what an op's DTrace fault drops before its
+      // ERROR item (pk_dvm_fault), as CLAUSE sets it in the interpreter.
+      a_.mov(ax::eax, ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, out_len)));
+      a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_out)), ax::eax);
+      a_.mov(ax::eax, ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, out_items)));
+      a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_items)), ax::eax);
+      a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_dropped)), 0);
+    }
     for (uint32_t pc = begin; pc < end;) {
       auto jd = depth_.find(pc);
       if (jd != depth_.end()) {
@@ -167,6 +194,12 @@ public:
     a_.bind(label(end));
     a_.jmp(done);
     a_.bind(fault);
+    if (calls) {  // the clause's output goes with it
+      a_.mov(ax::eax, ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_out)));
+      a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, out_len)), ax::eax);
+      a_.mov(ax::eax, ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_items)));
+      a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, out_items)), ax::eax);
+    }
     a_.inc(ax::r13d);
     if (!clause) a_.jmp(epilogue_);
     a_.bind(done);
@@ -262,6 +295,25 @@ private:
       case PK_OP_SKEY:
         if (u16_at(arg) > PK_DVM_STACK) return std::nullopt;
         return Effect{1, u16_at(arg)};
+      case PK_OP_STK: return Effect{0, 1};
+      case PK_OP_LOAD: return Effect{1, 1};
+      case PK_OP_DIVZ: case PK_OP_MODZ: return Effect{2, 1};
+      case PK_OP_OUT: case PK_OP_OUTS: return Effect{arg[2], 0};
+      case PK_OP_USTACK: return Effect{0, 1};
+      case PK_OP_EXIT: return Effect{0, 0};
+      case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_ASGET: case PK_OP_ASSET: {
+        // The array's key words, from its header among the global words
+        // (written before any code is compiled: AgentState::init_globals).
+        uint32_t table;
+        std::memcpy(&table, arg, 4);
+        if (!state_.globals || uint64_t{table} + sizeof(pk_darray) / 8 > state_.global_words) return std::nullopt;
+        pk_darray a;
+        std::memcpy(&a, state_.globals + table, sizeof a);
+        const bool strings = op == PK_OP_ASGET || op == PK_OP_ASSET;
+        if (a.key_words > PK_DVM_STACK || (a.value_words != 0) != strings) return std::nullopt;
+        const uint32_t kw = static_cast<uint32_t>(a.key_words);
+        return op == PK_OP_AGET || op == PK_OP_ASGET ? Effect{kw, 1} : Effect{kw + 1, 0};
+      }
       default: return Effect{2, 1};  // binary
     }
   }
@@ -437,11 +489,19 @@ private:
         a_.add(ax::rax, asmjit::imm(offsetof(pk_thread, comm)));
         a_.mov(slot(d), ax::rax);
         return d + 1;
+      case PK_OP_EXIT: {  // dvm.h pk_dvm_op's EXIT: the process's clauses stop
+        a_.mov(ax::rax, ax::qword_ptr(ax::rbx, offsetof(pk_dvm_hit, c)));
+        a_.mov(ax::dword_ptr(ax::rax, offsetof(pk_control, dexited)), 1);
+        return d;
+      }
       case PK_OP_SREAD: case PK_OP_SSTORE: case PK_OP_SSETGLOBAL: case PK_OP_SCMP: case PK_OP_SLEN:
-      case PK_OP_SKEY: case PK_OP_SJOIN: case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN: {
+      case PK_OP_SKEY: case PK_OP_SJOIN: case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN:
+      case PK_OP_STK: case PK_OP_OUT: case PK_OP_OUTS: case PK_OP_LOAD: case PK_OP_DIVZ: case PK_OP_MODZ:
+      case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_USTACK: {
         // The agent runs the interpreter's code for the op on the frame's
-        // stack words: 0 done, 2 a bad address it reported (the clause
-        // ends), else a fault (the clause is abandoned).
+        // stack words: 0 done, 2 a DTrace fault it reported (the clause's
+        // output dropped, an ERROR item; the clause ends), else a fault
+        // (the clause is abandoned).
         const uint32_t pc = static_cast<uint32_t>(arg - code_.data()) - 1;
         asmjit::Label ok = a_.newLabel();
         a_.mov(ax::rdi, ax::rbx);
@@ -450,7 +510,7 @@ private:
         a_.mov(ax::rcx, ax::rsp);
         a_.mov(ax::r8d, asmjit::imm(d));
         a_.mov(ax::r9d, asmjit::imm(action_));
-        call(helpers_.string);
+        call(helpers_.op);
         a_.test(ax::eax, ax::eax);
         a_.jz(ok);
         a_.cmp(ax::eax, asmjit::imm(PK_DVM_SBADADDR));
@@ -710,6 +770,7 @@ private:
   const DvmNativeState& state_;
   std::map<uint32_t, uint32_t> depth_;  // jump targets' stack depths (check, then emit)
   uint32_t end_ = 0;                    // the end of what emit() emits (a reported bad address goes there)
+  bool calls_ = false;                  // what check() checked calls the agent (pk_agent_dvm_op)
   uint32_t action_ = 0;                 // the last ACT's action, in code order
 
 public:

@@ -16,15 +16,17 @@
 // an op computes is what dvm.h computes. What needs the agent (the
 // thread's slot, the time, an aggregation's table) is a call to the
 // agent's helpers at their absolute addresses (agent.c pk_agent_dvm_*),
-// which run dvm.h's own code. Strings: an op that only makes an address
-// (a literal, a self->/this-> string, a string global, execname) is an
-// instruction or two; the others (copyinstr's read, copies, comparisons,
-// strlen, keys) call the agent's pk_agent_dvm_string on the op's own
-// bytes, which runs the interpreter's code for it on the native frame's
-// stack words. A clause with an op this compiler does not
-// know (output, memory reads, arrays, and any op added later) is handed to
-// the interpreter whole: the native code calls pk_agent_dvm_interpret on
-// that clause's bytes. So every program runs, each clause in one form.
+// which run dvm.h's own code. An op that only makes an address (a
+// literal, a self->/this-> string, a string global, execname) is an
+// instruction or two, exit() one store; the complex ones (copyinstr's
+// read, string copies, comparisons, strlen, keys, output items, memory
+// reads, DTrace's faulting division, the arrays, ustack()) call the
+// agent's pk_agent_dvm_op on the op's own bytes, which runs the
+// interpreter's code for it (dvm.h pk_dvm_op) on the native frame's stack
+// words. A clause with an op this compiler does not know (any op added
+// later) is handed to the interpreter whole: the native code calls
+// pk_agent_dvm_interpret on that clause's bytes. So every program runs,
+// each clause in one form.
 #pragma once
 
 #include <cstdint>
@@ -46,9 +48,10 @@ struct DvmNativeHelpers {
   uint64_t aggregate = 0;  // void (const struct pk_dvm_hit *, uint8_t *part, uint32_t index, const uint64_t *args)
   uint64_t interpret = 0;  // uint32_t (struct pk_dvm_hit *, const uint8_t *code, uint32_t size): pk_dvm_run
   // uint32_t (struct pk_dvm_hit *, const uint8_t *op, uint32_t size, uint64_t *stack, uint32_t depth,
-  // uint32_t action): one string op, dvm.h pk_dvm_string_op (agent.c pk_agent_dvm_string); 0: clauses
-  // with string ops are interpreted.
-  uint64_t string = 0;
+  // uint32_t action): one op the agent runs for native code, dvm.h pk_dvm_op (agent.c
+  // pk_agent_dvm_op: strings, output, memory reads, arrays, ustack()); 0: clauses with such ops
+  // are interpreted.
+  uint64_t op = 0;
   // The agent's own TSC callback (agent.c pk_agent_dvm_tsc): a hit whose
   // h->tsc is this one reads the TSC in place, with no call (0: always the
   // timestamp helper, as for a caller with a clock of its own).
@@ -64,6 +67,10 @@ struct DvmNativeState {
   uint32_t self_words = 0;
   uint32_t global_words = 0;
   uint64_t globals_offset = 0;  // bytes from pk_dvm_hit.parts to the global words
+  // The global words as probekit initialized them (the arrays' headers,
+  // pk_darray: an array op's key words are its stack effect); 0: array ops
+  // are interpreted.
+  const uint64_t* globals = nullptr;
 };
 
 struct DvmNative {
@@ -79,7 +86,7 @@ struct DvmNative {
 Result<DvmNative> compile_native(const std::vector<uint8_t>& code, uint64_t code_at, const DvmNativeHelpers& helpers,
                                  const DvmNativeState& state);
 
-// For -v: "native code", "native code (clause 2 (OUT) interpreted)".
+// For -v: "native code", "native code; interpreted: clause 2 (op 200)".
 std::string describe(const DvmNative& native);
 
 // The opcode's name, for messages.

@@ -189,6 +189,7 @@ Status SessionImpl::setup_address_space(Process& p) {
     auto remote = remote_thread(as);
     auto agent = remote ? Agent::inject(*as, *remote, m ? m->start : 0) : Result<std::shared_ptr<Agent>>(remote.error());
     if (agent) as->agent = *agent;
+    if (agent && agent_clauses_stopped_) as->agent->stop_clauses();
   }
   // The dynamic loader's r_brk (_dl_debug_state) tells us when objects are
   // mapped or unmapped: at startup (before main) and at dlopen/dlclose.
@@ -2187,6 +2188,12 @@ uint64_t SessionImpl::agent_faults() const {
       if (js->dcode && js->agent) n += js->agent->dropped(js->agent_index);
   }
   return n;
+}
+
+void SessionImpl::stop_agent_clauses() {
+  agent_clauses_stopped_ = true;
+  for (const auto& as : address_spaces())
+    if (as->agent) as->agent->stop_clauses();
 }
 
 std::vector<Session::Drops> SessionImpl::dropped_records() const {

@@ -143,6 +143,7 @@ private:
   std::string agent_symbolize(const uint8_t* part, int pid, uint64_t addr) const override;
   std::vector<uint64_t*> agent_globals() const override;
   uint64_t agent_faults() const override;
+  void stop_agent_clauses() override;
   void deliver(Agent& agent, const std::shared_ptr<AddressSpace>& owner, const pk_record& rec);
   const std::vector<std::shared_ptr<Agent>>& record_agents() const { return record_agents_; }
   // An agent whose rings are drained from now on; `records`: it has record
@@ -222,6 +223,7 @@ private:
   std::vector<DstateSpace> dstate_spaces_;
   std::map<std::pair<const Agent*, ProbeId>, uint32_t> dprogs_;  // a probe's code in an agent's data area
   uint64_t tracer_dprog_faults_ = 0;
+  bool agent_clauses_stopped_ = false;  // stop_agent_clauses(): also for agents set up later
   std::mt19937_64 fail_rng_{std::random_device{}()};  // Probe::fail at trap sites
 };
 

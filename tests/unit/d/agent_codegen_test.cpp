@@ -180,30 +180,27 @@ struct FakeAgent {
   }
   static uint64_t n_cpu(pk_dvm_hit* v) { return v->cpu(v); }
   static uint32_t n_interpret(pk_dvm_hit* v, const uint8_t* c, uint32_t size) { return pk_dvm_run(v, c, size); }
-  static uint32_t n_string(pk_dvm_hit* v, const uint8_t* op, uint32_t size, uint64_t* st, uint32_t depth,
-                           uint32_t action) {  // agent.c pk_agent_dvm_string
+  static uint32_t n_op(pk_dvm_hit* v, const uint8_t* op, uint32_t size, uint64_t* st, uint32_t depth,
+                       uint32_t action) {  // agent.c pk_agent_dvm_op
     auto f = fns(v);
     uint32_t pc = 1, sp = depth;
     uint64_t faddr = 0;
-    const uint32_t r = pk_dvm_string_op(v, &f, op, size, &pc, st, &sp, &faddr);
-    if (r != PK_DVM_SBADADDR) return r;
-    auto* w = reinterpret_cast<uint64_t*>(pk_dvm_item(v, PK_ITEM_DFAULT, action, 16));
-    if (!w) return PK_DVM_SFAULT;
-    w[0] = 1;
-    w[1] = faddr;
-    return PK_DVM_SBADADDR;
+    const uint32_t r = pk_dvm_op(v, &f, op, size, &pc, st, &sp, &faddr, &action);
+    if (!r) return 0;
+    return pk_dvm_fault(v, r, action, faddr) ? PK_DVM_SFAULT : PK_DVM_SBADADDR;
   }
   static uint32_t run_native(pk_dvm_hit* v, const std::vector<uint8_t>& code) {
     engine::DvmNativeHelpers helpers{reinterpret_cast<uint64_t>(&n_thread),    reinterpret_cast<uint64_t>(&n_part),
                                      reinterpret_cast<uint64_t>(&n_timestamp), reinterpret_cast<uint64_t>(&n_cpu),
                                      reinterpret_cast<uint64_t>(&pk_dvm_aggregate_at),
-                                     reinterpret_cast<uint64_t>(&n_interpret),  reinterpret_cast<uint64_t>(&n_string)};
+                                     reinterpret_cast<uint64_t>(&n_interpret),  reinterpret_cast<uint64_t>(&n_op)};
     engine::DvmNativeState state;
     state.daggs = reinterpret_cast<const pk_dagg*>(v->data + v->c->daggs_offset);
     state.ndaggs = v->c->ndaggs;
     state.self_words = v->c->dself_words;
     state.global_words = v->c->dglobal_words;
     state.globals_offset = uint64_t{v->c->nthreads_max} * v->c->dstate_stride;
+    state.globals = reinterpret_cast<const uint64_t*>(v->parts + state.globals_offset);
     auto native = engine::compile_native(code, reinterpret_cast<uint64_t>(code.data()), helpers, state);
     native_form() = native ? engine::describe(*native) : "bytecode: " + native.error().message();
     if (!native) return pk_dvm_run(v, code.data(), static_cast<uint32_t>(code.size()));  // all bytecode
@@ -949,6 +946,83 @@ TEST(AgentCodegen, ClausesWithStringsRunAsNativeCodeAsTheTracerRunsThem) {
   b.end();
   const std::string& out = b.tracer_out.out_text();
   EXPECT_NE(out.find("E 4 0 1 10\n"), std::string::npos) << out;  // copyinstr's bad address, from native code
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// Every op the agent runs is native code (engine/dvm_native.h): output
+// (printf, trace: OUT, OUTS with copyinstr and a string variable), memory
+// reads (arg6: STK, *(int *): LOAD), DTrace's faulting division and
+// remainder (DIVZ, MODZ), arrays of integers and of strings (AGET, ASET,
+// AADD, ASGET, ASSET), ustack() as a key, printed, ustackdepth and ucaller
+// (USTACK), exit() (EXIT); no clause is left to the interpreter, both
+// forms leave the same state at every hit (FakeAgent::run), and the tracer
+// prints the same, faults' ERROR lines included.
+TEST(AgentCodegen, EveryOpRunsAsNativeCodeAsTheTracerRunsIt) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry /arg2 < 20/ {\n"
+         "  a[arg2 & 3] += arg6; a[arg2 & 3]++; n[tid] = copyinstr(arg1); @a[a[arg2 & 3], n[tid]] = count();\n"
+         "  printf(\"%d [%s] [%s] %d\\n\", arg2, copyinstr(arg0), n[tid], *(int *)arg3);\n"
+         "  trace(1000 / (int)(arg2 % 5)); trace(arg6 % (arg2 & 1)); }\n"
+         "pid$target::work:entry /arg2 < 20/ { @s[ustack()] = count(); @d[ustackdepth, ucaller] = count();\n"
+         "  trace(ustack(2)); }\n"
+         "pid$target::work:entry /arg2 == 9/ { exit(0); }\n"
+         "ERROR { printf(\"E %d %d %d %x\\n\", arg1, arg2, arg4, arg5); }\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.agent->clause_place(static_cast<size_t>(i)), "");
+  b.symbols = {{0x1000, 0x40, "work"}, {0x1040, 0x100, "run"}, {0x2000, 0x100, "main"}};
+  b.host.walk = true;
+  std::vector<Hit> hits = string_hits();
+  for (size_t i = 0; i < hits.size(); ++i) {
+    Hit& h = hits[i];
+    h.memory[0x4000] = std::string("\xfb\xff\xff\xff", 4);  // -5
+    h.args[3] = i == 4 ? 0x4002 : 0x4000;                  // the int runs off the region
+    h.stack[1] = i * 3;                                     // arg6
+    h.rip = 0x1000 + (i % 2) * 4;
+    h.stack[0] = 0x1050 + i % 3;
+    h.rbp = 0x9000;
+    h.memory[0x9000] = frame_bytes(0x9100, h.stack[0]);
+    h.memory[0x9100] = frame_bytes(0, 0x2020);
+  }
+  for (const Hit& h : hits) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    EXPECT_EQ(FakeAgent::native_form(), "native code");
+    if (b.tracer->exit_requested()) break;  // the session stops
+  }
+  EXPECT_TRUE(b.agent->exit_requested());
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("E 4 0 4 0\n"), std::string::npos) << out;     // 1000 / 0
+  EXPECT_NE(out.find("E 4 0 1 10\n"), std::string::npos) << out;    // copyinstr(0x10)
+  EXPECT_NE(out.find("E 4 0 1 4002\n"), std::string::npos) << out;  // *(int *)0x4002
+  EXPECT_NE(out.find("a.out`work+0x4"), std::string::npos) << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
+// A string literal longer than strsize is its first strsize bytes in both
+// places (dtrace-utils funcs/strlen/tst.capped-sizw): stored into a global,
+// a self-> string and an array, measured, compared with copyinstr() and
+// keyed by; the clause runs in the agent (it used to be refused there).
+TEST(AgentCodegen, AStringLiteralLongerThanStrsizeIsClippedAsInTheTracer) {
+  Both b("#pragma D option strsize=8\n"
+         "pid$target::work:entry { x = \"abcdefghijkl\"; self->s = \"mnopqrstuvw\"; v[arg2 & 1] = \"ABCDEFGHIJ\";\n"
+         "  @[x, strlen(self->s), v[arg2 & 1], copyinstr(arg1) == \"0123456789abcdef\"] = count(); }\n"
+         "END { printf(\"%s %d %d\\n\", x, strlen(x), x == \"abcdefgh\"); }\n");
+  EXPECT_EQ(b.agent->clause_place(0), "");
+  for (const Hit& h : string_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    EXPECT_EQ(FakeAgent::native_form(), "native code");
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  EXPECT_NE(out.find("abcdefgh 8 1\n"), std::string::npos) << out;
+  // copyinstr() of "0123456789abcdef" (two hits) equals the literal: both are "01234567".
+  EXPECT_NE(out.find("  abcdefgh" + std::string(58, ' ') + "8  ABCDEFGH" + std::string(50, ' ') + "1" +
+                     std::string(16, ' ') + "2\n"),
+            std::string::npos)
+      << out;
   EXPECT_EQ(b.agent_out.out_text(), out);
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }

@@ -60,7 +60,7 @@ DvmNativeState state_with(std::vector<pk_dagg>& daggs) {
 void check_code(const std::vector<uint8_t>& code, const DvmNativeHelpers& h = kHelpers) {
   auto insns = x86::decode_all(code, 0x1000);
   ASSERT_TRUE(insns.ok()) << insns.error().message();
-  const std::set<uint64_t> helpers = {h.thread, h.part, h.timestamp, h.cpu, h.aggregate, h.interpret, h.string};
+  const std::set<uint64_t> helpers = {h.thread, h.part, h.timestamp, h.cpu, h.aggregate, h.interpret, h.op};
   size_t rets = 0;
   for (size_t i = 0; i < insns->size(); ++i) {
     const auto& in = (*insns)[i];
@@ -85,6 +85,27 @@ void check_code(const std::vector<uint8_t>& code, const DvmNativeHelpers& h = kH
     }
   }
   EXPECT_EQ(rets, 1u);
+}
+
+// The rsi of each call of `helper` (the op's or the clause's address).
+std::vector<uint64_t> calls_of(const std::vector<uint8_t>& code, uint64_t helper) {
+  std::vector<uint64_t> out;
+  auto insns = x86::decode_all(code, 0x1000);
+  EXPECT_TRUE(insns.ok());
+  if (!insns.ok()) return out;
+  uint64_t rsi = 0;
+  for (size_t i = 0; i + 1 < insns->size(); ++i) {
+    const auto& in = (*insns)[i];
+    if (in.mnemonic() == "mov" && in.length == 10 && in.text().rfind("mov rsi, ", 0) == 0)
+      std::memcpy(&rsi, in.bytes.data() + 2, 8);
+    if (in.mnemonic() == "mov" && in.length == 10 && in.text().rfind("mov rax, ", 0) == 0 &&
+        (*insns)[i + 1].text() == "call rax") {
+      uint64_t imm = 0;
+      std::memcpy(&imm, in.bytes.data() + 2, 8);
+      if (imm == helper) out.push_back(rsi);
+    }
+  }
+  return out;
 }
 
 TEST(DvmNative, ClausesOfKnownOpsCompileToForwardOnlyCodeCallingOnlyTheHelpers) {
@@ -133,33 +154,25 @@ TEST(DvmNative, AClauseWithAnOpItDoesNotCompileIsHandedToTheInterpreterWhole) {
   auto s = state_with(daggs);
   auto native = compile_native(p.bytes, kAt, kHelpers, s);
   ASSERT_TRUE(native.ok()) << native.error().message();
-  EXPECT_EQ(native->native_clauses, 1u);
-  EXPECT_EQ(describe(*native), "native code; interpreted: clause 2 (OUT), clause 3 (op 200)");
+  EXPECT_EQ(native->native_clauses, 2u);
+  EXPECT_EQ(describe(*native), "native code; interpreted: clause 3 (op 200)");
   ASSERT_NO_FATAL_FAILURE(check_code(native->code));
-  // The interpreter gets each clause's own bytes, CLAUSE first.
-  auto insns = x86::decode_all(native->code, 0x1000);
-  ASSERT_TRUE(insns.ok());
-  std::vector<uint64_t> handed;
-  for (const auto& in : *insns) {
-    if (in.mnemonic() == "mov" && in.length == 10 && in.text().rfind("mov rsi, ", 0) == 0) {
-      uint64_t imm = 0;
-      std::memcpy(&imm, in.bytes.data() + 2, 8);
-      handed.push_back(imm);
-    }
-  }
+  // The interpreter gets the clause's own bytes, CLAUSE first; the
+  // printf's OUT is a call of the op helper with the op's address.
   const uint64_t second = kAt + 3 + counted.bytes.size(), third = second + 3 + printed.bytes.size();
-  EXPECT_EQ(handed, (std::vector<uint64_t>{second, third}));
+  EXPECT_EQ(calls_of(native->code, kHelpers.interpret), (std::vector<uint64_t>{third}));
+  EXPECT_EQ(calls_of(native->code, kHelpers.op), (std::vector<uint64_t>{second + 3 + 2}));
 }
 
 TEST(DvmNative, ProgramsItCannotCompileStayBytecodeWithTheReason) {
   std::vector<pk_dagg> daggs;
   auto s = state_with(daggs);
-  Code printed, p;
-  printed.op(PK_OP_REG).u8(14).op(PK_OP_OUT).u16(1).u8(1);
-  p.clause(printed).op(PK_OP_END);
+  Code future, p;
+  future.imm(1).op(200);
+  p.clause(future).op(PK_OP_END);
   auto all_out = compile_native(p.bytes, kAt, kHelpers, s);
   ASSERT_FALSE(all_out.ok());
-  EXPECT_EQ(all_out.error().message(), "no clause compiles: clause 1 (OUT)");
+  EXPECT_EQ(all_out.error().message(), "no clause compiles: clause 1 (op 200)");
   // A self-> slot beyond the state: the interpreter's fault, not compiled.
   Code wide, q;
   wide.op(PK_OP_SELF).u16(9).op(PK_OP_POP);
@@ -232,9 +245,9 @@ TEST(DvmNative, StringOpsCompileToAddressesAndCallsOfTheStringHelper) {
   EXPECT_EQ(ops[1], kAt + 3 + sread);  // SREAD
   EXPECT_EQ(actions.front(), "mov r9d, 0x00");
   EXPECT_EQ(actions[1], "mov r9d, 0x03");
-  // No string helper: the clause is the interpreter's.
+  // No op helper: the clause is the interpreter's.
   DvmNativeHelpers without = kHelpers;
-  without.string = 0;
+  without.op = 0;
   Code counted, q;
   counted.imm(1).op(PK_OP_ADDGLOBAL).u16(1);
   q.clause(counted).clause(body).op(PK_OP_END);
@@ -308,6 +321,92 @@ TEST(DvmNative, TimestampReadsTheTscInPlaceOnlyForTheAgentsClock) {
   ASSERT_TRUE(plain_insns.ok());
   for (const auto& in : *plain_insns) EXPECT_NE(in.mnemonic(), "rdtsc");
   ::munmap(mem, 4096);
+}
+
+// Every op the agent runs compiles: output (OUT, OUTS), memory reads
+// (STK, LOAD), DTrace's faulting division (DIVZ, MODZ), the arrays (AGET,
+// ASET, AADD, ASGET, ASSET: their key words read from the array's header
+// among the global words), ustack() (USTACK) call the op helper with the
+// op's own address; exit() (EXIT) is one store to pk_control.dexited. No
+// clause is left to the interpreter. Without the arrays' headers (no
+// globals) an array op is the interpreter's, with the reason.
+TEST(DvmNative, EveryOpTheAgentRunsCompilesToNativeCode) {
+  std::vector<pk_dagg> daggs;
+  auto s = state_with(daggs);
+  s.self_words = 8;
+  // Two arrays: integers keyed by two words at word 0, strings keyed by
+  // one at word 16 (headers only: what the compiler reads).
+  std::vector<uint64_t> globals(64, 0);
+  pk_darray ints{}, strs{};
+  ints.key_words = 2;
+  ints.capacity = 4;
+  strs.key_words = 1;
+  strs.value_words = 2;
+  strs.capacity = 4;
+  std::memcpy(globals.data(), &ints, sizeof ints);
+  std::memcpy(globals.data() + 16, &strs, sizeof strs);
+  s.globals = globals.data();
+  s.global_words = static_cast<uint32_t>(globals.size());
+  Code body, p;
+  std::vector<uint64_t> at;  // each helper op's offset in the clause
+  auto mark = [&] { at.push_back(kAt + 3 + body.bytes.size()); };
+  body.op(PK_OP_ACT).u16(1);
+  mark(); body.op(PK_OP_STK).u8(1);                                   // arg6
+  body.op(PK_OP_REG).u8(14);
+  mark(); body.op(PK_OP_LOAD).u8(4).u8(1);                            // *(int *)arg0
+  mark(); body.op(PK_OP_DIVZ).u8(1);                                  // arg6 / *(int *)arg0
+  body.op(PK_OP_REG).u8(13);
+  mark(); body.op(PK_OP_MODZ).u8(0);                                  // ... % arg1
+  body.imm(1).op(PK_OP_REG).u8(14);
+  mark(); body.op(PK_OP_AGET).u8(0).u8(0).u8(0).u8(0);                // a[1, arg0]
+  body.imm(1).op(PK_OP_REG).u8(14).imm(5);
+  mark(); body.op(PK_OP_ASET).u8(0).u8(0).u8(0).u8(0);                // a[1, arg0] = 5
+  body.imm(2).op(PK_OP_REG).u8(14).imm(1);
+  mark(); body.op(PK_OP_AADD).u8(0).u8(0).u8(0).u8(0);                // a[2, arg0]++
+  body.op(PK_OP_REG).u8(14).op(PK_OP_SLIT).u16(1).u8('x').u8(0);
+  mark(); body.op(PK_OP_ASSET).u8(16).u8(0).u8(0).u8(0).u16(8);       // s[arg0] = "x"
+  body.op(PK_OP_REG).u8(14);
+  mark(); body.op(PK_OP_ASGET).u8(16).u8(0).u8(0).u8(0);              // s[arg0]
+  mark(); body.op(PK_OP_USTACK).u16(4).u8(PK_USTACK_DEPTH).u8(0).u8(0).u8(0).u8(0).u16(0).u16(0).u16(0);
+  mark(); body.op(PK_OP_OUTS).u16(2).u8(2).u16(8 | PK_OUTS_LOCAL).u16(0);  // printf("%s %d", s[arg0], depth)
+  mark(); body.op(PK_OP_OUT).u16(3).u8(1);                            // trace(the quotient)
+  body.op(PK_OP_EXIT);
+  p.clause(body).op(PK_OP_END);
+  auto native = compile_native(p.bytes, kAt, kHelpers, s);
+  ASSERT_TRUE(native.ok()) << native.error().message();
+  EXPECT_EQ(describe(*native), "native code");
+  ASSERT_NO_FATAL_FAILURE(check_code(native->code));
+  EXPECT_EQ(calls_of(native->code, kHelpers.op), at);
+  EXPECT_TRUE(calls_of(native->code, kHelpers.interpret).empty());
+  // exit(): a store of 1 to the control's dexited, through h->c.
+  auto insns = x86::decode_all(native->code, 0x1000);
+  ASSERT_TRUE(insns.ok());
+  char store[64];
+  std::snprintf(store, sizeof store, "mov dword ptr [rax+0x%02zx], 0x01", offsetof(pk_control, dexited));
+  size_t stores = 0;
+  for (const auto& in : *insns) stores += in.text() == store;
+  EXPECT_EQ(stores, 1u) << store;
+  // The clause's output starts where it starts (pk_dvm_hit.clause_out,
+  // stored at its entry) and a fault puts out_len back there, as the
+  // interpreter's CLAUSE and fault do.
+  char save[64], restore[64];
+  std::snprintf(save, sizeof save, "mov [rbx+0x%02zx], eax", offsetof(pk_dvm_hit, clause_out));
+  std::snprintf(restore, sizeof restore, "mov eax, [rbx+0x%02zx]", offsetof(pk_dvm_hit, clause_out));
+  size_t saves = 0, restores = 0;
+  for (const auto& in : *insns) {
+    saves += in.text() == save;
+    restores += in.text() == restore;
+  }
+  EXPECT_EQ(saves, 1u) << save;
+  EXPECT_EQ(restores, 1u) << restore;
+  // No headers: the array ops cannot be sized, the clause is interpreted.
+  s.globals = nullptr;
+  Code counted, q;
+  counted.imm(1).op(PK_OP_ADDGLOBAL).u16(1);
+  q.clause(counted).clause(body).op(PK_OP_END);
+  auto partly = compile_native(q.bytes, kAt, kHelpers, s);
+  ASSERT_TRUE(partly.ok()) << partly.error().message();
+  EXPECT_EQ(describe(*partly), "native code; interpreted: clause 2 (AGET of a slot or table out of range)");
 }
 
 }  // namespace
