@@ -367,18 +367,11 @@ static inline uint64_t *pk_dvm_aentry(uint64_t *globals, uint32_t table, const u
   return 0;
 }
 
-/* What the element of `key` is charged: elem_bytes, and each string key's
- * length + 1 rounded up to 8 (d/compiler.cpp ArrayElem::bytes). */
+/* What an element is charged: elem_bytes, the tracer's charge for every
+ * dynamic variable (d::dynamic_variable_bytes, dtrace-utils' rule). */
 static inline uint64_t pk_dvm_abytes(const struct pk_darray *a, const uint64_t *key) {
-  uint64_t n = a->elem_bytes;
-  for (uint32_t i = 0; i < a->key_words && i < 64; ++i) {
-    if (!((a->string_starts >> i) & 1)) continue;
-    uint64_t room = 8 * a->string_key_words;
-    if (room > 8 * (a->key_words - i)) room = 8 * (a->key_words - i);
-    const uint64_t len = pk_dvm_slen((const uint8_t *)(key + i), (uint32_t)room);
-    n += (len + 1 + 7) / 8 * 8;
-  }
-  return n;
+  (void)key;
+  return a->elem_bytes;
 }
 
 /* Charges one element to the budget; 0 (a drop counted) when it does not fit. */
@@ -424,18 +417,15 @@ static inline void pk_dvm_adelete(uint64_t *globals, const struct pk_darray *a, 
 
 /* Storing 0 (or "" to an array of strings) at key: a live element is
  * emptied (its first value word zeroed, so a string reads as "") and
- * deleted; a missing one is a drop when the tracer, which creates the
- * element first (d/compiler.cpp Assign), would find no room for it.
- * e is pk_dvm_aentry's answer for the key (0: none). ASET, ASSET. */
+ * deleted; a missing one stays missing, nothing charged (dtrace-utils'
+ * dt_get_assoc, d/compiler.cpp Assign). e is pk_dvm_aentry's answer for
+ * the key (0: none). ASET, ASSET. */
 static inline void pk_dvm_aclear(uint64_t *globals, const struct pk_darray *a, uint64_t *e, const uint64_t *key) {
+  (void)key;
   if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
     __atomic_store_n(&e[1 + a->key_words], 0, __ATOMIC_RELAXED);
     pk_dvm_adelete(globals, a, e);
-    return;
   }
-  struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
-  if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, key) > d->limit)
-    __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
 }
 
 /* The callbacks, read once at the start of a hit (pk_dvm_run): where the
@@ -481,9 +471,9 @@ static inline void pk_dvm_aggregate_at(const struct pk_dvm_hit *h, uint8_t *part
   pk_dvm_aggregate(part, a, args, (int64_t)args[a->key_words], (int64_t)args[a->key_words + 1]);
 }
 
-/* A thread's self-> variables are charged to dynvarsize as the tracer
- * charges them (d/program.cpp Exec::thread_vars): all of them (self_bytes)
- * at the thread's first store, once (the part's word `flag` remembers it).
+/* A thread's self-> variable is charged to dynvarsize as the tracer
+ * charges it (d/compiler.cpp SelfVar): self_bytes at its first store, once
+ * (the part's word `flag`, the variable's own, remembers it).
  * Returns 0 when there is no room: the store is a drop and goes nowhere
  * (SETSELFDYN, SSTOREDYN). */
 static inline int pk_dvm_charge_self(const struct pk_dvm_hit *h, uint8_t *part, uint32_t flag, uint32_t dyn) {
@@ -563,8 +553,8 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
     }
     case PK_OP_SSTOREDYN: {
       /* SSTORE to a self-> string, charged as SETSELFDYN charges: the
-       * thread's first self-> store charges self_bytes; no room: a drop,
-       * and the store goes nowhere. */
+       * variable's first store charges self_bytes; no room: a drop, and
+       * the store goes nowhere (a string store deletes nothing). */
       const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2), flag = pk_dvm_u16(code + pc + 4);
       uint32_t dyn;
       __builtin_memcpy(&dyn, code + pc + 6, 4);
@@ -932,9 +922,10 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         break;
       }
       case PK_OP_SETSELFDYN: {
-        /* As the tracer charges self-> variables (d/program.cpp
-         * Exec::thread_vars): all of a thread's at its first store, once;
-         * a store that finds no room is a drop and goes nowhere. */
+        /* As the tracer charges a self-> variable (d/compiler.cpp
+         * SelfVar): at its first store, once; a store that finds no room
+         * is a drop and goes nowhere. Storing 0 deletes it (its charge
+         * given back) and creates none (dtrace-utils' dt_get_dvar). */
         if (pc + 8 > size) goto fault;
         const uint32_t slot = pk_dvm_u16(code + pc), flag = pk_dvm_u16(code + pc + 2);
         uint32_t dyn;
@@ -946,8 +937,19 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           goto fault;
         PK_NEED(1);
         const uint64_t v = st[--sp];
+        uint64_t *w = (uint64_t *)part;
+        if (!v) {
+          if (w[flag]) {
+            uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+            struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
+            __atomic_sub_fetch(&d->used, d->self_bytes, __ATOMIC_RELAXED);
+            w[flag] = 0;
+          }
+          w[slot] = 0;
+          break;
+        }
         if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
-        ((uint64_t *)part)[slot] = v;
+        w[slot] = v;
         break;
       }
       case PK_OP_DUP:

@@ -31,6 +31,31 @@ VarDecl* Symbols::find(std::vector<VarDecl>& in, const std::string& name) {
   return nullptr;
 }
 
+uint64_t dynamic_variable_bytes(const Symbols& s, uint64_t strsize, uint64_t stack_bytes) {
+  auto value_bytes = [&](const Type& t) -> uint64_t {
+    if (t.is_string()) return strsize;
+    if (t.kind == Type::Kind::stack) return stack_bytes;
+    return t.size ? t.size : 8;
+  };
+  uint64_t tuple = 0, value = 0;
+  for (const VarDecl& v : s.thread_vars) value = std::max(value, value_bytes(v.type));
+  for (const VarDecl& g : s.globals) {
+    if (!g.is_array || g.dim > 0) continue;
+    value = std::max(value, value_bytes(g.type));
+    uint64_t t = 4;
+    for (const Type& k : g.keys) {
+      if (k.is_string()) t += strsize + 1;
+      else if (k.kind == Type::Kind::stack) t = (t + 7) / 8 * 8 + stack_bytes;
+      else {
+        const uint64_t size = k.size ? k.size : 8;
+        t = (t + size - 1) / size * size + size;
+      }
+    }
+    tuple = std::max(tuple, t + 8);
+  }
+  return value == 0 && tuple == 0 ? 0 : tuple + value;
+}
+
 AggDecl* Symbols::find_agg(const std::string& name) {
   for (auto& a : aggs)
     if (a.name == name) return &a;
@@ -1681,6 +1706,15 @@ public:
     // except the constant 0 as a pointer (x = curthread; x = pid is
     // refused).
     const bool zero = e.kids[1]->kind == ExprKind::integer && e.kids[1]->ival == 0;
+    // Storing 0 to a struct or union that is a dynamic variable (self->,
+    // an associative array's element) deletes it, as dtrace-utils'
+    // dt_cg_store_var does for any dynamic variable.
+    const bool dynamic = lhs.kind == ExprKind::self_var ||
+                         (lhs.kind == ExprKind::index && lhs.id == static_cast<int>(IndexKind::array));
+    if (e.op == Op::none && var.object && zero && dynamic) {
+      e.type = var;
+      return;
+    }
     const bool pointer_mix = e.op == Op::none && !var.object && !rhs.object &&
                              ((var.kind == Type::Kind::pointer && rhs.kind == Type::Kind::integer && !zero) ||
                               (var.kind == Type::Kind::integer && rhs.kind == Type::Kind::pointer));

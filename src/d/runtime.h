@@ -69,6 +69,7 @@ struct Exec {
   std::string* out = nullptr;  // this clause's output
   int tid = 0;
   std::vector<Value>* self = nullptr;  // this thread's self-> slots, when looked up
+  std::vector<uint8_t>* self_live = nullptr;  // which of them exist (Runtime::thread_live)
   uint64_t now = 0;          // timestamp of this firing
   // alloca()'s scratch memory: addresses from kScratchBase, which no user
   // address space maps (non-canonical), freed when the firing ends.
@@ -176,6 +177,9 @@ public:
   std::vector<Value> globals;
   std::vector<ArrayMap> arrays;  // by global slot (only array slots used)
   std::unordered_map<int, std::vector<Value>> thread_vars;
+  // Which of a thread's self-> variables exist (hold a non-zero value and
+  // are charged to dynvarsize), by tid as thread_vars.
+  std::unordered_map<int, std::vector<uint8_t>> thread_live;
   std::vector<Value> clause_vars;
   std::string var_mem;                               // at kVarBase: struct globals and this-> structs
   std::unordered_map<int, std::string> thread_mem;   // by tid, at kThreadVarBase: self-> structs
@@ -184,6 +188,7 @@ public:
   std::vector<bool> agg_printed;
   SpaceBudget agg_budget;  // aggsize: every aggregation's keys
   SpaceBudget dyn_budget;  // dynvarsize: array elements and self-> variables
+  uint64_t dyn_elem = 0;   // what each of them is charged (d::dynamic_variable_bytes)
   Value dropped_store;     // where a store that did not fit goes
   std::vector<Speculation> specs;  // index = id - 1
   size_t specsize = 0;             // bytes a speculation buffers (0: no bound)

@@ -422,13 +422,28 @@ private:
         a_.mov(ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))), ax::rax);
         return d - 1;
       case PK_OP_SETSELFDYN: {
-        // dvm.h's SETSELFDYN: the thread's first self-> store charges its
-        // self_bytes to the pk_ddyn; no room: a drop, and no store.
+        // dvm.h's SETSELFDYN: the variable's first store charges
+        // self_bytes to the pk_ddyn; no room: a drop, and no store. 0
+        // deletes it: its flag cleared, its charge given back.
         uint32_t dyn;
         std::memcpy(&dyn, arg + 4, 4);
         const auto flag = ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg + 2)));
+        const auto var = ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg)));
         asmjit::Label store = a_.newLabel(), fits = a_.newLabel(), drop = a_.newLabel(), done = a_.newLabel();
+        asmjit::Label nonzero = a_.newLabel(), cleared = a_.newLabel();
         part(fault);
+        a_.cmp(slot(d - 1), 0);
+        a_.jne(nonzero);
+        a_.cmp(flag, 0);
+        a_.je(cleared);
+        global(dyn);  // rax = the pk_ddyn
+        a_.mov(ax::rcx, ax::qword_ptr(ax::rax, offsetof(pk_ddyn, self_bytes)));
+        a_.lock().sub(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, used)), ax::rcx);
+        a_.mov(flag, 0);
+        a_.bind(cleared);
+        a_.mov(var, 0);
+        a_.jmp(done);
+        a_.bind(nonzero);
         a_.cmp(flag, 0);
         a_.jne(store);
         global(dyn);  // rax = the pk_ddyn

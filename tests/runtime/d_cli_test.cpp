@@ -426,7 +426,7 @@ TEST(DCli, BuffersTooSmallForTheProgramAreRefused) {
       {{"-x", "aggsize=8"}, "BEGIN { @ = count(); exit(0); }",
        "(-x aggsize=8: an aggregation entry takes 48 bytes: use aggsize=48 or more)"},
       {{"-x", "dynvarsize=15"}, "BEGIN { a[1] = 1; exit(0); }",
-       "(-x dynvarsize=15: a dynamic variable takes 64 bytes: use dynvarsize=64 or more)"},
+       "(-x dynvarsize=15: a dynamic variable takes 20 bytes: use dynvarsize=20 or more)"},
       {{"-b", "59"}, "BEGIN { exit(0); }", "(-x bufsize=59: a record takes 64 bytes: use bufsize=64 or more)"},
   };
   for (const Case& c : cases) {

@@ -556,11 +556,12 @@ TEST(AgentCodegen, AssociativeArraysMatchTheTracer) {
 }
 
 // self-> variables are charged to -x dynvarsize as the tracer charges
-// them: a thread's (all of them: 72 + 72 bytes) at its first store, even
-// of 0; 300 bytes hold two threads', the third's stores are drops, and
-// its variables read 0.
+// them: each variable on its own (8 bytes here: dtrace-utils' size of a
+// dynamic variable, d::dynamic_variable_bytes) at its first non-zero
+// store, and storing 0 allocates nothing (self->b never exists); 16 bytes
+// hold two threads' self->a, the third's stores are drops, and it reads 0.
 TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
-  Both b("#pragma D option dynvarsize=300\n"
+  Both b("#pragma D option dynvarsize=16\n"
          "pid$target::work:entry /arg1 % 2 == 0/ { self->a += arg1; }\n"
          "pid$target::work:entry /arg1 % 2 == 1/ { self->b = 0; @[tid] = sum(self->a + self->b); }\n");
   for (const Hit& h : some_hits()) {
@@ -574,10 +575,12 @@ TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
 }
 
 // Elements that find no room in -x dynvarsize are dynamic variable drops,
-// counted as the tracer counts them (a store of 0 to a missing element of
-// a full budget is one too).
+// counted as the tracer counts them; a store of 0 to a missing element
+// allocates nothing, so it is never one (dtrace-utils' dt_get_assoc). An
+// element takes 28 bytes (a tuple of the id, the 8-byte key at 8 and the
+// thread key, 24, and an int value): 280 bytes hold 10.
 TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
-  Both b("#pragma D option dynvarsize=640\n"
+  Both b("#pragma D option dynvarsize=280\n"
          "pid$target::work:entry { a[arg1] += 1; z[arg1] = 0; }\n"
          "END { printf(\"%d %d %d\\n\", a[0], a[63], a[266]); }\n");
   for (const Hit& h : some_hits()) {
@@ -586,8 +589,8 @@ TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
   }
   b.end();
   EXPECT_EQ(b.tracer_out.out_text(), "1 1 0\n\n");
-  // 30 keys of a[] past the 10 that fit; z[] from the hit that filled it.
-  EXPECT_NE(b.tracer_out.err_text().find("probekit: 61 dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+  // 30 keys of a[] past the 10 that fit; none of z[].
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 30 dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
