@@ -574,6 +574,27 @@ TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// Storing 0 to a self-> variable deletes it and gives its room back
+// (dtrace-utils' dt_get_dvar): 8 bytes hold one int64_t variable, which
+// each hit's thread takes and frees in turn, so no store of the 40 hits
+// of three threads is a drop; self->b (stored while self->a holds the
+// room) is.
+TEST(AgentCodegen, StoringZeroToASelfVariableGivesItsRoomBack) {
+  Both b("#pragma D option dynvarsize=8\n"
+         "pid$target::work:entry { self->a = arg1 + 1; @s[tid] = sum(self->a); self->b = arg1 + 2; self->a = 0;\n"
+         "  @z = sum(self->a + self->b); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 40 dynamic variable drops"), std::string::npos)
+      << b.tracer_out.err_text();
+  EXPECT_NE(b.tracer_out.out_text().find("                0\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 // Elements that find no room in -x dynvarsize are dynamic variable drops,
 // counted as the tracer counts them; a store of 0 to a missing element
 // allocates nothing, so it is never one (dtrace-utils' dt_get_assoc). An
