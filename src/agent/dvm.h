@@ -1247,8 +1247,8 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         const uint64_t v = st[sp + kw];
         uint64_t *e = pk_dvm_aentry(globals, table, st + sp, v != 0 || op == PK_OP_AADD);
         if (op == PK_OP_ASET && v == 0) {
-          /* Deleting: the tracer creates the element first and counts a
-           * drop when there is no room for it (d/compiler.cpp Assign). */
+          /* Deleting: a missing element stays missing, nothing charged
+           * (d/compiler.cpp Assign, dtrace-utils' dt_get_assoc). */
           pk_dvm_aclear(globals, a, e, st + sp);
           break;
         }

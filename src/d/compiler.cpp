@@ -1392,8 +1392,13 @@ public:
         if (is_null_string(s)) x.fault(FaultKind::bad_address, 0);
         x.rt.strtok_buffer = std::string(s);
         x.rt.strtok_pos = 0;
-      } else if (args_[0]->eval_int(x) != 0) {
-        x.fault(FaultKind::illegal_op, 0, "strtok() takes a string or NULL");
+      } else if (const int64_t p = args_[0]->eval_int(x); p != 0) {
+        // A char * (alloca()'d bytes, the target's): the string there, as
+        // dtrace reads any pointer strtok() is given.
+        if (args_[0]->type.kind != Type::Kind::pointer)
+          x.fault(FaultKind::illegal_op, 0, "strtok() takes a string or NULL");
+        x.rt.strtok_buffer = read_target_string(x, static_cast<uint64_t>(p), x.rt.strsize);
+        x.rt.strtok_pos = 0;
       } else if (x.rt.strtok_buffer.empty() && x.rt.strtok_pos == 0) {
         x.fault(FaultKind::bad_address, 0);  // strtok(NULL, ...) with no string to go on
       }
