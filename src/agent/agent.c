@@ -639,7 +639,8 @@ PK_EXPORT uint32_t pk_agent_dvm_interpret(struct pk_dvm_hit *v, const uint8_t *c
  * bytes of code from it, on the native frame's stack st of depth words,
  * in the clause's action `action`: 0 done; 1 a fault (the native code
  * counts the clause abandoned); 2 a bad-address fault reported as the
- * interpreter reports it (an ERROR item; the clause ends). */
+ * interpreter reports it (an ERROR item; the clause ends); 3 a dynamic
+ * variable drop (the clause ends, no error). */
 PK_EXPORT uint32_t pk_agent_dvm_string(struct pk_dvm_hit *v, const uint8_t *op, uint32_t size, uint64_t *st,
                                        uint32_t depth, uint32_t action) {
   uint32_t pc = 1, sp = depth;

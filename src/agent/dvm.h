@@ -501,6 +501,7 @@ static inline int pk_dvm_charge_self(const struct pk_dvm_hit *h, uint8_t *part, 
  * *faddr: an ERROR item). */
 #define PK_DVM_SFAULT 1u
 #define PK_DVM_SBADADDR 2u
+#define PK_DVM_SDROP 3u /* a dynamic variable drop: the clause ends, no error */
 #define PK_SNEED(n) \
   if (sp < (n)) return PK_DVM_SFAULT
 #define PK_SROOM(n) \
@@ -565,7 +566,7 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
         return PK_DVM_SFAULT;
       PK_SNEED(1);
       const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
-      if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
+      if (!pk_dvm_charge_self(h, part, flag, dyn)) return PK_DVM_SDROP;
       uint8_t *str = part + 8ull * word;
       if (src != str) pk_dvm_scopy(str, src, max);
       break;
@@ -605,9 +606,9 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
       }
       if (!e) {
         __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
-        break;
+        return PK_DVM_SDROP;
       }
-      if (!pk_dvm_alive(globals, a, e)) break;
+      if (!pk_dvm_alive(globals, a, e)) return PK_DVM_SDROP;
       uint8_t *str = (uint8_t *)(e + 1 + kw);
       if (src != str) pk_dvm_scopy(str, src, max);
       break;
@@ -948,7 +949,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           w[slot] = 0;
           break;
         }
-        if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
+        if (!pk_dvm_charge_self(h, part, flag, dyn)) goto drop;
         w[slot] = v;
         break;
       }
@@ -1254,9 +1255,9 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         }
         if (!e) { /* no free entry: the element does not fit */
           __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
-          break;
+          goto drop;
         }
-        if (!pk_dvm_alive(globals, a, e)) break;
+        if (!pk_dvm_alive(globals, a, e)) goto drop;
         if (op == PK_OP_ASET) {
           __atomic_store_n(&e[1 + kw], v, __ATOMIC_RELAXED);
         } else if (__atomic_add_fetch(&e[1 + kw], v, __ATOMIC_RELAXED) == 0) {
@@ -1268,6 +1269,7 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
       case PK_OP_SLIT: case PK_OP_SCOMM: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: case PK_OP_SJOIN:
       case PK_OP_SUBSTR: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_STRCMP: case PK_OP_SSTOREDYN: {
         const uint32_t r = pk_dvm_string_op(h, f, code, size, &pc, st, &sp, &faddr);
+        if (r == PK_DVM_SDROP) goto drop;
         if (r == PK_DVM_SBADADDR) fkind = 1; /* DTRACEFLT_BADADDR */
         if (r) goto fault;
         break;
@@ -1327,6 +1329,16 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
     } else {
       ++abandoned;
     }
+    if (clause_end <= pc || clause_end > size) return abandoned;
+    pc = clause_end;
+    sp = 0;
+    continue;
+  drop:
+    /* A dynamic variable drop ends the clause, its output with it, and is
+     * no error: dtrace-utils' dt_cg_store_var returns from the clause
+     * there (d/program.cpp Runtime::run_clause, ClauseDrop). */
+    h->out_len = clause_out;
+    h->out_items = clause_items;
     if (clause_end <= pc || clause_end > size) return abandoned;
     pc = clause_end;
     sp = 0;

@@ -396,9 +396,9 @@ public:
     if (!vars) return nullptr;
     uint8_t& live = (*x.self_live)[slot_];
     if (create && !live) {
-      // A new dynamic variable: out of dynvarsize, the store goes nowhere
-      // and counts as a drop.
-      if (!x.rt.dyn_budget.charge(x.rt.dyn_elem)) return &(x.rt.dropped_store = zero_of(type));
+      // A new dynamic variable: out of dynvarsize, a drop, which ends the
+      // clause.
+      if (!x.rt.dyn_budget.charge(x.rt.dyn_elem)) throw ClauseDrop{};
       live = 1;
     }
     return &(*vars)[slot_];
@@ -444,9 +444,9 @@ public:
     auto it = m.find(std::span<const Value>(scratch_));
     if (it != m.end()) return &it->second;
     if (!create) return nullptr;
-    // A new element is a dynamic variable: out of dynvarsize, the store
-    // goes nowhere and counts as a drop.
-    if (!x.rt.dyn_budget.charge(x.rt.dyn_elem)) return &(x.rt.dropped_store = zero_of(type));
+    // A new element is a dynamic variable: out of dynvarsize, a drop,
+    // which ends the clause.
+    if (!x.rt.dyn_budget.charge(x.rt.dyn_elem)) throw ClauseDrop{};
     return &m.emplace(Key(scratch_), zero_of(type)).first->second;
   }
   bool unset_is_null() const override { return true; }

@@ -467,6 +467,8 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   } catch (const Fault& f) {
     report_fault(x.probe, x.epid, x.action, f, x.ctx);
     return;
+  } catch (const ClauseDrop&) {
+    return;  // a dynamic variable drop: the clause and its output end there
   }
   // An empty clause under -F -q prints only the flow prefix: end its line.
   if (x.prefix_done && (!quiet_ || (flow_indent && c.empty)) && !json()) out += "\n";
@@ -492,6 +494,8 @@ void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, cons
     run(x);
   } catch (const Fault& f) {
     report_fault(x.probe, x.epid, x.action, f, x.ctx);
+    return;
+  } catch (const ClauseDrop&) {
     return;
   }
   if (x.prefix_done && !quiet_ && !json()) out += "\n";

@@ -45,6 +45,11 @@ struct Fault {
   std::string what;      // for illegal_op
 };
 
+// A dynamic variable drop (no room in dynvarsize): the clause ends there,
+// its output with it, and it is no error, as dtrace-utils' dt_cg_store_var
+// returns from the clause (Runtime::run_clause catches it).
+struct ClauseDrop {};
+
 class Runtime;
 struct ProbeEntry;
 
@@ -189,7 +194,6 @@ public:
   SpaceBudget agg_budget;  // aggsize: every aggregation's keys
   SpaceBudget dyn_budget;  // dynvarsize: array elements and self-> variables
   uint64_t dyn_elem = 0;   // what each of them is charged (d::dynamic_variable_bytes)
-  Value dropped_store;     // where a store that did not fit goes
   std::vector<Speculation> specs;  // index = id - 1
   size_t specsize = 0;             // bytes a speculation buffers (0: no bound)
   uint64_t spec_drops = 0;         // speculated records that did not fit (specsize)

@@ -359,8 +359,9 @@ private:
       case PK_OP_SREAD: case PK_OP_SSTORE: case PK_OP_SSETGLOBAL: case PK_OP_SCMP: case PK_OP_SLEN:
       case PK_OP_SKEY: case PK_OP_SJOIN: case PK_OP_SUBSTR: case PK_OP_STRCMP: case PK_OP_SSTOREDYN: {
         // The agent runs the interpreter's code for the op on the frame's
-        // stack words: 0 done, 2 a bad address it reported (the clause
-        // ends), else a fault (the clause is abandoned).
+        // stack words: 0 done, 2 a bad address it reported or 3 a dynamic
+        // variable drop (the clause ends), else a fault (the clause is
+        // abandoned).
         const uint32_t pc = static_cast<uint32_t>(arg - code_.data()) - 1;
         asmjit::Label ok = a_.newLabel();
         a_.mov(ax::rdi, ax::rbx);
@@ -373,6 +374,8 @@ private:
         a_.test(ax::eax, ax::eax);
         a_.jz(ok);
         a_.cmp(ax::eax, asmjit::imm(PK_DVM_SBADADDR));
+        a_.je(label(end_));
+        a_.cmp(ax::eax, asmjit::imm(PK_DVM_SDROP));
         a_.je(label(end_));
         a_.jmp(fault);
         a_.bind(ok);
@@ -464,9 +467,10 @@ private:
         a_.mov(ax::rax, slot(d - 1));
         a_.mov(ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))), ax::rax);
         a_.jmp(done);
-        a_.bind(drop);
+        a_.bind(drop);  // a drop ends the clause (dvm.h's drop), no error
         a_.lock().sub(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, used)), ax::rcx);
         a_.lock().add(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, drops)), 1);
+        a_.jmp(label(end_));
         a_.bind(done);
         return d - 1;
       }

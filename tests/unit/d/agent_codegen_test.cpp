@@ -575,22 +575,30 @@ TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
 }
 
 // Storing 0 to a self-> variable deletes it and gives its room back
-// (dtrace-utils' dt_get_dvar): 8 bytes hold one int64_t variable, which
-// each hit's thread takes and frees in turn, so no store of the 40 hits
-// of three threads is a drop; self->b (stored while self->a holds the
-// room) is.
-TEST(AgentCodegen, StoringZeroToASelfVariableGivesItsRoomBack) {
+// (dtrace-utils' dt_get_dvar), and a drop ends its clause, no error
+// (dt_cg_store_var returns from the clause). 8 bytes hold two int
+// variables. The first hit (tid 100) takes and frees self->a, then keeps
+// self->b and self->c: the room is full. Every later hit drops self->a
+// (its first clause ends before sum()); tid 100's go on in the second
+// clause (b and c exist), the other threads' drop self->b there, so
+// @m counts tid 100's 14 hits and nothing after a drop runs: 13 + 2 * 26
+// drops.
+TEST(AgentCodegen, StoringZeroToASelfVariableGivesItsRoomBackAndADropEndsTheClause) {
   Both b("#pragma D option dynvarsize=8\n"
-         "pid$target::work:entry { self->a = arg1 + 1; @s[tid] = sum(self->a); self->b = arg1 + 2; self->a = 0;\n"
-         "  @z = sum(self->a + self->b); }\n");
+         "pid$target::work:entry { self->a = 1; @s[tid] = sum(self->a); self->a = 0; }\n"
+         "pid$target::work:entry { @n = count(); self->b = 1; self->c = 1; @m = count(); }\n");
   for (const Hit& h : some_hits()) {
     std::string why;
     ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
   }
   b.end();
-  EXPECT_NE(b.tracer_out.err_text().find("probekit: 40 dynamic variable drops"), std::string::npos)
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 65 dynamic variable drops"), std::string::npos)
       << b.tracer_out.err_text();
-  EXPECT_NE(b.tracer_out.out_text().find("                0\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("      100                1\n"), std::string::npos)
+      << b.tracer_out.out_text();
+  EXPECT_EQ(b.tracer_out.out_text().find("101"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("\n               40\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("\n               14\n"), std::string::npos) << b.tracer_out.out_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
