@@ -46,6 +46,21 @@ TEST(DCli, BeginEndWithoutTarget) {
 // With no -p/-c, dtrace's $target is 0 and $pid its own pid; pid$target is
 // then pid0 (dt_pid.c: D_PROC_BADPID), and a description no provider has
 // without a process is D_PDESC_ZERO, not a demand for one.
+// -x statusrate: exit() is seen at the consumer's next status check, a
+// statusrate after the start, and END fires only then (dtrace-utils'
+// rates/tst.statusrate.d); without it, at once. A lower bound, not a
+// speed: END cannot come before the check.
+TEST(DCli, StatusrateDelaysEndToTheNextStatusCheck) {
+  const std::string prog =
+      "BEGIN { ts = timestamp; exit(0); } END { printf(\"%d\\n\", timestamp - ts >= 500000000); }";
+  auto r = run({probekit_path(), "-q", "-x", "statusrate=1s", "-n", prog});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n\n");
+  r = run({probekit_path(), "-q", "-x", "statusrate=nonsense", "-n", prog});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("[D_PRAGMA_OPTSET]"), std::string::npos) << r.err;
+}
+
 TEST(DCli, NoTargetIsDtracesTargetZero) {
   auto r = run({probekit_path(), "-q", "-n", "BEGIN /$pid != 0/ { printf(\"%d %d\\n\", $target, $pid == pid); exit(0); }"});
   ASSERT_EQ(r.status, 0) << r.err;
