@@ -454,6 +454,11 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   x.action = 0;
   x.spec = 0;
   x.prefix_done = false;
+  // alloca() memory lives for its clause (dtrace-utils' scratch space is
+  // the clause's): the next clause allocates from the start again, and a
+  // pointer kept from an earlier clause reads past what is allocated, a
+  // bad address.
+  x.scratch_mem.clear();
   try {
     if (c.predicate && c.predicate->eval_int(x) == 0) return;
     if (c.empty) emit_prefix(x);

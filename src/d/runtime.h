@@ -77,7 +77,7 @@ struct Exec {
   std::vector<uint8_t>* self_live = nullptr;  // which of them exist (Runtime::thread_live)
   uint64_t now = 0;          // timestamp of this firing
   // alloca()'s scratch memory: addresses from kScratchBase, which no user
-  // address space maps (non-canonical), freed when the firing ends.
+  // address space maps (non-canonical), freed when the clause ends.
   std::string scratch_mem;
 
   std::vector<Value>* thread_vars(bool create);
