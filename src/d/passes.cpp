@@ -1731,6 +1731,24 @@ public:
     e.type = var;
   }
 
+  // A constant size given to alloca() or copyin() (`fn`) is checked
+  // against scratchsize here, as dt_cg_subr_alloca_impl does: D_ALLOCA_SIZE.
+  void check_alloca_size(const Expr& size, const char* fn) {
+    auto n = const_int(size);
+    if (!n) return;
+    if (*n < 0) {
+      error("D_ALLOCA_SIZE", size.loc, "'" + std::string(fn) + "()' size must not be negative");
+      return;
+    }
+    auto it = syms_->options.find("scratchsize");
+    const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+    if (limit && static_cast<uint64_t>(*n) > *limit)
+      error("D_ALLOCA_SIZE", size.loc,
+            std::string(fn) + "(" + (std::string(fn) == "copyin" ? "..., " : "") + std::to_string(*n) +
+                ") size larger than scratchsize " + std::to_string(*limit) +
+                ": allocate less, or raise it (-x scratchsize=SIZE)");
+  }
+
   void visit_incdec(Expr& e) {
     statement_top_ = false;
     // An existing variable keeps its type; `n++` on a new one declares int64_t.
@@ -2427,7 +2445,9 @@ private:
       return;
     case Fn::copyin:
       need(e, 0, false);
-      need(e, 1, false);
+      // copyin() allocates its bytes as alloca() does (dt_cg_subr_copyin
+      // calls dt_cg_subr_alloca_impl): a constant size is checked alike.
+      if (need(e, 1, false)) check_alloca_size(*e.kids[1], "copyin");
       e.type = Type::pointer();
       return;
     case Fn::copyinstr:
@@ -2552,17 +2572,7 @@ private:
       e.type = Type::string();
       return;
     case Fn::alloca:
-      if (need(e, 0, false)) {
-        auto n = const_int(*e.kids[0]);
-        if (n && *n < 0) error("D_ALLOCA_SIZE", e.kids[0]->loc, "'alloca()' size must not be negative");
-        // A constant size is checked against scratchsize here, as dt_cg does.
-        auto it = syms_->options.find("scratchsize");
-        const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
-        if (n && *n >= 0 && limit && static_cast<uint64_t>(*n) > *limit)
-          error("D_ALLOCA_SIZE", e.kids[0]->loc,
-                "alloca(" + std::to_string(*n) + ") size larger than scratchsize " + std::to_string(*limit) +
-                    ": allocate less, or raise it (-x scratchsize=SIZE)");
-      }
+      if (need(e, 0, false)) check_alloca_size(*e.kids[0], "alloca");
       e.type = Type::pointer();
       return;
     case Fn::copyinto:
