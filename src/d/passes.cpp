@@ -318,10 +318,15 @@ private:
       return true;
     }
     if (name == "uid" || name == "gid" || name == "ppid" || name == "pgid" || name == "sid") {
-      // The tracer's own ids, as dtrace(1) defines these macros.
+      // The tracer's own ids, as dtrace(1) defines these macros (dt_open.c:
+      // getuid(), getgid(), getppid(), getpgid(0), getsid(0)).
       is_int = true;
-      ival = 0;
-      value = "0";
+      ival = name == "uid"    ? static_cast<int64_t>(::getuid())
+             : name == "gid"  ? static_cast<int64_t>(::getgid())
+             : name == "ppid" ? static_cast<int64_t>(::getppid())
+             : name == "pgid" ? static_cast<int64_t>(::getpgid(0))
+                              : static_cast<int64_t>(::getsid(0));
+      value = std::to_string(ival);
       return true;
     }
     ctx_->diags.error("D_MACRO_UNDEF", loc,

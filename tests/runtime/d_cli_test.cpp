@@ -61,6 +61,17 @@ TEST(DCli, StatusrateDelaysEndToTheNextStatusCheck) {
   EXPECT_NE(r.err.find("[D_PRAGMA_OPTSET]"), std::string::npos) << r.err;
 }
 
+// $ppid, $uid, $gid, $pgid and $sid are probekit's own ids, as dtrace(1)
+// defines them (they were 0): here the test is probekit's parent, and
+// BEGIN's ppid (probekit's) is $ppid.
+TEST(DCli, IdMacrosAreTheTracersOwn) {
+  auto r = run({probekit_path(), "-q", "-n",
+                "BEGIN { printf(\"%d %d %d %d %d %d\\n\", $ppid, $uid, $gid, $pgid, $sid, ppid == $ppid); exit(0); }"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, std::to_string(::getpid()) + " " + std::to_string(::getuid()) + " " + std::to_string(::getgid()) +
+                       " " + std::to_string(::getpgid(0)) + " " + std::to_string(::getsid(0)) + " 1\n\n");
+}
+
 TEST(DCli, NoTargetIsDtracesTargetZero) {
   auto r = run({probekit_path(), "-q", "-n", "BEGIN /$pid != 0/ { printf(\"%d %d\\n\", $target, $pid == pid); exit(0); }"});
   ASSERT_EQ(r.status, 0) << r.err;
