@@ -637,20 +637,10 @@ PK_EXPORT void pk_agent_dvm_aggregate(const struct pk_dvm_hit *v, uint8_t *part,
 PK_EXPORT uint32_t pk_agent_dvm_interpret(struct pk_dvm_hit *v, const uint8_t *code, uint32_t size) {
   return pk_dvm_run(v, code, size);
 }
-/* An op of a native clause the agent runs (dvm.h pk_dvm_op: strings,
- * output, memory reads, arrays, ustack()) at `op`, size bytes of code
- * from it, on the native frame's stack st of depth words, in the clause's
- * action `action`: 0 done; 1 a fault (the native code counts the clause
- * abandoned and drops its output); 2 a DTrace fault reported as the
- * interpreter reports it (the clause's output dropped, an ERROR item; the
- * clause ends). */
+/* An op of a native clause the agent runs: dvm.h pk_dvm_native_op. */
 PK_EXPORT uint32_t pk_agent_dvm_op(struct pk_dvm_hit *v, const uint8_t *op, uint32_t size, uint64_t *st,
                                    uint32_t depth, uint32_t action) {
-  uint32_t pc = 1, sp = depth;
-  uint64_t faddr = 0;
-  const uint32_t r = pk_dvm_op(v, &dprog_fns, op, size, &pc, st, &sp, &faddr, &action);
-  if (!r) return 0;
-  return pk_dvm_fault(v, r, action, faddr) ? PK_DVM_SFAULT : PK_DVM_SBADADDR;
+  return pk_dvm_native_op(v, &dprog_fns, op, size, st, depth, action);
 }
 
 /* Returns nonzero when the clauses overrode the function's return (the

@@ -389,9 +389,10 @@ struct pk_dagg_table {
  *                   copied into the item (at most u16 & 0x7fff bytes)
  *   SETSELFDYN u16 u16 u32  SETSELF u16 charged to the dynvarsize budget
  *                   (the pk_ddyn at global word u32) as the tracer charges
- *                   self-> variables: a thread's first store charges
- *                   self_bytes (all of them, once) and sets its word u16
- *                   (second); no room: a dynamic variable drop, no store
+ *                   a self-> variable: its first non-zero store charges
+ *                   self_bytes and sets the variable's own flag word u16
+ *                   (second); no room: a dynamic variable drop, no store;
+ *                   0 deletes it (its flag cleared, the charge given back)
  *   SGLOBAL u32 u16 push the address of string global u32 (u16 = strsize
  *                   bytes and a NUL at global word u32, shared by the
  *                   process's threads; "" until set)
@@ -451,7 +452,7 @@ enum {
  * claimed by a compare-and-swap of a free state word and stays in its entry
  * for good: deleting it makes the entry a tombstone (DEAD) that the same key
  * revives, so no key is ever in two entries. Live elements are charged
- * elem_bytes each (and their string keys' lengths) to the dynvarsize budget (pk_ddyn, shared by every array),
+ * elem_bytes each to the dynvarsize budget (pk_ddyn, shared by every array),
  * as the tracer charges them (d/compiler.cpp ArrayElem); an element that
  * finds no room is a dynamic variable drop. */
 #define PK_DENTRY_FREE 0u
@@ -465,21 +466,18 @@ struct pk_darray {
   uint64_t elem_bytes; /* charged to the budget per live element */
   uint64_t dyn;        /* the pk_ddyn's word index among the global words */
   /* String keys (a[copyinstr(arg0)]): bit i set when key word i starts a
-   * string part of string_key_words words (its bytes, NUL-padded). Each
-   * adds its length to the element's charge as the tracer charges a string
-   * key, (length + 1) rounded up to 8 bytes: a function of the key, so a
-   * deleted element gives back what it was charged. */
+   * string part of string_key_words words (its bytes, NUL-padded). */
   uint64_t string_starts;
   uint64_t string_key_words;
   /* 0: the value is an integer word. Else an array of strings: the value
    * is value_words words (strsize bytes and a NUL, as a string global),
-   * its charge in elem_bytes (the tracer charges strsize per string). */
+   * its charge in elem_bytes. */
   uint64_t value_words;
 };
 struct pk_ddyn {
   uint64_t used, limit; /* bytes of live elements; the budget (dynvarsize) */
   uint64_t drops;       /* elements that found no room */
-  uint64_t self_bytes;  /* a thread's self-> variables, charged at its first store (SETSELFDYN) */
+  uint64_t self_bytes;  /* a self-> variable, charged at its first store (SETSELFDYN) */
 };
 
 /* ustack() keys (PK_OP_USTACK): a thread's stacks, interned in its part

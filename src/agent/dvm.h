@@ -371,18 +371,11 @@ static inline uint64_t *pk_dvm_aentry(uint64_t *globals, uint32_t table, const u
   return 0;
 }
 
-/* What the element of `key` is charged: elem_bytes, and each string key's
- * length + 1 rounded up to 8 (d/compiler.cpp ArrayElem::bytes). */
+/* What an element is charged: elem_bytes, the tracer's charge for every
+ * dynamic variable (d::dynamic_variable_bytes, dtrace-utils' rule). */
 static inline uint64_t pk_dvm_abytes(const struct pk_darray *a, const uint64_t *key) {
-  uint64_t n = a->elem_bytes;
-  for (uint32_t i = 0; i < a->key_words && i < 64; ++i) {
-    if (!((a->string_starts >> i) & 1)) continue;
-    uint64_t room = 8 * a->string_key_words;
-    if (room > 8 * (a->key_words - i)) room = 8 * (a->key_words - i);
-    const uint64_t len = pk_dvm_slen((const uint8_t *)(key + i), (uint32_t)room);
-    n += (len + 1 + 7) / 8 * 8;
-  }
-  return n;
+  (void)key;
+  return a->elem_bytes;
 }
 
 /* Charges one element to the budget; 0 (a drop counted) when it does not fit. */
@@ -428,18 +421,15 @@ static inline void pk_dvm_adelete(uint64_t *globals, const struct pk_darray *a, 
 
 /* Storing 0 (or "" to an array of strings) at key: a live element is
  * emptied (its first value word zeroed, so a string reads as "") and
- * deleted; a missing one is a drop when the tracer, which creates the
- * element first (d/compiler.cpp Assign), would find no room for it.
- * e is pk_dvm_aentry's answer for the key (0: none). ASET, ASSET. */
+ * deleted; a missing one stays missing, nothing charged (dtrace-utils'
+ * dt_get_assoc, d/compiler.cpp Assign). e is pk_dvm_aentry's answer for
+ * the key (0: none). ASET, ASSET. */
 static inline void pk_dvm_aclear(uint64_t *globals, const struct pk_darray *a, uint64_t *e, const uint64_t *key) {
+  (void)key;
   if (e && __atomic_load_n(&e[0], __ATOMIC_ACQUIRE) == PK_DENTRY_LIVE) {
     __atomic_store_n(&e[1 + a->key_words], 0, __ATOMIC_RELAXED);
     pk_dvm_adelete(globals, a, e);
-    return;
   }
-  struct pk_ddyn *d = (struct pk_ddyn *)(globals + a->dyn);
-  if (d->limit && __atomic_load_n(&d->used, __ATOMIC_RELAXED) + pk_dvm_abytes(a, key) > d->limit)
-    __atomic_add_fetch(&d->drops, 1, __ATOMIC_RELAXED);
 }
 
 /* The callbacks, read once at the start of a hit (pk_dvm_run): where the
@@ -485,9 +475,9 @@ static inline void pk_dvm_aggregate_at(const struct pk_dvm_hit *h, uint8_t *part
   pk_dvm_aggregate(part, a, args, (int64_t)args[a->key_words], (int64_t)args[a->key_words + 1]);
 }
 
-/* A thread's self-> variables are charged to dynvarsize as the tracer
- * charges them (d/program.cpp Exec::thread_vars): all of them (self_bytes)
- * at the thread's first store, once (the part's word `flag` remembers it).
+/* A thread's self-> variable is charged to dynvarsize as the tracer
+ * charges it (d/compiler.cpp SelfVar): self_bytes at its first store, once
+ * (the part's word `flag`, the variable's own, remembers it).
  * Returns 0 when there is no room: the store is a drop and goes nowhere
  * (SETSELFDYN, SSTOREDYN). */
 static inline int pk_dvm_charge_self(const struct pk_dvm_hit *h, uint8_t *part, uint32_t flag, uint32_t dyn) {
@@ -515,6 +505,7 @@ static inline int pk_dvm_charge_self(const struct pk_dvm_hit *h, uint8_t *part, 
  * *faddr: an ERROR item). */
 #define PK_DVM_SFAULT 1u
 #define PK_DVM_SBADADDR 2u
+#define PK_DVM_SDROP 4u /* a dynamic variable drop: the clause ends, no error */
 #define PK_SNEED(n) \
   if (sp < (n)) return PK_DVM_SFAULT
 #define PK_SROOM(n) \
@@ -567,8 +558,8 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
     }
     case PK_OP_SSTOREDYN: {
       /* SSTORE to a self-> string, charged as SETSELFDYN charges: the
-       * thread's first self-> store charges self_bytes; no room: a drop,
-       * and the store goes nowhere. */
+       * variable's first store charges self_bytes; no room: a drop, and
+       * the store goes nowhere (a string store deletes nothing). */
       const uint32_t word = pk_dvm_u16(code + pc), max = pk_dvm_u16(code + pc + 2), flag = pk_dvm_u16(code + pc + 4);
       uint32_t dyn;
       __builtin_memcpy(&dyn, code + pc + 6, 4);
@@ -579,7 +570,7 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
         return PK_DVM_SFAULT;
       PK_SNEED(1);
       const uint8_t *src = (const uint8_t *)(uintptr_t)st[--sp];
-      if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
+      if (!pk_dvm_charge_self(h, part, flag, dyn)) return PK_DVM_SDROP;
       uint8_t *str = part + 8ull * word;
       if (src != str) pk_dvm_scopy(str, src, max);
       break;
@@ -619,9 +610,9 @@ static inline uint32_t pk_dvm_string_op(struct pk_dvm_hit *h, const struct pk_dv
       }
       if (!e) {
         __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
-        break;
+        return PK_DVM_SDROP;
       }
-      if (!pk_dvm_alive(globals, a, e)) break;
+      if (!pk_dvm_alive(globals, a, e)) return PK_DVM_SDROP;
       uint8_t *str = (uint8_t *)(e + 1 + kw);
       if (src != str) pk_dvm_scopy(str, src, max);
       break;
@@ -861,9 +852,10 @@ static inline uint64_t pk_dvm_stack_id(uint8_t *table, uint32_t capacity, uint32
  * ASSET), ustack() (USTACK) and exit() (EXIT). One op at code[*pc - 1]
  * (its operands from *pc) on the stack st of *sp words: what pk_dvm_run
  * runs for it, so both forms run the same code. Returns 0 (*pc and *sp
- * moved on), PK_DVM_SFAULT (the clause is abandoned) or a DTrace fault
- * (PK_DVM_SBADADDR at *faddr, PK_DVM_SDIVZERO) to report in *action (an
- * ERROR item: pk_dvm_fault). The clause's output state is the hit's
+ * moved on), PK_DVM_SFAULT (the clause is abandoned), PK_DVM_SDROP (a
+ * dynamic variable drop: the clause and its output end, no error) or a
+ * DTrace fault (PK_DVM_SBADADDR at *faddr, PK_DVM_SDIVZERO) to report in
+ * *action (an ERROR item: pk_dvm_fault). The clause's output state is the hit's
  * (clause_out, clause_items, clause_dropped). */
 #define PK_DVM_SDIVZERO 3u
 #define PK_ONEED(n) \
@@ -1037,16 +1029,16 @@ static inline uint32_t pk_dvm_op(struct pk_dvm_hit *h, const struct pk_dvm_fns *
       const uint64_t v = st[sp + kw];
       uint64_t *e = pk_dvm_aentry(globals, table, st + sp, v != 0 || op == PK_OP_AADD);
       if (op == PK_OP_ASET && v == 0) {
-        /* Deleting: the tracer creates the element first and counts a
-         * drop when there is no room for it (d/compiler.cpp Assign). */
+        /* Deleting: a missing element stays missing, nothing charged
+         * (d/compiler.cpp Assign, dtrace-utils' dt_get_assoc). */
         pk_dvm_aclear(globals, a, e, st + sp);
         break;
       }
       if (!e) { /* no free entry: the element does not fit */
         __atomic_add_fetch(&((struct pk_ddyn *)(globals + a->dyn))->drops, 1, __ATOMIC_RELAXED);
-        break;
+        return PK_DVM_SDROP;
       }
-      if (!pk_dvm_alive(globals, a, e)) break;
+      if (!pk_dvm_alive(globals, a, e)) return PK_DVM_SDROP;
       if (op == PK_OP_ASET) {
         __atomic_store_n(&e[1 + kw], v, __ATOMIC_RELAXED);
       } else if (__atomic_add_fetch(&e[1 + kw], v, __ATOMIC_RELAXED) == 0) {
@@ -1115,6 +1107,29 @@ static inline uint32_t pk_dvm_fault(struct pk_dvm_hit *h, uint32_t r, uint32_t a
   w[0] = r == PK_DVM_SBADADDR ? 1u : 4u;
   w[1] = faddr;
   return 0;
+}
+
+/* An op of a native clause (pk_dvm_op: strings, output, memory reads,
+ * arrays, ustack()) at `op`, size bytes of code from it, on the native
+ * frame's stack st of depth words, in the clause's action `action`, as
+ * agent.c pk_agent_dvm_op runs it for dvm_native.cpp's code: 0 done;
+ * PK_DVM_SFAULT (the native code counts the clause abandoned and drops
+ * its output); PK_DVM_SBADADDR, a DTrace fault reported as the
+ * interpreter reports it (the clause's output dropped, an ERROR item; the
+ * clause ends); PK_DVM_SDROP, a dynamic variable drop (the clause's output
+ * dropped; it ends, no error). */
+static inline uint32_t pk_dvm_native_op(struct pk_dvm_hit *v, const struct pk_dvm_fns *f, const uint8_t *op,
+                                        uint32_t size, uint64_t *st, uint32_t depth, uint32_t action) {
+  uint32_t pc = 1, sp = depth;
+  uint64_t faddr = 0;
+  const uint32_t r = pk_dvm_op(v, f, op, size, &pc, st, &sp, &faddr, &action);
+  if (!r) return 0;
+  if (r == PK_DVM_SDROP) {
+    v->out_len = v->clause_out;
+    v->out_items = v->clause_items;
+    return PK_DVM_SDROP;
+  }
+  return pk_dvm_fault(v, r, action, faddr) ? PK_DVM_SFAULT : PK_DVM_SBADADDR;
 }
 
 /* Runs a site's clauses. Returns the number of clauses abandoned (a
@@ -1193,9 +1208,10 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
         break;
       }
       case PK_OP_SETSELFDYN: {
-        /* As the tracer charges self-> variables (d/program.cpp
-         * Exec::thread_vars): all of a thread's at its first store, once;
-         * a store that finds no room is a drop and goes nowhere. */
+        /* As the tracer charges a self-> variable (d/compiler.cpp
+         * SelfVar): at its first store, once; a store that finds no room
+         * is a drop and goes nowhere. Storing 0 deletes it (its charge
+         * given back) and creates none (dtrace-utils' dt_get_dvar). */
         if (pc + 8 > size) goto fault;
         const uint32_t slot = pk_dvm_u16(code + pc), flag = pk_dvm_u16(code + pc + 2);
         uint32_t dyn;
@@ -1207,8 +1223,19 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
           goto fault;
         PK_NEED(1);
         const uint64_t v = st[--sp];
-        if (!pk_dvm_charge_self(h, part, flag, dyn)) break;
-        ((uint64_t *)part)[slot] = v;
+        uint64_t *w = (uint64_t *)part;
+        if (!v) {
+          if (w[flag]) {
+            uint64_t *globals = (uint64_t *)(h->parts + (uint64_t)h->c->nthreads_max * h->c->dstate_stride);
+            struct pk_ddyn *d = (struct pk_ddyn *)(globals + dyn);
+            __atomic_sub_fetch(&d->used, d->self_bytes, __ATOMIC_RELAXED);
+            w[flag] = 0;
+          }
+          w[slot] = 0;
+          break;
+        }
+        if (!pk_dvm_charge_self(h, part, flag, dyn)) goto drop;
+        w[slot] = v;
         break;
       }
       case PK_OP_DUP:
@@ -1366,6 +1393,10 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
       case PK_OP_SLIT: case PK_OP_SCOMM: case PK_OP_SCMP: case PK_OP_SLEN: case PK_OP_SKEY: case PK_OP_SJOIN:
       case PK_OP_SUBSTR: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_STRCMP: case PK_OP_SSTOREDYN:
         fkind = pk_dvm_op(h, f, code, size, &pc, st, &sp, &faddr, &action);
+        if (fkind == PK_DVM_SDROP) {
+          fkind = 0;
+          goto drop;
+        }
         if (fkind) goto fault;
         break;
       default: goto fault;
@@ -1374,6 +1405,16 @@ static inline uint32_t pk_dvm_run(struct pk_dvm_hit *h, const uint8_t *code, uin
   fault:
     abandoned += pk_dvm_fault(h, fkind, action, faddr);
     fkind = 0;
+    if (clause_end <= pc || clause_end > size) return abandoned;
+    pc = clause_end;
+    sp = 0;
+    continue;
+  drop:
+    /* A dynamic variable drop ends the clause, its output with it, and is
+     * no error: dtrace-utils' dt_cg_store_var returns from the clause
+     * there (d/program.cpp Runtime::run_clause, ClauseDrop). */
+    h->out_len = h->clause_out;
+    h->out_items = h->clause_items;
     if (clause_end <= pc || clause_end > size) return abandoned;
     pc = clause_end;
     sp = 0;

@@ -853,6 +853,7 @@ int d_main(int argc, char** argv) {
   const uint64_t deadline = opt.duration ? now_ns() + static_cast<uint64_t>(*opt.duration * 1e9) : 0;
   if (auto st = writer->start(); !st) return fail(reject("", st.error()));
   if (chrome) (void)writer->write(timeline.trace.begin());
+  const uint64_t started_ns = now_ns();
   bool done = stopped_early || program.begin();
   bool target_exited = false;
   int target_status = -1;
@@ -909,6 +910,29 @@ int d_main(int argc, char** argv) {
     done = done || program.exit_requested();
     publish();
   }
+  // -x statusrate: dtrace's consumer sees exit() at its next status check
+  // (dtrace_status() every statusrate from the start), and only then
+  // stops and fires END; meanwhile no clause runs (the draining state)
+  // and the target runs on. Without the option, exit() is seen at once.
+  if (program.exit_requested() && !interrupted() && !target_exited && program.has_option("statusrate"))
+    if (const auto period = d::option_rate_ns(program.option("statusrate")); period && *period > 0) {
+      const uint64_t check = started_ns + ((now_ns() - started_ns) / *period + 1) * *period;
+      for (uint64_t now = now_ns(); now < check && !interrupted(); now = now_ns()) {
+        const double left = static_cast<double>(check - now) / 1e9;
+        if (session) {
+          auto r = session->run(left);
+          if (!r) break;
+          if (*r >= 0) {
+            target_exited = true;
+            target_status = *r;
+            break;
+          }
+        } else {
+          timespec ts{static_cast<time_t>(left), static_cast<long>(std::fmod(left, 1.0) * 1e9)};
+          nanosleep(&ts, nullptr);
+        }
+      }
+    }
   // exit() ends a launched command that is still running, as dtrace ends
   // the command it started: none is left behind, printing after probekit
   // has gone. Ctrl-C and -d let it finish: detached, or, under the

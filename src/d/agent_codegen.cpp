@@ -792,13 +792,14 @@ private:
     }
     op(PK_OP_SETSELFDYN);
     u16(w);
-    self_charge_operands();
+    self_charge_operands(w);
   }
   // SETSELFDYN's and SSTOREDYN's last operands: the thread's flag word, the pk_ddyn.
-  void self_charge_operands() {
-    if (plan_.self_charged < 0) plan_.self_charged = static_cast<int>(plan_.self_words++);
+  void self_charge_operands(uint32_t w) {
+    auto it = plan_.self_flag.find(w);
+    if (it == plan_.self_flag.end()) it = plan_.self_flag.emplace(w, plan_.self_words++).first;
     if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
-    u16(static_cast<uint32_t>(plan_.self_charged));
+    u16(it->second);
     const uint32_t dyn = static_cast<uint32_t>(plan_.global_slot.size());  // the scalars, then the pk_ddyn
     for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(dyn >> (8 * i)));
   }
@@ -935,27 +936,23 @@ private:
       AgentPlan::Array a;
       a.slot = slot;
       // A string key is its bytes (strsize, NUL-padded: PK_OP_SKEY).
-      uint32_t integers = 0;
       a.string_key_words = (plan_.strsize + 7) / 8;
       for (const Type& k : g.keys) {
         if (k.is_string()) {
           if (a.key_words < 64) a.string_starts |= uint64_t{1} << a.key_words;
           a.key_parts.push_back(a.string_key_words);
         } else {
-          ++integers;
           a.key_parts.push_back(1);
         }
         a.key_words += a.key_parts.back();
       }
       if (a.key_words >= 64) return refuse("the array's keys are too long for the agent's stack");
-      // As the tracer charges an element (d/compiler.cpp ArrayElem::bytes):
-      // a string key adds its length + 1, rounded up to 8 (the agent does).
-      // A string value is strsize bytes and a NUL (a string global's room),
-      // charged strsize as the tracer charges it.
-      const uint64_t nstrings = g.keys.size() - integers;
+      // Each element is charged as the tracer charges it (d/compiler.cpp
+      // ArrayElem): d::dynamic_variable_bytes. A string value is strsize
+      // bytes and a NUL (a string global's room).
       if (g.type.is_string()) a.value_words = plan_.string_words();
-      a.elem_bytes = 32 + 16ull * g.keys.size() + 8ull * integers + (g.type.is_string() ? plan_.strsize : 8);
-      const uint64_t most = plan_.dynvarsize ? plan_.dynvarsize / (a.elem_bytes + 8 * nstrings) : 1 << 15;
+      a.elem_bytes = dynamic_variable_bytes(symbols_, plan_.strsize, 8ull * (plan_.ustackframes + 1));
+      const uint64_t most = plan_.dynvarsize && a.elem_bytes ? plan_.dynvarsize / a.elem_bytes : 1 << 15;
       a.capacity = 16;
       while (a.capacity < 2 * most && a.capacity < (1u << 20)) a.capacity *= 2;
       if (plan_.array_words == 0) plan_.array_words = sizeof(pk_ddyn) / 8;
@@ -1229,7 +1226,7 @@ private:
           op(charged ? PK_OP_SSTOREDYN : PK_OP_SSTORE);
           u16(w);
           u16(plan_.strsize);
-          if (charged) self_charge_operands();
+          if (charged) self_charge_operands(w);
           pop();
           return true;
         }
@@ -1561,7 +1558,7 @@ AgentPlan plan_agent(ProgramAst& ast, const Symbols& symbols, bool flow_indent, 
     plan.aggs = std::move(layout.aggs);
     plan.self_word = std::move(layout.self_word);
     plan.self_words = layout.self_words;
-    plan.self_charged = layout.self_charged;
+    plan.self_flag = std::move(layout.self_flag);
     plan.global_word = std::move(layout.global_word);
     plan.global_slot = std::move(layout.global_slot);
     plan.array_index = std::move(layout.array_index);

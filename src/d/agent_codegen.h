@@ -77,9 +77,10 @@ struct AgentPlan {
   std::map<int, uint32_t> this_word;     // by -1 - this-> slot: its word in the part
   std::vector<uint32_t> scratch_word;    // a clause's n-th copyinstr() string: its words in the part
   uint32_t self_words = 0;
-  // The word of a thread's part saying its self-> variables are charged to
-  // -x dynvarsize (PK_OP_SETSELFDYN), or -1 (no self-> store, no budget).
-  int self_charged = -1;
+  // By a self-> variable's word: the word of a thread's part saying the
+  // variable exists, charged to -x dynvarsize (PK_OP_SETSELFDYN, each
+  // variable on its own, as the tracer charges it).
+  std::map<uint32_t, uint32_t> self_flag;
   // Global integer variables an agent clause uses: one word each, shared by
   // the process's threads (pk_control dglobal_words); the tracer's clauses
   // use them too, through Program's sync of the shared words.
@@ -94,7 +95,7 @@ struct AgentPlan {
     uint32_t word = 0;           // its pk_darray, counted from the end of the scalars
     uint64_t capacity = 0;
     uint32_t key_words = 0;
-    uint64_t elem_bytes = 0;       // without its string keys' lengths (pk_darray)
+    uint64_t elem_bytes = 0;       // d::dynamic_variable_bytes (pk_darray)
     std::vector<uint32_t> key_parts;  // each key's words: 1 an integer, more a string's bytes
     uint64_t string_starts = 0;    // pk_darray's
     uint32_t string_key_words = 0;

@@ -352,6 +352,11 @@ public:
   virtual void release(Exec&) const {}
   // Called after every store into ref()'s slot (memory lvalues write it back).
   virtual void written(Exec&) const {}
+  // A dynamic variable (self->, an associative array's element): a store
+  // of 0 to one that does not exist allocates nothing (dt_get_dvar).
+  virtual bool is_dynamic() const { return false; }
+  // Storing "" deletes it too (an array's element, not a self-> string).
+  virtual bool empty_string_deletes() const { return false; }
 
   int64_t eval_int(Exec& x) const override {
     const Value* v = ref(x, false);
@@ -393,10 +398,26 @@ public:
   bool unset_is_null() const override { return true; }
   Value* ref(Exec& x, bool create) const override {
     auto* vars = x.thread_vars(create);
-    if (vars) return &(*vars)[slot_];
-    // Out of dynvarsize: the store goes nowhere (a dynamic variable drop).
-    return create ? &(x.rt.dropped_store = zero_of(type)) : nullptr;
+    if (!vars) return nullptr;
+    uint8_t& live = (*x.self_live)[slot_];
+    if (create && !live) {
+      // A new dynamic variable: out of dynvarsize, a drop, which ends the
+      // clause.
+      if (!x.rt.dyn_budget.charge(x.rt.dyn_elem)) throw ClauseDrop{};
+      live = 1;
+    }
+    return &(*vars)[slot_];
   }
+  // Storing 0 deletes the variable (dtrace-utils' dt_get_dvar); a string
+  // is never deleted by a store, as there (its value is an address).
+  void release(Exec& x) const override {
+    if (type.is_string() || !x.thread_vars(false)) return;
+    uint8_t& live = (*x.self_live)[slot_];
+    if (!live) return;
+    x.rt.dyn_budget.refund(x.rt.dyn_elem);
+    live = 0;
+  }
+  bool is_dynamic() const override { return true; }
 
 private:
   size_t slot_;
@@ -428,9 +449,9 @@ public:
     auto it = m.find(std::span<const Value>(scratch_));
     if (it != m.end()) return &it->second;
     if (!create) return nullptr;
-    // A new element is a dynamic variable: out of dynvarsize, the store
-    // goes nowhere and counts as a drop.
-    if (!x.rt.dyn_budget.charge(bytes(x))) return &(x.rt.dropped_store = zero_of(type));
+    // A new element is a dynamic variable: out of dynvarsize, a drop,
+    // which ends the clause.
+    if (!x.rt.dyn_budget.charge(x.rt.dyn_elem)) throw ClauseDrop{};
     return &m.emplace(Key(scratch_), zero_of(type)).first->second;
   }
   bool unset_is_null() const override { return true; }
@@ -438,16 +459,13 @@ public:
     ArrayMap& m = x.rt.arrays[slot_];
     auto it = m.find(std::span<const Value>(scratch_));
     if (it == m.end()) return;
-    x.rt.dyn_budget.refund(bytes(x));
+    x.rt.dyn_budget.refund(x.rt.dyn_elem);
     m.erase(it);
   }
+  bool is_dynamic() const override { return dim_ == 0; }
+  bool empty_string_deletes() const override { return dim_ == 0; }
 
 private:
-  // The element scratch_ names, as a dynamic variable (SpaceBudget's rule).
-  uint64_t bytes(const Exec& x) const {
-    const SpaceBudget& b = x.rt.dyn_budget;
-    return 32 + 16 * scratch_.size() + b.key_bytes(scratch_, true) + (type.is_string() ? b.strsize : 8);
-  }
 
   size_t slot_;
   std::vector<NodePtr> keys_;
@@ -502,7 +520,13 @@ public:
     int64_t v = rhs_->eval_int(x);
     if (op_ != Op::none) v = arith(x, op_, common_type(type, rhs_->type), cur, v);
     v = normalize_to(type, v);
-    Value* slot = lhs_->ref(x, true);
+    Value* slot = nullptr;
+    if (v == 0 && lhs_->is_dynamic()) {
+      // Storing 0 deletes the variable, and creates none that is missing.
+      slot = lhs_->ref(x, false);
+      if (!slot) return v;
+    }
+    if (!slot) slot = lhs_->ref(x, true);
     slot->kind = Value::Kind::integer;
     slot->i = v;
     slot->size = type.size;
@@ -540,7 +564,13 @@ public:
       // one dynamic variable drop.
       Value v;
       rhs_->eval_into(x, v);
-      Value* slot = lhs_->ref(x, true);
+      // "" deletes an array's element (release below), creating none.
+      Value* slot = nullptr;
+      if (v.s.empty() && v.i != kNullString && lhs_->empty_string_deletes()) {
+        slot = lhs_->ref(x, false);
+        if (!slot) return;
+      }
+      if (!slot) slot = lhs_->ref(x, true);
       slot->kind = Value::Kind::string;
       slot->s.swap(v.s);
       slot->i = v.i;  // kNullString for s = NULL
@@ -966,14 +996,15 @@ private:
 };
 
 // dst = src for structs and unions: `size` bytes copied, read first (src
-// may be the target's memory) and written to D's.
+// may be the target's memory) and written to D's. No src: dst = 0, which
+// deletes a dynamic variable: its bytes read back as zeros.
 class ObjectCopy : public Node {
 public:
   ObjectCopy(Type t, NodePtr dst, NodePtr src, uint64_t size)
       : Node(t), dst_(std::move(dst)), src_(std::move(src)), size_(size) {}
   int64_t eval_int(Exec& x) const override {
     std::string bytes(static_cast<size_t>(size_), '\0');
-    read_memory(x, static_cast<uint64_t>(src_->eval_int(x)), bytes.data(), bytes.size());
+    if (src_) read_memory(x, static_cast<uint64_t>(src_->eval_int(x)), bytes.data(), bytes.size());
     uint64_t dst = static_cast<uint64_t>(dst_->eval_int(x));
     write_memory(x, dst, bytes.data(), bytes.size());
     return static_cast<int64_t>(dst);
@@ -1366,8 +1397,13 @@ public:
         if (is_null_string(s)) x.fault(FaultKind::bad_address, 0);
         x.rt.strtok_buffer = std::string(s);
         x.rt.strtok_pos = 0;
-      } else if (args_[0]->eval_int(x) != 0) {
-        x.fault(FaultKind::illegal_op, 0, "strtok() takes a string or NULL");
+      } else if (const int64_t p = args_[0]->eval_int(x); p != 0) {
+        // A char * (alloca()'d bytes, the target's): the string there, as
+        // dtrace reads any pointer strtok() is given.
+        if (args_[0]->type.kind != Type::Kind::pointer)
+          x.fault(FaultKind::illegal_op, 0, "strtok() takes a string or NULL");
+        x.rt.strtok_buffer = read_target_string(x, static_cast<uint64_t>(p), x.rt.strsize);
+        x.rt.strtok_pos = 0;
       } else if (x.rt.strtok_buffer.empty() && x.rt.strtok_pos == 0) {
         x.fault(FaultKind::bad_address, 0);  // strtok(NULL, ...) with no string to go on
       }
@@ -2029,7 +2065,10 @@ public:
       Expr& lhs = *e.kids[0];
       if (lhs.kind == ExprKind::index && lhs.id == static_cast<int>(IndexKind::uregs))
         return std::make_unique<UregsStore>(static_cast<int>(lhs.ival), expr(*e.kids[1]));
-      if (lhs.type.object) return std::make_unique<ObjectCopy>(e.type, expr(lhs), expr(*e.kids[1]), object_size(lhs.type));
+      if (lhs.type.object) {
+        const bool zero = !e.kids[1]->type.object;  // sema lets only a dynamic variable take 0
+        return std::make_unique<ObjectCopy>(e.type, expr(lhs), zero ? nullptr : expr(*e.kids[1]), object_size(lhs.type));
+      }
       return std::make_unique<Assign>(e.type, e.op, lvalue(lhs), expr(*e.kids[1]));
     }
     case ExprKind::incdec:

@@ -31,6 +31,31 @@ VarDecl* Symbols::find(std::vector<VarDecl>& in, const std::string& name) {
   return nullptr;
 }
 
+uint64_t dynamic_variable_bytes(const Symbols& s, uint64_t strsize, uint64_t stack_bytes) {
+  auto value_bytes = [&](const Type& t) -> uint64_t {
+    if (t.is_string()) return strsize;
+    if (t.kind == Type::Kind::stack) return stack_bytes;
+    return t.size ? t.size : 8;
+  };
+  uint64_t tuple = 0, value = 0;
+  for (const VarDecl& v : s.thread_vars) value = std::max(value, value_bytes(v.type));
+  for (const VarDecl& g : s.globals) {
+    if (!g.is_array || g.dim > 0) continue;
+    value = std::max(value, value_bytes(g.type));
+    uint64_t t = 4;
+    for (const Type& k : g.keys) {
+      if (k.is_string()) t += strsize + 1;
+      else if (k.kind == Type::Kind::stack) t = (t + 7) / 8 * 8 + stack_bytes;
+      else {
+        const uint64_t size = k.size ? k.size : 8;
+        t = (t + size - 1) / size * size + size;
+      }
+    }
+    tuple = std::max(tuple, t + 8);
+  }
+  return value == 0 && tuple == 0 ? 0 : tuple + value;
+}
+
 AggDecl* Symbols::find_agg(const std::string& name) {
   for (auto& a : aggs)
     if (a.name == name) return &a;
@@ -293,10 +318,15 @@ private:
       return true;
     }
     if (name == "uid" || name == "gid" || name == "ppid" || name == "pgid" || name == "sid") {
-      // The tracer's own ids, as dtrace(1) defines these macros.
+      // The tracer's own ids, as dtrace(1) defines these macros (dt_open.c:
+      // getuid(), getgid(), getppid(), getpgid(0), getsid(0)).
       is_int = true;
-      ival = 0;
-      value = "0";
+      ival = name == "uid"    ? static_cast<int64_t>(::getuid())
+             : name == "gid"  ? static_cast<int64_t>(::getgid())
+             : name == "ppid" ? static_cast<int64_t>(::getppid())
+             : name == "pgid" ? static_cast<int64_t>(::getpgid(0))
+                              : static_cast<int64_t>(::getsid(0));
+      value = std::to_string(ival);
       return true;
     }
     ctx_->diags.error("D_MACRO_UNDEF", loc,
@@ -1681,6 +1711,15 @@ public:
     // except the constant 0 as a pointer (x = curthread; x = pid is
     // refused).
     const bool zero = e.kids[1]->kind == ExprKind::integer && e.kids[1]->ival == 0;
+    // Storing 0 to a struct or union that is a dynamic variable (self->,
+    // an associative array's element) deletes it, as dtrace-utils'
+    // dt_cg_store_var does for any dynamic variable.
+    const bool dynamic = lhs.kind == ExprKind::self_var ||
+                         (lhs.kind == ExprKind::index && lhs.id == static_cast<int>(IndexKind::array));
+    if (e.op == Op::none && var.object && zero && dynamic) {
+      e.type = var;
+      return;
+    }
     const bool pointer_mix = e.op == Op::none && !var.object && !rhs.object &&
                              ((var.kind == Type::Kind::pointer && rhs.kind == Type::Kind::integer && !zero) ||
                               (var.kind == Type::Kind::integer && rhs.kind == Type::Kind::pointer));
@@ -1695,6 +1734,24 @@ public:
       return;
     }
     e.type = var;
+  }
+
+  // A constant size given to alloca() or copyin() (`fn`) is checked
+  // against scratchsize here, as dt_cg_subr_alloca_impl does: D_ALLOCA_SIZE.
+  void check_alloca_size(const Expr& size, const char* fn) {
+    auto n = const_int(size);
+    if (!n) return;
+    if (*n < 0) {
+      error("D_ALLOCA_SIZE", size.loc, "'" + std::string(fn) + "()' size must not be negative");
+      return;
+    }
+    auto it = syms_->options.find("scratchsize");
+    const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+    if (limit && static_cast<uint64_t>(*n) > *limit)
+      error("D_ALLOCA_SIZE", size.loc,
+            std::string(fn) + "(" + (std::string(fn) == "copyin" ? "..., " : "") + std::to_string(*n) +
+                ") size larger than scratchsize " + std::to_string(*limit) +
+                ": allocate less, or raise it (-x scratchsize=SIZE)");
   }
 
   void visit_incdec(Expr& e) {
@@ -2393,7 +2450,9 @@ private:
       return;
     case Fn::copyin:
       need(e, 0, false);
-      need(e, 1, false);
+      // copyin() allocates its bytes as alloca() does (dt_cg_subr_copyin
+      // calls dt_cg_subr_alloca_impl): a constant size is checked alike.
+      if (need(e, 1, false)) check_alloca_size(*e.kids[1], "copyin");
       e.type = Type::pointer();
       return;
     case Fn::copyinstr:
@@ -2518,17 +2577,7 @@ private:
       e.type = Type::string();
       return;
     case Fn::alloca:
-      if (need(e, 0, false)) {
-        auto n = const_int(*e.kids[0]);
-        if (n && *n < 0) error("D_ALLOCA_SIZE", e.kids[0]->loc, "'alloca()' size must not be negative");
-        // A constant size is checked against scratchsize here, as dt_cg does.
-        auto it = syms_->options.find("scratchsize");
-        const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
-        if (n && *n >= 0 && limit && static_cast<uint64_t>(*n) > *limit)
-          error("D_ALLOCA_SIZE", e.kids[0]->loc,
-                "alloca(" + std::to_string(*n) + ") size larger than scratchsize " + std::to_string(*limit) +
-                    ": allocate less, or raise it (-x scratchsize=SIZE)");
-      }
+      if (need(e, 0, false)) check_alloca_size(*e.kids[0], "alloca");
       e.type = Type::pointer();
       return;
     case Fn::copyinto:

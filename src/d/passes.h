@@ -79,6 +79,18 @@ struct Symbols {
   AggDecl* find_agg(const std::string& name);
 };
 
+// What one dynamic variable (a self-> variable or an associative array's
+// element) takes of -x dynvarsize, dtrace-utils' rule (dt_bpf.c
+// gmap_create_dvars: dynvarsize / (dt_maxtuplesize + dt_maxdvarsize)
+// variables): the program's largest tuple (dt_cg_arglist: the variable's
+// 4-byte id, each key at its alignment, a string key strsize + 1, a stack
+// stack_bytes, then the 8-byte thread key) plus its largest value (an
+// integer its size, a string strsize; a struct or union value counts 8, the
+// address the VM holds it by). 0 when
+// the program has no dynamic variable. The tracer and the agent charge it
+// per variable.
+uint64_t dynamic_variable_bytes(const Symbols& s, uint64_t strsize, uint64_t stack_bytes);
+
 struct PassContext {
   ProgramAst& ast;
   Diagnostics& diags;

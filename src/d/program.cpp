@@ -186,23 +186,14 @@ bool ProbeDescription::matches(const ProbeKey& key) const {
 
 // --- Exec ---------------------------------------------------------------------------------
 
-// What a thread's self-> variables are charged to dynvarsize, together
-// at its first store (the agent's PK_OP_SETSELFDYN charges the same).
-static uint64_t thread_vars_bytes(const Runtime& rt) {
-  uint64_t bytes = 0;
-  for (const auto& d : rt.symbols.thread_vars) bytes += 32 + 2 * 16 + (d.type.is_string() ? rt.dyn_budget.strsize : 8);
-  return bytes;
-}
-
 std::vector<Value>* Exec::thread_vars(bool create) {
   if (self) return self;
   auto& tv = rt.thread_vars;
   auto it = tv.find(tid);
   if (it == tv.end()) {
     if (!create) return nullptr;
-    // Each self-> variable of the thread is a dynamic variable keyed by
-    // (variable, thread): charged together when the thread first stores one.
-    if (!rt.dyn_budget.charge(thread_vars_bytes(rt))) return nullptr;
+    // Each self-> variable of the thread is a dynamic variable, charged
+    // to dynvarsize when a non-zero value is stored in it (SelfVar).
     std::vector<Value> slots;
     for (const auto& d : rt.symbols.thread_vars) {
       Value v;
@@ -215,9 +206,11 @@ std::vector<Value>* Exec::thread_vars(bool create) {
       else v = Value::integer(0, d.type.size ? d.type.size : 8, d.type.is_signed);
       slots.push_back(std::move(v));
     }
+    rt.thread_live[tid].assign(slots.size(), 0);
     it = tv.emplace(tid, std::move(slots)).first;
   }
   self = &it->second;
+  self_live = &rt.thread_live[tid];
   return self;
 }
 
@@ -309,6 +302,7 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   }
   agg_budget.limit = option_size(symbols, "aggsize", 4 << 20);
   dyn_budget.limit = option_size(symbols, "dynvarsize", 1 << 20);
+  dyn_elem = dynamic_variable_bytes(symbols, strsize, dyn_budget.stack_bytes);
   for (auto& a : aggs) a.set_budget(&agg_budget);
   quiet_ = symbols.options.count("quiet") > 0;
   rawbytes = symbols.options.count("rawbytes") > 0;
@@ -460,6 +454,11 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   x.action = 0;
   x.spec = 0;
   x.prefix_done = false;
+  // alloca() memory lives for its clause (dtrace-utils' scratch space is
+  // the clause's): the next clause allocates from the start again, and a
+  // pointer kept from an earlier clause reads past what is allocated, a
+  // bad address.
+  x.scratch_mem.clear();
   try {
     if (c.predicate && c.predicate->eval_int(x) == 0) return;
     if (c.empty) emit_prefix(x);
@@ -473,6 +472,8 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   } catch (const Fault& f) {
     report_fault(x.probe, x.epid, x.action, f, x.ctx);
     return;
+  } catch (const ClauseDrop&) {
+    return;  // a dynamic variable drop: the clause and its output end there
   }
   // An empty clause under -F -q prints only the flow prefix: end its line.
   if (x.prefix_done && (!quiet_ || (flow_indent && c.empty)) && !json()) out += "\n";
@@ -498,6 +499,8 @@ void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, cons
     run(x);
   } catch (const Fault& f) {
     report_fault(x.probe, x.epid, x.action, f, x.ctx);
+    return;
+  } catch (const ClauseDrop&) {
     return;
   }
   if (x.prefix_done && !quiet_ && !json()) out += "\n";
@@ -1121,7 +1124,7 @@ void Program::init_agent_globals(uint64_t* words) {
   auto* dyn = reinterpret_cast<pk_ddyn*>(words + n);
   *dyn = pk_ddyn{};
   dyn->limit = st.rt.dyn_budget.limit;
-  dyn->self_bytes = thread_vars_bytes(st.rt);
+  dyn->self_bytes = st.rt.dyn_elem;
   for (const AgentPlan::Array& a : st.plan.arrays) {
     auto* t = reinterpret_cast<pk_darray*>(words + n + a.word);
     t->capacity = a.capacity;
@@ -1292,13 +1295,7 @@ std::string Program::enabling_error() const {
     agg_need = std::max(agg_need, rt.aggs[i].entry_bytes(zero_key(rt.symbols.aggs[i].keys)));
   if (rt.agg_budget.limit && agg_need > rt.agg_budget.limit)
     return too_small("aggsize", rt.agg_budget.limit, agg_need, "an aggregation entry");
-  uint64_t dyn_need = rt.symbols.thread_vars.empty() ? 0 : thread_vars_bytes(rt);
-  for (const auto& g : rt.symbols.globals) {
-    if (!g.is_array || g.dim > 0) continue;
-    const auto key = zero_key(g.keys);
-    dyn_need = std::max<uint64_t>(dyn_need, 32 + 16 * key.size() + rt.dyn_budget.key_bytes(key, true) +
-                                                (g.type.is_string() ? rt.dyn_budget.strsize : 8));
-  }
+  const uint64_t dyn_need = rt.dyn_elem;
   if (rt.dyn_budget.limit && dyn_need > rt.dyn_budget.limit)
     return too_small("dynvarsize", rt.dyn_budget.limit, dyn_need, "a dynamic variable");
   // The smallest record dtrace-utils writes to its buffer with the perf

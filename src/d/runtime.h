@@ -45,6 +45,11 @@ struct Fault {
   std::string what;      // for illegal_op
 };
 
+// A dynamic variable drop (no room in dynvarsize): the clause ends there,
+// its output with it, and it is no error, as dtrace-utils' dt_cg_store_var
+// returns from the clause (Runtime::run_clause catches it).
+struct ClauseDrop {};
+
 class Runtime;
 struct ProbeEntry;
 
@@ -69,9 +74,10 @@ struct Exec {
   std::string* out = nullptr;  // this clause's output
   int tid = 0;
   std::vector<Value>* self = nullptr;  // this thread's self-> slots, when looked up
+  std::vector<uint8_t>* self_live = nullptr;  // which of them exist (Runtime::thread_live)
   uint64_t now = 0;          // timestamp of this firing
   // alloca()'s scratch memory: addresses from kScratchBase, which no user
-  // address space maps (non-canonical), freed when the firing ends.
+  // address space maps (non-canonical), freed when the clause ends.
   std::string scratch_mem;
 
   std::vector<Value>* thread_vars(bool create);
@@ -176,6 +182,9 @@ public:
   std::vector<Value> globals;
   std::vector<ArrayMap> arrays;  // by global slot (only array slots used)
   std::unordered_map<int, std::vector<Value>> thread_vars;
+  // Which of a thread's self-> variables exist (hold a non-zero value and
+  // are charged to dynvarsize), by tid as thread_vars.
+  std::unordered_map<int, std::vector<uint8_t>> thread_live;
   std::vector<Value> clause_vars;
   std::string var_mem;                               // at kVarBase: struct globals and this-> structs
   std::unordered_map<int, std::string> thread_mem;   // by tid, at kThreadVarBase: self-> structs
@@ -184,7 +193,7 @@ public:
   std::vector<bool> agg_printed;
   SpaceBudget agg_budget;  // aggsize: every aggregation's keys
   SpaceBudget dyn_budget;  // dynvarsize: array elements and self-> variables
-  Value dropped_store;     // where a store that did not fit goes
+  uint64_t dyn_elem = 0;   // what each of them is charged (d::dynamic_variable_bytes)
   std::vector<Speculation> specs;  // index = id - 1
   size_t specsize = 0;             // bytes a speculation buffers (0: no bound)
   uint64_t spec_drops = 0;         // speculated records that did not fit (specsize)

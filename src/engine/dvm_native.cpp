@@ -500,8 +500,9 @@ private:
       case PK_OP_AGET: case PK_OP_ASET: case PK_OP_AADD: case PK_OP_ASGET: case PK_OP_ASSET: case PK_OP_USTACK: {
         // The agent runs the interpreter's code for the op on the frame's
         // stack words: 0 done, 2 a DTrace fault it reported (the clause's
-        // output dropped, an ERROR item; the clause ends), else a fault
-        // (the clause is abandoned).
+        // output dropped, an ERROR item; the clause ends), 4 a dynamic
+        // variable drop (the clause's output dropped; it ends, no error),
+        // else a fault (the clause is abandoned).
         const uint32_t pc = static_cast<uint32_t>(arg - code_.data()) - 1;
         asmjit::Label ok = a_.newLabel();
         a_.mov(ax::rdi, ax::rbx);
@@ -514,6 +515,8 @@ private:
         a_.test(ax::eax, ax::eax);
         a_.jz(ok);
         a_.cmp(ax::eax, asmjit::imm(PK_DVM_SBADADDR));
+        a_.je(label(end_));
+        a_.cmp(ax::eax, asmjit::imm(PK_DVM_SDROP));
         a_.je(label(end_));
         a_.jmp(fault);
         a_.bind(ok);
@@ -563,13 +566,28 @@ private:
         a_.mov(ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))), ax::rax);
         return d - 1;
       case PK_OP_SETSELFDYN: {
-        // dvm.h's SETSELFDYN: the thread's first self-> store charges its
-        // self_bytes to the pk_ddyn; no room: a drop, and no store.
+        // dvm.h's SETSELFDYN: the variable's first store charges
+        // self_bytes to the pk_ddyn; no room: a drop, and no store. 0
+        // deletes it: its flag cleared, its charge given back.
         uint32_t dyn;
         std::memcpy(&dyn, arg + 4, 4);
         const auto flag = ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg + 2)));
+        const auto var = ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg)));
         asmjit::Label store = a_.newLabel(), fits = a_.newLabel(), drop = a_.newLabel(), done = a_.newLabel();
+        asmjit::Label nonzero = a_.newLabel(), cleared = a_.newLabel();
         part(fault);
+        a_.cmp(slot(d - 1), 0);
+        a_.jne(nonzero);
+        a_.cmp(flag, 0);
+        a_.je(cleared);
+        global(dyn);  // rax = the pk_ddyn
+        a_.mov(ax::rcx, ax::qword_ptr(ax::rax, offsetof(pk_ddyn, self_bytes)));
+        a_.lock().sub(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, used)), ax::rcx);
+        a_.mov(flag, 0);
+        a_.bind(cleared);
+        a_.mov(var, 0);
+        a_.jmp(done);
+        a_.bind(nonzero);
         a_.cmp(flag, 0);
         a_.jne(store);
         global(dyn);  // rax = the pk_ddyn
@@ -590,9 +608,16 @@ private:
         a_.mov(ax::rax, slot(d - 1));
         a_.mov(ax::qword_ptr(ax::r12, static_cast<int32_t>(8 * u16_at(arg))), ax::rax);
         a_.jmp(done);
-        a_.bind(drop);
+        a_.bind(drop);  // a drop ends the clause and its output (dvm.h's drop), no error
         a_.lock().sub(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, used)), ax::rcx);
         a_.lock().add(ax::qword_ptr(ax::rax, offsetof(pk_ddyn, drops)), 1);
+        if (calls_) {
+          a_.mov(ax::eax, ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_out)));
+          a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, out_len)), ax::eax);
+          a_.mov(ax::eax, ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, clause_items)));
+          a_.mov(ax::dword_ptr(ax::rbx, offsetof(pk_dvm_hit, out_items)), ax::eax);
+        }
+        a_.jmp(label(end_));
         a_.bind(done);
         return d - 1;
       }

@@ -1,8 +1,9 @@
-/* flags: -q -x aggsize=112 -x dynvarsize=72 -x droptags */
+/* flags: -q -x aggsize=112 -x dynvarsize=20 -x droptags */
 /*
  * -x droptags: each drop line carries dtrace's tag after the prefix. 112
- * bytes hold two integer-keyed count() keys (56 bytes each), 72 one
- * integer-keyed array element (32 + 16 + 8 + 8 + 8).
+ * bytes hold two integer-keyed count() keys (56 bytes each), 20 one
+ * int-keyed array element of ints (dtrace-utils' rule: a tuple of the
+ * 4-byte id, the 4-byte key and the 8-byte thread key, and the value).
  */
 BEGIN
 {

@@ -327,10 +327,11 @@ TEST(DAgentCli, AFullDynvarsizeReportsTheTrapBackendsDrops) {
   const std::string prog =
       "pid$target:a.out:work:entry { a[arg0 & 15] += 1; }\n"
       "END { printf(\"%d %d %d %d\\n\", a[0], a[8], a[9], a[12]); }\n";
-  const std::vector<std::string> x = {"-x", "dynvarsize=640"};
+  const std::vector<std::string> x = {"-x", "dynvarsize=280"};
   Traced jump, trap;
   ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "dynfull", jump, trap, x));
-  // 640 bytes hold 10 elements (64 bytes each): keys 0..9; 10..15 drop at
+  // 280 bytes hold 10 elements (28 bytes each, d::dynamic_variable_bytes:
+  // the id, the 8-byte key and the thread key, then an int): keys 0..9; 10..15 drop at
   // each of their 187 hits in each thread.
   EXPECT_EQ(jump.out, "752 748 748 0\n\n");
   EXPECT_EQ(trap.out, jump.out);
@@ -484,13 +485,14 @@ TEST(DAgentCli, SymbolKeysPrintNamesAfterTheProgramHasExitedAsTheTrapBackendDoes
 }
 
 // self-> variables in the agent are charged to -x dynvarsize as the
-// tracer charges them (a thread's at its first store): 150 bytes hold two
-// threads' (72 bytes each); the other two drop each of their 3000 stores.
+// tracer charges them (each at its first store, 8 bytes for an int64_t):
+// 20 bytes hold two threads' self->n; the other two drop each of their
+// 3000 stores.
 TEST(DAgentCli, SelfVariablesFillDynvarsizeAsTheTrapBackendsDo) {
   const std::string prog =
       "pid$target:a.out:work:entry { self->n++; }\n"
       "pid$target:a.out:work:entry /self->n == 3000/ { @done = count(); }\n";
-  const std::vector<std::string> x = {"-x", "dynvarsize=150"};
+  const std::vector<std::string> x = {"-x", "dynvarsize=20"};
   Traced jump, trap;
   ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "selfdyn", jump, trap, x));
   EXPECT_EQ(jump.run.out, "threads 4 calls 3000 total 36000000\n");

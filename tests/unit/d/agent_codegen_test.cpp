@@ -183,11 +183,7 @@ struct FakeAgent {
   static uint32_t n_op(pk_dvm_hit* v, const uint8_t* op, uint32_t size, uint64_t* st, uint32_t depth,
                        uint32_t action) {  // agent.c pk_agent_dvm_op
     auto f = fns(v);
-    uint32_t pc = 1, sp = depth;
-    uint64_t faddr = 0;
-    const uint32_t r = pk_dvm_op(v, &f, op, size, &pc, st, &sp, &faddr, &action);
-    if (!r) return 0;
-    return pk_dvm_fault(v, r, action, faddr) ? PK_DVM_SFAULT : PK_DVM_SBADADDR;
+    return pk_dvm_native_op(v, &f, op, size, st, depth, action);
   }
   static uint32_t run_native(pk_dvm_hit* v, const std::vector<uint8_t>& code) {
     engine::DvmNativeHelpers helpers{reinterpret_cast<uint64_t>(&n_thread),    reinterpret_cast<uint64_t>(&n_part),
@@ -573,11 +569,12 @@ TEST(AgentCodegen, AssociativeArraysMatchTheTracer) {
 }
 
 // self-> variables are charged to -x dynvarsize as the tracer charges
-// them: a thread's (all of them: 72 + 72 bytes) at its first store, even
-// of 0; 300 bytes hold two threads', the third's stores are drops, and
-// its variables read 0.
+// them: each variable on its own (8 bytes here: dtrace-utils' size of a
+// dynamic variable, d::dynamic_variable_bytes) at its first non-zero
+// store, and storing 0 allocates nothing (self->b never exists); 16 bytes
+// hold two threads' self->a, the third's stores are drops, and it reads 0.
 TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
-  Both b("#pragma D option dynvarsize=300\n"
+  Both b("#pragma D option dynvarsize=16\n"
          "pid$target::work:entry /arg1 % 2 == 0/ { self->a += arg1; }\n"
          "pid$target::work:entry /arg1 % 2 == 1/ { self->b = 0; @[tid] = sum(self->a + self->b); }\n");
   for (const Hit& h : some_hits()) {
@@ -590,11 +587,42 @@ TEST(AgentCodegen, SelfVariablesAreChargedToDynvarsizeAsTheTracerChargesThem) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// Storing 0 to a self-> variable deletes it and gives its room back
+// (dtrace-utils' dt_get_dvar), and a drop ends its clause, no error
+// (dt_cg_store_var returns from the clause). 8 bytes hold two int
+// variables. The first hit (tid 100) takes and frees self->a, then keeps
+// self->b and self->c: the room is full. Every later hit drops self->a
+// (its first clause ends before sum()); tid 100's go on in the second
+// clause (b and c exist), the other threads' drop self->b there, so
+// @m counts tid 100's 14 hits and nothing after a drop runs: 13 + 2 * 26
+// drops.
+TEST(AgentCodegen, StoringZeroToASelfVariableGivesItsRoomBackAndADropEndsTheClause) {
+  Both b("#pragma D option dynvarsize=8\n"
+         "pid$target::work:entry { self->a = 1; @s[tid] = sum(self->a); self->a = 0; }\n"
+         "pid$target::work:entry { @n = count(); self->b = 1; self->c = 1; @m = count(); }\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 65 dynamic variable drops"), std::string::npos)
+      << b.tracer_out.err_text();
+  EXPECT_NE(b.tracer_out.out_text().find("      100                1\n"), std::string::npos)
+      << b.tracer_out.out_text();
+  EXPECT_EQ(b.tracer_out.out_text().find("101"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("\n               40\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_NE(b.tracer_out.out_text().find("\n               14\n"), std::string::npos) << b.tracer_out.out_text();
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 // Elements that find no room in -x dynvarsize are dynamic variable drops,
-// counted as the tracer counts them (a store of 0 to a missing element of
-// a full budget is one too).
+// counted as the tracer counts them; a store of 0 to a missing element
+// allocates nothing, so it is never one (dtrace-utils' dt_get_assoc). An
+// element takes 28 bytes (a tuple of the id, the 8-byte key at 8 and the
+// thread key, 24, and an int value): 280 bytes hold 10.
 TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
-  Both b("#pragma D option dynvarsize=640\n"
+  Both b("#pragma D option dynvarsize=280\n"
          "pid$target::work:entry { a[arg1] += 1; z[arg1] = 0; }\n"
          "END { printf(\"%d %d %d\\n\", a[0], a[63], a[266]); }\n");
   for (const Hit& h : some_hits()) {
@@ -603,8 +631,8 @@ TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
   }
   b.end();
   EXPECT_EQ(b.tracer_out.out_text(), "1 1 0\n\n");
-  // 30 keys of a[] past the 10 that fit; z[] from the hit that filled it.
-  EXPECT_NE(b.tracer_out.err_text().find("probekit: 61 dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
+  // 30 keys of a[] past the 10 that fit; none of z[].
+  EXPECT_NE(b.tracer_out.err_text().find("probekit: 30 dynamic variable drops"), std::string::npos) << b.tracer_out.err_text();
   EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
