@@ -1522,8 +1522,10 @@ public:
   }
 
   void exec(Exec& x) const override {
-    if (fn_ == Fn::ustack) {
-      // ustack() as a statement records the stack, as trace(ustack()) does.
+    if (fn_ == Fn::ustack || fn_ == Fn::ufunc || fn_ == Fn::usym || fn_ == Fn::umod || fn_ == Fn::uaddr) {
+      // ustack(), ufunc(x), usym(x), umod(x) and uaddr(x) as statements are
+      // dtrace's data-recording actions (DTRACEACT_USTACK, _UADDR, _USYM,
+      // _UMOD): they record their value, as trace() of it does.
       x.rt.emit_prefix(x);
       Value v = eval_value(x);
       x.rt.emit(x, render_trace(v, x.rt.quiet()));
