@@ -2381,16 +2381,31 @@ private:
       need(e, 1, false);
       need(e, 2, false);
       return;
-    case Fn::ustack:
-      need(e, 0, false);
-      need(e, 1, false);
-      if (!e.kids.empty() && !const_int(*e.kids[0])) {
-        error("D_USTACK_FRAMES", e.kids[0]->loc, "'ustack()' frame count must be an integer constant");
-        return;
+    case Fn::ustack: {
+      // dt_cg_stack_arg's checks, after the prototype's (D_PROTO_ARG): a
+      // frame count that is not a positive constant is D_USTACK_FRAMES, a
+      // string size that is not a constant >= 0 D_USTACK_STRSIZE.
+      if (!need(e, 0, false) || !need(e, 1, false)) return;
+      if (!e.kids.empty()) {
+        auto n = const_int(*e.kids[0]);
+        if (!n || *n <= 0) {
+          error("D_USTACK_FRAMES", e.kids[0]->loc,
+                "'ustack()' argument #1 must be a non-zero positive integer constant (a number of frames)");
+          return;
+        }
+      }
+      if (e.kids.size() > 1) {
+        auto n = const_int(*e.kids[1]);
+        if (!n || *n < 0) {
+          error("D_USTACK_STRSIZE", e.kids[1]->loc,
+                "'ustack()' argument #2 must be a positive integer constant (a string size)");
+          return;
+        }
       }
       e.ival = e.kids.empty() ? 0 : static_cast<uint64_t>(*const_int(*e.kids[0]));
       e.type = Type::stack();
       return;
+    }
     case Fn::copyin:
       need(e, 0, false);
       need(e, 1, false);
@@ -2564,6 +2579,9 @@ private:
               "'tracemem()' argument #1 must be a pointer or an integer, not " + t.name());
         return;
       }
+      // The prototype (tracemem(@, size_t [, size_t])) first: a size that
+      // is not an integer is D_PROTO_ARG, as dtrace's argument check has it.
+      if (!need(e, 1, false)) return;
       auto n = const_int(*e.kids[1]);
       if (!n || *n <= 0) {
         error("D_TRACEMEM_SIZE", e.kids[1]->loc,
@@ -2598,6 +2616,18 @@ private:
     }
     case Fn::ftruncate: return;
     case Fn::stack:
+      // Its arguments are judged as dtrace judges them (the prototype's
+      // D_PROTO_ARG, then dt_cg_stack_arg's D_STACK_SIZE) before the
+      // kernel's stack is refused.
+      if (!need(e, 0, false)) return;
+      if (!e.kids.empty()) {
+        auto n = const_int(*e.kids[0]);
+        if (!n || *n <= 0) {
+          error("D_STACK_SIZE", e.kids[0]->loc,
+                "'stack()' argument #1 must be a non-zero positive integer constant (a number of frames)");
+          return;
+        }
+      }
       error("D_VAR_UNSUP", e.loc,
             "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
       return;
