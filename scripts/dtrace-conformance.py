@@ -388,8 +388,12 @@ class Runner:
                 delay = {"after": 1, "before": 0}.get(timing)
                 if delay is None:
                     delay = int(timing) if timing.isdigit() else 0
+                # "before": the trigger is running when probekit starts, as
+                # runtest.sh's `( exec $trigger ) &` has it (Popen returns
+                # once it has exec'd); through sh and `sleep 0` probekit could
+                # attach to the shell before its exec and find no a.out probes.
                 trigger_proc = subprocess.Popen(
-                    ["sh", "-c", 'sleep %d; exec "$@"' % delay, "trigger"] + trigger_argv,
+                    (["sh", "-c", 'sleep %d; exec "$@"' % delay, "trigger"] if delay else []) + trigger_argv,
                     cwd=s.root, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL, start_new_session=True)
                 pid_text = str(trigger_proc.pid)
