@@ -132,6 +132,18 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
           {"ulong", Type::integer(8, false)},     {"unchar", Type::integer(1, false)},
           {"u_char", Type::integer(1, false)},    {"u_short", Type::integer(2, false)},
           {"u_int", Type::integer(4, false)},     {"u_long", Type::integer(8, false)},
+          {"__u8", Type::integer(1, false)},      {"__s8", Type::integer(1, true)},
+          {"__u16", Type::integer(2, false)},     {"__s16", Type::integer(2, true)},
+          {"__u32", Type::integer(4, false)},     {"__s32", Type::integer(4, true)},
+          {"__u64", Type::integer(8, false)},     {"__s64", Type::integer(8, true)},
+          {"u8", Type::integer(1, false)},        {"s8", Type::integer(1, true)},
+          {"u16", Type::integer(2, false)},       {"s16", Type::integer(2, true)},
+          {"u32", Type::integer(4, false)},       {"s32", Type::integer(4, true)},
+          {"u64", Type::integer(8, false)},       {"s64", Type::integer(8, true)},
+          {"__le16", Type::integer(2, false)},    {"__be16", Type::integer(2, false)},
+          {"__le32", Type::integer(4, false)},    {"__be32", Type::integer(4, false)},
+          {"__le64", Type::integer(8, false)},    {"__be64", Type::integer(8, false)},
+          {"loff_t", Type::integer(8, true)},
       };
       for (const auto& [n, t] : table)
         if (n == w) named = t;
