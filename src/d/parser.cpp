@@ -693,6 +693,19 @@ void Parser::parse_statements(std::vector<ExprPtr>& out) {
     bool is_if = s->kind == ExprKind::if_stmt;
     out.push_back(std::move(s));
     if (is_if || tok_.kind == Tok::rbrace) continue;  // an if ends with its body
+    // D's comma operator in a statement (`a = 1, b = 2;`): its operands
+    // are evaluated left to right and the value is discarded, which is
+    // one statement after the other.
+    if (accept(Tok::comma)) {
+      if (tok_.kind == Tok::semicolon || tok_.kind == Tok::rbrace ||
+          (tok_.kind == Tok::identifier && tok_.text == "if")) {
+        error_here("expected an expression after ','");
+        sync_statement();
+        accept(Tok::semicolon);
+        continue;
+      }
+      continue;
+    }
     if (!expect(Tok::semicolon, "';' after the statement")) {
       sync_statement();
       accept(Tok::semicolon);
