@@ -510,6 +510,20 @@ TEST(DCli, LibraryDirectoryIsCompiledFirst) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find(bad_dir + "/bad.d:2:"), std::string::npos) << bad.err;
 
+  // #pragma D depends_on library: met by a library -L loaded (dt_pragma.c's
+  // D_PRAGMA_DEPEND otherwise).
+  const std::string dep_dir = ::testing::TempDir() + "/pk_libdir_dep";
+  std::filesystem::create_directories(dep_dir);
+  std::ofstream(dep_dir + "/net.d") << "inline int NETVAL = 7;\n";
+  std::ofstream(dep_dir + "/user.d") << "#pragma D depends_on library net.d\ninline int USER = NETVAL + 1;\n";
+  auto dep = run({probekit_path(), "-q", "-L", dep_dir, "-n", "BEGIN { printf(\"%d\\n\", USER); exit(0); }"}, 10);
+  EXPECT_EQ(dep.status, 0) << dep.err;
+  EXPECT_EQ(dep.out, "8\n\n");
+  auto nodep = run({probekit_path(), "-q", "-L", dir, "-n", "#pragma D depends_on library net.d\nBEGIN { exit(0); }"}, 10);
+  EXPECT_EQ(nodep.status, 1);
+  EXPECT_NE(nodep.err.find("program requires library 'net.d'"), std::string::npos) << nodep.err;
+  EXPECT_NE(nodep.err.find("[D_PRAGMA_DEPEND]"), std::string::npos) << nodep.err;
+
   auto missing = run({probekit_path(), "-L", dir + "/nonexistent", "-n", "BEGIN { exit(0); }"}, 10);
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("probekit: -L " + dir + "/nonexistent: error: cannot read the library directory"),
