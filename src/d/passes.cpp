@@ -1377,6 +1377,53 @@ public:
     e.type = Type::none();
   }
 
+  // dtrace's functions over kernel objects that probekit does not have
+  // (dt_open.c's prototypes): their arguments are judged as dtrace judges
+  // them (D_PROTO_LEN, D_PROTO_ARG), then the function is refused. True
+  // when `e` calls one (an error was reported).
+  bool kernel_only_call(Expr& e) {
+    struct KernelFn {
+      const char* name;
+      int args;         // exactly
+      bool int_second;  // pcap(void *, int)
+      const char* what;
+    };
+    static const KernelFn table[] = {
+        {"mutex_owned", 1, false, "reads a kernel mutex"},
+        {"mutex_owner", 1, false, "reads a kernel mutex"},
+        {"mutex_type_adaptive", 1, false, "reads a kernel mutex"},
+        {"mutex_type_spin", 1, false, "reads a kernel mutex"},
+        {"rw_read_held", 1, false, "reads a kernel reader-writer lock"},
+        {"rw_write_held", 1, false, "reads a kernel reader-writer lock"},
+        {"rw_iswriter", 1, false, "reads a kernel reader-writer lock"},
+        {"pcap", 2, true, "captures a kernel network packet (an sk_buff)"},
+    };
+    const KernelFn* k = nullptr;
+    for (const auto& f : table)
+      if (e.text == f.name) k = &f;
+    if (!k) return false;
+    const int n = static_cast<int>(e.kids.size());
+    if (n != k->args) {
+      error("D_PROTO_LEN", e.loc, arg_count_message(e.text, k->args, k->args, n));
+      return true;
+    }
+    for (int i = 0; i < n; ++i) {
+      const Type& t = e.kids[i]->type;
+      if (t.is_none()) return true;
+      // A pointer parameter takes a pointer or an integer (0); an int one an integer.
+      const bool ok = (i == 1 && k->int_second) ? t.is_integer() : t.is_scalar() && !t.is_string();
+      if (!ok) {
+        error("D_PROTO_ARG", e.kids[i]->loc,
+              quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " must be " +
+                  ((i == 1 && k->int_second) ? "an integer" : "a pointer") + ", not " + t.name());
+        return true;
+      }
+    }
+    error("D_VAR_UNSUP", e.loc,
+          quoted_fn(e.text) + " " + k->what + " and probekit traces user space only");
+    return true;
+  }
+
   void visit_call(Expr& e) {
     bool top = statement_top_;
     statement_top_ = false;
@@ -1392,6 +1439,7 @@ public:
               quoted_fn(e.text) + " is an aggregating function: use it as '@name = " + e.text + "(...)'");
         return;
       }
+      if (kernel_only_call(e)) return;
       auto near = closest_matches(e.text, function_names());
       error("D_FUNC_UNDEF", e.loc,
             "unknown function " + quoted_fn(e.text) +
