@@ -2384,6 +2384,26 @@ private:
                 "'@" + a.name + "' and '@" + base->name + "' have different keys and cannot be printed together");
           return;
         }
+        if (base) {
+          // dt_printf.c: each key must be argument-compatible with the
+          // first aggregation's (a string with a string, a number with a
+          // number): D_PRINTA_AGGPROTO.
+          for (size_t k = 0; k < a.keys.size(); ++k) {
+            const Type& x = base->keys[k];
+            const Type& y = a.keys[k];
+            if (x.is_none() || y.is_none()) continue;
+            const bool ok = x.is_string() || y.is_string() ? x.is_string() && y.is_string()
+                            : x.is_scalar() && y.is_scalar() ? true
+                                                             : x.kind == y.kind;
+            if (!ok) {
+              error("D_PRINTA_AGGPROTO", e.kids[i]->loc,
+                    "'@" + a.name + "[]' key #" + std::to_string(k + 1) + " is " + y.name() + " but '@" + base->name +
+                        "[]' key #" + std::to_string(k + 1) + " is " + x.name() +
+                        ": aggregations printed together need keys of the same types");
+              return;
+            }
+          }
+        }
         if (!base) base = &a;
       }
       if (fmt && base && report_) {
