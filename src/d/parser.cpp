@@ -1247,6 +1247,14 @@ bool Parser::parse_struct_body(const std::string& key) {
       align = std::max(align, malign);
       if (!m.name.empty()) members.push_back(m);
       if (accept(Tok::comma)) continue;
+      if (tok_.kind == Tok::lparen && !m.name.empty()) {
+        // `int f();`: a function is no object a struct can hold (dtrace's
+        // declaration check: D_DECL_VOIDOBJ).
+        diags_.error("D_DECL_VOIDOBJ", mloc,
+                     "member '" + m.name + "' of " + key + " is declared as a function: a member must be an object");
+        failed_statement_ = true;
+        return false;
+      }
       if (!expect(Tok::semicolon, "';' after the member")) return false;
       break;
     }
