@@ -744,6 +744,20 @@ public:
   }
   std::map<std::string, std::optional<int64_t>> target_enumerators_;
 
+  // "BEGIN" or "END" when every description of the clause being checked
+  // names dtrace:::BEGIN or dtrace:::END (probes with no arguments), else null.
+  const char* argless_clause() const {
+    if (!clause_ || clause_->descs.empty()) return nullptr;
+    const char* first = nullptr;
+    for (const auto& d : clause_->descs) {
+      if (!(d.provider.empty() || d.provider == "dtrace") || !d.module.empty() || !d.function.empty() ||
+          (d.name != "BEGIN" && d.name != "END"))
+        return nullptr;
+      if (!first) first = d.name == "BEGIN" ? "BEGIN" : "END";
+    }
+    return first;
+  }
+
   // args[n] of a clause whose descriptions all name functions whose
   // parameter n is a double (or all a float): that floating type, as
   // DTrace types args[] from CTF; otherwise the 64-bit integer argN is.
@@ -1136,6 +1150,11 @@ public:
                                                  e.kids[0]->type.name());
       } else if (i < 0 || i > 9) {
         error("D_ARGS_IDX", e.loc, "index of 'args[]' must be an integer constant from 0 to 9");
+      } else if (const char* none = argless_clause()) {
+        // dtrace:::BEGIN and END have no arguments (dt_probe's argc 0).
+        error("D_ARGS_IDX", e.loc,
+              "index " + std::to_string(i) + " is out of range for dtrace:::" + none +
+                  " args[]: the probe has no arguments");
       } else {
         e.ival = static_cast<uint64_t>(i);
         e.type = typed_arg(static_cast<size_t>(i));
