@@ -534,6 +534,12 @@ Token Lexer::next_once() {
   case '>':
     if (peek() == '>') { get(); return two('=', Tok::shr_assign, Tok::shr); }
     return two('=', Tok::ge, Tok::gt);
+  case '`': {
+    // dt_lex.l's identifiers may start with '`': `NAME is the kernel's
+    // symbol NAME, and '`' alone an identifier too (that no scope has).
+    while (is_ident_char(peek()) || peek() == '.') get();
+    return make(Tok::identifier, start);
+  }
   default: break;
   }
   Token bad = make(Tok::eof, start);

@@ -2062,6 +2062,16 @@ private:
       error("D_IDENT_UNDEF", e.loc, why + ": assign it before using it");
       return;
     }
+    if (!e.text.empty() && e.text[0] == '`') {
+      // `NAME: a kernel symbol, which user space has none of.
+      error("D_IDENT_UNDEF", e.loc,
+            "unknown identifier '" + e.text + "': " +
+                (e.text.size() == 1 ? std::string("'`' names no symbol")
+                                    : "a name in the kernel's scope, and probekit traces user space only") +
+                "; scope a target's symbol with its module, e.g. a.out`" +
+                (e.text.size() == 1 ? std::string("name") : e.text.substr(1)));
+      return;
+    }
     std::vector<std::string> names = var_names();
     for (const auto& g : syms_->globals) names.push_back(g.name);
     auto near = closest_matches(e.text, names);
