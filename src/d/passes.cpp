@@ -744,6 +744,13 @@ public:
   }
   std::map<std::string, std::optional<int64_t>> target_enumerators_;
 
+  // The scratch space a clause may allocate (-x scratchsize), or nullopt
+  // when the option does not parse (reported where options are checked).
+  std::optional<uint64_t> scratch_limit() const {
+    auto it = syms_->options.find("scratchsize");
+    return it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+  }
+
   // "BEGIN" or "END" when every description of the clause being checked
   // names dtrace:::BEGIN or dtrace:::END (probes with no arguments), else null.
   const char* argless_clause() const {
@@ -2505,7 +2512,16 @@ private:
     }
     case Fn::copyin:
       need(e, 0, false);
-      need(e, 1, false);
+      if (need(e, 1, false)) {
+        // The copy lands in scratch space (dt_cg's alloca of the size): a
+        // constant size past scratchsize is D_ALLOCA_SIZE when compiled.
+        auto n = const_int(*e.kids[1]);
+        const auto limit = scratch_limit();
+        if (n && *n >= 0 && limit && static_cast<uint64_t>(*n) > *limit)
+          error("D_ALLOCA_SIZE", e.kids[1]->loc,
+                "copyin() of " + std::to_string(*n) + " bytes is larger than scratchsize " + std::to_string(*limit) +
+                    ": copy less, or raise it (-x scratchsize=SIZE)");
+      }
       e.type = Type::pointer();
       return;
     case Fn::copyinstr:
@@ -2634,8 +2650,7 @@ private:
         auto n = const_int(*e.kids[0]);
         if (n && *n < 0) error("D_ALLOCA_SIZE", e.kids[0]->loc, "'alloca()' size must not be negative");
         // A constant size is checked against scratchsize here, as dt_cg does.
-        auto it = syms_->options.find("scratchsize");
-        const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+        const auto limit = scratch_limit();
         if (n && *n >= 0 && limit && static_cast<uint64_t>(*n) > *limit)
           error("D_ALLOCA_SIZE", e.kids[0]->loc,
                 "alloca(" + std::to_string(*n) + ") size larger than scratchsize " + std::to_string(*limit) +
@@ -2646,7 +2661,15 @@ private:
     case Fn::copyinto:
       need(e, 0, false);
       need(e, 1, false);
-      need(e, 2, false, "a pointer from alloca()");
+      if (need(e, 2, false, "a pointer from alloca()")) {
+        // Its prototype's third parameter is void *: an integer other than
+        // the constant 0 is not argument-compatible (D_PROTO_ARG).
+        const Expr& dst = *e.kids[2];
+        auto n = const_int(dst);
+        if (dst.type.kind != Type::Kind::pointer && !(n && *n == 0))
+          error("D_PROTO_ARG", dst.loc,
+                "'copyinto()' argument #3 must be a pointer from alloca(), not " + dst.type.name());
+      }
       return;
     case Fn::print: {
       // dtrace-utils' prototype is void(void *): the object a pointer
