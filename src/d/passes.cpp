@@ -1746,6 +1746,17 @@ public:
     }
     Type var = visit_lvalue(lhs, rhs, e.op != Op::none);
     if (var.is_none()) return;
+    // += and -= with a pointer operand: dt_cook_op2 wants the left one to
+    // be a pointer to an object of known size (D_OP_VFPTR), so an integer
+    // variable cannot take a pointer's offset (p -= alloca(10)).
+    if ((e.op == Op::add || e.op == Op::sub) && !var.is_floating() && !rhs.is_floating() && !var.object &&
+        !rhs.object && (!var.is_integer() || !rhs.is_integer()) &&
+        (var.kind != Type::Kind::pointer || var.pointee_size == 0)) {
+      error("D_OP_VFPTR", e.loc,
+            std::string("operator '") + to_string(e.op) + "=' needs a left operand that is an integer or a pointer " +
+                "to a type of known size, not " + type_name(var) + " with " + type_name(rhs));
+      return;
+    }
     // s = NULL: a string variable takes NULL, 0 or a pointer as a string.
     if (e.op == Op::none && var.is_string() && string_from_pointer(e.kids[1])) {
       e.type = var;
