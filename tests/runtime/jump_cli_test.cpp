@@ -39,7 +39,7 @@ TEST(JumpCli, TraceCountTableIsTheSameWithEitherBackend) {
 // the agent captures at the hit; the same formatting code prints them.
 // Only what cannot be the same differs: pids, CPUs and times.
 std::string without_run_facts(std::string s) {
-  s = normalize(s, R"(-[0-9]+ +\[[0-9]+\] [0-9]+\.[0-9]+:)", "-PID [CPU] TIME:");
+  s = normalize(s, R"(-[0-9]+ +\[[0-9]+\] +[0-9]+\.[0-9]+:)", "-PID [CPU] TIME:");
   s = normalize(s, R"re("(pid|tid|cpu|timestamp)":[0-9]+)re", "\"$1\":N");
   return s;
 }
@@ -97,7 +97,7 @@ TEST(JumpCli, ThreadedRecordsAreExactAndInOrderPerThread) {
   size_t lines = 0;
   for (std::string line; std::getline(in, line); ++lines) {
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] ([0-9]+\.[0-9]+): p_work_0: \(work\+0x0\) x=([0-9]+)$)")))
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] +([0-9]+\.[0-9]+): p_work_0: \(work\+0x0\) x=([0-9]+)$)")))
         << line;
     EXPECT_EQ(std::stol(m[3]), next[m[1]]++) << line;
     ASSERT_GE(std::stod(m[2]), last_time.empty() ? 0.0 : std::stod(last_time)) << line;
@@ -122,7 +122,7 @@ TEST(JumpCli, RecordsFollowForkAndVforkExecChildrenWithTheirOwnPids) {
       std::istringstream in(read_file(file));
       for (std::string line; std::getline(in, line);) {
         std::smatch m;
-        ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] [0-9.]+: (.*)$)"))) << line;
+        ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] +[0-9.]+: (.*)$)"))) << line;
         pids[i].insert(m[1]);
         lines[i].push_back(m[2]);
       }
@@ -171,7 +171,7 @@ TEST(JumpCli, HandsOffCountsAndRecordsExactlyWithoutATracer) {
   size_t lines = 0;
   for (std::string line; std::getline(in, line); ++lines) {
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] [0-9.]+: p_work_0: \(work\+0x0\) x=([0-9]+)$)")))
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(-([0-9]+) +\[[0-9]+\] +[0-9.]+: p_work_0: \(work\+0x0\) x=([0-9]+)$)")))
         << line;
     EXPECT_EQ(std::stol(m[2]), next[m[1]]++) << line;
   }

@@ -20,7 +20,7 @@ namespace {
 // Pids, CPUs and times differ between two runs; threads interleave
 // differently: the lines are compared sorted, with those facts blanked.
 std::string sorted_lines(std::string s) {
-  s = normalize(s, R"(-[0-9]+ +\[[0-9]+\] [0-9]+\.[0-9]+:)", "-PID [CPU] TIME:");
+  s = normalize(s, R"(-[0-9]+ +\[[0-9]+\] +[0-9]+\.[0-9]+:)", "-PID [CPU] TIME:");
   std::istringstream in(s);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);)

@@ -117,9 +117,9 @@ TEST(UsdtCli, TraceDefinitionsReadTheNotesArguments) {
                   "u:a.out:pkapp:tick i=$arg1 name=$arg2:string c=$arg3", "u:a.out:pkapp:neg $arg1 $arg2",
                   "u:a.out:pkapp:guarded v=$arg1"});
     ASSERT_EQ(r.status, 0) << r.err;
-    std::string out = normalize(r.out, R"(^ *\S+-[0-9]+ +\[[0-9]+\] [0-9.]+: )", "");
+    std::string out = normalize(r.out, R"(^ *\S+-[0-9]+ +\[[0-9]+\] +[0-9.]+: )", "");
     out = normalize(out, R"(\(([a-z_]+)\+0x[0-9a-f]+\))", "($1)");
-    out = normalize(out, R"(\n *\S+-[0-9]+ +\[[0-9]+\] [0-9.]+: )", "\n");
+    out = normalize(out, R"(\n *\S+-[0-9]+ +\[[0-9]+\] +[0-9.]+: )", "\n");
     EXPECT_EQ(out,
               "tick: (app_tick) i=0 name=\"name-0\" c=5\nneg: (app_neg) arg1=0 arg2=0\nguarded: (pk_usdt_guarded) v=0\n"
               "tick: (app_tick) i=1 name=\"name-1\" c=5\nneg: (app_neg) arg1=-1 arg2=1000000000000\nguarded: (pk_usdt_guarded) v=10\n"
