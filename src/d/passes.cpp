@@ -2731,6 +2731,12 @@ private:
         error("D_PRINTF_ARG_FMT", fmt.loc, "'freopen()' file name must be a string literal (a printf format)");
         return;
       }
+      if (fmt.text == ".") {
+        // dt_cg.c: "." is dtrace's own sentinel for "back to stdout"
+        // (DT_FREOPEN_RESTORE), which freopen("") means.
+        error("D_FREOPEN_INVALID", fmt.loc, "'freopen()' argument #1 cannot be \".\": use freopen(\"\") to go back to stdout");
+        return;
+      }
       std::vector<ArgType> args;
       for (size_t i = 1; i < e.kids.size(); ++i) {
         if (e.kids[i]->type.is_none()) return;
