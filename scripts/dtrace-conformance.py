@@ -244,10 +244,17 @@ class Runner:
         self.trigger_lock = threading.Lock()
 
     # Per-trigger flags from test/triggers/Build (the few that have any).
+    # The ustack triggers are built without optimization there ("ustack
+    # wants no optimization"): at -O2 their 60 nested calls are inlined into
+    # main and the stacks the tests expect do not exist.
     TRIGGER_FLAGS = {
         "readwholedir": ["-fno-inline", "-fno-optimize-sibling-calls", "-Wl,--export-dynamic"],
         "proc-tst-omp": ["-fopenmp"],
         "visible-constructor": ["-s"],
+        "ustack-tst-basic": ["-O0", "-fno-inline", "-fno-omit-frame-pointer"],
+        "ustack-tst-bigstack-spin": ["-O0", "-fno-inline", "-fno-omit-frame-pointer"],
+        "ustack-tst-spin": ["-O0"],
+        "ustack-tst-mtspin": ["-O0"],
     }
 
     def trigger(self, name):
@@ -381,8 +388,12 @@ class Runner:
                 delay = {"after": 1, "before": 0}.get(timing)
                 if delay is None:
                     delay = int(timing) if timing.isdigit() else 0
+                # "before": the trigger is running when probekit starts, as
+                # runtest.sh's `( exec $trigger ) &` has it (Popen returns
+                # once it has exec'd); through sh and `sleep 0` probekit could
+                # attach to the shell before its exec and find no a.out probes.
                 trigger_proc = subprocess.Popen(
-                    ["sh", "-c", 'sleep %d; exec "$@"' % delay, "trigger"] + trigger_argv,
+                    (["sh", "-c", 'sleep %d; exec "$@"' % delay, "trigger"] if delay else []) + trigger_argv,
                     cwd=s.root, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL, start_new_session=True)
                 pid_text = str(trigger_proc.pid)

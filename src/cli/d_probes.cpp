@@ -274,6 +274,53 @@ void ArmProgress::armed(size_t done) {
 ProbeBinder::ProbeBinder(d::Program& program, Session* session, DebugArgs& debug, BindOptions options)
     : program_(program), session_(session), debug_(debug), options_(options) {}
 
+// Why a pid description matched nothing, as dt_pid.c says it (with its
+// D_PROC_* tag), or nullopt when nothing more precise than D_PDESC_ZERO
+// applies: the '-' function with a module other than a.out (D_PROC_LIB)
+// or a name that is not one address (D_PROC_NAME); a name that is neither
+// entry, return, a glob nor a hex offset (D_PROC_NAME); an offset past the
+// end of every function named (D_PROC_OFF); a function that one named
+// module does not have (D_PROC_FUNC).
+std::optional<Error> pid_zero_cause(const d::ProbeDescription& desc, Session& s) {
+  // Only a description of this process's provider: another process's
+  // (pid$1 of a process probekit is not tracing) has its own cause.
+  if (!glob_match(desc.provider, "pid" + std::to_string(s.pid()))) return std::nullopt;
+  const std::string what = "probe description '" + desc.expanded + "': ";
+  auto err = [&](const std::string& text, const char* tag) {
+    return Error(what + text + " [" + tag + "]", ErrorKind::no_such_symbol);
+  };
+  if (desc.function == "-") {
+    if (!desc.module.empty() && (has_glob(desc.module) || desc.module != "a.out"))
+      return err("only the a.out module is valid with the '-' function", "D_PROC_LIB");
+    if (desc.name.empty() || has_glob(desc.name))
+      return err("only individual addresses may be specified with the '-' function", "D_PROC_NAME");
+    return std::nullopt;
+  }
+  const bool one_name = !desc.name.empty() && !has_glob(desc.name) && desc.name != "entry" && desc.name != "return";
+  if (one_name && !is_hex_offset(desc.name))
+    return err("'" + desc.name + "' is an invalid probe name: use entry, return or an offset in hex", "D_PROC_NAME");
+  if (desc.function.empty() || has_glob(desc.function)) return std::nullopt;
+  bool found = false;
+  uint64_t largest = 0;
+  for (const auto& m : s.modules()) {
+    if (!module_matches(desc.module, m)) continue;
+    auto fns = s.functions(m.path);
+    if (!fns) continue;
+    for (const auto& f : *fns)
+      if (function_spelling(desc.function, f)) {
+        found = true;
+        largest = std::max<uint64_t>(largest, f.size);
+      }
+  }
+  if (!found && !desc.module.empty() && !has_glob(desc.module))
+    return err("failed to look up '" + desc.function + "' in module '" + desc.module + "'", "D_PROC_FUNC");
+  if (found && one_name && largest && std::stoull(desc.name, nullptr, 16) >= largest)
+    return err("offset 0x" + desc.name + " is outside of function '" + desc.function + "' (" +
+                   std::to_string(largest) + " bytes)",
+               "D_PROC_OFF");
+  return std::nullopt;
+}
+
 // DTrace's D_PDESC_ZERO, unless -Z.
 Error ProbeBinder::no_match(const d::ProbeDescription& desc) {
   return Error("probe description '" + desc.expanded +
@@ -677,6 +724,9 @@ Result<size_t> ProbeBinder::bind_pid(const d::ProbeDescription& desc) {
     if (!pending) return pending.error();
     matched = *pending;
   }
+  // Nothing matched (nor is pending): dt_pid.c's precise cause when it has one.
+  if (matched == 0 && skipped == 0 && !options_.zero_ok && !interrupted() && starts_with(desc.provider, "pid"))
+    if (auto cause = pid_zero_cause(desc, *session_)) return std::move(*cause);
   if (skipped && !options_.quiet && !interrupted())  // interrupted: a partial count says nothing
     report_note("description '" + desc.text + "': " + std::to_string(skipped) + " probe" +
                 (skipped == 1 ? "" : "s") + " skipped: they cannot be probed safely (-v names them)");

@@ -1212,6 +1212,8 @@ private:
       case ExprKind::assign: {
         Expr& lhs = *s.kids[0];
         if (lhs.type.object) return refuse("a struct or union value");
+        if (s.op != Op::none && lhs.type.kind == Type::Kind::pointer && lhs.type.pointee_size > 1)
+          return refuse("+= or -= of a pointer (it moves by whole objects)");
         if (is_global(lhs) && lhs.type.is_string()) return string_global_assign(lhs, s.kids[1].get(), s.op);
         if (is_global(lhs)) return global_assign(s, lhs, s.kids[1].get(), s.op);
         if (is_array(lhs)) return array_assign(s, lhs, s.kids[1].get(), s.op);
@@ -1248,6 +1250,8 @@ private:
       }
       case ExprKind::incdec: {
         Expr& lhs = *s.kids[0];
+        if (lhs.type.kind == Type::Kind::pointer && lhs.type.pointee_size > 1)
+          return refuse("++/-- of a pointer (it moves by a whole object)");
         if (is_global(lhs) && lhs.type.is_scalar()) return global_assign(s, lhs, nullptr, s.op);
         if (is_array(lhs) && lhs.type.is_scalar()) return array_assign(s, lhs, nullptr, s.op);
         if ((lhs.kind != ExprKind::self_var && lhs.kind != ExprKind::this_var) || !lhs.type.is_scalar())

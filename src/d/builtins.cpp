@@ -140,10 +140,10 @@ const std::vector<FnInfo>& fns() {
       {"strstr", Fn::strstr, 2, 2, false, false, false},
       {"basename", Fn::basename, 1, 1, false, false, false},
       {"dirname", Fn::dirname, 1, 1, false, false, false},
-      {"ufunc", Fn::ufunc, 1, 1, false, false, false},
-      {"usym", Fn::usym, 1, 1, false, false, false},
-      {"umod", Fn::umod, 1, 1, false, false, false},
-      {"uaddr", Fn::uaddr, 1, 1, false, false, false},
+      {"ufunc", Fn::ufunc, 1, 1, false, false, true},
+      {"usym", Fn::usym, 1, 1, false, false, true},
+      {"umod", Fn::umod, 1, 1, false, false, true},
+      {"uaddr", Fn::uaddr, 1, 1, false, false, true},
       {"speculation", Fn::speculation, 0, 0, false, false, false},
       {"rand", Fn::rand, 0, 0, false, false, false},
       {"lltostr", Fn::lltostr, 1, 2, false, false, false},
@@ -167,9 +167,9 @@ const std::vector<FnInfo>& fns() {
       // dtrace's kernel-symbol functions (DT_ACT_SYM, DT_ACT_MOD): func() is
       // sym(). probekit's addresses are the target's, so they are usym()
       // and umod().
-      {"sym", Fn::usym, 1, 1, false, false, false},
-      {"func", Fn::usym, 1, 1, false, false, false},
-      {"mod", Fn::umod, 1, 1, false, false, false},
+      {"sym", Fn::usym, 1, 1, false, false, true},
+      {"func", Fn::usym, 1, 1, false, false, true},
+      {"mod", Fn::umod, 1, 1, false, false, true},
       {"inet_ntop", Fn::inet_ntop, 2, 2, false, false, false},
       {"alloca", Fn::alloca, 1, 1, false, false, false},
       {"stack", Fn::stack, 0, 1, false, false, true},

@@ -590,12 +590,13 @@ private:
 class IncDec : public Node {
 public:
   bool record_safe(RecordNeeds& n) const override { return lv_->record_safe(n); }
-  IncDec(Type t, bool inc, bool postfix, std::unique_ptr<LValue> lv)
-      : Node(t), inc_(inc), postfix_(postfix), lv_(std::move(lv)) {}
+  IncDec(Type t, bool inc, bool postfix, std::unique_ptr<LValue> lv, int64_t step = 1)
+      : Node(t), inc_(inc), postfix_(postfix), lv_(std::move(lv)), step_(step) {}
   int64_t eval_int(Exec& x) const override {
     Value* slot = lv_->ref(x, true);
     int64_t old = slot->i;
-    int64_t nv = normalize_to(type, static_cast<int64_t>(static_cast<uint64_t>(old) + (inc_ ? 1ULL : ~0ULL)));
+    const uint64_t delta = inc_ ? static_cast<uint64_t>(step_) : ~static_cast<uint64_t>(step_) + 1;
+    int64_t nv = normalize_to(type, static_cast<int64_t>(static_cast<uint64_t>(old) + delta));
     slot->kind = Value::Kind::integer;
     slot->i = nv;
     slot->size = type.size;
@@ -608,6 +609,7 @@ public:
 private:
   bool inc_, postfix_;
   std::unique_ptr<LValue> lv_;
+  int64_t step_;  // a pointer's pointee size, else 1
 };
 
 class UregsStore : public Node {
@@ -1563,8 +1565,10 @@ public:
   }
 
   void exec(Exec& x) const override {
-    if (fn_ == Fn::ustack) {
-      // ustack() as a statement records the stack, as trace(ustack()) does.
+    if (fn_ == Fn::ustack || fn_ == Fn::ufunc || fn_ == Fn::usym || fn_ == Fn::umod || fn_ == Fn::uaddr) {
+      // ustack(), ufunc(x), usym(x), umod(x) and uaddr(x) as statements are
+      // dtrace's data-recording actions (DTRACEACT_USTACK, _UADDR, _USYM,
+      // _UMOD): they record their value, as trace() of it does.
       x.rt.emit_prefix(x);
       Value v = eval_value(x);
       x.rt.emit(x, render_trace(v, x.rt.quiet()));
@@ -2069,10 +2073,21 @@ public:
         const bool zero = !e.kids[1]->type.object;  // sema lets only a dynamic variable take 0
         return std::make_unique<ObjectCopy>(e.type, expr(lhs), zero ? nullptr : expr(*e.kids[1]), object_size(lhs.type));
       }
-      return std::make_unique<Assign>(e.type, e.op, lvalue(lhs), expr(*e.kids[1]));
+      NodePtr rhs = expr(*e.kids[1]);
+      if ((e.op == Op::add || e.op == Op::sub) && lhs.type.kind == Type::Kind::pointer && lhs.type.pointee_size > 1 &&
+          e.kids[1]->type.is_integer())
+        // p += n moves p by n objects, as p = p + n does.
+        rhs = std::make_unique<Binary>(Type::integer(8, true), Op::mul, std::move(rhs),
+                                       std::make_unique<IntConst>(Type::integer(8, true),
+                                                                  static_cast<int64_t>(lhs.type.pointee_size)));
+      return std::make_unique<Assign>(e.type, e.op, lvalue(lhs), std::move(rhs));
     }
-    case ExprKind::incdec:
-      return std::make_unique<IncDec>(e.type, e.op == Op::inc, e.is_postfix, lvalue(*e.kids[0]));
+    case ExprKind::incdec: {
+      // p++ moves a pointer by one object.
+      const Type& t = e.kids[0]->type;
+      const int64_t step = t.kind == Type::Kind::pointer && t.pointee_size > 1 ? t.pointee_size : 1;
+      return std::make_unique<IncDec>(e.type, e.op == Op::inc, e.is_postfix, lvalue(*e.kids[0]), step);
+    }
     case ExprKind::cast: {
       return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
     }

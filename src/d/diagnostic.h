@@ -59,6 +59,16 @@ public:
   // the program itself). Positions are printed as the original file's.
   void add_line_marker(int from, std::string file, int line);
 
+  // Whether a line marker names a file whose last path component is
+  // `name` (a -L library is preceded by one: "#line 1 \"DIR/net.d\"").
+  bool has_marked_file(const std::string& name) const {
+    for (const auto& m : markers_) {
+      const size_t slash = m.file.rfind('/');
+      if ((slash == std::string::npos ? m.file : m.file.substr(slash + 1)) == name) return true;
+    }
+    return false;
+  }
+
   bool has_errors() const { return errors_ > 0; }
   int error_count() const { return errors_; }
   // Errors reported beyond kMaxErrors: counted, not kept.

@@ -19,7 +19,11 @@ const std::unordered_set<std::string_view>& type_words() {
       "u_longlong_t", "longlong_t", "off_t", "caddr_t", "processorid_t", "bool", "_Bool", "ipaddr_t", "in_port_t",
       "float", "double",
       // The kernel's <linux/types.h> names, which dtrace finds in its CTF.
-      "uint", "ushort", "ulong", "unchar", "u_char", "u_short", "u_int", "u_long", "ptrdiff_t"};
+      "uint", "ushort", "ulong", "unchar", "u_char", "u_short", "u_int", "u_long", "ptrdiff_t",
+      // <asm-generic/int-ll64.h> and <linux/types.h>: the fixed-width names
+      // of kernel and uapi structures (dtrace-utils' print/tst.print.local.d).
+      "__u8", "__s8", "__u16", "__s16", "__u32", "__s32", "__u64", "__s64", "u8", "s8", "u16", "s16", "u32", "s32",
+      "u64", "s64", "__le16", "__be16", "__le32", "__be32", "__le64", "__be64", "loff_t"};
   return words;
 }
 
@@ -530,6 +534,12 @@ Token Lexer::next_once() {
   case '>':
     if (peek() == '>') { get(); return two('=', Tok::shr_assign, Tok::shr); }
     return two('=', Tok::ge, Tok::gt);
+  case '`': {
+    // dt_lex.l's identifiers may start with '`': `NAME is the kernel's
+    // symbol NAME, and '`' alone an identifier too (that no scope has).
+    while (is_ident_char(peek()) || peek() == '.') get();
+    return make(Tok::identifier, start);
+  }
   default: break;
   }
   Token bad = make(Tok::eof, start);

@@ -132,6 +132,18 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
           {"ulong", Type::integer(8, false)},     {"unchar", Type::integer(1, false)},
           {"u_char", Type::integer(1, false)},    {"u_short", Type::integer(2, false)},
           {"u_int", Type::integer(4, false)},     {"u_long", Type::integer(8, false)},
+          {"__u8", Type::integer(1, false)},      {"__s8", Type::integer(1, true)},
+          {"__u16", Type::integer(2, false)},     {"__s16", Type::integer(2, true)},
+          {"__u32", Type::integer(4, false)},     {"__s32", Type::integer(4, true)},
+          {"__u64", Type::integer(8, false)},     {"__s64", Type::integer(8, true)},
+          {"u8", Type::integer(1, false)},        {"s8", Type::integer(1, true)},
+          {"u16", Type::integer(2, false)},       {"s16", Type::integer(2, true)},
+          {"u32", Type::integer(4, false)},       {"s32", Type::integer(4, true)},
+          {"u64", Type::integer(8, false)},       {"s64", Type::integer(8, true)},
+          {"__le16", Type::integer(2, false)},    {"__be16", Type::integer(2, false)},
+          {"__le32", Type::integer(4, false)},    {"__be32", Type::integer(4, false)},
+          {"__le64", Type::integer(8, false)},    {"__be64", Type::integer(8, false)},
+          {"loff_t", Type::integer(8, true)},
       };
       for (const auto& [n, t] : table)
         if (n == w) named = t;
@@ -192,6 +204,10 @@ bool Parser::accept(Tok k) {
 void Parser::error_here(const std::string& message) {
   // One error per statement: the lexer's (an invalid character) or the
   // first the parser meets.
+  // A pragma read before the error is processed first, as dtrace handles
+  // each when its line is read: its error is the statement's (a bad
+  // '#pragma D attributes' inside an unfinished declaration).
+  if (prog_ && !lexer_.pragmas().empty()) drain_pragmas(*prog_);
   bool reported = failed_statement_ || diags_.error_count() > statement_errors_;
   failed_statement_ = true;
   if (reported) return;
@@ -232,6 +248,60 @@ void Parser::sync_statement() {
   }
 }
 
+namespace {
+
+// dtrace_str2attr's syntax: [stability[/stability[/class]]], case aside.
+bool valid_attributes(const std::string& text) {
+  static const char* stabilities[] = {"internal", "private", "obsolete", "external",
+                                      "unstable", "evolving", "stable",   "standard"};
+  static const char* classes[] = {"unknown", "cpu", "platform", "group", "isa", "common"};
+  std::vector<std::string> parts;
+  size_t from = 0;
+  for (;;) {
+    const size_t slash = text.find('/', from);
+    parts.push_back(text.substr(from, slash == std::string::npos ? std::string::npos : slash - from));
+    if (slash == std::string::npos) break;
+    from = slash + 1;
+  }
+  if (parts.size() > 3) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string w = parts[i];
+    for (auto& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool ok = false;
+    if (i < 2) {
+      for (const char* n : stabilities) ok = ok || w == n;
+    } else {
+      for (const char* n : classes) ok = ok || w == n;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// A name an attributes or binding pragma set must be one the program
+// declares (a variable or an inline) by its end; a built-in one is not the
+// program's to change (D_PRAGMA_SCOPE), and one never declared is
+// D_PRAGMA_UNUSED.
+void Parser::check_pragma_names(const ProgramAst& p) {
+  for (const auto& pn : pragma_names_) {
+    if (pn.name == "provider") continue;  // the provider form names no identifier
+    bool declared = false;
+    for (const auto& d : p.decls) declared = declared || d.name == pn.name;
+    if (declared) continue;
+    if (find_function(pn.name) || find_var(pn.name)) {
+      diags_.error("D_PRAGMA_SCOPE", pn.loc,
+                   "'#pragma D " + pn.pragma + "' cannot change '" + pn.name + "', which D defines, not the program");
+      continue;
+    }
+    diags_.error("D_PRAGMA_UNUSED", pn.loc,
+                 "unused '#pragma D " + pn.pragma + "': the program declares no '" + pn.name +
+                     "' (declare it, or remove the pragma)");
+  }
+  pragma_names_.clear();
+}
+
 void Parser::drain_pragmas(ProgramAst& p) {
   for (auto& line : lexer_.pragmas()) {
     auto words = split_ws(line.text);
@@ -252,12 +322,38 @@ void Parser::drain_pragmas(ProgramAst& p) {
       // Accepted and ignored: stability attributes and dependencies do not
       // change what a program does here. Each takes two arguments
       // (dt_pragma.c's D_PRAGMA_MALFORM otherwise).
-      if (words.size() != 4)
+      if (words.size() != 4) {
         diags_.error("D_PRAGMA_MALFORM", line.loc,
                      "malformed '#pragma D " + words[1] + "': write '#pragma D " + words[1] + " " +
                          (words[1] == "attributes" ? "<attributes> <name>" : words[1] == "binding" ? "<version> <name>"
                                                                                                    : "<class> <name>") +
                          "'");
+        continue;
+      }
+      if (words[1] == "attributes" && !valid_attributes(words[2])) {
+        // dtrace_str2attr: up to three '/'-separated parts, two
+        // stabilities and a dependency class.
+        diags_.error("D_PRAGMA_INVAL", line.loc,
+                     "invalid attributes '" + words[2] +
+                         "' in '#pragma D attributes': write name/data/class, e.g. Evolving/Evolving/Common");
+        continue;
+      }
+      if (words[1] == "depends_on") {
+        // dt_pragma.c: only a library (-L) may depend on another, and it
+        // must be loaded; a provider or module is not known before the
+        // program is bound.
+        if (words[2] == "library" && !diags_.has_marked_file(words[3]))
+          diags_.error("D_PRAGMA_DEPEND", line.loc,
+                       "program requires library '" + words[3] + "', which is not loaded: give -L DIR with it");
+        else if (words[2] != "library" && words[2] != "provider" && words[2] != "module")
+          diags_.error("D_PRAGMA_INVAL", line.loc,
+                       "invalid class '" + words[2] + "' in '#pragma D depends_on': use library, provider or module");
+        continue;
+      }
+      // The name is the word as written, as dt_pragma.c splits the line at
+      // white space ("func;" names no identifier).
+      const std::string& name = words[3];
+      pragma_names_.push_back({name, words[1], line.loc});
     } else if (words.size() >= 2 && words[0] == "D" && words[1] == "error") {
       // The program's own error (#pragma D error "text"): D_PRAGERR.
       diags_.error("D_PRAGERR", line.loc, "#pragma D error:" + line.text.substr(line.text.find("error") + 5));
@@ -272,6 +368,7 @@ void Parser::drain_pragmas(ProgramAst& p) {
 
 ProgramAst Parser::parse_program() {
   ProgramAst prog;
+  prog_ = &prog;
   advance_probe_desc();
   while (tok_.kind != Tok::eof) {
     failed_statement_ = false;
@@ -292,6 +389,7 @@ ProgramAst Parser::parse_program() {
     drain_pragmas(prog);
   }
   drain_pragmas(prog);
+  check_pragma_names(prog);
   // Structs the target's types point to (p->next of a list) are read from
   // its DWARF too, a bounded number of them.
   for (int round = 0; round < 8 && target_types_; ++round) {
@@ -323,6 +421,7 @@ ProgramAst Parser::parse_program() {
     st.layout.push_back(top);
     append_layout(key, 1, 0, st.layout, 0);
   }
+  prog_ = nullptr;
   return prog;
 }
 
@@ -681,6 +780,19 @@ void Parser::parse_statements(std::vector<ExprPtr>& out) {
     bool is_if = s->kind == ExprKind::if_stmt;
     out.push_back(std::move(s));
     if (is_if || tok_.kind == Tok::rbrace) continue;  // an if ends with its body
+    // D's comma operator in a statement (`a = 1, b = 2;`): its operands
+    // are evaluated left to right and the value is discarded, which is
+    // one statement after the other.
+    if (accept(Tok::comma)) {
+      if (tok_.kind == Tok::semicolon || tok_.kind == Tok::rbrace ||
+          (tok_.kind == Tok::identifier && tok_.text == "if")) {
+        error_here("expected an expression after ','");
+        sync_statement();
+        accept(Tok::semicolon);
+        continue;
+      }
+      continue;
+    }
     if (!expect(Tok::semicolon, "';' after the statement")) {
       sync_statement();
       accept(Tok::semicolon);
@@ -1135,6 +1247,14 @@ bool Parser::parse_struct_body(const std::string& key) {
       align = std::max(align, malign);
       if (!m.name.empty()) members.push_back(m);
       if (accept(Tok::comma)) continue;
+      if (tok_.kind == Tok::lparen && !m.name.empty()) {
+        // `int f();`: a function is no object a struct can hold (dtrace's
+        // declaration check: D_DECL_VOIDOBJ).
+        diags_.error("D_DECL_VOIDOBJ", mloc,
+                     "member '" + m.name + "' of " + key + " is declared as a function: a member must be an object");
+        failed_statement_ = true;
+        return false;
+      }
       if (!expect(Tok::semicolon, "';' after the member")) return false;
       break;
     }

@@ -55,6 +55,16 @@ private:
   void error_here(const std::string& message);
   void sync_statement();
   void drain_pragmas(ProgramAst& p);
+  // `#pragma D attributes|binding X NAME`: NAME must be declared by the
+  // program (checked when it is parsed: dt_cc.c's D_PRAGMA_UNUSED).
+  struct PragmaName {
+    std::string name;
+    std::string pragma;
+    Loc loc;
+  };
+  std::vector<PragmaName> pragma_names_;
+  ProgramAst* prog_ = nullptr;  // the program parse_program is building
+  void check_pragma_names(const ProgramAst& p);
 
   std::optional<Clause> parse_clause();
   bool at_declaration() const;

@@ -774,6 +774,27 @@ public:
   }
   std::map<std::string, std::optional<int64_t>> target_enumerators_;
 
+  // The scratch space a clause may allocate (-x scratchsize), or nullopt
+  // when the option does not parse (reported where options are checked).
+  std::optional<uint64_t> scratch_limit() const {
+    auto it = syms_->options.find("scratchsize");
+    return it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+  }
+
+  // "BEGIN" or "END" when every description of the clause being checked
+  // names dtrace:::BEGIN or dtrace:::END (probes with no arguments), else null.
+  const char* argless_clause() const {
+    if (!clause_ || clause_->descs.empty()) return nullptr;
+    const char* first = nullptr;
+    for (const auto& d : clause_->descs) {
+      if (!(d.provider.empty() || d.provider == "dtrace") || !d.module.empty() || !d.function.empty() ||
+          (d.name != "BEGIN" && d.name != "END"))
+        return nullptr;
+      if (!first) first = d.name == "BEGIN" ? "BEGIN" : "END";
+    }
+    return first;
+  }
+
   // args[n] of a clause whose descriptions all name functions whose
   // parameter n is a double (or all a float): that floating type, as
   // DTrace types args[] from CTF; otherwise the 64-bit integer argN is.
@@ -1166,6 +1187,11 @@ public:
                                                  e.kids[0]->type.name());
       } else if (i < 0 || i > 9) {
         error("D_ARGS_IDX", e.loc, "index of 'args[]' must be an integer constant from 0 to 9");
+      } else if (const char* none = argless_clause()) {
+        // dtrace:::BEGIN and END have no arguments (dt_probe's argc 0).
+        error("D_ARGS_IDX", e.loc,
+              "index " + std::to_string(i) + " is out of range for dtrace:::" + none +
+                  " args[]: the probe has no arguments");
       } else {
         e.ival = static_cast<uint64_t>(i);
         e.type = typed_arg(static_cast<size_t>(i));
@@ -1407,6 +1433,53 @@ public:
     e.type = Type::none();
   }
 
+  // dtrace's functions over kernel objects that probekit does not have
+  // (dt_open.c's prototypes): their arguments are judged as dtrace judges
+  // them (D_PROTO_LEN, D_PROTO_ARG), then the function is refused. True
+  // when `e` calls one (an error was reported).
+  bool kernel_only_call(Expr& e) {
+    struct KernelFn {
+      const char* name;
+      int args;         // exactly
+      bool int_second;  // pcap(void *, int)
+      const char* what;
+    };
+    static const KernelFn table[] = {
+        {"mutex_owned", 1, false, "reads a kernel mutex"},
+        {"mutex_owner", 1, false, "reads a kernel mutex"},
+        {"mutex_type_adaptive", 1, false, "reads a kernel mutex"},
+        {"mutex_type_spin", 1, false, "reads a kernel mutex"},
+        {"rw_read_held", 1, false, "reads a kernel reader-writer lock"},
+        {"rw_write_held", 1, false, "reads a kernel reader-writer lock"},
+        {"rw_iswriter", 1, false, "reads a kernel reader-writer lock"},
+        {"pcap", 2, true, "captures a kernel network packet (an sk_buff)"},
+    };
+    const KernelFn* k = nullptr;
+    for (const auto& f : table)
+      if (e.text == f.name) k = &f;
+    if (!k) return false;
+    const int n = static_cast<int>(e.kids.size());
+    if (n != k->args) {
+      error("D_PROTO_LEN", e.loc, arg_count_message(e.text, k->args, k->args, n));
+      return true;
+    }
+    for (int i = 0; i < n; ++i) {
+      const Type& t = e.kids[i]->type;
+      if (t.is_none()) return true;
+      // A pointer parameter takes a pointer or an integer (0); an int one an integer.
+      const bool ok = (i == 1 && k->int_second) ? t.is_integer() : t.is_scalar() && !t.is_string();
+      if (!ok) {
+        error("D_PROTO_ARG", e.kids[i]->loc,
+              quoted_fn(e.text) + " argument #" + std::to_string(i + 1) + " must be " +
+                  ((i == 1 && k->int_second) ? "an integer" : "a pointer") + ", not " + t.name());
+        return true;
+      }
+    }
+    error("D_VAR_UNSUP", e.loc,
+          quoted_fn(e.text) + " " + k->what + " and probekit traces user space only");
+    return true;
+  }
+
   void visit_call(Expr& e) {
     bool top = statement_top_;
     statement_top_ = false;
@@ -1422,6 +1495,7 @@ public:
               quoted_fn(e.text) + " is an aggregating function: use it as '@name = " + e.text + "(...)'");
         return;
       }
+      if (kernel_only_call(e)) return;
       auto near = closest_matches(e.text, function_names());
       error("D_FUNC_UNDEF", e.loc,
             "unknown function " + quoted_fn(e.text) +
@@ -1702,6 +1776,17 @@ public:
     }
     Type var = visit_lvalue(lhs, rhs, e.op != Op::none);
     if (var.is_none()) return;
+    // += and -= with a pointer operand: dt_cook_op2 wants the left one to
+    // be a pointer to an object of known size (D_OP_VFPTR), so an integer
+    // variable cannot take a pointer's offset (p -= alloca(10)).
+    if ((e.op == Op::add || e.op == Op::sub) && !var.is_floating() && !rhs.is_floating() && !var.object &&
+        !rhs.object && (!var.is_integer() || !rhs.is_integer()) &&
+        (var.kind != Type::Kind::pointer || var.pointee_size == 0)) {
+      error("D_OP_VFPTR", e.loc,
+            std::string("operator '") + to_string(e.op) + "=' needs a left operand that is an integer or a pointer " +
+                "to a type of known size, not " + type_name(var) + " with " + type_name(rhs));
+      return;
+    }
     // s = NULL: a string variable takes NULL, 0 or a pointer as a string.
     if (e.op == Op::none && var.is_string() && string_from_pointer(e.kids[1])) {
       e.type = var;
@@ -1745,8 +1830,7 @@ public:
       error("D_ALLOCA_SIZE", size.loc, "'" + std::string(fn) + "()' size must not be negative");
       return;
     }
-    auto it = syms_->options.find("scratchsize");
-    const auto limit = it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+    const auto limit = scratch_limit();
     if (limit && static_cast<uint64_t>(*n) > *limit)
       error("D_ALLOCA_SIZE", size.loc,
             std::string(fn) + "(" + (std::string(fn) == "copyin" ? "..., " : "") + std::to_string(*n) +
@@ -2050,6 +2134,16 @@ private:
     if (!report_) return;
     if (!why.empty()) {
       error("D_IDENT_UNDEF", e.loc, why + ": assign it before using it");
+      return;
+    }
+    if (!e.text.empty() && e.text[0] == '`') {
+      // `NAME: a kernel symbol, which user space has none of.
+      error("D_IDENT_UNDEF", e.loc,
+            "unknown identifier '" + e.text + "': " +
+                (e.text.size() == 1 ? std::string("'`' names no symbol")
+                                    : "a name in the kernel's scope, and probekit traces user space only") +
+                "; scope a target's symbol with its module, e.g. a.out`" +
+                (e.text.size() == 1 ? std::string("name") : e.text.substr(1)));
       return;
     }
     std::vector<std::string> names = var_names();
@@ -2393,6 +2487,26 @@ private:
                 "'@" + a.name + "' and '@" + base->name + "' have different keys and cannot be printed together");
           return;
         }
+        if (base) {
+          // dt_printf.c: each key must be argument-compatible with the
+          // first aggregation's (a string with a string, a number with a
+          // number): D_PRINTA_AGGPROTO.
+          for (size_t k = 0; k < a.keys.size(); ++k) {
+            const Type& x = base->keys[k];
+            const Type& y = a.keys[k];
+            if (x.is_none() || y.is_none()) continue;
+            const bool ok = x.is_string() || y.is_string() ? x.is_string() && y.is_string()
+                            : x.is_scalar() && y.is_scalar() ? true
+                                                             : x.kind == y.kind;
+            if (!ok) {
+              error("D_PRINTA_AGGPROTO", e.kids[i]->loc,
+                    "'@" + a.name + "[]' key #" + std::to_string(k + 1) + " is " + y.name() + " but '@" + base->name +
+                        "[]' key #" + std::to_string(k + 1) + " is " + x.name() +
+                        ": aggregations printed together need keys of the same types");
+              return;
+            }
+          }
+        }
         if (!base) base = &a;
       }
       if (fmt && base && report_) {
@@ -2438,16 +2552,31 @@ private:
       need(e, 1, false);
       need(e, 2, false);
       return;
-    case Fn::ustack:
-      need(e, 0, false);
-      need(e, 1, false);
-      if (!e.kids.empty() && !const_int(*e.kids[0])) {
-        error("D_USTACK_FRAMES", e.kids[0]->loc, "'ustack()' frame count must be an integer constant");
-        return;
+    case Fn::ustack: {
+      // dt_cg_stack_arg's checks, after the prototype's (D_PROTO_ARG): a
+      // frame count that is not a positive constant is D_USTACK_FRAMES, a
+      // string size that is not a constant >= 0 D_USTACK_STRSIZE.
+      if (!need(e, 0, false) || !need(e, 1, false)) return;
+      if (!e.kids.empty()) {
+        auto n = const_int(*e.kids[0]);
+        if (!n || *n <= 0) {
+          error("D_USTACK_FRAMES", e.kids[0]->loc,
+                "'ustack()' argument #1 must be a non-zero positive integer constant (a number of frames)");
+          return;
+        }
+      }
+      if (e.kids.size() > 1) {
+        auto n = const_int(*e.kids[1]);
+        if (!n || *n < 0) {
+          error("D_USTACK_STRSIZE", e.kids[1]->loc,
+                "'ustack()' argument #2 must be a positive integer constant (a string size)");
+          return;
+        }
       }
       e.ival = e.kids.empty() ? 0 : static_cast<uint64_t>(*const_int(*e.kids[0]));
       e.type = Type::stack();
       return;
+    }
     case Fn::copyin:
       need(e, 0, false);
       // copyin() allocates its bytes as alloca() does (dt_cg_subr_copyin
@@ -2583,7 +2712,15 @@ private:
     case Fn::copyinto:
       need(e, 0, false);
       need(e, 1, false);
-      need(e, 2, false, "a pointer from alloca()");
+      if (need(e, 2, false, "a pointer from alloca()")) {
+        // Its prototype's third parameter is void *: an integer other than
+        // the constant 0 is not argument-compatible (D_PROTO_ARG).
+        const Expr& dst = *e.kids[2];
+        auto n = const_int(dst);
+        if (dst.type.kind != Type::Kind::pointer && !(n && *n == 0))
+          error("D_PROTO_ARG", dst.loc,
+                "'copyinto()' argument #3 must be a pointer from alloca(), not " + dst.type.name());
+      }
       return;
     case Fn::print: {
       // dtrace-utils' prototype is void(void *): the object a pointer
@@ -2613,6 +2750,9 @@ private:
               "'tracemem()' argument #1 must be a pointer or an integer, not " + t.name());
         return;
       }
+      // The prototype (tracemem(@, size_t [, size_t])) first: a size that
+      // is not an integer is D_PROTO_ARG, as dtrace's argument check has it.
+      if (!need(e, 1, false)) return;
       auto n = const_int(*e.kids[1]);
       if (!n || *n <= 0) {
         error("D_TRACEMEM_SIZE", e.kids[1]->loc,
@@ -2631,6 +2771,12 @@ private:
         error("D_PRINTF_ARG_FMT", fmt.loc, "'freopen()' file name must be a string literal (a printf format)");
         return;
       }
+      if (fmt.text == ".") {
+        // dt_cg.c: "." is dtrace's own sentinel for "back to stdout"
+        // (DT_FREOPEN_RESTORE), which freopen("") means.
+        error("D_FREOPEN_INVALID", fmt.loc, "'freopen()' argument #1 cannot be \".\": use freopen(\"\") to go back to stdout");
+        return;
+      }
       std::vector<ArgType> args;
       for (size_t i = 1; i < e.kids.size(); ++i) {
         if (e.kids[i]->type.is_none()) return;
@@ -2647,6 +2793,18 @@ private:
     }
     case Fn::ftruncate: return;
     case Fn::stack:
+      // Its arguments are judged as dtrace judges them (the prototype's
+      // D_PROTO_ARG, then dt_cg_stack_arg's D_STACK_SIZE) before the
+      // kernel's stack is refused.
+      if (!need(e, 0, false)) return;
+      if (!e.kids.empty()) {
+        auto n = const_int(*e.kids[0]);
+        if (!n || *n <= 0) {
+          error("D_STACK_SIZE", e.kids[0]->loc,
+                "'stack()' argument #1 must be a non-zero positive integer constant (a number of frames)");
+          return;
+        }
+      }
       error("D_VAR_UNSUP", e.loc,
             "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
       return;

@@ -113,10 +113,42 @@ TEST(DCli, RejectedProgramsExit1WithCaretAsDtraceDoes) {
 }
 
 TEST(DCli, DescriptionMatchingNothingExits1) {
-  auto r = run({probekit_path(), "-n", "pid$target:a.out:nosuchfunction:entry { }", "-c",
+  auto r = run({probekit_path(), "-n", "pid$target:a.out:nosu*function:entry { }", "-c",
                 target_path("pk_basic-pie-O2") + " 1 1"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("does not match any probes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[D_PDESC_ZERO]"), std::string::npos) << r.err;
+}
+
+// A pid description that matches nothing for a reason dt_pid.c names gets
+// its D_PROC_* tag (dtrace-utils' pid/err.D_PROC_*.d), not D_PDESC_ZERO;
+// -Z still accepts them.
+TEST(DCli, PidDescriptionCausesHaveDtracesTags) {
+  const struct {
+    const char* desc;
+    const char* want;
+  } cases[] = {
+      {"pid$target:a.out:nosuchfunction:entry", "failed to look up 'nosuchfunction' in module 'a.out' [D_PROC_FUNC]"},
+      {"pid$target:a.out:work:beginning", "'beginning' is an invalid probe name"},
+      {"pid$target:a.out:work:fffff", "offset 0xfffff is outside of function 'work'"},
+      {"pid$target:libc:-:800", "only the a.out module is valid with the '-' function [D_PROC_LIB]"},
+      {"pid$target::-:", "only individual addresses may be specified with the '-' function [D_PROC_NAME]"},
+      {"pid$target::-:10*", "only individual addresses may be specified with the '-' function [D_PROC_NAME]"},
+  };
+  for (const auto& c : cases) {
+    auto r = run({probekit_path(), "-n", std::string(c.desc) + " { }", "-c", target_path("pk_basic-pie-O2") + " 1 1"});
+    EXPECT_EQ(r.status, 1) << c.desc;
+    EXPECT_NE(r.err.find(c.want), std::string::npos) << c.desc << ": " << r.err;
+    EXPECT_EQ(r.err.find("D_PDESC_ZERO"), std::string::npos) << c.desc << ": " << r.err;
+  }
+  auto r = run({probekit_path(), "-n", "pid$target:a.out:work:beginning { }", "-c",
+                target_path("pk_basic-pie-O2") + " 1 1"});
+  EXPECT_NE(r.err.find("[D_PROC_NAME]"), std::string::npos) << r.err;
+  r = run({probekit_path(), "-n", "pid$target:a.out:work:fffff { }", "-c", target_path("pk_basic-pie-O2") + " 1 1"});
+  EXPECT_NE(r.err.find("[D_PROC_OFF]"), std::string::npos) << r.err;
+  r = run({probekit_path(), "-Z", "-q", "-n", "pid$target:a.out:nosuchfunction:entry { } END { printf(\"end\\n\"); }",
+           "-c", target_path("pk_basic-pie-O2") + " 1 1"});
+  EXPECT_EQ(r.status, 0) << r.err;
 }
 
 TEST(DCli, ListPidProbes) {
@@ -503,6 +535,20 @@ TEST(DCli, LibraryDirectoryIsCompiledFirst) {
   auto bad = run({probekit_path(), "-q", "-L", bad_dir, "-n", "BEGIN { exit(0); }"}, 10);
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find(bad_dir + "/bad.d:2:"), std::string::npos) << bad.err;
+
+  // #pragma D depends_on library: met by a library -L loaded (dt_pragma.c's
+  // D_PRAGMA_DEPEND otherwise).
+  const std::string dep_dir = ::testing::TempDir() + "/pk_libdir_dep";
+  std::filesystem::create_directories(dep_dir);
+  std::ofstream(dep_dir + "/net.d") << "inline int NETVAL = 7;\n";
+  std::ofstream(dep_dir + "/user.d") << "#pragma D depends_on library net.d\ninline int USER = NETVAL + 1;\n";
+  auto dep = run({probekit_path(), "-q", "-L", dep_dir, "-n", "BEGIN { printf(\"%d\\n\", USER); exit(0); }"}, 10);
+  EXPECT_EQ(dep.status, 0) << dep.err;
+  EXPECT_EQ(dep.out, "8\n\n");
+  auto nodep = run({probekit_path(), "-q", "-L", dir, "-n", "#pragma D depends_on library net.d\nBEGIN { exit(0); }"}, 10);
+  EXPECT_EQ(nodep.status, 1);
+  EXPECT_NE(nodep.err.find("program requires library 'net.d'"), std::string::npos) << nodep.err;
+  EXPECT_NE(nodep.err.find("[D_PRAGMA_DEPEND]"), std::string::npos) << nodep.err;
 
   auto missing = run({probekit_path(), "-L", dir + "/nonexistent", "-n", "BEGIN { exit(0); }"}, 10);
   EXPECT_EQ(missing.status, 1);

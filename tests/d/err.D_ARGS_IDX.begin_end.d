@@ -1,0 +1,4 @@
+BEGIN, END
+{
+	trace(args[1]);
+}

@@ -1,0 +1,5 @@
+struct s {
+	int a;
+	long f(int);
+};
+BEGIN { exit(0); }

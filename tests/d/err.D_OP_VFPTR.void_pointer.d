@@ -1,0 +1,1 @@
+BEGIN { v = alloca(8); v += 1; }

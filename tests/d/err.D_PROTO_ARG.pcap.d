@@ -1,0 +1,1 @@
+BEGIN { pcap(0, "a"); }

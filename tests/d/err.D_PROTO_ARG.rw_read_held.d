@@ -1,0 +1,1 @@
+BEGIN { rw_read_held("x"); }

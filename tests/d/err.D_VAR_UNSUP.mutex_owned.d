@@ -1,0 +1,1 @@
+BEGIN { mutex_owned(0); }
