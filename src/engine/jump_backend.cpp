@@ -244,6 +244,41 @@ bool any_in(const std::vector<uint64_t>& sorted, uint64_t lo, uint64_t hi) {
   return it != sorted.end() && *it < hi;
 }
 
+// The function a site is in, as plan() and plan_exit() check it: its
+// original bytes and its module's branches, refused when it has no sized
+// symbol or module or does not decode (`what`: "address", "exit").
+struct FunctionCode {
+  const Module* m = nullptr;
+  std::vector<uint8_t> bytes;
+  const ModuleBranches* branches = nullptr;
+  uint64_t lo = 0, hi = 0;  // link-time [start, end)
+
+  Status read(const AddressSpace& as, const ResolvedSite& r, const char* what) {
+    if (!r.func_start || !r.func_size) {
+      return Error(std::string("no sized function symbol covers the ") + what, ErrorKind::cannot_relocate);
+    }
+    m = as.module_at(r.address);
+    if (!m || !m->elf) return Error(std::string("no module covers the ") + what, ErrorKind::cannot_relocate);
+    bytes.resize(r.func_size);
+    PK_TRY(as.read_original(r.func_start, bytes.data(), bytes.size()));
+    branches = &module_branches(as, *m);
+    lo = r.func_start - m->bias;
+    hi = lo + r.func_size;
+    if (any_in(branches->undecodable, lo, hi)) return Error("the function does not decode", ErrorKind::cannot_relocate);
+    return {};
+  }
+
+  // A branch of the module into [address, address + length) other than to
+  // its first byte: its source, symbolized; empty when none.
+  std::string branch_into(const AddressSpace& as, uint64_t address, uint64_t length) const {
+    const uint64_t from = address - m->bias, to = from + length;
+    auto it = std::upper_bound(branches->by_target.begin(), branches->by_target.end(),
+                               std::pair<uint64_t, uint64_t>{from, UINT64_MAX});
+    if (it == branches->by_target.end() || it->first >= to) return {};
+    return as.symbolize(it->second + m->bias, false);
+  }
+};
+
 }  // namespace
 
 Result<std::vector<pk_read>> JumpBackend::program_of(const Probe::Capture& capture) {
@@ -326,36 +361,24 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
                                                     const std::vector<std::vector<Probe::GuardTerm>>& guard,
                                                     const JumpOverride* override_return, bool dcode_overrides) {
   if (override_return && !program) return Error("internal: an override site without records", ErrorKind::internal);
-  if (!r.func_start || !r.func_size) {
-    return Error("no sized function symbol covers the address", ErrorKind::cannot_relocate);
-  }
-  const Module* m = as.module_at(r.address);
-  if (!m || !m->elf) return Error("no module covers the address", ErrorKind::cannot_relocate);
-  std::vector<uint8_t> func(r.func_size);
-  PK_TRY(as.read_original(r.func_start, func.data(), func.size()));
-  if (r.address != r.func_start) PK_TRY(x86::check_boundary(func, r.func_start, r.address));
   // Branches: from anywhere in the module, not only the function itself.
-  const ModuleBranches& branches = module_branches(as, *m);
-  const uint64_t flo = r.func_start - m->bias, fhi = flo + r.func_size;
-  if (any_in(branches.undecodable, flo, fhi)) {
-    return Error("the function does not decode", ErrorKind::cannot_relocate);
-  }
-  if (any_in(branches.indirect_jmps, flo, fhi)) {
-    auto at = *std::lower_bound(branches.indirect_jmps.begin(), branches.indirect_jmps.end(), flo);
-    return Error("indirect jmp at +" + hex(at - flo) + " (a jump table could land in the patched bytes)",
+  FunctionCode fc;
+  PK_TRY(fc.read(as, r, "address"));
+  const Module* m = fc.m;
+  const std::vector<uint8_t>& func = fc.bytes;
+  if (r.address != r.func_start) PK_TRY(x86::check_boundary(func, r.func_start, r.address));
+  const std::vector<uint64_t>& indirect = fc.branches->indirect_jmps;
+  if (any_in(indirect, fc.lo, fc.hi)) {
+    auto at = *std::lower_bound(indirect.begin(), indirect.end(), fc.lo);
+    return Error("indirect jmp at +" + hex(at - fc.lo) + " (a jump table could land in the patched bytes)",
                  ErrorKind::cannot_relocate);
   }
   // The displaced instructions, and no branch into them but to the first.
   auto displaced = [&](size_t min_length) -> Result<x86::JumpPlan> {
     auto jp = x86::plan_displaced({func, r.func_start}, r.address, min_length);
     if (!jp) return jp.error();
-    const uint64_t lo = r.address - m->bias, hi = lo + jp->length;
-    auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
-                               std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
-    if (it != branches.by_target.end() && it->first < hi) {
-      return Error("a branch at " + as.symbolize(it->second + m->bias, false) + " jumps into the patched bytes",
-                   ErrorKind::cannot_relocate);
-    }
+    if (auto from = fc.branch_into(as, r.address, jp->length); !from.empty())
+      return Error("a branch at " + from + " jumps into the patched bytes", ErrorKind::cannot_relocate);
     return jp;
   };
   auto jp = displaced(5);
@@ -481,16 +504,9 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const
                                                          int64_t ret_offset, const JumpSite* entry,
                                                          uint32_t exit_index) {
   if (!dcode) return Error("internal: an exit site without D code", ErrorKind::internal);
-  if (!r.func_start || !r.func_size) {
-    return Error("no sized function symbol covers the exit", ErrorKind::cannot_relocate);
-  }
-  const Module* m = as.module_at(r.address);
-  if (!m || !m->elf) return Error("no module covers the exit", ErrorKind::cannot_relocate);
-  std::vector<uint8_t> func(r.func_size);
-  PK_TRY(as.read_original(r.func_start, func.data(), func.size()));
-  const ModuleBranches& branches = module_branches(as, *m);
-  const uint64_t flo = r.func_start - m->bias, fhi = flo + r.func_size;
-  if (any_in(branches.undecodable, flo, fhi)) return Error("the function does not decode", ErrorKind::cannot_relocate);
+  FunctionCode fc;
+  PK_TRY(fc.read(as, r, "exit"));
+  const std::vector<uint8_t>& func = fc.bytes;
   auto jp = x86::plan_exit({func, r.func_start}, r.address);
   if (!jp) return jp.error();
   const std::string where = "the ret at +" + hex(r.address - r.func_start);
@@ -505,16 +521,9 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const
     jp = x86::plan_exit({func, r.func_start}, r.address, entry->address);
     if (!jp) return jp.error();
   }
-  {  // no branch of the module into the window but to its first byte
-    const uint64_t lo = jp->address - m->bias, hi = lo + jp->length;
-    auto it = std::upper_bound(branches.by_target.begin(), branches.by_target.end(),
-                               std::pair<uint64_t, uint64_t>{lo, UINT64_MAX});
-    if (it != branches.by_target.end() && it->first < hi) {
-      return Error(where + ": a branch at " + as.symbolize(it->second + m->bias, false) +
-                       " jumps into the bytes before it",
-                   ErrorKind::cannot_relocate);
-    }
-  }
+  // No branch of the module into the window but to its first byte.
+  if (auto from = fc.branch_into(as, jp->address, jp->length); !from.empty())
+    return Error(where + ": a branch at " + from + " jumps into the bytes before it", ErrorKind::cannot_relocate);
   for (uint64_t a = jp->address; a < jp->address + jp->length; ++a) {
     if (as.site_at(a) && !as.site_at(a)->gone) {
       return Error(where + ": a breakpoint at " + hex(a) + " is inside the patched bytes", ErrorKind::cannot_relocate);

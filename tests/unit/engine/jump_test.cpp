@@ -383,7 +383,7 @@ TEST(Jump, TrapProbesDetachLeavesNoMapping) {
 // instruction, or stepped) before the areas go, and they all go: the
 // words the trampolines left on the stacks are stale. The target lives
 // on, unchanged, and can be attached again.
-TEST(Jump, DetachWithThreadsInsideTrampolinesUnmapsOrKeepsAndSurvives) {
+TEST(Jump, DetachWithThreadsInsideTrampolinesUnmapsEveryAreaAndSurvives) {
   std::string out = temp_path("hspin");
   pid_t child = start_printing({target("pk_spin", "pie-O2"), "3", "hot"}, out, 7);
   auto before = text_bytes(child, "pk_spin");
