@@ -232,6 +232,16 @@ Result<AgentImage> load_agent_image() {
   return img;
 }
 
+Status Agent::ensure(AddressSpace& as, RemoteThread& remote, uint64_t near) {
+  if (!as.agent) {
+    auto agent = inject(as, remote, near);
+    if (!agent) return agent.error();
+    as.agent = *agent;
+  }
+  as.agent->guard_remote(remote);
+  return {};
+}
+
 Result<std::shared_ptr<Agent>> Agent::inject(AddressSpace& as, const RemoteThread& remote, uint64_t near) {
   auto image = load_agent_image();
   if (!image) return image.error();

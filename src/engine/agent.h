@@ -85,6 +85,9 @@ public:
   // so the first trampolines share the image's area).
   static Result<std::shared_ptr<Agent>> inject(AddressSpace& as, const RemoteThread& remote,
                                                uint64_t near);
+  // as's agent, injected near `near` when it has none yet; remote's
+  // system calls then go through its gadget (guard_remote).
+  static Status ensure(AddressSpace& as, RemoteThread& remote, uint64_t near);
 
   uint64_t data_remote() const { return data_->remote; }
   uint64_t code_remote() const { return code_.front()->remote; }

@@ -406,12 +406,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan(AddressSpace& as, const Reso
   }
 
   RemoteThread remote = given;
-  if (!as.agent) {
-    auto agent = Agent::inject(as, remote, r.address);
-    if (!agent) return agent.error();
-    as.agent = *agent;
-  }
-  as.agent->guard_remote(remote);
+  PK_TRY(Agent::ensure(as, remote, r.address));
   auto site = std::make_unique<JumpSite>();
   site->address = r.address;
   site->length = jp->length;
@@ -544,12 +539,7 @@ Result<std::unique_ptr<JumpSite>> JumpBackend::plan_exit(AddressSpace& as, const
   before.length -= ret.length;
 
   RemoteThread remote = given;
-  if (!as.agent) {
-    auto agent = Agent::inject(as, remote, r.address);
-    if (!agent) return agent.error();
-    as.agent = *agent;
-  }
-  as.agent->guard_remote(remote);
+  PK_TRY(Agent::ensure(as, remote, r.address));
   if (!as.agent->dstate()) return Error("internal: agent code without the D state", ErrorKind::internal);
   Result<uint32_t> index = exit_index;
   if (exit_index == UINT32_MAX) {

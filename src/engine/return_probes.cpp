@@ -274,12 +274,7 @@ Status ReturnProbes::arm_jump_plan(ProbeRecord& rec, const std::shared_ptr<Addre
   if (rs->empty()) return Error("no site at " + hex(plan.entry), ErrorKind::internal);
   auto remote = s_.remote_thread(as);
   if (!remote) return remote.error();
-  if (!as->agent) {
-    auto agent = Agent::inject(*as, *remote, plan.entry);
-    if (!agent) return agent.error();
-    as->agent = *agent;
-  }
-  as->agent->guard_remote(*remote);
+  PK_TRY(Agent::ensure(*as, *remote, plan.entry));
   Agent& agent = *as->agent;
   PK_TRY(agent.enable_records(*as, *remote));
   PK_TRY(agent.enable_returns(*as, *remote));

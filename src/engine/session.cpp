@@ -2095,12 +2095,7 @@ Status SessionImpl::ensure_dstate(const std::shared_ptr<AddressSpace>& as, uint6
   if (as->agent && as->agent->dstate()) return {};
   auto remote = remote_thread(as);
   if (!remote) return remote.error();
-  if (!as->agent) {
-    auto agent = Agent::inject(*as, *remote, near);
-    if (!agent) return agent.error();
-    as->agent = *agent;
-  }
-  as->agent->guard_remote(*remote);
+  PK_TRY(Agent::ensure(*as, *remote, near));
   PK_TRY(as->agent->enable_records(*as, *remote));
   as->agent->set_native(opts_.agent_native);
   // timestamp in the agent: the session clock's line (record_context.h),
