@@ -1823,6 +1823,17 @@ public:
 
   // A constant size given to alloca() or copyin() (`fn`) is checked
   // against scratchsize here, as dt_cg_subr_alloca_impl does: D_ALLOCA_SIZE.
+  // stack()/ustack()'s frame count, when given, is a positive constant
+  // (dt_cg_stack_arg); else `tag` and false.
+  bool frame_count(const Expr& e, const char* tag) {
+    if (e.kids.empty()) return true;
+    auto n = const_int(*e.kids[0]);
+    if (n && *n > 0) return true;
+    error(tag, e.kids[0]->loc,
+          quoted_fn(e.text) + " argument #1 must be a non-zero positive integer constant (a number of frames)");
+    return false;
+  }
+
   void check_alloca_size(const Expr& size, const char* fn) {
     auto n = const_int(size);
     if (!n) return;
@@ -2556,15 +2567,7 @@ private:
       // dt_cg_stack_arg's checks, after the prototype's (D_PROTO_ARG): a
       // frame count that is not a positive constant is D_USTACK_FRAMES, a
       // string size that is not a constant >= 0 D_USTACK_STRSIZE.
-      if (!need(e, 0, false) || !need(e, 1, false)) return;
-      if (!e.kids.empty()) {
-        auto n = const_int(*e.kids[0]);
-        if (!n || *n <= 0) {
-          error("D_USTACK_FRAMES", e.kids[0]->loc,
-                "'ustack()' argument #1 must be a non-zero positive integer constant (a number of frames)");
-          return;
-        }
-      }
+      if (!need(e, 0, false) || !need(e, 1, false) || !frame_count(e, "D_USTACK_FRAMES")) return;
       if (e.kids.size() > 1) {
         auto n = const_int(*e.kids[1]);
         if (!n || *n < 0) {
@@ -2796,15 +2799,7 @@ private:
       // Its arguments are judged as dtrace judges them (the prototype's
       // D_PROTO_ARG, then dt_cg_stack_arg's D_STACK_SIZE) before the
       // kernel's stack is refused.
-      if (!need(e, 0, false)) return;
-      if (!e.kids.empty()) {
-        auto n = const_int(*e.kids[0]);
-        if (!n || *n <= 0) {
-          error("D_STACK_SIZE", e.kids[0]->loc,
-                "'stack()' argument #1 must be a non-zero positive integer constant (a number of frames)");
-          return;
-        }
-      }
+      if (!need(e, 0, false) || !frame_count(e, "D_STACK_SIZE")) return;
       error("D_VAR_UNSUP", e.loc,
             "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
       return;
