@@ -69,7 +69,7 @@ const ProcMember* find_proc_member(bool lwp, std::string_view name) {
       {"pr_ttydev", K::kernel_address, F::zero, u64},   {"pr_pctcpu", K::no_conversion, F::zero, i32},
       {"pr_pctmem", K::no_conversion, F::zero, i32},    {"pr_start", K::no_conversion, F::zero, i32},
       {"pr_time", K::no_conversion, F::zero, i32},      {"pr_ctime", K::no_conversion, F::zero, i32},
-      {"pr_fname", K::value, F::fname, str},            {"pr_psargs", K::value, F::psargs, str},
+      {"pr_fname", K::value, F::fname, str, 16},            {"pr_psargs", K::value, F::psargs, str, 80},
       {"pr_wstat", K::value, F::zero, i32},             {"pr_argc", K::value, F::argc, i32},
       {"pr_argv", K::value, F::argv, u64},              {"pr_envp", K::value, F::envp, u64},
       {"pr_dmodel", K::value, F::dmodel, chr},          {"pr_pad2", K::no_conversion, F::zero, i32},
@@ -87,7 +87,7 @@ const ProcMember* find_proc_member(bool lwp, std::string_view name) {
       {"pr_cpu", K::no_conversion, F::zero, chr},       {"pr_pri", K::value, F::pri, i32},
       {"pr_pctcpu", K::no_conversion, F::zero, i32},    {"pr_pad", K::no_conversion, F::zero, i32},
       {"pr_start", K::no_conversion, F::zero, i32},     {"pr_time", K::no_conversion, F::zero, i32},
-      {"pr_clname", K::no_conversion, F::zero, str},    {"pr_name", K::value, F::name, str},
+      {"pr_clname", K::no_conversion, F::zero, str, 8},    {"pr_name", K::value, F::name, str, 16},
       {"pr_onpro", K::value, F::onpro, i32},            {"pr_bindpro", K::no_conversion, F::zero, i32},
       {"pr_bindpset", K::no_conversion, F::zero, i32},  {"pr_lgrp", K::no_conversion, F::zero, i32},
       {"pr_filler", K::no_conversion, F::zero, i32},
@@ -208,10 +208,10 @@ const std::vector<Reg>& regs() {
       // the 32-bit names of the 64-bit registers (R_R1 is R_EBX there).
       {"R_ERR", 15}, {"R_EAX", 10}, {"R_EBX", 5}, {"R_ECX", 11}, {"R_EDX", 12}, {"R_ESI", 13},
       {"R_EDI", 14}, {"R_EBP", 4}, {"R_EIP", 16}, {"R_EFL", 18}, {"R_ESP", 19},
-      {"R_XMM0", 28},  {"R_XMM1", 29},  {"R_XMM2", 30},  {"R_XMM3", 31},  {"R_XMM4", 32},
-      {"R_XMM5", 33},  {"R_XMM6", 34},  {"R_XMM7", 35},  {"R_XMM8", 36},  {"R_XMM9", 37},
-      {"R_XMM10", 38}, {"R_XMM11", 39}, {"R_XMM12", 40}, {"R_XMM13", 41}, {"R_XMM14", 42},
-      {"R_XMM15", 43},
+      {"R_XMM0", 64},  {"R_XMM1", 65},  {"R_XMM2", 66},  {"R_XMM3", 67},  {"R_XMM4", 68},
+      {"R_XMM5", 69},  {"R_XMM6", 70},  {"R_XMM7", 71},  {"R_XMM8", 72},  {"R_XMM9", 73},
+      {"R_XMM10", 74}, {"R_XMM11", 75}, {"R_XMM12", 76}, {"R_XMM13", 77}, {"R_XMM14", 78},
+      {"R_XMM15", 79},
   };
   return table;
 }

@@ -45,15 +45,21 @@ std::optional<int> find_constant(std::string_view name);
 std::optional<int> find_register(std::string_view name);
 // Register numbers are dtrace-utils' x86-64 regs.d (kernel pt_regs order,
 // then R_DS 21, R_ES 22, R_FS 23, R_GS 24, R_TRAPNO 25), then probekit's
-// R_FSBASE 26 and R_GSBASE 27, then R_XMM0..R_XMM15. uregs_word() turns
-// one into its user_regs_struct word (an SSE register keeps its number).
+// R_FSBASE 26 and R_GSBASE 27, then R_XMM0..R_XMM15 at 64..79, apart from
+// them so that an index past dtrace's last register (as uregs[42]) is none.
+// uregs_word() turns one into its user_regs_struct word (an SSE register
+// keeps its number).
 inline constexpr int kRegisterCount = 28;       // writable: the general registers
 int uregs_word(int register_number);
 // arg0..arg5 at a function's entry, as user_regs_struct words: rdi, rsi,
 // rdx, rcx, r8, r9 (the System V AMD64 calling convention).
 inline constexpr int kEntryArgWord[6] = {14, 13, 12, 11, 9, 8};
-inline constexpr int kXmmRegisterBase = kRegisterCount;
-inline constexpr int kReadableRegisterCount = kRegisterCount + 16;
+inline constexpr int kXmmRegisterBase = 64;
+// A register number uregs[] reads: a general register or an SSE one.
+inline constexpr bool is_register_number(int64_t n) {
+  return (n >= 0 && n < kRegisterCount) || (n >= kXmmRegisterBase && n < kXmmRegisterBase + 16);
+}
+inline constexpr int kReadableRegisterCount = kXmmRegisterBase + 16;
 
 // The members of curpsinfo (psinfo_t) and curlwpsinfo (lwpsinfo_t) as
 // dtrace-utils' procfs.d translates them from the kernel's task_struct,
@@ -70,6 +76,9 @@ struct ProcMember {
   enum class Kind : uint8_t { value, no_conversion, kernel_address } kind;
   ProcField field;
   Type type;
+  // A char array of procfs.d's (pr_fname[PRFNSZ], pr_psargs[PRARGSZ],
+  // pr_name, pr_clname): its length, which a constant index must be below.
+  uint16_t array_len = 0;
 };
 // nullptr: not a member of psinfo_t (lwp false) or lwpsinfo_t (lwp true).
 const ProcMember* find_proc_member(bool lwp, std::string_view name);

@@ -663,8 +663,14 @@ void Parser::parse_declaration(ProgramAst& prog) {
                         "[string]");
       if (at_type_name()) {
         for (;;) {
+          const Loc key_at = tok_.loc;
           auto k = parse_type_name();
           if (!k) return fail("D_SYNTAX", tok_.loc, "");
+          // dt_decl_prototype: an array's keys are values, never void.
+          if (k->is_none())
+            return fail("D_DECL_PROTO_TYPE", key_at,
+                        "array prototype may not use parameter of type void: " + d.name + ", parameter #" +
+                            std::to_string(d.keys.size() + 1) + "; key the array by a value type, e.g. int");
           d.keys.push_back(*k);
           if (!accept(Tok::comma)) break;
         }
@@ -686,10 +692,6 @@ void Parser::parse_declaration(ProgramAst& prog) {
       else d.cls = scope;
       if (d.is_array && d.cls == Decl::Class::inline_)
         return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
-      if (d.is_array && d.type.object)
-        return fail("D_DECL_COMBO", d.loc,
-                    "arrays of " + base.tag + " are not supported: declare " + d.name + " as one " + base.tag +
-                        " or index an array of pointers");
       if (d.is_array && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
         return fail("D_DECL_LOCASSC", d.loc,
                     std::string("arrays may not be declared as ") + (d.cls == Decl::Class::self ? "self" : "this") +

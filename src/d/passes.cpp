@@ -35,6 +35,7 @@ uint64_t dynamic_variable_bytes(const Symbols& s, uint64_t strsize, uint64_t sta
   auto value_bytes = [&](const Type& t) -> uint64_t {
     if (t.is_string()) return strsize;
     if (t.kind == Type::Kind::stack) return stack_bytes;
+    if (t.object && t.tag > 0 && t.tag <= s.object_sizes.size()) return s.object_sizes[t.tag - 1u];
     return t.size ? t.size : 8;
   };
   uint64_t tuple = 0, value = 0;
@@ -221,6 +222,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"droptags", false},    // dtrace: drop reports carry a tag (accepted; drops print as they do)
       {"tree", true},         // dtrace: dump the parse tree of passes N (a debugging aid; accepted, no effect)
       {"argref", false},      // dtrace: arguments after the program need not be referenced
+      {"tregs", true},        // dtrace: tuple registers (an array's or aggregation's keys, at most tregs + 1)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -618,6 +620,8 @@ public:
   void run(PassContext& ctx) override {
     ctx_ = &ctx;
     syms_ = &ctx.symbols;
+    ctx.symbols.object_sizes.clear();
+    for (const StructType& st : ctx.ast.structs) ctx.symbols.object_sizes.push_back(st.size);
     // Declarations first: they type variables before any use.
     report_ = true;
     for (auto& d : ctx.ast.decls) declare(d);
@@ -736,7 +740,8 @@ public:
         e.slot = g->slot;
         e.id = kArrayDecay;
         e.ival = static_cast<uint64_t>(g->dim);
-        e.type = Type::pointer(g->type.size, g->type.is_signed && g->type.is_integer());
+        e.type = element_pointer(g->type);
+        e.cast_type = g->type;  // the element's type, for sizeof a
         return;
       }
       if (g->is_array) {
@@ -1157,7 +1162,22 @@ public:
   // A declared array of integers or pointers (`int a[5];`) keeps its
   // elements in D memory, as C lays them out, so that &a[i], `a` and
   // pointer arithmetic on them work as in DTrace.
-  static bool in_memory(const VarDecl& g) { return g.is_array && g.dim > 0 && g.type.is_scalar(); }
+  static bool in_memory(const VarDecl& g) { return g.is_array && g.dim > 0 && (g.type.is_scalar() || g.type.object); }
+  // The bytes of one element of a declared array (a struct's or union's
+  // size, Symbols::object_sizes).
+  uint64_t element_size(const Type& t) const {
+    if (t.object) return t.tag > 0 && t.tag <= syms_->object_sizes.size() ? syms_->object_sizes[t.tag - 1u] : 0;
+    return t.size;
+  }
+  // A pointer to an element of a declared array: &a[i], and a itself.
+  static Type element_pointer(const Type& t) {
+    if (t.object) {  // a pointer to the struct, which p->m reads
+      Type p = Type::pointer();
+      p.tag = t.tag;
+      return p;
+    }
+    return Type::pointer(t.size, t.is_signed && t.is_integer());
+  }
 
   // p[i] of a pointer variable p is *(p + i), as in C, and s[i] of a
   // string variable or built-in (execname[0]) the same, char i of the
@@ -1202,10 +1222,14 @@ public:
       e.id = static_cast<int>(IndexKind::uregs);
       e.type = Type::integer(8, false);
       auto v = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
-      if (!v || *v < 0 || *v >= kReadableRegisterCount)
-        // dtrace takes only a constant index (D_PROTO_ARG otherwise).
-        error(v ? "D_REGS_IDX" : "D_PROTO_ARG", e.loc,
-              "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
+      if (!v || !is_register_number(*v))
+        // dtrace takes only a constant index (D_PROTO_ARG otherwise); a
+        // negative one is dt_idcook_regs' D_REGS_IDX, one past the last
+        // register dt_cg_uregs' D_UNKNOWN.
+        error(!v ? "D_PROTO_ARG" : *v < 0 ? "D_REGS_IDX" : "D_UNKNOWN", e.loc,
+              !v || *v < 0 ? "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'"
+                           : "uregs[" + std::to_string(*v) +
+                                 "] is past the last register: use a register constant such as 'R_PC' or 'R_RAX'");
       else
         e.ival = static_cast<uint64_t>(uregs_word(static_cast<int>(*v)));
       return;
@@ -1227,6 +1251,7 @@ public:
       error("D_ARR_BADREF", e.loc, "'" + e.text + "' is a scalar variable and cannot be indexed");
       return;
     }
+    if (!fixed_array_keys(e, *g)) return;
     check_keys(e, g->keys, 0, "'" + e.text + "[]'");
     check_bounds(e, *g);
     e.slot = g->slot;
@@ -1369,6 +1394,7 @@ public:
       }
       keys.push_back(t);
     }
+    if (!tuple_fits(e, keys.size(), "'@" + e.text + "'")) return;
     AggDecl* a = syms_->find_agg(e.text);
     if (!a) {
       AggDecl d;
@@ -1549,6 +1575,7 @@ public:
       return;
     case Op::deref:
       if (is_string_index(e)) {
+        if (!char_array_bounds(e)) return;
         // s[i]: a char, as DTrace reads it from the string's buffer.
         e.type = Type::integer(1, true);
         return;
@@ -1589,7 +1616,7 @@ public:
       if (k.kind == ExprKind::index && k.id == static_cast<int>(IndexKind::array) && k.slot >= 0 &&
           static_cast<size_t>(k.slot) < syms_->globals.size() && in_memory(syms_->globals[static_cast<size_t>(k.slot)])) {
         // &a[i] of a declared array: the element's address in D memory.
-        e.type = Type::pointer(k.type.size, k.type.is_signed && k.type.is_integer());
+        e.type = element_pointer(k.type);
         return;
       }
       const bool variable = k.kind == ExprKind::ident || k.kind == ExprKind::self_var ||
@@ -1948,7 +1975,7 @@ public:
       return;
     }
     if (e.kids[0]->kind == ExprKind::ident && e.kids[0]->id == kArrayDecay) {  // sizeof a: all its elements
-      e.ival = e.kids[0]->ival * t.pointee_size;
+      e.ival = e.kids[0]->ival * element_size(e.kids[0]->cast_type);
       return;
     }
     if (!t.is_scalar() && !t.is_string()) {
@@ -2058,6 +2085,35 @@ private:
     }
     v.slot = static_cast<int>(table.size());
     table.push_back(v);
+  }
+
+  // curlwpsinfo->pr_name[i]: procfs.d's char pr_name[16], whose constant
+  // index dtrace checks against the array's length (D_ARR_BOUNDS).
+  bool char_array_bounds(const Expr& deref) {
+    const Expr& s = *deref.kids[0]->kids[0];
+
+    if (s.kind != ExprKind::ident ||
+        (s.id != static_cast<int>(Var::curpsinfo) && s.id != static_cast<int>(Var::curlwpsinfo)))
+      return true;
+    const auto arrow = s.text.find("->");
+    if (arrow == std::string::npos) return true;
+    const ProcMember* m = find_proc_member(s.id == static_cast<int>(Var::curlwpsinfo), s.text.substr(arrow + 2));
+    auto i = const_int(*deref.kids[0]->kids[1]);
+    if (!m || m->array_len == 0 || !i || (*i >= 0 && *i < m->array_len)) return true;
+    error("D_ARR_BOUNDS", deref.kids[0]->kids[1]->loc,
+          "index " + std::to_string(*i) + " is out of range for " + s.text + ", a char[" +
+              std::to_string(m->array_len) + "]: use an index from 0 to " + std::to_string(m->array_len - 1));
+    return false;
+  }
+
+  // int a[5] takes one index: a[1, 2] is dt_cook_op2's D_ARR_BADREF, a
+  // comma list inside a non-associative array reference.
+  bool fixed_array_keys(Expr& e, const VarDecl& v) {
+    if (v.dim == 0 || e.kids.size() == 1) return true;
+    error("D_ARR_BADREF", e.loc,
+          "'" + e.text + "' is an array of " + std::to_string(v.dim) + " elements, not an associative array: index it with one integer, e.g. " +
+              e.text + "[0]");
+    return false;
   }
 
   // int a[5]: a constant index must lie in the array (the VM checks the rest).
@@ -2261,7 +2317,7 @@ private:
         auto idx = e.kids.size() == 1 ? const_int(*e.kids[0]) : std::nullopt;
         if (!idx || *idx < 0 || *idx >= kRegisterCount) {
           error("D_REGS_IDX", e.loc,
-                idx && *idx >= kXmmRegisterBase && *idx < kReadableRegisterCount
+                idx && *idx >= kXmmRegisterBase && is_register_number(*idx)
                     ? "the SSE registers (R_XMM0..R_XMM15) can be read but not assigned"
                     : "index of 'uregs[]' must be a register constant such as 'R_PC' or 'R_RAX'");
           return Type::none();
@@ -2292,6 +2348,7 @@ private:
           return Type::none();
         }
       }
+      if (existing && !fixed_array_keys(e, *existing)) return Type::none();
       VarDecl* v = declare(syms_->globals, true);
       if (v->keys.empty())
         for (auto& k : e.kids) v->keys.push_back(k->type);
@@ -2332,8 +2389,22 @@ private:
     }
   }
 
+  // dt_cg_arglist builds a tuple of at most dtc_diftupregs + 1 values (-x
+  // tregs, 8 by default): more is EDT_NOTUPREG, a compile failure.
+  bool tuple_fits(const Expr& e, size_t n, const std::string& what) {
+    uint64_t regs = 8;
+    if (auto it = syms_->options.find("tregs"); it != syms_->options.end())
+      if (auto v = parse_uint(it->second); v && *v > 0) regs = *v;
+    if (n <= regs + 1) return true;
+    error("D_TUPLE_REGS", e.loc,
+          what + " has " + std::to_string(n) + " keys, more than the " + std::to_string(regs + 1) +
+              " a tuple holds: use fewer keys (or raise -x tregs, now " + std::to_string(regs) + ")");
+    return false;
+  }
+
   bool check_keys(Expr& e, const std::vector<Type>& keys, size_t from, const std::string& what) {
     size_t n = e.kids.size() - from;
+    if (!tuple_fits(e, n, what)) return false;
     if (n != keys.size()) {
       error("D_PROTO_LEN", e.loc,
             what + " has " + std::to_string(keys.size()) + " key(s) elsewhere but " + std::to_string(n) +

@@ -74,6 +74,9 @@ struct Symbols {
   std::vector<AggDecl> aggs;
   std::vector<InlineDecl> inlines;
   std::map<std::string, std::string> options;  // pragmas, then -x
+  // The size of each struct or union the program names, by Type::tag - 1
+  // (ProgramAst::structs): what a struct-valued dynamic variable holds.
+  std::vector<uint64_t> object_sizes;
 
   VarDecl* find(std::vector<VarDecl>& in, const std::string& name);
   AggDecl* find_agg(const std::string& name);
@@ -85,8 +88,8 @@ struct Symbols {
 // variables): the program's largest tuple (dt_cg_arglist: the variable's
 // 4-byte id, each key at its alignment, a string key strsize + 1, a stack
 // stack_bytes, then the 8-byte thread key) plus its largest value (an
-// integer its size, a string strsize; a struct or union value counts 8, the
-// address the VM holds it by). 0 when
+// integer its size, a string strsize, a struct or union its type's size,
+// as dt_ident_set_storage charges it). 0 when
 // the program has no dynamic variable. The tracer and the agent charge it
 // per variable.
 uint64_t dynamic_variable_bytes(const Symbols& s, uint64_t strsize, uint64_t stack_bytes);

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,14 @@ inline constexpr size_t kScratchSize = 1 << 16;  // per firing, as DTrace's scra
 // Non-canonical, so no target address is ever mistaken for them.
 inline constexpr uint64_t kVarBase = 0xdeae000000000000ULL;
 inline constexpr uint64_t kThreadVarBase = 0xdeaf000000000000ULL;
+// Struct- and union-valued associative array elements (dynamic variables):
+// each element's bytes at an address of its own from kDynObjectBase +
+// kDynObjectFirst (Runtime::dyn_objects), given when it is first stored and
+// freed when 0 is stored; a missing element reads as zeroes from
+// kDynObjectBase itself (dtrace-utils' zero area, dt_zerosize), which no
+// store may write.
+inline constexpr uint64_t kDynObjectBase = 0xdeb0000000000000ULL;
+inline constexpr uint64_t kDynObjectFirst = uint64_t{1} << 32;
 
 // Per-firing state handed to every node.
 struct Exec {
@@ -189,6 +198,9 @@ public:
   std::string var_mem;                               // at kVarBase: struct globals and this-> structs
   std::unordered_map<int, std::string> thread_mem;   // by tid, at kThreadVarBase: self-> structs
   size_t thread_mem_size = 0;                        // bytes each thread's self-> structs take
+  std::map<uint64_t, std::string> dyn_objects;       // by address: struct-valued array elements
+  uint64_t dyn_object_next = kDynObjectBase + kDynObjectFirst;
+  std::string dyn_zero;                              // at kDynObjectBase: a missing element's zeroes
   std::vector<Aggregation> aggs;
   std::vector<bool> agg_printed;
   SpaceBudget agg_budget;  // aggsize: every aggregation's keys

@@ -1,3 +1,0 @@
-struct a { int x; };
-
-struct a A[4];
