@@ -1,1 +1,1 @@
-BEGIN { x = uregs[99]; }
+BEGIN { x = uregs[-1]; }

@@ -664,6 +664,29 @@ TEST(DAgentCli, AUstackTableHoldsAsManyStacksAsAggsizeAsTheTrapBackendDoes) {
   EXPECT_EQ(count_lines(jump.run.err, "drops"), 0u) << jump.run.err;
 }
 
+// Arrays of structs and struct-valued associative array elements run in
+// probekit (the agent refuses struct values and fixed-size arrays, and
+// says so under -v) beside a clause the agent runs at work()'s return
+// (work returns 2x + 1, odd): four threads' 12,000 calls are summed
+// exactly by both, and what END reads is the same under
+// the agent and under the trap backend.
+TEST(DAgentCli, ArraysOfStructsRunInProbekitBesideAgentClausesAsTheTrapBackendRunsThem) {
+  const std::string prog =
+      "struct rec { int n; long sum; } r[4];\n"
+      "this struct rec v;\n"
+      "pid$target:a.out:work:entry { this->i = arg0 % 4; r[this->i].n++; r[this->i].sum += arg0; }\n"
+      "pid$target:a.out:work:return { @odd = sum(arg1 % 2); }\n"
+      "pid$target:a.out:work:entry /arg0 == 7/ { this->v.n = 7; this->v.sum = 77; a[arg0] = this->v; }\n"
+      "END { printf(\"%d %d %d %d %d %d %d\\n\", r[0].n, r[0].sum, r[3].n, r[3].sum, a[7].n, a[7].sum, a[8].n); }\n";
+  Traced jump, trap;
+  ASSERT_NO_FATAL_FAILURE(trace_both(prog, target_path("pk_basic-pie-O2") + " 4 3000", "structarr", jump, trap));
+  EXPECT_EQ(jump.out, "3000 4494000 3000 4503000 7 77 0\n\n            12000\n");
+  EXPECT_EQ(trap.out, jump.out);
+  EXPECT_EQ(count_lines(jump.run.err, "clause 1 (line 3) runs in probekit"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, "clause 2 (line 4) runs in the agent"), 1u) << jump.run.err;
+  EXPECT_EQ(count_lines(jump.run.err, "clause 3 (line 5) runs in probekit"), 1u) << jump.run.err;
+}
+
 // exit() in a clause that runs in probekit (here: one the agent cannot
 // run, at a trap site) stops the agent's clauses too, as dtrace-utils'
 // activity state stops every clause after exit(): the main thread goes on

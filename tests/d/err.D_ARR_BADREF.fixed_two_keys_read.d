@@ -1,0 +1,6 @@
+int x[5];
+
+BEGIN
+{
+	trace(x[1, 2]);
+}

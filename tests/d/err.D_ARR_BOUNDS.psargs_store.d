@@ -1,0 +1,4 @@
+BEGIN
+{
+	curpsinfo->pr_psargs[80] = 0;
+}

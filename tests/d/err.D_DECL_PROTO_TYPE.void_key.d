@@ -1,0 +1,6 @@
+int x[void, char];
+
+BEGIN
+{
+	x[1, 2] = 456;
+}
