@@ -549,6 +549,7 @@ public:
       }
       case ExprKind::self_var:
       case ExprKind::this_var: {
+        if (e.id == kArrayDecay) return refuse("a fixed-size array");
         if (!e.type.is_scalar()) return refuse(var_name(e) + " variable that is not an integer");
         op(PK_OP_SELF);
         u16(var_word(e));

@@ -2142,7 +2142,9 @@ public:
         return std::make_unique<ProcMemberVar>(e.type, static_cast<ProcField>(e.ival));
       return std::make_unique<BuiltinVar>(e.type, static_cast<Var>(e.id));
     case ExprKind::self_var:
-    case ExprKind::this_var: return e.type.object ? object_var(e) : lvalue(e);
+    case ExprKind::this_var:
+      if (e.id == kArrayDecay) return local_element(e, nullptr);
+      return e.type.object ? object_var(e) : lvalue(e);
     case ExprKind::index:
       if (e.id == static_cast<int>(IndexKind::args))
         return std::make_unique<ArgsIndex>(static_cast<int>(e.ival), e.type);
@@ -2320,6 +2322,17 @@ private:
   uint64_t object_size(const Type& t) const {
     return ast && t.tag > 0 && t.tag <= ast->structs.size() ? ast->structs[t.tag - 1u].size : 0;
   }
+  // Element i of a this-> or self-> declared array (`this int a[5]`),
+  // whose name `a` is e: its address, the bound checked (element 0 when
+  // index is null).
+  NodePtr local_element(Expr& e, Expr* index) {
+    const bool self = e.kind == ExprKind::self_var;
+    const auto& at = self ? self_at_ : this_at_;
+    const uint64_t off = e.slot >= 0 && static_cast<size_t>(e.slot) < at.size() ? at[static_cast<size_t>(e.slot)] : 0;
+    NodePtr i = index ? expr(*index) : std::make_unique<IntConst>(Type::integer(4, true), 0);
+    return std::make_unique<ElemAddr>(e.type, (self ? kThreadVarBase : kVarBase) + off, std::move(i),
+                                      element_bytes(e.cast_type), static_cast<int64_t>(e.ival));
+  }
   NodePtr object_var(Expr& e) {
     const auto& at = e.kind == ExprKind::self_var ? self_at_ : e.kind == ExprKind::this_var ? this_at_ : global_at_;
     const uint64_t off = e.slot >= 0 && static_cast<size_t>(e.slot) < at.size() ? at[static_cast<size_t>(e.slot)] : 0;
@@ -2327,6 +2340,9 @@ private:
   }
 
   NodePtr binary(Expr& e) {
+    if (e.op == Op::add && e.is_postfix && e.kids[0]->id == kArrayDecay &&
+        (e.kids[0]->kind == ExprKind::this_var || e.kids[0]->kind == ExprKind::self_var))
+      return local_element(*e.kids[0], e.kids[1].get());  // this->a[i]
     NodePtr a = expr(*e.kids[0]);
     NodePtr b = expr(*e.kids[1]);
     switch (e.op) {

@@ -692,9 +692,11 @@ void Parser::parse_declaration(ProgramAst& prog) {
       else d.cls = scope;
       if (d.is_array && d.cls == Decl::Class::inline_)
         return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
-      if (d.is_array && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
+      // this int a[5] and self struct rec r[5] are arrays (dt_parser.c
+      // refuses only an associative one as a local variable).
+      if (d.is_array && !d.dim && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
         return fail("D_DECL_LOCASSC", d.loc,
-                    std::string("arrays may not be declared as ") + (d.cls == Decl::Class::self ? "self" : "this") +
+                    std::string("associative arrays may not be declared as ") + (d.cls == Decl::Class::self ? "self" : "this") +
                         " variables: " + d.name + "; use a global array keyed by thread (" + d.name + "[tid])");
       if (d.cls == Decl::Class::inline_) {
         if (!expect(Tok::assign, "'=' and the value of the inline")) return fail("D_SYNTAX", tok_.loc, "");

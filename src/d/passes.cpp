@@ -4,6 +4,7 @@
 #include <cctype>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include <strings.h>
 #include <unistd.h>
@@ -39,7 +40,8 @@ uint64_t dynamic_variable_bytes(const Symbols& s, uint64_t strsize, uint64_t sta
     return t.size ? t.size : 8;
   };
   uint64_t tuple = 0, value = 0;
-  for (const VarDecl& v : s.thread_vars) value = std::max(value, value_bytes(v.type));
+  for (const VarDecl& v : s.thread_vars)
+    value = std::max(value, value_bytes(v.type) * static_cast<uint64_t>(v.dim > 0 ? v.dim : 1));
   for (const VarDecl& g : s.globals) {
     if (!g.is_array || g.dim > 0) continue;
     value = std::max(value, value_bytes(g.type));
@@ -1131,12 +1133,25 @@ public:
 
   // self->p[i] (the parser's thread-local array "self->p" keyed by tid, i)
   // of a pointer or string self-> variable is *(self->p + i).
+  bool self_badref_ = false;  // self_pointer_index reported self->a[1, 2] of a declared array
   bool self_pointer_index(Expr& e) {
-    if (e.text.rfind("self->", 0) != 0 || e.kids.size() != 2) return false;
+    if (e.text.rfind("self->", 0) != 0) return false;
     const VarDecl* v = syms_->find(syms_->thread_vars, e.text.substr(6));
-    if (!v || v->is_array) return false;
+    if (v && v->is_array && v->dim > 0 && e.kids.size() != 2) {
+      error("D_ARR_BADREF", e.loc,
+            "'" + e.text + "' is an array of " + std::to_string(v->dim) +
+                " elements, not an associative array: index it with one integer, e.g. " + e.text + "[0]");
+      e.type = Type::none();
+      self_badref_ = true;
+      return false;
+    }
+    if (e.kids.size() != 2) return false;
+    if (!v || (v->is_array && v->dim == 0)) return false;
     const Type& t = v->type;
-    if (!t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0)) return false;
+    // self->a[i] of `self int a[5]` is *(self->a + i) too, self->a being
+    // the address of its first element.
+    if (!v->is_array && !t.is_string() && (t.kind != Type::Kind::pointer || t.object || t.pointee_size == 0))
+      return false;
     auto var = std::make_unique<Expr>(ExprKind::self_var, e.loc);
     var->text = e.text.substr(6);
     auto index = std::move(e.kids[1]);
@@ -1236,6 +1251,7 @@ public:
     }
     if (const VarInfo* v = find_var(e.text); v && pointer_index(e, v->type)) return visit(e);
     if (self_pointer_index(e)) return visit(e);
+    if (std::exchange(self_badref_, false)) return;
     if (find_var(e.text) || find_function(e.text)) {
       error("D_ARR_BADREF", e.loc, "'" + e.text + "' is not an array and cannot be indexed");
       return;
@@ -1574,6 +1590,7 @@ public:
       e.type = Type::integer(4, true);
       return;
     case Op::deref:
+      if (!local_array_bounds(e)) return;
       if (is_string_index(e)) {
         if (!char_array_bounds(e)) return;
         // s[i]: a char, as DTrace reads it from the string's buffer.
@@ -1642,6 +1659,17 @@ public:
     const Type& a = e.kids[0]->type;
     const Type& b = e.kids[1]->type;
     if (a.is_none() || b.is_none()) return;
+    if (e.op == Op::add && e.is_postfix && e.kids[0]->id == kArrayDecay &&
+        (e.kids[0]->kind == ExprKind::this_var || e.kids[0]->kind == ExprKind::self_var)) {
+      // this->a[i]: element i of a declared local array (the compiler's
+      // ElemAddr steps by the element, a struct's size too).
+      if (!b.is_integer()) {
+        error("D_ARR_BADREF", e.kids[1]->loc, "the index of an array must be an integer, not " + type_name(b));
+        return;
+      }
+      e.type = a;
+      return;
+    }
     std::string opname = std::string("'") + to_string(e.op) + "'";
     switch (e.op) {
     case Op::eq:
@@ -1974,7 +2002,9 @@ public:
       e.ival = 4;
       return;
     }
-    if (e.kids[0]->kind == ExprKind::ident && e.kids[0]->id == kArrayDecay) {  // sizeof a: all its elements
+    if (e.kids[0]->id == kArrayDecay &&
+        (e.kids[0]->kind == ExprKind::ident || e.kids[0]->kind == ExprKind::this_var ||
+         e.kids[0]->kind == ExprKind::self_var)) {  // sizeof a: all its elements
       e.ival = e.kids[0]->ival * element_size(e.kids[0]->cast_type);
       return;
     }
@@ -2106,6 +2136,21 @@ private:
     return false;
   }
 
+  // this->a[i], self->a[i] of a declared array: *(this->a + i), whose
+  // constant index must lie in the array (the VM checks the rest).
+  bool local_array_bounds(const Expr& deref) {
+    const Expr& sum = *deref.kids[0];
+    if (sum.kind != ExprKind::binary || sum.op != Op::add || !sum.is_postfix || sum.kids.size() != 2) return true;
+    const Expr& base = *sum.kids[0];
+    if ((base.kind != ExprKind::this_var && base.kind != ExprKind::self_var) || base.id != kArrayDecay) return true;
+    auto i = const_int(*sum.kids[1]);
+    if (!i || (*i >= 0 && static_cast<uint64_t>(*i) < base.ival)) return true;
+    error("D_ARR_BOUNDS", sum.kids[1]->loc,
+          "index " + std::to_string(*i) + " is out of range for array " +
+              (base.kind == ExprKind::self_var ? "self->" : "this->") + base.text + "[" + std::to_string(base.ival) + "]");
+    return false;
+  }
+
   // int a[5] takes one index: a[1, 2] is dt_cook_op2's D_ARR_BADREF, a
   // comma list inside a non-associative array reference.
   bool fixed_array_keys(Expr& e, const VarDecl& v) {
@@ -2231,6 +2276,14 @@ private:
     }
     e.slot = v->slot;
     e.type = v->type;
+    if (v->is_array && v->dim > 0) {
+      // this->a of `this int a[5]`: the address of its first element, as
+      // a declared global array's name is (kArrayDecay).
+      e.id = kArrayDecay;
+      e.ival = static_cast<uint64_t>(v->dim);
+      e.type = element_pointer(v->type);
+      e.cast_type = v->type;
+    }
   }
 
   std::string describe_lvalue(const Expr& e) {
@@ -2295,12 +2348,20 @@ private:
       return v->type;
     }
     case ExprKind::self_var: {
+      if (const VarDecl* a = syms_->find(syms_->thread_vars, e.text); a && a->is_array) {
+        error("D_OP_ARRFUN", e.loc, describe_lvalue(e) + " is an array and cannot be assigned: assign its elements");
+        return Type::none();
+      }
       VarDecl* v = declare(syms_->thread_vars, false);
       e.slot = v->slot;
       e.type = v->type;
       return v->type;
     }
     case ExprKind::this_var: {
+      if (const VarDecl* a = syms_->find(syms_->clause_vars, e.text); a && a->is_array) {
+        error("D_OP_ARRFUN", e.loc, describe_lvalue(e) + " is an array and cannot be assigned: assign its elements");
+        return Type::none();
+      }
       VarDecl* v = declare(syms_->clause_vars, false);
       e.slot = v->slot;
       e.type = v->type;
@@ -2335,6 +2396,7 @@ private:
         return Type::none();
       }
       if (self_pointer_index(e)) return visit_lvalue(e, value, read_too);
+      if (std::exchange(self_badref_, false)) return Type::none();
       VarDecl* existing = syms_->find(syms_->globals, e.text);
       if (existing && !existing->is_array && pointer_index(e, existing->type)) return visit_lvalue(e, value, read_too);
       if (existing && !existing->is_array) {

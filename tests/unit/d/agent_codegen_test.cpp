@@ -637,6 +637,33 @@ TEST(AgentCodegen, AFullDynvarsizeCountsTheTracersDrops) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// Declared this-> and self-> arrays (of structs too) are the tracer's: the
+// agent refuses the clauses that use them (the first thing it cannot run
+// is the store to an element), which then run in the tracer beside an
+// agent clause at another probe, and print what the tracer alone prints.
+TEST(AgentCodegen, LocalArraysOfStructsStayInTheTracerBesideAgentClauses) {
+  Both b("struct rec { int n; long sum; };\n"
+         "self struct rec r[2];\n"
+         "this int t[3];\n"
+         "pid$target::work:entry { this->t[2] = arg0; self->r[arg0 % 2].n++; self->r[arg0 % 2].sum += this->t[2]; }\n"
+         "pid$target::rest:entry { @n = sum(arg0); }\n"
+         "pid$target::work:entry /arg0 == 4/ {\n"
+         "  printf(\"%d %d %d %d\\n\", self->r[0].n, self->r[0].sum, self->r[1].n, self->r[1].sum); }\n");
+  b.begin();
+  for (uint64_t i = 0; i < 5; ++i) {
+    Hit h;
+    h.args[0] = i;
+    EXPECT_FALSE(b.fire(kWork, h, nullptr, true));
+    std::string why;
+    ASSERT_TRUE(b.fire(kRest, h, &why)) << why;
+  }
+  b.end();
+  EXPECT_EQ(b.agent->clause_place(0), "assigning anything but a variable");  // this->t[2] = arg0
+  EXPECT_EQ(b.agent->clause_place(1), "");
+  EXPECT_EQ(b.tracer_out.out_text(), "3 6 2 4\n\n               10\n");
+  EXPECT_EQ(b.agent_out.out_text(), b.tracer_out.out_text());
+}
+
 TEST(AgentCodegen, StateSharedWithATracerClauseStaysInTheTracer) {
   Both b("pid$target::work:entry { self->ts = timestamp; @n = count(); }\n"
          "pid$target::rest:entry { trace(toupper(execname)); trace(self->ts); }\n"

@@ -1,0 +1,6 @@
+this int a[3];
+
+BEGIN
+{
+	this->a[3] = 1;
+}

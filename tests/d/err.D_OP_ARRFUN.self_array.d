@@ -1,0 +1,6 @@
+self int a[3];
+
+BEGIN
+{
+	self->a = 1;
+}
