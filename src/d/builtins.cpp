@@ -272,6 +272,11 @@ std::optional<int> find_constant(std::string_view name) {
       {"AF_INET", 2}, {"AF_INET6", 10},
       // <linux/if_arp.h>'s hardware types link_ntop() formats (dtrace's net.d).
       {"ARPHRD_ETHER", 1}, {"ARPHRD_INFINIBAND", 32},
+      // pcap()'s protocols: libpcap's link types (<pcap/dlt.h>: DLT_NULL,
+      // DLT_EN10MB, DLT_PPP, DLT_RAW for an IPv4 or IPv6 header,
+      // DLT_IEEE802_11, DLT_IPOIB), as dtrace's pcap.d names them.
+      {"PCAP_NULL", 0}, {"PCAP_ETHER", 1}, {"PCAP_PPP", 9}, {"PCAP_IP", 12}, {"PCAP_WIFI", 105},
+      {"PCAP_IPOIB", 242},
   };
 #undef PK_C
   for (const auto& [n, v] : table)

@@ -1467,13 +1467,17 @@ bool Parser::import_target_typedef(const std::string& name) {
     }
     return true;
   }
-  std::string key = std::string(a->is_union ? "union " : "struct ") + name;
+  // A typedef of a named struct (the system's in6_addr_t) is that struct;
+  // else the target's anonymous one is known by the typedef's name.
+  const bool named = !a->key.empty();
+  std::string key = named ? a->key : std::string(a->is_union ? "union " : "struct ") + name;
   Tag& t = tags_[key];
   t.is_union = a->is_union;
-  t.looked_up = true;
   if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
-  if (!t.complete) import_aggregate(key, *a);
-  tags_[key].shown = name.substr(name.find('`') + 1);
+  if (named) import_target_tag(key);
+  t.looked_up = true;
+  if (!tags_[key].complete) import_aggregate(key, *a);
+  if (!named) tags_[key].shown = name.substr(name.find('`') + 1);
   tag_typedefs_[name] = key;
   return true;
 }

@@ -2680,6 +2680,19 @@ private:
     case Fn::inet_ntoa:
     case Fn::inet_ntoa6:
       need(e, 0, false, "a pointer to the address");
+      if (fn.fn == Fn::inet_ntoa6 && !e.kids.empty()) {
+        // Its prototype takes an in6_addr_t *: a pointer to another type
+        // (int *, char *, struct foo *) is not argument-compatible; void *
+        // and integers are (dt_node_is_argcompat).
+        const Type& t = e.kids[0]->type;
+        const bool typed = t.kind == Type::Kind::pointer && !t.object && (t.pointee_size != 0 || t.tag != 0);
+        const std::string* tag_name =
+            t.tag > 0 && t.tag <= ctx_->ast.structs.size() ? &ctx_->ast.structs[t.tag - 1u].name : nullptr;
+        if (typed && (!tag_name || *tag_name != "struct in6_addr"))
+          error("D_PROTO_ARG", e.kids[0]->loc,
+                "'inet_ntoa6()' argument #1 must be a pointer to an IPv6 address (in6_addr_t *), not " +
+                    (tag_name ? *tag_name + " *" : t.name()) + "; cast it to (in6_addr_t *) if it holds one");
+      }
       // inet_ntoa6(addr, strict): dtrace-utils takes an integer constant,
       // which decides whether an IPv4 address keeps its "::" or "::ffff:".
       if (e.kids.size() > 1 && !e.kids[1]->type.is_none() &&

@@ -1,6 +1,7 @@
 // d/program.cpp — compile() and the firing protocol: which clauses run for a
 // probe, the probe-line prefix, speculation buffers, faults and ERROR.
 #include "d/program.h"
+#include "d/system_types.h"
 
 #include <fcntl.h>
 #include <time.h>
@@ -821,7 +822,14 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
   CompileResult r;
   r.diagnostics = Diagnostics(file_name, std::string(source));
   Parser parser(source, r.diagnostics);
-  if (options.target_type) parser.set_target_types(options.target_type);
+  // The system's types (dtrace's kernel CTF and D libraries) come before
+  // the target's own, as dtrace looks in the kernel's CTF before a
+  // process's; the program's own declarations win over both.
+  parser.set_target_types([&options](const std::string& key) -> std::optional<TargetAggregate> {
+    if (auto s = system_type(key)) return s;
+    if (options.target_type) return options.target_type(key);
+    return std::nullopt;
+  });
   ProgramAst ast = parser.parse_program();
   if (r.diagnostics.has_errors()) return r;
   if (ast.clauses.empty()) {
