@@ -1548,6 +1548,13 @@ public:
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
       return symbol_value(x.ctx.hit ? x.ctx.hit->symbolize(addr, true) : hex(addr), addr, fn_);
     }
+    case Fn::stack: {
+      // The kernel's stack at a probe that fires in user space (sema
+      // refuses it at a kernel probe): no frame.
+      Value v;
+      v.kind = Value::Kind::stack;
+      return v;
+    }
     case Fn::ustack: {
       Value v;
       v.kind = Value::Kind::stack;
@@ -1565,7 +1572,8 @@ public:
   }
 
   void exec(Exec& x) const override {
-    if (fn_ == Fn::ustack || fn_ == Fn::ufunc || fn_ == Fn::usym || fn_ == Fn::umod || fn_ == Fn::uaddr) {
+    if (fn_ == Fn::ustack || fn_ == Fn::stack || fn_ == Fn::ufunc || fn_ == Fn::usym || fn_ == Fn::umod ||
+        fn_ == Fn::uaddr) {
       // ustack(), ufunc(x), usym(x), umod(x) and uaddr(x) as statements are
       // dtrace's data-recording actions (DTRACEACT_USTACK, _UADDR, _USYM,
       // _UMOD): they record their value, as trace() of it does.

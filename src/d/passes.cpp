@@ -686,16 +686,16 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text)) {
-      if (v->var == Var::caller) {
-        // DTrace's caller is the kernel's program counter; probekit's probes
-        // fire in user space, where the caller is ucaller.
+      // DTrace's caller and stackdepth are of the kernel's stack: at a probe
+      // that fires in user space (pid, usdt, BEGIN, tick, ...) it holds no
+      // kernel frame, so they are 0 (dtrace-utils' own at a uprobe); at a
+      // kernel probe they are frames probekit does not read.
+      if ((v->var == Var::caller || v->var == Var::stackdepth) && fires_in_kernel()) {
         error("D_VAR_UNSUP", e.loc,
-              "'caller' is the kernel's caller and probekit traces user space only: use 'ucaller'");
-        return;
-      }
-      if (v->var == Var::stackdepth) {
-        error("D_VAR_UNSUP", e.loc,
-              "'stackdepth' is the depth of the kernel's stack and probekit traces user space only: use 'ustackdepth'");
+              "'" + e.text + "' at a kernel probe is " +
+                  (v->var == Var::caller ? "the kernel's caller" : "the depth of the kernel's stack") +
+                  ", which probekit does not read: use it at a user-space probe (pid, usdt), or '" +
+                  (v->var == Var::caller ? "ucaller" : "ustackdepth") + "' for the process's");
         return;
       }
       if (v->var == Var::curpsinfo || v->var == Var::curlwpsinfo) {
@@ -779,6 +779,16 @@ public:
   std::optional<uint64_t> scratch_limit() const {
     auto it = syms_->options.find("scratchsize");
     return it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+  }
+
+  // True when a description of the clause being checked names probes that
+  // fire in the kernel (CompileOptions::probe_fields' `kernel`), where
+  // stack(), stackdepth and caller are kernel frames.
+  bool fires_in_kernel() const {
+    if (!clause_ || !ctx_->options.probe_fields) return false;
+    for (const auto& d : clause_->descs)
+      if (ctx_->options.probe_fields(description_of(d)).kernel) return true;
+    return false;
   }
 
   // "BEGIN" or "END" when every description of the clause being checked
@@ -2812,9 +2822,18 @@ private:
       // Its arguments are judged as dtrace judges them (the prototype's
       // D_PROTO_ARG, then dt_cg_stack_arg's D_STACK_SIZE) before the
       // kernel's stack is refused.
+      // A probe that fires in user space has no kernel frame: its kernel
+      // stack is empty (dtrace-utils' stack() at a uprobe); at a kernel
+      // probe it would be frames probekit does not read.
       if (!need(e, 0, false) || !frame_count(e, "D_STACK_SIZE")) return;
-      error("D_VAR_UNSUP", e.loc,
-            "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
+      if (fires_in_kernel()) {
+        error("D_VAR_UNSUP", e.loc,
+              "'stack()' at a kernel probe is the kernel's stack, which probekit does not read: use it at a "
+              "user-space probe (pid, usdt), or 'ustack()' for the process's");
+        return;
+      }
+      e.ival = e.kids.empty() ? 0 : static_cast<uint64_t>(*const_int(*e.kids[0]));
+      e.type = Type::stack();
       return;
     case Fn::panic:
     case Fn::breakpoint:

@@ -78,6 +78,10 @@ struct ProbeField {
 // What CompileOptions::probe_fields answers for one probe description.
 struct ProbeFieldsAnswer {
   bool applies = false;   // the description names probes with fields (kernel tracepoints)
+  // The probes fire in the kernel (tracepoints, kprobes, profile-N without
+  // a target), where stack(), stackdepth and caller would be the kernel's
+  // frames, which probekit does not read.
+  bool kernel = false;
   bool unknown = false;   // they have fields, but they cannot be read now (no tracefs, no rights):
                           // args-> is accepted untyped; the caller reports why before running
   std::string what;       // "tracepoint:sched:sched_process_exec", for messages
