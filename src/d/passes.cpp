@@ -2010,10 +2010,45 @@ private:
                  : "associative array " + v.type.name() + "[" + join(keys, ", ") + "]";
   }
 
+  // "MAJOR.MINOR[.MICRO]" as one number that orders versions (dtrace's
+  // DT_VERSION_NUMBER); 0 when it is not one.
+  static uint32_t version_number(const std::string& text) {
+    auto parts = split(text, '.');
+    if (parts.size() < 2 || parts.size() > 3) return 0;
+    uint32_t n = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      auto v = i < parts.size() ? parse_uint(parts[i], 10) : std::optional<uint64_t>(0);
+      if (!v || *v > 4095) return 0;
+      n = n << (i == 0 ? 0 : 12) | static_cast<uint32_t>(*v);
+    }
+    return n;
+  }
+
+  // A built-in that the D version the program asks for (-x version,
+  // #pragma D option version) does not have yet: dtrace binds each one to
+  // the version that introduced it (dt_open.c's _dtrace_globals, those
+  // after 1.0), and an older program may use the name for its own.
+  bool introduced_later(const std::string& name) const {
+    static const std::map<std::string, std::string> since = {
+        {"freopen", "1.1"}, {"index", "1.1"},   {"rindex", "1.1"},   {"strchr", "1.1"},    {"strrchr", "1.1"},
+        {"strstr", "1.1"},  {"strtok", "1.1"},  {"substr", "1.1"},   {"func", "1.2"},      {"mod", "1.2"},
+        {"setopt", "1.2"},  {"sym", "1.2"},     {"uaddr", "1.2"},    {"ucaller", "1.2"},   {"ufunc", "1.2"},
+        {"umod", "1.2"},    {"usym", "1.2"},    {"ustackdepth", "1.2"}, {"htonl", "1.3"},  {"htonll", "1.3"},
+        {"htons", "1.3"},   {"ntohl", "1.3"},   {"ntohll", "1.3"},   {"ntohs", "1.3"},     {"inet_ntoa", "1.5"},
+        {"inet_ntoa6", "1.5"}, {"inet_ntop", "1.5"}, {"link_ntop", "1.5"}, {"stddev", "1.6"},
+        {"llquantize", "1.6.4"}, {"pcap", "1.6.4"}, {"print", "2.0"},
+    };
+    auto it = since.find(name);
+    auto asked = syms_->options.find("version");
+    if (it == since.end() || asked == syms_->options.end()) return false;
+    const uint32_t want = version_number(asked->second);
+    return want != 0 && want < version_number(it->second);
+  }
+
   // One declaration (dt_node_decl): the variable gets its type now; a
   // second declaration must say the same.
   void declare(Decl& d) {
-    if (d.cls != Decl::Class::self && d.cls != Decl::Class::this_ &&
+    if (d.cls != Decl::Class::self && d.cls != Decl::Class::this_ && !introduced_later(d.name) &&
         (find_var(d.name) || find_function(d.name) || find_register(d.name) || find_constant(d.name))) {
       error("D_DECL_IDRED", d.loc, "built-in identifier redeclared: " + d.name);
       return;
