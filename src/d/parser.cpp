@@ -525,6 +525,22 @@ void Parser::parse_declaration(ProgramAst& prog) {
     auto [id, why] = type_words_issue(base.words);
     return fail(id, base.loc, "invalid type '" + join(base.words, " ") + "': " + why);
   }
+  if (tok_.kind == Tok::semicolon && storage == "typedef" && base.tag.empty() && base.words.size() >= 2) {
+    // `typedef __int8_t int8_t;` of a system header under -C: a name D
+    // already has as a type word, given the type it already names (dtrace
+    // puts a header's typedefs in the C container, beside D's own).
+    static const std::set<std::string> keywords = {"char", "short", "int",  "long",  "signed",
+                                                   "unsigned", "void", "float", "double", "string"};
+    const std::string& name = base.words.back();
+    std::vector<std::string> rest(base.words.begin(), base.words.end() - 1);
+    std::optional<Type> named;
+    if (!keywords.count(name)) named = type_from_words({name}, 0);
+    std::optional<Type> given = resolve_type(BaseType{rest, base.named, "", base.loc}, 0, nullptr);
+    if (named.has_value() && given.has_value() && named.value() == given.value()) {
+      advance();
+      return;
+    }
+  }
   if (tok_.kind == Tok::semicolon) {
     advance();
     // `struct foo { ... };` declares the type; `int;` nothing.
