@@ -127,6 +127,7 @@ struct Decl {
   Type type;
   bool is_array = false;
   std::vector<Type> keys;  // int a[string, int]: the key types
+  std::vector<std::string> params;  // inline int a[int x, int y] = x + y: the keys' names
   ExprPtr dim;             // int a[5]: the dimension (a constant expression)
   ExprPtr init;            // inline: the value
   Loc loc;                 // the declared name

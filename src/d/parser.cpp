@@ -682,6 +682,15 @@ void Parser::parse_declaration(ProgramAst& prog) {
           auto k = parse_type_name();
           if (!k) return fail("D_SYNTAX", tok_.loc, "");
           d.keys.push_back(*k);
+          // An inline array names its keys: inline int a[int x] = x + 1.
+          if (storage == "inline") {
+            if (tok_.kind != Tok::identifier)
+              return fail("D_SYNTAX", tok_.loc,
+                          "syntax error near '" + tok_.text + "': expected the name of the inline's key, e.g. '" +
+                              d.name + "[int x]'");
+            d.params.push_back(tok_.text);
+            advance();
+          }
           if (!accept(Tok::comma)) break;
         }
       } else {
@@ -700,8 +709,9 @@ void Parser::parse_declaration(ProgramAst& prog) {
       if (storage == "inline") d.cls = Decl::Class::inline_;
       else if (storage == "extern") d.cls = Decl::Class::extern_;
       else d.cls = scope;
-      if (d.is_array && d.cls == Decl::Class::inline_)
-        return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
+      if (d.is_array && d.cls == Decl::Class::inline_ && d.params.empty())
+        return fail("D_DECL_COMBO", d.loc,
+                    "an inline array is keyed by named parameters: declare '" + d.name + "[int x]', not a dimension");
       if (d.is_array && d.type.object)
         return fail("D_DECL_COMBO", d.loc,
                     "arrays of " + base.tag + " are not supported: declare " + d.name + " as one " + base.tag +

@@ -1,6 +1,7 @@
 #include "d/passes.h"
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -634,7 +635,16 @@ public:
         InlineDecl& in = syms_->inlines[i];
         visible_inlines_ = i;
         statement_top_ = false;
+        inline_params_ = &in;
+        if (in.value->kind == ExprKind::xlate) {
+          // inline struct s i = xlate<struct s>(e): used through its
+          // members, where visit_member expands it.
+          visit_kids(*in.value, 0);
+          inline_params_ = nullptr;
+          continue;
+        }
         visit(*in.value);
+        inline_params_ = nullptr;
         const Type& t = in.value->type;
         if (!t.is_none() && !compatible(in.type, t))
           error("D_OP_INCOMPAT", in.value->loc,
@@ -670,6 +680,16 @@ public:
   void visit_ident(Expr& e) {
     if (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo))
       return;  // curpsinfo->M, typed by visit_proc_member in an earlier round
+    if (inline_params_) {
+      // A key of the inline array being typed: its declared type (a use
+      // replaces it by the argument).
+      const auto& names = inline_params_->params;
+      for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == e.text) {
+          e.type = inline_params_->keys[i];
+          return;
+        }
+    }
     if (const InlineDecl* in = find_inline(e.text)) {
       if (!in->value->type.is_none() && !compatible(in->type, in->value->type)) {
         e.type = in->type;  // its definition is reported; no second error here
@@ -968,6 +988,9 @@ public:
   // descriptions name, typed from their formats (CompileOptions::
   // probe_fields): an integer of the field's size and sign, or a string.
   void visit_member(Expr& e) {
+    if (!e.kids.empty() && e.kids[0]->kind == ExprKind::ident)
+      if (const InlineDecl* in = find_inline(e.kids[0]->text); in && in->value->kind == ExprKind::xlate)
+        e.kids[0] = clone(*in->value);  // i.m of `inline struct s i = xlate<struct s>(e)`
     if (!e.kids.empty() && e.kids[0]->kind == ExprKind::xlate) return visit_translated_member(e);
     if (!e.kids.empty() && !e.is_postfix && e.kids[0]->kind == ExprKind::ident &&
         (e.kids[0]->text == "curpsinfo" || e.kids[0]->text == "curlwpsinfo"))
@@ -1185,6 +1208,48 @@ public:
   void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
   void visit_this_var(Expr& e) { use_var(e, syms_->clause_vars, "this->"); }
 
+  // a[1, 2] of `inline int a[int x, int y] = x + y`: the value with each
+  // key name replaced by the argument, converted to the inline's type (as
+  // dt_node_inline expands it where it is used); the arguments' count and
+  // types are the keys' (D_PROTO_LEN, D_PROTO_ARG).
+  void expand_inline_array(Expr& e, const InlineDecl& in) {
+    if (e.kids.size() != in.params.size()) {
+      error("D_PROTO_LEN", e.loc,
+            "inline " + in.name + " takes " + std::to_string(in.params.size()) + " key" +
+                (in.params.size() == 1 ? "" : "s") + ", not " + std::to_string(e.kids.size()));
+      return;
+    }
+    for (size_t i = 0; i < e.kids.size(); ++i)
+      if (!e.kids[i]->type.is_none() && !compatible(in.keys[i], e.kids[i]->type)) {
+        error("D_PROTO_ARG", e.kids[i]->loc,
+              "inline " + in.name + " key #" + std::to_string(i + 1) + " must be " + in.keys[i].name() + ", not " +
+                  e.kids[i]->type.name());
+        return;
+      }
+    if (!in.value->type.is_none() && !compatible(in.type, in.value->type)) {
+      e.type = in.type;  // its definition is reported; no second error here
+      return;
+    }
+    ExprPtr value = clone(*in.value);
+    std::function<void(ExprPtr&)> bind = [&](ExprPtr& x) {
+      if (!x) return;
+      if (x->kind == ExprKind::ident)
+        for (size_t i = 0; i < in.params.size(); ++i)
+          if (x->text == in.params[i]) {
+            x = clone(*e.kids[i]);
+            return;
+          }
+      for (auto& k : x->kids) bind(k);
+    };
+    bind(value);
+    e.kind = ExprKind::cast;
+    e.cast_type = in.type;
+    e.text.clear();
+    e.kids.clear();
+    e.kids.push_back(std::move(value));
+    visit_cast(e);
+  }
+
   void visit_index(Expr& e) {
     visit_kids(e, 0);
     if (e.text == "args") {
@@ -1220,6 +1285,7 @@ public:
         e.ival = static_cast<uint64_t>(uregs_word(static_cast<int>(*v)));
       return;
     }
+    if (const InlineDecl* in = find_inline(e.text); in && !in->params.empty()) return expand_inline_array(e, *in);
     if (const VarInfo* v = find_var(e.text); v && pointer_index(e, v->type)) return visit(e);
     if (self_pointer_index(e)) return visit(e);
     if (find_var(e.text) || find_function(e.text)) {
@@ -2060,7 +2126,7 @@ private:
         error("D_DECL_IDRED", d.loc, "identifier redeclared: " + d.name + " (already declared before this inline)");
         return;
       }
-      syms_->inlines.push_back(InlineDecl{d.name, d.type, d.init.get(), d.loc});
+      syms_->inlines.push_back(InlineDecl{d.name, d.type, d.init.get(), d.loc, d.keys, d.params});
       return;
     }
     VarDecl v;
@@ -2901,6 +2967,7 @@ private:
   const Expr* parent_ = nullptr;  // the expression whose kids visit_kids() is visiting
   bool after_speculate_ = false;  // the clause being checked called speculate()
   size_t visible_inlines_ = 0;  // inlines [0, n) can be named here
+  const InlineDecl* inline_params_ = nullptr;  // the inline array whose value is being typed
 };
 
 // --- action rules -------------------------------------------------------------
