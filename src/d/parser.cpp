@@ -153,12 +153,14 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
   if (is_unsigned + is_signed > 1) return std::nullopt;
   Type base;
   if (floats || doubles) {
-    // float, double (long double has no D value here: 16 bytes).
-    if (floats + doubles > 1 || longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed ||
-        named)
+    // float, double and long double (x86-64's 16-byte x87 extended
+    // precision, which D declares, holds and sizes as CTF does).
+    const bool long_double = doubles == 1 && longs == 1 && !floats;
+    if (floats + doubles > 1 || (longs && !long_double) || shorts || chars || ints || voids || strings ||
+        is_unsigned || is_signed || named)
       return std::nullopt;
     if (pointer_depth) return Type::pointer(pointer_depth == 1 ? 0 : 8, false);  // *p of a float *: not readable
-    return Type::floating(floats ? 4 : 8);
+    return Type::floating(floats ? 4 : long_double ? 16 : 8);
   }
   if (named) {
     if (longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed)

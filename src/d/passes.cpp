@@ -2027,7 +2027,7 @@ public:
       e.ival = e.kids[0]->ival * t.pointee_size;
       return;
     }
-    if (!t.is_scalar() && !t.is_string()) {
+    if (!t.is_scalar() && !t.is_string() && !t.is_floating()) {  // float, double, long double: their bytes
       error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to " + t.name());
       return;
     }
