@@ -45,6 +45,9 @@ const std::vector<VarInfo>& vars() {
       {"ustackdepth", Var::ustackdepth, Type::integer(4, false)},
       {"caller", Var::caller, Type::integer(8, false)},
       {"stackdepth", Var::stackdepth, Type::integer(4, false)},
+      {"chip", Var::chip, Type::integer(4, true)},  // chipid_t, psetid_t, lgrp_id_t: id_t
+      {"pset", Var::pset, Type::integer(4, true)},
+      {"lgrp", Var::lgrp, Type::integer(4, true)},
       {"curpsinfo", Var::curpsinfo, Type::pointer()},
       {"curlwpsinfo", Var::curlwpsinfo, Type::pointer()},
   };

@@ -199,6 +199,9 @@ public:
     case Var::epid: v = x.epid; break;
     case Var::id: v = x.probe.id; break;
     case Var::curthread: v = hit ? hit->tid() : 0; break;
+    case Var::chip: v = x.rt.host->cpu_chip(static_cast<int>(hit ? hit->cpu() : x.ctx.cpu)); break;
+    case Var::pset:
+    case Var::lgrp: v = 0; break;  // dtrace-utils leaves them 0 on Linux
     case Var::ucaller: {
       // The return address of the probed function's frame: the second
       // frame of the user stack (0 outside a process).

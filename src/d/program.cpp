@@ -168,6 +168,20 @@ Status Host::chill(FireContext&, uint64_t ns) {
 }
 uint64_t Host::random_seed() { return clock_ns(CLOCK_MONOTONIC) | 1; }
 
+int32_t Host::cpu_chip(int cpu) {
+  if (cpu < 0) return 0;
+  auto it = chips_.find(cpu);
+  if (it != chips_.end()) return it->second;
+  int32_t chip = 0;
+  const std::string path = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/physical_package_id";
+  if (FILE* f = std::fopen(path.c_str(), "re")) {
+    if (std::fscanf(f, "%d", &chip) != 1) chip = 0;
+    std::fclose(f);
+  }
+  chips_[cpu] = chip;
+  return chip;
+}
+
 bool ProbeDescription::matches(const ProbeKey& key) const {
   auto field = [](const std::string& pattern, const std::string& value, bool is_module) {
     if (pattern.empty()) return true;

@@ -308,6 +308,13 @@ public:
   virtual Status chill(FireContext& ctx, uint64_t ns);
   // rand() seed; tests return a constant.
   virtual uint64_t random_seed();
+  // `chip`: CPU cpu's physical package, /sys/devices/system/cpu/cpuN/
+  // topology/physical_package_id as dtrace-utils reads it (dt_conf_init), 0
+  // when it cannot be read.
+  virtual int32_t cpu_chip(int cpu);
+
+private:
+  std::map<int, int32_t> chips_;  // cpu_chip()'s answers, read once per CPU
 };
 
 // What a recorded hit must keep for a probe's clauses beyond the
