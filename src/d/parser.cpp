@@ -1029,6 +1029,10 @@ bool Parser::at_tag_type() const {
 bool Parser::parse_base_type(BaseType& b) {
   b.loc = tok_.loc;
   for (;;) {
+    // A typedef name not seen yet (the target's, psinfo_t) where only a
+    // type may stand: xlate<T>, a translator's output.
+    if (tok_.kind == Tok::identifier && b.words.empty() && !b.named && b.tag.empty() && !is_qualifier(tok_))
+      import_target_typedef(tok_.text);
     if (is_qualifier(tok_)) {
       advance();
     } else if (tok_.kind == Tok::kw_type) {
@@ -1476,6 +1480,19 @@ bool Parser::import_target_enum(const std::string& key) {
 // has no such typedef (the name is then an ordinary identifier).
 bool Parser::import_target_typedef(const std::string& name) {
   if (tag_typedefs_.count(name)) return true;
+  if ((name == "psinfo_t" || name == "lwpsinfo_t") && !typedefs_.count(name) && !enumerators_.count(name)) {
+    // dtrace's procfs.d types, which probekit reads only member by member
+    // (curpsinfo->M, xlate<lwpsinfo_t *>(curthread)->M): structs with no
+    // layout, so a pointer to one may be declared and translated to.
+    std::string key = name == "psinfo_t" ? "struct psinfo" : "struct lwpsinfo";
+    Tag& t = tags_[key];
+    if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+    t.procfs = true;
+    t.looked_up = true;
+    t.shown = name;
+    tag_typedefs_[name] = key;
+    return true;
+  }
   if (!target_types_ || typedef_misses_.count(name) || typedefs_.count(name) || enumerators_.count(name))
     return false;
   auto a = target_types_(name);
@@ -1626,7 +1643,8 @@ void Parser::parse_translator(ProgramAst& prog) {
   while (accept(Tok::star)) ++out_stars;
   if (out.tag.empty() || tags_[out.tag].is_enum || out_stars > 0)
     return fail("D_XLATE_SOU", out_loc, "translator output type must be a struct or union");
-  if (!tags_[out.tag].complete && !import_target_tag(out.tag))
+  const bool procfs = tags_[out.tag].procfs && !tags_[out.tag].complete;
+  if (!procfs && !tags_[out.tag].complete && !import_target_tag(out.tag))
     return fail("D_XLATE_SOU", out_loc, "incomplete struct/union/enum " + out.tag + ": define it before the translator");
   tr.output = out.tag;
   tr.output_tag = tags_[out.tag].index;
@@ -1644,6 +1662,19 @@ void Parser::parse_translator(ProgramAst& prog) {
     return fail("D_XLATE_INCOMPAT", in_loc,
                 "translator input type '" + tr.input_name + "' is not supported: translate from a pointer, an integer "
                 "or a struct or union");
+  if (procfs) {
+    // procfs.d's translators to psinfo_t and lwpsinfo_t from the kernel's
+    // task_struct are built in (curpsinfo, xlate<psinfo_t>(curthread));
+    // another input would need a layout probekit does not have.
+    if (in.tag == "struct task_struct" && in_stars == 1)
+      return fail("D_XLATE_REDECL", out_loc,
+                  "translator from " + tr.input_name + " to " + tags_[out.tag].shown +
+                      " is built in (dtrace's procfs.d): read its members through " +
+                      (out.tag == "struct psinfo" ? "curpsinfo" : "curlwpsinfo") + " instead of redeclaring it");
+    return fail("D_XLATE_SOU", out_loc,
+                tags_[out.tag].shown + " is translated only from the current thread (curthread), whose members "
+                "probekit reads one by one: it has no layout for another translator");
+  }
   // A struct or union input is a value of it (xlate<T>(s), `*p`).
   tr.input = object > 0 ? Type::aggregate(tags_[in.tag].index) : *in_type;
   if (tok_.kind != Tok::identifier) return fail("D_SYNTAX", tok_.loc, near() + ": expected the name of the translator's input");

@@ -950,8 +950,22 @@ public:
         return ctx_->ast.structs[t.tag - 1u].name + " *";
       return t.name();
     };
+    if (!found && (x.text == "struct psinfo" || x.text == "struct lwpsinfo") && x.kids[0]->kind == ExprKind::ident &&
+        x.kids[0]->id == static_cast<int>(Var::curthread) && !find_inline(x.kids[0]->text)) {
+      // procfs.d's translation of the current thread is curpsinfo's and
+      // curlwpsinfo's: xlate<lwpsinfo_t *>(curthread)->M is curlwpsinfo->M.
+      Expr cur(ExprKind::ident, x.loc);
+      cur.text = x.text == "struct psinfo" ? "curpsinfo" : "curlwpsinfo";
+      e.kids[0] = std::make_unique<Expr>(std::move(cur));
+      e.is_postfix = false;
+      return visit_proc_member(e);
+    }
     if (!found) {
-      error("D_XLATE_NONE", x.loc, "cannot translate from \"" + type_name(in) + "\" to \"" + x.text + "\"");
+      const bool procfs = x.text == "struct psinfo" || x.text == "struct lwpsinfo";
+      error("D_XLATE_NONE", x.loc,
+            "cannot translate from \"" + type_name(in) + "\" to \"" +
+                (procfs ? (x.text == "struct psinfo" ? "psinfo_t" : "lwpsinfo_t") : x.text) + "\"" +
+                (procfs ? ": probekit translates only the current thread (curthread), or use curpsinfo" : ""));
       return;
     }
     const Translator::Member* member = nullptr;
