@@ -196,6 +196,10 @@ struct Translator {
 
 struct ProgramAst {
   std::vector<StructType> structs;  // Type::tag - 1
+  // The Type::tag of the system's struct cpuinfo (sched.d's cpuinfo_t),
+  // which curcpu points to; 0 when there is none (a parser without the
+  // system's types, or a program's own struct cpuinfo).
+  uint16_t cpuinfo_tag = 0;
   std::vector<Translator> translators;
   std::vector<Clause> clauses;
   std::vector<Pragma> options;

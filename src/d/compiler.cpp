@@ -194,6 +194,9 @@ public:
       break;
     case Var::errno_: v = x.ctx.errno_value; break;
     case Var::curcpu:
+      v = hit ? hit->cpu() : x.ctx.cpu;
+      if (type.kind == Type::Kind::pointer) v = static_cast<int64_t>(kCpuInfoBase + static_cast<uint64_t>(v) * kCpuInfoSize);
+      break;
     case Var::cpu: v = hit ? hit->cpu() : x.ctx.cpu; break;
     case Var::retval: v = x.ctx.retval; break;
     case Var::epid: v = x.epid; break;
@@ -1066,6 +1069,15 @@ std::string* d_memory(Exec& x, uint64_t addr, size_t len, size_t& at) {
 }  // namespace
 
 void read_memory(Exec& x, uint64_t addr, void* buf, size_t len) {
+  if (addr >= kCpuInfoBase && addr < kCpuInfoBase + (uint64_t{1} << 40)) {
+    // curcpu's cpuinfo_t, made up as dtrace-utils fills it (dt_conf_init):
+    // the CPU's id and physical package, no processor set or locality group.
+    const uint64_t cpu = (addr - kCpuInfoBase) / kCpuInfoSize, off = (addr - kCpuInfoBase) % kCpuInfoSize;
+    if (off + len > kCpuInfoSize) x.fault(FaultKind::bad_address, addr);
+    const int32_t entry[4] = {static_cast<int32_t>(cpu), 0, x.rt.host->cpu_chip(static_cast<int>(cpu)), 0};
+    if (len) std::memcpy(buf, reinterpret_cast<const char*>(entry) + off, len);
+    return;
+  }
   size_t at = 0;
   if (std::string* m = d_memory(x, addr, len, at)) {
     if (len) std::memcpy(buf, m->data() + at, len);

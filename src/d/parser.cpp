@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "d/builtins.h"
+#include "d/system_types.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -401,6 +402,15 @@ ProgramAst Parser::parse_program() {
     if (pending.empty() || struct_count_ > 512) break;
     for (const auto& key : pending) import_target_tag(key);
   }
+  if (target_types_) {
+    // curcpu's cpuinfo_t: the system's struct cpuinfo, after the program's
+    // own types (their tags do not move), unless the program has its own.
+    Tag& t = tags_["struct cpuinfo"];
+    if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+    if (!t.complete) import_target_tag("struct cpuinfo");
+    const Tag& done = tags_["struct cpuinfo"];
+    if (done.from_target && done.complete && done.size == kCpuInfoSize) prog.cpuinfo_tag = done.index;
+  }
   prog.structs.resize(struct_count_);
   for (const auto& [key, t] : tags_) {
     if (t.is_enum || t.index == 0) continue;
@@ -459,7 +469,11 @@ bool Parser::at_declaration() const {
                                        "this",   "const",    "volatile", "struct", "union",  "enum", "translator"};
   for (const char* w : kWords)
     if (word == w) return true;
-  return is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0;
+  if (is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0) return true;
+  // The system's typedefs (cpuinfo_t, in6_addr_t) and procfs.d's, known
+  // before the program names them: `cpuinfo_t *ci;`. Only those, so that
+  // no probe description is ever taken for a target's type name.
+  return word == "psinfo_t" || word == "lwpsinfo_t" || system_type(word).has_value();
 }
 
 // One declaration at program scope (dt_node_decl's rules): variables get

@@ -728,6 +728,11 @@ public:
       }
       e.id = static_cast<int>(v->var);
       e.type = v->type;
+      if (v->var == Var::curcpu && ctx_->ast.cpuinfo_tag != 0) {
+        // sched.d's cpuinfo_t * (kCpuInfoBase: the firing CPU's entry).
+        e.type = Type::pointer();
+        e.type.tag = ctx_->ast.cpuinfo_tag;
+      }
       return;
     }
     if (auto r = find_register(e.text)) {

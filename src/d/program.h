@@ -108,6 +108,8 @@ struct TargetMember {
   bool pointee_signed = false;
   std::vector<std::pair<int64_t, std::string>> enumerators;  // an enum's, which print() shows by name
 };
+inline constexpr uint64_t kCpuInfoSize = 16;  // sched.d's cpuinfo_t: four id_t
+
 struct TargetAggregate {
   // A typedef of a scalar (asked by its bare name, "pthread_t"): what it
   // stands for, in `scalar` (kind integer or pointer, size, is_signed);

@@ -61,6 +61,10 @@ inline constexpr size_t kScratchSize = 1 << 16;  // per firing, as DTrace's scra
 // Non-canonical, so no target address is ever mistaken for them.
 inline constexpr uint64_t kVarBase = 0xdeae000000000000ULL;
 inline constexpr uint64_t kThreadVarBase = 0xdeaf000000000000ULL;
+// curcpu: CPU n's cpuinfo_t (sched.d's cpu_id, cpu_pset, cpu_chip,
+// cpu_lgrp, 4 bytes each) at kCpuInfoBase + n * kCpuInfoSize, which
+// read_memory makes up as dtrace-utils fills its cpuinfo map on Linux.
+inline constexpr uint64_t kCpuInfoBase = 0xdeb0000000000000ULL;
 
 // Per-firing state handed to every node.
 struct Exec {

@@ -175,6 +175,24 @@ const std::map<std::string, std::function<TargetAggregate()>>& table() {
        }},
       {"union sigval",
        [] { return Builder(8, true).integer("sival_int", "int", 0, 4, true).pointer("sival_ptr", "void *", 0).a; }},
+      // sched.d's cpuinfo_t, which curcpu points to (processorid_t,
+      // psetid_t, chipid_t and lgrp_id_t are id_t).
+      {"cpuinfo_t",
+       [] {
+         TargetAggregate a = Builder(kCpuInfoSize)
+                                 .integer("cpu_id", "processorid_t", 0, 4, true)
+                                 .integer("cpu_pset", "psetid_t", 4, 4, true)
+                                 .integer("cpu_chip", "chipid_t", 8, 4, true)
+                                 .integer("cpu_lgrp", "lgrp_id_t", 12, 4, true)
+                                 .a;
+         a.key = "struct cpuinfo";
+         return a;
+       }},
+      {"struct cpuinfo", [] {
+         TargetAggregate a = system_type("cpuinfo_t").value();
+         a.key.clear();
+         return a;
+       }},
       // dtrace's typedef (ip.d and the inet_ntoa6() prototype).
       {"in6_addr_t",
        [] {
