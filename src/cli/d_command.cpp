@@ -660,7 +660,10 @@ int d_main(int argc, char** argv) {
     else if (name == "incdir") opt.cpp_options.includes.push_back(value);
     else if (name == "stdc") {
       if (value == "a" || value == "t") opt.cpp_options.defines.push_back("__STDC__=0");
-      else if (value == "s") opt.cpp_options.undefines.push_back("__STDC__");
+      else if (value == "s") {
+        opt.cpp_options.undefines.push_back("__STDC__");
+        opt.cpp_options.iso_c99 = false;
+      }
       else if (value != "c") {
         report_error("-x stdc", "'" + value + "' is not a C dialect: use a (ISO C with K&R extensions), c (strict "
                                 "ISO C), s (K&R C) or t (transition)");

@@ -245,7 +245,9 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve_kprobe(const d::P
 
 d::ProbeFieldsAnswer KernelProbes::fields_for(const d::ProbeDescription& desc) {
   d::ProbeFieldsAnswer a;
-  if (!is_kernel(desc) || is_sampler(desc)) return a;  // profile-N has no args->
+  if (!is_kernel(desc)) return a;
+  a.kernel = true;
+  if (is_sampler(desc)) return a;  // profile-N has no args->
   a.applies = true;
   auto named = resolve(desc);
   if (!named) {

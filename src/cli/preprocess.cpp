@@ -63,6 +63,9 @@ Result<std::string> preprocess(const std::string& source, const std::string& fil
   std::vector<std::string> args = {"cpp", "-x", "c", "-undef", "-D__linux", "-D__linux__", "-D__unix",
                                    "-D__unix__", "-D__x86_64", "-D__x86_64__", "-D_LP64", "-D__LP64__",
                                    "-D__SUNW_D=1", "-D__SUNW_D_64", "-D__probekit__=1"};
+  // dtrace's -std=c99; -undef drops the __STRICT_ANSI__ it implies, which
+  // is what tells <features.h> not to expose the GNU and BSD extensions.
+  if (options.iso_c99) args.insert(args.end(), {"-std=c99", "-D__STRICT_ANSI__"});
   for (const auto& d : options.quote_dirs) args.insert(args.end(), {"-iquote", d});
   for (const auto& d : options.includes) args.push_back("-I" + d);
   for (const auto& d : options.defines) args.push_back("-D" + d);

@@ -19,6 +19,11 @@ struct PreprocessOptions {
   std::vector<std::string> undefines; // -U NAME
   std::vector<std::string> includes;  // -I DIR
   std::vector<std::string> quote_dirs; // where #include "x.h" looks first (the scripts' directories)
+  // dtrace-utils runs cpp with -std=c99 in every dialect but -Xs (which is
+  // -traditional-cpp there): strict ISO C, so glibc's headers leave out
+  // their GNU parts (endian.h's static inline byte swappers, which D's
+  // grammar cannot hold). False for -x stdc=s.
+  bool iso_c99 = true;
 };
 
 // The preprocessed text, or an error with cpp's own messages (its

@@ -522,7 +522,6 @@ public:
           case Var::vtimestamp:  // the tracer's vtimestamp is timestamp too (compiler.cpp)
           case Var::walltimestamp:
           case Var::cpu:
-          case Var::curcpu:
             op(PK_OP_VAR);
             code.push_back(v == Var::pid ? PK_DVAR_PID
                            : v == Var::tid ? PK_DVAR_TID

@@ -127,6 +127,7 @@ struct Decl {
   Type type;
   bool is_array = false;
   std::vector<Type> keys;  // int a[string, int]: the key types
+  std::vector<std::string> params;  // inline int a[int x, int y] = x + y: the keys' names
   ExprPtr dim;             // int a[5]: the dimension (a constant expression)
   ExprPtr init;            // inline: the value
   Loc loc;                 // the declared name
@@ -195,6 +196,10 @@ struct Translator {
 
 struct ProgramAst {
   std::vector<StructType> structs;  // Type::tag - 1
+  // The Type::tag of the system's struct cpuinfo (sched.d's cpuinfo_t),
+  // which curcpu points to; 0 when there is none (a parser without the
+  // system's types, or a program's own struct cpuinfo).
+  uint16_t cpuinfo_tag = 0;
   std::vector<Translator> translators;
   std::vector<Clause> clauses;
   std::vector<Pragma> options;

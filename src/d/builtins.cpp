@@ -45,6 +45,9 @@ const std::vector<VarInfo>& vars() {
       {"ustackdepth", Var::ustackdepth, Type::integer(4, false)},
       {"caller", Var::caller, Type::integer(8, false)},
       {"stackdepth", Var::stackdepth, Type::integer(4, false)},
+      {"chip", Var::chip, Type::integer(4, true)},  // chipid_t, psetid_t, lgrp_id_t: id_t
+      {"pset", Var::pset, Type::integer(4, true)},
+      {"lgrp", Var::lgrp, Type::integer(4, true)},
       {"curpsinfo", Var::curpsinfo, Type::pointer()},
       {"curlwpsinfo", Var::curlwpsinfo, Type::pointer()},
   };
@@ -272,6 +275,11 @@ std::optional<int> find_constant(std::string_view name) {
       {"AF_INET", 2}, {"AF_INET6", 10},
       // <linux/if_arp.h>'s hardware types link_ntop() formats (dtrace's net.d).
       {"ARPHRD_ETHER", 1}, {"ARPHRD_INFINIBAND", 32},
+      // pcap()'s protocols: libpcap's link types (<pcap/dlt.h>: DLT_NULL,
+      // DLT_EN10MB, DLT_PPP, DLT_RAW for an IPv4 or IPv6 header,
+      // DLT_IEEE802_11, DLT_IPOIB), as dtrace's pcap.d names them.
+      {"PCAP_NULL", 0}, {"PCAP_ETHER", 1}, {"PCAP_PPP", 9}, {"PCAP_IP", 12}, {"PCAP_WIFI", 105},
+      {"PCAP_IPOIB", 242},
   };
 #undef PK_C
   for (const auto& [n, v] : table)

@@ -22,6 +22,10 @@ enum class Var : uint8_t {
   arg6, arg7, arg8, arg9, errno_, curcpu, cpu, retval, epid, id, curthread, ucaller, ustackdepth,
   caller,  // the kernel's caller: refused (user space only), with the name to use
   stackdepth,  // the kernel's stack depth: refused likewise
+  // sched.d's members of curcpu's cpuinfo_t as dtrace-utils fills them on
+  // Linux: the CPU's physical package (sysfs topology), and processor set
+  // and locality group, which Linux does not have (0).
+  chip, pset, lgrp,
   // curpsinfo->M and curlwpsinfo->M (sema's rewrite of the member): one
   // member of the process or thread the probe fired in (ProcMember).
   curpsinfo, curlwpsinfo,

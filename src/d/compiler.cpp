@@ -194,11 +194,17 @@ public:
       break;
     case Var::errno_: v = x.ctx.errno_value; break;
     case Var::curcpu:
+      v = hit ? hit->cpu() : x.ctx.cpu;
+      if (type.kind == Type::Kind::pointer) v = static_cast<int64_t>(kCpuInfoBase + static_cast<uint64_t>(v) * kCpuInfoSize);
+      break;
     case Var::cpu: v = hit ? hit->cpu() : x.ctx.cpu; break;
     case Var::retval: v = x.ctx.retval; break;
     case Var::epid: v = x.epid; break;
     case Var::id: v = x.probe.id; break;
     case Var::curthread: v = hit ? hit->tid() : 0; break;
+    case Var::chip: v = x.rt.host->cpu_chip(static_cast<int>(hit ? hit->cpu() : x.ctx.cpu)); break;
+    case Var::pset:
+    case Var::lgrp: v = 0; break;  // dtrace-utils leaves them 0 on Linux
     case Var::ucaller: {
       // The return address of the probed function's frame: the second
       // frame of the user stack (0 outside a process).
@@ -1148,6 +1154,15 @@ std::string* d_memory(Exec& x, uint64_t addr, size_t len, size_t& at, bool write
 }  // namespace
 
 void read_memory(Exec& x, uint64_t addr, void* buf, size_t len) {
+  if (addr >= kCpuInfoBase && addr < kCpuInfoBase + (uint64_t{1} << 40)) {
+    // curcpu's cpuinfo_t, made up as dtrace-utils fills it (dt_conf_init):
+    // the CPU's id and physical package, no processor set or locality group.
+    const uint64_t cpu = (addr - kCpuInfoBase) / kCpuInfoSize, off = (addr - kCpuInfoBase) % kCpuInfoSize;
+    if (off + len > kCpuInfoSize) x.fault(FaultKind::bad_address, addr);
+    const int32_t entry[4] = {static_cast<int32_t>(cpu), 0, x.rt.host->cpu_chip(static_cast<int>(cpu)), 0};
+    if (len) std::memcpy(buf, reinterpret_cast<const char*>(entry) + off, len);
+    return;
+  }
   size_t at = 0;
   if (std::string* m = d_memory(x, addr, len, at)) {
     if (len) std::memcpy(buf, m->data() + at, len);
@@ -1644,6 +1659,13 @@ public:
       uint64_t addr = static_cast<uint64_t>(args_[0]->eval_int(x));
       return symbol_value(x.ctx.hit ? x.ctx.hit->symbolize(addr, true) : hex(addr), addr, fn_);
     }
+    case Fn::stack: {
+      // The kernel's stack at a probe that fires in user space (sema
+      // refuses it at a kernel probe): no frame.
+      Value v;
+      v.kind = Value::Kind::stack;
+      return v;
+    }
     case Fn::ustack: {
       Value v;
       v.kind = Value::Kind::stack;
@@ -1661,7 +1683,8 @@ public:
   }
 
   void exec(Exec& x) const override {
-    if (fn_ == Fn::ustack || fn_ == Fn::ufunc || fn_ == Fn::usym || fn_ == Fn::umod || fn_ == Fn::uaddr) {
+    if (fn_ == Fn::ustack || fn_ == Fn::stack || fn_ == Fn::ufunc || fn_ == Fn::usym || fn_ == Fn::umod ||
+        fn_ == Fn::uaddr) {
       // ustack(), ufunc(x), usym(x), umod(x) and uaddr(x) as statements are
       // dtrace's data-recording actions (DTRACEACT_USTACK, _UADDR, _USYM,
       // _UMOD): they record their value, as trace() of it does.

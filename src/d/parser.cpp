@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "d/builtins.h"
+#include "d/system_types.h"
 #include "util/strings.h"
 
 namespace probekit::d {
@@ -153,12 +154,14 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
   if (is_unsigned + is_signed > 1) return std::nullopt;
   Type base;
   if (floats || doubles) {
-    // float, double (long double has no D value here: 16 bytes).
-    if (floats + doubles > 1 || longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed ||
-        named)
+    // float, double and long double (x86-64's 16-byte x87 extended
+    // precision, which D declares, holds and sizes as CTF does).
+    const bool long_double = doubles == 1 && longs == 1 && !floats;
+    if (floats + doubles > 1 || (longs && !long_double) || shorts || chars || ints || voids || strings ||
+        is_unsigned || is_signed || named)
       return std::nullopt;
     if (pointer_depth) return Type::pointer(pointer_depth == 1 ? 0 : 8, false);  // *p of a float *: not readable
-    return Type::floating(floats ? 4 : 8);
+    return Type::floating(floats ? 4 : long_double ? 16 : 8);
   }
   if (named) {
     if (longs || shorts || chars || ints || voids || strings || is_unsigned || is_signed)
@@ -399,6 +402,15 @@ ProgramAst Parser::parse_program() {
     if (pending.empty() || struct_count_ > 512) break;
     for (const auto& key : pending) import_target_tag(key);
   }
+  if (target_types_) {
+    // curcpu's cpuinfo_t: the system's struct cpuinfo, after the program's
+    // own types (their tags do not move), unless the program has its own.
+    Tag& t = tags_["struct cpuinfo"];
+    if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+    if (!t.complete) import_target_tag("struct cpuinfo");
+    const Tag& done = tags_["struct cpuinfo"];
+    if (done.from_target && done.complete && done.size == kCpuInfoSize) prog.cpuinfo_tag = done.index;
+  }
   prog.structs.resize(struct_count_);
   for (const auto& [key, t] : tags_) {
     if (t.is_enum || t.index == 0) continue;
@@ -457,7 +469,11 @@ bool Parser::at_declaration() const {
                                        "this",   "const",    "volatile", "struct", "union",  "enum", "translator"};
   for (const char* w : kWords)
     if (word == w) return true;
-  return is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0;
+  if (is_type_word(word) || typedefs_.count(word) > 0 || tag_typedefs_.count(word) > 0) return true;
+  // The system's typedefs (cpuinfo_t, in6_addr_t) and procfs.d's, known
+  // before the program names them: `cpuinfo_t *ci;`. Only those, so that
+  // no probe description is ever taken for a target's type name.
+  return word == "psinfo_t" || word == "lwpsinfo_t" || system_type(word).has_value();
 }
 
 // One declaration at program scope (dt_node_decl's rules): variables get
@@ -524,6 +540,22 @@ void Parser::parse_declaration(ProgramAst& prog) {
     // `unsigned struct s { ... }`: the words dtrace refuses with a struct.
     auto [id, why] = type_words_issue(base.words);
     return fail(id, base.loc, "invalid type '" + join(base.words, " ") + "': " + why);
+  }
+  if (tok_.kind == Tok::semicolon && storage == "typedef" && base.tag.empty() && base.words.size() >= 2) {
+    // `typedef __int8_t int8_t;` of a system header under -C: a name D
+    // already has as a type word, given the type it already names (dtrace
+    // puts a header's typedefs in the C container, beside D's own).
+    static const std::set<std::string> keywords = {"char", "short", "int",  "long",  "signed",
+                                                   "unsigned", "void", "float", "double", "string"};
+    const std::string& name = base.words.back();
+    std::vector<std::string> rest(base.words.begin(), base.words.end() - 1);
+    std::optional<Type> named;
+    if (!keywords.count(name)) named = type_from_words({name}, 0);
+    std::optional<Type> given = resolve_type(BaseType{rest, base.named, "", base.loc}, 0, nullptr);
+    if (named.has_value() && given.has_value() && named.value() == given.value()) {
+      advance();
+      return;
+    }
   }
   if (tok_.kind == Tok::semicolon) {
     advance();
@@ -672,6 +704,15 @@ void Parser::parse_declaration(ProgramAst& prog) {
                         "array prototype may not use parameter of type void: " + d.name + ", parameter #" +
                             std::to_string(d.keys.size() + 1) + "; key the array by a value type, e.g. int");
           d.keys.push_back(*k);
+          // An inline array names its keys: inline int a[int x] = x + 1.
+          if (storage == "inline") {
+            if (tok_.kind != Tok::identifier)
+              return fail("D_SYNTAX", tok_.loc,
+                          "syntax error near '" + tok_.text + "': expected the name of the inline's key, e.g. '" +
+                              d.name + "[int x]'");
+            d.params.push_back(tok_.text);
+            advance();
+          }
           if (!accept(Tok::comma)) break;
         }
       } else {
@@ -690,8 +731,9 @@ void Parser::parse_declaration(ProgramAst& prog) {
       if (storage == "inline") d.cls = Decl::Class::inline_;
       else if (storage == "extern") d.cls = Decl::Class::extern_;
       else d.cls = scope;
-      if (d.is_array && d.cls == Decl::Class::inline_)
-        return fail("D_DECL_COMBO", d.loc, "an inline cannot be an array: declare '" + d.name + "' as a scalar");
+      if (d.is_array && d.cls == Decl::Class::inline_ && d.params.empty())
+        return fail("D_DECL_COMBO", d.loc,
+                    "an inline array is keyed by named parameters: declare '" + d.name + "[int x]', not a dimension");
       // this int a[5] and self struct rec r[5] are arrays (dt_parser.c
       // refuses only an associative one as a local variable).
       if (d.is_array && !d.dim && (d.cls == Decl::Class::this_ || d.cls == Decl::Class::self))
@@ -1005,6 +1047,10 @@ bool Parser::at_tag_type() const {
 bool Parser::parse_base_type(BaseType& b) {
   b.loc = tok_.loc;
   for (;;) {
+    // A typedef name not seen yet (the target's, psinfo_t) where only a
+    // type may stand: xlate<T>, a translator's output.
+    if (tok_.kind == Tok::identifier && b.words.empty() && !b.named && b.tag.empty() && !is_qualifier(tok_))
+      import_target_typedef(tok_.text);
     if (is_qualifier(tok_)) {
       advance();
     } else if (tok_.kind == Tok::kw_type) {
@@ -1452,6 +1498,19 @@ bool Parser::import_target_enum(const std::string& key) {
 // has no such typedef (the name is then an ordinary identifier).
 bool Parser::import_target_typedef(const std::string& name) {
   if (tag_typedefs_.count(name)) return true;
+  if ((name == "psinfo_t" || name == "lwpsinfo_t") && !typedefs_.count(name) && !enumerators_.count(name)) {
+    // dtrace's procfs.d types, which probekit reads only member by member
+    // (curpsinfo->M, xlate<lwpsinfo_t *>(curthread)->M): structs with no
+    // layout, so a pointer to one may be declared and translated to.
+    std::string key = name == "psinfo_t" ? "struct psinfo" : "struct lwpsinfo";
+    Tag& t = tags_[key];
+    if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
+    t.procfs = true;
+    t.looked_up = true;
+    t.shown = name;
+    tag_typedefs_[name] = key;
+    return true;
+  }
   if (!target_types_ || typedef_misses_.count(name) || typedefs_.count(name) || enumerators_.count(name))
     return false;
   auto a = target_types_(name);
@@ -1471,13 +1530,17 @@ bool Parser::import_target_typedef(const std::string& name) {
     }
     return true;
   }
-  std::string key = std::string(a->is_union ? "union " : "struct ") + name;
+  // A typedef of a named struct (the system's in6_addr_t) is that struct;
+  // else the target's anonymous one is known by the typedef's name.
+  const bool named = !a->key.empty();
+  std::string key = named ? a->key : std::string(a->is_union ? "union " : "struct ") + name;
   Tag& t = tags_[key];
   t.is_union = a->is_union;
-  t.looked_up = true;
   if (t.index == 0) t.index = static_cast<uint16_t>(++struct_count_);
-  if (!t.complete) import_aggregate(key, *a);
-  tags_[key].shown = name.substr(name.find('`') + 1);
+  if (named) import_target_tag(key);
+  t.looked_up = true;
+  if (!tags_[key].complete) import_aggregate(key, *a);
+  if (!named) tags_[key].shown = name.substr(name.find('`') + 1);
   tag_typedefs_[name] = key;
   return true;
 }
@@ -1598,7 +1661,8 @@ void Parser::parse_translator(ProgramAst& prog) {
   while (accept(Tok::star)) ++out_stars;
   if (out.tag.empty() || tags_[out.tag].is_enum || out_stars > 0)
     return fail("D_XLATE_SOU", out_loc, "translator output type must be a struct or union");
-  if (!tags_[out.tag].complete && !import_target_tag(out.tag))
+  const bool procfs = tags_[out.tag].procfs && !tags_[out.tag].complete;
+  if (!procfs && !tags_[out.tag].complete && !import_target_tag(out.tag))
     return fail("D_XLATE_SOU", out_loc, "incomplete struct/union/enum " + out.tag + ": define it before the translator");
   tr.output = out.tag;
   tr.output_tag = tags_[out.tag].index;
@@ -1616,6 +1680,19 @@ void Parser::parse_translator(ProgramAst& prog) {
     return fail("D_XLATE_INCOMPAT", in_loc,
                 "translator input type '" + tr.input_name + "' is not supported: translate from a pointer, an integer "
                 "or a struct or union");
+  if (procfs) {
+    // procfs.d's translators to psinfo_t and lwpsinfo_t from the kernel's
+    // task_struct are built in (curpsinfo, xlate<psinfo_t>(curthread));
+    // another input would need a layout probekit does not have.
+    if (in.tag == "struct task_struct" && in_stars == 1)
+      return fail("D_XLATE_REDECL", out_loc,
+                  "translator from " + tr.input_name + " to " + tags_[out.tag].shown +
+                      " is built in (dtrace's procfs.d): read its members through " +
+                      (out.tag == "struct psinfo" ? "curpsinfo" : "curlwpsinfo") + " instead of redeclaring it");
+    return fail("D_XLATE_SOU", out_loc,
+                tags_[out.tag].shown + " is translated only from the current thread (curthread), whose members "
+                "probekit reads one by one: it has no layout for another translator");
+  }
   // A struct or union input is a value of it (xlate<T>(s), `*p`).
   tr.input = object > 0 ? Type::aggregate(tags_[in.tag].index) : *in_type;
   if (tok_.kind != Tok::identifier) return fail("D_SYNTAX", tok_.loc, near() + ": expected the name of the translator's input");

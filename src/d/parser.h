@@ -158,6 +158,7 @@ private:
     uint16_t index = 0;  // Type::tag of a pointer to it
     bool looked_up = false;  // asked target_types_ already
     bool from_target = false;  // its layout is the target's: the program may still define its own
+    bool procfs = false;  // psinfo_t, lwpsinfo_t: built-in translations with no layout
     std::vector<std::pair<int64_t, std::string>> enumerators;  // an enum's, for print()
     std::string shown;  // print()'s name when not the key's (a target's typedef: "node_t")
   };

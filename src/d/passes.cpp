@@ -1,6 +1,7 @@
 #include "d/passes.h"
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -640,7 +641,16 @@ public:
         InlineDecl& in = syms_->inlines[i];
         visible_inlines_ = i;
         statement_top_ = false;
+        inline_params_ = &in;
+        if (in.value->kind == ExprKind::xlate) {
+          // inline struct s i = xlate<struct s>(e): used through its
+          // members, where visit_member expands it.
+          visit_kids(*in.value, 0);
+          inline_params_ = nullptr;
+          continue;
+        }
         visit(*in.value);
+        inline_params_ = nullptr;
         const Type& t = in.value->type;
         if (!t.is_none() && !compatible(in.type, t))
           error("D_OP_INCOMPAT", in.value->loc,
@@ -676,6 +686,16 @@ public:
   void visit_ident(Expr& e) {
     if (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo))
       return;  // curpsinfo->M, typed by visit_proc_member in an earlier round
+    if (inline_params_) {
+      // A key of the inline array being typed: its declared type (a use
+      // replaces it by the argument).
+      const auto& names = inline_params_->params;
+      for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == e.text) {
+          e.type = inline_params_->keys[i];
+          return;
+        }
+    }
     if (const InlineDecl* in = find_inline(e.text)) {
       if (!in->value->type.is_none() && !compatible(in->type, in->value->type)) {
         e.type = in->type;  // its definition is reported; no second error here
@@ -692,16 +712,16 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text)) {
-      if (v->var == Var::caller) {
-        // DTrace's caller is the kernel's program counter; probekit's probes
-        // fire in user space, where the caller is ucaller.
+      // DTrace's caller and stackdepth are of the kernel's stack: at a probe
+      // that fires in user space (pid, usdt, BEGIN, tick, ...) it holds no
+      // kernel frame, so they are 0 (dtrace-utils' own at a uprobe); at a
+      // kernel probe they are frames probekit does not read.
+      if ((v->var == Var::caller || v->var == Var::stackdepth) && fires_in_kernel()) {
         error("D_VAR_UNSUP", e.loc,
-              "'caller' is the kernel's caller and probekit traces user space only: use 'ucaller'");
-        return;
-      }
-      if (v->var == Var::stackdepth) {
-        error("D_VAR_UNSUP", e.loc,
-              "'stackdepth' is the depth of the kernel's stack and probekit traces user space only: use 'ustackdepth'");
+              "'" + e.text + "' at a kernel probe is " +
+                  (v->var == Var::caller ? "the kernel's caller" : "the depth of the kernel's stack") +
+                  ", which probekit does not read: use it at a user-space probe (pid, usdt), or '" +
+                  (v->var == Var::caller ? "ucaller" : "ustackdepth") + "' for the process's");
         return;
       }
       if (v->var == Var::curpsinfo || v->var == Var::curlwpsinfo) {
@@ -714,6 +734,11 @@ public:
       }
       e.id = static_cast<int>(v->var);
       e.type = v->type;
+      if (v->var == Var::curcpu && ctx_->ast.cpuinfo_tag != 0) {
+        // sched.d's cpuinfo_t * (kCpuInfoBase: the firing CPU's entry).
+        e.type = Type::pointer();
+        e.type.tag = ctx_->ast.cpuinfo_tag;
+      }
       return;
     }
     if (auto r = find_register(e.text)) {
@@ -786,6 +811,16 @@ public:
   std::optional<uint64_t> scratch_limit() const {
     auto it = syms_->options.find("scratchsize");
     return it == syms_->options.end() ? std::optional<uint64_t>(kScratchSize) : option_size(it->second);
+  }
+
+  // True when a description of the clause being checked names probes that
+  // fire in the kernel (CompileOptions::probe_fields' `kernel`), where
+  // stack(), stackdepth and caller are kernel frames.
+  bool fires_in_kernel() const {
+    if (!clause_ || !ctx_->options.probe_fields) return false;
+    for (const auto& d : clause_->descs)
+      if (ctx_->options.probe_fields(description_of(d)).kernel) return true;
+    return false;
   }
 
   // "BEGIN" or "END" when every description of the clause being checked
@@ -927,8 +962,22 @@ public:
         return ctx_->ast.structs[t.tag - 1u].name + " *";
       return t.name();
     };
+    if (!found && (x.text == "struct psinfo" || x.text == "struct lwpsinfo") && x.kids[0]->kind == ExprKind::ident &&
+        x.kids[0]->id == static_cast<int>(Var::curthread) && !find_inline(x.kids[0]->text)) {
+      // procfs.d's translation of the current thread is curpsinfo's and
+      // curlwpsinfo's: xlate<lwpsinfo_t *>(curthread)->M is curlwpsinfo->M.
+      Expr cur(ExprKind::ident, x.loc);
+      cur.text = x.text == "struct psinfo" ? "curpsinfo" : "curlwpsinfo";
+      e.kids[0] = std::make_unique<Expr>(std::move(cur));
+      e.is_postfix = false;
+      return visit_proc_member(e);
+    }
     if (!found) {
-      error("D_XLATE_NONE", x.loc, "cannot translate from \"" + type_name(in) + "\" to \"" + x.text + "\"");
+      const bool procfs = x.text == "struct psinfo" || x.text == "struct lwpsinfo";
+      error("D_XLATE_NONE", x.loc,
+            "cannot translate from \"" + type_name(in) + "\" to \"" +
+                (procfs ? (x.text == "struct psinfo" ? "psinfo_t" : "lwpsinfo_t") : x.text) + "\"" +
+                (procfs ? ": probekit translates only the current thread (curthread), or use curpsinfo" : ""));
       return;
     }
     const Translator::Member* member = nullptr;
@@ -965,6 +1014,9 @@ public:
   // descriptions name, typed from their formats (CompileOptions::
   // probe_fields): an integer of the field's size and sign, or a string.
   void visit_member(Expr& e) {
+    if (!e.kids.empty() && e.kids[0]->kind == ExprKind::ident)
+      if (const InlineDecl* in = find_inline(e.kids[0]->text); in && in->value->kind == ExprKind::xlate)
+        e.kids[0] = clone(*in->value);  // i.m of `inline struct s i = xlate<struct s>(e)`
     if (!e.kids.empty() && e.kids[0]->kind == ExprKind::xlate) return visit_translated_member(e);
     if (!e.kids.empty() && !e.is_postfix && e.kids[0]->kind == ExprKind::ident &&
         (e.kids[0]->text == "curpsinfo" || e.kids[0]->text == "curlwpsinfo"))
@@ -1210,6 +1262,48 @@ public:
   void visit_self_var(Expr& e) { use_var(e, syms_->thread_vars, "self->"); }
   void visit_this_var(Expr& e) { use_var(e, syms_->clause_vars, "this->"); }
 
+  // a[1, 2] of `inline int a[int x, int y] = x + y`: the value with each
+  // key name replaced by the argument, converted to the inline's type (as
+  // dt_node_inline expands it where it is used); the arguments' count and
+  // types are the keys' (D_PROTO_LEN, D_PROTO_ARG).
+  void expand_inline_array(Expr& e, const InlineDecl& in) {
+    if (e.kids.size() != in.params.size()) {
+      error("D_PROTO_LEN", e.loc,
+            "inline " + in.name + " takes " + std::to_string(in.params.size()) + " key" +
+                (in.params.size() == 1 ? "" : "s") + ", not " + std::to_string(e.kids.size()));
+      return;
+    }
+    for (size_t i = 0; i < e.kids.size(); ++i)
+      if (!e.kids[i]->type.is_none() && !compatible(in.keys[i], e.kids[i]->type)) {
+        error("D_PROTO_ARG", e.kids[i]->loc,
+              "inline " + in.name + " key #" + std::to_string(i + 1) + " must be " + in.keys[i].name() + ", not " +
+                  e.kids[i]->type.name());
+        return;
+      }
+    if (!in.value->type.is_none() && !compatible(in.type, in.value->type)) {
+      e.type = in.type;  // its definition is reported; no second error here
+      return;
+    }
+    ExprPtr value = clone(*in.value);
+    std::function<void(ExprPtr&)> bind = [&](ExprPtr& x) {
+      if (!x) return;
+      if (x->kind == ExprKind::ident)
+        for (size_t i = 0; i < in.params.size(); ++i)
+          if (x->text == in.params[i]) {
+            x = clone(*e.kids[i]);
+            return;
+          }
+      for (auto& k : x->kids) bind(k);
+    };
+    bind(value);
+    e.kind = ExprKind::cast;
+    e.cast_type = in.type;
+    e.text.clear();
+    e.kids.clear();
+    e.kids.push_back(std::move(value));
+    visit_cast(e);
+  }
+
   void visit_index(Expr& e) {
     visit_kids(e, 0);
     if (e.text == "args") {
@@ -1249,6 +1343,7 @@ public:
         e.ival = static_cast<uint64_t>(uregs_word(static_cast<int>(*v)));
       return;
     }
+    if (const InlineDecl* in = find_inline(e.text); in && !in->params.empty()) return expand_inline_array(e, *in);
     if (const VarInfo* v = find_var(e.text); v && pointer_index(e, v->type)) return visit(e);
     if (self_pointer_index(e)) return visit(e);
     if (std::exchange(self_badref_, false)) return;
@@ -2008,7 +2103,7 @@ public:
       e.ival = e.kids[0]->ival * element_size(e.kids[0]->cast_type);
       return;
     }
-    if (!t.is_scalar() && !t.is_string()) {
+    if (!t.is_scalar() && !t.is_string() && !t.is_floating()) {  // float, double, long double: their bytes
       error("D_SIZEOF_TYPE", e.loc, "cannot apply sizeof to " + t.name());
       return;
     }
@@ -2057,10 +2152,45 @@ private:
                  : "associative array " + v.type.name() + "[" + join(keys, ", ") + "]";
   }
 
+  // "MAJOR.MINOR[.MICRO]" as one number that orders versions (dtrace's
+  // DT_VERSION_NUMBER); 0 when it is not one.
+  static uint32_t version_number(const std::string& text) {
+    auto parts = split(text, '.');
+    if (parts.size() < 2 || parts.size() > 3) return 0;
+    uint32_t n = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      auto v = i < parts.size() ? parse_uint(parts[i], 10) : std::optional<uint64_t>(0);
+      if (!v || *v > 4095) return 0;
+      n = n << (i == 0 ? 0 : 12) | static_cast<uint32_t>(*v);
+    }
+    return n;
+  }
+
+  // A built-in that the D version the program asks for (-x version,
+  // #pragma D option version) does not have yet: dtrace binds each one to
+  // the version that introduced it (dt_open.c's _dtrace_globals, those
+  // after 1.0), and an older program may use the name for its own.
+  bool introduced_later(const std::string& name) const {
+    static const std::map<std::string, std::string> since = {
+        {"freopen", "1.1"}, {"index", "1.1"},   {"rindex", "1.1"},   {"strchr", "1.1"},    {"strrchr", "1.1"},
+        {"strstr", "1.1"},  {"strtok", "1.1"},  {"substr", "1.1"},   {"func", "1.2"},      {"mod", "1.2"},
+        {"setopt", "1.2"},  {"sym", "1.2"},     {"uaddr", "1.2"},    {"ucaller", "1.2"},   {"ufunc", "1.2"},
+        {"umod", "1.2"},    {"usym", "1.2"},    {"ustackdepth", "1.2"}, {"htonl", "1.3"},  {"htonll", "1.3"},
+        {"htons", "1.3"},   {"ntohl", "1.3"},   {"ntohll", "1.3"},   {"ntohs", "1.3"},     {"inet_ntoa", "1.5"},
+        {"inet_ntoa6", "1.5"}, {"inet_ntop", "1.5"}, {"link_ntop", "1.5"}, {"stddev", "1.6"},
+        {"llquantize", "1.6.4"}, {"pcap", "1.6.4"}, {"print", "2.0"},
+    };
+    auto it = since.find(name);
+    auto asked = syms_->options.find("version");
+    if (it == since.end() || asked == syms_->options.end()) return false;
+    const uint32_t want = version_number(asked->second);
+    return want != 0 && want < version_number(it->second);
+  }
+
   // One declaration (dt_node_decl): the variable gets its type now; a
   // second declaration must say the same.
   void declare(Decl& d) {
-    if (d.cls != Decl::Class::self && d.cls != Decl::Class::this_ &&
+    if (d.cls != Decl::Class::self && d.cls != Decl::Class::this_ && !introduced_later(d.name) &&
         (find_var(d.name) || find_function(d.name) || find_register(d.name) || find_constant(d.name))) {
       error("D_DECL_IDRED", d.loc, "built-in identifier redeclared: " + d.name);
       return;
@@ -2072,7 +2202,7 @@ private:
         error("D_DECL_IDRED", d.loc, "identifier redeclared: " + d.name + " (already declared before this inline)");
         return;
       }
-      syms_->inlines.push_back(InlineDecl{d.name, d.type, d.init.get(), d.loc});
+      syms_->inlines.push_back(InlineDecl{d.name, d.type, d.init.get(), d.loc, d.keys, d.params});
       return;
     }
     VarDecl v;
@@ -2813,6 +2943,19 @@ private:
     case Fn::inet_ntoa:
     case Fn::inet_ntoa6:
       need(e, 0, false, "a pointer to the address");
+      if (fn.fn == Fn::inet_ntoa6 && !e.kids.empty()) {
+        // Its prototype takes an in6_addr_t *: a pointer to another type
+        // (int *, char *, struct foo *) is not argument-compatible; void *
+        // and integers are (dt_node_is_argcompat).
+        const Type& t = e.kids[0]->type;
+        const bool typed = t.kind == Type::Kind::pointer && !t.object && (t.pointee_size != 0 || t.tag != 0);
+        const std::string* tag_name =
+            t.tag > 0 && t.tag <= ctx_->ast.structs.size() ? &ctx_->ast.structs[t.tag - 1u].name : nullptr;
+        if (typed && (!tag_name || *tag_name != "struct in6_addr"))
+          error("D_PROTO_ARG", e.kids[0]->loc,
+                "'inet_ntoa6()' argument #1 must be a pointer to an IPv6 address (in6_addr_t *), not " +
+                    (tag_name ? *tag_name + " *" : t.name()) + "; cast it to (in6_addr_t *) if it holds one");
+      }
       // inet_ntoa6(addr, strict): dtrace-utils takes an integer constant,
       // which decides whether an IPv4 address keeps its "::" or "::ffff:".
       if (e.kids.size() > 1 && !e.kids[1]->type.is_none() &&
@@ -2932,9 +3075,18 @@ private:
       // Its arguments are judged as dtrace judges them (the prototype's
       // D_PROTO_ARG, then dt_cg_stack_arg's D_STACK_SIZE) before the
       // kernel's stack is refused.
+      // A probe that fires in user space has no kernel frame: its kernel
+      // stack is empty (dtrace-utils' stack() at a uprobe); at a kernel
+      // probe it would be frames probekit does not read.
       if (!need(e, 0, false) || !frame_count(e, "D_STACK_SIZE")) return;
-      error("D_VAR_UNSUP", e.loc,
-            "'stack()' is the kernel's stack and probekit traces user space only: use 'ustack()'");
+      if (fires_in_kernel()) {
+        error("D_VAR_UNSUP", e.loc,
+              "'stack()' at a kernel probe is the kernel's stack, which probekit does not read: use it at a "
+              "user-space probe (pid, usdt), or 'ustack()' for the process's");
+        return;
+      }
+      e.ival = e.kids.empty() ? 0 : static_cast<uint64_t>(*const_int(*e.kids[0]));
+      e.type = Type::stack();
       return;
     case Fn::panic:
     case Fn::breakpoint:
@@ -2967,6 +3119,7 @@ private:
   const Expr* parent_ = nullptr;  // the expression whose kids visit_kids() is visiting
   bool after_speculate_ = false;  // the clause being checked called speculate()
   size_t visible_inlines_ = 0;  // inlines [0, n) can be named here
+  const InlineDecl* inline_params_ = nullptr;  // the inline array whose value is being typed
 };
 
 // --- action rules -------------------------------------------------------------

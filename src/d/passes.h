@@ -55,6 +55,10 @@ struct InlineDecl {
   Type type;
   Expr* value = nullptr;  // in ProgramAst::decls, typed by the semantic pass
   Loc loc;
+  // An inline array (`inline int a[int x, int y] = x + y;`): its keys'
+  // types and names, which a use `a[1, 2]` replaces in the value.
+  std::vector<Type> keys;
+  std::vector<std::string> params;
 };
 
 struct AggDecl {

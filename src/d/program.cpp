@@ -1,6 +1,7 @@
 // d/program.cpp — compile() and the firing protocol: which clauses run for a
 // probe, the probe-line prefix, speculation buffers, faults and ERROR.
 #include "d/program.h"
+#include "d/system_types.h"
 
 #include <fcntl.h>
 #include <time.h>
@@ -166,6 +167,20 @@ Status Host::chill(FireContext&, uint64_t ns) {
   return {};
 }
 uint64_t Host::random_seed() { return clock_ns(CLOCK_MONOTONIC) | 1; }
+
+int32_t Host::cpu_chip(int cpu) {
+  if (cpu < 0) return 0;
+  auto it = chips_.find(cpu);
+  if (it != chips_.end()) return it->second;
+  int32_t chip = 0;
+  const std::string path = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/physical_package_id";
+  if (FILE* f = std::fopen(path.c_str(), "re")) {
+    if (std::fscanf(f, "%d", &chip) != 1) chip = 0;
+    std::fclose(f);
+  }
+  chips_[cpu] = chip;
+  return chip;
+}
 
 bool ProbeDescription::matches(const ProbeKey& key) const {
   auto field = [](const std::string& pattern, const std::string& value, bool is_module) {
@@ -821,7 +836,14 @@ CompileResult compile(std::string_view source, std::string file_name, const Comp
   CompileResult r;
   r.diagnostics = Diagnostics(file_name, std::string(source));
   Parser parser(source, r.diagnostics);
-  if (options.target_type) parser.set_target_types(options.target_type);
+  // The system's types (dtrace's kernel CTF and D libraries) come before
+  // the target's own, as dtrace looks in the kernel's CTF before a
+  // process's; the program's own declarations win over both.
+  parser.set_target_types([&options](const std::string& key) -> std::optional<TargetAggregate> {
+    if (auto s = system_type(key)) return s;
+    if (options.target_type) return options.target_type(key);
+    return std::nullopt;
+  });
   ProgramAst ast = parser.parse_program();
   if (r.diagnostics.has_errors()) return r;
   if (ast.clauses.empty()) {

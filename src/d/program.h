@@ -78,6 +78,10 @@ struct ProbeField {
 // What CompileOptions::probe_fields answers for one probe description.
 struct ProbeFieldsAnswer {
   bool applies = false;   // the description names probes with fields (kernel tracepoints)
+  // The probes fire in the kernel (tracepoints, kprobes, profile-N without
+  // a target), where stack(), stackdepth and caller would be the kernel's
+  // frames, which probekit does not read.
+  bool kernel = false;
   bool unknown = false;   // they have fields, but they cannot be read now (no tracefs, no rights):
                           // args-> is accepted untyped; the caller reports why before running
   std::string what;       // "tracepoint:sched:sched_process_exec", for messages
@@ -104,6 +108,8 @@ struct TargetMember {
   bool pointee_signed = false;
   std::vector<std::pair<int64_t, std::string>> enumerators;  // an enum's, which print() shows by name
 };
+inline constexpr uint64_t kCpuInfoSize = 16;  // sched.d's cpuinfo_t: four id_t
+
 struct TargetAggregate {
   // A typedef of a scalar (asked by its bare name, "pthread_t"): what it
   // stands for, in `scalar` (kind integer or pointer, size, is_signed);
@@ -304,6 +310,13 @@ public:
   virtual Status chill(FireContext& ctx, uint64_t ns);
   // rand() seed; tests return a constant.
   virtual uint64_t random_seed();
+  // `chip`: CPU cpu's physical package, /sys/devices/system/cpu/cpuN/
+  // topology/physical_package_id as dtrace-utils reads it (dt_conf_init), 0
+  // when it cannot be read.
+  virtual int32_t cpu_chip(int cpu);
+
+private:
+  std::map<int, int32_t> chips_;  // cpu_chip()'s answers, read once per CPU
 };
 
 // What a recorded hit must keep for a probe's clauses beyond the

@@ -70,6 +70,10 @@ inline constexpr uint64_t kThreadVarBase = 0xdeaf000000000000ULL;
 // store may write.
 inline constexpr uint64_t kDynObjectBase = 0xdeb0000000000000ULL;
 inline constexpr uint64_t kDynObjectFirst = uint64_t{1} << 32;
+// curcpu: CPU n's cpuinfo_t (sched.d's cpu_id, cpu_pset, cpu_chip,
+// cpu_lgrp, 4 bytes each) at kCpuInfoBase + n * kCpuInfoSize, which
+// read_memory makes up as dtrace-utils fills its cpuinfo map on Linux.
+inline constexpr uint64_t kCpuInfoBase = 0xdeb1000000000000ULL;
 
 // Per-firing state handed to every node.
 struct Exec {

@@ -8,7 +8,7 @@ std::string Type::name() const {
   case Kind::string: return "string";
   case Kind::stack: return "stack";
   case Kind::symbol: return "symbol";
-  case Kind::floating: return size == 4 ? "float" : "double";
+  case Kind::floating: return size == 4 ? "float" : size == 16 ? "long double" : "double";
   case Kind::pointer:
     if (object) return "struct or union";  // the struct's name is the AST's (StructType::name)
     switch (pointee_size) {

@@ -357,6 +357,29 @@ TEST(DCli, PreprocessorDefinesIncludesAndKeepsLineNumbers) {
   EXPECT_NE(failed.err.find("stop here"), std::string::npos) << failed.err;
 }
 
+// dtrace runs cpp as strict ISO C (-std=c99 but in -Xs), so a system
+// header gives only its ISO C parts: <endian.h> defines __BYTE_ORDER
+// without glibc's static inline byte swappers, which D cannot declare
+// (dtrace-utils' dif/htonl.d, funcs/tst.hton.d, typedef/tst.TypedefDataAssign.d).
+TEST(DCli, PreprocessorReadsSystemHeadersAsStrictIsoC) {
+  const std::string prog = "#include <endian.h>\n#include <stdint.h>\n"
+                           "BEGIN {\n#if __BYTE_ORDER == __LITTLE_ENDIAN\nprintf(\"%x\\n\", htonl(0x12345678));\n"
+                           "#endif\nexit(0); }";
+  auto r = run({probekit_path(), "-q", "-C", "-n", prog});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "78563412\n\n");
+  for (const char* dialect : {"a", "c", "t"}) {
+    auto x = run({probekit_path(), "-q", "-C", "-x", std::string("stdc=") + dialect, "-n", prog});
+    EXPECT_EQ(x.status, 0) << dialect << ": " << x.err;
+    EXPECT_EQ(x.out, "78563412\n\n") << dialect;
+  }
+  // __STRICT_ANSI__ is what gcc's -std=c99 says, and what glibc reads.
+  auto ansi = run({probekit_path(), "-q", "-C", "-n",
+                   "BEGIN {\n#ifdef __STRICT_ANSI__\nprintf(\"%d\\n\", __STDC_VERSION__);\n#endif\nexit(0); }"});
+  ASSERT_EQ(ansi.status, 0) << ansi.err;
+  EXPECT_EQ(ansi.out, "199901\n\n");
+}
+
 // Without -C, dtrace(1) accepts -D, -U and -I and the preprocessor does
 // not run; -x define=, undef= and stdc= are the same options (dtrace-utils'
 // options/tst.define.d, tst.undef.d, tst.stdc-*.d, err.stdc-x.d).

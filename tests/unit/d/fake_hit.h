@@ -103,6 +103,7 @@ public:
   uint64_t monotonic_ns() override { return clock; }
   uint64_t walltime_ns() override { return 1700000000000000000ULL + clock; }
   int tracer_pid() override { return 999; }
+  int32_t cpu_chip(int cpu) override { return cpu + 100; }  // what only the host can say
   uint32_t uid_of(int) override { return 1000; }
   uint32_t gid_of(int) override { return 100; }
   ProcInfo proc_info(int pid, int) override {

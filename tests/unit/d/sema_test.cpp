@@ -178,8 +178,36 @@ TEST(Passes, CurpsinfoMembersAreTypedBuiltins) {
   EXPECT_EQ(ids(analyse("BEGIN { x = curpsinfo->pr_rssize; }")), std::vector<std::string>{"D_XLATE_NOCONV"});
   EXPECT_EQ(ids(analyse("BEGIN { x = curpsinfo->pr_ttydev; }")), std::vector<std::string>{"D_VAR_UNSUP"});
   EXPECT_EQ(ids(analyse("BEGIN { x = curpsinfo; }")), std::vector<std::string>{"D_VAR_UNSUP"});
-  EXPECT_EQ(ids(analyse("BEGIN { x = stackdepth; }")), std::vector<std::string>{"D_VAR_UNSUP"});
   EXPECT_EQ(ids(analyse("BEGIN { curpsinfo->pr_pid = 1; }")), std::vector<std::string>{"D_OP_WRITE"});
+}
+
+// stack(), stackdepth and caller are of the kernel's stack: at a probe
+// that fires in user space they are an empty stack and 0 (typed as dtrace
+// types them); at a kernel probe, whose frames probekit does not read,
+// they are refused (D_VAR_UNSUP), whatever else the clause names.
+TEST(Passes, KernelStackBuiltinsAreEmptyAtUserProbesAndRefusedAtKernelOnes) {
+  auto user = analyse("pid$target::work:entry { a = stackdepth; b = caller; @[stack()] = count(); }");
+  ASSERT_EQ(user.failed, "") << user.diags.render();
+  const auto& body = user.ast.clauses[0].body;
+  EXPECT_EQ(body[0]->kids[1]->type, Type::integer(4, false));
+  EXPECT_EQ(body[1]->kids[1]->type, Type::integer(8, false));
+  CompileOptions kernel;
+  kernel.probe_fields = [](const ProbeDescription& d) {
+    ProbeFieldsAnswer a;
+    a.kernel = d.provider == "sched" || d.provider == "profile";
+    a.applies = d.provider == "sched";
+    a.unknown = a.applies;
+    return a;
+  };
+  EXPECT_EQ(analyse("BEGIN { a = stackdepth; b = caller; @[stack()] = count(); }", kernel).failed, "");
+  for (const char* use : {"x = stackdepth;", "x = caller;", "stack();", "stack(2);"}) {
+    EXPECT_EQ(ids(analyse(std::string("sched:::wakeup { ") + use + " }", kernel)),
+              std::vector<std::string>{"D_VAR_UNSUP"})
+        << use;
+    EXPECT_EQ(ids(analyse(std::string("BEGIN, profile:::profile-99 { ") + use + " }", kernel)),
+              std::vector<std::string>{"D_VAR_UNSUP"})
+        << use;
+  }
 }
 
 // scratchsize bounds a constant alloca() at compile time (dtrace-utils'

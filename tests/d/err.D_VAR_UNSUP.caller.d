@@ -1,1 +1,0 @@
-pid$target::work:entry { trace(caller); }
