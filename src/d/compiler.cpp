@@ -44,7 +44,8 @@ Value Node::eval_value(Exec& x) const {
     return out;
   }
   case Type::Kind::pointer: return Value::unsigned_integer(static_cast<uint64_t>(eval_int(x)), 8);
-  case Type::Kind::integer: return Value::integer(eval_int(x), type.size, type.is_signed);
+  // A recorded or stored value has its type's size (dt_cg_store_val).
+  case Type::Kind::integer: return Value::integer(normalize_to(type, eval_int(x)), type.size, type.is_signed);
   case Type::Kind::floating: return Value::floating_bits(static_cast<uint64_t>(eval_int(x)), type.size);
   default: x.fault(FaultKind::illegal_op, 0, "internal: value read of a " + type.name() + " node");
   }
@@ -62,7 +63,7 @@ void Node::eval_into(Exec& x, Value& out) const {
   case Type::Kind::pointer:
   case Type::Kind::integer:
     out.kind = Value::Kind::integer;
-    out.i = eval_int(x);
+    out.i = normalize_to(type, eval_int(x));  // recorded at its type's size (dt_cg_store_val)
     out.size = type.size;
     out.is_signed = type.is_signed && type.kind == Type::Kind::integer;
     return;
@@ -473,14 +474,19 @@ private:
   int64_t dim_;
 };
 
-// Shared arithmetic, on values normalized to their types.
+// Shared arithmetic. As dtrace-utils computes it (dt_cg_arithmetic_op): in
+// 64-bit registers, whatever the operands' D types; a value is narrowed to
+// its type only where it is stored, cast or recorded (normalize_to in
+// Assign, IncDec, Cast and Node::eval_into), so `1 << 31` is 2147483648
+// until an int holds it. `t` (the promoted type) picks signed or unsigned
+// division, remainder and right shift.
 int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
   uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
   bool sign = t.is_signed && t.kind == Type::Kind::integer;
   switch (op) {
-  case Op::add: return normalize_to(t, static_cast<int64_t>(ua + ub));
-  case Op::sub: return normalize_to(t, static_cast<int64_t>(ua - ub));
-  case Op::mul: return normalize_to(t, static_cast<int64_t>(ua * ub));
+  case Op::add: return static_cast<int64_t>(ua + ub);
+  case Op::sub: return static_cast<int64_t>(ua - ub);
+  case Op::mul: return static_cast<int64_t>(ua * ub);
   case Op::div:
   case Op::mod:
     if (b == 0) x.fault(FaultKind::div_zero, 0);
@@ -488,17 +494,17 @@ int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
       if (a == INT64_MIN && b == -1) return op == Op::div ? a : 0;
       // DTrace's signed % (dtrace-utils' tst.moddiv): |a| % |b|, negative
       // when the signs differ, where C's follows a's sign alone.
-      if (op == Op::mod) return normalize_to(t, b < 0 ? -(a % b) : a % b);
-      return normalize_to(t, a / b);
+      if (op == Op::mod) return b < 0 ? -(a % b) : a % b;
+      return a / b;
     }
-    return normalize_to(t, static_cast<int64_t>(op == Op::div ? ua / ub : ua % ub));
-  case Op::band: return normalize_to(t, a & b);
-  case Op::bor: return normalize_to(t, a | b);
-  case Op::bxor: return normalize_to(t, a ^ b);
-  case Op::shl: return normalize_to(t, static_cast<int64_t>(ua << (ub & 63)));
+    return static_cast<int64_t>(op == Op::div ? ua / ub : ua % ub);
+  case Op::band: return a & b;
+  case Op::bor: return a | b;
+  case Op::bxor: return a ^ b;
+  case Op::shl: return static_cast<int64_t>(ua << (ub & 63));
   case Op::shr:
-    if (sign) return normalize_to(t, a >> (ub & 63));
-    return normalize_to(t, static_cast<int64_t>(ua >> (ub & 63)));
+    if (sign) return a >> (ub & 63);
+    return static_cast<int64_t>(ua >> (ub & 63));
   default: return 0;
   }
 }
@@ -641,10 +647,11 @@ public:
   int64_t eval_int(Exec& x) const override {
     int64_t v = a_->eval_int(x);
     switch (op_) {
-    case Op::neg: return normalize_to(type, static_cast<int64_t>(0ULL - static_cast<uint64_t>(v)));
-    case Op::bnot: return normalize_to(type, ~v);
+    // In 64 bits, as arith().
+    case Op::neg: return static_cast<int64_t>(0ULL - static_cast<uint64_t>(v));
+    case Op::bnot: return ~v;
     case Op::lnot: return v == 0;
-    default: return normalize_to(type, v);
+    default: return v;
     }
   }
 
@@ -899,7 +906,7 @@ public:
   bool record_safe(RecordNeeds& n) const override { return c_->record_safe(n) && a_->record_safe(n) && b_->record_safe(n); }
   Ternary(Type t, NodePtr c, NodePtr a, NodePtr b) : Node(t), c_(std::move(c)), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
-    return normalize_to(type, c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x));
+    return c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x);  // the register, as arith()
   }
   std::string_view eval_str(Exec& x, std::string& scratch) const override {
     return c_->eval_int(x) ? a_->eval_str(x, scratch) : b_->eval_str(x, scratch);
