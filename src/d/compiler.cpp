@@ -756,6 +756,63 @@ private:
   NodePtr s_, i_;
 };
 
+// s + n, n + s, s - n: the string from its character n on. As StringIndex,
+// DTrace reads it from the string's strsize buffer: an offset past the end
+// but inside the buffer is "", one outside it a bad address, as is any
+// offset of the NULL string.
+// Nested offsets add up first, so (s + 2) - 1 is s + 1, as pointers do.
+class StringOffset : public Node {
+public:
+  struct Term {
+    NodePtr n;
+    bool negate;
+  };
+  bool record_safe(RecordNeeds& n) const override {
+    return s_->record_safe(n) && std::all_of(terms_.begin(), terms_.end(), [&](const Term& t) { return t.n->record_safe(n); });
+  }
+  StringOffset(NodePtr s, std::vector<Term> terms) : Node(Type::string()), s_(std::move(s)), terms_(std::move(terms)) {}
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    std::string_view v = s_->eval_str(x, scratch);
+    uint64_t sum = 0;
+    for (const Term& t : terms_) {
+      const uint64_t k = static_cast<uint64_t>(t.n->eval_int(x));
+      sum = t.negate ? sum - k : sum + k;
+    }
+    const int64_t i = static_cast<int64_t>(sum);
+    if (is_null_string(v)) x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
+    if (i < 0 || static_cast<uint64_t>(i) >= std::max<uint64_t>(x.rt.strsize, v.size() + 1))
+      x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
+    return v.substr(std::min<size_t>(static_cast<size_t>(i), v.size()));
+  }
+
+private:
+  NodePtr s_;
+  std::vector<Term> terms_;
+};
+
+// A string taken as a `char *`: its address, in a strsize + 1 byte buffer
+// zero past its end (so p[i] reads as s[i] does), copied into this
+// firing's string memory. DTrace's strings have such buffers; ours are
+// values, so the buffer is made here.
+class StringAddr : public Node {
+public:
+  StringAddr(Type t, NodePtr s) : Node(t), s_(std::move(s)) {}
+  int64_t eval_int(Exec& x) const override {
+    std::string scratch;
+    std::string_view v = s_->eval_str(x, scratch);
+    if (is_null_string(v)) return 0;
+    const size_t at = (x.string_mem.size() + 7) & ~size_t{7};
+    const size_t room = std::max<size_t>(x.rt.strsize, v.size()) + 1;
+    x.string_mem.resize(at, '\0');
+    x.string_mem.append(v.data(), v.size());
+    x.string_mem.resize(at + room, '\0');
+    return static_cast<int64_t>(kStringBase + at);
+  }
+
+private:
+  NodePtr s_;
+};
+
 // A bit-field of the target's types: `width` bits, `shift` bits up in the
 // word read, sign-extended when its type is signed.
 class BitField : public Node {
@@ -1054,6 +1111,9 @@ std::string* d_memory(Exec& x, uint64_t addr, size_t len, size_t& at) {
   if (addr >= kScratchBase && addr < kScratchBase + (uint64_t{1} << 40)) {
     region = &x.scratch_mem;
     base = kScratchBase;
+  } else if (addr >= kStringBase && addr < kStringBase + (uint64_t{1} << 40)) {
+    region = &x.string_mem;
+    base = kStringBase;
   } else if (addr >= kVarBase && addr < kVarBase + (uint64_t{1} << 40)) {
     region = &x.rt.var_mem;
     base = kVarBase;
@@ -2096,6 +2156,8 @@ public:
       return std::make_unique<IncDec>(e.type, e.op == Op::inc, e.is_postfix, lvalue(*e.kids[0]), step);
     }
     case ExprKind::cast: {
+      if (e.kids[0]->type.is_string() && e.type.kind == Type::Kind::pointer)  // sema's char * of a string
+        return std::make_unique<StringAddr>(e.type, expr(*e.kids[0]));
       return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
     }
     case ExprKind::sizeof_type:
@@ -2217,7 +2279,22 @@ private:
     return std::make_unique<ObjectAddr>(e.type, e.kind == ExprKind::self_var ? kThreadVarBase : kVarBase, off);
   }
 
+  // s + n, n + s, s - n (sema's rule), nested ones as one sum.
+  NodePtr string_offset(Expr& e, std::vector<StringOffset::Term>& terms) {
+    if (e.kind != ExprKind::binary || !e.type.is_string() || (e.op != Op::add && e.op != Op::sub) || e.is_postfix)
+      return expr(e);
+    const bool left = e.kids[0]->type.is_string();
+    NodePtr base = string_offset(*e.kids[left ? 0 : 1], terms);
+    terms.push_back({expr(*e.kids[left ? 1 : 0]), e.op == Op::sub});
+    return base;
+  }
+
   NodePtr binary(Expr& e) {
+    if (e.type.is_string() && (e.op == Op::add || e.op == Op::sub) && !e.is_postfix) {
+      std::vector<StringOffset::Term> terms;
+      NodePtr base = string_offset(e, terms);
+      return std::make_unique<StringOffset>(std::move(base), std::move(terms));
+    }
     NodePtr a = expr(*e.kids[0]);
     NodePtr b = expr(*e.kids[1]);
     switch (e.op) {

@@ -611,6 +611,13 @@ bool string_from_pointer(ExprPtr& k, bool null_ok = true) {
   return true;
 }
 
+// A member DTrace's translators give as a char array (curpsinfo->pr_fname,
+// pr_psargs, curlwpsinfo->pr_name), which probekit types as a string.
+bool is_char_array(const Expr& e) {
+  return e.kind == ExprKind::ident && e.type.is_string() &&
+         (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo));
+}
+
 class SemanticPass : public Pass, public Visitor<SemanticPass> {
 public:
   SemanticPass() : Pass("semantic") {}
@@ -1668,6 +1675,23 @@ public:
         e.type = a;
         return;
       }
+      if ((e.op == Op::add || e.op == Op::sub) &&
+          ((a.is_string() && b.is_integer()) || (e.op == Op::add && a.is_integer() && b.is_string()))) {
+        // dt_cook_op2 lets a string be a pointer to its characters here:
+        // s + n (n + s, s - n) is the string from its character n on
+        // (dtrace-utils' codegen/tst.str_store_var).
+        e.type = Type::string();
+        return;
+      }
+      if ((e.op == Op::add || e.op == Op::sub) && (a.is_string() || b.is_string()) &&
+          (a.is_string() || a.is_scalar()) && (b.is_string() || b.is_scalar())) {
+        // Two "pointers" added, a pointer minus a string, a string minus
+        // a pointer: the operand types dt_cook_op2 refuses (D_OP_INCOMPAT).
+        error("D_OP_INCOMPAT", e.loc,
+              "operands of " + opname + " have incompatible types: " + a.name() + " and " + b.name() +
+                  (a.is_string() && b.is_string() && e.op == Op::add ? "; join strings with strjoin()" : ""));
+        return;
+      }
       if (!a.is_scalar() || !b.is_scalar()) {
         error("D_OP_ARITH", e.loc,
               "operator " + opname + " needs arithmetic operands, not " + (a.is_scalar() ? b : a).name() +
@@ -1789,6 +1813,20 @@ public:
     }
     // s = NULL: a string variable takes NULL, 0 or a pointer as a string.
     if (e.op == Op::none && var.is_string() && string_from_pointer(e.kids[1])) {
+      e.type = var;
+      return;
+    }
+    // char *p = "..." (a string, probeprov): dt_node_is_argcompat takes a
+    // string for a char * (both are dt_node_is_strcompat); p is the
+    // address of the string's characters.
+    if (e.op == Op::none && var.kind == Type::Kind::pointer && !var.object && var.pointee_size == 1 &&
+        var.pointee_signed && rhs.is_string()) {
+      auto c = std::make_unique<Expr>(ExprKind::cast, e.kids[1]->loc);
+      c->cast_type = var;
+      c->type = var;
+      c->is_postfix = true;  // sema's own: visit_cast lets it be
+      c->kids.push_back(std::move(e.kids[1]));
+      e.kids[1] = std::move(c);
       e.type = var;
       return;
     }
@@ -1915,6 +1953,14 @@ public:
       // tst.bcopy-into-alloca.d: trace((string)alloca'd)).
       e.kind = ExprKind::stringof;
       e.type = Type::string();
+      return;
+    }
+    if (e.cast_type.kind == Type::Kind::pointer && !e.cast_type.object && t.is_string() &&
+        (is_char_array(*e.kids[0]) || e.is_postfix)) {
+      // curpsinfo->pr_fname and the like are char arrays in DTrace (which
+      // probekit holds as strings): an array casts to a pointer
+      // (dtrace-utils' arrays/tst.ctf-bounds.oob-cast).
+      e.type = e.cast_type;
       return;
     }
     error("D_CAST_INVAL", e.loc, "cannot cast " + t.name() + " to " + e.cast_type.name() +

@@ -61,6 +61,10 @@ inline constexpr size_t kScratchSize = 1 << 16;  // per firing, as DTrace's scra
 // Non-canonical, so no target address is ever mistaken for them.
 inline constexpr uint64_t kVarBase = 0xdeae000000000000ULL;
 inline constexpr uint64_t kThreadVarBase = 0xdeaf000000000000ULL;
+// A string met as a `char *` (`char *s = probeprov`, `(char *)curlwpsinfo->
+// pr_name`): a copy in its strsize + 1 byte buffer, as DTrace holds it,
+// in Exec::string_mem from kStringBase, for the firing (as alloca()'s).
+inline constexpr uint64_t kStringBase = 0xdeac000000000000ULL;
 
 // Per-firing state handed to every node.
 struct Exec {
@@ -79,6 +83,8 @@ struct Exec {
   // alloca()'s scratch memory: addresses from kScratchBase, which no user
   // address space maps (non-canonical), freed when the clause ends.
   std::string scratch_mem;
+  // Strings taken as char * (kStringBase), freed with scratch_mem.
+  std::string string_mem;
 
   std::vector<Value>* thread_vars(bool create);
   [[noreturn]] void fault(FaultKind kind, uint64_t address, std::string what = {}) const;
