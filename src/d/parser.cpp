@@ -896,7 +896,9 @@ ExprPtr Parser::parse_statement() {
     }
     if (!expect(Tok::assign, "'=' and an aggregating function such as 'count()'")) return nullptr;
     agg_names_.insert(name);
-    auto fn = parse_postfix();
+    // The whole expression, as dtrace's grammar reads it: `@ = tick-1()`
+    // is tick - 1(), whose 1() is D_FUNC_IDENT before any D_AGG_FUNC.
+    auto fn = parse_assignment();
     if (!fn) return nullptr;
     if (fn->kind != ExprKind::call) {
       diags_.error("D_AGG_FUNC", fn->loc,
@@ -1833,14 +1835,9 @@ std::vector<ExprPtr> Parser::parse_args(Tok close) {
   std::vector<ExprPtr> args;
   if (accept(close)) return args;
   for (;;) {
-    ExprPtr a;
-    if (tok_.kind == Tok::aggregation) {
-      a = make(ExprKind::agg_ref, tok_.loc);
-      a->text = tok_.text;
-      advance();
-    } else {
-      a = parse_assignment();
-    }
+    // An aggregation is a primary expression (printa(@a); trace(@a + 3),
+    // which sema refuses as dtrace does: D_OP_INCOMPAT).
+    ExprPtr a = parse_assignment();
     if (!a) return args;
     args.push_back(std::move(a));
     if (accept(Tok::comma)) continue;
@@ -1996,7 +1993,16 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       m->kids.push_back(std::move(e));
       if (!check_height(*m)) return nullptr;
       e = std::move(m);
-    } else if (tok_.kind == Tok::lbracket || tok_.kind == Tok::lparen) {
+    } else if (tok_.kind == Tok::lparen) {
+      // `tick-1()` is tick - 1(): dt_node_func() refuses a designator that
+      // is not a name while it parses (D_FUNC_IDENT).
+      if (!failed_statement_ && diags_.error_count() == statement_errors_)
+        diags_.error("D_FUNC_IDENT", tok_.loc,
+                     "only names can be called: '(' cannot follow this expression (a '-' in a probe name, as in "
+                     "tick-1, needs the probe's own clause: tick-1 { ... })");
+      failed_statement_ = true;
+      return nullptr;
+    } else if (tok_.kind == Tok::lbracket) {
       error_here("only names can be called: '" + tok_.text + "' cannot follow this expression");
       return nullptr;
     } else {

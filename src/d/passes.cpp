@@ -618,6 +618,15 @@ bool is_char_array(const Expr& e) {
          (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo));
 }
 
+// The globals a statement assigns (x = v, x op= v, x++), wherever in it.
+void assigned_globals(const Expr& e, std::set<std::string>& out) {
+  if ((e.kind == ExprKind::assign || e.kind == ExprKind::incdec) && !e.kids.empty() &&
+      e.kids[0]->kind == ExprKind::ident)
+    out.insert(e.kids[0]->text);
+  for (const auto& k : e.kids)
+    if (k) assigned_globals(*k, out);
+}
+
 class SemanticPass : public Pass, public Visitor<SemanticPass> {
 public:
   SemanticPass() : Pass("semantic") {}
@@ -636,6 +645,7 @@ public:
     // clause that sets it), then one round reports.
     for (int round = 0; round < 3; ++round) {
       report_ = round == 2;
+      defined_globals_.clear();
       // An inline sees the inlines declared before it.
       for (size_t i = 0; i < syms_->inlines.size(); ++i) {
         InlineDecl& in = syms_->inlines[i];
@@ -654,6 +664,8 @@ public:
         after_speculate_ = false;
         if (c.predicate) {
           statement_top_ = false;
+          if (report_)
+            for (auto& s : c.body) assigned_globals(*s, defined_globals_);
           visit(*c.predicate);
           if (report_ && !c.predicate->type.is_none() && !c.predicate->type.is_scalar())
             error("D_PRED_SCALAR", c.predicate->loc,
@@ -754,6 +766,12 @@ public:
       e.slot = g->slot;
       e.type = g->type;
       if (report_ && g->type.is_none()) undefined(e, "variable '" + e.text + "' is never assigned a value");
+      else if (report_ && !g->declared && !defined_globals_.count(e.text))
+        // dtrace cooks clauses in program order and a global exists from
+        // its first assignment on (dt_xcook_ident): END's `timestamp -
+        // start` before BEGIN's `start = timestamp` is unknown.
+        undefined(e, "variable '" + e.text + "' is read before the program first assigns it (its clauses run in "
+                     "program order)");
       return;
     }
     if (auto v = target_enumerator(e.text)) {
@@ -1619,6 +1637,14 @@ public:
 
   void visit_binary(Expr& e) {
     visit_kids(e, 0);
+    for (const auto& k : e.kids)
+      if (k->kind == ExprKind::agg_ref && k->slot >= 0 && syms_->find_agg(k->text)) {
+        // dt_cook_op2: an aggregation has no value an operator can use.
+        error("D_OP_INCOMPAT", k->loc,
+              "operator '" + std::string(to_string(e.op)) + "' cannot take aggregation '@" + k->text +
+                  "': an aggregation has no value in an expression; print it with printa(@" + k->text + ")");
+        return;
+      }
     const Type& a = e.kids[0]->type;
     const Type& b = e.kids[1]->type;
     if (a.is_none() || b.is_none()) return;
@@ -1776,6 +1802,19 @@ public:
 
   void visit_assign(Expr& e) {
     statement_top_ = false;
+    if (report_ && e.op != Op::none && e.kids[0]->kind == ExprKind::ident) {
+      // x op= v reads x, which dt_cook_op2 cooks before v: a global not
+      // assigned yet is D_VAR_UNDEF, whatever v is.
+      const Expr& lhs = *e.kids[0];
+      const VarDecl* g = syms_->find(syms_->globals, lhs.text);
+      if (!find_var(lhs.text) && !find_inline(lhs.text) && !find_register(lhs.text) && !find_constant(lhs.text) &&
+          lhs.text != "NULL" && (!g || (!g->declared && !g->is_array && !defined_globals_.count(lhs.text)))) {
+        error("D_VAR_UNDEF", lhs.loc,
+              "'" + lhs.text + "' has not yet been assigned: '" + to_string(e.op) + "=' reads it; assign it first, e.g. " +
+                  lhs.text + " = 0");
+        return;
+      }
+    }
     {
       const Expr* outer = parent_;
       parent_ = &e;
@@ -2282,6 +2321,7 @@ private:
       VarDecl* v = declare(syms_->globals, false);
       e.slot = v->slot;
       e.type = v->type;
+      if (report_) defined_globals_.insert(e.text);
       return v->type;
     }
     case ExprKind::self_var: {
@@ -2876,6 +2916,10 @@ private:
   const Clause* clause_ = nullptr;  // the clause being checked (args-> looks at its descriptions)
   Symbols* syms_ = nullptr;
   bool report_ = false;
+  // The reporting round's globals assigned so far, in program order (a
+  // clause's predicate also sees its own clause's: dt_compile_one_clause
+  // cooks the actions and tries the predicate again).
+  std::set<std::string> defined_globals_;
   bool statement_top_ = false;
   const Expr* parent_ = nullptr;  // the expression whose kids visit_kids() is visiting
   bool after_speculate_ = false;  // the clause being checked called speculate()

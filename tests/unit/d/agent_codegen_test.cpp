@@ -553,7 +553,8 @@ TEST(AgentCodegen, ThreadLocalsPredicatesAndArithmeticMatchTheTracer) {
 // and that the tracer's own clauses (END, a probe it runs) read and change.
 TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
   Both b("uint8_t small;\n"
-         "BEGIN { base = 7; small = 250; mixed = 1; }\n"
+         // total, down and prod are assigned before `op=` reads them (dtrace: D_VAR_UNDEF).
+         "BEGIN { base = 7; small = 250; mixed = 1; total = 0; down = 0; prod = 0; }\n"
          "pid$target::work:entry { n++; total += arg1; down -= 2; last = arg0; prod *= 1; small++; }\n"
          "pid$target::work:entry /base == 7 && n % 4 == 1/ { @at[n, (int)last] = count(); mixed = mixed * 3 + 1; }\n"
          "pid$target::rest:entry { printf(\"%s %d\\n\", toupper(execname), n); n += 1000; mixed = 2; mixed = mixed / (n - n); }\n"
