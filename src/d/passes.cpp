@@ -765,6 +765,7 @@ public:
       }
       e.slot = g->slot;
       e.type = g->type;
+      e.alloca = g->alloca;
       if (report_ && g->type.is_none()) undefined(e, "variable '" + e.text + "' is never assigned a value");
       else if (report_ && !g->declared && !defined_globals_.count(e.text))
         // dtrace cooks clauses in program order and a global exists from
@@ -1637,6 +1638,7 @@ public:
 
   void visit_binary(Expr& e) {
     visit_kids(e, 0);
+    if (e.op == Op::add || e.op == Op::sub) e.alloca = e.kids[0]->alloca || e.kids[1]->alloca;
     for (const auto& k : e.kids)
       if (k->kind == ExprKind::agg_ref && k->slot >= 0 && syms_->find_agg(k->text)) {
         // dt_cook_op2: an aggregation has no value an operator can use.
@@ -1779,6 +1781,10 @@ public:
 
   void visit_ternary(Expr& e) {
     visit_kids(e, 0);
+    // dt_cook_ternary: one branch from alloca() and one not cannot be
+    // assigned to a variable (visit_assign's D_ALLOCA_INCOMPAT).
+    e.alloca = e.kids[1]->alloca;
+    e.nonassign = e.kids[1]->alloca != e.kids[2]->alloca || e.kids[1]->nonassign || e.kids[2]->nonassign;
     const Type& c = e.kids[0]->type;
     const Type& a = e.kids[1]->type;
     const Type& b = e.kids[2]->type;
@@ -1895,6 +1901,23 @@ public:
       error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer variable, not " + var.name());
       return;
     }
+    const bool variable = lhs.kind == ExprKind::ident || lhs.kind == ExprKind::self_var ||
+                          lhs.kind == ExprKind::this_var || lhs.kind == ExprKind::index;
+    if (variable && e.kids[1]->nonassign) {
+      error("D_ALLOCA_INCOMPAT", e.kids[1]->loc,
+            "a '?:' with one branch from alloca() and one not cannot be assigned to " + describe_lvalue(lhs) +
+                ": make both branches alloca() pointers, or neither");
+      return;
+    }
+    if (variable && e.kids[1]->alloca) {
+      // The variable now holds an alloca() pointer (dt_cook_taint_alloca).
+      std::vector<VarDecl>* table = lhs.kind == ExprKind::self_var   ? &syms_->thread_vars
+                                    : lhs.kind == ExprKind::this_var ? &syms_->clause_vars
+                                    : lhs.kind == ExprKind::ident    ? &syms_->globals
+                                                                     : nullptr;
+      if (table)
+        if (VarDecl* v = syms_->find(*table, lhs.text)) v->alloca = true;
+    }
     e.type = var;
   }
 
@@ -1958,6 +1981,8 @@ public:
       return;
     }
     visit_kids(e, 0);
+    e.alloca = e.kids[0]->alloca;  // a cast keeps it (dt_cook_op1)
+    e.nonassign = e.kids[0]->nonassign;
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
     if (e.cast_type.is_none()) {
@@ -2260,6 +2285,7 @@ private:
     }
     e.slot = v->slot;
     e.type = v->type;
+    e.alloca = v->alloca;
   }
 
   std::string describe_lvalue(const Expr& e) {
@@ -2797,6 +2823,7 @@ private:
     case Fn::alloca:
       if (need(e, 0, false)) check_alloca_size(*e.kids[0], "alloca");
       e.type = Type::pointer();
+      e.alloca = true;
       return;
     case Fn::copyinto:
       need(e, 0, false);
