@@ -1417,11 +1417,44 @@ std::string Parser::parse_tag_type() {
   return key;
 }
 
+// The network address structs that D's functions take (inet_ntoa6(),
+// inet_ntop()), as dtrace-utils has them from the kernel's CTF (Linux's
+// include/uapi/linux/in6.h and in.h), for programs whose target does not
+// define them (a BEGIN-only program has no target).
+std::optional<TargetAggregate> builtin_aggregate(const std::string& key) {
+  using K = TargetMember::Kind;
+  auto member = [](std::string name, std::string type_name, K kind, uint32_t size, uint64_t count) {
+    TargetMember m;
+    m.name = std::move(name);
+    m.type_name = std::move(type_name);
+    m.kind = kind;
+    m.size = size;
+    m.count = count;
+    return m;
+  };
+  TargetAggregate a;
+  if (key == "struct in6_addr") {
+    a.size = 16;
+    a.members = {member("in6_u", "union", K::aggregate, 16, 0),
+                 member("in6_u.u6_addr8", "__u8 [16]", K::integer, 1, 16),
+                 member("in6_u.u6_addr16", "__be16 [8]", K::integer, 2, 8),
+                 member("in6_u.u6_addr32", "__be32 [4]", K::integer, 4, 4)};
+    return a;
+  }
+  if (key == "struct in_addr") {
+    a.size = 4;
+    a.members = {member("s_addr", "__be32", K::integer, 4, 0)};
+    return a;
+  }
+  return std::nullopt;
+}
+
 bool Parser::import_target_tag(const std::string& key) {
   Tag& t = tags_[key];
-  if (t.complete || t.looked_up || !target_types_) return t.complete;
+  if (t.complete || t.looked_up) return t.complete;
   t.looked_up = true;
-  auto a = target_types_(key);
+  auto a = target_types_ ? target_types_(key) : std::nullopt;
+  if (!a) a = builtin_aggregate(key);
   if (!a || (a->is_union != (key.rfind("union ", 0) == 0))) return false;
   import_aggregate(key, *a);
   return true;

@@ -2791,7 +2791,18 @@ private:
       return;
     case Fn::inet_ntoa:
     case Fn::inet_ntoa6:
-      need(e, 0, false, "a pointer to the address");
+      if (need(e, 0, false, "a pointer to the address") && e.id == static_cast<int>(Fn::inet_ntoa6) &&
+          !e.kids.empty() && e.kids[0]->type.kind == Type::Kind::pointer && !e.kids[0]->type.object) {
+        // Its prototype is string(in6_addr_t *): a pointer to anything
+        // else but void is not argcompat (dtrace's D_PROTO_ARG).
+        const Type& t = e.kids[0]->type;
+        const bool in6 = t.tag > 0 && t.tag <= ctx_->ast.structs.size() &&
+                         ctx_->ast.structs[t.tag - 1u].name == "struct in6_addr";
+        if (!in6 && (t.tag > 0 || t.pointee_size > 0))
+          error("D_PROTO_ARG", e.kids[0]->loc,
+                quoted_fn(e.text) + " argument #1 must be a pointer to a struct in6_addr (in6_addr_t *), not " +
+                    type_name(t) + ": cast it, e.g. (struct in6_addr *)p");
+      }
       // inet_ntoa6(addr, strict): dtrace-utils takes an integer constant,
       // which decides whether an IPv4 address keeps its "::" or "::ffff:".
       if (e.kids.size() > 1 && !e.kids[1]->type.is_none() &&
