@@ -618,6 +618,18 @@ bool is_char_array(const Expr& e) {
          (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo));
 }
 
+// The dimension of such a member, as procfs.d declares it (PRFNSZ 16,
+// PRARGSZ 80); 0 for anything else.
+int64_t char_array_dim(const Expr& e) {
+  if (!is_char_array(e)) return 0;
+  switch (static_cast<ProcField>(e.ival)) {
+  case ProcField::fname:
+  case ProcField::name: return 16;
+  case ProcField::psargs: return 80;
+  default: return 0;
+  }
+}
+
 // The globals a statement assigns (x = v, x op= v, x++), wherever in it.
 void assigned_globals(const Expr& e, std::set<std::string>& out) {
   if ((e.kind == ExprKind::assign || e.kind == ExprKind::incdec) && !e.kids.empty() &&
@@ -1700,6 +1712,18 @@ public:
     case Op::div:
       if (e.op == Op::add && e.is_postfix && a.is_string() && b.is_integer()) {
         // s[i] (the parser's *(s + i)): the deref reads char i of the string.
+        // A char array member has dtrace's bound (dt_cook_op2's check of a
+        // constant index: D_ARR_BOUNDS).
+        if (const int64_t dim = char_array_dim(*e.kids[0])) {
+          auto i = const_int(*e.kids[1]);
+          if (i && static_cast<uint64_t>(*i) >= static_cast<uint64_t>(dim)) {
+            error("D_ARR_BOUNDS", e.kids[1]->loc,
+                  "index " + std::to_string(static_cast<uint64_t>(*i)) + " is outside the bounds of " +
+                      e.kids[0]->text + " (char [" + std::to_string(dim) + "]): the largest index is " +
+                      std::to_string(dim - 1));
+            return;
+          }
+        }
         e.type = a;
         return;
       }
