@@ -833,6 +833,22 @@ public:
     return first;
   }
 
+  // How many arguments the clause's probes have, when its descriptions are
+  // all system call entries whose arguments the CLI knows (probe_args):
+  // the fewest of them.
+  std::optional<int64_t> syscall_arg_count() {
+    if (!ctx_->options.probe_args || !clause_ || clause_->descs.empty()) return std::nullopt;
+    std::optional<int64_t> fewest;
+    for (const auto& d : clause_->descs) {
+      if (!(d.provider.empty() || d.provider == "syscall") || d.name != "entry") return std::nullopt;
+      auto args = ctx_->options.probe_args(description_of(d));
+      if (!args) return std::nullopt;
+      const auto n = static_cast<int64_t>(args->size());
+      fewest = fewest ? std::min(*fewest, n) : n;
+    }
+    return fewest;
+  }
+
   // args[n] of a clause whose descriptions all name functions whose
   // parameter n is a double (or all a float): that floating type, as
   // DTrace types args[] from CTF; otherwise the 64-bit integer argN is.
@@ -1230,6 +1246,11 @@ public:
         error("D_ARGS_IDX", e.loc,
               "index " + std::to_string(i) + " is out of range for dtrace:::" + none +
                   " args[]: the probe has no arguments");
+      } else if (auto n = syscall_arg_count(); n && i >= *n) {
+        // dtrace's syscall provider gives a call its own arguments only.
+        error("D_ARGS_IDX", e.loc,
+              "index " + std::to_string(i) + " is out of range for " + clause_->descs[0].text + " args[]: it has " +
+                  std::to_string(*n) + " argument" + (*n == 1 ? "" : "s"));
       } else {
         e.ival = static_cast<uint64_t>(i);
         e.type = typed_arg(static_cast<size_t>(i));
