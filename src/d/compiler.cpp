@@ -813,6 +813,24 @@ private:
   NodePtr s_;
 };
 
+// An alloca() pointer as an action records it: dtrace-utils' value of one
+// is its offset in the scratch space, whose first 8 bytes are reserved (so
+// the first allocation is 8, tst.alloca-funcs), and becomes an address only
+// where memory is read through it. Ours are addresses from kScratchBase.
+class AllocaValue : public Node {
+public:
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n); }
+  AllocaValue(Type t, NodePtr a) : Node(t), a_(std::move(a)) {}
+  int64_t eval_int(Exec& x) const override {
+    const uint64_t v = static_cast<uint64_t>(a_->eval_int(x));
+    if (v < kScratchBase || v - kScratchBase > x.rt.scratchsize) return static_cast<int64_t>(v);
+    return static_cast<int64_t>(v - kScratchBase + 8);
+  }
+
+private:
+  NodePtr a_;
+};
+
 // A bit-field of the target's types: `width` bits, `shift` bits up in the
 // word read, sign-extended when its type is signed.
 class BitField : public Node {
@@ -2348,7 +2366,7 @@ private:
       case Fn::system:
       case Fn::freopen:
         text = e.kids[0]->text;
-        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(arg(*e.kids[i]));
+        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(arg(*e.kids[i], true));
         // Keep argument 0's slot empty so indexes line up with the format's.
         args.insert(args.begin(), std::make_unique<IntConst>(Type::integer(), 0));
         break;
@@ -2374,7 +2392,7 @@ private:
         for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
         break;
       default:
-        for (auto& k : e.kids) args.push_back(arg(*k));
+        for (auto& k : e.kids) args.push_back(arg(*k, fn == Fn::trace));
       }
       auto a = std::make_unique<Action>(fn, std::move(args), std::move(text), std::move(aggs));
       if (has_format) a->set_has_format();
@@ -2408,8 +2426,11 @@ private:
     return std::make_unique<PrintAction>(expr(*e.kids[0]), std::move(layout), size, value);
   }
 
-  NodePtr arg(Expr& k) {
+  // An action's argument; `recorded`: a value it records and prints
+  // (trace(), printf()), where an alloca() pointer is dtrace's offset.
+  NodePtr arg(Expr& k, bool recorded = false) {
     if (replay) return std::make_unique<Replayed>(k.type, replay, replay_next_++);
+    if (recorded && k.alloca && k.type.is_scalar()) return std::make_unique<AllocaValue>(k.type, expr(k));
     return expr(k);
   }
   size_t replay_next_ = 0;
