@@ -1,6 +1,7 @@
 #include "d/passes.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -192,6 +193,36 @@ bool option_version(const std::string& value) {
   return (v[1] == 2 && micro <= 2) || (v[1] == 4 && micro == 1) || (v[1] == 6 && micro <= 4);
 }
 
+// dtrace_str2attr(): [name[/data[/class]]], case aside, a part not given
+// the highest (Standard, Standard, Common); each part as its level, from 0
+// (Internal; Unknown). nullopt: not attributes.
+std::optional<std::array<int, 3>> parse_attributes(const std::string& text) {
+  static const char* stabilities[] = {"internal", "private", "obsolete", "external",
+                                      "unstable", "evolving", "stable",   "standard"};
+  static const char* classes[] = {"unknown", "cpu", "platform", "group", "isa", "common"};
+  std::array<int, 3> attr{7, 7, 5};
+  if (text.empty()) return attr;
+  std::vector<std::string> parts;
+  for (size_t from = 0;;) {
+    const size_t slash = text.find('/', from);
+    parts.push_back(text.substr(from, slash == std::string::npos ? std::string::npos : slash - from));
+    if (slash == std::string::npos) break;
+    from = slash + 1;
+  }
+  if (parts.size() > 3) return std::nullopt;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string w = parts[i];
+    for (auto& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    int level = -1;
+    const int n = i < 2 ? 8 : 6;
+    for (int k = 0; k < n; ++k)
+      if (w == (i < 2 ? stabilities[k] : classes[k])) level = k;
+    if (level < 0) return std::nullopt;
+    attr[i] = level;
+  }
+  return attr;
+}
+
 bool is_known_option(const std::string& name, bool* takes_value) {
   static const std::map<std::string, bool> known = {
       {"quiet", false},       {"destructive", false},  {"flowindent", false},
@@ -221,6 +252,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"droptags", false},    // dtrace: drop reports carry a tag (accepted; drops print as they do)
       {"tree", true},         // dtrace: dump the parse tree of passes N (a debugging aid; accepted, no effect)
       {"argref", false},      // dtrace: arguments after the program need not be referenced
+      {"amin", true},         // dtrace: the least stability attributes the program may use (D_ATTR_MIN)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -476,6 +508,13 @@ private:
                         "ret-site or hijack");
         return false;
       }
+      if (name == "amin") {
+        if (parse_attributes(value)) return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'amin': '" + value + "' is not a set of attributes; write "
+                        "name/data/class, e.g. Evolving/Evolving/Common");
+        return false;
+      }
       if (name == "version") {
         if (option_version(value)) return true;
         ctx.diags.error("D_PRAGMA_OPTSET", loc,
@@ -717,6 +756,20 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text)) {
+      // -x amin: a built-in's attributes below it are D_ATTR_MIN (dtrace's
+      // dt_node_attr_assign). curthread is the one whose data are Private
+      // (dt_open.c); every other built-in variable is Stable/Stable/Common.
+      if (auto amin = option_attributes("amin")) {
+        const std::array<int, 3> attr = v->var == Var::curthread ? std::array<int, 3>{6, 1, 5}
+                                                                  : std::array<int, 3>{6, 6, 5};
+        if (attr[0] < (*amin)[0] || attr[1] < (*amin)[1] || attr[2] < (*amin)[2]) {
+          error("D_ATTR_MIN", e.loc,
+                "the attributes of '" + e.text + "' (" + (v->var == Var::curthread ? "Stable/Private/Common" : "Stable/Stable/Common") +
+                    ") are below the minimum the amin option asks for: lower it (-x amin=...) or do without '" +
+                    e.text + "'");
+          return;
+        }
+      }
       if (v->var == Var::caller) {
         // DTrace's caller is the kernel's program counter; probekit's probes
         // fire in user space, where the caller is ucaller.
@@ -2294,6 +2347,13 @@ private:
                                   : std::to_string(min) + " to " + std::to_string(max);
     return quoted_fn(name) + " takes " + want + " argument" + (want == "1" ? "" : "s") + " but " +
            std::to_string(n) + (n == 1 ? " was" : " were") + " given";
+  }
+
+  // The attributes an option such as amin gives (parse_attributes).
+  std::optional<std::array<int, 3>> option_attributes(const char* name) const {
+    auto it = syms_->options.find(name);
+    if (it == syms_->options.end()) return std::nullopt;
+    return parse_attributes(it->second);
   }
 
   void undefined(Expr& e, const std::string& why) {
