@@ -1079,6 +1079,28 @@ private:
   mutable Value slot_;
 };
 
+// *p = s of a `string *` p: the string's bytes and its NUL, at most
+// strsize of them, written at p (D's own memory, as MemLValue's).
+class StringMemLValue : public LValue {
+public:
+  explicit StringMemLValue(NodePtr addr) : LValue(Type::string()), addr_(std::move(addr)) {}
+  Value* ref(Exec& x, bool) const override {
+    at_ = static_cast<uint64_t>(addr_->eval_int(x));
+    slot_ = Value::string("");
+    return &slot_;
+  }
+  void written(Exec& x) const override {
+    std::string bytes = slot_.s.substr(0, std::min<size_t>(slot_.s.size(), x.rt.strsize));
+    bytes.push_back('\0');
+    write_memory(x, at_, bytes.data(), bytes.size());
+  }
+
+private:
+  NodePtr addr_;
+  mutable uint64_t at_ = 0;
+  mutable Value slot_;
+};
+
 // dst = src for structs and unions: `size` bytes copied, read first (src
 // may be the target's memory) and written to D's. No src: dst = 0, which
 // deletes a dynamic variable: its bytes read back as zeros.
@@ -2145,6 +2167,7 @@ public:
       if (e.op == Op::addr && in_memory(*e.kids[0]))
         return element_addr(e.kids[0]->slot, e.type, *e.kids[0]->kids[0], static_cast<int64_t>(e.kids[0]->ival));
       if (is_string_index(e)) return std::make_unique<StringIndex>(expr(*e.kids[0]->kids[0]), expr(*e.kids[0]->kids[1]));
+      if (e.op == Op::deref && e.type.is_string()) return std::make_unique<Stringof>(expr(*e.kids[0]), false);
       if (e.op == Op::deref) return std::make_unique<Deref>(e.type, expr(*e.kids[0]));
       return std::make_unique<Unary>(e.type, e.op, expr(*e.kids[0]));
     case ExprKind::binary: return binary(e);
@@ -2235,6 +2258,7 @@ private:
                                    std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival))),
           e.id == kMemberBitField ? e.slot / 256 : 0, e.id == kMemberBitField ? e.slot % 256 : 0);
     case ExprKind::unary:  // *p
+      if (e.type.is_string()) return std::make_unique<StringMemLValue>(expr(*e.kids[0]));
       return std::make_unique<MemLValue>(e.type, expr(*e.kids[0]));
     default: assert(false && "not an lvalue"); return nullptr;
     }

@@ -167,8 +167,7 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
   } else if (strings) {
     if (strings > 1 || longs || shorts || chars || ints || voids || is_unsigned || is_signed)
       return std::nullopt;
-    if (pointer_depth) return std::nullopt;
-    return Type::string();
+    return pointer_to(Type::string(), pointer_depth);  // string * (pointer_to)
   } else if (voids) {
     if (voids > 1 || longs || shorts || chars || ints || is_unsigned || is_signed) return std::nullopt;
     if (pointer_depth == 0) return Type::none();
@@ -186,7 +185,12 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
 
 std::optional<Type> pointer_to(const Type& base, int pointer_depth) {
   if (pointer_depth == 0) return base;
-  if (base.is_string()) return std::nullopt;
+  if (base.is_string()) {
+    if (pointer_depth > 1) return Type::pointer(8, false);  // string **: reads an address
+    Type t = Type::pointer(0, false);
+    t.pointee_string = true;  // string *: *p is a string in memory
+    return t;
+  }
   if (base.is_none()) return pointer_depth == 1 ? Type::pointer(0, false) : Type::pointer(8, false);
   if (pointer_depth == 1 && base.is_integer()) return Type::pointer(base.size, base.is_signed);
   return Type::pointer(8, false);  // pointer to pointer: reads an address

@@ -1681,6 +1681,10 @@ public:
         e.type = Type::aggregate(t.tag);
         return;
       }
+      if (t.pointee_string) {  // *p of a string *: the string at p
+        e.type = Type::string();
+        return;
+      }
       if (t.pointee_size == 0) {
         error("D_DEREF_VOID", e.loc, "cannot dereference 'void *': cast it to a typed pointer first, e.g. *(int *)p");
         return;
