@@ -305,7 +305,21 @@ public:
   // function a pid entry description names (a name, not a glob), in the
   // module it names or the first that defines it, from DWARF. A double
   // parameter makes args[N] a double, as DTrace types args[] from CTF.
+  // A syscall entry description that names one call (syscall::write:entry,
+  // write:entry) has that call's arguments, as dtrace's syscall provider
+  // types them: args[N] past them is D_ARGS_IDX.
   std::optional<std::vector<d::ProbeArg>> args_of(const d::ProbeDescription& desc) {
+    if ((desc.provider == "syscall" || desc.provider.empty()) && desc.module.empty() && desc.name == "entry" &&
+        !desc.function.empty() && desc.function.find_first_of("*?[") == std::string::npos) {
+      auto nr = syscalls::syscall_number(desc.function);
+      auto n = nr ? syscalls::syscall_arg_count(*nr) : std::nullopt;
+      if (!n) return std::nullopt;
+      d::ProbeArg a;
+      a.kind = d::ProbeArg::Kind::integer;
+      a.size = 8;
+      a.is_signed = true;
+      return std::vector<d::ProbeArg>(static_cast<size_t>(*n), a);
+    }
     if (desc.provider.rfind("pid", 0) != 0 || desc.name != "entry" || desc.function.empty() ||
         desc.function.find_first_of("*?[") != std::string::npos)
       return std::nullopt;

@@ -185,6 +185,7 @@ private:
       } else {
         if (!k.type.is_scalar()) return refuse(s.text + "() of this value");
         if (!expr(k)) return false;
+        ext(k.type);  // recorded at its type's size, as the tracer's Node::eval_into
         kinds.push_back(0);
       }
       ++n;
@@ -592,8 +593,7 @@ public:
           case Op::plus: break;
           default: return refuse(std::string("unary ") + to_string(e.op));
         }
-        ext(e.type);
-        return true;
+        return true;  // in 64 bits, as the tracer's arith(): narrowed where stored or recorded
       }
       case ExprKind::binary: return binary(e);
       case ExprKind::call:
@@ -616,13 +616,11 @@ public:
         u16(0);
         pop();
         if (!expr(*e.kids[1])) return false;
-        ext(e.type);
         op(PK_OP_JMP);
         const size_t jmp = code.size();
         u16(0);
         pop();
         if (!patch(jz) || !expr(*e.kids[2])) return false;
-        ext(e.type);
         return patch(jmp);
       }
       case ExprKind::cast:
@@ -699,7 +697,6 @@ private:
       op(e.op == Op::div ? PK_OP_DIVZ : PK_OP_MODZ);
       code.push_back(s ? 1 : 0);
       pop();
-      ext(e.type);
       return true;
     }
     if (!expr(a) || !expr(b)) return false;
@@ -715,7 +712,6 @@ private:
         if (s && static_cast<int64_t>(b.ival) < 0) {
           pop();
           op(PK_OP_NEG);
-          ext(e.type);
           return true;
         }
         break;
@@ -727,7 +723,9 @@ private:
       default: return refuse(std::string("operator ") + to_string(e.op));
     }
     pop();
-    ext(e.type);
+    // No EXT: D computes in 64 bits (dtrace-utils' BPF registers, the
+    // tracer's arith()); a value is narrowed where it is stored, cast or
+    // recorded.
     return true;
   }
 
@@ -1095,6 +1093,7 @@ private:
     }
     if (!k.type.is_scalar()) return refuse("a key of type " + k.type.name());
     if (!expr(k)) return false;
+    ext(k.type);  // recorded at its type's size, as the tracer's Node::eval_into
     part.kind = AgentKeyPart::Kind::integer;
     part.type = k.type;
     parts.push_back(part);

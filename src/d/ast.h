@@ -90,6 +90,12 @@ struct Expr {
   int id = -1;    // builtin variable / function / register id
   int slot = -1;  // variable or aggregation slot
   int height = 1; // longest path to a leaf; the parser bounds it
+  // dtrace's DT_NF_ALLOCA: a pointer derived from alloca() (its value, a
+  // variable it was stored in, a cast or offset of one); and
+  // DT_NF_NONASSIGN: a ?: whose branches disagree on it, which no variable
+  // may take (D_ALLOCA_INCOMPAT).
+  bool alloca = false;
+  bool nonassign = false;
 
   Expr(ExprKind k, Loc l) : kind(k), loc(l) {}
 };

@@ -44,7 +44,8 @@ Value Node::eval_value(Exec& x) const {
     return out;
   }
   case Type::Kind::pointer: return Value::unsigned_integer(static_cast<uint64_t>(eval_int(x)), 8);
-  case Type::Kind::integer: return Value::integer(eval_int(x), type.size, type.is_signed);
+  // A recorded or stored value has its type's size (dt_cg_store_val).
+  case Type::Kind::integer: return Value::integer(normalize_to(type, eval_int(x)), type.size, type.is_signed);
   case Type::Kind::floating: return Value::floating_bits(static_cast<uint64_t>(eval_int(x)), type.size);
   default: x.fault(FaultKind::illegal_op, 0, "internal: value read of a " + type.name() + " node");
   }
@@ -62,7 +63,7 @@ void Node::eval_into(Exec& x, Value& out) const {
   case Type::Kind::pointer:
   case Type::Kind::integer:
     out.kind = Value::Kind::integer;
-    out.i = eval_int(x);
+    out.i = normalize_to(type, eval_int(x));  // recorded at its type's size (dt_cg_store_val)
     out.size = type.size;
     out.is_signed = type.is_signed && type.kind == Type::Kind::integer;
     return;
@@ -479,14 +480,19 @@ private:
   int64_t dim_;
 };
 
-// Shared arithmetic, on values normalized to their types.
+// Shared arithmetic. As dtrace-utils computes it (dt_cg_arithmetic_op): in
+// 64-bit registers, whatever the operands' D types; a value is narrowed to
+// its type only where it is stored, cast or recorded (normalize_to in
+// Assign, IncDec, Cast and Node::eval_into), so `1 << 31` is 2147483648
+// until an int holds it. `t` (the promoted type) picks signed or unsigned
+// division, remainder and right shift.
 int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
   uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
   bool sign = t.is_signed && t.kind == Type::Kind::integer;
   switch (op) {
-  case Op::add: return normalize_to(t, static_cast<int64_t>(ua + ub));
-  case Op::sub: return normalize_to(t, static_cast<int64_t>(ua - ub));
-  case Op::mul: return normalize_to(t, static_cast<int64_t>(ua * ub));
+  case Op::add: return static_cast<int64_t>(ua + ub);
+  case Op::sub: return static_cast<int64_t>(ua - ub);
+  case Op::mul: return static_cast<int64_t>(ua * ub);
   case Op::div:
   case Op::mod:
     if (b == 0) x.fault(FaultKind::div_zero, 0);
@@ -494,17 +500,17 @@ int64_t arith(Exec& x, Op op, Type t, int64_t a, int64_t b) {
       if (a == INT64_MIN && b == -1) return op == Op::div ? a : 0;
       // DTrace's signed % (dtrace-utils' tst.moddiv): |a| % |b|, negative
       // when the signs differ, where C's follows a's sign alone.
-      if (op == Op::mod) return normalize_to(t, b < 0 ? -(a % b) : a % b);
-      return normalize_to(t, a / b);
+      if (op == Op::mod) return b < 0 ? -(a % b) : a % b;
+      return a / b;
     }
-    return normalize_to(t, static_cast<int64_t>(op == Op::div ? ua / ub : ua % ub));
-  case Op::band: return normalize_to(t, a & b);
-  case Op::bor: return normalize_to(t, a | b);
-  case Op::bxor: return normalize_to(t, a ^ b);
-  case Op::shl: return normalize_to(t, static_cast<int64_t>(ua << (ub & 63)));
+    return static_cast<int64_t>(op == Op::div ? ua / ub : ua % ub);
+  case Op::band: return a & b;
+  case Op::bor: return a | b;
+  case Op::bxor: return a ^ b;
+  case Op::shl: return static_cast<int64_t>(ua << (ub & 63));
   case Op::shr:
-    if (sign) return normalize_to(t, a >> (ub & 63));
-    return normalize_to(t, static_cast<int64_t>(ua >> (ub & 63)));
+    if (sign) return a >> (ub & 63);
+    return static_cast<int64_t>(ua >> (ub & 63));
   default: return 0;
   }
 }
@@ -647,10 +653,11 @@ public:
   int64_t eval_int(Exec& x) const override {
     int64_t v = a_->eval_int(x);
     switch (op_) {
-    case Op::neg: return normalize_to(type, static_cast<int64_t>(0ULL - static_cast<uint64_t>(v)));
-    case Op::bnot: return normalize_to(type, ~v);
+    // In 64 bits, as arith().
+    case Op::neg: return static_cast<int64_t>(0ULL - static_cast<uint64_t>(v));
+    case Op::bnot: return ~v;
     case Op::lnot: return v == 0;
-    default: return normalize_to(type, v);
+    default: return v;
     }
   }
 
@@ -753,6 +760,81 @@ public:
 
 private:
   NodePtr s_, i_;
+};
+
+// s + n, n + s, s - n: the string from its character n on. As StringIndex,
+// DTrace reads it from the string's strsize buffer: an offset past the end
+// but inside the buffer is "", one outside it a bad address, as is any
+// offset of the NULL string.
+// Nested offsets add up first, so (s + 2) - 1 is s + 1, as pointers do.
+class StringOffset : public Node {
+public:
+  struct Term {
+    NodePtr n;
+    bool negate;
+  };
+  bool record_safe(RecordNeeds& n) const override {
+    return s_->record_safe(n) && std::all_of(terms_.begin(), terms_.end(), [&](const Term& t) { return t.n->record_safe(n); });
+  }
+  StringOffset(NodePtr s, std::vector<Term> terms) : Node(Type::string()), s_(std::move(s)), terms_(std::move(terms)) {}
+  std::string_view eval_str(Exec& x, std::string& scratch) const override {
+    std::string_view v = s_->eval_str(x, scratch);
+    uint64_t sum = 0;
+    for (const Term& t : terms_) {
+      const uint64_t k = static_cast<uint64_t>(t.n->eval_int(x));
+      sum = t.negate ? sum - k : sum + k;
+    }
+    const int64_t i = static_cast<int64_t>(sum);
+    if (is_null_string(v)) x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
+    if (i < 0 || static_cast<uint64_t>(i) >= std::max<uint64_t>(x.rt.strsize, v.size() + 1))
+      x.fault(FaultKind::bad_address, static_cast<uint64_t>(i));
+    return v.substr(std::min<size_t>(static_cast<size_t>(i), v.size()));
+  }
+
+private:
+  NodePtr s_;
+  std::vector<Term> terms_;
+};
+
+// A string taken as a `char *`: its address, in a strsize + 1 byte buffer
+// zero past its end (so p[i] reads as s[i] does), copied into this
+// firing's string memory. DTrace's strings have such buffers; ours are
+// values, so the buffer is made here.
+class StringAddr : public Node {
+public:
+  StringAddr(Type t, NodePtr s) : Node(t), s_(std::move(s)) {}
+  int64_t eval_int(Exec& x) const override {
+    std::string scratch;
+    std::string_view v = s_->eval_str(x, scratch);
+    if (is_null_string(v)) return 0;
+    const size_t at = (x.string_mem.size() + 7) & ~size_t{7};
+    const size_t room = std::max<size_t>(x.rt.strsize, v.size()) + 1;
+    x.string_mem.resize(at, '\0');
+    x.string_mem.append(v.data(), v.size());
+    x.string_mem.resize(at + room, '\0');
+    return static_cast<int64_t>(kStringBase + at);
+  }
+
+private:
+  NodePtr s_;
+};
+
+// An alloca() pointer as an action records it: dtrace-utils' value of one
+// is its offset in the scratch space, whose first 8 bytes are reserved (so
+// the first allocation is 8, tst.alloca-funcs), and becomes an address only
+// where memory is read through it. Ours are addresses from kScratchBase.
+class AllocaValue : public Node {
+public:
+  bool record_safe(RecordNeeds& n) const override { return a_->record_safe(n); }
+  AllocaValue(Type t, NodePtr a) : Node(t), a_(std::move(a)) {}
+  int64_t eval_int(Exec& x) const override {
+    const uint64_t v = static_cast<uint64_t>(a_->eval_int(x));
+    if (v < kScratchBase || v - kScratchBase > x.rt.scratchsize) return static_cast<int64_t>(v);
+    return static_cast<int64_t>(v - kScratchBase + 8);
+  }
+
+private:
+  NodePtr a_;
 };
 
 // A bit-field of the target's types: `width` bits, `shift` bits up in the
@@ -905,7 +987,7 @@ public:
   bool record_safe(RecordNeeds& n) const override { return c_->record_safe(n) && a_->record_safe(n) && b_->record_safe(n); }
   Ternary(Type t, NodePtr c, NodePtr a, NodePtr b) : Node(t), c_(std::move(c)), a_(std::move(a)), b_(std::move(b)) {}
   int64_t eval_int(Exec& x) const override {
-    return normalize_to(type, c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x));
+    return c_->eval_int(x) ? a_->eval_int(x) : b_->eval_int(x);  // the register, as arith()
   }
   std::string_view eval_str(Exec& x, std::string& scratch) const override {
     return c_->eval_int(x) ? a_->eval_str(x, scratch) : b_->eval_str(x, scratch);
@@ -999,6 +1081,28 @@ private:
   uint64_t mask() const { return width_ >= 64 ? ~uint64_t{0} : (uint64_t{1} << width_) - 1; }
   NodePtr addr_;
   int shift_, width_;
+  mutable uint64_t at_ = 0;
+  mutable Value slot_;
+};
+
+// *p = s of a `string *` p: the string's bytes and its NUL, at most
+// strsize of them, written at p (D's own memory, as MemLValue's).
+class StringMemLValue : public LValue {
+public:
+  explicit StringMemLValue(NodePtr addr) : LValue(Type::string()), addr_(std::move(addr)) {}
+  Value* ref(Exec& x, bool) const override {
+    at_ = static_cast<uint64_t>(addr_->eval_int(x));
+    slot_ = Value::string("");
+    return &slot_;
+  }
+  void written(Exec& x) const override {
+    std::string bytes = slot_.s.substr(0, std::min<size_t>(slot_.s.size(), x.rt.strsize));
+    bytes.push_back('\0');
+    write_memory(x, at_, bytes.data(), bytes.size());
+  }
+
+private:
+  NodePtr addr_;
   mutable uint64_t at_ = 0;
   mutable Value slot_;
 };
@@ -1138,6 +1242,9 @@ std::string* d_memory(Exec& x, uint64_t addr, size_t len, size_t& at, bool write
   if (addr >= kScratchBase && addr < kScratchBase + (uint64_t{1} << 40)) {
     region = &x.scratch_mem;
     base = kScratchBase;
+  } else if (addr >= kStringBase && addr < kStringBase + (uint64_t{1} << 40)) {
+    region = &x.string_mem;
+    base = kStringBase;
   } else if (addr >= kVarBase && addr < kVarBase + (uint64_t{1} << 40)) {
     region = &x.rt.var_mem;
     base = kVarBase;
@@ -2185,6 +2292,7 @@ public:
       if (e.op == Op::addr && in_memory(*e.kids[0]))
         return element_addr(e.kids[0]->slot, e.type, *e.kids[0]->kids[0], static_cast<int64_t>(e.kids[0]->ival));
       if (is_string_index(e)) return std::make_unique<StringIndex>(expr(*e.kids[0]->kids[0]), expr(*e.kids[0]->kids[1]));
+      if (e.op == Op::deref && e.type.is_string()) return std::make_unique<Stringof>(expr(*e.kids[0]), false);
       if (e.op == Op::deref) return std::make_unique<Deref>(e.type, expr(*e.kids[0]));
       return std::make_unique<Unary>(e.type, e.op, expr(*e.kids[0]));
     case ExprKind::binary: return binary(e);
@@ -2222,6 +2330,8 @@ public:
       return std::make_unique<IncDec>(e.type, e.op == Op::inc, e.is_postfix, lvalue(*e.kids[0]), step);
     }
     case ExprKind::cast: {
+      if (e.kids[0]->type.is_string() && e.type.kind == Type::Kind::pointer)  // sema's char * of a string
+        return std::make_unique<StringAddr>(e.type, expr(*e.kids[0]));
       return std::make_unique<Cast>(e.type, expr(*e.kids[0]));
     }
     case ExprKind::sizeof_type:
@@ -2281,6 +2391,7 @@ private:
                                    std::make_unique<IntConst>(Type::integer(8, false), static_cast<int64_t>(e.ival))),
           e.id == kMemberBitField ? e.slot / 256 : 0, e.id == kMemberBitField ? e.slot % 256 : 0);
     case ExprKind::unary:  // *p
+      if (e.type.is_string()) return std::make_unique<StringMemLValue>(expr(*e.kids[0]));
       return std::make_unique<MemLValue>(e.type, expr(*e.kids[0]));
     default: assert(false && "not an lvalue"); return nullptr;
     }
@@ -2362,10 +2473,25 @@ private:
     return std::make_unique<ObjectAddr>(e.type, e.kind == ExprKind::self_var ? kThreadVarBase : kVarBase, off);
   }
 
+  // s + n, n + s, s - n (sema's rule), nested ones as one sum.
+  NodePtr string_offset(Expr& e, std::vector<StringOffset::Term>& terms) {
+    if (e.kind != ExprKind::binary || !e.type.is_string() || (e.op != Op::add && e.op != Op::sub) || e.is_postfix)
+      return expr(e);
+    const bool left = e.kids[0]->type.is_string();
+    NodePtr base = string_offset(*e.kids[left ? 0 : 1], terms);
+    terms.push_back({expr(*e.kids[left ? 1 : 0]), e.op == Op::sub});
+    return base;
+  }
+
   NodePtr binary(Expr& e) {
     if (e.op == Op::add && e.is_postfix && e.kids[0]->id == kArrayDecay &&
         (e.kids[0]->kind == ExprKind::this_var || e.kids[0]->kind == ExprKind::self_var))
       return local_element(*e.kids[0], e.kids[1].get());  // this->a[i]
+    if (e.type.is_string() && (e.op == Op::add || e.op == Op::sub) && !e.is_postfix) {
+      std::vector<StringOffset::Term> terms;
+      NodePtr base = string_offset(e, terms);
+      return std::make_unique<StringOffset>(std::move(base), std::move(terms));
+    }
     NodePtr a = expr(*e.kids[0]);
     NodePtr b = expr(*e.kids[1]);
     switch (e.op) {
@@ -2419,7 +2545,7 @@ private:
       case Fn::system:
       case Fn::freopen:
         text = e.kids[0]->text;
-        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(arg(*e.kids[i]));
+        for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(arg(*e.kids[i], true));
         // Keep argument 0's slot empty so indexes line up with the format's.
         args.insert(args.begin(), std::make_unique<IntConst>(Type::integer(), 0));
         break;
@@ -2445,7 +2571,7 @@ private:
         for (size_t i = 1; i < e.kids.size(); ++i) args.push_back(expr(*e.kids[i]));
         break;
       default:
-        for (auto& k : e.kids) args.push_back(arg(*k));
+        for (auto& k : e.kids) args.push_back(arg(*k, fn == Fn::trace));
       }
       auto a = std::make_unique<Action>(fn, std::move(args), std::move(text), std::move(aggs));
       if (has_format) a->set_has_format();
@@ -2479,8 +2605,11 @@ private:
     return std::make_unique<PrintAction>(expr(*e.kids[0]), std::move(layout), size, value);
   }
 
-  NodePtr arg(Expr& k) {
+  // An action's argument; `recorded`: a value it records and prints
+  // (trace(), printf()), where an alloca() pointer is dtrace's offset.
+  NodePtr arg(Expr& k, bool recorded = false) {
     if (replay) return std::make_unique<Replayed>(k.type, replay, replay_next_++);
+    if (recorded && k.alloca && k.type.is_scalar()) return std::make_unique<AllocaValue>(k.type, expr(k));
     return expr(k);
   }
   size_t replay_next_ = 0;

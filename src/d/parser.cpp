@@ -170,8 +170,7 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
   } else if (strings) {
     if (strings > 1 || longs || shorts || chars || ints || voids || is_unsigned || is_signed)
       return std::nullopt;
-    if (pointer_depth) return std::nullopt;
-    return Type::string();
+    return pointer_to(Type::string(), pointer_depth);  // string * (pointer_to)
   } else if (voids) {
     if (voids > 1 || longs || shorts || chars || ints || is_unsigned || is_signed) return std::nullopt;
     if (pointer_depth == 0) return Type::none();
@@ -189,7 +188,12 @@ std::optional<Type> type_from_words(const std::vector<std::string>& words, int p
 
 std::optional<Type> pointer_to(const Type& base, int pointer_depth) {
   if (pointer_depth == 0) return base;
-  if (base.is_string()) return std::nullopt;
+  if (base.is_string()) {
+    if (pointer_depth > 1) return Type::pointer(8, false);  // string **: reads an address
+    Type t = Type::pointer(0, false);
+    t.pointee_string = true;  // string *: *p is a string in memory
+    return t;
+  }
   if (base.is_none()) return pointer_depth == 1 ? Type::pointer(0, false) : Type::pointer(8, false);
   if (pointer_depth == 1 && base.is_integer()) return Type::pointer(base.size, base.is_signed);
   return Type::pointer(8, false);  // pointer to pointer: reads an address
@@ -942,7 +946,9 @@ ExprPtr Parser::parse_statement() {
     }
     if (!expect(Tok::assign, "'=' and an aggregating function such as 'count()'")) return nullptr;
     agg_names_.insert(name);
-    auto fn = parse_postfix();
+    // The whole expression, as dtrace's grammar reads it: `@ = tick-1()`
+    // is tick - 1(), whose 1() is D_FUNC_IDENT before any D_AGG_FUNC.
+    auto fn = parse_assignment();
     if (!fn) return nullptr;
     if (fn->kind != ExprKind::call) {
       diags_.error("D_AGG_FUNC", fn->loc,
@@ -1467,9 +1473,9 @@ std::string Parser::parse_tag_type() {
 
 bool Parser::import_target_tag(const std::string& key) {
   Tag& t = tags_[key];
-  if (t.complete || t.looked_up || !target_types_) return t.complete;
+  if (t.complete || t.looked_up) return t.complete;
   t.looked_up = true;
-  auto a = target_types_(key);
+  auto a = target_types_ ? target_types_(key) : std::nullopt;
   if (!a || (a->is_union != (key.rfind("union ", 0) == 0))) return false;
   import_aggregate(key, *a);
   return true;
@@ -1914,14 +1920,9 @@ std::vector<ExprPtr> Parser::parse_args(Tok close) {
   std::vector<ExprPtr> args;
   if (accept(close)) return args;
   for (;;) {
-    ExprPtr a;
-    if (tok_.kind == Tok::aggregation) {
-      a = make(ExprKind::agg_ref, tok_.loc);
-      a->text = tok_.text;
-      advance();
-    } else {
-      a = parse_assignment();
-    }
+    // An aggregation is a primary expression (printa(@a); trace(@a + 3),
+    // which sema refuses as dtrace does: D_OP_INCOMPAT).
+    ExprPtr a = parse_assignment();
     if (!a) return args;
     args.push_back(std::move(a));
     if (accept(Tok::comma)) continue;
@@ -2077,7 +2078,16 @@ ExprPtr Parser::parse_postfix_ops(ExprPtr e) {
       m->kids.push_back(std::move(e));
       if (!check_height(*m)) return nullptr;
       e = std::move(m);
-    } else if (tok_.kind == Tok::lbracket || tok_.kind == Tok::lparen) {
+    } else if (tok_.kind == Tok::lparen) {
+      // `tick-1()` is tick - 1(): dt_node_func() refuses a designator that
+      // is not a name while it parses (D_FUNC_IDENT).
+      if (!failed_statement_ && diags_.error_count() == statement_errors_)
+        diags_.error("D_FUNC_IDENT", tok_.loc,
+                     "only names can be called: '(' cannot follow this expression (a '-' in a probe name, as in "
+                     "tick-1, needs the probe's own clause: tick-1 { ... })");
+      failed_statement_ = true;
+      return nullptr;
+    } else if (tok_.kind == Tok::lbracket) {
       error_here("only names can be called: '" + tok_.text + "' cannot follow this expression");
       return nullptr;
     } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <array>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -196,6 +197,36 @@ bool option_version(const std::string& value) {
   return (v[1] == 2 && micro <= 2) || (v[1] == 4 && micro == 1) || (v[1] == 6 && micro <= 4);
 }
 
+// dtrace_str2attr(): [name[/data[/class]]], case aside, a part not given
+// the highest (Standard, Standard, Common); each part as its level, from 0
+// (Internal; Unknown). nullopt: not attributes.
+std::optional<std::array<int, 3>> parse_attributes(const std::string& text) {
+  static const char* stabilities[] = {"internal", "private", "obsolete", "external",
+                                      "unstable", "evolving", "stable",   "standard"};
+  static const char* classes[] = {"unknown", "cpu", "platform", "group", "isa", "common"};
+  std::array<int, 3> attr{7, 7, 5};
+  if (text.empty()) return attr;
+  std::vector<std::string> parts;
+  for (size_t from = 0;;) {
+    const size_t slash = text.find('/', from);
+    parts.push_back(text.substr(from, slash == std::string::npos ? std::string::npos : slash - from));
+    if (slash == std::string::npos) break;
+    from = slash + 1;
+  }
+  if (parts.size() > 3) return std::nullopt;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string w = parts[i];
+    for (auto& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    int level = -1;
+    const int n = i < 2 ? 8 : 6;
+    for (int k = 0; k < n; ++k)
+      if (w == (i < 2 ? stabilities[k] : classes[k])) level = k;
+    if (level < 0) return std::nullopt;
+    attr[i] = level;
+  }
+  return attr;
+}
+
 bool is_known_option(const std::string& name, bool* takes_value) {
   static const std::map<std::string, bool> known = {
       {"quiet", false},       {"destructive", false},  {"flowindent", false},
@@ -226,6 +257,7 @@ bool is_known_option(const std::string& name, bool* takes_value) {
       {"tree", true},         // dtrace: dump the parse tree of passes N (a debugging aid; accepted, no effect)
       {"argref", false},      // dtrace: arguments after the program need not be referenced
       {"tregs", true},        // dtrace: tuple registers (an array's or aggregation's keys, at most tregs + 1)
+      {"amin", true},         // dtrace: the least stability attributes the program may use (D_ATTR_MIN)
   };
   auto it = known.find(name);
   if (it == known.end()) return false;
@@ -481,6 +513,13 @@ private:
                         "ret-site or hijack");
         return false;
       }
+      if (name == "amin") {
+        if (parse_attributes(value)) return true;
+        ctx.diags.error("D_PRAGMA_OPTSET", loc,
+                        "failed to set option 'amin': '" + value + "' is not a set of attributes; write "
+                        "name/data/class, e.g. Evolving/Evolving/Common");
+        return false;
+      }
       if (name == "version") {
         if (option_version(value)) return true;
         ctx.diags.error("D_PRAGMA_OPTSET", loc,
@@ -616,6 +655,22 @@ bool string_from_pointer(ExprPtr& k, bool null_ok = true) {
   return true;
 }
 
+// A member DTrace's translators give as a char array (curpsinfo->pr_fname,
+// pr_psargs, curlwpsinfo->pr_name), which probekit types as a string.
+bool is_char_array(const Expr& e) {
+  return e.kind == ExprKind::ident && e.type.is_string() &&
+         (e.id == static_cast<int>(Var::curpsinfo) || e.id == static_cast<int>(Var::curlwpsinfo));
+}
+
+// The globals a statement assigns (x = v, x op= v, x++), wherever in it.
+void assigned_globals(const Expr& e, std::set<std::string>& out) {
+  if ((e.kind == ExprKind::assign || e.kind == ExprKind::incdec) && !e.kids.empty() &&
+      e.kids[0]->kind == ExprKind::ident)
+    out.insert(e.kids[0]->text);
+  for (const auto& k : e.kids)
+    if (k) assigned_globals(*k, out);
+}
+
 class SemanticPass : public Pass, public Visitor<SemanticPass> {
 public:
   SemanticPass() : Pass("semantic") {}
@@ -636,6 +691,7 @@ public:
     // clause that sets it), then one round reports.
     for (int round = 0; round < 3; ++round) {
       report_ = round == 2;
+      defined_globals_.clear();
       // An inline sees the inlines declared before it.
       for (size_t i = 0; i < syms_->inlines.size(); ++i) {
         InlineDecl& in = syms_->inlines[i];
@@ -663,6 +719,8 @@ public:
         after_speculate_ = false;
         if (c.predicate) {
           statement_top_ = false;
+          if (report_)
+            for (auto& s : c.body) assigned_globals(*s, defined_globals_);
           visit(*c.predicate);
           if (report_ && !c.predicate->type.is_none() && !c.predicate->type.is_scalar())
             error("D_PRED_SCALAR", c.predicate->loc,
@@ -712,6 +770,20 @@ public:
       return;
     }
     if (const VarInfo* v = find_var(e.text)) {
+      // -x amin: a built-in's attributes below it are D_ATTR_MIN (dtrace's
+      // dt_node_attr_assign). curthread is the one whose data are Private
+      // (dt_open.c); every other built-in variable is Stable/Stable/Common.
+      if (auto amin = option_attributes("amin")) {
+        const std::array<int, 3> attr = v->var == Var::curthread ? std::array<int, 3>{6, 1, 5}
+                                                                  : std::array<int, 3>{6, 6, 5};
+        if (attr[0] < (*amin)[0] || attr[1] < (*amin)[1] || attr[2] < (*amin)[2]) {
+          error("D_ATTR_MIN", e.loc,
+                "the attributes of '" + e.text + "' (" + (v->var == Var::curthread ? "Stable/Private/Common" : "Stable/Stable/Common") +
+                    ") are below the minimum the amin option asks for: lower it (-x amin=...) or do without '" +
+                    e.text + "'");
+          return;
+        }
+      }
       // DTrace's caller and stackdepth are of the kernel's stack: at a probe
       // that fires in user space (pid, usdt, BEGIN, tick, ...) it holds no
       // kernel frame, so they are 0 (dtrace-utils' own at a uprobe); at a
@@ -778,7 +850,14 @@ public:
       }
       e.slot = g->slot;
       e.type = g->type;
+      e.alloca = g->alloca;
       if (report_ && g->type.is_none()) undefined(e, "variable '" + e.text + "' is never assigned a value");
+      else if (report_ && !g->declared && !defined_globals_.count(e.text))
+        // dtrace cooks clauses in program order and a global exists from
+        // its first assignment on (dt_xcook_ident): END's `timestamp -
+        // start` before BEGIN's `start = timestamp` is unknown.
+        undefined(e, "variable '" + e.text + "' is read before the program first assigns it (its clauses run in "
+                     "program order)");
       return;
     }
     if (auto v = target_enumerator(e.text)) {
@@ -835,6 +914,22 @@ public:
       if (!first) first = d.name == "BEGIN" ? "BEGIN" : "END";
     }
     return first;
+  }
+
+  // How many arguments the clause's probes have, when its descriptions are
+  // all system call entries whose arguments the CLI knows (probe_args):
+  // the fewest of them.
+  std::optional<int64_t> syscall_arg_count() {
+    if (!ctx_->options.probe_args || !clause_ || clause_->descs.empty()) return std::nullopt;
+    std::optional<int64_t> fewest;
+    for (const auto& d : clause_->descs) {
+      if (!(d.provider.empty() || d.provider == "syscall") || d.name != "entry") return std::nullopt;
+      auto args = ctx_->options.probe_args(description_of(d));
+      if (!args) return std::nullopt;
+      const auto n = static_cast<int64_t>(args->size());
+      fewest = fewest ? std::min(*fewest, n) : n;
+    }
+    return fewest;
   }
 
   // args[n] of a clause whose descriptions all name functions whose
@@ -1321,6 +1416,11 @@ public:
         error("D_ARGS_IDX", e.loc,
               "index " + std::to_string(i) + " is out of range for dtrace:::" + none +
                   " args[]: the probe has no arguments");
+      } else if (auto n = syscall_arg_count(); n && i >= *n) {
+        // dtrace's syscall provider gives a call its own arguments only.
+        error("D_ARGS_IDX", e.loc,
+              "index " + std::to_string(i) + " is out of range for " + clause_->descs[0].text + " args[]: it has " +
+                  std::to_string(*n) + " argument" + (*n == 1 ? "" : "s"));
       } else {
         e.ival = static_cast<uint64_t>(i);
         e.type = typed_arg(static_cast<size_t>(i));
@@ -1708,6 +1808,10 @@ public:
         e.type = Type::aggregate(t.tag);
         return;
       }
+      if (t.pointee_string) {  // *p of a string *: the string at p
+        e.type = Type::string();
+        return;
+      }
       if (t.pointee_size == 0) {
         error("D_DEREF_VOID", e.loc, "cannot dereference 'void *': cast it to a typed pointer first, e.g. *(int *)p");
         return;
@@ -1751,6 +1855,15 @@ public:
 
   void visit_binary(Expr& e) {
     visit_kids(e, 0);
+    if (e.op == Op::add || e.op == Op::sub) e.alloca = e.kids[0]->alloca || e.kids[1]->alloca;
+    for (const auto& k : e.kids)
+      if (k->kind == ExprKind::agg_ref && k->slot >= 0 && syms_->find_agg(k->text)) {
+        // dt_cook_op2: an aggregation has no value an operator can use.
+        error("D_OP_INCOMPAT", k->loc,
+              "operator '" + std::string(to_string(e.op)) + "' cannot take aggregation '@" + k->text +
+                  "': an aggregation has no value in an expression; print it with printa(@" + k->text + ")");
+        return;
+      }
     const Type& a = e.kids[0]->type;
     const Type& b = e.kids[1]->type;
     if (a.is_none() || b.is_none()) return;
@@ -1814,8 +1927,26 @@ public:
     case Op::mul:
     case Op::div:
       if (e.op == Op::add && e.is_postfix && a.is_string() && b.is_integer()) {
-        // s[i] (the parser's *(s + i)): the deref reads char i of the string.
+        // s[i] (the parser's *(s + i)): the deref reads char i of the string
+        // (a char array member's bound: char_array_bounds).
         e.type = a;
+        return;
+      }
+      if ((e.op == Op::add || e.op == Op::sub) &&
+          ((a.is_string() && b.is_integer()) || (e.op == Op::add && a.is_integer() && b.is_string()))) {
+        // dt_cook_op2 lets a string be a pointer to its characters here:
+        // s + n (n + s, s - n) is the string from its character n on
+        // (dtrace-utils' codegen/tst.str_store_var).
+        e.type = Type::string();
+        return;
+      }
+      if ((e.op == Op::add || e.op == Op::sub) && (a.is_string() || b.is_string()) &&
+          (a.is_string() || a.is_scalar()) && (b.is_string() || b.is_scalar())) {
+        // Two "pointers" added, a pointer minus a string, a string minus
+        // a pointer: the operand types dt_cook_op2 refuses (D_OP_INCOMPAT).
+        error("D_OP_INCOMPAT", e.loc,
+              "operands of " + opname + " have incompatible types: " + a.name() + " and " + b.name() +
+                  (a.is_string() && b.is_string() && e.op == Op::add ? "; join strings with strjoin()" : ""));
         return;
       }
       if (!a.is_scalar() || !b.is_scalar()) {
@@ -1879,6 +2010,10 @@ public:
 
   void visit_ternary(Expr& e) {
     visit_kids(e, 0);
+    // dt_cook_ternary: one branch from alloca() and one not cannot be
+    // assigned to a variable (visit_assign's D_ALLOCA_INCOMPAT).
+    e.alloca = e.kids[1]->alloca;
+    e.nonassign = e.kids[1]->alloca != e.kids[2]->alloca || e.kids[1]->nonassign || e.kids[2]->nonassign;
     const Type& c = e.kids[0]->type;
     const Type& a = e.kids[1]->type;
     const Type& b = e.kids[2]->type;
@@ -1902,6 +2037,19 @@ public:
 
   void visit_assign(Expr& e) {
     statement_top_ = false;
+    if (report_ && e.op != Op::none && e.kids[0]->kind == ExprKind::ident) {
+      // x op= v reads x, which dt_cook_op2 cooks before v: a global not
+      // assigned yet is D_VAR_UNDEF, whatever v is.
+      const Expr& lhs = *e.kids[0];
+      const VarDecl* g = syms_->find(syms_->globals, lhs.text);
+      if (!find_var(lhs.text) && !find_inline(lhs.text) && !find_register(lhs.text) && !find_constant(lhs.text) &&
+          lhs.text != "NULL" && (!g || (!g->declared && !g->is_array && !defined_globals_.count(lhs.text)))) {
+        error("D_VAR_UNDEF", lhs.loc,
+              "'" + lhs.text + "' has not yet been assigned: '" + to_string(e.op) + "=' reads it; assign it first, e.g. " +
+                  lhs.text + " = 0");
+        return;
+      }
+    }
     {
       const Expr* outer = parent_;
       parent_ = &e;
@@ -1942,6 +2090,20 @@ public:
       e.type = var;
       return;
     }
+    // char *p = "..." (a string, probeprov): dt_node_is_argcompat takes a
+    // string for a char * (both are dt_node_is_strcompat); p is the
+    // address of the string's characters.
+    if (e.op == Op::none && var.kind == Type::Kind::pointer && !var.object && var.pointee_size == 1 &&
+        var.pointee_signed && rhs.is_string()) {
+      auto c = std::make_unique<Expr>(ExprKind::cast, e.kids[1]->loc);
+      c->cast_type = var;
+      c->type = var;
+      c->is_postfix = true;  // sema's own: visit_cast lets it be
+      c->kids.push_back(std::move(e.kids[1]));
+      e.kids[1] = std::move(c);
+      e.type = var;
+      return;
+    }
     // dt_node_is_argcompat(): an integer and a pointer are not compatible,
     // except the constant 0 as a pointer (x = curthread; x = pid is
     // refused).
@@ -1967,6 +2129,23 @@ public:
     if (e.op != Op::none && !var.is_scalar()) {
       error("D_OP_ARITH", e.loc, std::string("operator '") + to_string(e.op) + "=' needs an integer variable, not " + var.name());
       return;
+    }
+    const bool variable = lhs.kind == ExprKind::ident || lhs.kind == ExprKind::self_var ||
+                          lhs.kind == ExprKind::this_var || lhs.kind == ExprKind::index;
+    if (variable && e.kids[1]->nonassign) {
+      error("D_ALLOCA_INCOMPAT", e.kids[1]->loc,
+            "a '?:' with one branch from alloca() and one not cannot be assigned to " + describe_lvalue(lhs) +
+                ": make both branches alloca() pointers, or neither");
+      return;
+    }
+    if (variable && e.kids[1]->alloca) {
+      // The variable now holds an alloca() pointer (dt_cook_taint_alloca).
+      std::vector<VarDecl>* table = lhs.kind == ExprKind::self_var   ? &syms_->thread_vars
+                                    : lhs.kind == ExprKind::this_var ? &syms_->clause_vars
+                                    : lhs.kind == ExprKind::ident    ? &syms_->globals
+                                                                     : nullptr;
+      if (table)
+        if (VarDecl* v = syms_->find(*table, lhs.text)) v->alloca = true;
     }
     e.type = var;
   }
@@ -2031,6 +2210,8 @@ public:
       return;
     }
     visit_kids(e, 0);
+    e.alloca = e.kids[0]->alloca;  // a cast keeps it (dt_cook_op1)
+    e.nonassign = e.kids[0]->nonassign;
     const Type& t = e.kids[0]->type;
     if (t.is_none()) return;
     if (e.cast_type.is_none()) {
@@ -2065,6 +2246,14 @@ public:
       // tst.bcopy-into-alloca.d: trace((string)alloca'd)).
       e.kind = ExprKind::stringof;
       e.type = Type::string();
+      return;
+    }
+    if (e.cast_type.kind == Type::Kind::pointer && !e.cast_type.object && t.is_string() &&
+        (is_char_array(*e.kids[0]) || e.is_postfix)) {
+      // curpsinfo->pr_fname and the like are char arrays in DTrace (which
+      // probekit holds as strings): an array casts to a pointer
+      // (dtrace-utils' arrays/tst.ctf-bounds.oob-cast).
+      e.type = e.cast_type;
       return;
     }
     error("D_CAST_INVAL", e.loc, "cannot cast " + t.name() + " to " + e.cast_type.name() +
@@ -2372,6 +2561,13 @@ private:
            std::to_string(n) + (n == 1 ? " was" : " were") + " given";
   }
 
+  // The attributes an option such as amin gives (parse_attributes).
+  std::optional<std::array<int, 3>> option_attributes(const char* name) const {
+    auto it = syms_->options.find(name);
+    if (it == syms_->options.end()) return std::nullopt;
+    return parse_attributes(it->second);
+  }
+
   void undefined(Expr& e, const std::string& why) {
     if (!report_) return;
     if (!why.empty()) {
@@ -2414,6 +2610,7 @@ private:
       e.type = element_pointer(v->type);
       e.cast_type = v->type;
     }
+    e.alloca = v->alloca;
   }
 
   std::string describe_lvalue(const Expr& e) {
@@ -2475,6 +2672,7 @@ private:
       VarDecl* v = declare(syms_->globals, false);
       e.slot = v->slot;
       e.type = v->type;
+      if (report_) defined_globals_.insert(e.text);
       return v->type;
     }
     case ExprKind::self_var: {
@@ -2987,6 +3185,7 @@ private:
     case Fn::alloca:
       if (need(e, 0, false)) check_alloca_size(*e.kids[0], "alloca");
       e.type = Type::pointer();
+      e.alloca = true;
       return;
     case Fn::copyinto:
       need(e, 0, false);
@@ -3115,6 +3314,10 @@ private:
   const Clause* clause_ = nullptr;  // the clause being checked (args-> looks at its descriptions)
   Symbols* syms_ = nullptr;
   bool report_ = false;
+  // The reporting round's globals assigned so far, in program order (a
+  // clause's predicate also sees its own clause's: dt_compile_one_clause
+  // cooks the actions and tries the predicate again).
+  std::set<std::string> defined_globals_;
   bool statement_top_ = false;
   const Expr* parent_ = nullptr;  // the expression whose kids visit_kids() is visiting
   bool after_speculate_ = false;  // the clause being checked called speculate()

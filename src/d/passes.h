@@ -47,6 +47,7 @@ struct VarDecl {
   Loc loc;              // first use
   bool declared = false;  // typed by a declaration: keeps its type (no widening)
   int64_t dim = 0;        // int a[5]: 5 (keys is {int}); 0 for associative arrays
+  bool alloca = false;    // assigned an alloca() pointer (dtrace's DT_IDFLG_ALLOCA)
 };
 
 // inline TYPE NAME = value;

@@ -474,6 +474,7 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   // pointer kept from an earlier clause reads past what is allocated, a
   // bad address.
   x.scratch_mem.clear();
+  x.string_mem.clear();
   try {
     if (c.predicate && c.predicate->eval_int(x) == 0) return;
     if (c.empty) emit_prefix(x);

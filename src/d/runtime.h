@@ -74,6 +74,10 @@ inline constexpr uint64_t kDynObjectFirst = uint64_t{1} << 32;
 // cpu_lgrp, 4 bytes each) at kCpuInfoBase + n * kCpuInfoSize, which
 // read_memory makes up as dtrace-utils fills its cpuinfo map on Linux.
 inline constexpr uint64_t kCpuInfoBase = 0xdeb1000000000000ULL;
+// A string met as a `char *` (`char *s = probeprov`, `(char *)curlwpsinfo->
+// pr_name`): a copy in its strsize + 1 byte buffer, as DTrace holds it,
+// in Exec::string_mem from kStringBase, for the firing (as alloca()'s).
+inline constexpr uint64_t kStringBase = 0xdeac000000000000ULL;
 
 // Per-firing state handed to every node.
 struct Exec {
@@ -92,6 +96,8 @@ struct Exec {
   // alloca()'s scratch memory: addresses from kScratchBase, which no user
   // address space maps (non-canonical), freed when the clause ends.
   std::string scratch_mem;
+  // Strings taken as char * (kStringBase), freed with scratch_mem.
+  std::string string_mem;
 
   std::vector<Value>* thread_vars(bool create);
   [[noreturn]] void fault(FaultKind kind, uint64_t address, std::string what = {}) const;

@@ -11,6 +11,7 @@ std::string Type::name() const {
   case Kind::floating: return size == 4 ? "float" : size == 16 ? "long double" : "double";
   case Kind::pointer:
     if (object) return "struct or union";  // the struct's name is the AST's (StructType::name)
+    if (pointee_string) return "string *";
     switch (pointee_size) {
     case 0: return "void *";
     case 1: return pointee_signed ? "char *" : "uint8_t *";

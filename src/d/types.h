@@ -34,6 +34,9 @@ struct Type {
   // reads at an offset as `->` does. Not a scalar: only member access,
   // whole assignment from the same type, print() and trace() use it.
   bool object = false;
+  // A `string *` (dtrace-utils' funcs/alloca/tst.string-alloca): *p is a
+  // string of strsize bytes at p.
+  bool pointee_string = false;
 
   static Type none() { return Type{}; }
   static Type integer(uint8_t size = 8, bool is_signed = true) {

@@ -8,6 +8,7 @@
  * Stores of new elements past that are dropped and counted (x[10] reads
  * 0); storing 0 frees an element, and its bytes hold the next one (x[100]).
  */
-pid$target:a.out:f:entry { x[i] = i + 1; i++; }
+BEGIN { i = 0; }  /* dtrace knows globals in program order */
+pid$target:a.out:f:entry { x[i] = (int64_t)i + 1; i++; }
 pid$target:a.out:g:entry { x[0] = 0; x[100] = 7; x[101] = 8; }
 END { printf("%d %d %d %d %d\n", x[0], x[9], x[10], x[100], x[101]); }

@@ -470,6 +470,19 @@ TEST(DCli, CompileOnlyStartsNothing) {
   EXPECT_NE(bad.err.find("[D_SYNTAX]"), std::string::npos) << bad.err;
 }
 
+// A system call's entry probe has that call's arguments (the CLI answers
+// probe_args from the syscall table), as dtrace's syscall provider types
+// them: write() has three, so args[3] is D_ARGS_IDX when compiled.
+TEST(DCli, SyscallArgsBeyondTheCallsArgumentsAreRefused) {
+  auto bad = run({probekit_path(), "-e", "-n", "write:entry { trace(args[2]); trace(args[3]); }"}, 10);
+  EXPECT_EQ(bad.status, 1) << bad.err;
+  EXPECT_NE(bad.err.find("index 3 is out of range for write:entry args[]: it has 3 arguments [D_ARGS_IDX]"),
+            std::string::npos)
+      << bad.err;
+  auto ok = run({probekit_path(), "-e", "-n", "syscall::write:entry { trace(args[2]); }"}, 10);
+  EXPECT_EQ(ok.status, 0) << ok.err;
+}
+
 TEST(DCli, BufferSizeFlagTakesDTracesSizes) {
   auto ok = run({probekit_path(), "-q", "-b", "1m", "-n", "BEGIN { printf(\"ok\\n\"); exit(0); }"}, 10);
   EXPECT_EQ(ok.status, 0) << ok.err;

@@ -287,7 +287,7 @@ TEST(DAgentCli, OutputLostToAFullBufferIsCountedAsDTraceCountsDrops) {
 // the totals: exactly the trap backend's output.
 TEST(DAgentCli, GlobalsSharedByFourThreadsKeepExactTotals) {
   const std::string prog =
-      "BEGIN { base = 100; }\n"
+      "BEGIN { base = 100; n = 0; sum = 0; down = 0; }\n"  // dtrace: op= reads a global assigned before
       "pid$target:a.out:main:entry { printf(\"%s\\n\", strstr(execname, \"\")); n += 1000; }\n"  // the tracer's (strstr)
       "pid$target:a.out:work:entry { n++; sum += arg0; down -= 2; }\n"
       "pid$target:a.out:work:entry /base == 100/ { seen++; }\n"

@@ -412,6 +412,34 @@ TEST(AgentCodegen, SignedRemainderFollowsDTracesSignRule) {
   EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
 }
 
+// D computes in 64 bits and narrows a value only where it is stored, cast
+// or recorded (dtrace-utils' BPF registers; arithmetic/tst.basics): an int
+// shifted past bit 31 is still positive in a comparison, divides as its
+// 64-bit value and prints as an int, in the tracer and in native code alike.
+TEST(AgentCodegen, IntegersAreComputedIn64BitsAndNarrowedWhereRecordedAsInTheTracer) {
+  Both b("pid$target::work:entry {\n"
+         "  @k[(int)arg1 << 28] = sum(((int)arg1 << 28) / 4);\n"
+         "  @c[((int)arg1 << 28) > 0, -((int)arg1 << 28) < 0] = count();\n"
+         "  self->n = (int)arg1 << 28; @s = sum(self->n);\n"
+         "  printf(\"%d %d %d\\n\", (int)arg1 << 28, -((int)arg1 << 28) >> 30, arg1 ? ~0 : 1 << 31);\n"
+         "}\n");
+  for (const Hit& h : some_hits()) {
+    std::string why;
+    ASSERT_TRUE(b.fire(kWork, h, &why)) << why;
+    EXPECT_EQ(FakeAgent::native_form(), "native code");
+  }
+  b.end();
+  const std::string& out = b.tracer_out.out_text();
+  // arg1 = 14: 14 << 28 is 3758096384, an int -536870912 when printed;
+  // -3758096384 >> 30 is -4; 1 << 31 prints as an int.
+  EXPECT_NE(out.find("\n-536870912 -4 -1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("0 0 -2147483648\n"), std::string::npos) << out;
+  // Positive before narrowing: no hit but the first (arg1 = 0) compares <= 0.
+  EXPECT_NE(out.find("        1        1               39\n"), std::string::npos) << out;
+  EXPECT_EQ(b.agent_out.out_text(), out);
+  EXPECT_EQ(b.agent_out.err_text(), b.tracer_out.err_text());
+}
+
 // ufunc(), usym(), uaddr() and umod() keys and trace() values in the
 // agent: it keeps the address, probekit symbolizes it when it prints, to
 // the tracer's text and key identity (two addresses in one function are
@@ -525,7 +553,8 @@ TEST(AgentCodegen, ThreadLocalsPredicatesAndArithmeticMatchTheTracer) {
 // and that the tracer's own clauses (END, a probe it runs) read and change.
 TEST(AgentCodegen, GlobalVariablesMatchTheTracer) {
   Both b("uint8_t small;\n"
-         "BEGIN { base = 7; small = 250; mixed = 1; }\n"
+         // total, down and prod are assigned before `op=` reads them (dtrace: D_VAR_UNDEF).
+         "BEGIN { base = 7; small = 250; mixed = 1; total = 0; down = 0; prod = 0; }\n"
          "pid$target::work:entry { n++; total += arg1; down -= 2; last = arg0; prod *= 1; small++; }\n"
          "pid$target::work:entry /base == 7 && n % 4 == 1/ { @at[n, (int)last] = count(); mixed = mixed * 3 + 1; }\n"
          "pid$target::rest:entry { printf(\"%s %d\\n\", toupper(execname), n); n += 1000; mixed = 2; mixed = mixed / (n - n); }\n"

@@ -125,7 +125,10 @@ TEST(Parser, TypeWords) {
   EXPECT_EQ(type_from_words({"void"}, 1)->name(), "void *");
   EXPECT_FALSE(type_from_words({"long", "short"}, 0));
   EXPECT_FALSE(type_from_words({"signed", "unsigned", "int"}, 0));
-  EXPECT_FALSE(type_from_words({"string"}, 1));
+  // string * is a pointer to a string in memory (dtrace-utils'
+  // funcs/alloca/tst.string-alloca).
+  EXPECT_EQ(type_from_words({"string"}, 1)->name(), "string *");
+  EXPECT_FALSE(type_from_words({"string", "int"}, 1));
 }
 
 std::string program(const std::string& src) {

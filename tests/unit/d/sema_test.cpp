@@ -160,9 +160,12 @@ TEST(Passes, IndexingAStringIsAChar) {
     EXPECT_TRUE(is_string_index(v)) << dump(v);
     EXPECT_EQ(v.type, Type::integer(1, true)) << dump(v);
   }
-  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; x = *(s + 1); }")), std::vector<std::string>{"D_OP_ARITH"});
+  // s + 1 is a string (its characters from 1 on), which * cannot
+  // dereference (dt_node_is_pointer is false for a string).
+  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; x = *(s + 1); }")), std::vector<std::string>{"D_DEREF_NONPTR"});
   EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; s[1] = 'x'; }")), std::vector<std::string>{"D_OP_WRITE"});
-  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; x = s[\"k\"]; }")), std::vector<std::string>{"D_OP_ARITH"});
+  // *(s + "k"): two strings do not add (dt_cook_op2's D_OP_INCOMPAT).
+  EXPECT_EQ(ids(analyse("BEGIN { s = \"abc\"; x = s[\"k\"]; }")), std::vector<std::string>{"D_OP_INCOMPAT"});
 }
 
 // curpsinfo->M becomes a built-in of M's type; members the translator
