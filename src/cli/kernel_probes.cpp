@@ -19,13 +19,13 @@ namespace {
 class KernelHitContext : public HitContext {
 public:
   // user_pc: a sample taken in user mode (uregs[R_PC]); 0 otherwise.
-  KernelHitContext(int pid, int tid, std::string comm, int cpu, uint64_t time, uint64_t user_pc = 0)
-      : pid_(pid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {
+  KernelHitContext(int pid, int ppid, int tid, std::string comm, int cpu, uint64_t time, uint64_t user_pc = 0)
+      : pid_(pid), ppid_(ppid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {
     regs_.rip = user_pc;
   }
   int pid() const override { return pid_; }
   int tid() const override { return tid_; }
-  int ppid() const override { return 0; }
+  int ppid() const override { return ppid_; }
   const std::string& comm() const override { return comm_; }
   int cpu() const override { return cpu_; }
   uint64_t timestamp_ns() const override { return time_; }
@@ -43,7 +43,7 @@ private:
   static Error unsupported() {
     return Error("a kernel tracepoint event has no user registers or memory to read", ErrorKind::unsupported);
   }
-  int pid_, tid_;
+  int pid_, ppid_, tid_;
   std::string comm_;
   int cpu_;
   uint64_t time_;
@@ -437,7 +437,7 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
   }
   }
   if (!id) return;
-  KernelHitContext hit(pid, tid, std::move(comm), static_cast<int>(ev.cpu), ev.time_ns);
+  KernelHitContext hit(pid, pid == ev.pid ? ev.ppid : 0, tid, std::move(comm), static_cast<int>(ev.cpu), ev.time_ns);
   fc.hit = &hit;
   if (timeline_) {
     std::vector<std::pair<std::string, std::string>> args;
@@ -459,7 +459,7 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
 // symbols are not loaded (ufunc(arg1) prints it in hex).
 void KernelProbes::fire_sample(d::Program& program, const kernel::KernelEvent& ev) {
   if (ev.sampler >= samplers_.size() || !samplers_[ev.sampler].probe_id) return;
-  KernelHitContext hit(ev.pid, ev.tid, std::string(ev.comm), static_cast<int>(ev.cpu), ev.time_ns,
+  KernelHitContext hit(ev.pid, ev.ppid, ev.tid, std::string(ev.comm), static_cast<int>(ev.cpu), ev.time_ns,
                        ev.in_kernel ? 0 : ev.ip);
   d::FireContext fc;
   fc.hit = &hit;

@@ -144,6 +144,22 @@ TEST(KernelCli, ExecSuccessSeesTheCommandsOwnExec) {
   EXPECT_EQ(r.out, "true /bin/true 1\n\n");  // then the blank line when tracing stops
 }
 
+// ppid of a system-wide event: the shell system() starts writes once and
+// exits long before its event is read from the ring, so /proc has no
+// parent for it by then; the kernel's FORK record said it (probekit's own
+// pid is $pid, the shell's parent). Without it ppid was 0 and this waited
+// forever (dtrace-utils' funcs/tst.inet_ntoa_alloca.d).
+TEST(KernelCli, PpidOfAShortLivedChildComesFromItsForkRecord) {
+  if (!is_root()) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
+  auto r = run({probekit_path(), "-q", "-w", "-n",
+                "BEGIN { system(\"echo child-wrote > /dev/null\"); } "
+                "syscall::write:entry /ppid == $pid/ { printf(\"%s %d\\n\", execname, arg2); exit(0); } "
+                "tick-20s { printf(\"no write with ppid $pid\\n\"); exit(1); }"},
+               30);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "sh 12\n\n");  // the shell's 12-byte write, then the blank line when tracing stops
+}
+
 // proc:::create and proc:::exit of a known command (the shell forks once
 // for /bin/true, then exits 3), and sched:::off-cpu for it: the fields and
 // execname of each, in the order they happened.
