@@ -910,12 +910,22 @@ int d_main(int argc, char** argv) {
     done = done || program.exit_requested();
     publish();
   }
-  // -x statusrate: dtrace's consumer sees exit() at its next status check
-  // (dtrace_status() every statusrate from the start), and only then
-  // stops and fires END; meanwhile no clause runs (the draining state)
-  // and the target runs on. Without the option, exit() is seen at once.
-  if (program.exit_requested() && !interrupted() && !target_exited && program.has_option("statusrate"))
-    if (const auto period = d::option_rate_ns(program.option("statusrate")); period && *period > 0) {
+  // dtrace's consumer sees exit() at its next status check (dtrace_status()
+  // every statusrate, 1 s by default, from the start), and only then stops
+  // and fires END; meanwhile no clause runs (the draining state) and the
+  // target runs on. With -x statusrate probekit waits for that check. Without
+  // it, a command probekit started runs on until its next event that reaches
+  // a clause (the clause is skipped and stops it), its exit, or that check,
+  // whichever is first: so the system call whose probe called exit() is
+  // made (the write a syscall::write:entry clause saw is written, as under
+  // dtrace) before the command is ended. An attached process is detached
+  // at once.
+  constexpr uint64_t kDefaultStatusRateNs = 1'000'000'000;  // dt_open.c: DTRACEOPT_STATUSRATE
+  const bool status_checked = program.has_option("statusrate");
+  if (program.exit_requested() && !interrupted() && !target_exited && (status_checked || (session && launched))) {
+    std::optional<uint64_t> period = kDefaultStatusRateNs;
+    if (status_checked) period = d::option_rate_ns(program.option("statusrate"));
+    if (period && *period > 0) {
       const uint64_t check = started_ns + ((now_ns() - started_ns) / *period + 1) * *period;
       for (uint64_t now = now_ns(); now < check && !interrupted(); now = now_ns()) {
         const double left = static_cast<double>(check - now) / 1e9;
@@ -927,12 +937,14 @@ int d_main(int argc, char** argv) {
             target_status = *r;
             break;
           }
+          if (!status_checked) break;  // its next event: end it now
         } else {
           timespec ts{static_cast<time_t>(left), static_cast<long>(std::fmod(left, 1.0) * 1e9)};
           nanosleep(&ts, nullptr);
         }
       }
     }
+  }
   // exit() ends a launched command that is still running, as dtrace ends
   // the command it started: none is left behind, printing after probekit
   // has gone. Ctrl-C and -d let it finish: detached, or, under the

@@ -625,6 +625,23 @@ TEST(DCli, ExitEndsTheCommandProbekitStarted) {
   EXPECT_EQ(errno, ESRCH);
 }
 
+// exit() in the clause of a system call's entry: as under dtrace, whose
+// consumer sees exit() later, the call is made before the command is ended
+// (dtrace-utils' funcs/copyinstr tests expect delaydie's message on
+// stderr). Then the shell runs on to its next traced event (the next
+// write's entry: no clause runs after exit()) and is killed there; that
+// second write may or may not get out before the kill lands, the third
+// never does.
+TEST(DCli, ExitAtASystemCallEntryLetsTheCallBeMade) {
+  auto r = run({probekit_path(), "-n", "syscall::write:entry /pid == $target/ { exit(0); }", "-c",
+                "/bin/sh -c 'echo first >&2; echo second >&2; sleep 5; echo third >&2'"},
+               30);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("matched 1 probe\\nfirst\\n(second\\n)?probekit: note: pid \\d+ "
+                                                  "killed: exit\\(\\) ended tracing")))
+      << r.err;
+}
+
 // BEGIN, END and tick-N need no target (tick-N is a timer in probekit).
 TEST(DCli, ProgramsWithoutATarget) {
   auto r = run({probekit_path(), "-q", "-n", "BEGIN { printf(\"b\\n\"); } tick-1ms /++i == 3/ { exit(0); } END { printf(\"e\\n\"); }"}, 10);
