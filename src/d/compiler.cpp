@@ -1814,7 +1814,11 @@ public:
       if (id < 0 || static_cast<size_t>(id) > rt.specs.size()) x.fault(FaultKind::illegal_op, 0, {});
       Speculation& s = rt.specs[static_cast<size_t>(id - 1)];
       if (!s.active) return;
-      if (fn_ == Fn::commit) rt.sink->out(s.buffer);
+      if (fn_ == Fn::commit && !s.buffer.empty()) {
+        std::string heading;
+        rt.emit_header(heading);
+        rt.sink->out(heading + s.buffer);
+      }
       s = Speculation{};
       return;
     }
@@ -2374,11 +2378,15 @@ std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt) {
       const FnInfo* fn = s.kind == ExprKind::call ? find_function(s.text) : nullptr;
       return fn && fn->records_data;
     };
+    size_t speculates = 0, other_actions = 0;
     for (auto& s : cl.body) {
       cc.body.push_back(c.expr(*s));
       if (records(records, *s)) cc.records_data = true;
+      const FnInfo* fn = s->kind == ExprKind::call ? find_function(s->text) : nullptr;
+      if (fn && fn->is_action) ++(fn->fn == Fn::speculate ? speculates : other_actions);
     }
     cc.empty = cl.body.empty();
+    cc.speculates_only = speculates > 0 && other_actions == 0;
     out.push_back(std::move(cc));
   }
   return out;

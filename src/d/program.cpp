@@ -367,11 +367,7 @@ void Runtime::emit_prefix(Exec& x) {
   }
   if (quiet_ || json()) return;
   char buf[160];
-  if (!header_done) {
-    header_done = true;
-    std::snprintf(buf, sizeof buf, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
-    *x.out += buf;
-  }
+  if (x.spec <= 0) emit_header(*x.out);
   int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
   std::string fn = x.probe.key.function + ":" + x.probe.key.name;
   std::snprintf(buf, sizeof buf, "%3d %6u %32s ", cpu, x.probe.id, fn.c_str());
@@ -387,11 +383,7 @@ void Runtime::emit_prefix(Exec& x) {
 // Printed even with -q, as dtrace does.
 void Runtime::emit_flow_prefix(Exec& x) {
   char buf[160];
-  if (!header_done) {
-    header_done = true;
-    std::snprintf(buf, sizeof buf, "%3s %-41s\n", "CPU", "FUNCTION");
-    *x.out += buf;
-  }
+  if (x.spec <= 0) emit_header(*x.out);
   int& depth = flow_depth[x.tid];
   auto flow = flow_applied ? ProbeEntry::Flow::none : x.probe.flow;
   if (flow == ProbeEntry::Flow::ret && depth > 0) depth -= 2;
@@ -406,6 +398,25 @@ void Runtime::emit_flow_prefix(Exec& x) {
   int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
   std::snprintf(buf, sizeof buf, "%3d %-41s ", cpu, name.c_str());
   *x.out += buf;
+}
+
+// dtrace(1)'s heading, before the first probe line it prints. Not into a
+// speculation buffer: chew() prints it when a record reaches the consumer,
+// so for speculative lines at their commit (and never for a speculation
+// dropped or discarded).
+void Runtime::emit_header(std::string& out) {
+  if (header_done) return;
+  if (flow_indent && !json()) {
+    header_done = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%3s %-41s\n", "CPU", "FUNCTION");
+    out += buf;
+  } else if (!quiet_ && !json()) {
+    header_done = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
+    out += buf;
+  }
 }
 
 void Runtime::emit(Exec& x, std::string_view text) { x.out->append(text); }
@@ -475,6 +486,10 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   } catch (const ClauseDrop&) {
     return;  // a dynamic variable drop: the clause and its output end there
   }
+  // A clause whose only action is speculate() records its probe in the
+  // speculation (dt_cg.c: no non-speculative action is the default action,
+  // into the speculation buffer): its line appears when it is committed.
+  if (x.spec > 0 && !x.prefix_done && c.speculates_only) emit_prefix(x);
   // An empty clause under -F -q prints only the flow prefix: end its line.
   if (x.prefix_done && (!quiet_ || (flow_indent && c.empty)) && !json()) out += "\n";
   if (out.empty()) return;

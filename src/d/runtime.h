@@ -130,6 +130,7 @@ struct CompiledClause {
   std::vector<NodePtr> body;
   bool records_data = false;    // prints the probe line before its output
   bool empty = false;           // no statements: DTrace's default action
+  bool speculates_only = false; // speculate() its only action: the default action, speculated
 };
 
 struct ProbeEntry {
@@ -158,6 +159,7 @@ public:
 
   // Output helpers used by nodes.
   void emit_prefix(Exec& x);
+  void emit_header(std::string& out);  // dtrace(1)'s heading, once
   void emit(Exec& x, std::string_view text);  // a record (text already rendered)
   bool json() const { return format_ == OutputFormat::json; }
   // -f folded / -x aggfmt=folded: aggregations print as folded stacks.
