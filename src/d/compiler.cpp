@@ -1822,8 +1822,17 @@ public:
       s = Speculation{};
       return;
     }
-    case Fn::stop: check(x, rt.host->stop(x.ctx)); return;
-    case Fn::raise: check(x, rt.host->raise(x.ctx, static_cast<int>(args_[0]->eval_int(x)))); return;
+    // stop(), raise() and chill() are records of their own (DTRACEACT_STOP,
+    // _RAISE, _CHILL; dt_cg_clsflags marks their clause data-recording):
+    // the firing has its line in the default output, as for exit().
+    case Fn::stop:
+      rt.emit_prefix(x);
+      check(x, rt.host->stop(x.ctx));
+      return;
+    case Fn::raise:
+      rt.emit_prefix(x);
+      check(x, rt.host->raise(x.ctx, static_cast<int>(args_[0]->eval_int(x))));
+      return;
     case Fn::system: {
       auto vals = eval_args(x, args_, 1);
       auto s = format(text_, vals);
@@ -1832,7 +1841,10 @@ public:
       return;
     }
     case Fn::override: check(x, rt.host->override_return(x.ctx, args_[0]->eval_int(x))); return;
-    case Fn::chill: check(x, rt.host->chill(x.ctx, static_cast<uint64_t>(args_[0]->eval_int(x)))); return;
+    case Fn::chill:
+      rt.emit_prefix(x);
+      check(x, rt.host->chill(x.ctx, static_cast<uint64_t>(args_[0]->eval_int(x))));
+      return;
     case Fn::freopen: {
       auto vals = eval_args(x, args_, 1);
       auto s = format(text_, vals);
