@@ -1305,9 +1305,21 @@ public:
       return static_cast<int64_t>(kScratchBase + at);
     }
     case Fn::progenyof: {
+      // The current process is P or descends from it: its parents are
+      // walked up to init (dtrace-utils walks task->real_parent), the first
+      // from the hit, the rest from the host (/proc). Without a hit
+      // (BEGIN, END, tick) the current process is DTrace's own, as pid says.
       int64_t p = args_[0]->eval_int(x);
-      if (!x.ctx.hit) return 0;
-      return p == x.ctx.hit->pid() || p == x.ctx.hit->ppid();
+      Host& host = *x.rt.host;
+      int cur = x.ctx.hit ? x.ctx.hit->pid() : host.tracer_pid();
+      int parent = x.ctx.hit ? x.ctx.hit->ppid() : host.proc_info(cur, cur).ppid;
+      for (int depth = 0; cur > 0 && depth < 4096; ++depth) {
+        if (cur == p) return 1;
+        if (parent == cur) break;
+        cur = parent;
+        if (cur > 0) parent = host.proc_info(cur, cur).ppid;
+      }
+      return 0;
     }
     // x86-64 is little-endian: host to network order is a byte swap.
     case Fn::htons:
