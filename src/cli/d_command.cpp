@@ -829,6 +829,9 @@ int d_main(int argc, char** argv) {
     std::fprintf(stderr, "probekit: could not enable tracing: Enabling exceeds size of buffer (%s)\n", why.c_str());
     return fail(exit_runtime);
   }
+  // dtrace(1) notes it once tracing is on (after go()), unless quiet.
+  if (program.destructive() && !program.quiet() && !interrupted())
+    std::fputs("probekit: allowing destructive actions\n", stderr);
   auto& ticks = binder.ticks();
 
   // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause
