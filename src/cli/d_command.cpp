@@ -52,6 +52,7 @@ struct DOptions {
   bool quiet = false;
   bool destructive = false;
   bool zero_ok = false;
+  bool elf_object = false;  // -G: refused (probekit does not link D programs into objects)
   bool flow = false;
   bool verbose = false;
   bool list = false;
@@ -384,6 +385,7 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-q", opt.quiet, "quiet: only what the program prints");
   app.add_flag("-w", opt.destructive, "allow destructive actions");
   app.add_flag("-Z", opt.zero_ok, "allow descriptions that match no probes");
+  app.add_flag("-G", opt.elf_object, "dtrace's ELF object of the program (not supported: refused)");
   app.add_flag("-F", opt.flow, "indent function entry/return flow");
   app.add_flag("-v", opt.verbose, "verbose: how each probe is armed; with -l, arguments and types");
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
@@ -597,6 +599,14 @@ int d_main(int argc, char** argv) {
     return exit_ok;
   }
   if (opt.list) return list_main(opt);
+  // -G is a valid dtrace(1) mode that probekit does not have: the program
+  // cannot be made into an object, an error of the run (1, as dtrace's
+  // failed link), not of the command line.
+  if (opt.elf_object) {
+    report_error("-G", "probekit cannot make an ELF object of a D program to link into an application; run the "
+                       "program itself (-s FILE or -n PROGRAM, without -G)");
+    return exit_rejected;
+  }
   if (opt.programs.empty() && opt.files.empty()) {
     report_error("", "no program: give -n 'PROGRAM' or -s FILE (see probekit -h)");
     return exit_usage;
@@ -649,7 +659,7 @@ int d_main(int argc, char** argv) {
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
   if (!libraries.empty()) source = libraries + "#line 1 \"" + file_name + "\"\n" + source;
-  // -x define=, undef=, incdir= are -D, -U, -I; -x stdc= is dtrace's -X
+  // -x define=, undef=, incdir= are -D, -U, -I, -x cpp is -C; -x stdc= is dtrace's -X
   // (a, t: __STDC__ 0; c: 1, cpp's own; s: undefined). They are the
   // preprocessor's, not the program's.
   for (auto it = opt.xopts.begin(); it != opt.xopts.end();) {
@@ -658,6 +668,7 @@ int d_main(int argc, char** argv) {
     if (name == "define") opt.cpp_options.defines.push_back(value);
     else if (name == "undef") opt.cpp_options.undefines.push_back(value);
     else if (name == "incdir") opt.cpp_options.includes.push_back(value);
+    else if (name == "cpp") opt.cpp = true;  // dtrace's -C as an option
     else if (name == "stdc") {
       if (value == "a" || value == "t") opt.cpp_options.defines.push_back("__STDC__=0");
       else if (value == "s") opt.cpp_options.undefines.push_back("__STDC__");
@@ -798,7 +809,7 @@ int d_main(int argc, char** argv) {
   // args[N] is typed from DWARF, opened only when the program reads args[].
   DebugArgs debug;
   BindOptions bind;
-  bind.zero_ok = opt.zero_ok;
+  bind.zero_ok = opt.zero_ok || program.has_option("zdefs");  // -Z, -x zdefs, the pragma
   bind.launched = launched;
   bind.quiet = program.quiet();  // -q, or the quiet option as the program left it
   bind.verbose = opt.verbose;
