@@ -642,16 +642,23 @@ int d_main(int argc, char** argv) {
   auto line_count = [](const std::string& text) {
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
   };
+  // A file that ends inside a control line ('#pragma' with no newline) is
+  // dtrace's syntax error when nothing follows it: the lexer sees it so.
+  bool ends_in_control_line = false;
   for (const auto& f : opt.files) {
     auto text = read_program_file(f);
     if (!text) return reject("-s " + f, text.error());
     const int first = line_count(source) + 1;
+    const size_t last_line = text->rfind('\n') == std::string::npos ? 0 : text->rfind('\n') + 1;
+    const size_t hash = text->find_first_not_of(" \t", last_line);
+    ends_in_control_line = !text->empty() && text->back() != '\n' && hash != std::string::npos && (*text)[hash] == '#';
     source += *text;
     if (!source.empty() && source.back() != '\n') source += '\n';
     parts.push_back({"script", f, first, line_count(source)});
     file_name = f;
   }
   for (const auto& p : opt.programs) {
+    ends_in_control_line = false;
     const int first = line_count(source) + 1;
     source += p;
     source += '\n';
@@ -694,6 +701,7 @@ int d_main(int argc, char** argv) {
   }
   // Without -C, -D, -U and -I are accepted and do nothing, as dtrace(1)'s:
   // the preprocessor does not run.
+  if (!opt.cpp && ends_in_control_line) source.pop_back();
 
   d::CompileOptions co;
   co.macro_args = opt.args;
