@@ -1102,12 +1102,12 @@ int list_main(DOptions& opt) {
       if ((desc.provider.empty() || glob_match(desc.provider, "dtrace")) && desc.module.empty() &&
           desc.function.empty() && (desc.name.empty() || glob_match(desc.name, n)))
         row("dtrace", "", "", n);
-    if ((desc.provider.empty() || glob_match(desc.provider, "syscall")) && desc.module.empty()) {
+    if ((desc.provider.empty() || glob_match(desc.provider, "syscall")) && syscall_module_matches(desc.module)) {
       for (const auto& e : syscalls::all_syscalls()) {
         std::string fn(e.name);
         if (!desc.function.empty() && !glob_match(desc.function, fn)) continue;
         for (const char* n : {"entry", "return"})
-          if (desc.name.empty() || glob_match(desc.name, n)) row("syscall", "", fn, n);
+          if (desc.name.empty() || glob_match(desc.name, n)) row("syscall", kSyscallModule, fn, n);
       }
     }
     if (kernel.is_kernel(desc) && desc.provider != "syscall") {

@@ -78,12 +78,16 @@ bool empty_or_matches_empty(const std::string& field) { return field.empty() || 
 // "write:entry" with no process: no provider, a system call's name and
 // entry or return, which dtrace matches to syscall::write:entry.
 bool names_system_call(const d::ProbeDescription& desc) {
-  if (!desc.provider.empty() || !empty_or_matches_empty(desc.module) || desc.function.empty()) return false;
+  if (!desc.provider.empty() || !syscall_module_matches(desc.module) || desc.function.empty()) return false;
   if (!desc.name.empty() && !glob_match(desc.name, "entry") && !glob_match(desc.name, "return")) return false;
   return !syscalls::match_syscalls(desc.function).empty();
 }
 
 }  // namespace
+
+bool syscall_module_matches(const std::string& module) {
+  return module.empty() || glob_match(module, kSyscallModule);
+}
 
 const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
   static const std::vector<Mapping> m = {
@@ -149,7 +153,7 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     return out;
   }
   if (p == "syscall" || names_system_call(desc)) {
-    if (!empty_or_matches_empty(desc.module)) return out;
+    if (!syscall_module_matches(desc.module)) return out;
     bool entry = desc.name.empty() || glob_match(desc.name, "entry");
     bool ret = desc.name.empty() || glob_match(desc.name, "return");
     // A few named calls: their own tracepoints, so that no other call
@@ -167,8 +171,8 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     if (named) {
       for (int nr : nrs) {
         std::string n(syscalls::syscall_name(nr));
-        if (entry) out.push_back({"syscalls", "sys_enter_" + n, Role::sys_enter, {"syscall", "", n, "entry"}, nr});
-        if (ret) out.push_back({"syscalls", "sys_exit_" + n, Role::sys_exit, {"syscall", "", n, "return"}, nr});
+        if (entry) out.push_back({"syscalls", "sys_enter_" + n, Role::sys_enter, {"syscall", kSyscallModule, n, "entry"}, nr});
+        if (ret) out.push_back({"syscalls", "sys_exit_" + n, Role::sys_exit, {"syscall", kSyscallModule, n, "return"}, nr});
       }
       return out;
     }
@@ -347,7 +351,7 @@ Result<size_t> KernelProbes::bind(d::Program& program, const d::ProbeDescription
       const char* name = n.role == Role::sys_enter ? "entry" : "return";
       Target& t = target_for(n.role);
       for (int nr : syscalls::match_syscalls(desc.function.empty() ? "*" : desc.function)) {
-        d::ProbeKey key{"syscall", "", std::string(syscalls::syscall_name(nr)), name};
+        d::ProbeKey key{"syscall", kSyscallModule, std::string(syscalls::syscall_name(nr)), name};
         auto reg = program.register_probe(key, {}, fields);
         if (!reg.id) continue;
         ++matched;

@@ -48,6 +48,12 @@ namespace probekit::cli {
 
 struct Timeline;  // cli/d_probes.h
 
+// The module of every syscall probe, the target's or the system's, as
+// dtrace-utils names them (syscall:vmlinux:read:entry): probemod says it,
+// -l lists it, and a description's module must be empty or match it.
+inline constexpr const char* kSyscallModule = "vmlinux";
+bool syscall_module_matches(const std::string& module);
+
 class KernelProbes {
 public:
   // has_target: -c or -p given (syscall::: then means the target's calls).
