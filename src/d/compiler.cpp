@@ -2408,6 +2408,14 @@ std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt) {
       if (records(records, *s)) cc.records_data = true;
       const FnInfo* fn = s->kind == ExprKind::call ? find_function(s->text) : nullptr;
       if (fn && fn->is_action) ++(fn->fn == Fn::speculate ? speculates : other_actions);
+      if (fn && fn->records_data) {
+        // What the record holds: each argument (printf's format is not
+        // recorded), a string at strsize.
+        for (size_t k = fn->fn == Fn::printf ? 1 : 0; k < s->kids.size(); ++k)
+          ++(s->kids[k]->type.is_string() ? cc.record_strings : cc.record_values);
+      } else if (fn && (fn->fn == Fn::exit || fn->fn == Fn::raise)) {
+        ++cc.record_values;
+      }
     }
     cc.empty = cl.body.empty();
     cc.speculates_only = speculates > 0 && other_actions == 0;

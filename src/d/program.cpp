@@ -288,6 +288,7 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   strsize = option_size(symbols, "strsize", 256);
   printsize = print_size(symbols.options.count("printsize") ? symbols.options.at("printsize") : "");
   specsize = option_size(symbols, "specsize", 0);
+  bufsize = option_size(symbols, "bufsize", 4u << 20);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   // maxframes bounds every user stack walk: ustack(N), ustackframes, ustackdepth.
   if (symbols.options.count("maxframes")) {
@@ -446,6 +447,7 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
   // stores are not given back yet.
   const bool outer = !firing_;
   firing_ = true;
+  if (outer) principal_used = 0;  // the consumer has read the buffer since the last firing
   if (outer && before_fire) before_fire();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
     if (exit_requested && !runs_draining) break;
@@ -498,7 +500,15 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
     if (specsize && buffer.size() + out.size() > specsize) ++spec_drops;  // DTrace's speculative drop
     else buffer += out;
   }
-  else if (x.spec == 0) sink->out(out);
+  else if (x.spec == 0) {
+    const uint64_t record = kRecordHeader + c.record_strings * uint64_t{strsize} + c.record_values * uint64_t{8};
+    if (bufsize && principal_used + record > bufsize) {
+      ++principal_drops;  // dtrace-utils: the output buffer is full, the record is lost
+      return;
+    }
+    principal_used += record;
+    sink->out(out);
+  }
 }
 
 void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, const Fault* fault) {
@@ -1256,6 +1266,7 @@ void Program::end() {
   // As dtrace(1) reports drops: on stderr, before the aggregations.
   const bool tags = state_->rt.symbols.options.count("droptags") > 0;
   std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget, tags);
+  drops += drop_line(state_->rt.principal_drops, "DTRACEDROP_PRINCIPAL", "drop", " on CPU 0", tags);
   drops += drop_line(state_->rt.spec_drops, "DTRACEDROP_SPEC", "speculative drop", "", tags);
   drops += drop_line(state_->rt.spec_unavailable, "DTRACEDROP_SPECUNAVAIL", "failed speculation",
                      " (no speculative buffer available)", tags);

@@ -131,6 +131,8 @@ struct CompiledClause {
   bool records_data = false;    // prints the probe line before its output
   bool empty = false;           // no statements: DTrace's default action
   bool speculates_only = false; // speculate() its only action: the default action, speculated
+  uint32_t record_strings = 0;  // strings its record holds (strsize each) ...
+  uint32_t record_values = 0;   // ... and other values (8 bytes each)
 };
 
 struct ProbeEntry {
@@ -199,6 +201,15 @@ public:
   std::vector<Speculation> specs;  // index = id - 1
   size_t specsize = 0;             // bytes a speculation buffers (0: no bound)
   uint64_t spec_drops = 0;         // speculated records that did not fit (specsize)
+  // The principal buffer (bufsize, dtrace's default 4m): the records of one
+  // firing must fit in it, as dtrace-utils' per-CPU output buffer holds what
+  // the probe's clauses write before the consumer reads it; a clause's
+  // record that does not fit is dropped (DTRACEDROP_PRINCIPAL). A record is
+  // kRecordHeader bytes, strsize per string it records and 8 per value.
+  static constexpr uint64_t kRecordHeader = 24;  // perf header, size, EPID and tag
+  uint64_t bufsize = 4u << 20;
+  uint64_t principal_used = 0;     // this firing's records so far
+  uint64_t principal_drops = 0;
   uint64_t spec_unavailable = 0;   // speculation() calls with every buffer in use (nspec)
 
   OutputSink* sink = nullptr;
