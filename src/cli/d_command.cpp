@@ -893,6 +893,12 @@ int d_main(int argc, char** argv) {
     constexpr double kKernelDrain = 0.05;
     if (kernel.active()) slice = std::min(slice.value_or(kKernelDrain), kKernelDrain);
     if (metrics) slice = std::min(slice.value_or(kMetricsPublish), kMetricsPublish);
+    if (program.has_option("aggrate")) {  // the consumer's copy for printa(), when it is due
+      const uint64_t snap = program.next_consume_ns(), now = now_ns();
+      constexpr double kFirstCopyPoll = 0.05;  // until printa() takes the first copy
+      slice = std::min(slice.value_or(1e9),
+                       snap == 0 ? kFirstCopyPoll : snap > now ? static_cast<double>(snap - now) / 1e9 : 0.0);
+    }
     if (deadline) {
       uint64_t now = now_ns();
       if (now >= deadline) break;
@@ -930,6 +936,7 @@ int d_main(int argc, char** argv) {
       }
     }
     done = done || program.exit_requested();
+    if (const uint64_t snap = program.next_consume_ns(); snap && snap <= now_ns()) program.consume(now_ns());
     publish();
   }
   // dtrace's consumer sees exit() at its next status check (dtrace_status()

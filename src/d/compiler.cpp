@@ -1741,9 +1741,11 @@ public:
     }
     case Fn::printa: {
       rt.sync();
+      rt.snap_aggregations(x.now);
+      const std::vector<Aggregation>& shown = rt.aggrate_ns ? rt.agg_snapshot : rt.aggs;
       std::vector<const Aggregation*> list;
       for (int slot : aggs_) {
-        list.push_back(&rt.aggs[static_cast<size_t>(slot)]);
+        list.push_back(&shown[static_cast<size_t>(slot)]);
         rt.agg_printed[static_cast<size_t>(slot)] = true;
       }
       rt.emit_prefix(x);

@@ -289,6 +289,8 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   printsize = print_size(symbols.options.count("printsize") ? symbols.options.at("printsize") : "");
   specsize = option_size(symbols, "specsize", 0);
   bufsize = option_size(symbols, "bufsize", 4u << 20);
+  if (auto it = symbols.options.find("aggrate"); it != symbols.options.end())
+    aggrate_ns = option_rate_ns(it->second).value_or(0);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   // maxframes bounds every user stack walk: ustack(N), ustackframes, ustackdepth.
   if (symbols.options.count("maxframes")) {
@@ -418,6 +420,18 @@ void Runtime::emit_header(std::string& out) {
     std::snprintf(buf, sizeof buf, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
     out += buf;
   }
+}
+
+void Runtime::snap_aggregations(uint64_t now) {
+  if (!aggrate_ns) return;
+  if (lastagg_ns != 0) {
+    if (now < lastagg_ns + aggrate_ns) return;
+    lastagg_ns += (now - lastagg_ns) / aggrate_ns * aggrate_ns;
+  } else {
+    lastagg_ns = now;
+  }
+  sync();
+  agg_snapshot = aggs;
 }
 
 void Runtime::emit(Exec& x, std::string_view text) { x.out->append(text); }
@@ -1252,6 +1266,13 @@ void Program::absorb_agent() {
     rt.agg_budget.drops += drops - st.agent_drops;
     st.agent_drops = drops;
   }
+}
+
+void Program::consume(uint64_t now_ns) { state_->rt.snap_aggregations(now_ns); }
+
+uint64_t Program::next_consume_ns() const {
+  const Runtime& rt = state_->rt;
+  return rt.aggrate_ns && rt.lastagg_ns ? rt.lastagg_ns + rt.aggrate_ns : 0;
 }
 
 bool Program::begin() {

@@ -210,6 +210,14 @@ public:
   uint64_t bufsize = 4u << 20;
   uint64_t principal_used = 0;     // this firing's records so far
   uint64_t principal_drops = 0;
+  // -x aggrate: printa() shows the consumer's copy of the aggregations,
+  // taken at most every aggrate (dtrace_aggregate_snap: the first when the
+  // consumer first reads, then at lastagg + aggrate), so printa()s in
+  // between show the same, stale values. 0 (dtrace's default): live.
+  uint64_t aggrate_ns = 0;
+  uint64_t lastagg_ns = 0;
+  std::vector<Aggregation> agg_snapshot;
+  void snap_aggregations(uint64_t now);  // the rate-limited copy, as dtrace's
   uint64_t spec_unavailable = 0;   // speculation() calls with every buffer in use (nspec)
 
   OutputSink* sink = nullptr;
