@@ -876,6 +876,7 @@ int d_main(int argc, char** argv) {
   if (auto st = writer->start(); !st) return fail(reject("", st.error()));
   if (chrome) (void)writer->write(timeline.trace.begin());
   const uint64_t started_ns = now_ns();
+  kernel.set_begin_ns(now_ns());
   bool done = stopped_early || program.begin();
   bool target_exited = false;
   int target_status = -1;

@@ -101,7 +101,9 @@ const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
 }
 
 bool KernelProbes::is_sampler(const d::ProbeDescription& desc) const {
-  return !has_target_ && names_profile(desc);
+  if (has_target_) return false;
+  const bool tick = (desc.provider.empty() || glob_match(desc.provider, "profile")) && starts_with(desc.name, "tick-");
+  return names_profile(desc) || (tick && !tick_timers_ && tick_period_ns(desc.name));
 }
 
 bool KernelProbes::is_kernel(const d::ProbeDescription& desc) const {
@@ -271,16 +273,23 @@ d::ProbeFieldsAnswer KernelProbes::fields_for(const d::ProbeDescription& desc) {
 }
 
 Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring_bytes) {
+  constexpr int tick_cpu = 0;  // dtrace-utils takes -x cpu or a random online CPU; CPU 0 is always there
   std::vector<uint32_t> ids;
   for (const auto& c : clauses) {
     for (const auto& desc : c.descriptions) {
       if (!is_kernel(desc)) continue;
       if (is_sampler(desc)) {
-        auto hz = profile_rate(desc);
-        if (!hz) continue;  // bind() reports it, with the other descriptions' problems
+        const bool tick = starts_with(desc.name, "tick-");
+        std::optional<uint64_t> period;
+        if (tick) {
+          period = tick_period_ns(desc.name);
+        } else if (auto hz = profile_rate(desc)) {
+          period = static_cast<uint64_t>(1e9 / *hz);
+        }
+        if (!period) continue;  // bind() reports it, with the other descriptions' problems
         auto same = [&](const Sampler& s) { return s.name == desc.name; };
         if (std::none_of(samplers_.begin(), samplers_.end(), same))
-          samplers_.push_back({desc.name, static_cast<uint64_t>(1e9 / *hz), 0});
+          samplers_.push_back({desc.name, *period, 0, tick ? tick_cpu : -1});
         continue;
       }
       auto named = resolve(desc);
@@ -298,8 +307,23 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring
   while (pages * page < ring_bytes && pages < (size_t{1} << 20)) pages <<= 1;
   kernel::EventSet set;
   set.tracepoints = std::move(ids);
-  for (const auto& s : samplers_) set.sample_periods_ns.push_back(s.period_ns);
+  for (const auto& s : samplers_) {
+    set.sample_periods_ns.push_back(s.period_ns);
+    set.sample_cpus.push_back(s.cpu);
+  }
   auto events = kernel::PerfEvents::open(set, pages);
+  const bool only_ticks = std::all_of(samplers_.begin(), samplers_.end(), [](const Sampler& s) { return s.cpu >= 0; });
+  if (!events && !samplers_.empty() && only_ticks && events.error().kind() == ErrorKind::permission &&
+      starts_with(events.error().message(), "sampling")) {
+    // Without the rights to sample a CPU, tick-N is a timer in probekit
+    // (its pid and execname probekit's own), as before: bind() sees it.
+    tick_timers_ = true;
+    samplers_.clear();
+    if (set.tracepoints.empty()) return {};
+    set.sample_periods_ns.clear();
+    set.sample_cpus.clear();
+    events = kernel::PerfEvents::open(set, pages);
+  }
   if (!events) {
     const Error& e = events.error();
     if (!samplers_.empty() && e.kind() == ErrorKind::permission && starts_with(e.message(), "sampling"))
@@ -315,8 +339,8 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring
 
 // profile-N with no target: the sampler open() created for its name.
 Result<size_t> KernelProbes::bind_sampler(d::Program& program, const d::ProbeDescription& desc) {
-  auto hz = profile_rate(desc);
-  if (!hz) return hz.error();
+  if (!starts_with(desc.name, "tick-"))  // a tick-N here has a period (is_sampler)
+    if (auto hz = profile_rate(desc); !hz) return hz.error();
   auto reg = program.register_probe({"profile", "", "", desc.name});
   if (!reg.id) return size_t{0};
   for (auto& s : samplers_)
@@ -463,6 +487,7 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
 // symbols are not loaded (ufunc(arg1) prints it in hex).
 void KernelProbes::fire_sample(d::Program& program, const kernel::KernelEvent& ev) {
   if (ev.sampler >= samplers_.size() || !samplers_[ev.sampler].probe_id) return;
+  if (ev.time_ns < begin_ns_) return;  // before BEGIN: tracing was not active yet
   KernelHitContext hit(ev.pid, ev.ppid, ev.tid, std::string(ev.comm), static_cast<int>(ev.cpu), ev.time_ns,
                        ev.in_kernel ? 0 : ev.ip);
   d::FireContext fc;

@@ -81,6 +81,9 @@ Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const EventSet& events, siz
     for (size_t i = 0; i < count; ++i) {
       const bool sampler = i >= events.tracepoints.size();
       const size_t index = sampler ? i - events.tracepoints.size() : i;
+      if (sampler && index < events.sample_cpus.size() && events.sample_cpus[index] >= 0 &&
+          static_cast<uint32_t>(events.sample_cpus[index]) != cpu)
+        continue;  // a one-CPU sampler (D's tick-N), elsewhere
       perf_event_attr attr{};
       attr.size = sizeof attr;
       if (sampler) {
@@ -100,7 +103,7 @@ Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const EventSet& events, siz
       attr.clockid = CLOCK_MONOTONIC;
       attr.watermark = 1;
       attr.wakeup_watermark = static_cast<uint32_t>(pages_per_cpu * page / 4);
-      if (i == 0) {  // the names of threads: COMM, FORK, EXIT records
+      if (ring.fds.empty()) {  // the names of threads: COMM, FORK, EXIT records
         attr.comm = 1;
         attr.comm_exec = 1;
         attr.task = 1;

@@ -70,6 +70,7 @@ struct KernelEvent {
 struct EventSet {
   std::vector<uint32_t> tracepoints;          // tracepoint ids (tracefs `id` files)
   std::vector<uint64_t> sample_periods_ns;    // CPU-clock samplers, one period each
+  std::vector<int> sample_cpus;               // each sampler's one CPU, or -1 (absent): every CPU
 };
 
 class PerfEvents {

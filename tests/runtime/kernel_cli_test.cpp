@@ -413,6 +413,26 @@ TEST(KernelCli, ProfileWithoutATargetSamplesEveryCpu) {
   EXPECT_LT(static_cast<double>(total), 4.0 * 997 * static_cast<double>(ncpu) * span_s) << r.out;
 }
 
+// tick-N with no -c/-p is dtrace-utils' too: a CPU-clock sampler on one
+// CPU (0 here), firing in whatever runs there, so pid and execname are that
+// process's (the idle task's 0 when the CPU is idle) and exactly one of
+// arg0 (a kernel PC) and arg1 (a user PC) is set (profile-n/tst.argtest.d).
+// It was a timer in probekit: cpu and both PCs 0, pid probekit's own.
+TEST(KernelCli, TickWithoutATargetSamplesOneCpu) {
+  if (!is_root()) GTEST_SKIP() << "sampling a CPU needs root or CAP_PERFMON (tick-N is then a timer in probekit)";
+  auto r = run({probekit_path(), "-q", "-n",
+                "tick-100hz /i++ < 20/ { @pcs[(arg0 != 0) + (arg1 != 0)] = count(); @cpus[cpu] = count(); "
+                "} tick-100hz /i > 20/ { exit(0); } "
+                "END { printa(\"pcs %d %@d\\n\", @pcs); printa(\"cpu %d %@d\\n\", @cpus); "
+                "}"},
+               30);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("pcs 1 20\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu 0 20\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pcs 0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pcs 2"), std::string::npos) << r.out;
+}
+
 // Where the host does not allow it, profile-N with no target says why and
 // what to do, and exits 1 (never a crash); tick-N alone needs nothing.
 TEST(KernelCli, ProfileWithoutATargetOrRightsSaysWhatToDo) {
