@@ -1741,7 +1741,7 @@ public:
     }
     case Fn::printa: {
       rt.sync();
-      rt.snap_aggregations(x.now);
+      rt.snap_aggregations(x.now, x.now + rt.consume_wake_ns);  // read at the consumer's next wake
       const std::vector<Aggregation>& shown = rt.aggrate_ns ? rt.agg_snapshot : rt.aggs;
       std::vector<const Aggregation*> list;
       for (int slot : aggs_) {

@@ -291,6 +291,9 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   bufsize = option_size(symbols, "bufsize", 4u << 20);
   if (auto it = symbols.options.find("aggrate"); it != symbols.options.end())
     aggrate_ns = option_rate_ns(it->second).value_or(0);
+  consume_wake_ns = std::min<uint64_t>(aggrate_ns, 1'000'000'000);  // statusrate's default 1 s
+  if (auto it = symbols.options.find("switchrate"); it != symbols.options.end())
+    if (auto sw = option_rate_ns(it->second); sw && *sw > 0) consume_wake_ns = std::min(consume_wake_ns, *sw);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   // maxframes bounds every user stack walk: ustack(N), ustackframes, ustackdepth.
   if (symbols.options.count("maxframes")) {
@@ -422,11 +425,11 @@ void Runtime::emit_header(std::string& out) {
   }
 }
 
-void Runtime::snap_aggregations(uint64_t now) {
+void Runtime::snap_aggregations(uint64_t now, uint64_t due_at) {
   if (!aggrate_ns) return;
   if (lastagg_ns != 0) {
-    if (now < lastagg_ns + aggrate_ns) return;
-    lastagg_ns += (now - lastagg_ns) / aggrate_ns * aggrate_ns;
+    if (due_at < lastagg_ns + aggrate_ns) return;
+    lastagg_ns += (due_at - lastagg_ns) / aggrate_ns * aggrate_ns;
   } else {
     lastagg_ns = now;
   }
@@ -1268,7 +1271,7 @@ void Program::absorb_agent() {
   }
 }
 
-void Program::consume(uint64_t now_ns) { state_->rt.snap_aggregations(now_ns); }
+void Program::consume(uint64_t now_ns) { state_->rt.snap_aggregations(now_ns, now_ns); }
 
 uint64_t Program::next_consume_ns() const {
   const Runtime& rt = state_->rt;

@@ -216,8 +216,12 @@ public:
   // between show the same, stale values. 0 (dtrace's default): live.
   uint64_t aggrate_ns = 0;
   uint64_t lastagg_ns = 0;
+  // How soon dtrace's consumer wakes to read a record (dtrace_sleep: the
+  // earliest of switchrate, aggrate and statusrate): a printa() is read
+  // then, and shows a fresh copy if one is due by that time.
+  uint64_t consume_wake_ns = 0;
   std::vector<Aggregation> agg_snapshot;
-  void snap_aggregations(uint64_t now);  // the rate-limited copy, as dtrace's
+  void snap_aggregations(uint64_t now, uint64_t due_at);  // the rate-limited copy, as dtrace's
   uint64_t spec_unavailable = 0;   // speculation() calls with every buffer in use (nspec)
 
   OutputSink* sink = nullptr;
