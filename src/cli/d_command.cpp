@@ -52,6 +52,7 @@ struct DOptions {
   bool quiet = false;
   bool destructive = false;
   bool zero_ok = false;
+  bool elf_object = false;  // -G: refused (probekit does not link D programs into objects)
   bool flow = false;
   bool verbose = false;
   bool list = false;
@@ -398,6 +399,7 @@ int parse_options(int argc, char** argv, DOptions& opt) {
   app.add_flag("-q", opt.quiet, "quiet: only what the program prints");
   app.add_flag("-w", opt.destructive, "allow destructive actions");
   app.add_flag("-Z", opt.zero_ok, "allow descriptions that match no probes");
+  app.add_flag("-G", opt.elf_object, "dtrace's ELF object of the program (not supported: refused)");
   app.add_flag("-F", opt.flow, "indent function entry/return flow");
   app.add_flag("-v", opt.verbose, "verbose: how each probe is armed; with -l, arguments and types");
   app.add_flag("-l", opt.list, "list probes instead of enabling them");
@@ -611,6 +613,14 @@ int d_main(int argc, char** argv) {
     return exit_ok;
   }
   if (opt.list) return list_main(opt);
+  // -G is a valid dtrace(1) mode that probekit does not have: the program
+  // cannot be made into an object, an error of the run (1, as dtrace's
+  // failed link), not of the command line.
+  if (opt.elf_object) {
+    report_error("-G", "probekit cannot make an ELF object of a D program to link into an application; run the "
+                       "program itself (-s FILE or -n PROGRAM, without -G)");
+    return exit_rejected;
+  }
   if (opt.programs.empty() && opt.files.empty()) {
     report_error("", "no program: give -n 'PROGRAM' or -s FILE (see probekit -h)");
     return exit_usage;
@@ -646,16 +656,23 @@ int d_main(int argc, char** argv) {
   auto line_count = [](const std::string& text) {
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
   };
+  // A file that ends inside a control line ('#pragma' with no newline) is
+  // dtrace's syntax error when nothing follows it: the lexer sees it so.
+  bool ends_in_control_line = false;
   for (const auto& f : opt.files) {
     auto text = read_program_file(f);
     if (!text) return reject("-s " + f, text.error());
     const int first = line_count(source) + 1;
+    const size_t last_line = text->rfind('\n') == std::string::npos ? 0 : text->rfind('\n') + 1;
+    const size_t hash = text->find_first_not_of(" \t", last_line);
+    ends_in_control_line = !text->empty() && text->back() != '\n' && hash != std::string::npos && (*text)[hash] == '#';
     source += *text;
     if (!source.empty() && source.back() != '\n') source += '\n';
     parts.push_back({"script", f, first, line_count(source)});
     file_name = f;
   }
   for (const auto& p : opt.programs) {
+    ends_in_control_line = false;
     const int first = line_count(source) + 1;
     source += p;
     source += '\n';
@@ -663,7 +680,7 @@ int d_main(int argc, char** argv) {
   }
   if (!opt.files.empty() && !opt.programs.empty()) file_name = "<program>";
   if (!libraries.empty()) source = libraries + "#line 1 \"" + file_name + "\"\n" + source;
-  // -x define=, undef=, incdir= are -D, -U, -I; -x stdc= is dtrace's -X
+  // -x define=, undef=, incdir= are -D, -U, -I, -x cpp is -C; -x stdc= is dtrace's -X
   // (a, t: __STDC__ 0; c: 1, cpp's own; s: undefined). They are the
   // preprocessor's, not the program's.
   for (auto it = opt.xopts.begin(); it != opt.xopts.end();) {
@@ -672,6 +689,7 @@ int d_main(int argc, char** argv) {
     if (name == "define") opt.cpp_options.defines.push_back(value);
     else if (name == "undef") opt.cpp_options.undefines.push_back(value);
     else if (name == "incdir") opt.cpp_options.includes.push_back(value);
+    else if (name == "cpp") opt.cpp = true;  // dtrace's -C as an option
     else if (name == "stdc") {
       if (value == "a" || value == "t") opt.cpp_options.defines.push_back("__STDC__=0");
       else if (value == "s") {
@@ -700,6 +718,7 @@ int d_main(int argc, char** argv) {
   }
   // Without -C, -D, -U and -I are accepted and do nothing, as dtrace(1)'s:
   // the preprocessor does not run.
+  if (!opt.cpp && ends_in_control_line) source.pop_back();
 
   d::CompileOptions co;
   co.macro_args = opt.args;
@@ -815,7 +834,7 @@ int d_main(int argc, char** argv) {
   // args[N] is typed from DWARF, opened only when the program reads args[].
   DebugArgs debug;
   BindOptions bind;
-  bind.zero_ok = opt.zero_ok;
+  bind.zero_ok = opt.zero_ok || program.has_option("zdefs");  // -Z, -x zdefs, the pragma
   bind.launched = launched;
   bind.quiet = program.quiet();  // -q, or the quiet option as the program left it
   bind.verbose = opt.verbose;
@@ -846,6 +865,9 @@ int d_main(int argc, char** argv) {
     std::fprintf(stderr, "probekit: could not enable tracing: Enabling exceeds size of buffer (%s)\n", why.c_str());
     return fail(exit_runtime);
   }
+  // dtrace(1) notes it once tracing is on (after go()), unless quiet.
+  if (program.destructive() && !program.quiet() && !interrupted())
+    std::fputs("probekit: allowing destructive actions\n", stderr);
   auto& ticks = binder.ticks();
 
   // A stop request (Ctrl-C, SIGTERM) during set-up ends it here: no clause
@@ -871,6 +893,7 @@ int d_main(int argc, char** argv) {
   if (auto st = writer->start(); !st) return fail(reject("", st.error()));
   if (chrome) (void)writer->write(timeline.trace.begin());
   const uint64_t started_ns = now_ns();
+  kernel.set_begin_ns(now_ns());
   bool done = stopped_early || program.begin();
   bool target_exited = false;
   int target_status = -1;
@@ -888,6 +911,12 @@ int d_main(int argc, char** argv) {
     constexpr double kKernelDrain = 0.05;
     if (kernel.active()) slice = std::min(slice.value_or(kKernelDrain), kKernelDrain);
     if (metrics) slice = std::min(slice.value_or(kMetricsPublish), kMetricsPublish);
+    if (program.has_option("aggrate")) {  // the consumer's copy for printa(), when it is due
+      const uint64_t snap = program.next_consume_ns(), now = now_ns();
+      constexpr double kFirstCopyPoll = 0.05;  // until printa() takes the first copy
+      slice = std::min(slice.value_or(1e9),
+                       snap == 0 ? kFirstCopyPoll : snap > now ? static_cast<double>(snap - now) / 1e9 : 0.0);
+    }
     if (deadline) {
       uint64_t now = now_ns();
       if (now >= deadline) break;
@@ -925,14 +954,25 @@ int d_main(int argc, char** argv) {
       }
     }
     done = done || program.exit_requested();
+    if (const uint64_t snap = program.next_consume_ns(); snap && snap <= now_ns()) program.consume(now_ns());
     publish();
   }
-  // -x statusrate: dtrace's consumer sees exit() at its next status check
-  // (dtrace_status() every statusrate from the start), and only then
-  // stops and fires END; meanwhile no clause runs (the draining state)
-  // and the target runs on. Without the option, exit() is seen at once.
-  if (program.exit_requested() && !interrupted() && !target_exited && program.has_option("statusrate"))
-    if (const auto period = d::option_rate_ns(program.option("statusrate")); period && *period > 0) {
+  // dtrace's consumer sees exit() at its next status check (dtrace_status()
+  // every statusrate, 1 s by default, from the start), and only then stops
+  // and fires END; meanwhile no clause runs (the draining state) and the
+  // target runs on. With -x statusrate probekit waits for that check. Without
+  // it, a command probekit started runs on until its next event that reaches
+  // a clause (the clause is skipped and stops it), its exit, or that check,
+  // whichever is first: so the system call whose probe called exit() is
+  // made (the write a syscall::write:entry clause saw is written, as under
+  // dtrace) before the command is ended. An attached process is detached
+  // at once.
+  constexpr uint64_t kDefaultStatusRateNs = 1'000'000'000;  // dt_open.c: DTRACEOPT_STATUSRATE
+  const bool status_checked = program.has_option("statusrate");
+  if (program.exit_requested() && !interrupted() && !target_exited && (status_checked || (session && launched))) {
+    std::optional<uint64_t> period = kDefaultStatusRateNs;
+    if (status_checked) period = d::option_rate_ns(program.option("statusrate"));
+    if (period && *period > 0) {
       const uint64_t check = started_ns + ((now_ns() - started_ns) / *period + 1) * *period;
       for (uint64_t now = now_ns(); now < check && !interrupted(); now = now_ns()) {
         const double left = static_cast<double>(check - now) / 1e9;
@@ -944,12 +984,14 @@ int d_main(int argc, char** argv) {
             target_status = *r;
             break;
           }
+          if (!status_checked) break;  // its next event: end it now
         } else {
           timespec ts{static_cast<time_t>(left), static_cast<long>(std::fmod(left, 1.0) * 1e9)};
           nanosleep(&ts, nullptr);
         }
       }
     }
+  }
   // exit() ends a launched command that is still running, as dtrace ends
   // the command it started: none is left behind, printing after probekit
   // has gone. Ctrl-C and -d let it finish: detached, or, under the
@@ -1085,12 +1127,12 @@ int list_main(DOptions& opt) {
       if ((desc.provider.empty() || glob_match(desc.provider, "dtrace")) && desc.module.empty() &&
           desc.function.empty() && (desc.name.empty() || glob_match(desc.name, n)))
         row("dtrace", "", "", n);
-    if ((desc.provider.empty() || glob_match(desc.provider, "syscall")) && desc.module.empty()) {
+    if ((desc.provider.empty() || glob_match(desc.provider, "syscall")) && syscall_module_matches(desc.module)) {
       for (const auto& e : syscalls::all_syscalls()) {
         std::string fn(e.name);
         if (!desc.function.empty() && !glob_match(desc.function, fn)) continue;
         for (const char* n : {"entry", "return"})
-          if (desc.name.empty() || glob_match(desc.name, n)) row("syscall", "", fn, n);
+          if (desc.name.empty() || glob_match(desc.name, n)) row("syscall", kSyscallModule, fn, n);
       }
     }
     if (kernel.is_kernel(desc) && desc.provider != "syscall") {

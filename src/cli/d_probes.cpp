@@ -169,7 +169,7 @@ std::vector<int> launch_syscalls(const std::vector<d::ClauseInfo>& clauses) {
   std::set<int> nrs;
   for (const auto& c : clauses)
     for (const auto& d : c.descriptions)
-      if (provider_is(d, "syscall") && (d.module.empty() || glob_match(d.module, "")))
+      if (provider_is(d, "syscall") && syscall_module_matches(d.module))
         for (int nr : syscalls::match_syscalls(d.function.empty() ? "*" : d.function)) nrs.insert(nr);
   return {nrs.begin(), nrs.end()};
 }
@@ -448,7 +448,7 @@ Result<size_t> ProbeBinder::bind_syscall(const d::ProbeDescription& desc) {
     std::string fn(syscalls::syscall_name(nr));
     uint32_t ids[2] = {0, 0};  // entry, return
     for (const auto& n : names) {
-      d::ProbeKey key{"syscall", "", fn, n};
+      d::ProbeKey key{"syscall", kSyscallModule, fn, n};
       auto reg = program_.register_probe(key);
       if (!reg.id) continue;
       ++matched;

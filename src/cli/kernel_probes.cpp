@@ -19,13 +19,13 @@ namespace {
 class KernelHitContext : public HitContext {
 public:
   // user_pc: a sample taken in user mode (uregs[R_PC]); 0 otherwise.
-  KernelHitContext(int pid, int tid, std::string comm, int cpu, uint64_t time, uint64_t user_pc = 0)
-      : pid_(pid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {
+  KernelHitContext(int pid, int ppid, int tid, std::string comm, int cpu, uint64_t time, uint64_t user_pc = 0)
+      : pid_(pid), ppid_(ppid), tid_(tid), comm_(std::move(comm)), cpu_(cpu), time_(time) {
     regs_.rip = user_pc;
   }
   int pid() const override { return pid_; }
   int tid() const override { return tid_; }
-  int ppid() const override { return 0; }
+  int ppid() const override { return ppid_; }
   const std::string& comm() const override { return comm_; }
   int cpu() const override { return cpu_; }
   uint64_t timestamp_ns() const override { return time_; }
@@ -43,7 +43,7 @@ private:
   static Error unsupported() {
     return Error("a kernel tracepoint event has no user registers or memory to read", ErrorKind::unsupported);
   }
-  int pid_, tid_;
+  int pid_, ppid_, tid_;
   std::string comm_;
   int cpu_;
   uint64_t time_;
@@ -78,12 +78,16 @@ bool empty_or_matches_empty(const std::string& field) { return field.empty() || 
 // "write:entry" with no process: no provider, a system call's name and
 // entry or return, which dtrace matches to syscall::write:entry.
 bool names_system_call(const d::ProbeDescription& desc) {
-  if (!desc.provider.empty() || !empty_or_matches_empty(desc.module) || desc.function.empty()) return false;
+  if (!desc.provider.empty() || !syscall_module_matches(desc.module) || desc.function.empty()) return false;
   if (!desc.name.empty() && !glob_match(desc.name, "entry") && !glob_match(desc.name, "return")) return false;
   return !syscalls::match_syscalls(desc.function).empty();
 }
 
 }  // namespace
+
+bool syscall_module_matches(const std::string& module) {
+  return module.empty() || glob_match(module, kSyscallModule);
+}
 
 const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
   static const std::vector<Mapping> m = {
@@ -97,7 +101,9 @@ const std::vector<KernelProbes::Mapping>& KernelProbes::mappings() {
 }
 
 bool KernelProbes::is_sampler(const d::ProbeDescription& desc) const {
-  return !has_target_ && names_profile(desc);
+  if (has_target_) return false;
+  const bool tick = (desc.provider.empty() || glob_match(desc.provider, "profile")) && starts_with(desc.name, "tick-");
+  return names_profile(desc) || (tick && !tick_timers_ && tick_period_ns(desc.name));
 }
 
 bool KernelProbes::is_kernel(const d::ProbeDescription& desc) const {
@@ -149,7 +155,7 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     return out;
   }
   if (p == "syscall" || names_system_call(desc)) {
-    if (!empty_or_matches_empty(desc.module)) return out;
+    if (!syscall_module_matches(desc.module)) return out;
     bool entry = desc.name.empty() || glob_match(desc.name, "entry");
     bool ret = desc.name.empty() || glob_match(desc.name, "return");
     // A few named calls: their own tracepoints, so that no other call
@@ -167,8 +173,8 @@ Result<std::vector<KernelProbes::Named>> KernelProbes::resolve(const d::ProbeDes
     if (named) {
       for (int nr : nrs) {
         std::string n(syscalls::syscall_name(nr));
-        if (entry) out.push_back({"syscalls", "sys_enter_" + n, Role::sys_enter, {"syscall", "", n, "entry"}, nr});
-        if (ret) out.push_back({"syscalls", "sys_exit_" + n, Role::sys_exit, {"syscall", "", n, "return"}, nr});
+        if (entry) out.push_back({"syscalls", "sys_enter_" + n, Role::sys_enter, {"syscall", kSyscallModule, n, "entry"}, nr});
+        if (ret) out.push_back({"syscalls", "sys_exit_" + n, Role::sys_exit, {"syscall", kSyscallModule, n, "return"}, nr});
       }
       return out;
     }
@@ -269,16 +275,23 @@ d::ProbeFieldsAnswer KernelProbes::fields_for(const d::ProbeDescription& desc) {
 }
 
 Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring_bytes) {
+  constexpr int tick_cpu = 0;  // dtrace-utils takes -x cpu or a random online CPU; CPU 0 is always there
   std::vector<uint32_t> ids;
   for (const auto& c : clauses) {
     for (const auto& desc : c.descriptions) {
       if (!is_kernel(desc)) continue;
       if (is_sampler(desc)) {
-        auto hz = profile_rate(desc);
-        if (!hz) continue;  // bind() reports it, with the other descriptions' problems
+        const bool tick = starts_with(desc.name, "tick-");
+        std::optional<uint64_t> period;
+        if (tick) {
+          period = tick_period_ns(desc.name);
+        } else if (auto hz = profile_rate(desc)) {
+          period = static_cast<uint64_t>(1e9 / *hz);
+        }
+        if (!period) continue;  // bind() reports it, with the other descriptions' problems
         auto same = [&](const Sampler& s) { return s.name == desc.name; };
         if (std::none_of(samplers_.begin(), samplers_.end(), same))
-          samplers_.push_back({desc.name, static_cast<uint64_t>(1e9 / *hz), 0});
+          samplers_.push_back({desc.name, *period, 0, tick ? tick_cpu : -1});
         continue;
       }
       auto named = resolve(desc);
@@ -296,8 +309,23 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring
   while (pages * page < ring_bytes && pages < (size_t{1} << 20)) pages <<= 1;
   kernel::EventSet set;
   set.tracepoints = std::move(ids);
-  for (const auto& s : samplers_) set.sample_periods_ns.push_back(s.period_ns);
+  for (const auto& s : samplers_) {
+    set.sample_periods_ns.push_back(s.period_ns);
+    set.sample_cpus.push_back(s.cpu);
+  }
   auto events = kernel::PerfEvents::open(set, pages);
+  const bool only_ticks = std::all_of(samplers_.begin(), samplers_.end(), [](const Sampler& s) { return s.cpu >= 0; });
+  if (!events && !samplers_.empty() && only_ticks && events.error().kind() == ErrorKind::permission &&
+      starts_with(events.error().message(), "sampling")) {
+    // Without the rights to sample a CPU, tick-N is a timer in probekit
+    // (its pid and execname probekit's own), as before: bind() sees it.
+    tick_timers_ = true;
+    samplers_.clear();
+    if (set.tracepoints.empty()) return {};
+    set.sample_periods_ns.clear();
+    set.sample_cpus.clear();
+    events = kernel::PerfEvents::open(set, pages);
+  }
   if (!events) {
     const Error& e = events.error();
     if (!samplers_.empty() && e.kind() == ErrorKind::permission && starts_with(e.message(), "sampling"))
@@ -313,8 +341,8 @@ Status KernelProbes::open(const std::vector<d::ClauseInfo>& clauses, size_t ring
 
 // profile-N with no target: the sampler open() created for its name.
 Result<size_t> KernelProbes::bind_sampler(d::Program& program, const d::ProbeDescription& desc) {
-  auto hz = profile_rate(desc);
-  if (!hz) return hz.error();
+  if (!starts_with(desc.name, "tick-"))  // a tick-N here has a period (is_sampler)
+    if (auto hz = profile_rate(desc); !hz) return hz.error();
   auto reg = program.register_probe({"profile", "", "", desc.name});
   if (!reg.id) return size_t{0};
   for (auto& s : samplers_)
@@ -349,7 +377,7 @@ Result<size_t> KernelProbes::bind(d::Program& program, const d::ProbeDescription
       const char* name = n.role == Role::sys_enter ? "entry" : "return";
       Target& t = target_for(n.role);
       for (int nr : syscalls::match_syscalls(desc.function.empty() ? "*" : desc.function)) {
-        d::ProbeKey key{"syscall", "", std::string(syscalls::syscall_name(nr)), name};
+        d::ProbeKey key{"syscall", kSyscallModule, std::string(syscalls::syscall_name(nr)), name};
         auto reg = program.register_probe(key, {}, fields);
         if (!reg.id) continue;
         ++matched;
@@ -439,7 +467,7 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
   }
   }
   if (!id) return;
-  KernelHitContext hit(pid, tid, std::move(comm), static_cast<int>(ev.cpu), ev.time_ns);
+  KernelHitContext hit(pid, pid == ev.pid ? ev.ppid : 0, tid, std::move(comm), static_cast<int>(ev.cpu), ev.time_ns);
   fc.hit = &hit;
   if (timeline_) {
     std::vector<std::pair<std::string, std::string>> args;
@@ -461,7 +489,8 @@ void KernelProbes::fire(d::Program& program, const kernel::KernelEvent& ev, cons
 // symbols are not loaded (ufunc(arg1) prints it in hex).
 void KernelProbes::fire_sample(d::Program& program, const kernel::KernelEvent& ev) {
   if (ev.sampler >= samplers_.size() || !samplers_[ev.sampler].probe_id) return;
-  KernelHitContext hit(ev.pid, ev.tid, std::string(ev.comm), static_cast<int>(ev.cpu), ev.time_ns,
+  if (ev.time_ns < begin_ns_) return;  // before BEGIN: tracing was not active yet
+  KernelHitContext hit(ev.pid, ev.ppid, ev.tid, std::string(ev.comm), static_cast<int>(ev.cpu), ev.time_ns,
                        ev.in_kernel ? 0 : ev.ip);
   d::FireContext fc;
   fc.hit = &hit;

@@ -48,6 +48,12 @@ namespace probekit::cli {
 
 struct Timeline;  // cli/d_probes.h
 
+// The module of every syscall probe, the target's or the system's, as
+// dtrace-utils names them (syscall:vmlinux:read:entry): probemod says it,
+// -l lists it, and a description's module must be empty or match it.
+inline constexpr const char* kSyscallModule = "vmlinux";
+bool syscall_module_matches(const std::string& module);
+
 class KernelProbes {
 public:
   // has_target: -c or -p given (syscall::: then means the target's calls).
@@ -93,12 +99,19 @@ public:
   };
   Result<std::vector<Listed>> list(const d::ProbeDescription& desc);
 
+  // When BEGIN fires: a sampler's samples taken before it are dropped, as
+  // dtrace-utils' probes do nothing before tracing is active.
+  void set_begin_ns(uint64_t ns) { begin_ns_ = ns; }
+
 private:
-  // profile-N with no target: one CPU-clock sampler per name.
+  // profile-N and tick-N with no target: one CPU-clock sampler per name
+  // (tick-N on one CPU, as dtrace-utils' dt_prov_profile.c: -x cpu, else
+  // the first online CPU), firing in whatever runs there, idle included.
   struct Sampler {
-    std::string name;       // "profile-97"
+    std::string name;       // "profile-97", "tick-1sec"
     uint64_t period_ns = 0;
     uint32_t probe_id = 0;  // once bound
+    int cpu = -1;           // tick-N: its one CPU; profile-N: every CPU (-1)
   };
   bool is_sampler(const d::ProbeDescription& desc) const;
   Result<size_t> bind_sampler(d::Program& program, const d::ProbeDescription& desc);
@@ -144,6 +157,8 @@ private:
   std::map<uint32_t, Tracepoint*> by_id_;
   std::unique_ptr<kernel::PerfEvents> events_;
   std::vector<Sampler> samplers_;  // in the order of EventSet::sample_periods_ns
+  bool tick_timers_ = false;        // tick-N could not sample a CPU: probekit's timers instead
+  uint64_t begin_ns_ = 0;           // BEGIN: samples before it are dropped (not active yet)
   bool exit_requested_ = false;
   std::vector<std::string> kprobes_;  // events created in group kprobe_group()
   std::string kprobe_group() const;

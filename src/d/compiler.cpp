@@ -1523,9 +1523,21 @@ public:
       return static_cast<int64_t>(kScratchBase + at);
     }
     case Fn::progenyof: {
+      // The current process is P or descends from it: its parents are
+      // walked up to init (dtrace-utils walks task->real_parent), the first
+      // from the hit, the rest from the host (/proc). Without a hit
+      // (BEGIN, END, tick) the current process is DTrace's own, as pid says.
       int64_t p = args_[0]->eval_int(x);
-      if (!x.ctx.hit) return 0;
-      return p == x.ctx.hit->pid() || p == x.ctx.hit->ppid();
+      Host& host = *x.rt.host;
+      int cur = x.ctx.hit ? x.ctx.hit->pid() : host.tracer_pid();
+      int parent = x.ctx.hit ? x.ctx.hit->ppid() : host.proc_info(cur, cur).ppid;
+      for (int depth = 0; cur > 0 && depth < 4096; ++depth) {
+        if (cur == p) return 1;
+        if (parent == cur) break;
+        cur = parent;
+        if (cur > 0) parent = host.proc_info(cur, cur).ppid;
+      }
+      return 0;
     }
     // x86-64 is little-endian: host to network order is a byte swap.
     case Fn::htons:
@@ -1955,9 +1967,11 @@ public:
     }
     case Fn::printa: {
       rt.sync();
+      rt.snap_aggregations(x.now, x.now + rt.consume_wake_ns);  // read at the consumer's next wake
+      const std::vector<Aggregation>& shown = rt.aggrate_ns ? rt.agg_snapshot : rt.aggs;
       std::vector<const Aggregation*> list;
       for (int slot : aggs_) {
-        list.push_back(&rt.aggs[static_cast<size_t>(slot)]);
+        list.push_back(&shown[static_cast<size_t>(slot)]);
         rt.agg_printed[static_cast<size_t>(slot)] = true;
       }
       rt.emit_prefix(x);
@@ -2040,12 +2054,25 @@ public:
       if (id < 0 || static_cast<size_t>(id) > rt.specs.size()) x.fault(FaultKind::illegal_op, 0, {});
       Speculation& s = rt.specs[static_cast<size_t>(id - 1)];
       if (!s.active) return;
-      if (fn_ == Fn::commit) rt.sink->out(s.buffer);
+      if (fn_ == Fn::commit && !s.buffer.empty()) {
+        std::string heading;
+        rt.emit_header(heading);
+        rt.sink->out(heading + s.buffer);
+      }
       s = Speculation{};
       return;
     }
-    case Fn::stop: check(x, rt.host->stop(x.ctx)); return;
-    case Fn::raise: check(x, rt.host->raise(x.ctx, static_cast<int>(args_[0]->eval_int(x)))); return;
+    // stop(), raise() and chill() are records of their own (DTRACEACT_STOP,
+    // _RAISE, _CHILL; dt_cg_clsflags marks their clause data-recording):
+    // the firing has its line in the default output, as for exit().
+    case Fn::stop:
+      rt.emit_prefix(x);
+      check(x, rt.host->stop(x.ctx));
+      return;
+    case Fn::raise:
+      rt.emit_prefix(x);
+      check(x, rt.host->raise(x.ctx, static_cast<int>(args_[0]->eval_int(x))));
+      return;
     case Fn::system: {
       auto vals = eval_args(x, args_, 1);
       auto s = format(text_, vals);
@@ -2054,7 +2081,10 @@ public:
       return;
     }
     case Fn::override: check(x, rt.host->override_return(x.ctx, args_[0]->eval_int(x))); return;
-    case Fn::chill: check(x, rt.host->chill(x.ctx, static_cast<uint64_t>(args_[0]->eval_int(x)))); return;
+    case Fn::chill:
+      rt.emit_prefix(x);
+      check(x, rt.host->chill(x.ctx, static_cast<uint64_t>(args_[0]->eval_int(x))));
+      return;
     case Fn::freopen: {
       auto vals = eval_args(x, args_, 1);
       auto s = format(text_, vals);
@@ -2658,11 +2688,23 @@ std::vector<CompiledClause> compile_clauses(ProgramAst& ast, Runtime& rt) {
       const FnInfo* fn = s.kind == ExprKind::call ? find_function(s.text) : nullptr;
       return fn && fn->records_data;
     };
+    size_t speculates = 0, other_actions = 0;
     for (auto& s : cl.body) {
       cc.body.push_back(c.expr(*s));
       if (records(records, *s)) cc.records_data = true;
+      const FnInfo* fn = s->kind == ExprKind::call ? find_function(s->text) : nullptr;
+      if (fn && fn->is_action) ++(fn->fn == Fn::speculate ? speculates : other_actions);
+      if (fn && fn->records_data) {
+        // What the record holds: each argument (printf's format is not
+        // recorded), a string at strsize.
+        for (size_t k = fn->fn == Fn::printf ? 1 : 0; k < s->kids.size(); ++k)
+          ++(s->kids[k]->type.is_string() ? cc.record_strings : cc.record_values);
+      } else if (fn && (fn->fn == Fn::exit || fn->fn == Fn::raise)) {
+        ++cc.record_values;
+      }
     }
     cc.empty = cl.body.empty();
+    cc.speculates_only = speculates > 0 && other_actions == 0;
     out.push_back(std::move(cc));
   }
   return out;

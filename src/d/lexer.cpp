@@ -147,6 +147,13 @@ void Lexer::lex_directive() {
   while (pos_ < src_.size() && peek() != '\n') get();
   std::string_view line = src_.substr(begin, pos_ - begin);
   if (starts_with(line, "#!")) return;
+  if (pos_ >= src_.size()) {  // dt_lex.l's <S3><<EOF>>: a control line needs its newline
+    start.length = static_cast<int>(line.size());
+    diags_.error("D_SYNTAX", start,
+                 "end-of-file encountered before the end of the control line '" + std::string(line) +
+                     "': end the line with a newline");
+    return;
+  }
   std::string_view body = trim(line.substr(1));
   if (starts_with(body, "pragma")) {
     start.length = static_cast<int>(line.size());

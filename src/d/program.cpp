@@ -303,6 +303,12 @@ Runtime::Runtime(Symbols syms, const CompileOptions& options) : symbols(std::mov
   strsize = option_size(symbols, "strsize", 256);
   printsize = print_size(symbols.options.count("printsize") ? symbols.options.at("printsize") : "");
   specsize = option_size(symbols, "specsize", 0);
+  bufsize = option_size(symbols, "bufsize", 4u << 20);
+  if (auto it = symbols.options.find("aggrate"); it != symbols.options.end())
+    aggrate_ns = option_rate_ns(it->second).value_or(0);
+  consume_wake_ns = std::min<uint64_t>(aggrate_ns, 1'000'000'000);  // statusrate's default 1 s
+  if (auto it = symbols.options.find("switchrate"); it != symbols.options.end())
+    if (auto sw = option_rate_ns(it->second); sw && *sw > 0) consume_wake_ns = std::min(consume_wake_ns, *sw);
   ustackframes = static_cast<int>(option_size(symbols, "ustackframes", 100));
   // maxframes bounds every user stack walk: ustack(N), ustackframes, ustackdepth.
   if (symbols.options.count("maxframes")) {
@@ -382,11 +388,7 @@ void Runtime::emit_prefix(Exec& x) {
   }
   if (quiet_ || json()) return;
   char buf[160];
-  if (!header_done) {
-    header_done = true;
-    std::snprintf(buf, sizeof buf, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
-    *x.out += buf;
-  }
+  if (x.spec <= 0) emit_header(*x.out);
   int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
   std::string fn = x.probe.key.function + ":" + x.probe.key.name;
   std::snprintf(buf, sizeof buf, "%3d %6u %32s ", cpu, x.probe.id, fn.c_str());
@@ -402,11 +404,7 @@ void Runtime::emit_prefix(Exec& x) {
 // Printed even with -q, as dtrace does.
 void Runtime::emit_flow_prefix(Exec& x) {
   char buf[160];
-  if (!header_done) {
-    header_done = true;
-    std::snprintf(buf, sizeof buf, "%3s %-41s\n", "CPU", "FUNCTION");
-    *x.out += buf;
-  }
+  if (x.spec <= 0) emit_header(*x.out);
   int& depth = flow_depth[x.tid];
   auto flow = flow_applied ? ProbeEntry::Flow::none : x.probe.flow;
   if (flow == ProbeEntry::Flow::ret && depth > 0) depth -= 2;
@@ -421,6 +419,37 @@ void Runtime::emit_flow_prefix(Exec& x) {
   int cpu = x.ctx.hit ? x.ctx.hit->cpu() : x.ctx.cpu;
   std::snprintf(buf, sizeof buf, "%3d %-41s ", cpu, name.c_str());
   *x.out += buf;
+}
+
+// dtrace(1)'s heading, before the first probe line it prints. Not into a
+// speculation buffer: chew() prints it when a record reaches the consumer,
+// so for speculative lines at their commit (and never for a speculation
+// dropped or discarded).
+void Runtime::emit_header(std::string& out) {
+  if (header_done) return;
+  if (flow_indent && !json()) {
+    header_done = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%3s %-41s\n", "CPU", "FUNCTION");
+    out += buf;
+  } else if (!quiet_ && !json()) {
+    header_done = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
+    out += buf;
+  }
+}
+
+void Runtime::snap_aggregations(uint64_t now, uint64_t due_at) {
+  if (!aggrate_ns) return;
+  if (lastagg_ns != 0) {
+    if (due_at < lastagg_ns + aggrate_ns) return;
+    lastagg_ns += (due_at - lastagg_ns) / aggrate_ns * aggrate_ns;
+  } else {
+    lastagg_ns = now;
+  }
+  sync();
+  agg_snapshot = aggs;
 }
 
 void Runtime::emit(Exec& x, std::string_view text) { x.out->append(text); }
@@ -450,6 +479,7 @@ bool Runtime::fire(uint32_t id, FireContext& ctx) {
   // stores are not given back yet.
   const bool outer = !firing_;
   firing_ = true;
+  if (outer) principal_used = 0;  // the consumer has read the buffer since the last firing
   if (outer && before_fire) before_fire();
   for (size_t i = 0; i < p.clauses.size(); ++i) {
     if (exit_requested && !runs_draining) break;
@@ -491,6 +521,10 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
   } catch (const ClauseDrop&) {
     return;  // a dynamic variable drop: the clause and its output end there
   }
+  // A clause whose only action is speculate() records its probe in the
+  // speculation (dt_cg.c: no non-speculative action is the default action,
+  // into the speculation buffer): its line appears when it is committed.
+  if (x.spec > 0 && !x.prefix_done && c.speculates_only) emit_prefix(x);
   // An empty clause under -F -q prints only the flow prefix: end its line.
   if (x.prefix_done && (!quiet_ || (flow_indent && c.empty)) && !json()) out += "\n";
   if (out.empty()) return;
@@ -499,7 +533,15 @@ void Runtime::run_clause(Exec& x, uint32_t ci) {
     if (specsize && buffer.size() + out.size() > specsize) ++spec_drops;  // DTrace's speculative drop
     else buffer += out;
   }
-  else if (x.spec == 0) sink->out(out);
+  else if (x.spec == 0) {
+    const uint64_t record = kRecordHeader + c.record_strings * uint64_t{strsize} + c.record_values * uint64_t{8};
+    if (bufsize && principal_used + record > bufsize) {
+      ++principal_drops;  // dtrace-utils: the output buffer is full, the record is lost
+      return;
+    }
+    principal_used += record;
+    sink->out(out);
+  }
 }
 
 void Runtime::replay_clause(Exec& x, const std::function<void(Exec&)>& run, const Fault* fault) {
@@ -1252,6 +1294,13 @@ void Program::absorb_agent() {
   }
 }
 
+void Program::consume(uint64_t now_ns) { state_->rt.snap_aggregations(now_ns, now_ns); }
+
+uint64_t Program::next_consume_ns() const {
+  const Runtime& rt = state_->rt;
+  return rt.aggrate_ns && rt.lastagg_ns ? rt.lastagg_ns + rt.aggrate_ns : 0;
+}
+
 bool Program::begin() {
   FireContext ctx;
   return state_->rt.fire(1, ctx);
@@ -1264,6 +1313,7 @@ void Program::end() {
   // As dtrace(1) reports drops: on stderr, before the aggregations.
   const bool tags = state_->rt.symbols.options.count("droptags") > 0;
   std::string drops = drop_report(state_->rt.agg_budget, state_->rt.dyn_budget, tags);
+  drops += drop_line(state_->rt.principal_drops, "DTRACEDROP_PRINCIPAL", "drop", " on CPU 0", tags);
   drops += drop_line(state_->rt.spec_drops, "DTRACEDROP_SPEC", "speculative drop", "", tags);
   drops += drop_line(state_->rt.spec_unavailable, "DTRACEDROP_SPECUNAVAIL", "failed speculation",
                      " (no speculative buffer available)", tags);

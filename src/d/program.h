@@ -453,6 +453,11 @@ public:
   // entry or dynamic variable of the program (dtrace's "Enabling exceeds
   // size of buffer", EDT_BUFTOOSMALL). Names the option and its minimum.
   std::string enabling_error() const;
+  // The consumer's side of -x aggrate: call at now_ns (CLOCK_MONOTONIC)
+  // when next_consume_ns() (0: no such time) has come, as dtrace's consumer
+  // takes its copy of the aggregations that printa() shows.
+  void consume(uint64_t now_ns);
+  uint64_t next_consume_ns() const;
   bool quiet() const;
   bool destructive() const;  // -w or #pragma D option destructive
   uint64_t fires() const;    // clause executions so far

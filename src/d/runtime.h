@@ -149,6 +149,9 @@ struct CompiledClause {
   std::vector<NodePtr> body;
   bool records_data = false;    // prints the probe line before its output
   bool empty = false;           // no statements: DTrace's default action
+  bool speculates_only = false; // speculate() its only action: the default action, speculated
+  uint32_t record_strings = 0;  // strings its record holds (strsize each) ...
+  uint32_t record_values = 0;   // ... and other values (8 bytes each)
 };
 
 struct ProbeEntry {
@@ -177,6 +180,7 @@ public:
 
   // Output helpers used by nodes.
   void emit_prefix(Exec& x);
+  void emit_header(std::string& out);  // dtrace(1)'s heading, once
   void emit(Exec& x, std::string_view text);  // a record (text already rendered)
   bool json() const { return format_ == OutputFormat::json; }
   // -f folded / -x aggfmt=folded: aggregations print as folded stacks.
@@ -219,6 +223,27 @@ public:
   std::vector<Speculation> specs;  // index = id - 1
   size_t specsize = 0;             // bytes a speculation buffers (0: no bound)
   uint64_t spec_drops = 0;         // speculated records that did not fit (specsize)
+  // The principal buffer (bufsize, dtrace's default 4m): the records of one
+  // firing must fit in it, as dtrace-utils' per-CPU output buffer holds what
+  // the probe's clauses write before the consumer reads it; a clause's
+  // record that does not fit is dropped (DTRACEDROP_PRINCIPAL). A record is
+  // kRecordHeader bytes, strsize per string it records and 8 per value.
+  static constexpr uint64_t kRecordHeader = 24;  // perf header, size, EPID and tag
+  uint64_t bufsize = 4u << 20;
+  uint64_t principal_used = 0;     // this firing's records so far
+  uint64_t principal_drops = 0;
+  // -x aggrate: printa() shows the consumer's copy of the aggregations,
+  // taken at most every aggrate (dtrace_aggregate_snap: the first when the
+  // consumer first reads, then at lastagg + aggrate), so printa()s in
+  // between show the same, stale values. 0 (dtrace's default): live.
+  uint64_t aggrate_ns = 0;
+  uint64_t lastagg_ns = 0;
+  // How soon dtrace's consumer wakes to read a record (dtrace_sleep: the
+  // earliest of switchrate, aggrate and statusrate): a printa() is read
+  // then, and shows a fresh copy if one is due by that time.
+  uint64_t consume_wake_ns = 0;
+  std::vector<Aggregation> agg_snapshot;
+  void snap_aggregations(uint64_t now, uint64_t due_at);  // the rate-limited copy, as dtrace's
   uint64_t spec_unavailable = 0;   // speculation() calls with every buffer in use (nspec)
 
   OutputSink* sink = nullptr;

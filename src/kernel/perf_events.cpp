@@ -81,6 +81,9 @@ Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const EventSet& events, siz
     for (size_t i = 0; i < count; ++i) {
       const bool sampler = i >= events.tracepoints.size();
       const size_t index = sampler ? i - events.tracepoints.size() : i;
+      if (sampler && index < events.sample_cpus.size() && events.sample_cpus[index] >= 0 &&
+          static_cast<uint32_t>(events.sample_cpus[index]) != cpu)
+        continue;  // a one-CPU sampler (D's tick-N), elsewhere
       perf_event_attr attr{};
       attr.size = sizeof attr;
       if (sampler) {
@@ -100,7 +103,7 @@ Result<std::unique_ptr<PerfEvents>> PerfEvents::open(const EventSet& events, siz
       attr.clockid = CLOCK_MONOTONIC;
       attr.watermark = 1;
       attr.wakeup_watermark = static_cast<uint32_t>(pages_per_cpu * page / 4);
-      if (i == 0) {  // the names of threads: COMM, FORK, EXIT records
+      if (ring.fds.empty()) {  // the names of threads: COMM, FORK, EXIT records
         attr.comm = 1;
         attr.comm_exec = 1;
         attr.task = 1;
@@ -237,6 +240,22 @@ std::string_view PerfEvents::comm_of(int tid) {
   return comms_.emplace(tid, std::move(name)).first->second;
 }
 
+int PerfEvents::parent_of(int pid) {
+  if (pid <= 0) return 0;  // the idle task
+  auto it = parents_.find(pid);
+  if (it != parents_.end()) return it->second;
+  int ppid = 0;
+  // /proc/PID/stat: "pid (comm) state ppid ...", comm may hold spaces and ')'.
+  if (auto text = read_file("/proc/" + std::to_string(pid) + "/stat", 4096)) {
+    const size_t close = text->rfind(')');
+    if (close != std::string::npos) {
+      char state = 0;
+      if (std::sscanf(text->c_str() + close + 1, " %c %d", &state, &ppid) != 2) ppid = 0;
+    }
+  }
+  return parents_.emplace(pid, ppid).first->second;
+}
+
 size_t PerfEvents::drain(const std::function<void(const KernelEvent&)>& fn) {
   std::vector<Pending> records;
   for (auto& r : rings_) read_ring(r, records);
@@ -255,14 +274,18 @@ size_t PerfEvents::drain(const std::function<void(const KernelEvent&)>& fn) {
     }
     if (p.type == PERF_RECORD_FORK || p.type == PERF_RECORD_EXIT) {
       // {pid, ppid, tid, ptid, time}
-      uint32_t child_tid = 0, parent_tid = 0;
+      uint32_t parent_pid = 0, child_tid = 0, parent_tid = 0;
+      std::memcpy(&parent_pid, b + 4, 4);
       std::memcpy(&child_tid, b + 8, 4);
       std::memcpy(&parent_tid, b + 12, 4);
+      const bool process = pid == child_tid;  // a new process (or its end), not a thread's
       if (p.type == PERF_RECORD_FORK) {
         std::string parent(comm_of(static_cast<int>(parent_tid)));
         comms_[static_cast<int>(child_tid)] = std::move(parent);
+        if (process) parents_[static_cast<int>(pid)] = static_cast<int>(parent_pid);
       } else {
         comms_.erase(static_cast<int>(child_tid));
+        if (process) parents_.erase(static_cast<int>(pid));
       }
       continue;
     }
@@ -294,6 +317,7 @@ size_t PerfEvents::drain(const std::function<void(const KernelEvent&)>& fn) {
       ev.tracepoint = type;
     }
     ev.comm = comm_of(ev.tid);
+    ev.ppid = parent_of(ev.pid);
     ++samples;
     fn(ev);
   }

@@ -16,7 +16,9 @@
 // attr.task), in the same rings, and the drain keeps tid -> comm up to
 // date in time order (an exec's COMM record comes before its
 // sched_process_exec sample); a thread seen first is looked up in
-// /proc/TID/comm once.
+// /proc/TID/comm once. The same FORK records give each new process its
+// parent (ppid), which /proc no longer has when a short-lived child's
+// samples are read; a process seen first is looked up in /proc/PID/stat.
 //
 // CPU sampling (D's profile-N with no target): a PERF_COUNT_SW_CPU_CLOCK
 // event per CPU (pid -1) with a fixed period, PERF_SAMPLE_IP, in the same
@@ -56,6 +58,7 @@ struct KernelEvent {
   const uint8_t* data = nullptr;  // the raw record (the format's offsets)
   size_t size = 0;
   std::string_view comm;      // the thread's name at the event
+  int ppid = 0;               // the process's parent at the event (0: unknown)
   // Kind::sample: which sampler (its index in EventSet::sample_periods_ns),
   // the interrupted instruction and whether it was in the kernel.
   uint32_t sampler = 0;
@@ -67,6 +70,7 @@ struct KernelEvent {
 struct EventSet {
   std::vector<uint32_t> tracepoints;          // tracepoint ids (tracefs `id` files)
   std::vector<uint64_t> sample_periods_ns;    // CPU-clock samplers, one period each
+  std::vector<int> sample_cpus;               // each sampler's one CPU, or -1 (absent): every CPU
 };
 
 class PerfEvents {
@@ -107,12 +111,14 @@ private:
   PerfEvents() = default;
   void read_ring(Ring& r, std::vector<Pending>& out);
   std::string_view comm_of(int tid);
+  int parent_of(int pid);
 
   std::vector<Ring> rings_;
   std::vector<uint64_t> lost_;
   // PERF_EVENT_IOC_ID of each sampler's event -> its index in the set.
   std::unordered_map<uint64_t, uint32_t> samplers_;
   std::unordered_map<int, std::string> comms_;
+  std::unordered_map<int, int> parents_;  // pid -> ppid, from FORK records (else /proc once)
 };
 
 // /proc/sys/kernel/perf_event_paranoid, or nullopt where it cannot be read.

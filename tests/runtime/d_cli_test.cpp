@@ -421,6 +421,40 @@ TEST(DCli, DescriptionsMatchingNothingAreDPdescZeroUnlessZ) {
   auto z = run({probekit_path(), "-q", "-Z", "-n", "profile::tick-1sec { } BEGIN { printf(\"ok\\n\"); exit(0); }"});
   EXPECT_EQ(z.status, 0) << z.err;
   EXPECT_EQ(z.out, "ok\n\n");
+  // -x zdefs and its pragma are -Z (dtrace-utils' options/tst.zdefs.d).
+  auto x = run({probekit_path(), "-q", "-x", "zdefs", "-n", "fake:oracle:probe { } BEGIN { printf(\"x\\n\"); exit(0); }"});
+  EXPECT_EQ(x.status, 0) << x.err;
+  EXPECT_EQ(x.out, "x\n\n");
+  auto pragma = run({probekit_path(), "-q", "-n",
+                     "#pragma D option zdefs\nfake:oracle:probe { } BEGIN { printf(\"p\\n\"); exit(0); }"});
+  EXPECT_EQ(pragma.status, 0) << pragma.err;
+  EXPECT_EQ(pragma.out, "p\n\n");
+}
+
+// -x cpp is -C (dtrace-utils' options/tst.cpp.d); -G, dtrace's ELF object
+// of the program, is refused as a failure of the run (1), not of the
+// command line (2), with what to do instead.
+TEST(DCli, XCppIsCAndGIsRefused) {
+  auto cpp = run({probekit_path(), "-q", "-x", "cpp", "-n", "BEGIN {\n#if 1\nprintf(\"cpp\\n\");\n#endif\nexit(0); }"});
+  EXPECT_EQ(cpp.status, 0) << cpp.err;
+  EXPECT_EQ(cpp.out, "cpp\n\n");
+  auto g = run({probekit_path(), "-G", "-x", "ldpath=/nonexistent/ld", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(g.status, 1);
+  EXPECT_NE(g.err.find("probekit: -G: error: probekit cannot make an ELF object of a D program"), std::string::npos)
+      << g.err;
+  EXPECT_EQ(g.out, "");
+}
+
+// dtrace(1)'s notice once tracing is on: destructive actions allowed (-w or
+// the pragma), unless quiet.
+TEST(DCli, AllowingDestructiveActionsIsNoted) {
+  auto w = run({probekit_path(), "-w", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(w.status, 0) << w.err;
+  EXPECT_NE(w.err.find("probekit: allowing destructive actions\n"), std::string::npos) << w.err;
+  auto q = run({probekit_path(), "-w", "-q", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(q.err, "");
+  auto none = run({probekit_path(), "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(none.err.find("allowing destructive"), std::string::npos) << none.err;
 }
 
 // The profile provider has no tick or profile probe faster than every
@@ -659,6 +693,23 @@ TEST(DCli, ExitEndsTheCommandProbekitStarted) {
       << r.err;
   EXPECT_NE(::kill(std::stoi(m[1]), 0), 0);  // gone, and reaped
   EXPECT_EQ(errno, ESRCH);
+}
+
+// exit() in the clause of a system call's entry: as under dtrace, whose
+// consumer sees exit() later, the call is made before the command is ended
+// (dtrace-utils' funcs/copyinstr tests expect delaydie's message on
+// stderr). Then the shell runs on to its next traced event (the next
+// write's entry: no clause runs after exit()) and is killed there; that
+// second write may or may not get out before the kill lands, the third
+// never does.
+TEST(DCli, ExitAtASystemCallEntryLetsTheCallBeMade) {
+  auto r = run({probekit_path(), "-n", "syscall::write:entry /pid == $target/ { exit(0); }", "-c",
+                "/bin/sh -c 'echo first >&2; echo second >&2; sleep 5; echo third >&2'"},
+               30);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("matched 1 probe\\nfirst\\n(second\\n)?probekit: note: pid \\d+ "
+                                                  "killed: exit\\(\\) ended tracing")))
+      << r.err;
 }
 
 // BEGIN, END and tick-N need no target (tick-N is a timer in probekit).

@@ -144,6 +144,22 @@ TEST(KernelCli, ExecSuccessSeesTheCommandsOwnExec) {
   EXPECT_EQ(r.out, "true /bin/true 1\n\n");  // then the blank line when tracing stops
 }
 
+// ppid of a system-wide event: the shell system() starts writes once and
+// exits long before its event is read from the ring, so /proc has no
+// parent for it by then; the kernel's FORK record said it (probekit's own
+// pid is $pid, the shell's parent). Without it ppid was 0 and this waited
+// forever (dtrace-utils' funcs/tst.inet_ntoa_alloca.d).
+TEST(KernelCli, PpidOfAShortLivedChildComesFromItsForkRecord) {
+  if (!is_root()) GTEST_SKIP() << "kernel tracepoints need root or CAP_PERFMON";
+  auto r = run({probekit_path(), "-q", "-w", "-n",
+                "BEGIN { system(\"echo child-wrote > /dev/null\"); } "
+                "syscall::write:entry /ppid == $pid/ { printf(\"%s %d\\n\", execname, arg2); exit(0); } "
+                "tick-20s { printf(\"no write with ppid $pid\\n\"); exit(1); }"},
+               30);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "sh 12\n\n");  // the shell's 12-byte write, then the blank line when tracing stops
+}
+
 // proc:::create and proc:::exit of a known command (the shell forks once
 // for /bin/true, then exits 3), and sched:::off-cpu for it: the fields and
 // execname of each, in the order they happened.
@@ -395,6 +411,26 @@ TEST(KernelCli, ProfileWithoutATargetSamplesEveryCpu) {
   EXPECT_EQ(by_cpu, total) << r.out;
   const double span_s = static_cast<double>(last - first) / 1e9 + 0.01;
   EXPECT_LT(static_cast<double>(total), 4.0 * 997 * static_cast<double>(ncpu) * span_s) << r.out;
+}
+
+// tick-N with no -c/-p is dtrace-utils' too: a CPU-clock sampler on one
+// CPU (0 here), firing in whatever runs there, so pid and execname are that
+// process's (the idle task's 0 when the CPU is idle) and exactly one of
+// arg0 (a kernel PC) and arg1 (a user PC) is set (profile-n/tst.argtest.d).
+// It was a timer in probekit: cpu and both PCs 0, pid probekit's own.
+TEST(KernelCli, TickWithoutATargetSamplesOneCpu) {
+  if (!is_root()) GTEST_SKIP() << "sampling a CPU needs root or CAP_PERFMON (tick-N is then a timer in probekit)";
+  auto r = run({probekit_path(), "-q", "-n",
+                "tick-100hz /i++ < 20/ { @pcs[(arg0 != 0) + (arg1 != 0)] = count(); @cpus[cpu] = count(); "
+                "} tick-100hz /i > 20/ { exit(0); } "
+                "END { printa(\"pcs %d %@d\\n\", @pcs); printa(\"cpu %d %@d\\n\", @cpus); "
+                "}"},
+               30);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("pcs 1 20\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu 0 20\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pcs 0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pcs 2"), std::string::npos) << r.out;
 }
 
 // Where the host does not allow it, profile-N with no target says why and

@@ -123,11 +123,36 @@ TEST(ProvidersCli, ProfileSamplesTheBusyFunction) {
   EXPECT_GT(std::stoi(m[1]), 5);
 }
 
+// Module vmlinux, as dtrace-utils lists them (syscall:vmlinux:getppid:entry).
 TEST(ProvidersCli, ListSyscalls) {
   auto r = run({probekit_path(), "-l", "-n", "syscall::getpp*:"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n\s+1\s+syscall\s+getppid entry\n\s+2\s+syscall\s+getppid return\n)")))
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(\n\s+1\s+syscall\s+vmlinux\s+getppid entry\n\s+2\s+syscall\s+vmlinux\s+getppid return\n)")))
       << r.out;
+  auto named = run({probekit_path(), "-l", "-n", "syscall:vmlinux:getppid:entry"});
+  EXPECT_EQ(named.status, 0) << named.err;
+  EXPECT_NE(named.out.find("getppid entry"), std::string::npos) << named.out;
+  auto other = run({probekit_path(), "-l", "-n", "syscall:libc:getppid:entry"});
+  EXPECT_EQ(other.out.find("getppid entry"), std::string::npos) << other.out;
+}
+
+// probemod of a syscall probe is vmlinux, the target's calls and the
+// system's alike (dtrace-utils' variables/bvar/tst.probemod.d); a
+// description naming that module selects them.
+TEST(ProvidersCli, SyscallProbemodIsVmlinux) {
+  auto t = run({probekit_path(), "-q", "-n",
+                "syscall:vmlinux:write:entry /pid == $target/ { printf(\"[%s]\\n\", probemod); exit(0); }", "-c",
+                "/bin/sh -c 'echo x > /dev/null'"});
+  EXPECT_EQ(t.status, 0) << t.err;
+  EXPECT_EQ(t.out, "[vmlinux]\n\n");
+  if (geteuid() != 0) return;  // the system's calls need root (kernel tracepoints)
+  auto k = run({probekit_path(), "-q", "-w", "-n",
+                "BEGIN { system(\"echo x > /dev/null\"); } syscall::write:entry /ppid == $pid/ "
+                "{ printf(\"[%s]\\n\", probemod); exit(0); }"},
+               30);
+  EXPECT_EQ(k.status, 0) << k.err;
+  EXPECT_EQ(k.out, "[vmlinux]\n\n");
 }
 
 TEST(ProvidersCli, FlowIndentQuietEmptyClauses) {
