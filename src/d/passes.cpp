@@ -2931,7 +2931,26 @@ private:
         }
         args.push_back(arg_type_of(e.kids[i]->type));
       }
-      if (report_) report_format_issues(fmt, check_format(fmt.text, args), e);
+      auto issues = check_format(fmt.text, args);
+      // A char * given to "%s" is the string it points to, as dtrace's
+      // pfcheck_str takes a pointer to char there: it is read as stringof().
+      bool rewrapped = false;
+      for (const auto& is : issues) {
+        if (is.id != "D_PRINTF_ARG_TYPE" || is.arg < 0) continue;
+        ExprPtr& k = e.kids[static_cast<size_t>(is.arg) + 1];
+        const Type& t = k->type;
+        if (t.kind != Type::Kind::pointer || t.object || t.tag || t.pointee_string || t.pointee_size != 1) continue;
+        auto as_string = args;
+        as_string[static_cast<size_t>(is.arg)] = arg_type_of(Type::string());
+        const auto again = check_format(fmt.text, as_string);
+        const bool fixed = std::none_of(again.begin(), again.end(), [&](const auto& i) { return i.arg == is.arg; });
+        if (fixed && string_from_pointer(k, false)) {
+          args = as_string;
+          rewrapped = true;
+        }
+      }
+      if (rewrapped) issues = check_format(fmt.text, args);
+      if (report_) report_format_issues(fmt, issues, e);
       return;
     }
     case Fn::printa: {
