@@ -178,19 +178,28 @@ std::optional<uint64_t> option_rate_ns(const std::string& value) {
   return std::nullopt;
 }
 
-// "1.0" to kDVersion, as "MAJOR.MINOR[.MICRO]" (dt_version_str2num).
-bool option_version(const std::string& value) {
+// "MAJOR.MINOR[.MICRO]" as its three numbers, each below 4096 (what
+// dt_version_str2num accepts); nullopt when it is not one.
+std::optional<std::array<uint64_t, 3>> version_parts(const std::string& value) {
   auto parts = split(value, '.');
-  if (parts.size() < 2 || parts.size() > 3) return false;
-  std::vector<uint64_t> v;
-  for (const auto& p : parts) {
-    auto n = p.empty() ? std::nullopt : parse_uint(p, 10);
-    if (!n || *n > 4095) return false;
-    v.push_back(*n);
+  if (parts.size() < 2 || parts.size() > 3) return std::nullopt;
+  std::array<uint64_t, 3> v{};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto n = parts[i].empty() ? std::nullopt : parse_uint(parts[i], 10);
+    if (!n || *n > 4095) return std::nullopt;
+    v[i] = *n;
   }
+  return v;
+}
+
+// "1.0" to kDVersion (dt_version_str2num), for a version D has had.
+bool option_version(const std::string& value) {
+  auto parts = version_parts(value);
+  if (!parts) return false;
+  const auto& v = *parts;
   // The versions D has had: 1.0 .. 1.13 (and 1.2.1, 1.2.2, 1.4.1, 1.6.1
   // .. 1.6.4), then dtrace-utils' 2.0 and 2.0.1 (kDVersion).
-  const uint64_t micro = v.size() == 3 ? v[2] : 0;
+  const uint64_t micro = v[2];
   if (v[0] == 2) return v[1] == 0 && micro <= 1;
   if (v[0] != 1 || v[1] > 13) return false;
   if (micro == 0) return true;
@@ -206,13 +215,7 @@ std::optional<std::array<int, 3>> parse_attributes(const std::string& text) {
   static const char* classes[] = {"unknown", "cpu", "platform", "group", "isa", "common"};
   std::array<int, 3> attr{7, 7, 5};
   if (text.empty()) return attr;
-  std::vector<std::string> parts;
-  for (size_t from = 0;;) {
-    const size_t slash = text.find('/', from);
-    parts.push_back(text.substr(from, slash == std::string::npos ? std::string::npos : slash - from));
-    if (slash == std::string::npos) break;
-    from = slash + 1;
-  }
+  const auto parts = split(text, '/');
   if (parts.size() > 3) return std::nullopt;
   for (size_t i = 0; i < parts.size(); ++i) {
     std::string w = parts[i];
@@ -2344,15 +2347,8 @@ private:
   // "MAJOR.MINOR[.MICRO]" as one number that orders versions (dtrace's
   // DT_VERSION_NUMBER); 0 when it is not one.
   static uint32_t version_number(const std::string& text) {
-    auto parts = split(text, '.');
-    if (parts.size() < 2 || parts.size() > 3) return 0;
-    uint32_t n = 0;
-    for (size_t i = 0; i < 3; ++i) {
-      auto v = i < parts.size() ? parse_uint(parts[i], 10) : std::optional<uint64_t>(0);
-      if (!v || *v > 4095) return 0;
-      n = n << (i == 0 ? 0 : 12) | static_cast<uint32_t>(*v);
-    }
-    return n;
+    auto v = version_parts(text);
+    return v ? static_cast<uint32_t>((*v)[0] << 24 | (*v)[1] << 12 | (*v)[2]) : 0;
   }
 
   // A built-in that the D version the program asks for (-x version,
